@@ -1,0 +1,76 @@
+//! `replyguard eval`: cross-validation with fixed seeds, or a trained model on labeled files.
+
+use super::ModelFlags;
+use crate::data::{self, LoadOptions};
+use crate::engine::model_file;
+use crate::eval::{self, EvalReport, plot};
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Labeled files (CSV, TSV, JSONL).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Train on all files but one, test on that one, for each file.
+    #[arg(long, conflicts_with_all = ["folds", "test"])]
+    pub leave_one_file_out: bool,
+    /// Stratified K-fold cross-validation over all rows of the files (shuffled with --seed).
+    #[arg(long, value_name = "K", conflicts_with = "test")]
+    pub folds: Option<usize>,
+    /// Measure the trained model given by --model on the files (no training).
+    #[arg(long, requires = "model_path")]
+    pub test: bool,
+    /// Model for --test.
+    #[arg(long = "model", id = "model_path", value_name = "PATH")]
+    pub model_path: Option<PathBuf>,
+    /// Print the figures as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write ROC curves and score histograms to this SVG file.
+    #[arg(long, value_name = "SVG")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelFlags,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let params = args.model.params()?;
+    let files = data::load_all(&args.files, LoadOptions { lenient: args.model.lenient })?;
+    let progress = |done: usize, total: usize| {
+        if !args.json {
+            eprintln!("  fold {done}/{total} done");
+        }
+    };
+    let (protocol, folds) = if args.test {
+        let path = args.model_path.clone().context("--test needs --model")?;
+        let model = model_file::load(&path)?;
+        (format!("model {} on {} file(s)", path.display(), files.len()), eval::test_model(&model, &files))
+    } else if args.leave_one_file_out {
+        (
+            format!("leave-one-file-out over {} files (seed {})", files.len(), params.seed),
+            eval::leave_one_file_out(&files, &params, progress)?,
+        )
+    } else if let Some(k) = args.folds {
+        (
+            format!("stratified {k}-fold cross-validation (seed {})", params.seed),
+            eval::k_fold(&files, k, params.seed, &params, progress)?,
+        )
+    } else {
+        bail!("choose a protocol: --leave-one-file-out, --folds K, or --model PATH --test");
+    };
+    let report = EvalReport::new(protocol, &folds);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_table());
+    }
+    if let Some(svg) = &args.plot {
+        plot::write_svg(svg, &report.protocol, &folds).map_err(anyhow::Error::msg)?;
+        if !args.json {
+            println!("plot written to {}", svg.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! The `replyguard` command line. `anyhow` lives here, at the edge; the layers below return their
+//! own error types, which [`exit_code`] maps to documented exit codes.
+
+mod classify;
+mod eval;
+mod train;
+
+use crate::data::DataError;
+use crate::engine::features::{TfTransform, Weighting};
+use crate::engine::tokenize::TokenizerConfig;
+use crate::engine::train::TrainParams;
+use crate::engine::{EngineError, ThresholdRule, Thresholds};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Exit codes: 0 success, 1 other failure, 2 usage error (clap), 3 bad input data, 4 model file problem.
+pub mod exit {
+    pub const FAILURE: i32 = 1;
+    pub const DATA: i32 = 3;
+    pub const MODEL: i32 = 4;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "replyguard", version, about = "Self-hosted comment spam filter (naive Bayes)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model from labeled comments (CSV, TSV, JSONL) and write it to a model file.
+    Train(train::TrainArgs),
+    /// Measure accuracy: cross-validation, or a trained model on labeled files.
+    Eval(eval::EvalArgs),
+    /// Classify comments: one TEXT argument, or JSONL records on stdin with --jsonl.
+    Classify(classify::ClassifyArgs),
+}
+
+/// Model hyper-parameters shared by `train` and `eval`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelFlags {
+    /// Additive smoothing of MultinomialNb.
+    #[arg(long, default_value_t = 0.1, env = "REPLYGUARD_ALPHA")]
+    pub alpha: f64,
+    /// Drop tokens seen in fewer training comments.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: u32,
+    /// Term-frequency transform.
+    #[arg(long, value_enum, default_value_t = TfArg::Log)]
+    pub tf: TfArg,
+    /// Do not weight tokens by inverse document frequency.
+    #[arg(long)]
+    pub no_idf: bool,
+    /// Do not normalize comment vectors to unit length.
+    #[arg(long)]
+    pub no_l2: bool,
+    /// Do not use word bigrams.
+    #[arg(long)]
+    pub no_bigrams: bool,
+    /// Character n-gram length inside words (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub char_ngrams: u8,
+    /// Do not use metadata tokens (length, links, capitals, author fields).
+    #[arg(long)]
+    pub no_metadata: bool,
+    /// Folds of the internal cross-validation that calibrates probabilities and thresholds.
+    #[arg(long, default_value_t = 5)]
+    pub calibration_folds: usize,
+    /// Seed for every shuffle.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Highest share of ham the reject threshold may reject (cross-validated).
+    #[arg(long, default_value_t = 0.005)]
+    pub max_ham_rejected: f64,
+    /// Lowest share of spam the hold threshold must hold or reject (cross-validated).
+    #[arg(long, default_value_t = 0.95)]
+    pub min_spam_held: f64,
+    /// Skip malformed rows (and report how many) instead of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TfArg {
+    Raw,
+    Log,
+    Binary,
+}
+
+impl ModelFlags {
+    pub fn params(&self) -> anyhow::Result<TrainParams> {
+        anyhow::ensure!(self.alpha > 0.0 && self.alpha.is_finite(), "--alpha must be positive");
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.max_ham_rejected),
+            "--max-ham-rejected must be in [0, 1)"
+        );
+        anyhow::ensure!(
+            self.min_spam_held > 0.0 && self.min_spam_held <= 1.0,
+            "--min-spam-held must be in (0, 1]"
+        );
+        Ok(TrainParams {
+            tokenizer: TokenizerConfig {
+                bigrams: !self.no_bigrams,
+                char_ngrams: self.char_ngrams,
+                metadata: !self.no_metadata,
+            },
+            weighting: Weighting {
+                tf: match self.tf {
+                    TfArg::Raw => TfTransform::Raw,
+                    TfArg::Log => TfTransform::Log,
+                    TfArg::Binary => TfTransform::Binary,
+                },
+                idf: !self.no_idf,
+                l2_norm: !self.no_l2,
+            },
+            alpha: self.alpha,
+            min_df: self.min_df,
+            calibration_folds: self.calibration_folds,
+            seed: self.seed,
+            rule: ThresholdRule {
+                max_ham_rejected: self.max_ham_rejected,
+                min_spam_held: self.min_spam_held,
+            },
+            ..TrainParams::default()
+        })
+    }
+}
+
+/// Threshold overrides.
+#[derive(Debug, Clone, Args)]
+pub struct ThresholdFlags {
+    /// Spam probability at or above which a comment is held for moderation (overrides the model).
+    #[arg(long, env = "REPLYGUARD_HOLD_THRESHOLD")]
+    pub hold_threshold: Option<f64>,
+    /// Spam probability at or above which a comment is rejected (overrides the model).
+    #[arg(long, env = "REPLYGUARD_REJECT_THRESHOLD")]
+    pub reject_threshold: Option<f64>,
+}
+
+impl ThresholdFlags {
+    /// The model's thresholds with any overrides applied.
+    pub fn apply(&self, base: Thresholds) -> anyhow::Result<Thresholds> {
+        let t = Thresholds {
+            hold: self.hold_threshold.unwrap_or(base.hold),
+            reject: self.reject_threshold.unwrap_or(base.reject),
+        };
+        t.validate().map_err(anyhow::Error::msg)
+    }
+}
+
+/// Default model path.
+pub fn default_model() -> PathBuf {
+    PathBuf::from("models/default.rgm")
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Classify(args) => classify::run(args),
+    }
+}
+
+/// Maps an error to the process exit code.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<DataError>().is_some() {
+            return exit::DATA;
+        }
+        if let Some(e) = cause.downcast_ref::<EngineError>() {
+            return match e {
+                EngineError::ModelRead { .. } | EngineError::ModelFormat { .. } | EngineError::ModelWrite { .. } => {
+                    exit::MODEL
+                }
+                _ => exit::FAILURE,
+            };
+        }
+    }
+    exit::FAILURE
+}

@@ -1,0 +1,163 @@
+//! `replyguard train`: labeled files in, model file out.
+
+use super::{ModelFlags, ThresholdFlags, default_model};
+use crate::data::{self, LoadOptions};
+use crate::engine::model::{Hyperparameters, ModelMeta, TrainingFile, describe_weighting};
+use crate::engine::train::{Corpus, train};
+use crate::engine::{Model, model_file};
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training files or directories (default: training-data/). Formats: YouTube-collection .csv,
+    /// SMS `label<TAB>text`, replyguard .jsonl (e.g. moderator feedback).
+    pub data: Vec<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, short, default_value_os_t = default_model())]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelFlags,
+    #[command(flatten)]
+    pub thresholds: ThresholdFlags,
+}
+
+/// Rows above which a progress bar is worth showing.
+const PROGRESS_MIN_ROWS: usize = 20_000;
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let params = args.model.params()?;
+    let inputs = if args.data.is_empty() {
+        vec![PathBuf::from("training-data")]
+    } else {
+        args.data.clone()
+    };
+    let files = data::load_all(&inputs, LoadOptions { lenient: args.model.lenient })?;
+    let total_rows: usize = files.iter().map(|f| f.rows.len()).sum();
+
+    let bar = if total_rows >= PROGRESS_MIN_ROWS {
+        let bar = ProgressBar::new(total_rows as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message("tokenizing");
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let corpus = Corpus::build(
+        files.iter().flat_map(|f| f.rows.iter()).map(|r| (r.comment.view(), r.label)),
+        &params.tokenizer,
+        |done| {
+            if done % 4096 == 0 {
+                bar.set_position(done as u64)
+            }
+        },
+    );
+    bar.set_message("fitting");
+    bar.set_position(0);
+    let rows: Vec<usize> = (0..corpus.len()).collect();
+    let trained = train(&corpus, &rows, &params, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+
+    let mut training_files = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(&file.path).with_context(|| format!("re-reading {}", file.path.display()))?;
+        training_files.push(TrainingFile {
+            path: file.path.display().to_string(),
+            sha256: hex(&Sha256::digest(&bytes)),
+            format: format!("{:?}", file.format),
+            ham: file.rows.iter().filter(|r| !r.label.is_spam()).count(),
+            spam: file.rows.iter().filter(|r| r.label.is_spam()).count(),
+            skipped: file.skipped,
+        });
+    }
+    let ham = corpus.labels.iter().filter(|l| !l.is_spam()).count();
+    let spam = corpus.len() - ham;
+    let thresholds = args.thresholds.apply(trained.thresholds)?;
+    let rule = params.rule;
+    let model = Model {
+        meta: ModelMeta {
+            replyguard_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: creation_time(),
+            training_files,
+            ham,
+            spam,
+            hyperparameters: Hyperparameters {
+                tokenizer: params.tokenizer,
+                weighting: params.weighting,
+                alpha: params.alpha,
+                min_df: params.min_df,
+                calibration_folds: params.calibration_folds,
+                seed: params.seed,
+            },
+            vocabulary_size: trained.core.vocab.len(),
+            thresholds,
+            threshold_rule: format!(
+                "reject: lowest probability at which at most {:.2}% of cross-validated ham would be rejected, never below 0.5; \
+                 hold: probability at or above which at least {:.1}% of cross-validated spam falls, never above 0.5",
+                100.0 * rule.max_ham_rejected,
+                100.0 * rule.min_spam_held
+            ),
+            calibration: trained.calibration,
+            cross_validation: trained.figures.clone(),
+        },
+        core: trained.core,
+    };
+    model_file::save(&model, &args.out)?;
+
+    let skipped: usize = files.iter().map(|f| f.skipped).sum();
+    println!("trained {} on {} comments from {} files ({ham} ham, {spam} spam{})",
+        args.out.display(),
+        corpus.len(),
+        files.len(),
+        if skipped > 0 { format!(", {skipped} malformed rows skipped") } else { String::new() }
+    );
+    println!(
+        "vocabulary {} features ({}, alpha {}, min-df {})",
+        model.core.vocab.len(),
+        describe_weighting(&params.weighting),
+        params.alpha,
+        params.min_df
+    );
+    println!(
+        "thresholds: hold at p >= {:.4}, reject at p >= {:.4}",
+        thresholds.hold, thresholds.reject
+    );
+    if let Some(f) = &model.meta.cross_validation {
+        println!(
+            "{}-fold cross-validation on the training data: MCC {:.3}, AUC {:.4}, F1 {:.3}; ham rejected {:.2}%, spam held or rejected {:.1}%",
+            f.folds,
+            f.mcc,
+            f.auc,
+            f.f1,
+            100.0 * f.ham_rejected,
+            100.0 * f.spam_held_or_rejected
+        );
+    }
+    println!("took {:.2} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creation time in RFC 3339; honours `SOURCE_DATE_EPOCH` so builds can be byte-for-byte reproducible.
+fn creation_time() -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
+        .unwrap_or_else(SystemTime::now);
+    humantime::format_rfc3339_seconds(now).to_string()
+}

@@ -1,0 +1,226 @@
+//! From tokens to feature vectors: token hashing, the vocabulary (hash → column), and the weighting
+//! of counts (TF transform, IDF, length normalization after Rennie et al. 2003).
+
+use super::tokenize::TokenKind;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Stable 64-bit hash of a token: xxh3 of its text, seeded by its family. The value is stored in
+/// model files, so it must never change for a given format version.
+#[inline]
+pub fn token_hash(kind: TokenKind, text: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), kind as u64)
+}
+
+/// How raw term counts become feature values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TfTransform {
+    /// The count itself.
+    Raw,
+    /// `ln(1 + count)`: dampens repeated words (Rennie et al. §4.1).
+    Log,
+    /// 1 if present.
+    Binary,
+}
+
+impl TfTransform {
+    #[inline]
+    fn apply(self, count: u32) -> f64 {
+        match self {
+            TfTransform::Raw => f64::from(count),
+            TfTransform::Log => f64::from(count).ln_1p(),
+            TfTransform::Binary => 1.0,
+        }
+    }
+}
+
+/// Feature weighting applied before fitting and scoring.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Weighting {
+    pub tf: TfTransform,
+    /// Multiply by smoothed inverse document frequency `ln((1 + n) / (1 + df)) + 1`.
+    pub idf: bool,
+    /// Scale each comment's vector to unit L2 length, so long comments do not dominate the
+    /// class-conditional estimates (Rennie et al. §4.3).
+    pub l2_norm: bool,
+}
+
+impl Default for Weighting {
+    fn default() -> Self {
+        Weighting {
+            tf: TfTransform::Log,
+            idf: true,
+            l2_norm: true,
+        }
+    }
+}
+
+/// The token hash is already uniformly distributed, so the map uses it as is.
+#[derive(Default, Clone, Copy)]
+pub struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else defensively.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashIndex = HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>;
+
+/// The model's features: token hashes sorted ascending (column `i` is `hashes[i]`) and their IDF.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vocabulary {
+    hashes: Vec<u64>,
+    idf: Vec<f64>,
+    index: HashIndex,
+}
+
+impl Vocabulary {
+    /// Builds a vocabulary from sorted, distinct hashes and their IDF weights (all 1 when IDF is off).
+    pub fn new(hashes: Vec<u64>, idf: Vec<f64>) -> Self {
+        debug_assert_eq!(hashes.len(), idf.len());
+        let mut index = HashIndex::with_capacity_and_hasher(hashes.len(), Default::default());
+        for (col, &h) in hashes.iter().enumerate() {
+            index.insert(h, col as u32);
+        }
+        Vocabulary { hashes, idf, index }
+    }
+
+    /// Builds a vocabulary from per-document token counts: keeps tokens seen in at least `min_df`
+    /// documents.
+    pub fn from_documents<'a>(
+        docs: impl Iterator<Item = &'a [(u64, u32)]>,
+        min_df: u32,
+        idf: bool,
+    ) -> Self {
+        let mut df: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>> = HashMap::default();
+        let mut n_docs = 0u32;
+        for doc in docs {
+            n_docs += 1;
+            for &(h, _) in doc {
+                *df.entry(h).or_insert(0) += 1;
+            }
+        }
+        let mut kept: Vec<(u64, u32)> = df.into_iter().filter(|&(_, d)| d >= min_df).collect();
+        kept.sort_unstable_by_key(|&(h, _)| h);
+        let weights = kept
+            .iter()
+            .map(|&(_, d)| {
+                if idf {
+                    ((1.0 + f64::from(n_docs)) / (1.0 + f64::from(d))).ln() + 1.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Vocabulary::new(kept.into_iter().map(|(h, _)| h).collect(), weights)
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Column of a token hash, if the model knows it.
+    #[inline]
+    pub fn column(&self, hash: u64) -> Option<u32> {
+        self.index.get(&hash).copied()
+    }
+
+    pub fn hashes(&self) -> &[u64] {
+        &self.hashes
+    }
+
+    pub fn idf(&self) -> &[f64] {
+        &self.idf
+    }
+
+    /// Turns `(column, count)` pairs (sorted by column, distinct) into weighted feature values.
+    pub fn weigh(&self, weighting: &Weighting, counts: &[(u32, u32)], out: &mut Vec<(u32, f64)>) {
+        out.clear();
+        let mut sum_sq = 0.0;
+        for &(col, count) in counts {
+            let w = weighting.tf.apply(count) * self.idf[col as usize];
+            sum_sq += w * w;
+            out.push((col, w));
+        }
+        if weighting.l2_norm && sum_sq > 0.0 {
+            let inv = 1.0 / sum_sq.sqrt();
+            for (_, w) in out.iter_mut() {
+                *w *= inv;
+            }
+        }
+    }
+
+    /// Maps a document's `(hash, count)` pairs (sorted by hash) to `(column, count)` pairs for known
+    /// tokens. Columns are ordered like hashes, so the output stays sorted.
+    pub fn known_counts(&self, doc: &[(u64, u32)], out: &mut Vec<(u32, u32)>) {
+        out.clear();
+        out.extend(
+            doc.iter()
+                .filter_map(|&(h, c)| self.column(h).map(|col| (col, c))),
+        );
+    }
+}
+
+/// Collapses a list of hashes into sorted `(hash, count)` pairs.
+pub fn count_hashes(hashes: &mut [u64], out: &mut Vec<(u64, u32)>) {
+    out.clear();
+    hashes.sort_unstable();
+    for &h in hashes.iter() {
+        match out.last_mut() {
+            Some((last, count)) if *last == h => *count += 1,
+            _ => out.push((h, 1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_prunes_by_document_frequency() {
+        let docs: Vec<Vec<(u64, u32)>> = vec![vec![(1, 2), (5, 1)], vec![(1, 1), (7, 3)], vec![(5, 1)]];
+        let vocab = Vocabulary::from_documents(docs.iter().map(Vec::as_slice), 2, false);
+        assert_eq!(vocab.hashes(), &[1, 5]);
+        assert_eq!(vocab.column(5), Some(1));
+        assert_eq!(vocab.column(7), None);
+    }
+
+    #[test]
+    fn weighting_log_tf_idf_l2() {
+        let vocab = Vocabulary::new(vec![10, 20], vec![1.0, 2.0]);
+        let mut out = Vec::new();
+        let w = Weighting::default();
+        vocab.weigh(&w, &[(0, 1), (1, 3)], &mut out);
+        let a = 2f64.ln();
+        let b = 4f64.ln() * 2.0;
+        let norm = (a * a + b * b).sqrt();
+        assert!((out[0].1 - a / norm).abs() < 1e-12);
+        assert!((out[1].1 - b / norm).abs() < 1e-12);
+    }
+
+    #[test]
+    fn counts_hashes() {
+        let mut hashes = vec![3, 1, 3, 2, 3];
+        let mut out = Vec::new();
+        count_hashes(&mut hashes, &mut out);
+        assert_eq!(out, [(1, 1), (2, 1), (3, 3)]);
+    }
+}

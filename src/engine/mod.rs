@@ -1,0 +1,16 @@
+//! The classification engine: normalize → tokenize → features → naive Bayes → calibrated verdict.
+
+pub mod decision;
+pub mod error;
+pub mod features;
+pub mod folds;
+pub mod metrics;
+pub mod model;
+pub mod model_file;
+pub mod normalize;
+pub mod tokenize;
+pub mod train;
+
+pub use decision::{Calibration, ThresholdRule, Thresholds, Verdict};
+pub use error::EngineError;
+pub use model::{Classification, Clue, Model, ModelMeta, Scratch};

@@ -1,0 +1,272 @@
+//! The trained model and its sparse scorer. Scoring walks only the tokens present in a comment:
+//! `log P(spam|x) − log P(ham|x) = log π₁ − log π₀ + Σᵢ xᵢ (log θ₁ᵢ − log θ₀ᵢ)`, the same joint
+//! log-likelihood linfa-bayes computes with a dense dot product.
+
+use super::decision::{Calibration, Thresholds, Verdict};
+use super::features::{TfTransform, Vocabulary, Weighting, token_hash};
+use super::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
+use crate::data::CommentView;
+use serde::{Deserialize, Serialize};
+
+/// Fitted naive Bayes parameters over a vocabulary: what linfa-bayes produces, in sparse-friendly
+/// form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NaiveBayesCore {
+    pub tokenizer: TokenizerConfig,
+    pub weighting: Weighting,
+    pub vocab: Vocabulary,
+    /// `ln P(class)` for ham (0) and spam (1).
+    pub log_prior: [f64; 2],
+    /// `ln P(feature | class)` per column, for ham (0) and spam (1).
+    pub feature_log_prob: [Vec<f64>; 2],
+    /// `feature_log_prob[1] − feature_log_prob[0]`, precomputed for scoring.
+    llr: Vec<f64>,
+}
+
+impl NaiveBayesCore {
+    pub fn new(
+        tokenizer: TokenizerConfig,
+        weighting: Weighting,
+        vocab: Vocabulary,
+        log_prior: [f64; 2],
+        feature_log_prob: [Vec<f64>; 2],
+    ) -> Self {
+        let llr = feature_log_prob[1]
+            .iter()
+            .zip(&feature_log_prob[0])
+            .map(|(s, h)| s - h)
+            .collect();
+        NaiveBayesCore {
+            tokenizer,
+            weighting,
+            vocab,
+            log_prior,
+            feature_log_prob,
+            llr,
+        }
+    }
+
+    /// Joint log-likelihood `[ham, spam]` of a weighted sparse vector.
+    pub fn joint_log_likelihood(&self, features: &[(u32, f64)]) -> [f64; 2] {
+        let mut jll = self.log_prior;
+        for &(col, w) in features {
+            jll[0] += w * self.feature_log_prob[0][col as usize];
+            jll[1] += w * self.feature_log_prob[1][col as usize];
+        }
+        jll
+    }
+
+    /// Log-odds of spam for a weighted sparse vector.
+    #[inline]
+    pub fn log_odds(&self, features: &[(u32, f64)]) -> f64 {
+        let mut s = self.log_prior[1] - self.log_prior[0];
+        for &(col, w) in features {
+            s += w * self.llr[col as usize];
+        }
+        s
+    }
+
+    /// Per-column log-likelihood ratio.
+    pub fn llr(&self, col: u32) -> f64 {
+        self.llr[col as usize]
+    }
+
+    /// Weighted sparse vector of a comment, in `scratch.features`.
+    pub fn vectorize<'s>(&self, comment: CommentView<'_>, scratch: &'s mut Scratch) -> &'s [(u32, f64)] {
+        let Scratch {
+            tokenizer,
+            columns,
+            counts,
+            features,
+        } = scratch;
+        columns.clear();
+        let vocab = &self.vocab;
+        tokenizer.tokenize(&self.tokenizer, comment, |kind, text| {
+            if let Some(col) = vocab.column(token_hash(kind, text)) {
+                columns.push(col);
+            }
+        });
+        columns.sort_unstable();
+        counts.clear();
+        for &col in columns.iter() {
+            match counts.last_mut() {
+                Some((last, n)) if *last == col => *n += 1,
+                _ => counts.push((col, 1)),
+            }
+        }
+        self.vocab.weigh(&self.weighting, counts, features);
+        features
+    }
+}
+
+/// Reusable per-thread buffers for scoring; keep one per worker and pass it to every call.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    tokenizer: Tokenizer,
+    columns: Vec<u32>,
+    counts: Vec<(u32, u32)>,
+    features: Vec<(u32, f64)>,
+}
+
+/// Score and verdict of one comment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Classification {
+    /// Calibrated probability that the comment is spam.
+    pub spam_probability: f64,
+    /// Raw naive Bayes log-odds (spam vs ham), before calibration.
+    pub log_odds: f64,
+    pub verdict: Verdict,
+}
+
+/// One token's share of a decision: its contribution to the log-odds (positive = spammy).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clue {
+    pub token: String,
+    pub weight: f64,
+}
+
+/// A file the model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingFile {
+    pub path: String,
+    pub sha256: String,
+    pub format: String,
+    pub ham: usize,
+    pub spam: usize,
+    pub skipped: usize,
+}
+
+/// Hyper-parameters the model was trained with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hyperparameters {
+    pub tokenizer: TokenizerConfig,
+    pub weighting: Weighting,
+    /// Additive (Lidstone) smoothing of linfa-bayes `MultinomialNb`.
+    pub alpha: f64,
+    /// Tokens seen in fewer training comments are dropped.
+    pub min_df: u32,
+    /// Folds of the internal cross-validation that calibrates probabilities and thresholds.
+    pub calibration_folds: usize,
+    pub seed: u64,
+}
+
+/// Figures measured by the internal cross-validation during training (out-of-fold scores).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingFigures {
+    pub folds: usize,
+    pub mcc: f64,
+    pub auc: f64,
+    pub f1: f64,
+    /// Share of ham rejected at the calibrated thresholds.
+    pub ham_rejected: f64,
+    /// Share of spam held or rejected at the calibrated thresholds.
+    pub spam_held_or_rejected: f64,
+}
+
+/// Everything recorded about how a model was made; stored as JSON in the model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    pub replyguard_version: String,
+    pub created_at: String,
+    pub training_files: Vec<TrainingFile>,
+    pub ham: usize,
+    pub spam: usize,
+    pub hyperparameters: Hyperparameters,
+    pub vocabulary_size: usize,
+    pub thresholds: Thresholds,
+    pub threshold_rule: String,
+    pub calibration: Calibration,
+    pub cross_validation: Option<TrainingFigures>,
+}
+
+/// A trained model ready to score comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub meta: ModelMeta,
+    pub core: NaiveBayesCore,
+}
+
+impl Model {
+    /// Thresholds currently in force.
+    pub fn thresholds(&self) -> Thresholds {
+        self.meta.thresholds
+    }
+
+    /// Replaces the thresholds (e.g. from command-line overrides).
+    pub fn set_thresholds(&mut self, thresholds: Thresholds) -> Result<(), String> {
+        self.meta.thresholds = thresholds.validate()?;
+        Ok(())
+    }
+
+    /// Scores a comment.
+    #[inline]
+    pub fn classify(&self, comment: CommentView<'_>, scratch: &mut Scratch) -> Classification {
+        let features = self.core.vectorize(comment, scratch);
+        self.decide(self.core.log_odds(features))
+    }
+
+    fn decide(&self, log_odds: f64) -> Classification {
+        let spam_probability = self.meta.calibration.probability(log_odds);
+        Classification {
+            spam_probability,
+            log_odds,
+            verdict: self.meta.thresholds.verdict(spam_probability),
+        }
+    }
+
+    /// Scores a comment and returns the `top` tokens that moved the decision most, strongest first.
+    pub fn explain(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &mut Scratch,
+        top: usize,
+    ) -> (Classification, Vec<Clue>) {
+        // Names of the known tokens, first occurrence per column. Allocates; explanations are not on
+        // the hot path.
+        let mut names: Vec<(u32, TokenKind, String)> = Vec::new();
+        let vocab = &self.core.vocab;
+        scratch
+            .tokenizer
+            .tokenize(&self.core.tokenizer, comment, |kind, text| {
+                if let Some(col) = vocab.column(token_hash(kind, text)) {
+                    if !names.iter().any(|(c, _, _)| *c == col) {
+                        names.push((col, kind, text.to_string()));
+                    }
+                }
+            });
+        let features = self.core.vectorize(comment, scratch);
+        let classification = self.decide(self.core.log_odds(features));
+        let mut clues: Vec<Clue> = features
+            .iter()
+            .filter_map(|&(col, w)| {
+                let (_, kind, text) = names.iter().find(|(c, _, _)| *c == col)?;
+                Some(Clue {
+                    token: format!("{}:{}", kind.name(), text),
+                    weight: w * self.core.llr(col),
+                })
+            })
+            .collect();
+        clues.sort_by(|a, b| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.token.cmp(&b.token))
+        });
+        clues.truncate(top);
+        (classification, clues)
+    }
+}
+
+/// Human-readable description of a weighting, for summaries.
+pub fn describe_weighting(w: &Weighting) -> String {
+    let tf = match w.tf {
+        TfTransform::Raw => "raw tf",
+        TfTransform::Log => "log tf",
+        TfTransform::Binary => "binary tf",
+    };
+    format!(
+        "{tf}{}{}",
+        if w.idf { " · idf" } else { "" },
+        if w.l2_norm { " · l2" } else { "" }
+    )
+}

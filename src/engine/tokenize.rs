@@ -1,0 +1,547 @@
+//! Streaming tokenizer. It walks a normalized comment once and hands each token to a callback as a
+//! `(TokenKind, &str)` borrowed from buffers it owns and reuses, so scoring allocates nothing per
+//! token (the tantivy `TokenStream` idea, with a closure instead of an iterator).
+//!
+//! Token families, and why each is there:
+//! - `word`: alphanumeric runs, apostrophes dropped (`i'm` → `im`). The core bag of words.
+//! - `bigram`: two consecutive words. Spam is formulaic ("check out", "my channel", "please
+//!   subscribe", "call now"); pairs carry it where single words are common in ham.
+//! - `host`, `domain`: each link (`http(s)://…`, `www.…`, or a bare `name.tld` with a known public
+//!   suffix) reduced to its host and registrable domain (Public Suffix List), so `youtu.be/xyz123`
+//!   generalizes to every video on that host instead of being a one-off word.
+//! - `email`: domain of an e-mail address in the text.
+//! - `number`: the shape of tokens with digits (`08712460324` → `ddddddddddd`, `150p` → `ddda`),
+//!   because premium-rate numbers and prices vary but their shape does not.
+//! - `punct`: runs of symbols (`!!!`, `$$`, emoji), capped at four characters: shouting and
+//!   decoration are style signals that words miss.
+//! - `chars`: optional character n-grams inside words, robust to obfuscated spellings.
+//! - `meta`: namespaced facts about the whole comment: length bucket, link count bucket, share of
+//!   capitals, author URL host/domain, e-mail domain, comment type. They let the model learn that a
+//!   link-heavy or all-caps comment is suspect, whatever its words.
+//! - `author`: words of the author's display name (spam accounts name themselves after offers).
+
+use super::normalize::{Normalizer, TextStats};
+use crate::data::CommentView;
+use serde::{Deserialize, Serialize};
+
+/// The family of a token; its numeric value seeds the token hash, so equal text in two families
+/// gives two different features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TokenKind {
+    Word = 1,
+    Bigram = 2,
+    Host = 3,
+    Domain = 4,
+    Email = 5,
+    Number = 6,
+    Punct = 7,
+    Chars = 8,
+    Meta = 9,
+    Author = 10,
+}
+
+impl TokenKind {
+    /// Short name used when showing clues, e.g. `word:subscribe`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Word => "word",
+            TokenKind::Bigram => "bigram",
+            TokenKind::Host => "host",
+            TokenKind::Domain => "domain",
+            TokenKind::Email => "email",
+            TokenKind::Number => "number",
+            TokenKind::Punct => "punct",
+            TokenKind::Chars => "chars",
+            TokenKind::Meta => "meta",
+            TokenKind::Author => "author",
+        }
+    }
+}
+
+/// Which token families to produce; stored in the model so scoring tokenizes exactly as training did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenizerConfig {
+    /// Emit word bigrams.
+    pub bigrams: bool,
+    /// Length of character n-grams inside words; 0 disables them.
+    pub char_ngrams: u8,
+    /// Emit `meta` and `author` tokens.
+    pub metadata: bool,
+}
+
+impl Default for TokenizerConfig {
+    fn default() -> Self {
+        TokenizerConfig {
+            bigrams: true,
+            char_ngrams: 0,
+            metadata: true,
+        }
+    }
+}
+
+/// Reusable tokenizer state: normalization buffers and the scratch space tokens are built in.
+#[derive(Debug, Default)]
+pub struct Tokenizer {
+    normalizer: Normalizer,
+    text: String,
+    field: String,
+    word: String,
+    prev_word: String,
+    scratch: String,
+}
+
+const MAX_PUNCT_CHARS: usize = 4;
+const MAX_SHAPE_CHARS: usize = 16;
+
+impl Tokenizer {
+    /// Streams every token of `comment` to `emit`.
+    pub fn tokenize<F: FnMut(TokenKind, &str)>(
+        &mut self,
+        config: &TokenizerConfig,
+        comment: CommentView<'_>,
+        mut emit: F,
+    ) {
+        let Tokenizer {
+            normalizer,
+            text,
+            field,
+            word,
+            prev_word,
+            scratch,
+        } = self;
+        let stats = normalizer.normalize(comment.content, text);
+        prev_word.clear();
+        let links = scan_text(config, text, word, prev_word, scratch, &mut emit);
+        if config.metadata {
+            emit_meta(
+                normalizer, comment, stats, links, field, word, scratch, &mut emit,
+            );
+        }
+    }
+}
+
+/// Tokenizes normalized text; returns the number of links seen.
+fn scan_text<F: FnMut(TokenKind, &str)>(
+    config: &TokenizerConfig,
+    text: &str,
+    word: &mut String,
+    prev_word: &mut String,
+    scratch: &mut String,
+    emit: &mut F,
+) -> u32 {
+    let bytes = text.as_bytes();
+    let mut links = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let Some(c) = rest.chars().next() else { break };
+        if c.is_whitespace() {
+            i += c.len_utf8();
+            continue;
+        }
+        if starts_url(rest) {
+            let end = rest
+                .find(|ch: char| ch.is_whitespace() || matches!(ch, '<' | '>' | '"' | '\'' | ')'))
+                .unwrap_or(rest.len());
+            emit_url(&rest[..end], emit);
+            links += 1;
+            prev_word.clear();
+            i += end;
+            continue;
+        }
+        if c.is_alphanumeric() {
+            let end = compound_end(rest);
+            let compound = &rest[..end];
+            if compound.len() != compound_word_len(compound) {
+                links += emit_compound(compound, emit);
+            }
+            for piece in compound.split(['.', '-', '@', '_', '/', '+']) {
+                if piece.is_empty() {
+                    continue;
+                }
+                word.clear();
+                word.extend(piece.chars().filter(|&ch| ch != '\''));
+                if word.is_empty() {
+                    continue;
+                }
+                emit_word(config, word, prev_word, scratch, emit);
+            }
+            i += end;
+            continue;
+        }
+        // A run of symbols up to the next letter, digit, space or link.
+        let end = rest
+            .char_indices()
+            .find(|&(at, ch)| ch.is_whitespace() || ch.is_alphanumeric() || (at > 0 && starts_url(&rest[at..])))
+            .map_or(rest.len(), |(at, _)| at);
+        let run = &rest[..end];
+        if is_meaningful_punct(run) {
+            let cut = run
+                .char_indices()
+                .nth(MAX_PUNCT_CHARS)
+                .map_or(run.len(), |(at, _)| at);
+            emit(TokenKind::Punct, &run[..cut]);
+        }
+        i += end;
+    }
+    links
+}
+
+fn starts_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://") || s.starts_with("www.")
+}
+
+/// End of a run of alphanumerics joined by `.`, `-`, `@`, `_`, `'`, `/`, `+` (each only between two
+/// alphanumerics), so `murdev.com`, `me@mail.com` and `i'm` arrive as one piece.
+fn compound_end(s: &str) -> usize {
+    let mut end = 0;
+    let mut chars = s.char_indices().peekable();
+    while let Some((at, ch)) = chars.next() {
+        if ch.is_alphanumeric() {
+            end = at + ch.len_utf8();
+        } else if matches!(ch, '.' | '-' | '@' | '_' | '\'' | '/' | '+')
+            && chars.peek().is_some_and(|&(_, next)| next.is_alphanumeric())
+        {
+            continue;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// Length of the leading plain word (alphanumerics and apostrophes) of a compound.
+fn compound_word_len(s: &str) -> usize {
+    s.find(|ch: char| !(ch.is_alphanumeric() || ch == '\''))
+        .unwrap_or(s.len())
+}
+
+/// Emits e-mail or bare-domain tokens for a compound such as `me@mail.com` or `murdev.com/x`.
+/// Returns 1 when the compound is a link.
+fn emit_compound<F: FnMut(TokenKind, &str)>(compound: &str, emit: &mut F) -> u32 {
+    if let Some((_, domain)) = compound.split_once('@') {
+        if domain.contains('.') {
+            emit(TokenKind::Email, domain);
+        }
+        return 0;
+    }
+    let host = compound.split('/').next().unwrap_or(compound);
+    if host.contains('.') && is_known_domain(host) {
+        emit_host(host, emit);
+        return 1;
+    }
+    0
+}
+
+/// True when `host` ends in a known public suffix and has a name before it (`murdev.com`, not
+/// `3.5` or `e.g`).
+fn is_known_domain(host: &str) -> bool {
+    let tld = host.rsplit('.').next().unwrap_or("");
+    tld.len() >= 2
+        && tld.bytes().all(|b| b.is_ascii_alphabetic())
+        && psl::suffix(host.as_bytes()).is_some_and(|s| s.is_known())
+        && psl::domain_str(host).is_some()
+}
+
+fn emit_url<F: FnMut(TokenKind, &str)>(url: &str, emit: &mut F) {
+    let after_scheme = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or(after_scheme);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host).trim_end_matches('.');
+    if host.is_empty() {
+        emit(TokenKind::Host, "(none)");
+    } else {
+        emit_host(host, emit);
+    }
+}
+
+fn emit_host<F: FnMut(TokenKind, &str)>(host: &str, emit: &mut F) {
+    emit(TokenKind::Host, host);
+    if let Some(domain) = psl::domain_str(host) {
+        if domain != host {
+            emit(TokenKind::Domain, domain);
+        }
+    }
+}
+
+fn emit_word<F: FnMut(TokenKind, &str)>(
+    config: &TokenizerConfig,
+    word: &str,
+    prev_word: &mut String,
+    scratch: &mut String,
+    emit: &mut F,
+) {
+    emit(TokenKind::Word, word);
+    if word.bytes().any(|b| b.is_ascii_digit()) {
+        number_shape(word, scratch);
+        emit(TokenKind::Number, scratch);
+    }
+    if config.bigrams {
+        if !prev_word.is_empty() {
+            scratch.clear();
+            scratch.push_str(prev_word);
+            scratch.push(' ');
+            scratch.push_str(word);
+            emit(TokenKind::Bigram, scratch);
+        }
+        prev_word.clear();
+        prev_word.push_str(word);
+    }
+    if config.char_ngrams > 0 {
+        emit_char_ngrams(word, usize::from(config.char_ngrams), scratch, emit);
+    }
+}
+
+/// Shape of a token with digits: each digit becomes `d`, each run of other characters one `a`.
+fn number_shape(word: &str, out: &mut String) {
+    out.clear();
+    let mut in_letters = false;
+    for ch in word.chars() {
+        if out.len() >= MAX_SHAPE_CHARS {
+            break;
+        }
+        if ch.is_ascii_digit() {
+            out.push('d');
+            in_letters = false;
+        } else if !in_letters {
+            out.push('a');
+            in_letters = true;
+        }
+    }
+}
+
+/// Character n-grams of ` word ` (with boundary spaces, like scikit-learn's `char_wb`).
+fn emit_char_ngrams<F: FnMut(TokenKind, &str)>(word: &str, n: usize, scratch: &mut String, emit: &mut F) {
+    scratch.clear();
+    scratch.push(' ');
+    scratch.push_str(word);
+    scratch.push(' ');
+    for (from, _) in scratch.char_indices() {
+        match scratch[from..].char_indices().nth(n) {
+            Some((len, _)) => emit(TokenKind::Chars, &scratch[from..from + len]),
+            None => {
+                if scratch[from..].chars().count() == n {
+                    emit(TokenKind::Chars, &scratch[from..]);
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn is_meaningful_punct(run: &str) -> bool {
+    let mut chars = run.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => !matches!(c, '.' | ',' | '\'' | '"' | '-' | ':' | ';' | '(' | ')' | '/'),
+        (Some(_), Some(_)) => true,
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit_meta<F: FnMut(TokenKind, &str)>(
+    normalizer: &mut Normalizer,
+    comment: CommentView<'_>,
+    stats: TextStats,
+    links: u32,
+    field: &mut String,
+    word: &mut String,
+    scratch: &mut String,
+    emit: &mut F,
+) {
+    let length = match stats.chars {
+        0..20 => "len:<20",
+        20..50 => "len:<50",
+        50..100 => "len:<100",
+        100..200 => "len:<200",
+        200..400 => "len:<400",
+        400..800 => "len:<800",
+        _ => "len:800+",
+    };
+    emit(TokenKind::Meta, length);
+    let links = match links {
+        0 => "links:0",
+        1 => "links:1",
+        2 => "links:2",
+        _ => "links:3+",
+    };
+    emit(TokenKind::Meta, links);
+    if stats.letters >= 6 {
+        let caps = match stats.uppercase * 100 / stats.letters {
+            0..10 => "caps:<10%",
+            10..30 => "caps:<30%",
+            30..60 => "caps:<60%",
+            _ => "caps:60%+",
+        };
+        emit(TokenKind::Meta, caps);
+    }
+    if let Some(author) = comment.author.filter(|a| !a.trim().is_empty()) {
+        normalizer.normalize(author, field);
+        for piece in field.split(|ch: char| !ch.is_alphanumeric()) {
+            if !piece.is_empty() {
+                emit(TokenKind::Author, piece);
+            }
+        }
+        if field.bytes().any(|b| b.is_ascii_digit()) {
+            emit(TokenKind::Meta, "author:digits");
+        }
+    }
+    if let Some(url) = comment.author_url.map(str::trim).filter(|u| !u.is_empty()) {
+        emit(TokenKind::Meta, "author_url:present");
+        normalizer.normalize(url, field);
+        let mut meta_host = |kind: TokenKind, host: &str| {
+            scratch.clear();
+            scratch.push_str(if kind == TokenKind::Host { "author_url_host:" } else { "author_url_domain:" });
+            scratch.push_str(host);
+            emit(TokenKind::Meta, scratch);
+        };
+        emit_url(field, &mut meta_host);
+    }
+    if let Some(email) = comment.author_email.map(str::trim).filter(|e| !e.is_empty()) {
+        normalizer.normalize(email, field);
+        let domain = field.rsplit_once('@').map_or("(invalid)", |(_, d)| d);
+        word.clear();
+        word.push_str("author_email_domain:");
+        word.push_str(domain);
+        emit(TokenKind::Meta, word);
+    }
+    if let Some(kind) = comment.comment_type.map(str::trim).filter(|t| !t.is_empty()) {
+        normalizer.normalize(kind, field);
+        word.clear();
+        word.push_str("type:");
+        word.push_str(field);
+        emit(TokenKind::Meta, word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens_with(config: TokenizerConfig, comment: CommentView<'_>) -> Vec<String> {
+        let mut t = Tokenizer::default();
+        let mut out = Vec::new();
+        t.tokenize(&config, comment, |kind, text| {
+            out.push(format!("{}:{}", kind.name(), text))
+        });
+        out
+    }
+
+    fn tokens(text: &str) -> Vec<String> {
+        tokens_with(
+            TokenizerConfig {
+                metadata: false,
+                ..TokenizerConfig::default()
+            },
+            CommentView::text(text),
+        )
+    }
+
+    #[test]
+    fn words_and_bigrams() {
+        assert_eq!(
+            tokens("Check out MY channel"),
+            [
+                "word:check",
+                "word:out",
+                "bigram:check out",
+                "word:my",
+                "bigram:out my",
+                "word:channel",
+                "bigram:my channel"
+            ]
+        );
+    }
+
+    #[test]
+    fn apostrophes_are_dropped_inside_words() {
+        assert_eq!(tokens("I'm"), ["word:im"]);
+    }
+
+    #[test]
+    fn urls_become_host_and_domain() {
+        let t = tokens("see https://www.Example.co.uk/watch?v=1 now");
+        assert!(t.contains(&"host:www.example.co.uk".to_string()), "{t:?}");
+        assert!(t.contains(&"domain:example.co.uk".to_string()), "{t:?}");
+        assert!(!t.iter().any(|x| x.contains("watch")), "{t:?}");
+        // the link breaks the bigram chain
+        assert!(!t.contains(&"bigram:see now".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn bare_domains_and_emails() {
+        let t = tokens("visit murdev.com or mail me@mail.example.org, v3.5 e.g");
+        assert!(t.contains(&"host:murdev.com".to_string()), "{t:?}");
+        assert!(t.contains(&"email:mail.example.org".to_string()), "{t:?}");
+        assert!(!t.iter().any(|x| x.starts_with("host:v3")), "{t:?}");
+        assert!(!t.iter().any(|x| x.starts_with("host:e.g")), "{t:?}");
+    }
+
+    #[test]
+    fn number_shapes() {
+        let t = tokens("call 08712460324 for 150p");
+        assert!(t.contains(&"number:ddddddddddd".to_string()), "{t:?}");
+        assert!(t.contains(&"number:ddda".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn punctuation_runs_are_capped() {
+        let t = tokens("wow!!!!!! ok. $$ :)");
+        assert!(t.contains(&"punct:!!!!".to_string()), "{t:?}");
+        assert!(t.contains(&"punct:$$".to_string()), "{t:?}");
+        assert!(t.contains(&"punct::)".to_string()), "{t:?}");
+        assert!(!t.contains(&"punct:.".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn char_ngrams_with_word_boundaries() {
+        let config = TokenizerConfig {
+            bigrams: false,
+            char_ngrams: 4,
+            metadata: false,
+        };
+        let t = tokens_with(config, CommentView::text("spam"));
+        assert_eq!(t, ["word:spam", "chars: spa", "chars:spam", "chars:pam "]);
+    }
+
+    #[test]
+    fn metadata_tokens() {
+        let view = CommentView {
+            content: "FREE MONEY http://a.example.com",
+            author: Some("Cheap Pills 4U"),
+            author_email: Some("x@Mail.example.net"),
+            author_url: Some("https://shop.example.biz/"),
+            user_agent: None,
+            comment_type: Some("comment"),
+        };
+        let t = tokens_with(TokenizerConfig::default(), view);
+        for want in [
+            "meta:len:<50",
+            "meta:links:1",
+            "meta:caps:60%+",
+            "author:pills",
+            "meta:author:digits",
+            "meta:author_url:present",
+            "meta:author_url_host:shop.example.biz",
+            "meta:author_url_domain:example.biz",
+            "meta:author_email_domain:mail.example.net",
+            "meta:type:comment",
+        ] {
+            assert!(t.contains(&want.to_string()), "missing {want} in {t:?}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_odd_text() {
+        for text in ["", "@", "http://", "www.", "a.b.c.d.e", "'''", "é@", "x.", "🙂🙂", "a-", "-a"] {
+            let _ = tokens(text);
+        }
+    }
+}
