@@ -71,7 +71,9 @@ struct Output<'a> {
 pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     let mut model = model_file::load(&args.model)?;
     let thresholds = args.thresholds.apply(model.thresholds())?;
-    model.set_thresholds(thresholds).map_err(anyhow::Error::msg)?;
+    model
+        .set_thresholds(thresholds)
+        .map_err(anyhow::Error::msg)?;
     if args.jsonl {
         return classify_stream(&model, args.clues);
     }
@@ -128,7 +130,11 @@ fn classify_stream(model: &Model, top: usize) -> anyhow::Result<()> {
     let mut bad = 0u64;
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line).context("reading stdin")? == 0 {
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading stdin")?
+            == 0
+        {
             break;
         }
         line_no += 1;
@@ -152,7 +158,9 @@ fn classify_stream(model: &Model, top: usize) -> anyhow::Result<()> {
     }
     out.flush()?;
     if bad > 0 {
-        eprintln!("error: {bad} of {line_no} lines were not valid records (see their \"error\" lines)");
+        eprintln!(
+            "error: {bad} of {line_no} lines were not valid records (see their \"error\" lines)"
+        );
         std::process::exit(super::exit::DATA);
     }
     Ok(())

@@ -37,7 +37,12 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let params = args.model.params()?;
-    let files = data::load_all(&args.files, LoadOptions { lenient: args.model.lenient })?;
+    let files = data::load_all(
+        &args.files,
+        LoadOptions {
+            lenient: args.model.lenient,
+        },
+    )?;
     let progress = |done: usize, total: usize| {
         if !args.json {
             eprintln!("  fold {done}/{total} done");
@@ -46,15 +51,25 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (protocol, folds) = if args.test {
         let path = args.model_path.clone().context("--test needs --model")?;
         let model = model_file::load(&path)?;
-        (format!("model {} on {} file(s)", path.display(), files.len()), eval::test_model(&model, &files))
+        (
+            format!("model {} on {} file(s)", path.display(), files.len()),
+            eval::test_model(&model, &files),
+        )
     } else if args.leave_one_file_out {
         (
-            format!("leave-one-file-out over {} files (seed {})", files.len(), params.seed),
+            format!(
+                "leave-one-file-out over {} files (seed {})",
+                files.len(),
+                params.seed
+            ),
             eval::leave_one_file_out(&files, &params, progress)?,
         )
     } else if let Some(k) = args.folds {
         (
-            format!("stratified {k}-fold cross-validation (seed {})", params.seed),
+            format!(
+                "stratified {k}-fold cross-validation (seed {})",
+                params.seed
+            ),
             eval::k_fold(&files, k, params.seed, &params, progress)?,
         )
     } else {

@@ -21,7 +21,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "replyguard", version, about = "Self-hosted comment spam filter (naive Bayes)")]
+#[command(
+    name = "replyguard",
+    version,
+    about = "Self-hosted comment spam filter (naive Bayes)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -47,11 +51,17 @@ pub struct ModelFlags {
     #[arg(long, default_value_t = 2)]
     pub min_df: u32,
     /// Term-frequency transform.
-    #[arg(long, value_enum, default_value_t = TfArg::Log)]
+    #[arg(long, value_enum, default_value_t = TfArg::Binary)]
     pub tf: TfArg,
-    /// Do not weight tokens by inverse document frequency.
+    /// Weight tokens by inverse document frequency.
     #[arg(long)]
-    pub no_idf: bool,
+    pub idf: bool,
+    /// Fixed value of each metadata feature, outside length normalization.
+    #[arg(long, default_value_t = 0.75)]
+    pub meta_weight: f64,
+    /// Weigh metadata features like text instead (normalized together).
+    #[arg(long)]
+    pub meta_as_text: bool,
     /// Do not normalize comment vectors to unit length.
     #[arg(long)]
     pub no_l2: bool,
@@ -61,6 +71,9 @@ pub struct ModelFlags {
     /// Character n-gram length inside words (0 = off).
     #[arg(long, default_value_t = 0)]
     pub char_ngrams: u8,
+    /// Length of the prefix token emitted for longer words (0 = off).
+    #[arg(long, default_value_t = 5)]
+    pub prefix: u8,
     /// Do not use metadata tokens (length, links, capitals, author fields).
     #[arg(long)]
     pub no_metadata: bool,
@@ -76,6 +89,9 @@ pub struct ModelFlags {
     /// Lowest share of spam the hold threshold must hold or reject (cross-validated).
     #[arg(long, default_value_t = 0.95)]
     pub min_spam_held: f64,
+    /// Memory bound of each dense chunk handed to linfa-bayes, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub chunk_mib: usize,
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
@@ -90,7 +106,14 @@ pub enum TfArg {
 
 impl ModelFlags {
     pub fn params(&self) -> anyhow::Result<TrainParams> {
-        anyhow::ensure!(self.alpha > 0.0 && self.alpha.is_finite(), "--alpha must be positive");
+        anyhow::ensure!(
+            self.alpha > 0.0 && self.alpha.is_finite(),
+            "--alpha must be positive"
+        );
+        anyhow::ensure!(
+            self.meta_weight >= 0.0 && self.meta_weight.is_finite(),
+            "--meta-weight must be a non-negative number"
+        );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.max_ham_rejected),
             "--max-ham-rejected must be in [0, 1)"
@@ -104,6 +127,7 @@ impl ModelFlags {
                 bigrams: !self.no_bigrams,
                 char_ngrams: self.char_ngrams,
                 metadata: !self.no_metadata,
+                prefix: self.prefix,
             },
             weighting: Weighting {
                 tf: match self.tf {
@@ -111,8 +135,9 @@ impl ModelFlags {
                     TfArg::Log => TfTransform::Log,
                     TfArg::Binary => TfTransform::Binary,
                 },
-                idf: !self.no_idf,
+                idf: self.idf,
                 l2_norm: !self.no_l2,
+                meta_weight: (!self.meta_as_text).then_some(self.meta_weight),
             },
             alpha: self.alpha,
             min_df: self.min_df,
@@ -122,7 +147,7 @@ impl ModelFlags {
                 max_ham_rejected: self.max_ham_rejected,
                 min_spam_held: self.min_spam_held,
             },
-            ..TrainParams::default()
+            chunk_bytes: self.chunk_mib.max(1) << 20,
         })
     }
 }
@@ -171,9 +196,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         }
         if let Some(e) = cause.downcast_ref::<EngineError>() {
             return match e {
-                EngineError::ModelRead { .. } | EngineError::ModelFormat { .. } | EngineError::ModelWrite { .. } => {
-                    exit::MODEL
-                }
+                EngineError::ModelRead { .. }
+                | EngineError::ModelFormat { .. }
+                | EngineError::ModelWrite { .. } => exit::MODEL,
                 _ => exit::FAILURE,
             };
         }

@@ -37,7 +37,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         args.data.clone()
     };
-    let files = data::load_all(&inputs, LoadOptions { lenient: args.model.lenient })?;
+    let files = data::load_all(
+        &inputs,
+        LoadOptions {
+            lenient: args.model.lenient,
+        },
+    )?;
     let total_rows: usize = files.iter().map(|f| f.rows.len()).sum();
 
     let bar = if total_rows >= PROGRESS_MIN_ROWS {
@@ -52,7 +57,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         ProgressBar::hidden()
     };
     let corpus = Corpus::build(
-        files.iter().flat_map(|f| f.rows.iter()).map(|r| (r.comment.view(), r.label)),
+        files
+            .iter()
+            .flat_map(|f| f.rows.iter())
+            .map(|r| (r.comment.view(), r.label)),
         &params.tokenizer,
         |done| {
             if done % 4096 == 0 {
@@ -71,7 +79,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut training_files = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(&file.path).with_context(|| format!("re-reading {}", file.path.display()))?;
+        let bytes = std::fs::read(&file.path)
+            .with_context(|| format!("re-reading {}", file.path.display()))?;
         training_files.push(TrainingFile {
             path: file.path.display().to_string(),
             sha256: hex(&Sha256::digest(&bytes)),
@@ -116,11 +125,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     model_file::save(&model, &args.out)?;
 
     let skipped: usize = files.iter().map(|f| f.skipped).sum();
-    println!("trained {} on {} comments from {} files ({ham} ham, {spam} spam{})",
+    println!(
+        "trained {} on {} comments from {} files ({ham} ham, {spam} spam{})",
         args.out.display(),
         corpus.len(),
         files.len(),
-        if skipped > 0 { format!(", {skipped} malformed rows skipped") } else { String::new() }
+        if skipped > 0 {
+            format!(", {skipped} malformed rows skipped")
+        } else {
+            String::new()
+        }
     );
     println!(
         "vocabulary {} features ({}, alpha {}, min-df {})",

@@ -48,8 +48,12 @@ mod tests {
 
 {"label":"ham","comment_content":"nice post"}
 "#;
-        let (rows, skipped) =
-            parse(Path::new("f.jsonl"), text.as_bytes(), LoadOptions::default()).unwrap();
+        let (rows, skipped) = parse(
+            Path::new("f.jsonl"),
+            text.as_bytes(),
+            LoadOptions::default(),
+        )
+        .unwrap();
         assert_eq!((rows.len(), skipped), (2, 0));
         assert_eq!(rows[0].label, Label::Spam);
         assert_eq!(
@@ -61,9 +65,13 @@ mod tests {
     #[test]
     fn missing_label_names_the_line() {
         let text = "{\"label\":\"ham\",\"comment_content\":\"a\"}\n{\"comment_content\":\"b\"}\n";
-        let err = parse(Path::new("f.jsonl"), text.as_bytes(), LoadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let err = parse(
+            Path::new("f.jsonl"),
+            text.as_bytes(),
+            LoadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("f.jsonl:2"), "{err}");
         assert!(err.contains("label"), "{err}");
     }

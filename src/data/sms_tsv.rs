@@ -1,7 +1,7 @@
 //! SMS Spam Collection: `label<TAB>text` per line, label `ham` or `spam`, no quoting (a leading `"`
 //! is part of the text), split on the first TAB only.
 
-use super::{Comment, DataError, LabeledComment, LoadOptions, Label};
+use super::{Comment, DataError, Label, LabeledComment, LoadOptions};
 use std::path::Path;
 
 pub(super) fn parse(

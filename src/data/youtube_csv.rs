@@ -2,7 +2,7 @@
 //! multi-line fields, `CLASS` 1 = spam, 0 = ham. Columns are found by header name, so reordered or
 //! extra columns are fine.
 
-use super::{Comment, DataError, LabeledComment, LoadOptions, Label};
+use super::{Comment, DataError, Label, LabeledComment, LoadOptions};
 use std::path::Path;
 
 pub(super) fn parse(

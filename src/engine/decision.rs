@@ -229,12 +229,29 @@ mod tests {
 
     #[test]
     fn verdicts_follow_thresholds() {
-        let t = Thresholds { hold: 0.3, reject: 0.9 };
+        let t = Thresholds {
+            hold: 0.3,
+            reject: 0.9,
+        };
         assert_eq!(t.verdict(0.1), Verdict::Published);
         assert_eq!(t.verdict(0.3), Verdict::Held);
         assert_eq!(t.verdict(0.9), Verdict::Rejected);
-        assert!(Thresholds { hold: 0.9, reject: 0.3 }.validate().is_err());
-        assert!(Thresholds { hold: -0.1, reject: 0.3 }.validate().is_err());
+        assert!(
+            Thresholds {
+                hold: 0.9,
+                reject: 0.3
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Thresholds {
+                hold: -0.1,
+                reject: 0.3
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]
@@ -268,8 +285,16 @@ mod tests {
         }
         let rule = ThresholdRule::default();
         let t = rule.calibrate(&p, &s);
-        let ham_rejected = p.iter().zip(&s).filter(|&(&p, &s)| !s && p >= t.reject).count();
-        let spam_held = p.iter().zip(&s).filter(|&(&p, &s)| s && p >= t.hold).count();
+        let ham_rejected = p
+            .iter()
+            .zip(&s)
+            .filter(|&(&p, &s)| !s && p >= t.reject)
+            .count();
+        let spam_held = p
+            .iter()
+            .zip(&s)
+            .filter(|&(&p, &s)| s && p >= t.hold)
+            .count();
         assert!(ham_rejected <= 5, "{ham_rejected} {t:?}");
         assert!(spam_held >= 950, "{spam_held} {t:?}");
         assert!(t.hold <= 0.5 && t.reject >= 0.5);

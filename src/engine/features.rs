@@ -8,10 +8,20 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// Stable 64-bit hash of a token: xxh3 of its text, seeded by its family. The value is stored in
 /// model files, so it must never change for a given format version.
+///
+/// `meta` tokens get the top bit set and all others have it clear, so metadata features sort after
+/// text features and a column's group is known from its position alone (see [`Weighting::meta_weight`]).
 #[inline]
 pub fn token_hash(kind: TokenKind, text: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), kind as u64)
+    let h = xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), kind as u64);
+    if kind == TokenKind::Meta {
+        h | META_BIT
+    } else {
+        h & !META_BIT
+    }
 }
+
+const META_BIT: u64 = 1 << 63;
 
 /// How raw term counts become feature values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,14 +55,20 @@ pub struct Weighting {
     /// Scale each comment's vector to unit L2 length, so long comments do not dominate the
     /// class-conditional estimates (Rennie et al. §4.3).
     pub l2_norm: bool,
+    /// Fixed value of each metadata feature, outside the length normalization, so that facts such
+    /// as "has 3 links" weigh the same in a long comment as in a short one. `None` treats metadata
+    /// like text.
+    #[serde(default)]
+    pub meta_weight: Option<f64>,
 }
 
 impl Default for Weighting {
     fn default() -> Self {
         Weighting {
-            tf: TfTransform::Log,
-            idf: true,
+            tf: TfTransform::Binary,
+            idf: false,
             l2_norm: true,
+            meta_weight: Some(0.75),
         }
     }
 }
@@ -84,6 +100,8 @@ pub struct Vocabulary {
     hashes: Vec<u64>,
     idf: Vec<f64>,
     index: HashIndex,
+    /// First column holding a metadata feature.
+    meta_start: u32,
 }
 
 impl Vocabulary {
@@ -94,7 +112,13 @@ impl Vocabulary {
         for (col, &h) in hashes.iter().enumerate() {
             index.insert(h, col as u32);
         }
-        Vocabulary { hashes, idf, index }
+        let meta_start = hashes.partition_point(|&h| h & META_BIT == 0) as u32;
+        Vocabulary {
+            hashes,
+            idf,
+            index,
+            meta_start,
+        }
     }
 
     /// Builds a vocabulary from per-document token counts: keeps tokens seen in at least `min_df`
@@ -154,14 +178,20 @@ impl Vocabulary {
     pub fn weigh(&self, weighting: &Weighting, counts: &[(u32, u32)], out: &mut Vec<(u32, f64)>) {
         out.clear();
         let mut sum_sq = 0.0;
-        for &(col, count) in counts {
+        let mut text_len = counts.len();
+        for (i, &(col, count)) in counts.iter().enumerate() {
+            if let (Some(meta), true) = (weighting.meta_weight, col >= self.meta_start) {
+                text_len = text_len.min(i);
+                out.push((col, meta));
+                continue;
+            }
             let w = weighting.tf.apply(count) * self.idf[col as usize];
             sum_sq += w * w;
             out.push((col, w));
         }
         if weighting.l2_norm && sum_sq > 0.0 {
             let inv = 1.0 / sum_sq.sqrt();
-            for (_, w) in out.iter_mut() {
+            for (_, w) in out[..text_len].iter_mut() {
                 *w *= inv;
             }
         }
@@ -196,7 +226,8 @@ mod tests {
 
     #[test]
     fn vocabulary_prunes_by_document_frequency() {
-        let docs: Vec<Vec<(u64, u32)>> = vec![vec![(1, 2), (5, 1)], vec![(1, 1), (7, 3)], vec![(5, 1)]];
+        let docs: Vec<Vec<(u64, u32)>> =
+            vec![vec![(1, 2), (5, 1)], vec![(1, 1), (7, 3)], vec![(5, 1)]];
         let vocab = Vocabulary::from_documents(docs.iter().map(Vec::as_slice), 2, false);
         assert_eq!(vocab.hashes(), &[1, 5]);
         assert_eq!(vocab.column(5), Some(1));
@@ -207,7 +238,12 @@ mod tests {
     fn weighting_log_tf_idf_l2() {
         let vocab = Vocabulary::new(vec![10, 20], vec![1.0, 2.0]);
         let mut out = Vec::new();
-        let w = Weighting::default();
+        let w = Weighting {
+            tf: TfTransform::Log,
+            idf: true,
+            l2_norm: true,
+            meta_weight: None,
+        };
         vocab.weigh(&w, &[(0, 1), (1, 3)], &mut out);
         let a = 2f64.ln();
         let b = 4f64.ln() * 2.0;

@@ -12,7 +12,9 @@ pub fn stratified_folds(is_spam: &[bool], k: usize, seed: u64) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut offset = 0;
     for class in [false, true] {
-        let mut members: Vec<usize> = (0..is_spam.len()).filter(|&i| is_spam[i] == class).collect();
+        let mut members: Vec<usize> = (0..is_spam.len())
+            .filter(|&i| is_spam[i] == class)
+            .collect();
         members.shuffle(&mut rng);
         for (position, &i) in members.iter().enumerate() {
             fold[i] = (position + offset) % k.max(1);

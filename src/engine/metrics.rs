@@ -35,7 +35,11 @@ impl Confusion {
             self.false_ham as f64,
         );
         let denom = ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt();
-        if denom == 0.0 { 0.0 } else { (tp * tn - fp * fn_) / denom }
+        if denom == 0.0 {
+            0.0
+        } else {
+            (tp * tn - fp * fn_) / denom
+        }
     }
 
     pub fn f1(&self) -> f64 {
@@ -109,7 +113,11 @@ pub fn roc_points(scores: &[f64], is_spam: &[bool]) -> Vec<(f64, f64)> {
     while i < order.len() {
         let score = scores[order[i]];
         while i < order.len() && scores[order[i]] == score {
-            if is_spam[order[i]] { tp += 1.0 } else { fp += 1.0 }
+            if is_spam[order[i]] {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
             i += 1;
         }
         points.push((fp / n_neg, tp / n_pos));

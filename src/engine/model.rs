@@ -72,7 +72,11 @@ impl NaiveBayesCore {
     }
 
     /// Weighted sparse vector of a comment, in `scratch.features`.
-    pub fn vectorize<'s>(&self, comment: CommentView<'_>, scratch: &'s mut Scratch) -> &'s [(u32, f64)] {
+    pub fn vectorize<'s>(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &'s mut Scratch,
+    ) -> &'s [(u32, f64)] {
         let Scratch {
             tokenizer,
             columns,
@@ -228,10 +232,10 @@ impl Model {
         scratch
             .tokenizer
             .tokenize(&self.core.tokenizer, comment, |kind, text| {
-                if let Some(col) = vocab.column(token_hash(kind, text)) {
-                    if !names.iter().any(|(c, _, _)| *c == col) {
-                        names.push((col, kind, text.to_string()));
-                    }
+                if let Some(col) = vocab.column(token_hash(kind, text))
+                    && !names.iter().any(|(c, _, _)| *c == col)
+                {
+                    names.push((col, kind, text.to_string()));
                 }
             });
         let features = self.core.vectorize(comment, scratch);

@@ -46,7 +46,11 @@ pub fn encode(model: &Model) -> Vec<u8> {
     for &h in core.vocab.hashes() {
         out.extend_from_slice(&h.to_le_bytes());
     }
-    for arr in [core.vocab.idf(), &core.feature_log_prob[0], &core.feature_log_prob[1]] {
+    for arr in [
+        core.vocab.idf(),
+        &core.feature_log_prob[0],
+        &core.feature_log_prob[1],
+    ] {
         for &x in arr {
             out.extend_from_slice(&x.to_le_bytes());
         }
@@ -66,15 +70,26 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
         return Err(fail("not a replyguard model file (bad magic bytes)".into()));
     }
     if bytes.len() < HEADER_LEN {
-        return Err(fail(format!("truncated: {} bytes, header alone needs {HEADER_LEN}", bytes.len())));
+        return Err(fail(format!(
+            "truncated: {} bytes, header alone needs {HEADER_LEN}",
+            bytes.len()
+        )));
     }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().map_err(|_| fail("bad header".into()))?);
+    let version = u32::from_le_bytes(
+        bytes[8..12]
+            .try_into()
+            .map_err(|_| fail("bad header".into()))?,
+    );
     if version != FORMAT_VERSION {
         return Err(fail(format!(
             "model format version {version} is not supported (this build reads version {FORMAT_VERSION}); retrain with `replyguard train`"
         )));
     }
-    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().map_err(|_| fail("bad header".into()))?) as usize;
+    let meta_len = u32::from_le_bytes(
+        bytes[12..16]
+            .try_into()
+            .map_err(|_| fail("bad header".into()))?,
+    ) as usize;
     let n_at = HEADER_LEN + meta_len;
     let truncated = |need: usize| {
         fail(format!(
@@ -85,22 +100,36 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
     if bytes.len() < n_at + 8 {
         return Err(truncated(n_at + 8 + 16 + CHECKSUM_LEN));
     }
-    let n = u64::from_le_bytes(bytes[n_at..n_at + 8].try_into().map_err(|_| fail("bad header".into()))?);
+    let n = u64::from_le_bytes(
+        bytes[n_at..n_at + 8]
+            .try_into()
+            .map_err(|_| fail("bad header".into()))?,
+    );
     let n = usize::try_from(n)
         .ok()
         .filter(|&n| n <= bytes.len() / 8)
-        .ok_or_else(|| fail(format!("feature count {n} is impossible for a {}-byte file", bytes.len())))?;
+        .ok_or_else(|| {
+            fail(format!(
+                "feature count {n} is impossible for a {}-byte file",
+                bytes.len()
+            ))
+        })?;
     let body_at = n_at + 8;
     let expected = body_at + 16 + n * 32 + CHECKSUM_LEN;
     if bytes.len() < expected {
         return Err(truncated(expected));
     }
     if bytes.len() > expected {
-        return Err(fail(format!("{} unexpected trailing bytes", bytes.len() - expected)));
+        return Err(fail(format!(
+            "{} unexpected trailing bytes",
+            bytes.len() - expected
+        )));
     }
     let (content, checksum) = bytes.split_at(expected - CHECKSUM_LEN);
     if Sha256::digest(content).as_slice() != checksum {
-        return Err(fail("checksum mismatch: the file is corrupt (retrain or restore it)".into()));
+        return Err(fail(
+            "checksum mismatch: the file is corrupt (retrain or restore it)".into(),
+        ));
     }
     let meta: ModelMeta = serde_json::from_slice(&bytes[HEADER_LEN..n_at])
         .map_err(|e| fail(format!("invalid metadata: {e}")))?;
@@ -113,7 +142,8 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
     };
     let log_prior = [f64::from_bits(next_u64()), f64::from_bits(next_u64())];
     let hashes: Vec<u64> = (0..n).map(|_| next_u64()).collect();
-    let mut floats = |count: usize| -> Vec<f64> { (0..count).map(|_| f64::from_bits(next_u64())).collect() };
+    let mut floats =
+        |count: usize| -> Vec<f64> { (0..count).map(|_| f64::from_bits(next_u64())).collect() };
     let idf = floats(n);
     let ham = floats(n);
     let spam = floats(n);
@@ -133,7 +163,13 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
     }
     meta.thresholds.validate().map_err(fail)?;
     let hp = &meta.hyperparameters;
-    let core = NaiveBayesCore::new(hp.tokenizer, hp.weighting, Vocabulary::new(hashes, idf), log_prior, [ham, spam]);
+    let core = NaiveBayesCore::new(
+        hp.tokenizer,
+        hp.weighting,
+        Vocabulary::new(hashes, idf),
+        log_prior,
+        [ham, spam],
+    );
     Ok(Model { meta, core })
 }
 

@@ -31,7 +31,23 @@ impl Normalizer {
             input
         };
         let mut stats = TextStats::default();
-        for c in source.chars() {
+        let mut chars = source.char_indices();
+        while let Some((at, c)) = chars.next() {
+            if c == '<'
+                && let Some(tag_len) = html_tag_len(&source[at..])
+            {
+                // Markup is not words: replace a tag by a space, keeping a link target so
+                // `<a href="…">` still counts as a link.
+                out.push(' ');
+                if let Some(href) = href_of(&source[at..at + tag_len]) {
+                    out.push_str(&href.to_ascii_lowercase());
+                    out.push(' ');
+                }
+                while chars.offset() < at + tag_len {
+                    chars.next();
+                }
+                continue;
+            }
             if c.is_ascii() {
                 if c.is_ascii_alphabetic() {
                     stats.letters += 1;
@@ -76,6 +92,40 @@ impl Normalizer {
     }
 }
 
+/// Longest tag we treat as markup; anything longer is left as text.
+const MAX_TAG_LEN: usize = 512;
+
+/// Length of an HTML tag (`<br />`, `</a>`, `<a href="…">`) at the start of `s`, if there is one.
+fn html_tag_len(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let name_at = if bytes.get(1) == Some(&b'/') { 2 } else { 1 };
+    if !bytes.get(name_at)?.is_ascii_alphabetic() {
+        return None;
+    }
+    // Byte search: '>' is ASCII, so the index found is always a char boundary.
+    let end = bytes[..bytes.len().min(MAX_TAG_LEN)]
+        .iter()
+        .position(|&b| b == b'>')?;
+    if s[1..end].contains('<') {
+        return None;
+    }
+    Some(end + 1)
+}
+
+/// The `href` value of an anchor tag.
+fn href_of(tag: &str) -> Option<&str> {
+    let lower_at = tag.to_ascii_lowercase().find("href=")?;
+    let value = &tag[lower_at + 5..];
+    let (quote, rest) = match value.chars().next()? {
+        q @ ('"' | '\'') => (Some(q), &value[1..]),
+        _ => (None, value),
+    };
+    let end = rest
+        .find(|c: char| Some(c) == quote || (quote.is_none() && (c.is_whitespace() || c == '>')))
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|h| !h.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,8 +145,8 @@ mod tests {
     #[test]
     fn decodes_entities() {
         assert_eq!(
-            norm("it&#39;s &quot;great&quot; &amp; &lt;b&gt;").0,
-            "it's \"great\" & <b>"
+            norm("it&#39;s &quot;great&quot; &amp; &lt;3").0,
+            "it's \"great\" & <3"
         );
     }
 
@@ -106,6 +156,21 @@ mod tests {
         assert_eq!(text, "über straße check");
         assert_eq!(stats.letters, 15);
         assert_eq!(stats.uppercase, 10);
+    }
+
+    #[test]
+    fn strips_tags_but_keeps_link_targets() {
+        assert_eq!(norm("a<br />b").0, "a b");
+        assert_eq!(
+            norm("see <a href=\"HTTP://X.example/p\">here</a>!").0,
+            "see  http://x.example/p here !"
+        );
+        assert_eq!(norm("&lt;b&gt;bold&lt;/b&gt;").0, " bold ");
+        assert_eq!(norm("1 < 2 and 3 > 2").0, "1 < 2 and 3 > 2");
+        assert_eq!(norm("<unclosed").0, "<unclosed");
+        // a multi-byte character straddling the tag-length limit
+        let long = format!("<b{}", "█".repeat(300));
+        assert_eq!(norm(&long).0, long);
     }
 
     #[test]

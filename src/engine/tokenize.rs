@@ -9,11 +9,14 @@
 //! - `host`, `domain`: each link (`http(s)://…`, `www.…`, or a bare `name.tld` with a known public
 //!   suffix) reduced to its host and registrable domain (Public Suffix List), so `youtu.be/xyz123`
 //!   generalizes to every video on that host instead of being a one-off word.
+//! - `path`: the first path segment of a link (`watch`, `user`, `channel`): where on a host it points.
 //! - `email`: domain of an e-mail address in the text.
 //! - `number`: the shape of tokens with digits (`08712460324` → `ddddddddddd`, `150p` → `ddda`),
 //!   because premium-rate numbers and prices vary but their shape does not.
 //! - `punct`: runs of symbols (`!!!`, `$$`, emoji), capped at four characters: shouting and
 //!   decoration are style signals that words miss.
+//! - `prefix`: the first few characters of longer words (`subscribe`, `subscribed`, `subscribing`
+//!   → `subsc`): a one-token-per-word stand-in for stemming that generalizes over inflections.
 //! - `chars`: optional character n-grams inside words, robust to obfuscated spellings.
 //! - `meta`: namespaced facts about the whole comment: length bucket, link count bucket, share of
 //!   capitals, author URL host/domain, e-mail domain, comment type. They let the model learn that a
@@ -39,6 +42,8 @@ pub enum TokenKind {
     Chars = 8,
     Meta = 9,
     Author = 10,
+    Path = 11,
+    Prefix = 12,
 }
 
 impl TokenKind {
@@ -55,6 +60,8 @@ impl TokenKind {
             TokenKind::Chars => "chars",
             TokenKind::Meta => "meta",
             TokenKind::Author => "author",
+            TokenKind::Path => "path",
+            TokenKind::Prefix => "prefix",
         }
     }
 }
@@ -68,6 +75,9 @@ pub struct TokenizerConfig {
     pub char_ngrams: u8,
     /// Emit `meta` and `author` tokens.
     pub metadata: bool,
+    /// Length of the `prefix` token of longer words (0 = off).
+    #[serde(default)]
+    pub prefix: u8,
 }
 
 impl Default for TokenizerConfig {
@@ -76,6 +86,7 @@ impl Default for TokenizerConfig {
             bigrams: true,
             char_ngrams: 0,
             metadata: true,
+            prefix: 5,
         }
     }
 }
@@ -173,7 +184,9 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
         // A run of symbols up to the next letter, digit, space or link.
         let end = rest
             .char_indices()
-            .find(|&(at, ch)| ch.is_whitespace() || ch.is_alphanumeric() || (at > 0 && starts_url(&rest[at..])))
+            .find(|&(at, ch)| {
+                ch.is_whitespace() || ch.is_alphanumeric() || (at > 0 && starts_url(&rest[at..]))
+            })
             .map_or(rest.len(), |(at, _)| at);
         let run = &rest[..end];
         if is_meaningful_punct(run) {
@@ -201,7 +214,9 @@ fn compound_end(s: &str) -> usize {
         if ch.is_alphanumeric() {
             end = at + ch.len_utf8();
         } else if matches!(ch, '.' | '-' | '@' | '_' | '\'' | '/' | '+')
-            && chars.peek().is_some_and(|&(_, next)| next.is_alphanumeric())
+            && chars
+                .peek()
+                .is_some_and(|&(_, next)| next.is_alphanumeric())
         {
             continue;
         } else {
@@ -260,14 +275,25 @@ fn emit_url<F: FnMut(TokenKind, &str)>(url: &str, emit: &mut F) {
     } else {
         emit_host(host, emit);
     }
+    // The first path segment tells a video (`/watch`) from a channel (`/user`, `/channel`) or a
+    // shop page on the same host.
+    let path = &after_scheme[authority.len()..];
+    let segment = path
+        .trim_start_matches('/')
+        .split(['/', '?', '#', '&', '='])
+        .next()
+        .unwrap_or("");
+    if !segment.is_empty() && segment.len() <= 32 {
+        emit(TokenKind::Path, segment);
+    }
 }
 
 fn emit_host<F: FnMut(TokenKind, &str)>(host: &str, emit: &mut F) {
     emit(TokenKind::Host, host);
-    if let Some(domain) = psl::domain_str(host) {
-        if domain != host {
-            emit(TokenKind::Domain, domain);
-        }
+    if let Some(domain) = psl::domain_str(host)
+        && domain != host
+    {
+        emit(TokenKind::Domain, domain);
     }
 }
 
@@ -294,6 +320,12 @@ fn emit_word<F: FnMut(TokenKind, &str)>(
         prev_word.clear();
         prev_word.push_str(word);
     }
+    let prefix = usize::from(config.prefix);
+    if prefix > 0
+        && let Some((cut, _)) = word.char_indices().nth(prefix)
+    {
+        emit(TokenKind::Prefix, &word[..cut]);
+    }
     if config.char_ngrams > 0 {
         emit_char_ngrams(word, usize::from(config.char_ngrams), scratch, emit);
     }
@@ -318,7 +350,12 @@ fn number_shape(word: &str, out: &mut String) {
 }
 
 /// Character n-grams of ` word ` (with boundary spaces, like scikit-learn's `char_wb`).
-fn emit_char_ngrams<F: FnMut(TokenKind, &str)>(word: &str, n: usize, scratch: &mut String, emit: &mut F) {
+fn emit_char_ngrams<F: FnMut(TokenKind, &str)>(
+    word: &str,
+    n: usize,
+    scratch: &mut String,
+    emit: &mut F,
+) {
     scratch.clear();
     scratch.push(' ');
     scratch.push_str(word);
@@ -339,7 +376,10 @@ fn emit_char_ngrams<F: FnMut(TokenKind, &str)>(word: &str, n: usize, scratch: &m
 fn is_meaningful_punct(run: &str) -> bool {
     let mut chars = run.chars();
     match (chars.next(), chars.next()) {
-        (Some(c), None) => !matches!(c, '.' | ',' | '\'' | '"' | '-' | ':' | ';' | '(' | ')' | '/'),
+        (Some(c), None) => !matches!(
+            c,
+            '.' | ',' | '\'' | '"' | '-' | ':' | ';' | '(' | ')' | '/'
+        ),
         (Some(_), Some(_)) => true,
         _ => false,
     }
@@ -398,13 +438,21 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
         normalizer.normalize(url, field);
         let mut meta_host = |kind: TokenKind, host: &str| {
             scratch.clear();
-            scratch.push_str(if kind == TokenKind::Host { "author_url_host:" } else { "author_url_domain:" });
+            scratch.push_str(if kind == TokenKind::Host {
+                "author_url_host:"
+            } else {
+                "author_url_domain:"
+            });
             scratch.push_str(host);
             emit(TokenKind::Meta, scratch);
         };
         emit_url(field, &mut meta_host);
     }
-    if let Some(email) = comment.author_email.map(str::trim).filter(|e| !e.is_empty()) {
+    if let Some(email) = comment
+        .author_email
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         normalizer.normalize(email, field);
         let domain = field.rsplit_once('@').map_or("(invalid)", |(_, d)| d);
         word.clear();
@@ -412,7 +460,11 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
         word.push_str(domain);
         emit(TokenKind::Meta, word);
     }
-    if let Some(kind) = comment.comment_type.map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(kind) = comment
+        .comment_type
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         normalizer.normalize(kind, field);
         word.clear();
         word.push_str("type:");
@@ -438,6 +490,7 @@ mod tests {
         tokens_with(
             TokenizerConfig {
                 metadata: false,
+                prefix: 0,
                 ..TokenizerConfig::default()
             },
             CommentView::text(text),
@@ -470,7 +523,8 @@ mod tests {
         let t = tokens("see https://www.Example.co.uk/watch?v=1 now");
         assert!(t.contains(&"host:www.example.co.uk".to_string()), "{t:?}");
         assert!(t.contains(&"domain:example.co.uk".to_string()), "{t:?}");
-        assert!(!t.iter().any(|x| x.contains("watch")), "{t:?}");
+        assert!(t.contains(&"path:watch".to_string()), "{t:?}");
+        assert!(!t.iter().any(|x| x.starts_with("word:watch")), "{t:?}");
         // the link breaks the bigram chain
         assert!(!t.contains(&"bigram:see now".to_string()), "{t:?}");
     }
@@ -506,6 +560,7 @@ mod tests {
             bigrams: false,
             char_ngrams: 4,
             metadata: false,
+            prefix: 0,
         };
         let t = tokens_with(config, CommentView::text("spam"));
         assert_eq!(t, ["word:spam", "chars: spa", "chars:spam", "chars:pam "]);
@@ -514,7 +569,7 @@ mod tests {
     #[test]
     fn metadata_tokens() {
         let view = CommentView {
-            content: "FREE MONEY http://a.example.com",
+            content: "FREE MONEY FOR EVERYONE NOW http://x.io",
             author: Some("Cheap Pills 4U"),
             author_email: Some("x@Mail.example.net"),
             author_url: Some("https://shop.example.biz/"),
@@ -540,7 +595,19 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_text() {
-        for text in ["", "@", "http://", "www.", "a.b.c.d.e", "'''", "é@", "x.", "🙂🙂", "a-", "-a"] {
+        for text in [
+            "",
+            "@",
+            "http://",
+            "www.",
+            "a.b.c.d.e",
+            "'''",
+            "é@",
+            "x.",
+            "🙂🙂",
+            "a-",
+            "-a",
+        ] {
             let _ = tokens(text);
         }
     }

@@ -67,7 +67,9 @@ impl Corpus {
         let mut corpus = Corpus::default();
         for (i, (comment, label)) in comments.enumerate() {
             hashes.clear();
-            tokenizer.tokenize(config, comment, |kind, text| hashes.push(token_hash(kind, text)));
+            tokenizer.tokenize(config, comment, |kind, text| {
+                hashes.push(token_hash(kind, text))
+            });
             let mut counts = Vec::new();
             count_hashes(&mut hashes, &mut counts);
             corpus.docs.push(counts);
@@ -172,10 +174,9 @@ pub fn fit_core(
         .and_then(serde_json::from_value)
         .map_err(|e| EngineError::Training(format!("cannot export linfa-bayes parameters: {e}")))?;
     let class = |label: Label| {
-        exported
-            .class_info
-            .get(&label.index())
-            .ok_or_else(|| EngineError::Training("linfa-bayes returned no parameters for a class".into()))
+        exported.class_info.get(&label.index()).ok_or_else(|| {
+            EngineError::Training("linfa-bayes returned no parameters for a class".into())
+        })
     };
     let (ham, spam) = (class(Label::Ham)?, class(Label::Spam)?);
     Ok(NaiveBayesCore::new(
@@ -183,7 +184,10 @@ pub fn fit_core(
         params.weighting,
         vocab,
         [ham.prior.ln(), spam.prior.ln()],
-        [ham.feature_log_prob.to_vec(), spam.feature_log_prob.to_vec()],
+        [
+            ham.feature_log_prob.to_vec(),
+            spam.feature_log_prob.to_vec(),
+        ],
     ))
 }
 
@@ -219,14 +223,21 @@ pub fn train(
 ) -> Result<Trained, EngineError> {
     let is_spam: Vec<bool> = rows.iter().map(|&r| corpus.labels[r].is_spam()).collect();
     let k = params.calibration_folds;
-    let smallest_class = is_spam.iter().filter(|&&s| s).count().min(is_spam.iter().filter(|&&s| !s).count());
+    let smallest_class = is_spam
+        .iter()
+        .filter(|&&s| s)
+        .count()
+        .min(is_spam.iter().filter(|&&s| !s).count());
     let calibrate = k >= 2 && smallest_class >= k;
     let total_fits = if calibrate { k + 1 } else { 1 };
     let (calibration, thresholds, figures) = if calibrate {
         let fold_of = stratified_folds(&is_spam, k, params.seed);
         let mut oof = vec![0.0; rows.len()];
         for fold in 0..k {
-            let train_rows: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] != fold).map(|i| rows[i]).collect();
+            let train_rows: Vec<usize> = (0..rows.len())
+                .filter(|&i| fold_of[i] != fold)
+                .map(|i| rows[i])
+                .collect();
             let test_idx: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] == fold).collect();
             let core = fit_core(corpus, &train_rows, params)?;
             let test_rows: Vec<usize> = test_idx.iter().map(|&i| rows[i]).collect();
@@ -246,12 +257,29 @@ pub fn train(
             mcc: confusion.mcc(),
             auc: auc(&oof, &is_spam),
             f1: confusion.f1(),
-            ham_rejected: probabilities.iter().zip(&is_spam).filter(|&(&p, &s)| !s && p >= thresholds.reject).count() as f64 / n_ham,
-            spam_held_or_rejected: probabilities.iter().zip(&is_spam).filter(|&(&p, &s)| s && p >= thresholds.hold).count() as f64 / n_spam,
+            ham_rejected: probabilities
+                .iter()
+                .zip(&is_spam)
+                .filter(|&(&p, &s)| !s && p >= thresholds.reject)
+                .count() as f64
+                / n_ham,
+            spam_held_or_rejected: probabilities
+                .iter()
+                .zip(&is_spam)
+                .filter(|&(&p, &s)| s && p >= thresholds.hold)
+                .count() as f64
+                / n_spam,
         };
         (calibration, thresholds, Some(figures))
     } else {
-        (Calibration::default(), Thresholds { hold: 0.5, reject: 0.99 }, None)
+        (
+            Calibration::default(),
+            Thresholds {
+                hold: 0.5,
+                reject: 0.99,
+            },
+            None,
+        )
     };
     let core = fit_core(corpus, rows, params)?;
     progress(total_fits, total_fits);

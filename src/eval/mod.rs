@@ -21,7 +21,10 @@ pub struct FoldScores {
 
 /// Builds one corpus for all rows of `files`, remembering which file each row came from.
 fn corpus_of(files: &[LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>) {
-    let rows = files.iter().enumerate().flat_map(|(f, file)| file.rows.iter().map(move |r| (f, r)));
+    let rows = files
+        .iter()
+        .enumerate()
+        .flat_map(|(f, file)| file.rows.iter().map(move |r| (f, r)));
     let file_of: Vec<usize> = rows.clone().map(|(f, _)| f).collect();
     let corpus = Corpus::build(
         rows.map(|(_, r)| (r.comment.view(), r.label)),
@@ -46,7 +49,10 @@ fn run_fold(
     Ok(FoldScores {
         name,
         probabilities,
-        is_spam: test_rows.iter().map(|&r| corpus.labels[r].is_spam()).collect(),
+        is_spam: test_rows
+            .iter()
+            .map(|&r| corpus.labels[r].is_spam())
+            .collect(),
         thresholds: trained.thresholds,
     })
 }
@@ -68,10 +74,10 @@ pub fn leave_one_file_out(
     for (f, file) in files.iter().enumerate() {
         let train_rows: Vec<usize> = (0..corpus.len()).filter(|&i| file_of[i] != f).collect();
         let test_rows: Vec<usize> = (0..corpus.len()).filter(|&i| file_of[i] == f).collect();
-        let name = file
-            .path
-            .file_name()
-            .map_or_else(|| file.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = file.path.file_name().map_or_else(
+            || file.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         out.push(run_fold(name, &corpus, &train_rows, &test_rows, params)?);
         progress(f + 1, files.len());
     }
@@ -96,7 +102,13 @@ pub fn k_fold(
     for fold in 0..k {
         let train_rows: Vec<usize> = (0..corpus.len()).filter(|&i| fold_of[i] != fold).collect();
         let test_rows: Vec<usize> = (0..corpus.len()).filter(|&i| fold_of[i] == fold).collect();
-        out.push(run_fold(format!("fold {}", fold + 1), &corpus, &train_rows, &test_rows, params)?);
+        out.push(run_fold(
+            format!("fold {}", fold + 1),
+            &corpus,
+            &train_rows,
+            &test_rows,
+            params,
+        )?);
         progress(fold + 1, k);
     }
     Ok(out)
@@ -108,7 +120,11 @@ pub fn test_model(model: &Model, files: &[LoadedFile]) -> Vec<FoldScores> {
     files
         .iter()
         .map(|file| {
-            let score = |row: &LabeledComment| model.classify(row.comment.view(), &mut scratch).spam_probability;
+            let score = |row: &LabeledComment| {
+                model
+                    .classify(row.comment.view(), &mut scratch)
+                    .spam_probability
+            };
             FoldScores {
                 name: file.path.display().to_string(),
                 probabilities: file.rows.iter().map(score).collect(),

@@ -12,7 +12,9 @@ pub fn write_svg(path: &Path, title: &str, folds: &[FoldScores]) -> Result<(), S
     let root = SVGBackend::new(path, (1200, 520)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let root = root.titled(title, ("sans-serif", 20)).map_err(|e| err(&e))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| err(&e))?;
     let (left, right) = root.split_horizontally(600);
 
     let mut roc = ChartBuilder::on(&left)
@@ -29,11 +31,18 @@ pub fn write_svg(path: &Path, title: &str, folds: &[FoldScores]) -> Result<(), S
         .map_err(|e| err(&e))?;
     for (i, fold) in folds.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let label = format!("{} (AUC {:.3})", fold.name, auc(&fold.probabilities, &fold.is_spam));
-        roc.draw_series(LineSeries::new(roc_points(&fold.probabilities, &fold.is_spam), color.stroke_width(2)))
-            .map_err(|e| err(&e))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color.stroke_width(2)));
+        let label = format!(
+            "{} (AUC {:.3})",
+            fold.name,
+            auc(&fold.probabilities, &fold.is_spam)
+        );
+        roc.draw_series(LineSeries::new(
+            roc_points(&fold.probabilities, &fold.is_spam),
+            color.stroke_width(2),
+        ))
+        .map_err(|e| err(&e))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color.stroke_width(2)));
     }
     roc.configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -64,14 +73,18 @@ pub fn write_svg(path: &Path, title: &str, folds: &[FoldScores]) -> Result<(), S
         .draw()
         .map_err(|e| err(&e))?;
     let width = 1.0 / BINS as f64;
-    for (counts, color, label, offset) in [(&ham, BLUE, "ham", 0.0), (&spam, RED, "spam", width / 2.0)] {
+    for (counts, color, label, offset) in
+        [(&ham, BLUE, "ham", 0.0), (&spam, RED, "spam", width / 2.0)]
+    {
         hist.draw_series(counts.iter().enumerate().map(|(b, &c)| {
             let x0 = b as f64 * width + offset;
             Rectangle::new([(x0, 0), (x0 + width / 2.0, c)], color.mix(0.6).filled())
         }))
         .map_err(|e| err(&e))?
         .label(label)
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.mix(0.6).filled()));
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.mix(0.6).filled())
+        });
     }
     hist.configure_series_labels()
         .background_style(WHITE.mix(0.8))

@@ -1,8 +1,8 @@
 //! Per-fold and mean figures, printed as a table or JSON.
 
 use super::FoldScores;
-use crate::engine::metrics::{Confusion, auc};
 use crate::engine::Verdict;
+use crate::engine::metrics::{Confusion, auc};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -120,7 +120,11 @@ impl EvalReport {
             ham_verdicts: mean_shares(&|r| r.ham_verdicts),
             spam_verdicts: mean_shares(&|r| r.spam_verdicts),
         };
-        EvalReport { protocol, folds, mean }
+        EvalReport {
+            protocol,
+            folds,
+            mean,
+        }
     }
 
     /// A plain-text table for the terminal.
@@ -134,7 +138,14 @@ impl EvalReport {
         );
         for r in self.folds.iter().chain(std::iter::once(&self.mean)) {
             let c = r.confusion;
-            let pct = |s: VerdictShares| format!("{:5.1} {:5.1} {:5.1}", 100.0 * s.published, 100.0 * s.held, 100.0 * s.rejected);
+            let pct = |s: VerdictShares| {
+                format!(
+                    "{:5.1} {:5.1} {:5.1}",
+                    100.0 * s.published,
+                    100.0 * s.held,
+                    100.0 * s.rejected
+                )
+            };
             let _ = writeln!(
                 out,
                 "{:<28} {:>5} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.1}% {:>6.1}%   {:>4} {:>3} {:>4} {:>3}   {}     {}",
@@ -168,7 +179,14 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        let tail: String = s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(n - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("…{tail}")
     }
 }
