@@ -1,0 +1,311 @@
+//! End-to-end tests of the real `replyguard` binary: train → eval → classify on generated
+//! fixtures, determinism, and clear errors for bad data and broken model files.
+
+mod common;
+
+use common::{repo, run, text, write_fixtures};
+use serde_json::Value;
+
+fn train_fixture_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let files = write_fixtures(dir);
+    let model = dir.join("m.rgm");
+    let mut args = vec![
+        "train",
+        "--out",
+        model.to_str().unwrap(),
+        "--calibration-folds",
+        "3",
+    ];
+    let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let out = run(&args, None, dir);
+    assert!(out.status.success(), "train failed: {}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains("48 comments from 3 files (24 ham, 24 spam)"),
+        "{summary}"
+    );
+    assert!(summary.contains("thresholds: hold at p >="), "{summary}");
+    model
+}
+
+#[test]
+fn train_then_classify_text_and_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_fixture_model(dir.path());
+    let model = model.to_str().unwrap();
+
+    let out = run(
+        &[
+            "classify",
+            "--model",
+            model,
+            "--json",
+            "check out my channel and subscribe!!! http://spam.example.com/x",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spam_p = v["spam_probability"].as_f64().unwrap();
+    assert_ne!(v["verdict"], "published", "{v}");
+    assert!(!v["clues"].as_array().unwrap().is_empty());
+
+    // JSONL: output in input order, one line per record, a bad record reported in place.
+    let input = b"{\"comment_content\":\"thanks for the helpful article about the deal\"}\n\
+                  not json\n\
+                  {\"comment_content\":\"subscribe to my channel free gift cards\",\"comment_author_url\":\"http://promo.example.biz\"}\n";
+    let out = run(
+        &["classify", "--model", model, "--jsonl"],
+        Some(input),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(3), "bad lines make exit status 3");
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let ham_p = lines[0]["spam_probability"].as_f64().unwrap();
+    assert!(ham_p < 0.5, "{:?}", lines[0]);
+    assert_eq!(lines[1]["line"], 2);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid record")
+    );
+    assert!(lines[2]["spam_probability"].as_f64().unwrap() > ham_p);
+    assert!(spam_p > ham_p);
+}
+
+#[test]
+fn eval_protocols_print_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_fixtures(dir.path());
+    let f: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+
+    let mut args = vec![
+        "eval",
+        "--folds",
+        "4",
+        "--seed",
+        "3",
+        "--calibration-folds",
+        "2",
+        "--json",
+    ];
+    args.extend(f.iter().map(String::as_str));
+    let out = run(&args, None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["folds"].as_array().unwrap().len(), 4);
+    for key in ["mcc", "f1", "auc", "accuracy", "spam_caught", "ham_blocked"] {
+        assert!(report["mean"][key].is_number(), "missing {key}");
+    }
+    assert_eq!(report["mean"]["ham"], 24);
+
+    let svg = dir.path().join("roc.svg");
+    let mut args = vec![
+        "eval",
+        "--leave-one-file-out",
+        "--calibration-folds",
+        "2",
+        "--plot",
+        svg.to_str().unwrap(),
+    ];
+    args.extend(f.iter().map(String::as_str));
+    let out = run(&args, None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("videos.csv") && table.contains("mean"),
+        "{table}"
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+
+    let model = train_fixture_model(dir.path());
+    let mut args = vec![
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--test",
+        "--json",
+    ];
+    args.extend(f.iter().map(String::as_str));
+    let out = run(&args, None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["mean"]["auc"].as_f64().unwrap() > 0.9, "{report}");
+}
+
+#[test]
+fn training_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = std::fs::read(train_fixture_model(dir.path())).unwrap();
+    let b = std::fs::read(train_fixture_model(dir.path())).unwrap();
+    assert_eq!(a, b, "same data and flags must give a byte-identical model");
+}
+
+#[test]
+fn malformed_training_rows_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = write_fixtures(dir.path());
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, "{\"label\":\"spam\",\"comment_content\":\"x\"}\n{\"label\":\"maybe\",\"comment_content\":\"y\"}\n").unwrap();
+    files.push(broken);
+    let f: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let out_model = dir.path().join("m.rgm");
+
+    let mut args = vec!["train", "--out", out_model.to_str().unwrap()];
+    args.extend(f.iter().map(String::as_str));
+    let out = run(&args, None, dir.path());
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(err.contains("broken.jsonl:2"), "{err}");
+    assert!(!out_model.exists(), "no model is written on error");
+
+    args.push("--lenient");
+    let out = run(&args, None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("1 malformed rows skipped"));
+}
+
+#[test]
+fn broken_model_files_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_fixture_model(dir.path());
+    let good = std::fs::read(&model).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.rgm",
+            good[..good.len() / 2].to_vec(),
+            "truncated",
+        ),
+        (
+            "flipped.rgm",
+            {
+                let mut b = good.clone();
+                let at = b.len() - 100;
+                b[at] ^= 0x40;
+                b
+            },
+            "checksum mismatch",
+        ),
+        (
+            "version.rgm",
+            {
+                let mut b = good.clone();
+                b[8] = 99;
+                b
+            },
+            "version 99 is not supported",
+        ),
+        (
+            "notamodel.rgm",
+            b"hello world, not a model".to_vec(),
+            "bad magic",
+        ),
+        ("empty.rgm", Vec::new(), "bad magic"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = run(
+            &["classify", "--model", path.to_str().unwrap(), "hello"],
+            None,
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(4), "{name}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(name) && err.contains(expected),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = run(
+        &["classify", "--model", "does-not-exist.rgm", "hi"],
+        None,
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stderr).contains("does-not-exist.rgm"));
+}
+
+#[test]
+fn threshold_overrides_are_validated_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_fixture_model(dir.path());
+    let m = model.to_str().unwrap();
+    let out = run(
+        &[
+            "classify",
+            "--model",
+            m,
+            "--hold-threshold",
+            "0.9",
+            "--reject-threshold",
+            "0.2",
+            "x",
+        ],
+        None,
+        dir.path(),
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("above reject threshold"));
+    let out = run(
+        &[
+            "classify",
+            "--model",
+            m,
+            "--json",
+            "--hold-threshold",
+            "0",
+            "--reject-threshold",
+            "1",
+            "nice post",
+        ],
+        None,
+        dir.path(),
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["verdict"], "held",
+        "hold threshold 0 holds everything below 1: {v}"
+    );
+}
+
+/// The shipped model loads and separates an obvious spam comment from an ordinary one.
+#[test]
+fn shipped_model_classifies_comments() {
+    let model = repo().join("models/default.rgm");
+    let spam = run(
+        &[
+            "classify",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+            "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz",
+        ],
+        None,
+        &repo(),
+    );
+    assert!(spam.status.success(), "{}", text(&spam.stderr));
+    let spam: Value = serde_json::from_slice(&spam.stdout).unwrap();
+    let ham = run(
+        &[
+            "classify",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+            "Interesting to see Alibaba join the Olympic partners, I wonder what the cloud deal is worth.",
+        ],
+        None,
+        &repo(),
+    );
+    let ham: Value = serde_json::from_slice(&ham.stdout).unwrap();
+    assert_eq!(spam["verdict"], "rejected", "{spam}");
+    assert_eq!(ham["verdict"], "published", "{ham}");
+}

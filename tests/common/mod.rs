@@ -1,0 +1,103 @@
+//! Shared helpers: generated fixtures and running the real binary.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const SPAM: &[&str] = &[
+    "Check out my channel and subscribe please!!! http://spam.example.com/user/promo",
+    "FREE iPhone winner!!! Call 09061701461 now to claim your prize",
+    "subscribe to my channel for free gift cards www.giftz.example.net",
+    "Make money fast from home, visit cheap-pills.example.biz today",
+    "Hey guys check out my new video and please subscribe and like",
+    "Win a free trip! Text WIN to 87121 now, only 150p per msg",
+    "please check out my channel i make music videos subscribe!!",
+    "Earn $500 per day working from home http://earn.example.org/signup",
+];
+
+pub const HAM: &[&str] = &[
+    "Great article, the point about the Olympic channel is interesting.",
+    "I love this song, it reminds me of summer 2012.",
+    "Are we still meeting for lunch tomorrow?",
+    "The cloud growth numbers look impressive but I'd like sources.",
+    "This video is so funny, I watched it three times",
+    "Thanks for the detailed write-up, it was helpful.",
+    "Who is watching this in 2015? Still a classic.",
+    "I disagree with the conclusion, the deal seems expensive.",
+];
+
+/// Writes a small labeled corpus in all three formats into `dir`; returns the file paths.
+pub fn write_fixtures(dir: &Path) -> Vec<PathBuf> {
+    let csv = dir.join("videos.csv");
+    let mut text = String::from("COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\n");
+    for (i, c) in SPAM.iter().enumerate() {
+        text.push_str(&format!(
+            "s{i},Spammer {i},2013-11-07,\"{}\",1\n",
+            c.replace('"', "\"\"")
+        ));
+    }
+    for (i, c) in HAM.iter().enumerate() {
+        text.push_str(&format!(
+            "h{i},Reader {i},2013-11-07,\"{}\",0\n",
+            c.replace('"', "\"\"")
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+
+    let tsv = dir.join("messages.tsv");
+    let mut text = String::new();
+    for c in SPAM.iter().rev() {
+        text.push_str(&format!("spam\t{c} again\n"));
+    }
+    for c in HAM.iter().rev() {
+        text.push_str(&format!("ham\t{c} indeed\n"));
+    }
+    std::fs::write(&tsv, text).unwrap();
+
+    let jsonl = dir.join("feedback.jsonl");
+    let mut text = String::new();
+    for c in SPAM {
+        let row = serde_json::json!({"label": "spam", "comment_content": c, "comment_author_url": "http://promo.example.biz"});
+        text.push_str(&format!("{row}\n"));
+    }
+    for c in HAM {
+        let row =
+            serde_json::json!({"label": "ham", "comment_content": c, "comment_author": "Alice"});
+        text.push_str(&format!("{row}\n"));
+    }
+    std::fs::write(&jsonl, text).unwrap();
+    vec![csv, tsv, jsonl]
+}
+
+/// The `replyguard` binary built by Cargo for this test run.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_replyguard"))
+}
+
+/// Runs the binary with `args` and optional stdin.
+pub fn run(args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Output {
+    let mut cmd = bin();
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn replyguard");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().expect("wait for replyguard")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Path of the repository root (where `training-data/` and `models/` live).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
