@@ -1,1 +1,84 @@
-fn main() {}
+//! Classification benchmarks (release, criterion): one ~100-byte comment through
+//! normalize → tokenize → score → verdict; the same with clues; tokenizing alone; a batch of real
+//! comments; loading the shipped model; training on all of `training-data/`.
+//!
+//! `cargo bench --bench classify` — the figures in README come from here.
+
+use criterion::{BatchSize, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use replyguard::data::{self, CommentView, LoadOptions};
+use replyguard::engine::tokenize::{Tokenizer, TokenizerConfig};
+use replyguard::engine::train::{Corpus, TrainParams, train};
+use replyguard::engine::{Scratch, model_file};
+use std::path::{Path, PathBuf};
+
+const COMMENT: &str = "Hey everyone, check out my new channel for daily music covers!! Please subscribe :) thanks";
+
+fn model_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.rgm")
+}
+
+fn bench_classify(c: &mut Criterion) {
+    let model = model_file::load(&model_path()).expect("shipped model");
+    let mut scratch = Scratch::default();
+    let mut group = c.benchmark_group("classify");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("one_comment_verdict", |b| {
+        b.iter(|| model.classify(black_box(CommentView::text(COMMENT)), &mut scratch))
+    });
+    group.bench_function("one_comment_with_clues", |b| {
+        b.iter(|| model.explain(black_box(CommentView::text(COMMENT)), &mut scratch, 5))
+    });
+    let mut tokenizer = Tokenizer::default();
+    let config = TokenizerConfig::default();
+    group.bench_function("tokenize_only", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            tokenizer.tokenize(&config, black_box(CommentView::text(COMMENT)), |_, t| n += t.len());
+            n
+        })
+    });
+    group.finish();
+
+    let files = data::load_all(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data")], LoadOptions::default())
+        .expect("training data");
+    let comments: Vec<_> = files.iter().flat_map(|f| f.rows.iter().map(|r| r.comment.clone())).collect();
+    let mut group = c.benchmark_group("batch");
+    group.throughput(Throughput::Elements(comments.len() as u64));
+    group.bench_function("training_data_verdicts", |b| {
+        b.iter(|| {
+            comments
+                .iter()
+                .filter(|c| model.classify(c.view(), &mut scratch).spam_probability >= 0.5)
+                .count()
+        })
+    });
+    group.finish();
+}
+
+fn bench_model_io(c: &mut Criterion) {
+    c.bench_function("model_load", |b| b.iter(|| model_file::load(&model_path()).expect("load")));
+    let files = data::load_all(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data")], LoadOptions::default())
+        .expect("training data");
+    let params = TrainParams::default();
+    let mut group = c.benchmark_group("train");
+    group.sample_size(10);
+    group.bench_function("all_training_data", |b| {
+        b.iter_batched(
+            || (),
+            |_| {
+                let corpus = Corpus::build(
+                    files.iter().flat_map(|f| f.rows.iter()).map(|r| (r.comment.view(), r.label)),
+                    &params.tokenizer,
+                    |_| {},
+                );
+                let rows: Vec<usize> = (0..corpus.len()).collect();
+                train(&corpus, &rows, &params, |_, _| {}).expect("train")
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_classify, bench_model_io);
+criterion_main!(benches);

@@ -31,6 +31,19 @@ impl Normalizer {
             input
         };
         let mut stats = TextStats::default();
+        if source.is_ascii() && !source.contains('<') {
+            // Fast path for plain ASCII: no tags, nothing invisible, byte-wise lowercasing.
+            for b in source.bytes() {
+                if b.is_ascii_alphabetic() {
+                    stats.letters += 1;
+                    stats.uppercase += u32::from(b.is_ascii_uppercase());
+                }
+            }
+            stats.chars = source.len() as u32;
+            out.push_str(source);
+            out.make_ascii_lowercase();
+            return stats;
+        }
         let mut chars = source.char_indices();
         while let Some((at, c)) = chars.next() {
             if c == '<'
