@@ -11,7 +11,8 @@ use replyguard::engine::train::{Corpus, TrainParams, train};
 use replyguard::engine::{Scratch, model_file};
 use std::path::{Path, PathBuf};
 
-const COMMENT: &str = "Hey everyone, check out my new channel for daily music covers!! Please subscribe :) thanks";
+const COMMENT: &str =
+    "Hey everyone, check out my new channel for daily music covers!! Please subscribe :) thanks";
 
 fn model_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.rgm")
@@ -33,15 +34,23 @@ fn bench_classify(c: &mut Criterion) {
     group.bench_function("tokenize_only", |b| {
         b.iter(|| {
             let mut n = 0usize;
-            tokenizer.tokenize(&config, black_box(CommentView::text(COMMENT)), |_, t| n += t.len());
+            tokenizer.tokenize(&config, black_box(CommentView::text(COMMENT)), |_, t| {
+                n += t.len()
+            });
             n
         })
     });
     group.finish();
 
-    let files = data::load_all(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data")], LoadOptions::default())
-        .expect("training data");
-    let comments: Vec<_> = files.iter().flat_map(|f| f.rows.iter().map(|r| r.comment.clone())).collect();
+    let files = data::load_all(
+        &[Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data")],
+        LoadOptions::default(),
+    )
+    .expect("training data");
+    let comments: Vec<_> = files
+        .iter()
+        .flat_map(|f| f.rows.iter().map(|r| r.comment.clone()))
+        .collect();
     let mut group = c.benchmark_group("batch");
     group.throughput(Throughput::Elements(comments.len() as u64));
     group.bench_function("training_data_verdicts", |b| {
@@ -56,9 +65,14 @@ fn bench_classify(c: &mut Criterion) {
 }
 
 fn bench_model_io(c: &mut Criterion) {
-    c.bench_function("model_load", |b| b.iter(|| model_file::load(&model_path()).expect("load")));
-    let files = data::load_all(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data")], LoadOptions::default())
-        .expect("training data");
+    c.bench_function("model_load", |b| {
+        b.iter(|| model_file::load(&model_path()).expect("load"))
+    });
+    let files = data::load_all(
+        &[Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data")],
+        LoadOptions::default(),
+    )
+    .expect("training data");
     let params = TrainParams::default();
     let mut group = c.benchmark_group("train");
     group.sample_size(10);
@@ -67,7 +81,10 @@ fn bench_model_io(c: &mut Criterion) {
             || (),
             |_| {
                 let corpus = Corpus::build(
-                    files.iter().flat_map(|f| f.rows.iter()).map(|r| (r.comment.view(), r.label)),
+                    files
+                        .iter()
+                        .flat_map(|f| f.rows.iter())
+                        .map(|r| (r.comment.view(), r.label)),
                     &params.tokenizer,
                     |_| {},
                 );

@@ -77,17 +77,43 @@ impl NaiveBayesCore {
         comment: CommentView<'_>,
         scratch: &'s mut Scratch,
     ) -> &'s [(u32, f64)] {
+        self.vectorize_inner(comment, scratch, false)
+    }
+
+    /// Like [`vectorize`](Self::vectorize); with `record_names` it also keeps each known token's
+    /// family and text (in `scratch.names` / `scratch.arena`) so clues can be named afterwards.
+    fn vectorize_inner<'s>(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &'s mut Scratch,
+        record_names: bool,
+    ) -> &'s [(u32, f64)] {
         let Scratch {
             tokenizer,
             columns,
             counts,
             features,
+            names,
+            arena,
+            ..
         } = scratch;
         columns.clear();
+        names.clear();
+        arena.clear();
         let vocab = &self.vocab;
         tokenizer.tokenize(&self.tokenizer, comment, |kind, text| {
             if let Some(col) = vocab.column(token_hash(kind, text)) {
                 columns.push(col);
+                if record_names {
+                    let start = arena.len();
+                    arena.push_str(text);
+                    names.push(TokenName {
+                        col,
+                        kind,
+                        start,
+                        end: arena.len(),
+                    });
+                }
             }
         });
         columns.sort_unstable();
@@ -103,6 +129,15 @@ impl NaiveBayesCore {
     }
 }
 
+/// Where the text of a known token is kept while explaining a decision.
+#[derive(Debug, Clone, Copy)]
+struct TokenName {
+    col: u32,
+    kind: TokenKind,
+    start: usize,
+    end: usize,
+}
+
 /// Reusable per-thread buffers for scoring; keep one per worker and pass it to every call.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -110,6 +145,9 @@ pub struct Scratch {
     columns: Vec<u32>,
     counts: Vec<(u32, u32)>,
     features: Vec<(u32, f64)>,
+    names: Vec<TokenName>,
+    arena: String,
+    top: Vec<(u32, f64)>,
 }
 
 /// Score and verdict of one comment.
@@ -225,38 +263,40 @@ impl Model {
         scratch: &mut Scratch,
         top: usize,
     ) -> (Classification, Vec<Clue>) {
-        // Names of the known tokens, first occurrence per column. Allocates; explanations are not on
-        // the hot path.
-        let mut names: Vec<(u32, TokenKind, String)> = Vec::new();
-        let vocab = &self.core.vocab;
-        scratch
-            .tokenizer
-            .tokenize(&self.core.tokenizer, comment, |kind, text| {
-                if let Some(col) = vocab.column(token_hash(kind, text))
-                    && !names.iter().any(|(c, _, _)| *c == col)
-                {
-                    names.push((col, kind, text.to_string()));
-                }
-            });
-        let features = self.core.vectorize(comment, scratch);
+        let features = self.core.vectorize_inner(comment, scratch, true);
         let classification = self.decide(self.core.log_odds(features));
-        let mut clues: Vec<Clue> = features
+        // The `top` strongest contributions, strongest first (ties: lower column first).
+        let Scratch {
+            features,
+            names,
+            arena,
+            top: best,
+            ..
+        } = scratch;
+        best.clear();
+        for &(col, w) in features.iter() {
+            let weight = w * self.core.llr(col);
+            let at = best.partition_point(|&(c, x)| {
+                x.abs() > weight.abs() || (x.abs() == weight.abs() && c < col)
+            });
+            if at < top {
+                best.insert(at, (col, weight));
+                best.truncate(top);
+            }
+        }
+        // The first occurrence of a column names it; a scan per clue beats sorting all names.
+        let clues = best
             .iter()
-            .filter_map(|&(col, w)| {
-                let (_, kind, text) = names.iter().find(|(c, _, _)| *c == col)?;
-                Some(Clue {
-                    token: format!("{}:{}", kind.name(), text),
-                    weight: w * self.core.llr(col),
-                })
+            .filter_map(|&(col, weight)| {
+                let name = names.iter().find(|n| n.col == col)?;
+                let text = &arena[name.start..name.end];
+                let mut token = String::with_capacity(name.kind.name().len() + 1 + text.len());
+                token.push_str(name.kind.name());
+                token.push(':');
+                token.push_str(text);
+                Some(Clue { token, weight })
             })
             .collect();
-        clues.sort_by(|a, b| {
-            b.weight
-                .abs()
-                .total_cmp(&a.weight.abs())
-                .then_with(|| a.token.cmp(&b.token))
-        });
-        clues.truncate(top);
         (classification, clues)
     }
 }
