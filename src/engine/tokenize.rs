@@ -162,8 +162,14 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
             continue;
         }
         if c.is_alphanumeric() {
-            let end = compound_end(rest);
+            let (end, plain) = compound_end(rest);
             let compound = &rest[..end];
+            if plain {
+                // The common case: one plain word, emitted straight from the text.
+                emit_word(config, compound, prev_word, scratch, emit);
+                i += end;
+                continue;
+            }
             if compound.len() != compound_word_len(compound) {
                 links += emit_compound(compound, emit);
             }
@@ -206,24 +212,42 @@ fn starts_url(s: &str) -> bool {
 }
 
 /// End of a run of alphanumerics joined by `.`, `-`, `@`, `_`, `'`, `/`, `+` (each only between two
-/// alphanumerics), so `murdev.com`, `me@mail.com` and `i'm` arrive as one piece.
-fn compound_end(s: &str) -> usize {
+/// alphanumerics), so `murdev.com`, `me@mail.com` and `i'm` arrive as one piece. The flag is true
+/// when the run is a plain word (no joiners at all). ASCII is handled byte by byte.
+fn compound_end(s: &str) -> (usize, bool) {
+    let bytes = s.as_bytes();
+    let mut i = 0;
     let mut end = 0;
-    let mut chars = s.char_indices().peekable();
-    while let Some((at, ch)) = chars.next() {
-        if ch.is_alphanumeric() {
-            end = at + ch.len_utf8();
-        } else if matches!(ch, '.' | '-' | '@' | '_' | '\'' | '/' | '+')
-            && chars
-                .peek()
-                .is_some_and(|&(_, next)| next.is_alphanumeric())
-        {
-            continue;
+    let mut plain = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+            i += 1;
+            end = i;
+        } else if b < 0x80 {
+            if matches!(b, b'.' | b'-' | b'@' | b'_' | b'\'' | b'/' | b'+')
+                && starts_alphanumeric(&s[i + 1..])
+            {
+                plain = false;
+                i += 1;
+            } else {
+                break;
+            }
         } else {
-            break;
+            match s[i..].chars().next() {
+                Some(ch) if ch.is_alphanumeric() => {
+                    i += ch.len_utf8();
+                    end = i;
+                }
+                _ => break,
+            }
         }
     }
-    end
+    (end, plain)
+}
+
+fn starts_alphanumeric(s: &str) -> bool {
+    s.chars().next().is_some_and(char::is_alphanumeric)
 }
 
 /// Length of the leading plain word (alphanumerics and apostrophes) of a compound.
@@ -321,10 +345,12 @@ fn emit_word<F: FnMut(TokenKind, &str)>(
         prev_word.push_str(word);
     }
     let prefix = usize::from(config.prefix);
-    if prefix > 0
-        && let Some((cut, _)) = word.char_indices().nth(prefix)
-    {
-        emit(TokenKind::Prefix, &word[..cut]);
+    if prefix > 0 && word.len() > prefix {
+        if word.as_bytes()[..prefix].is_ascii() {
+            emit(TokenKind::Prefix, &word[..prefix]);
+        } else if let Some((cut, _)) = word.char_indices().nth(prefix) {
+            emit(TokenKind::Prefix, &word[..cut]);
+        }
     }
     if config.char_ngrams > 0 {
         emit_char_ngrams(word, usize::from(config.char_ngrams), scratch, emit);
