@@ -276,6 +276,9 @@ impl Model {
         best.clear();
         for &(col, w) in features.iter() {
             let weight = w * self.core.llr(col);
+            if best.len() == top && best.last().is_some_and(|&(_, x)| weight.abs() < x.abs()) {
+                continue; // cannot enter the top list
+            }
             let at = best.partition_point(|&(c, x)| {
                 x.abs() > weight.abs() || (x.abs() == weight.abs() && c < col)
             });
