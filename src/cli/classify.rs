@@ -203,11 +203,13 @@ fn classify_lines(
     out: &mut Vec<u8>,
 ) -> u64 {
     let mut bad = 0;
+    let mut clues = Vec::with_capacity(top);
+    let clues = &mut clues;
     for line in lines {
         let written = match serde_json::from_slice::<Record>(&buf[line.start..line.end]) {
             Ok(record) => {
-                let (result, clues) = model.explain(record.view(), scratch, top);
-                serde_json::to_writer(&mut *out, &to_output(&result, &clues))
+                let result = model.explain_into(record.view(), scratch, top, clues);
+                serde_json::to_writer(&mut *out, &to_output(&result, clues))
             }
             Err(e) => {
                 bad += 1;

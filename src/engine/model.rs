@@ -164,7 +164,13 @@ pub struct Classification {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Clue {
     pub token: String,
+    /// Serialized rounded to 4 decimals: it explains, it is not an exact figure.
+    #[serde(serialize_with = "serialize_rounded")]
     pub weight: f64,
+}
+
+fn serialize_rounded<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((x * 1e4).round() / 1e4)
 }
 
 /// A file the model was trained on.
@@ -263,6 +269,19 @@ impl Model {
         scratch: &mut Scratch,
         top: usize,
     ) -> (Classification, Vec<Clue>) {
+        let mut clues = Vec::with_capacity(top);
+        let classification = self.explain_into(comment, scratch, top, &mut clues);
+        (classification, clues)
+    }
+
+    /// [`explain`](Self::explain) into a caller-owned list, reusing its strings: for streams.
+    pub fn explain_into(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &mut Scratch,
+        top: usize,
+        clues: &mut Vec<Clue>,
+    ) -> Classification {
         let features = self.core.vectorize_inner(comment, scratch, true);
         let classification = self.decide(self.core.log_odds(features));
         // The `top` strongest contributions, strongest first (ties: lower column first).
@@ -288,19 +307,27 @@ impl Model {
             }
         }
         // The first occurrence of a column names it; a scan per clue beats sorting all names.
-        let clues = best
-            .iter()
-            .filter_map(|&(col, weight)| {
-                let name = names.iter().find(|n| n.col == col)?;
-                let text = &arena[name.start..name.end];
-                let mut token = String::with_capacity(name.kind.name().len() + 1 + text.len());
-                token.push_str(name.kind.name());
-                token.push(':');
-                token.push_str(text);
-                Some(Clue { token, weight })
-            })
-            .collect();
-        (classification, clues)
+        let mut used = 0;
+        for &(col, weight) in best.iter() {
+            let Some(name) = names.iter().find(|n| n.col == col) else {
+                continue;
+            };
+            if used == clues.len() {
+                clues.push(Clue {
+                    token: String::new(),
+                    weight: 0.0,
+                });
+            }
+            let clue = &mut clues[used];
+            clue.token.clear();
+            clue.token.push_str(name.kind.name());
+            clue.token.push(':');
+            clue.token.push_str(&arena[name.start..name.end]);
+            clue.weight = weight;
+            used += 1;
+        }
+        clues.truncate(used);
+        classification
     }
 }
 
