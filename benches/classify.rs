@@ -80,14 +80,7 @@ fn bench_model_io(c: &mut Criterion) {
         b.iter_batched(
             || (),
             |_| {
-                let corpus = Corpus::build(
-                    files
-                        .iter()
-                        .flat_map(|f| f.rows.iter())
-                        .map(|r| (r.comment.view(), r.label)),
-                    &params.tokenizer,
-                    |_| {},
-                );
+                let corpus = Corpus::from_files(&files, &params.tokenizer, |_| {});
                 let rows: Vec<usize> = (0..corpus.len()).collect();
                 train(&corpus, &rows, &params, |_, _| {}).expect("train")
             },

@@ -56,18 +56,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         ProgressBar::hidden()
     };
-    let corpus = Corpus::build(
-        files
-            .iter()
-            .flat_map(|f| f.rows.iter())
-            .map(|r| (r.comment.view(), r.label)),
-        &params.tokenizer,
-        |done| {
-            if done % 4096 == 0 {
-                bar.set_position(done as u64)
-            }
-        },
-    );
+    let corpus = Corpus::from_files(&files, &params.tokenizer, |done| {
+        if done % 4096 == 0 {
+            bar.set_position(done as u64)
+        }
+    });
     bar.set_message("fitting");
     bar.set_position(0);
     let rows: Vec<usize> = (0..corpus.len()).collect();

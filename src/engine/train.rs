@@ -9,7 +9,7 @@ use super::folds::stratified_folds;
 use super::metrics::{Confusion, auc};
 use super::model::{NaiveBayesCore, TrainingFigures};
 use super::tokenize::{Tokenizer, TokenizerConfig};
-use crate::data::{CommentView, Label};
+use crate::data::{CommentView, Label, LoadedFile};
 use linfa::DatasetView;
 use linfa::ParamGuard;
 use linfa::traits::FitWith;
@@ -77,6 +77,22 @@ impl Corpus {
             progress(i + 1);
         }
         corpus
+    }
+
+    /// Tokenizes every row of `files`, in order.
+    pub fn from_files(
+        files: &[LoadedFile],
+        config: &TokenizerConfig,
+        progress: impl FnMut(usize),
+    ) -> Corpus {
+        Corpus::build(
+            files
+                .iter()
+                .flat_map(|f| f.rows.iter())
+                .map(|r| (r.comment.view(), r.label)),
+            config,
+            progress,
+        )
     }
 
     pub fn len(&self) -> usize {

@@ -21,17 +21,15 @@ pub struct FoldScores {
 
 /// Builds one corpus for all rows of `files`, remembering which file each row came from.
 fn corpus_of(files: &[LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>) {
-    let rows = files
+    let file_of = files
         .iter()
         .enumerate()
-        .flat_map(|(f, file)| file.rows.iter().map(move |r| (f, r)));
-    let file_of: Vec<usize> = rows.clone().map(|(f, _)| f).collect();
-    let corpus = Corpus::build(
-        rows.map(|(_, r)| (r.comment.view(), r.label)),
-        &params.tokenizer,
-        |_| {},
-    );
-    (corpus, file_of)
+        .flat_map(|(f, file)| std::iter::repeat_n(f, file.rows.len()))
+        .collect();
+    (
+        Corpus::from_files(files, &params.tokenizer, |_| {}),
+        file_of,
+    )
 }
 
 fn run_fold(
