@@ -5,7 +5,10 @@
 //! - [`eval`]: cross-validation protocols and reports;
 //! - [`cli`]: the `replyguard` command line.
 
+pub mod articles;
 pub mod cli;
 pub mod data;
 pub mod engine;
 pub mod eval;
+pub mod storage;
+pub mod web;

@@ -1,0 +1,164 @@
+//! Storage of comments, their status history and server settings. Handlers see only the
+//! [`CommentStore`] trait, so a PostgreSQL backend for several replicas can follow without touching
+//! them; [`SqliteStore`] is the embedded default (WAL, `synchronous=FULL`: a comment is acknowledged
+//! only after its transaction is durably committed).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the database directory {}: {source}", path.display())]
+    Directory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("comment {0} not found")]
+    NotFound(i64),
+    #[error("the database lock was poisoned by a panic")]
+    Poisoned,
+}
+
+/// Moderation status of a stored comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Published,
+    Held,
+    Spam,
+    Trash,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Published => "published",
+            Status::Held => "held",
+            Status::Spam => "spam",
+            Status::Trash => "trash",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "published" => Some(Status::Published),
+            "held" => Some(Status::Held),
+            "spam" => Some(Status::Spam),
+            "trash" => Some(Status::Trash),
+            _ => None,
+        }
+    }
+}
+
+/// A comment to store, as submitted plus the classifier's decision.
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub article: String,
+    pub parent_id: Option<i64>,
+    pub author: String,
+    pub author_email: String,
+    pub author_url: Option<String>,
+    pub content: String,
+    pub user_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    pub status: Status,
+    pub verdict: String,
+    pub spam_probability: f64,
+    /// JSON array of clues.
+    pub clues: String,
+    pub model_version: String,
+    /// Where it came from: `form`, `api`, …
+    pub source: String,
+}
+
+/// A stored comment with everything the moderator may see.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredComment {
+    pub id: i64,
+    pub article: String,
+    pub parent_id: Option<i64>,
+    pub author: String,
+    pub author_email: String,
+    pub author_url: Option<String>,
+    pub content: String,
+    pub user_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub status: Status,
+    pub verdict: String,
+    pub spam_probability: f64,
+    pub clues: serde_json::Value,
+    pub model_version: String,
+    pub source: String,
+    pub created_at: String,
+}
+
+/// One entry of a comment's status history.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusEvent {
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub actor: String,
+    pub at: String,
+}
+
+/// The storage interface the web layer uses. Implementations must be safe to call from several
+/// threads; calls block, so async callers run them on the blocking pool.
+pub trait CommentStore: Send + Sync + 'static {
+    /// Stores a comment durably and returns it with its id.
+    fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError>;
+    /// One comment by id.
+    fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
+    /// Published comments of an article, oldest first.
+    fn published(
+        &self,
+        article: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredComment>, StorageError>;
+    /// Number of published comments of an article.
+    fn count_published(&self, article: &str) -> Result<u64, StorageError>;
+    /// Whether the same text was already posted to the article by the same e-mail address.
+    fn is_duplicate(
+        &self,
+        article: &str,
+        author_email: &str,
+        content: &str,
+    ) -> Result<bool, StorageError>;
+    /// Comments by status (newest first), optionally for one article.
+    fn by_status(
+        &self,
+        status: Status,
+        article: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<StoredComment>, StorageError>;
+    /// Changes a comment's status and records who did it.
+    fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<StoredComment, StorageError>;
+    /// A comment's status history, oldest first.
+    fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError>;
+    /// A server setting.
+    fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
+    /// Sets a server setting.
+    fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
+    /// Cheap liveness probe.
+    fn ping(&self) -> Result<(), StorageError>;
+}
+
+/// Current time in RFC 3339 (UTC, seconds).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

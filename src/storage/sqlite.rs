@@ -1,0 +1,331 @@
+//! SQLite implementation of [`CommentStore`].
+
+use super::{
+    CommentStore, NewComment, Status, StatusEvent, StorageError, StoredComment, now_rfc3339,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// Comments in one SQLite file. One connection behind a mutex: SQLite serializes writers anyway.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+const COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, user_ip, \
+    user_agent, status, verdict, spam_probability, clues, model_version, source, created_at";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::Directory {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StorageError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        migrate(&mut conn).map_err(open_err)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
+        self.conn.lock().map_err(|_| StorageError::Poisoned)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn row_to_comment(row: &Row<'_>) -> rusqlite::Result<StoredComment> {
+    let status: String = row.get(9)?;
+    let clues: String = row.get(12)?;
+    Ok(StoredComment {
+        id: row.get(0)?,
+        article: row.get(1)?,
+        parent_id: row.get(2)?,
+        author: row.get(3)?,
+        author_email: row.get(4)?,
+        author_url: row.get(5)?,
+        content: row.get(6)?,
+        user_ip: row.get(7)?,
+        user_agent: row.get(8)?,
+        status: Status::parse(&status).unwrap_or(Status::Held),
+        verdict: row.get(10)?,
+        spam_probability: row.get(11)?,
+        clues: serde_json::from_str(&clues).unwrap_or(serde_json::Value::Null),
+        model_version: row.get(13)?,
+        source: row.get(14)?,
+        created_at: row.get(15)?,
+    })
+}
+
+impl CommentStore for SqliteStore {
+    fn insert(&self, c: NewComment) -> Result<StoredComment, StorageError> {
+        let mut conn = self.conn()?;
+        let now = now_rfc3339();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO comments (article, parent_id, author, author_email, author_url, content, user_ip, \
+             user_agent, referrer, status, verdict, spam_probability, clues, model_version, source, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                c.article, c.parent_id, c.author, c.author_email, c.author_url, c.content, c.user_ip,
+                c.user_agent, c.referrer, c.status.as_str(), c.verdict, c.spam_probability, c.clues,
+                c.model_version, c.source, now
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) VALUES (?1, NULL, ?2, 'classifier', ?3)",
+            params![id, c.status.as_str(), now],
+        )?;
+        tx.commit()?;
+        Ok(StoredComment {
+            id,
+            article: c.article,
+            parent_id: c.parent_id,
+            author: c.author,
+            author_email: c.author_email,
+            author_url: c.author_url,
+            content: c.content,
+            user_ip: c.user_ip,
+            user_agent: c.user_agent,
+            status: c.status,
+            verdict: c.verdict,
+            spam_probability: c.spam_probability,
+            clues: serde_json::from_str(&c.clues).unwrap_or(serde_json::Value::Null),
+            model_version: c.model_version,
+            source: c.source,
+            created_at: now,
+        })
+    }
+
+    fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM comments WHERE id = ?1"),
+                [id],
+                row_to_comment,
+            )
+            .optional()?)
+    }
+
+    fn published(
+        &self,
+        article: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredComment>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM comments WHERE article = ?1 AND status = 'published' ORDER BY id LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![article, limit as i64, offset as i64],
+            row_to_comment,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn count_published(&self, article: &str) -> Result<u64, StorageError> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM comments WHERE article = ?1 AND status = 'published'",
+            [article],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn is_duplicate(
+        &self,
+        article: &str,
+        author_email: &str,
+        content: &str,
+    ) -> Result<bool, StorageError> {
+        let conn = self.conn()?;
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT id FROM comments WHERE article = ?1 AND author_email = ?2 AND content = ?3 AND status != 'trash' LIMIT 1",
+                params![article, author_email, content],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    fn by_status(
+        &self,
+        status: Status,
+        article: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<StoredComment>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM comments WHERE status = ?1 AND (?2 IS NULL OR article = ?2) ORDER BY id DESC LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![status.as_str(), article, limit as i64],
+            row_to_comment,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<StoredComment, StorageError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let from: Option<String> = tx
+            .query_row("SELECT status FROM comments WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let from = from.ok_or(StorageError::NotFound(id))?;
+        tx.execute(
+            "UPDATE comments SET status = ?1 WHERE id = ?2",
+            params![to.as_str(), id],
+        )?;
+        tx.execute(
+            "INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, from, to.as_str(), actor, now_rfc3339()],
+        )?;
+        let comment = tx.query_row(
+            &format!("SELECT {COLUMNS} FROM comments WHERE id = ?1"),
+            [id],
+            row_to_comment,
+        )?;
+        tx.commit()?;
+        Ok(comment)
+    }
+
+    fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT from_status, to_status, actor, at FROM comment_events WHERE comment_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            let from: Option<String> = r.get(0)?;
+            let to: String = r.get(1)?;
+            Ok(StatusEvent {
+                from_status: from.as_deref().and_then(Status::parse),
+                to_status: Status::parse(&to).unwrap_or(Status::Held),
+                actor: r.get(2)?,
+                at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn ping(&self) -> Result<(), StorageError> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(article: &str, status: Status) -> NewComment {
+        NewComment {
+            article: article.into(),
+            parent_id: None,
+            author: "Ana".into(),
+            author_email: "ana@example.org".into(),
+            author_url: None,
+            content: "Nice post".into(),
+            user_ip: Some("127.0.0.1".into()),
+            user_agent: None,
+            referrer: None,
+            status,
+            verdict: "published".into(),
+            spam_probability: 0.01,
+            clues: "[]".into(),
+            model_version: "test".into(),
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn stores_moderates_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/db.sqlite");
+        let id = {
+            let store = SqliteStore::open(&path).unwrap();
+            let a = store.insert(comment("a", Status::Published)).unwrap();
+            let b = store.insert(comment("a", Status::Held)).unwrap();
+            store.insert(comment("b", Status::Published)).unwrap();
+            assert_eq!(store.count_published("a").unwrap(), 1);
+            assert!(
+                store
+                    .is_duplicate("a", "ana@example.org", "Nice post")
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .is_duplicate("a", "bob@example.org", "Nice post")
+                    .unwrap()
+            );
+            let approved = store.set_status(b.id, Status::Published, "admin").unwrap();
+            assert_eq!(approved.status, Status::Published);
+            assert_eq!(store.published("a", 0, 10).unwrap().len(), 2);
+            assert!(matches!(
+                store.set_status(999, Status::Spam, "admin"),
+                Err(StorageError::NotFound(999))
+            ));
+            a.id
+        };
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.count_published("a").unwrap(), 2);
+        assert_eq!(store.get(id).unwrap().unwrap().content, "Nice post");
+        let history = store.history(id + 1).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].from_status, Some(Status::Held));
+        assert_eq!(history[1].actor, "admin");
+    }
+}
