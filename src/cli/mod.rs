@@ -3,6 +3,7 @@
 
 mod classify;
 mod eval;
+mod serve;
 mod train;
 
 use crate::data::DataError;
@@ -39,6 +40,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify comments: one TEXT argument, or JSONL records on stdin with --jsonl.
     Classify(classify::ClassifyArgs),
+    /// Run the comment server: article page, reply form, JSON API, moderation.
+    Serve(serve::ServeArgs),
 }
 
 /// Model hyper-parameters shared by `train` and `eval`.
@@ -185,6 +188,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Classify(args) => classify::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

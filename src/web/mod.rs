@@ -1,1 +1,333 @@
-//! placeholder
+//! The web layer: the article page and reply form, the JSON API, moderation, health and metrics.
+//! Data flows one way: request → parse into a `Submission` → classify → decide → store → respond.
+
+mod admin;
+mod api;
+pub mod error;
+pub mod guard;
+pub mod model_holder;
+mod pages;
+pub mod render;
+pub mod submit;
+
+use crate::articles::{self, Article};
+use crate::engine::Verdict;
+use crate::storage::{CommentStore, SqliteStore};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use error::WebError;
+use guard::PostGuard;
+use model_holder::ModelHolder;
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use subtle::ConstantTimeEq;
+
+/// Largest request body accepted (the form, the JSON API).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub model: PathBuf,
+    pub db: PathBuf,
+    pub articles: Option<PathBuf>,
+    pub flood_seconds: u64,
+    pub rate_limit: u32,
+    pub admin_token: Option<String>,
+    /// Overrides of the model's thresholds, kept across reloads.
+    pub hold_threshold: Option<f64>,
+    pub reject_threshold: Option<f64>,
+}
+
+/// The admin secret, kept only as a SHA-256 hash and compared in constant time.
+pub struct AdminSecret {
+    hash: [u8; 32],
+}
+
+impl AdminSecret {
+    fn hash_of(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn from_hex(hex: &str) -> Option<Self> {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect::<Option<_>>()?;
+        Some(AdminSecret {
+            hash: bytes.try_into().ok()?,
+        })
+    }
+
+    /// True when `token` is the admin secret.
+    pub fn verify(&self, token: &str) -> bool {
+        Self::hash_of(token).ct_eq(&self.hash).into()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    published: AtomicU64,
+    held: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl Metrics {
+    pub fn comment(&self, verdict: Verdict) {
+        let counter = match verdict {
+            Verdict::Published => &self.published,
+            Verdict::Held => &self.held,
+            Verdict::Rejected => &self.rejected,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn CommentStore>,
+    pub models: Arc<ModelHolder>,
+    pub articles: Arc<Vec<Article>>,
+    pub guard: Arc<PostGuard>,
+    pub admin: Arc<AdminSecret>,
+    pub metrics: Arc<Metrics>,
+    /// Key for the links that let the author of a held comment see it.
+    pending_key: Arc<String>,
+}
+
+/// What `AppState::open` reports back for the log.
+pub struct Opened {
+    pub state: AppState,
+    /// A freshly generated admin token, to print once.
+    pub generated_token: Option<String>,
+}
+
+impl AppState {
+    /// Opens the database, the model and the articles.
+    pub fn open(config: &ServeConfig) -> anyhow::Result<Opened> {
+        let overrides = model_holder::ThresholdOverrides {
+            hold: config.hold_threshold,
+            reject: config.reject_threshold,
+        };
+        let models = ModelHolder::open(config.model.clone(), overrides)?;
+        let store = SqliteStore::open(&config.db)?;
+        let articles = match &config.articles {
+            Some(dir) => articles::load_dir(dir)?,
+            None => vec![articles::default_article()],
+        };
+        let mut generated_token = None;
+        let admin = match &config.admin_token {
+            Some(token) if !token.trim().is_empty() => {
+                let hash = AdminSecret::hash_of(token.trim());
+                store.set_setting("admin_token_sha256", &hex(&hash))?;
+                AdminSecret { hash }
+            }
+            _ => match store
+                .setting("admin_token_sha256")?
+                .as_deref()
+                .and_then(AdminSecret::from_hex)
+            {
+                Some(secret) => secret,
+                None => {
+                    let token = random_hex(24);
+                    let hash = AdminSecret::hash_of(&token);
+                    store.set_setting("admin_token_sha256", &hex(&hash))?;
+                    generated_token = Some(token);
+                    AdminSecret { hash }
+                }
+            },
+        };
+        let pending_key = match store.setting("pending_link_key")? {
+            Some(key) => key,
+            None => {
+                let key = random_hex(32);
+                store.set_setting("pending_link_key", &key)?;
+                key
+            }
+        };
+        let state = AppState {
+            store: Arc::new(store),
+            models: Arc::new(models),
+            articles: Arc::new(articles),
+            guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
+            admin: Arc::new(admin),
+            metrics: Arc::new(Metrics::default()),
+            pending_key: Arc::new(pending_key),
+        };
+        Ok(Opened {
+            state,
+            generated_token,
+        })
+    }
+
+    /// The article with this slug.
+    pub fn article(&self, slug: &str) -> Option<&Article> {
+        self.articles.iter().find(|a| a.slug == slug)
+    }
+
+    /// Signature of the link that shows a held comment to its author.
+    pub fn pending_hash(&self, id: i64) -> String {
+        let digest = Sha256::digest(format!("{}:{id}", self.pending_key).as_bytes());
+        hex(&digest[..12])
+    }
+
+    fn pending_hash_matches(&self, id: i64, hash: &str) -> bool {
+        self.pending_hash(id)
+            .as_bytes()
+            .ct_eq(hash.as_bytes())
+            .into()
+    }
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/articles/{slug}", get(pages::article))
+        .route("/articles/{slug}/comments", post(pages::post_comment))
+        .route("/api/v1/articles", get(api::list_articles))
+        .route(
+            "/api/v1/articles/{slug}/comments",
+            get(api::list_comments).post(api::create_comment),
+        )
+        .route("/api/v1/classify", post(api::classify))
+        .route("/api/v1/admin/comments", get(admin::queue))
+        .route("/api/v1/admin/comments/{id}/{action}", post(admin::act))
+        .route("/api/v1/admin/model/reload", post(admin::reload))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { WebError::NotFound("no such page".into()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let served = state.models.current();
+    let store = state.store.clone();
+    let database = tokio::task::spawn_blocking(move || store.ping())
+        .await
+        .map(|r| r.is_ok())
+        .unwrap_or(false);
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(json!({
+            "status": if database { "ok" } else { "degraded" },
+            "database": if database { "ok" } else { "unavailable" },
+            "model": {"version": served.version, "created_at": served.model.meta.created_at},
+        })),
+    )
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let m = &state.metrics;
+    let served = state.models.current();
+    let body = format!(
+        "# HELP replyguard_comments_total Comments received, by classifier verdict.\n\
+         # TYPE replyguard_comments_total counter\n\
+         replyguard_comments_total{{verdict=\"published\"}} {}\n\
+         replyguard_comments_total{{verdict=\"held\"}} {}\n\
+         replyguard_comments_total{{verdict=\"rejected\"}} {}\n\
+         # HELP replyguard_model_info The model in service.\n\
+         # TYPE replyguard_model_info gauge\n\
+         replyguard_model_info{{version=\"{}\"}} 1\n",
+        m.published.load(Ordering::Relaxed),
+        m.held.load(Ordering::Relaxed),
+        m.rejected.load(Ordering::Relaxed),
+        served.version,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// Runs the server until SIGTERM or Ctrl-C; SIGHUP reloads the model.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let Opened {
+        state,
+        generated_token,
+    } = AppState::open(&config)?;
+    if let Some(token) = generated_token {
+        tracing::warn!(
+            "generated an admin token (shown once, only its hash is stored): {token} — \
+             set REPLYGUARD_ADMIN_TOKEN to choose your own"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    // One line on stdout for people and scripts; the rest of the log goes to stderr.
+    println!("replyguard listening on http://{addr}/");
+    tracing::info!(%addr, model = %state.models.current().version, db = %config.db.display(), "serving");
+
+    #[cfg(unix)]
+    {
+        let models = state.models.clone();
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let models = models.clone();
+                match tokio::task::spawn_blocking(move || models.reload()).await {
+                    Ok(Ok(version)) => tracing::info!(%version, "model reloaded on SIGHUP"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "model reload refused; the previous model keeps serving")
+                    }
+                    Err(e) => tracing::error!(error = %e, "model reload task failed"),
+                }
+            }
+        });
+    }
+
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped; every acknowledged comment is committed");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

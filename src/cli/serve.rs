@@ -1,0 +1,59 @@
+//! `replyguard serve`: the comment server.
+
+use super::{ThresholdFlags, default_model};
+use crate::web::{self, ServeConfig};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "REPLYGUARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Model file (reloaded on SIGHUP and POST /api/v1/admin/model/reload).
+    #[arg(long, env = "REPLYGUARD_MODEL", default_value_os_t = default_model())]
+    pub model: PathBuf,
+    /// SQLite database file (created with its directory on first start).
+    #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
+    pub db: PathBuf,
+    /// Directory of Markdown articles to serve instead of the built-in one.
+    #[arg(long, env = "REPLYGUARD_ARTICLES")]
+    pub articles: Option<PathBuf>,
+    /// Seconds an address must wait between two comments (0 disables the flood check).
+    #[arg(long, env = "REPLYGUARD_FLOOD_SECONDS", default_value_t = 15)]
+    pub flood_seconds: u64,
+    /// Comments per minute allowed from one address (0 disables the limit).
+    #[arg(long, env = "REPLYGUARD_RATE_LIMIT", default_value_t = 10)]
+    pub rate_limit: u32,
+    /// Admin secret for /api/v1/admin (only its hash is stored). Generated and printed once if unset.
+    #[arg(long, env = "REPLYGUARD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub thresholds: ThresholdFlags,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REPLYGUARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
+        )
+        .init();
+    let config = ServeConfig {
+        listen: args.listen,
+        model: args.model,
+        db: args.db,
+        articles: args.articles,
+        flood_seconds: args.flood_seconds,
+        rate_limit: args.rate_limit,
+        admin_token: args.admin_token,
+        hold_threshold: args.thresholds.hold_threshold,
+        reject_threshold: args.thresholds.reject_threshold,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(web::serve(config))
+}

@@ -1,0 +1,119 @@
+//! Moderation API (`/api/v1/admin/...`, bearer secret): queues, actions, model reload.
+
+use super::AppState;
+use super::error::WebError;
+use super::submit::blocking;
+use crate::storage::Status;
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Proof that the request carries the admin secret (`Authorization: Bearer …`), compared in
+/// constant time against the stored hash.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(WebError::Unauthorized)?;
+        if state.admin.verify(token.trim()) {
+            Ok(Admin)
+        } else {
+            Err(WebError::Unauthorized)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueueQuery {
+    status: Option<String>,
+    article: Option<String>,
+    limit: Option<u64>,
+}
+
+/// `GET /api/v1/admin/comments?status=held|spam|published|trash&article=slug`.
+pub async fn queue(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<QueueQuery>,
+) -> Result<impl IntoResponse, WebError> {
+    let status = match q.status.as_deref() {
+        None => Status::Held,
+        Some(s) => Status::parse(s).ok_or_else(|| {
+            WebError::BadRequest("status must be held, spam, published or trash".into())
+        })?,
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let store = state.store.clone();
+    let comments = blocking(move || store.by_status(status, q.article.as_deref(), limit)).await?;
+    Ok(Json(json!({"status": status, "comments": comments})))
+}
+
+/// `POST /api/v1/admin/comments/{id}/{approve|spam|trash|restore}`.
+pub async fn act(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+) -> Result<impl IntoResponse, WebError> {
+    let store = state.store.clone();
+    let target = match action.as_str() {
+        "approve" => Status::Published,
+        "spam" => Status::Spam,
+        "trash" => Status::Trash,
+        "restore" => {
+            // Back to where it was before the trash (or the queue when unknown).
+            let history = blocking(move || store.history(id)).await?;
+            history
+                .iter()
+                .rev()
+                .find(|e| e.to_status == Status::Trash)
+                .and_then(|e| e.from_status)
+                .unwrap_or(Status::Held)
+        }
+        other => {
+            return Err(WebError::NotFound(format!(
+                "unknown action `{other}` (approve, spam, trash, restore)"
+            )));
+        }
+    };
+    let store = state.store.clone();
+    let comment = blocking(move || store.set_status(id, target, "admin")).await?;
+    Ok(Json(comment))
+}
+
+/// `POST /api/v1/admin/model/reload`: load the model file again; a bad file is refused and the old
+/// model keeps serving.
+pub async fn reload(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<impl IntoResponse, WebError> {
+    let models = state.models.clone();
+    let result = tokio::task::spawn_blocking(move || models.reload())
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    match result {
+        Ok(version) => {
+            tracing::info!(%version, "model reloaded");
+            Ok(Json(json!({"model_version": version})))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "model reload refused; the previous model keeps serving");
+            Err(WebError::Unprocessable(format!(
+                "{e}; the previous model keeps serving"
+            )))
+        }
+    }
+}

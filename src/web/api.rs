@@ -1,0 +1,187 @@
+//! The JSON API under `/api/v1` (Akismet field names).
+
+use super::AppState;
+use super::error::WebError;
+use super::submit::{self, Submission, blocking};
+use crate::data::CommentView;
+use crate::engine::{Clue, Scratch, Verdict};
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// A comment submitted through the API.
+#[derive(Debug, Deserialize)]
+pub struct NewCommentBody {
+    #[serde(default)]
+    comment_content: String,
+    #[serde(default)]
+    comment_author: String,
+    #[serde(default)]
+    comment_author_email: String,
+    #[serde(default)]
+    comment_author_url: Option<String>,
+    #[serde(default)]
+    comment_parent: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    id: i64,
+    status: crate::storage::Status,
+    spam_probability: f64,
+    verdict: Verdict,
+    clues: &'a [Clue],
+}
+
+/// `POST /api/v1/articles/{slug}/comments` → 201.
+pub async fn create_comment(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<NewCommentBody>, JsonRejection>,
+) -> Result<impl IntoResponse, WebError> {
+    let Json(body) = body?;
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+            .map(|v| v.chars().take(512).collect())
+    };
+    let submission = Submission {
+        article: slug,
+        parent: body.comment_parent.filter(|&p| p != 0),
+        content: body.comment_content,
+        author: body.comment_author,
+        email: body.comment_author_email,
+        url: body.comment_author_url.unwrap_or_default(),
+        honeypot: false,
+        ip: Some(peer.ip()),
+        user_agent: text(header::USER_AGENT),
+        referrer: text(header::REFERER),
+        source: "api",
+    };
+    let accepted = submit::submit(&state, submission).await?;
+    let body = Created {
+        id: accepted.comment.id,
+        status: accepted.comment.status,
+        spam_probability: accepted.classification.spam_probability,
+        verdict: accepted.classification.verdict,
+        clues: &accepted.clues,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(&body).map_err(|e| WebError::Internal(e.to_string()))?),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Paging {
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+/// A published comment as the public sees it: no e-mail, no IP.
+#[derive(Serialize)]
+struct PublicComment<'a> {
+    id: i64,
+    parent: Option<i64>,
+    author: &'a str,
+    author_url: Option<&'a str>,
+    content: &'a str,
+    date: &'a str,
+}
+
+/// `GET /api/v1/articles/{slug}/comments?page=&per_page=`.
+pub async fn list_comments(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Result<impl IntoResponse, WebError> {
+    if state.article(&slug).is_none() {
+        return Err(WebError::NotFound(format!("no article `{slug}`")));
+    }
+    let per_page = paging.per_page.unwrap_or(50).clamp(1, 200);
+    let page = paging.page.unwrap_or(1).max(1);
+    let (store, s) = (state.store.clone(), slug.clone());
+    let total = blocking(move || store.count_published(&s)).await?;
+    let (store, s) = (state.store.clone(), slug.clone());
+    let comments =
+        blocking(move || store.published(&s, (page - 1).saturating_mul(per_page), per_page))
+            .await?;
+    let public: Vec<PublicComment> = comments
+        .iter()
+        .map(|c| PublicComment {
+            id: c.id,
+            parent: c.parent_id,
+            author: &c.author,
+            author_url: c.author_url.as_deref(),
+            content: &c.content,
+            date: &c.created_at,
+        })
+        .collect();
+    Ok(Json(
+        json!({"article": slug, "total": total, "page": page, "per_page": per_page, "comments": public}),
+    ))
+}
+
+/// `GET /api/v1/articles`.
+pub async fn list_articles(State(state): State<AppState>) -> Result<impl IntoResponse, WebError> {
+    let mut out = Vec::new();
+    for a in state.articles.iter() {
+        let (store, slug) = (state.store.clone(), a.slug.clone());
+        let comments = blocking(move || store.count_published(&slug)).await?;
+        out.push(json!({"slug": a.slug, "title": a.title, "date": a.date, "comments": comments}));
+    }
+    Ok(Json(out))
+}
+
+/// A comment to score without storing it.
+#[derive(Debug, Deserialize)]
+pub struct ClassifyBody {
+    comment_content: String,
+    #[serde(default)]
+    comment_author: Option<String>,
+    #[serde(default)]
+    comment_author_email: Option<String>,
+    #[serde(default)]
+    comment_author_url: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+    #[serde(default)]
+    comment_type: Option<String>,
+}
+
+/// `POST /api/v1/classify`.
+pub async fn classify(
+    State(state): State<AppState>,
+    body: Result<Json<ClassifyBody>, JsonRejection>,
+) -> Result<impl IntoResponse, WebError> {
+    let Json(body) = body?;
+    if body.comment_content.chars().count() > submit::MAX_COMMENT_CHARS * 10 {
+        return Err(WebError::Unprocessable(
+            "comment_content is too long".into(),
+        ));
+    }
+    let served = state.models.current();
+    let view = CommentView {
+        content: &body.comment_content,
+        author: body.comment_author.as_deref(),
+        author_email: body.comment_author_email.as_deref(),
+        author_url: body.comment_author_url.as_deref(),
+        user_agent: body.user_agent.as_deref(),
+        comment_type: body.comment_type.as_deref(),
+    };
+    let (result, clues) = served.model.explain(view, &mut Scratch::default(), 5);
+    Ok(Json(json!({
+        "spam_probability": result.spam_probability,
+        "verdict": result.verdict,
+        "clues": clues,
+        "model_version": served.version,
+    })))
+}

@@ -1,0 +1,231 @@
+//! The HTML side: the article page with its comments and the reply form (works without
+//! JavaScript: plain POST, then Post/Redirect/Get to the new comment).
+
+use super::AppState;
+use super::error::WebError;
+use super::render::{self, FormState};
+use super::submit::{self, Submission, blocking};
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// Most comments shown on one page.
+const PAGE_COMMENTS: u64 = 1000;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PageQuery {
+    replytocom: Option<i64>,
+    unapproved: Option<i64>,
+    #[serde(rename = "moderation-hash")]
+    moderation_hash: Option<String>,
+}
+
+/// `GET /`: the article, or the list when there are several.
+pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
+    if state.articles.len() == 1 {
+        let slug = state.articles[0].slug.clone();
+        return render_article(
+            &state,
+            &slug,
+            PageQuery::default(),
+            FormState::default(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let mut counts = Vec::new();
+    for article in state.articles.iter() {
+        let store = state.store.clone();
+        let slug = article.slug.clone();
+        counts.push(blocking(move || store.count_published(&slug)).await?);
+    }
+    let version = state.models.current().version.clone();
+    Ok(
+        Html(render::article_list(&state.articles, &counts, &version).into_string())
+            .into_response(),
+    )
+}
+
+/// `GET /articles/{slug}`.
+pub async fn article(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let form = FormState {
+        parent: query.replytocom,
+        ..FormState::default()
+    };
+    render_article(&state, &slug, query, form, StatusCode::OK).await
+}
+
+async fn render_article(
+    state: &AppState,
+    slug: &str,
+    query: PageQuery,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let version = state.models.current().version.clone();
+    let Some(article) = state.article(slug) else {
+        let page = render::message_page(
+            "Not found",
+            "There is no article at this address.",
+            &version,
+        );
+        return Ok((StatusCode::NOT_FOUND, Html(page.into_string())).into_response());
+    };
+    let store = state.store.clone();
+    let owned_slug = slug.to_string();
+    let comments = blocking(move || store.published(&owned_slug, 0, PAGE_COMMENTS)).await?;
+    // The author of a held comment sees it (marked) through the signed link they were sent to.
+    let pending = match (query.unapproved, query.moderation_hash) {
+        (Some(id), Some(hash)) if state.pending_hash_matches(id, &hash) => {
+            let store = state.store.clone();
+            blocking(move || store.get(id))
+                .await?
+                .filter(|c| c.article == slug && c.status == crate::storage::Status::Held)
+        }
+        _ => None,
+    };
+    let page = render::article_page(article, &comments, pending.as_ref(), &form, &version);
+    Ok((status, Html(page.into_string())).into_response())
+}
+
+/// The reply form's fields (WordPress's names).
+#[derive(Debug, Deserialize, Default)]
+pub struct CommentForm {
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    comment_parent: Option<String>,
+}
+
+/// `POST /articles/{slug}/comments`.
+pub async fn post_comment(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<CommentForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form?;
+    let parent = match form
+        .comment_parent
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != "0")
+    {
+        Some(p) => Some(
+            p.parse::<i64>()
+                .map_err(|_| WebError::BadRequest("comment_parent must be a number".into()))?,
+        ),
+        None => None,
+    };
+    let kept = FormState {
+        content: form.comment.clone(),
+        author: form.author.clone(),
+        email: form.email.clone(),
+        url: form.url.clone(),
+        parent,
+        ..FormState::default()
+    };
+    let submission = Submission {
+        article: slug.clone(),
+        parent,
+        content: form.comment,
+        author: form.author,
+        email: form.email,
+        url: form.url,
+        honeypot: !form.website.trim().is_empty(),
+        ip: Some(peer.ip()),
+        user_agent: header_text(&headers, header::USER_AGENT),
+        referrer: header_text(&headers, header::REFERER),
+        source: "form",
+    };
+    match submit::submit(&state, submission).await {
+        Ok(accepted) => {
+            let c = &accepted.comment;
+            let location = match c.status {
+                crate::storage::Status::Published => format!("/articles/{slug}#comment-{}", c.id),
+                crate::storage::Status::Held => format!(
+                    "/articles/{slug}?unapproved={}&moderation-hash={}#comment-{}",
+                    c.id,
+                    state.pending_hash(c.id),
+                    c.id
+                ),
+                _ => {
+                    let form = FormState {
+                        notice: Some(
+                            "Your comment was identified as spam and was not posted. If this is a mistake, \
+                             rephrase it (links and promotional wording raise the score) and try again."
+                                .into(),
+                        ),
+                        ..kept
+                    };
+                    return render_article(
+                        &state,
+                        &slug,
+                        PageQuery::default(),
+                        form,
+                        StatusCode::FORBIDDEN,
+                    )
+                    .await;
+                }
+            };
+            Ok(Redirect::to(&location).into_response())
+        }
+        Err(WebError::Validation(errors)) => {
+            let form = FormState {
+                errors,
+                notice: Some(
+                    "Please correct the marked fields; nothing you typed was lost.".into(),
+                ),
+                ..kept
+            };
+            render_article(
+                &state,
+                &slug,
+                PageQuery::default(),
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(
+            e @ (WebError::Flood
+            | WebError::RateLimited
+            | WebError::Duplicate
+            | WebError::NotFound(_)),
+        ) => {
+            let status = e.status();
+            if state.article(&slug).is_none() {
+                return Err(e);
+            }
+            let form = FormState {
+                notice: Some(e.to_string()),
+                ..kept
+            };
+            render_article(&state, &slug, PageQuery::default(), form, status).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect())
+}

@@ -1,0 +1,218 @@
+//! HTML pages (maud: every interpolated value is escaped unless wrapped in `PreEscaped`, which is
+//! used only for the operator's own article HTML and the stylesheet).
+
+use crate::articles::Article;
+use crate::storage::StoredComment;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::collections::HashMap;
+
+const STYLE: &str = r#"
+:root { color-scheme: light dark; --accent: #2458b3; --muted: #667; }
+* { box-sizing: border-box; }
+body { font: 17px/1.6 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; padding: 0 1rem; }
+main, header, footer { max-width: 44rem; margin: 0 auto; }
+header { padding: 1.2rem 0 0; } header a { color: inherit; text-decoration: none; font-weight: 600; }
+h1 { line-height: 1.25; margin: 1.2rem 0 .3rem; } .byline, .meta, footer { color: var(--muted); font-size: .9rem; }
+.comments ol { list-style: none; padding-left: 0; } .comments ol ol { padding-left: 1.5rem; border-left: 2px solid #ddd; }
+.comment { margin: 1rem 0; } .comment p { margin: .3rem 0; } .comment .who { font-weight: 600; }
+.pending { background: #fff6d5; color: #553; padding: .2rem .5rem; border-radius: 4px; font-size: .9rem; }
+form p { margin: .6rem 0; } label { display: block; font-weight: 600; }
+input[type=text], input[type=email], input[type=url], textarea { width: 100%; padding: .5rem; font: inherit; border: 1px solid #aab; border-radius: 4px; }
+textarea { min-height: 8rem; } button { font: inherit; padding: .5rem 1.2rem; background: var(--accent); color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
+.error { color: #b00020; font-size: .9rem; } .notice { padding: .6rem .8rem; border-radius: 4px; background: #fde7e9; color: #6b0010; }
+.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+footer { margin-top: 3rem; padding: 1rem 0; border-top: 1px solid #ddd; }
+"#;
+
+/// What the reply form shows: the user's values, errors, a message, and the comment being replied to.
+#[derive(Debug, Default, Clone)]
+pub struct FormState {
+    pub content: String,
+    pub author: String,
+    pub email: String,
+    pub url: String,
+    pub parent: Option<i64>,
+    pub errors: super::error::FieldErrors,
+    pub notice: Option<String>,
+}
+
+fn layout(title: &str, model_version: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header { a href="/" { "replyguard blog" } }
+                main { (body) }
+                footer { "Comments are filtered by replyguard (model " (model_version) ")." }
+            }
+        }
+    }
+}
+
+/// The list of articles (when there are several).
+pub fn article_list(articles: &[Article], counts: &[u64], model_version: &str) -> Markup {
+    layout(
+        "Articles",
+        model_version,
+        html! {
+            h1 { "Articles" }
+            ul {
+                @for (a, n) in articles.iter().zip(counts) {
+                    li { a href={ "/articles/" (a.slug) } { (a.title) } " " span.meta { (a.date) " · " (n) " comments" } }
+                }
+            }
+        },
+    )
+}
+
+/// The article page with its threaded comments and the reply form.
+pub fn article_page(
+    article: &Article,
+    comments: &[StoredComment],
+    pending: Option<&StoredComment>,
+    form: &FormState,
+    model_version: &str,
+) -> Markup {
+    let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
+    let known: std::collections::HashSet<i64> = comments
+        .iter()
+        .map(|c| c.id)
+        .chain(pending.map(|p| p.id))
+        .collect();
+    for c in comments.iter().chain(pending) {
+        // A reply whose parent is not shown is listed at the top level rather than lost.
+        let parent = c.parent_id.filter(|p| known.contains(p));
+        children.entry(parent).or_default().push(c);
+    }
+    let count = comments.len();
+    layout(
+        &article.title,
+        model_version,
+        html! {
+            article {
+                h1 { (article.title) }
+                p.byline { (article.date) @if !article.author.is_empty() { " · by " (article.author) } }
+                (PreEscaped(&article.html))
+            }
+            section.comments id="comments" {
+                h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
+                (thread(&children, None, pending.map(|p| p.id), &article.slug, 0))
+            }
+            (reply_form(article, form))
+        },
+    )
+}
+
+fn thread(
+    children: &HashMap<Option<i64>, Vec<&StoredComment>>,
+    parent: Option<i64>,
+    pending: Option<i64>,
+    slug: &str,
+    depth: usize,
+) -> Markup {
+    let Some(list) = children.get(&parent) else {
+        return html! {};
+    };
+    html! {
+        ol {
+            @for c in list {
+                li.comment id={ "comment-" (c.id) } {
+                    div.meta {
+                        @if let Some(url) = &c.author_url {
+                            a.who href=(url) rel="nofollow ugc noopener" { (c.author) }
+                        } @else {
+                            span.who { (c.author) }
+                        }
+                        " · " time datetime=(c.created_at) { (c.created_at.get(..10).unwrap_or(&c.created_at)) }
+                    }
+                    @if Some(c.id) == pending {
+                        p.pending { "Your comment is awaiting moderation." }
+                    }
+                    @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                        p {
+                            @for (i, line) in para.lines().enumerate() {
+                                @if i > 0 { br; }
+                                (line)
+                            }
+                        }
+                    }
+                    @if Some(c.id) != pending && depth < 8 {
+                        a.reply href={ "/articles/" (slug) "?replytocom=" (c.id) "#respond" } { "Reply" }
+                    }
+                    (thread(children, Some(c.id), pending, slug, depth + 1))
+                }
+            }
+        }
+    }
+}
+
+fn field_error(form: &FormState, name: &str) -> Markup {
+    html! {
+        @if let Some(message) = form.errors.get(name) {
+            span.error id={ (name) "-error" } { (message) }
+        }
+    }
+}
+
+fn reply_form(article: &Article, form: &FormState) -> Markup {
+    html! {
+        section id="respond" {
+            h2 { "Leave a Reply" }
+            @if let Some(parent) = form.parent {
+                p { "Replying to comment #" (parent) ". " a href={ "/articles/" (article.slug) "#respond" } { "Cancel reply" } }
+            }
+            @if let Some(notice) = &form.notice {
+                p.notice role="alert" { (notice) }
+            }
+            form method="post" action={ "/articles/" (article.slug) "/comments" } {
+                p.meta { "Your email address will not be published. Required fields are marked *" }
+                p {
+                    label for="comment" { "Comment *" }
+                    textarea id="comment" name="comment" required maxlength="10000" { (form.content) }
+                    (field_error(form, "comment_content"))
+                }
+                p {
+                    label for="author" { "Name *" }
+                    input id="author" name="author" type="text" required maxlength="200" value=(form.author);
+                    (field_error(form, "comment_author"))
+                }
+                p {
+                    label for="email" { "Email *" }
+                    input id="email" name="email" type="email" required maxlength="254" value=(form.email);
+                    (field_error(form, "comment_author_email"))
+                }
+                p {
+                    label for="url" { "Website" }
+                    input id="url" name="url" type="url" maxlength="500" value=(form.url);
+                    (field_error(form, "comment_author_url"))
+                }
+                p.hp aria-hidden="true" {
+                    label for="website" { "Leave this field empty" }
+                    input id="website" name="website" type="text" tabindex="-1" autocomplete="off";
+                }
+                @if let Some(parent) = form.parent {
+                    input type="hidden" name="comment_parent" value=(parent);
+                }
+                p { button type="submit" { "Post Comment" } }
+                p.meta {
+                    "This site uses replyguard to reduce spam. Your comment and the data you enter stay on this server."
+                }
+            }
+        }
+    }
+}
+
+/// A small page for errors on page routes.
+pub fn message_page(title: &str, message: &str, model_version: &str) -> Markup {
+    layout(
+        title,
+        model_version,
+        html! { h1 { (title) } p { (message) } p { a href="/" { "Back to the blog" } } },
+    )
+}
