@@ -2,7 +2,7 @@
 
 use crate::storage::StorageError;
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -19,6 +19,8 @@ pub enum WebError {
     Validation(FieldErrors),
     #[error("{0}")]
     BadRequest(String),
+    #[error("the request body is larger than {limit} bytes", limit = super::BODY_LIMIT)]
+    TooLarge,
     #[error("{0}")]
     Unprocessable(String),
     #[error("You are posting comments too quickly. Slow down.")]
@@ -43,6 +45,7 @@ impl WebError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Flood | WebError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             WebError::Duplicate => StatusCode::CONFLICT,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -84,6 +87,9 @@ impl IntoResponse for WebError {
 
 impl From<JsonRejection> for WebError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return WebError::TooLarge;
+        }
         match rejection {
             JsonRejection::JsonDataError(e) => WebError::Unprocessable(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => WebError::BadRequest(
@@ -91,11 +97,5 @@ impl From<JsonRejection> for WebError {
             ),
             other => WebError::BadRequest(other.body_text()),
         }
-    }
-}
-
-impl From<FormRejection> for WebError {
-    fn from(rejection: FormRejection) -> Self {
-        WebError::BadRequest(rejection.body_text())
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 pub mod error;
+mod form;
 pub mod guard;
 pub mod model_holder;
 mod pages;

@@ -39,10 +39,12 @@ fn load(path: &PathBuf, overrides: ThresholdOverrides) -> Result<ServedModel, En
         hold: overrides.hold.unwrap_or(base.hold),
         reject: overrides.reject.unwrap_or(base.reject),
     };
-    model.set_thresholds(thresholds).map_err(|reason| EngineError::ModelFormat {
-        path: path.clone(),
-        reason: format!("threshold overrides do not fit this model: {reason}"),
-    })?;
+    model
+        .set_thresholds(thresholds)
+        .map_err(|reason| EngineError::ModelFormat {
+            path: path.clone(),
+            reason: format!("threshold overrides do not fit this model: {reason}"),
+        })?;
     let digest = Sha256::digest(&bytes);
     let version = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
     Ok(ServedModel { model, version })

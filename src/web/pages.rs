@@ -5,7 +5,8 @@ use super::AppState;
 use super::error::WebError;
 use super::render::{self, FormState};
 use super::submit::{self, Submission, blocking};
-use axum::Form;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -96,20 +97,32 @@ async fn render_article(
 }
 
 /// The reply form's fields (WordPress's names).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Default)]
 pub struct CommentForm {
-    #[serde(default)]
     comment: String,
-    #[serde(default)]
     author: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     url: String,
-    #[serde(default)]
     website: String,
-    #[serde(default)]
     comment_parent: Option<String>,
+}
+
+impl CommentForm {
+    fn from_body(body: &[u8]) -> Result<Self, WebError> {
+        let mut form = CommentForm::default();
+        for (name, value) in super::form::parse(body).map_err(WebError::BadRequest)? {
+            match name.as_str() {
+                "comment" => form.comment = value,
+                "author" => form.author = value,
+                "email" => form.email = value,
+                "url" => form.url = value,
+                "website" => form.website = value,
+                "comment_parent" => form.comment_parent = Some(value),
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
 }
 
 /// `POST /articles/{slug}/comments`.
@@ -118,9 +131,16 @@ pub async fn post_comment(
     Path(slug): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: Result<Form<CommentForm>, axum::extract::rejection::FormRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::TooLarge
+        } else {
+            WebError::BadRequest(e.body_text())
+        }
+    })?;
+    let form = CommentForm::from_body(&body)?;
     let parent = match form
         .comment_parent
         .as_deref()

@@ -1,0 +1,56 @@
+//! Strict `application/x-www-form-urlencoded` decoding: unlike lossy decoders it refuses bytes
+//! that are not UTF-8 instead of silently replacing them, so what a user typed is never altered.
+
+/// Decodes `body` into `(name, value)` pairs; `Err` describes the first problem.
+pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let mut kv = part.splitn(2, |&b| b == b'=');
+        let name = decode(kv.next().unwrap_or_default())?;
+        let value = decode(kv.next().unwrap_or_default())?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+fn decode(raw: &[u8]) -> Result<String, String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or("malformed percent-encoding in the form")?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "the form is not valid UTF-8; send it as UTF-8".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_refuses_invalid_utf8() {
+        assert_eq!(
+            parse(b"comment=caf%C3%A9+ok&author=A%26B&empty=").unwrap(),
+            [
+                ("comment".into(), "café ok".into()),
+                ("author".into(), "A&B".into()),
+                ("empty".into(), String::new())
+            ]
+        );
+        assert!(parse(b"comment=%FF%FE").unwrap_err().contains("UTF-8"));
+        assert!(parse(b"comment=%G1").unwrap_err().contains("percent"));
+        assert!(parse(b"comment=%4").is_err());
+    }
+}

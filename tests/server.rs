@@ -1,0 +1,472 @@
+//! The comment server over a real socket: the real binary on an ephemeral port, a fresh database
+//! per test, driven with an HTTP client.
+
+mod common;
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const ARTICLE: &str = "alibaba-olympic-partner";
+const TOKEN: &str = "test-admin-secret";
+const HAM: &str = "Interesting deal, I wonder how big the cloud contract with the IOC really is.";
+const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &Path, model: &Path, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_replyguard"));
+        // Per-IP checks off by default (every test client is 127.0.0.1); flags override.
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .env("REPLYGUARD_FLOOD_SECONDS", "0")
+            .env("REPLYGUARD_RATE_LIMIT", "0")
+            .arg("--db")
+            .arg(db)
+            .arg("--model")
+            .arg(model)
+            .args(extra)
+            .env("REPLYGUARD_ADMIN_TOKEN", TOKEN)
+            .env("REPLYGUARD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start replyguard serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("replyguard listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+fn model() -> PathBuf {
+    common::repo().join("models/default.rgm")
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut resp = agent().get(url).call().unwrap();
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn post_json(url: &str, body: &Value) -> (u16, Value) {
+    let mut resp = agent().post(url).send_json(body).unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn admin(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = agent().post(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.send_empty().unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn comment(content: &str, author: &str) -> Value {
+    json!({"comment_content": content, "comment_author": author, "comment_author_email": format!("{}@example.org", author.to_lowercase().replace(' ', ""))})
+}
+
+#[test]
+fn ham_is_published_spam_is_rejected_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+
+    let (status, ham) = post_json(&api, &comment(HAM, "Ana"));
+    assert_eq!(status, 201, "{ham}");
+    assert_eq!(ham["status"], "published");
+    assert!(ham["clues"].as_array().is_some_and(|c| !c.is_empty()));
+    let (status, spam) = post_json(&api, &comment(SPAM, "Promo King"));
+    assert_eq!(status, 201, "{spam}");
+    assert_eq!(spam["status"], "spam", "{spam}");
+    assert_eq!(spam["verdict"], "rejected");
+
+    let (status, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert_eq!(status, 200);
+    assert!(page.contains("Leave a Reply") && page.contains("Post Comment"));
+    assert!(page.contains("I wonder how big the cloud contract"));
+    assert!(!page.contains("gift cards"));
+    assert!(!page.contains("ana@example.org"), "e-mails are never shown");
+    let (_, list) = get(&api);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["total"], 1);
+    assert!(!list.to_string().contains("@example.org") && !list.to_string().contains("127.0.0.1"));
+
+    let (_, articles) = get(&server.url("/api/v1/articles"));
+    let articles: Value = serde_json::from_str(&articles).unwrap();
+    assert_eq!(articles[0]["slug"], ARTICLE);
+    assert_eq!(articles[0]["comments"], 1);
+
+    let (status, health) = get(&server.url("/healthz"));
+    assert_eq!(status, 200, "{health}");
+    assert!(health.contains("\"database\":\"ok\""));
+}
+
+#[test]
+fn held_comment_is_seen_by_its_author_and_admin_until_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    // Thresholds that hold everything the model does not reject outright.
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "0"],
+    );
+    let form_url = server.url(&format!("/articles/{ARTICLE}/comments"));
+    let mut resp = agent()
+        .post(&form_url)
+        .send_form([
+            ("comment", HAM),
+            ("author", "Ana"),
+            ("email", "ana@example.org"),
+            ("url", ""),
+            ("website", ""),
+        ])
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        303,
+        "{}",
+        resp.body_mut().read_to_string().unwrap()
+    );
+    let location = resp
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        location.contains("unapproved=") && location.contains("moderation-hash="),
+        "{location}"
+    );
+
+    let (_, own_view) = get(&server.url(&location));
+    assert!(own_view.contains("Your comment is awaiting moderation."));
+    assert!(own_view.contains("I wonder how big"));
+    let (_, public) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(
+        !public.contains("I wonder how big"),
+        "others do not see a held comment"
+    );
+    let forged = location.replace("moderation-hash=", "moderation-hash=00");
+    let (_, forged_view) = get(&server.url(&forged));
+    assert!(!forged_view.contains("I wonder how big"));
+
+    let queue_url = server.url("/api/v1/admin/comments?status=held");
+    let mut resp = agent()
+        .get(&queue_url)
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let queue: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let id = queue["comments"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        queue["comments"][0]["author_email"], "ana@example.org",
+        "moderators see the e-mail"
+    );
+
+    let approve = server.url(&format!("/api/v1/admin/comments/{id}/approve"));
+    assert_eq!(admin(&approve, None).0, 401);
+    assert_eq!(admin(&approve, Some("wrong")).0, 401);
+    let (status, approved) = admin(&approve, Some(TOKEN));
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["status"], "published");
+    let (_, public) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(public.contains("I wonder how big"));
+
+    let (status, _) = admin(
+        &server.url(&format!("/api/v1/admin/comments/{id}/trash")),
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200);
+    let (_, restored) = admin(
+        &server.url(&format!("/api/v1/admin/comments/{id}/restore")),
+        Some(TOKEN),
+    );
+    assert_eq!(
+        restored["status"], "published",
+        "restore returns to the status before the trash"
+    );
+}
+
+#[test]
+fn replies_nest_under_their_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (_, parent) = post_json(&api, &comment(HAM, "Ana"));
+    let parent_id = parent["id"].as_i64().unwrap();
+    let mut reply = comment(
+        "Good question, the article says no figures were disclosed.",
+        "Ben",
+    );
+    reply["comment_parent"] = json!(parent_id);
+    let (status, reply) = post_json(&api, &reply);
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["status"], "published", "{reply}");
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    let parent_at = page.find(&format!("id=\"comment-{parent_id}\"")).unwrap();
+    let reply_at = page
+        .find(&format!("id=\"comment-{}\"", reply["id"]))
+        .unwrap();
+    let parent_end = page[parent_at..].find("</li>").unwrap() + parent_at;
+    assert!(
+        reply_at > parent_at && reply_at < parent_end,
+        "the reply is inside the parent's item"
+    );
+
+    let mut orphan = comment("Replying to nothing", "Cy");
+    orphan["comment_parent"] = json!(9999);
+    assert_eq!(post_json(&api, &orphan).0, 404);
+    assert_eq!(
+        post_json(
+            &server.url("/api/v1/articles/nope/comments"),
+            &comment(HAM, "Ana")
+        )
+        .0,
+        404
+    );
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_keeps_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, body) = post_json(
+        &api,
+        &json!({"comment_content": "", "comment_author_email": "nope"}),
+    );
+    assert_eq!(status, 422);
+    for field in ["comment_content", "comment_author", "comment_author_email"] {
+        assert!(body["fields"][field].is_string(), "{body}");
+    }
+    let mut resp = agent()
+        .post(&api)
+        .header("content-type", "application/json")
+        .send("{not json")
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.body_mut().read_to_string().unwrap().contains("error"));
+    let big = "x".repeat(70 * 1024);
+    let resp = agent()
+        .post(&api)
+        .header("content-type", "application/json")
+        .send(big.as_str())
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+
+    // The form keeps every field when one is wrong.
+    let form_url = server.url(&format!("/articles/{ARTICLE}/comments"));
+    let mut resp = agent()
+        .post(&form_url)
+        .send_form([
+            ("comment", "My carefully typed thoughts"),
+            ("author", "Ana"),
+            ("email", "not-an-email"),
+            ("url", "example.org"),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let page = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains("My carefully typed thoughts")
+            && page.contains("value=\"Ana\"")
+            && page.contains("value=\"example.org\"")
+    );
+    assert!(page.contains("Please enter a valid email address."));
+
+    let resp = agent()
+        .post(&form_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(&b"comment=%FF%FE&author=a"[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+}
+
+#[test]
+fn flood_duplicate_and_honeypot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &["--flood-seconds", "15"]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    assert_eq!(post_json(&api, &comment(HAM, "Ana")).0, 201);
+    let (status, body) = post_json(&api, &comment("A second thought right away", "Ana"));
+    assert_eq!(status, 429);
+    assert_eq!(
+        body["error"],
+        "You are posting comments too quickly. Slow down."
+    );
+    server.stop();
+
+    let server = Server::start(&db, &model(), &[]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, body) = post_json(&api, &comment(HAM, "Ana"));
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Duplicate comment detected")
+    );
+
+    let form_url = server.url(&format!("/articles/{ARTICLE}/comments"));
+    let mut resp = agent()
+        .post(&form_url)
+        .send_form([
+            ("comment", "What a lovely article about the Games"),
+            ("author", "Bot"),
+            ("email", "bot@example.org"),
+            ("website", "http://spam.example"),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let page = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains("identified as spam")
+            && page.contains("What a lovely article about the Games")
+    );
+}
+
+#[test]
+fn user_text_is_escaped_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "0", "--reject-threshold", "1"],
+    );
+    let payload = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, body) = post_json(
+        &api,
+        &json!({"comment_content": format!("Nice {payload}"), "comment_author": format!("Eve {payload}"), "comment_author_email": "eve@example.org", "comment_author_url": "javascript:alert(3)"}),
+    );
+    assert_eq!(status, 422, "javascript: URLs are refused: {body}");
+    let (status, body) = post_json(
+        &api,
+        &json!({"comment_content": format!("Nice {payload}"), "comment_author": format!("Eve {payload}"), "comment_author_email": "eve@example.org", "comment_author_url": "http://x.example/\"onmouseover=alert(4)"}),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post_json(
+        &api,
+        &json!({"comment_content": format!("Nice {payload}"), "comment_author": format!("Eve {payload}"), "comment_author_email": "eve@example.org"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    admin(
+        &server.url(&format!("/api/v1/admin/comments/{id}/approve")),
+        Some(TOKEN),
+    );
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(
+        !page.contains("<script>alert(1)"),
+        "script tag must be escaped"
+    );
+    assert!(!page.contains("<img src=x"), "img tag must be escaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn restart_keeps_comments_and_reload_refuses_a_corrupt_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let model_copy = dir.path().join("model.rgm");
+    std::fs::copy(model(), &model_copy).unwrap();
+    let server = Server::start(&db, &model_copy, &[]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let mut ids = Vec::new();
+    for (i, text) in [
+        "First sensible remark about the sponsorship.",
+        "Second remark: the deal runs to 2028.",
+        "Third: Tokyo 2020 was in Asia too.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, body) = post_json(&api, &comment(text, &format!("Reader {i}")));
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    server.stop();
+
+    let server = Server::start(&db, &model_copy, &[]);
+    let (_, list) = get(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")));
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let got: Vec<i64> = list["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, ids);
+
+    let reload = server.url("/api/v1/admin/model/reload");
+    let (_, health) = get(&server.url("/healthz"));
+    let good = std::fs::read(&model_copy).unwrap();
+    std::fs::write(&model_copy, &good[..good.len() / 3]).unwrap();
+    let (status, body) = admin(&reload, Some(TOKEN));
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("truncated"),
+        "{body}"
+    );
+    let (_, health_after) = get(&server.url("/healthz"));
+    assert_eq!(health, health_after, "the old model keeps serving");
+    let (status, _) = post_json(
+        &server.url("/api/v1/classify"),
+        &json!({"comment_content": HAM}),
+    );
+    assert_eq!(status, 200);
+
+    std::fs::write(&model_copy, &good).unwrap();
+    let (status, body) = admin(&reload, Some(TOKEN));
+    assert_eq!(status, 200, "{body}");
+}
