@@ -20,6 +20,12 @@ pub struct TrainArgs {
     /// Where to write the model.
     #[arg(long, short, default_value_os_t = default_model())]
     pub out: PathBuf,
+    /// Also learn from the moderator decisions stored in this replyguard database.
+    #[arg(long, value_name = "DB")]
+    pub feedback: Option<PathBuf>,
+    /// With --feedback: also write those decisions to this JSONL file (e.g. into training-data/).
+    #[arg(long, value_name = "FILE", requires = "feedback")]
+    pub feedback_export: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelFlags,
     #[command(flatten)]
@@ -37,12 +43,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         args.data.clone()
     };
-    let files = data::load_all(
+    let mut files = data::load_all(
         &inputs,
         LoadOptions {
             lenient: args.model.lenient,
         },
     )?;
+    if let Some(db) = &args.feedback {
+        files.push(load_feedback(db, args.feedback_export.as_deref())?);
+    }
     let total_rows: usize = files.iter().map(|f| f.rows.len()).sum();
 
     let bar = if total_rows >= PROGRESS_MIN_ROWS {
@@ -72,8 +81,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut training_files = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(&file.path)
-            .with_context(|| format!("re-reading {}", file.path.display()))?;
+        // A database changes under a running server: fingerprint the rows taken, not the file.
+        let bytes = if file.format == data::Format::Feedback {
+            serde_json::to_vec(&file.rows)?
+        } else {
+            std::fs::read(&file.path)
+                .with_context(|| format!("re-reading {}", file.path.display()))?
+        };
         training_files.push(TrainingFile {
             path: file.path.display().to_string(),
             sha256: hex(&Sha256::digest(&bytes)),
@@ -153,6 +167,39 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     println!("took {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Reads moderator decisions from a replyguard database, optionally exporting them as JSONL.
+fn load_feedback(
+    db: &std::path::Path,
+    export: Option<&std::path::Path>,
+) -> anyhow::Result<data::LoadedFile> {
+    anyhow::ensure!(
+        db.is_file(),
+        "feedback database {} does not exist",
+        db.display()
+    );
+    let store = crate::storage::SqliteStore::open(db)?;
+    let rows = crate::storage::CommentStore::feedback(&store)?;
+    if let Some(path) = export {
+        let mut out = String::new();
+        for row in &rows {
+            out.push_str(&serde_json::to_string(row)?);
+            out.push('\n');
+        }
+        std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote {} moderator decisions to {}",
+            rows.len(),
+            path.display()
+        );
+    }
+    Ok(data::LoadedFile {
+        path: db.to_path_buf(),
+        format: data::Format::Feedback,
+        rows,
+        skipped: 0,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

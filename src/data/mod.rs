@@ -22,6 +22,8 @@ pub enum Format {
     SmsTsv,
     /// replyguard's own format: one JSON object per line with Akismet field names and `label`.
     Jsonl,
+    /// Moderator decisions read from a replyguard database (`train --feedback DB`).
+    Feedback,
 }
 
 /// One loaded file: its rows plus how many malformed rows were skipped in lenient mode.
@@ -93,6 +95,11 @@ pub fn load_file(path: &Path, format: Format, opts: LoadOptions) -> Result<Loade
         Format::YoutubeCsv => youtube_csv::parse(path, &bytes, opts)?,
         Format::SmsTsv => sms_tsv::parse(path, &bytes, opts)?,
         Format::Jsonl => jsonl::parse(path, &bytes, opts)?,
+        Format::Feedback => {
+            return Err(DataError::UnknownFormat {
+                path: path.to_path_buf(),
+            });
+        }
     };
     Ok(LoadedFile {
         path: path.to_path_buf(),

@@ -150,6 +150,9 @@ pub trait CommentStore: Send + Sync + 'static {
     fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<StoredComment, StorageError>;
     /// A comment's status history, oldest first.
     fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError>;
+    /// Moderator decisions usable as training rows: every comment a moderator published or marked
+    /// as spam against the classifier's verdict, or after it was held. Oldest first.
+    fn feedback(&self) -> Result<Vec<crate::data::LabeledComment>, StorageError>;
     /// A server setting.
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.

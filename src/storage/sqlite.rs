@@ -3,6 +3,7 @@
 use super::{
     CommentStore, NewComment, Status, StatusEvent, StorageError, StoredComment, now_rfc3339,
 };
+use crate::data::{Comment, Label, LabeledComment};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -242,6 +243,41 @@ impl CommentStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn feedback(&self) -> Result<Vec<LabeledComment>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.content, c.author, c.author_email, c.author_url, c.user_ip, c.user_agent, c.referrer, e.to_status \
+             FROM comments c \
+             JOIN comment_events e ON e.id = (SELECT MAX(id) FROM comment_events WHERE comment_id = c.id AND actor != 'classifier') \
+             WHERE e.to_status = c.status AND e.to_status IN ('published', 'spam') \
+               AND NOT (c.verdict = 'published' AND e.to_status = 'published') \
+               AND NOT (c.verdict = 'rejected' AND e.to_status = 'spam') \
+             ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let to: String = r.get(7)?;
+            Ok(LabeledComment {
+                label: if to == "spam" {
+                    Label::Spam
+                } else {
+                    Label::Ham
+                },
+                comment: Comment {
+                    comment_content: r.get(0)?,
+                    comment_author: Some(r.get(1)?),
+                    comment_author_email: Some(r.get(2)?),
+                    comment_author_url: r.get(3)?,
+                    user_ip: r.get(4)?,
+                    user_agent: r.get(5)?,
+                    referrer: r.get(6)?,
+                    permalink: None,
+                    comment_type: Some("comment".into()),
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
@@ -283,7 +319,12 @@ mod tests {
             user_agent: None,
             referrer: None,
             status,
-            verdict: "published".into(),
+            verdict: match status {
+                Status::Published => "published",
+                Status::Held => "held",
+                _ => "rejected",
+            }
+            .into(),
             spam_probability: 0.01,
             clues: "[]".into(),
             model_version: "test".into(),
@@ -323,6 +364,21 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.count_published("a").unwrap(), 2);
         assert_eq!(store.get(id).unwrap().unwrap().content, "Nice post");
+        let feedback = store.feedback().unwrap();
+        assert_eq!(
+            feedback.len(),
+            1,
+            "the approved held comment is a ham example"
+        );
+        assert_eq!(feedback[0].label, Label::Ham);
+        store.set_status(id, Status::Spam, "admin").unwrap();
+        let feedback = store.feedback().unwrap();
+        assert_eq!(
+            feedback.len(),
+            2,
+            "a published comment marked spam disagrees with the classifier"
+        );
+        assert_eq!(feedback[0].label, Label::Spam);
         let history = store.history(id + 1).unwrap();
         assert_eq!(history.len(), 2);
         assert_eq!(history[1].from_status, Some(Status::Held));
