@@ -470,3 +470,80 @@ fn restart_keeps_comments_and_reload_refuses_a_corrupt_model() {
     let (status, body) = admin(&reload, Some(TOKEN));
     assert_eq!(status, 200, "{body}");
 }
+
+#[test]
+fn admin_page_needs_sign_in_and_csrf() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "0", "--reject-threshold", "1"],
+    );
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let text = "Held for review <script>alert('admin')</script>";
+    let (status, body) = post_json(&api, &comment(text, "Ana"));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "held");
+    let id = body["id"].as_i64().unwrap();
+
+    let (status, login) = get(&server.url("/admin"));
+    assert_eq!(status, 200);
+    assert!(login.contains("Admin token") && !login.contains("Held for review"));
+    let resp = agent()
+        .post(&server.url("/admin/login"))
+        .send_form([("token", "wrong")])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let resp = agent()
+        .post(&server.url("/admin/login"))
+        .send_form([("token", TOKEN)])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_string();
+
+    let mut resp = agent()
+        .get(&server.url("/admin"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    let page = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains("Held for review &lt;script&gt;"),
+        "moderation page escapes user text"
+    );
+    assert!(
+        page.contains("ana@example.org"),
+        "moderators see the e-mail"
+    );
+    let csrf_at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = &page[csrf_at..csrf_at + 32];
+
+    let approve = server.url(&format!("/admin/comments/{id}/approve"));
+    let resp = agent()
+        .post(&approve)
+        .header("Cookie", &cookie)
+        .send_form([("csrf", "forged")])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let resp = agent().post(&approve).send_form([("csrf", csrf)]).unwrap();
+    assert_eq!(resp.status().as_u16(), 401, "no session, no action");
+    let resp = agent()
+        .post(&approve)
+        .header("Cookie", &cookie)
+        .send_form([("csrf", csrf)])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let (_, public) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(public.contains("Held for review &lt;script&gt;"));
+}

@@ -3,7 +3,7 @@
 use super::AppState;
 use super::error::WebError;
 use super::submit::blocking;
-use crate::storage::Status;
+use crate::storage::{Status, StoredComment};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header;
@@ -68,8 +68,13 @@ pub async fn act(
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, String)>,
 ) -> Result<impl IntoResponse, WebError> {
+    Ok(Json(apply(&state, id, &action).await?))
+}
+
+/// Applies a moderation action (shared by the API and the `/admin` page).
+pub async fn apply(state: &AppState, id: i64, action: &str) -> Result<StoredComment, WebError> {
     let store = state.store.clone();
-    let target = match action.as_str() {
+    let target = match action {
         "approve" => Status::Published,
         "spam" => Status::Spam,
         "trash" => Status::Trash,
@@ -90,8 +95,7 @@ pub async fn act(
         }
     };
     let store = state.store.clone();
-    let comment = blocking(move || store.set_status(id, target, "admin")).await?;
-    Ok(Json(comment))
+    blocking(move || store.set_status(id, target, "admin")).await
 }
 
 /// `POST /api/v1/admin/model/reload`: load the model file again; a bad file is refused and the old

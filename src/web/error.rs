@@ -31,6 +31,8 @@ pub enum WebError {
     Duplicate,
     #[error("missing or wrong admin token")]
     Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
     #[error("internal error: {0}")]
@@ -49,6 +51,7 @@ impl WebError {
             WebError::Flood | WebError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             WebError::Duplicate => StatusCode::CONFLICT,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Storage(StorageError::NotFound(_)) => StatusCode::NOT_FOUND,
             WebError::Storage(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

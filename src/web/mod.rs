@@ -2,6 +2,7 @@
 //! Data flows one way: request → parse into a `Submission` → classify → decide → store → respond.
 
 mod admin;
+mod admin_pages;
 mod api;
 pub mod error;
 mod form;
@@ -116,6 +117,7 @@ pub struct AppState {
     pub guard: Arc<PostGuard>,
     pub admin: Arc<AdminSecret>,
     pub metrics: Arc<Metrics>,
+    sessions: Arc<admin_pages::Sessions>,
     /// Key for the links that let the author of a held comment see it.
     pending_key: Arc<String>,
 }
@@ -177,6 +179,7 @@ impl AppState {
             guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
             admin: Arc::new(admin),
             metrics: Arc::new(Metrics::default()),
+            sessions: Arc::new(admin_pages::Sessions::default()),
             pending_key: Arc::new(pending_key),
         };
         Ok(Opened {
@@ -219,6 +222,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/comments", get(admin::queue))
         .route("/api/v1/admin/comments/{id}/{action}", post(admin::act))
         .route("/api/v1/admin/model/reload", post(admin::reload))
+        .route("/admin", get(admin_pages::queue))
+        .route("/admin/login", post(admin_pages::login))
+        .route("/admin/logout", post(admin_pages::logout))
+        .route("/admin/comments/{id}/{action}", post(admin_pages::act))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })

@@ -1,0 +1,283 @@
+//! `/admin`: the moderation page. The admin secret is exchanged once for a session cookie
+//! (`HttpOnly`, `SameSite=Strict`); every action form carries the session's CSRF token, checked in
+//! constant time. Sessions live in memory (a restart asks moderators to sign in again).
+
+use super::AppState;
+use super::error::WebError;
+use super::form;
+use super::submit::blocking;
+use crate::storage::{Status, StoredComment};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+const COOKIE: &str = "rg_admin";
+const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Signed-in moderators: session-id hash → (CSRF token, expiry).
+#[derive(Default)]
+pub struct Sessions {
+    by_hash: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+}
+
+impl Sessions {
+    fn create(&self) -> Result<(String, String), WebError> {
+        let id = super::random_hex(32);
+        let csrf = super::random_hex(16);
+        let mut map = self
+            .by_hash
+            .lock()
+            .map_err(|_| WebError::Internal("session lock poisoned".into()))?;
+        let now = Instant::now();
+        map.retain(|_, (_, expiry)| *expiry > now);
+        map.insert(
+            Sha256::digest(id.as_bytes()).into(),
+            (csrf.clone(), now + SESSION_TTL),
+        );
+        Ok((id, csrf))
+    }
+
+    /// The CSRF token of a live session.
+    fn csrf_of(&self, id: &str) -> Option<String> {
+        let map = self.by_hash.lock().ok()?;
+        let key: [u8; 32] = Sha256::digest(id.as_bytes()).into();
+        map.get(&key)
+            .filter(|(_, expiry)| *expiry > Instant::now())
+            .map(|(csrf, _)| csrf.clone())
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut map) = self.by_hash.lock() {
+            map.remove(&<[u8; 32]>::from(Sha256::digest(id.as_bytes())));
+        }
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_string)
+        })
+}
+
+fn page(title: &str, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · replyguard admin" }
+                    style { "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem}
+                        table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;vertical-align:top;text-align:left}
+                        nav a{margin-right:1rem}.clues{font-size:.85rem;color:#555}form.inline{display:inline}
+                        button{margin:.1rem}" }
+                }
+                body { (body) }
+            }
+        }
+        .into_string(),
+    )
+}
+
+fn login_page(message: Option<&str>) -> Html<String> {
+    page(
+        "Sign in",
+        html! {
+            h1 { "replyguard moderation" }
+            @if let Some(m) = message { p role="alert" { (m) } }
+            form method="post" action="/admin/login" {
+                label for="token" { "Admin token" }
+                " " input id="token" name="token" type="password" required autocomplete="current-password";
+                " " button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueueQuery {
+    status: Option<String>,
+    article: Option<String>,
+}
+
+/// `GET /admin`.
+pub async fn queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, WebError> {
+    let Some(csrf) = session_cookie(&headers).and_then(|id| state.sessions.csrf_of(&id)) else {
+        return Ok(login_page(None).into_response());
+    };
+    let status = q
+        .status
+        .as_deref()
+        .and_then(Status::parse)
+        .unwrap_or(Status::Held);
+    let article = q.article.clone().filter(|a| !a.is_empty());
+    let store = state.store.clone();
+    let filter = article.clone();
+    let comments = blocking(move || store.by_status(status, filter.as_deref(), 200)).await?;
+    let body = html! {
+        h1 { "Moderation" }
+        nav {
+            @for s in [Status::Held, Status::Spam, Status::Published, Status::Trash] {
+                @if s == status { strong { (s.as_str()) } " " } @else { a href={ "/admin?status=" (s.as_str()) } { (s.as_str()) } }
+            }
+            form.inline method="post" action="/admin/logout" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Sign out" }
+            }
+        }
+        form method="get" action="/admin" {
+            input type="hidden" name="status" value=(status.as_str());
+            label { "Article " select name="article" {
+                option value="" { "all" }
+                @for a in state.articles.iter() {
+                    option value=(a.slug) selected[article.as_deref() == Some(a.slug.as_str())] { (a.title) }
+                }
+            } }
+            " " button type="submit" { "Filter" }
+        }
+        p { (comments.len()) " comment(s) " (status.as_str()) }
+        table {
+            tr { th { "Comment" } th { "Author" } th { "Score" } th { "Actions" } }
+            @for c in &comments { (row(c, &csrf)) }
+        }
+    };
+    Ok(page("Moderation", body).into_response())
+}
+
+fn row(c: &StoredComment, csrf: &str) -> Markup {
+    let clues: Vec<String> = c
+        .clues
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    Some(format!(
+                        "{} {:+.2}",
+                        x["token"].as_str()?,
+                        x["weight"].as_f64()?
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        tr id={ "c" (c.id) } {
+            td { (c.content) br; small { "on " (c.article) " · " (c.created_at) " · via " (c.source) } }
+            td { (c.author) br; small { (c.author_email) } @if let Some(u) = &c.author_url { br; small { (u) } } @if let Some(ip) = &c.user_ip { br; small { (ip) } } }
+            td { (format!("{:.3}", c.spam_probability)) " " small { "(" (c.verdict) ")" } div.clues { @for clue in &clues { (clue) br; } } }
+            td {
+                @for (action, label) in actions(c.status) {
+                    form.inline method="post" action={ "/admin/comments/" (c.id) "/" (action) } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { (label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn actions(status: Status) -> &'static [(&'static str, &'static str)] {
+    match status {
+        Status::Held => &[("approve", "Approve"), ("spam", "Spam"), ("trash", "Trash")],
+        Status::Spam => &[("approve", "Not spam"), ("trash", "Trash")],
+        Status::Published => &[("spam", "Spam"), ("trash", "Trash")],
+        Status::Trash => &[("restore", "Restore")],
+    }
+}
+
+fn form_field(body: &[u8], name: &str) -> Result<Option<String>, WebError> {
+    Ok(form::parse(body)
+        .map_err(WebError::BadRequest)?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v))
+}
+
+/// `POST /admin/login` with the admin token.
+pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, WebError> {
+    let token = form_field(&body, "token")?.unwrap_or_default();
+    if !state.admin.verify(token.trim()) {
+        let mut response = login_page(Some("That token is not right.")).into_response();
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(response);
+    }
+    let (id, _) = state.sessions.create()?;
+    let mut response = Redirect::to("/admin").into_response();
+    let cookie = format!(
+        "{COOKIE}={id}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_TTL.as_secs()
+    );
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?,
+    );
+    Ok(response)
+}
+
+/// Checks the session cookie and the form's CSRF token.
+fn authorize(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, WebError> {
+    let id = session_cookie(headers).ok_or(WebError::Unauthorized)?;
+    let expected = state.sessions.csrf_of(&id).ok_or(WebError::Unauthorized)?;
+    let given = form_field(body, "csrf")?.unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(id)
+    } else {
+        Err(WebError::Forbidden(
+            "the form is stale or forged (CSRF token mismatch); reload /admin".into(),
+        ))
+    }
+}
+
+/// `POST /admin/comments/{id}/{action}`.
+pub async fn act(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    authorize(&state, &headers, &body)?;
+    let comment = super::admin::apply(&state, id, &action).await?;
+    Ok(Redirect::to(&format!(
+        "/admin?status={}#c{}",
+        comment.status.as_str(),
+        comment.id
+    ))
+    .into_response())
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let id = authorize(&state, &headers, &body)?;
+    state.sessions.remove(&id);
+    let mut response = Redirect::to("/admin").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("rg_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(response)
+}
