@@ -147,6 +147,26 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     let (status, health) = get(&server.url("/healthz"));
     assert_eq!(status, 200, "{health}");
     assert!(health.contains("\"database\":\"ok\""));
+    assert!(page.contains("trained "), "the footer names the model");
+
+    let (status, metrics) = get(&server.url("/metrics"));
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("replyguard_comments_total{verdict=\"published\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replyguard_comments_total{verdict=\"rejected\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replyguard_http_responses_total{class=\"2xx\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replyguard_http_request_duration_seconds_bucket{le=\"+Inf\"}"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -89,12 +89,22 @@ fn random_hex(n: usize) -> String {
     hex(&bytes)
 }
 
-/// Counters for `/metrics`.
+/// Upper bounds (seconds) of the request-latency histogram buckets.
+const LATENCY_BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.0,
+];
+
+/// Counters for `/metrics`, updated lock-free.
 #[derive(Default)]
 pub struct Metrics {
     published: AtomicU64,
     held: AtomicU64,
     rejected: AtomicU64,
+    /// Responses by status class 1xx..5xx.
+    responses: [AtomicU64; 5],
+    /// Cumulative histogram counts per bucket, plus the +Inf bucket.
+    latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    latency_sum_micros: AtomicU64,
 }
 
 impl Metrics {
@@ -106,6 +116,97 @@ impl Metrics {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
+
+    fn request(&self, status: StatusCode, elapsed: std::time::Duration) {
+        let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+        let secs = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|&b| secs <= b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, model_version: &str) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP replyguard_comments_total Comments received, by classifier verdict."
+        );
+        let _ = writeln!(out, "# TYPE replyguard_comments_total counter");
+        for (name, counter) in [
+            ("published", &self.published),
+            ("held", &self.held),
+            ("rejected", &self.rejected),
+        ] {
+            let _ = writeln!(
+                out,
+                "replyguard_comments_total{{verdict=\"{name}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP replyguard_http_responses_total HTTP responses by status class."
+        );
+        let _ = writeln!(out, "# TYPE replyguard_http_responses_total counter");
+        for (i, counter) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "replyguard_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP replyguard_http_request_duration_seconds Time to answer a request."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE replyguard_http_request_duration_seconds histogram"
+        );
+        let mut cumulative = 0;
+        for (i, counter) in self.latency.iter().enumerate() {
+            cumulative += counter.load(Ordering::Relaxed);
+            let le = LATENCY_BUCKETS
+                .get(i)
+                .map_or("+Inf".to_string(), |b| b.to_string());
+            let _ = writeln!(
+                out,
+                "replyguard_http_request_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "replyguard_http_request_duration_seconds_sum {sum}");
+        let _ = writeln!(
+            out,
+            "replyguard_http_request_duration_seconds_count {cumulative}"
+        );
+        let _ = writeln!(out, "# HELP replyguard_model_info The model in service.");
+        let _ = writeln!(out, "# TYPE replyguard_model_info gauge");
+        let _ = writeln!(
+            out,
+            "replyguard_model_info{{version=\"{model_version}\"}} 1"
+        );
+        out
+    }
+}
+
+/// Records every response's status class and latency.
+async fn track(
+    State(metrics): State<Arc<Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.request(response.status(), started.elapsed());
+    response
 }
 
 /// Shared state of every handler.
@@ -193,6 +294,18 @@ impl AppState {
         self.articles.iter().find(|a| a.slug == slug)
     }
 
+    /// The model in service as shown in page footers: version and training date.
+    pub fn model_label(&self) -> String {
+        let served = self.models.current();
+        let date = served
+            .model
+            .meta
+            .created_at
+            .get(..10)
+            .unwrap_or(&served.model.meta.created_at);
+        format!("{}, trained {date}", served.version)
+    }
+
     /// Signature of the link that shows a held comment to its author.
     pub fn pending_hash(&self, id: i64) -> String {
         let digest = Sha256::digest(format!("{}:{id}", self.pending_key).as_bytes());
@@ -230,6 +343,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            track,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -257,22 +374,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let m = &state.metrics;
-    let served = state.models.current();
-    let body = format!(
-        "# HELP replyguard_comments_total Comments received, by classifier verdict.\n\
-         # TYPE replyguard_comments_total counter\n\
-         replyguard_comments_total{{verdict=\"published\"}} {}\n\
-         replyguard_comments_total{{verdict=\"held\"}} {}\n\
-         replyguard_comments_total{{verdict=\"rejected\"}} {}\n\
-         # HELP replyguard_model_info The model in service.\n\
-         # TYPE replyguard_model_info gauge\n\
-         replyguard_model_info{{version=\"{}\"}} 1\n",
-        m.published.load(Ordering::Relaxed),
-        m.held.load(Ordering::Relaxed),
-        m.rejected.load(Ordering::Relaxed),
-        served.version,
-    );
+    let body = state.metrics.render(&state.models.current().version);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

@@ -43,7 +43,7 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
         let slug = article.slug.clone();
         counts.push(blocking(move || store.count_published(&slug)).await?);
     }
-    let version = state.models.current().version.clone();
+    let version = state.model_label();
     Ok(
         Html(render::article_list(&state.articles, &counts, &version).into_string())
             .into_response(),
@@ -70,7 +70,7 @@ async fn render_article(
     form: FormState,
     status: StatusCode,
 ) -> Result<Response, WebError> {
-    let version = state.models.current().version.clone();
+    let version = state.model_label();
     let Some(article) = state.article(slug) else {
         let page = render::message_page(
             "Not found",
