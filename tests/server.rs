@@ -567,3 +567,34 @@ fn admin_page_needs_sign_in_and_csrf() {
     let (_, public) = get(&server.url(&format!("/articles/{ARTICLE}")));
     assert!(public.contains("Held for review &lt;script&gt;"));
 }
+
+#[test]
+fn operator_articles_are_listed_and_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let articles = dir.path().join("articles");
+    std::fs::create_dir(&articles).unwrap();
+    std::fs::write(articles.join("a.md"), "---\ntitle: First <post>\nslug: first\ndate: 2024-01-01\nauthor: Op\n---\nHello **world**.\n").unwrap();
+    std::fs::write(
+        articles.join("b.md"),
+        "---\ntitle: Second post\nslug: second\ndate: 2024-02-01\n---\nMore.\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--articles", articles.to_str().unwrap()],
+    );
+    let (status, home) = get(&server.url("/"));
+    assert_eq!(status, 200);
+    assert!(home.contains("/articles/first") && home.contains("/articles/second"));
+    assert!(home.contains("First &lt;post&gt;"), "titles are escaped");
+    assert!(
+        home.find("Second post").unwrap() < home.find("First").unwrap(),
+        "newest first"
+    );
+    let (status, page) = get(&server.url("/articles/first"));
+    assert_eq!(status, 200);
+    assert!(page.contains("<strong>world</strong>") && page.contains("0 Comments"));
+    assert_eq!(get(&server.url("/articles/missing")).0, 404);
+    assert_eq!(get(&server.url("/no/such/route")).0, 404);
+}
