@@ -5,6 +5,7 @@
 //! - [`eval`]: cross-validation protocols and reports;
 //! - [`cli`]: the `replyguard` command line.
 
+pub mod akismet;
 pub mod articles;
 pub mod cli;
 pub mod data;

@@ -3,79 +3,13 @@
 
 mod common;
 
+use common::{Server, agent, model};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 const ARTICLE: &str = "alibaba-olympic-partner";
-const TOKEN: &str = "test-admin-secret";
+use common::TOKEN;
 const HAM: &str = "Interesting deal, I wonder how big the cloud contract with the IOC really is.";
 const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &Path, model: &Path, extra: &[&str]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_replyguard"));
-        // Per-IP checks off by default (every test client is 127.0.0.1); flags override.
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
-            .env("REPLYGUARD_FLOOD_SECONDS", "0")
-            .env("REPLYGUARD_RATE_LIMIT", "0")
-            .arg("--db")
-            .arg(db)
-            .arg("--model")
-            .arg(model)
-            .args(extra)
-            .env("REPLYGUARD_ADMIN_TOKEN", TOKEN)
-            .env("REPLYGUARD_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("start replyguard serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("replyguard listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim_end_matches('/')
-            .to_string();
-        Server { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
-fn model() -> PathBuf {
-    common::repo().join("models/default.rgm")
-}
 
 fn get(url: &str) -> (u16, String) {
     let mut resp = agent().get(url).call().unwrap();

@@ -3,6 +3,7 @@
 
 mod classify;
 mod eval;
+mod keys;
 mod serve;
 mod train;
 
@@ -40,8 +41,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify comments: one TEXT argument, or JSONL records on stdin with --jsonl.
     Classify(classify::ClassifyArgs),
-    /// Run the comment server: article page, reply form, JSON API, moderation.
+    /// Run the comment server: article page, reply form, JSON API, moderation, Akismet API.
     Serve(serve::ServeArgs),
+    /// Manage Akismet API keys.
+    Keys(keys::KeysArgs),
 }
 
 /// Model hyper-parameters shared by `train` and `eval`.
@@ -189,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Keys(args) => keys::run(args),
     }
 }
 

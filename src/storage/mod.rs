@@ -82,8 +82,12 @@ pub struct NewComment {
     /// JSON array of clues.
     pub clues: String,
     pub model_version: String,
-    /// Where it came from: `form`, `api`, …
+    /// Where it came from: `form`, `api`, `akismet`.
     pub source: String,
+    /// Id of the Akismet check that stored it.
+    pub akismet_guid: Option<String>,
+    /// The API key that sent it.
+    pub api_key_id: Option<i64>,
 }
 
 /// A stored comment with everything the moderator may see.
@@ -159,6 +163,50 @@ pub trait CommentStore: Send + Sync + 'static {
     fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
     /// Cheap liveness probe.
     fn ping(&self) -> Result<(), StorageError>;
+}
+
+/// An Akismet API key as stored (the key itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: i64,
+    /// First characters of the key, to recognise it in listings.
+    pub prefix: String,
+    pub blogs: Vec<String>,
+    pub note: Option<String>,
+    pub quota: Option<i64>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// Storage for the Akismet-compatible API: keys, usage, labeled examples.
+pub trait AkismetStore: Send + Sync + 'static {
+    /// Stores a new key (by hash) bound to `blogs`.
+    fn add_key(
+        &self,
+        key_sha256: &str,
+        prefix: &str,
+        blogs: &[String],
+        note: Option<&str>,
+        quota: Option<i64>,
+    ) -> Result<ApiKey, StorageError>;
+    /// All keys, newest first.
+    fn keys(&self) -> Result<Vec<ApiKey>, StorageError>;
+    /// A live (not revoked) key by hash.
+    fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError>;
+    /// Revokes a key; false when no live key has this hash.
+    fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError>;
+    /// Counts one call for `month` (`YYYY-MM`) and returns the month's total.
+    fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
+    /// Calls made in `month`.
+    fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
+    /// Stores a labeled example (a JSONL record) from submit-spam / submit-ham.
+    fn add_example(
+        &self,
+        example: &crate::data::LabeledComment,
+        source: &str,
+    ) -> Result<(), StorageError>;
+    /// Id of the comment stored by the Akismet check with this guid.
+    fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError>;
 }
 
 /// Current time in RFC 3339 (UTC, seconds).

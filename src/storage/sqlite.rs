@@ -1,7 +1,8 @@
 //! SQLite implementation of [`CommentStore`].
 
 use super::{
-    CommentStore, NewComment, Status, StatusEvent, StorageError, StoredComment, now_rfc3339,
+    AkismetStore, ApiKey, CommentStore, NewComment, Status, StatusEvent, StorageError,
+    StoredComment, now_rfc3339,
 };
 use crate::data::{Comment, Label, LabeledComment};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -9,7 +10,10 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_akismet.sql"),
+];
 
 /// Comments in one SQLite file. One connection behind a mutex: SQLite serializes writers anyway.
 pub struct SqliteStore {
@@ -93,12 +97,13 @@ impl CommentStore for SqliteStore {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO comments (article, parent_id, author, author_email, author_url, content, user_ip, \
-             user_agent, referrer, status, verdict, spam_probability, clues, model_version, source, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             user_agent, referrer, status, verdict, spam_probability, clues, model_version, source, created_at, \
+             akismet_guid, api_key_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 c.article, c.parent_id, c.author, c.author_email, c.author_url, c.content, c.user_ip,
                 c.user_agent, c.referrer, c.status.as_str(), c.verdict, c.spam_probability, c.clues,
-                c.model_version, c.source, now
+                c.model_version, c.source, now, c.akismet_guid, c.api_key_id
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -275,7 +280,15 @@ impl CommentStore for SqliteStore {
                 },
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut examples: Vec<LabeledComment> = rows.collect::<Result<_, _>>()?;
+        // Plus what Akismet clients reported through submit-spam / submit-ham.
+        let mut stmt = conn.prepare_cached("SELECT record FROM training_examples ORDER BY id")?;
+        for record in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            if let Ok(example) = serde_json::from_str(&record?) {
+                examples.push(example);
+            }
+        }
+        Ok(examples)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
@@ -300,6 +313,137 @@ impl CommentStore for SqliteStore {
         let conn = self.conn()?;
         conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+fn key_blogs(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT blog FROM api_key_blogs WHERE key_id = ?1 ORDER BY blog")?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn row_to_key(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<ApiKey> {
+    let id: i64 = r.get(0)?;
+    Ok(ApiKey {
+        id,
+        prefix: r.get(1)?,
+        note: r.get(2)?,
+        quota: r.get(3)?,
+        created_at: r.get(4)?,
+        revoked_at: r.get(5)?,
+        blogs: key_blogs(conn, id)?,
+    })
+}
+
+const KEY_COLUMNS: &str = "id, key_prefix, note, quota, created_at, revoked_at";
+
+impl AkismetStore for SqliteStore {
+    fn add_key(
+        &self,
+        key_sha256: &str,
+        prefix: &str,
+        blogs: &[String],
+        note: Option<&str>,
+        quota: Option<i64>,
+    ) -> Result<ApiKey, StorageError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO api_keys (key_sha256, key_prefix, note, quota, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![key_sha256, prefix, note, quota, now_rfc3339()],
+        )?;
+        let id = tx.last_insert_rowid();
+        for blog in blogs {
+            tx.execute(
+                "INSERT OR IGNORE INTO api_key_blogs (key_id, blog) VALUES (?1, ?2)",
+                params![id, blog],
+            )?;
+        }
+        let key = tx.query_row(
+            &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1"),
+            [id],
+            |r| row_to_key(&tx, r),
+        )?;
+        tx.commit()?;
+        Ok(key)
+    }
+
+    fn keys(&self) -> Result<Vec<ApiKey>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY id DESC"
+        ))?;
+        let rows = stmt.query_map([], |r| row_to_key(&conn, r))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_sha256 = ?1 AND revoked_at IS NULL"),
+                [key_sha256],
+                |r| row_to_key(&conn, r),
+            )
+            .optional()?)
+    }
+
+    fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE api_keys SET revoked_at = ?1 WHERE key_sha256 = ?2 AND revoked_at IS NULL",
+            params![now_rfc3339(), key_sha256],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn.query_row(
+            "INSERT INTO api_usage (key_id, month, calls) VALUES (?1, ?2, 1) \
+             ON CONFLICT(key_id, month) DO UPDATE SET calls = calls + 1 RETURNING calls",
+            params![key_id, month],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT calls FROM api_usage WHERE key_id = ?1 AND month = ?2",
+                params![key_id, month],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    fn add_example(&self, example: &LabeledComment, source: &str) -> Result<(), StorageError> {
+        let conn = self.conn()?;
+        let record = serde_json::to_string(example).unwrap_or_default();
+        let label = if example.label.is_spam() {
+            "spam"
+        } else {
+            "ham"
+        };
+        conn.execute(
+            "INSERT INTO training_examples (label, record, source, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![label, record, source, now_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT id FROM comments WHERE akismet_guid = ?1",
+                [guid],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 }
 
@@ -329,6 +473,8 @@ mod tests {
             clues: "[]".into(),
             model_version: "test".into(),
             source: "test".into(),
+            akismet_guid: None,
+            api_key_id: None,
         }
     }
 

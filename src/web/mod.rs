@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_pages;
+mod akismet;
 mod api;
 pub mod error;
 mod form;
@@ -14,7 +15,7 @@ pub mod submit;
 
 use crate::articles::{self, Article};
 use crate::engine::Verdict;
-use crate::storage::{CommentStore, SqliteStore};
+use crate::storage::{AkismetStore, CommentStore, SqliteStore};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
@@ -213,6 +214,8 @@ async fn track(
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn CommentStore>,
+    pub keys: Arc<dyn AkismetStore>,
+    akismet_keys: Arc<akismet::KeyCache>,
     pub models: Arc<ModelHolder>,
     pub articles: Arc<Vec<Article>>,
     pub guard: Arc<PostGuard>,
@@ -273,8 +276,11 @@ impl AppState {
                 key
             }
         };
+        let store = Arc::new(store);
         let state = AppState {
-            store: Arc::new(store),
+            keys: store.clone(),
+            akismet_keys: Arc::new(akismet::KeyCache::default()),
+            store,
             models: Arc::new(models),
             articles: Arc::new(articles),
             guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
@@ -339,6 +345,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login", post(admin_pages::login))
         .route("/admin/logout", post(admin_pages::logout))
         .route("/admin/comments/{id}/{action}", post(admin_pages::act))
+        .route("/1.1/verify-key", post(akismet::verify_key))
+        .route("/1.1/comment-check", post(akismet::comment_check))
+        .route("/1.1/submit-spam", post(akismet::submit_spam))
+        .route("/1.1/submit-ham", post(akismet::submit_ham))
+        .route("/1.2/usage-limit", get(akismet::usage_limit))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })

@@ -173,8 +173,7 @@ pub async fn submit(state: &AppState, s: Submission) -> Result<Accepted, WebErro
         user_agent: s.user_agent.as_deref(),
         comment_type: Some("comment"),
     };
-    let (mut classification, clues) =
-        SCRATCH.with(|scratch| served.model.explain(view, &mut scratch.borrow_mut(), CLUES));
+    let (mut classification, clues) = classify(&served.model, view);
     if s.honeypot {
         // A filled invisible field is a bot, whatever the text says.
         classification.verdict = Verdict::Rejected;
@@ -200,6 +199,8 @@ pub async fn submit(state: &AppState, s: Submission) -> Result<Accepted, WebErro
         clues: serde_json::to_string(&clues).unwrap_or_else(|_| "[]".into()),
         model_version: served.version.clone(),
         source: s.source.to_string(),
+        akismet_guid: None,
+        api_key_id: None,
     };
     let store = state.store.clone();
     let comment = blocking(move || store.insert(new)).await?;
@@ -209,6 +210,14 @@ pub async fn submit(state: &AppState, s: Submission) -> Result<Accepted, WebErro
         classification,
         clues,
     })
+}
+
+/// Scores a comment with this thread's scratch buffers; returns the verdict and its clues.
+pub fn classify(
+    model: &crate::engine::Model,
+    view: CommentView<'_>,
+) -> (Classification, Vec<Clue>) {
+    SCRATCH.with(|scratch| model.explain(view, &mut scratch.borrow_mut(), CLUES))
 }
 
 /// Runs a blocking storage call on the blocking pool.

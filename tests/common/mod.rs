@@ -1,9 +1,26 @@
 //! Shared helpers: generated fixtures and running the real binary.
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+
+/// Admin token of test servers.
+pub const TOKEN: &str = "test-admin-secret";
+
+/// The shipped model.
+pub fn model() -> PathBuf {
+    repo().join("models/default.rgm")
+}
+
+/// An HTTP client that returns every status (no errors for 4xx/5xx) and does not follow redirects.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
 
 pub const SPAM: &[&str] = &[
     "Check out my channel and subscribe please!!! http://spam.example.com/user/promo",
@@ -100,4 +117,57 @@ pub fn text(bytes: &[u8]) -> String {
 /// Path of the repository root (where `training-data/` and `models/` live).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `replyguard serve` on an ephemeral port; killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(db: &Path, model: &Path, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_replyguard"));
+        // Per-IP checks off by default (every test client is 127.0.0.1); flags override.
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .env("REPLYGUARD_FLOOD_SECONDS", "0")
+            .env("REPLYGUARD_RATE_LIMIT", "0")
+            .arg("--db")
+            .arg(db)
+            .arg("--model")
+            .arg(model)
+            .args(extra)
+            .env("REPLYGUARD_ADMIN_TOKEN", TOKEN)
+            .env("REPLYGUARD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start replyguard serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("replyguard listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Server { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,95 @@
+//! `replyguard keys`: Akismet API keys for the blogs that use this server.
+
+use crate::akismet::{PREFIX_LEN, generate_key, key_hash, normalize_blog};
+use crate::storage::{AkismetStore, SqliteStore};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// SQLite database of the server.
+    #[arg(
+        long,
+        env = "REPLYGUARD_DB",
+        default_value = "data/replyguard.db",
+        global = true
+    )]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key bound to one or more blogs; prints the key alone on stdout (shown once).
+    Add {
+        /// Blog URL the key is valid for (repeat for several).
+        #[arg(long, required = true)]
+        blog: Vec<String>,
+        /// Free-text note.
+        #[arg(long)]
+        note: Option<String>,
+        /// Monthly call quota reported by /1.2/usage-limit (default: none).
+        #[arg(long)]
+        quota: Option<i64>,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key.
+    Revoke {
+        /// The key.
+        key: String,
+    },
+}
+
+pub fn run(args: KeysArgs) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&args.db)?;
+    match args.command {
+        KeysCommand::Add { blog, note, quota } => {
+            let blogs: Vec<String> = blog.iter().map(|b| normalize_blog(b)).collect();
+            anyhow::ensure!(
+                blogs.iter().all(|b| !b.is_empty()),
+                "--blog must be a URL such as https://blog.example.com"
+            );
+            let key = generate_key();
+            let stored = store.add_key(
+                &key_hash(&key),
+                &key[..PREFIX_LEN],
+                &blogs,
+                note.as_deref(),
+                quota,
+            )?;
+            eprintln!(
+                "created key {}… for {} (store it now: only its hash is kept)",
+                stored.prefix,
+                stored.blogs.join(", ")
+            );
+            println!("{key}");
+        }
+        KeysCommand::List => {
+            for k in store.keys()? {
+                println!(
+                    "{}…  {}  blogs: {}  quota: {}  created {}{}{}",
+                    k.prefix,
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    k.blogs.join(", "),
+                    k.quota.map_or("none".to_string(), |q| q.to_string()),
+                    k.created_at,
+                    k.revoked_at
+                        .map(|r| format!(", revoked {r}"))
+                        .unwrap_or_default(),
+                    k.note.map(|n| format!("  note: {n}")).unwrap_or_default(),
+                );
+            }
+        }
+        KeysCommand::Revoke { key } => {
+            anyhow::ensure!(store.revoke_key(&key_hash(&key))?, "no active key matches");
+            eprintln!("revoked; servers stop accepting it within 30 seconds");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! The Akismet REST API (`/1.1/verify-key`, `/1.1/comment-check`, `/1.1/submit-spam`,
+//! `/1.1/submit-ham`, `GET /1.2/usage-limit`), answering exactly as Akismet does so existing
+//! clients work unchanged. Errors are Akismet's `invalid` with an `X-akismet-debug-help` header,
+//! never a 500 page.
+
+use super::AppState;
+use super::form;
+use super::submit::blocking;
+use crate::akismet::{key_hash, looks_like_key, normalize_blog};
+use crate::data::{Comment, CommentView, Label, LabeledComment};
+use crate::engine::Verdict;
+use crate::storage::{ApiKey, NewComment, Status};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const THANKS: &str = "Thanks for making the web a better place.";
+/// How long a looked-up key is trusted before the database is asked again (revocation delay).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Recently used keys, so a check does not touch the database just to authenticate.
+#[derive(Default)]
+pub struct KeyCache {
+    by_hash: Mutex<HashMap<String, (ApiKey, Instant)>>,
+}
+
+fn text(status: StatusCode, body: &'static str, headers: &[(&'static str, String)]) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+/// Akismet's answer to a bad request: `invalid` plus a human-readable reason.
+fn invalid(reason: impl Into<String>) -> Response {
+    text(
+        StatusCode::OK,
+        "invalid",
+        &[("x-akismet-debug-help", reason.into())],
+    )
+}
+
+type Params = HashMap<String, String>;
+
+/// Parses the form body; the first value of a repeated name wins; `comment_context[]` and other
+/// unknown names are accepted and ignored by the callers.
+fn params(body: Result<Bytes, BytesRejection>) -> Result<Params, Response> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid",
+                &[(
+                    "x-akismet-debug-help",
+                    format!(
+                        "The request body is larger than {} bytes.",
+                        super::BODY_LIMIT
+                    ),
+                )],
+            )
+        } else {
+            invalid("The request body could not be read.")
+        }
+    })?;
+    let pairs = form::parse(&body)
+        .map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))?;
+    let mut map = Params::new();
+    for (k, v) in pairs {
+        map.entry(k).or_insert(v);
+    }
+    Ok(map)
+}
+
+fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
+    p.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// The key from `api_key` (or `key`) in the body, else the legacy `KEY.host` subdomain.
+fn key_from(p: &Params, headers: &HeaderMap) -> Option<String> {
+    if let Some(key) = param(p, "api_key").or_else(|| param(p, "key")) {
+        return Some(key.to_string());
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let (first, rest) = host.split_once('.')?;
+    (!rest.is_empty() && looks_like_key(&first.to_ascii_lowercase()))
+        .then(|| first.to_ascii_lowercase())
+}
+
+async fn lookup(state: &AppState, key: &str) -> Result<Option<ApiKey>, Response> {
+    let hash = key_hash(key);
+    if let Ok(cache) = state.akismet_keys.by_hash.lock() {
+        if let Some((found, at)) = cache.get(&hash) {
+            if at.elapsed() < KEY_CACHE_TTL {
+                return Ok(Some(found.clone()));
+            }
+        }
+    }
+    let keys = state.keys.clone();
+    let lookup_hash = hash.clone();
+    let found = blocking(move || keys.key_by_hash(&lookup_hash))
+        .await
+        .map_err(|e| internal(&e.to_string()))?;
+    if let (Some(found), Ok(mut cache)) = (&found, state.akismet_keys.by_hash.lock()) {
+        cache.insert(hash, (found.clone(), Instant::now()));
+    }
+    Ok(found)
+}
+
+fn internal(reason: &str) -> Response {
+    tracing::error!(error = reason, "akismet request failed");
+    text(
+        StatusCode::OK,
+        "invalid",
+        &[
+            (
+                "x-akismet-error",
+                "Internal error; the comment was not checked.".into(),
+            ),
+            (
+                "x-akismet-debug-help",
+                "replyguard could not complete the request; see its log.".into(),
+            ),
+        ],
+    )
+}
+
+/// Resolves and checks the key for `blog`; the error is the response to send.
+async fn authorize(state: &AppState, p: &Params, headers: &HeaderMap) -> Result<ApiKey, Response> {
+    let Some(key) = key_from(p, headers) else {
+        return Err(invalid(
+            "Missing api_key: send it in the body (api_key) or as the subdomain (KEY.host).",
+        ));
+    };
+    let Some(blog) = param(p, "blog") else {
+        return Err(invalid("Missing required field: blog."));
+    };
+    let Some(found) = lookup(state, &key).await? else {
+        return Err(invalid("Invalid API key: it is unknown or revoked."));
+    };
+    let blog = normalize_blog(blog);
+    if !found.blogs.iter().any(|b| normalize_blog(b) == blog) {
+        return Err(invalid(format!(
+            "This API key is not valid for the blog {blog}."
+        )));
+    }
+    Ok(found)
+}
+
+/// `POST /1.1/verify-key` → `valid` / `invalid`.
+pub async fn verify_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let p = match params(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match authorize(&state, &p, &headers).await {
+        Ok(_) => text(StatusCode::OK, "valid", &[]),
+        Err(r) => r,
+    }
+}
+
+fn comment_of(p: &Params) -> Comment {
+    let get = |n: &str| param(p, n).map(str::to_string);
+    Comment {
+        comment_content: p.get("comment_content").cloned().unwrap_or_default(),
+        comment_author: get("comment_author"),
+        comment_author_email: get("comment_author_email"),
+        comment_author_url: get("comment_author_url"),
+        user_ip: get("user_ip"),
+        user_agent: get("user_agent"),
+        referrer: get("referrer").or_else(|| get("referer")),
+        permalink: get("permalink"),
+        comment_type: get("comment_type"),
+    }
+}
+
+fn truthy(p: &Params, name: &str) -> bool {
+    matches!(param(p, name), Some("1" | "true" | "yes"))
+}
+
+fn month_now() -> String {
+    crate::storage::now_rfc3339()
+        .get(..7)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `POST /1.1/comment-check` → `true` (spam) / `false` (ham).
+pub async fn comment_check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let p = match params(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let key = match authorize(&state, &p, &headers).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if param(&p, "user_ip").is_none() {
+        return invalid("Missing required field: user_ip.");
+    }
+    let guid = format_guid(&super::random_hex(16));
+    let comment = comment_of(&p);
+    let is_test = truthy(&p, "is_test");
+
+    let served = state.models.current();
+    let view = CommentView {
+        content: &comment.comment_content,
+        author: comment.comment_author.as_deref(),
+        author_email: comment.comment_author_email.as_deref(),
+        author_url: comment.comment_author_url.as_deref(),
+        user_agent: comment.user_agent.as_deref(),
+        comment_type: comment.comment_type.as_deref(),
+    };
+    let (mut classification, clues) = super::submit::classify(&served.model, view);
+    let honeypot = param(&p, "honeypot_field_name")
+        .and_then(|field| param(&p, field))
+        .is_some();
+    if param(&p, "user_role") == Some("administrator") {
+        classification.verdict = Verdict::Published;
+    } else if honeypot {
+        classification.verdict = Verdict::Rejected;
+    }
+    if !is_test {
+        let month = month_now();
+        let keys = state.keys.clone();
+        let key_id = key.id;
+        if let Err(e) = blocking(move || keys.count_call(key_id, &month)).await {
+            return internal(&e.to_string());
+        }
+        let new = NewComment {
+            article: param(&p, "permalink")
+                .or(param(&p, "blog"))
+                .unwrap_or_default()
+                .to_string(),
+            parent_id: None,
+            author: comment.comment_author.clone().unwrap_or_default(),
+            author_email: comment.comment_author_email.clone().unwrap_or_default(),
+            author_url: comment.comment_author_url.clone(),
+            content: comment.comment_content.clone(),
+            user_ip: comment.user_ip.clone(),
+            user_agent: comment.user_agent.clone(),
+            referrer: comment.referrer.clone(),
+            status: match classification.verdict {
+                Verdict::Published => Status::Published,
+                Verdict::Held => Status::Held,
+                Verdict::Rejected => Status::Spam,
+            },
+            verdict: classification.verdict.as_str().to_string(),
+            spam_probability: classification.spam_probability,
+            clues: serde_json::to_string(&clues).unwrap_or_else(|_| "[]".into()),
+            model_version: served.version.clone(),
+            source: "akismet".into(),
+            akismet_guid: Some(guid.clone()),
+            api_key_id: Some(key.id),
+        };
+        let store = state.store.clone();
+        if let Err(e) = blocking(move || store.insert(new)).await {
+            return internal(&e.to_string());
+        }
+        state.metrics.comment(classification.verdict);
+    }
+    let mut extra = vec![("x-akismet-guid", guid)];
+    let body = match classification.verdict {
+        Verdict::Published => "false",
+        Verdict::Held => "true",
+        Verdict::Rejected => {
+            extra.push(("x-akismet-pro-tip", "discard".to_string()));
+            "true"
+        }
+    };
+    text(StatusCode::OK, body, &extra)
+}
+
+fn format_guid(hex: &str) -> String {
+    if hex.len() == 32 {
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    } else {
+        hex.to_string()
+    }
+}
+
+async fn submit(
+    state: AppState,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    label: Label,
+) -> Response {
+    let p = match params(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if let Err(r) = authorize(&state, &p, &headers).await {
+        return r;
+    }
+    let example = LabeledComment {
+        label,
+        comment: comment_of(&p),
+    };
+    let keys = state.keys.clone();
+    if let Err(e) = blocking(move || keys.add_example(&example, "akismet-submit")).await {
+        return internal(&e.to_string());
+    }
+    // A submit quoting the guid of a stored check also corrects that comment's status.
+    if let Some(guid) = param(&p, "guid").map(str::to_string) {
+        let keys = state.keys.clone();
+        if let Ok(Some(id)) = blocking(move || keys.comment_by_guid(&guid)).await {
+            let to = if label.is_spam() {
+                Status::Spam
+            } else {
+                Status::Published
+            };
+            let store = state.store.clone();
+            if let Err(e) = blocking(move || store.set_status(id, to, "akismet-client")).await {
+                return internal(&e.to_string());
+            }
+        }
+    }
+    text(StatusCode::OK, THANKS, &[])
+}
+
+/// `POST /1.1/submit-spam`.
+pub async fn submit_spam(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    submit(state, headers, body, Label::Spam).await
+}
+
+/// `POST /1.1/submit-ham`.
+pub async fn submit_ham(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    submit(state, headers, body, Label::Ham).await
+}
+
+/// `GET /1.2/usage-limit?api_key=…` → `{"limit", "usage", "percentage", "throttled"}`.
+pub async fn usage_limit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
+    let Some(key) = key_from(&p, &headers) else {
+        return invalid("Missing api_key.");
+    };
+    let found = match lookup(&state, &key).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return invalid("Invalid API key: it is unknown or revoked."),
+        Err(r) => return r,
+    };
+    let keys = state.keys.clone();
+    let month = month_now();
+    let usage = match blocking(move || keys.usage(found.id, &month)).await {
+        Ok(n) => n,
+        Err(e) => return internal(&e.to_string()),
+    };
+    let (limit, percentage, throttled) = match found.quota {
+        Some(q) if q > 0 => (
+            serde_json::json!(q),
+            format!("{:.2}", 100.0 * usage as f64 / q as f64),
+            usage >= q,
+        ),
+        _ => (serde_json::json!("none"), "0.00".to_string(), false),
+    };
+    axum::Json(serde_json::json!({"limit": limit, "usage": usage, "percentage": percentage, "throttled": throttled})).into_response()
+}

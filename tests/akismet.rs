@@ -1,0 +1,339 @@
+//! The Akismet-compatible API over a real socket: every endpoint, both key placements, and every
+//! documented error answered as Akismet does (`invalid` + `X-akismet-debug-help`), never a 500.
+
+mod common;
+
+use common::{Server, TOKEN, agent, model, run, text};
+use serde_json::Value;
+use std::path::Path;
+
+const BLOG: &str = "https://blog.example.com";
+const HAM: &str = "Thanks for the write-up, the part about the data centres was new to me.";
+const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
+
+fn add_key(db: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["keys", "--db", db.to_str().unwrap(), "add", "--blog", BLOG];
+    args.extend_from_slice(extra);
+    let out = run(&args, None, db.parent().unwrap());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "the key is alone on stdout: {stdout:?}");
+    assert!(text(&out.stderr).contains("only its hash is kept"));
+    lines[0].to_string()
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+    guid: Option<String>,
+    pro_tip: Option<String>,
+    debug: Option<String>,
+}
+
+fn post(server: &Server, path: &str, host: Option<&str>, form: &[(&str, &str)]) -> Answer {
+    let mut req = agent().post(&server.url(path));
+    if let Some(host) = host {
+        req = req.header("Host", host);
+    }
+    let mut resp = req.send_form(form.iter().copied()).unwrap();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (guid, pro_tip, debug) = (
+        header("x-akismet-guid"),
+        header("x-akismet-pro-tip"),
+        header("x-akismet-debug-help"),
+    );
+    Answer {
+        status: resp.status().as_u16(),
+        body: resp.body_mut().read_to_string().unwrap(),
+        guid,
+        pro_tip,
+        debug,
+    }
+}
+
+fn check<'a>(
+    key: &'a str,
+    content: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("api_key", key),
+        ("blog", BLOG),
+        ("user_ip", "203.0.113.7"),
+        ("user_agent", "Mozilla/5.0"),
+        ("referrer", "https://blog.example.com/post"),
+        ("permalink", "https://blog.example.com/post"),
+        ("comment_type", "comment"),
+        ("comment_author", "Reader"),
+        ("comment_author_email", "reader@example.org"),
+        ("comment_content", content),
+        ("blog_lang", "en"),
+        ("comment_context[]", "olympics"),
+        ("some_future_param", "ignored"),
+    ];
+    form.extend_from_slice(extra);
+    form
+}
+
+#[test]
+fn akismet_endpoints_answer_like_akismet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = add_key(&db, &["--quota", "1000"]);
+    let server = Server::start(&db, &model(), &[]);
+
+    // verify-key
+    let a = post(
+        &server,
+        "/1.1/verify-key",
+        None,
+        &[("key", &key), ("blog", BLOG)],
+    );
+    assert_eq!((a.status, a.body.as_str()), (200, "valid"));
+    let a = post(
+        &server,
+        "/1.1/verify-key",
+        None,
+        &[("key", &key), ("blog", "https://other.example.net")],
+    );
+    assert_eq!(a.body, "invalid");
+    assert!(a.debug.unwrap().contains("not valid for the blog"));
+    let a = post(
+        &server,
+        "/1.1/verify-key",
+        None,
+        &[("key", "0123456789abcdef01234567"), ("blog", BLOG)],
+    );
+    assert_eq!(a.body, "invalid");
+    assert!(a.debug.is_some());
+
+    // comment-check: ham, spam with the discard tip
+    let a = post(&server, "/1.1/comment-check", None, &check(&key, HAM, &[]));
+    assert_eq!((a.status, a.body.as_str()), (200, "false"));
+    assert!(a.guid.is_some() && a.pro_tip.is_none());
+    let spam = post(&server, "/1.1/comment-check", None, &check(&key, SPAM, &[]));
+    assert_eq!(spam.body, "true");
+    assert_eq!(spam.pro_tip.as_deref(), Some("discard"));
+
+    // administrators are never spam; a filled honeypot always is
+    let a = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(&key, SPAM, &[("user_role", "administrator")]),
+    );
+    assert_eq!(a.body, "false");
+    let a = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(
+            &key,
+            HAM,
+            &[("honeypot_field_name", "hp"), ("hp", "filled")],
+        ),
+    );
+    assert_eq!(a.body, "true");
+
+    // key as subdomain (legacy clients): KEY.host
+    let host = format!("{key}.localhost");
+    let mut form = check(&key, HAM, &[]);
+    form.retain(|(k, _)| *k != "api_key");
+    let a = post(&server, "/1.1/comment-check", Some(&host), &form);
+    assert_eq!(a.body, "false", "{:?}", a.debug);
+
+    // errors: each is `invalid` with a reason, never a 500
+    let mut no_ip = check(&key, HAM, &[]);
+    no_ip.retain(|(k, _)| *k != "user_ip");
+    let a = post(&server, "/1.1/comment-check", None, &no_ip);
+    assert_eq!((a.status, a.body.as_str()), (200, "invalid"));
+    assert!(a.debug.unwrap().contains("user_ip"));
+    let mut no_blog = check(&key, HAM, &[]);
+    no_blog.retain(|(k, _)| *k != "blog");
+    let a = post(&server, "/1.1/comment-check", None, &no_blog);
+    assert!(a.body == "invalid" && a.debug.unwrap().contains("blog"));
+    let a = post(
+        &server,
+        "/1.1/comment-check",
+        Some("127.0.0.1"),
+        &[("blog", BLOG), ("user_ip", "1.2.3.4")],
+    );
+    assert!(a.body == "invalid" && a.debug.unwrap().contains("api_key"));
+    let mut resp = agent()
+        .post(&server.url("/1.1/comment-check"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(&b"api_key=x&comment_content=%FF%FE"[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()
+            .get("x-akismet-debug-help")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("UTF-8")
+    );
+    assert_eq!(resp.body_mut().read_to_string().unwrap(), "invalid");
+    let huge = "x".repeat(100 * 1024);
+    let a = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(&key, &huge, &[]),
+    );
+    assert_eq!(a.status, 413);
+    assert!(a.debug.is_some());
+
+    // is_test: scored, not stored or counted
+    let mut resp = agent()
+        .get(&server.url(&format!("/1.2/usage-limit?api_key={key}")))
+        .call()
+        .unwrap();
+    let before: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let a = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(&key, SPAM, &[("is_test", "1")]),
+    );
+    assert_eq!(a.body, "true");
+    let mut resp = agent()
+        .get(&server.url(&format!("/1.2/usage-limit?api_key={key}")))
+        .call()
+        .unwrap();
+    let after: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(before["usage"], after["usage"]);
+    assert_eq!(after["limit"], 1000);
+    assert_eq!(after["usage"], 5, "five stored checks so far");
+    assert_eq!(after["throttled"], false);
+    assert!(after["percentage"].is_string());
+
+    // stored checks appear in the moderation queue with their source
+    let mut resp = agent()
+        .get(&server.url("/api/v1/admin/comments?status=spam"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let queue: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let sources: Vec<&str> = queue["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sources.is_empty() && sources.iter().all(|s| *s == "akismet"),
+        "{queue}"
+    );
+
+    // submit-spam / submit-ham: thanks, and a labeled example for the next training run
+    let guid = spam.guid.unwrap();
+    let a = post(
+        &server,
+        "/1.1/submit-ham",
+        None,
+        &check(&key, SPAM, &[("guid", &guid)]),
+    );
+    assert_eq!(a.body, "Thanks for making the web a better place.");
+    let a = post(
+        &server,
+        "/1.1/submit-spam",
+        None,
+        &check(&key, "Cheap watches at www.replica.example", &[]),
+    );
+    assert_eq!(a.body, "Thanks for making the web a better place.");
+    let a = post(
+        &server,
+        "/1.1/submit-spam",
+        None,
+        &[("api_key", "wrong"), ("blog", BLOG)],
+    );
+    assert_eq!(a.body, "invalid");
+    server.stop();
+
+    let export = dir.path().join("fb.jsonl");
+    let fixtures = common::write_fixtures(dir.path());
+    let mut args: Vec<String> = ["train", "--calibration-folds", "2", "--out"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(dir.path().join("m.rgm").display().to_string());
+    args.extend([
+        "--feedback".to_string(),
+        db.display().to_string(),
+        "--feedback-export".into(),
+        export.display().to_string(),
+    ]);
+    args.extend(fixtures.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<Value> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r["label"] == "ham" && r["comment_content"] == SPAM),
+        "the corrected check: {rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r["label"] == "spam"
+            && r["comment_content"] == "Cheap watches at www.replica.example")
+    );
+    assert!(rows.iter().all(|r| r["user_ip"] == "203.0.113.7"));
+
+    // keys list / revoke
+    let out = run(
+        &["keys", "--db", db.to_str().unwrap(), "list"],
+        None,
+        dir.path(),
+    );
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains(&key[..6]) && !listing.contains(&key),
+        "{listing}"
+    );
+    let out = run(
+        &["keys", "--db", db.to_str().unwrap(), "revoke", &key],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let server = Server::start(&db, &model(), &[]);
+    let a = post(
+        &server,
+        "/1.1/verify-key",
+        None,
+        &[("key", &key), ("blog", BLOG)],
+    );
+    assert_eq!(a.body, "invalid");
+}
+
+#[test]
+fn held_comments_are_spam_without_the_discard_tip() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = add_key(&db, &[]);
+    let server = Server::start(
+        &db,
+        &model(),
+        &["--hold-threshold", "0", "--reject-threshold", "1"],
+    );
+    let a = post(&server, "/1.1/comment-check", None, &check(&key, HAM, &[]));
+    assert_eq!(a.body, "true");
+    assert!(a.pro_tip.is_none());
+    let mut resp = agent()
+        .get(&server.url(&format!("/1.2/usage-limit?api_key={key}")))
+        .call()
+        .unwrap();
+    let usage: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(usage["limit"], "none");
+}
