@@ -3,6 +3,10 @@
 //! clients work unchanged. Errors are Akismet's `invalid` with an `X-akismet-debug-help` header,
 //! never a 500 page.
 
+// Helpers return `Result<_, Response>` where the error is the final answer to send; it is built
+// once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use super::AppState;
 use super::form;
 use super::submit::blocking;
@@ -110,12 +114,11 @@ fn key_from(p: &Params, headers: &HeaderMap) -> Option<String> {
 
 async fn lookup(state: &AppState, key: &str) -> Result<Option<ApiKey>, Response> {
     let hash = key_hash(key);
-    if let Ok(cache) = state.akismet_keys.by_hash.lock() {
-        if let Some((found, at)) = cache.get(&hash) {
-            if at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Some(found.clone()));
-            }
-        }
+    if let Ok(cache) = state.akismet_keys.by_hash.lock()
+        && let Some((found, at)) = cache.get(&hash)
+        && at.elapsed() < KEY_CACHE_TTL
+    {
+        return Ok(Some(found.clone()));
     }
     let keys = state.keys.clone();
     let lookup_hash = hash.clone();
