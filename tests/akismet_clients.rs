@@ -12,7 +12,11 @@ fn pypi_akismet_client_works_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rg.db");
     let blog = "https://blog.example.com";
-    let out = run(&["keys", "--db", db.to_str().unwrap(), "add", "--blog", blog], None, dir.path());
+    let out = run(
+        &["keys", "--db", db.to_str().unwrap(), "add", "--blog", blog],
+        None,
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let key = text(&out.stdout).trim().to_string();
     let server = Server::start(&db, &model(), &[]);

@@ -220,6 +220,11 @@ pub fn classify(
     SCRATCH.with(|scratch| model.explain(view, &mut scratch.borrow_mut(), CLUES))
 }
 
+/// Scores a comment without explaining it.
+pub fn verdict_only(model: &crate::engine::Model, view: CommentView<'_>) -> Classification {
+    SCRATCH.with(|scratch| model.classify(view, &mut scratch.borrow_mut()))
+}
+
 /// Runs a blocking storage call on the blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, crate::storage::StorageError> + Send + 'static,
