@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: starts `replyguard serve` (release build) on a free port with a fresh
+# database, drives it with wrk on 127.0.0.1 only, prints req/s and p50/p99 per scenario (median of
+# RUNS runs by req/s), and stops the server it started by its PID.
+#
+# usage: benches/http_load.sh [scenario…]   (default: all)     env: SECS=10 RUNS=3
+#   page       GET the article page with 50 published comments, 64 connections
+#   akismet    POST /1.1/comment-check, 14-field body, is_test=1 (scored, not stored), 64 connections
+#   post64     POST a new comment to the JSON API (stored durably before the 201), 64 connections
+#   post256    the same with 256 connections
+# Needs: wrk (apt-get install -y wrk). Per-IP flood and rate limits are switched off for the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${SECS:-10}; runs=${RUNS:-3}
+scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(page akismet post64 post256)
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --quiet
+bin=$PWD/target/release/replyguard
+work=$(mktemp -d)
+key=$($bin keys --db "$work/rg.db" add --blog https://blog.example.com 2>/dev/null)
+$bin serve --listen 127.0.0.1:0 --db "$work/rg.db" --flood-seconds 0 --rate-limit 0 > "$work/out" 2> "$work/err" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/err" "$KEEP_LOG"; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.05; done
+url=$(sed -n 's/^replyguard listening on \(.*\)\/$/\1/p' "$work/out")
+slug=alibaba-olympic-partner
+
+# 50 published comments for the page scenario.
+for i in $(seq 50); do
+  curl -s -o /dev/null -X POST "$url/api/v1/articles/$slug/comments" -H 'content-type: application/json' \
+    -d "{\"comment_content\":\"Reader comment number $i about the Olympic sponsorship and the cloud deal.\",\"comment_author\":\"Reader $i\",\"comment_author_email\":\"reader$i@example.org\"}"
+done
+
+cat > "$work/akismet.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "api_key=$key&blog=https%3A%2F%2Fblog.example.com&user_ip=203.0.113.7&user_agent=Mozilla%2F5.0&referrer=https%3A%2F%2Fblog.example.com%2Fpost&permalink=https%3A%2F%2Fblog.example.com%2Fpost&comment_type=comment&comment_author=Reader&comment_author_email=reader%40example.org&comment_content=Thanks+for+the+write-up%2C+the+part+about+the+data+centres+was+new+to+me.&blog_lang=en&blog_charset=UTF-8&is_test=1"
+LUA
+# Every posted comment is distinct (the duplicate check would refuse repeats).
+cat > "$work/post.lua" <<'LUA'
+local counter = 0
+local thread_id = 0
+function setup(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
+function init(args) counter = 0 end
+function request()
+  counter = counter + 1
+  local body = string.format('{"comment_content":"Load test comment RUNID-%d-%d about the sponsorship deal.","comment_author":"Load %d","comment_author_email":"load%d-%d@example.org"}', tid, counter, tid, tid, counter)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+LUA
+
+run() { # name connections path [script]
+  local name=$1 conns=$2 path=$3 script=${4:-}
+  local results=() line
+  for i in $(seq "$runs"); do
+    # A run id in every posted text keeps runs from colliding with the duplicate check.
+    if [ -n "$script" ]; then sed "s/RUNID/$name$conns-$i/" "$script" > "$work/run.lua"; fi
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency ${script:+-s "$work/run.lua"} "$url$path")
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1=="50%" {print $2}'); p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+    errs=$(echo "$out" | awk '/Non-2xx/ {print $5}'); errs=${errs:-0}
+    results+=("$rps p50=$p50 p99=$p99 non2xx=$errs")
+  done
+  line=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  printf '%-8s c=%-3s median of %d: %s req/s   (all: %s)\n' "$name" "$conns" "$runs" "$line" "$(printf '%s; ' "${results[@]}")"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t2, ${secs}s runs, on the same cores"
+for s in "${scenarios[@]}"; do
+  case $s in
+    page) run page 64 "/articles/$slug" ;;
+    akismet) run akismet 64 /1.1/comment-check "$work/akismet.lua" ;;
+    post64) run post 64 "/api/v1/articles/$slug/comments" "$work/post.lua" ;;
+    post256) run post 256 "/api/v1/articles/$slug/comments" "$work/post.lua" ;;
+    *) echo "unknown scenario $s" >&2; exit 2 ;;
+  esac
+done
+echo "server RSS at the end: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
