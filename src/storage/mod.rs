@@ -31,6 +31,10 @@ pub enum StorageError {
     NotFound(i64),
     #[error("the database lock was poisoned by a panic")]
     Poisoned,
+    #[error("commit failed, nothing of it was stored: {0}")]
+    Commit(String),
+    #[error("the database writer has stopped")]
+    WriterStopped,
 }
 
 /// Moderation status of a stored comment.
@@ -111,6 +115,9 @@ pub struct StoredComment {
     pub created_at: String,
 }
 
+/// The outcome of a queued insert, available after its group commit.
+pub type PendingInsert = tokio::sync::oneshot::Receiver<Result<StoredComment, StorageError>>;
+
 /// One entry of a comment's status history.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusEvent {
@@ -123,8 +130,12 @@ pub struct StatusEvent {
 /// The storage interface the web layer uses. Implementations must be safe to call from several
 /// threads; calls block, so async callers run them on the blocking pool.
 pub trait CommentStore: Send + Sync + 'static {
-    /// Stores a comment durably and returns it with its id.
+    /// Stores a comment durably and returns it with its id (blocks until committed; not for use
+    /// on an async executor thread — use [`enqueue`](Self::enqueue) there).
     fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError>;
+    /// Queues a comment for the next group commit without blocking; the receiver yields the stored
+    /// comment once its transaction has committed (or the error that undid it).
+    fn enqueue(&self, comment: NewComment) -> Result<PendingInsert, StorageError>;
     /// One comment by id.
     fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
     /// Published comments of an article, oldest first.

@@ -1,23 +1,148 @@
 //! SQLite implementation of [`CommentStore`].
 
 use super::{
-    AkismetStore, ApiKey, CommentStore, NewComment, Status, StatusEvent, StorageError,
-    StoredComment, now_rfc3339,
+    AkismetStore, ApiKey, CommentStore, NewComment, PendingInsert, Status, StatusEvent,
+    StorageError, StoredComment, now_rfc3339,
 };
 use crate::data::{Comment, Label, LabeledComment};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, mpsc};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_akismet.sql"),
+    include_str!("migrations/0003_duplicate_index.sql"),
 ];
 
-/// Comments in one SQLite file. One connection behind a mutex: SQLite serializes writers anyway.
+/// Most comments committed together in one transaction.
+const MAX_GROUP: usize = 512;
+
+/// A comment waiting for the group-commit writer, and where to send the outcome.
+struct InsertRequest {
+    comment: NewComment,
+    reply: tokio::sync::oneshot::Sender<Result<StoredComment, StorageError>>,
+}
+
+/// Comments in one SQLite file. New comments go through a writer thread that commits every
+/// comment waiting at that moment in one transaction (group commit: one fsync for many comments)
+/// and acknowledges each only after that commit. Everything else uses a second connection behind
+/// a mutex; WAL lets it read while the writer writes.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    writer: Option<mpsc::Sender<InsertRequest>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    /// Lets the writer finish every queued comment before the database closes.
+    fn drop(&mut self) {
+        drop(self.writer.take());
+        if let Some(handle) = self.writer_thread.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+}
+
+/// The writer thread: waits for a comment, takes every other one already queued, commits them all.
+fn group_commit(mut conn: Connection, queue: mpsc::Receiver<InsertRequest>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let (comments, replies): (Vec<NewComment>, Vec<_>) =
+            batch.into_iter().map(|r| (r.comment, r.reply)).unzip();
+        match insert_all(&mut conn, comments) {
+            Ok(stored) => {
+                for (reply, comment) in replies.into_iter().zip(stored) {
+                    let _ = reply.send(Ok(comment));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed; no comment of the group was acknowledged");
+                for reply in replies {
+                    let _ = reply.send(Err(StorageError::Commit(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// Inserts comments (and their first status event) in one transaction.
+fn insert_all(
+    conn: &mut Connection,
+    comments: Vec<NewComment>,
+) -> rusqlite::Result<Vec<StoredComment>> {
+    let now = now_rfc3339();
+    let tx = conn.transaction()?;
+    let mut stored = Vec::with_capacity(comments.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO comments (article, parent_id, author, author_email, author_url, content, user_ip, \
+             user_agent, referrer, status, verdict, spam_probability, clues, model_version, source, created_at, \
+             akismet_guid, api_key_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?;
+        let mut event = tx.prepare_cached(
+            "INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) VALUES (?1, NULL, ?2, 'classifier', ?3)",
+        )?;
+        for c in comments {
+            insert.execute(params![
+                c.article,
+                c.parent_id,
+                c.author,
+                c.author_email,
+                c.author_url,
+                c.content,
+                c.user_ip,
+                c.user_agent,
+                c.referrer,
+                c.status.as_str(),
+                c.verdict,
+                c.spam_probability,
+                c.clues,
+                c.model_version,
+                c.source,
+                now,
+                c.akismet_guid,
+                c.api_key_id
+            ])?;
+            let id = tx.last_insert_rowid();
+            event.execute(params![id, c.status.as_str(), now])?;
+            stored.push(StoredComment {
+                id,
+                article: c.article,
+                parent_id: c.parent_id,
+                author: c.author,
+                author_email: c.author_email,
+                author_url: c.author_url,
+                content: c.content,
+                user_ip: c.user_ip,
+                user_agent: c.user_agent,
+                status: c.status,
+                verdict: c.verdict,
+                spam_probability: c.spam_probability,
+                clues: serde_json::from_str(&c.clues).unwrap_or(serde_json::Value::Null),
+                model_version: c.model_version,
+                source: c.source,
+                created_at: now.clone(),
+            });
+        }
+    }
+    tx.commit()?;
+    Ok(stored)
 }
 
 const COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, user_ip, \
@@ -37,17 +162,22 @@ impl SqliteStore {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        configure(&conn).map_err(open_err)?;
         migrate(&mut conn).map_err(open_err)?;
+        let writer_conn = Connection::open(path).map_err(open_err)?;
+        configure(&writer_conn).map_err(open_err)?;
+        let (writer, queue) = mpsc::channel();
+        let writer_thread = std::thread::Builder::new()
+            .name("replyguard-db-writer".into())
+            .spawn(move || group_commit(writer_conn, queue))
+            .map_err(|source| StorageError::Directory {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            writer: Some(writer),
+            writer_thread: Some(writer_thread),
         })
     }
 
@@ -92,44 +222,18 @@ fn row_to_comment(row: &Row<'_>) -> rusqlite::Result<StoredComment> {
 
 impl CommentStore for SqliteStore {
     fn insert(&self, c: NewComment) -> Result<StoredComment, StorageError> {
-        let mut conn = self.conn()?;
-        let now = now_rfc3339();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO comments (article, parent_id, author, author_email, author_url, content, user_ip, \
-             user_agent, referrer, status, verdict, spam_probability, clues, model_version, source, created_at, \
-             akismet_guid, api_key_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            params![
-                c.article, c.parent_id, c.author, c.author_email, c.author_url, c.content, c.user_ip,
-                c.user_agent, c.referrer, c.status.as_str(), c.verdict, c.spam_probability, c.clues,
-                c.model_version, c.source, now, c.akismet_guid, c.api_key_id
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) VALUES (?1, NULL, ?2, 'classifier', ?3)",
-            params![id, c.status.as_str(), now],
-        )?;
-        tx.commit()?;
-        Ok(StoredComment {
-            id,
-            article: c.article,
-            parent_id: c.parent_id,
-            author: c.author,
-            author_email: c.author_email,
-            author_url: c.author_url,
-            content: c.content,
-            user_ip: c.user_ip,
-            user_agent: c.user_agent,
-            status: c.status,
-            verdict: c.verdict,
-            spam_probability: c.spam_probability,
-            clues: serde_json::from_str(&c.clues).unwrap_or(serde_json::Value::Null),
-            model_version: c.model_version,
-            source: c.source,
-            created_at: now,
-        })
+        self.enqueue(c)?
+            .blocking_recv()
+            .map_err(|_| StorageError::WriterStopped)?
+    }
+
+    fn enqueue(&self, c: NewComment) -> Result<PendingInsert, StorageError> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        let writer = self.writer.as_ref().ok_or(StorageError::WriterStopped)?;
+        writer
+            .send(InsertRequest { comment: c, reply })
+            .map_err(|_| StorageError::WriterStopped)?;
+        Ok(outcome)
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
@@ -529,5 +633,38 @@ mod tests {
         assert_eq!(history.len(), 2);
         assert_eq!(history[1].from_status, Some(Status::Held));
         assert_eq!(history[1].actor, "admin");
+    }
+
+    #[test]
+    fn concurrent_inserts_are_group_committed_and_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+            let handles: Vec<_> = (0..8)
+                .map(|t| {
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        (0..50)
+                            .map(|i| {
+                                let mut c = comment("a", Status::Published);
+                                c.content = format!("comment {t}-{i}");
+                                store.insert(c).unwrap().id
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut ids: Vec<i64> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), 400, "every acknowledged insert has its own id");
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.count_published("a").unwrap(), 400);
+        assert_eq!(store.history(400).unwrap().len(), 1);
     }
 }

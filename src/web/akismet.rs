@@ -301,8 +301,7 @@ pub async fn comment_check(
             akismet_guid: Some(guid.clone()),
             api_key_id: Some(key.id),
         };
-        let store = state.store.clone();
-        if let Err(e) = blocking(move || store.insert(new)).await {
+        if let Err(e) = super::submit::stored(&state, new).await {
             return internal(&e.to_string());
         }
         state.metrics.comment(classification.verdict);

@@ -202,8 +202,7 @@ pub async fn submit(state: &AppState, s: Submission) -> Result<Accepted, WebErro
         akismet_guid: None,
         api_key_id: None,
     };
-    let store = state.store.clone();
-    let comment = blocking(move || store.insert(new)).await?;
+    let comment = stored(state, new).await?;
     state.metrics.comment(classification.verdict);
     Ok(Accepted {
         comment,
@@ -218,6 +217,15 @@ pub fn classify(
     view: CommentView<'_>,
 ) -> (Classification, Vec<Clue>) {
     SCRATCH.with(|scratch| model.explain(view, &mut scratch.borrow_mut(), CLUES))
+}
+
+/// Stores a comment and waits (without holding a thread) until its group commit is durable.
+pub async fn stored(state: &AppState, comment: NewComment) -> Result<StoredComment, WebError> {
+    let pending = state.store.enqueue(comment)?;
+    pending
+        .await
+        .map_err(|_| WebError::Internal("the database writer stopped".into()))?
+        .map_err(WebError::from)
 }
 
 /// Scores a comment without explaining it.
