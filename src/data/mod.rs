@@ -85,22 +85,30 @@ fn sniff(head: &[u8]) -> Option<Format> {
     None
 }
 
+/// Parses the bytes of a file in the given format (`path` names it in errors).
+pub fn parse_bytes(
+    path: &Path,
+    bytes: &[u8],
+    format: Format,
+    opts: LoadOptions,
+) -> Result<(Vec<LabeledComment>, usize), DataError> {
+    match format {
+        Format::YoutubeCsv => youtube_csv::parse(path, bytes, opts),
+        Format::SmsTsv => sms_tsv::parse(path, bytes, opts),
+        Format::Jsonl => jsonl::parse(path, bytes, opts),
+        Format::Feedback => Err(DataError::UnknownFormat {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
 /// Loads one file in the given format.
 pub fn load_file(path: &Path, format: Format, opts: LoadOptions) -> Result<LoadedFile, DataError> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let (rows, skipped) = match format {
-        Format::YoutubeCsv => youtube_csv::parse(path, &bytes, opts)?,
-        Format::SmsTsv => sms_tsv::parse(path, &bytes, opts)?,
-        Format::Jsonl => jsonl::parse(path, &bytes, opts)?,
-        Format::Feedback => {
-            return Err(DataError::UnknownFormat {
-                path: path.to_path_buf(),
-            });
-        }
-    };
+    let (rows, skipped) = parse_bytes(path, &bytes, format, opts)?;
     Ok(LoadedFile {
         path: path.to_path_buf(),
         format,

@@ -6,7 +6,7 @@ mod admin_pages;
 mod akismet;
 mod api;
 pub mod error;
-mod form;
+pub mod form;
 pub mod guard;
 pub mod model_holder;
 mod pages;
