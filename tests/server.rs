@@ -532,3 +532,28 @@ fn operator_articles_are_listed_and_served() {
     assert_eq!(get(&server.url("/articles/missing")).0, 404);
     assert_eq!(get(&server.url("/no/such/route")).0, 404);
 }
+
+#[test]
+fn a_trickling_request_times_out_with_408() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--request-timeout", "1"],
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "POST /api/v1/articles/{ARTICLE}/comments HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"comment_content\":"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The server keeps serving.
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+}

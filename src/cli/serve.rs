@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Admin secret for /api/v1/admin (only its hash is stored). Generated and printed once if unset.
     #[arg(long, env = "REPLYGUARD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Seconds a request may take, body included; slower clients get 408.
+    #[arg(long, env = "REPLYGUARD_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
 }
@@ -49,6 +52,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         flood_seconds: args.flood_seconds,
         rate_limit: args.rate_limit,
         admin_token: args.admin_token,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
         hold_threshold: args.thresholds.hold_threshold,
         reject_threshold: args.thresholds.reject_threshold,
     };

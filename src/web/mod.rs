@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub flood_seconds: u64,
     pub rate_limit: u32,
     pub admin_token: Option<String>,
+    /// Longest time a request may take, body included (slow clients get 408).
+    pub request_timeout: std::time::Duration,
     /// Overrides of the model's thresholds, kept across reloads.
     pub hold_threshold: Option<f64>,
     pub reject_threshold: Option<f64>,
@@ -327,7 +329,7 @@ impl AppState {
 }
 
 /// All routes.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/articles/{slug}", get(pages::article))
@@ -354,6 +356,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             track,
@@ -427,7 +434,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state, config.request_timeout).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
