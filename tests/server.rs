@@ -101,6 +101,14 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
         metrics.contains("replyguard_http_request_duration_seconds_bucket{le=\"+Inf\"}"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("replyguard_stored_comments{status=\"published\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replyguard_stored_comments{status=\"spam\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -174,6 +174,8 @@ pub trait CommentStore: Send + Sync + 'static {
     fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
     /// Cheap liveness probe.
     fn ping(&self) -> Result<(), StorageError>;
+    /// Number of stored comments per moderation status.
+    fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
 }
 
 /// An Akismet API key as stored (the key itself is never stored, only its SHA-256).

@@ -413,6 +413,21 @@ impl CommentStore for SqliteStore {
         Ok(())
     }
 
+    fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT status, COUNT(*) FROM comments GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut counts = Vec::new();
+        for row in rows {
+            let (status, n) = row?;
+            if let Some(status) = Status::parse(&status) {
+                counts.push((status, n.max(0) as u64));
+            }
+        }
+        Ok(counts)
+    }
+
     fn ping(&self) -> Result<(), StorageError> {
         let conn = self.conn()?;
         conn.query_row("SELECT 1", [], |_| Ok(()))?;

@@ -15,7 +15,7 @@ pub mod submit;
 
 use crate::articles::{self, Article};
 use crate::engine::Verdict;
-use crate::storage::{AkismetStore, CommentStore, SqliteStore};
+use crate::storage::{AkismetStore, CommentStore, SqliteStore, Status};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
@@ -392,7 +392,22 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(&state.models.current().version);
+    let mut body = state.metrics.render(&state.models.current().version);
+    let store = state.store.clone();
+    if let Ok(Ok(counts)) = tokio::task::spawn_blocking(move || store.count_by_status()).await {
+        body.push_str("# HELP replyguard_stored_comments Stored comments by moderation status.\n");
+        body.push_str("# TYPE replyguard_stored_comments gauge\n");
+        for status in [Status::Published, Status::Held, Status::Spam, Status::Trash] {
+            let n = counts
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map_or(0, |(_, n)| *n);
+            body.push_str(&format!(
+                "replyguard_stored_comments{{status=\"{}\"}} {n}\n",
+                status.as_str()
+            ));
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
