@@ -35,6 +35,8 @@ pub enum StorageError {
     Commit(String),
     #[error("the database writer has stopped")]
     WriterStopped,
+    #[error("cannot start the database writer thread: {0}")]
+    WriterStart(#[source] std::io::Error),
 }
 
 /// Moderation status of a stored comment.

@@ -170,10 +170,7 @@ impl SqliteStore {
         let writer_thread = std::thread::Builder::new()
             .name("replyguard-db-writer".into())
             .spawn(move || group_commit(writer_conn, queue))
-            .map_err(|source| StorageError::Directory {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(StorageError::WriterStart)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             writer: Some(writer),

@@ -168,7 +168,8 @@ async fn authorize(
         return Err(invalid("Invalid API key: it is unknown or revoked."));
     };
     let blog = normalize_blog(blog);
-    if !found.blogs.iter().any(|b| normalize_blog(b) == blog) {
+    // `keys add` stores blogs already normalized.
+    if !found.blogs.contains(&blog) {
         return Err(invalid(format!(
             "This API key is not valid for the blog {blog}."
         )));

@@ -4,7 +4,7 @@ use super::AppState;
 use super::error::WebError;
 use super::submit::{self, Submission, blocking};
 use crate::data::CommentView;
-use crate::engine::{Clue, Scratch, Verdict};
+use crate::engine::{Clue, Verdict};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -30,12 +30,12 @@ pub struct NewCommentBody {
 }
 
 #[derive(Serialize)]
-struct Created<'a> {
+struct Created {
     id: i64,
     status: crate::storage::Status,
     spam_probability: f64,
     verdict: Verdict,
-    clues: &'a [Clue],
+    clues: Vec<Clue>,
 }
 
 /// `POST /api/v1/articles/{slug}/comments` → 201.
@@ -72,12 +72,9 @@ pub async fn create_comment(
         status: accepted.comment.status,
         spam_probability: accepted.classification.spam_probability,
         verdict: accepted.classification.verdict,
-        clues: &accepted.clues,
+        clues: accepted.clues,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(&body).map_err(|e| WebError::Internal(e.to_string()))?),
-    ))
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,7 +174,7 @@ pub async fn classify(
         user_agent: body.user_agent.as_deref(),
         comment_type: body.comment_type.as_deref(),
     };
-    let (result, clues) = served.model.explain(view, &mut Scratch::default(), 5);
+    let (result, clues) = submit::classify(&served.model, view);
     Ok(Json(json!({
         "spam_probability": result.spam_probability,
         "verdict": result.verdict,

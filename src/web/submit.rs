@@ -123,12 +123,14 @@ fn normalize_url(url: &str) -> Option<String> {
     let lower = url.to_ascii_lowercase();
     let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
         url.to_string()
-    } else if url.contains(':') && !url.contains('.')
-        || lower.contains("script:")
-        || url.contains("://")
-    {
-        return None;
     } else {
+        // Any other scheme (`javascript:`, `data:`, `ftp://`…) is refused; a bare host gets http://.
+        let other_scheme = url.contains("://")
+            || lower.contains("script:")
+            || (url.contains(':') && !url.contains('.'));
+        if other_scheme {
+            return None;
+        }
         format!("http://{url}")
     };
     let host = with_scheme
