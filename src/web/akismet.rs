@@ -81,10 +81,13 @@ fn params(body: Result<Bytes, BytesRejection>) -> Result<Params, Response> {
             invalid("The request body could not be read.")
         }
     })?;
-    let pairs = form::parse(&body)
-        .map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))?;
+    parse_params(&body).map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))
+}
+
+/// Decodes a form body into parameters, the first value of a repeated name winning.
+pub(super) fn parse_params(body: &[u8]) -> Result<Params, String> {
     let mut map = Params::new();
-    for (k, v) in pairs {
+    for (k, v) in form::parse(body)? {
         map.entry(k).or_insert(v);
     }
     Ok(map)
@@ -193,7 +196,7 @@ pub async fn verify_key(
     }
 }
 
-fn comment_of(p: &Params) -> Comment {
+pub(super) fn comment_of(p: &Params) -> Comment {
     let get = |n: &str| param(p, n).map(str::to_string);
     Comment {
         comment_content: p.get("comment_content").cloned().unwrap_or_default(),

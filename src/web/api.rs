@@ -29,6 +29,25 @@ pub struct NewCommentBody {
     comment_parent: Option<i64>,
 }
 
+impl NewCommentBody {
+    /// The submission this body asks for (client address and headers are filled in by the caller).
+    pub fn into_submission(self, slug: String) -> Submission {
+        Submission {
+            article: slug,
+            parent: self.comment_parent.filter(|&p| p != 0),
+            content: self.comment_content,
+            author: self.comment_author,
+            email: self.comment_author_email,
+            url: self.comment_author_url.unwrap_or_default(),
+            honeypot: false,
+            ip: None,
+            user_agent: None,
+            referrer: None,
+            source: "api",
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Created {
     id: i64,
@@ -53,19 +72,10 @@ pub async fn create_comment(
             .and_then(|v: &header::HeaderValue| v.to_str().ok())
             .map(|v| v.chars().take(512).collect())
     };
-    let submission = Submission {
-        article: slug,
-        parent: body.comment_parent.filter(|&p| p != 0),
-        content: body.comment_content,
-        author: body.comment_author,
-        email: body.comment_author_email,
-        url: body.comment_author_url.unwrap_or_default(),
-        honeypot: false,
-        ip: Some(peer.ip()),
-        user_agent: text(header::USER_AGENT),
-        referrer: text(header::REFERER),
-        source: "api",
-    };
+    let mut submission = body.into_submission(slug);
+    submission.ip = Some(peer.ip());
+    submission.user_agent = text(header::USER_AGENT);
+    submission.referrer = text(header::REFERER);
     let accepted = submit::submit(&state, submission).await?;
     let body = Created {
         id: accepted.comment.id,

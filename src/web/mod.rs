@@ -7,6 +7,8 @@ mod akismet;
 mod api;
 pub mod error;
 pub mod form;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod guard;
 pub mod model_holder;
 mod pages;

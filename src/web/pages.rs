@@ -125,22 +125,10 @@ impl CommentForm {
     }
 }
 
-/// `POST /articles/{slug}/comments`.
-pub async fn post_comment(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, WebError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            WebError::TooLarge
-        } else {
-            WebError::BadRequest(e.body_text())
-        }
-    })?;
-    let form = CommentForm::from_body(&body)?;
+/// Decodes the reply form's body into what the form shows back (every field as typed) and the
+/// submission to validate. Pure, so the fuzzer can drive it.
+pub fn form_submission(slug: &str, body: &[u8]) -> Result<(FormState, Submission), WebError> {
+    let form = CommentForm::from_body(body)?;
     let parent = match form
         .comment_parent
         .as_deref()
@@ -162,18 +150,40 @@ pub async fn post_comment(
         ..FormState::default()
     };
     let submission = Submission {
-        article: slug.clone(),
+        article: slug.to_string(),
         parent,
         content: form.comment,
         author: form.author,
         email: form.email,
         url: form.url,
         honeypot: !form.website.trim().is_empty(),
-        ip: Some(peer.ip()),
-        user_agent: header_text(&headers, header::USER_AGENT),
-        referrer: header_text(&headers, header::REFERER),
+        ip: None,
+        user_agent: None,
+        referrer: None,
         source: "form",
     };
+    Ok((kept, submission))
+}
+
+/// `POST /articles/{slug}/comments`.
+pub async fn post_comment(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, WebError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::TooLarge
+        } else {
+            WebError::BadRequest(e.body_text())
+        }
+    })?;
+    let (kept, mut submission) = form_submission(&slug, &body)?;
+    submission.ip = Some(peer.ip());
+    submission.user_agent = header_text(&headers, header::USER_AGENT);
+    submission.referrer = header_text(&headers, header::REFERER);
     match submit::submit(&state, submission).await {
         Ok(accepted) => {
             let c = &accepted.comment;

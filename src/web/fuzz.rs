@@ -1,0 +1,28 @@
+//! Entry points for the fuzz targets in `tests/fuzz/`: each request parser run on raw bytes, as
+//! the handlers run it, without a socket or a database. Not an API; kept public only for them.
+
+use super::{akismet, api, pages, submit};
+use crate::data::Comment;
+
+/// The reply form: decode the body, then validate the fields.
+pub fn comment_form(body: &[u8]) -> bool {
+    match pages::form_submission("fuzz", body) {
+        Ok((_, submission)) => submit::validate(&submission).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The JSON comments API: decode the body as axum's `Json` does, then validate the fields.
+pub fn api_json(body: &[u8]) -> bool {
+    match serde_json::from_slice::<api::NewCommentBody>(body) {
+        Ok(parsed) => submit::validate(&parsed.into_submission("fuzz".into())).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The Akismet form: decode the parameters and build the comment they describe.
+pub fn akismet_form(body: &[u8]) -> Option<Comment> {
+    akismet::parse_params(body)
+        .ok()
+        .map(|params| akismet::comment_of(&params))
+}

@@ -1,0 +1,8 @@
+//! The JSON comments API's body decoder and field validation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = replyguard::web::fuzz::api_json(data);
+});
