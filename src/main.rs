@@ -4,6 +4,9 @@ use replyguard::cli;
 fn main() {
     let parsed = cli::Cli::parse();
     if let Err(err) = cli::run(parsed) {
+        if cli::is_broken_pipe(&err) {
+            return;
+        }
         eprintln!("error: {err:#}");
         std::process::exit(cli::exit_code(&err));
     }

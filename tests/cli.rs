@@ -309,3 +309,35 @@ fn shipped_model_classifies_comments() {
     assert_eq!(spam["verdict"], "rejected", "{spam}");
     assert_eq!(ham["verdict"], "published", "{ham}");
 }
+
+/// `replyguard classify … | head -1` must end quietly: a reader that goes away is not an error
+/// and certainly not a panic. The pipe's read end is closed before the command starts, so every
+/// write it makes fails with EPIPE.
+#[test]
+fn closed_stdout_ends_quietly() {
+    for args in [
+        vec![
+            "classify",
+            "--clues",
+            "10",
+            "Check out my channel http://bit.ly/x",
+        ],
+        vec!["classify", "--json", "Thanks for the article"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = common::bin()
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?} {stderr}",
+            output.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -90,9 +90,9 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     let mut scratch = Scratch::default();
     let (result, clues) = model.explain(CommentView::text(&text), &mut scratch, args.clues);
     if args.json {
-        println!("{}", serde_json::to_string(&to_output(&result, &clues))?);
+        outln!("{}", serde_json::to_string(&to_output(&result, &clues))?);
     } else {
-        print_human(&result, &clues);
+        print_human(&result, &clues)?;
     }
     Ok(())
 }
@@ -139,16 +139,17 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-fn print_human(result: &Classification, clues: &[Clue]) {
-    println!(
+fn print_human(result: &Classification, clues: &[Clue]) -> std::io::Result<()> {
+    outln!(
         "{}  spam probability {:.4}  (log-odds {:+.2})",
         result.verdict.as_str(),
         result.spam_probability,
         result.log_odds
     );
     for clue in clues {
-        println!("  {:+8.3}  {}", clue.weight, clue.token);
+        outln!("  {:+8.3}  {}", clue.weight, clue.token);
     }
+    Ok(())
 }
 
 /// Lines classified per batch; bounds memory whatever the input size.

@@ -77,14 +77,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let report = EvalReport::new(protocol, &folds);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.to_table());
+        out!("{}", report.to_table());
     }
     if let Some(svg) = &args.plot {
         plot::write_svg(svg, &report.protocol, &folds).map_err(anyhow::Error::msg)?;
         if !args.json {
-            println!("plot written to {}", svg.display());
+            outln!("plot written to {}", svg.display());
         }
     }
     Ok(())

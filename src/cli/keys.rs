@@ -64,11 +64,11 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
                 stored.prefix,
                 stored.blogs.join(", ")
             );
-            println!("{key}");
+            outln!("{key}");
         }
         KeysCommand::List => {
             for k in store.keys()? {
-                println!(
+                outln!(
                     "{}…  {}  blogs: {}  quota: {}  created {}{}{}",
                     k.prefix,
                     if k.revoked_at.is_some() {

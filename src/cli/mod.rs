@@ -1,6 +1,23 @@
 //! The `replyguard` command line. `anyhow` lives here, at the edge; the layers below return their
 //! own error types, which [`exit_code`] maps to documented exit codes.
 
+/// `println!` that returns the write error instead of panicking, so `replyguard … | head` ends
+/// quietly (see [`is_broken_pipe`]) rather than with a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod classify;
 mod eval;
 mod keys;
@@ -197,6 +214,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Maps an error to the process exit code.
+/// Whether the command failed only because its reader went away (`replyguard eval | head`): the
+/// user got what they asked for, so `main` exits quietly with success.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
         if cause.downcast_ref::<DataError>().is_some() {

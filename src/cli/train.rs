@@ -132,7 +132,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     model_file::save(&model, &args.out)?;
 
     let skipped: usize = files.iter().map(|f| f.skipped).sum();
-    println!(
+    outln!(
         "trained {} on {} comments from {} files ({ham} ham, {spam} spam{})",
         args.out.display(),
         corpus.len(),
@@ -143,19 +143,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
-    println!(
+    outln!(
         "vocabulary {} features ({}, alpha {}, min-df {})",
         model.core.vocab.len(),
         describe_weighting(&params.weighting),
         params.alpha,
         params.min_df
     );
-    println!(
+    outln!(
         "thresholds: hold at p >= {:.4}, reject at p >= {:.4}",
-        thresholds.hold, thresholds.reject
+        thresholds.hold,
+        thresholds.reject
     );
     if let Some(f) = &model.meta.cross_validation {
-        println!(
+        outln!(
             "{}-fold cross-validation on the training data: MCC {:.3}, AUC {:.4}, F1 {:.3}; ham rejected {:.2}%, spam held or rejected {:.1}%",
             f.folds,
             f.mcc,
@@ -165,7 +166,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             100.0 * f.spam_held_or_rejected
         );
     }
-    println!("took {:.2} s", started.elapsed().as_secs_f64());
+    outln!("took {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
