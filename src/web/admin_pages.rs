@@ -83,10 +83,7 @@ fn page(title: &str, body: Markup) -> Html<String> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · replyguard admin" }
-                    style { "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem}
-                        table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;vertical-align:top;text-align:left}
-                        nav a{margin-right:1rem}.clues{font-size:.85rem;color:#555}form.inline{display:inline}
-                        button{margin:.1rem}" }
+                    link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH);
                 }
                 body { (body) }
             }
@@ -189,6 +186,8 @@ fn row(c: &StoredComment, csrf: &str) -> Markup {
                 @for (action, label) in actions(c.status) {
                     form.inline method="post" action={ "/admin/comments/" (c.id) "/" (action) } {
                         input type="hidden" name="csrf" value=(csrf);
+                        // Back to the list the moderator is working through, not the comment's new one.
+                        input type="hidden" name="back" value=(c.status.as_str());
                         button type="submit" { (label) }
                     }
                 }
@@ -258,12 +257,10 @@ pub async fn act(
 ) -> Result<Response, WebError> {
     authorize(&state, &headers, &body)?;
     let comment = super::admin::apply(&state, id, &action).await?;
-    Ok(Redirect::to(&format!(
-        "/admin?status={}#c{}",
-        comment.status.as_str(),
-        comment.id
-    ))
-    .into_response())
+    let back = form_field(&body, "back")?
+        .and_then(|s| Status::parse(&s))
+        .unwrap_or(comment.status);
+    Ok(Redirect::to(&format!("/admin?status={}", back.as_str())).into_response())
 }
 
 /// `POST /admin/logout`.

@@ -5,6 +5,7 @@ mod admin;
 mod admin_pages;
 mod akismet;
 mod api;
+mod assets;
 pub mod error;
 pub mod form;
 #[doc(hidden)]
@@ -20,7 +21,7 @@ use crate::engine::Verdict;
 use crate::storage::{AkismetStore, CommentStore, SqliteStore, Status};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use error::WebError;
@@ -34,6 +35,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use subtle::ConstantTimeEq;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Largest request body accepted (the form, the JSON API).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -354,10 +356,25 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/1.1/submit-spam", post(akismet::submit_spam))
         .route("/1.1/submit-ham", post(akismet::submit_ham))
         .route("/1.2/usage-limit", get(akismet::usage_limit))
+        .route("/static/site.css", get(assets::site_css))
+        .route("/static/admin.css", get(assets::admin_css))
+        .route("/static/comments.js", get(assets::comments_js))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

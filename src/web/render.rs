@@ -1,28 +1,11 @@
 //! HTML pages (maud: every interpolated value is escaped unless wrapped in `PreEscaped`, which is
-//! used only for the operator's own article HTML and the stylesheet).
+//! used only for the operator's own article HTML). Styles and the one script are static files
+//! (`assets.rs`), so the Content-Security-Policy can forbid every inline script and style.
 
 use crate::articles::Article;
 use crate::storage::StoredComment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::HashMap;
-
-const STYLE: &str = r#"
-:root { color-scheme: light dark; --accent: #2458b3; --muted: #667; }
-* { box-sizing: border-box; }
-body { font: 17px/1.6 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; padding: 0 1rem; }
-main, header, footer { max-width: 44rem; margin: 0 auto; }
-header { padding: 1.2rem 0 0; } header a { color: inherit; text-decoration: none; font-weight: 600; }
-h1 { line-height: 1.25; margin: 1.2rem 0 .3rem; } .byline, .meta, footer { color: var(--muted); font-size: .9rem; }
-.comments ol { list-style: none; padding-left: 0; } .comments ol ol { padding-left: 1.5rem; border-left: 2px solid #ddd; }
-.comment { margin: 1rem 0; } .comment p { margin: .3rem 0; } .comment .who { font-weight: 600; }
-.pending { background: #fff6d5; color: #553; padding: .2rem .5rem; border-radius: 4px; font-size: .9rem; }
-form p { margin: .6rem 0; } label { display: block; font-weight: 600; }
-input[type=text], input[type=email], input[type=url], textarea { width: 100%; padding: .5rem; font: inherit; border: 1px solid #aab; border-radius: 4px; }
-textarea { min-height: 8rem; } button { font: inherit; padding: .5rem 1.2rem; background: var(--accent); color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
-.error { color: #b00020; font-size: .9rem; } .notice { padding: .6rem .8rem; border-radius: 4px; background: #fde7e9; color: #6b0010; }
-.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
-footer { margin-top: 3rem; padding: 1rem 0; border-top: 1px solid #ddd; }
-"#;
 
 /// What the reply form shows: the user's values, errors, a message, and the comment being replied to.
 #[derive(Debug, Default, Clone)]
@@ -44,7 +27,8 @@ fn layout(title: &str, model_version: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
-                style { (PreEscaped(STYLE)) }
+                link rel="stylesheet" href=(super::assets::SITE_CSS_PATH);
+                script src=(super::assets::COMMENTS_JS_PATH) defer {}
             }
             body {
                 header { a href="/" { "replyguard blog" } }
@@ -143,7 +127,7 @@ fn thread(
                         }
                     }
                     @if Some(c.id) != pending && depth < 8 {
-                        a.reply href={ "/articles/" (slug) "?replytocom=" (c.id) "#respond" } { "Reply" }
+                        a.reply href={ "/articles/" (slug) "?replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
                     (thread(children, Some(c.id), pending, slug, depth + 1))
                 }
@@ -164,8 +148,10 @@ fn reply_form(article: &Article, form: &FormState) -> Markup {
     html! {
         section id="respond" {
             h2 { "Leave a Reply" }
-            @if let Some(parent) = form.parent {
-                p { "Replying to comment #" (parent) ". " a href={ "/articles/" (article.slug) "#respond" } { "Cancel reply" } }
+            // Always present: comments.js shows it when "Reply" moves the form under a comment.
+            p id="reply-to" hidden[form.parent.is_none()] {
+                "Replying to " span id="reply-to-name" { "comment #" (form.parent.unwrap_or(0)) } ". "
+                a id="cancel-reply" href={ "/articles/" (article.slug) "#respond" } { "Cancel reply" }
             }
             @if let Some(notice) = &form.notice {
                 p.notice role="alert" { (notice) }
@@ -196,10 +182,9 @@ fn reply_form(article: &Article, form: &FormState) -> Markup {
                     label for="website" { "Leave this field empty" }
                     input id="website" name="website" type="text" tabindex="-1" autocomplete="off";
                 }
-                @if let Some(parent) = form.parent {
-                    input type="hidden" name="comment_parent" value=(parent);
-                }
+                input id="comment_parent" type="hidden" name="comment_parent" value=(form.parent.unwrap_or(0));
                 p { button type="submit" { "Post Comment" } }
+                p id="form-status" role="status" aria-live="polite" {}
                 p.meta {
                     "This site uses replyguard to reduce spam. Your comment and the data you enter stay on this server."
                 }

@@ -1,0 +1,160 @@
+// replyguard comments.js: progressive enhancement of the reply form.
+//
+// Without this script everything works through plain form posts and page loads ("Reply" links go
+// to ?replytocom=ID). With it, "Reply" moves the form under the comment, and posting does not
+// reload the page: the form is sent with fetch and the server's own re-rendered sections
+// (#comments, #respond) replace the old ones. The script never builds markup from user text; all
+// HTML it inserts was rendered and escaped by the server, and user text it shows goes through
+// textContent. Any failure falls back to the plain form post.
+(function () {
+  "use strict";
+  var respond = document.getElementById("respond");
+  if (!respond || !window.fetch || !window.DOMParser || !window.URLSearchParams) {
+    return;
+  }
+  // Where the form lives when it is not replying to anyone.
+  var home = document.createComment("respond-home");
+  respond.parentNode.insertBefore(home, respond);
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function setParent(id, author) {
+    var parent = byId("comment_parent");
+    var replyTo = byId("reply-to");
+    var name = byId("reply-to-name");
+    if (parent) {
+      parent.value = id ? String(id) : "0";
+    }
+    if (name && author) {
+      name.textContent = author;
+    }
+    if (replyTo) {
+      replyTo.hidden = !id;
+    }
+  }
+
+  function moveHome() {
+    home.parentNode.insertBefore(respond, home.nextSibling);
+    respond.classList.remove("inline");
+  }
+
+  function commentIds() {
+    var ids = {};
+    var items = document.querySelectorAll("li.comment");
+    for (var i = 0; i < items.length; i++) {
+      ids[items[i].id] = true;
+    }
+    return ids;
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) {
+      return;
+    }
+    var reply = target.closest("a.reply");
+    if (reply) {
+      var id = reply.getAttribute("data-comment");
+      var item = byId("comment-" + id);
+      if (!item) {
+        return;
+      }
+      event.preventDefault();
+      setParent(id, reply.getAttribute("data-author"));
+      reply.parentNode.insertBefore(respond, reply.nextSibling);
+      respond.classList.add("inline");
+      var text = byId("comment");
+      if (text) {
+        text.focus();
+      }
+      return;
+    }
+    if (target.closest("#cancel-reply")) {
+      event.preventDefault();
+      setParent(null, null);
+      moveHome();
+    }
+  });
+
+  respond.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) {
+      return;
+    }
+    event.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    var status = byId("form-status");
+    if (button) {
+      button.disabled = true;
+    }
+    if (status) {
+      status.textContent = "Posting your comment…";
+    }
+    var before = commentIds();
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+    })
+      .then(function (response) {
+        return response.text().then(function (html) {
+          return { response: response, html: html };
+        });
+      })
+      .then(function (result) {
+        var page = new DOMParser().parseFromString(result.html, "text/html");
+        var newRespond = page.getElementById("respond");
+        var newComments = page.getElementById("comments");
+        if (!newRespond || !newComments) {
+          // Not an article page (an error page, say): let the browser show it.
+          form.submit();
+          return;
+        }
+        if (!result.response.ok) {
+          // Rejected, invalid or too fast: the server re-rendered the form with every field as
+          // typed and the reason; show it where the form is now.
+          respond.innerHTML = newRespond.innerHTML;
+          var notice = respond.querySelector("[role=alert]");
+          if (notice) {
+            notice.setAttribute("tabindex", "-1");
+            notice.focus();
+          }
+          return;
+        }
+        // Published or held: the server redirected to the article with the new comment on it.
+        byId("comments").replaceWith(newComments);
+        respond.innerHTML = newRespond.innerHTML;
+        moveHome();
+        var added = null;
+        var items = document.querySelectorAll("li.comment");
+        for (var i = 0; i < items.length; i++) {
+          if (!before[items[i].id]) {
+            added = items[i];
+          }
+        }
+        var url = result.response.url;
+        if (added) {
+          added.classList.add("new");
+          added.scrollIntoView({ block: "center" });
+          url += "#" + added.id;
+        }
+        history.replaceState(null, "", url);
+      })
+      .catch(function () {
+        form.submit();
+      })
+      .finally(function () {
+        var again = respond.querySelector("button[type=submit]");
+        if (again) {
+          again.disabled = false;
+        }
+        var done = byId("form-status");
+        if (done && done.textContent === "Posting your comment…") {
+          done.textContent = "";
+        }
+      });
+  });
+})();
