@@ -7,7 +7,7 @@ fn main() {
         if cli::is_broken_pipe(&err) {
             return;
         }
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", cli::describe(&err));
         std::process::exit(cli::exit_code(&err));
     }
 }

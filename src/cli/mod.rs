@@ -214,6 +214,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Maps an error to the process exit code.
+/// The error and its causes on one line, each cause once: the layers' messages often already
+/// include their source's text, which `{:#}` would print a second time.
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 /// Whether the command failed only because its reader went away (`replyguard eval | head`): the
 /// user got what they asked for, so `main` exits quietly with success.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -32,11 +32,36 @@ pub enum StorageError {
     #[error("the database lock was poisoned by a panic")]
     Poisoned,
     #[error("commit failed, nothing of it was stored: {0}")]
-    Commit(String),
+    Write(#[source] rusqlite::Error),
+    #[error("the database is read-only")]
+    ReadOnly,
     #[error("the database writer has stopped")]
     WriterStopped,
     #[error("cannot start the database writer thread: {0}")]
     WriterStart(#[source] std::io::Error),
+}
+
+impl StorageError {
+    /// Why the database cannot take writes at the moment, when that is the problem: the disk is
+    /// full, the file or its filesystem is read-only, or the disk fails. Such errors are the
+    /// operator's to fix and pass once fixed; nothing stored is affected and reads go on working.
+    pub fn unavailable_reason(&self) -> Option<&'static str> {
+        use rusqlite::ErrorCode;
+        let code = match self {
+            StorageError::Sqlite(e) | StorageError::Write(e) => e.sqlite_error_code()?,
+            StorageError::Open { source, .. } => source.sqlite_error_code()?,
+            StorageError::ReadOnly => return Some("the database is read-only"),
+            _ => return None,
+        };
+        match code {
+            ErrorCode::DiskFull => Some("the server's disk is full"),
+            ErrorCode::ReadOnly => Some("the database is read-only"),
+            ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => {
+                Some("the database cannot be written (I/O error)")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Moderation status of a stored comment.

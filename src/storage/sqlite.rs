@@ -5,7 +5,7 @@ use super::{
     StorageError, StoredComment, now_rfc3339,
 };
 use crate::data::{Comment, Label, LabeledComment};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, mpsc};
 
@@ -73,7 +73,17 @@ fn group_commit(mut conn: Connection, queue: mpsc::Receiver<InsertRequest>) {
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed; no comment of the group was acknowledged");
                 for reply in replies {
-                    let _ = reply.send(Err(StorageError::Commit(e.to_string())));
+                    // rusqlite::Error is not Clone; the code and message are what callers use.
+                    let copy = match &e {
+                        rusqlite::Error::SqliteFailure(code, message) => {
+                            rusqlite::Error::SqliteFailure(*code, message.clone())
+                        }
+                        other => rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                            Some(other.to_string()),
+                        ),
+                    };
+                    let _ = reply.send(Err(StorageError::Write(copy)));
                 }
             }
         }
@@ -161,9 +171,20 @@ impl SqliteStore {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        configure(&conn).map_err(open_err)?;
-        migrate(&mut conn).map_err(open_err)?;
+        let mut conn = match Connection::open(path) {
+            Ok(conn) => conn,
+            Err(e) if path.exists() && cannot_write(&e) => {
+                return Self::open_read_only(path).map_err(|_| open_err(e));
+            }
+            Err(e) => return Err(open_err(e)),
+        };
+        if let Err(e) = configure(&conn).and_then(|()| migrate(&mut conn)) {
+            if cannot_write(&e) {
+                drop(conn);
+                return Self::open_read_only(path).map_err(|_| open_err(e));
+            }
+            return Err(open_err(e));
+        }
         let writer_conn = Connection::open(path).map_err(open_err)?;
         configure(&writer_conn).map_err(open_err)?;
         let (writer, queue) = mpsc::channel();
@@ -178,9 +199,44 @@ impl SqliteStore {
         })
     }
 
+    /// A database whose file or filesystem cannot be written: everything stored can still be
+    /// read and shown, and every write is refused with [`StorageError::ReadOnly`] or SQLite's
+    /// own read-only error, which the web layer answers with 503.
+    fn open_read_only(path: &Path) -> Result<Self, StorageError> {
+        let open_err = |source| StorageError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        let applied: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
+        if applied != MIGRATIONS.len() as i64 {
+            // An older schema would need a migration, which is a write.
+            return Err(StorageError::ReadOnly);
+        }
+        tracing::warn!(db = %path.display(), "the database cannot be written: serving what is stored, refusing new comments and moderation until it can");
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            writer: None,
+            writer_thread: None,
+        })
+    }
+
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
         self.conn.lock().map_err(|_| StorageError::Poisoned)
     }
+}
+
+/// Whether opening failed because the file or its filesystem is read-only.
+fn cannot_write(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    )
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -226,7 +282,7 @@ impl CommentStore for SqliteStore {
 
     fn enqueue(&self, c: NewComment) -> Result<PendingInsert, StorageError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
-        let writer = self.writer.as_ref().ok_or(StorageError::WriterStopped)?;
+        let writer = self.writer.as_ref().ok_or(StorageError::ReadOnly)?;
         writer
             .send(InsertRequest { comment: c, reply })
             .map_err(|_| StorageError::WriterStopped)?;

@@ -53,7 +53,31 @@ impl WebError {
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Storage(StorageError::NotFound(_)) => StatusCode::NOT_FOUND,
+            WebError::Storage(e) if e.unavailable_reason().is_some() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebError::Storage(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl WebError {
+    /// What a person posting a comment is told; internal details stay in the log.
+    pub fn user_message(&self) -> String {
+        match self {
+            WebError::Storage(e) => match e.unavailable_reason() {
+                Some(reason) => format!(
+                    "Your comment could not be saved just now: {reason}. Nothing was stored; \
+                     please try again in a few minutes."
+                ),
+                None => "Your comment could not be saved because of an internal error. \
+                         Nothing was stored; please try again later."
+                    .into(),
+            },
+            WebError::Internal(_) => "Your comment could not be saved because of an internal \
+                                      error. Nothing was stored; please try again later."
+                .into(),
+            other => other.to_string(),
         }
     }
 }
@@ -72,12 +96,20 @@ impl IntoResponse for WebError {
             WebError::Storage(StorageError::NotFound(id)) => {
                 json!({"error": format!("comment {id} not found")})
             }
+            WebError::Storage(e) if e.unavailable_reason().is_some() => {
+                json!({"error": self.user_message()})
+            }
             WebError::Storage(_) | WebError::Internal(_) => {
                 json!({"error": "internal error; the request was not stored"})
             }
             other => json!({"error": other.to_string()}),
         };
         let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -239,6 +239,22 @@ pub struct Opened {
     pub generated_token: Option<String>,
 }
 
+/// Stores a setting; on a database that cannot be written now (read-only, full) the value still
+/// serves this run, and the server starts to show what is stored.
+fn remember(
+    store: &SqliteStore,
+    key: &str,
+    value: &str,
+) -> Result<(), crate::storage::StorageError> {
+    match store.set_setting(key, value) {
+        Err(e) if e.unavailable_reason().is_some() => {
+            tracing::warn!(setting = key, error = %e, "setting kept for this run only");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 impl AppState {
     /// Opens the database, the model and the articles.
     pub fn open(config: &ServeConfig) -> anyhow::Result<Opened> {
@@ -256,7 +272,7 @@ impl AppState {
         let admin = match &config.admin_token {
             Some(token) if !token.trim().is_empty() => {
                 let hash = AdminSecret::hash_of(token.trim());
-                store.set_setting("admin_token_sha256", &hex(&hash))?;
+                remember(&store, "admin_token_sha256", &hex(&hash))?;
                 AdminSecret { hash }
             }
             _ => match store
@@ -268,7 +284,7 @@ impl AppState {
                 None => {
                     let token = random_hex(24);
                     let hash = AdminSecret::hash_of(&token);
-                    store.set_setting("admin_token_sha256", &hex(&hash))?;
+                    remember(&store, "admin_token_sha256", &hex(&hash))?;
                     generated_token = Some(token);
                     AdminSecret { hash }
                 }
@@ -278,7 +294,7 @@ impl AppState {
             Some(key) => key,
             None => {
                 let key = random_hex(32);
-                store.set_setting("pending_link_key", &key)?;
+                remember(&store, "pending_link_key", &key)?;
                 key
             }
         };
@@ -400,12 +416,20 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    // A stand-in model still filters comments: "degraded", but still 200 so the service stays in
+    // rotation.
+    let healthy = database && served.problem.is_none();
     (
         status,
         axum::Json(json!({
-            "status": if database { "ok" } else { "degraded" },
+            "status": if healthy { "ok" } else { "degraded" },
             "database": if database { "ok" } else { "unavailable" },
-            "model": {"version": served.version, "created_at": served.model.meta.created_at},
+            "model": {
+                "version": served.version,
+                "created_at": served.model.meta.created_at,
+                "source": if served.problem.is_some() { "shipped" } else { "file" },
+                "problem": served.problem,
+            },
         })),
     )
 }

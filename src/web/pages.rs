@@ -249,6 +249,21 @@ pub async fn post_comment(
             };
             render_article(&state, &slug, PageQuery::default(), form, status).await
         }
+        Err(e @ (WebError::Storage(_) | WebError::Internal(_)))
+            if state.article(&slug).is_some() =>
+        {
+            // The database cannot take the comment (disk full, read-only…): show the form again
+            // with everything typed, so nothing is lost, if the page itself can still be read.
+            let form = FormState {
+                notice: Some(e.user_message()),
+                ..kept
+            };
+            let status = e.status();
+            match render_article(&state, &slug, PageQuery::default(), form, status).await {
+                Ok(page) => Ok(page),
+                Err(_) => Err(e),
+            }
+        }
         Err(other) => Err(other),
     }
 }

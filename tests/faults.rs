@@ -1,0 +1,319 @@
+//! The server under storage and model faults: a full disk, a database whose filesystem turns
+//! read-only, a missing model file at start, a truncated model on reload. Each time the user gets
+//! a clear answer, the server goes on serving what it can, and nothing stored is damaged.
+//!
+//! The disk faults use a small tmpfs mounted for the test (`mount` needs root or CAP_SYS_ADMIN,
+//! which CI has), so the errors are the kernel's own ENOSPC and EROFS, not simulations.
+
+mod common;
+
+use common::{Server, agent, model};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ARTICLE: &str = "alibaba-olympic-partner";
+
+/// A tmpfs of `size` mounted on a fresh directory; unmounted on drop.
+struct SmallDisk {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "mounting a tmpfs failed: these tests need root (or CAP_SYS_ADMIN), as in CI"
+        );
+        SmallDisk { _dir: dir, path }
+    }
+
+    fn remount(&self, mode: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "remount {mode}");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+fn post_json(server: &Server, content: &str) -> (u16, Value, Option<String>) {
+    let url = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let mut response = agent()
+        .post(&url)
+        .send_json(json!({
+            "comment_content": content,
+            "comment_author": "Ana",
+            "comment_author_email": "ana@example.org",
+        }))
+        .unwrap();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response.body_mut().read_to_string().unwrap();
+    let json = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (response.status().as_u16(), json, retry)
+}
+
+fn post_form(server: &Server, content: &str) -> (u16, String) {
+    let url = server.url(&format!("/articles/{ARTICLE}/comments"));
+    let mut response = agent()
+        .post(&url)
+        .send_form([
+            ("comment", content),
+            ("author", "Ben"),
+            ("email", "ben@example.org"),
+        ])
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn get(server: &Server, path: &str) -> (u16, String) {
+    let mut response = agent().get(&server.url(path)).call().unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// A ham comment that differs from every other one (the duplicate check would refuse repeats).
+fn ham(i: usize, padding: usize) -> String {
+    format!(
+        "Interesting deal number {i}, I wonder how big the cloud contract with the IOC really is. {}",
+        "and the data centres too ".repeat(padding)
+    )
+    .trim_end()
+    .to_string()
+}
+
+/// Every comment acknowledged with 201 is in the database, intact, and the file is sound.
+fn assert_stored(db: &Path, acknowledged: &[(i64, String)]) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    for (id, content) in acknowledged {
+        let stored: String = conn
+            .query_row("SELECT content FROM comments WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|e| panic!("acknowledged comment {id} is missing: {e}"));
+        assert_eq!(&stored, content);
+    }
+}
+
+#[test]
+fn full_disk_refuses_new_comments_clearly_and_recovers() {
+    let disk = SmallDisk::mount("3m");
+    let db = disk.path.join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let content = ham(i, 4);
+        let (status, body, _) = post_json(&server, &content);
+        assert_eq!(status, 201, "{body}");
+        acknowledged.push((body["id"].as_i64().unwrap(), content));
+    }
+
+    // Fill the disk to the last byte.
+    let filler = disk.path.join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            if file.write_all(&block).is_err() {
+                break;
+            }
+        }
+        let mut byte = [0u8; 1];
+        while file.write_all(&byte).is_ok() {
+            byte[0] = byte[0].wrapping_add(1);
+        }
+        let _ = file.sync_all();
+    }
+
+    // SQLite may still fit a few comments into pages its files already have; then it must refuse.
+    let mut refused = None;
+    for i in 5..400 {
+        let content = ham(i, 40);
+        let (status, body, retry) = post_json(&server, &content);
+        match status {
+            201 => acknowledged.push((body["id"].as_i64().unwrap(), content)),
+            503 => {
+                refused = Some((body, retry));
+                break;
+            }
+            other => panic!("comment {i} on a full disk: {other} {body}"),
+        }
+    }
+    let (body, retry) = refused.expect("a full disk refuses comments");
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("disk is full"), "{message}");
+    assert!(message.contains("Nothing was stored"), "{message}");
+    assert_eq!(retry.as_deref(), Some("60"));
+
+    // The form shows the same reason and keeps the text; the page and the API still read.
+    let typed = "A comment typed while the disk was full, please keep it";
+    let (status, page) = post_form(&server, typed);
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("disk is full"), "{page}");
+    assert!(page.contains(typed), "the text is back in the form");
+    let (status, page) = get(&server, &format!("/articles/{ARTICLE}"));
+    assert_eq!(status, 200);
+    assert!(page.contains("Interesting deal number 0"));
+    let (status, _) = get(&server, "/healthz");
+    assert_eq!(status, 200, "reads are healthy");
+
+    // Space comes back: comments are taken again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let content = ham(1000, 1);
+    let (status, body, _) = post_json(&server, &content);
+    assert_eq!(status, 201, "{body}");
+    acknowledged.push((body["id"].as_i64().unwrap(), content));
+    server.stop();
+    assert_stored(&db, &acknowledged);
+}
+
+/// A filesystem cannot be made read-only under a process that has files open on it for writing
+/// (EBUSY), so the read-only case is a restart on a database whose filesystem became read-only.
+#[test]
+fn read_only_database_serves_what_is_stored_and_refuses_writes() {
+    let disk = SmallDisk::mount("16m");
+    let db = disk.path.join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let mut acknowledged = Vec::new();
+    for i in 0..3 {
+        let content = ham(i, 1);
+        let (status, body, _) = post_json(&server, &content);
+        assert_eq!(status, 201, "{body}");
+        acknowledged.push((body["id"].as_i64().unwrap(), content));
+    }
+    server.stop();
+
+    disk.remount("ro");
+    let server = Server::start(&db, &model(), &[]);
+    let (status, page) = get(&server, &format!("/articles/{ARTICLE}"));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Interesting deal number 2"),
+        "stored comments are shown"
+    );
+    let (status, body, retry) = post_json(&server, &ham(10, 1));
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("read-only"),
+        "{body}"
+    );
+    assert_eq!(retry.as_deref(), Some("60"));
+    let typed = "Typed while the database was read-only";
+    let (status, page) = post_form(&server, typed);
+    assert_eq!(status, 503);
+    assert!(page.contains("read-only") && page.contains(typed), "{page}");
+    // Moderation is a write too: refused the same way, nothing changed.
+    let url = server.url(&format!(
+        "/api/v1/admin/comments/{}/spam",
+        acknowledged[0].0
+    ));
+    let response = agent()
+        .post(&url)
+        .header("Authorization", &format!("Bearer {}", common::TOKEN))
+        .send_empty()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    server.stop();
+
+    disk.remount("rw");
+    let server = Server::start(&db, &model(), &[]);
+    let content = ham(11, 1);
+    let (status, body, _) = post_json(&server, &content);
+    assert_eq!(status, 201, "{body}");
+    acknowledged.push((body["id"].as_i64().unwrap(), content));
+    server.stop();
+    assert_stored(&db, &acknowledged);
+}
+
+fn admin_reload(server: &Server) -> (u16, Value) {
+    let mut response = agent()
+        .post(&server.url("/api/v1/admin/model/reload"))
+        .header("Authorization", &format!("Bearer {}", common::TOKEN))
+        .send_empty()
+        .unwrap();
+    let body = response.body_mut().read_to_string().unwrap();
+    (
+        response.status().as_u16(),
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[test]
+fn missing_model_at_start_serves_with_the_shipped_model_until_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("models/custom.rgm");
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model_path, &[]);
+
+    let (status, health) = get(&server, "/healthz");
+    assert_eq!(status, 200);
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["model"]["source"], "shipped");
+    let problem = health["model"]["problem"].as_str().unwrap();
+    assert!(problem.contains("custom.rgm"), "{problem}");
+    let (status, _) = get(&server, &format!("/articles/{ARTICLE}"));
+    assert_eq!(status, 200);
+    let (status, body, _) = post_json(&server, &ham(1, 0));
+    assert_eq!(status, 201, "comments are still filtered: {body}");
+    assert_eq!(body["status"], "published");
+
+    // A truncated file is refused by reload; the stand-in keeps serving.
+    std::fs::create_dir_all(model_path.parent().unwrap()).unwrap();
+    let good = std::fs::read(model()).unwrap();
+    std::fs::write(&model_path, &good[..good.len() / 2]).unwrap();
+    let (status, body) = admin_reload(&server);
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert!(body.to_string().contains("custom.rgm"), "{body}");
+    let (status, _, _) = post_json(&server, &ham(2, 0));
+    assert_eq!(status, 201);
+
+    // The fixed file is picked up without a restart.
+    std::fs::write(&model_path, &good).unwrap();
+    let (status, body) = admin_reload(&server);
+    assert_eq!(status, 200, "{body}");
+    let (_, health) = get(&server, "/healthz");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["model"]["source"], "file");
+
+    // And a truncated file later leaves the good model serving.
+    std::fs::write(&model_path, &good[..100]).unwrap();
+    let (status, _) = admin_reload(&server);
+    assert!((400..500).contains(&status));
+    let (_, health) = get(&server, "/healthz");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["model"]["source"], "file", "{health}");
+    let (status, _, _) = post_json(&server, &ham(3, 0));
+    assert_eq!(status, 201);
+}
