@@ -341,3 +341,31 @@ fn closed_stdout_ends_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// A 1 MB single-token comment and a NUL byte in a `classify --jsonl` stream: scored like any
+/// other line, in order, exit 0.
+#[test]
+fn huge_token_and_nul_lines_are_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = serde_json::json!({"comment_content": "z".repeat(1 << 20)}).to_string();
+    let input = format!(
+        "{huge}\n{{\"comment_content\":\"nul\\u0000byte\"}}\n{{\"comment_content\":\"ok\"}}\n"
+    );
+    let out = run(
+        &[
+            "classify",
+            "--model",
+            repo().join("models/default.rgm").to_str().unwrap(),
+            "--jsonl",
+        ],
+        Some(input.as_bytes()),
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().all(|l| l["spam_probability"].is_number()));
+}

@@ -565,3 +565,99 @@ fn a_trickling_request_times_out_with_408() {
     // The server keeps serving.
     assert_eq!(get(&server.url("/healthz")).0, 200);
 }
+
+/// The rows of README's hostile-input table that are not proven elsewhere.
+#[test]
+fn hostile_bodies_get_clear_answers_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let send = |url: &str, content_type: &str, body: Vec<u8>| {
+        let mut resp = agent()
+            .post(url)
+            .header("Content-Type", content_type)
+            .send(&body[..])
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    };
+
+    // Deeply nested JSON (30,000 levels, under the body limit) in an unknown field, at the top
+    // and as a field's value: a clear answer each time, never a stack overflow (serde_json skips
+    // unknown values without recursing and stops typed ones at its depth limit).
+    let depth = 30_000;
+    let nested = format!(
+        "{{\"extra\":{}{},\"comment_content\":\"hi\"}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let (status, body) = send(&api, "application/json", nested.clone().into_bytes());
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("Please enter your name"), "{body}");
+    let classify = server.url("/api/v1/classify");
+    let (status, body) = send(&classify, "application/json", nested.into_bytes());
+    assert_eq!(status, 200, "{body}");
+    let top = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let (status, body) = send(&api, "application/json", top.into_bytes());
+    assert_eq!(status, 422, "{body}");
+    let objects = format!(
+        "{{\"comment_content\":{}1{}}}",
+        "{\"a\":".repeat(10_000),
+        "}".repeat(10_000)
+    );
+    let (status, body) = send(&api, "application/json", objects.into_bytes());
+    assert!(status == 400 || status == 422, "{status} {body}");
+
+    // NUL bytes: refused with a field message through the API and the form (text kept).
+    let (status, body) = post_json(&api, &comment("hello\u{0}world", "Ana"));
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["fields"]["comment_content"]
+            .as_str()
+            .unwrap()
+            .contains("NUL")
+    );
+    let form_url = server.url(&format!("/articles/{ARTICLE}/comments"));
+    let (status, page) = send(
+        &form_url,
+        "application/x-www-form-urlencoded",
+        b"comment=keep+this%00text&author=Ana&email=ana%40example.org".to_vec(),
+    );
+    assert_eq!(status, 422);
+    assert!(page.contains("control characters"), "{page}");
+    assert!(page.contains("keep this"), "the text is shown back");
+
+    // A 1 MB single token: over the body limit, refused from its Content-Length before it is
+    // read (the server may close while the client is still sending, so this is raw TCP).
+    let body = format!(
+        "{{\"comment_content\":\"{}\",\"comment_author\":\"Ana\",\"comment_author_email\":\"a@b.org\"}}",
+        "a".repeat(1 << 20)
+    );
+    let status_line = {
+        use std::io::{Read, Write};
+        let addr = server.base.trim_start_matches("http://").to_string();
+        let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+        let head = format!(
+            "POST /api/v1/articles/{ARTICLE}/comments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        tcp.write_all(head.as_bytes()).unwrap();
+        let _ = tcp.write_all(body.as_bytes());
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(status_line.contains(" 413 "), "{status_line}");
+    // Under the limit, a 60,000-byte single token is scored normally by /api/v1/classify.
+    let (status, body) = post_json(&classify, &json!({"comment_content": "x".repeat(60_000)}));
+    assert_eq!(status, 200, "{body}");
+    assert!(body["spam_probability"].as_f64().is_some());
+
+    // Still serving.
+    let (status, body) = post_json(&api, &comment(HAM, "Ana"));
+    assert_eq!(status, 201, "{body}");
+}

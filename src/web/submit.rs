@@ -55,6 +55,12 @@ pub fn validate(s: &Submission) -> Result<Submission, FieldErrors> {
     clean.url = s.url.trim().to_string();
     if clean.content.is_empty() {
         errors.insert("comment_content", "Please type your comment.".into());
+    } else if has_control_chars(&clean.content) {
+        errors.insert(
+            "comment_content",
+            "Your comment contains invisible control characters (such as NUL); please remove them."
+                .into(),
+        );
     } else if clean.content.chars().count() > MAX_COMMENT_CHARS {
         errors.insert(
             "comment_content",
@@ -63,6 +69,11 @@ pub fn validate(s: &Submission) -> Result<Submission, FieldErrors> {
     }
     if clean.author.is_empty() {
         errors.insert("comment_author", "Please enter your name.".into());
+    } else if has_control_chars(&clean.author) || clean.author.contains(['\n', '\r', '\t']) {
+        errors.insert(
+            "comment_author",
+            "Your name contains control characters or line breaks; please remove them.".into(),
+        );
     } else if clean.author.chars().count() > MAX_NAME_CHARS {
         errors.insert(
             "comment_author",
@@ -96,6 +107,13 @@ pub fn validate(s: &Submission) -> Result<Submission, FieldErrors> {
     } else {
         Err(errors)
     }
+}
+
+/// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a
+/// comment someone typed, and NUL in particular breaks tools downstream of the database.
+fn has_control_chars(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 fn looks_like_email(email: &str) -> bool {
@@ -257,6 +275,17 @@ mod tests {
             url: url.into(),
             ..Submission::default()
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_line_breaks_kept() {
+        let errors = validate(&sub("nul\0here", "Ana\u{1b}", "a@b.org", "")).unwrap_err();
+        assert!(errors["comment_content"].contains("NUL"));
+        assert!(errors.contains_key("comment_author"));
+        let errors = validate(&sub("ok", "Ana\nBen", "a@b.org", "")).unwrap_err();
+        assert!(errors.contains_key("comment_author"));
+        assert!(validate(&sub("line one\r\n\tline two", "Ana", "a@b.org", "")).is_ok());
+        assert!(validate(&sub("C1 \u{85} code", "Ana", "a@b.org", "")).is_err());
     }
 
     #[test]
