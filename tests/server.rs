@@ -661,3 +661,52 @@ fn hostile_bodies_get_clear_answers_and_the_server_keeps_serving() {
     let (status, body) = post_json(&api, &comment(HAM, "Ana"));
     assert_eq!(status, 201, "{body}");
 }
+
+#[test]
+fn long_threads_are_split_into_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    // Publish everything: this test is about pages, not scores.
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "1", "--reject-threshold", "1"],
+    );
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    for i in 1..=105 {
+        let text = format!("Reader comment number {i} about the cloud contract.");
+        let (status, body) = post_json(&api, &comment(&text, &format!("Reader {i}")));
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, first) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert_eq!(status, 200);
+    assert!(first.contains("105 Comments"));
+    assert!(first.contains("Reader comment number 1 about"));
+    assert!(first.contains("Reader comment number 100 about"));
+    assert!(!first.contains("Reader comment number 101 about"));
+    assert!(first.contains("Page 1 of 2") && first.contains("?cpage=2#comments"));
+    let (_, second) = get(&server.url(&format!("/articles/{ARTICLE}?cpage=2")));
+    assert!(second.contains("Reader comment number 105 about"));
+    assert!(!second.contains("Reader comment number 100 about"));
+    assert!(second.contains("Older comments"));
+    let (_, beyond) = get(&server.url(&format!("/articles/{ARTICLE}?cpage=99")));
+    assert!(
+        beyond.contains("Page 2 of 2"),
+        "out-of-range pages clamp to the last"
+    );
+
+    // A new comment through the form lands on the last page, where it is shown.
+    let mut resp = agent()
+        .post(&server.url(&format!("/articles/{ARTICLE}/comments")))
+        .send_form([
+            ("comment", HAM),
+            ("author", "Ana"),
+            ("email", "ana@example.org"),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("cpage=2"), "{location}");
+    let _ = resp.body_mut().read_to_string();
+    let (_, page) = get(&server.url(&location));
+    assert!(page.contains("I wonder how big"));
+}

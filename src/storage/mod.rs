@@ -165,7 +165,8 @@ pub trait CommentStore: Send + Sync + 'static {
     fn enqueue(&self, comment: NewComment) -> Result<PendingInsert, StorageError>;
     /// One comment by id.
     fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
-    /// Published comments of an article, oldest first.
+    /// Published comments of an article, oldest first, without their clues (`Null`): public
+    /// listings never show them.
     fn published(
         &self,
         article: &str,

@@ -5,7 +5,7 @@ use super::{
     StorageError, StoredComment, now_rfc3339,
 };
 use crate::data::{Comment, Label, LabeledComment};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, mpsc};
 
@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_akismet.sql"),
     include_str!("migrations/0003_duplicate_index.sql"),
+    include_str!("migrations/0004_comment_counts.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -96,7 +97,7 @@ fn insert_all(
     comments: Vec<NewComment>,
 ) -> rusqlite::Result<Vec<StoredComment>> {
     let now = now_rfc3339();
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut stored = Vec::with_capacity(comments.len());
     {
         let mut insert = tx.prepare_cached(
@@ -157,6 +158,10 @@ fn insert_all(
 
 const COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, user_ip, \
     user_agent, status, verdict, spam_probability, clues, model_version, source, created_at";
+/// [`COLUMNS`] without the clues (a constant `'null'`): public listings never show them, and
+/// parsing each comment's clue JSON was the largest cost of rendering an article page.
+const PUBLIC_COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, \
+    user_ip, user_agent, status, verdict, spam_probability, 'null', model_version, source, created_at";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
@@ -242,7 +247,9 @@ fn cannot_write(e: &rusqlite::Error) -> bool {
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
-        let tx = conn.transaction()?;
+        // IMMEDIATE: take the write lock up front; a deferred read-then-write transaction fails
+        // at once with SQLITE_BUSY when the group-commit writer committed in between.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
@@ -308,7 +315,7 @@ impl CommentStore for SqliteStore {
     ) -> Result<Vec<StoredComment>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM comments WHERE article = ?1 AND status = 'published' ORDER BY id LIMIT ?2 OFFSET ?3"
+            "SELECT {PUBLIC_COLUMNS} FROM comments WHERE article = ?1 AND status = 'published' ORDER BY id LIMIT ?2 OFFSET ?3"
         ))?;
         let rows = stmt.query_map(
             params![article, limit as i64, offset as i64],
@@ -319,12 +326,14 @@ impl CommentStore for SqliteStore {
 
     fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         let conn = self.conn()?;
-        let n: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM comments WHERE article = ?1 AND status = 'published'",
-            [article],
-            |r| r.get(0),
-        )?;
-        Ok(n as u64)
+        let n: Option<i64> = conn
+            .query_row(
+                "SELECT n FROM comment_counts WHERE article = ?1 AND status = 'published'",
+                [article],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(n.unwrap_or(0).max(0) as u64)
     }
 
     fn is_duplicate(
@@ -336,7 +345,10 @@ impl CommentStore for SqliteStore {
         let conn = self.conn()?;
         let found: Option<i64> = conn
             .query_row(
-                "SELECT id FROM comments WHERE article = ?1 AND author_email = ?2 AND content = ?3 AND status != 'trash' LIMIT 1",
+                // Only the author's 500 latest comments on the article: enough for a repeated
+                // submission, and a prolific author (or a spammer) cannot make this a full scan.
+                "SELECT id FROM (SELECT id, content, status FROM comments WHERE article = ?1 AND author_email = ?2 \
+                 ORDER BY id DESC LIMIT 500) WHERE content = ?3 AND status != 'trash' LIMIT 1",
                 params![article, author_email, content],
                 |r| r.get(0),
             )
@@ -363,7 +375,9 @@ impl CommentStore for SqliteStore {
 
     fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<StoredComment, StorageError> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        // IMMEDIATE: take the write lock up front; a deferred read-then-write transaction fails
+        // at once with SQLITE_BUSY when the group-commit writer committed in between.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let from: Option<String> = tx
             .query_row("SELECT status FROM comments WHERE id = ?1", [id], |r| {
                 r.get(0)
@@ -469,7 +483,7 @@ impl CommentStore for SqliteStore {
     fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
         let conn = self.conn()?;
         let mut stmt =
-            conn.prepare_cached("SELECT status, COUNT(*) FROM comments GROUP BY status")?;
+            conn.prepare_cached("SELECT status, SUM(n) FROM comment_counts GROUP BY status")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut counts = Vec::new();
         for row in rows {
@@ -520,7 +534,9 @@ impl AkismetStore for SqliteStore {
         quota: Option<i64>,
     ) -> Result<ApiKey, StorageError> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        // IMMEDIATE: take the write lock up front; a deferred read-then-write transaction fails
+        // at once with SQLITE_BUSY when the group-commit writer committed in between.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO api_keys (key_sha256, key_prefix, note, quota, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![key_sha256, prefix, note, quota, now_rfc3339()],
@@ -648,6 +664,49 @@ mod tests {
             akismet_guid: None,
             api_key_id: None,
         }
+    }
+
+    #[test]
+    fn kept_counts_match_counting_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+        let mut ids = Vec::new();
+        for i in 0..30 {
+            let status = [Status::Published, Status::Held, Status::Spam][i % 3];
+            ids.push(store.insert(comment(["a", "b"][i % 2], status)).unwrap().id);
+        }
+        for (i, id) in ids.iter().enumerate().step_by(4) {
+            let to = [Status::Trash, Status::Published, Status::Spam][i % 3];
+            store.set_status(*id, to, "admin").unwrap();
+        }
+        let conn = store.conn().unwrap();
+        for article in ["a", "b", "c"] {
+            let counted: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM comments WHERE article = ?1 AND status = 'published'",
+                    [article],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(store_count(&conn, article), counted, "article {article}");
+        }
+        drop(conn);
+        let total: u64 = store
+            .count_by_status()
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(total, 30);
+    }
+
+    fn store_count(conn: &Connection, article: &str) -> i64 {
+        conn.query_row(
+            "SELECT COALESCE((SELECT n FROM comment_counts WHERE article = ?1 AND status = 'published'), 0)",
+            [article],
+            |r| r.get(0),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -13,12 +13,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-/// Most comments shown on one page.
-const PAGE_COMMENTS: u64 = 1000;
+/// Comments on one page of an article, oldest first; longer threads get "Older/Newer comments"
+/// links (`?cpage=N`), so a page stays small however many comments an article collects.
+pub const COMMENTS_PER_PAGE: u64 = 100;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
     replytocom: Option<i64>,
+    cpage: Option<u64>,
     unapproved: Option<i64>,
     #[serde(rename = "moderation-hash")]
     moderation_hash: Option<String>,
@@ -81,7 +83,20 @@ async fn render_article(
     };
     let store = state.store.clone();
     let owned_slug = slug.to_string();
-    let comments = blocking(move || store.published(&owned_slug, 0, PAGE_COMMENTS)).await?;
+    let (total, page, comments) = blocking(move || {
+        let total = store.count_published(&owned_slug)?;
+        let pages = total.div_ceil(COMMENTS_PER_PAGE).max(1);
+        let page = query.cpage.unwrap_or(1).clamp(1, pages);
+        let offset = (page - 1) * COMMENTS_PER_PAGE;
+        let comments = store.published(&owned_slug, offset, COMMENTS_PER_PAGE)?;
+        Ok((total, page, comments))
+    })
+    .await?;
+    let paging = render::Paging {
+        page,
+        pages: total.div_ceil(COMMENTS_PER_PAGE).max(1),
+        total,
+    };
     // The author of a held comment sees it (marked) through the signed link they were sent to.
     let pending = match (query.unapproved, query.moderation_hash) {
         (Some(id), Some(hash)) if state.pending_hash_matches(id, &hash) => {
@@ -92,7 +107,14 @@ async fn render_article(
         }
         _ => None,
     };
-    let page = render::article_page(article, &comments, pending.as_ref(), &form, &version);
+    let page = render::article_page(
+        article,
+        &comments,
+        pending.as_ref(),
+        &form,
+        &version,
+        paging,
+    );
     Ok((status, Html(page.into_string())).into_response())
 }
 
@@ -187,10 +209,21 @@ pub async fn post_comment(
     match submit::submit(&state, submission).await {
         Ok(accepted) => {
             let c = &accepted.comment;
+            // The newest comment is on the last page.
+            let last_page = {
+                let store = state.store.clone();
+                let slug = slug.clone();
+                blocking(move || store.count_published(&slug))
+                    .await?
+                    .div_ceil(COMMENTS_PER_PAGE)
+                    .max(1)
+            };
             let location = match c.status {
-                crate::storage::Status::Published => format!("/articles/{slug}#comment-{}", c.id),
+                crate::storage::Status::Published => {
+                    format!("/articles/{slug}?cpage={last_page}#comment-{}", c.id)
+                }
                 crate::storage::Status::Held => format!(
-                    "/articles/{slug}?unapproved={}&moderation-hash={}#comment-{}",
+                    "/articles/{slug}?cpage={last_page}&unapproved={}&moderation-hash={}#comment-{}",
                     c.id,
                     state.pending_hash(c.id),
                     c.id

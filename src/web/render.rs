@@ -55,13 +55,24 @@ pub fn article_list(articles: &[Article], counts: &[u64], model_version: &str) -
     )
 }
 
-/// The article page with its threaded comments and the reply form.
+/// Which page of an article's comments is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    /// 1-based.
+    pub page: u64,
+    pub pages: u64,
+    /// Published comments on all pages.
+    pub total: u64,
+}
+
+/// The article page with one page of its threaded comments and the reply form.
 pub fn article_page(
     article: &Article,
     comments: &[StoredComment],
     pending: Option<&StoredComment>,
     form: &FormState,
     model_version: &str,
+    paging: Paging,
 ) -> Markup {
     let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
     let known: std::collections::HashSet<i64> = comments
@@ -74,7 +85,7 @@ pub fn article_page(
         let parent = c.parent_id.filter(|p| known.contains(p));
         children.entry(parent).or_default().push(c);
     }
-    let count = comments.len();
+    let count = paging.total;
     layout(
         &article.title,
         model_version,
@@ -86,11 +97,32 @@ pub fn article_page(
             }
             section.comments id="comments" {
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
-                (thread(&children, None, pending.map(|p| p.id), &article.slug, 0))
+                (page_links(&article.slug, paging))
+                (thread(&children, None, pending.map(|p| p.id), &article.slug, paging.page, 0))
+                (page_links(&article.slug, paging))
             }
             (reply_form(article, form))
         },
     )
+}
+
+/// "Older / Newer comments" links, when the comments span several pages.
+fn page_links(slug: &str, paging: Paging) -> Markup {
+    html! {
+        @if paging.pages > 1 {
+            nav.comment-pages aria-label="Comment pages" {
+                @if paging.page > 1 {
+                    a rel="prev" href={ "/articles/" (slug) "?cpage=" (paging.page - 1) "#comments" } { "← Older comments" }
+                    " "
+                }
+                span.meta { "Page " (paging.page) " of " (paging.pages) }
+                @if paging.page < paging.pages {
+                    " "
+                    a rel="next" href={ "/articles/" (slug) "?cpage=" (paging.page + 1) "#comments" } { "Newer comments →" }
+                }
+            }
+        }
+    }
 }
 
 fn thread(
@@ -98,6 +130,7 @@ fn thread(
     parent: Option<i64>,
     pending: Option<i64>,
     slug: &str,
+    page: u64,
     depth: usize,
 ) -> Markup {
     let Some(list) = children.get(&parent) else {
@@ -127,9 +160,9 @@ fn thread(
                         }
                     }
                     @if Some(c.id) != pending && depth < 8 {
-                        a.reply href={ "/articles/" (slug) "?replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
+                        a.reply href={ "/articles/" (slug) "?cpage=" (page) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
-                    (thread(children, Some(c.id), pending, slug, depth + 1))
+                    (thread(children, Some(c.id), pending, slug, page, depth + 1))
                 }
             }
         }
