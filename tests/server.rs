@@ -710,3 +710,35 @@ fn long_threads_are_split_into_pages() {
     let (_, page) = get(&server.url(&location));
     assert!(page.contains("I wonder how big"));
 }
+
+#[test]
+fn pages_carry_a_strict_content_security_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    for path in [format!("/articles/{ARTICLE}"), "/admin".to_string()] {
+        let resp = agent().get(&server.url(&path)).call().unwrap();
+        let headers = resp.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "same-origin");
+    }
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(
+        !page.contains("<style") && !page.contains("<script>"),
+        "nothing inline"
+    );
+    for (path, kind) in [
+        ("/static/comments.js", "text/javascript"),
+        ("/static/site.css", "text/css"),
+        ("/static/admin.css", "text/css"),
+    ] {
+        let resp = agent().get(&server.url(path)).call().unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let content_type = resp.headers()["content-type"].to_str().unwrap();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+    }
+}

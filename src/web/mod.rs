@@ -379,9 +379,12 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // The policy and the referrer rule matter for pages only; API answers stay small.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY),
+            |response: &axum::response::Response| {
+                is_html(response).then(|| HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY))
+            },
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -389,7 +392,9 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
+            |response: &axum::response::Response| {
+                is_html(response).then(|| HeaderValue::from_static("same-origin"))
+            },
         ))
         // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -402,6 +407,13 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn is_html(response: &axum::response::Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
