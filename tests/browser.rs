@@ -120,12 +120,34 @@ async fn save_screenshot(client: &Client, name: &str) {
 }
 
 async fn wait_for(client: &Client, xpath: &str) -> Element {
-    client
+    match client
         .wait()
         .at_most(WAIT)
         .for_element(Locator::XPath(xpath))
         .await
-        .unwrap_or_else(|e| panic!("waited for {xpath}: {e}"))
+    {
+        Ok(element) => element,
+        Err(e) => {
+            // Enough to diagnose a failure from CI's log and artifacts alone.
+            let url = client.current_url().await.map(|u| u.to_string());
+            let source = client.source().await.unwrap_or_default();
+            let shot = format!("failure-{}.png", std::process::id());
+            if let Ok(png) = client.screenshot().await {
+                let _ = std::fs::write(screenshot_dir().join(&shot), png);
+            }
+            let tail: String = source
+                .chars()
+                .rev()
+                .take(3000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            panic!(
+                "waited for {xpath}: {e}; at {url:?}; screenshot {shot}; page ends with:\n{tail}"
+            )
+        }
+    }
 }
 
 /// Waits until nothing matches `xpath` (the page may be mid-navigation meanwhile).

@@ -107,7 +107,7 @@ pub struct ModelFlags {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Highest share of ham the reject threshold may reject (cross-validated).
-    #[arg(long, default_value_t = 0.005)]
+    #[arg(long, default_value_t = 0.001)]
     pub max_ham_rejected: f64,
     /// Lowest share of spam the hold threshold must hold or reject (cross-validated).
     #[arg(long, default_value_t = 0.95)]

@@ -173,7 +173,7 @@ fn softplus(z: f64) -> f64 {
 /// Target error rates the thresholds are calibrated for.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdRule {
-    /// At most this share of ham may be rejected outright (0.005 = 0.5%).
+    /// At most this share of ham may be rejected outright (0.001 = 0.1%).
     pub max_ham_rejected: f64,
     /// At least this share of spam must be held or rejected (0.95 = 95%).
     pub min_spam_held: f64,
@@ -182,7 +182,10 @@ pub struct ThresholdRule {
 impl Default for ThresholdRule {
     fn default() -> Self {
         ThresholdRule {
-            max_ham_rejected: 0.005,
+            // Stricter than the 0.5% the project's bar allows: the shipped model serves blog
+            // articles, whose comments differ from the corpora it is calibrated on, and a
+            // rejected comment is lost to its author while held spam costs a moderator one click.
+            max_ham_rejected: 0.001,
             min_spam_held: 0.95,
         }
     }
