@@ -10,23 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECS:-60}; probe=${PROBE:-10}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet
-bin=$PWD/target/release/replyguard
-work=$(mktemp -d)
+source benches/common.sh
 token=soak-admin-secret
-key=$($bin keys --db "$work/rg.db" add --blog https://blog.example.com 2>/dev/null)
-$bin serve --listen 127.0.0.1:0 --db "$work/rg.db" --flood-seconds 0 --rate-limit 0 \
-  --admin-token "$token" > "$work/out" 2> "$work/err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/err" "$KEEP_LOG"; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.05; done
-url=$(sed -n 's/^replyguard listening on \(.*\)\/$/\1/p' "$work/out")
-slug=alibaba-olympic-partner
-for i in $(seq 50); do
-  curl -s -o /dev/null -X POST "$url/api/v1/articles/$slug/comments" -H 'content-type: application/json' \
-    -d "{\"comment_content\":\"Reader comment number $i about the Olympic sponsorship and the cloud deal.\",\"comment_author\":\"Reader $i\",\"comment_author_email\":\"reader$i@example.org\"}"
-done
+start_server --admin-token "$token"
+seed_comments 50
 
 # DELAY is the pause (ms) each connection takes before each request; 0 = flat out.
 cat > "$work/mix.lua" <<LUA

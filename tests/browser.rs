@@ -191,6 +191,19 @@ async fn submit(client: &Client) {
         .unwrap();
 }
 
+/// Opens `/admin` and signs in with the admin token.
+async fn sign_in(client: &Client, server: &Server) {
+    goto(client, &server.url("/admin")).await;
+    fill(client, "token", TOKEN).await;
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// XPath of the comment whose own text contains `text`.
 fn comment_with(text: &str) -> String {
     format!("//li[contains(@class,'comment')][p[contains(., '{text}')]]")
@@ -358,15 +371,7 @@ async fn reader_scenarios(javascript: bool) {
             .is_empty(),
         "others do not see a held comment"
     );
-    client.goto(&server.url("/admin")).await.unwrap();
-    fill(&client, "token", TOKEN).await;
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&client, &server).await;
     let approve = wait_for(
         &client,
         "//tr[td[contains(., 'visit my site')]]//button[normalize-space(.)='Approve']",
@@ -549,15 +554,7 @@ async fn xss_payloads_never_run() {
     let client = browser(&driver, true, &dir.path().join("profile")).await;
 
     // Moderators see every payload as text, in the held and the spam queues.
-    goto(&client, &server.url("/admin")).await;
-    fill(&client, "token", TOKEN).await;
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&client, &server).await;
     wait_for(&client, "//p[contains(., 'comment(s) held')]").await;
     let mut admin_text = assert_clean(&client, "/admin").await;
     save_screenshot(&client, "admin-xss.png").await;

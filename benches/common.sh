@@ -1,0 +1,28 @@
+# Shared by the load scripts: builds the release binary, starts `replyguard serve` on a free port
+# with a fresh database and an Akismet key, and stops it (by PID) when the script exits.
+# Sets: bin, work, key, pid, url, slug. Extra arguments go to `serve`.
+start_server() {
+  command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+  cargo build --release --quiet
+  bin=$PWD/target/release/replyguard
+  work=$(mktemp -d)
+  key=$($bin keys --db "$work/rg.db" add --blog https://blog.example.com 2>/dev/null)
+  $bin serve --listen 127.0.0.1:0 --db "$work/rg.db" --flood-seconds 0 --rate-limit 0 "$@" \
+    > "$work/out" 2> "$work/err" &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/err" "$KEEP_LOG"; rm -rf "$work"' EXIT
+  for _ in $(seq 100); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.05; done
+  url=$(sed -n 's/^replyguard listening on \(.*\)\/$/\1/p' "$work/out")
+  slug=alibaba-olympic-partner
+}
+
+# Posts N ham comments (default 50) and checks that all N were published.
+seed_comments() {
+  local n=${1:-50} i published
+  for i in $(seq "$n"); do
+    curl -s -o /dev/null -X POST "$url/api/v1/articles/$slug/comments" -H 'content-type: application/json' \
+      -d "{\"comment_content\":\"Thanks, reader $i here: I wonder how big the cloud contract with the IOC really is.\",\"comment_author\":\"Reader $i\",\"comment_author_email\":\"reader$i@example.org\"}"
+  done
+  published=$(curl -s "$url/api/v1/articles" | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['comments'])")
+  [ "$published" = "$n" ] || { echo "seeding: $published of $n comments published" >&2; exit 1; }
+}
