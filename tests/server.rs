@@ -742,3 +742,42 @@ fn pages_carry_a_strict_content_security_policy() {
         assert!(content_type.starts_with(kind), "{path}: {content_type}");
     }
 }
+
+/// Article pages are cached between changes: a page seen before a comment is posted, approved or
+/// trashed must never be served stale afterwards.
+#[test]
+fn cached_pages_follow_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "0", "--reject-threshold", "1"],
+    );
+    let page_url = server.url(&format!("/articles/{ARTICLE}"));
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (_, before) = get(&page_url);
+    assert!(before.contains("0 Comments"));
+    let (status, body) = post_json(&api, &comment(HAM, "Ana"));
+    assert_eq!(status, 201);
+    assert_eq!(body["status"], "held");
+    let id = body["id"].as_i64().unwrap();
+    let (_, held) = get(&page_url);
+    assert!(
+        !held.contains("I wonder how big"),
+        "held comments stay hidden"
+    );
+    let act = |action: &str| {
+        admin(
+            &server.url(&format!("/api/v1/admin/comments/{id}/{action}")),
+            Some(TOKEN),
+        )
+    };
+    assert_eq!(act("approve").0, 200);
+    let (_, approved) = get(&page_url);
+    assert!(approved.contains("I wonder how big") && approved.contains("1 Comment"));
+    let (_, again) = get(&page_url);
+    assert_eq!(approved, again, "the cached page is the page");
+    assert_eq!(act("trash").0, 200);
+    let (_, trashed) = get(&page_url);
+    assert!(!trashed.contains("I wonder how big"));
+}

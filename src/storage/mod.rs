@@ -202,6 +202,9 @@ pub trait CommentStore: Send + Sync + 'static {
     fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
     /// Cheap liveness probe.
     fn ping(&self) -> Result<(), StorageError>;
+    /// A number that changes after every committed change to comments (new comments, status
+    /// changes), so that views derived from them can be cached until it moves.
+    fn generation(&self) -> u64;
     /// Number of stored comments per moderation status.
     fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
 }

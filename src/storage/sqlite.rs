@@ -7,7 +7,8 @@ use super::{
 use crate::data::{Comment, Label, LabeledComment};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -34,6 +35,8 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     writer: Option<mpsc::Sender<InsertRequest>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
+    /// Bumped after every committed change to comments; see [`CommentStore::generation`].
+    generation: Arc<AtomicU64>,
 }
 
 impl Drop for SqliteStore {
@@ -54,7 +57,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The writer thread: waits for a comment, takes every other one already queued, commits them all.
-fn group_commit(mut conn: Connection, queue: mpsc::Receiver<InsertRequest>) {
+fn group_commit(
+    mut conn: Connection,
+    queue: mpsc::Receiver<InsertRequest>,
+    generation: Arc<AtomicU64>,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_GROUP {
@@ -67,6 +74,7 @@ fn group_commit(mut conn: Connection, queue: mpsc::Receiver<InsertRequest>) {
             batch.into_iter().map(|r| (r.comment, r.reply)).unzip();
         match insert_all(&mut conn, comments) {
             Ok(stored) => {
+                generation.fetch_add(1, Ordering::Release);
                 for (reply, comment) in replies.into_iter().zip(stored) {
                     let _ = reply.send(Ok(comment));
                 }
@@ -193,14 +201,19 @@ impl SqliteStore {
         let writer_conn = Connection::open(path).map_err(open_err)?;
         configure(&writer_conn).map_err(open_err)?;
         let (writer, queue) = mpsc::channel();
+        let generation = Arc::new(AtomicU64::new(0));
         let writer_thread = std::thread::Builder::new()
             .name("replyguard-db-writer".into())
-            .spawn(move || group_commit(writer_conn, queue))
+            .spawn({
+                let generation = generation.clone();
+                move || group_commit(writer_conn, queue, generation)
+            })
             .map_err(StorageError::WriterStart)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             writer: Some(writer),
             writer_thread: Some(writer_thread),
+            generation,
         })
     }
 
@@ -228,6 +241,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             writer: None,
             writer_thread: None,
+            generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -398,6 +412,7 @@ impl CommentStore for SqliteStore {
             row_to_comment,
         )?;
         tx.commit()?;
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(comment)
     }
 
@@ -493,6 +508,10 @@ impl CommentStore for SqliteStore {
             }
         }
         Ok(counts)
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     fn ping(&self) -> Result<(), StorageError> {

@@ -12,6 +12,7 @@ pub mod form;
 pub mod fuzz;
 pub mod guard;
 pub mod model_holder;
+mod page_cache;
 mod pages;
 pub mod render;
 pub mod submit;
@@ -228,6 +229,7 @@ pub struct AppState {
     pub admin: Arc<AdminSecret>,
     pub metrics: Arc<Metrics>,
     sessions: Arc<admin_pages::Sessions>,
+    page_cache: Arc<page_cache::PageCache>,
     /// Key for the links that let the author of a held comment see it.
     pending_key: Arc<String>,
 }
@@ -309,6 +311,7 @@ impl AppState {
             admin: Arc::new(admin),
             metrics: Arc::new(Metrics::default()),
             sessions: Arc::new(admin_pages::Sessions::default()),
+            page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
         };
         Ok(Opened {

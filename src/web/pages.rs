@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::error::WebError;
+use super::page_cache;
 use super::render::{self, FormState};
 use super::submit::{self, Submission, blocking};
 use axum::body::Bytes;
@@ -81,6 +82,24 @@ async fn render_article(
         );
         return Ok((StatusCode::NOT_FOUND, Html(page.into_string())).into_response());
     };
+    // The plain view of a page (no form state, no held comment to show) is the same for every
+    // reader until the comments change: serve it from the cache.
+    let cacheable = status == StatusCode::OK
+        && query.unapproved.is_none()
+        && query.replytocom.is_none()
+        && form.parent.is_none();
+    let key = page_cache::PageKey {
+        slug: slug.to_string(),
+        page: query.cpage.unwrap_or(1).max(1),
+    };
+    // Read before the database, so a change committed meanwhile makes this rendering stale.
+    let fresh = page_cache::Freshness {
+        generation: state.store.generation(),
+        model_version: version.clone(),
+    };
+    if cacheable && let Some(html) = state.page_cache.get(&key, &fresh) {
+        return Ok(html_response(StatusCode::OK, html));
+    }
     let store = state.store.clone();
     let owned_slug = slug.to_string();
     let (total, page, comments) = blocking(move || {
@@ -92,6 +111,7 @@ async fn render_article(
         Ok((total, page, comments))
     })
     .await?;
+    let page_number = page;
     let paging = render::Paging {
         page,
         pages: total.div_ceil(COMMENTS_PER_PAGE).max(1),
@@ -115,7 +135,12 @@ async fn render_article(
         &version,
         paging,
     );
-    Ok((status, Html(page.into_string())).into_response())
+    let html: std::sync::Arc<str> = page.into_string().into();
+    // Pages past the last are clamped to it; cache them under the page actually shown.
+    if cacheable && key.page == page_number {
+        state.page_cache.put(key, fresh, html.clone());
+    }
+    Ok(html_response(status, html))
 }
 
 /// The reply form's fields (WordPress's names).
@@ -298,6 +323,24 @@ pub async fn post_comment(
             }
         }
         Err(other) => Err(other),
+    }
+}
+
+fn html_response(status: StatusCode, html: std::sync::Arc<str>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        axum::body::Body::from(Bytes::from_owner(ArcStr(html))),
+    )
+        .into_response()
+}
+
+/// A cached page as a response body without copying it.
+struct ArcStr(std::sync::Arc<str>);
+
+impl AsRef<[u8]> for ArcStr {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
