@@ -27,6 +27,11 @@ pub struct PageQuery {
     moderation_hash: Option<String>,
 }
 
+/// Pages of comments an article with `total` published comments has (at least one).
+fn page_count(total: u64) -> u64 {
+    total.div_ceil(COMMENTS_PER_PAGE).max(1)
+}
+
 /// `GET /`: the article, or the list when there are several.
 pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
     if state.articles.len() == 1 {
@@ -102,21 +107,15 @@ async fn render_article(
     }
     let store = state.store.clone();
     let owned_slug = slug.to_string();
-    let (total, page, comments) = blocking(move || {
+    let (paging, comments) = blocking(move || {
         let total = store.count_published(&owned_slug)?;
-        let pages = total.div_ceil(COMMENTS_PER_PAGE).max(1);
+        let pages = page_count(total);
         let page = query.cpage.unwrap_or(1).clamp(1, pages);
         let offset = (page - 1) * COMMENTS_PER_PAGE;
         let comments = store.published(&owned_slug, offset, COMMENTS_PER_PAGE)?;
-        Ok((total, page, comments))
+        Ok((render::Paging { page, pages, total }, comments))
     })
     .await?;
-    let page_number = page;
-    let paging = render::Paging {
-        page,
-        pages: total.div_ceil(COMMENTS_PER_PAGE).max(1),
-        total,
-    };
     // The author of a held comment sees it (marked) through the signed link they were sent to.
     let pending = match (query.unapproved, query.moderation_hash) {
         (Some(id), Some(hash)) if state.pending_hash_matches(id, &hash) => {
@@ -137,7 +136,7 @@ async fn render_article(
     );
     let html: std::sync::Arc<str> = page.into_string().into();
     // Pages past the last are clamped to it; cache them under the page actually shown.
-    if cacheable && key.page == page_number {
+    if cacheable && key.page == paging.page {
         state.page_cache.put(key, fresh, html.clone());
     }
     Ok(html_response(status, html))
@@ -238,10 +237,7 @@ pub async fn post_comment(
             let last_page = {
                 let store = state.store.clone();
                 let slug = slug.clone();
-                blocking(move || store.count_published(&slug))
-                    .await?
-                    .div_ceil(COMMENTS_PER_PAGE)
-                    .max(1)
+                page_count(blocking(move || store.count_published(&slug)).await?)
             };
             let location = match c.status {
                 crate::storage::Status::Published => {
