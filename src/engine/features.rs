@@ -174,25 +174,35 @@ impl Vocabulary {
         &self.idf
     }
 
-    /// Turns `(column, count)` pairs (sorted by column, distinct) into weighted feature values.
+    /// Turns `(column, count)` pairs (distinct columns, in any order) into weighted feature values,
+    /// in the same order.
     pub fn weigh(&self, weighting: &Weighting, counts: &[(u32, u32)], out: &mut Vec<(u32, f64)>) {
         out.clear();
         let mut sum_sq = 0.0;
-        let mut text_len = counts.len();
-        for (i, &(col, count)) in counts.iter().enumerate() {
+        let mut has_meta = false;
+        for &(col, count) in counts {
             if let (Some(meta), true) = (weighting.meta_weight, col >= self.meta_start) {
-                text_len = text_len.min(i);
+                has_meta = true;
                 out.push((col, meta));
                 continue;
             }
-            let w = weighting.tf.apply(count) * self.idf[col as usize];
+            let w = weighting.tf.apply(count) * self.idf.get(col as usize).copied().unwrap_or(1.0);
             sum_sq += w * w;
             out.push((col, w));
         }
         if weighting.l2_norm && sum_sq > 0.0 {
             let inv = 1.0 / sum_sq.sqrt();
-            for (_, w) in out[..text_len].iter_mut() {
-                *w *= inv;
+            if has_meta {
+                // Metadata keeps its fixed value outside the normalization.
+                for (col, w) in out.iter_mut() {
+                    if *col < self.meta_start {
+                        *w *= inv;
+                    }
+                }
+            } else {
+                for (_, w) in out.iter_mut() {
+                    *w *= inv;
+                }
             }
         }
     }

@@ -88,6 +88,84 @@ impl NaiveBayesCore {
         scratch: &'s mut Scratch,
         record_names: bool,
     ) -> &'s [(u32, f64)] {
+        if self.weighting.tf == TfTransform::Binary {
+            self.vectorize_distinct(comment, scratch, record_names)
+        } else {
+            self.vectorize_counted(comment, scratch, record_names)
+        }
+    }
+
+    /// Binary term frequency (the default): only which tokens occur matters, so repeats are
+    /// dropped as they arrive with a bitset over the vocabulary (a few KiB, stays in L1) instead of
+    /// sorting every column afterwards. Features come out in first-occurrence order, and
+    /// `names[i]` names `features[i]`.
+    fn vectorize_distinct<'s>(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &'s mut Scratch,
+        record_names: bool,
+    ) -> &'s [(u32, f64)] {
+        let Scratch {
+            tokenizer,
+            columns,
+            counts,
+            features,
+            names,
+            arena,
+            seen,
+            ..
+        } = scratch;
+        columns.clear();
+        names.clear();
+        arena.clear();
+        let vocab = &self.vocab;
+        let words = vocab.len().div_ceil(64);
+        if seen.len() < words {
+            seen.resize(words, 0);
+        }
+        tokenizer.tokenize(&self.tokenizer, comment, |kind, text| {
+            let Some(col) = vocab.column(token_hash(kind, text)) else {
+                return;
+            };
+            let (word, bit) = ((col / 64) as usize, 1u64 << (col % 64));
+            // `col < vocab.len()`, so `word < seen.len()`; `get_mut` keeps it panic-free anyway.
+            let Some(slot) = seen.get_mut(word) else {
+                return;
+            };
+            if *slot & bit != 0 {
+                return;
+            }
+            *slot |= bit;
+            columns.push(col);
+            if record_names {
+                let start = arena.len();
+                arena.push_str(text);
+                names.push(TokenName {
+                    col,
+                    kind,
+                    start,
+                    end: arena.len(),
+                });
+            }
+        });
+        counts.clear();
+        for &col in columns.iter() {
+            if let Some(slot) = seen.get_mut((col / 64) as usize) {
+                *slot = 0;
+            }
+            counts.push((col, 1));
+        }
+        self.vocab.weigh(&self.weighting, counts, features);
+        features
+    }
+
+    /// Any other term frequency: collect every known column, then sort and count them.
+    fn vectorize_counted<'s>(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &'s mut Scratch,
+        record_names: bool,
+    ) -> &'s [(u32, f64)] {
         let Scratch {
             tokenizer,
             columns,
@@ -138,6 +216,16 @@ struct TokenName {
     end: usize,
 }
 
+/// A feature in the running list of strongest clues.
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    col: u32,
+    /// Position in the comment's feature list.
+    index: usize,
+    /// Contribution to the log-odds.
+    weight: f64,
+}
+
 /// Reusable per-thread buffers for scoring; keep one per worker and pass it to every call.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -147,7 +235,9 @@ pub struct Scratch {
     features: Vec<(u32, f64)>,
     names: Vec<TokenName>,
     arena: String,
-    top: Vec<(u32, f64)>,
+    top: Vec<Ranked>,
+    /// One bit per vocabulary column: seen in the current comment. All clear between calls.
+    seen: Vec<u64>,
 }
 
 /// Score and verdict of one comment.
@@ -284,7 +374,6 @@ impl Model {
     ) -> Classification {
         let features = self.core.vectorize_inner(comment, scratch, true);
         let classification = self.decide(self.core.log_odds(features));
-        // The `top` strongest contributions, strongest first (ties: lower column first).
         let Scratch {
             features,
             names,
@@ -292,24 +381,43 @@ impl Model {
             top: best,
             ..
         } = scratch;
+        // The `top` strongest contributions, strongest first (ties: lower column first), kept
+        // by insertion into a short sorted list; most features fail the first comparison.
+        let precedes = |(col, strength): (u32, f64), (other_col, other_strength): (u32, f64)| {
+            strength > other_strength || (strength == other_strength && col < other_col)
+        };
         best.clear();
-        for &(col, w) in features.iter() {
+        for (index, &(col, w)) in features.iter().enumerate() {
             let weight = w * self.core.llr(col);
-            if best.len() == top && best.last().is_some_and(|&(_, x)| weight.abs() < x.abs()) {
+            let strength = weight.abs();
+            if best.len() == top
+                && best
+                    .last()
+                    .is_none_or(|b| !precedes((col, strength), (b.col, b.weight.abs())))
+            {
                 continue; // cannot enter the top list
             }
-            let at = best.partition_point(|&(c, x)| {
-                x.abs() > weight.abs() || (x.abs() == weight.abs() && c < col)
-            });
-            if at < top {
-                best.insert(at, (col, weight));
-                best.truncate(top);
+            let mut at = best.len();
+            while at > 0
+                && precedes(
+                    (col, strength),
+                    (best[at - 1].col, best[at - 1].weight.abs()),
+                )
+            {
+                at -= 1;
             }
+            best.insert(at, Ranked { col, index, weight });
+            best.truncate(top);
         }
-        // The first occurrence of a column names it; a scan per clue beats sorting all names.
         let mut used = 0;
-        for &(col, weight) in best.iter() {
-            let Some(name) = names.iter().find(|n| n.col == col) else {
+        for ranked in best.iter() {
+            // With binary term frequency `names[i]` names `features[i]`; otherwise the first
+            // occurrence of the column names it.
+            let name = names
+                .get(ranked.index)
+                .filter(|n| n.col == ranked.col)
+                .or_else(|| names.iter().find(|n| n.col == ranked.col));
+            let Some(name) = name else {
                 continue;
             };
             if used == clues.len() {
@@ -323,7 +431,7 @@ impl Model {
             clue.token.push_str(name.kind.name());
             clue.token.push(':');
             clue.token.push_str(&arena[name.start..name.end]);
-            clue.weight = weight;
+            clue.weight = ranked.weight;
             used += 1;
         }
         clues.truncate(used);
@@ -343,4 +451,84 @@ pub fn describe_weighting(w: &Weighting) -> String {
         if w.idf { " · idf" } else { "" },
         if w.l2_norm { " · l2" } else { "" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A core whose vocabulary is every token of `texts`, with made-up probabilities.
+    fn core_for(texts: &[&str]) -> NaiveBayesCore {
+        let config = TokenizerConfig::default();
+        let mut tokenizer = Tokenizer::default();
+        let mut hashes = Vec::new();
+        for text in texts {
+            tokenizer.tokenize(&config, CommentView::text(text), |kind, t| {
+                hashes.push(token_hash(kind, t))
+            });
+        }
+        hashes.sort_unstable();
+        hashes.dedup();
+        let n = hashes.len();
+        let vocab = Vocabulary::new(hashes, vec![1.0; n]);
+        let ham = (0..n).map(|i| -1.0 - (i % 7) as f64 * 0.3).collect();
+        let spam = (0..n).map(|i| -1.0 - (i % 5) as f64 * 0.4).collect();
+        NaiveBayesCore::new(
+            config,
+            Weighting::default(),
+            vocab,
+            [-0.7, -0.6],
+            [ham, spam],
+        )
+    }
+
+    #[test]
+    fn distinct_path_equals_sort_and_count_path() {
+        let known = "Check out my channel!!! check OUT my channel http://spam.example.com/x";
+        let core = core_for(&[known, "plain words only here"]);
+        let mut scratch = Scratch::default();
+        for text in [known, "check check check unseen words channel", "", "!!!"] {
+            let mut distinct = core
+                .vectorize_distinct(CommentView::text(text), &mut scratch, true)
+                .to_vec();
+            assert_eq!(scratch.names.len(), distinct.len(), "one name per feature");
+            for (name, &(col, _)) in scratch.names.iter().zip(&distinct) {
+                assert_eq!(name.col, col);
+            }
+            let counted = core
+                .vectorize_counted(CommentView::text(text), &mut scratch, false)
+                .to_vec();
+            distinct.sort_by_key(|&(col, _)| col);
+            assert_eq!(distinct.len(), counted.len(), "{text}");
+            for (a, b) in distinct.iter().zip(&counted) {
+                assert_eq!(a.0, b.0);
+                assert!((a.1 - b.1).abs() < 1e-12, "{text}: {a:?} vs {b:?}");
+            }
+            assert!(scratch.seen.iter().all(|&w| w == 0), "bitset left clear");
+        }
+    }
+
+    #[test]
+    fn clues_are_strongest_first_and_named() {
+        let core = core_for(&["free prize call now", "see you at lunch"]);
+        let model = Model {
+            meta: serde_json::from_str(META_FIXTURE).expect("fixture"),
+            core,
+        };
+        let mut scratch = Scratch::default();
+        let (_, clues) = model.explain(CommentView::text("free prize call now"), &mut scratch, 3);
+        assert_eq!(clues.len(), 3);
+        for pair in clues.windows(2) {
+            assert!(pair[0].weight.abs() >= pair[1].weight.abs());
+        }
+        let (_, none) = model.explain(CommentView::text("free prize"), &mut scratch, 0);
+        assert!(none.is_empty());
+    }
+
+    const META_FIXTURE: &str = r#"{"replyguard_version":"test","created_at":"","training_files":[],
+        "ham":1,"spam":1,"hyperparameters":{"tokenizer":{"bigrams":true,"char_ngrams":0,
+        "metadata":true,"prefix":5},"weighting":{"tf":"binary","idf":false,"l2_norm":true,
+        "meta_weight":0.75},"alpha":1.0,"min_df":1,"calibration_folds":5,"seed":0},
+        "vocabulary_size":0,"thresholds":{"hold":0.5,"reject":0.9},"threshold_rule":"",
+        "calibration":{"a":1.0,"b":0.0},"cross_validation":null}"#;
 }
