@@ -31,47 +31,40 @@ impl Normalizer {
             input
         };
         let mut stats = TextStats::default();
-        if source.is_ascii() && !source.contains('<') {
-            // Fast path for plain ASCII: no tags, nothing invisible, byte-wise lowercasing.
-            for b in source.bytes() {
-                if b.is_ascii_alphabetic() {
-                    stats.letters += 1;
-                    stats.uppercase += u32::from(b.is_ascii_uppercase());
-                }
+        let bytes = source.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            // Plain ASCII up to the next tag or non-ASCII character is copied in one go (for most
+            // comments, that is the whole text).
+            let run_end = bytes[at..]
+                .iter()
+                .position(|&b| b >= 0x80 || b == b'<')
+                .map_or(bytes.len(), |n| at + n);
+            if run_end > at {
+                push_ascii_lowercase(&source[at..run_end], out, &mut stats);
+                at = run_end;
+                continue;
             }
-            stats.chars = source.len() as u32;
-            out.push_str(source);
-            out.make_ascii_lowercase();
-            return stats;
-        }
-        let mut chars = source.char_indices();
-        while let Some((at, c)) = chars.next() {
-            if c == '<'
-                && let Some(tag_len) = html_tag_len(&source[at..])
-            {
-                // Markup is not words: replace a tag by a space, keeping a link target so
-                // `<a href="…">` still counts as a link.
-                out.push(' ');
-                if let Some(href) = href_of(&source[at..at + tag_len]) {
-                    out.push_str(&href.to_ascii_lowercase());
+            let rest = &source[at..];
+            let Some(c) = rest.chars().next() else { break };
+            if c == '<' {
+                if let Some(tag_len) = html_tag_len(rest) {
+                    // Markup is not words: replace a tag by a space, keeping a link target so
+                    // `<a href="…">` still counts as a link.
                     out.push(' ');
-                }
-                while chars.offset() < at + tag_len {
-                    chars.next();
-                }
-                continue;
-            }
-            if c.is_ascii() {
-                if c.is_ascii_alphabetic() {
-                    stats.letters += 1;
-                    if c.is_ascii_uppercase() {
-                        stats.uppercase += 1;
+                    if let Some(href) = href_of(&rest[..tag_len]) {
+                        out.push_str(&href.to_ascii_lowercase());
+                        out.push(' ');
                     }
+                    at += tag_len;
+                } else {
+                    out.push('<');
+                    stats.chars += 1;
+                    at += 1;
                 }
-                out.push(c.to_ascii_lowercase());
-                stats.chars += 1;
                 continue;
             }
+            at += c.len_utf8();
             let c = match c {
                 // Invisible characters: BOM / zero-width no-break space (all over the YouTube data),
                 // zero-width space/joiners, word joiner, soft hyphen. Spammers use them to split words.
@@ -103,6 +96,21 @@ impl Normalizer {
         }
         stats
     }
+}
+
+/// Appends an all-ASCII run lowercased, counting its letters and capitals.
+fn push_ascii_lowercase(run: &str, out: &mut String, stats: &mut TextStats) {
+    let (mut letters, mut uppercase) = (0u32, 0u32);
+    for b in run.bytes() {
+        letters += u32::from(b.is_ascii_alphabetic());
+        uppercase += u32::from(b.is_ascii_uppercase());
+    }
+    stats.letters += letters;
+    stats.uppercase += uppercase;
+    stats.chars += run.len() as u32;
+    let start = out.len();
+    out.push_str(run);
+    out.as_mut_str()[start..].make_ascii_lowercase();
 }
 
 /// Longest tag we treat as markup; anything longer is left as text.
