@@ -216,14 +216,23 @@ struct TokenName {
     end: usize,
 }
 
-/// A feature in the running list of strongest clues.
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    col: u32,
-    /// Position in the comment's feature list.
-    index: usize,
-    /// Contribution to the log-odds.
-    weight: f64,
+/// Clue lists up to this long are ranked by the insertion network.
+const SMALL_TOP: usize = 16;
+
+/// A key that orders features by strength of contribution (descending), then column (ascending):
+/// the bits of `|weight|` (monotone for non-negative floats), then the complement of the column,
+/// then `index + 1`, so that 0 means "no feature".
+#[inline]
+fn rank_key(weight: f64, col: u32, index: usize) -> u128 {
+    (u128::from(weight.abs().to_bits()) << 64)
+        | (u128::from(u32::MAX - col) << 32)
+        | u128::from((index as u32).wrapping_add(1))
+}
+
+/// The feature index of a [`rank_key`], `None` for an empty slot.
+#[inline]
+fn rank_key_index(key: u128) -> Option<usize> {
+    (key as u32).checked_sub(1).map(|i| i as usize)
 }
 
 /// Reusable per-thread buffers for scoring; keep one per worker and pass it to every call.
@@ -235,7 +244,7 @@ pub struct Scratch {
     features: Vec<(u32, f64)>,
     names: Vec<TokenName>,
     arena: String,
-    top: Vec<Ranked>,
+    top: Vec<u128>,
     /// One bit per vocabulary column: seen in the current comment. All clear between calls.
     seen: Vec<u64>,
 }
@@ -381,42 +390,45 @@ impl Model {
             top: best,
             ..
         } = scratch;
-        // The `top` strongest contributions, strongest first (ties: lower column first), kept
-        // by insertion into a short sorted list; most features fail the first comparison.
-        let precedes = |(col, strength): (u32, f64), (other_col, other_strength): (u32, f64)| {
-            strength > other_strength || (strength == other_strength && col < other_col)
-        };
+        // The `top` strongest contributions, strongest first (ties: lower column first). Each
+        // feature becomes one integer key ordered that way, so the ranking is integer compares:
+        // a branch-free insertion network for the usual handful of clues (data-dependent
+        // branches here cost more than the arithmetic), a sort for long lists.
         best.clear();
-        for (index, &(col, w)) in features.iter().enumerate() {
-            let weight = w * self.core.llr(col);
-            let strength = weight.abs();
-            if best.len() == top
-                && best
-                    .last()
-                    .is_none_or(|b| !precedes((col, strength), (b.col, b.weight.abs())))
-            {
-                continue; // cannot enter the top list
+        if top <= SMALL_TOP {
+            best.resize(top, 0);
+            for (index, &(col, w)) in features.iter().enumerate() {
+                let mut key = rank_key(w * self.core.llr(col), col, index);
+                for slot in best.iter_mut() {
+                    let higher = (*slot).max(key);
+                    key = (*slot).min(key);
+                    *slot = higher;
+                }
             }
-            let mut at = best.len();
-            while at > 0
-                && precedes(
-                    (col, strength),
-                    (best[at - 1].col, best[at - 1].weight.abs()),
-                )
-            {
-                at -= 1;
-            }
-            best.insert(at, Ranked { col, index, weight });
+        } else {
+            best.extend(
+                features
+                    .iter()
+                    .enumerate()
+                    .map(|(index, &(col, w))| rank_key(w * self.core.llr(col), col, index)),
+            );
+            best.sort_unstable_by(|a, b| b.cmp(a));
             best.truncate(top);
         }
         let mut used = 0;
-        for ranked in best.iter() {
+        for &key in best.iter() {
+            let Some(index) = rank_key_index(key) else {
+                break; // fewer features than clues asked for
+            };
+            let Some(&(col, w)) = features.get(index) else {
+                continue;
+            };
             // With binary term frequency `names[i]` names `features[i]`; otherwise the first
             // occurrence of the column names it.
             let name = names
-                .get(ranked.index)
-                .filter(|n| n.col == ranked.col)
-                .or_else(|| names.iter().find(|n| n.col == ranked.col));
+                .get(index)
+                .filter(|n| n.col == col)
+                .or_else(|| names.iter().find(|n| n.col == col));
             let Some(name) = name else {
                 continue;
             };
@@ -431,7 +443,7 @@ impl Model {
             clue.token.push_str(name.kind.name());
             clue.token.push(':');
             clue.token.push_str(&arena[name.start..name.end]);
-            clue.weight = ranked.weight;
+            clue.weight = w * self.core.llr(col);
             used += 1;
         }
         clues.truncate(used);
