@@ -111,8 +111,12 @@ def measure(n, repeats, train, texts, pool, tmp):
         print("bogofilter missing: apt-get install bogofilter", file=sys.stderr)
 
     times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
+    names = list(contenders)
+    for round_no in range(repeats):
+        # Rotate the order each round, so no contender always runs right after the same one.
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = contenders[name]
             times[name].append(time_once(fn) * scale.get(name, 1.0))
             # bogofilter leaves dirty pages behind (its database environment); flushing them
             # here keeps the kernel's writeback out of the next contender's timing.
