@@ -418,21 +418,25 @@ impl Model {
             ..
         } = scratch;
         // The `top` strongest contributions, strongest first (ties: lower column first). Each
-        // feature becomes one integer key ordered that way, so the ranking is integer compares:
-        // a branch-free insertion network for the usual handful of clues (data-dependent
-        // branches here cost more than the arithmetic), a sort for long lists.
+        // feature becomes one integer key ordered that way, so ranking is integer compares:
+        // insertion into a short list for the usual handful of clues (most features fail the
+        // first compare), a sort for long lists.
         best.clear();
-        if top <= SMALL_TOP {
+        if let Some(last) = top.checked_sub(1).filter(|_| top <= SMALL_TOP) {
             best.resize(top, 0);
             for (index, &(col, w)) in features.iter().enumerate() {
-                let mut key = rank_key(w * self.core.llr(col), col, index);
-                for slot in best.iter_mut() {
-                    let higher = (*slot).max(key);
-                    key = (*slot).min(key);
-                    *slot = higher;
+                let key = rank_key(w * self.core.llr(col), col, index);
+                if key <= best[last] {
+                    continue; // weaker than the current top list: the common case
                 }
+                let mut at = last;
+                while at > 0 && best[at - 1] < key {
+                    best[at] = best[at - 1];
+                    at -= 1;
+                }
+                best[at] = key;
             }
-        } else {
+        } else if top > 0 {
             best.extend(
                 features
                     .iter()
