@@ -369,3 +369,66 @@ fn huge_token_and_nul_lines_are_scored() {
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|l| l["spam_probability"].is_number()));
 }
+
+/// Thousands of records spread over many chunks and both workers come back in input order: each
+/// result equals the one for the same record classified alone, blank lines are skipped and bad
+/// lines are reported at their own line numbers.
+#[test]
+fn jsonl_stream_keeps_input_order_across_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repo().join("models/default.rgm");
+    let model = model.to_str().unwrap();
+    let texts = [
+        "Check out my channel and subscribe!!! http://promo.example.biz/win free gift cards",
+        "Thanks for the clear write-up, the second example finally made it click for me.",
+        "ok",
+        "CALL NOW to claim your prize 08712460324",
+    ];
+    let alone: Vec<String> = texts
+        .iter()
+        .map(|t| {
+            let record = serde_json::json!({ "comment_content": t }).to_string() + "\n";
+            let out = run(
+                &["classify", "--model", model, "--jsonl"],
+                Some(record.as_bytes()),
+                dir.path(),
+            );
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout).trim_end().to_string()
+        })
+        .collect();
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for i in 0..5_000usize {
+        let line_no = expected.len() + 1 + input.matches("\n\n").count();
+        if i % 997 == 0 {
+            input.push_str("{not json\n");
+            expected.push(format!("error@{line_no}"));
+        } else if i % 1_499 == 0 {
+            input.push('\n'); // blank: skipped, but counted in line numbers
+            input.push_str(&serde_json::json!({ "comment_content": texts[i % 4] }).to_string());
+            input.push('\n');
+            expected.push(alone[i % 4].clone());
+        } else {
+            input.push_str(&serde_json::json!({ "comment_content": texts[i % 4] }).to_string());
+            input.push('\n');
+            expected.push(alone[i % 4].clone());
+        }
+    }
+    let out = run(
+        &["classify", "--model", model, "--jsonl"],
+        Some(input.as_bytes()),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(3), "bad lines make exit status 3");
+    let got: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(got.len(), expected.len());
+    for (i, (got, want)) in got.iter().zip(&expected).enumerate() {
+        if let Some(line_no) = want.strip_prefix("error@") {
+            let v: Value = serde_json::from_str(got).unwrap();
+            assert_eq!(v["line"].to_string(), line_no, "result {i}: {got}");
+        } else {
+            assert_eq!(got, want, "result {i}");
+        }
+    }
+}

@@ -7,9 +7,10 @@ use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -189,18 +190,21 @@ fn print_human(result: &Classification, clues: &[Clue]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A batch ends after this many lines or once it holds [`BATCH_BYTES`], whichever comes first:
-/// memory stays bounded whatever the input size.
-const BATCH_LINES: usize = 8192;
-const BATCH_BYTES: usize = 1 << 20;
+/// A chunk ends after this many lines or once it holds [`CHUNK_BYTES`], whichever comes first.
+/// Chunks are small so that the workers share the work evenly even when one core is busy with
+/// something else; the number in flight is bounded, so memory stays constant.
+const CHUNK_LINES: usize = 512;
+const CHUNK_BYTES: usize = 64 << 10;
+/// Chunks read ahead of the output, per worker.
+const CHUNKS_IN_FLIGHT_PER_WORKER: usize = 4;
 
 /// Streams stdin to stdout: constant memory, output in input order, blank lines skipped.
 ///
-/// One worker thread per core lives for the whole stream (threads spawned per batch cost a fresh
-/// allocator heap each time). This thread reads the next batch while the workers classify the
-/// previous one, each worker taking one contiguous slice; it then writes the slices back in order.
-/// A bad line yields `{"line":N,"error":"…"}` in its place, and the command exits with status 3
-/// at the end.
+/// This thread reads input in chunks and hands them to one worker per core through a shared
+/// queue (an idle worker takes the next chunk, so a slow or preempted one holds nothing up). The
+/// results come back tagged with the chunk's sequence number and are written in order. Buffers
+/// go round between the threads and are reused. A bad line yields `{"line":N,"error":"…"}` in
+/// its place, and the command exits with status 3 at the end.
 fn classify_stream(model: &Model, top: usize) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
@@ -209,83 +213,83 @@ fn classify_stream(model: &Model, top: usize) -> anyhow::Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 16);
+    let max_in_flight = workers * CHUNKS_IN_FLIGHT_PER_WORKER;
     let mut line_no = 0u64;
     let bad = std::thread::scope(|scope| -> anyhow::Result<u64> {
-        let mut pool = Vec::with_capacity(workers);
+        let (job_tx, job_rx) = mpsc::sync_channel::<Chunk>(max_in_flight);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<Chunk>();
         for _ in 0..workers {
-            let (job_tx, job_rx) = mpsc::sync_channel::<Job>(1);
-            let (done_tx, done_rx) = mpsc::sync_channel::<Done>(1);
+            let job_rx = Arc::clone(&job_rx);
+            let done_tx = done_tx.clone();
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 let mut clues = Vec::with_capacity(top);
-                for job in job_rx {
-                    let Job {
-                        batch,
-                        part,
-                        mut output,
-                    } = job;
-                    output.clear();
-                    let lines = batch.lines.get(part).unwrap_or_default();
-                    let bad = classify_lines(
-                        model,
-                        top,
-                        &batch.buf,
-                        lines,
-                        &mut scratch,
-                        &mut clues,
-                        &mut output,
-                    );
-                    // Let go of the batch before answering, so the reader can reuse its buffer.
-                    drop(batch);
-                    if done_tx.send(Done { output, bad }).is_err() {
+                loop {
+                    // The lock is held only to take one chunk off the queue.
+                    let next = match job_rx.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(mut chunk) = next else { break };
+                    chunk.output.clear();
+                    let Chunk {
+                        buf, lines, output, ..
+                    } = &mut chunk;
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        classify_lines(model, top, buf, lines, &mut scratch, &mut clues, output)
+                    }));
+                    chunk.bad = match outcome {
+                        Ok(bad) => bad,
+                        Err(_) => {
+                            // A bug, not bad input: report the chunk's lines as failed rather
+                            // than leave the reader waiting for them, and start clean.
+                            scratch = Scratch::default();
+                            chunk.output.clear();
+                            for line in &chunk.lines {
+                                let _ = serde_json::to_writer(
+                                    &mut chunk.output,
+                                    &serde_json::json!({"line": line.number, "error": "internal error while classifying"}),
+                                );
+                                chunk.output.push(b'\n');
+                            }
+                            chunk.lines.len() as u64
+                        }
+                    };
+                    if done_tx.send(chunk).is_err() {
                         break;
                     }
                 }
             });
-            pool.push((job_tx, done_rx));
         }
-        // Results run about twice the size of the input records.
-        let mut outputs: Vec<Vec<u8>> = (0..workers)
-            .map(|_| Vec::with_capacity(2 * BATCH_BYTES / workers))
-            .collect();
-        let mut spare = Some(Batch::default());
-        let mut in_flight: Option<(Arc<Batch>, usize)> = None;
-        let mut bad = 0u64;
+        drop(done_tx);
+        let stopped = || anyhow::anyhow!("a classification worker stopped");
+        let mut order = InOrder::default();
+        let mut sent = 0u64;
         loop {
-            let mut batch = spare.take().unwrap_or_default();
-            read_batch(&mut input, &mut batch, &mut line_no)?;
-            if let Some((previous, parts)) = in_flight.take() {
-                for (i, (_, done_rx)) in pool.iter().take(parts).enumerate() {
-                    let done = done_rx
-                        .recv()
-                        .map_err(|_| anyhow::anyhow!("a classification worker stopped"))?;
-                    out.write_all(&done.output)?;
-                    bad += done.bad;
-                    outputs[i] = done.output;
-                }
-                spare = Arc::try_unwrap(previous).ok();
-            }
-            if batch.lines.is_empty() {
+            let mut chunk = order.free.pop().unwrap_or_default();
+            read_chunk(&mut input, &mut chunk, &mut line_no)?;
+            if chunk.lines.is_empty() {
                 break;
             }
-            let per_worker = batch.lines.len().div_ceil(workers);
-            let parts = batch.lines.len().div_ceil(per_worker);
-            let batch = Arc::new(batch);
-            for (i, (job_tx, _)) in pool.iter().take(parts).enumerate() {
-                let start = i * per_worker;
-                let end = (start + per_worker).min(batch.lines.len());
-                let job = Job {
-                    batch: Arc::clone(&batch),
-                    part: start..end,
-                    output: std::mem::take(&mut outputs[i]),
-                };
-                job_tx
-                    .send(job)
-                    .map_err(|_| anyhow::anyhow!("a classification worker stopped"))?;
+            chunk.seq = sent;
+            job_tx.send(chunk).map_err(|_| stopped())?;
+            sent += 1;
+            // Write whatever is ready; wait only when the read-ahead limit is reached.
+            while let Ok(done) = done_rx.try_recv() {
+                order.accept(done, &mut out)?;
             }
-            in_flight = Some((batch, parts));
+            while sent - order.written >= max_in_flight as u64 {
+                let done = done_rx.recv().map_err(|_| stopped())?;
+                order.accept(done, &mut out)?;
+            }
         }
-        Ok(bad)
+        drop(job_tx);
+        while order.written < sent {
+            let done = done_rx.recv().map_err(|_| stopped())?;
+            order.accept(done, &mut out)?;
+        }
+        Ok(order.bad)
     })?;
     out.flush()?;
     if bad > 0 {
@@ -297,58 +301,80 @@ fn classify_stream(model: &Model, top: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Up to [`BATCH_LINES`] input lines, read into one buffer.
-struct Batch {
-    buf: Vec<u8>,
-    lines: Vec<Line>,
+/// Puts classified chunks back in input order as they come back from the workers.
+#[derive(Default)]
+struct InOrder {
+    /// Chunks that arrived ahead of their turn, by sequence number.
+    waiting: BTreeMap<u64, Chunk>,
+    /// Chunks written so far (the next sequence number due).
+    written: u64,
+    /// Invalid lines in the chunks written.
+    bad: u64,
+    /// Written chunks, ready for reuse.
+    free: Vec<Chunk>,
 }
 
-impl Default for Batch {
-    /// Sized for a whole batch up front: growing by doubling would fault in fresh pages on every
-    /// step, and the kernel zeroes each one (it showed up as 7% of the profile).
+impl InOrder {
+    /// Takes a classified chunk and writes every chunk whose turn has come.
+    fn accept(&mut self, chunk: Chunk, out: &mut impl Write) -> std::io::Result<()> {
+        self.waiting.insert(chunk.seq, chunk);
+        while let Some(chunk) = self.waiting.remove(&self.written) {
+            out.write_all(&chunk.output)?;
+            self.bad += chunk.bad;
+            self.written += 1;
+            self.free.push(chunk);
+        }
+        Ok(())
+    }
+}
+
+/// Up to [`CHUNK_LINES`] input lines and, once classified, their result lines.
+struct Chunk {
+    /// Position of the chunk in the input.
+    seq: u64,
+    buf: Vec<u8>,
+    lines: Vec<Line>,
+    output: Vec<u8>,
+    /// Invalid lines in the chunk.
+    bad: u64,
+}
+
+impl Default for Chunk {
+    /// Sized for a whole chunk up front, so buffers do not grow step by step.
     fn default() -> Self {
-        Batch {
-            buf: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
-            lines: Vec::with_capacity(BATCH_LINES),
+        Chunk {
+            seq: 0,
+            buf: Vec::with_capacity(CHUNK_BYTES + (16 << 10)),
+            lines: Vec::with_capacity(CHUNK_LINES),
+            // Results run about twice the size of the input records.
+            output: Vec::with_capacity(2 * CHUNK_BYTES),
+            bad: 0,
         }
     }
 }
 
-/// A worker's share of a batch: `batch.lines[part]`, written into `output`.
-struct Job {
-    batch: Arc<Batch>,
-    part: std::ops::Range<usize>,
-    output: Vec<u8>,
-}
-
-/// A worker's answer: the result lines of its share and how many input lines were invalid.
-struct Done {
-    output: Vec<u8>,
-    bad: u64,
-}
-
-/// Reads the next batch of non-blank lines (none at the end of the input).
-fn read_batch(
+/// Reads the next chunk of non-blank lines (none at the end of the input).
+fn read_chunk(
     input: &mut impl BufRead,
-    batch: &mut Batch,
+    chunk: &mut Chunk,
     line_no: &mut u64,
 ) -> anyhow::Result<()> {
-    batch.buf.clear();
-    batch.lines.clear();
-    while batch.lines.len() < BATCH_LINES && batch.buf.len() < BATCH_BYTES {
-        let start = batch.buf.len();
+    chunk.buf.clear();
+    chunk.lines.clear();
+    while chunk.lines.len() < CHUNK_LINES && chunk.buf.len() < CHUNK_BYTES {
+        let start = chunk.buf.len();
         if input
-            .read_until(b'\n', &mut batch.buf)
+            .read_until(b'\n', &mut chunk.buf)
             .context("reading stdin")?
             == 0
         {
             break;
         }
         *line_no += 1;
-        if !batch.buf[start..].trim_ascii().is_empty() {
-            batch.lines.push(Line {
+        if !chunk.buf[start..].trim_ascii().is_empty() {
+            chunk.lines.push(Line {
                 start,
-                end: batch.buf.len(),
+                end: chunk.buf.len(),
                 number: *line_no,
             });
         }

@@ -102,12 +102,17 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn replyguard");
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    } else {
-        drop(child.stdin.take());
-    }
-    child.wait_with_output().expect("wait for replyguard")
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.unwrap_or_default().to_vec();
+    // Fed from a thread while the output is read, like a shell pipeline: a streaming command
+    // writes results before it has read all its input, and both pipes would fill up otherwise.
+    let feeder = std::thread::spawn(move || {
+        // The command may stop reading early (that is for the test to judge).
+        let _ = pipe.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("wait for replyguard");
+    feeder.join().expect("stdin feeder");
+    output
 }
 
 pub fn text(bytes: &[u8]) -> String {
