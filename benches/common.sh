@@ -1,10 +1,15 @@
 # Shared by the load scripts: builds the release binary, starts `replyguard serve` on a free port
 # with a fresh database and an Akismet key, and stops it (by PID) when the script exits.
-# Sets: bin, work, key, pid, url, slug. Extra arguments go to `serve`.
+# Sets: bin, work, key, pid, url, slug. Extra arguments go to `serve`. REPLYGUARD_BIN runs another
+# build instead (e.g. an older commit's, for an A/B comparison on the same machine).
 start_server() {
   command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-  cargo build --release --quiet
-  bin=$PWD/target/release/replyguard
+  if [ -n "${REPLYGUARD_BIN:-}" ]; then
+    bin=$REPLYGUARD_BIN
+  else
+    cargo build --release --quiet
+    bin=$PWD/target/release/replyguard
+  fi
   work=$(mktemp -d)
   key=$($bin keys --db "$work/rg.db" add --blog https://blog.example.com 2>/dev/null)
   $bin serve --listen 127.0.0.1:0 --db "$work/rg.db" --flood-seconds 0 --rate-limit 0 "$@" \
