@@ -38,8 +38,6 @@ fn sparse_scorer_equals_linfa_bayes() {
     let params = TrainParams {
         min_df: 1,
         alpha: 0.5,
-        // A tiny chunk budget forces many fit_with calls: chunking must not change the result.
-        chunk_bytes: 2048,
         ..TrainParams::default()
     };
     let corpus = Corpus::build(

@@ -112,9 +112,6 @@ pub struct ModelFlags {
     /// Lowest share of spam the hold threshold must hold or reject (cross-validated).
     #[arg(long, default_value_t = 0.95)]
     pub min_spam_held: f64,
-    /// Memory bound of each dense chunk handed to linfa-bayes, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
-    pub chunk_mib: usize,
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
@@ -170,7 +167,6 @@ impl ModelFlags {
                 max_ham_rejected: self.max_ham_rejected,
                 min_spam_held: self.min_spam_held,
             },
-            chunk_bytes: self.chunk_mib.max(1) << 20,
         })
     }
 }
