@@ -239,7 +239,7 @@ struct TokenName {
 /// Per-token buffers of a [`Scratch`] are cut back to this many tokens after a larger comment.
 const KEEP_TOKENS: usize = 1 << 14;
 
-/// Clue lists up to this long are ranked by the insertion network.
+/// Clue lists up to this long are ranked by insertion into a short list; longer ones by a sort.
 const SMALL_TOP: usize = 16;
 
 /// A key that orders features by strength of contribution (descending), then column (ascending):
