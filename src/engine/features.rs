@@ -179,10 +179,10 @@ impl Vocabulary {
     pub fn weigh(&self, weighting: &Weighting, counts: &[(u32, u32)], out: &mut Vec<(u32, f64)>) {
         out.clear();
         let mut sum_sq = 0.0;
-        let mut has_meta = false;
+        // Metadata keeps its fixed value outside the normalization.
+        let is_meta = |col: u32| weighting.meta_weight.is_some() && col >= self.meta_start;
         for &(col, count) in counts {
-            if let (Some(meta), true) = (weighting.meta_weight, col >= self.meta_start) {
-                has_meta = true;
+            if let (Some(meta), true) = (weighting.meta_weight, is_meta(col)) {
                 out.push((col, meta));
                 continue;
             }
@@ -192,15 +192,8 @@ impl Vocabulary {
         }
         if weighting.l2_norm && sum_sq > 0.0 {
             let inv = 1.0 / sum_sq.sqrt();
-            if has_meta {
-                // Metadata keeps its fixed value outside the normalization.
-                for (col, w) in out.iter_mut() {
-                    if *col < self.meta_start {
-                        *w *= inv;
-                    }
-                }
-            } else {
-                for (_, w) in out.iter_mut() {
+            for (col, w) in out.iter_mut() {
+                if !is_meta(*col) {
                     *w *= inv;
                 }
             }

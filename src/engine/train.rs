@@ -177,8 +177,7 @@ pub fn fit_core(
     let silence = gag::Gag::stderr().ok();
     let fitted = nb_params.fit_with(None, &dataset);
     drop(silence);
-    let model = Some(fitted?);
-    let model = model.ok_or_else(|| EngineError::Training("no rows to fit".into()))?;
+    let model = fitted?;
     let exported: ExportedNb = serde_json::to_value(&model)
         .and_then(serde_json::from_value)
         .map_err(|e| EngineError::Training(format!("cannot export linfa-bayes parameters: {e}")))?;
