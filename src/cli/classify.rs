@@ -247,11 +247,11 @@ fn classify_stream(model: &Model, top: usize) -> anyhow::Result<()> {
                             scratch = Scratch::default();
                             chunk.output.clear();
                             for line in &chunk.lines {
-                                let _ = serde_json::to_writer(
+                                write_line_error(
                                     &mut chunk.output,
-                                    &serde_json::json!({"line": line.number, "error": "internal error while classifying"}),
+                                    line.number,
+                                    "internal error while classifying",
                                 );
-                                chunk.output.push(b'\n');
                             }
                             chunk.lines.len() as u64
                         }
@@ -382,7 +382,7 @@ fn read_chunk(
     Ok(())
 }
 
-/// A non-blank input line inside the batch buffer.
+/// A non-blank input line inside a chunk's buffer.
 struct Line {
     start: usize,
     end: usize,
@@ -401,25 +401,30 @@ fn classify_lines(
 ) -> u64 {
     let mut bad = 0;
     for line in lines {
-        let written = match serde_json::from_slice::<Record>(&buf[line.start..line.end]) {
+        match serde_json::from_slice::<Record>(&buf[line.start..line.end]) {
             Ok(record) => {
                 let result = model.explain_into(record.view(), scratch, top, clues);
                 write_result(out, &result, clues);
-                Ok(())
+                out.push(b'\n');
             }
             Err(e) => {
                 bad += 1;
-                serde_json::to_writer(
-                    &mut *out,
-                    &serde_json::json!({"line": line.number, "error": format!("invalid record: {e}")}),
-                )
+                write_line_error(out, line.number, &format!("invalid record: {e}"));
             }
-        };
-        // Writing JSON into a Vec cannot fail; keep the line structure regardless.
-        debug_assert!(written.is_ok());
-        out.push(b'\n');
+        }
     }
     bad
+}
+
+/// The result line that stands in for input line `number`: `{"error":…,"line":N}`.
+fn write_line_error(out: &mut Vec<u8>, number: u64, error: &str) {
+    let written = serde_json::to_writer(
+        &mut *out,
+        &serde_json::json!({"line": number, "error": error}),
+    );
+    // Writing JSON into a Vec cannot fail; keep the line structure regardless.
+    debug_assert!(written.is_ok());
+    out.push(b'\n');
 }
 
 #[cfg(test)]
