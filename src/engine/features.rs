@@ -170,6 +170,11 @@ impl Vocabulary {
         &self.hashes
     }
 
+    /// First column holding a metadata feature (all columns from there on are metadata).
+    pub fn meta_start(&self) -> u32 {
+        self.meta_start
+    }
+
     pub fn idf(&self) -> &[f64] {
         &self.idf
     }

@@ -21,6 +21,8 @@ pub struct NaiveBayesCore {
     pub feature_log_prob: [Vec<f64>; 2],
     /// `feature_log_prob[1] − feature_log_prob[0]`, precomputed for scoring.
     llr: Vec<f64>,
+    /// Scoring shortcut for binary term frequency.
+    binary_terms: Option<BinaryTerms>,
 }
 
 impl NaiveBayesCore {
@@ -35,7 +37,8 @@ impl NaiveBayesCore {
             .iter()
             .zip(&feature_log_prob[0])
             .map(|(s, h)| s - h)
-            .collect();
+            .collect::<Vec<_>>();
+        let binary_terms = BinaryTerms::new(&weighting, &vocab, &llr);
         NaiveBayesCore {
             tokenizer,
             weighting,
@@ -43,6 +46,7 @@ impl NaiveBayesCore {
             log_prior,
             feature_log_prob,
             llr,
+            binary_terms,
         }
     }
 
@@ -77,39 +81,66 @@ impl NaiveBayesCore {
         comment: CommentView<'_>,
         scratch: &'s mut Scratch,
     ) -> &'s [(u32, f64)] {
-        self.vectorize_inner(comment, scratch, false)
+        self.vectorize_with::<false>(comment, scratch, self.binary_terms.is_some())
     }
 
-    /// Like [`vectorize`](Self::vectorize); with `record_names` it also keeps each known token's
+    /// Log-odds of spam for a comment. Under binary term frequency (the default) it is summed
+    /// straight from the distinct known columns with [`BinaryTerms`]: no feature vector is built.
+    #[inline]
+    pub fn score(&self, comment: CommentView<'_>, scratch: &mut Scratch) -> f64 {
+        match &self.binary_terms {
+            Some(terms) => {
+                self.known_columns::<false>(comment, scratch, true);
+                terms.log_odds(self.log_prior[1] - self.log_prior[0], &scratch.counts)
+            }
+            None => {
+                let features = self.vectorize_with::<false>(comment, scratch, false);
+                self.log_odds(features)
+            }
+        }
+    }
+
+    /// Log-odds of the columns [`known_columns`](Self::known_columns) left in `scratch.counts`,
+    /// computed as [`score`](Self::score) does, with the weighted features in `scratch.features`.
+    fn score_known(&self, scratch: &mut Scratch) -> f64 {
+        self.vocab
+            .weigh(&self.weighting, &scratch.counts, &mut scratch.features);
+        match &self.binary_terms {
+            Some(terms) => terms.log_odds(self.log_prior[1] - self.log_prior[0], &scratch.counts),
+            None => self.log_odds(&scratch.features),
+        }
+    }
+
+    /// Like [`vectorize`](Self::vectorize); with `NAMES` it also keeps each known token's
     /// family and text (in `scratch.names` / `scratch.arena`) so clues can be named afterwards.
+    /// `drop_repeats` is right only for binary term frequency (a test runs both ways on it).
+    fn vectorize_with<'s, const NAMES: bool>(
+        &self,
+        comment: CommentView<'_>,
+        scratch: &'s mut Scratch,
+        drop_repeats: bool,
+    ) -> &'s [(u32, f64)] {
+        self.known_columns::<NAMES>(comment, scratch, drop_repeats);
+        self.vocab
+            .weigh(&self.weighting, &scratch.counts, &mut scratch.features);
+        &scratch.features
+    }
+
+    /// The known columns of a comment with their counts, in `scratch.counts`.
     ///
     /// Two passes: hash every token, then look them all up. Kept apart, each loop is tight: the
     /// lookups no longer wait behind tokenizer code, so their cache misses overlap (about 25%
     /// faster per comment than looking up inside the tokenizer's callback).
-    fn vectorize_inner<'s>(
+    fn known_columns<const NAMES: bool>(
         &self,
         comment: CommentView<'_>,
-        scratch: &'s mut Scratch,
-        record_names: bool,
-    ) -> &'s [(u32, f64)] {
-        let binary = self.weighting.tf == TfTransform::Binary;
-        self.vectorize_with(comment, scratch, record_names, binary)
-    }
-
-    /// [`vectorize_inner`](Self::vectorize_inner) with the way repeats are handled made explicit:
-    /// `drop_repeats` is right only for binary term frequency (a test runs both ways on it).
-    fn vectorize_with<'s>(
-        &self,
-        comment: CommentView<'_>,
-        scratch: &'s mut Scratch,
-        record_names: bool,
+        scratch: &mut Scratch,
         drop_repeats: bool,
-    ) -> &'s [(u32, f64)] {
+    ) {
         let Scratch {
             tokenizer,
             columns,
             counts,
-            features,
             names,
             arena,
             seen,
@@ -128,7 +159,7 @@ impl NaiveBayesCore {
         }
         tokenizer.tokenize(&self.tokenizer, comment, |kind, text| {
             hashes.push(token_hash(kind, text));
-            if record_names {
+            if NAMES {
                 // Every token is named here; only the known ones are kept below.
                 let start = arena.len();
                 arena.push_str(text);
@@ -151,8 +182,8 @@ impl NaiveBayesCore {
         if drop_repeats {
             // Only which tokens occur matters: repeats are dropped as they arrive with a bitset
             // over the vocabulary (a few KiB, stays in L1) instead of sorting every column
-            // afterwards. Features come out in first-occurrence order, and `names[i]` names
-            // `features[i]`.
+            // afterwards. Columns come out in first-occurrence order, and `names[i]` names
+            // `counts[i]`.
             let words = vocab.len().div_ceil(64);
             if seen.len() < words {
                 seen.resize(words, 0);
@@ -168,7 +199,7 @@ impl NaiveBayesCore {
                 }
                 *word |= bit;
                 counts.push((col, 1));
-                if let Some(&name) = token_names.get(i) {
+                if NAMES && let Some(&name) = token_names.get(i) {
                     names.push(TokenName { col, ..name });
                 }
             }
@@ -182,7 +213,7 @@ impl NaiveBayesCore {
             columns.clear();
             for (i, col) in known {
                 columns.push(col);
-                if let Some(&name) = token_names.get(i) {
+                if NAMES && let Some(&name) = token_names.get(i) {
                     names.push(TokenName { col, ..name });
                 }
             }
@@ -194,8 +225,80 @@ impl NaiveBayesCore {
                 }
             }
         }
-        self.vocab.weigh(&self.weighting, counts, features);
-        features
+    }
+}
+
+/// Per-column terms of the log-odds under binary term frequency, precomputed so that a verdict
+/// needs no feature vector. With `wᵢ = idfᵢ / ‖idf‖` for the text columns present and a fixed
+/// weight `m` for metadata columns,
+/// `log-odds = log π₁/π₀ + (Σ_text idfᵢ·llrᵢ) / sqrt(Σ_text idfᵢ²) + Σ_meta m·llrⱼ`:
+/// the same value as weighing and then summing, in fewer steps.
+#[derive(Debug, Clone, PartialEq)]
+struct BinaryTerms {
+    /// First column with a fixed (metadata) weight; `u32::MAX` when metadata is weighed like text.
+    fixed_start: u32,
+    /// `idf·llr` for text columns, `meta_weight·llr` for fixed ones.
+    llr: Vec<f64>,
+    /// `idf²` per column when some IDF is not 1; otherwise every text column adds 1 to the squared
+    /// norm.
+    idf_sq: Option<Vec<f64>>,
+    l2_norm: bool,
+}
+
+impl BinaryTerms {
+    /// The terms for `weighting`, or `None` unless its term frequency is binary.
+    fn new(weighting: &Weighting, vocab: &Vocabulary, llr: &[f64]) -> Option<Self> {
+        if weighting.tf != TfTransform::Binary {
+            return None;
+        }
+        let fixed_start = match weighting.meta_weight {
+            Some(_) => vocab.meta_start(),
+            None => u32::MAX,
+        };
+        // As in `Vocabulary::weigh`: the stored IDF is all ones when IDF is off.
+        let idf = |col: usize| vocab.idf().get(col).copied().unwrap_or(1.0);
+        let llr = llr
+            .iter()
+            .enumerate()
+            .map(|(col, &l)| match weighting.meta_weight {
+                Some(m) if col as u32 >= fixed_start => m * l,
+                _ => idf(col) * l,
+            })
+            .collect();
+        let idf_sq = vocab
+            .idf()
+            .iter()
+            .any(|&w| w != 1.0)
+            .then(|| (0..vocab.len()).map(|col| idf(col) * idf(col)).collect());
+        Some(BinaryTerms {
+            fixed_start,
+            llr,
+            idf_sq,
+            l2_norm: weighting.l2_norm,
+        })
+    }
+
+    /// Log-odds of the distinct known columns in `cols` (counts are ignored: binary).
+    #[inline]
+    fn log_odds(&self, prior: f64, cols: &[(u32, u32)]) -> f64 {
+        // [text, fixed] sums, picked by index rather than by a branch.
+        let mut sums = [0.0f64; 2];
+        let mut norm_sq = 0.0;
+        for &(col, _) in cols {
+            let fixed = usize::from(col >= self.fixed_start);
+            sums[fixed] += self.llr.get(col as usize).copied().unwrap_or(0.0);
+            let sq = match &self.idf_sq {
+                Some(sq) => sq.get(col as usize).copied().unwrap_or(1.0),
+                None => 1.0,
+            };
+            norm_sq += if fixed == 0 { sq } else { 0.0 };
+        }
+        let scale = if self.l2_norm && norm_sq > 0.0 {
+            1.0 / norm_sq.sqrt()
+        } else {
+            1.0
+        };
+        prior + sums[0] * scale + sums[1]
     }
 }
 
@@ -347,8 +450,7 @@ impl Model {
     /// Scores a comment.
     #[inline]
     pub fn classify(&self, comment: CommentView<'_>, scratch: &mut Scratch) -> Classification {
-        let features = self.core.vectorize(comment, scratch);
-        self.decide(self.core.log_odds(features))
+        self.decide(self.core.score(comment, scratch))
     }
 
     fn decide(&self, log_odds: f64) -> Classification {
@@ -380,8 +482,9 @@ impl Model {
         top: usize,
         clues: &mut Vec<Clue>,
     ) -> Classification {
-        let features = self.core.vectorize_inner(comment, scratch, true);
-        let classification = self.decide(self.core.log_odds(features));
+        let binary = self.core.binary_terms.is_some();
+        self.core.known_columns::<true>(comment, scratch, binary);
+        let classification = self.decide(self.core.score_known(scratch));
         let Scratch {
             features,
             names,
@@ -474,6 +577,11 @@ mod tests {
 
     /// A core whose vocabulary is every token of `texts`, with made-up probabilities.
     fn core_for(texts: &[&str]) -> NaiveBayesCore {
+        core_weighted(texts, Weighting::default())
+    }
+
+    /// [`core_for`] with a chosen weighting; IDF values are made up too.
+    fn core_weighted(texts: &[&str], weighting: Weighting) -> NaiveBayesCore {
         let config = TokenizerConfig::default();
         let mut tokenizer = Tokenizer::default();
         let mut hashes = Vec::new();
@@ -485,16 +593,11 @@ mod tests {
         hashes.sort_unstable();
         hashes.dedup();
         let n = hashes.len();
-        let vocab = Vocabulary::new(hashes, vec![1.0; n]);
+        let idf = (0..n).map(|i| 1.0 + (i % 3) as f64 * 0.25).collect();
+        let vocab = Vocabulary::new(hashes, idf);
         let ham = (0..n).map(|i| -1.0 - (i % 7) as f64 * 0.3).collect();
         let spam = (0..n).map(|i| -1.0 - (i % 5) as f64 * 0.4).collect();
-        NaiveBayesCore::new(
-            config,
-            Weighting::default(),
-            vocab,
-            [-0.7, -0.6],
-            [ham, spam],
-        )
+        NaiveBayesCore::new(config, weighting, vocab, [-0.7, -0.6], [ham, spam])
     }
 
     #[test]
@@ -504,14 +607,14 @@ mod tests {
         let mut scratch = Scratch::default();
         for text in [known, "check check check unseen words channel", "", "!!!"] {
             let mut distinct = core
-                .vectorize_with(CommentView::text(text), &mut scratch, true, true)
+                .vectorize_with::<true>(CommentView::text(text), &mut scratch, true)
                 .to_vec();
             assert_eq!(scratch.names.len(), distinct.len(), "one name per feature");
             for (name, &(col, _)) in scratch.names.iter().zip(&distinct) {
                 assert_eq!(name.col, col);
             }
             let counted = core
-                .vectorize_with(CommentView::text(text), &mut scratch, false, false)
+                .vectorize_with::<false>(CommentView::text(text), &mut scratch, false)
                 .to_vec();
             distinct.sort_by_key(|&(col, _)| col);
             assert_eq!(distinct.len(), counted.len(), "{text}");
@@ -521,6 +624,54 @@ mod tests {
             }
             assert!(scratch.seen.iter().all(|&w| w == 0), "bitset left clear");
         }
+    }
+
+    #[test]
+    fn binary_shortcut_scores_like_weighing_then_summing() {
+        let known = "FREE prize!!! call 08712460324 now http://win.example.com/claim free prize";
+        let mut scratch = Scratch::default();
+        for (idf, l2_norm, meta_weight) in [
+            (false, true, Some(0.75)),
+            (true, true, Some(0.75)),
+            (false, false, Some(0.5)),
+            (true, true, None),
+        ] {
+            let weighting = Weighting {
+                tf: TfTransform::Binary,
+                idf,
+                l2_norm,
+                meta_weight,
+            };
+            let core = core_weighted(&[known, "see you at lunch"], weighting);
+            assert!(core.binary_terms.is_some());
+            for text in [
+                known,
+                "lunch lunch at noon, free?",
+                "",
+                "unknown words only",
+            ] {
+                let fused = core.score(CommentView::text(text), &mut scratch);
+                let features = core
+                    .vectorize(CommentView::text(text), &mut scratch)
+                    .to_vec();
+                let summed = core.log_odds(&features);
+                assert!(
+                    (fused - summed).abs() < 1e-12,
+                    "{weighting:?} {text:?}: {fused} vs {summed}"
+                );
+            }
+        }
+        let counted = core_weighted(
+            &[known],
+            Weighting {
+                tf: TfTransform::Log,
+                ..Weighting::default()
+            },
+        );
+        assert!(
+            counted.binary_terms.is_none(),
+            "only binary tf has the shortcut"
+        );
     }
 
     #[test]
