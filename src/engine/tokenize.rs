@@ -122,7 +122,6 @@ impl Tokenizer {
             scratch,
         } = self;
         let stats = normalizer.normalize(comment.content, text);
-        prev_word.clear();
         let links = scan_text(config, text, word, prev_word, scratch, &mut emit);
         if config.metadata {
             emit_meta(
@@ -132,7 +131,21 @@ impl Tokenizer {
     }
 }
 
+/// The previous word, for the next bigram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrevWord {
+    /// None yet (start of text, or a link came in between).
+    None,
+    /// `text[start..end]`.
+    InText { start: usize, end: usize },
+    /// In the `prev_word` buffer (the word was rebuilt, e.g. without its apostrophes).
+    Buffered,
+}
+
 /// Tokenizes normalized text; returns the number of links seen.
+///
+/// ASCII bytes are classified through [`ASCII_CLASS`]; other characters go through `char`'s
+/// Unicode tables. Both give the same answer on ASCII (a unit test checks every byte).
 fn scan_text<F: FnMut(TokenKind, &str)>(
     config: &TokenizerConfig,
     text: &str,
@@ -142,39 +155,62 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
     emit: &mut F,
 ) -> u32 {
     let bytes = text.as_bytes();
+    let mut prev = PrevWord::None;
     let mut links = 0;
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(&b) = bytes.get(i) {
         let rest = &text[i..];
-        let Some(c) = rest.chars().next() else { break };
-        if c.is_whitespace() {
-            i += c.len_utf8();
-            continue;
-        }
-        if starts_url(rest) {
+        let (alphanumeric, char_len) = if b < 0x80 {
+            let class = ASCII_CLASS[usize::from(b)];
+            if class & SPACE != 0 {
+                i += 1;
+                continue;
+            }
+            (class & ALNUM != 0, 1)
+        } else {
+            let Some(c) = rest.chars().next() else { break };
+            if c.is_whitespace() {
+                i += c.len_utf8();
+                continue;
+            }
+            (c.is_alphanumeric(), c.len_utf8())
+        };
+        if (b == b'h' || b == b'w') && starts_url(rest) {
             let end = rest
                 .find(|ch: char| ch.is_whitespace() || matches!(ch, '<' | '>' | '"' | '\'' | ')'))
                 .unwrap_or(rest.len());
             emit_url(&rest[..end], emit);
             links += 1;
-            prev_word.clear();
+            prev = PrevWord::None;
             i += end;
             continue;
         }
-        if c.is_alphanumeric() {
+        if alphanumeric {
             let (end, plain) = compound_end(rest);
             let compound = &rest[..end];
             if plain {
                 // The common case: one plain word, emitted straight from the text.
-                emit_word(config, compound, prev_word, scratch, emit);
+                let at = WordAt::Text(i);
+                emit_word(
+                    config, text, compound, at, &mut prev, prev_word, scratch, emit,
+                );
                 i += end;
                 continue;
             }
             if compound.len() != compound_word_len(compound) {
                 links += emit_compound(compound, emit);
             }
+            // Pieces are separated by one joiner byte each, so their offsets follow.
+            let mut piece_at = i;
             for piece in compound.split(['.', '-', '@', '_', '/', '+']) {
+                let at = piece_at;
+                piece_at += piece.len() + 1;
                 if piece.is_empty() {
+                    continue;
+                }
+                if !piece.contains('\'') {
+                    let at = WordAt::Text(at);
+                    emit_word(config, text, piece, at, &mut prev, prev_word, scratch, emit);
                     continue;
                 }
                 word.clear();
@@ -182,18 +218,19 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
                 if word.is_empty() {
                     continue;
                 }
-                emit_word(config, word, prev_word, scratch, emit);
+                let at = WordAt::Elsewhere;
+                emit_word(config, text, word, at, &mut prev, prev_word, scratch, emit);
             }
             i += end;
             continue;
         }
-        // A run of symbols up to the next letter, digit, space or link.
+        // A run of symbols up to the next letter, digit or space (links start with a letter).
         let end = rest
             .char_indices()
-            .find(|&(at, ch)| {
-                ch.is_whitespace() || ch.is_alphanumeric() || (at > 0 && starts_url(&rest[at..]))
-            })
+            .skip(1)
+            .find(|&(_, ch)| ch.is_whitespace() || ch.is_alphanumeric())
             .map_or(rest.len(), |(at, _)| at);
+        debug_assert!(end >= char_len);
         let run = &rest[..end];
         if is_meaningful_punct(run) {
             let cut = run
@@ -205,6 +242,40 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
         i += end;
     }
     links
+}
+
+/// Class bits of ASCII bytes (non-ASCII bytes have none).
+const ALNUM: u8 = 1;
+const SPACE: u8 = 2;
+const JOINER: u8 = 4;
+
+/// [`ALNUM`], [`SPACE`] (as `char::is_whitespace`) and [`JOINER`] (joins a compound) per byte.
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_alphanumeric() {
+            ALNUM
+        } else if matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+            SPACE
+        } else if matches!(byte, b'.' | b'-' | b'@' | b'_' | b'\'' | b'/' | b'+') {
+            JOINER
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Where a word's text lies, so a bigram of two neighbours can be cut from the text itself.
+#[derive(Debug, Clone, Copy)]
+enum WordAt {
+    /// At this byte offset of the text being scanned.
+    Text(usize),
+    /// In a buffer (rebuilt without apostrophes).
+    Elsewhere,
 }
 
 fn starts_url(s: &str) -> bool {
@@ -219,15 +290,13 @@ fn compound_end(s: &str) -> (usize, bool) {
     let mut i = 0;
     let mut end = 0;
     let mut plain = true;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii_alphanumeric() {
+    while let Some(&b) = bytes.get(i) {
+        let class = ASCII_CLASS[usize::from(b)];
+        if class & ALNUM != 0 {
             i += 1;
             end = i;
         } else if b < 0x80 {
-            if matches!(b, b'.' | b'-' | b'@' | b'_' | b'\'' | b'/' | b'+')
-                && starts_alphanumeric(&s[i + 1..])
-            {
+            if class & JOINER != 0 && starts_alphanumeric(&s[i + 1..]) {
                 plain = false;
                 i += 1;
             } else {
@@ -321,9 +390,13 @@ fn emit_host<F: FnMut(TokenKind, &str)>(host: &str, emit: &mut F) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn emit_word<F: FnMut(TokenKind, &str)>(
     config: &TokenizerConfig,
+    text: &str,
     word: &str,
+    at: WordAt,
+    prev: &mut PrevWord,
     prev_word: &mut String,
     scratch: &mut String,
     emit: &mut F,
@@ -334,15 +407,30 @@ fn emit_word<F: FnMut(TokenKind, &str)>(
         emit(TokenKind::Number, scratch);
     }
     if config.bigrams {
-        if !prev_word.is_empty() {
-            scratch.clear();
-            scratch.push_str(prev_word);
-            scratch.push(' ');
-            scratch.push_str(word);
-            emit(TokenKind::Bigram, scratch);
+        match (*prev, at) {
+            (PrevWord::None, _) => {}
+            // `prev word` is already in the text when one space separates them (most pairs).
+            (PrevWord::InText { start, end }, WordAt::Text(word_at))
+                if word_at == end + 1 && text.as_bytes().get(end) == Some(&b' ') =>
+            {
+                emit(TokenKind::Bigram, &text[start..word_at + word.len()]);
+            }
+            (PrevWord::InText { start, end }, _) => {
+                emit_joined(&text[start..end], word, scratch, emit)
+            }
+            (PrevWord::Buffered, _) => emit_joined(prev_word, word, scratch, emit),
         }
-        prev_word.clear();
-        prev_word.push_str(word);
+        *prev = match at {
+            WordAt::Text(start) => PrevWord::InText {
+                start,
+                end: start + word.len(),
+            },
+            WordAt::Elsewhere => {
+                prev_word.clear();
+                prev_word.push_str(word);
+                PrevWord::Buffered
+            }
+        };
     }
     let prefix = usize::from(config.prefix);
     if prefix > 0 && word.len() > prefix {
@@ -355,6 +443,20 @@ fn emit_word<F: FnMut(TokenKind, &str)>(
     if config.char_ngrams > 0 {
         emit_char_ngrams(word, usize::from(config.char_ngrams), scratch, emit);
     }
+}
+
+/// Emits the bigram `first second`, built in `scratch`.
+fn emit_joined<F: FnMut(TokenKind, &str)>(
+    first: &str,
+    second: &str,
+    scratch: &mut String,
+    emit: &mut F,
+) {
+    scratch.clear();
+    scratch.push_str(first);
+    scratch.push(' ');
+    scratch.push_str(second);
+    emit(TokenKind::Bigram, scratch);
 }
 
 /// Shape of a token with digits: each digit becomes `d`, each run of other characters one `a`.
@@ -617,6 +719,37 @@ mod tests {
         ] {
             assert!(t.contains(&want.to_string()), "missing {want} in {t:?}");
         }
+    }
+
+    #[test]
+    fn ascii_classes_agree_with_char_methods() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let class = ASCII_CLASS[usize::from(b)];
+            assert_eq!(class & ALNUM != 0, c.is_alphanumeric(), "{b:#x}");
+            assert_eq!(class & SPACE != 0, c.is_whitespace(), "{b:#x}");
+        }
+        assert!((128..256).all(|b| ASCII_CLASS[b] == 0));
+    }
+
+    #[test]
+    fn bigrams_across_odd_separators_are_joined_by_one_space() {
+        assert_eq!(
+            tokens("a  b\tc, d'e f-g"),
+            [
+                "word:a",
+                "word:b",
+                "bigram:a b",
+                "word:c",
+                "bigram:b c",
+                "word:de",
+                "bigram:c de",
+                "word:f",
+                "bigram:de f",
+                "word:g",
+                "bigram:f g",
+            ]
+        );
     }
 
     #[test]
