@@ -1,6 +1,7 @@
 //! Classification benchmarks (release, criterion): one ~100-byte comment through
 //! normalize → tokenize → score → verdict; the same with clues; tokenizing alone; a batch of real
-//! comments; loading the shipped model; training on all of `training-data/`.
+//! comments, and the same batch only tokenized (the tokenizer's share); loading the shipped model;
+//! training on all of `training-data/`.
 //!
 //! `cargo bench --bench classify` — the figures in README come from here.
 
@@ -53,6 +54,15 @@ fn bench_classify(c: &mut Criterion) {
         .collect();
     let mut group = c.benchmark_group("batch");
     group.throughput(Throughput::Elements(comments.len() as u64));
+    group.bench_function("training_data_tokenize_only", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for comment in &comments {
+                tokenizer.tokenize(&config, comment.view(), |_, t| n += t.len());
+            }
+            n
+        })
+    });
     group.bench_function("training_data_verdicts", |b| {
         b.iter(|| {
             comments

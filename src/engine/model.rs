@@ -98,13 +98,36 @@ impl NaiveBayesCore {
     }
 
     /// Log-odds of the columns [`known_columns`](Self::known_columns) left in `scratch.counts`,
-    /// computed as [`score`](Self::score) does, with the weighted features in `scratch.features`.
+    /// computed as [`score`](Self::score) does. Leaves each column's contribution to it
+    /// (weight × log-likelihood ratio) in `scratch.features`, in the same order.
     fn score_known(&self, scratch: &mut Scratch) -> f64 {
-        self.vocab
-            .weigh(&self.weighting, &scratch.counts, &mut scratch.features);
+        let Scratch {
+            counts, features, ..
+        } = scratch;
+        let prior = self.log_prior[1] - self.log_prior[0];
         match &self.binary_terms {
-            Some(terms) => terms.log_odds(self.log_prior[1] - self.log_prior[0], &scratch.counts),
-            None => self.log_odds(&scratch.features),
+            Some(terms) => {
+                let mut sums = TermSums::default();
+                for &(col, _) in counts.iter() {
+                    terms.add(&mut sums, col);
+                }
+                let scale = terms.scale(&sums);
+                features.clear();
+                features.extend(
+                    counts
+                        .iter()
+                        .map(|&(col, _)| (col, terms.contribution(col, scale))),
+                );
+                terms.finish(prior, sums)
+            }
+            None => {
+                self.vocab.weigh(&self.weighting, counts, features);
+                let log_odds = self.log_odds(features);
+                for (col, w) in features.iter_mut() {
+                    *w *= self.llr(*col);
+                }
+                log_odds
+            }
         }
     }
 
@@ -331,16 +354,6 @@ impl BinaryTerms {
         })
     }
 
-    /// Log-odds of the distinct known columns in `cols` (counts are ignored: binary).
-    #[inline]
-    fn log_odds(&self, prior: f64, cols: &[(u32, u32)]) -> f64 {
-        let mut sums = TermSums::default();
-        for &(col, _) in cols {
-            self.add(&mut sums, col);
-        }
-        self.finish(prior, sums)
-    }
-
     /// Adds column `col` (present in the comment) to the running sums.
     #[inline]
     fn add(&self, sums: &mut TermSums, col: u32) {
@@ -354,15 +367,31 @@ impl BinaryTerms {
         sums.norm_sq += if fixed == 0 { sq } else { 0.0 };
     }
 
-    /// The log-odds from the sums of all columns present.
+    /// What the text terms are multiplied by: `1 / ‖idf‖` over the text columns present.
     #[inline]
-    fn finish(&self, prior: f64, sums: TermSums) -> f64 {
-        let scale = if self.l2_norm && sums.norm_sq > 0.0 {
+    fn scale(&self, sums: &TermSums) -> f64 {
+        if self.l2_norm && sums.norm_sq > 0.0 {
             1.0 / sums.norm_sq.sqrt()
         } else {
             1.0
-        };
-        prior + sums.llr[0] * scale + sums.llr[1]
+        }
+    }
+
+    /// Column `col`'s contribution to the log-odds, given the comment's [`scale`](Self::scale).
+    #[inline]
+    fn contribution(&self, col: u32, scale: f64) -> f64 {
+        let term = self.llr.get(col as usize).copied().unwrap_or(0.0);
+        if col >= self.fixed_start {
+            term
+        } else {
+            term * scale
+        }
+    }
+
+    /// The log-odds from the sums of all columns present.
+    #[inline]
+    fn finish(&self, prior: f64, sums: TermSums) -> f64 {
+        prior + sums.llr[0] * self.scale(&sums) + sums.llr[1]
     }
 }
 
@@ -572,8 +601,8 @@ impl Model {
         best.clear();
         if let Some(last) = top.checked_sub(1).filter(|_| top <= SMALL_TOP) {
             best.resize(top, 0);
-            for (index, &(col, w)) in features.iter().enumerate() {
-                let key = rank_key(w * self.core.llr(col), col, index);
+            for (index, &(col, contribution)) in features.iter().enumerate() {
+                let key = rank_key(contribution, col, index);
                 if key <= best[last] {
                     continue; // weaker than the current top list: the common case
                 }
@@ -589,7 +618,7 @@ impl Model {
                 features
                     .iter()
                     .enumerate()
-                    .map(|(index, &(col, w))| rank_key(w * self.core.llr(col), col, index)),
+                    .map(|(index, &(col, contribution))| rank_key(contribution, col, index)),
             );
             best.sort_unstable_by(|a, b| b.cmp(a));
             best.truncate(top);
@@ -599,7 +628,7 @@ impl Model {
             let Some(index) = rank_key_index(key) else {
                 break; // fewer features than clues asked for
             };
-            let Some(&(col, w)) = features.get(index) else {
+            let Some(&(col, contribution)) = features.get(index) else {
                 continue;
             };
             // With binary term frequency `names[i]` names `features[i]`; otherwise the first
@@ -622,7 +651,7 @@ impl Model {
             clue.token.push_str(name.kind.name());
             clue.token.push(':');
             clue.token.push_str(&arena[name.start..name.end]);
-            clue.weight = w * self.core.llr(col);
+            clue.weight = contribution;
             used += 1;
         }
         clues.truncate(used);
@@ -763,6 +792,12 @@ mod tests {
         for pair in clues.windows(2) {
             assert!(pair[0].weight.abs() >= pair[1].weight.abs());
         }
+        // With every clue asked for, the contributions add up to the log-odds.
+        let (all, every) = model.explain(CommentView::text("free prize call"), &mut scratch, 99);
+        let prior = model.core.log_prior[1] - model.core.log_prior[0];
+        let total: f64 = every.iter().map(|c| c.weight).sum();
+        assert!(every.len() > 3);
+        assert!((prior + total - all.log_odds).abs() < 1e-9, "{every:?}");
         let (_, none) = model.explain(CommentView::text("free prize"), &mut scratch, 0);
         assert!(none.is_empty());
     }
