@@ -106,5 +106,8 @@ fn sparse_scorer_equals_linfa_bayes() {
             assert_close(ours[**class] - lse, log_proba[[i, k]], "log posterior");
         }
         assert_close(core.log_odds(v), jll[&1][i] - jll[&0][i], "log-odds");
+        // The scoring path verdicts take (no feature vector under binary TF) agrees too.
+        let scored = core.score(probes[i].view(), &mut scratch);
+        assert_close(scored, jll[&1][i] - jll[&0][i], "score");
     }
 }

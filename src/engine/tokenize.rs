@@ -132,7 +132,7 @@ impl Tokenizer {
 }
 
 /// The previous word, for the next bigram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum PrevWord {
     /// None yet (start of text, or a link came in between).
     None,
@@ -155,25 +155,29 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
     emit: &mut F,
 ) -> u32 {
     let bytes = text.as_bytes();
-    let mut prev = PrevWord::None;
+    let mut bigrams = Bigrams {
+        text,
+        prev: PrevWord::None,
+        buffer: prev_word,
+    };
     let mut links = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         let rest = &text[i..];
-        let (alphanumeric, char_len) = if b < 0x80 {
+        let alphanumeric = if b < 0x80 {
             let class = ASCII_CLASS[usize::from(b)];
             if class & SPACE != 0 {
                 i += 1;
                 continue;
             }
-            (class & ALNUM != 0, 1)
+            class & ALNUM != 0
         } else {
             let Some(c) = rest.chars().next() else { break };
             if c.is_whitespace() {
                 i += c.len_utf8();
                 continue;
             }
-            (c.is_alphanumeric(), c.len_utf8())
+            c.is_alphanumeric()
         };
         if (b == b'h' || b == b'w') && starts_url(rest) {
             let end = rest
@@ -181,7 +185,7 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
                 .unwrap_or(rest.len());
             emit_url(&rest[..end], emit);
             links += 1;
-            prev = PrevWord::None;
+            bigrams.prev = PrevWord::None;
             i += end;
             continue;
         }
@@ -190,9 +194,13 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
             let compound = &rest[..end];
             if plain {
                 // The common case: one plain word, emitted straight from the text.
-                let at = WordAt::Text(i);
                 emit_word(
-                    config, text, compound, at, &mut prev, prev_word, scratch, emit,
+                    config,
+                    compound,
+                    WordAt::Text(i),
+                    &mut bigrams,
+                    scratch,
+                    emit,
                 );
                 i += end;
                 continue;
@@ -209,8 +217,7 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
                     continue;
                 }
                 if !piece.contains('\'') {
-                    let at = WordAt::Text(at);
-                    emit_word(config, text, piece, at, &mut prev, prev_word, scratch, emit);
+                    emit_word(config, piece, WordAt::Text(at), &mut bigrams, scratch, emit);
                     continue;
                 }
                 word.clear();
@@ -218,8 +225,7 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
                 if word.is_empty() {
                     continue;
                 }
-                let at = WordAt::Elsewhere;
-                emit_word(config, text, word, at, &mut prev, prev_word, scratch, emit);
+                emit_word(config, word, WordAt::Elsewhere, &mut bigrams, scratch, emit);
             }
             i += end;
             continue;
@@ -230,7 +236,6 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
             .skip(1)
             .find(|&(_, ch)| ch.is_whitespace() || ch.is_alphanumeric())
             .map_or(rest.len(), |(at, _)| at);
-        debug_assert!(end >= char_len);
         let run = &rest[..end];
         if is_meaningful_punct(run) {
             let cut = run
@@ -390,14 +395,11 @@ fn emit_host<F: FnMut(TokenKind, &str)>(host: &str, emit: &mut F) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn emit_word<F: FnMut(TokenKind, &str)>(
     config: &TokenizerConfig,
-    text: &str,
     word: &str,
     at: WordAt,
-    prev: &mut PrevWord,
-    prev_word: &mut String,
+    bigrams: &mut Bigrams<'_>,
     scratch: &mut String,
     emit: &mut F,
 ) {
@@ -407,30 +409,7 @@ fn emit_word<F: FnMut(TokenKind, &str)>(
         emit(TokenKind::Number, scratch);
     }
     if config.bigrams {
-        match (*prev, at) {
-            (PrevWord::None, _) => {}
-            // `prev word` is already in the text when one space separates them (most pairs).
-            (PrevWord::InText { start, end }, WordAt::Text(word_at))
-                if word_at == end + 1 && text.as_bytes().get(end) == Some(&b' ') =>
-            {
-                emit(TokenKind::Bigram, &text[start..word_at + word.len()]);
-            }
-            (PrevWord::InText { start, end }, _) => {
-                emit_joined(&text[start..end], word, scratch, emit)
-            }
-            (PrevWord::Buffered, _) => emit_joined(prev_word, word, scratch, emit),
-        }
-        *prev = match at {
-            WordAt::Text(start) => PrevWord::InText {
-                start,
-                end: start + word.len(),
-            },
-            WordAt::Elsewhere => {
-                prev_word.clear();
-                prev_word.push_str(word);
-                PrevWord::Buffered
-            }
-        };
+        bigrams.push(word, at, scratch, emit);
     }
     let prefix = usize::from(config.prefix);
     if prefix > 0 && word.len() > prefix {
@@ -442,6 +421,52 @@ fn emit_word<F: FnMut(TokenKind, &str)>(
     }
     if config.char_ngrams > 0 {
         emit_char_ngrams(word, usize::from(config.char_ngrams), scratch, emit);
+    }
+}
+
+/// The chain of words bigrams are made of: the text being scanned and where its last word is.
+struct Bigrams<'a> {
+    text: &'a str,
+    prev: PrevWord,
+    /// Holds the previous word when it is not a slice of `text` ([`PrevWord::Buffered`]).
+    buffer: &'a mut String,
+}
+
+impl Bigrams<'_> {
+    /// Emits the bigram `previous word` (when there is a previous word) and makes `word` the
+    /// previous one.
+    fn push<F: FnMut(TokenKind, &str)>(
+        &mut self,
+        word: &str,
+        at: WordAt,
+        scratch: &mut String,
+        emit: &mut F,
+    ) {
+        let text = self.text;
+        match (self.prev, at) {
+            (PrevWord::None, _) => {}
+            // `prev word` is already in the text when one space separates them (most pairs).
+            (PrevWord::InText { start, end }, WordAt::Text(word_at))
+                if word_at == end + 1 && text.as_bytes().get(end) == Some(&b' ') =>
+            {
+                emit(TokenKind::Bigram, &text[start..word_at + word.len()]);
+            }
+            (PrevWord::InText { start, end }, _) => {
+                emit_joined(&text[start..end], word, scratch, emit)
+            }
+            (PrevWord::Buffered, _) => emit_joined(self.buffer, word, scratch, emit),
+        }
+        self.prev = match at {
+            WordAt::Text(start) => PrevWord::InText {
+                start,
+                end: start + word.len(),
+            },
+            WordAt::Elsewhere => {
+                self.buffer.clear();
+                self.buffer.push_str(word);
+                PrevWord::Buffered
+            }
+        };
     }
 }
 
