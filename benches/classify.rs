@@ -1,15 +1,18 @@
 //! Classification benchmarks (release, criterion): one ~100-byte comment through
 //! normalize → tokenize → score → verdict; the same with clues; tokenizing alone; a batch of real
-//! comments, and the same batch only tokenized (the tokenizer's share); loading the shipped model;
-//! training on all of `training-data/`.
+//! comments, and the same batch through the verdict's first steps only (tokenize, then also hash,
+//! then also look up), to show each step's share; loading the shipped model; training on all of
+//! `training-data/`.
 //!
 //! `cargo bench --bench classify` — the figures in README come from here.
 
 use criterion::{BatchSize, Criterion, Throughput, black_box, criterion_group, criterion_main};
-use replyguard::data::{self, CommentView, LoadOptions};
+use replyguard::data::{self, Comment, CommentView, LoadOptions};
+use replyguard::engine::features::token_hash;
 use replyguard::engine::tokenize::{Tokenizer, TokenizerConfig};
 use replyguard::engine::train::{Corpus, TrainParams, train};
 use replyguard::engine::{Scratch, model_file};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const COMMENT: &str =
@@ -31,7 +34,7 @@ fn bench_classify(c: &mut Criterion) {
         b.iter(|| model.explain(black_box(CommentView::text(COMMENT)), &mut scratch, 5))
     });
     let mut tokenizer = Tokenizer::default();
-    let config = TokenizerConfig::default();
+    let config = model.core.tokenizer;
     group.bench_function("tokenize_only", |b| {
         b.iter(|| {
             let mut n = 0usize;
@@ -52,6 +55,11 @@ fn bench_classify(c: &mut Criterion) {
         .iter()
         .flat_map(|f| f.rows.iter().map(|r| r.comment.clone()))
         .collect();
+    // The steps of a verdict, added one at a time: tokenize; + hash every token; + look every
+    // hash up in the vocabulary. The differences are each step's share (README).
+    let vocab = &model.core.vocab;
+    print_token_mix(&mut tokenizer, &config, &comments);
+    let mut hashes = Vec::new();
     let mut group = c.benchmark_group("batch");
     group.throughput(Throughput::Elements(comments.len() as u64));
     group.bench_function("training_data_tokenize_only", |b| {
@@ -63,6 +71,35 @@ fn bench_classify(c: &mut Criterion) {
             n
         })
     });
+    group.bench_function("training_data_tokenize_hash", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for comment in &comments {
+                hashes.clear();
+                tokenizer.tokenize(&config, comment.view(), |kind, t| {
+                    hashes.push(token_hash(kind, t))
+                });
+                n += hashes.len();
+            }
+            n
+        })
+    });
+    group.bench_function("training_data_tokenize_hash_lookup", |b| {
+        b.iter(|| {
+            let mut known = 0usize;
+            for comment in &comments {
+                hashes.clear();
+                tokenizer.tokenize(&config, comment.view(), |kind, t| {
+                    hashes.push(token_hash(kind, t))
+                });
+                known += hashes
+                    .iter()
+                    .filter(|&&h| vocab.column(h).is_some())
+                    .count();
+            }
+            known
+        })
+    });
     group.bench_function("training_data_verdicts", |b| {
         b.iter(|| {
             comments
@@ -72,6 +109,31 @@ fn bench_classify(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Prints the average size and token mix of the batch's comments (the README quotes it).
+fn print_token_mix(tokenizer: &mut Tokenizer, config: &TokenizerConfig, comments: &[Comment]) {
+    let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut bytes = 0;
+    for comment in comments {
+        bytes += comment.view().content.len();
+        tokenizer.tokenize(config, comment.view(), |kind, _| {
+            *per_kind.entry(kind.name()).or_default() += 1
+        });
+    }
+    let n = comments.len().max(1) as f64;
+    let total: usize = per_kind.values().sum();
+    let mix: Vec<String> = per_kind
+        .iter()
+        .map(|(kind, count)| format!("{kind} {:.1}", *count as f64 / n))
+        .collect();
+    eprintln!(
+        "batch: {} comments, {:.1} bytes and {:.1} tokens each on average ({})",
+        comments.len(),
+        bytes as f64 / n,
+        total as f64 / n,
+        mix.join(", ")
+    );
 }
 
 fn bench_model_io(c: &mut Criterion) {
