@@ -1,7 +1,8 @@
 //! Classification benchmarks (release, criterion): one ~100-byte comment through
 //! normalize → tokenize → score → verdict; the same with clues; tokenizing alone; a batch of real
 //! comments, and the same batch through the verdict's first steps only (tokenize, then also hash,
-//! then also look up), to show each step's share; loading the shipped model; training on all of
+//! then also look up), to show each step's share; the batch with each comment repeated, to show
+//! what meeting a new comment costs; loading the shipped model; training on all of
 //! `training-data/`.
 //!
 //! `cargo bench --bench classify` — the figures in README come from here.
@@ -106,6 +107,27 @@ fn bench_classify(c: &mut Criterion) {
                 .iter()
                 .filter(|c| model.classify(c.view(), &mut scratch).spam_probability >= 0.5)
                 .count()
+        })
+    });
+    group.finish();
+
+    // The same verdicts with each comment taken REPEATS times in a row: the work is identical,
+    // but from the second time on the CPU has learned the comment's branches and has its
+    // vocabulary entries in cache. The gap to `training_data_verdicts` is the price of meeting a
+    // new comment (README, "where the time goes").
+    const REPEATS: usize = 8;
+    let mut group = c.benchmark_group("batch");
+    group.throughput(Throughput::Elements((comments.len() * REPEATS) as u64));
+    group.bench_function("training_data_verdicts_each_8x", |b| {
+        b.iter(|| {
+            let mut spam = 0usize;
+            for comment in &comments {
+                for _ in 0..REPEATS {
+                    let verdict = model.classify(black_box(comment.view()), &mut scratch);
+                    spam += usize::from(verdict.spam_probability >= 0.5);
+                }
+            }
+            spam
         })
     });
     group.finish();
