@@ -2,7 +2,8 @@
 //! normalize → tokenize → score → verdict; the same with clues; tokenizing alone; a batch of real
 //! comments, and the same batch through the verdict's first steps only (tokenize, then also hash,
 //! then also look up), to show each step's share; the batch with each comment repeated, to show
-//! what meeting a new comment costs; loading the shipped model; training on all of
+//! what meeting a new comment costs, and the batch with one token family switched off at a time;
+//! loading the shipped model; training on all of
 //! `training-data/`.
 //!
 //! `cargo bench --bench classify` — the figures in README come from here.
@@ -109,6 +110,43 @@ fn bench_classify(c: &mut Criterion) {
                 .count()
         })
     });
+
+    // The same verdicts with one token family switched off at a time (same model, so the
+    // remaining tokens are looked up and summed as usual): what each family costs.
+    for (name, reduced_config) in [
+        (
+            "training_data_verdicts_without_bigrams",
+            TokenizerConfig {
+                bigrams: false,
+                ..config
+            },
+        ),
+        (
+            "training_data_verdicts_without_prefixes",
+            TokenizerConfig {
+                prefix: 0,
+                ..config
+            },
+        ),
+        (
+            "training_data_verdicts_without_metadata",
+            TokenizerConfig {
+                metadata: false,
+                ..config
+            },
+        ),
+    ] {
+        let mut reduced = model.clone();
+        reduced.core.tokenizer = reduced_config;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                comments
+                    .iter()
+                    .filter(|c| reduced.classify(c.view(), &mut scratch).spam_probability >= 0.5)
+                    .count()
+            })
+        });
+    }
     group.finish();
 
     // The same verdicts with each comment taken REPEATS times in a row: the work is identical,
