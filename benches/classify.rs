@@ -6,7 +6,8 @@
 //! loading the shipped model; training on all of
 //! `training-data/`.
 //!
-//! `cargo bench --bench classify` — the figures in README come from here.
+//! `cargo bench --bench classify` — the figures in README come from here. `BENCH_MODEL=path`
+//! benchmarks another model file instead of the shipped one.
 
 use criterion::{BatchSize, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use replyguard::data::{self, Comment, CommentView, LoadOptions};
@@ -20,8 +21,13 @@ use std::path::{Path, PathBuf};
 const COMMENT: &str =
     "Hey everyone, check out my new channel for daily music covers!! Please subscribe :) thanks";
 
+/// The shipped model, or the model file named by `BENCH_MODEL` (e.g. one trained with a higher
+/// `--min-df`, to see how the vocabulary's size affects the figures).
 fn model_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.rgm")
+    match std::env::var_os("BENCH_MODEL") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.rgm"),
+    }
 }
 
 fn bench_classify(c: &mut Criterion) {
