@@ -3,8 +3,7 @@
 //! comments, and the same batch through the verdict's first steps only (tokenize, then also hash,
 //! then also look up), to show each step's share; the batch with each comment repeated, to show
 //! what meeting a new comment costs, and the batch with one token family switched off at a time;
-//! loading the shipped model; training on all of
-//! `training-data/`.
+//! loading the shipped model; training on all of `training-data/`.
 //!
 //! `cargo bench --bench classify` — the figures in README come from here. `BENCH_MODEL=path`
 //! benchmarks another model file instead of the shipped one.
@@ -14,7 +13,7 @@ use replyguard::data::{self, Comment, CommentView, LoadOptions};
 use replyguard::engine::features::token_hash;
 use replyguard::engine::tokenize::{Tokenizer, TokenizerConfig};
 use replyguard::engine::train::{Corpus, TrainParams, train};
-use replyguard::engine::{Scratch, model_file};
+use replyguard::engine::{Model, Scratch, model_file};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -83,10 +82,7 @@ fn bench_classify(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0usize;
             for comment in &comments {
-                hashes.clear();
-                tokenizer.tokenize(&config, comment.view(), |kind, t| {
-                    hashes.push(token_hash(kind, t))
-                });
+                hash_tokens(&mut tokenizer, &config, comment, &mut hashes);
                 n += hashes.len();
             }
             n
@@ -96,10 +92,7 @@ fn bench_classify(c: &mut Criterion) {
         b.iter(|| {
             let mut known = 0usize;
             for comment in &comments {
-                hashes.clear();
-                tokenizer.tokenize(&config, comment.view(), |kind, t| {
-                    hashes.push(token_hash(kind, t))
-                });
+                hash_tokens(&mut tokenizer, &config, comment, &mut hashes);
                 known += hashes
                     .iter()
                     .filter(|&&h| vocab.column(h).is_some())
@@ -109,12 +102,7 @@ fn bench_classify(c: &mut Criterion) {
         })
     });
     group.bench_function("training_data_verdicts", |b| {
-        b.iter(|| {
-            comments
-                .iter()
-                .filter(|c| model.classify(c.view(), &mut scratch).spam_probability >= 0.5)
-                .count()
-        })
+        b.iter(|| count_spam(&model, &comments, 1, &mut scratch))
     });
 
     // The same verdicts with one token family switched off at a time (same model, so the
@@ -145,36 +133,45 @@ fn bench_classify(c: &mut Criterion) {
         let mut reduced = model.clone();
         reduced.core.tokenizer = reduced_config;
         group.bench_function(name, |b| {
-            b.iter(|| {
-                comments
-                    .iter()
-                    .filter(|c| reduced.classify(c.view(), &mut scratch).spam_probability >= 0.5)
-                    .count()
-            })
+            b.iter(|| count_spam(&reduced, &comments, 1, &mut scratch))
         });
     }
-    group.finish();
 
     // The same verdicts with each comment taken REPEATS times in a row: the work is identical,
-    // but from the second time on the CPU has learned the comment's branches and has its
-    // vocabulary entries in cache. The gap to `training_data_verdicts` is the price of meeting a
-    // new comment (README, "where the time goes").
+    // but from the second time on the CPU has seen the comment. The gap to
+    // `training_data_verdicts` is the price of meeting a new comment (README, "where the time
+    // goes", which also shows that the vocabulary's size, hence the cache, does not explain it).
     const REPEATS: usize = 8;
-    let mut group = c.benchmark_group("batch");
     group.throughput(Throughput::Elements((comments.len() * REPEATS) as u64));
     group.bench_function("training_data_verdicts_each_8x", |b| {
-        b.iter(|| {
-            let mut spam = 0usize;
-            for comment in &comments {
-                for _ in 0..REPEATS {
-                    let verdict = model.classify(black_box(comment.view()), &mut scratch);
-                    spam += usize::from(verdict.spam_probability >= 0.5);
-                }
-            }
-            spam
-        })
+        b.iter(|| count_spam(&model, &comments, REPEATS, &mut scratch))
     });
     group.finish();
+}
+
+/// Every token hash of `comment`, in order, into `hashes` (as a verdict computes them).
+fn hash_tokens(
+    tokenizer: &mut Tokenizer,
+    config: &TokenizerConfig,
+    comment: &Comment,
+    hashes: &mut Vec<u64>,
+) {
+    hashes.clear();
+    tokenizer.tokenize(config, comment.view(), |kind, t| {
+        hashes.push(token_hash(kind, t))
+    });
+}
+
+/// Classifies each comment `repeats` times in a row; returns how many verdicts said spam.
+fn count_spam(model: &Model, comments: &[Comment], repeats: usize, scratch: &mut Scratch) -> usize {
+    let mut spam = 0;
+    for comment in comments {
+        for _ in 0..repeats {
+            let verdict = model.classify(black_box(comment.view()), scratch);
+            spam += usize::from(verdict.spam_probability >= 0.5);
+        }
+    }
+    spam
 }
 
 /// Prints the average size and token mix of the batch's comments (the README quotes it).

@@ -185,9 +185,9 @@ impl Vocabulary {
         out.clear();
         let mut sum_sq = 0.0;
         // Metadata keeps its fixed value outside the normalization.
-        let is_meta = |col: u32| weighting.meta_weight.is_some() && col >= self.meta_start;
+        let fixed_value = |col: u32| weighting.meta_weight.filter(|_| col >= self.meta_start);
         for &(col, count) in counts {
-            if let (Some(meta), true) = (weighting.meta_weight, is_meta(col)) {
+            if let Some(meta) = fixed_value(col) {
                 out.push((col, meta));
                 continue;
             }
@@ -198,7 +198,7 @@ impl Vocabulary {
         if weighting.l2_norm && sum_sq > 0.0 {
             let inv = 1.0 / sum_sq.sqrt();
             for (col, w) in out.iter_mut() {
-                if !is_meta(*col) {
+                if fixed_value(*col).is_none() {
                     *w *= inv;
                 }
             }

@@ -151,8 +151,8 @@ pub fn fit_core(
     // vocabulary whatever the corpus size. Handing linfa the dense rows themselves, 32 MiB at a
     // time, moved 1.2 GB per fit: `replyguard train` took 3.2 s then, 0.40 s now (README). The
     // class priors linfa would take from row counts (`class_count / total`) are computed from the
-    // true counts below, since linfa sees one row per class. `tests/linfa_equivalence.rs` checks the result against one plain linfa fit
-    // on the full dense matrix.
+    // true counts below, since linfa sees one row per class. `tests/linfa_equivalence.rs` checks
+    // the result against one plain linfa fit on the full dense matrix.
     let n_features = vocab.len();
     let mut sums = Array2::<f64>::zeros((2, n_features));
     let mut class_rows = [0usize; 2];
