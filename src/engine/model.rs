@@ -166,20 +166,25 @@ impl NaiveBayesCore {
             token_names.shrink_to(KEEP_TOKENS);
             arena.shrink_to(KEEP_TOKENS * 8);
         }
-        tokenizer.tokenize(&self.tokenizer, comment, |kind, text| {
-            hashes.push(token_hash(kind, text));
-            if NAMES {
-                // Every token is named here; only the known ones are kept later.
-                let start = arena.len();
-                arena.push_str(text);
-                token_names.push(TokenName {
-                    col: 0,
-                    kind,
-                    start,
-                    end: arena.len(),
-                });
-            }
-        });
+        tokenizer.tokenize(
+            &self.tokenizer,
+            comment,
+            #[inline(always)]
+            |kind, text| {
+                hashes.push(token_hash(kind, text));
+                if NAMES {
+                    // Every token is named here; only the known ones are kept later.
+                    let start = arena.len();
+                    arena.push_str(text);
+                    token_names.push(TokenName {
+                        col: 0,
+                        kind,
+                        start,
+                        end: arena.len(),
+                    });
+                }
+            },
+        );
     }
 
     /// [`score`](Self::score) under binary term frequency, in one pass over the token hashes:
@@ -306,9 +311,9 @@ struct BinaryTerms {
     fixed_start: u32,
     /// `idf·llr` for text columns, `meta_weight·llr` for fixed ones.
     llr: Vec<f64>,
-    /// `idf²` per column when some IDF is not 1; otherwise every text column adds 1 to the squared
-    /// norm.
-    idf_sq: Option<Vec<f64>>,
+    /// What each column adds to the squared norm: `idf²` for text columns, 0 for fixed ones.
+    /// Zeros rather than a test keep the summing loop free of a data-dependent branch.
+    norm_sq: Vec<f64>,
     l2_norm: bool,
 }
 
@@ -332,15 +337,19 @@ impl BinaryTerms {
                 _ => idf(col) * l,
             })
             .collect();
-        let idf_sq = vocab
-            .idf()
-            .iter()
-            .any(|&w| w != 1.0)
-            .then(|| (0..vocab.len()).map(|col| idf(col) * idf(col)).collect());
+        let norm_sq = (0..vocab.len())
+            .map(|col| {
+                if col as u32 >= fixed_start {
+                    0.0
+                } else {
+                    idf(col) * idf(col)
+                }
+            })
+            .collect();
         Some(BinaryTerms {
             fixed_start,
             llr,
-            idf_sq,
+            norm_sq,
             l2_norm: weighting.l2_norm,
         })
     }
@@ -351,11 +360,7 @@ impl BinaryTerms {
         // Text or fixed sum, picked by index rather than by a branch.
         let fixed = usize::from(col >= self.fixed_start);
         sums.llr[fixed] += self.llr.get(col as usize).copied().unwrap_or(0.0);
-        let sq = match &self.idf_sq {
-            Some(sq) => sq.get(col as usize).copied().unwrap_or(1.0),
-            None => 1.0,
-        };
-        sums.norm_sq += if fixed == 0 { sq } else { 0.0 };
+        sums.norm_sq += self.norm_sq.get(col as usize).copied().unwrap_or(0.0);
     }
 
     /// What the text terms are multiplied by: `1 / ‖idf‖` over the text columns present.

@@ -311,6 +311,7 @@ struct Compound {
 ///
 /// Digits are noted on the way (one OR per byte) because a second pass over each word to look for
 /// them was, under callgrind's branch simulation, one of the costliest mispredicted loops.
+#[inline(always)]
 fn compound_end(s: &str) -> Compound {
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -427,6 +428,7 @@ fn emit_host<F: FnMut(TokenKind, &str)>(host: &str, emit: &mut F) {
 }
 
 /// Emits `word` and the tokens made from it; `digits` tells whether it has an ASCII digit.
+#[inline(always)]
 fn emit_word<F: FnMut(TokenKind, &str)>(
     config: &TokenizerConfig,
     word: &str,
@@ -468,6 +470,7 @@ struct Bigrams<'a> {
 impl Bigrams<'_> {
     /// Emits the bigram `previous word` (when there is a previous word) and makes `word` the
     /// previous one.
+    #[inline(always)]
     fn push<F: FnMut(TokenKind, &str)>(
         &mut self,
         word: &str,
