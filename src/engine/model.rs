@@ -357,9 +357,12 @@ impl BinaryTerms {
     /// Adds column `col` (present in the comment) to the running sums.
     #[inline]
     fn add(&self, sums: &mut TermSums, col: u32) {
-        // Text or fixed sum, picked by index rather than by a branch.
-        let fixed = usize::from(col >= self.fixed_start);
-        sums.llr[fixed] += self.llr.get(col as usize).copied().unwrap_or(0.0);
+        // Both sums take the term, one of them times zero: no branch, and both stay in registers
+        // (an indexed `[f64; 2]` went through memory). Adding +0.0 or -0.0 leaves a sum unchanged.
+        let term = self.llr.get(col as usize).copied().unwrap_or(0.0);
+        let fixed = f64::from(u8::from(col >= self.fixed_start));
+        sums.text += term * (1.0 - fixed);
+        sums.fixed += term * fixed;
         sums.norm_sq += self.norm_sq.get(col as usize).copied().unwrap_or(0.0);
     }
 
@@ -387,15 +390,17 @@ impl BinaryTerms {
     /// The log-odds from the sums of all columns present.
     #[inline]
     fn finish(&self, prior: f64, sums: TermSums) -> f64 {
-        prior + sums.llr[0] * self.scale(&sums) + sums.llr[1]
+        prior + sums.text * self.scale(&sums) + sums.fixed
     }
 }
 
 /// Running sums of [`BinaryTerms`] over a comment's columns.
 #[derive(Debug, Clone, Copy, Default)]
 struct TermSums {
-    /// `[text, fixed]` sums of the per-column terms.
-    llr: [f64; 2],
+    /// Sum of the text columns' terms.
+    text: f64,
+    /// Sum of the fixed-weight (metadata) columns' terms.
+    fixed: f64,
     /// Squared L2 norm of the text part.
     norm_sq: f64,
 }
