@@ -318,7 +318,7 @@ fn compound_end(s: &str) -> Compound {
     let bytes = s.as_bytes();
     let mut at = 0;
     let mut digits = false;
-    while let Some(chunk) = bytes.get(at..at + 8).and_then(|c| c.first_chunk::<8>()) {
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         let (run, has_digit) = ascii_alnum_run(u64::from_le_bytes(*chunk));
         digits |= has_digit;
         at += run;
