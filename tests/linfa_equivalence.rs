@@ -12,6 +12,7 @@ use ndarray::{Array1, Array2};
 use replyguard::data::{Comment, CommentView, Label};
 use replyguard::engine::Scratch;
 use replyguard::engine::features::Vocabulary;
+use replyguard::engine::model::{Example, has_website};
 use replyguard::engine::train::{Corpus, TrainParams, fit_core};
 
 fn assert_close(a: f64, b: f64, what: &str) {
@@ -106,8 +107,161 @@ fn sparse_scorer_equals_linfa_bayes() {
             assert_close(ours[**class] - lse, log_proba[[i, k]], "log posterior");
         }
         assert_close(core.log_odds(v), jll[&1][i] - jll[&0][i], "log-odds");
-        // The scoring path verdicts take (no feature vector under binary TF) agrees too.
+        // The scoring path verdicts take (no feature vector under binary TF) agrees too, plus
+        // the Website prior, which is not a learned feature.
         let scored = core.score(probes[i].view(), &mut scratch);
-        assert_close(scored, jll[&1][i] - jll[&0][i], "score");
+        let prior = if has_website(probes[i].view()) {
+            core.weighting.website_log_odds
+        } else {
+            0.0
+        };
+        assert_close(scored, jll[&1][i] - jll[&0][i] + prior, "score");
     }
+}
+
+/// Learning while serving adds one example's counts to the model; the result must be what
+/// linfa-bayes fits on the old examples plus the new ones, over the grown vocabulary. Also: a
+/// taken-back example leaves the model as it was, and the memory bound evicts the rarest tokens.
+#[test]
+fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
+    let first: Vec<(Comment, Label)> = common::SPAM
+        .iter()
+        .map(|t| (Comment::from_text(*t), Label::Spam))
+        .chain(
+            common::HAM
+                .iter()
+                .map(|t| (Comment::from_text(*t), Label::Ham)),
+        )
+        .collect();
+    // New examples bring tokens the first fit never saw.
+    let later: Vec<(Comment, Label)> = vec![
+        (
+            Comment {
+                comment_content: "I like the valuable info you provide, I'll bookmark your blog"
+                    .into(),
+                comment_author: Some("cheap airline flights".into()),
+                comment_author_url: Some("http://flights.example.com/cheap-flights".into()),
+                ..Comment::default()
+            },
+            Label::Spam,
+        ),
+        (
+            Comment::from_text("Which data centres does the deal use? zyxxyquorble"),
+            Label::Ham,
+        ),
+        (
+            Comment::from_text("Great tutorial, thanks! Bookmarked."),
+            Label::Ham,
+        ),
+    ];
+    let params = TrainParams {
+        min_df: 1,
+        alpha: 0.5,
+        ..TrainParams::default()
+    };
+    let all: Vec<&(Comment, Label)> = first.iter().chain(&later).collect();
+    let corpus = Corpus::build(
+        all.iter().map(|(c, l)| (c.view(), *l)),
+        &params.tokenizer,
+        |_| {},
+    );
+    let first_rows: Vec<usize> = (0..first.len()).collect();
+    let mut core = fit_core(&corpus, &first_rows, &params).unwrap();
+    for r in first.len()..corpus.len() {
+        let example = Example {
+            tokens: corpus.docs[r].clone(),
+            label: corpus.labels[r],
+            weight: 1.0,
+        };
+        core = core.learn(std::slice::from_ref(&example), usize::MAX);
+    }
+
+    // Reference: linfa-bayes on the dense matrix of every example over the union vocabulary.
+    let vocab = Vocabulary::from_documents(corpus.docs.iter().map(Vec::as_slice), 1, false);
+    assert_eq!(vocab.hashes(), core.vocab.hashes());
+    let mut x = Array2::<f64>::zeros((corpus.len(), vocab.len()));
+    let (mut counts, mut features) = (Vec::new(), Vec::new());
+    for (i, doc) in corpus.docs.iter().enumerate() {
+        vocab.known_counts(doc, &mut counts);
+        vocab.weigh(&params.weighting, &counts, &mut features);
+        for &(col, w) in &features {
+            x[[i, col as usize]] = w;
+        }
+    }
+    let y: Array1<usize> = corpus.labels.iter().map(|l| l.index()).collect();
+    let reference = MultinomialNb::params()
+        .alpha(params.alpha)
+        .fit(&DatasetView::new(x.view(), y.view()))
+        .unwrap();
+    let jll = reference.joint_log_likelihood(x.view());
+    let mut scratch = Scratch::default();
+    for (i, (comment, _)) in all.iter().enumerate() {
+        let v = core.vectorize(comment.view(), &mut scratch).to_vec();
+        let ours = core.joint_log_likelihood(&v);
+        assert_close(
+            ours[0],
+            jll[&0][i],
+            "ham joint log-likelihood after learning",
+        );
+        assert_close(
+            ours[1],
+            jll[&1][i],
+            "spam joint log-likelihood after learning",
+        );
+    }
+
+    // Taking the last example back restores the model before it (to rounding).
+    let last = corpus.len() - 1;
+    let back = core.learn(
+        &[Example {
+            tokens: corpus.docs[last].clone(),
+            label: corpus.labels[last],
+            weight: -1.0,
+        }],
+        usize::MAX,
+    );
+    let before = {
+        let mut c = fit_core(&corpus, &first_rows, &params).unwrap();
+        for r in first.len()..last {
+            c = c.learn(
+                &[Example {
+                    tokens: corpus.docs[r].clone(),
+                    label: corpus.labels[r],
+                    weight: 1.0,
+                }],
+                usize::MAX,
+            );
+        }
+        c
+    };
+    assert_close(back.class_docs[0], before.class_docs[0], "ham documents");
+    for (col, &h) in before.vocab.hashes().iter().enumerate() {
+        let b = back.vocab.column(h).expect("no column lost") as usize;
+        for class in 0..2 {
+            assert_close(
+                back.feature_count[class][b],
+                before.feature_count[class][col],
+                "count after taking an example back",
+            );
+        }
+    }
+
+    // The memory bound keeps the most frequent columns.
+    let bounded = core.learn(&[], 10);
+    assert_eq!(bounded.vocab.len(), 10);
+    let total = |c: &replyguard::engine::model::NaiveBayesCore, col: usize| {
+        c.feature_count[0][col] + c.feature_count[1][col]
+    };
+    let kept_min = (0..10)
+        .map(|col| total(&bounded, col))
+        .fold(f64::INFINITY, f64::min);
+    let dropped_max = core
+        .vocab
+        .hashes()
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| bounded.vocab.column(**h).is_none())
+        .map(|(col, _)| total(&core, col))
+        .fold(0.0, f64::max);
+    assert!(kept_min >= dropped_max, "{kept_min} < {dropped_max}");
 }

@@ -461,6 +461,7 @@ mod tests {
         let result = Classification {
             spam_probability: 0.123456789,
             log_odds: -1.0,
+            sender_log_odds: 0.0,
             verdict: Verdict::Held,
         };
         let clues = vec![

@@ -14,8 +14,23 @@ pub struct EvalArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Train on all files but one, test on that one, for each file.
-    #[arg(long, conflicts_with_all = ["folds", "test"])]
+    #[arg(long, conflicts_with_all = ["folds", "test", "split_date"])]
     pub leave_one_file_out: bool,
+    /// Time split: train on rows dated before DATE (YYYY-MM-DD), test on the rest; undated rows
+    /// are split at random per file (--holdout, seeded by --seed). Reported per file.
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["folds", "test"])]
+    pub split_date: Option<String>,
+    /// With --split-date: share of each file's undated rows held out for testing.
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 0.2,
+        requires = "split_date"
+    )]
+    pub holdout: f64,
+    /// With --split-date: labeled files that are only tested, never trained on (probe sets).
+    #[arg(long, value_name = "FILE", requires = "split_date")]
+    pub probe: Vec<PathBuf>,
     /// Stratified K-fold cross-validation over all rows of the files (shuffled with --seed).
     #[arg(long, value_name = "K", conflicts_with = "test")]
     pub folds: Option<usize>,
@@ -64,6 +79,30 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             ),
             eval::leave_one_file_out(&files, &params, progress)?,
         )
+    } else if let Some(since) = &args.split_date {
+        let probes = if args.probe.is_empty() {
+            Vec::new()
+        } else {
+            data::load_all(
+                &args.probe,
+                LoadOptions {
+                    lenient: args.model.lenient,
+                },
+            )?
+        };
+        (
+            format!(
+                "date split: train before {since} (+{:.0}% of undated rows held out, seed {}), test per file{}",
+                100.0 * args.holdout,
+                params.seed,
+                if probes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} probe file(s) never trained on", probes.len())
+                }
+            ),
+            eval::date_split(&files, &probes, since, args.holdout, &params)?,
+        )
     } else if let Some(k) = args.folds {
         (
             format!(
@@ -73,7 +112,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eval::k_fold(&files, k, params.seed, &params, progress)?,
         )
     } else {
-        bail!("choose a protocol: --leave-one-file-out, --folds K, or --model PATH --test");
+        bail!(
+            "choose a protocol: --leave-one-file-out, --folds K, --split-date DATE, or --model PATH --test"
+        );
     };
     let report = EvalReport::new(protocol, &folds);
     if args.json {

@@ -82,6 +82,9 @@ pub struct ModelFlags {
     /// Fixed value of each metadata feature, outside length normalization.
     #[arg(long, default_value_t = 0.75)]
     pub meta_weight: f64,
+    /// Log-odds added when the Website field is filled in (a prior: no ham corpus has the field).
+    #[arg(long, default_value_t = crate::engine::features::DEFAULT_WEBSITE_LOG_ODDS, value_name = "LLR")]
+    pub website_log_odds: f64,
     /// Weigh metadata features like text instead (normalized together).
     #[arg(long)]
     pub meta_as_text: bool,
@@ -158,6 +161,7 @@ impl ModelFlags {
                 idf: self.idf,
                 l2_norm: !self.no_l2,
                 meta_weight: (!self.meta_as_text).then_some(self.meta_weight),
+                website_log_odds: self.website_log_odds,
             },
             alpha: self.alpha,
             min_df: self.min_df,

@@ -43,6 +43,10 @@ pub struct Comment {
     pub permalink: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_type: Option<String>,
+    /// When the comment was written (ISO 8601, UTC), if known: orders a stream for prequential
+    /// evaluation and splits a corpus by date. Not read by the classifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_date_gmt: Option<String>,
 }
 
 impl Comment {

@@ -10,7 +10,7 @@ pub enum DataError {
         source: std::io::Error,
     },
     #[error(
-        "{}: unknown training-data format (expected .csv YouTube collection, .tsv/SMS `label<TAB>text`, or .jsonl)",
+        "{}: unknown training-data format (expected CSV with a YouTube-collection, WordPress spam-queue or talk-page header, .tsv/SMS `label<TAB>text`, or .jsonl)",
         path.display()
     )]
     UnknownFormat { path: PathBuf },

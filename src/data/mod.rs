@@ -1,11 +1,12 @@
-//! Labeled training data: the comment record shared by every layer, and loaders for the three
-//! formats replyguard accepts (YouTube-collection CSV, SMS TSV, replyguard JSONL).
+//! Labeled training data: the comment record shared by every layer, and loaders for the formats
+//! replyguard accepts (CSV tables: YouTube collection, WordPress spam queue, talk-page ham; SMS TSV;
+//! replyguard JSONL).
 
 mod comment;
+mod csv_table;
 mod error;
 mod jsonl;
 mod sms_tsv;
-mod youtube_csv;
 
 pub use comment::{Comment, CommentView, Label, LabeledComment};
 pub use error::DataError;
@@ -18,6 +19,10 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     /// YouTube Spam Collection CSV: `COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS` (RFC 4180).
     YoutubeCsv,
+    /// A blog's spam queue as CSV: `Author,Website,…,Comment` (every row spam).
+    SpamQueueCsv,
+    /// Legitimate discussion comments as CSV: `id,text[,source]` (every row ham).
+    TalkHamCsv,
     /// SMS Spam Collection: `label<TAB>text`, one per line, no quoting.
     SmsTsv,
     /// replyguard's own format: one JSON object per line with Akismet field names and `label`.
@@ -49,12 +54,11 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase());
     match ext.as_deref() {
-        Some("csv") => return Ok(Format::YoutubeCsv),
         Some("jsonl") | Some("ndjson") => return Ok(Format::Jsonl),
         Some("tsv") => return Ok(Format::SmsTsv),
         _ => {}
     }
-    let mut head = [0u8; 512];
+    let mut head = [0u8; 1024];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .map_err(|source| DataError::Io {
@@ -77,10 +81,9 @@ fn sniff(head: &[u8]) -> Option<Format> {
     if first_line.starts_with(b"ham\t") || first_line.starts_with(b"spam\t") {
         return Some(Format::SmsTsv);
     }
-    let upper = first_line.to_ascii_uppercase();
-    let has = |needle: &[u8]| upper.windows(needle.len()).any(|w| w == needle);
-    if has(b"CONTENT") && has(b"CLASS") && first_line.contains(&b',') {
-        return Some(Format::YoutubeCsv);
+    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    if first_line.contains(&b',') {
+        return csv_table::sniff_header(first_line);
     }
     None
 }
@@ -93,7 +96,9 @@ pub fn parse_bytes(
     opts: LoadOptions,
 ) -> Result<(Vec<LabeledComment>, usize), DataError> {
     match format {
-        Format::YoutubeCsv => youtube_csv::parse(path, bytes, opts),
+        Format::YoutubeCsv | Format::SpamQueueCsv | Format::TalkHamCsv => {
+            csv_table::parse(path, bytes, opts)
+        }
         Format::SmsTsv => sms_tsv::parse(path, bytes, opts),
         Format::Jsonl => jsonl::parse(path, bytes, opts),
         Format::Feedback => Err(DataError::UnknownFormat {
@@ -195,6 +200,12 @@ mod tests {
             sniff(b"{\"label\":\"spam\",\"comment_content\":\"x\"}\n"),
             Some(Format::Jsonl)
         );
+        assert_eq!(
+            sniff(b"Comment Number,Author,Website,Submit Year,Submit Month,Submit Day,Submit Time,Post,Comment\r\n"),
+            Some(Format::SpamQueueCsv)
+        );
+        assert_eq!(sniff(b"id,text,source\n"), Some(Format::TalkHamCsv));
         assert_eq!(sniff(b"# README\n"), None);
+        assert_eq!(sniff(b"a,b,c\n"), None);
     }
 }

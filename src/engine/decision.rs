@@ -51,9 +51,17 @@ impl Thresholds {
         Ok(self)
     }
 
+    /// The verdict for a calibrated probability and the sender tokens' share of the log-odds.
+    ///
+    /// Rejecting outright also needs `sender_log_odds > 0`: the comment's links, e-mail address,
+    /// Website or e-mail field must themselves point to spam. Wording alone is held at most. Generic
+    /// praise reads the same from a reader and from a bot ("Great post, bookmarked!"), no corpus of
+    /// a blog's own readers exists to tell them apart by text, and a rejected comment is lost while
+    /// a held one costs a moderator one click. Spam sends its readers somewhere; that is where the
+    /// evidence for rejecting it must come from.
     #[inline]
-    pub fn verdict(&self, spam_probability: f64) -> Verdict {
-        if spam_probability >= self.reject {
+    pub fn verdict(&self, spam_probability: f64, sender_log_odds: f64) -> Verdict {
+        if spam_probability >= self.reject && sender_log_odds > 0.0 {
             Verdict::Rejected
         } else if spam_probability >= self.hold {
             Verdict::Held
@@ -236,9 +244,12 @@ mod tests {
             hold: 0.3,
             reject: 0.9,
         };
-        assert_eq!(t.verdict(0.1), Verdict::Published);
-        assert_eq!(t.verdict(0.3), Verdict::Held);
-        assert_eq!(t.verdict(0.9), Verdict::Rejected);
+        assert_eq!(t.verdict(0.1, 1.0), Verdict::Published);
+        assert_eq!(t.verdict(0.3, 1.0), Verdict::Held);
+        assert_eq!(t.verdict(0.9, 1.0), Verdict::Rejected);
+        // Wording alone is held at most: rejecting needs the sender tokens to point to spam.
+        assert_eq!(t.verdict(0.99, 0.0), Verdict::Held);
+        assert_eq!(t.verdict(0.99, -2.0), Verdict::Held);
         assert!(
             Thresholds {
                 hold: 0.9,

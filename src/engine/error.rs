@@ -19,6 +19,4 @@ pub enum EngineError {
     ModelFormat { path: PathBuf, reason: String },
     #[error("training failed: {0}")]
     Training(String),
-    #[error("linfa-bayes: {0}")]
-    Linfa(#[from] linfa_bayes::NaiveBayesError),
 }

@@ -9,19 +9,34 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Stable 64-bit hash of a token: xxh3 of its text, seeded by its family. The value is stored in
 /// model files, so it must never change for a given format version.
 ///
-/// `meta` tokens get the top bit set and all others have it clear, so metadata features sort after
-/// text features and a column's group is known from its position alone (see [`Weighting::meta_weight`]).
+/// `meta` and `sender` tokens get the top bit set and all others have it clear, so metadata
+/// features sort after text features and a column's group is known from its position alone (see
+/// [`Weighting::meta_weight`]). The next bit is set exactly for the families that say where a
+/// comment sends its readers ([`TokenKind::is_sender`]), so a column's hash tells it.
 #[inline]
 pub fn token_hash(kind: TokenKind, text: &str) -> u64 {
-    let h = xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), kind as u64);
-    if kind == TokenKind::Meta {
-        h | META_BIT
+    let h = xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), kind as u64)
+        & !(META_BIT | SENDER_BIT);
+    let meta = if matches!(kind, TokenKind::Meta | TokenKind::Sender) {
+        META_BIT
     } else {
-        h & !META_BIT
-    }
+        0
+    };
+    let sender = if kind.is_sender() { SENDER_BIT } else { 0 };
+    h | meta | sender
 }
 
 const META_BIT: u64 = 1 << 63;
+const SENDER_BIT: u64 = 1 << 62;
+
+/// Whether a token hash belongs to a sender family ([`TokenKind::is_sender`]).
+#[inline]
+pub fn is_sender_hash(hash: u64) -> bool {
+    hash & SENDER_BIT != 0
+}
+
+/// Default of [`Weighting::website_log_odds`], chosen by measurement (training-data/README.md).
+pub const DEFAULT_WEBSITE_LOG_ODDS: f64 = 1.0;
 
 /// How raw term counts become feature values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +75,11 @@ pub struct Weighting {
     /// like text.
     #[serde(default)]
     pub meta_weight: Option<f64>,
+    /// Log-odds added when the Website field is filled in, and counted as sender evidence. A
+    /// prior, not learned: no ham corpus has the field, so its learned weight would be the
+    /// corpus's (+8 log-odds, every blog-spam row has one) rather than the world's.
+    #[serde(default)]
+    pub website_log_odds: f64,
 }
 
 impl Default for Weighting {
@@ -69,6 +89,7 @@ impl Default for Weighting {
             idf: false,
             l2_norm: true,
             meta_weight: Some(0.75),
+            website_log_odds: DEFAULT_WEBSITE_LOG_ODDS,
         }
     }
 }
@@ -251,6 +272,7 @@ mod tests {
             idf: true,
             l2_norm: true,
             meta_weight: None,
+            website_log_odds: 0.0,
         };
         vocab.weigh(&w, &[(0, 1), (1, 3)], &mut out);
         let a = 2f64.ln();

@@ -3,18 +3,26 @@
 //! log-likelihood linfa-bayes computes with a dense dot product.
 
 use super::decision::{Calibration, Thresholds, Verdict};
-use super::features::{TfTransform, Vocabulary, Weighting, token_hash};
+use super::features::{TfTransform, Vocabulary, Weighting, is_sender_hash, token_hash};
 use super::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use crate::data::CommentView;
 use serde::{Deserialize, Serialize};
 
-/// Fitted naive Bayes parameters over a vocabulary: what linfa-bayes produces, in sparse-friendly
-/// form.
+/// Multinomial naive Bayes over a vocabulary, kept as what it learns from: per-class feature
+/// counts (sums of weighted feature values) and document counts, the sufficient statistics of
+/// linfa-bayes's `MultinomialNb`. The log-probabilities are derived from them with linfa-bayes's
+/// own formula, so learning one more example is adding its counts ([`learn`](Self::learn)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NaiveBayesCore {
     pub tokenizer: TokenizerConfig,
     pub weighting: Weighting,
     pub vocab: Vocabulary,
+    /// Additive (Laplace/Lidstone) smoothing.
+    pub alpha: f64,
+    /// Documents seen per class, ham (0) and spam (1); weighted, so not always whole.
+    pub class_docs: [f64; 2],
+    /// Summed feature values per column, ham (0) and spam (1).
+    pub feature_count: [Vec<f64>; 2],
     /// `ln P(class)` for ham (0) and spam (1).
     pub log_prior: [f64; 2],
     /// `ln P(feature | class)` per column, for ham (0) and spam (1).
@@ -25,14 +33,38 @@ pub struct NaiveBayesCore {
     binary_terms: Option<BinaryTerms>,
 }
 
+/// One labeled example for [`NaiveBayesCore::learn`]: sorted `(token hash, count)` pairs, its
+/// label, and its weight (how many examples it counts as; negative takes one back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub tokens: Vec<(u64, u32)>,
+    pub label: crate::data::Label,
+    pub weight: f64,
+}
+
 impl NaiveBayesCore {
-    pub fn new(
+    /// Builds a core from its counts, deriving the log-probabilities as linfa-bayes 0.8.1 does
+    /// (`ClassHistogram::update_with_smoothing`): `ln(count + α) − ln Σ(count + α)`, and priors
+    /// from the document counts.
+    pub fn from_counts(
         tokenizer: TokenizerConfig,
         weighting: Weighting,
         vocab: Vocabulary,
-        log_prior: [f64; 2],
-        feature_log_prob: [Vec<f64>; 2],
+        alpha: f64,
+        class_docs: [f64; 2],
+        feature_count: [Vec<f64>; 2],
     ) -> Self {
+        let total_docs = class_docs[0] + class_docs[1];
+        let log_prior = class_docs.map(|d| (d / total_docs).ln());
+        let log_prob = |counts: &[f64]| {
+            let smoothed_sum: f64 = counts.iter().map(|c| c + alpha).sum();
+            let ln_sum = smoothed_sum.ln();
+            counts
+                .iter()
+                .map(|c| (c + alpha).ln() - ln_sum)
+                .collect::<Vec<_>>()
+        };
+        let feature_log_prob = [log_prob(&feature_count[0]), log_prob(&feature_count[1])];
         let llr = feature_log_prob[1]
             .iter()
             .zip(&feature_log_prob[0])
@@ -43,11 +75,79 @@ impl NaiveBayesCore {
             tokenizer,
             weighting,
             vocab,
+            alpha,
+            class_docs,
+            feature_count,
             log_prior,
             feature_log_prob,
             llr,
             binary_terms,
         }
+    }
+
+    /// This model after also learning `examples`: their weighted feature values are added to the
+    /// counts of their class, and tokens the vocabulary lacks join it (with IDF 1). When the
+    /// vocabulary would outgrow `max_features`, the rarest columns (smallest total count; ties:
+    /// newest hash order) are evicted. The result equals a fit on the old data plus `examples`
+    /// over the same vocabulary (`tests/linfa_equivalence.rs`).
+    pub fn learn(&self, examples: &[Example], max_features: usize) -> NaiveBayesCore {
+        use std::collections::BTreeMap;
+        // Union vocabulary: old columns plus every new token of the examples.
+        let mut columns: BTreeMap<u64, (f64, [f64; 2])> = self
+            .vocab
+            .hashes()
+            .iter()
+            .enumerate()
+            .map(|(col, &h)| {
+                let idf = self.vocab.idf().get(col).copied().unwrap_or(1.0);
+                (
+                    h,
+                    (
+                        idf,
+                        [self.feature_count[0][col], self.feature_count[1][col]],
+                    ),
+                )
+            })
+            .collect();
+        for example in examples {
+            for &(h, _) in &example.tokens {
+                columns.entry(h).or_insert((1.0, [0.0, 0.0]));
+            }
+        }
+        let union = Vocabulary::new(
+            columns.keys().copied().collect(),
+            columns.values().map(|&(idf, _)| idf).collect(),
+        );
+        let mut counts: [Vec<f64>; 2] = [
+            columns.values().map(|&(_, c)| c[0]).collect(),
+            columns.values().map(|&(_, c)| c[1]).collect(),
+        ];
+        let mut class_docs = self.class_docs;
+        let (mut known, mut features) = (Vec::new(), Vec::new());
+        for example in examples {
+            let class = example.label.index();
+            class_docs[class] = (class_docs[class] + example.weight).max(0.0);
+            union.known_counts(&example.tokens, &mut known);
+            union.weigh(&self.weighting, &known, &mut features);
+            for &(col, w) in &features {
+                let c = &mut counts[class][col as usize];
+                // A taken-back example cannot leave a negative count behind (rounding).
+                *c = (*c + example.weight * w).max(0.0);
+            }
+        }
+        let (vocab, counts) = if union.len() > max_features {
+            evict_rarest(&union, counts, max_features)
+        } else {
+            (union, counts)
+        };
+        NaiveBayesCore::from_counts(
+            self.tokenizer,
+            self.weighting,
+            vocab,
+            self.alpha,
+            class_docs,
+            counts,
+        )
     }
 
     /// Joint log-likelihood `[ham, spam]` of a weighted sparse vector.
@@ -88,19 +188,61 @@ impl NaiveBayesCore {
     /// straight from the distinct known columns with [`BinaryTerms`]: no feature vector is built.
     #[inline]
     pub fn score(&self, comment: CommentView<'_>, scratch: &mut Scratch) -> f64 {
-        match &self.binary_terms {
+        self.score_detailed(comment, scratch).log_odds
+    }
+
+    /// [`score`](Self::score), plus the share of the log-odds that comes from sender tokens.
+    #[inline]
+    pub fn score_detailed(&self, comment: CommentView<'_>, scratch: &mut Scratch) -> Score {
+        let score = match &self.binary_terms {
             Some(terms) => self.score_binary(terms, comment, scratch),
             None => {
                 let features = self.vectorize_with::<false>(comment, scratch, false);
-                self.log_odds(features)
+                Score {
+                    log_odds: self.log_odds(features),
+                    sender: self.sender_part(features),
+                }
             }
+        };
+        self.with_website(score, has_website(comment))
+    }
+
+    /// Adds the Website prior ([`Weighting::website_log_odds`]) to a score when the field is set.
+    #[inline]
+    pub fn with_website(&self, score: Score, website: bool) -> Score {
+        let prior = if website {
+            self.weighting.website_log_odds
+        } else {
+            0.0
+        };
+        Score {
+            log_odds: score.log_odds + prior,
+            sender: score.sender + prior,
         }
+    }
+
+    /// The sum of the sender columns' contributions (weight × log-likelihood ratio).
+    pub fn sender_part(&self, features: &[(u32, f64)]) -> f64 {
+        features
+            .iter()
+            .filter(|&&(col, _)| self.is_sender_column(col))
+            .map(|&(col, w)| w * self.llr[col as usize])
+            .sum()
+    }
+
+    /// Whether a column holds a sender token ([`TokenKind::is_sender`]).
+    #[inline]
+    pub fn is_sender_column(&self, col: u32) -> bool {
+        self.vocab
+            .hashes()
+            .get(col as usize)
+            .is_some_and(|&h| is_sender_hash(h))
     }
 
     /// Log-odds of a comment's known columns with their counts (distinct columns, in any order),
     /// computed as [`score`](Self::score) does. Leaves each column's contribution to it
     /// (weight × log-likelihood ratio) in `contributions`, in the same order.
-    fn score_counts(&self, counts: &[(u32, u32)], contributions: &mut Vec<(u32, f64)>) -> f64 {
+    fn score_counts(&self, counts: &[(u32, u32)], contributions: &mut Vec<(u32, f64)>) -> Score {
         let prior = self.log_prior[1] - self.log_prior[0];
         match &self.binary_terms {
             Some(terms) => {
@@ -120,10 +262,11 @@ impl NaiveBayesCore {
             None => {
                 self.vocab.weigh(&self.weighting, counts, contributions);
                 let log_odds = self.log_odds(contributions);
+                let sender = self.sender_part(contributions);
                 for (col, w) in contributions.iter_mut() {
                     *w *= self.llr(*col);
                 }
-                log_odds
+                Score { log_odds, sender }
             }
         }
     }
@@ -197,7 +340,7 @@ impl NaiveBayesCore {
         terms: &BinaryTerms,
         comment: CommentView<'_>,
         scratch: &mut Scratch,
-    ) -> f64 {
+    ) -> Score {
         self.hash_tokens::<false>(comment, scratch);
         let Scratch {
             columns,
@@ -302,6 +445,29 @@ impl NaiveBayesCore {
     }
 }
 
+/// Keeps the `keep` columns with the largest total count (ties: the smaller hash), in hash order.
+fn evict_rarest(
+    vocab: &Vocabulary,
+    counts: [Vec<f64>; 2],
+    keep: usize,
+) -> (Vocabulary, [Vec<f64>; 2]) {
+    let total = |col: usize| counts[0][col] + counts[1][col];
+    let mut order: Vec<usize> = (0..vocab.len()).collect();
+    order.sort_by(|&a, &b| total(b).total_cmp(&total(a)).then(a.cmp(&b)));
+    order.truncate(keep);
+    order.sort_unstable();
+    let hashes = order.iter().map(|&c| vocab.hashes()[c]).collect();
+    let idf = order
+        .iter()
+        .map(|&c| vocab.idf().get(c).copied().unwrap_or(1.0))
+        .collect();
+    let kept = [
+        order.iter().map(|&c| counts[0][c]).collect(),
+        order.iter().map(|&c| counts[1][c]).collect(),
+    ];
+    (Vocabulary::new(hashes, idf), kept)
+}
+
 /// Per-column terms of the log-odds under binary term frequency, precomputed so that a verdict
 /// needs no feature vector. With `wᵢ = idfᵢ / ‖idf‖` for the text columns present and a fixed
 /// weight `m` for metadata columns,
@@ -316,6 +482,8 @@ struct BinaryTerms {
     /// What each column adds to the squared norm: `idf²` for text columns, 0 for fixed ones.
     /// Zeros rather than a test keep the summing loop free of a data-dependent branch.
     norm_sq: Vec<f64>,
+    /// 1 for sender columns, 0 for the others: multiplies each term into the sender sums.
+    sender: Vec<f64>,
     l2_norm: bool,
 }
 
@@ -348,10 +516,16 @@ impl BinaryTerms {
                 }
             })
             .collect();
+        let sender = vocab
+            .hashes()
+            .iter()
+            .map(|&h| f64::from(u8::from(is_sender_hash(h))))
+            .collect();
         Some(BinaryTerms {
             fixed_start,
             llr,
             norm_sq,
+            sender,
             l2_norm: weighting.l2_norm,
         })
     }
@@ -363,8 +537,13 @@ impl BinaryTerms {
         // store. Adding +0.0 or -0.0 leaves a sum unchanged, so the sums are exact as before.
         let term = self.llr.get(col as usize).copied().unwrap_or(0.0);
         let fixed = f64::from(u8::from(col >= self.fixed_start));
-        sums.text += term * (1.0 - fixed);
-        sums.fixed += term * fixed;
+        let text_term = term * (1.0 - fixed);
+        let fixed_term = term * fixed;
+        let sender = self.sender.get(col as usize).copied().unwrap_or(0.0);
+        sums.text += text_term;
+        sums.fixed += fixed_term;
+        sums.sender_text += text_term * sender;
+        sums.sender_fixed += fixed_term * sender;
         sums.norm_sq += self.norm_sq.get(col as usize).copied().unwrap_or(0.0);
     }
 
@@ -389,10 +568,14 @@ impl BinaryTerms {
         }
     }
 
-    /// The log-odds from the sums of all columns present.
+    /// The log-odds (and its sender part) from the sums of all columns present.
     #[inline]
-    fn finish(&self, prior: f64, sums: TermSums) -> f64 {
-        prior + sums.text * self.scale(&sums) + sums.fixed
+    fn finish(&self, prior: f64, sums: TermSums) -> Score {
+        let scale = self.scale(&sums);
+        Score {
+            log_odds: prior + sums.text * scale + sums.fixed,
+            sender: sums.sender_text * scale + sums.sender_fixed,
+        }
     }
 }
 
@@ -405,6 +588,19 @@ struct TermSums {
     fixed: f64,
     /// Squared L2 norm of the text part.
     norm_sq: f64,
+    /// The sender columns' share of `text` and of `fixed`.
+    sender_text: f64,
+    sender_fixed: f64,
+}
+
+/// A comment's naive Bayes log-odds, and how much of it its sender tokens contribute.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Score {
+    /// Log-odds of spam against ham.
+    pub log_odds: f64,
+    /// The part of `log_odds` that comes from sender tokens (links, e-mail addresses, the Website
+    /// and e-mail fields); positive when they point to spam.
+    pub sender: f64,
 }
 
 /// Where the text of a known token is kept while explaining a decision.
@@ -438,6 +634,43 @@ fn rank_key_index(key: u128) -> Option<usize> {
     (key as u32).checked_sub(1).map(|i| i as usize)
 }
 
+/// Whether the Website prior ([`Weighting::website_log_odds`]) applies to a comment: its Website
+/// field is filled in and is not the author's own site. A site is the author's own when a label
+/// of its host or its first path segment is the author's name, one of its words or all of them
+/// run together: `Tom Becker` at `tombecker.dev`, `Ana` at `ana.example.org`, `dev_mike` at
+/// `github.com/devmike`. Keyword authors rarely pass (`cheap airline flights` at
+/// `cheapflights-deals.example.com`, `portable blu ray player` at `ebay.com/bhp/…`), and one that
+/// does only loses the prior, not the rest of the evidence.
+pub fn has_website(comment: CommentView<'_>) -> bool {
+    let Some(url) = comment.author_url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return false;
+    };
+    !comment
+        .author
+        .is_some_and(|author| site_names_author(url, author))
+}
+
+fn site_names_author(url: &str, author: &str) -> bool {
+    let lower = url.to_lowercase();
+    let after_scheme = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let mut parts = after_scheme.split(['/', '?', '#']);
+    let host = parts.next().unwrap_or("");
+    let first_segment = parts.next().unwrap_or("");
+    let words: Vec<String> = author
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let joined: String = words.concat();
+    let is_name = |label: &str| {
+        label.chars().count() >= 3 && (label == joined || words.iter().any(|w| w.as_str() == label))
+    };
+    host.split('.').any(is_name) || is_name(first_segment)
+}
+
 /// Reusable per-thread buffers for scoring; keep one per worker and pass it to every call.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -463,6 +696,9 @@ pub struct Classification {
     pub spam_probability: f64,
     /// Raw naive Bayes log-odds (spam vs ham), before calibration.
     pub log_odds: f64,
+    /// The sender tokens' part of `log_odds` (see [`Score::sender`]).
+    #[serde(skip)]
+    pub sender_log_odds: f64,
     pub verdict: Verdict,
 }
 
@@ -555,15 +791,16 @@ impl Model {
     /// Scores a comment.
     #[inline]
     pub fn classify(&self, comment: CommentView<'_>, scratch: &mut Scratch) -> Classification {
-        self.decide(self.core.score(comment, scratch))
+        self.decide(self.core.score_detailed(comment, scratch))
     }
 
-    fn decide(&self, log_odds: f64) -> Classification {
-        let spam_probability = self.meta.calibration.probability(log_odds);
+    fn decide(&self, score: Score) -> Classification {
+        let spam_probability = self.meta.calibration.probability(score.log_odds);
         Classification {
             spam_probability,
-            log_odds,
-            verdict: self.meta.thresholds.verdict(spam_probability),
+            log_odds: score.log_odds,
+            sender_log_odds: score.sender,
+            verdict: self.meta.thresholds.verdict(spam_probability, score.sender),
         }
     }
 
@@ -589,10 +826,10 @@ impl Model {
     ) -> Classification {
         let binary = self.core.binary_terms.is_some();
         self.core.known_columns::<true>(comment, scratch, binary);
-        let classification = self.decide(
-            self.core
-                .score_counts(&scratch.counts, &mut scratch.features),
-        );
+        let score = self
+            .core
+            .score_counts(&scratch.counts, &mut scratch.features);
+        let classification = self.decide(self.core.with_website(score, has_website(comment)));
         let Scratch {
             features,
             names,
@@ -703,9 +940,45 @@ mod tests {
         let n = hashes.len();
         let idf = (0..n).map(|i| 1.0 + (i % 3) as f64 * 0.25).collect();
         let vocab = Vocabulary::new(hashes, idf);
-        let ham = (0..n).map(|i| -1.0 - (i % 7) as f64 * 0.3).collect();
-        let spam = (0..n).map(|i| -1.0 - (i % 5) as f64 * 0.4).collect();
-        NaiveBayesCore::new(config, weighting, vocab, [-0.7, -0.6], [ham, spam])
+        let ham = (0..n).map(|i| 1.0 + (i % 7) as f64 * 0.3).collect();
+        let spam = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.4).collect();
+        NaiveBayesCore::from_counts(config, weighting, vocab, 0.1, [30.0, 20.0], [ham, spam])
+    }
+
+    #[test]
+    fn a_website_named_after_its_author_is_the_author_s_own() {
+        let view = |author: &'static str, url: &'static str| CommentView {
+            content: "Great post",
+            author: Some(author),
+            author_url: Some(url),
+            ..CommentView::default()
+        };
+        for (author, url) in [
+            ("Tom Becker", "https://tombecker.dev"),
+            ("Ana", "https://ana.example.org/"),
+            ("dev_mike", "https://github.com/devmike"),
+            ("Lars", "https://lars.example.se/blog"),
+        ] {
+            assert!(!has_website(view(author, url)), "{author} {url}");
+        }
+        for (author, url) in [
+            (
+                "cheap airline flights",
+                "http://cheapflights-deals.example.com/",
+            ),
+            (
+                "portable blu ray player",
+                "http://www.ebay.com/bhp/portable-blu-ray-player",
+            ),
+            (
+                "Cory Tattershall",
+                "http://www.perfeitaismo.com.br/?option=com_k2",
+            ),
+            ("Al", "https://al.example.com"),
+        ] {
+            assert!(has_website(view(author, url)), "{author} {url}");
+        }
+        assert!(!has_website(CommentView::text("no website")));
     }
 
     #[test]
@@ -749,6 +1022,7 @@ mod tests {
                 idf,
                 l2_norm,
                 meta_weight,
+                website_log_odds: 1.0,
             };
             let core = core_weighted(&[known, "see you at lunch"], weighting);
             assert!(core.binary_terms.is_some());
@@ -761,7 +1035,9 @@ mod tests {
                 let fused = core.score(CommentView::text(text), &mut scratch);
                 // The explain path sums the same columns in the same order: the very same value.
                 core.known_columns::<true>(CommentView::text(text), &mut scratch, true);
-                let explained = core.score_counts(&scratch.counts, &mut scratch.features);
+                let explained = core
+                    .score_counts(&scratch.counts, &mut scratch.features)
+                    .log_odds;
                 assert_eq!(fused.to_bits(), explained.to_bits());
                 let features = core
                     .vectorize(CommentView::text(text), &mut scratch)

@@ -7,10 +7,15 @@
 //! meta_len   u32      length of the JSON metadata
 //! meta       JSON     ModelMeta (training files and hashes, counts, hyper-parameters, thresholds…)
 //! n          u64      number of features
-//! log_prior  2 × f64  ham, spam
+//! docs       2 × f64  documents learned per class: ham, spam (weighted)
 //! hashes     n × u64  token hashes, strictly ascending (column order)
 //! idf        n × f64
-//! log_prob   n × f64  ham, then n × f64 spam
+//! counts     n × f64  summed feature values per column, ham, then n × f64 spam
+//! ```
+//! Version 2 stores counts, not log-probabilities, so a loaded model can go on learning; the
+//! smoothing (alpha) is in the metadata's hyper-parameters. Version 1 files are refused with the
+//! command that retrains them.
+//! ```text
 //! sha256     32 bytes of everything above
 //! ```
 //! Files are written to a temporary sibling and renamed into place, so a reader (the server's live
@@ -25,7 +30,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"RGMODEL\0";
 /// Version of the layout above; bump on any incompatible change (including token hashing).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 4;
 const CHECKSUM_LEN: usize = 32;
 
@@ -40,16 +45,16 @@ pub fn encode(model: &Model) -> Vec<u8> {
     out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     out.extend_from_slice(&meta);
     out.extend_from_slice(&(n as u64).to_le_bytes());
-    for p in core.log_prior {
-        out.extend_from_slice(&p.to_le_bytes());
+    for d in core.class_docs {
+        out.extend_from_slice(&d.to_le_bytes());
     }
     for &h in core.vocab.hashes() {
         out.extend_from_slice(&h.to_le_bytes());
     }
     for arr in [
         core.vocab.idf(),
-        &core.feature_log_prob[0],
-        &core.feature_log_prob[1],
+        &core.feature_count[0],
+        &core.feature_count[1],
     ] {
         for &x in arr {
             out.extend_from_slice(&x.to_le_bytes());
@@ -82,7 +87,13 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
     );
     if version != FORMAT_VERSION {
         return Err(fail(format!(
-            "model format version {version} is not supported (this build reads version {FORMAT_VERSION}); retrain with `replyguard train`"
+            "model format version {version} is not supported (this build reads version {FORMAT_VERSION}{}); retrain it with `replyguard train --out {}`",
+            if version < FORMAT_VERSION {
+                ", which keeps the counts a model needs to go on learning"
+            } else {
+                ""
+            },
+            path.display()
         )));
     }
     let meta_len = u32::from_le_bytes(
@@ -140,7 +151,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
         at += 8;
         u64::from_le_bytes(word)
     };
-    let log_prior = [f64::from_bits(next_u64()), f64::from_bits(next_u64())];
+    let class_docs = [f64::from_bits(next_u64()), f64::from_bits(next_u64())];
     let hashes: Vec<u64> = (0..n).map(|_| next_u64()).collect();
     let mut floats =
         |count: usize| -> Vec<f64> { (0..count).map(|_| f64::from_bits(next_u64())).collect() };
@@ -158,16 +169,26 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
         return Err(fail("token hashes are not strictly ascending".into()));
     }
     let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
-    if !finite(&log_prior) || !finite(&idf) || !finite(&ham) || !finite(&spam) {
+    if !finite(&class_docs) || !finite(&idf) || !finite(&ham) || !finite(&spam) {
         return Err(fail("non-finite parameter".into()));
+    }
+    let non_negative = |v: &[f64]| v.iter().all(|&x| x >= 0.0);
+    if !non_negative(&ham) || !non_negative(&spam) || class_docs.iter().any(|&d| d <= 0.0) {
+        return Err(fail(
+            "negative feature count or a class without documents".into(),
+        ));
     }
     meta.thresholds.validate().map_err(fail)?;
     let hp = &meta.hyperparameters;
-    let core = NaiveBayesCore::new(
+    if !(hp.alpha.is_finite() && hp.alpha > 0.0) {
+        return Err(fail(format!("invalid smoothing alpha {}", hp.alpha)));
+    }
+    let core = NaiveBayesCore::from_counts(
         hp.tokenizer,
         hp.weighting,
         Vocabulary::new(hashes, idf),
-        log_prior,
+        hp.alpha,
+        class_docs,
         [ham, spam],
     );
     Ok(Model { meta, core })

@@ -44,6 +44,9 @@ pub enum TokenKind {
     Author = 10,
     Path = 11,
     Prefix = 12,
+    /// Metadata about where a comment sends its readers (the Website and e-mail fields); weighed
+    /// like [`Meta`](TokenKind::Meta) and counted as sender evidence.
+    Sender = 13,
 }
 
 impl TokenKind {
@@ -62,7 +65,25 @@ impl TokenKind {
             TokenKind::Author => "author",
             TokenKind::Path => "path",
             TokenKind::Prefix => "prefix",
+            TokenKind::Sender => "sender",
         }
+    }
+
+    /// Whether tokens of this family say where the comment sends its readers: links in the text,
+    /// e-mail addresses, number shapes (phone numbers, SMS short codes), the Website and e-mail
+    /// fields. Only these can justify rejecting a comment
+    /// outright (see `Thresholds::verdict`).
+    #[inline]
+    pub fn is_sender(self) -> bool {
+        matches!(
+            self,
+            TokenKind::Host
+                | TokenKind::Domain
+                | TokenKind::Path
+                | TokenKind::Email
+                | TokenKind::Number
+                | TokenKind::Sender
+        )
     }
 }
 
@@ -465,6 +486,70 @@ fn emit_url<F: FnMut(TokenKind, &str)>(url: &str, emit: &mut F) {
     }
 }
 
+/// Most words taken from one Website's path and query.
+const MAX_URL_WORDS: usize = 8;
+
+/// Words of the Website's path and query (`/bhp/portable-blu-ray-player` → `portable`, `blu`, …),
+/// letters only and at least 3 long, as `author_url_word:` tokens; and `author_url:author_words`
+/// when the path repeats a word of the author's name, the mark of a keyword author linking its
+/// keyword page.
+fn emit_url_words<F: FnMut(TokenKind, &str)>(
+    url: &str,
+    author: Option<&str>,
+    scratch: &mut String,
+    emit: &mut F,
+) {
+    let after_scheme = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let authority_end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    // The link's shape, the same across campaigns where a domain seen once teaches nothing about
+    // the next one. Only the shapes of shop and profile pages are tokens: a query string
+    // (`/?option=com_k2&view=itemlist&task=user&id=275500`) or a page two or more levels deep
+    // (`/dp/B006U1YUJ0`, `/bhp/portable-blu-ray-player`). A front page or a one-level page
+    // (`/blog`, `github.com/name`) is what readers link, and no ham corpus has a Website field
+    // to learn that from, so those shapes stay silent rather than be learned as spam.
+    let rest = &after_scheme[authority_end..];
+    let segments = rest
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count();
+    if rest.contains('?') {
+        emit(TokenKind::Sender, "author_url_shape:query");
+    } else if segments >= 2 {
+        emit(TokenKind::Sender, "author_url_shape:deep");
+    }
+    if rest.is_empty() {
+        return;
+    }
+    let mut repeats_author = false;
+    for piece in rest
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|p| p.chars().count() >= 3)
+        .take(MAX_URL_WORDS)
+    {
+        scratch.clear();
+        scratch.push_str("author_url_word:");
+        scratch.push_str(piece);
+        emit(TokenKind::Sender, scratch);
+        if let Some(author) = author {
+            repeats_author |= piece.chars().count() >= 4
+                && author
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w.eq_ignore_ascii_case(piece));
+        }
+    }
+    if repeats_author {
+        emit(TokenKind::Sender, "author_url:author_words");
+    }
+}
+
 fn emit_host<F: FnMut(TokenKind, &str)>(host: &str, emit: &mut F) {
     emit(TokenKind::Host, host);
     if let Some(domain) = psl::domain_str(host)
@@ -642,13 +727,14 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
         _ => "len:800+",
     };
     emit(TokenKind::Meta, length);
-    let links = match links {
-        0 => "links:0",
-        1 => "links:1",
-        2 => "links:2",
-        _ => "links:3+",
-    };
-    emit(TokenKind::Meta, links);
+    // How many links the text has; one or more is where the comment sends its readers, so those
+    // are sender tokens.
+    match links {
+        0 => emit(TokenKind::Meta, "links:0"),
+        1 => emit(TokenKind::Sender, "links:1"),
+        2 => emit(TokenKind::Sender, "links:2"),
+        _ => emit(TokenKind::Sender, "links:3+"),
+    }
     if stats.letters >= 6 {
         let caps = match stats.uppercase * 100 / stats.letters {
             0..10 => "caps:<10%",
@@ -669,20 +755,24 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
             emit(TokenKind::Meta, "author:digits");
         }
     }
+    // The Website field. No token says only that it is filled in: no ham corpus has the field,
+    // so such a token would learn the corpus (every blog-spam row has one) rather than spam, and
+    // reject every reader who links a homepage. What the link says does carry signal: a shop's
+    // host, a keyword path (`/bhp/portable-blu-ray-player`), the author's keywords in it.
     if let Some(url) = comment.author_url.map(str::trim).filter(|u| !u.is_empty()) {
-        emit(TokenKind::Meta, "author_url:present");
         normalizer.normalize(url, field);
-        let mut meta_host = |kind: TokenKind, host: &str| {
+        let mut meta_url = |kind: TokenKind, part: &str| {
             scratch.clear();
-            scratch.push_str(if kind == TokenKind::Host {
-                "author_url_host:"
-            } else {
-                "author_url_domain:"
+            scratch.push_str(match kind {
+                TokenKind::Host => "author_url_host:",
+                TokenKind::Domain => "author_url_domain:",
+                _ => "author_url_path:",
             });
-            scratch.push_str(host);
-            emit(TokenKind::Meta, scratch);
+            scratch.push_str(part);
+            emit(TokenKind::Sender, scratch);
         };
-        emit_url(field, &mut meta_host);
+        emit_url(field, &mut meta_url);
+        emit_url_words(field, comment.author, word, emit);
     }
     if let Some(email) = comment
         .author_email
@@ -694,7 +784,7 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
         word.clear();
         word.push_str("author_email_domain:");
         word.push_str(domain);
-        emit(TokenKind::Meta, word);
+        emit(TokenKind::Sender, word);
     }
     if let Some(kind) = comment
         .comment_type
@@ -884,14 +974,13 @@ mod tests {
         let t = tokens_with(TokenizerConfig::default(), view);
         for want in [
             "meta:len:<50",
-            "meta:links:1",
+            "sender:links:1",
             "meta:caps:60%+",
             "author:pills",
             "meta:author:digits",
-            "meta:author_url:present",
-            "meta:author_url_host:shop.example.biz",
-            "meta:author_url_domain:example.biz",
-            "meta:author_email_domain:mail.example.net",
+            "sender:author_url_host:shop.example.biz",
+            "sender:author_url_domain:example.biz",
+            "sender:author_email_domain:mail.example.net",
             "meta:type:comment",
         ] {
             assert!(t.contains(&want.to_string()), "missing {want} in {t:?}");

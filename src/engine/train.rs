@@ -1,22 +1,15 @@
-//! Training: tokenize once, build a vocabulary, fit linfa-bayes `MultinomialNb` over dense chunks
-//! of bounded size, export its parameters, and calibrate probabilities and thresholds on
-//! out-of-fold scores.
+//! Training: tokenize once, build a vocabulary, sum each class's features (multinomial naive
+//! Bayes's sufficient statistics), and calibrate probabilities and thresholds on out-of-fold
+//! scores.
 
 use super::decision::{Calibration, ThresholdRule, Thresholds};
 use super::error::EngineError;
 use super::features::{Vocabulary, Weighting, count_hashes, token_hash};
 use super::folds::stratified_folds;
 use super::metrics::{Confusion, auc};
-use super::model::{NaiveBayesCore, TrainingFigures};
+use super::model::{NaiveBayesCore, Score, TrainingFigures, has_website};
 use super::tokenize::{Tokenizer, TokenizerConfig};
 use crate::data::{CommentView, Label, LoadedFile};
-use linfa::DatasetView;
-use linfa::ParamGuard;
-use linfa::traits::FitWith;
-use linfa_bayes::MultinomialNb;
-use ndarray::{Array1, Array2};
-use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Training hyper-parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +43,8 @@ impl Default for TrainParams {
 pub struct Corpus {
     pub docs: Vec<Vec<(u64, u32)>>,
     pub labels: Vec<Label>,
+    /// Whether each comment's Website field is filled in (see `Weighting::website_log_odds`).
+    pub website: Vec<bool>,
 }
 
 impl Corpus {
@@ -71,6 +66,7 @@ impl Corpus {
             count_hashes(&mut hashes, &mut counts);
             corpus.docs.push(counts);
             corpus.labels.push(label);
+            corpus.website.push(has_website(comment));
             progress(i + 1);
         }
         corpus
@@ -101,19 +97,7 @@ impl Corpus {
     }
 }
 
-/// The exported shape of linfa-bayes's `MultinomialNb` (its fields are private; its `serde`
-/// feature is the supported way to read them).
-#[derive(Deserialize)]
-struct ExportedNb {
-    class_info: HashMap<usize, ExportedClass>,
-}
-
-#[derive(Deserialize)]
-struct ExportedClass {
-    feature_log_prob: Array1<f64>,
-}
-
-/// Fits naive Bayes on the comments `rows` of `corpus` with linfa-bayes.
+/// Fits multinomial naive Bayes on the comments `rows` of `corpus`.
 pub fn fit_core(
     corpus: &Corpus,
     rows: &[usize],
@@ -138,78 +122,59 @@ pub fn fit_core(
             params.min_df
         )));
     }
-    let nb_params = MultinomialNb::<f64, usize>::params()
-        .alpha(params.alpha)
-        .check()
-        .map_err(|e| EngineError::Training(format!("invalid --alpha {}: {e}", params.alpha)))?;
+    if !(params.alpha.is_finite() && params.alpha > 0.0) {
+        return Err(EngineError::Training(format!(
+            "invalid --alpha {}: smoothing must be a positive number",
+            params.alpha
+        )));
+    }
 
-    // Multinomial naive Bayes learns from sufficient statistics: linfa-bayes's `fit_with` adds
-    // each class's rows into a per-feature total (`feature_count += Σ rows`), and the smoothed
-    // log-probabilities depend on those totals and alpha alone (linfa-bayes 0.8.1, `lib.rs`,
-    // `update_with_smoothing`). So the weighted sparse rows are summed here, streaming, into one
-    // dense row per class, and linfa fits on those two rows. Memory is two rows of the
-    // vocabulary whatever the corpus size. Handing linfa the dense rows themselves, 32 MiB at a
-    // time, moved 1.2 GB per fit: `replyguard train` took 3.2 s then, 0.40 s now (README). The
-    // class priors linfa would take from row counts (`class_count / total`) are computed from the
-    // true counts below, since linfa sees one row per class. `tests/linfa_equivalence.rs` checks
-    // the result against one plain linfa fit on the full dense matrix.
+    // Multinomial naive Bayes learns from sufficient statistics: each class's per-feature total
+    // of the weighted rows, and its number of rows. They are summed here, streaming, from the
+    // sparse rows (memory: two rows of the vocabulary, whatever the corpus size), and the
+    // log-probabilities follow with linfa-bayes's formula (`NaiveBayesCore::from_counts`).
+    // linfa-bayes 0.8.1 itself is not called here: its `MultinomialNb::fit_with` leaves a `dbg!`
+    // that writes every fitted array to stderr, 32 MB per `replyguard train` on the shipped data,
+    // and there is no way around it short of silencing the process's stderr.
+    // `tests/linfa_equivalence.rs` proves the result equal to linfa-bayes's own fit on the full
+    // dense matrix, to 1e-9, for batch training and for learning one example at a time.
     let n_features = vocab.len();
-    let mut sums = Array2::<f64>::zeros((2, n_features));
-    let mut class_rows = [0usize; 2];
+    let mut sums = [vec![0.0; n_features], vec![0.0; n_features]];
+    let mut class_rows = [0.0f64; 2];
     let mut counts = Vec::new();
     let mut features = Vec::new();
     for &r in rows {
         let class = corpus.labels[r].index();
-        class_rows[class] += 1;
+        class_rows[class] += 1.0;
         vocab.known_counts(&corpus.docs[r], &mut counts);
         vocab.weigh(&params.weighting, &counts, &mut features);
-        let mut row = sums.row_mut(class);
         for &(col, w) in &features {
-            row[col as usize] += w;
+            sums[class][col as usize] += w;
         }
     }
-    let y = Array1::from_iter([Label::Ham.index(), Label::Spam.index()]);
-    let dataset = DatasetView::new(sums.view(), y.view());
-    // linfa-bayes 0.8.1 leaves a `dbg!` in MultinomialNb::fit_with (removed upstream after the
-    // release) that pretty-prints the whole fitted arrays to stderr on every call. Point file
-    // descriptor 2 at /dev/null for the duration of the call only (the `gag` crate); if that is
-    // impossible (another gag active), the output is cosmetic, so go on.
-    let silence = gag::Gag::stderr().ok();
-    let fitted = nb_params.fit_with(None, &dataset);
-    drop(silence);
-    let model = fitted?;
-    let exported: ExportedNb = serde_json::to_value(&model)
-        .and_then(serde_json::from_value)
-        .map_err(|e| EngineError::Training(format!("cannot export linfa-bayes parameters: {e}")))?;
-    let class = |label: Label| {
-        exported.class_info.get(&label.index()).ok_or_else(|| {
-            EngineError::Training("linfa-bayes returned no parameters for a class".into())
-        })
-    };
-    let (ham, spam) = (class(Label::Ham)?, class(Label::Spam)?);
-    let total = (class_rows[0] + class_rows[1]) as f64;
-    let log_prior = |label: Label| (class_rows[label.index()] as f64 / total).ln();
-    Ok(NaiveBayesCore::new(
+    Ok(NaiveBayesCore::from_counts(
         params.tokenizer,
         params.weighting,
         vocab,
-        [log_prior(Label::Ham), log_prior(Label::Spam)],
-        [
-            ham.feature_log_prob.to_vec(),
-            spam.feature_log_prob.to_vec(),
-        ],
+        params.alpha,
+        class_rows,
+        sums,
     ))
 }
 
-/// Scores already-tokenized comments with a fitted core.
-pub fn score_rows(core: &NaiveBayesCore, corpus: &Corpus, rows: &[usize]) -> Vec<f64> {
+/// Scores already-tokenized comments with a fitted core: log-odds and their sender part.
+pub fn score_rows(core: &NaiveBayesCore, corpus: &Corpus, rows: &[usize]) -> Vec<Score> {
     let mut counts = Vec::new();
     let mut features = Vec::new();
     rows.iter()
         .map(|&r| {
             core.vocab.known_counts(&corpus.docs[r], &mut counts);
             core.vocab.weigh(&core.weighting, &counts, &mut features);
-            core.log_odds(&features)
+            let score = Score {
+                log_odds: core.log_odds(&features),
+                sender: core.sender_part(&features),
+            };
+            core.with_website(score, corpus.website.get(r).copied().unwrap_or(false))
         })
         .collect()
 }
@@ -252,7 +217,7 @@ pub fn train(
             let core = fit_core(corpus, &train_rows, params)?;
             let test_rows: Vec<usize> = test_idx.iter().map(|&i| rows[i]).collect();
             for (&i, s) in test_idx.iter().zip(score_rows(&core, corpus, &test_rows)) {
-                oof[i] = s;
+                oof[i] = s.log_odds;
             }
             progress(fold + 1, total_fits);
         }

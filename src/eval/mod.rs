@@ -15,6 +15,8 @@ pub use report::{EvalReport, FoldReport};
 pub struct FoldScores {
     pub name: String,
     pub probabilities: Vec<f64>,
+    /// The sender tokens' part of each comment's log-odds (the verdict needs it).
+    pub sender: Vec<f64>,
     pub is_spam: Vec<bool>,
     pub thresholds: Thresholds,
 }
@@ -40,13 +42,14 @@ fn run_fold(
     params: &TrainParams,
 ) -> Result<FoldScores, EngineError> {
     let trained = train(corpus, train_rows, params, |_, _| {})?;
-    let probabilities = score_rows(&trained.core, corpus, test_rows)
-        .into_iter()
-        .map(|s| trained.calibration.probability(s))
-        .collect();
+    let scores = score_rows(&trained.core, corpus, test_rows);
     Ok(FoldScores {
         name,
-        probabilities,
+        probabilities: scores
+            .iter()
+            .map(|s| trained.calibration.probability(s.log_odds))
+            .collect(),
+        sender: scores.iter().map(|s| s.sender).collect(),
         is_spam: test_rows
             .iter()
             .map(|&r| corpus.labels[r].is_spam())
@@ -72,11 +75,13 @@ pub fn leave_one_file_out(
     for (f, file) in files.iter().enumerate() {
         let train_rows: Vec<usize> = (0..corpus.len()).filter(|&i| file_of[i] != f).collect();
         let test_rows: Vec<usize> = (0..corpus.len()).filter(|&i| file_of[i] == f).collect();
-        let name = file.path.file_name().map_or_else(
-            || file.path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        out.push(run_fold(name, &corpus, &train_rows, &test_rows, params)?);
+        out.push(run_fold(
+            file_name(file),
+            &corpus,
+            &train_rows,
+            &test_rows,
+            params,
+        )?);
         progress(f + 1, files.len());
     }
     Ok(out)
@@ -112,20 +117,101 @@ pub fn k_fold(
     Ok(out)
 }
 
+/// A time split, as a site lives it: train on what was written before `since`, test on what came
+/// after, reported per file so each source's verdict mix stays visible.
+///
+/// Rows with a date (`comment_date_gmt`, ISO 8601, compared as text) go to the test side when
+/// they are dated `since` or later. Undated rows (corpora without dates) are split at random per
+/// file: a seeded shuffle puts `holdout` of each file's undated rows on the test side. Rows of
+/// `probes` are only ever tested, never trained on.
+pub fn date_split(
+    files: &[LoadedFile],
+    probes: &[LoadedFile],
+    since: &str,
+    holdout: f64,
+    params: &TrainParams,
+) -> Result<Vec<FoldScores>, EngineError> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let all: Vec<&LoadedFile> = files.iter().chain(probes).collect();
+    let corpus = Corpus::build(
+        all.iter()
+            .flat_map(|f| f.rows.iter())
+            .map(|r| (r.comment.view(), r.label)),
+        &params.tokenizer,
+        |_| {},
+    );
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
+    let mut train_rows = Vec::new();
+    let mut test_of_file: Vec<Vec<usize>> = Vec::new();
+    let mut start = 0;
+    for (f, file) in all.iter().enumerate() {
+        let rows = start..start + file.rows.len();
+        start = rows.end;
+        let mut test = Vec::new();
+        if f >= files.len() {
+            test.extend(rows);
+        } else {
+            let mut undated = Vec::new();
+            for (r, row) in rows.zip(&file.rows) {
+                match row.comment.comment_date_gmt.as_deref() {
+                    Some(date) if date >= since => test.push(r),
+                    Some(_) => train_rows.push(r),
+                    None => undated.push(r),
+                }
+            }
+            undated.shuffle(&mut rng);
+            let cut = (undated.len() as f64 * holdout.clamp(0.0, 1.0)).round() as usize;
+            test.extend_from_slice(&undated[..cut]);
+            train_rows.extend_from_slice(&undated[cut..]);
+            test.sort_unstable();
+        }
+        test_of_file.push(test);
+    }
+    train_rows.sort_unstable();
+    let trained = train(&corpus, &train_rows, params, |_, _| {})?;
+    Ok(all
+        .iter()
+        .zip(&test_of_file)
+        .filter(|(_, test)| !test.is_empty())
+        .map(|(file, test)| {
+            let scores = score_rows(&trained.core, &corpus, test);
+            FoldScores {
+                name: file_name(file),
+                probabilities: scores
+                    .iter()
+                    .map(|s| trained.calibration.probability(s.log_odds))
+                    .collect(),
+                sender: scores.iter().map(|s| s.sender).collect(),
+                is_spam: test.iter().map(|&r| corpus.labels[r].is_spam()).collect(),
+                thresholds: trained.thresholds,
+            }
+        })
+        .collect())
+}
+
+fn file_name(file: &LoadedFile) -> String {
+    file.path.file_name().map_or_else(
+        || file.path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// Scores every labeled file with an already trained model, one fold per file.
 pub fn test_model(model: &Model, files: &[LoadedFile]) -> Vec<FoldScores> {
     let mut scratch = Scratch::default();
     files
         .iter()
         .map(|file| {
-            let score = |row: &LabeledComment| {
-                model
-                    .classify(row.comment.view(), &mut scratch)
-                    .spam_probability
-            };
+            let classified: Vec<_> = file
+                .rows
+                .iter()
+                .map(|row: &LabeledComment| model.classify(row.comment.view(), &mut scratch))
+                .collect();
             FoldScores {
                 name: file.path.display().to_string(),
-                probabilities: file.rows.iter().map(score).collect(),
+                probabilities: classified.iter().map(|c| c.spam_probability).collect(),
+                sender: classified.iter().map(|c| c.sender_log_odds).collect(),
                 is_spam: file.rows.iter().map(|r| r.label.is_spam()).collect(),
                 thresholds: model.thresholds(),
             }

@@ -47,12 +47,17 @@ pub struct EvalReport {
 fn shares(scores: &FoldScores, spam: bool) -> VerdictShares {
     let mut s = VerdictShares::default();
     let mut n = 0.0;
-    for (&p, &y) in scores.probabilities.iter().zip(&scores.is_spam) {
+    for ((&p, &y), &sender) in scores
+        .probabilities
+        .iter()
+        .zip(&scores.is_spam)
+        .zip(&scores.sender)
+    {
         if y != spam {
             continue;
         }
         n += 1.0;
-        match scores.thresholds.verdict(p) {
+        match scores.thresholds.verdict(p, sender) {
             Verdict::Published => s.published += 1.0,
             Verdict::Held => s.held += 1.0,
             Verdict::Rejected => s.rejected += 1.0,

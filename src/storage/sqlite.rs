@@ -463,6 +463,7 @@ impl CommentStore for SqliteStore {
                     referrer: r.get(6)?,
                     permalink: None,
                     comment_type: Some("comment".into()),
+                    comment_date_gmt: None,
                 },
             })
         })?;

@@ -208,6 +208,7 @@ pub(super) fn comment_of(p: &Params) -> Comment {
         referrer: get("referrer").or_else(|| get("referer")),
         permalink: get("permalink"),
         comment_type: get("comment_type"),
+        comment_date_gmt: get("comment_date_gmt"),
     }
 }
 
