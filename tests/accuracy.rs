@@ -100,3 +100,36 @@ fn blog_spam_from_a_later_month_is_caught_and_no_ham_set_is_rejected() {
         "commercial generic thanks held or rejected {caught}"
     );
 }
+
+/// Test, then train, each YouTube video a new site: learning every comment right after scoring
+/// it (a moderator's decision) must raise the second half's AUC over the base model's.
+#[test]
+fn prequential_feedback_beats_the_base_model_on_a_new_site() {
+    let dir = "training-data/youtube-spam-collection";
+    let files: Vec<String> = (1..=4)
+        .map(|i| {
+            let name = [
+                "Youtube01-Psy.csv",
+                "Youtube02-KatyPerry.csv",
+                "Youtube03-LMFAO.csv",
+                "Youtube04-Eminem.csv",
+            ][i - 1];
+            format!("{dir}/{name}")
+        })
+        .collect();
+    let mut args = vec!["--prequential"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--base", "training-data/sms-spam-collection/"]);
+    let report = eval(&args);
+    let sites = report.as_array().unwrap();
+    assert_eq!(sites.len(), 4);
+    let mean = |key: &str| {
+        sites
+            .iter()
+            .map(|s| s[key]["auc"].as_f64().unwrap())
+            .sum::<f64>()
+            / 4.0
+    };
+    let (without, with) = (mean("without_feedback"), mean("with_feedback"));
+    assert!(with >= without + 0.015, "AUC {without} -> {with}");
+}

@@ -20,6 +20,22 @@ pub struct EvalArgs {
     /// are split at random per file (--holdout, seeded by --seed). Reported per file.
     #[arg(long, value_name = "DATE", conflicts_with_all = ["folds", "test"])]
     pub split_date: Option<String>,
+    /// Test, then train (TREC immediate feedback): each file in turn is a new site that starts
+    /// from a model of the other files plus --base, and every comment is scored before it is
+    /// learned. Reports AUC and MCC over each stream's second half, without and with feedback.
+    #[arg(long, conflicts_with_all = ["folds", "test", "split_date", "leave_one_file_out"])]
+    pub prequential: bool,
+    /// With --prequential: files only ever in the base model, never a site.
+    #[arg(long, value_name = "FILE", requires = "prequential")]
+    pub base: Vec<PathBuf>,
+    /// With --prequential: how many examples each of the site's own comments counts as.
+    #[arg(
+        long,
+        value_name = "W",
+        default_value_t = 10.0,
+        requires = "prequential"
+    )]
+    pub site_weight: f64,
     /// With --split-date: share of each file's undated rows held out for testing.
     #[arg(
         long,
@@ -63,6 +79,53 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eprintln!("  fold {done}/{total} done");
         }
     };
+    if args.prequential {
+        let base = if args.base.is_empty() {
+            Vec::new()
+        } else {
+            data::load_all(
+                &args.base,
+                LoadOptions {
+                    lenient: args.model.lenient,
+                },
+            )?
+        };
+        let reports =
+            eval::prequential::prequential(&files, &base, args.site_weight, &params, progress)?;
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&reports)?);
+        } else {
+            outln!(
+                "prequential (test, then train), each file a new site, site weight {}, seed {}; second half of each stream",
+                args.site_weight,
+                params.seed
+            );
+            outln!(
+                "{:<28} {:>6}   {:>17}   {:>17}",
+                "site",
+                "n",
+                "no feedback AUC/MCC",
+                "feedback AUC/MCC"
+            );
+            for r in &reports {
+                outln!(
+                    "{:<28} {:>6}   {:>8.3} {:>8.3}   {:>8.3} {:>8.3}",
+                    r.site,
+                    r.comments,
+                    r.without_feedback.auc,
+                    r.without_feedback.mcc,
+                    r.with_feedback.auc,
+                    r.with_feedback.mcc
+                );
+            }
+        }
+        if let Some(svg) = &args.plot {
+            let streams: Vec<_> = reports.iter().map(|r| r.stream.clone()).collect();
+            plot::write_svg(svg, "prequential, with feedback", &streams)
+                .map_err(anyhow::Error::msg)?;
+        }
+        return Ok(());
+    }
     let (protocol, folds) = if args.test {
         let path = args.model_path.clone().context("--test needs --model")?;
         let model = model_file::load(&path)?;

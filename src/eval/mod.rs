@@ -2,6 +2,7 @@
 //! testing a trained model on labeled files, and the reports they print.
 
 pub mod plot;
+pub mod prequential;
 pub mod report;
 
 use crate::data::{LabeledComment, LoadedFile};
@@ -190,7 +191,7 @@ pub fn date_split(
         .collect())
 }
 
-fn file_name(file: &LoadedFile) -> String {
+pub(crate) fn file_name(file: &LoadedFile) -> String {
     file.path.file_name().map_or_else(
         || file.path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),

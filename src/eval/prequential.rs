@@ -1,0 +1,126 @@
+//! Prequential evaluation (test, then train), the TREC Spam Track's immediate-feedback protocol:
+//! a new site starts from a base model, and each of its comments, in the order they arrived, is
+//! scored before the model learns it. With feedback the model learns every comment right after
+//! scoring it (as a moderator's decision would teach it); without, it stays the base model.
+
+use super::FoldScores;
+use crate::data::LoadedFile;
+use crate::engine::EngineError;
+use crate::engine::metrics::{Confusion, auc};
+use crate::engine::model::Example;
+use crate::engine::train::{Corpus, TrainParams, score_rows, train};
+use serde::Serialize;
+
+/// Figures of one site's stream, over its second half (the first half is the warm-up).
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamFigures {
+    pub auc: f64,
+    pub mcc: f64,
+}
+
+/// One site's result: without and with feedback, plus each comment's scores with feedback.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteReport {
+    pub site: String,
+    pub comments: usize,
+    pub without_feedback: StreamFigures,
+    pub with_feedback: StreamFigures,
+    #[serde(skip)]
+    pub stream: FoldScores,
+}
+
+/// Runs the protocol with each of `sites` as the new site; the base model is trained on the
+/// other sites plus `base`. The site's examples count `site_weight` times (a site's own
+/// decisions are the best evidence it has).
+pub fn prequential(
+    sites: &[LoadedFile],
+    base: &[LoadedFile],
+    site_weight: f64,
+    params: &TrainParams,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<SiteReport>, EngineError> {
+    let all: Vec<&LoadedFile> = sites.iter().chain(base).collect();
+    let corpus = Corpus::build(
+        all.iter()
+            .flat_map(|f| f.rows.iter())
+            .map(|r| (r.comment.view(), r.label)),
+        &params.tokenizer,
+        |_| {},
+    );
+    let mut file_of = Vec::with_capacity(corpus.len());
+    for (f, file) in all.iter().enumerate() {
+        file_of.extend(std::iter::repeat_n(f, file.rows.len()));
+    }
+    let mut reports = Vec::new();
+    for (s, site) in sites.iter().enumerate() {
+        let base_rows: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] != s).collect();
+        // The stream: the site's comments by date when every one has a date, else in file order.
+        let mut stream: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] == s).collect();
+        let first = stream.first().copied().unwrap_or(0);
+        if site
+            .rows
+            .iter()
+            .all(|r| r.comment.comment_date_gmt.is_some())
+        {
+            stream.sort_by(|&a, &b| {
+                site.rows[a - first]
+                    .comment
+                    .comment_date_gmt
+                    .cmp(&site.rows[b - first].comment.comment_date_gmt)
+                    .then(a.cmp(&b))
+            });
+        }
+        let trained = train(&corpus, &base_rows, params, |_, _| {})?;
+        let is_spam: Vec<bool> = stream.iter().map(|&r| corpus.labels[r].is_spam()).collect();
+        let run = |feedback: bool| {
+            let mut core = trained.core.clone();
+            let mut log_odds = Vec::with_capacity(stream.len());
+            let mut sender = Vec::with_capacity(stream.len());
+            for &r in &stream {
+                let score = score_rows(&core, &corpus, &[r])[0];
+                log_odds.push(score.log_odds);
+                sender.push(score.sender);
+                if feedback {
+                    let example = Example {
+                        tokens: corpus.docs[r].clone(),
+                        label: corpus.labels[r],
+                        weight: site_weight,
+                    };
+                    core = core.learn(std::slice::from_ref(&example), usize::MAX);
+                }
+            }
+            (log_odds, sender)
+        };
+        let half = stream.len() / 2;
+        let figures = |log_odds: &[f64]| {
+            let p: Vec<f64> = log_odds
+                .iter()
+                .map(|&s| trained.calibration.probability(s))
+                .collect();
+            StreamFigures {
+                auc: auc(&log_odds[half..], &is_spam[half..]),
+                mcc: Confusion::at(&p[half..], &is_spam[half..], 0.5).mcc(),
+            }
+        };
+        let (plain, _) = run(false);
+        let (learned, sender) = run(true);
+        reports.push(SiteReport {
+            site: super::file_name(site),
+            comments: stream.len(),
+            without_feedback: figures(&plain),
+            with_feedback: figures(&learned),
+            stream: FoldScores {
+                name: format!("{} (with feedback)", super::file_name(site)),
+                probabilities: learned
+                    .iter()
+                    .map(|&s| trained.calibration.probability(s))
+                    .collect(),
+                sender,
+                is_spam,
+                thresholds: trained.thresholds,
+            },
+        });
+        progress(s + 1, sites.len());
+    }
+    Ok(reports)
+}
