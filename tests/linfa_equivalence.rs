@@ -20,6 +20,30 @@ fn assert_close(a: f64, b: f64, what: &str) {
     assert!((a - b).abs() <= tol, "{what}: {a} vs {b}");
 }
 
+/// The reference: every row of `corpus` weighed over `vocab` into one dense matrix, and one
+/// linfa-bayes fit on it.
+fn linfa_fit(
+    corpus: &Corpus,
+    vocab: &Vocabulary,
+    params: &TrainParams,
+) -> (Array2<f64>, MultinomialNb<f64, usize>) {
+    let mut x = Array2::<f64>::zeros((corpus.len(), vocab.len()));
+    let (mut counts, mut features) = (Vec::new(), Vec::new());
+    for (i, doc) in corpus.docs.iter().enumerate() {
+        vocab.known_counts(doc, &mut counts);
+        vocab.weigh(&params.weighting, &counts, &mut features);
+        for &(col, w) in &features {
+            x[[i, col as usize]] = w;
+        }
+    }
+    let y: Array1<usize> = corpus.labels.iter().map(|l| l.index()).collect();
+    let reference = MultinomialNb::params()
+        .alpha(params.alpha)
+        .fit(&DatasetView::new(x.view(), y.view()))
+        .unwrap();
+    (x, reference)
+}
+
 #[test]
 fn sparse_scorer_equals_linfa_bayes() {
     let comments: Vec<(Comment, Label)> = common::SPAM
@@ -56,20 +80,7 @@ fn sparse_scorer_equals_linfa_bayes() {
         params.weighting.idf,
     );
     assert_eq!(vocab, core.vocab);
-    let mut x = Array2::<f64>::zeros((corpus.len(), vocab.len()));
-    let (mut counts, mut features) = (Vec::new(), Vec::new());
-    for (i, doc) in corpus.docs.iter().enumerate() {
-        vocab.known_counts(doc, &mut counts);
-        vocab.weigh(&params.weighting, &counts, &mut features);
-        for &(col, w) in &features {
-            x[[i, col as usize]] = w;
-        }
-    }
-    let y: Array1<usize> = corpus.labels.iter().map(|l| l.index()).collect();
-    let reference = MultinomialNb::params()
-        .alpha(params.alpha)
-        .fit(&DatasetView::new(x.view(), y.view()))
-        .unwrap();
+    let (_, reference) = linfa_fit(&corpus, &vocab, &params);
 
     // Score training comments and unseen ones (unknown words, hosts, numbers, metadata).
     let mut probes: Vec<Comment> = comments.iter().map(|(c, _)| c.clone()).collect();
@@ -179,20 +190,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
     // Reference: linfa-bayes on the dense matrix of every example over the union vocabulary.
     let vocab = Vocabulary::from_documents(corpus.docs.iter().map(Vec::as_slice), 1, false);
     assert_eq!(vocab.hashes(), core.vocab.hashes());
-    let mut x = Array2::<f64>::zeros((corpus.len(), vocab.len()));
-    let (mut counts, mut features) = (Vec::new(), Vec::new());
-    for (i, doc) in corpus.docs.iter().enumerate() {
-        vocab.known_counts(doc, &mut counts);
-        vocab.weigh(&params.weighting, &counts, &mut features);
-        for &(col, w) in &features {
-            x[[i, col as usize]] = w;
-        }
-    }
-    let y: Array1<usize> = corpus.labels.iter().map(|l| l.index()).collect();
-    let reference = MultinomialNb::params()
-        .alpha(params.alpha)
-        .fit(&DatasetView::new(x.view(), y.view()))
-        .unwrap();
+    let (x, reference) = linfa_fit(&corpus, &vocab, &params);
     let jll = reference.joint_log_likelihood(x.view());
     let mut scratch = Scratch::default();
     for (i, (comment, _)) in all.iter().enumerate() {

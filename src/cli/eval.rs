@@ -66,6 +66,14 @@ pub struct EvalArgs {
     pub model: ModelFlags,
 }
 
+/// Loads an optional list of files (none given: none loaded).
+fn load_optional(paths: &[PathBuf], lenient: bool) -> anyhow::Result<Vec<data::LoadedFile>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(data::load_all(paths, LoadOptions { lenient })?)
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let params = args.model.params()?;
     let files = data::load_all(
@@ -80,16 +88,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     };
     if args.prequential {
-        let base = if args.base.is_empty() {
-            Vec::new()
-        } else {
-            data::load_all(
-                &args.base,
-                LoadOptions {
-                    lenient: args.model.lenient,
-                },
-            )?
-        };
+        let base = load_optional(&args.base, args.model.lenient)?;
         let reports =
             eval::prequential::prequential(&files, &base, args.site_weight, &params, progress)?;
         if args.json {
@@ -143,16 +142,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eval::leave_one_file_out(&files, &params, progress)?,
         )
     } else if let Some(since) = &args.split_date {
-        let probes = if args.probe.is_empty() {
-            Vec::new()
-        } else {
-            data::load_all(
-                &args.probe,
-                LoadOptions {
-                    lenient: args.model.lenient,
-                },
-            )?
-        };
+        let probes = load_optional(&args.probe, args.model.lenient)?;
         (
             format!(
                 "date split: train before {since} (+{:.0}% of undated rows held out, seed {}), test per file{}",

@@ -35,6 +35,24 @@ fn corpus_of(files: &[LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>)
     )
 }
 
+/// [`corpus_of`] for files gathered from several lists.
+pub(crate) fn corpus_of_refs(files: &[&LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>) {
+    let corpus = Corpus::build(
+        files
+            .iter()
+            .flat_map(|f| f.rows.iter())
+            .map(|r| (r.comment.view(), r.label)),
+        &params.tokenizer,
+        |_| {},
+    );
+    let file_of = files
+        .iter()
+        .enumerate()
+        .flat_map(|(f, file)| std::iter::repeat_n(f, file.rows.len()))
+        .collect();
+    (corpus, file_of)
+}
+
 fn run_fold(
     name: String,
     corpus: &Corpus,
@@ -135,13 +153,7 @@ pub fn date_split(
     use rand::SeedableRng;
     use rand::seq::SliceRandom;
     let all: Vec<&LoadedFile> = files.iter().chain(probes).collect();
-    let corpus = Corpus::build(
-        all.iter()
-            .flat_map(|f| f.rows.iter())
-            .map(|r| (r.comment.view(), r.label)),
-        &params.tokenizer,
-        |_| {},
-    );
+    let (corpus, _) = corpus_of_refs(&all, params);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
     let mut train_rows = Vec::new();
     let mut test_of_file: Vec<Vec<usize>> = Vec::new();

@@ -8,7 +8,7 @@ use crate::data::LoadedFile;
 use crate::engine::EngineError;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::Example;
-use crate::engine::train::{Corpus, TrainParams, score_rows, train};
+use crate::engine::train::{TrainParams, score_rows, train};
 use serde::Serialize;
 
 /// Figures of one site's stream, over its second half (the first half is the warm-up).
@@ -40,17 +40,7 @@ pub fn prequential(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<SiteReport>, EngineError> {
     let all: Vec<&LoadedFile> = sites.iter().chain(base).collect();
-    let corpus = Corpus::build(
-        all.iter()
-            .flat_map(|f| f.rows.iter())
-            .map(|r| (r.comment.view(), r.label)),
-        &params.tokenizer,
-        |_| {},
-    );
-    let mut file_of = Vec::with_capacity(corpus.len());
-    for (f, file) in all.iter().enumerate() {
-        file_of.extend(std::iter::repeat_n(f, file.rows.len()));
-    }
+    let (corpus, file_of) = super::corpus_of_refs(&all, params);
     let mut reports = Vec::new();
     for (s, site) in sites.iter().enumerate() {
         let base_rows: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] != s).collect();
