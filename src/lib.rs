@@ -1,7 +1,8 @@
 //! replyguard: a self-hosted comment spam filter.
 //!
 //! - [`data`]: the comment record and loaders for labeled training files;
-//! - [`engine`]: tokenizer, naive Bayes model (fitted with linfa-bayes), model file, decisions;
+//! - [`domain`]: validated comments, origins, moderation status and its rules;
+//! - [`engine`]: tokenizer, naive Bayes model (linfa-bayes's estimator), model file, decisions;
 //! - [`eval`]: cross-validation protocols and reports;
 //! - [`cli`]: the `replyguard` command line.
 
@@ -9,6 +10,7 @@ pub mod akismet;
 pub mod articles;
 pub mod cli;
 pub mod data;
+pub mod domain;
 pub mod engine;
 pub mod eval;
 pub mod storage;

@@ -77,6 +77,8 @@ fn check<'a>(
         ("comment_context[]", "olympics"),
         ("some_future_param", "ignored"),
     ];
+    // A field given in `extra` replaces the default one.
+    form.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     form.extend_from_slice(extra);
     form
 }
@@ -141,9 +143,25 @@ fn akismet_endpoints_answer_like_akismet() {
     );
     assert_eq!(a.body, "true");
 
+    // The same comment again from the same reader is held ("true" without the discard tip), as
+    // the form would refuse it; a recheck of it is not a duplicate.
+    let again = post(&server, "/1.1/comment-check", None, &check(&key, HAM, &[]));
+    assert_eq!((again.body.as_str(), again.pro_tip), ("true", None));
+    let recheck = check(
+        &key,
+        HAM,
+        &[("recheck_reason", "edit"), ("user_ip", "198.51.100.9")],
+    );
+    let a = post(&server, "/1.1/comment-check", None, &recheck);
+    assert_eq!(a.body, "false");
+
     // key as subdomain (legacy clients): KEY.host
     let host = format!("{key}.localhost");
-    let mut form = check(&key, HAM, &[]);
+    let mut form = check(
+        &key,
+        "A different remark about the opening ceremony.",
+        &[("user_ip", "198.51.100.10")],
+    );
     form.retain(|(k, _)| *k != "api_key");
     let a = post(&server, "/1.1/comment-check", Some(&host), &form);
     assert_eq!(a.body, "false", "{:?}", a.debug);
@@ -210,7 +228,7 @@ fn akismet_endpoints_answer_like_akismet() {
     let after: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(before["usage"], after["usage"]);
     assert_eq!(after["limit"], 1000);
-    assert_eq!(after["usage"], 5, "five stored checks so far");
+    assert_eq!(after["usage"], 7, "seven stored checks so far");
     assert_eq!(after["throttled"], false);
     assert!(after["percentage"].is_string());
 

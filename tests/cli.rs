@@ -432,3 +432,27 @@ fn jsonl_stream_keeps_input_order_across_chunks() {
         }
     }
 }
+
+/// `--db` takes a path, `sqlite://PATH` or `postgres://…`; a URL is never taken for a file name
+/// (it once created a directory named `postgres:`), and an unknown scheme is refused.
+#[test]
+fn db_urls_are_parsed_not_created_as_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &["keys", "--db", "postgres://rg@127.0.0.1:1/rg", "list"],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("PostgreSQL"), "{err}");
+    assert!(!dir.path().join("postgres:").exists());
+    let out = run(&["keys", "--db", "mysql://x/y", "list"], None, dir.path());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown database scheme"));
+    let db = dir.path().join("rg.db");
+    let url = format!("sqlite://{}", db.display());
+    let out = run(&["keys", "--db", &url, "list"], None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(db.is_file());
+}

@@ -1,9 +1,8 @@
 //! `replyguard keys`: Akismet API keys for the blogs that use this server.
 
 use crate::akismet::{PREFIX_LEN, generate_key, key_hash, normalize_blog};
-use crate::storage::{AkismetStore, SqliteStore};
+use crate::storage::AkismetStore;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
@@ -14,7 +13,7 @@ pub struct KeysArgs {
         default_value = "data/replyguard.db",
         global = true
     )]
-    pub db: PathBuf,
+    pub db: crate::storage::Database,
     #[command(subcommand)]
     pub command: KeysCommand,
 }
@@ -43,7 +42,7 @@ pub enum KeysCommand {
 }
 
 pub fn run(args: KeysArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&args.db)?;
+    let store = crate::storage::open(&args.db)?;
     match args.command {
         KeysCommand::Add { blog, note, quota } => {
             let blogs: Vec<String> = blog.iter().map(|b| normalize_blog(b)).collect();

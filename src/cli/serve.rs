@@ -16,7 +16,7 @@ pub struct ServeArgs {
     pub model: PathBuf,
     /// SQLite database file (created with its directory on first start).
     #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
-    pub db: PathBuf,
+    pub db: crate::storage::Database,
     /// Directory of Markdown articles to serve instead of the built-in one.
     #[arg(long, env = "REPLYGUARD_ARTICLES")]
     pub articles: Option<PathBuf>,

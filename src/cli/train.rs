@@ -175,12 +175,19 @@ fn load_feedback(
     db: &std::path::Path,
     export: Option<&std::path::Path>,
 ) -> anyhow::Result<data::LoadedFile> {
-    anyhow::ensure!(
-        db.is_file(),
-        "feedback database {} does not exist",
-        db.display()
-    );
-    let store = crate::storage::SqliteStore::open(db)?;
+    let database: crate::storage::Database = db
+        .to_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    if let crate::storage::Database::Sqlite(path) = &database {
+        anyhow::ensure!(
+            path.is_file(),
+            "feedback database {} does not exist",
+            path.display()
+        );
+    }
+    let store = crate::storage::open(&database)?;
     let rows = crate::storage::CommentStore::feedback(&store)?;
     if let Some(path) = export {
         let mut out = String::new();

@@ -3,8 +3,10 @@
 //! them; [`SqliteStore`] is the embedded default (WAL, `synchronous=FULL`: a comment is acknowledged
 //! only after its transaction is durably committed).
 
+mod locator;
 mod sqlite;
 
+pub use locator::Database;
 pub use sqlite::SqliteStore;
 
 use serde::Serialize;
@@ -39,6 +41,18 @@ pub enum StorageError {
     WriterStopped,
     #[error("cannot start the database writer thread: {0}")]
     WriterStart(#[source] std::io::Error),
+    #[error(
+        "{0}: PostgreSQL is not supported by this build yet; use a SQLite file (a path or sqlite://PATH)"
+    )]
+    Unsupported(String),
+}
+
+/// Opens the database `--db` names: the one place every command opens storage from.
+pub fn open(database: &Database) -> Result<SqliteStore, StorageError> {
+    match database {
+        Database::Sqlite(path) => SqliteStore::open(path),
+        Database::Postgres(_) => Err(StorageError::Unsupported(database.to_string())),
+    }
 }
 
 impl StorageError {
@@ -64,36 +78,7 @@ impl StorageError {
     }
 }
 
-/// Moderation status of a stored comment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Published,
-    Held,
-    Spam,
-    Trash,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Published => "published",
-            Status::Held => "held",
-            Status::Spam => "spam",
-            Status::Trash => "trash",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "published" => Some(Status::Published),
-            "held" => Some(Status::Held),
-            "spam" => Some(Status::Spam),
-            "trash" => Some(Status::Trash),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::Status;
 
 /// A comment to store, as submitted plus the classifier's decision.
 #[derive(Debug, Clone)]
@@ -196,6 +181,9 @@ pub trait CommentStore: Send + Sync + 'static {
     /// Moderator decisions usable as training rows: every comment a moderator published or marked
     /// as spam against the classifier's verdict, or after it was held. Oldest first.
     fn feedback(&self) -> Result<Vec<crate::data::LabeledComment>, StorageError>;
+    /// The learning log after entry `after`, oldest first, at most `limit` entries: what the
+    /// serving model must learn, in order (see `migrations/0005_learning_log.sql`).
+    fn learning_log(&self, after: i64, limit: u64) -> Result<Vec<LearnedExample>, StorageError>;
     /// A server setting.
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.
@@ -207,6 +195,15 @@ pub trait CommentStore: Send + Sync + 'static {
     fn generation(&self) -> u64;
     /// Number of stored comments per moderation status.
     fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
+}
+
+/// One entry of the learning log: a labeled comment to add (`sign` 1) or take back (−1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedExample {
+    pub id: i64,
+    pub label: crate::data::Label,
+    pub sign: f64,
+    pub comment: crate::data::Comment,
 }
 
 /// An Akismet API key as stored (the key itself is never stored, only its SHA-256).
@@ -243,11 +240,14 @@ pub trait AkismetStore: Send + Sync + 'static {
     fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
     /// Calls made in `month`.
     fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
-    /// Stores a labeled example (a JSONL record) from submit-spam / submit-ham.
+    /// Stores a labeled example (a JSONL record) from submit-spam / submit-ham; with `learn`, also
+    /// appends it to the learning log (without, the example is taught through its comment's
+    /// status change instead).
     fn add_example(
         &self,
         example: &crate::data::LabeledComment,
         source: &str,
+        learn: bool,
     ) -> Result<(), StorageError>;
     /// Id of the comment stored by the Akismet check with this guid.
     fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError>;

@@ -1,10 +1,13 @@
 //! SQLite implementation of [`CommentStore`].
 
+use super::LearnedExample;
 use super::{
     AkismetStore, ApiKey, CommentStore, NewComment, PendingInsert, Status, StatusEvent,
     StorageError, StoredComment, now_rfc3339,
 };
 use crate::data::{Comment, Label, LabeledComment};
+use crate::domain::training_label;
+use crate::engine::Verdict;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_akismet.sql"),
     include_str!("migrations/0003_duplicate_index.sql"),
     include_str!("migrations/0004_comment_counts.sql"),
+    include_str!("migrations/0005_learning_log.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -402,6 +406,7 @@ impl CommentStore for SqliteStore {
             "UPDATE comments SET status = ?1 WHERE id = ?2",
             params![to.as_str(), id],
         )?;
+        log_decision(&tx, id, Status::parse(&from), to, actor)?;
         tx.execute(
             "INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, from, to.as_str(), actor, now_rfc3339()],
@@ -478,6 +483,39 @@ impl CommentStore for SqliteStore {
         Ok(examples)
     }
 
+    fn learning_log(&self, after: i64, limit: u64) -> Result<Vec<LearnedExample>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, label, sign, record FROM learning_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| {
+            let label: String = r.get(1)?;
+            let sign: i64 = r.get(2)?;
+            let record: String = r.get(3)?;
+            Ok((r.get::<_, i64>(0)?, label, sign, record))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, label, sign, record) = row?;
+            // A record this build cannot read is skipped rather than stop learning for good.
+            let Ok(comment) = serde_json::from_str::<Comment>(&record) else {
+                tracing::warn!(id, "unreadable learning-log record skipped");
+                continue;
+            };
+            out.push(LearnedExample {
+                id,
+                label: if label == "spam" {
+                    Label::Spam
+                } else {
+                    Label::Ham
+                },
+                sign: if sign < 0 { -1.0 } else { 1.0 },
+                comment,
+            });
+        }
+        Ok(out)
+    }
+
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
@@ -520,6 +558,50 @@ impl CommentStore for SqliteStore {
         conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// Appends to the learning log what a status change does to the labeled example comment `id`
+/// stands for (see [`crate::domain::training_label`]): the old example taken back, the new one
+/// added. Nothing when the example does not change (a repeated decision, held → trash).
+fn log_decision(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    from: Option<Status>,
+    to: Status,
+    actor: &str,
+) -> rusqlite::Result<()> {
+    let (verdict, record): (String, String) = tx.query_row(
+        "SELECT verdict, json_object('comment_content', content, 'comment_author', author, \
+         'comment_author_email', author_email, 'comment_author_url', author_url, \
+         'user_agent', user_agent, 'comment_type', 'comment') FROM comments WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let verdict = match verdict.as_str() {
+        "published" => Verdict::Published,
+        "held" => Verdict::Held,
+        _ => Verdict::Rejected,
+    };
+    let before = from.and_then(|s| training_label(verdict, s));
+    let after = training_label(verdict, to);
+    if before == after {
+        return Ok(());
+    }
+    let at = now_rfc3339();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO learning_log (comment_id, label, sign, record, source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    if let Some(label) = before {
+        insert.execute(params![id, label_name(label), -1, record, actor, at])?;
+    }
+    if let Some(label) = after {
+        insert.execute(params![id, label_name(label), 1, record, actor, at])?;
+    }
+    Ok(())
+}
+
+fn label_name(label: Label) -> &'static str {
+    if label.is_spam() { "spam" } else { "ham" }
 }
 
 fn key_blogs(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
@@ -628,7 +710,12 @@ impl AkismetStore for SqliteStore {
             .unwrap_or(0))
     }
 
-    fn add_example(&self, example: &LabeledComment, source: &str) -> Result<(), StorageError> {
+    fn add_example(
+        &self,
+        example: &LabeledComment,
+        source: &str,
+        learn: bool,
+    ) -> Result<(), StorageError> {
         let conn = self.conn()?;
         let record = serde_json::to_string(example).unwrap_or_default();
         let label = if example.label.is_spam() {
@@ -636,10 +723,20 @@ impl AkismetStore for SqliteStore {
         } else {
             "ham"
         };
-        conn.execute(
+        let tx = conn.unchecked_transaction()?;
+        let at = now_rfc3339();
+        tx.execute(
             "INSERT INTO training_examples (label, record, source, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![label, record, source, now_rfc3339()],
+            params![label, record, source, at],
         )?;
+        let comment = serde_json::to_string(&example.comment).unwrap_or_default();
+        if learn {
+            tx.execute(
+            "INSERT INTO learning_log (comment_id, label, sign, record, source, at) VALUES (NULL, ?1, 1, ?2, ?3, ?4)",
+            params![label, comment, source, at],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -9,11 +9,13 @@
 
 use super::AppState;
 use super::form;
+use super::submit::Submission;
 use super::submit::blocking;
 use crate::akismet::{key_hash, looks_like_key, normalize_blog};
-use crate::data::{Comment, CommentView, Label, LabeledComment};
+use crate::data::{Comment, Label, LabeledComment};
+use crate::domain::{Origin, RawComment};
 use crate::engine::Verdict;
-use crate::storage::{ApiKey, NewComment, Status};
+use crate::storage::{ApiKey, Status};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
@@ -249,30 +251,9 @@ pub async fn comment_check(
     };
     let comment = comment_of(&p);
     let is_test = truthy(&p, "is_test");
-
-    let served = state.models.current();
-    let view = CommentView {
-        content: &comment.comment_content,
-        author: comment.comment_author.as_deref(),
-        author_email: comment.comment_author_email.as_deref(),
-        author_url: comment.comment_author_url.as_deref(),
-        user_agent: comment.user_agent.as_deref(),
-        comment_type: comment.comment_type.as_deref(),
-    };
-    // Clues are only kept with stored checks; a test check needs just the verdict.
-    let (mut classification, clues) = if is_test {
-        (super::submit::verdict_only(&served.model, view), Vec::new())
-    } else {
-        super::submit::classify(&served.model, view)
-    };
     let honeypot = param(&p, "honeypot_field_name")
         .and_then(|field| param(&p, field))
         .is_some();
-    if param(&p, "user_role") == Some("administrator") {
-        classification.verdict = Verdict::Published;
-    } else if honeypot {
-        classification.verdict = Verdict::Rejected;
-    }
     if !is_test {
         let month = month_now();
         let keys = state.keys.clone();
@@ -280,37 +261,39 @@ pub async fn comment_check(
         if let Err(e) = blocking(move || keys.count_call(key_id, &month)).await {
             return internal(&e.to_string());
         }
-        let new = NewComment {
-            article: param(&p, "permalink")
-                .or(param(&p, "blog"))
-                .unwrap_or_default()
-                .to_string(),
-            parent_id: None,
-            author: comment.comment_author.clone().unwrap_or_default(),
-            author_email: comment.comment_author_email.clone().unwrap_or_default(),
-            author_url: comment.comment_author_url.clone(),
-            content: comment.comment_content.clone(),
-            user_ip: comment.user_ip.clone(),
-            user_agent: comment.user_agent.clone(),
-            referrer: comment.referrer.clone(),
-            status: match classification.verdict {
-                Verdict::Published => Status::Published,
-                Verdict::Held => Status::Held,
-                Verdict::Rejected => Status::Spam,
-            },
-            verdict: classification.verdict.as_str().to_string(),
-            spam_probability: classification.spam_probability,
-            clues: serde_json::to_string(&clues).unwrap_or_else(|_| "[]".into()),
-            model_version: served.version.clone(),
-            source: "akismet".into(),
-            akismet_guid: Some(guid.clone()),
-            api_key_id: Some(key.id),
-        };
-        if let Err(e) = super::submit::stored(&state, new).await {
-            return internal(&e.to_string());
-        }
-        state.metrics.comment(classification.verdict);
     }
+    // The same path as a reader's comment, as relayed by the blog (see `submit`).
+    let submission = Submission {
+        article: param(&p, "permalink")
+            .or(param(&p, "blog"))
+            .unwrap_or_default()
+            .to_string(),
+        parent: None,
+        raw: RawComment {
+            content: comment.comment_content.clone(),
+            author: comment.comment_author.clone().unwrap_or_default(),
+            email: comment.comment_author_email.clone().unwrap_or_default(),
+            url: comment.comment_author_url.clone().unwrap_or_default(),
+        },
+        honeypot,
+        ip: comment
+            .user_ip
+            .as_deref()
+            .and_then(|ip| ip.trim().parse().ok()),
+        user_agent: comment.user_agent.clone(),
+        referrer: comment.referrer.clone(),
+        comment_type: comment.comment_type.clone(),
+        trusted_author: param(&p, "user_role") == Some("administrator"),
+        recheck: param(&p, "recheck_reason").is_some(),
+        origin: Origin::Akismet {
+            guid: guid.clone(),
+            key_id: key.id,
+        },
+    };
+    let classification = match super::submit::submit(&state, submission, !is_test).await {
+        Ok(accepted) => accepted.classification,
+        Err(e) => return internal(&e.to_string()),
+    };
     let mut extra = vec![("x-akismet-guid", guid)];
     let body = match classification.verdict {
         Verdict::Published => "false",
@@ -355,23 +338,32 @@ async fn submit(
         label,
         comment: comment_of(&p),
     };
+    // A submit quoting the guid of a stored check corrects that comment's status, which is what
+    // teaches the model; otherwise the example itself is learned.
+    let stored = match param(&p, "guid").map(str::to_string) {
+        Some(guid) => {
+            let keys = state.keys.clone();
+            blocking(move || keys.comment_by_guid(&guid))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
     let keys = state.keys.clone();
-    if let Err(e) = blocking(move || keys.add_example(&example, "akismet-submit")).await {
+    let learn = stored.is_none();
+    if let Err(e) = blocking(move || keys.add_example(&example, "akismet-submit", learn)).await {
         return internal(&e.to_string());
     }
-    // A submit quoting the guid of a stored check also corrects that comment's status.
-    if let Some(guid) = param(&p, "guid").map(str::to_string) {
-        let keys = state.keys.clone();
-        if let Ok(Some(id)) = blocking(move || keys.comment_by_guid(&guid)).await {
-            let to = if label.is_spam() {
-                Status::Spam
-            } else {
-                Status::Published
-            };
-            let store = state.store.clone();
-            if let Err(e) = blocking(move || store.set_status(id, to, "akismet-client")).await {
-                return internal(&e.to_string());
-            }
+    if let Some(id) = stored {
+        let to = if label.is_spam() {
+            Status::Spam
+        } else {
+            Status::Published
+        };
+        let store = state.store.clone();
+        if let Err(e) = blocking(move || store.set_status(id, to, "akismet-client")).await {
+            return internal(&e.to_string());
         }
     }
     text(StatusCode::OK, THANKS, &[])

@@ -4,6 +4,7 @@ use super::AppState;
 use super::error::WebError;
 use super::submit::{self, Submission, blocking};
 use crate::data::CommentView;
+use crate::domain::{Origin, RawComment};
 use crate::engine::{Clue, Verdict};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -32,19 +33,17 @@ pub struct NewCommentBody {
 impl NewCommentBody {
     /// The submission this body asks for (client address and headers are filled in by the caller).
     pub fn into_submission(self, slug: String) -> Submission {
-        Submission {
-            article: slug,
-            parent: self.comment_parent.filter(|&p| p != 0),
-            content: self.comment_content,
-            author: self.comment_author,
-            email: self.comment_author_email,
-            url: self.comment_author_url.unwrap_or_default(),
-            honeypot: false,
-            ip: None,
-            user_agent: None,
-            referrer: None,
-            source: "api",
-        }
+        Submission::reader(
+            slug,
+            self.comment_parent.filter(|&p| p != 0),
+            RawComment {
+                content: self.comment_content,
+                author: self.comment_author,
+                email: self.comment_author_email,
+                url: self.comment_author_url.unwrap_or_default(),
+            },
+            Origin::Api,
+        )
     }
 }
 
@@ -76,10 +75,11 @@ pub async fn create_comment(
     submission.ip = Some(peer.ip());
     submission.user_agent = text(header::USER_AGENT);
     submission.referrer = text(header::REFERER);
-    let accepted = submit::submit(&state, submission).await?;
+    let accepted = submit::submit(&state, submission, true).await?;
+    let comment = accepted.stored()?;
     let body = Created {
-        id: accepted.comment.id,
-        status: accepted.comment.status,
+        id: comment.id,
+        status: comment.status,
         spam_probability: accepted.classification.spam_probability,
         verdict: accepted.classification.verdict,
         clues: accepted.clues,
@@ -170,7 +170,7 @@ pub async fn classify(
     body: Result<Json<ClassifyBody>, JsonRejection>,
 ) -> Result<impl IntoResponse, WebError> {
     let Json(body) = body?;
-    if body.comment_content.chars().count() > submit::MAX_COMMENT_CHARS * 10 {
+    if body.comment_content.chars().count() > crate::domain::draft::MAX_COMMENT_CHARS * 10 {
         return Err(WebError::Unprocessable(
             "comment_content is too long".into(),
         ));

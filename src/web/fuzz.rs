@@ -1,13 +1,14 @@
 //! Entry points for the fuzz targets in `tests/fuzz/`: each request parser run on raw bytes, as
 //! the handlers run it, without a socket or a database. Not an API; kept public only for them.
 
-use super::{akismet, api, pages, submit};
+use super::{akismet, api, pages};
 use crate::data::Comment;
+use crate::domain::{CommentDraft, Strictness};
 
 /// The reply form: decode the body, then validate the fields.
 pub fn comment_form(body: &[u8]) -> bool {
     match pages::form_submission("fuzz", body) {
-        Ok((_, submission)) => submit::validate(&submission).is_ok(),
+        Ok((_, submission)) => CommentDraft::parse(&submission.raw, Strictness::Reader).is_ok(),
         Err(_) => false,
     }
 }
@@ -15,7 +16,10 @@ pub fn comment_form(body: &[u8]) -> bool {
 /// The JSON comments API: decode the body as axum's `Json` does, then validate the fields.
 pub fn api_json(body: &[u8]) -> bool {
     match serde_json::from_slice::<api::NewCommentBody>(body) {
-        Ok(parsed) => submit::validate(&parsed.into_submission("fuzz".into())).is_ok(),
+        Ok(parsed) => {
+            let submission = parsed.into_submission("fuzz".into());
+            CommentDraft::parse(&submission.raw, Strictness::Reader).is_ok()
+        }
         Err(_) => false,
     }
 }

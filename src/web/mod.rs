@@ -46,7 +46,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub model: PathBuf,
-    pub db: PathBuf,
+    pub db: crate::storage::Database,
     pub articles: Option<PathBuf>,
     pub flood_seconds: u64,
     pub rate_limit: u32,
@@ -265,7 +265,7 @@ impl AppState {
             reject: config.reject_threshold,
         };
         let models = ModelHolder::open(config.model.clone(), overrides)?;
-        let store = SqliteStore::open(&config.db)?;
+        let store = crate::storage::open(&config.db)?;
         let articles = match &config.articles {
             Some(dir) => articles::load_dir(dir)?,
             None => vec![articles::default_article()],
@@ -485,7 +485,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // One line on stdout for people and scripts; the rest of the log goes to stderr.
     println!("replyguard listening on http://{addr}/");
-    tracing::info!(%addr, model = %state.models.current().version, db = %config.db.display(), "serving");
+    tracing::info!(%addr, model = %state.models.current().version, db = %config.db, "serving");
 
     #[cfg(unix)]
     {

@@ -6,6 +6,7 @@ use super::error::WebError;
 use super::page_cache;
 use super::render::{self, FormState};
 use super::submit::{self, Submission, blocking};
+use crate::domain::{Origin, RawComment};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -195,19 +196,19 @@ pub fn form_submission(slug: &str, body: &[u8]) -> Result<(FormState, Submission
         parent,
         ..FormState::default()
     };
-    let submission = Submission {
-        article: slug.to_string(),
+    let honeypot = !form.website.trim().is_empty();
+    let mut submission = Submission::reader(
+        slug.to_string(),
         parent,
-        content: form.comment,
-        author: form.author,
-        email: form.email,
-        url: form.url,
-        honeypot: !form.website.trim().is_empty(),
-        ip: None,
-        user_agent: None,
-        referrer: None,
-        source: "form",
-    };
+        RawComment {
+            content: form.comment,
+            author: form.author,
+            email: form.email,
+            url: form.url,
+        },
+        Origin::Form,
+    );
+    submission.honeypot = honeypot;
     Ok((kept, submission))
 }
 
@@ -230,9 +231,11 @@ pub async fn post_comment(
     submission.ip = Some(peer.ip());
     submission.user_agent = header_text(&headers, header::USER_AGENT);
     submission.referrer = header_text(&headers, header::REFERER);
-    match submit::submit(&state, submission).await {
-        Ok(accepted) => {
-            let c = &accepted.comment;
+    match submit::submit(&state, submission, true)
+        .await
+        .and_then(|accepted| accepted.stored())
+    {
+        Ok(c) => {
             // The newest comment is on the last page.
             let last_page = {
                 let store = state.store.clone();

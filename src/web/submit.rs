@@ -1,19 +1,22 @@
-//! One path for every new comment, from the form or the API: validate → check flood and
-//! duplicates → classify → decide the status → store durably.
+//! One path for every new comment, whatever its origin (the form, the JSON API, an Akismet
+//! `comment-check`): parse into a [`CommentDraft`] → check the thread, duplicates and flood →
+//! classify → the status policy → store durably.
+//!
+//! What differs by origin is only what a check may do about a problem. A reader's own comment is
+//! refused with a reason they can act on (422, 404, 409, 429). An Akismet check always gets an
+//! answer, since the blog that relays it has already accepted the comment: a duplicate or a flood
+//! from one address is held for a moderator instead of refused, and a relayed comment that is not
+//! a valid draft (a NUL in its text, a `javascript:` website) is scored but not stored.
 
 use super::AppState;
-use super::error::{FieldErrors, WebError};
+use super::error::WebError;
 use crate::data::CommentView;
+use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::{Classification, Clue, Scratch, Verdict};
-use crate::storage::{NewComment, Status, StoredComment};
+use crate::storage::{NewComment, StoredComment};
 use std::cell::RefCell;
 use std::net::IpAddr;
 
-/// Longest comment accepted, in characters.
-pub const MAX_COMMENT_CHARS: usize = 10_000;
-const MAX_NAME_CHARS: usize = 200;
-const MAX_EMAIL_CHARS: usize = 254;
-const MAX_URL_CHARS: usize = 500;
 const CLUES: usize = 5;
 
 thread_local! {
@@ -21,195 +24,179 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// A submitted comment, before validation.
-#[derive(Debug, Clone, Default)]
+/// A submitted comment as it arrived, with what the request tells about its sender.
+#[derive(Debug, Clone)]
 pub struct Submission {
     pub article: String,
     pub parent: Option<i64>,
-    pub content: String,
-    pub author: String,
-    pub email: String,
-    pub url: String,
+    pub raw: RawComment,
     /// The invisible field humans never fill.
     pub honeypot: bool,
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub referrer: Option<String>,
-    pub source: &'static str,
+    /// The comment's type for the classifier (`comment`, `pingback`, …).
+    pub comment_type: Option<String>,
+    /// Set by the relaying blog: an administrator's comment is never spam.
+    pub trusted_author: bool,
+    /// A second look at a comment already checked (Akismet `recheck_reason`): not a duplicate.
+    pub recheck: bool,
+    pub origin: Origin,
 }
 
-/// What happened to an accepted submission.
+impl Submission {
+    /// A reader's comment from the form or the API.
+    pub fn reader(article: String, parent: Option<i64>, raw: RawComment, origin: Origin) -> Self {
+        Submission {
+            article,
+            parent,
+            raw,
+            honeypot: false,
+            ip: None,
+            user_agent: None,
+            referrer: None,
+            comment_type: Some("comment".into()),
+            trusted_author: false,
+            recheck: false,
+            origin,
+        }
+    }
+
+    fn strictness(&self) -> Strictness {
+        match self.origin {
+            Origin::Akismet { .. } | Origin::Import { .. } => Strictness::Relayed,
+            Origin::Form | Origin::Api => Strictness::Reader,
+        }
+    }
+
+    fn refuses(&self) -> bool {
+        self.strictness() == Strictness::Reader
+    }
+}
+
+/// What happened to a submission.
 pub struct Accepted {
-    pub comment: StoredComment,
+    /// The stored comment; `None` for a relayed comment that was only scored.
+    pub comment: Option<StoredComment>,
     pub classification: Classification,
     pub clues: Vec<Clue>,
 }
 
-/// Validates the fields; returns normalized (trimmed) values or per-field errors.
-pub fn validate(s: &Submission) -> Result<Submission, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let mut clean = s.clone();
-    clean.content = s.content.trim().to_string();
-    clean.author = s.author.trim().to_string();
-    clean.email = s.email.trim().to_string();
-    clean.url = s.url.trim().to_string();
-    if clean.content.is_empty() {
-        errors.insert("comment_content", "Please type your comment.".into());
-    } else if has_control_chars(&clean.content) {
-        errors.insert(
-            "comment_content",
-            "Your comment contains invisible control characters (such as NUL); please remove them."
-                .into(),
-        );
-    } else if clean.content.chars().count() > MAX_COMMENT_CHARS {
-        errors.insert(
-            "comment_content",
-            format!("Your comment is too long: at most {MAX_COMMENT_CHARS} characters."),
-        );
+impl Accepted {
+    /// The stored comment; every reader's comment that passes the checks is stored.
+    pub fn stored(&self) -> Result<StoredComment, WebError> {
+        self.comment
+            .clone()
+            .ok_or_else(|| WebError::Internal("an accepted comment was not stored".into()))
     }
-    if clean.author.is_empty() {
-        errors.insert("comment_author", "Please enter your name.".into());
-    } else if has_control_chars(&clean.author) || clean.author.contains(['\n', '\r', '\t']) {
-        errors.insert(
-            "comment_author",
-            "Your name contains control characters or line breaks; please remove them.".into(),
-        );
-    } else if clean.author.chars().count() > MAX_NAME_CHARS {
-        errors.insert(
-            "comment_author",
-            format!("Your name is too long: at most {MAX_NAME_CHARS} characters."),
-        );
+}
+
+/// Runs a submission through the checks and the classifier and stores it: the one path for every
+/// origin. With `store` false (an Akismet `is_test` check) it is scored and nothing is kept.
+pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Accepted, WebError> {
+    let reader = s.refuses();
+    if reader && state.article(&s.article).is_none() {
+        return Err(WebError::NotFound(format!("no article `{}`", s.article)));
     }
-    if clean.email.is_empty() {
-        errors.insert(
-            "comment_author_email",
-            "Please enter your email address.".into(),
-        );
-    } else if !looks_like_email(&clean.email) || clean.email.len() > MAX_EMAIL_CHARS {
-        errors.insert(
-            "comment_author_email",
-            "Please enter a valid email address.".into(),
-        );
-    }
-    if !clean.url.is_empty() {
-        match normalize_url(&clean.url) {
-            Some(url) if url.len() <= MAX_URL_CHARS => clean.url = url,
-            _ => {
-                errors.insert(
-                    "comment_author_url",
-                    "Please enter a web address starting with http:// or https://.".into(),
-                );
+    let draft = match CommentDraft::parse(&s.raw, s.strictness()) {
+        Ok(draft) => Some(draft),
+        Err(errors) if reader => return Err(WebError::Validation(errors)),
+        Err(errors) => {
+            tracing::info!(?errors, "relayed comment is not storable; scored only");
+            None
+        }
+    };
+    // Checks that refuse a reader's comment and hold a relayed one.
+    let mut hold_reason = None;
+    if let Some(draft) = &draft {
+        if let Some(parent) = s.parent {
+            let store = state.store.clone();
+            let found = blocking(move || store.get(parent)).await?;
+            if !found.is_some_and(|p| p.article == s.article && p.status == Status::Published) {
+                return Err(WebError::NotFound(format!(
+                    "no comment {parent} to reply to in this article"
+                )));
+            }
+        }
+        if !s.recheck && !draft.email().is_empty() && !draft.content().is_empty() {
+            let (article, email, content) = (
+                s.article.clone(),
+                draft.email().to_string(),
+                draft.content().to_string(),
+            );
+            let store = state.store.clone();
+            if blocking(move || store.is_duplicate(&article, &email, &content)).await? {
+                if reader {
+                    return Err(WebError::Duplicate);
+                }
+                hold_reason = Some("duplicate");
             }
         }
     }
-    if errors.is_empty() {
-        Ok(clean)
-    } else {
-        Err(errors)
-    }
-}
-
-/// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a
-/// comment someone typed, and NUL in particular breaks tools downstream of the database.
-fn has_control_chars(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-}
-
-fn looks_like_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-}
-
-/// Accepts `http(s)://…` or a bare host (made `http://`); refuses any other scheme, such as
-/// `javascript:`, so the link on the page can only go to a web page.
-fn normalize_url(url: &str) -> Option<String> {
-    if url
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+    // A check that stores nothing (Akismet `is_test`) does not count against its sender.
+    if let Some(ip) = s.ip.filter(|_| store)
+        && let Err(e) = state.guard.admit(ip)
     {
-        return None;
-    }
-    let lower = url.to_ascii_lowercase();
-    let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
-        url.to_string()
-    } else {
-        // Any other scheme (`javascript:`, `data:`, `ftp://`…) is refused; a bare host gets http://.
-        let other_scheme = url.contains("://")
-            || lower.contains("script:")
-            || (url.contains(':') && !url.contains('.'));
-        if other_scheme {
-            return None;
+        if reader {
+            return Err(e);
         }
-        format!("http://{url}")
-    };
-    let host = with_scheme
-        .split("://")
-        .nth(1)?
-        .split(['/', '?', '#'])
-        .next()?;
-    (!host.is_empty()).then_some(with_scheme)
-}
-
-/// Runs a validated submission through the checks and the classifier and stores it.
-pub async fn submit(state: &AppState, s: Submission) -> Result<Accepted, WebError> {
-    if state.article(&s.article).is_none() {
-        return Err(WebError::NotFound(format!("no article `{}`", s.article)));
-    }
-    let s = validate(&s).map_err(WebError::Validation)?;
-    let store = state.store.clone();
-    if let Some(parent) = s.parent {
-        let article = s.article.clone();
-        let found = blocking(move || store.get(parent)).await?;
-        if !found.is_some_and(|p| p.article == article && p.status == Status::Published) {
-            return Err(WebError::NotFound(format!(
-                "no comment {parent} to reply to in this article"
-            )));
-        }
-    }
-    let (article, email, content) = (s.article.clone(), s.email.clone(), s.content.clone());
-    let store = state.store.clone();
-    if blocking(move || store.is_duplicate(&article, &email, &content)).await? {
-        return Err(WebError::Duplicate);
-    }
-    if let Some(ip) = s.ip {
-        state.guard.admit(ip)?;
+        hold_reason = Some("flood");
     }
 
     let served = state.models.current();
-    let view = CommentView {
-        content: &s.content,
-        author: Some(&s.author),
-        author_email: Some(&s.email),
-        author_url: Some(&s.url).filter(|u| !u.is_empty()).map(String::as_str),
-        user_agent: s.user_agent.as_deref(),
-        comment_type: Some("comment"),
+    let (content, author, email, url) = match &draft {
+        Some(d) => (d.content(), d.author(), d.email(), d.url()),
+        None => (
+            s.raw.content.as_str(),
+            s.raw.author.as_str(),
+            s.raw.email.as_str(),
+            Some(s.raw.url.as_str()),
+        ),
     };
-    let (mut classification, clues) = classify(&served.model, view);
-    if s.honeypot {
+    let view = CommentView {
+        content,
+        author: Some(author).filter(|a| !a.is_empty()),
+        author_email: Some(email).filter(|e| !e.is_empty()),
+        author_url: url.filter(|u| !u.is_empty()),
+        user_agent: s.user_agent.as_deref(),
+        comment_type: s.comment_type.as_deref(),
+    };
+    let (mut classification, clues) = if store {
+        classify(&served.model, view)
+    } else {
+        // Nothing is kept, so nobody will read clues.
+        (verdict_only(&served.model, view), Vec::new())
+    };
+    if s.trusted_author {
+        classification.verdict = Verdict::Published;
+    } else if s.honeypot {
         // A filled invisible field is a bot, whatever the text says.
         classification.verdict = Verdict::Rejected;
+    } else if hold_reason.is_some() && classification.verdict == Verdict::Published {
+        classification.verdict = Verdict::Held;
     }
-    let status = match classification.verdict {
-        Verdict::Published => Status::Published,
-        Verdict::Held => Status::Held,
-        Verdict::Rejected => Status::Spam,
+    let Some(draft) = draft.filter(|_| store) else {
+        return Ok(Accepted {
+            comment: None,
+            classification,
+            clues,
+        });
+    };
+    let (akismet_guid, api_key_id) = match &s.origin {
+        Origin::Akismet { guid, key_id } => (Some(guid.clone()), Some(*key_id)),
+        _ => (None, None),
+    };
+    let status = match &s.origin {
+        Origin::Import { status, .. } => *status,
+        _ => Status::for_verdict(classification.verdict),
     };
     let new = NewComment {
         article: s.article,
         parent_id: s.parent,
-        author: s.author,
-        author_email: s.email,
-        author_url: Some(s.url).filter(|u| !u.is_empty()),
-        content: s.content,
+        author: draft.author().to_string(),
+        author_email: draft.email().to_string(),
+        author_url: draft.url().map(str::to_string),
+        content: draft.content().to_string(),
         user_ip: s.ip.map(|ip| ip.to_string()),
         user_agent: s.user_agent,
         referrer: s.referrer,
@@ -218,14 +205,14 @@ pub async fn submit(state: &AppState, s: Submission) -> Result<Accepted, WebErro
         spam_probability: classification.spam_probability,
         clues: serde_json::to_string(&clues).unwrap_or_else(|_| "[]".into()),
         model_version: served.version.clone(),
-        source: s.source.to_string(),
-        akismet_guid: None,
-        api_key_id: None,
+        source: s.origin.name().to_string(),
+        akismet_guid,
+        api_key_id,
     };
     let comment = stored(state, new).await?;
     state.metrics.comment(classification.verdict);
     Ok(Accepted {
-        comment,
+        comment: Some(comment),
         classification,
         clues,
     })
@@ -261,69 +248,4 @@ pub async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| WebError::Internal(format!("storage task failed: {e}")))?
         .map_err(WebError::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sub(content: &str, author: &str, email: &str, url: &str) -> Submission {
-        Submission {
-            content: content.into(),
-            author: author.into(),
-            email: email.into(),
-            url: url.into(),
-            ..Submission::default()
-        }
-    }
-
-    #[test]
-    fn control_characters_are_refused_line_breaks_kept() {
-        let errors = validate(&sub("nul\0here", "Ana\u{1b}", "a@b.org", "")).unwrap_err();
-        assert!(errors["comment_content"].contains("NUL"));
-        assert!(errors.contains_key("comment_author"));
-        let errors = validate(&sub("ok", "Ana\nBen", "a@b.org", "")).unwrap_err();
-        assert!(errors.contains_key("comment_author"));
-        assert!(validate(&sub("line one\r\n\tline two", "Ana", "a@b.org", "")).is_ok());
-        assert!(validate(&sub("C1 \u{85} code", "Ana", "a@b.org", "")).is_err());
-    }
-
-    #[test]
-    fn validation_names_each_bad_field() {
-        let errors = validate(&sub("  ", "", "nope", "javascript:alert(1)")).unwrap_err();
-        assert_eq!(
-            errors.keys().copied().collect::<Vec<_>>(),
-            [
-                "comment_author",
-                "comment_author_email",
-                "comment_author_url",
-                "comment_content"
-            ]
-        );
-        let long = "x".repeat(MAX_COMMENT_CHARS + 1);
-        assert!(
-            validate(&sub(&long, "a", "a@b.co", ""))
-                .unwrap_err()
-                .contains_key("comment_content")
-        );
-    }
-
-    #[test]
-    fn urls_are_normalized_or_refused() {
-        let ok = validate(&sub("hi", "Ana", "ana@example.org", "example.org/blog")).unwrap();
-        assert_eq!(ok.url, "http://example.org/blog");
-        for bad in [
-            "javascript:alert(1)",
-            "JaVaScRiPt:alert(1)",
-            "data:text/html,x",
-            "http://",
-            "ftp://x.org",
-            "http://a b",
-        ] {
-            assert!(
-                validate(&sub("hi", "Ana", "ana@example.org", bad)).is_err(),
-                "{bad}"
-            );
-        }
-    }
 }

@@ -1,0 +1,262 @@
+//! A submitted comment parsed into a [`CommentDraft`]: trimmed, within limits, free of control
+//! characters, with a web address that can only lead to a web page. A draft that exists is valid;
+//! nothing downstream checks again.
+
+use std::collections::BTreeMap;
+
+/// Per-field problems, keyed by the Akismet field name, in words a reader can act on.
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+/// Longest comment accepted, in characters.
+pub const MAX_COMMENT_CHARS: usize = 10_000;
+const MAX_NAME_CHARS: usize = 200;
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_URL_CHARS: usize = 500;
+
+/// The fields of a comment as they arrived.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawComment {
+    pub content: String,
+    pub author: String,
+    pub email: String,
+    pub url: String,
+}
+
+/// How much a comment must carry. A reader writing in the form or the API gives a name and an
+/// e-mail address; a comment relayed by another blog's software (Akismet `comment-check`) is
+/// taken with whatever that software collected, under the same limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    Reader,
+    Relayed,
+}
+
+/// A valid comment: text, author and e-mail trimmed, the website normalized to `http(s)://`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentDraft {
+    content: String,
+    author: String,
+    email: String,
+    url: Option<String>,
+}
+
+impl CommentDraft {
+    /// Parses raw fields, or says what is wrong with each bad one.
+    pub fn parse(raw: &RawComment, strictness: Strictness) -> Result<CommentDraft, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let content = raw.content.trim();
+        let author = raw.author.trim();
+        let email = raw.email.trim();
+        let url = raw.url.trim();
+        let required = strictness == Strictness::Reader;
+        if content.is_empty() {
+            if required {
+                errors.insert("comment_content", "Please type your comment.".into());
+            }
+        } else if has_control_chars(content) {
+            errors.insert(
+                "comment_content",
+                "Your comment contains invisible control characters (such as NUL); please remove them."
+                    .into(),
+            );
+        } else if content.chars().count() > MAX_COMMENT_CHARS {
+            errors.insert(
+                "comment_content",
+                format!("Your comment is too long: at most {MAX_COMMENT_CHARS} characters."),
+            );
+        }
+        if author.is_empty() {
+            if required {
+                errors.insert("comment_author", "Please enter your name.".into());
+            }
+        } else if has_control_chars(author) || author.contains(['\n', '\r', '\t']) {
+            errors.insert(
+                "comment_author",
+                "Your name contains control characters or line breaks; please remove them.".into(),
+            );
+        } else if author.chars().count() > MAX_NAME_CHARS {
+            errors.insert(
+                "comment_author",
+                format!("Your name is too long: at most {MAX_NAME_CHARS} characters."),
+            );
+        }
+        if email.is_empty() {
+            if required {
+                errors.insert(
+                    "comment_author_email",
+                    "Please enter your email address.".into(),
+                );
+            }
+        } else if !looks_like_email(email) || email.len() > MAX_EMAIL_CHARS {
+            errors.insert(
+                "comment_author_email",
+                "Please enter a valid email address.".into(),
+            );
+        }
+        let mut normalized_url = None;
+        if !url.is_empty() {
+            match normalize_url(url) {
+                Some(u) if u.len() <= MAX_URL_CHARS => normalized_url = Some(u),
+                _ => {
+                    errors.insert(
+                        "comment_author_url",
+                        "Please enter a web address starting with http:// or https://.".into(),
+                    );
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(CommentDraft {
+            content: content.to_string(),
+            author: author.to_string(),
+            email: email.to_string(),
+            url: normalized_url,
+        })
+    }
+
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    pub fn author(&self) -> &str {
+        &self.author
+    }
+
+    /// The e-mail address; empty only for relayed comments that came without one.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+}
+
+/// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a
+/// comment someone typed, and NUL in particular breaks tools downstream of the database.
+fn has_control_chars(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+fn looks_like_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+/// Accepts `http(s)://…` or a bare host (made `http://`); refuses any other scheme, such as
+/// `javascript:`, so the link on the page can only go to a web page.
+fn normalize_url(url: &str) -> Option<String> {
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+    {
+        return None;
+    }
+    let lower = url.to_ascii_lowercase();
+    let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
+        url.to_string()
+    } else {
+        // Any other scheme (`javascript:`, `data:`, `ftp://`…) is refused; a bare host gets http://.
+        let other_scheme = url.contains("://")
+            || lower.contains("script:")
+            || (url.contains(':') && !url.contains('.'));
+        if other_scheme {
+            return None;
+        }
+        format!("http://{url}")
+    };
+    let host = with_scheme
+        .split("://")
+        .nth(1)?
+        .split(['/', '?', '#'])
+        .next()?;
+    (!host.is_empty()).then_some(with_scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate(raw: &RawComment) -> Result<CommentDraft, FieldErrors> {
+        CommentDraft::parse(raw, Strictness::Reader)
+    }
+
+    fn sub(content: &str, author: &str, email: &str, url: &str) -> RawComment {
+        RawComment {
+            content: content.into(),
+            author: author.into(),
+            email: email.into(),
+            url: url.into(),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_line_breaks_kept() {
+        let errors = validate(&sub("nul\0here", "Ana\u{1b}", "a@b.org", "")).unwrap_err();
+        assert!(errors["comment_content"].contains("NUL"));
+        assert!(errors.contains_key("comment_author"));
+        let errors = validate(&sub("ok", "Ana\nBen", "a@b.org", "")).unwrap_err();
+        assert!(errors.contains_key("comment_author"));
+        assert!(validate(&sub("line one\r\n\tline two", "Ana", "a@b.org", "")).is_ok());
+        assert!(validate(&sub("C1 \u{85} code", "Ana", "a@b.org", "")).is_err());
+    }
+
+    #[test]
+    fn validation_names_each_bad_field() {
+        let errors = validate(&sub("  ", "", "nope", "javascript:alert(1)")).unwrap_err();
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            [
+                "comment_author",
+                "comment_author_email",
+                "comment_author_url",
+                "comment_content"
+            ]
+        );
+        let long = "x".repeat(MAX_COMMENT_CHARS + 1);
+        assert!(
+            validate(&sub(&long, "a", "a@b.co", ""))
+                .unwrap_err()
+                .contains_key("comment_content")
+        );
+    }
+
+    #[test]
+    fn urls_are_normalized_or_refused() {
+        let ok = validate(&sub("hi", "Ana", "ana@example.org", "example.org/blog")).unwrap();
+        assert_eq!(ok.url(), Some("http://example.org/blog"));
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,x",
+            "http://",
+            "ftp://x.org",
+            "http://a b",
+        ] {
+            assert!(
+                validate(&sub("hi", "Ana", "ana@example.org", bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn relayed_comments_need_no_name_or_email_but_keep_the_limits() {
+        let relayed = |raw: &RawComment| CommentDraft::parse(raw, Strictness::Relayed);
+        assert!(relayed(&sub("", "", "", "")).is_ok());
+        assert!(relayed(&sub("nul\0", "", "", "")).is_err());
+        assert!(relayed(&sub("hi", "", "not-an-email", "")).is_err());
+        assert!(relayed(&sub("hi", "", "", "javascript:x")).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! The domain: what a comment is once accepted, where it came from, and the rules that do not
+//! depend on how it arrived or where it is stored. The web layer parses requests into these
+//! types; storage keeps them; every origin (form, API, Akismet, import) goes through the same
+//! rules.
+//!
+//! - [`draft`]: a submitted comment parsed into a [`CommentDraft`] (parse, don't validate: a
+//!   draft that exists is valid).
+//! - [`moderation`]: moderation [`Status`], the verdict → status policy, and which moderation
+//!   decisions become labeled examples to learn from.
+//! - [`origin`]: where a comment came from.
+
+pub mod draft;
+pub mod moderation;
+pub mod origin;
+
+pub use draft::{CommentDraft, FieldErrors, RawComment, Strictness};
+pub use moderation::{Status, training_label};
+pub use origin::Origin;
