@@ -120,6 +120,31 @@ pub struct ModelFlags {
     pub lenient: bool,
 }
 
+/// How the site's own labeled examples (moderator decisions, Akismet submits) are learned, by
+/// `serve` as they happen and by `train --feedback`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LearningFlags {
+    /// How many training comments one of the site's own examples counts as.
+    #[arg(long, env = "REPLYGUARD_SITE_WEIGHT", default_value_t = crate::engine::online::DEFAULT_SITE_WEIGHT, value_name = "W")]
+    pub site_weight: f64,
+    /// Most vocabulary columns learning may grow the model to (the rarest are evicted beyond).
+    #[arg(long, env = "REPLYGUARD_MAX_FEATURES", default_value_t = crate::engine::online::DEFAULT_MAX_FEATURES, value_name = "N")]
+    pub max_features: usize,
+}
+
+impl LearningFlags {
+    pub fn params(&self) -> crate::engine::online::LearningParams {
+        crate::engine::online::LearningParams {
+            site_weight: if self.site_weight.is_finite() && self.site_weight >= 0.0 {
+                self.site_weight
+            } else {
+                crate::engine::online::DEFAULT_SITE_WEIGHT
+            },
+            max_features: self.max_features.max(1),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TfArg {
     Raw,

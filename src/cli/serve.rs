@@ -33,6 +33,8 @@ pub struct ServeArgs {
     #[arg(long, env = "REPLYGUARD_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
     #[command(flatten)]
+    pub learning: super::LearningFlags,
+    #[command(flatten)]
     pub thresholds: ThresholdFlags,
 }
 
@@ -55,6 +57,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
         hold_threshold: args.thresholds.hold_threshold,
         reject_threshold: args.thresholds.reject_threshold,
+        learning: args.learning.params(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,8 +1,9 @@
 //! `replyguard train`: labeled files in, model file out.
 
-use super::{ModelFlags, ThresholdFlags, default_model};
+use super::{LearningFlags, ModelFlags, ThresholdFlags, default_model};
 use crate::data::{self, LoadOptions};
 use crate::engine::model::{Hyperparameters, ModelMeta, TrainingFile, describe_weighting};
+use crate::engine::online::{self, Lesson};
 use crate::engine::train::{Corpus, train};
 use crate::engine::{Model, model_file};
 use anyhow::Context;
@@ -27,6 +28,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE", requires = "feedback")]
     pub feedback_export: Option<PathBuf>,
     #[command(flatten)]
+    pub learning: LearningFlags,
+    #[command(flatten)]
     pub model: ModelFlags,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
@@ -43,15 +46,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         args.data.clone()
     };
-    let mut files = data::load_all(
+    let files = data::load_all(
         &inputs,
         LoadOptions {
             lenient: args.model.lenient,
         },
     )?;
-    if let Some(db) = &args.feedback {
-        files.push(load_feedback(db, args.feedback_export.as_deref())?);
-    }
+    let lessons = match &args.feedback {
+        Some(db) => load_feedback(db, args.feedback_export.as_deref())?,
+        None => Vec::new(),
+    };
     let total_rows: usize = files.iter().map(|f| f.rows.len()).sum();
 
     let bar = if total_rows >= PROGRESS_MIN_ROWS {
@@ -126,10 +130,42 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             ),
             calibration: trained.calibration,
             cross_validation: trained.figures.clone(),
+            learned_through: None,
+            site_weight: None,
         },
         core: trained.core,
     };
+    // The site's own decisions are folded in exactly as a running server folds them, so this
+    // model scores as the live one does.
+    let learning = args.learning.params();
+    let model = match lessons.last() {
+        Some(last) => {
+            let as_lessons: Vec<Lesson<'_>> = lessons
+                .iter()
+                .map(|e| Lesson {
+                    comment: &e.comment,
+                    label: e.label,
+                    sign: e.sign,
+                })
+                .collect();
+            let examples = online::examples(&model, &as_lessons, learning);
+            let mut folded = online::fold(&model, &examples, learning);
+            folded.meta.learned_through = Some(last.id);
+            folded.meta.site_weight = Some(learning.site_weight);
+            folded.meta.vocabulary_size = folded.core.vocab.len();
+            folded
+        }
+        None => model,
+    };
     model_file::save(&model, &args.out)?;
+    if let Some(db) = &args.feedback {
+        outln!(
+            "folded {} learning-log entries from {} (site weight {})",
+            lessons.len(),
+            db.display(),
+            learning.site_weight
+        );
+    }
 
     let skipped: usize = files.iter().map(|f| f.skipped).sum();
     outln!(
@@ -170,11 +206,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads moderator decisions from a replyguard database, optionally exporting them as JSONL.
+/// Reads the learning log (moderator decisions, Akismet submits) from a replyguard database,
+/// optionally exporting the labeled comments it adds up to as JSONL.
 fn load_feedback(
     db: &std::path::Path,
     export: Option<&std::path::Path>,
-) -> anyhow::Result<data::LoadedFile> {
+) -> anyhow::Result<Vec<crate::storage::LearnedExample>> {
     let database: crate::storage::Database = db
         .to_str()
         .unwrap_or_default()
@@ -188,8 +225,19 @@ fn load_feedback(
         );
     }
     let store = crate::storage::open(&database)?;
-    let rows = crate::storage::CommentStore::feedback(&store)?;
+    let mut entries = Vec::new();
+    loop {
+        let after = entries
+            .last()
+            .map_or(0, |e: &crate::storage::LearnedExample| e.id);
+        let page = crate::storage::CommentStore::learning_log(&store, after, 10_000)?;
+        if page.is_empty() {
+            break;
+        }
+        entries.extend(page);
+    }
     if let Some(path) = export {
+        let rows = crate::storage::CommentStore::feedback(&store)?;
         let mut out = String::new();
         for row in &rows {
             out.push_str(&serde_json::to_string(row)?);
@@ -202,12 +250,7 @@ fn load_feedback(
             path.display()
         );
     }
-    Ok(data::LoadedFile {
-        path: db.to_path_buf(),
-        format: data::Format::Feedback,
-        rows,
-        skipped: 0,
-    })
+    Ok(entries)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod model;
 pub mod model_file;
 pub mod normalize;
+pub mod online;
 pub mod tokenize;
 pub mod train;
 

@@ -767,6 +767,13 @@ pub struct ModelMeta {
     pub threshold_rule: String,
     pub calibration: Calibration,
     pub cross_validation: Option<TrainingFigures>,
+    /// Id of the last learning-log entry folded into this model (`train --feedback`); a server
+    /// folds only the entries after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned_through: Option<i64>,
+    /// Site weight those entries were folded with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_weight: Option<f64>,
 }
 
 /// A trained model ready to score comments.

@@ -95,7 +95,10 @@ pub async fn apply(state: &AppState, id: i64, action: &str) -> Result<StoredComm
         }
     };
     let store = state.store.clone();
-    blocking(move || store.set_status(id, target, "admin")).await
+    let moderated = blocking(move || store.set_status(id, target, "admin")).await?;
+    // The decision is in the learning log; the serving model learns it now.
+    state.learner.nudge();
+    Ok(moderated)
 }
 
 /// `POST /api/v1/admin/model/reload`: load the model file again; a bad file is refused and the old

@@ -366,6 +366,7 @@ async fn submit(
             return internal(&e.to_string());
         }
     }
+    state.learner.nudge();
     text(StatusCode::OK, THANKS, &[])
 }
 

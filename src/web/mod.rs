@@ -11,6 +11,7 @@ pub mod form;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod guard;
+pub mod learner;
 pub mod model_holder;
 mod page_cache;
 mod pages;
@@ -56,6 +57,8 @@ pub struct ServeConfig {
     /// Overrides of the model's thresholds, kept across reloads.
     pub hold_threshold: Option<f64>,
     pub reject_threshold: Option<f64>,
+    /// How the site's own decisions are learned while serving.
+    pub learning: crate::engine::online::LearningParams,
 }
 
 /// The admin secret, kept only as a SHA-256 hash and compared in constant time.
@@ -228,6 +231,7 @@ pub struct AppState {
     pub guard: Arc<PostGuard>,
     pub admin: Arc<AdminSecret>,
     pub metrics: Arc<Metrics>,
+    pub learner: Arc<learner::Learner>,
     sessions: Arc<admin_pages::Sessions>,
     page_cache: Arc<page_cache::PageCache>,
     /// Key for the links that let the author of a held comment see it.
@@ -264,7 +268,7 @@ impl AppState {
             hold: config.hold_threshold,
             reject: config.reject_threshold,
         };
-        let models = ModelHolder::open(config.model.clone(), overrides)?;
+        let models = ModelHolder::open(config.model.clone(), overrides, config.learning)?;
         let store = crate::storage::open(&config.db)?;
         let articles = match &config.articles {
             Some(dir) => articles::load_dir(dir)?,
@@ -300,6 +304,11 @@ impl AppState {
                 key
             }
         };
+        // The model learns every decision already logged before it serves a verdict.
+        let learned = learner::catch_up(&store, &models)?;
+        if learned > 0 {
+            tracing::info!(learned, "learned the site's logged moderation decisions");
+        }
         let store = Arc::new(store);
         let state = AppState {
             keys: store.clone(),
@@ -310,6 +319,7 @@ impl AppState {
             guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
             admin: Arc::new(admin),
             metrics: Arc::new(Metrics::default()),
+            learner: Arc::new(learner::Learner::default()),
             sessions: Arc::new(admin_pages::Sessions::default()),
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
@@ -486,6 +496,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // One line on stdout for people and scripts; the rest of the log goes to stderr.
     println!("replyguard listening on http://{addr}/");
     tracing::info!(%addr, model = %state.models.current().version, db = %config.db, "serving");
+
+    tokio::spawn(learner::run(
+        state.learner.clone(),
+        state.store.clone(),
+        state.models.clone(),
+    ));
 
     #[cfg(unix)]
     {

@@ -7,11 +7,14 @@
 //! fixed switches to it. A comment section that stops taking comments because of a model file is
 //! worse than one filtered by the shipped model for a while.
 
+use crate::engine::model::Example;
+use crate::engine::online::{self, LearningParams, Lesson};
 use crate::engine::{EngineError, Model, model_file};
+use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The model file shipped with replyguard, compiled in as the fallback.
 pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/default.rgm");
@@ -23,6 +26,12 @@ pub struct ServedModel {
     pub version: String,
     /// Why the configured file is not the one serving (the shipped model stands in), if so.
     pub problem: Option<String>,
+    /// Id of the last learning-log entry this model has learned (0: none).
+    pub learned_through: i64,
+    /// Examples learned on top of the model file.
+    pub learned: usize,
+    /// When the last example was learned (RFC 3339), if any.
+    pub learned_at: Option<String>,
 }
 
 /// Operator overrides of the model's thresholds, applied to every model loaded.
@@ -37,6 +46,10 @@ pub struct ModelHolder {
     path: PathBuf,
     overrides: ThresholdOverrides,
     current: ArcSwap<ServedModel>,
+    learning: LearningParams,
+    /// Every example learned since start, with its log id, in order: a reloaded model file learns
+    /// them again (those after the file's own `learned_through`).
+    learned: Mutex<Vec<(i64, Example)>>,
 }
 
 fn load(path: &PathBuf, overrides: ThresholdOverrides) -> Result<ServedModel, EngineError> {
@@ -66,17 +79,25 @@ fn decode(
         })?;
     let digest = Sha256::digest(bytes);
     let version = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let learned_through = model.meta.learned_through.unwrap_or(0);
     Ok(ServedModel {
         model,
         version,
         problem: None,
+        learned_through,
+        learned: 0,
+        learned_at: None,
     })
 }
 
 impl ModelHolder {
     /// Loads the model at `path`, or the shipped one if that file cannot be loaded (see the
     /// module comment). Fails only if the threshold overrides do not fit the shipped model.
-    pub fn open(path: PathBuf, overrides: ThresholdOverrides) -> Result<Self, EngineError> {
+    pub fn open(
+        path: PathBuf,
+        overrides: ThresholdOverrides,
+        learning: LearningParams,
+    ) -> Result<Self, EngineError> {
         let served = match load(&path, overrides) {
             Ok(served) => served,
             Err(problem) => {
@@ -90,6 +111,8 @@ impl ModelHolder {
             path,
             overrides,
             current: ArcSwap::from_pointee(served),
+            learning,
+            learned: Mutex::new(Vec::new()),
         })
     }
 
@@ -101,9 +124,73 @@ impl ModelHolder {
     /// Loads the file again; on success swaps it in and returns the new version. On failure the
     /// old model keeps serving and the error says what is wrong with the file.
     pub fn reload(&self) -> Result<String, EngineError> {
-        let served = load(&self.path, self.overrides)?;
-        let version = served.version.clone();
-        self.current.store(Arc::new(served));
+        let base = load(&self.path, self.overrides)?;
+        let version = base.version.clone();
+        // Learning holds this lock while it swaps, so no example slips between file and swap.
+        let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        let since: Vec<(i64, Example)> = learned
+            .iter()
+            .filter(|(id, _)| *id > base.learned_through)
+            .cloned()
+            .collect();
+        self.current
+            .store(Arc::new(self.with_examples(&base, &since)));
         Ok(version)
+    }
+
+    /// Id of the last learning-log entry the serving model has learned.
+    pub fn learned_through(&self) -> i64 {
+        self.current.load().learned_through
+    }
+
+    /// Learns the log entries after the serving model's `learned_through`, in order, and swaps
+    /// the result in. Returns how many were learned.
+    pub fn learn(&self, entries: &[LearnedExample]) -> usize {
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.current.load_full();
+        let fresh: Vec<&LearnedExample> = entries
+            .iter()
+            .filter(|e| e.id > current.learned_through)
+            .collect();
+        if fresh.is_empty() {
+            return 0;
+        }
+        let lessons: Vec<Lesson<'_>> = fresh
+            .iter()
+            .map(|e| Lesson {
+                comment: &e.comment,
+                label: e.label,
+                sign: e.sign,
+            })
+            .collect();
+        let examples = online::examples(&current.model, &lessons, self.learning);
+        let tagged: Vec<(i64, Example)> = fresh.iter().map(|e| e.id).zip(examples).collect();
+        self.current
+            .store(Arc::new(self.with_examples(&current, &tagged)));
+        learned.extend(tagged);
+        fresh.len()
+    }
+
+    /// `served` after learning `examples` (log id, example), in order.
+    fn with_examples(&self, served: &ServedModel, examples: &[(i64, Example)]) -> ServedModel {
+        let Some(&(last, _)) = examples.last() else {
+            return ServedModel {
+                model: served.model.clone(),
+                version: served.version.clone(),
+                problem: served.problem.clone(),
+                learned_through: served.learned_through,
+                learned: served.learned,
+                learned_at: served.learned_at.clone(),
+            };
+        };
+        let plain: Vec<Example> = examples.iter().map(|(_, e)| e.clone()).collect();
+        ServedModel {
+            model: online::fold(&served.model, &plain, self.learning),
+            version: served.version.clone(),
+            problem: served.problem.clone(),
+            learned_through: last,
+            learned: served.learned + examples.len(),
+            learned_at: Some(crate::storage::now_rfc3339()),
+        }
     }
 }

@@ -1,0 +1,65 @@
+//! Learning while serving. A background task folds the learning log (in the database, shared by
+//! every replica) into the serving model: woken at once by a decision taken here, and every
+//! [`POLL`] for decisions taken on other replicas. Each round learns every entry after the
+//! serving model's last one in one batch and swaps the result in, so a decision is reflected in
+//! the next verdict within a round, and a burst of decisions costs one rebuild, not one each.
+
+use super::model_holder::ModelHolder;
+use crate::storage::{CommentStore, StorageError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often the log is read when nothing here has nudged the learner.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Most entries learned in one round.
+const BATCH: u64 = 10_000;
+
+/// Wakes the learning task.
+#[derive(Default)]
+pub struct Learner {
+    wake: Notify,
+}
+
+impl Learner {
+    /// Says a decision was just logged here, so the model learns it now rather than at the next
+    /// poll.
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Learns every logged entry the model has not learned yet; returns how many. Used at start-up
+/// (before serving) and by the task.
+pub fn catch_up(store: &dyn CommentStore, models: &ModelHolder) -> Result<usize, StorageError> {
+    let mut total = 0;
+    loop {
+        let entries = store.learning_log(models.learned_through(), BATCH)?;
+        if entries.is_empty() {
+            return Ok(total);
+        }
+        let learned = models.learn(&entries);
+        total += learned;
+        if learned == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// The learning task: runs until the process ends.
+pub async fn run(learner: Arc<Learner>, store: Arc<dyn CommentStore>, models: Arc<ModelHolder>) {
+    loop {
+        tokio::select! {
+            _ = learner.wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        let (store, models) = (store.clone(), models.clone());
+        match tokio::task::spawn_blocking(move || catch_up(store.as_ref(), &models)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(learned = n, "learned moderation decisions"),
+            // The database may be down or full for a while; the next round tries again.
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the learning log"),
+            Err(e) => tracing::error!(error = %e, "learning task failed"),
+        }
+    }
+}

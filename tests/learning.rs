@@ -1,0 +1,139 @@
+//! Learning while serving, over the real interfaces: a moderator's decision through the admin
+//! API changes the next verdict on the same text within a second; a reversed decision nets to
+//! one example and a repeated one counts once; the learned state survives `kill -9`; and
+//! `replyguard train --feedback DB` rebuilds the very model the server learned.
+
+mod common;
+
+use common::{Server, TOKEN, agent, model, repo, run, text};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const ARTICLE: &str = "alibaba-olympic-partner";
+/// Generic praise from a reader without a website: the shipped model holds it (it reads like
+/// blog spam), which is what a moderator is there to correct.
+const PRAISE: &str = "Really useful post. Bookmarked!";
+
+fn post(url: &str, body: &Value) -> Value {
+    let mut resp = agent().post(url).send_json(body).unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+fn moderate(server: &Server, id: i64, action: &str) {
+    let mut resp = agent()
+        .post(&server.url(&format!("/api/v1/admin/comments/{id}/{action}")))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{action}: {}",
+        resp.body_mut().read_to_string().unwrap()
+    );
+}
+
+/// The spam probability the server gives the praise from another reader.
+fn score(server: &Server) -> f64 {
+    let body = post(
+        &server.url("/api/v1/classify"),
+        &json!({"comment_content": PRAISE, "comment_author": "Tomasz"}),
+    );
+    body["spam_probability"].as_f64().unwrap()
+}
+
+/// Polls until `done(score)` or a second has passed; returns the last score and the wait.
+fn wait_for(server: &Server, done: impl Fn(f64) -> bool) -> (f64, Duration) {
+    let start = Instant::now();
+    loop {
+        let p = score(server);
+        if done(p) || start.elapsed() > Duration::from_secs(1) {
+            return (p, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn decisions_teach_the_serving_model_durably_and_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let posted = post(
+        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &json!({"comment_content": PRAISE, "comment_author": "maria.k",
+                "comment_author_email": "maria@example.org"}),
+    );
+    assert_eq!(posted["status"], "held", "{posted}");
+    let id = posted["id"].as_i64().unwrap();
+    let before = score(&server);
+
+    // Approved: the same words from another reader now score lower, within a second.
+    moderate(&server, id, "approve");
+    let (approved, waited) = wait_for(&server, |p| p < before);
+    assert!(approved < before, "{before} -> {approved}");
+    assert!(waited <= Duration::from_secs(1), "took {waited:?}");
+
+    // Reversed: approve then spam nets to one spam example, so it scores above the start.
+    moderate(&server, id, "spam");
+    let (reversed, _) = wait_for(&server, |p| p > before);
+    assert!(reversed > before, "{before} -> {reversed}");
+    // Approved again, twice: the model is where the first approval left it (the spam example
+    // taken back, the ham one added once).
+    moderate(&server, id, "approve");
+    let (again, _) = wait_for(&server, |p| (p - approved).abs() < 1e-9);
+    moderate(&server, id, "approve");
+    std::thread::sleep(Duration::from_millis(400));
+    let twice = score(&server);
+    assert!((again - approved).abs() < 1e-9, "{approved} vs {again}");
+    assert!((twice - approved).abs() < 1e-9, "{approved} vs {twice}");
+
+    // kill -9 and restart: the learned state is still there.
+    server.stop();
+    let server = Server::start(&db, &model(), &[]);
+    let restarted = score(&server);
+    assert!(
+        (restarted - approved).abs() < 1e-9,
+        "{approved} vs {restarted}"
+    );
+    server.stop();
+
+    // `train --feedback` folds the same log into the same training: the same scores.
+    let out_model = dir.path().join("feedback.rgm");
+    let out = run(
+        &[
+            "train",
+            "--feedback",
+            db.to_str().unwrap(),
+            "--out",
+            out_model.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let record = json!({"comment_content": PRAISE, "comment_author": "Tomasz"}).to_string();
+    let out = run(
+        &[
+            "classify",
+            "--jsonl",
+            "--model",
+            out_model.to_str().unwrap(),
+        ],
+        Some(record.as_bytes()),
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offline = line["spam_probability"].as_f64().unwrap();
+    assert!(
+        (offline - approved).abs() < 1e-9,
+        "live {approved} vs train --feedback {offline}"
+    );
+
+    // A server started on that model does not learn the same decisions twice.
+    let server = Server::start(&db, &out_model, &[]);
+    let served = score(&server);
+    assert!((served - approved).abs() < 1e-9, "{approved} vs {served}");
+}
