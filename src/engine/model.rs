@@ -91,37 +91,41 @@ impl NaiveBayesCore {
     /// newest hash order) are evicted. The result equals a fit on the old data plus `examples`
     /// over the same vocabulary (`tests/linfa_equivalence.rs`).
     pub fn learn(&self, examples: &[Example], max_features: usize) -> NaiveBayesCore {
-        use std::collections::BTreeMap;
-        // Union vocabulary: old columns plus every new token of the examples.
-        let mut columns: BTreeMap<u64, (f64, [f64; 2])> = self
-            .vocab
-            .hashes()
+        // Tokens the vocabulary lacks, sorted and distinct.
+        let mut fresh: Vec<u64> = examples
             .iter()
-            .enumerate()
-            .map(|(col, &h)| {
-                let idf = self.vocab.idf().get(col).copied().unwrap_or(1.0);
-                (
-                    h,
-                    (
-                        idf,
-                        [self.feature_count[0][col], self.feature_count[1][col]],
-                    ),
-                )
-            })
+            .flat_map(|e| e.tokens.iter().map(|&(h, _)| h))
+            .filter(|&h| self.vocab.column(h).is_none())
             .collect();
-        for example in examples {
-            for &(h, _) in &example.tokens {
-                columns.entry(h).or_insert((1.0, [0.0, 0.0]));
+        fresh.sort_unstable();
+        fresh.dedup();
+        let (union, mut counts) = if fresh.is_empty() {
+            // The common case once a site's words are known: same columns, counts copied.
+            (self.vocab.clone(), self.feature_count.clone())
+        } else {
+            // Merge the new tokens into the sorted columns, in one pass.
+            let old = self.vocab.hashes();
+            let n = old.len() + fresh.len();
+            let (mut hashes, mut idf) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            let mut counts = [Vec::with_capacity(n), Vec::with_capacity(n)];
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() || j < fresh.len() {
+                if j == fresh.len() || (i < old.len() && old[i] < fresh[j]) {
+                    hashes.push(old[i]);
+                    idf.push(self.vocab.idf().get(i).copied().unwrap_or(1.0));
+                    counts[0].push(self.feature_count[0][i]);
+                    counts[1].push(self.feature_count[1][i]);
+                    i += 1;
+                } else {
+                    hashes.push(fresh[j]);
+                    idf.push(1.0);
+                    counts[0].push(0.0);
+                    counts[1].push(0.0);
+                    j += 1;
+                }
             }
-        }
-        let union = Vocabulary::new(
-            columns.keys().copied().collect(),
-            columns.values().map(|&(idf, _)| idf).collect(),
-        );
-        let mut counts: [Vec<f64>; 2] = [
-            columns.values().map(|&(_, c)| c[0]).collect(),
-            columns.values().map(|&(_, c)| c[1]).collect(),
-        ];
+            (Vocabulary::new(hashes, idf), counts)
+        };
         let mut class_docs = self.class_docs;
         let (mut known, mut features) = (Vec::new(), Vec::new());
         for example in examples {

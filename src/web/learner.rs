@@ -1,8 +1,9 @@
 //! Learning while serving. A background task folds the learning log (in the database, shared by
 //! every replica) into the serving model: woken at once by a decision taken here, and every
 //! [`POLL`] for decisions taken on other replicas. Each round learns every entry after the
-//! serving model's last one in one batch and swaps the result in, so a decision is reflected in
-//! the next verdict within a round, and a burst of decisions costs one rebuild, not one each.
+//! serving model's last one in one batch and swaps the result in, and rounds that learn are at
+//! least [`MIN_GAP`] apart: a decision reaches the next verdict within about that gap, and a
+//! stream of decisions costs a few rebuilds a second, not one each.
 
 use super::model_holder::ModelHolder;
 use crate::storage::{CommentStore, StorageError};
@@ -12,6 +13,9 @@ use tokio::sync::Notify;
 
 /// How often the log is read when nothing here has nudged the learner.
 pub const POLL: Duration = Duration::from_millis(250);
+/// Least time between two rounds that learned something: a stream of decisions is learned in
+/// batches of this much, one model rebuild each, instead of one rebuild per decision.
+pub const MIN_GAP: Duration = Duration::from_millis(100);
 /// Most entries learned in one round.
 const BATCH: u64 = 10_000;
 
@@ -56,7 +60,11 @@ pub async fn run(learner: Arc<Learner>, store: Arc<dyn CommentStore>, models: Ar
         let (store, models) = (store.clone(), models.clone());
         match tokio::task::spawn_blocking(move || catch_up(store.as_ref(), &models)).await {
             Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::debug!(learned = n, "learned moderation decisions"),
+            Ok(Ok(n)) => {
+                tracing::debug!(learned = n, "learned moderation decisions");
+                // A nudge that arrives meanwhile is kept by `Notify` and taken after the gap.
+                tokio::time::sleep(MIN_GAP).await;
+            }
             // The database may be down or full for a while; the next round tries again.
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the learning log"),
             Err(e) => tracing::error!(error = %e, "learning task failed"),

@@ -454,6 +454,12 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
                 "created_at": served.model.meta.created_at,
                 "source": if served.problem.is_some() { "shipped" } else { "file" },
                 "problem": served.problem,
+                "learned": {
+                    "examples": served.learned,
+                    "through_log_id": served.learned_through,
+                    "last_at": served.learned_at,
+                    "vocabulary": served.model.core.vocab.len(),
+                },
             },
         })),
     )
