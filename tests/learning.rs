@@ -89,6 +89,28 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
     assert!((again - approved).abs() < 1e-9, "{approved} vs {again}");
     assert!((twice - approved).abs() < 1e-9, "{approved} vs {twice}");
 
+    // /admin shows what the filter is doing: the day's verdicts, the correction, what it learned.
+    let resp = agent()
+        .post(&server.url("/admin/login"))
+        .send_form([("token", TOKEN)])
+        .unwrap();
+    let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let mut resp = agent()
+        .get(&server.url("/admin"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    let page = resp.body_mut().read_to_string().unwrap();
+    assert!(page.contains("<svg") && !page.contains("<script"), "{page}");
+    // One comment held today; a moderator published it, marked it spam, and published it again:
+    // two corrections of "ham held or rejected" (the repeated approval changed nothing).
+    assert!(
+        page.contains("<td>0</td><td>1</td><td>0</td><td>0</td><td>2</td></tr>"),
+        "{page}"
+    );
+    assert!(page.contains("Learned from this site: <strong>"), "{page}");
+
     // kill -9 and restart: the learned state is still there.
     server.stop();
     let server = Server::start(&db, &model(), &[]);

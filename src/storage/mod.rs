@@ -184,6 +184,9 @@ pub trait CommentStore: Send + Sync + 'static {
     /// The learning log after entry `after`, oldest first, at most `limit` entries: what the
     /// serving model must learn, in order (see `migrations/0005_learning_log.sql`).
     fn learning_log(&self, after: i64, limit: u64) -> Result<Vec<LearnedExample>, StorageError>;
+    /// Per day (UTC, oldest first) from `since` (`YYYY-MM-DD`): comments by the classifier's
+    /// verdict, and the moderators' corrections of it.
+    fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError>;
     /// A server setting.
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.
@@ -195,6 +198,20 @@ pub trait CommentStore: Send + Sync + 'static {
     fn generation(&self) -> u64;
     /// Number of stored comments per moderation status.
     fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
+}
+
+/// What the filter did on one day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DayActivity {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub published: u64,
+    pub held: u64,
+    pub rejected: u64,
+    /// Comments the classifier published that a moderator marked as spam (by decision day).
+    pub spam_published: u64,
+    /// Comments the classifier held or rejected that a moderator published (by decision day).
+    pub ham_caught: u64,
 }
 
 /// One entry of the learning log: a labeled comment to add (`sign` 1) or take back (−1).

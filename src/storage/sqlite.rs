@@ -1,10 +1,10 @@
 //! SQLite implementation of [`CommentStore`].
 
-use super::LearnedExample;
 use super::{
     AkismetStore, ApiKey, CommentStore, NewComment, PendingInsert, Status, StatusEvent,
     StorageError, StoredComment, now_rfc3339,
 };
+use super::{DayActivity, LearnedExample};
 use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::training_label;
 use crate::engine::Verdict;
@@ -514,6 +514,68 @@ impl CommentStore for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {
+        let conn = self.conn()?;
+        let mut days: std::collections::BTreeMap<String, DayActivity> = Default::default();
+        fn entry(
+            days: &mut std::collections::BTreeMap<String, DayActivity>,
+            d: String,
+        ) -> &mut DayActivity {
+            days.entry(d.clone()).or_insert_with(|| DayActivity {
+                day: d,
+                ..DayActivity::default()
+            })
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT substr(created_at, 1, 10) AS d, verdict, count(*) FROM comments \
+             WHERE created_at >= ?1 GROUP BY d, verdict",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut verdicts = Vec::new();
+        for row in rows {
+            verdicts.push(row?);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT substr(l.at, 1, 10) AS d, \
+               sum(l.label = 'spam' AND c.verdict = 'published'), \
+               sum(l.label = 'ham' AND c.verdict IN ('held', 'rejected')) \
+             FROM learning_log l JOIN comments c ON c.id = l.comment_id \
+             WHERE l.sign = 1 AND l.at >= ?1 GROUP BY d",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut corrections = Vec::new();
+        for row in rows {
+            corrections.push(row?);
+        }
+        for (d, verdict, n) in verdicts {
+            let a = entry(&mut days, d);
+            let n = n.max(0) as u64;
+            match verdict.as_str() {
+                "published" => a.published += n,
+                "held" => a.held += n,
+                _ => a.rejected += n,
+            }
+        }
+        for (d, spam, ham) in corrections {
+            let a = entry(&mut days, d);
+            a.spam_published += spam.max(0) as u64;
+            a.ham_caught += ham.max(0) as u64;
+        }
+        Ok(days.into_values().collect())
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {

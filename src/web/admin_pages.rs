@@ -5,8 +5,9 @@
 use super::AppState;
 use super::error::WebError;
 use super::form;
+use super::model_holder::ServedModel;
 use super::submit::blocking;
-use crate::storage::{Status, StoredComment};
+use crate::storage::{DayActivity, Status, StoredComment};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -131,8 +132,13 @@ pub async fn queue(
     let store = state.store.clone();
     let filter = article.clone();
     let comments = blocking(move || store.by_status(status, filter.as_deref(), 200)).await?;
+    let since = days_ago(ACTIVITY_DAYS - 1);
+    let store = state.store.clone();
+    let activity = blocking(move || store.daily_activity(&since)).await?;
+    let served = state.models.current();
     let body = html! {
         h1 { "Moderation" }
+        (activity_panel(&activity, &served))
         nav {
             @for s in [Status::Held, Status::Spam, Status::Published, Status::Trash] {
                 @if s == status { strong { (s.as_str()) } " " } @else { a href={ "/admin?status=" (s.as_str()) } { (s.as_str()) } }
@@ -159,6 +165,76 @@ pub async fn queue(
         }
     };
     Ok(page("Moderation", body).into_response())
+}
+
+/// Days shown in the activity chart.
+const ACTIVITY_DAYS: u64 = 14;
+
+/// The UTC date `n` days before today, `YYYY-MM-DD`.
+fn days_ago(n: u64) -> String {
+    let when = std::time::SystemTime::now()
+        .checked_sub(std::time::Duration::from_secs(n * 86_400))
+        .unwrap_or(std::time::UNIX_EPOCH);
+    humantime::format_rfc3339_seconds(when).to_string()[..10].to_string()
+}
+
+/// What the filter is doing: verdicts and moderators' corrections per day as a server-rendered
+/// SVG bar chart (no script), the same figures as a table, and what the model has learned.
+fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
+    let all: Vec<DayActivity> = (0..ACTIVITY_DAYS)
+        .rev()
+        .map(|n| {
+            let day = days_ago(n);
+            days.iter()
+                .find(|d| d.day == day)
+                .cloned()
+                .unwrap_or(DayActivity {
+                    day,
+                    ..DayActivity::default()
+                })
+        })
+        .collect();
+    let max = all
+        .iter()
+        .map(|d| d.published + d.held + d.rejected)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let (width, height, bar) = (40.0 * ACTIVITY_DAYS as f64, 120.0, 28.0);
+    let y = |n: u64| height * n as f64 / max;
+    html! {
+        section.activity {
+            h2 { "What the filter is doing (last " (ACTIVITY_DAYS) " days)" }
+            svg role="img" aria-label="Comments per day by verdict, with moderator corrections" width=(width) height=(height + 34.0) viewBox={ "0 0 " (width) " " (height + 34.0) } xmlns="http://www.w3.org/2000/svg" {
+                @for (i, d) in all.iter().enumerate() {
+                    @let x = 40.0 * i as f64 + 6.0;
+                    @let p = y(d.published);
+                    @let h = y(d.held);
+                    @let r = y(d.rejected);
+                    rect x=(x) y=(height - p) width=(bar) height=(p) fill="#4a8f4a" {}
+                    rect x=(x) y=(height - p - h) width=(bar) height=(h) fill="#d9a400" {}
+                    rect x=(x) y=(height - p - h - r) width=(bar) height=(r) fill="#b33a3a" {}
+                    @if d.spam_published + d.ham_caught > 0 {
+                        text x=(x + bar / 2.0) y=(height + 14.0) text-anchor="middle" font-size="11" fill="#222" { "✎" (d.spam_published + d.ham_caught) }
+                    }
+                    text x=(x + bar / 2.0) y=(height + 30.0) text-anchor="middle" font-size="10" fill="#555" { (d.day[5..].to_string()) }
+                }
+            }
+            p.legend { "green published · amber held · red rejected · ✎ moderator corrections" }
+            table {
+                tr { th { "Day" } th { "Published" } th { "Held" } th { "Rejected" } th { "Spam that was published" } th { "Ham held or rejected" } }
+                @for d in all.iter().filter(|d| d.published + d.held + d.rejected + d.spam_published + d.ham_caught > 0) {
+                    tr { td { (d.day) } td { (d.published) } td { (d.held) } td { (d.rejected) } td { (d.spam_published) } td { (d.ham_caught) } }
+                }
+            }
+            p {
+                "Learned from this site: " strong { (served.learned) } " example(s) since start, through log entry "
+                (served.learned_through) "; last update "
+                (served.learned_at.as_deref().unwrap_or("none since start")) "; vocabulary "
+                (served.model.core.vocab.len()) " tokens."
+            }
+        }
+    }
 }
 
 fn row(c: &StoredComment, csrf: &str) -> Markup {
