@@ -784,3 +784,45 @@ fn cached_pages_follow_every_change() {
     let (_, trashed) = get(&page_url);
     assert!(!trashed.contains("I wonder how big"));
 }
+
+/// Behind a load balancer the flood limit must see readers, not the balancer: X-Forwarded-For
+/// names the client only when the peer is a `--trusted-proxy`; otherwise it is ignored (anyone can
+/// send it).
+#[test]
+fn flood_limit_reads_x_forwarded_for_only_from_a_trusted_proxy() {
+    let post_from = |server: &Server, forwarded: &str, n: usize| {
+        agent()
+            .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+            .header("X-Forwarded-For", forwarded)
+            .send_json(comment(
+                &format!("Remark number {n} about the deal."),
+                "Ana",
+            ))
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let flood = ["--flood-seconds", "15"];
+    let behind = Server::start(
+        &dir.path().join("a.db"),
+        &model(),
+        &[flood[0], flood[1], "--trusted-proxy", "127.0.0.1"],
+    );
+    assert_eq!(post_from(&behind, "203.0.113.1", 1), 201);
+    assert_eq!(post_from(&behind, "203.0.113.2", 2), 201, "another reader");
+    assert_eq!(
+        post_from(&behind, "198.51.100.7, 203.0.113.1", 3),
+        429,
+        "the first reader again"
+    );
+    behind.stop();
+
+    let direct = Server::start(&dir.path().join("b.db"), &model(), &flood);
+    assert_eq!(post_from(&direct, "203.0.113.1", 4), 201);
+    assert_eq!(
+        post_from(&direct, "203.0.113.2", 5),
+        429,
+        "the header is not believed"
+    );
+}

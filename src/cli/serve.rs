@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Seconds a request may take, body included; slower clients get 408.
     #[arg(long, env = "REPLYGUARD_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// A proxy or load balancer (address or CIDR; repeat, or comma-separate in the variable) whose
+    /// X-Forwarded-For names the client; from any other peer the header is ignored.
+    #[arg(long = "trusted-proxy", env = "REPLYGUARD_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR", value_parser = crate::web::client_ip::parse_net)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub learning: super::LearningFlags,
     #[command(flatten)]
@@ -58,6 +62,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         hold_threshold: args.thresholds.hold_threshold,
         reject_threshold: args.thresholds.reject_threshold,
         learning: args.learning.params(),
+        trusted_proxies: args.trusted_proxy,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

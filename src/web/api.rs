@@ -72,7 +72,7 @@ pub async fn create_comment(
             .map(|v| v.chars().take(512).collect())
     };
     let mut submission = body.into_submission(slug);
-    submission.ip = Some(peer.ip());
+    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
     submission.user_agent = text(header::USER_AGENT);
     submission.referrer = text(header::REFERER);
     let accepted = submit::submit(&state, submission, true).await?;

@@ -6,6 +6,7 @@ mod admin_pages;
 mod akismet;
 mod api;
 mod assets;
+pub mod client_ip;
 pub mod error;
 pub mod form;
 #[doc(hidden)]
@@ -59,6 +60,8 @@ pub struct ServeConfig {
     pub reject_threshold: Option<f64>,
     /// How the site's own decisions are learned while serving.
     pub learning: crate::engine::online::LearningParams,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The admin secret, kept only as a SHA-256 hash and compared in constant time.
@@ -232,6 +235,7 @@ pub struct AppState {
     pub admin: Arc<AdminSecret>,
     pub metrics: Arc<Metrics>,
     pub learner: Arc<learner::Learner>,
+    pub proxies: Arc<client_ip::TrustedProxies>,
     sessions: Arc<admin_pages::Sessions>,
     page_cache: Arc<page_cache::PageCache>,
     /// Key for the links that let the author of a held comment see it.
@@ -320,6 +324,9 @@ impl AppState {
             admin: Arc::new(admin),
             metrics: Arc::new(Metrics::default()),
             learner: Arc::new(learner::Learner::default()),
+            proxies: Arc::new(client_ip::TrustedProxies::new(
+                config.trusted_proxies.clone(),
+            )),
             sessions: Arc::new(admin_pages::Sessions::default()),
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),

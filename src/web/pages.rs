@@ -228,7 +228,7 @@ pub async fn post_comment(
         }
     })?;
     let (kept, mut submission) = form_submission(&slug, &body)?;
-    submission.ip = Some(peer.ip());
+    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
     submission.user_agent = header_text(&headers, header::USER_AGENT);
     submission.referrer = header_text(&headers, header::REFERER);
     match submit::submit(&state, submission, true)
