@@ -13,15 +13,12 @@ pub const PREFIX_LEN: usize = 6;
 pub fn generate_key() -> String {
     let mut bytes = [0u8; KEY_LEN / 2];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// The stored form of a key.
 pub fn key_hash(key: &str) -> String {
-    Sha256::digest(key.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(key.trim().as_bytes()))
 }
 
 /// Whether a string has the shape of a replyguard key (used for the `Host` header's first label).

@@ -94,7 +94,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         };
         training_files.push(TrainingFile {
             path: file.path.display().to_string(),
-            sha256: hex(&Sha256::digest(&bytes)),
+            sha256: hex::encode(Sha256::digest(&bytes)),
             format: format!("{:?}", file.format),
             ham: file.rows.iter().filter(|r| !r.label.is_spam()).count(),
             spam: file.rows.iter().filter(|r| r.label.is_spam()).count(),
@@ -251,10 +251,6 @@ fn load_feedback(
         );
     }
     Ok(entries)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Creation time in RFC 3339; honours `SOURCE_DATE_EPOCH` so builds can be byte-for-byte reproducible.

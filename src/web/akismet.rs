@@ -247,7 +247,7 @@ pub async fn comment_check(
         use rand::RngCore;
         let mut bytes = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut bytes);
-        format_guid(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        format_guid(&hex::encode(bytes))
     };
     let comment = comment_of(&p);
     let is_test = truthy(&p, "is_test");

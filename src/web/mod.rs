@@ -74,17 +74,10 @@ impl AdminSecret {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    fn from_hex(hex: &str) -> Option<Self> {
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|b| u8::from_str_radix(b, 16).ok())
-            })
-            .collect::<Option<_>>()?;
-        Some(AdminSecret {
-            hash: bytes.try_into().ok()?,
-        })
+    fn from_hex(encoded: &str) -> Option<Self> {
+        let mut hash = [0u8; 32];
+        hex::decode_to_slice(encoded, &mut hash).ok()?;
+        Some(AdminSecret { hash })
     }
 
     /// True when `token` is the admin secret.
@@ -93,14 +86,10 @@ impl AdminSecret {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex::encode(&bytes)
 }
 
 /// Upper bounds (seconds) of the request-latency histogram buckets.
@@ -282,7 +271,7 @@ impl AppState {
         let admin = match &config.admin_token {
             Some(token) if !token.trim().is_empty() => {
                 let hash = AdminSecret::hash_of(token.trim());
-                remember(&store, "admin_token_sha256", &hex(&hash))?;
+                remember(&store, "admin_token_sha256", &hex::encode(hash))?;
                 AdminSecret { hash }
             }
             _ => match store
@@ -294,7 +283,7 @@ impl AppState {
                 None => {
                     let token = random_hex(24);
                     let hash = AdminSecret::hash_of(&token);
-                    remember(&store, "admin_token_sha256", &hex(&hash))?;
+                    remember(&store, "admin_token_sha256", &hex::encode(hash))?;
                     generated_token = Some(token);
                     AdminSecret { hash }
                 }
@@ -357,7 +346,7 @@ impl AppState {
     /// Signature of the link that shows a held comment to its author.
     pub fn pending_hash(&self, id: i64) -> String {
         let digest = Sha256::digest(format!("{}:{id}", self.pending_key).as_bytes());
-        hex(&digest[..12])
+        hex::encode(&digest[..12])
     }
 
     fn pending_hash_matches(&self, id: i64, hash: &str) -> bool {

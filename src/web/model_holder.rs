@@ -78,7 +78,7 @@ fn decode(
             reason: format!("threshold overrides do not fit this model: {reason}"),
         })?;
     let digest = Sha256::digest(bytes);
-    let version = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let version = hex::encode(&digest[..6]);
     let learned_through = model.meta.learned_through.unwrap_or(0);
     Ok(ServedModel {
         model,
