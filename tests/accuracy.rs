@@ -132,4 +132,9 @@ fn prequential_feedback_beats_the_base_model_on_a_new_site() {
     };
     let (without, with) = (mean("without_feedback"), mean("with_feedback"));
     assert!(with >= without + 0.015, "AUC {without} -> {with}");
+    // Learning moves the scores but not the calibration: rejected ham must stay rare anyway.
+    for site in sites {
+        let rejected = site["with_feedback"]["ham_verdicts"]["rejected"].as_f64().unwrap();
+        assert!(rejected <= 0.01, "{}: ham rejected {rejected}", site["site"]);
+    }
 }

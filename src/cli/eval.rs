@@ -32,7 +32,7 @@ pub struct EvalArgs {
     #[arg(
         long,
         value_name = "W",
-        default_value_t = 10.0,
+        default_value_t = crate::engine::online::DEFAULT_SITE_WEIGHT,
         requires = "prequential"
     )]
     pub site_weight: f64,
@@ -100,21 +100,32 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 params.seed
             );
             outln!(
-                "{:<28} {:>6}   {:>17}   {:>17}",
+                "{:<28} {:>6}   {:>19}   {:>19}   {:>25}   {:>25}",
                 "site",
                 "n",
                 "no feedback AUC/MCC",
-                "feedback AUC/MCC"
+                "feedback AUC/MCC",
+                "no feedback ham rej/spam held+rej %",
+                "feedback ham rej/spam held+rej %"
             );
             for r in &reports {
+                let mix = |f: &eval::prequential::StreamFigures| {
+                    format!(
+                        "{:5.1} / {:5.1}",
+                        100.0 * f.ham_verdicts.rejected,
+                        100.0 * (f.spam_verdicts.held + f.spam_verdicts.rejected)
+                    )
+                };
                 outln!(
-                    "{:<28} {:>6}   {:>8.3} {:>8.3}   {:>8.3} {:>8.3}",
+                    "{:<28} {:>6}   {:>9.3} {:>9.3}   {:>9.3} {:>9.3}   {:>25}   {:>25}",
                     r.site,
                     r.comments,
                     r.without_feedback.auc,
                     r.without_feedback.mcc,
                     r.with_feedback.auc,
-                    r.with_feedback.mcc
+                    r.with_feedback.mcc,
+                    mix(&r.without_feedback),
+                    mix(&r.with_feedback)
                 );
             }
         }

@@ -16,6 +16,11 @@ use serde::Serialize;
 pub struct StreamFigures {
     pub auc: f64,
     pub mcc: f64,
+    /// Verdicts of the ham and of the spam at the base model's thresholds: while the model
+    /// learns, its calibration and thresholds stay those of the base model, and these show
+    /// whether they still hold (rejected ham above all).
+    pub ham_verdicts: super::report::VerdictShares,
+    pub spam_verdicts: super::report::VerdictShares,
 }
 
 /// One site's result: without and with feedback, plus each comment's scores with feedback.
@@ -82,23 +87,32 @@ pub fn prequential(
             (log_odds, sender)
         };
         let half = stream.len() / 2;
-        let figures = |log_odds: &[f64]| {
+        let figures = |log_odds: &[f64], sender: &[f64]| {
             let p: Vec<f64> = log_odds
                 .iter()
                 .map(|&s| trained.calibration.probability(s))
                 .collect();
+            let second_half = FoldScores {
+                name: String::new(),
+                probabilities: p[half..].to_vec(),
+                sender: sender[half..].to_vec(),
+                is_spam: is_spam[half..].to_vec(),
+                thresholds: trained.thresholds,
+            };
             StreamFigures {
                 auc: auc(&log_odds[half..], &is_spam[half..]),
                 mcc: Confusion::at(&p[half..], &is_spam[half..], 0.5).mcc(),
+                ham_verdicts: super::report::shares(&second_half, false),
+                spam_verdicts: super::report::shares(&second_half, true),
             }
         };
-        let (plain, _) = run(false);
+        let (plain, plain_sender) = run(false);
         let (learned, sender) = run(true);
         reports.push(SiteReport {
             site: super::file_name(site),
             comments: stream.len(),
-            without_feedback: figures(&plain),
-            with_feedback: figures(&learned),
+            without_feedback: figures(&plain, &plain_sender),
+            with_feedback: figures(&learned, &sender),
             stream: FoldScores {
                 name: format!("{} (with feedback)", super::file_name(site)),
                 probabilities: learned

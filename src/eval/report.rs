@@ -44,7 +44,7 @@ pub struct EvalReport {
     pub mean: FoldReport,
 }
 
-fn shares(scores: &FoldScores, spam: bool) -> VerdictShares {
+pub(crate) fn shares(scores: &FoldScores, spam: bool) -> VerdictShares {
     let mut s = VerdictShares::default();
     let mut n = 0.0;
     for ((&p, &y), &sender) in scores
