@@ -134,7 +134,13 @@ fn prequential_feedback_beats_the_base_model_on_a_new_site() {
     assert!(with >= without + 0.015, "AUC {without} -> {with}");
     // Learning moves the scores but not the calibration: rejected ham must stay rare anyway.
     for site in sites {
-        let rejected = site["with_feedback"]["ham_verdicts"]["rejected"].as_f64().unwrap();
-        assert!(rejected <= 0.01, "{}: ham rejected {rejected}", site["site"]);
+        let rejected = site["with_feedback"]["ham_verdicts"]["rejected"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            rejected <= 0.01,
+            "{}: ham rejected {rejected}",
+            site["site"]
+        );
     }
 }
