@@ -3,7 +3,7 @@
 use super::{LearningFlags, ModelFlags, ThresholdFlags, default_model};
 use crate::data::{self, LoadOptions};
 use crate::engine::model::{Hyperparameters, ModelMeta, TrainingFile, describe_weighting};
-use crate::engine::online::{self, Lesson};
+use crate::engine::online;
 use crate::engine::train::{Corpus, train};
 use crate::engine::{Model, model_file};
 use anyhow::Context;
@@ -85,13 +85,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut training_files = Vec::new();
     for file in &files {
-        // A database changes under a running server: fingerprint the rows taken, not the file.
-        let bytes = if file.format == data::Format::Feedback {
-            serde_json::to_vec(&file.rows)?
-        } else {
-            std::fs::read(&file.path)
-                .with_context(|| format!("re-reading {}", file.path.display()))?
-        };
+        let bytes = std::fs::read(&file.path)
+            .with_context(|| format!("re-reading {}", file.path.display()))?;
         training_files.push(TrainingFile {
             path: file.path.display().to_string(),
             sha256: hex::encode(Sha256::digest(&bytes)),
@@ -140,14 +135,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let learning = args.learning.params();
     let model = match lessons.last() {
         Some(last) => {
-            let as_lessons: Vec<Lesson<'_>> = lessons
-                .iter()
-                .map(|e| Lesson {
-                    comment: &e.comment,
-                    label: e.label,
-                    sign: e.sign,
-                })
-                .collect();
+            let as_lessons: Vec<_> = lessons.iter().map(|e| e.lesson()).collect();
             let examples = online::examples(&model, &as_lessons, learning);
             let mut folded = online::fold(&model, &examples, learning);
             folded.meta.learned_through = Some(last.id);

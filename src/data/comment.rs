@@ -20,6 +20,14 @@ impl Label {
     pub fn is_spam(self) -> bool {
         self == Label::Spam
     }
+
+    /// The label's name as stored and serialized: `ham` or `spam`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Ham => "ham",
+            Label::Spam => "spam",
+        }
+    }
 }
 
 /// A comment with Akismet's field names, so API traffic, moderator feedback and training rows share

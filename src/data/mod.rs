@@ -27,8 +27,6 @@ pub enum Format {
     SmsTsv,
     /// replyguard's own format: one JSON object per line with Akismet field names and `label`.
     Jsonl,
-    /// Moderator decisions read from a replyguard database (`train --feedback DB`).
-    Feedback,
 }
 
 /// One loaded file: its rows plus how many malformed rows were skipped in lenient mode.
@@ -101,9 +99,6 @@ pub fn parse_bytes(
         }
         Format::SmsTsv => sms_tsv::parse(path, bytes, opts),
         Format::Jsonl => jsonl::parse(path, bytes, opts),
-        Format::Feedback => Err(DataError::UnknownFormat {
-            path: path.to_path_buf(),
-        }),
     }
 }
 

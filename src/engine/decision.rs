@@ -23,6 +23,16 @@ impl Verdict {
             Verdict::Rejected => "rejected",
         }
     }
+
+    /// The verdict named by [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s {
+            "published" => Some(Verdict::Published),
+            "held" => Some(Verdict::Held),
+            "rejected" => Some(Verdict::Rejected),
+            _ => None,
+        }
+    }
 }
 
 /// Probability thresholds: `p >= reject` → rejected, else `p >= hold` → held, else published.

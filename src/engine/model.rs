@@ -87,8 +87,8 @@ impl NaiveBayesCore {
 
     /// This model after also learning `examples`: their weighted feature values are added to the
     /// counts of their class, and tokens the vocabulary lacks join it (with IDF 1). When the
-    /// vocabulary would outgrow `max_features`, the rarest columns (smallest total count; ties:
-    /// newest hash order) are evicted. The result equals a fit on the old data plus `examples`
+    /// vocabulary would outgrow `max_features`, the rarest columns (smallest total count; ties: the
+    /// larger hash) are evicted. The result equals a fit on the old data plus `examples`
     /// over the same vocabulary (`tests/linfa_equivalence.rs`).
     pub fn learn(&self, examples: &[Example], max_features: usize) -> NaiveBayesCore {
         // Tokens the vocabulary lacks, sorted and distinct.

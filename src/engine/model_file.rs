@@ -11,13 +11,11 @@
 //! hashes     n × u64  token hashes, strictly ascending (column order)
 //! idf        n × f64
 //! counts     n × f64  summed feature values per column, ham, then n × f64 spam
+//! sha256     32 bytes of everything above
 //! ```
 //! Version 2 stores counts, not log-probabilities, so a loaded model can go on learning; the
 //! smoothing (alpha) is in the metadata's hyper-parameters. Version 1 files are refused with the
 //! command that retrains them.
-//! ```text
-//! sha256     32 bytes of everything above
-//! ```
 //! Files are written to a temporary sibling and renamed into place, so a reader (the server's live
 //! reload) never sees a half-written model.
 

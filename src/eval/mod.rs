@@ -24,15 +24,7 @@ pub struct FoldScores {
 
 /// Builds one corpus for all rows of `files`, remembering which file each row came from.
 fn corpus_of(files: &[LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>) {
-    let file_of = files
-        .iter()
-        .enumerate()
-        .flat_map(|(f, file)| std::iter::repeat_n(f, file.rows.len()))
-        .collect();
-    (
-        Corpus::from_files(files, &params.tokenizer, |_| {}),
-        file_of,
-    )
+    corpus_of_refs(&files.iter().collect::<Vec<_>>(), params)
 }
 
 /// [`corpus_of`] for files gathered from several lists.

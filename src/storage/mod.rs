@@ -223,6 +223,17 @@ pub struct LearnedExample {
     pub comment: crate::data::Comment,
 }
 
+impl LearnedExample {
+    /// What the model learns from this entry.
+    pub fn lesson(&self) -> crate::engine::online::Lesson<'_> {
+        crate::engine::online::Lesson {
+            comment: &self.comment,
+            label: self.label,
+            sign: self.sign,
+        }
+    }
+}
+
 /// An Akismet API key as stored (the key itself is never stored, only its SHA-256).
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKey {

@@ -539,10 +539,7 @@ impl CommentStore for SqliteStore {
                 r.get::<_, i64>(2)?,
             ))
         })?;
-        let mut verdicts = Vec::new();
-        for row in rows {
-            verdicts.push(row?);
-        }
+        let verdicts = rows.collect::<Result<Vec<_>, _>>()?;
         let mut stmt = conn.prepare_cached(
             "SELECT substr(l.at, 1, 10) AS d, \
                sum(l.label = 'spam' AND c.verdict = 'published'), \
@@ -557,10 +554,7 @@ impl CommentStore for SqliteStore {
                 r.get::<_, i64>(2)?,
             ))
         })?;
-        let mut corrections = Vec::new();
-        for row in rows {
-            corrections.push(row?);
-        }
+        let corrections = rows.collect::<Result<Vec<_>, _>>()?;
         for (d, verdict, n) in verdicts {
             let a = entry(&mut days, d);
             let n = n.max(0) as u64;
@@ -632,38 +626,36 @@ fn log_decision(
     to: Status,
     actor: &str,
 ) -> rusqlite::Result<()> {
-    let (verdict, record): (String, String) = tx.query_row(
-        "SELECT verdict, json_object('comment_content', content, 'comment_author', author, \
-         'comment_author_email', author_email, 'comment_author_url', author_url, \
-         'user_agent', user_agent, 'comment_type', 'comment') FROM comments WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let verdict = match verdict.as_str() {
-        "published" => Verdict::Published,
-        "held" => Verdict::Held,
-        _ => Verdict::Rejected,
-    };
+    let verdict: String =
+        tx.query_row("SELECT verdict FROM comments WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    // The schema's CHECK allows only the three verdicts.
+    let verdict = Verdict::parse(&verdict).unwrap_or(Verdict::Rejected);
     let before = from.and_then(|s| training_label(verdict, s));
     let after = training_label(verdict, to);
     if before == after {
         return Ok(());
     }
+    // The record is built only for a decision that teaches something.
+    let record: String = tx.query_row(
+        "SELECT json_object('comment_content', content, 'comment_author', author, \
+         'comment_author_email', author_email, 'comment_author_url', author_url, \
+         'user_agent', user_agent, 'comment_type', 'comment') FROM comments WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
     let at = now_rfc3339();
     let mut insert = tx.prepare_cached(
         "INSERT INTO learning_log (comment_id, label, sign, record, source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     if let Some(label) = before {
-        insert.execute(params![id, label_name(label), -1, record, actor, at])?;
+        insert.execute(params![id, label.as_str(), -1, record, actor, at])?;
     }
     if let Some(label) = after {
-        insert.execute(params![id, label_name(label), 1, record, actor, at])?;
+        insert.execute(params![id, label.as_str(), 1, record, actor, at])?;
     }
     Ok(())
-}
-
-fn label_name(label: Label) -> &'static str {
-    if label.is_spam() { "spam" } else { "ham" }
 }
 
 fn key_blogs(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
@@ -780,11 +772,7 @@ impl AkismetStore for SqliteStore {
     ) -> Result<(), StorageError> {
         let conn = self.conn()?;
         let record = serde_json::to_string(example).unwrap_or_default();
-        let label = if example.label.is_spam() {
-            "spam"
-        } else {
-            "ham"
-        };
+        let label = example.label.as_str();
         let tx = conn.unchecked_transaction()?;
         let at = now_rfc3339();
         tx.execute(

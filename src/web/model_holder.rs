@@ -8,7 +8,7 @@
 //! worse than one filtered by the shipped model for a while.
 
 use crate::engine::model::Example;
-use crate::engine::online::{self, LearningParams, Lesson};
+use crate::engine::online::{self, LearningParams};
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
@@ -133,8 +133,12 @@ impl ModelHolder {
             .filter(|(id, _)| *id > base.learned_through)
             .cloned()
             .collect();
-        self.current
-            .store(Arc::new(self.with_examples(&base, &since)));
+        let served = if since.is_empty() {
+            base
+        } else {
+            self.with_examples(&base, &since)
+        };
+        self.current.store(Arc::new(served));
         Ok(version)
     }
 
@@ -155,14 +159,7 @@ impl ModelHolder {
         if fresh.is_empty() {
             return 0;
         }
-        let lessons: Vec<Lesson<'_>> = fresh
-            .iter()
-            .map(|e| Lesson {
-                comment: &e.comment,
-                label: e.label,
-                sign: e.sign,
-            })
-            .collect();
+        let lessons: Vec<_> = fresh.iter().map(|e| e.lesson()).collect();
         let examples = online::examples(&current.model, &lessons, self.learning);
         let tagged: Vec<(i64, Example)> = fresh.iter().map(|e| e.id).zip(examples).collect();
         self.current
@@ -171,18 +168,11 @@ impl ModelHolder {
         fresh.len()
     }
 
-    /// `served` after learning `examples` (log id, example), in order.
+    /// `served` after learning `examples` (log id, example; callers pass at least one), in order.
     fn with_examples(&self, served: &ServedModel, examples: &[(i64, Example)]) -> ServedModel {
-        let Some(&(last, _)) = examples.last() else {
-            return ServedModel {
-                model: served.model.clone(),
-                version: served.version.clone(),
-                problem: served.problem.clone(),
-                learned_through: served.learned_through,
-                learned: served.learned,
-                learned_at: served.learned_at.clone(),
-            };
-        };
+        let last = examples
+            .last()
+            .map_or(served.learned_through, |&(id, _)| id);
         let plain: Vec<Example> = examples.iter().map(|(_, e)| e.clone()).collect();
         ServedModel {
             model: online::fold(&served.model, &plain, self.learning),
