@@ -656,13 +656,8 @@ pub fn has_website(comment: CommentView<'_>) -> bool {
 
 fn site_names_author(url: &str, author: &str) -> bool {
     let lower = url.to_lowercase();
-    let after_scheme = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .unwrap_or(&lower);
-    let mut parts = after_scheme.split(['/', '?', '#']);
-    let host = parts.next().unwrap_or("");
-    let first_segment = parts.next().unwrap_or("");
+    let (host, rest) = super::tokenize::split_url(&lower);
+    let first_segment = rest.split(['/', '?', '#']).nth(1).unwrap_or("");
     let words: Vec<String> = author
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

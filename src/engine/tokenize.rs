@@ -457,15 +457,22 @@ fn is_known_domain(host: &str) -> bool {
         && psl::domain_str(host).is_some()
 }
 
-fn emit_url<F: FnMut(TokenKind, &str)>(url: &str, emit: &mut F) {
+/// A web address without its `http(s)://` split into its authority (`user@host:port`) and the
+/// rest (path, query, fragment; empty or starting with `/`, `?` or `#`).
+pub fn split_url(url: &str) -> (&str, &str) {
     let after_scheme = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
-    let authority = after_scheme
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or(after_scheme);
+    after_scheme.split_at(
+        after_scheme
+            .find(['/', '?', '#'])
+            .unwrap_or(after_scheme.len()),
+    )
+}
+
+fn emit_url<F: FnMut(TokenKind, &str)>(url: &str, emit: &mut F) {
+    let (authority, path) = split_url(url);
     let host = authority.rsplit('@').next().unwrap_or(authority);
     let host = host.split(':').next().unwrap_or(host).trim_end_matches('.');
     if host.is_empty() {
@@ -475,7 +482,6 @@ fn emit_url<F: FnMut(TokenKind, &str)>(url: &str, emit: &mut F) {
     }
     // The first path segment tells a video (`/watch`) from a channel (`/user`, `/channel`) or a
     // shop page on the same host.
-    let path = &after_scheme[authority.len()..];
     let segment = path
         .trim_start_matches('/')
         .split(['/', '?', '#', '&', '='])
@@ -499,20 +505,13 @@ fn emit_url_words<F: FnMut(TokenKind, &str)>(
     scratch: &mut String,
     emit: &mut F,
 ) {
-    let after_scheme = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or(url);
-    let authority_end = after_scheme
-        .find(['/', '?', '#'])
-        .unwrap_or(after_scheme.len());
+    let (_, rest) = split_url(url);
     // The link's shape, the same across campaigns where a domain seen once teaches nothing about
     // the next one. Only the shapes of shop and profile pages are tokens: a query string
     // (`/?option=com_k2&view=itemlist&task=user&id=275500`) or a page two or more levels deep
     // (`/dp/B006U1YUJ0`, `/bhp/portable-blu-ray-player`). A front page or a one-level page
     // (`/blog`, `github.com/name`) is what readers link, and no ham corpus has a Website field
     // to learn that from, so those shapes stay silent rather than be learned as spam.
-    let rest = &after_scheme[authority_end..];
     let segments = rest
         .split(['?', '#'])
         .next()
