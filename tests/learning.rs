@@ -90,18 +90,7 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
     assert!((twice - approved).abs() < 1e-9, "{approved} vs {twice}");
 
     // /admin shows what the filter is doing: the day's verdicts, the correction, what it learned.
-    let resp = agent()
-        .post(&server.url("/admin/login"))
-        .send_form([("token", TOKEN)])
-        .unwrap();
-    let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let mut resp = agent()
-        .get(&server.url("/admin"))
-        .header("Cookie", &cookie)
-        .call()
-        .unwrap();
-    let page = resp.body_mut().read_to_string().unwrap();
+    let page = server.admin_page("/admin");
     assert!(page.contains("<svg") && !page.contains("<script"), "{page}");
     // One comment held today; a moderator published it, marked it spam, and published it again:
     // two corrections of "ham held or rejected" (the repeated approval changed nothing).

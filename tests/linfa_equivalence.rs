@@ -44,16 +44,20 @@ fn linfa_fit(
     (x, reference)
 }
 
+/// The shared spam and ham fixture texts, labeled.
+fn labeled_fixtures() -> impl Iterator<Item = (Comment, Label)> {
+    let spam = common::SPAM
+        .iter()
+        .map(|t| (Comment::from_text(*t), Label::Spam));
+    let ham = common::HAM
+        .iter()
+        .map(|t| (Comment::from_text(*t), Label::Ham));
+    spam.chain(ham)
+}
+
 #[test]
 fn sparse_scorer_equals_linfa_bayes() {
-    let comments: Vec<(Comment, Label)> = common::SPAM
-        .iter()
-        .map(|t| (Comment::from_text(*t), Label::Spam))
-        .chain(
-            common::HAM
-                .iter()
-                .map(|t| (Comment::from_text(*t), Label::Ham)),
-        )
+    let comments: Vec<(Comment, Label)> = labeled_fixtures()
         .chain(common::HAM.iter().map(|t| {
             let mut c = Comment::from_text(format!("{t} and more"));
             c.comment_author_url = Some("http://blog.example.org".into());
@@ -135,15 +139,7 @@ fn sparse_scorer_equals_linfa_bayes() {
 /// taken-back example leaves the model as it was, and the memory bound evicts the rarest tokens.
 #[test]
 fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
-    let first: Vec<(Comment, Label)> = common::SPAM
-        .iter()
-        .map(|t| (Comment::from_text(*t), Label::Spam))
-        .chain(
-            common::HAM
-                .iter()
-                .map(|t| (Comment::from_text(*t), Label::Ham)),
-        )
-        .collect();
+    let first: Vec<(Comment, Label)> = labeled_fixtures().collect();
     // New examples bring tokens the first fit never saw.
     let later: Vec<(Comment, Label)> = vec![
         (

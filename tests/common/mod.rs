@@ -164,6 +164,27 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Signs in to `/admin` with the admin token and returns the session cookie (`name=value`).
+    pub fn admin_session(&self) -> String {
+        let resp = agent()
+            .post(&self.url("/admin/login"))
+            .send_form([("token", TOKEN)])
+            .unwrap();
+        let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    /// A page of `/admin` as a signed-in moderator sees it.
+    pub fn admin_page(&self, path: &str) -> String {
+        let cookie = self.admin_session();
+        let mut resp = agent()
+            .get(&self.url(path))
+            .header("Cookie", &cookie)
+            .call()
+            .unwrap();
+        resp.body_mut().read_to_string().unwrap()
+    }
+
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
