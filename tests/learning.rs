@@ -148,3 +148,32 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
     let served = score(&server);
     assert!((served - approved).abs() < 1e-9, "{approved} vs {served}");
 }
+
+/// Two servers on one database file stand for two replicas: a decision taken on one reaches the
+/// other's model through the shared learning log (polled every 250 ms), with no nudge between
+/// them.
+#[test]
+fn a_decision_on_one_process_teaches_another_on_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let a = Server::start(&db, &model(), &[]);
+    let b = Server::start(&db, &model(), &[]);
+    let posted = post(
+        &a.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &json!({"comment_content": PRAISE, "comment_author": "maria.k",
+                "comment_author_email": "maria@example.org"}),
+    );
+    assert_eq!(posted["status"], "held", "{posted}");
+    let before = score(&b);
+    moderate(&a, posted["id"].as_i64().unwrap(), "approve");
+    let (after, _) = wait_for(&b, |p| p < before);
+    assert!(
+        after < before,
+        "the other process still scores {after} (was {before})"
+    );
+    let (on_a, _) = wait_for(&a, |p| (p - after).abs() < 1e-9);
+    assert!(
+        (on_a - after).abs() < 1e-9,
+        "{on_a} vs {after}: the two models differ"
+    );
+}
