@@ -77,9 +77,10 @@ pub async fn create_comment(
     submission.referrer = text(header::REFERER);
     let accepted = submit::submit(&state, submission, true).await?;
     let comment = accepted.stored()?;
+    let (id, status) = (comment.id, comment.status);
     let body = Created {
-        id: comment.id,
-        status: comment.status,
+        id,
+        status,
         spam_probability: accepted.classification.spam_probability,
         verdict: accepted.classification.verdict,
         clues: accepted.clues,

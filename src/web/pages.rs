@@ -233,7 +233,7 @@ pub async fn post_comment(
     submission.referrer = header_text(&headers, header::REFERER);
     match submit::submit(&state, submission, true)
         .await
-        .and_then(|accepted| accepted.stored())
+        .and_then(|accepted| accepted.into_stored())
     {
         Ok(c) => {
             // The newest comment is on the last page.

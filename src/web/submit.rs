@@ -84,11 +84,18 @@ pub struct Accepted {
 
 impl Accepted {
     /// The stored comment; every reader's comment that passes the checks is stored.
-    pub fn stored(&self) -> Result<StoredComment, WebError> {
-        self.comment
-            .clone()
-            .ok_or_else(|| WebError::Internal("an accepted comment was not stored".into()))
+    pub fn stored(&self) -> Result<&StoredComment, WebError> {
+        self.comment.as_ref().ok_or_else(not_stored)
     }
+
+    /// [`stored`](Self::stored), taking it out.
+    pub fn into_stored(self) -> Result<StoredComment, WebError> {
+        self.comment.ok_or_else(not_stored)
+    }
+}
+
+fn not_stored() -> WebError {
+    WebError::Internal("an accepted comment was not stored".into())
 }
 
 /// Runs a submission through the checks and the classifier and stores it: the one path for every
