@@ -34,6 +34,17 @@ fn moderate(server: &Server, id: i64, action: &str) {
     );
 }
 
+/// Posts the praise as a reader; the shipped model holds it. Returns the comment's id.
+fn post_held_praise(server: &Server) -> i64 {
+    let posted = post(
+        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &json!({"comment_content": PRAISE, "comment_author": "maria.k",
+                "comment_author_email": "maria@example.org"}),
+    );
+    assert_eq!(posted["status"], "held", "{posted}");
+    posted["id"].as_i64().unwrap()
+}
+
 /// The spam probability the server gives the praise from another reader.
 fn score(server: &Server) -> f64 {
     let body = post(
@@ -60,13 +71,7 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rg.db");
     let server = Server::start(&db, &model(), &[]);
-    let posted = post(
-        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
-        &json!({"comment_content": PRAISE, "comment_author": "maria.k",
-                "comment_author_email": "maria@example.org"}),
-    );
-    assert_eq!(posted["status"], "held", "{posted}");
-    let id = posted["id"].as_i64().unwrap();
+    let id = post_held_praise(&server);
     let before = score(&server);
 
     // Approved: the same words from another reader now score lower, within a second.
@@ -158,14 +163,9 @@ fn a_decision_on_one_process_teaches_another_on_the_same_database() {
     let db = dir.path().join("rg.db");
     let a = Server::start(&db, &model(), &[]);
     let b = Server::start(&db, &model(), &[]);
-    let posted = post(
-        &a.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
-        &json!({"comment_content": PRAISE, "comment_author": "maria.k",
-                "comment_author_email": "maria@example.org"}),
-    );
-    assert_eq!(posted["status"], "held", "{posted}");
+    let id = post_held_praise(&a);
     let before = score(&b);
-    moderate(&a, posted["id"].as_i64().unwrap(), "approve");
+    moderate(&a, id, "approve");
     let (after, _) = wait_for(&b, |p| p < before);
     assert!(
         after < before,
