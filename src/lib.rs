@@ -13,5 +13,6 @@ pub mod data;
 pub mod domain;
 pub mod engine;
 pub mod eval;
+pub mod import;
 pub mod storage;
 pub mod web;
