@@ -20,6 +20,7 @@ macro_rules! out {
 
 mod classify;
 mod eval;
+mod import;
 mod keys;
 mod serve;
 mod train;
@@ -62,6 +63,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Manage Akismet API keys.
     Keys(keys::KeysArgs),
+    /// Import a site's history: WordPress WXR, `wp comment list` dumps, Disqus XML.
+    Import(import::ImportArgs),
 }
 
 /// Model hyper-parameters shared by `train` and `eval`.
@@ -235,6 +238,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(args) => classify::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Keys(args) => keys::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
 
@@ -265,7 +269,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if cause.downcast_ref::<DataError>().is_some() {
+        if cause.downcast_ref::<DataError>().is_some()
+            || cause.downcast_ref::<import::RecordsRefused>().is_some()
+            || cause
+                .downcast_ref::<crate::import::ImportError>()
+                .is_some_and(|e| !matches!(e, crate::import::ImportError::Storage(_)))
+        {
             return exit::DATA;
         }
         if let Some(e) = cause.downcast_ref::<EngineError>() {

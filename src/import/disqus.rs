@@ -71,9 +71,9 @@ impl Thread {
             } else {
                 slug
             },
-            title: self.title.trim().to_string(),
+            title: super::plain_text(&self.title),
             date: rfc3339(&self.created).unwrap_or_default(),
-            author: self.author.trim().to_string(),
+            author: super::plain_text(&self.author),
             html: sanitize::article_html(&self.message),
             link: Some(link).filter(|l| !l.is_empty()),
             wp_post_id: None,
@@ -111,7 +111,7 @@ impl Post {
                 .parent
                 .filter(|p| !p.trim().is_empty())
                 .map(|p| format!("disqus:{}", p.trim())),
-            author: self.name.trim().to_string(),
+            author: super::plain_text(&self.name),
             email: self.email.trim().to_string(),
             url: Some(self.url.trim().to_string()).filter(|u| !u.is_empty()),
             ip: Some(self.ip.trim().to_string()).filter(|u| !u.is_empty()),

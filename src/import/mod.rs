@@ -8,6 +8,7 @@
 //! on the storage port; this module only reads.
 
 mod disqus;
+pub mod run;
 pub mod sanitize;
 mod wp_dump;
 mod wxr;
@@ -35,6 +36,8 @@ pub enum ImportError {
     UnknownFormat { path: PathBuf },
     #[error("{0}")]
     Malformed(String),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// The export formats, detected from the content.
@@ -160,14 +163,17 @@ pub fn read(
     }
 }
 
-/// Opens a file and detects its format.
-pub fn open(path: &Path) -> Result<(Format, std::io::BufReader<std::fs::File>), ImportError> {
+/// Opens a file (through `wrap`, say a progress counter) and detects its format.
+pub fn open<R: std::io::Read>(
+    path: &Path,
+    wrap: impl FnOnce(std::fs::File) -> R,
+) -> Result<(Format, std::io::BufReader<R>), ImportError> {
     let io = |source| ImportError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut input = std::io::BufReader::with_capacity(256 * 1024, file);
+    let mut input = std::io::BufReader::with_capacity(256 * 1024, wrap(file));
     let head = input.fill_buf().map_err(io)?;
     let format = Format::detect(head).ok_or_else(|| ImportError::UnknownFormat {
         path: path.to_path_buf(),
@@ -267,7 +273,7 @@ impl WpComment {
             remote_id: format!("wordpress:{id}"),
             article: format!("wordpress-post:{post}"),
             parent: (!parent.is_empty() && parent != "0").then(|| format!("wordpress:{parent}")),
-            author: self.author.trim().to_string(),
+            author: plain_text(&self.author),
             email: self.email.trim().to_string(),
             url: Some(self.url.trim().to_string()).filter(|u| !u.is_empty()),
             ip: Some(self.ip.trim().to_string()).filter(|u| !u.is_empty()),
@@ -288,6 +294,12 @@ pub fn rfc3339(date: &str) -> Option<String> {
         .or_else(|_| humantime::parse_rfc3339_weak(&format!("{date} 00:00:00")))
         .ok()?;
     Some(humantime::format_rfc3339_seconds(parsed).to_string())
+}
+
+/// A name or title as plain text: WordPress stores them with HTML entities (`&raquo;`, `&#8217;`),
+/// and the pages escape plain text themselves.
+pub fn plain_text(text: &str) -> String {
+    html_escape::decode_html_entities(text.trim()).into_owned()
 }
 
 /// A slug from a title or the last segment of a link: lowercase ASCII letters, digits and `-`.

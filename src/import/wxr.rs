@@ -92,9 +92,9 @@ impl Post {
             } else {
                 slug
             },
-            title: self.title.trim().to_string(),
+            title: super::plain_text(&self.title),
             date: rfc3339(date).unwrap_or_default(),
-            author: self.creator.trim().to_string(),
+            author: super::plain_text(&self.creator),
             html: sanitize::article_html(&self.content),
             link: Some(self.link.trim().to_string()).filter(|l| !l.is_empty()),
             wp_post_id: Some(post_id),

@@ -5,6 +5,7 @@
 
 mod locator;
 mod sqlite;
+mod sqlite_import;
 
 pub use locator::Database;
 pub use sqlite::SqliteStore;
@@ -41,6 +42,8 @@ pub enum StorageError {
     WriterStopped,
     #[error("cannot start the database writer thread: {0}")]
     WriterStart(#[source] std::io::Error),
+    #[error("cannot encode a record: {0}")]
+    Encode(String),
     #[error(
         "{0}: PostgreSQL is not supported by this build yet; use a SQLite file (a path or sqlite://PATH)"
     )]
@@ -125,6 +128,8 @@ pub struct StoredComment {
     pub model_version: String,
     pub source: String,
     pub created_at: String,
+    /// The text is sanitized HTML (imported from WordPress or Disqus), not plain text.
+    pub html: bool,
 }
 
 /// The outcome of a queued insert, available after its group commit.
@@ -280,6 +285,91 @@ pub trait AkismetStore: Send + Sync + 'static {
     /// Id of the comment stored by the Akismet check with this guid.
     fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError>;
 }
+
+/// An imported article as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredArticle {
+    pub slug: String,
+    pub title: String,
+    pub date: String,
+    pub author: String,
+    /// Sanitized on import.
+    pub html: String,
+    pub link: Option<String>,
+    pub public: bool,
+}
+
+/// What importing an article did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArticleOutcome {
+    /// Stored under this slug.
+    Created(String),
+    /// Already there (imported before, or an existing article with the same link): its slug.
+    Existing(String),
+}
+
+/// An imported comment to store: what the comment becomes, and what the export knew of it.
+#[derive(Debug, Clone)]
+pub struct ImportedComment {
+    /// `wordpress:ID`, `disqus:ID`: a second import of the same id changes nothing.
+    pub remote_id: String,
+    /// Remote id of its article.
+    pub article: String,
+    /// Remote id of its parent, resolved by [`ImportStore::link_imported_parents`].
+    pub remote_parent: Option<String>,
+    /// The comment; its `article` and `parent_id` are filled in by the store.
+    pub comment: NewComment,
+    /// Original date, RFC 3339.
+    pub created_at: String,
+    /// `comment`, `pingback`, `trackback`.
+    pub comment_type: String,
+    /// The labeled example it teaches (appended to the learning log with it), if any.
+    pub learn: Option<crate::data::Label>,
+}
+
+/// What importing a comment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentOutcome {
+    Created(i64),
+    /// Imported before (same remote id).
+    Existing,
+    /// Its article is not in the database (nor in the file): not stored.
+    Orphan,
+}
+
+/// Storage of imported history: articles with their old addresses, comments with their remote ids.
+pub trait ImportStore: Send + Sync + 'static {
+    /// Stores an article unless its remote id (or, for a thread of another system, its link) is
+    /// known; `taken` are slugs already in use outside the database (the Markdown articles),
+    /// which an imported article with the same slug joins instead of shadowing.
+    fn import_article(
+        &self,
+        article: &crate::import::ArticleRecord,
+        taken: &[String],
+    ) -> Result<ArticleOutcome, StorageError>;
+    /// Stores comments in one transaction, each with its learning-log entry.
+    fn import_comments(
+        &self,
+        comments: Vec<ImportedComment>,
+    ) -> Result<Vec<CommentOutcome>, StorageError>;
+    /// Points imported replies at their parents (the file may list a reply before its parent);
+    /// returns how many were linked.
+    fn link_imported_parents(&self) -> Result<u64, StorageError>;
+    /// Which of these remote ids are stored (for `--dry-run`).
+    fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError>;
+    /// The imported articles that are shown, newest first.
+    fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError>;
+    /// Where an old address of an imported post lives now: its path (`/2017/03/01/hello/`,
+    /// `/hello/`) or WordPress post id (`/?p=12`). The slug of a public article.
+    fn moved_article(
+        &self,
+        path: &str,
+        wp_post_id: Option<i64>,
+    ) -> Result<Option<String>, StorageError>;
+}
+
+/// The setting an import moves whenever it adds or changes articles, so servers reload them.
+pub const ARTICLES_VERSION: &str = "articles_version";
 
 /// Current time in RFC 3339 (UTC, seconds).
 pub fn now_rfc3339() -> String {

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_duplicate_index.sql"),
     include_str!("migrations/0004_comment_counts.sql"),
     include_str!("migrations/0005_learning_log.sql"),
+    include_str!("migrations/0006_import.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -40,7 +41,11 @@ pub struct SqliteStore {
     writer: Option<mpsc::Sender<InsertRequest>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     /// Bumped after every committed change to comments; see [`CommentStore::generation`].
-    generation: Arc<AtomicU64>,
+    pub(super) generation: Arc<AtomicU64>,
+    /// A connection that only asks `PRAGMA data_version`, which moves whenever another
+    /// connection — this process's writer, or another process (`replyguard import`, a second
+    /// server on the same file) — commits: cached pages follow changes made elsewhere too.
+    watch: Option<Mutex<Connection>>,
 }
 
 impl Drop for SqliteStore {
@@ -161,6 +166,7 @@ fn insert_all(
                 model_version: c.model_version,
                 source: c.source,
                 created_at: now.clone(),
+                html: false,
             });
         }
     }
@@ -169,11 +175,13 @@ fn insert_all(
 }
 
 const COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, user_ip, \
-    user_agent, status, verdict, spam_probability, clues, model_version, source, created_at";
+    user_agent, status, verdict, spam_probability, clues, model_version, source, created_at, \
+    content_format";
 /// [`COLUMNS`] without the clues (a constant `'null'`): public listings never show them, and
 /// parsing each comment's clue JSON was the largest cost of rendering an article page.
 const PUBLIC_COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, \
-    user_ip, user_agent, status, verdict, spam_probability, 'null', model_version, source, created_at";
+    user_ip, user_agent, status, verdict, spam_probability, 'null', model_version, source, created_at, \
+    content_format";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
@@ -213,11 +221,14 @@ impl SqliteStore {
                 move || group_commit(writer_conn, queue, generation)
             })
             .map_err(StorageError::WriterStart)?;
+        let watch = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open_err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             writer: Some(writer),
             writer_thread: Some(writer_thread),
             generation,
+            watch: Some(Mutex::new(watch)),
         })
     }
 
@@ -246,10 +257,11 @@ impl SqliteStore {
             writer: None,
             writer_thread: None,
             generation: Arc::new(AtomicU64::new(0)),
+            watch: None,
         })
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
+    pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
         self.conn.lock().map_err(|_| StorageError::Poisoned)
     }
 }
@@ -295,6 +307,7 @@ fn row_to_comment(row: &Row<'_>) -> rusqlite::Result<StoredComment> {
         model_version: row.get(13)?,
         source: row.get(14)?,
         created_at: row.get(15)?,
+        html: row.get::<_, String>(16)? == "html",
     })
 }
 
@@ -530,7 +543,7 @@ impl CommentStore for SqliteStore {
         }
         let mut stmt = conn.prepare_cached(
             "SELECT substr(created_at, 1, 10) AS d, verdict, count(*) FROM comments \
-             WHERE created_at >= ?1 GROUP BY d, verdict",
+             WHERE created_at >= ?1 AND source != 'import' GROUP BY d, verdict",
         )?;
         let rows = stmt.query_map([since], |r| {
             Ok((
@@ -545,7 +558,7 @@ impl CommentStore for SqliteStore {
                sum(l.label = 'spam' AND c.verdict = 'published'), \
                sum(l.label = 'ham' AND c.verdict IN ('held', 'rejected')) \
              FROM learning_log l JOIN comments c ON c.id = l.comment_id \
-             WHERE l.sign = 1 AND l.at >= ?1 GROUP BY d",
+             WHERE l.sign = 1 AND l.at >= ?1 AND l.source != 'import' GROUP BY d",
         )?;
         let rows = stmt.query_map([since], |r| {
             Ok((
@@ -606,7 +619,18 @@ impl CommentStore for SqliteStore {
     }
 
     fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        let here = self.generation.load(Ordering::Acquire);
+        // Both only grow, so their sum moves whenever either does.
+        let elsewhere = self
+            .watch
+            .as_ref()
+            .and_then(|w| w.lock().ok())
+            .and_then(|w| {
+                w.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+                    .ok()
+            })
+            .unwrap_or(0);
+        here.wrapping_add(elsewhere.max(0) as u64)
     }
 
     fn ping(&self) -> Result<(), StorageError> {
@@ -641,7 +665,7 @@ fn log_decision(
     let record: String = tx.query_row(
         "SELECT json_object('comment_content', content, 'comment_author', author, \
          'comment_author_email', author_email, 'comment_author_url', author_url, \
-         'user_agent', user_agent, 'comment_type', 'comment') FROM comments WHERE id = ?1",
+         'user_agent', user_agent, 'comment_type', comment_type) FROM comments WHERE id = ?1",
         [id],
         |r| r.get(0),
     )?;

@@ -152,7 +152,7 @@ pub async fn queue(
             input type="hidden" name="status" value=(status.as_str());
             label { "Article " select name="article" {
                 option value="" { "all" }
-                @for a in state.articles.iter() {
+                @for a in state.articles().iter() {
                     option value=(a.slug) selected[article.as_deref() == Some(a.slug.as_str())] { (a.title) }
                 }
             } }

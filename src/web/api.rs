@@ -141,7 +141,7 @@ pub async fn list_comments(
 /// `GET /api/v1/articles`.
 pub async fn list_articles(State(state): State<AppState>) -> Result<impl IntoResponse, WebError> {
     let mut out = Vec::new();
-    for a in state.articles.iter() {
+    for a in state.articles().iter() {
         let (store, slug) = (state.store.clone(), a.slug.clone());
         let comments = blocking(move || store.count_published(&slug)).await?;
         out.push(json!({"slug": a.slug, "title": a.title, "date": a.date, "comments": comments}));

@@ -27,7 +27,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use error::WebError;
+
 use guard::PostGuard;
 use model_holder::ModelHolder;
 use rand::RngCore;
@@ -219,7 +219,11 @@ pub struct AppState {
     pub keys: Arc<dyn AkismetStore>,
     akismet_keys: Arc<akismet::KeyCache>,
     pub models: Arc<ModelHolder>,
-    pub articles: Arc<Vec<Article>>,
+    /// The Markdown articles (or the built-in one) and the imported ones, refreshed when an
+    /// import adds articles (see [`refresh_articles`]).
+    articles: Arc<arc_swap::ArcSwap<Vec<Article>>>,
+    file_articles: Arc<Vec<Article>>,
+    pub imports: Arc<dyn crate::storage::ImportStore>,
     pub guard: Arc<PostGuard>,
     pub admin: Arc<AdminSecret>,
     pub metrics: Arc<Metrics>,
@@ -303,12 +307,17 @@ impl AppState {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
         let store = Arc::new(store);
+        let imported = crate::storage::ImportStore::public_articles(&*store)?;
         let state = AppState {
+            articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
+                &articles, imported,
+            ))),
+            file_articles: Arc::new(articles),
+            imports: store.clone(),
             keys: store.clone(),
             akismet_keys: Arc::new(akismet::KeyCache::default()),
             store,
             models: Arc::new(models),
-            articles: Arc::new(articles),
             guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
             admin: Arc::new(admin),
             metrics: Arc::new(Metrics::default()),
@@ -327,8 +336,26 @@ impl AppState {
     }
 
     /// The article with this slug.
-    pub fn article(&self, slug: &str) -> Option<&Article> {
-        self.articles.iter().find(|a| a.slug == slug)
+    pub fn article(&self, slug: &str) -> Option<Article> {
+        self.articles
+            .load()
+            .iter()
+            .find(|a| a.slug == slug)
+            .cloned()
+    }
+
+    /// Every article served, newest first.
+    pub fn articles(&self) -> Arc<Vec<Article>> {
+        self.articles.load_full()
+    }
+
+    /// Reads the imported articles again and serves them with the Markdown ones.
+    pub fn reload_articles(&self) -> Result<usize, crate::storage::StorageError> {
+        let imported = self.imports.public_articles()?;
+        let all = with_imported(&self.file_articles, imported);
+        let n = all.len();
+        self.articles.store(Arc::new(all));
+        Ok(n)
     }
 
     /// The model in service as shown in page footers: version and training date.
@@ -356,6 +383,54 @@ impl AppState {
             .into()
     }
 }
+
+/// The Markdown articles and the imported ones, newest first; a Markdown article keeps its slug
+/// if an imported one has the same.
+fn with_imported(files: &[Article], imported: Vec<crate::storage::StoredArticle>) -> Vec<Article> {
+    let mut all = files.to_vec();
+    for a in imported {
+        if all.iter().any(|f| f.slug == a.slug) {
+            continue;
+        }
+        all.push(Article {
+            slug: a.slug,
+            title: a.title,
+            date: a.date.get(..10).unwrap_or(&a.date).to_string(),
+            author: a.author,
+            // Sanitized when it was imported; cleaned again here in case the database was
+            // written by something else.
+            html: crate::import::sanitize::article_html(&a.html),
+        });
+    }
+    all.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
+    all
+}
+
+/// Reloads the served articles when an import (any process on this database) changed them.
+async fn refresh_articles(state: AppState) {
+    let mut seen = None;
+    loop {
+        let store = state.store.clone();
+        let version = tokio::task::spawn_blocking(move || store.setting(ARTICLES_VERSION)).await;
+        if let Ok(Ok(version)) = version
+            && version != seen
+        {
+            if seen.is_some() || version.is_some() {
+                let state = state.clone();
+                match tokio::task::spawn_blocking(move || state.reload_articles()).await {
+                    Ok(Ok(n)) => tracing::info!(articles = n, "articles reloaded after an import"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot reload the imported articles"),
+                    Err(e) => tracing::warn!(error = %e, "article reload task failed"),
+                }
+            }
+            seen = version;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// The setting an import moves when it adds or changes articles.
+pub use crate::storage::ARTICLES_VERSION;
 
 /// All routes.
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
@@ -386,7 +461,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/static/comments.js", get(assets::comments_js))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .fallback(|| async { WebError::NotFound("no such page".into()) })
+        .fallback(pages::moved_or_missing)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // The policy and the referrer rule matter for pages only; API answers stay small.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -499,6 +574,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("replyguard listening on http://{addr}/");
     tracing::info!(%addr, model = %state.models.current().version, db = %config.db, "serving");
 
+    tokio::spawn(refresh_articles(state.clone()));
     tokio::spawn(learner::run(
         state.learner.clone(),
         state.store.clone(),

@@ -33,10 +33,21 @@ fn page_count(total: u64) -> u64 {
     total.div_ceil(COMMENTS_PER_PAGE).max(1)
 }
 
-/// `GET /`: the article, or the list when there are several.
-pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
-    if state.articles.len() == 1 {
-        let slug = state.articles[0].slug.clone();
+/// `GET /`: the article, or the list when there are several. `/?p=ID` (a WordPress post link)
+/// moves to the imported article.
+pub async fn home(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Response, WebError> {
+    if let Some(id) = old_post_id(&uri) {
+        let imports = state.imports.clone();
+        if let Some(slug) = blocking(move || imports.moved_article("/", Some(id))).await? {
+            return Ok(moved_to(&slug));
+        }
+    }
+    let articles = state.articles();
+    if articles.len() == 1 {
+        let slug = articles[0].slug.clone();
         return render_article(
             &state,
             &slug,
@@ -47,16 +58,54 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
         .await;
     }
     let mut counts = Vec::new();
-    for article in state.articles.iter() {
+    for article in articles.iter() {
         let store = state.store.clone();
         let slug = article.slug.clone();
         counts.push(blocking(move || store.count_published(&slug)).await?);
     }
     let version = state.model_label();
-    Ok(
-        Html(render::article_list(&state.articles, &counts, &version).into_string())
-            .into_response(),
+    Ok(Html(render::article_list(&articles, &counts, &version).into_string()).into_response())
+}
+
+/// Any other address: an old WordPress permalink of an imported post (`/?p=12`,
+/// `/2019/04/12/slug/`, `/slug/`) moves permanently to its article; anything else is not found.
+pub async fn moved_or_missing(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Result<Response, WebError> {
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        let post_id = old_post_id(&uri);
+        let path = uri.path().to_string();
+        if post_id.is_some() || path.len() > 1 {
+            let imports = state.imports.clone();
+            if let Some(slug) = blocking(move || imports.moved_article(&path, post_id)).await? {
+                return Ok(moved_to(&slug));
+            }
+        }
+    }
+    Err(WebError::NotFound("no such page".into()))
+}
+
+/// 301 to an article: what the old site's links (and search engines) expect of a moved page.
+fn moved_to(slug: &str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, format!("/articles/{slug}"))],
     )
+        .into_response()
+}
+
+/// The WordPress post id of an old `?p=ID` / `?page_id=ID` link.
+fn old_post_id(uri: &axum::http::Uri) -> Option<i64> {
+    uri.query()?
+        .split('&')
+        .find_map(|kv| {
+            kv.strip_prefix("p=")
+                .or_else(|| kv.strip_prefix("page_id="))
+        })?
+        .parse()
+        .ok()
 }
 
 /// `GET /articles/{slug}`.
@@ -128,7 +177,7 @@ async fn render_article(
         _ => None,
     };
     let page = render::article_page(
-        article,
+        &article,
         &comments,
         pending.as_ref(),
         &form,

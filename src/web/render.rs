@@ -151,11 +151,16 @@ fn thread(
                     @if Some(c.id) == pending {
                         p.pending { "Your comment is awaiting moderation." }
                     }
-                    @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
-                        p {
-                            @for (i, line) in para.lines().enumerate() {
-                                @if i > 0 { br; }
-                                (line)
+                    @if c.html {
+                        // Imported from WordPress or Disqus: sanitized HTML, cleaned again here.
+                        div.comment-html { (PreEscaped(crate::import::sanitize::comment_html(&c.content))) }
+                    } @else {
+                        @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                            p {
+                                @for (i, line) in para.lines().enumerate() {
+                                    @if i > 0 { br; }
+                                    (line)
+                                }
                             }
                         }
                     }

@@ -30,3 +30,10 @@ CREATE TABLE articles (
 );
 CREATE INDEX articles_by_wp_post_id ON articles (wp_post_id);
 CREATE INDEX articles_by_link_path ON articles (link_path);
+
+-- Threads of another system that belong to an article already here (a Disqus thread of an
+-- imported WordPress post, or of a Markdown article with the same slug).
+CREATE TABLE article_aliases (
+    remote_id TEXT PRIMARY KEY,
+    slug      TEXT NOT NULL
+);

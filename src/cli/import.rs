@@ -1,0 +1,168 @@
+//! `replyguard import`: a site's history from WordPress or Disqus exports.
+
+use super::default_model;
+use crate::import::run::{Importer, Options, Report};
+use crate::import::{self, ImportError};
+use crate::storage::{self, Database};
+use anyhow::Context;
+use clap::Args;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Export files, imported in the order given: WordPress WXR (Tools → Export), `wp comment list
+    /// --format=json|csv` dumps (they carry spam, which WXR leaves out), Disqus XML.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
+    #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
+    pub db: Database,
+    /// Model that scores imported comments for the moderation queues (their status is kept).
+    #[arg(long, env = "REPLYGUARD_MODEL", default_value_os_t = default_model())]
+    pub model: PathBuf,
+    /// The Markdown articles `serve` shows: a Disqus thread whose link ends in one's slug joins it.
+    #[arg(long, env = "REPLYGUARD_ARTICLES")]
+    pub articles: Option<PathBuf>,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not teach the filter the imported spam and approved comments.
+    #[arg(long)]
+    pub no_learn: bool,
+    /// Refused records listed in full (the rest are counted).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub show_refused: usize,
+}
+
+/// Some records were refused; the rest were imported.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} record(s) refused (listed above); everything else was imported")]
+pub struct RecordsRefused(pub usize);
+
+pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.model)
+        .with_context(|| format!("cannot read the model {}", args.model.display()))?;
+    let model = crate::engine::model_file::decode(&bytes, &args.model)?;
+    let version = hex::encode(&Sha256::digest(&bytes)[..6]);
+    let taken: Vec<String> = match &args.articles {
+        Some(dir) => crate::articles::load_dir(dir)?
+            .into_iter()
+            .map(|a| a.slug)
+            .collect(),
+        None => vec![crate::articles::default_article().slug],
+    };
+    let store = storage::open(&args.db)?;
+    let mut importer = Importer::new(
+        &store,
+        Options {
+            model: &model,
+            model_version: &version,
+            learn: !args.no_learn,
+            dry_run: args.dry_run,
+            taken_slugs: &taken,
+        },
+    );
+    for path in &args.files {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let bar = indicatif::ProgressBar::new(size).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(path.display().to_string());
+        let (format, input) = import::open(path, |file| bar.wrap_read(file))?;
+        let refused_before = importer.report.refused.len();
+        let outcome = import::read(format, input, &mut |item| importer.take(item))
+            .and_then(|()| importer.flush());
+        bar.finish_and_clear();
+        match outcome {
+            Ok(()) => {}
+            // Malformed XML or JSON stops this file: what came before it is imported.
+            Err(e @ (ImportError::Syntax { .. } | ImportError::Malformed(_))) => {
+                importer.flush()?;
+                importer.report.refused.push(import::Refused {
+                    position: path.display().to_string(),
+                    reason: format!("{e}; the records before it were imported"),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        eprintln!(
+            "{}: {} ({} refused)",
+            path.display(),
+            format.name(),
+            importer.report.refused.len() - refused_before
+        );
+    }
+    importer.finish()?;
+    let report = importer.report;
+    print_report(&report, &args)?;
+    if report.refused.is_empty() {
+        Ok(())
+    } else {
+        Err(RecordsRefused(report.refused.len()).into())
+    }
+}
+
+fn print_report(r: &Report, args: &ImportArgs) -> anyhow::Result<()> {
+    let verb = if args.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    outln!(
+        "articles: {verb} {} ({} not public), {} already there",
+        r.articles_created,
+        r.articles_hidden,
+        r.articles_existing
+    );
+    let by_status = r
+        .comments
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    outln!(
+        "comments: {verb} {} ({}), {} already there, {} orphaned",
+        r.comments_created(),
+        if by_status.is_empty() {
+            "none"
+        } else {
+            &by_status
+        },
+        r.comments_existing,
+        r.orphans.len()
+    );
+    if args.no_learn {
+        outln!("learning: off (--no-learn)");
+    } else {
+        outln!(
+            "learning: {} spam and {} ham examples {}",
+            r.learned_spam,
+            r.learned_ham,
+            if args.dry_run {
+                "would be learned"
+            } else {
+                "added to the learning log"
+            }
+        );
+    }
+    if r.replies_linked > 0 {
+        outln!(
+            "threads: {} replies linked to their parents",
+            r.replies_linked
+        );
+    }
+    for orphan in r.orphans.iter().take(args.show_refused) {
+        eprintln!("orphan: comment {orphan}: its thread is not in the file or the database");
+    }
+    for refused in r.refused.iter().take(args.show_refused) {
+        eprintln!("refused: {}: {}", refused.position, refused.reason);
+    }
+    if r.refused.len() > args.show_refused {
+        eprintln!("… and {} more refused", r.refused.len() - args.show_refused);
+    }
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! Importing one export into the store: every comment goes through the same steps as a submitted
+//! one — parsed into a [`CommentDraft`] (relayed strictness), scored by the classifier for the
+//! moderation queues — but keeps the status the old site gave it ([`Origin::Import`]), and its
+//! label becomes a labeled example in the learning log, as a moderator's decision would.
+
+use super::{CommentRecord, ImportError, Item, Record, Refused};
+use crate::data::{CommentView, Label};
+use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness, training_label};
+use crate::engine::{Model, Scratch, Verdict};
+use crate::storage::{
+    ArticleOutcome, CommentOutcome, ImportStore, ImportedComment, NewComment, StorageError,
+};
+use std::collections::BTreeMap;
+
+/// Comments committed together: large enough that 100,000 comments take a few hundred commits,
+/// small enough that an interrupted import loses little work and memory stays flat.
+const BATCH: usize = 1_000;
+
+/// How an import runs.
+pub struct Options<'a> {
+    /// Scores each comment for the moderation queues (not for its status).
+    pub model: &'a Model,
+    pub model_version: &'a str,
+    /// Append the labels of spam and approved comments to the learning log.
+    pub learn: bool,
+    /// Read and count only; write nothing.
+    pub dry_run: bool,
+    /// Slugs of the Markdown articles (a Disqus thread with the same slug joins its article).
+    pub taken_slugs: &'a [String],
+}
+
+/// What an import did (or, dry, would do).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    pub articles_created: u64,
+    pub articles_existing: u64,
+    /// Created but not shown (drafts, private, password-protected, deleted threads).
+    pub articles_hidden: u64,
+    /// New comments by status.
+    pub comments: BTreeMap<&'static str, u64>,
+    pub comments_existing: u64,
+    /// Comments whose article is not in the file or the database.
+    pub orphans: Vec<String>,
+    pub learned_spam: u64,
+    pub learned_ham: u64,
+    pub refused: Vec<Refused>,
+    pub replies_linked: u64,
+}
+
+impl Report {
+    pub fn comments_created(&self) -> u64 {
+        self.comments.values().sum()
+    }
+}
+
+/// One import in progress.
+pub struct Importer<'a, S: ImportStore + ?Sized> {
+    store: &'a S,
+    options: Options<'a>,
+    scratch: Scratch,
+    batch: Vec<ImportedComment>,
+    /// Status of each comment of the batch, for the report.
+    statuses: Vec<Status>,
+    pub report: Report,
+}
+
+impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
+    pub fn new(store: &'a S, options: Options<'a>) -> Self {
+        Importer {
+            store,
+            options,
+            scratch: Scratch::default(),
+            batch: Vec::with_capacity(BATCH),
+            statuses: Vec::with_capacity(BATCH),
+            report: Report::default(),
+        }
+    }
+
+    /// Takes one item read from an export.
+    pub fn take(&mut self, item: Item) -> Result<(), ImportError> {
+        match item {
+            Err(refused) => self.report.refused.push(refused),
+            Ok(Record::Article(a)) => {
+                // Comments read before this article belong to earlier ones: store them first.
+                self.flush()?;
+                if self.options.dry_run {
+                    let known = self
+                        .store
+                        .known_remote_ids(std::slice::from_ref(&a.remote_id))?;
+                    if known.is_empty() {
+                        self.report.articles_created += 1;
+                        self.report.articles_hidden += u64::from(!a.public);
+                    } else {
+                        self.report.articles_existing += 1;
+                    }
+                    return Ok(());
+                }
+                match self.store.import_article(&a, self.options.taken_slugs)? {
+                    ArticleOutcome::Created(_) => {
+                        self.report.articles_created += 1;
+                        self.report.articles_hidden += u64::from(!a.public);
+                    }
+                    ArticleOutcome::Existing(_) => self.report.articles_existing += 1,
+                }
+            }
+            Ok(Record::Comment(c)) => {
+                let position = c.remote_id.clone();
+                match self.prepare(c) {
+                    Ok((row, status)) => {
+                        self.batch.push(row);
+                        self.statuses.push(status);
+                        if self.batch.len() >= BATCH {
+                            self.flush()?;
+                        }
+                    }
+                    Err(reason) => self.report.refused.push(Refused { position, reason }),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores what is waiting; call once more at the end.
+    pub fn flush(&mut self) -> Result<(), ImportError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.batch);
+        let statuses = std::mem::take(&mut self.statuses);
+        let labels: Vec<Option<Label>> = rows.iter().map(|r| r.learn).collect();
+        let remote: Vec<String> = rows.iter().map(|r| r.remote_id.clone()).collect();
+        let outcomes = if self.options.dry_run {
+            let known = self.store.known_remote_ids(&remote)?;
+            remote
+                .iter()
+                .map(|r| {
+                    if known.contains(r) {
+                        CommentOutcome::Existing
+                    } else {
+                        CommentOutcome::Created(0)
+                    }
+                })
+                .collect()
+        } else {
+            self.store.import_comments(rows)?
+        };
+        for (((outcome, status), label), remote_id) in
+            outcomes.into_iter().zip(statuses).zip(labels).zip(remote)
+        {
+            match outcome {
+                CommentOutcome::Created(_) => {
+                    *self.report.comments.entry(status.as_str()).or_default() += 1;
+                    match label {
+                        Some(Label::Spam) => self.report.learned_spam += 1,
+                        Some(Label::Ham) => self.report.learned_ham += 1,
+                        None => {}
+                    }
+                }
+                CommentOutcome::Existing => self.report.comments_existing += 1,
+                CommentOutcome::Orphan => self.report.orphans.push(remote_id),
+            }
+        }
+        Ok(())
+    }
+
+    /// Threads the replies once every file is in.
+    pub fn finish(&mut self) -> Result<(), StorageError> {
+        if !self.options.dry_run {
+            self.report.replies_linked = self.store.link_imported_parents()?;
+        }
+        Ok(())
+    }
+
+    /// The comment as it will be stored, or why it cannot be.
+    fn prepare(&mut self, c: CommentRecord) -> Result<(ImportedComment, Status), String> {
+        let status = c.status;
+        let origin = Origin::Import {
+            remote_id: c.remote_id.clone(),
+            date: c.date.clone(),
+            status,
+        };
+        let mut raw = RawComment {
+            content: c.content,
+            author: c.author,
+            email: c.email,
+            url: c.url.unwrap_or_default(),
+        };
+        // An old comment with a malformed e-mail address or website keeps its text and label;
+        // only the field that is not valid is left out.
+        let draft = match CommentDraft::parse(&raw, Strictness::Relayed) {
+            Ok(draft) => draft,
+            Err(errors) => {
+                if errors.contains_key("comment_author_email") {
+                    raw.email.clear();
+                }
+                if errors.contains_key("comment_author_url") {
+                    raw.url.clear();
+                }
+                CommentDraft::parse(&raw, Strictness::Relayed)
+                    .map_err(|errors| errors.values().cloned().collect::<Vec<_>>().join(" "))?
+            }
+        };
+        if draft.content().is_empty() {
+            return Err("the comment has no text".into());
+        }
+        let view = CommentView {
+            content: draft.content(),
+            author: Some(draft.author()).filter(|a| !a.is_empty()),
+            author_email: Some(draft.email()).filter(|e| !e.is_empty()),
+            author_url: draft.url(),
+            user_agent: c.user_agent.as_deref(),
+            comment_type: Some(c.kind.as_str()),
+        };
+        let score = self.options.model.classify(view, &mut self.scratch);
+        // An imported comment was decided by the old site's moderators, not by this classifier:
+        // stored as "held" (a person decided) it stands for the label its status gives, and a
+        // later moderation here replaces that label exactly as for a held comment. Without
+        // learning, the verdict that teaches nothing is stored instead.
+        let verdict = if self.options.learn {
+            Verdict::Held
+        } else {
+            match status {
+                Status::Published => Verdict::Published,
+                Status::Spam => Verdict::Rejected,
+                Status::Held | Status::Trash => Verdict::Held,
+            }
+        };
+        let learn = training_label(verdict, status);
+        let comment = NewComment {
+            article: String::new(),
+            parent_id: None,
+            author: draft.author().to_string(),
+            author_email: draft.email().to_string(),
+            author_url: draft.url().map(str::to_string),
+            content: draft.content().to_string(),
+            user_ip: c.ip,
+            user_agent: c.user_agent,
+            referrer: None,
+            status,
+            verdict: verdict.as_str().to_string(),
+            spam_probability: score.spam_probability,
+            clues: "[]".into(),
+            model_version: self.options.model_version.to_string(),
+            source: origin.name().to_string(),
+            akismet_guid: None,
+            api_key_id: None,
+        };
+        Ok((
+            ImportedComment {
+                remote_id: c.remote_id,
+                article: c.article,
+                remote_parent: c.parent,
+                comment,
+                created_at: c.date,
+                comment_type: c.kind,
+                learn,
+            },
+            status,
+        ))
+    }
+}
