@@ -448,7 +448,9 @@ const XSS: &[&str] = &[
 const DOM_AUDIT: &str = r#"
 const problems = [];
 const allowedInUserAreas = new Set(['div','span','a','time','p','br','ol','li','small','strong',
-  'form','input','button','label','textarea','section','h2','td','tr']);
+  'form','input','button','label','textarea','section','h2','td','tr',
+  // The formatting an imported WordPress or Disqus comment keeps.
+  'em','b','i','blockquote','code','pre','q','s','del','cite','abbr','acronym','strike']);
 for (const el of document.querySelectorAll('*')) {
   const tag = el.tagName.toLowerCase();
   for (const attr of el.attributes) {
@@ -642,6 +644,96 @@ async fn xss_payloads_never_run() {
         assert_eq!(value_of(&client, "url").await, *payload, "payload {i}");
     }
 
+    client.close().await.unwrap();
+    server.stop();
+}
+
+/// XML text with `&`, `<`, `>` escaped (no CDATA: a payload may hold `]]>`).
+fn xml_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_html_never_runs_script() {
+    let dir = tempfile::tempdir().unwrap();
+    // A WordPress export whose post body and comments carry every payload as HTML.
+    let mut body = String::from("Intro <em>kept</em>.");
+    let mut comments = String::new();
+    for (i, payload) in XSS.iter().enumerate() {
+        body.push_str(&format!("\n\n<p>part{i}: {payload}</p>"));
+        comments.push_str(&format!(
+            "<wp:comment><wp:comment_id>{id}</wp:comment_id><wp:comment_author>{author}</wp:comment_author>\
+             <wp:comment_author_url>{url}</wp:comment_author_url>\
+             <wp:comment_date_gmt>2020-01-01 00:00:{s:02}</wp:comment_date_gmt>\
+             <wp:comment_content>{content}</wp:comment_content>\
+             <wp:comment_approved>1</wp:comment_approved><wp:comment_parent>0</wp:comment_parent></wp:comment>\n",
+            id = i + 1,
+            s = i % 60,
+            author = xml_text(payload),
+            url = xml_text(payload),
+            content = xml_text(&format!("imported{i}: <b>bold</b> {payload}")),
+        ));
+    }
+    let wxr = format!(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:wp="https://wordpress.org/export/1.2/" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<item><title>{title}</title><link>https://old.example.org/xss/</link><content:encoded>{body}</content:encoded>
+<wp:post_id>1</wp:post_id><wp:post_date_gmt>2020-01-01 00:00:00</wp:post_date_gmt><wp:post_name>xss</wp:post_name>
+<wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
+{comments}</item></channel></rss>"#,
+        title = xml_text("</title><script>alert(1)</script>"),
+        body = xml_text(&body),
+    );
+    let file = dir.path().join("xss.wxr");
+    std::fs::write(&file, wxr).unwrap();
+    let db = dir.path().join("rg.db");
+    let out = common::run(
+        &[
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            model().to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    let report = common::text(&out.stdout);
+    assert!(
+        report.contains(&format!("comments: imported {}", XSS.len())),
+        "{report}{}",
+        common::text(&out.stderr)
+    );
+
+    let server = Server::start(&db, &model(), &[]);
+    let driver = Driver::start();
+    let client = browser(&driver, true, &dir.path().join("profile")).await;
+    goto(&client, &server.url("/articles/xss")).await;
+    let text = assert_clean(&client, "imported article").await;
+    for i in 0..XSS.len() {
+        assert!(
+            text.contains(&format!("imported{i}:")),
+            "comment {i} missing"
+        );
+    }
+    assert!(
+        text.contains("Intro kept."),
+        "the post's formatting is gone"
+    );
+    let bold = client
+        .execute(
+            "return document.querySelectorAll('li.comment b').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        bold.as_u64().unwrap_or(0) >= XSS.len() as u64,
+        "formatting kept: {bold}"
+    );
+    save_screenshot(&client, "imported-xss.png").await;
     client.close().await.unwrap();
     server.stop();
 }

@@ -1,0 +1,245 @@
+//! `replyguard import` through the real binary on a real database file, then `serve` on that file:
+//! statuses, threads, labels, idempotence, resuming, dry runs, old links.
+
+mod common;
+
+use common::{Server, agent, model, repo, run, text};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/import").join(name)
+}
+
+fn import(db: &Path, files: &[PathBuf], extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "import".to_string(),
+        "--db".into(),
+        db.display().to_string(),
+        "--model".into(),
+        model().display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None, &repo());
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+fn all_fixtures() -> Vec<PathBuf> {
+    vec![
+        fixture("wordpress.wxr"),
+        fixture("wp-comments.json"),
+        fixture("disqus.xml"),
+    ]
+}
+
+fn get(server: &Server, path: &str) -> (u16, String, Option<String>) {
+    let mut resp = agent().get(&server.url(path)).call().unwrap();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap(), location)
+}
+
+fn json(server: &Server, path: &str) -> serde_json::Value {
+    serde_json::from_str(&get(server, path).1).unwrap()
+}
+
+#[test]
+fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let (code, out, err) = import(&db, &all_fixtures(), &[]);
+    // Two records in the fixtures are malformed on purpose: both named, the rest imported.
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(err.contains("comment 520: bad date"), "{err}");
+    assert!(err.contains("record 5: comment 533"), "{err}");
+    assert!(err.contains("orphan: comment disqus:8006"), "{err}");
+    assert!(
+        out.contains("comments: imported 15 (1 held, 8 published, 4 spam, 2 trash), 1 already there, 1 orphaned"),
+        "{out}"
+    );
+    assert!(
+        out.contains("learning: 4 spam and 8 ham examples added to the learning log"),
+        "{out}"
+    );
+
+    // The same files again change nothing.
+    let (code, again, _) = import(&db, &all_fixtures(), &[]);
+    assert_eq!(code, 3);
+    assert!(again.contains("articles: imported 0"), "{again}");
+    assert!(
+        again.contains("comments: imported 0 (none), 16 already there"),
+        "{again}"
+    );
+    assert!(again.contains("0 spam and 0 ham"), "{again}");
+
+    let server = Server::start(&db, &model(), &[]);
+    // The server learned the imported labels before serving.
+    let health = json(&server, "/healthz");
+    assert_eq!(health["model"]["learned"]["examples"], 12, "{health}");
+
+    // Published posts and pages are listed; drafts, private and password-protected posts are not.
+    let (_, home, _) = get(&server, "/");
+    for shown in [
+        "Sourdough at altitude – what changed",
+        "About",
+        "Ski wax in spring &amp; why it matters",
+    ] {
+        assert!(home.contains(shown), "{shown} missing from the list");
+    }
+    for hidden in [
+        "Unfinished draft",
+        "Members only",
+        "Private thoughts",
+        "wp-post-777",
+    ] {
+        assert!(!home.contains(hidden), "{hidden} is listed");
+    }
+    assert_eq!(get(&server, "/articles/members-only").0, 404);
+    assert_eq!(get(&server, "/articles/unfinished-draft").0, 404);
+
+    // The post's page: its published comments (WordPress and the Disqus thread that joined it),
+    // the reply under its parent, the reply to a deleted comment kept; no script, no handler.
+    let (status, page, _) = get(&server, "/articles/sourdough-at-altitude");
+    assert_eq!(status, 200);
+    assert!(page.contains("5 Comments"), "count");
+    let parent = page
+        .find("Mine went <strong>gummy</strong>")
+        .expect("parent");
+    let reply = page.find("I kept the same flour").expect("reply");
+    let nested = page[parent..reply].contains("<ol>");
+    assert!(
+        parent < reply && nested,
+        "the reply is not nested under its parent"
+    );
+    assert!(page.contains("the tip about water still helped"));
+    assert!(
+        page.contains("2,000 m in Bolivia"),
+        "the Disqus thread joined the post"
+    );
+    assert!(
+        page.contains("Baking Weekly » Altitude roundup"),
+        "entities decoded"
+    );
+    for gone in [
+        "alert(",
+        "pwned",
+        "onclick",
+        "onerror",
+        "<iframe",
+        "javascript:",
+        "I deleted this one myself",
+        "would rye behave",
+        "replica watches",
+    ] {
+        assert!(!page.contains(gone), "{gone} on the page");
+    }
+    assert!(!page.contains("jonas.aberg@example.se"), "e-mail shown");
+
+    // The Disqus-only thread became an article with its thread.
+    let (_, ski, _) = get(&server, "/articles/ski-wax-in-spring");
+    assert!(ski.contains("2 Comments"));
+    let first = ski.find("Graphite wax").unwrap();
+    let answer = ski.find("Same here").unwrap();
+    assert!(first < answer);
+    assert!(!ski.contains("Buy cheap ski gear"));
+
+    // Old WordPress addresses move permanently.
+    for old in [
+        "/?p=101",
+        "/2019/04/12/sourdough-at-altitude/",
+        "/2019/04/12/sourdough-at-altitude",
+    ] {
+        let (status, _, location) = get(&server, old);
+        assert_eq!(status, 301, "{old}");
+        assert_eq!(
+            location.as_deref(),
+            Some("/articles/sourdough-at-altitude"),
+            "{old}"
+        );
+    }
+    assert_eq!(
+        get(&server, "/about/").2.as_deref(),
+        Some("/articles/about")
+    );
+    assert_eq!(
+        get(&server, "/2019/05/01/members-only/").0,
+        404,
+        "hidden posts do not move"
+    );
+    assert_eq!(get(&server, "/no/such/post/").0, 404);
+
+    // Moderators find the held and spam comments with their original statuses.
+    let queue = server.admin_page("/admin?status=spam");
+    assert!(
+        queue.contains("replica watches") || queue.contains("cheap flights"),
+        "{queue}"
+    );
+}
+
+#[test]
+fn an_interrupted_import_resumes_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    // The first part of the file, cut in the middle of a comment: what came before is kept.
+    let full = std::fs::read_to_string(fixture("wordpress.wxr")).unwrap();
+    let cut = full.find("<wp:comment_id>504").unwrap();
+    let partial = dir.path().join("partial.wxr");
+    std::fs::write(&partial, &full[..cut]).unwrap();
+    let (code, out, err) = import(&db, &[partial], &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("malformed XML") || err.contains("ends inside"),
+        "{err}"
+    );
+    assert!(out.contains("comments: imported 3"), "{out}");
+
+    let (_, out, _) = import(&db, &[fixture("wordpress.wxr")], &[]);
+    assert!(out.contains("already there"), "{out}");
+    assert!(out.contains("comments: imported 4 ("), "{out}");
+    let server = Server::start(&db, &model(), &[]);
+    let (_, page, _) = get(&server, "/articles/sourdough-at-altitude");
+    assert_eq!(page.matches("Did you keep the same flour").count(), 1);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_no_learn_keeps_labels_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let (_, out, _) = import(&db, &all_fixtures(), &["--dry-run"]);
+    assert!(out.contains("comments: would import"), "{out}");
+    assert!(out.contains("would be learned"), "{out}");
+    // Nothing was stored: the real import after it imports everything.
+    let (_, out, _) = import(&db, &all_fixtures(), &[]);
+    assert!(
+        out.contains("comments: imported 15"),
+        "the dry run stored something: {out}"
+    );
+    let db = dir.path().join("other.db");
+
+    let (_, out, _) = import(&db, &[fixture("disqus.xml")], &["--no-learn"]);
+    assert!(out.contains("learning: off"), "{out}");
+    let server = Server::start(&db, &model(), &[]);
+    assert_eq!(json(&server, "/healthz")["model"]["learned"]["examples"], 0);
+}
+
+#[test]
+fn files_that_are_not_exports_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let html = dir.path().join("page.html");
+    std::fs::write(&html, "<html><body>hi</body></html>").unwrap();
+    let (code, _, err) = import(&db, &[html], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("not an export replyguard reads"), "{err}");
+    let (code, _, err) = import(&db, &[dir.path().join("missing.xml")], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("missing.xml"), "{err}");
+}
