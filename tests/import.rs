@@ -243,3 +243,28 @@ fn files_that_are_not_exports_are_refused_with_a_reason() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("missing.xml"), "{err}");
 }
+
+#[test]
+fn a_dump_imported_before_its_posts_joins_them_when_they_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let (_, out, _) = import(&db, &[fixture("wp-comments.json")], &[]);
+    assert!(
+        out.contains("comments: imported 4 (1 published, 3 spam)"),
+        "{out}"
+    );
+    let (_, out, _) = import(&db, &[fixture("wordpress.wxr")], &[]);
+    // Jonas's comment came with the dump; the WXR knows it by the same id.
+    assert!(out.contains("1 already there"), "{out}");
+    let server = Server::start(&db, &model(), &[]);
+    let (_, page, _) = get(&server, "/articles/sourdough-at-altitude");
+    assert!(
+        page.contains("Did you keep the same flour?"),
+        "the dump's comment moved to the post"
+    );
+    assert!(page.contains("4 Comments"), "{page}");
+    let (_, home, _) = get(&server, "/");
+    assert!(!home.contains("wp-post-"), "a placeholder is listed");
+    let queue = server.admin_page("/admin?status=spam");
+    assert!(queue.contains("cheap flights to lisbon"), "{queue}");
+}

@@ -240,7 +240,7 @@ impl WpComment {
         }
         let Some(content) = self.content else {
             return Err(format!(
-                "comment {id} has no comment_content (dump with --fields=comment_ID,comment_post_ID,comment_author,comment_author_email,comment_author_url,comment_author_IP,comment_date_gmt,comment_content,comment_approved,comment_type,comment_parent,comment_agent)"
+                "comment {id} has no comment_content (dump with `wp comment list --status=any` and --fields=comment_ID,comment_post_ID,comment_author,comment_author_email,comment_author_url,comment_author_IP,comment_date_gmt,comment_content,comment_approved,comment_type,comment_parent,comment_agent)"
             ));
         };
         let status = match self.approved.trim() {
