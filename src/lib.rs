@@ -13,6 +13,7 @@ pub mod data;
 pub mod domain;
 pub mod engine;
 pub mod eval;
+pub mod export;
 pub mod import;
 pub mod storage;
 pub mod web;

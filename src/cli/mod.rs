@@ -20,6 +20,7 @@ macro_rules! out {
 
 mod classify;
 mod eval;
+mod export;
 mod import;
 mod keys;
 mod serve;
@@ -65,6 +66,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Import a site's history: WordPress WXR, `wp comment list` dumps, Disqus XML.
     Import(import::ImportArgs),
+    /// Export articles and comments: WordPress WXR, Disqus XML, or labeled training JSONL.
+    Export(export::ExportArgs),
 }
 
 /// Model hyper-parameters shared by `train` and `eval`.
@@ -239,6 +242,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 

@@ -337,6 +337,21 @@ pub enum CommentOutcome {
     Orphan,
 }
 
+/// An article as exported: everything stored about it, hidden ones included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportArticle {
+    pub article: StoredArticle,
+    pub wp_post_id: Option<i64>,
+}
+
+/// A comment as exported.
+#[derive(Debug, Clone)]
+pub struct ExportComment {
+    pub comment: StoredComment,
+    /// `comment`, `pingback`, `trackback`.
+    pub comment_type: String,
+}
+
 /// Storage of imported history: articles with their old addresses, comments with their remote ids.
 pub trait ImportStore: Send + Sync + 'static {
     /// Stores an article unless its remote id (or, for a thread of another system, its link) is
@@ -359,6 +374,17 @@ pub trait ImportStore: Send + Sync + 'static {
     fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError>;
     /// The imported articles that are shown, newest first.
     fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError>;
+    /// Every imported article, hidden ones too.
+    fn export_articles(&self) -> Result<Vec<ExportArticle>, StorageError>;
+    /// Comments after id `after`, by id, at most `limit`; of one article when given.
+    fn export_comments(
+        &self,
+        article: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<ExportComment>, StorageError>;
+    /// Slugs of every article that has comments.
+    fn commented_articles(&self) -> Result<Vec<String>, StorageError>;
     /// Where an old address of an imported post lives now: its path (`/2017/03/01/hello/`,
     /// `/hello/`) or WordPress post id (`/?p=12`). The slug of a public article.
     fn moved_article(

@@ -174,7 +174,7 @@ fn insert_all(
     Ok(stored)
 }
 
-const COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, user_ip, \
+pub(super) const COLUMNS: &str = "id, article, parent_id, author, author_email, author_url, content, user_ip, \
     user_agent, status, verdict, spam_probability, clues, model_version, source, created_at, \
     content_format";
 /// [`COLUMNS`] without the clues (a constant `'null'`): public listings never show them, and
@@ -287,7 +287,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn row_to_comment(row: &Row<'_>) -> rusqlite::Result<StoredComment> {
+pub(super) fn row_to_comment(row: &Row<'_>) -> rusqlite::Result<StoredComment> {
     let status: String = row.get(9)?;
     let clues: String = row.get(12)?;
     Ok(StoredComment {

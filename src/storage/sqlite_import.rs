@@ -86,7 +86,7 @@ impl ImportStore for SqliteStore {
                     .find(|(_, l)| same_link(l, link))
                     .map(|(slug, _)| slug);
             }
-            if joined.is_none() && a.wp_post_id.is_none() && taken.contains(&a.slug) {
+            if joined.is_none() && taken.contains(&a.slug) {
                 joined = Some(a.slug.clone());
             }
             if let Some(slug) = joined {
@@ -296,6 +296,59 @@ impl ImportStore for SqliteStore {
                 public: r.get(6)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn export_articles(&self) -> Result<Vec<super::ExportArticle>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT slug, title, date, author, html, link, public, wp_post_id FROM articles \
+             ORDER BY date, slug",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(super::ExportArticle {
+                article: StoredArticle {
+                    slug: r.get(0)?,
+                    title: r.get(1)?,
+                    date: r.get(2)?,
+                    author: r.get(3)?,
+                    html: r.get(4)?,
+                    link: r.get(5)?,
+                    public: r.get(6)?,
+                },
+                wp_post_id: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn export_comments(
+        &self,
+        article: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<super::ExportComment>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {}, comment_type FROM comments WHERE id > ?1 AND (?2 IS NULL OR article = ?2) \
+             ORDER BY id LIMIT ?3",
+            super::sqlite::COLUMNS
+        ))?;
+        let rows = stmt.query_map(params![after, article, limit as i64], |r| {
+            Ok(super::ExportComment {
+                comment: super::sqlite::row_to_comment(r)?,
+                comment_type: r.get(17)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn commented_articles(&self) -> Result<Vec<String>, StorageError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT article FROM comment_counts WHERE n > 0 ORDER BY article",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -1,0 +1,67 @@
+//! `replyguard export`: the site's articles and comments as WXR, Disqus XML or training JSONL.
+
+use crate::export::{self, Format};
+use crate::storage::{self, Database};
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// `wxr` (WordPress's importer and `replyguard import` read it), `disqus`, or `jsonl` (training
+    /// records labeled by the moderation: published = ham, spam = spam).
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
+    #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
+    pub db: Database,
+    /// Write here (replaced only once the export is complete) instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// The Markdown articles `serve` shows (default: the built-in one).
+    #[arg(long, env = "REPLYGUARD_ARTICLES")]
+    pub articles: Option<PathBuf>,
+    /// Address the site is served under, for article links.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub site_url: String,
+}
+
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let files = match &args.articles {
+        Some(dir) => crate::articles::load_dir(dir)?,
+        None => vec![crate::articles::default_article()],
+    };
+    let store = storage::open(&args.db)?;
+    let counts = match &args.out {
+        Some(path) => {
+            // Written beside the target and renamed over it: a failed export leaves no half file.
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            let counts = export::write(args.format, &store, &files, &args.site_url, &mut out)?;
+            out.flush()?;
+            drop(out);
+            tmp.as_file().sync_all()?;
+            tmp.persist(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            counts
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let counts = export::write(args.format, &store, &files, &args.site_url, &mut out)?;
+            out.flush()?;
+            counts
+        }
+    };
+    eprintln!(
+        "exported {} article(s) and {} comment(s)",
+        counts.articles, counts.comments
+    );
+    Ok(())
+}
