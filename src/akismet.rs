@@ -28,27 +28,29 @@ pub fn looks_like_key(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Canonical form of a blog URL for matching keys: lowercase scheme and host, no trailing slash,
-/// `http` and `https` treated alike, default ports dropped.
+/// Canonical form of a blog URL for matching keys: host (lowercase, IDN in its ASCII form) and
+/// path without a trailing slash; the scheme (`http`, `https`, in any case), default ports, query
+/// and fragment do not matter. Parsed by the `url` crate (WHATWG rules), as browsers do.
 pub fn normalize_blog(url: &str) -> String {
     let url = url.trim();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .or_else(|| url.strip_prefix("HTTPS://"))
-        .or_else(|| url.strip_prefix("HTTP://"))
-        .unwrap_or(url);
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.to_ascii_lowercase();
-    let host = host
-        .strip_suffix(":80")
-        .or_else(|| host.strip_suffix(":443"))
-        .unwrap_or(&host);
-    let path = path.trim_end_matches('/');
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| u.has_host())
+        .or_else(|| url::Url::parse(&format!("http://{url}")).ok());
+    let Some(parsed) = parsed else {
+        return url.to_ascii_lowercase();
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let host = match parsed.port() {
+        // A default port of the other scheme (blog.example.com:443 over http) is still the blog.
+        Some(80 | 443) | None => host.to_string(),
+        Some(port) => format!("{host}:{port}"),
+    };
+    let path = parsed.path().trim_end_matches('/');
     if path.is_empty() {
-        host.to_string()
+        host
     } else {
-        format!("{host}/{path}")
+        format!("{host}{path}")
     }
 }
 
@@ -74,6 +76,22 @@ mod tests {
         assert_eq!(
             normalize_blog("https://example.com/blog/"),
             "example.com/blog"
+        );
+        for same in [
+            "Https://Blog.example.com",
+            "HTTP://BLOG.EXAMPLE.COM/",
+            "blog.example.com",
+            "https://blog.example.com:443/?utm=x#top",
+        ] {
+            assert_eq!(normalize_blog(same), "blog.example.com", "{same}");
+        }
+        assert_eq!(
+            normalize_blog("https://bücher.example/"),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            normalize_blog("http://blog.example.com:8080"),
+            "blog.example.com:8080"
         );
     }
 }

@@ -20,6 +20,17 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// The status a new comment from this origin gets: an import keeps the status the old site
+    /// gave it; every other comment gets the classifier's verdict's ([`Status::for_verdict`]).
+    ///
+    /// [`Status::for_verdict`]: super::Status::for_verdict
+    pub fn status(&self, verdict: crate::engine::Verdict) -> super::Status {
+        match self {
+            Origin::Import { status, .. } => *status,
+            _ => super::Status::for_verdict(verdict),
+        }
+    }
+
     /// The name stored with the comment and shown in the moderation queues.
     pub fn name(&self) -> &'static str {
         match self {

@@ -173,11 +173,10 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
 
     /// The comment as it will be stored, or why it cannot be.
     fn prepare(&mut self, c: CommentRecord) -> Result<(ImportedComment, Status), String> {
-        let status = c.status;
         let origin = Origin::Import {
             remote_id: c.remote_id.clone(),
             date: c.date.clone(),
-            status,
+            status: c.status,
         };
         let mut raw = RawComment {
             content: c.content,
@@ -212,6 +211,7 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
             comment_type: Some(c.kind.as_str()),
         };
         let score = self.options.model.classify(view, &mut self.scratch);
+        let status = origin.status(score.verdict);
         // An imported comment was decided by the old site's moderators, not by this classifier:
         // stored as "held" (a person decided) it stands for the label its status gives, and a
         // later moderation here replaces that label exactly as for a held comment. Without

@@ -13,7 +13,15 @@ const PRUNE_AT: usize = 10_000;
 pub struct PostGuard {
     flood: Duration,
     per_minute: u32,
-    state: Mutex<HashMap<IpAddr, Seen>>,
+    state: Mutex<Tracked>,
+}
+
+/// The addresses seen, and the size at which stale ones are next pruned: twice what survived the
+/// last pruning, so a pruning's scan is paid for by as many new addresses (amortized O(1) per
+/// call) even when many addresses stay active.
+struct Tracked {
+    seen: HashMap<IpAddr, Seen>,
+    prune_at: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -28,7 +36,10 @@ impl PostGuard {
         PostGuard {
             flood: Duration::from_secs(flood_seconds),
             per_minute,
-            state: Mutex::new(HashMap::new()),
+            state: Mutex::new(Tracked {
+                seen: HashMap::new(),
+                prune_at: PRUNE_AT,
+            }),
         }
     }
 
@@ -42,11 +53,14 @@ impl PostGuard {
             .state
             .lock()
             .map_err(|_| WebError::Internal("guard lock poisoned".into()))?;
-        if state.len() > PRUNE_AT {
+        if state.seen.len() > state.prune_at {
             let keep = self.flood.max(Duration::from_secs(60));
-            state.retain(|_, seen| now.duration_since(seen.last) < keep);
+            state
+                .seen
+                .retain(|_, seen| now.duration_since(seen.last) < keep);
+            state.prune_at = PRUNE_AT.max(2 * state.seen.len());
         }
-        let seen = state.entry(ip).or_insert(Seen {
+        let seen = state.seen.entry(ip).or_insert(Seen {
             last: now - self.flood - Duration::from_secs(1),
             window_start: now,
             in_window: 0,
@@ -85,6 +99,16 @@ mod tests {
         assert!(guard.admit(ip).is_ok());
         assert!(guard.admit(ip).is_ok());
         assert!(matches!(guard.admit(ip), Err(WebError::RateLimited)));
+
+        // Many active addresses: the map is pruned once per doubling, not on every call.
+        let guard = PostGuard::new(0, 5);
+        for i in 0..(3 * PRUNE_AT as u32) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            assert!(guard.admit(ip).is_ok());
+        }
+        let tracked = guard.state.lock().unwrap();
+        assert!(tracked.prune_at >= tracked.seen.len());
+        drop(tracked);
 
         let off = PostGuard::new(0, 0);
         for _ in 0..100 {

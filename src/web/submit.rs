@@ -193,10 +193,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         Origin::Akismet { guid, key_id } => (Some(guid.clone()), Some(*key_id)),
         _ => (None, None),
     };
-    let status = match &s.origin {
-        Origin::Import { status, .. } => *status,
-        _ => Status::for_verdict(classification.verdict),
-    };
+    let status = s.origin.status(classification.verdict);
     let new = NewComment {
         article: s.article,
         parent_id: s.parent,
