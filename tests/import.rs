@@ -391,3 +391,31 @@ fn export_then_import_reproduces_articles_comments_threads_and_statuses() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_moderator_signed_in_on_one_server_is_signed_in_on_another_on_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    import(&db, &[fixture("wordpress.wxr")], &[]);
+    let a = Server::start(&db, &model(), &[]);
+    let cookie = a.admin_session();
+    let b = Server::start(&db, &model(), &[]);
+    let page = |server: &Server| {
+        let mut resp = agent()
+            .get(&server.url("/admin"))
+            .header("Cookie", &cookie)
+            .call()
+            .unwrap();
+        resp.body_mut().read_to_string().unwrap()
+    };
+    // The held imported comment is in the queue on both servers; no sign-in form.
+    for server in [&a, &b] {
+        let queue = page(server);
+        assert!(queue.contains("would rye behave the same?"), "{queue}");
+        assert!(!queue.contains("Admin token"), "asked to sign in again");
+    }
+    // And after a restart.
+    a.stop();
+    let c = Server::start(&db, &model(), &[]);
+    assert!(page(&c).contains("would rye behave the same?"));
+}

@@ -196,6 +196,19 @@ pub trait CommentStore: Send + Sync + 'static {
     fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.
     fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
+    /// Stores a moderator's session (by the hash of its id) until `expires_at` (Unix seconds),
+    /// dropping expired ones.
+    fn create_session(
+        &self,
+        id_sha256: &str,
+        csrf: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StorageError>;
+    /// The CSRF token of a session that has not expired at `now`.
+    fn session_csrf(&self, id_sha256: &str, now: i64) -> Result<Option<String>, StorageError>;
+    /// Ends a session.
+    fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError>;
     /// Cheap liveness probe.
     fn ping(&self) -> Result<(), StorageError>;
     /// A number that changes after every committed change to comments (new comments, status

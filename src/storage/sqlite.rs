@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_comment_counts.sql"),
     include_str!("migrations/0005_learning_log.sql"),
     include_str!("migrations/0006_import.sql"),
+    include_str!("migrations/0007_admin_sessions.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -616,6 +617,44 @@ impl CommentStore for SqliteStore {
             }
         }
         Ok(counts)
+    }
+
+    fn create_session(
+        &self,
+        id_sha256: &str,
+        csrf: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM admin_sessions WHERE expires_at <= ?1", [now])?;
+        tx.execute(
+            "INSERT INTO admin_sessions (id_sha256, csrf, expires_at) VALUES (?1, ?2, ?3)",
+            params![id_sha256, csrf, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session_csrf(&self, id_sha256: &str, now: i64) -> Result<Option<String>, StorageError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT csrf FROM admin_sessions WHERE id_sha256 = ?1 AND expires_at > ?2",
+                params![id_sha256, now],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "DELETE FROM admin_sessions WHERE id_sha256 = ?1",
+            [id_sha256],
+        )?;
+        Ok(())
     }
 
     fn generation(&self) -> u64 {

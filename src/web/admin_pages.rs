@@ -1,6 +1,7 @@
 //! `/admin`: the moderation page. The admin secret is exchanged once for a session cookie
 //! (`HttpOnly`, `SameSite=Strict`); every action form carries the session's CSRF token, checked in
-//! constant time. Sessions live in memory (a restart asks moderators to sign in again).
+//! constant time. Sessions live in the database: every server on it honours them, and they outlast
+//! restarts.
 
 use super::AppState;
 use super::error::WebError;
@@ -10,69 +11,68 @@ use super::submit::blocking;
 use crate::storage::{DayActivity, Status, StoredComment};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 const COOKIE: &str = "rg_admin";
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
-/// Signed-in moderators: session-id hash → (CSRF token, expiry).
-#[derive(Default)]
+/// Signed-in moderators, kept in the database (so every server on it honours a sign-in, and a
+/// restart keeps it) by the SHA-256 of the session id; the id itself is only in the cookie.
 pub struct Sessions {
-    by_hash: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    store: std::sync::Arc<dyn crate::storage::CommentStore>,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn id_hash(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
 }
 
 impl Sessions {
-    fn create(&self) -> Result<(String, String), WebError> {
+    pub fn new(store: std::sync::Arc<dyn crate::storage::CommentStore>) -> Self {
+        Sessions { store }
+    }
+
+    async fn create(&self) -> Result<String, WebError> {
         let id = super::random_hex(32);
         let csrf = super::random_hex(16);
-        let mut map = self
-            .by_hash
-            .lock()
-            .map_err(|_| WebError::Internal("session lock poisoned".into()))?;
-        let now = Instant::now();
-        map.retain(|_, (_, expiry)| *expiry > now);
-        map.insert(
-            Sha256::digest(id.as_bytes()).into(),
-            (csrf.clone(), now + SESSION_TTL),
-        );
-        Ok((id, csrf))
+        let store = self.store.clone();
+        let hash = id_hash(&id);
+        let now = unix_now();
+        blocking(move || {
+            store.create_session(&hash, &csrf, now + SESSION_TTL.as_secs() as i64, now)
+        })
+        .await?;
+        Ok(id)
     }
 
     /// The CSRF token of a live session.
-    fn csrf_of(&self, id: &str) -> Option<String> {
-        let map = self.by_hash.lock().ok()?;
-        let key: [u8; 32] = Sha256::digest(id.as_bytes()).into();
-        map.get(&key)
-            .filter(|(_, expiry)| *expiry > Instant::now())
-            .map(|(csrf, _)| csrf.clone())
+    async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
+        let store = self.store.clone();
+        let hash = id_hash(id);
+        blocking(move || store.session_csrf(&hash, unix_now())).await
     }
 
-    fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.by_hash.lock() {
-            map.remove(&<[u8; 32]>::from(Sha256::digest(id.as_bytes())));
-        }
+    async fn remove(&self, id: &str) -> Result<(), WebError> {
+        let store = self.store.clone();
+        let hash = id_hash(id);
+        blocking(move || store.delete_session(&hash)).await
     }
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_string)
-        })
+fn session_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(COOKIE).map(|c| c.value().to_string())
 }
 
 fn page(title: &str, body: Markup) -> Html<String> {
@@ -117,10 +117,14 @@ pub struct QueueQuery {
 /// `GET /admin`.
 pub async fn queue(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = session_cookie(&headers).and_then(|id| state.sessions.csrf_of(&id)) else {
+    let csrf = match session_cookie(&jar) {
+        Some(id) => state.sessions.csrf_of(&id).await?,
+        None => None,
+    };
+    let Some(csrf) = csrf else {
         return Ok(login_page(None).into_response());
     };
     let status = q
@@ -297,23 +301,23 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(response);
     }
-    let (id, _) = state.sessions.create()?;
-    let mut response = Redirect::to("/admin").into_response();
-    let cookie = format!(
-        "{COOKIE}={id}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_TTL.as_secs()
-    );
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?,
-    );
-    Ok(response)
+    let id = state.sessions.create().await?;
+    let cookie = Cookie::build((COOKIE, id))
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::seconds(SESSION_TTL.as_secs() as i64));
+    Ok((CookieJar::new().add(cookie), Redirect::to("/admin")).into_response())
 }
 
 /// Checks the session cookie and the form's CSRF token.
-fn authorize(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, WebError> {
-    let id = session_cookie(headers).ok_or(WebError::Unauthorized)?;
-    let expected = state.sessions.csrf_of(&id).ok_or(WebError::Unauthorized)?;
+async fn authorize(state: &AppState, jar: &CookieJar, body: &[u8]) -> Result<String, WebError> {
+    let id = session_cookie(jar).ok_or(WebError::Unauthorized)?;
+    let expected = state
+        .sessions
+        .csrf_of(&id)
+        .await?
+        .ok_or(WebError::Unauthorized)?;
     let given = form_field(body, "csrf")?.unwrap_or_default();
     if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         Ok(id)
@@ -328,10 +332,10 @@ fn authorize(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Strin
 pub async fn act(
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, String)>,
-    headers: HeaderMap,
+    jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    authorize(&state, &headers, &body)?;
+    authorize(&state, &jar, &body).await?;
     let comment = super::admin::apply(&state, id, &action).await?;
     let back = form_field(&body, "back")?
         .and_then(|s| Status::parse(&s))
@@ -342,15 +346,11 @@ pub async fn act(
 /// `POST /admin/logout`.
 pub async fn logout(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let id = authorize(&state, &headers, &body)?;
-    state.sessions.remove(&id);
-    let mut response = Redirect::to("/admin").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("rg_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
-    Ok(response)
+    let id = authorize(&state, &jar, &body).await?;
+    state.sessions.remove(&id).await?;
+    let gone = Cookie::build((COOKIE, "")).path("/admin");
+    Ok((jar.remove(gone), Redirect::to("/admin")).into_response())
 }

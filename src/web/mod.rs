@@ -307,6 +307,7 @@ impl AppState {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
         let store = Arc::new(store);
+        let sessions = Arc::new(admin_pages::Sessions::new(store.clone()));
         let imported = crate::storage::ImportStore::public_articles(&*store)?;
         let state = AppState {
             articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
@@ -325,7 +326,7 @@ impl AppState {
             proxies: Arc::new(client_ip::TrustedProxies::new(
                 config.trusted_proxies.clone(),
             )),
-            sessions: Arc::new(admin_pages::Sessions::default()),
+            sessions,
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
         };
