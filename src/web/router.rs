@@ -1,0 +1,114 @@
+//! Every route, the response headers every answer gets, and `/healthz`.
+
+use super::{AppState, BODY_LIMIT, admin, admin_pages, akismet, api, assets, metrics, pages};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// All routes.
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/articles/{slug}", get(pages::article))
+        .route("/articles/{slug}/comments", post(pages::post_comment))
+        .route("/api/v1/articles", get(api::list_articles))
+        .route(
+            "/api/v1/articles/{slug}/comments",
+            get(api::list_comments).post(api::create_comment),
+        )
+        .route("/api/v1/classify", post(api::classify))
+        .route("/api/v1/admin/comments", get(admin::queue))
+        .route("/api/v1/admin/comments/{id}/{action}", post(admin::act))
+        .route("/api/v1/admin/model/reload", post(admin::reload))
+        .route("/admin", get(admin_pages::queue))
+        .route("/admin/login", post(admin_pages::login))
+        .route("/admin/logout", post(admin_pages::logout))
+        .route("/admin/comments/{id}/{action}", post(admin_pages::act))
+        .route("/1.1/verify-key", post(akismet::verify_key))
+        .route("/1.1/comment-check", post(akismet::comment_check))
+        .route("/1.1/submit-spam", post(akismet::submit_spam))
+        .route("/1.1/submit-ham", post(akismet::submit_ham))
+        .route("/1.2/usage-limit", get(akismet::usage_limit))
+        .route("/static/site.css", get(assets::site_css))
+        .route("/static/admin.css", get(assets::admin_css))
+        .route("/static/comments.js", get(assets::comments_js))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
+        .fallback(pages::moved_or_missing)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // The policy and the referrer rule matter for pages only; API answers stay small.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            |response: &axum::response::Response| {
+                is_html(response).then(|| HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY))
+            },
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            |response: &axum::response::Response| {
+                is_html(response).then(|| HeaderValue::from_static("same-origin"))
+            },
+        ))
+        // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn is_html(response: &axum::response::Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let served = state.models.current();
+    let store = state.store.clone();
+    let database = tokio::task::spawn_blocking(move || store.ping())
+        .await
+        .map(|r| r.is_ok())
+        .unwrap_or(false);
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    // A stand-in model still filters comments: "degraded", but still 200 so the service stays in
+    // rotation.
+    let healthy = database && served.problem.is_none();
+    (
+        status,
+        axum::Json(json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "database": if database { "ok" } else { "unavailable" },
+            "model": {
+                "version": served.version,
+                "created_at": served.model.meta.created_at,
+                "source": if served.problem.is_some() { "shipped" } else { "file" },
+                "problem": served.problem,
+                "learned": {
+                    "examples": served.learned,
+                    "through_log_id": served.learned_through,
+                    "last_at": served.learned_at,
+                    "vocabulary": served.model.core.vocab.len(),
+                },
+            },
+        })),
+    )
+}

@@ -1,0 +1,76 @@
+//! Running the server: bind, learn in the background, reload on SIGHUP, stop gracefully.
+
+use super::state::{Opened, refresh_articles};
+use super::{AppState, ServeConfig, learner, router};
+use std::net::SocketAddr;
+
+/// Runs the server until SIGTERM or Ctrl-C; SIGHUP reloads the model.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let Opened {
+        state,
+        generated_token,
+    } = AppState::open(&config)?;
+    if let Some(token) = generated_token {
+        tracing::warn!(
+            "generated an admin token (shown once, only its hash is stored): {token} — \
+             set REPLYGUARD_ADMIN_TOKEN to choose your own"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    // One line on stdout for people and scripts; the rest of the log goes to stderr.
+    println!("replyguard listening on http://{addr}/");
+    tracing::info!(%addr, model = %state.models.current().version, db = %config.db, "serving");
+
+    tokio::spawn(refresh_articles(state.clone()));
+    tokio::spawn(learner::run(
+        state.learner.clone(),
+        state.store.clone(),
+        state.models.clone(),
+    ));
+
+    #[cfg(unix)]
+    {
+        let models = state.models.clone();
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let models = models.clone();
+                match tokio::task::spawn_blocking(move || models.reload()).await {
+                    Ok(Ok(version)) => tracing::info!(%version, "model reloaded on SIGHUP"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "model reload refused; the previous model keeps serving")
+                    }
+                    Err(e) => tracing::error!(error = %e, "model reload task failed"),
+                }
+            }
+        });
+    }
+
+    axum::serve(
+        listener,
+        router(state, config.request_timeout).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped; every acknowledged comment is committed");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,254 @@
+//! What every handler shares ([`AppState`]) and how `serve` opens it from its configuration.
+
+use super::guard::PostGuard;
+use super::model_holder::{self, ModelHolder};
+use super::secret::{AdminSecret, random_hex};
+use super::{Metrics, admin_pages, akismet, client_ip, learner, page_cache};
+use crate::articles::{self, Article};
+use crate::storage::{AkismetStore, CommentStore, SqliteStore};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub model: PathBuf,
+    pub db: crate::storage::Database,
+    pub articles: Option<PathBuf>,
+    pub flood_seconds: u64,
+    pub rate_limit: u32,
+    pub admin_token: Option<String>,
+    /// Longest time a request may take, body included (slow clients get 408).
+    pub request_timeout: std::time::Duration,
+    /// Overrides of the model's thresholds, kept across reloads.
+    pub hold_threshold: Option<f64>,
+    pub reject_threshold: Option<f64>,
+    /// How the site's own decisions are learned while serving.
+    pub learning: crate::engine::online::LearningParams,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn CommentStore>,
+    pub keys: Arc<dyn AkismetStore>,
+    pub(super) akismet_keys: Arc<akismet::KeyCache>,
+    pub models: Arc<ModelHolder>,
+    /// The Markdown articles (or the built-in one) and the imported ones, refreshed when an
+    /// import adds articles (see [`refresh_articles`]).
+    pub(super) articles: Arc<arc_swap::ArcSwap<Vec<Article>>>,
+    pub(super) file_articles: Arc<Vec<Article>>,
+    pub imports: Arc<dyn crate::storage::ImportStore>,
+    pub guard: Arc<PostGuard>,
+    pub admin: Arc<AdminSecret>,
+    pub metrics: Arc<Metrics>,
+    pub learner: Arc<learner::Learner>,
+    pub proxies: Arc<client_ip::TrustedProxies>,
+    pub(super) sessions: Arc<admin_pages::Sessions>,
+    pub(super) page_cache: Arc<page_cache::PageCache>,
+    /// Key for the links that let the author of a held comment see it.
+    pub(super) pending_key: Arc<String>,
+}
+
+/// What `AppState::open` reports back for the log.
+pub struct Opened {
+    pub state: AppState,
+    /// A freshly generated admin token, to print once.
+    pub generated_token: Option<String>,
+}
+
+/// Stores a setting; on a database that cannot be written now (read-only, full) the value still
+/// serves this run, and the server starts to show what is stored.
+fn remember(
+    store: &SqliteStore,
+    key: &str,
+    value: &str,
+) -> Result<(), crate::storage::StorageError> {
+    match store.set_setting(key, value) {
+        Err(e) if e.unavailable_reason().is_some() => {
+            tracing::warn!(setting = key, error = %e, "setting kept for this run only");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+impl AppState {
+    /// Opens the database, the model and the articles.
+    pub fn open(config: &ServeConfig) -> anyhow::Result<Opened> {
+        let overrides = model_holder::ThresholdOverrides {
+            hold: config.hold_threshold,
+            reject: config.reject_threshold,
+        };
+        let models = ModelHolder::open(config.model.clone(), overrides, config.learning)?;
+        let store = crate::storage::open(&config.db)?;
+        let articles = match &config.articles {
+            Some(dir) => articles::load_dir(dir)?,
+            None => vec![articles::default_article()],
+        };
+        let mut generated_token = None;
+        let admin = match &config.admin_token {
+            Some(token) if !token.trim().is_empty() => {
+                let hash = AdminSecret::hash_of(token.trim());
+                remember(&store, "admin_token_sha256", &hex::encode(hash))?;
+                AdminSecret { hash }
+            }
+            _ => match store
+                .setting("admin_token_sha256")?
+                .as_deref()
+                .and_then(AdminSecret::from_hex)
+            {
+                Some(secret) => secret,
+                None => {
+                    let token = random_hex(24);
+                    let hash = AdminSecret::hash_of(&token);
+                    remember(&store, "admin_token_sha256", &hex::encode(hash))?;
+                    generated_token = Some(token);
+                    AdminSecret { hash }
+                }
+            },
+        };
+        let pending_key = match store.setting("pending_link_key")? {
+            Some(key) => key,
+            None => {
+                let key = random_hex(32);
+                remember(&store, "pending_link_key", &key)?;
+                key
+            }
+        };
+        // The model learns every decision already logged before it serves a verdict.
+        let learned = learner::catch_up(&store, &models)?;
+        if learned > 0 {
+            tracing::info!(learned, "learned the site's logged moderation decisions");
+        }
+        let store = Arc::new(store);
+        let sessions = Arc::new(admin_pages::Sessions::new(store.clone()));
+        let imported = crate::storage::ImportStore::public_articles(&*store)?;
+        let state = AppState {
+            articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
+                &articles, imported,
+            ))),
+            file_articles: Arc::new(articles),
+            imports: store.clone(),
+            keys: store.clone(),
+            akismet_keys: Arc::new(akismet::KeyCache::default()),
+            store,
+            models: Arc::new(models),
+            guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
+            admin: Arc::new(admin),
+            metrics: Arc::new(Metrics::default()),
+            learner: Arc::new(learner::Learner::default()),
+            proxies: Arc::new(client_ip::TrustedProxies::new(
+                config.trusted_proxies.clone(),
+            )),
+            sessions,
+            page_cache: Arc::new(page_cache::PageCache::default()),
+            pending_key: Arc::new(pending_key),
+        };
+        Ok(Opened {
+            state,
+            generated_token,
+        })
+    }
+
+    /// The article with this slug.
+    pub fn article(&self, slug: &str) -> Option<Article> {
+        self.articles
+            .load()
+            .iter()
+            .find(|a| a.slug == slug)
+            .cloned()
+    }
+
+    /// Every article served, newest first.
+    pub fn articles(&self) -> Arc<Vec<Article>> {
+        self.articles.load_full()
+    }
+
+    /// Reads the imported articles again and serves them with the Markdown ones.
+    pub fn reload_articles(&self) -> Result<usize, crate::storage::StorageError> {
+        let imported = self.imports.public_articles()?;
+        let all = with_imported(&self.file_articles, imported);
+        let n = all.len();
+        self.articles.store(Arc::new(all));
+        Ok(n)
+    }
+
+    /// The model in service as shown in page footers: version and training date.
+    pub fn model_label(&self) -> String {
+        let served = self.models.current();
+        let date = served
+            .model
+            .meta
+            .created_at
+            .get(..10)
+            .unwrap_or(&served.model.meta.created_at);
+        format!("{}, trained {date}", served.version)
+    }
+
+    /// Signature of the link that shows a held comment to its author.
+    pub fn pending_hash(&self, id: i64) -> String {
+        let digest = Sha256::digest(format!("{}:{id}", self.pending_key).as_bytes());
+        hex::encode(&digest[..12])
+    }
+
+    pub(super) fn pending_hash_matches(&self, id: i64, hash: &str) -> bool {
+        self.pending_hash(id)
+            .as_bytes()
+            .ct_eq(hash.as_bytes())
+            .into()
+    }
+}
+
+/// The Markdown articles and the imported ones, newest first; a Markdown article keeps its slug
+/// if an imported one has the same.
+fn with_imported(files: &[Article], imported: Vec<crate::storage::StoredArticle>) -> Vec<Article> {
+    let mut all = files.to_vec();
+    for a in imported {
+        if all.iter().any(|f| f.slug == a.slug) {
+            continue;
+        }
+        all.push(Article {
+            slug: a.slug,
+            title: a.title,
+            date: a.date.get(..10).unwrap_or(&a.date).to_string(),
+            author: a.author,
+            // Sanitized when it was imported; cleaned again here in case the database was
+            // written by something else.
+            html: crate::import::sanitize::article_html(&a.html),
+        });
+    }
+    all.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
+    all
+}
+
+/// Reloads the served articles when an import (any process on this database) changed them.
+pub(super) async fn refresh_articles(state: AppState) {
+    let mut seen = None;
+    loop {
+        let store = state.store.clone();
+        let version =
+            tokio::task::spawn_blocking(move || store.setting(crate::storage::ARTICLES_VERSION))
+                .await;
+        if let Ok(Ok(version)) = version
+            && version != seen
+        {
+            if seen.is_some() || version.is_some() {
+                let state = state.clone();
+                match tokio::task::spawn_blocking(move || state.reload_articles()).await {
+                    Ok(Ok(n)) => tracing::info!(articles = n, "articles reloaded after an import"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot reload the imported articles"),
+                    Err(e) => tracing::warn!(error = %e, "article reload task failed"),
+                }
+            }
+            seen = version;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
