@@ -13,14 +13,31 @@ pub use sqlite::SqliteStore;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// Errors of the storage layer.
+/// What kind of failure the database reported, in the terms callers act on; the backend's own
+/// error types stay inside its module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The disk is full.
+    DiskFull,
+    /// The database, its file or its filesystem is read-only.
+    ReadOnly,
+    /// The disk or the connection failed.
+    Io,
+    /// Another writer held the database too long.
+    Busy,
+    /// Anything else (a constraint, a bug, a corrupt file).
+    Other,
+}
+
+/// Errors of the storage layer. No driver type appears here: each backend maps its errors to a
+/// [`FailureKind`] and a message.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("database {}: {source}", path.display())]
+    #[error("database {}: {message}", path.display())]
     Open {
         path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
+        kind: FailureKind,
+        message: String,
     },
     #[error("cannot create the database directory {}: {source}", path.display())]
     Directory {
@@ -28,14 +45,14 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {message}")]
+    Backend { kind: FailureKind, message: String },
     #[error("comment {0} not found")]
     NotFound(i64),
     #[error("the database lock was poisoned by a panic")]
     Poisoned,
-    #[error("commit failed, nothing of it was stored: {0}")]
-    Write(#[source] rusqlite::Error),
+    #[error("commit failed, nothing of it was stored: {message}")]
+    Write { kind: FailureKind, message: String },
     #[error("the database is read-only")]
     ReadOnly,
     #[error("the database writer has stopped")]
@@ -63,20 +80,18 @@ impl StorageError {
     /// full, the file or its filesystem is read-only, or the disk fails. Such errors are the
     /// operator's to fix and pass once fixed; nothing stored is affected and reads go on working.
     pub fn unavailable_reason(&self) -> Option<&'static str> {
-        use rusqlite::ErrorCode;
-        let code = match self {
-            StorageError::Sqlite(e) | StorageError::Write(e) => e.sqlite_error_code()?,
-            StorageError::Open { source, .. } => source.sqlite_error_code()?,
+        let kind = match self {
+            StorageError::Backend { kind, .. }
+            | StorageError::Write { kind, .. }
+            | StorageError::Open { kind, .. } => *kind,
             StorageError::ReadOnly => return Some("the database is read-only"),
             _ => return None,
         };
-        match code {
-            ErrorCode::DiskFull => Some("the server's disk is full"),
-            ErrorCode::ReadOnly => Some("the database is read-only"),
-            ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => {
-                Some("the database cannot be written (I/O error)")
-            }
-            _ => None,
+        match kind {
+            FailureKind::DiskFull => Some("the server's disk is full"),
+            FailureKind::ReadOnly => Some("the database is read-only"),
+            FailureKind::Io => Some("the database cannot be written (I/O error)"),
+            FailureKind::Busy | FailureKind::Other => None,
         }
     }
 }

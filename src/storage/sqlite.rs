@@ -91,18 +91,12 @@ fn group_commit(
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed; no comment of the group was acknowledged");
+                let (kind, message) = (failure_kind(&e), e.to_string());
                 for reply in replies {
-                    // rusqlite::Error is not Clone; the code and message are what callers use.
-                    let copy = match &e {
-                        rusqlite::Error::SqliteFailure(code, message) => {
-                            rusqlite::Error::SqliteFailure(*code, message.clone())
-                        }
-                        other => rusqlite::Error::SqliteFailure(
-                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                            Some(other.to_string()),
-                        ),
-                    };
-                    let _ = reply.send(Err(StorageError::Write(copy)));
+                    let _ = reply.send(Err(StorageError::Write {
+                        kind,
+                        message: message.clone(),
+                    }));
                 }
             }
         }
@@ -193,9 +187,10 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let open_err = |source| StorageError::Open {
+        let open_err = |source: rusqlite::Error| StorageError::Open {
             path: path.to_path_buf(),
-            source,
+            kind: failure_kind(&source),
+            message: source.to_string(),
         };
         let mut conn = match Connection::open(path) {
             Ok(conn) => conn,
@@ -237,9 +232,10 @@ impl SqliteStore {
     /// read and shown, and every write is refused with [`StorageError::ReadOnly`] or SQLite's
     /// own read-only error, which the web layer answers with 503.
     fn open_read_only(path: &Path) -> Result<Self, StorageError> {
-        let open_err = |source| StorageError::Open {
+        let open_err = |source: rusqlite::Error| StorageError::Open {
             path: path.to_path_buf(),
-            source,
+            kind: failure_kind(&source),
+            message: source.to_string(),
         };
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(open_err)?;
@@ -264,6 +260,28 @@ impl SqliteStore {
 
     pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
         self.conn.lock().map_err(|_| StorageError::Poisoned)
+    }
+}
+
+/// SQLite's error in the storage layer's terms.
+fn failure_kind(e: &rusqlite::Error) -> super::FailureKind {
+    use super::FailureKind;
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => FailureKind::DiskFull,
+        Some(ErrorCode::ReadOnly) => FailureKind::ReadOnly,
+        Some(ErrorCode::SystemIoFailure | ErrorCode::CannotOpen) => FailureKind::Io,
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => FailureKind::Busy,
+        _ => FailureKind::Other,
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Backend {
+            kind: failure_kind(&e),
+            message: e.to_string(),
+        }
     }
 }
 
