@@ -24,12 +24,34 @@ pub struct RawComment {
 
 /// How much a comment must carry. A reader writing in the form or the API gives a name and an
 /// e-mail address; a comment relayed by another blog's software (Akismet `comment-check`) is
-/// taken with whatever that software collected, under the same limits.
+/// taken with whatever that software collected, under the same limits. A comment from a site's
+/// archive (an import) was accepted long ago under the old site's limits: WordPress's (65,525
+/// characters of text, 255 of name), not ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strictness {
     Reader,
     Relayed,
+    Archived,
 }
+
+impl Strictness {
+    fn max_comment_chars(self) -> usize {
+        match self {
+            Strictness::Archived => MAX_ARCHIVED_COMMENT_CHARS,
+            _ => MAX_COMMENT_CHARS,
+        }
+    }
+
+    fn max_name_chars(self) -> usize {
+        match self {
+            Strictness::Archived => 255,
+            _ => MAX_NAME_CHARS,
+        }
+    }
+}
+
+/// WordPress's own limit on a comment's text.
+const MAX_ARCHIVED_COMMENT_CHARS: usize = 65_525;
 
 /// A valid comment: text, author and e-mail trimmed, the website normalized to `http(s)://`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,10 +81,13 @@ impl CommentDraft {
                 "Your comment contains invisible control characters (such as NUL); please remove them."
                     .into(),
             );
-        } else if content.chars().count() > MAX_COMMENT_CHARS {
+        } else if content.chars().count() > strictness.max_comment_chars() {
             errors.insert(
                 "comment_content",
-                format!("Your comment is too long: at most {MAX_COMMENT_CHARS} characters."),
+                format!(
+                    "Your comment is too long: at most {} characters.",
+                    strictness.max_comment_chars()
+                ),
             );
         }
         if author.is_empty() {
@@ -74,10 +99,13 @@ impl CommentDraft {
                 "comment_author",
                 "Your name contains control characters or line breaks; please remove them.".into(),
             );
-        } else if author.chars().count() > MAX_NAME_CHARS {
+        } else if author.chars().count() > strictness.max_name_chars() {
             errors.insert(
                 "comment_author",
-                format!("Your name is too long: at most {MAX_NAME_CHARS} characters."),
+                format!(
+                    "Your name is too long: at most {} characters.",
+                    strictness.max_name_chars()
+                ),
             );
         }
         if email.is_empty() {
@@ -249,6 +277,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn archived_comments_keep_the_old_sites_limits() {
+        let long = "x".repeat(MAX_COMMENT_CHARS + 1);
+        let archived = CommentDraft::parse(&sub(&long, "", "", ""), Strictness::Archived);
+        assert!(archived.is_ok());
+        let too_long = "x".repeat(MAX_ARCHIVED_COMMENT_CHARS + 1);
+        assert!(CommentDraft::parse(&sub(&too_long, "", "", ""), Strictness::Archived).is_err());
     }
 
     #[test]

@@ -178,15 +178,17 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
             date: c.date.clone(),
             status: c.status,
         };
+        // Old exports carry what old software let through: control characters (a vertical tab
+        // pasted from a word processor) are dropped rather than cost the comment.
         let mut raw = RawComment {
-            content: c.content,
-            author: c.author,
+            content: without_controls(&c.content),
+            author: without_controls(&c.author).replace(['\n', '\r', '\t'], " "),
             email: c.email,
             url: c.url.unwrap_or_default(),
         };
         // An old comment with a malformed e-mail address or website keeps its text and label;
         // only the field that is not valid is left out.
-        let draft = match CommentDraft::parse(&raw, Strictness::Relayed) {
+        let draft = match CommentDraft::parse(&raw, Strictness::Archived) {
             Ok(draft) => draft,
             Err(errors) => {
                 if errors.contains_key("comment_author_email") {
@@ -195,7 +197,7 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
                 if errors.contains_key("comment_author_url") {
                     raw.url.clear();
                 }
-                CommentDraft::parse(&raw, Strictness::Relayed)
+                CommentDraft::parse(&raw, Strictness::Archived)
                     .map_err(|errors| errors.values().cloned().collect::<Vec<_>>().join(" "))?
             }
         };
@@ -257,5 +259,20 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
             },
             status,
         ))
+    }
+}
+
+/// The text without control characters other than line breaks and tabs.
+fn without_controls(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_dropped_line_breaks_kept() {
+        assert_eq!(super::without_controls("a\u{b}b\0c\nd\te"), "abc\nd\te");
     }
 }

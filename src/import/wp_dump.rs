@@ -73,9 +73,17 @@ impl<'de> DeserializeSeed<'de> for &mut EachRow<'_> {
 }
 
 pub fn read_json(
-    input: impl BufRead,
+    mut input: impl BufRead,
     emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
+    // A byte-order mark (files saved on Windows) is not JSON.
+    if input
+        .fill_buf()
+        .map_err(|e| ImportError::Malformed(e.to_string()))?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        input.consume(3);
+    }
     let mut rows = EachRow {
         emit,
         stopped: None,
@@ -173,6 +181,8 @@ mod tests {
             panic!()
         };
         assert_eq!(c.parent.as_deref(), Some("wordpress:3"));
+        let (items, result) = collect(|emit| read_json(&b"\xEF\xBB\xBF[]"[..], emit));
+        assert!(result.is_ok() && items.is_empty(), "a BOM is skipped");
         let (_, result) = collect(|emit| read_json(&b"[{\"comment_ID\":\"1\"}"[..], emit));
         assert!(result.unwrap_err().to_string().contains("line 1"));
     }

@@ -64,7 +64,8 @@ impl Submission {
 
     fn strictness(&self) -> Strictness {
         match self.origin {
-            Origin::Akismet { .. } | Origin::Import { .. } => Strictness::Relayed,
+            Origin::Akismet { .. } => Strictness::Relayed,
+            Origin::Import { .. } => Strictness::Archived,
             Origin::Form | Origin::Api => Strictness::Reader,
         }
     }
