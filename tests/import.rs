@@ -419,3 +419,28 @@ fn a_moderator_signed_in_on_one_server_is_signed_in_on_another_on_the_same_datab
     let c = Server::start(&db, &model(), &[]);
     assert!(page(&c).contains("would rye behave the same?"));
 }
+
+#[test]
+fn a_running_server_shows_what_an_import_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    import(&db, &[fixture("wordpress.wxr")], &[]);
+    let server = Server::start(&db, &model(), &[]);
+    let (_, before, _) = get(&server, "/articles/sourdough-at-altitude");
+    assert!(!before.contains("Bolivia"));
+    // The page is cached now; another process adds a comment to it and a new article.
+    import(&db, &[fixture("disqus.xml")], &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, page, _) = get(&server, "/articles/sourdough-at-altitude");
+        let (_, home, _) = get(&server, "/");
+        if page.contains("2,000 m in Bolivia") && home.contains("Ski wax in spring") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running server still shows the page and list from before the import"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

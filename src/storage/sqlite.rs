@@ -45,8 +45,51 @@ pub struct SqliteStore {
     pub(super) generation: Arc<AtomicU64>,
     /// A connection that only asks `PRAGMA data_version`, which moves whenever another
     /// connection — this process's writer, or another process (`replyguard import`, a second
-    /// server on the same file) — commits: cached pages follow changes made elsewhere too.
-    watch: Option<Mutex<Connection>>,
+    /// server on the same file) — commits: cached pages follow changes made elsewhere too,
+    /// within [`WATCH_INTERVAL_MS`].
+    watch: Option<Watch>,
+}
+
+/// How stale a view of commits made by other processes may be.
+const WATCH_INTERVAL_MS: u64 = 20;
+
+/// Asks SQLite's `PRAGMA data_version` on its own connection — at most every
+/// [`WATCH_INTERVAL_MS`], and by one caller at a time (the others take the last answer) — so
+/// that a page view pays an atomic load, not a query.
+struct Watch {
+    conn: Mutex<Connection>,
+    started: std::time::Instant,
+    checked_at_ms: AtomicU64,
+    version: AtomicU64,
+}
+
+impl Watch {
+    fn new(conn: Connection) -> Self {
+        Watch {
+            conn: Mutex::new(conn),
+            started: std::time::Instant::now(),
+            checked_at_ms: AtomicU64::new(0),
+            version: AtomicU64::new(0),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        let now = (self.started.elapsed().as_millis() as u64).max(1);
+        let last = self.checked_at_ms.load(Ordering::Acquire);
+        if last != 0 && now - last.min(now) < WATCH_INTERVAL_MS {
+            return self.version.load(Ordering::Acquire);
+        }
+        if let Ok(conn) = self.conn.try_lock() {
+            let asked = conn
+                .prepare_cached("PRAGMA data_version")
+                .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)));
+            if let Ok(v) = asked {
+                self.version.store(v.max(0) as u64, Ordering::Release);
+            }
+            self.checked_at_ms.store(now, Ordering::Release);
+        }
+        self.version.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for SqliteStore {
@@ -224,7 +267,7 @@ impl SqliteStore {
             writer: Some(writer),
             writer_thread: Some(writer_thread),
             generation,
-            watch: Some(Mutex::new(watch)),
+            watch: Some(Watch::new(watch)),
         })
     }
 
@@ -678,16 +721,8 @@ impl CommentStore for SqliteStore {
     fn generation(&self) -> u64 {
         let here = self.generation.load(Ordering::Acquire);
         // Both only grow, so their sum moves whenever either does.
-        let elsewhere = self
-            .watch
-            .as_ref()
-            .and_then(|w| w.lock().ok())
-            .and_then(|w| {
-                w.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
-                    .ok()
-            })
-            .unwrap_or(0);
-        here.wrapping_add(elsewhere.max(0) as u64)
+        let elsewhere = self.watch.as_ref().map_or(0, Watch::version);
+        here.wrapping_add(elsewhere)
     }
 
     fn ping(&self) -> Result<(), StorageError> {
