@@ -6,7 +6,6 @@ use crate::import::{self, ImportError};
 use crate::storage::{self, Database};
 use anyhow::Context;
 use clap::Args;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -44,7 +43,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.model)
         .with_context(|| format!("cannot read the model {}", args.model.display()))?;
     let model = crate::engine::model_file::decode(&bytes, &args.model)?;
-    let version = hex::encode(&Sha256::digest(&bytes)[..6]);
+    let version = crate::engine::model_file::version_of(&bytes);
     let taken: Vec<String> = match &args.articles {
         Some(dir) => crate::articles::load_dir(dir)?
             .into_iter()

@@ -63,6 +63,11 @@ pub fn encode(model: &Model) -> Vec<u8> {
     out
 }
 
+/// The version a model file is served and stored under: the first 6 bytes of its SHA-256, in hex.
+pub fn version_of(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..6])
+}
+
 /// Parses model bytes; `path` is only used in error messages.
 pub fn decode(bytes: &[u8], path: &Path) -> Result<Model, EngineError> {
     let fail = |reason: String| EngineError::ModelFormat {

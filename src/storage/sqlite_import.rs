@@ -8,31 +8,34 @@ use crate::import::ArticleRecord;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::sync::atomic::Ordering;
 
-/// The path of an address (`https://blog.example.com/2017/03/01/hello/?x` → `/2017/03/01/hello/`).
+/// The path of an address (`https://blog.example.com/2017/03/01/hello/?x` → `/2017/03/01/hello`),
+/// parsed by the `url` crate; `None` for a bare host.
 pub fn link_path(link: &str) -> Option<String> {
-    let rest = link.split_once("://").map_or(link, |(_, rest)| rest);
-    let path = rest.find('/').map_or("/", |i| &rest[i..]);
-    let path = path
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("/")
-        .trim_end_matches('/');
-    Some(path.to_string()).filter(|p| !p.is_empty())
+    let url = url::Url::parse(link.trim()).ok()?;
+    Some(url.path().trim_end_matches('/').to_string()).filter(|p| !p.is_empty())
 }
 
-/// Same address, whatever the scheme, case of the host or trailing slash.
+/// Same address, whatever the scheme, case of the host, `www.` or trailing slash: the key match
+/// of Akismet blogs ([`crate::akismet::normalize_blog`]), less `www.`.
 fn same_link(a: &str, b: &str) -> bool {
     let key = |l: &str| {
-        let l = l.trim();
-        let rest = l.split_once("://").map_or(l, |(_, rest)| rest);
-        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        format!(
-            "{}{}",
-            host.to_ascii_lowercase().trim_start_matches("www."),
-            path.trim_end_matches('/')
-        )
+        let key = crate::akismet::normalize_blog(l);
+        key.strip_prefix("www.").map(str::to_string).unwrap_or(key)
     };
     key(a) == key(b)
+}
+
+/// An article from the columns `slug, title, date, author, html, link, public`.
+fn row_to_article(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredArticle> {
+    Ok(StoredArticle {
+        slug: r.get(0)?,
+        title: r.get(1)?,
+        date: r.get(2)?,
+        author: r.get(3)?,
+        html: r.get(4)?,
+        link: r.get(5)?,
+        public: r.get(6)?,
+    })
 }
 
 const PLACEHOLDER_PREFIX: &str = "wordpress-post:";
@@ -285,17 +288,7 @@ impl ImportStore for SqliteStore {
             "SELECT slug, title, date, author, html, link, public FROM articles \
              WHERE public = 1 ORDER BY date DESC, slug",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(StoredArticle {
-                slug: r.get(0)?,
-                title: r.get(1)?,
-                date: r.get(2)?,
-                author: r.get(3)?,
-                html: r.get(4)?,
-                link: r.get(5)?,
-                public: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map([], row_to_article)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -307,15 +300,7 @@ impl ImportStore for SqliteStore {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(super::ExportArticle {
-                article: StoredArticle {
-                    slug: r.get(0)?,
-                    title: r.get(1)?,
-                    date: r.get(2)?,
-                    author: r.get(3)?,
-                    html: r.get(4)?,
-                    link: r.get(5)?,
-                    public: r.get(6)?,
-                },
+                article: row_to_article(r)?,
                 wp_post_id: r.get(7)?,
             })
         })?;

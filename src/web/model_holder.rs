@@ -12,7 +12,6 @@ use crate::engine::online::{self, LearningParams};
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -77,8 +76,7 @@ fn decode(
             path: path.to_path_buf(),
             reason: format!("threshold overrides do not fit this model: {reason}"),
         })?;
-    let digest = Sha256::digest(bytes);
-    let version = hex::encode(&digest[..6]);
+    let version = model_file::version_of(bytes);
     let learned_through = model.meta.learned_through.unwrap_or(0);
     Ok(ServedModel {
         model,

@@ -56,6 +56,20 @@ pub struct AppState {
     pub(super) pending_key: Arc<String>,
 }
 
+/// One served article, borrowed from the list it was found in.
+pub struct ArticleRef {
+    all: Arc<Vec<Article>>,
+    index: usize,
+}
+
+impl std::ops::Deref for ArticleRef {
+    type Target = Article;
+
+    fn deref(&self) -> &Article {
+        &self.all[self.index]
+    }
+}
+
 /// What `AppState::open` reports back for the log.
 pub struct Opened {
     pub state: AppState,
@@ -157,13 +171,11 @@ impl AppState {
         })
     }
 
-    /// The article with this slug.
-    pub fn article(&self, slug: &str) -> Option<Article> {
-        self.articles
-            .load()
-            .iter()
-            .find(|a| a.slug == slug)
-            .cloned()
+    /// The article with this slug: a handle on the served list, so a page view copies nothing.
+    pub fn article(&self, slug: &str) -> Option<ArticleRef> {
+        let all = self.articles.load_full();
+        let index = all.iter().position(|a| a.slug == slug)?;
+        Some(ArticleRef { all, index })
     }
 
     /// Every article served, newest first.
