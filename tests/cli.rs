@@ -445,7 +445,7 @@ fn db_urls_are_parsed_not_created_as_files() {
     );
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("PostgreSQL"), "{err}");
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
     assert!(!dir.path().join("postgres:").exists());
     let out = run(&["keys", "--db", "mysql://x/y", "list"], None, dir.path());
     assert!(!out.status.success());

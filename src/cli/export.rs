@@ -32,7 +32,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         Some(dir) => crate::articles::load_dir(dir)?,
         None => vec![crate::articles::default_article()],
     };
-    let store = storage::open(&args.db)?;
+    let rt = super::runtime()?;
+    let store = rt.block_on(storage::open(&args.db))?;
+    let source = export::Source {
+        store: &*store,
+        rt: rt.handle(),
+    };
     let counts = match &args.out {
         Some(path) => {
             // Written beside the target and renamed over it: a failed export leaves no half file.
@@ -43,7 +48,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("cannot write in {}", dir.display()))?;
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-            let counts = export::write(args.format, &store, &files, &args.site_url, &mut out)?;
+            let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;
             out.flush()?;
             drop(out);
             tmp.as_file().sync_all()?;
@@ -54,7 +59,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let counts = export::write(args.format, &store, &files, &args.site_url, &mut out)?;
+            let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;
             out.flush()?;
             counts
         }

@@ -51,9 +51,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             .collect(),
         None => vec![crate::articles::default_article().slug],
     };
-    let store = storage::open(&args.db)?;
+    let rt = super::runtime()?;
+    let store = rt.block_on(storage::open(&args.db))?;
     let mut importer = Importer::new(
-        &store,
+        &*store,
+        rt.handle(),
         Options {
             model: &model,
             model_version: &version,

@@ -1,7 +1,6 @@
 //! `replyguard keys`: Akismet API keys for the blogs that use this server.
 
 use crate::akismet::{PREFIX_LEN, generate_key, key_hash, normalize_blog};
-use crate::storage::AkismetStore;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -42,7 +41,8 @@ pub enum KeysCommand {
 }
 
 pub fn run(args: KeysArgs) -> anyhow::Result<()> {
-    let store = crate::storage::open(&args.db)?;
+    let rt = super::runtime()?;
+    let store = rt.block_on(crate::storage::open(&args.db))?;
     match args.command {
         KeysCommand::Add { blog, note, quota } => {
             let blogs: Vec<String> = blog.iter().map(|b| normalize_blog(b)).collect();
@@ -51,13 +51,13 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
                 "--blog must be a URL such as https://blog.example.com"
             );
             let key = generate_key();
-            let stored = store.add_key(
+            let stored = rt.block_on(store.add_key(
                 &key_hash(&key),
                 &key[..PREFIX_LEN],
                 &blogs,
                 note.as_deref(),
                 quota,
-            )?;
+            ))?;
             eprintln!(
                 "created key {}… for {} (store it now: only its hash is kept)",
                 stored.prefix,
@@ -66,7 +66,7 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             outln!("{key}");
         }
         KeysCommand::List => {
-            for k in store.keys()? {
+            for k in rt.block_on(store.keys())? {
                 outln!(
                     "{}…  {}  blogs: {}  quota: {}  created {}{}{}",
                     k.prefix,
@@ -86,7 +86,10 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { key } => {
-            anyhow::ensure!(store.revoke_key(&key_hash(&key))?, "no active key matches");
+            anyhow::ensure!(
+                rt.block_on(store.revoke_key(&key_hash(&key)))?,
+                "no active key matches"
+            );
             eprintln!("revoked; servers stop accepting it within 30 seconds");
         }
     }

@@ -23,6 +23,7 @@ mod eval;
 mod export;
 mod import;
 mod keys;
+mod migrate;
 mod serve;
 mod train;
 
@@ -68,6 +69,9 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Export articles and comments: WordPress WXR, Disqus XML, or labeled training JSONL.
     Export(export::ExportArgs),
+    /// Copy a SQLite database (comments, moderation history, learning log, keys, articles,
+    /// sessions, settings) into an empty PostgreSQL database, to run several replicas on it.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Model hyper-parameters shared by `train` and `eval`.
@@ -233,6 +237,17 @@ pub fn default_model() -> PathBuf {
     PathBuf::from("models/default.rgm")
 }
 
+/// The runtime a command other than `serve` talks to the database on: two worker threads, so
+/// that a synchronous caller can wait on it with `block_on` while PostgreSQL's background tasks
+/// (group commit, change listener) keep running.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -243,6 +258,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }
 

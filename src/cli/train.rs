@@ -212,20 +212,21 @@ fn load_feedback(
             path.display()
         );
     }
-    let store = crate::storage::open(&database)?;
+    let rt = super::runtime()?;
+    let store = rt.block_on(crate::storage::open(&database))?;
     let mut entries = Vec::new();
     loop {
         let after = entries
             .last()
             .map_or(0, |e: &crate::storage::LearnedExample| e.id);
-        let page = crate::storage::CommentStore::learning_log(&store, after, 10_000)?;
+        let page = rt.block_on(store.learning_log(after, 10_000))?;
         if page.is_empty() {
             break;
         }
         entries.extend(page);
     }
     if let Some(path) = export {
-        let rows = crate::storage::CommentStore::feedback(&store)?;
+        let rows = rt.block_on(store.feedback())?;
         let mut out = String::new();
         for row in &rows {
             out.push_str(&serde_json::to_string(row)?);

@@ -42,8 +42,15 @@ struct Item {
 }
 
 /// The articles to export: the database's (imported) and the Markdown ones, each once.
-fn items(store: &dyn ImportStore, files: &[Article]) -> Result<Vec<Item>, StorageError> {
-    let stored = store.export_articles()?;
+/// Where an export reads from: the store, and the runtime its calls are awaited on (the writers
+/// are synchronous; the runtime must not be the calling thread's own).
+pub struct Source<'a> {
+    pub store: &'a dyn ImportStore,
+    pub rt: &'a tokio::runtime::Handle,
+}
+
+fn items(store: &Source<'_>, files: &[Article]) -> Result<Vec<Item>, StorageError> {
+    let stored = store.rt.block_on(store.store.export_articles())?;
     let mut next = stored
         .iter()
         .filter_map(|a| a.wp_post_id)
@@ -84,13 +91,15 @@ fn items(store: &dyn ImportStore, files: &[Article]) -> Result<Vec<Item>, Storag
 
 /// Every comment of one article (or all), page by page.
 fn each_comment(
-    store: &dyn ImportStore,
+    store: &Source<'_>,
     article: Option<&str>,
     mut f: impl FnMut(&ExportComment) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
     let mut after = 0;
     loop {
-        let page = store.export_comments(article, after, PAGE)?;
+        let page = store
+            .rt
+            .block_on(store.store.export_comments(article, after, PAGE))?;
         for c in &page {
             f(c)?;
         }
@@ -133,7 +142,7 @@ fn element(out: &mut impl Write, name: &str, text: &str) -> std::io::Result<()> 
 /// Writes the export; `site` is the address the articles are served under (for their links).
 pub fn write(
     format: Format,
-    store: &dyn ImportStore,
+    store: &Source<'_>,
     files: &[Article],
     site: &str,
     out: &mut impl Write,
@@ -146,7 +155,7 @@ pub fn write(
 }
 
 fn wxr(
-    store: &dyn ImportStore,
+    store: &Source<'_>,
     files: &[Article],
     site: &str,
     out: &mut impl Write,
@@ -236,7 +245,7 @@ fn wxr(
 }
 
 fn disqus(
-    store: &dyn ImportStore,
+    store: &Source<'_>,
     files: &[Article],
     site: &str,
     out: &mut impl Write,
@@ -320,7 +329,7 @@ fn disqus(
 
 /// One training record per comment the moderation labeled: published is ham, spam is spam;
 /// held and trashed comments carry no label and are left out.
-fn jsonl(store: &dyn ImportStore, out: &mut impl Write) -> Result<Counts, ExportError> {
+fn jsonl(store: &Source<'_>, out: &mut impl Write) -> Result<Counts, ExportError> {
     let mut counts = Counts::default();
     each_comment(store, None, |c| {
         let s = &c.comment;

@@ -54,8 +54,11 @@ impl Report {
 }
 
 /// One import in progress.
+/// The parsers push records through a callback, so the importer is synchronous: it waits for
+/// each storage call on the runtime `rt` (which must not be the calling thread's own).
 pub struct Importer<'a, S: ImportStore + ?Sized> {
     store: &'a S,
+    rt: &'a tokio::runtime::Handle,
     options: Options<'a>,
     scratch: Scratch,
     batch: Vec<ImportedComment>,
@@ -65,9 +68,10 @@ pub struct Importer<'a, S: ImportStore + ?Sized> {
 }
 
 impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
-    pub fn new(store: &'a S, options: Options<'a>) -> Self {
+    pub fn new(store: &'a S, rt: &'a tokio::runtime::Handle, options: Options<'a>) -> Self {
         Importer {
             store,
+            rt,
             options,
             scratch: Scratch::default(),
             batch: Vec::with_capacity(BATCH),
@@ -84,9 +88,10 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
                 // Comments read before this article belong to earlier ones: store them first.
                 self.flush()?;
                 if self.options.dry_run {
-                    let known = self
-                        .store
-                        .known_remote_ids(std::slice::from_ref(&a.remote_id))?;
+                    let known = self.rt.block_on(
+                        self.store
+                            .known_remote_ids(std::slice::from_ref(&a.remote_id)),
+                    )?;
                     if known.is_empty() {
                         self.report.articles_created += 1;
                         self.report.articles_hidden += u64::from(!a.public);
@@ -95,7 +100,10 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
                     }
                     return Ok(());
                 }
-                match self.store.import_article(&a, self.options.taken_slugs)? {
+                match self
+                    .rt
+                    .block_on(self.store.import_article(&a, self.options.taken_slugs))?
+                {
                     ArticleOutcome::Created(_) => {
                         self.report.articles_created += 1;
                         self.report.articles_hidden += u64::from(!a.public);
@@ -130,7 +138,7 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
         let labels: Vec<Option<Label>> = rows.iter().map(|r| r.learn).collect();
         let remote: Vec<String> = rows.iter().map(|r| r.remote_id.clone()).collect();
         let outcomes = if self.options.dry_run {
-            let known = self.store.known_remote_ids(&remote)?;
+            let known = self.rt.block_on(self.store.known_remote_ids(&remote))?;
             remote
                 .iter()
                 .map(|r| {
@@ -142,7 +150,7 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
                 })
                 .collect()
         } else {
-            self.store.import_comments(rows)?
+            self.rt.block_on(self.store.import_comments(rows))?
         };
         for (((outcome, status), label), remote_id) in
             outcomes.into_iter().zip(statuses).zip(labels).zip(remote)
@@ -166,7 +174,7 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
     /// Threads the replies once every file is in.
     pub fn finish(&mut self) -> Result<(), StorageError> {
         if !self.options.dry_run {
-            self.report.replies_linked = self.store.link_imported_parents()?;
+            self.report.replies_linked = self.rt.block_on(self.store.link_imported_parents())?;
         }
         Ok(())
     }

@@ -1,14 +1,26 @@
-//! Storage of comments, their status history and server settings. Handlers see only the
-//! [`CommentStore`] trait, so a PostgreSQL backend for several replicas can follow without touching
-//! them; [`SqliteStore`] is the embedded default (WAL, `synchronous=FULL`: a comment is acknowledged
-//! only after its transaction is durably committed).
+//! Storage of comments, their status history, keys, sessions and settings, behind one async port
+//! ([`CommentStore`], [`AkismetStore`], [`ImportStore`], together [`Store`]) that every command
+//! opens through [`open`] from one `--db` value:
+//! - a path or `sqlite://PATH`: [`SqliteStore`], the embedded default (WAL, `synchronous=FULL`,
+//!   group commit; a comment is acknowledged only after its transaction is durably committed);
+//! - `postgres://…`: [`PgStore`], for several replicas on one PostgreSQL server
+//!   (`synchronous_commit` on; acknowledged only after commit).
+//!
+//! No driver type crosses the port: each backend maps its errors to a [`FailureKind`].
 
+pub mod copy;
 mod locator;
+pub mod post_guard;
+mod postgres;
 mod sqlite;
 mod sqlite_import;
+mod sqlite_port;
 
 pub use locator::Database;
+pub use post_guard::{Admission, MemoryGuard, PostLimits};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use sqlite_port::SqlitePort;
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -61,17 +73,28 @@ pub enum StorageError {
     WriterStart(#[source] std::io::Error),
     #[error("cannot encode a record: {0}")]
     Encode(String),
-    #[error(
-        "{0}: PostgreSQL is not supported by this build yet; use a SQLite file (a path or sqlite://PATH)"
-    )]
-    Unsupported(String),
+    #[error("the database is unavailable: {message}")]
+    Unavailable { message: String },
+    #[error("storage task failed: {0}")]
+    Task(String),
 }
 
-/// Opens the database `--db` names: the one place every command opens storage from.
-pub fn open(database: &Database) -> Result<SqliteStore, StorageError> {
+/// Every part of the port, as one trait object.
+pub trait Store: CommentStore + AkismetStore + ImportStore {}
+impl<T: CommentStore + AkismetStore + ImportStore> Store for T {}
+
+/// Opens the database `--db` names: the one place every command opens storage from. Creates the
+/// schema or applies pending migrations.
+pub async fn open(database: &Database) -> Result<std::sync::Arc<dyn Store>, StorageError> {
     match database {
-        Database::Sqlite(path) => SqliteStore::open(path),
-        Database::Postgres(_) => Err(StorageError::Unsupported(database.to_string())),
+        Database::Sqlite(path) => {
+            let path = path.clone();
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| StorageError::Task(e.to_string()))??;
+            Ok(std::sync::Arc::new(SqlitePort::new(store)))
+        }
+        Database::Postgres(url) => Ok(std::sync::Arc::new(PgStore::connect(url).await?)),
     }
 }
 
@@ -85,6 +108,9 @@ impl StorageError {
             | StorageError::Write { kind, .. }
             | StorageError::Open { kind, .. } => *kind,
             StorageError::ReadOnly => return Some("the database is read-only"),
+            StorageError::Unavailable { .. } | StorageError::WriterStopped => {
+                return Some("the database is not reachable");
+            }
             _ => return None,
         };
         match kind {
@@ -147,9 +173,6 @@ pub struct StoredComment {
     pub html: bool,
 }
 
-/// The outcome of a queued insert, available after its group commit.
-pub type PendingInsert = tokio::sync::oneshot::Receiver<Result<StoredComment, StorageError>>;
-
 /// One entry of a comment's status history.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusEvent {
@@ -159,61 +182,68 @@ pub struct StatusEvent {
     pub at: String,
 }
 
-/// The storage interface the web layer uses. Implementations must be safe to call from several
-/// threads; calls block, so async callers run them on the blocking pool.
+/// Comments, their moderation, the learning log, settings and sessions: the port the web layer
+/// and the commands use. Every method is async; none blocks an executor thread.
+#[async_trait::async_trait]
 pub trait CommentStore: Send + Sync + 'static {
-    /// Stores a comment durably and returns it with its id (blocks until committed; not for use
-    /// on an async executor thread — use [`enqueue`](Self::enqueue) there).
-    fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError>;
-    /// Queues a comment for the next group commit without blocking; the receiver yields the stored
-    /// comment once its transaction has committed (or the error that undid it).
-    fn enqueue(&self, comment: NewComment) -> Result<PendingInsert, StorageError>;
+    /// Stores a comment and returns it with its id, once its transaction is durably committed
+    /// (an error means nothing of it was stored).
+    async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError>;
     /// One comment by id.
-    fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
+    async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
     /// Published comments of an article, oldest first, without their clues (`Null`): public
     /// listings never show them.
-    fn published(
+    async fn published(
         &self,
         article: &str,
         offset: u64,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Number of published comments of an article.
-    fn count_published(&self, article: &str) -> Result<u64, StorageError>;
+    async fn count_published(&self, article: &str) -> Result<u64, StorageError>;
     /// Whether the same text was already posted to the article by the same e-mail address.
-    fn is_duplicate(
+    async fn is_duplicate(
         &self,
         article: &str,
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError>;
     /// Comments by status (newest first), optionally for one article.
-    fn by_status(
+    async fn by_status(
         &self,
         status: Status,
         article: Option<&str>,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Changes a comment's status and records who did it.
-    fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<StoredComment, StorageError>;
+    async fn set_status(
+        &self,
+        id: i64,
+        to: Status,
+        actor: &str,
+    ) -> Result<StoredComment, StorageError>;
     /// A comment's status history, oldest first.
-    fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError>;
+    async fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError>;
     /// Moderator decisions usable as training rows: every comment a moderator published or marked
     /// as spam against the classifier's verdict, or after it was held. Oldest first.
-    fn feedback(&self) -> Result<Vec<crate::data::LabeledComment>, StorageError>;
+    async fn feedback(&self) -> Result<Vec<crate::data::LabeledComment>, StorageError>;
     /// The learning log after entry `after`, oldest first, at most `limit` entries: what the
     /// serving model must learn, in order (see `migrations/0005_learning_log.sql`).
-    fn learning_log(&self, after: i64, limit: u64) -> Result<Vec<LearnedExample>, StorageError>;
+    async fn learning_log(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<LearnedExample>, StorageError>;
     /// Per day (UTC, oldest first) from `since` (`YYYY-MM-DD`): comments by the classifier's
     /// verdict, and the moderators' corrections of it.
-    fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError>;
+    async fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError>;
     /// A server setting.
-    fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
+    async fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.
-    fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
+    async fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
     /// Stores a moderator's session (by the hash of its id) until `expires_at` (Unix seconds),
     /// dropping expired ones.
-    fn create_session(
+    async fn create_session(
         &self,
         id_sha256: &str,
         csrf: &str,
@@ -221,16 +251,24 @@ pub trait CommentStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<(), StorageError>;
     /// The CSRF token of a session that has not expired at `now`.
-    fn session_csrf(&self, id_sha256: &str, now: i64) -> Result<Option<String>, StorageError>;
+    async fn session_csrf(&self, id_sha256: &str, now: i64)
+    -> Result<Option<String>, StorageError>;
     /// Ends a session.
-    fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError>;
+    async fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError>;
+    /// Whether a comment from `address` may be posted now under `limits`, counting it if so.
+    /// Replicas on one database share the count.
+    async fn admit_post(
+        &self,
+        address: std::net::IpAddr,
+        limits: PostLimits,
+    ) -> Result<Admission, StorageError>;
     /// Cheap liveness probe.
-    fn ping(&self) -> Result<(), StorageError>;
+    async fn ping(&self) -> Result<(), StorageError>;
     /// A number that changes after every committed change to comments (new comments, status
     /// changes), so that views derived from them can be cached until it moves.
     fn generation(&self) -> u64;
     /// Number of stored comments per moderation status.
-    fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
+    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
 }
 
 /// What the filter did on one day.
@@ -281,9 +319,10 @@ pub struct ApiKey {
 }
 
 /// Storage for the Akismet-compatible API: keys, usage, labeled examples.
+#[async_trait::async_trait]
 pub trait AkismetStore: Send + Sync + 'static {
     /// Stores a new key (by hash) bound to `blogs`.
-    fn add_key(
+    async fn add_key(
         &self,
         key_sha256: &str,
         prefix: &str,
@@ -292,26 +331,26 @@ pub trait AkismetStore: Send + Sync + 'static {
         quota: Option<i64>,
     ) -> Result<ApiKey, StorageError>;
     /// All keys, newest first.
-    fn keys(&self) -> Result<Vec<ApiKey>, StorageError>;
+    async fn keys(&self) -> Result<Vec<ApiKey>, StorageError>;
     /// A live (not revoked) key by hash.
-    fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError>;
+    async fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError>;
     /// Revokes a key; false when no live key has this hash.
-    fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError>;
+    async fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError>;
     /// Counts one call for `month` (`YYYY-MM`) and returns the month's total.
-    fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
+    async fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
     /// Calls made in `month`.
-    fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
+    async fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
     /// Stores a labeled example (a JSONL record) from submit-spam / submit-ham; with `learn`, also
     /// appends it to the learning log (without, the example is taught through its comment's
     /// status change instead).
-    fn add_example(
+    async fn add_example(
         &self,
         example: &crate::data::LabeledComment,
         source: &str,
         learn: bool,
     ) -> Result<(), StorageError>;
     /// Id of the comment stored by the Akismet check with this guid.
-    fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError>;
+    async fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError>;
 }
 
 /// An imported article as stored and served.
@@ -381,41 +420,42 @@ pub struct ExportComment {
 }
 
 /// Storage of imported history: articles with their old addresses, comments with their remote ids.
+#[async_trait::async_trait]
 pub trait ImportStore: Send + Sync + 'static {
     /// Stores an article unless its remote id (or, for a thread of another system, its link) is
     /// known; `taken` are slugs already in use outside the database (the Markdown articles),
     /// which an imported article with the same slug joins instead of shadowing.
-    fn import_article(
+    async fn import_article(
         &self,
         article: &crate::import::ArticleRecord,
         taken: &[String],
     ) -> Result<ArticleOutcome, StorageError>;
     /// Stores comments in one transaction, each with its learning-log entry.
-    fn import_comments(
+    async fn import_comments(
         &self,
         comments: Vec<ImportedComment>,
     ) -> Result<Vec<CommentOutcome>, StorageError>;
     /// Points imported replies at their parents (the file may list a reply before its parent);
     /// returns how many were linked.
-    fn link_imported_parents(&self) -> Result<u64, StorageError>;
+    async fn link_imported_parents(&self) -> Result<u64, StorageError>;
     /// Which of these remote ids are stored (for `--dry-run`).
-    fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError>;
+    async fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError>;
     /// The imported articles that are shown, newest first.
-    fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError>;
+    async fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError>;
     /// Every imported article, hidden ones too.
-    fn export_articles(&self) -> Result<Vec<ExportArticle>, StorageError>;
+    async fn export_articles(&self) -> Result<Vec<ExportArticle>, StorageError>;
     /// Comments after id `after`, by id, at most `limit`; of one article when given.
-    fn export_comments(
+    async fn export_comments(
         &self,
         article: Option<&str>,
         after: i64,
         limit: u64,
     ) -> Result<Vec<ExportComment>, StorageError>;
     /// Slugs of every article that has comments.
-    fn commented_articles(&self) -> Result<Vec<String>, StorageError>;
+    async fn commented_articles(&self) -> Result<Vec<String>, StorageError>;
     /// Where an old address of an imported post lives now: its path (`/2017/03/01/hello/`,
     /// `/hello/`) or WordPress post id (`/?p=12`). The slug of a public article.
-    fn moved_article(
+    async fn moved_article(
         &self,
         path: &str,
         wp_post_id: Option<i64>,

@@ -1,9 +1,11 @@
-//! SQLite implementation of [`CommentStore`].
+//! The SQLite backend: the operations of [`CommentStore`](super::CommentStore) and
+//! [`AkismetStore`](super::AkismetStore), blocking; [`super::SqlitePort`] puts them behind the
+//! async port.
 
-use super::{
-    AkismetStore, ApiKey, CommentStore, NewComment, PendingInsert, Status, StatusEvent,
-    StorageError, StoredComment, now_rfc3339,
-};
+use super::{ApiKey, NewComment, Status, StatusEvent, StorageError, StoredComment, now_rfc3339};
+
+/// The outcome of a queued insert, available after its group commit.
+pub type PendingInsert = tokio::sync::oneshot::Receiver<Result<StoredComment, StorageError>>;
 use super::{DayActivity, LearnedExample};
 use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::training_label;
@@ -373,14 +375,16 @@ pub(super) fn row_to_comment(row: &Row<'_>) -> rusqlite::Result<StoredComment> {
     })
 }
 
-impl CommentStore for SqliteStore {
-    fn insert(&self, c: NewComment) -> Result<StoredComment, StorageError> {
+/// The [`CommentStore`](super::CommentStore) operations, blocking; [`super::SqlitePort`] runs them off the
+/// executor.
+impl SqliteStore {
+    pub fn insert(&self, c: NewComment) -> Result<StoredComment, StorageError> {
         self.enqueue(c)?
             .blocking_recv()
             .map_err(|_| StorageError::WriterStopped)?
     }
 
-    fn enqueue(&self, c: NewComment) -> Result<PendingInsert, StorageError> {
+    pub fn enqueue(&self, c: NewComment) -> Result<PendingInsert, StorageError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
         let writer = self.writer.as_ref().ok_or(StorageError::ReadOnly)?;
         writer
@@ -389,7 +393,7 @@ impl CommentStore for SqliteStore {
         Ok(outcome)
     }
 
-    fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
+    pub fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
@@ -400,7 +404,7 @@ impl CommentStore for SqliteStore {
             .optional()?)
     }
 
-    fn published(
+    pub fn published(
         &self,
         article: &str,
         offset: u64,
@@ -417,7 +421,7 @@ impl CommentStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn count_published(&self, article: &str) -> Result<u64, StorageError> {
+    pub fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         let conn = self.conn()?;
         let n: Option<i64> = conn
             .query_row(
@@ -429,7 +433,7 @@ impl CommentStore for SqliteStore {
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 
-    fn is_duplicate(
+    pub fn is_duplicate(
         &self,
         article: &str,
         author_email: &str,
@@ -449,7 +453,7 @@ impl CommentStore for SqliteStore {
         Ok(found.is_some())
     }
 
-    fn by_status(
+    pub fn by_status(
         &self,
         status: Status,
         article: Option<&str>,
@@ -466,7 +470,12 @@ impl CommentStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<StoredComment, StorageError> {
+    pub fn set_status(
+        &self,
+        id: i64,
+        to: Status,
+        actor: &str,
+    ) -> Result<StoredComment, StorageError> {
         let mut conn = self.conn()?;
         // IMMEDIATE: take the write lock up front; a deferred read-then-write transaction fails
         // at once with SQLITE_BUSY when the group-commit writer committed in between.
@@ -496,7 +505,7 @@ impl CommentStore for SqliteStore {
         Ok(comment)
     }
 
-    fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError> {
+    pub fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT from_status, to_status, actor, at FROM comment_events WHERE comment_id = ?1 ORDER BY id",
@@ -514,7 +523,7 @@ impl CommentStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn feedback(&self) -> Result<Vec<LabeledComment>, StorageError> {
+    pub fn feedback(&self) -> Result<Vec<LabeledComment>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT c.content, c.author, c.author_email, c.author_url, c.user_ip, c.user_agent, c.referrer, e.to_status \
@@ -558,7 +567,11 @@ impl CommentStore for SqliteStore {
         Ok(examples)
     }
 
-    fn learning_log(&self, after: i64, limit: u64) -> Result<Vec<LearnedExample>, StorageError> {
+    pub fn learning_log(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<LearnedExample>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, label, sign, record FROM learning_log WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -591,7 +604,7 @@ impl CommentStore for SqliteStore {
         Ok(out)
     }
 
-    fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {
+    pub fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {
         let conn = self.conn()?;
         let mut days: std::collections::BTreeMap<String, DayActivity> = Default::default();
         fn entry(
@@ -647,7 +660,7 @@ impl CommentStore for SqliteStore {
         Ok(days.into_values().collect())
     }
 
-    fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
@@ -656,7 +669,7 @@ impl CommentStore for SqliteStore {
             .optional()?)
     }
 
-    fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError> {
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError> {
         let conn = self.conn()?;
         conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -665,7 +678,7 @@ impl CommentStore for SqliteStore {
         Ok(())
     }
 
-    fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
+    pub fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
         let conn = self.conn()?;
         let mut stmt =
             conn.prepare_cached("SELECT status, SUM(n) FROM comment_counts GROUP BY status")?;
@@ -680,7 +693,7 @@ impl CommentStore for SqliteStore {
         Ok(counts)
     }
 
-    fn create_session(
+    pub fn create_session(
         &self,
         id_sha256: &str,
         csrf: &str,
@@ -698,7 +711,7 @@ impl CommentStore for SqliteStore {
         Ok(())
     }
 
-    fn session_csrf(&self, id_sha256: &str, now: i64) -> Result<Option<String>, StorageError> {
+    pub fn session_csrf(&self, id_sha256: &str, now: i64) -> Result<Option<String>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
@@ -709,7 +722,7 @@ impl CommentStore for SqliteStore {
             .optional()?)
     }
 
-    fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError> {
+    pub fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError> {
         let conn = self.conn()?;
         conn.execute(
             "DELETE FROM admin_sessions WHERE id_sha256 = ?1",
@@ -718,14 +731,14 @@ impl CommentStore for SqliteStore {
         Ok(())
     }
 
-    fn generation(&self) -> u64 {
+    pub fn generation(&self) -> u64 {
         let here = self.generation.load(Ordering::Acquire);
         // Both only grow, so their sum moves whenever either does.
         let elsewhere = self.watch.as_ref().map_or(0, Watch::version);
         here.wrapping_add(elsewhere)
     }
 
-    fn ping(&self) -> Result<(), StorageError> {
+    pub fn ping(&self) -> Result<(), StorageError> {
         let conn = self.conn()?;
         conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
@@ -796,8 +809,10 @@ fn row_to_key(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<ApiKey> {
 
 const KEY_COLUMNS: &str = "id, key_prefix, note, quota, created_at, revoked_at";
 
-impl AkismetStore for SqliteStore {
-    fn add_key(
+/// The [`AkismetStore`](super::AkismetStore) operations, blocking; [`super::SqlitePort`] runs them off the
+/// executor.
+impl SqliteStore {
+    pub fn add_key(
         &self,
         key_sha256: &str,
         prefix: &str,
@@ -829,7 +844,7 @@ impl AkismetStore for SqliteStore {
         Ok(key)
     }
 
-    fn keys(&self) -> Result<Vec<ApiKey>, StorageError> {
+    pub fn keys(&self) -> Result<Vec<ApiKey>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY id DESC"
@@ -838,7 +853,7 @@ impl AkismetStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError> {
+    pub fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
@@ -849,7 +864,7 @@ impl AkismetStore for SqliteStore {
             .optional()?)
     }
 
-    fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError> {
+    pub fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError> {
         let conn = self.conn()?;
         let n = conn.execute(
             "UPDATE api_keys SET revoked_at = ?1 WHERE key_sha256 = ?2 AND revoked_at IS NULL",
@@ -858,7 +873,7 @@ impl AkismetStore for SqliteStore {
         Ok(n > 0)
     }
 
-    fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
+    pub fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
         let conn = self.conn()?;
         Ok(conn.query_row(
             "INSERT INTO api_usage (key_id, month, calls) VALUES (?1, ?2, 1) \
@@ -868,7 +883,7 @@ impl AkismetStore for SqliteStore {
         )?)
     }
 
-    fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
+    pub fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
@@ -880,7 +895,7 @@ impl AkismetStore for SqliteStore {
             .unwrap_or(0))
     }
 
-    fn add_example(
+    pub fn add_example(
         &self,
         example: &LabeledComment,
         source: &str,
@@ -906,7 +921,7 @@ impl AkismetStore for SqliteStore {
         Ok(())
     }
 
-    fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError> {
+    pub fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(

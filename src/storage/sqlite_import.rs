@@ -1,8 +1,8 @@
-//! SQLite implementation of [`ImportStore`].
+//! The SQLite backend of [`ImportStore`](super::ImportStore), blocking.
 
 use super::{
-    ArticleOutcome, CommentOutcome, ImportStore, ImportedComment, SqliteStore, StorageError,
-    StoredArticle, now_rfc3339,
+    ArticleOutcome, CommentOutcome, ImportedComment, SqliteStore, StorageError, StoredArticle,
+    now_rfc3339,
 };
 use crate::import::ArticleRecord;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -17,7 +17,7 @@ pub fn link_path(link: &str) -> Option<String> {
 
 /// Same address, whatever the scheme, case of the host, `www.` or trailing slash: the key match
 /// of Akismet blogs ([`crate::akismet::normalize_blog`]), less `www.`.
-fn same_link(a: &str, b: &str) -> bool {
+pub(super) fn same_link(a: &str, b: &str) -> bool {
     let key = |l: &str| {
         let key = crate::akismet::normalize_blog(l);
         key.strip_prefix("www.").map(str::to_string).unwrap_or(key)
@@ -38,10 +38,12 @@ fn row_to_article(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredArticle> {
     })
 }
 
-const PLACEHOLDER_PREFIX: &str = "wordpress-post:";
+pub(super) const PLACEHOLDER_PREFIX: &str = "wordpress-post:";
 
-impl ImportStore for SqliteStore {
-    fn import_article(
+/// The [`ImportStore`](super::ImportStore) operations, blocking; [`super::SqlitePort`] runs them off the
+/// executor.
+impl SqliteStore {
+    pub fn import_article(
         &self,
         a: &ArticleRecord,
         taken: &[String],
@@ -156,7 +158,7 @@ impl ImportStore for SqliteStore {
         Ok(ArticleOutcome::Created(slug))
     }
 
-    fn import_comments(
+    pub fn import_comments(
         &self,
         comments: Vec<ImportedComment>,
     ) -> Result<Vec<CommentOutcome>, StorageError> {
@@ -252,7 +254,7 @@ impl ImportStore for SqliteStore {
         Ok(outcomes)
     }
 
-    fn link_imported_parents(&self) -> Result<u64, StorageError> {
+    pub fn link_imported_parents(&self) -> Result<u64, StorageError> {
         let conn = self.conn()?;
         let n = conn.execute(
             "UPDATE comments SET parent_id = (SELECT p.id FROM comments p \
@@ -266,7 +268,7 @@ impl ImportStore for SqliteStore {
         Ok(n as u64)
     }
 
-    fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError> {
+    pub fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT remote_id FROM comments WHERE remote_id = ?1 \
@@ -282,7 +284,7 @@ impl ImportStore for SqliteStore {
         Ok(known)
     }
 
-    fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError> {
+    pub fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT slug, title, date, author, html, link, public FROM articles \
@@ -292,7 +294,7 @@ impl ImportStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn export_articles(&self) -> Result<Vec<super::ExportArticle>, StorageError> {
+    pub fn export_articles(&self) -> Result<Vec<super::ExportArticle>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT slug, title, date, author, html, link, public, wp_post_id FROM articles \
@@ -307,7 +309,7 @@ impl ImportStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn export_comments(
+    pub fn export_comments(
         &self,
         article: Option<&str>,
         after: i64,
@@ -328,7 +330,7 @@ impl ImportStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn commented_articles(&self) -> Result<Vec<String>, StorageError> {
+    pub fn commented_articles(&self) -> Result<Vec<String>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT article FROM comment_counts WHERE n > 0 ORDER BY article",
@@ -337,7 +339,7 @@ impl ImportStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn moved_article(
+    pub fn moved_article(
         &self,
         path: &str,
         wp_post_id: Option<i64>,

@@ -2,7 +2,6 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::submit::blocking;
 use crate::storage::{Status, StoredComment};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -57,8 +56,10 @@ pub async fn queue(
         })?,
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let store = state.store.clone();
-    let comments = blocking(move || store.by_status(status, q.article.as_deref(), limit)).await?;
+    let comments = state
+        .store
+        .by_status(status, q.article.as_deref(), limit)
+        .await?;
     Ok(Json(json!({"status": status, "comments": comments})))
 }
 
@@ -73,14 +74,13 @@ pub async fn act(
 
 /// Applies a moderation action (shared by the API and the `/admin` page).
 pub async fn apply(state: &AppState, id: i64, action: &str) -> Result<StoredComment, WebError> {
-    let store = state.store.clone();
     let target = match action {
         "approve" => Status::Published,
         "spam" => Status::Spam,
         "trash" => Status::Trash,
         "restore" => {
             // Back to where it was before the trash (or the queue when unknown).
-            let history = blocking(move || store.history(id)).await?;
+            let history = state.store.history(id).await?;
             history
                 .iter()
                 .rev()
@@ -94,8 +94,7 @@ pub async fn apply(state: &AppState, id: i64, action: &str) -> Result<StoredComm
             )));
         }
     };
-    let store = state.store.clone();
-    let moderated = blocking(move || store.set_status(id, target, "admin")).await?;
+    let moderated = state.store.set_status(id, target, "admin").await?;
     // The decision is in the learning log; the serving model learns it now.
     state.learner.nudge();
     Ok(moderated)

@@ -7,7 +7,6 @@ use super::AppState;
 use super::error::WebError;
 use super::form;
 use super::model_holder::ServedModel;
-use super::submit::blocking;
 use crate::storage::{DayActivity, Status, StoredComment};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -47,27 +46,21 @@ impl Sessions {
     async fn create(&self) -> Result<String, WebError> {
         let id = super::random_hex(32);
         let csrf = super::random_hex(16);
-        let store = self.store.clone();
         let hash = id_hash(&id);
         let now = unix_now();
-        blocking(move || {
-            store.create_session(&hash, &csrf, now + SESSION_TTL.as_secs() as i64, now)
-        })
-        .await?;
+        self.store
+            .create_session(&hash, &csrf, now + SESSION_TTL.as_secs() as i64, now)
+            .await?;
         Ok(id)
     }
 
     /// The CSRF token of a live session.
     async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
-        let store = self.store.clone();
-        let hash = id_hash(id);
-        blocking(move || store.session_csrf(&hash, unix_now())).await
+        Ok(self.store.session_csrf(&id_hash(id), unix_now()).await?)
     }
 
     async fn remove(&self, id: &str) -> Result<(), WebError> {
-        let store = self.store.clone();
-        let hash = id_hash(id);
-        blocking(move || store.delete_session(&hash)).await
+        Ok(self.store.delete_session(&id_hash(id)).await?)
     }
 }
 
@@ -133,12 +126,12 @@ pub async fn queue(
         .and_then(Status::parse)
         .unwrap_or(Status::Held);
     let article = q.article.clone().filter(|a| !a.is_empty());
-    let store = state.store.clone();
-    let filter = article.clone();
-    let comments = blocking(move || store.by_status(status, filter.as_deref(), 200)).await?;
+    let comments = state
+        .store
+        .by_status(status, article.as_deref(), 200)
+        .await?;
     let since = days_ago(ACTIVITY_DAYS - 1);
-    let store = state.store.clone();
-    let activity = blocking(move || store.daily_activity(&since)).await?;
+    let activity = state.store.daily_activity(&since).await?;
     let served = state.models.current();
     let body = html! {
         h1 { "Moderation" }

@@ -10,7 +10,6 @@
 use super::AppState;
 use super::form;
 use super::submit::Submission;
-use super::submit::blocking;
 use crate::akismet::{key_hash, looks_like_key, normalize_blog};
 use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::{Origin, RawComment};
@@ -125,9 +124,9 @@ async fn lookup(state: &AppState, key: &str) -> Result<Option<Arc<ApiKey>>, Resp
     {
         return Ok(Some(found.clone()));
     }
-    let keys = state.keys.clone();
-    let lookup_hash = hash.clone();
-    let found = blocking(move || keys.key_by_hash(&lookup_hash))
+    let found = state
+        .keys
+        .key_by_hash(&hash)
         .await
         .map_err(|e| internal(&e.to_string()))?
         .map(Arc::new);
@@ -256,9 +255,7 @@ pub async fn comment_check(
         .is_some();
     if !is_test {
         let month = month_now();
-        let keys = state.keys.clone();
-        let key_id = key.id;
-        if let Err(e) = blocking(move || keys.count_call(key_id, &month)).await {
+        if let Err(e) = state.keys.count_call(key.id, &month).await {
             return internal(&e.to_string());
         }
     }
@@ -341,18 +338,15 @@ async fn submit(
     // A submit quoting the guid of a stored check corrects that comment's status, which is what
     // teaches the model; otherwise the example itself is learned.
     let stored = match param(&p, "guid").map(str::to_string) {
-        Some(guid) => {
-            let keys = state.keys.clone();
-            blocking(move || keys.comment_by_guid(&guid))
-                .await
-                .ok()
-                .flatten()
-        }
+        Some(guid) => state.keys.comment_by_guid(&guid).await.ok().flatten(),
         None => None,
     };
-    let keys = state.keys.clone();
     let learn = stored.is_none();
-    if let Err(e) = blocking(move || keys.add_example(&example, "akismet-submit", learn)).await {
+    if let Err(e) = state
+        .keys
+        .add_example(&example, "akismet-submit", learn)
+        .await
+    {
         return internal(&e.to_string());
     }
     if let Some(id) = stored {
@@ -361,8 +355,7 @@ async fn submit(
         } else {
             Status::Published
         };
-        let store = state.store.clone();
-        if let Err(e) = blocking(move || store.set_status(id, to, "akismet-client")).await {
+        if let Err(e) = state.store.set_status(id, to, "akismet-client").await {
             return internal(&e.to_string());
         }
     }
@@ -402,10 +395,7 @@ pub async fn usage_limit(
         Ok(None) => return invalid("Invalid API key: it is unknown or revoked."),
         Err(r) => return r,
     };
-    let keys = state.keys.clone();
-    let month = month_now();
-    let key_id = found.id;
-    let usage = match blocking(move || keys.usage(key_id, &month)).await {
+    let usage = match state.keys.usage(found.id, &month_now()).await {
         Ok(n) => n,
         Err(e) => return internal(&e.to_string()),
     };

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::submit::{self, Submission, blocking};
+use super::submit::{self, Submission};
 use crate::data::CommentView;
 use crate::domain::{Origin, RawComment};
 use crate::engine::{Clue, Verdict};
@@ -116,12 +116,11 @@ pub async fn list_comments(
     }
     let per_page = paging.per_page.unwrap_or(50).clamp(1, 200);
     let page = paging.page.unwrap_or(1).max(1);
-    let (store, s) = (state.store.clone(), slug.clone());
-    let total = blocking(move || store.count_published(&s)).await?;
-    let (store, s) = (state.store.clone(), slug.clone());
-    let comments =
-        blocking(move || store.published(&s, (page - 1).saturating_mul(per_page), per_page))
-            .await?;
+    let total = state.store.count_published(&slug).await?;
+    let comments = state
+        .store
+        .published(&slug, (page - 1).saturating_mul(per_page), per_page)
+        .await?;
     let public: Vec<PublicComment> = comments
         .iter()
         .map(|c| PublicComment {
@@ -142,8 +141,7 @@ pub async fn list_comments(
 pub async fn list_articles(State(state): State<AppState>) -> Result<impl IntoResponse, WebError> {
     let mut out = Vec::new();
     for a in state.articles().iter() {
-        let (store, slug) = (state.store.clone(), a.slug.clone());
-        let comments = blocking(move || store.count_published(&slug)).await?;
+        let comments = state.store.count_published(&a.slug).await?;
         out.push(json!({"slug": a.slug, "title": a.title, "date": a.date, "comments": comments}));
     }
     Ok(Json(out))

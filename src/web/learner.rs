@@ -35,14 +35,21 @@ impl Learner {
 
 /// Learns every logged entry the model has not learned yet; returns how many. Used at start-up
 /// (before serving) and by the task.
-pub fn catch_up(store: &dyn CommentStore, models: &ModelHolder) -> Result<usize, StorageError> {
+pub async fn catch_up(
+    store: &dyn CommentStore,
+    models: &Arc<ModelHolder>,
+) -> Result<usize, StorageError> {
     let mut total = 0;
     loop {
-        let entries = store.learning_log(models.learned_through(), BATCH)?;
+        let entries = store.learning_log(models.learned_through(), BATCH).await?;
         if entries.is_empty() {
             return Ok(total);
         }
-        let learned = models.learn(&entries);
+        // Tokenizing a batch is CPU work: off the executor threads.
+        let holder = models.clone();
+        let learned = tokio::task::spawn_blocking(move || holder.learn(&entries))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))?;
         total += learned;
         if learned == 0 {
             return Ok(total);
@@ -57,17 +64,15 @@ pub async fn run(learner: Arc<Learner>, store: Arc<dyn CommentStore>, models: Ar
             _ = learner.wake.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
-        let (store, models) = (store.clone(), models.clone());
-        match tokio::task::spawn_blocking(move || catch_up(store.as_ref(), &models)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => {
+        match catch_up(store.as_ref(), &models).await {
+            Ok(0) => {}
+            Ok(n) => {
                 tracing::debug!(learned = n, "learned moderation decisions");
                 // A nudge that arrives meanwhile is kept by `Notify` and taken after the gap.
                 tokio::time::sleep(MIN_GAP).await;
             }
             // The database may be down or full for a while; the next round tries again.
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the learning log"),
-            Err(e) => tracing::error!(error = %e, "learning task failed"),
+            Err(e) => tracing::warn!(error = %e, "cannot read the learning log"),
         }
     }
 }

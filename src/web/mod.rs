@@ -5,7 +5,7 @@
 //!   routes and `/healthz`; `serve`: binding, background tasks, shutdown.
 //! - `pages`, `api`, `akismet`, `admin`, `admin_pages`: the handlers, one kind of client each;
 //!   they all submit through [`submit`] and answer errors through [`error`].
-//! - `secret`, `metrics`, [`guard`], [`client_ip`], `page_cache`, [`learner`], [`model_holder`]:
+//! - `secret`, `metrics`, [`client_ip`], `page_cache`, [`learner`], [`model_holder`]:
 //!   one concern each.
 
 mod admin;
@@ -18,7 +18,6 @@ pub mod error;
 pub mod form;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod guard;
 pub mod learner;
 mod metrics;
 pub mod model_holder;

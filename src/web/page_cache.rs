@@ -38,6 +38,13 @@ impl PageCache {
             .map(|(_, html)| html.clone())
     }
 
+    /// The last rendering of the page, however old: what is served while the database cannot
+    /// be read (better a page without the newest comments than an error page).
+    pub fn stale(&self, key: &PageKey) -> Option<Arc<str>> {
+        let pages = self.pages.lock().ok()?;
+        pages.get(key).map(|(_, html)| html.clone())
+    }
+
     pub fn put(&self, key: PageKey, fresh: Freshness, html: Arc<str>) {
         if let Ok(mut pages) = self.pages.lock() {
             if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
@@ -80,5 +87,7 @@ mod tests {
             page: 2,
         };
         assert!(cache.get(&other, &moved).is_none());
+        assert_eq!(cache.stale(&key).as_deref(), Some("<html>"));
+        assert!(cache.stale(&other).is_none());
     }
 }

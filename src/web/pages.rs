@@ -5,7 +5,7 @@ use super::AppState;
 use super::error::WebError;
 use super::page_cache;
 use super::render::{self, FormState};
-use super::submit::{self, Submission, blocking};
+use super::submit::{self, Submission};
 use crate::domain::{Origin, RawComment};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -39,11 +39,10 @@ pub async fn home(
     State(state): State<AppState>,
     uri: axum::http::Uri,
 ) -> Result<Response, WebError> {
-    if let Some(id) = old_post_id(&uri) {
-        let imports = state.imports.clone();
-        if let Some(slug) = blocking(move || imports.moved_article("/", Some(id))).await? {
-            return Ok(moved_to(&slug));
-        }
+    if let Some(id) = old_post_id(&uri)
+        && let Some(slug) = state.imports.moved_article("/", Some(id)).await?
+    {
+        return Ok(moved_to(&slug));
     }
     let articles = state.articles();
     if articles.len() == 1 {
@@ -59,9 +58,7 @@ pub async fn home(
     }
     let mut counts = Vec::new();
     for article in articles.iter() {
-        let store = state.store.clone();
-        let slug = article.slug.clone();
-        counts.push(blocking(move || store.count_published(&slug)).await?);
+        counts.push(state.store.count_published(&article.slug).await?);
     }
     let version = state.model_label();
     Ok(Html(render::article_list(&articles, &counts, &version).into_string()).into_response())
@@ -77,11 +74,10 @@ pub async fn moved_or_missing(
     if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
         let post_id = old_post_id(&uri);
         let path = uri.path().to_string();
-        if post_id.is_some() || path.len() > 1 {
-            let imports = state.imports.clone();
-            if let Some(slug) = blocking(move || imports.moved_article(&path, post_id)).await? {
-                return Ok(moved_to(&slug));
-            }
+        if (post_id.is_some() || path.len() > 1)
+            && let Some(slug) = state.imports.moved_article(&path, post_id).await?
+        {
+            return Ok(moved_to(&slug));
         }
     }
     Err(WebError::NotFound("no such page".into()))
@@ -155,25 +151,39 @@ async fn render_article(
     if cacheable && let Some(html) = state.page_cache.get(&key, &fresh) {
         return Ok(html_response(StatusCode::OK, html));
     }
-    let store = state.store.clone();
-    let owned_slug = slug.to_string();
-    let (paging, comments) = blocking(move || {
-        let total = store.count_published(&owned_slug)?;
+    let loaded = async {
+        let total = state.store.count_published(slug).await?;
         let pages = page_count(total);
         let page = query.cpage.unwrap_or(1).clamp(1, pages);
         let offset = (page - 1) * COMMENTS_PER_PAGE;
-        let comments = store.published(&owned_slug, offset, COMMENTS_PER_PAGE)?;
-        Ok((render::Paging { page, pages, total }, comments))
-    })
-    .await?;
+        let comments = state
+            .store
+            .published(slug, offset, COMMENTS_PER_PAGE)
+            .await?;
+        Ok::<_, crate::storage::StorageError>((render::Paging { page, pages, total }, comments))
+    }
+    .await;
+    let (paging, comments) = match loaded {
+        Ok(loaded) => loaded,
+        // The database is down or restarting: the last rendering of the page still serves.
+        Err(e) if cacheable && e.unavailable_reason().is_some() => {
+            match state.page_cache.stale(&key) {
+                Some(html) => {
+                    tracing::warn!(error = %e, slug, "database unavailable; serving the last rendering");
+                    return Ok(html_response(StatusCode::OK, html));
+                }
+                None => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The author of a held comment sees it (marked) through the signed link they were sent to.
     let pending = match (query.unapproved, query.moderation_hash) {
-        (Some(id), Some(hash)) if state.pending_hash_matches(id, &hash) => {
-            let store = state.store.clone();
-            blocking(move || store.get(id))
-                .await?
-                .filter(|c| c.article == slug && c.status == crate::storage::Status::Held)
-        }
+        (Some(id), Some(hash)) if state.pending_hash_matches(id, &hash) => state
+            .store
+            .get(id)
+            .await?
+            .filter(|c| c.article == slug && c.status == crate::storage::Status::Held),
         _ => None,
     };
     let page = render::article_page(
@@ -286,11 +296,7 @@ pub async fn post_comment(
     {
         Ok(c) => {
             // The newest comment is on the last page.
-            let last_page = {
-                let store = state.store.clone();
-                let slug = slug.clone();
-                page_count(blocking(move || store.count_published(&slug)).await?)
-            };
+            let last_page = page_count(state.store.count_published(&slug).await?);
             let location = match c.status {
                 crate::storage::Status::Published => {
                     format!("/articles/{slug}?cpage={last_page}#comment-{}", c.id)

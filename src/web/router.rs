@@ -79,11 +79,7 @@ fn is_html(response: &axum::response::Response) -> bool {
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let served = state.models.current();
-    let store = state.store.clone();
-    let database = tokio::task::spawn_blocking(move || store.ping())
-        .await
-        .map(|r| r.is_ok())
-        .unwrap_or(false);
+    let database = state.store.ping().await.is_ok();
     let status = if database {
         StatusCode::OK
     } else {

@@ -9,7 +9,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let Opened {
         state,
         generated_token,
-    } = AppState::open(&config)?;
+    } = AppState::open(&config).await?;
     if let Some(token) = generated_token {
         tracing::warn!(
             "generated an admin token (shown once, only its hash is stored): {token} — \

@@ -1,11 +1,10 @@
 //! What every handler shares ([`AppState`]) and how `serve` opens it from its configuration.
 
-use super::guard::PostGuard;
 use super::model_holder::{self, ModelHolder};
 use super::secret::{AdminSecret, random_hex};
 use super::{Metrics, admin_pages, akismet, client_ip, learner, page_cache};
 use crate::articles::{self, Article};
-use crate::storage::{AkismetStore, CommentStore, SqliteStore};
+use crate::storage::{AkismetStore, CommentStore, Store};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,7 +44,8 @@ pub struct AppState {
     pub(super) articles: Arc<arc_swap::ArcSwap<Vec<Article>>>,
     pub(super) file_articles: Arc<Vec<Article>>,
     pub imports: Arc<dyn crate::storage::ImportStore>,
-    pub guard: Arc<PostGuard>,
+    /// Posting limits per client address, counted by the store (shared by replicas).
+    pub limits: crate::storage::PostLimits,
     pub admin: Arc<AdminSecret>,
     pub metrics: Arc<Metrics>,
     pub learner: Arc<learner::Learner>,
@@ -79,12 +79,12 @@ pub struct Opened {
 
 /// Stores a setting; on a database that cannot be written now (read-only, full) the value still
 /// serves this run, and the server starts to show what is stored.
-fn remember(
-    store: &SqliteStore,
+async fn remember(
+    store: &dyn Store,
     key: &str,
     value: &str,
 ) -> Result<(), crate::storage::StorageError> {
-    match store.set_setting(key, value) {
+    match store.set_setting(key, value).await {
         Err(e) if e.unavailable_reason().is_some() => {
             tracing::warn!(setting = key, error = %e, "setting kept for this run only");
             Ok(())
@@ -95,13 +95,13 @@ fn remember(
 
 impl AppState {
     /// Opens the database, the model and the articles.
-    pub fn open(config: &ServeConfig) -> anyhow::Result<Opened> {
+    pub async fn open(config: &ServeConfig) -> anyhow::Result<Opened> {
         let overrides = model_holder::ThresholdOverrides {
             hold: config.hold_threshold,
             reject: config.reject_threshold,
         };
         let models = ModelHolder::open(config.model.clone(), overrides, config.learning)?;
-        let store = crate::storage::open(&config.db)?;
+        let store = crate::storage::open(&config.db).await?;
         let articles = match &config.articles {
             Some(dir) => articles::load_dir(dir)?,
             None => vec![articles::default_article()],
@@ -110,11 +110,12 @@ impl AppState {
         let admin = match &config.admin_token {
             Some(token) if !token.trim().is_empty() => {
                 let hash = AdminSecret::hash_of(token.trim());
-                remember(&store, "admin_token_sha256", &hex::encode(hash))?;
+                remember(&*store, "admin_token_sha256", &hex::encode(hash)).await?;
                 AdminSecret { hash }
             }
             _ => match store
-                .setting("admin_token_sha256")?
+                .setting("admin_token_sha256")
+                .await?
                 .as_deref()
                 .and_then(AdminSecret::from_hex)
             {
@@ -122,28 +123,28 @@ impl AppState {
                 None => {
                     let token = random_hex(24);
                     let hash = AdminSecret::hash_of(&token);
-                    remember(&store, "admin_token_sha256", &hex::encode(hash))?;
+                    remember(&*store, "admin_token_sha256", &hex::encode(hash)).await?;
                     generated_token = Some(token);
                     AdminSecret { hash }
                 }
             },
         };
-        let pending_key = match store.setting("pending_link_key")? {
+        let pending_key = match store.setting("pending_link_key").await? {
             Some(key) => key,
             None => {
                 let key = random_hex(32);
-                remember(&store, "pending_link_key", &key)?;
+                remember(&*store, "pending_link_key", &key).await?;
                 key
             }
         };
         // The model learns every decision already logged before it serves a verdict.
-        let learned = learner::catch_up(&store, &models)?;
+        let models = Arc::new(models);
+        let learned = learner::catch_up(&*store, &models).await?;
         if learned > 0 {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
-        let store = Arc::new(store);
         let sessions = Arc::new(admin_pages::Sessions::new(store.clone()));
-        let imported = crate::storage::ImportStore::public_articles(&*store)?;
+        let imported = store.public_articles().await?;
         let state = AppState {
             articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
                 &articles, imported,
@@ -153,8 +154,11 @@ impl AppState {
             keys: store.clone(),
             akismet_keys: Arc::new(akismet::KeyCache::default()),
             store,
-            models: Arc::new(models),
-            guard: Arc::new(PostGuard::new(config.flood_seconds, config.rate_limit)),
+            models,
+            limits: crate::storage::PostLimits {
+                flood: std::time::Duration::from_secs(config.flood_seconds),
+                per_minute: config.rate_limit,
+            },
             admin: Arc::new(admin),
             metrics: Arc::new(Metrics::default()),
             learner: Arc::new(learner::Learner::default()),
@@ -184,8 +188,8 @@ impl AppState {
     }
 
     /// Reads the imported articles again and serves them with the Markdown ones.
-    pub fn reload_articles(&self) -> Result<usize, crate::storage::StorageError> {
-        let imported = self.imports.public_articles()?;
+    pub async fn reload_articles(&self) -> Result<usize, crate::storage::StorageError> {
+        let imported = self.imports.public_articles().await?;
         let all = with_imported(&self.file_articles, imported);
         let n = all.len();
         self.articles.store(Arc::new(all));
@@ -244,19 +248,14 @@ fn with_imported(files: &[Article], imported: Vec<crate::storage::StoredArticle>
 pub(super) async fn refresh_articles(state: AppState) {
     let mut seen = None;
     loop {
-        let store = state.store.clone();
-        let version =
-            tokio::task::spawn_blocking(move || store.setting(crate::storage::ARTICLES_VERSION))
-                .await;
-        if let Ok(Ok(version)) = version
+        let version = state.store.setting(crate::storage::ARTICLES_VERSION).await;
+        if let Ok(version) = version
             && version != seen
         {
             if seen.is_some() || version.is_some() {
-                let state = state.clone();
-                match tokio::task::spawn_blocking(move || state.reload_articles()).await {
-                    Ok(Ok(n)) => tracing::info!(articles = n, "articles reloaded after an import"),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot reload the imported articles"),
-                    Err(e) => tracing::warn!(error = %e, "article reload task failed"),
+                match state.reload_articles().await {
+                    Ok(n) => tracing::info!(articles = n, "articles reloaded after an import"),
+                    Err(e) => tracing::warn!(error = %e, "cannot reload the imported articles"),
                 }
             }
             seen = version;

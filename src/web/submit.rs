@@ -13,7 +13,7 @@ use super::error::WebError;
 use crate::data::CommentView;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::{Classification, Clue, Scratch, Verdict};
-use crate::storage::{NewComment, StoredComment};
+use crate::storage::{Admission, NewComment, StoredComment};
 use std::cell::RefCell;
 use std::net::IpAddr;
 
@@ -118,37 +118,40 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     let mut hold_reason = None;
     if let Some(draft) = &draft {
         if let Some(parent) = s.parent {
-            let store = state.store.clone();
-            let found = blocking(move || store.get(parent)).await?;
+            let found = state.store.get(parent).await?;
             if !found.is_some_and(|p| p.article == s.article && p.status == Status::Published) {
                 return Err(WebError::NotFound(format!(
                     "no comment {parent} to reply to in this article"
                 )));
             }
         }
-        if !s.recheck && !draft.email().is_empty() && !draft.content().is_empty() {
-            let (article, email, content) = (
-                s.article.clone(),
-                draft.email().to_string(),
-                draft.content().to_string(),
-            );
-            let store = state.store.clone();
-            if blocking(move || store.is_duplicate(&article, &email, &content)).await? {
-                if reader {
-                    return Err(WebError::Duplicate);
-                }
-                hold_reason = Some("duplicate");
+        if !s.recheck
+            && !draft.email().is_empty()
+            && !draft.content().is_empty()
+            && state
+                .store
+                .is_duplicate(&s.article, draft.email(), draft.content())
+                .await?
+        {
+            if reader {
+                return Err(WebError::Duplicate);
             }
+            hold_reason = Some("duplicate");
         }
     }
     // A check that stores nothing (Akismet `is_test`) does not count against its sender.
-    if let Some(ip) = s.ip.filter(|_| store)
-        && let Err(e) = state.guard.admit(ip)
-    {
-        if reader {
-            return Err(e);
+    if let Some(ip) = s.ip.filter(|_| store && state.limits.any()) {
+        let refused = match state.store.admit_post(ip, state.limits).await? {
+            Admission::Admitted => None,
+            Admission::Flood => Some(WebError::Flood),
+            Admission::RateLimited => Some(WebError::RateLimited),
+        };
+        if let Some(e) = refused {
+            if reader {
+                return Err(e);
+            }
+            hold_reason = Some("flood");
         }
-        hold_reason = Some("flood");
     }
 
     let served = state.models.current();
@@ -214,7 +217,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         akismet_guid,
         api_key_id,
     };
-    let comment = stored(state, new).await?;
+    let comment = state.store.insert(new).await?;
     state.metrics.comment(classification.verdict);
     Ok(Accepted {
         comment: Some(comment),
@@ -231,26 +234,7 @@ pub fn classify(
     SCRATCH.with(|scratch| model.explain(view, &mut scratch.borrow_mut(), CLUES))
 }
 
-/// Stores a comment and waits (without holding a thread) until its group commit is durable.
-pub async fn stored(state: &AppState, comment: NewComment) -> Result<StoredComment, WebError> {
-    let pending = state.store.enqueue(comment)?;
-    pending
-        .await
-        .map_err(|_| WebError::Internal("the database writer stopped".into()))?
-        .map_err(WebError::from)
-}
-
 /// Scores a comment without explaining it.
 pub fn verdict_only(model: &crate::engine::Model, view: CommentView<'_>) -> Classification {
     SCRATCH.with(|scratch| model.classify(view, &mut scratch.borrow_mut()))
-}
-
-/// Runs a blocking storage call on the blocking pool.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::storage::StorageError> + Send + 'static,
-) -> Result<T, WebError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| WebError::Internal(format!("storage task failed: {e}")))?
-        .map_err(WebError::from)
 }

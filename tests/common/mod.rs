@@ -1,5 +1,7 @@
-//! Shared helpers: generated fixtures and running the real binary.
+//! Shared helpers: generated fixtures, running the real binary, a private PostgreSQL cluster.
 #![allow(dead_code)]
+
+pub mod postgres;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

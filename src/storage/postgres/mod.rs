@@ -1,0 +1,301 @@
+//! PostgreSQL implementation of the storage port, for several replicas on one database server.
+//!
+//! - Connections come from a deadpool pool (recycled after a server restart); every connection
+//!   runs with `synchronous_commit = on`, so a comment is acknowledged only once its commit is on
+//!   disk.
+//! - New comments are group-committed like on SQLite: writer tasks take every comment waiting at
+//!   that moment and store them with one statement in one transaction.
+//! - Every replica LISTENs on `replyguard_changes`, which a trigger notifies at the commit of any
+//!   change to comments, and drops its cached pages: a comment posted on one replica shows on the
+//!   others' pages within the notification's delivery time.
+//! - Appends to the learning log are serialized by a transaction-level advisory lock, so ids
+//!   become visible in id order and every replica folds the same log in the same order.
+
+mod comments;
+mod import;
+mod keys;
+
+use super::{StorageError, StoredComment};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+/// Schema migrations, applied in order; the table `replyguard_schema` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql")];
+
+/// Key of the advisory lock that serializes schema migrations across starting replicas.
+const MIGRATION_LOCK: i64 = 0x7265_706c_7967_0001;
+/// Key of the advisory lock that serializes appends to the learning log.
+const LEARNING_LOCK: i64 = 0x7265_706c_7967_0002;
+
+/// Most comments committed together in one transaction.
+const MAX_GROUP: usize = 512;
+/// Writer tasks per replica: while one commits, the next gathers its group.
+const WRITERS: usize = 2;
+/// Connections per replica.
+const POOL_SIZE: usize = 16;
+
+struct InsertRequest {
+    comment: super::NewComment,
+    reply: tokio::sync::oneshot::Sender<Result<StoredComment, StorageError>>,
+}
+
+/// Comments and everything else in one PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+    writer: tokio::sync::mpsc::Sender<InsertRequest>,
+    /// Bumped after this replica's own commits and at every change notification.
+    generation: Arc<AtomicU64>,
+}
+
+/// An error and its causes on one line (the driver's own message is often only "error
+/// connecting to server"; the cause says why).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// The driver's error in the storage layer's terms.
+pub(super) fn pg_error(e: tokio_postgres::Error) -> StorageError {
+    use super::FailureKind;
+    let message = chain(&e);
+    let kind = match e.code() {
+        Some(c) if *c == SqlState::DISK_FULL => FailureKind::DiskFull,
+        Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => FailureKind::ReadOnly,
+        Some(c)
+            if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            FailureKind::Busy
+        }
+        Some(c)
+            if *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+                || *c == SqlState::TOO_MANY_CONNECTIONS =>
+        {
+            return StorageError::Unavailable { message };
+        }
+        Some(_) => FailureKind::Other,
+        // No SQL state: the connection itself failed (server gone, socket closed).
+        None => return StorageError::Unavailable { message },
+    };
+    StorageError::Backend { kind, message }
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        pg_error(e)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StorageError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => pg_error(e),
+            other => StorageError::Unavailable {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects to `url`, creates or migrates the schema, and starts the group-commit writers and
+    /// the change listener.
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        let shown = super::Database::Postgres(url.to_string()).to_string();
+        let open_err = |message: String| StorageError::Open {
+            path: shown.clone().into(),
+            kind: super::FailureKind::Io,
+            message,
+        };
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| open_err(format!("invalid URL: {e}")))?;
+        // Acknowledge nothing that is not on disk, whatever the server's default.
+        config.options("-c synchronous_commit=on");
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(5));
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(5)))
+            .create_timeout(Some(std::time::Duration::from_secs(5)))
+            .recycle_timeout(Some(std::time::Duration::from_secs(5)))
+            .build()
+            .map_err(|e| open_err(e.to_string()))?;
+        {
+            let mut client = pool.get().await.map_err(|e| {
+                let cause = match &e {
+                    deadpool_postgres::PoolError::Backend(e) => chain(e),
+                    other => chain(other),
+                };
+                open_err(format!("cannot connect to PostgreSQL: {cause}"))
+            })?;
+            migrate(&mut client)
+                .await
+                .map_err(|e| open_err(format!("cannot create the schema: {}", chain(&e))))?;
+        }
+        let generation = Arc::new(AtomicU64::new(1));
+        let (writer, queue) = tokio::sync::mpsc::channel(MAX_GROUP * 4);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..WRITERS {
+            tokio::spawn(group_commit(
+                pool.clone(),
+                queue.clone(),
+                generation.clone(),
+            ));
+        }
+        tokio::spawn(listen(config, generation.clone()));
+        Ok(PgStore {
+            pool,
+            writer,
+            generation,
+        })
+    }
+
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
+        Ok(self.pool.get().await?)
+    }
+
+    pub(super) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Applies pending migrations under an advisory lock, so replicas starting together take turns.
+async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS replyguard_schema (version INTEGER NOT NULL)")
+        .await?;
+    let applied: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM replyguard_schema",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO replyguard_schema (version) VALUES ($1)",
+            &[&(i as i32 + 1)],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// A writer task: waits for a comment, takes every other one already queued, commits them all.
+async fn group_commit(
+    pool: Pool,
+    queue: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<InsertRequest>>>,
+    generation: Arc<AtomicU64>,
+) {
+    loop {
+        let batch = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let (comments, replies): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|r| (r.comment, r.reply)).unzip();
+        match comments::insert_all(&pool, comments).await {
+            Ok(stored) => {
+                generation.fetch_add(1, Ordering::Release);
+                for (reply, comment) in replies.into_iter().zip(stored) {
+                    let _ = reply.send(Ok(comment));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed; no comment of the group was acknowledged");
+                let message = e.to_string();
+                let unavailable = e.unavailable_reason().is_some();
+                for reply in replies {
+                    let _ = reply.send(Err(if unavailable {
+                        StorageError::Unavailable {
+                            message: message.clone(),
+                        }
+                    } else {
+                        StorageError::Write {
+                            kind: super::FailureKind::Other,
+                            message: message.clone(),
+                        }
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Follows `replyguard_changes` for as long as the process runs, reconnecting after a failure;
+/// every notification (and every reconnection, which may have missed some) moves the generation.
+async fn listen(config: tokio_postgres::Config, generation: Arc<AtomicU64>) {
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let notified = generation.clone();
+                let driver = tokio::spawn(async move {
+                    while let Some(message) =
+                        std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                    {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                                notified.fetch_add(1, Ordering::Release);
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "change listener lost its connection");
+                                break;
+                            }
+                        }
+                    }
+                });
+                if let Err(e) = client.batch_execute("LISTEN replyguard_changes").await {
+                    tracing::warn!(error = %e, "cannot LISTEN for changes");
+                } else {
+                    delay = std::time::Duration::from_millis(100);
+                    generation.fetch_add(1, Ordering::Release);
+                    let _ = driver.await;
+                }
+                drop(client);
+            }
+            Err(e) => tracing::debug!(error = %e, "change listener cannot connect"),
+        }
+        generation.fetch_add(1, Ordering::Release);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(2));
+    }
+}

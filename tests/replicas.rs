@@ -1,0 +1,308 @@
+//! Two replicas of the real binary on one PostgreSQL database (a private cluster per test): they
+//! behave as one service — pages, moderation, sessions, flood limits and learning — and a
+//! PostgreSQL restart costs 503s with `Retry-After`, never an acknowledged comment.
+
+mod common;
+
+use common::postgres::PgCluster;
+use common::{Server, TOKEN, agent, model};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const ARTICLE: &str = "alibaba-olympic-partner";
+const HAM: &str = "Interesting deal, I wonder how big the cloud contract with the IOC really is.";
+
+fn get(url: &str) -> (u16, String) {
+    let mut resp = agent().get(url).call().unwrap();
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn post_json(url: &str, body: &Value) -> (u16, Value, Option<String>) {
+    let mut resp = agent().post(url).send_json(body).unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        retry,
+    )
+}
+
+fn admin(url: &str) -> (u16, Value) {
+    let mut resp = agent()
+        .post(url)
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send_empty()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn comment(content: &str, author: &str) -> Value {
+    json!({"comment_content": content, "comment_author": author,
+           "comment_author_email": format!("{}@example.org", author.to_lowercase())})
+}
+
+/// Polls `check` for up to two seconds (a change notification crosses replicas in milliseconds).
+fn eventually(what: &str, check: impl FnMut() -> bool) -> Duration {
+    within(Duration::from_secs(2), what, check)
+}
+
+fn within(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+fn page(server: &Server) -> String {
+    get(&server.url(&format!("/articles/{ARTICLE}"))).1
+}
+
+#[test]
+fn replicas_on_one_database_behave_as_one_service() {
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let a = Server::start(Path::new(&url), &model(), &[]);
+    let b = Server::start(Path::new(&url), &model(), &[]);
+
+    // B caches its page; a comment posted on A shows on it.
+    assert!(!page(&b).contains("cloud contract"));
+    let api_a = a.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, posted, _) = post_json(&api_a, &comment(HAM, "Ana"));
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["status"], "published");
+    eventually("A's comment on B's cached page", || {
+        page(&b).contains("cloud contract")
+    });
+
+    // Held on A, approved on B, shown on A's page.
+    let held_text = "Does the contract cover the Paris games as well, or only the winter ones?";
+    let (status, held, _) = post_json(
+        &api_a,
+        &json!({"comment_content": held_text, "comment_author": "Bo",
+                "comment_author_email": "bo@example.org", "comment_author_url": "https://cheap-flights.example/"}),
+    );
+    assert_eq!(status, 201, "{held}");
+    let id = held["id"].as_i64().unwrap();
+    if held["status"] != "published" {
+        assert!(!page(&a).contains("Paris games"));
+        let (status, approved) = admin(&b.url(&format!("/api/v1/admin/comments/{id}/approve")));
+        assert_eq!(status, 200, "{approved}");
+    }
+    eventually("B's moderation on A's page", || {
+        page(&a).contains("Paris games")
+    });
+    // Trashed on B: gone from A's page.
+    let (status, _) = admin(&b.url(&format!("/api/v1/admin/comments/{id}/trash")));
+    assert_eq!(status, 200);
+    eventually("B's trash on A's page", || {
+        !page(&a).contains("Paris games")
+    });
+
+    // A moderator signed in on A is signed in on B.
+    let cookie = a.admin_session();
+    let mut resp = agent()
+        .get(&b.url("/admin"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = resp.body_mut().read_to_string().unwrap();
+    assert!(body.contains("Sign out"), "signed in on B: {body}");
+
+    // The stored-comment gauge reads the database: both replicas count both comments.
+    for server in [&a, &b] {
+        let metrics = get(&server.url("/metrics")).1;
+        assert!(
+            metrics.contains("replyguard_stored_comments{status=\"published\"} 1"),
+            "{metrics}"
+        );
+    }
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn a_flood_from_one_address_is_refused_on_every_replica() {
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let a = Server::start(Path::new(&url), &model(), &["--flood-seconds", "60"]);
+    let b = Server::start(Path::new(&url), &model(), &["--flood-seconds", "60"]);
+    let api = |s: &Server| s.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, first, _) = post_json(&api(&a), &comment(HAM, "Ana"));
+    assert_eq!(status, 201, "{first}");
+    let (status, second, _) = post_json(
+        &api(&b),
+        &comment("And another thing about the contract.", "Ana"),
+    );
+    assert_eq!(status, 429, "the flood check is shared: {second}");
+    let (status, _, _) = post_json(&api(&a), &comment("A third one, straight away.", "Ana"));
+    assert_eq!(status, 429);
+}
+
+#[test]
+fn postgres_restart_answers_503_and_loses_nothing() {
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let a = Server::start(Path::new(&url), &model(), &[]);
+    let api = a.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, _, _) = post_json(&api, &comment(HAM, "Ana"));
+    assert_eq!(status, 201);
+    let cached = page(&a);
+    assert!(cached.contains("cloud contract"));
+
+    cluster.stop_server();
+    let (status, body, retry) =
+        post_json(&api, &comment("Posted while the database is down.", "Cy"));
+    assert_eq!(status, 503, "{body}");
+    assert!(retry.is_some(), "503 says when to retry");
+    let (status, health) = get(&a.url("/healthz"));
+    assert_eq!(status, 503, "{health}");
+    // The page it had cached is still served.
+    let (status, still) = get(&a.url(&format!("/articles/{ARTICLE}")));
+    assert_eq!(status, 200);
+    assert!(still.contains("cloud contract"));
+
+    cluster.start_server();
+    // The replica recovers by itself.
+    within(
+        Duration::from_secs(10),
+        "a write after the database is back",
+        || {
+            let (status, body, _) =
+                post_json(&api, &comment("Posted after the database came back.", "Di"));
+            if status == 201 {
+                true
+            } else {
+                assert_eq!(status, 503, "only 503 while recovering: {body}");
+                false
+            }
+        },
+    );
+    let list = get(&a.url(&format!("/api/v1/articles/{ARTICLE}/comments"))).1;
+    assert!(list.contains("cloud contract") && list.contains("came back"));
+    assert!(
+        !list.contains("while the database is down"),
+        "a refused comment is not stored"
+    );
+    assert_eq!(
+        cluster.psql(
+            &url,
+            "SELECT count(*) FROM comments WHERE content LIKE '%database is down%'"
+        ),
+        "0"
+    );
+}
+
+/// `replyguard migrate` copies a SQLite site into PostgreSQL: comments with their threads and
+/// statuses, the moderation history and learning log, keys; the replicas carry on from there.
+#[test]
+fn migrate_copies_a_sqlite_site_into_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("rg.db");
+    let out = common::run(
+        &[
+            "keys",
+            "--db",
+            sqlite.to_str().unwrap(),
+            "add",
+            "--blog",
+            "https://blog.example.com",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let key = common::text(&out.stdout).trim().to_string();
+    let old = Server::start(&sqlite, &model(), &[]);
+    let api = old.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (_, first, _) = post_json(&api, &comment(HAM, "Ana"));
+    let mut reply = comment("Good question, I would like to know as well.", "Bo");
+    reply["comment_parent"] = first["id"].clone();
+    let (status, reply, _) = post_json(&api, &reply);
+    assert_eq!(status, 201, "{reply}");
+    let (_, spam, _) = post_json(
+        &api,
+        &comment("Cheap pills here, best price, no prescription.", "Pills"),
+    );
+    let spam_id = spam["id"].as_i64().unwrap();
+    // A decision that teaches: the comment marked as spam by a moderator.
+    if spam["status"] != "spam" {
+        let (status, _) = admin(&old.url(&format!("/api/v1/admin/comments/{spam_id}/spam")));
+        assert_eq!(status, 200);
+    }
+    let (status, _) = admin(&old.url(&format!("/api/v1/admin/comments/{spam_id}/approve")));
+    assert_eq!(status, 200);
+    let before = page(&old);
+    old.stop();
+
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let out = common::run(
+        &["migrate", "--from", sqlite.to_str().unwrap(), "--to", &url],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stderr).contains("comments"));
+    // Copying into a database that already holds a site is refused.
+    let again = common::run(
+        &["migrate", "--from", sqlite.to_str().unwrap(), "--to", &url],
+        None,
+        dir.path(),
+    );
+    assert!(!again.status.success());
+    assert!(common::text(&again.stderr).contains("empty database"));
+
+    let count = |sql: &str| cluster.psql(&url, sql);
+    assert_eq!(count("SELECT count(*) FROM comments"), "3");
+    assert_eq!(
+        count("SELECT count(*) FROM comments WHERE parent_id IS NOT NULL"),
+        "1"
+    );
+    assert!(
+        count("SELECT count(*) FROM learning_log")
+            .parse::<u32>()
+            .unwrap()
+            >= 1
+    );
+    assert!(
+        count("SELECT count(*) FROM comment_events")
+            .parse::<u32>()
+            .unwrap()
+            >= 4
+    );
+
+    let new = Server::start(Path::new(&url), &model(), &[]);
+    let after = page(&new);
+    for text in ["cloud contract", "would like to know", "Cheap pills"] {
+        assert_eq!(before.contains(text), after.contains(text), "{text}");
+    }
+    // The key still works, and new comments continue the ids.
+    let mut resp = agent()
+        .post(&new.url("/1.1/verify-key"))
+        .send_form([("key", key.as_str()), ("blog", "https://blog.example.com")])
+        .unwrap();
+    assert_eq!(resp.body_mut().read_to_string().unwrap(), "valid");
+    let (status, next, _) = post_json(
+        &new.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &comment("A first comment on the new database.", "Cy"),
+    );
+    assert_eq!(status, 201, "{next}");
+    assert!(next["id"].as_i64().unwrap() > spam_id);
+}

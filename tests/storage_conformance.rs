@@ -1,0 +1,454 @@
+//! The storage port's conformance suite: written once against `replyguard::storage::Store`, run
+//! on every backend `--db` can name — a SQLite file and a private PostgreSQL cluster
+//! (tests/common/postgres.rs). A backend passes when it behaves the same as the other.
+
+mod common;
+
+use common::postgres::PgCluster;
+use replyguard::data::{Comment, Label, LabeledComment};
+use replyguard::import::ArticleRecord;
+use replyguard::storage::{
+    self, ArticleOutcome, CommentOutcome, Database, ImportedComment, NewComment, Status,
+    StorageError, Store,
+};
+use std::sync::Arc;
+
+fn comment(article: &str, status: Status, content: &str) -> NewComment {
+    NewComment {
+        article: article.into(),
+        parent_id: None,
+        author: "Ana".into(),
+        author_email: "ana@example.org".into(),
+        author_url: None,
+        content: content.into(),
+        user_ip: Some("127.0.0.1".into()),
+        user_agent: Some("test".into()),
+        referrer: None,
+        status,
+        verdict: match status {
+            Status::Published => "published",
+            Status::Held => "held",
+            _ => "rejected",
+        }
+        .into(),
+        spam_probability: 0.25,
+        clues: r#"[{"token":"nice","weight":-1.5}]"#.into(),
+        model_version: "test".into(),
+        source: "api".into(),
+        akismet_guid: None,
+        api_key_id: None,
+    }
+}
+
+async fn comments_and_moderation(store: &dyn Store) {
+    let a = store
+        .insert(comment("a", Status::Published, "first"))
+        .await
+        .unwrap();
+    let held = store
+        .insert(comment("a", Status::Held, "second"))
+        .await
+        .unwrap();
+    store
+        .insert(comment("b", Status::Published, "other article"))
+        .await
+        .unwrap();
+    assert!(held.id > a.id, "ids grow");
+    let got = store.get(a.id).await.unwrap().unwrap();
+    assert_eq!(got.content, "first");
+    assert_eq!(got.clues[0]["token"], "nice", "clues round-trip as JSON");
+    assert_eq!(got.created_at, a.created_at);
+    assert!(store.get(999_999).await.unwrap().is_none());
+    assert_eq!(store.count_published("a").await.unwrap(), 1);
+    assert_eq!(store.count_published("nowhere").await.unwrap(), 0);
+    let public = store.published("a", 0, 10).await.unwrap();
+    assert_eq!(public.len(), 1);
+    assert!(public[0].clues.is_null(), "public listings carry no clues");
+    assert!(
+        store
+            .is_duplicate("a", "ana@example.org", "first")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_duplicate("a", "bob@example.org", "first")
+            .await
+            .unwrap()
+    );
+    let queue = store.by_status(Status::Held, None, 10).await.unwrap();
+    assert_eq!(
+        queue.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![held.id]
+    );
+    assert!(
+        store
+            .by_status(Status::Held, Some("b"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let before = store.generation();
+    let approved = store
+        .set_status(held.id, Status::Published, "admin")
+        .await
+        .unwrap();
+    assert_eq!(approved.status, Status::Published);
+    assert_ne!(
+        store.generation(),
+        before,
+        "a moderation moves the generation"
+    );
+    assert_eq!(store.count_published("a").await.unwrap(), 2);
+    let page2 = store.published("a", 1, 1).await.unwrap();
+    assert_eq!(page2[0].id, held.id, "oldest first, offset counts");
+    assert!(matches!(
+        store.set_status(999_999, Status::Spam, "admin").await,
+        Err(StorageError::NotFound(999_999))
+    ));
+    let history = store.history(held.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].actor, "classifier");
+    assert_eq!(history[1].from_status, Some(Status::Held));
+    assert_eq!(history[1].to_status, Status::Published);
+
+    let counts = store.count_by_status().await.unwrap();
+    let published = counts
+        .iter()
+        .find(|(s, _)| *s == Status::Published)
+        .map(|(_, n)| *n);
+    assert_eq!(published, Some(3));
+}
+
+async fn learning_log_follows_decisions(store: &dyn Store) {
+    let held = store
+        .insert(comment("learn", Status::Held, "cheap pills"))
+        .await
+        .unwrap();
+    let start = store
+        .learning_log(0, 10_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.id);
+    store
+        .set_status(held.id, Status::Published, "admin")
+        .await
+        .unwrap();
+    // Reversed: the ham example is taken back and a spam example added.
+    store
+        .set_status(held.id, Status::Spam, "admin")
+        .await
+        .unwrap();
+    // Repeated: nothing new.
+    store
+        .set_status(held.id, Status::Spam, "admin")
+        .await
+        .unwrap();
+    let log = store.learning_log(start, 100).await.unwrap();
+    let entries: Vec<(Label, f64)> = log.iter().map(|e| (e.label, e.sign)).collect();
+    assert_eq!(
+        entries,
+        vec![(Label::Ham, 1.0), (Label::Ham, -1.0), (Label::Spam, 1.0)]
+    );
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(log[0].comment.comment_content, "cheap pills");
+    let paged = store.learning_log(log[0].id, 1).await.unwrap();
+    assert_eq!(paged.len(), 1);
+    assert_eq!(paged[0].id, log[1].id);
+
+    let feedback = store.feedback().await.unwrap();
+    assert!(
+        feedback
+            .iter()
+            .any(|f| f.label == Label::Spam && f.comment.comment_content == "cheap pills")
+    );
+    let today = &held.created_at[..10];
+    let days = store.daily_activity(today).await.unwrap();
+    let day = days.iter().find(|d| d.day == today).unwrap();
+    assert!(day.held >= 1);
+}
+
+async fn concurrent_inserts_are_all_kept(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..50 {
+                    let text = format!("comment {t}-{i}");
+                    let c = store
+                        .insert(comment("many", Status::Published, &text))
+                        .await
+                        .unwrap();
+                    assert_eq!(c.content, text);
+                    ids.push((c.id, text));
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    for (id, text) in &all {
+        let stored = store.get(*id).await.unwrap().unwrap();
+        assert_eq!(
+            &stored.content, text,
+            "each acknowledgement names its own row"
+        );
+    }
+    let mut ids: Vec<i64> = all.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 400);
+    assert_eq!(store.count_published("many").await.unwrap(), 400);
+}
+
+async fn settings_and_sessions(store: &dyn Store) {
+    assert_eq!(store.setting("k").await.unwrap(), None);
+    store.set_setting("k", "1").await.unwrap();
+    store.set_setting("k", "2").await.unwrap();
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("2"));
+    store.create_session("s1", "csrf1", 100, 10).await.unwrap();
+    assert_eq!(
+        store.session_csrf("s1", 50).await.unwrap().as_deref(),
+        Some("csrf1")
+    );
+    assert_eq!(
+        store.session_csrf("s1", 100).await.unwrap(),
+        None,
+        "expired"
+    );
+    store.delete_session("s1").await.unwrap();
+    assert_eq!(store.session_csrf("s1", 50).await.unwrap(), None);
+    store.ping().await.unwrap();
+}
+
+async fn keys_and_examples(store: &dyn Store) {
+    let blogs = vec!["blog.example.com".to_string(), "a.example".to_string()];
+    let key = store
+        .add_key("hash1", "rg_abc", &blogs, Some("note"), Some(10))
+        .await
+        .unwrap();
+    assert_eq!(key.blogs, vec!["a.example", "blog.example.com"]);
+    assert_eq!(key.quota, Some(10));
+    let found = store.key_by_hash("hash1").await.unwrap().unwrap();
+    assert_eq!(found.id, key.id);
+    assert_eq!(store.keys().await.unwrap().len(), 1);
+    assert_eq!(store.count_call(key.id, "2026-12").await.unwrap(), 1);
+    assert_eq!(store.count_call(key.id, "2026-12").await.unwrap(), 2);
+    assert_eq!(store.usage(key.id, "2026-12").await.unwrap(), 2);
+    assert_eq!(store.usage(key.id, "2026-11").await.unwrap(), 0);
+    assert!(store.revoke_key("hash1").await.unwrap());
+    assert!(!store.revoke_key("hash1").await.unwrap());
+    assert!(store.key_by_hash("hash1").await.unwrap().is_none());
+
+    let mut checked = comment("ak", Status::Held, "checked");
+    checked.akismet_guid = Some("guid-1".into());
+    let checked = store.insert(checked).await.unwrap();
+    assert_eq!(
+        store.comment_by_guid("guid-1").await.unwrap(),
+        Some(checked.id)
+    );
+    let start = store
+        .learning_log(0, 10_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.id);
+    let example = LabeledComment {
+        label: Label::Spam,
+        comment: Comment {
+            comment_content: "buy now".into(),
+            ..Default::default()
+        },
+    };
+    store
+        .add_example(&example, "akismet-submit", true)
+        .await
+        .unwrap();
+    store
+        .add_example(&example, "akismet-submit", false)
+        .await
+        .unwrap();
+    let log = store.learning_log(start, 10).await.unwrap();
+    assert_eq!(log.len(), 1, "only a learned example joins the log");
+    assert_eq!(log[0].comment.comment_content, "buy now");
+    let feedback = store.feedback().await.unwrap();
+    assert_eq!(
+        feedback
+            .iter()
+            .filter(|f| f.comment.comment_content == "buy now")
+            .count(),
+        2
+    );
+}
+
+fn article(remote: &str, slug: &str, link: &str) -> ArticleRecord {
+    ArticleRecord {
+        remote_id: remote.into(),
+        slug: slug.into(),
+        title: format!("Title of {slug}"),
+        date: "2017-03-01T10:00:00Z".into(),
+        author: "admin".into(),
+        html: "<p>Body</p>".into(),
+        link: Some(link.into()),
+        wp_post_id: Some(12),
+        public: true,
+    }
+}
+
+fn imported(remote: &str, article: &str, parent: Option<&str>, learn: bool) -> ImportedComment {
+    ImportedComment {
+        remote_id: remote.into(),
+        article: article.into(),
+        remote_parent: parent.map(str::to_string),
+        comment: comment("", Status::Published, &format!("<p>{remote}</p>")),
+        created_at: "2017-03-02T10:00:00Z".into(),
+        comment_type: "comment".into(),
+        learn: learn.then_some(Label::Ham),
+    }
+}
+
+async fn imports(store: &dyn Store) {
+    let first = article(
+        "wordpress-post:12",
+        "hello",
+        "https://blog.example.com/2017/03/01/hello/",
+    );
+    assert_eq!(
+        store.import_article(&first, &[]).await.unwrap(),
+        ArticleOutcome::Created("hello".into())
+    );
+    assert_eq!(
+        store.import_article(&first, &[]).await.unwrap(),
+        ArticleOutcome::Existing("hello".into())
+    );
+    // A Disqus thread of the same post joins it.
+    let thread = article(
+        "disqus-thread:9",
+        "whatever",
+        "http://www.Blog.example.com/2017/03/01/hello",
+    );
+    assert_eq!(
+        store.import_article(&thread, &[]).await.unwrap(),
+        ArticleOutcome::Existing("hello".into())
+    );
+    // Another post wanting a taken slug gets its own.
+    let other = article(
+        "wordpress-post:13",
+        "hello",
+        "https://blog.example.com/p13/",
+    );
+    assert_eq!(
+        store
+            .import_article(&other, &["hello-2".into()])
+            .await
+            .unwrap(),
+        ArticleOutcome::Created("hello-3".into())
+    );
+    let outcomes = store
+        .import_comments(vec![
+            imported(
+                "wordpress:2",
+                "wordpress-post:12",
+                Some("wordpress:1"),
+                true,
+            ),
+            imported("wordpress:1", "wordpress-post:12", None, false),
+            imported("disqus:5", "disqus-thread:9", None, false),
+            imported("disqus:3", "disqus-thread:404", None, false),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0], CommentOutcome::Created(_)));
+    assert!(matches!(outcomes[2], CommentOutcome::Created(_)));
+    assert_eq!(outcomes[3], CommentOutcome::Orphan);
+    let again = store
+        .import_comments(vec![imported(
+            "wordpress:1",
+            "wordpress-post:12",
+            None,
+            false,
+        )])
+        .await
+        .unwrap();
+    assert_eq!(again, vec![CommentOutcome::Existing]);
+    assert_eq!(store.link_imported_parents().await.unwrap(), 1);
+    let known = store
+        .known_remote_ids(&["wordpress:1".into(), "wordpress:77".into()])
+        .await
+        .unwrap();
+    assert_eq!(known, vec!["wordpress:1".to_string()]);
+    let public = store.public_articles().await.unwrap();
+    assert_eq!(public.len(), 2);
+    assert_eq!(store.export_articles().await.unwrap().len(), 2);
+    let exported = store.export_comments(Some("hello"), 0, 100).await.unwrap();
+    assert_eq!(exported.len(), 3);
+    assert!(exported.iter().all(|c| c.comment.html));
+    let reply = exported
+        .iter()
+        .find(|c| c.comment.content.contains("wordpress:2"))
+        .unwrap();
+    let parent = exported
+        .iter()
+        .find(|c| c.comment.content.contains("wordpress:1"))
+        .unwrap();
+    assert_eq!(reply.comment.parent_id, Some(parent.comment.id));
+    assert!(
+        store
+            .commented_articles()
+            .await
+            .unwrap()
+            .contains(&"hello".to_string())
+    );
+    assert_eq!(
+        store
+            .moved_article("/2017/03/01/hello/", None)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hello")
+    );
+    assert_eq!(
+        store.moved_article("/", Some(12)).await.unwrap().as_deref(),
+        Some("hello")
+    );
+    assert_eq!(store.moved_article("/nope/", None).await.unwrap(), None);
+    let learned = store.learning_log(0, 10_000).await.unwrap();
+    assert!(
+        learned
+            .iter()
+            .any(|e| e.comment.comment_content.contains("wordpress:2"))
+    );
+}
+
+async fn conformance(db: &Database) {
+    let store = storage::open(db).await.unwrap();
+    comments_and_moderation(&*store).await;
+    learning_log_follows_decisions(&*store).await;
+    concurrent_inserts_are_all_kept(store.clone()).await;
+    settings_and_sessions(&*store).await;
+    keys_and_examples(&*store).await;
+    imports(&*store).await;
+    drop(store);
+    // Opening again finds everything, with no migration to redo.
+    let store = storage::open(db).await.unwrap();
+    assert_eq!(store.count_published("many").await.unwrap(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance(&Database::Sqlite(dir.path().join("db.sqlite"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conforms() {
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    conformance(&Database::Postgres(url)).await;
+}
