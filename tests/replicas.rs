@@ -306,3 +306,113 @@ fn migrate_copies_a_sqlite_site_into_postgres() {
     assert_eq!(status, 201, "{next}");
     assert!(next["id"].as_i64().unwrap() > spam_id);
 }
+
+/// Posts from `threads` threads to the replicas in turn until `stop`; returns the texts that were
+/// acknowledged (201) and every other HTTP status seen (connection errors to a killed replica
+/// are not statuses).
+fn post_under_load(
+    tag: &'static str,
+    apis: Vec<String>,
+    threads: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(Vec<String>, Vec<u16>)> {
+    std::thread::spawn(move || {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (apis, stop) = (apis.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let (mut acked, mut other) = (Vec::new(), Vec::new());
+                    let mut i = 0usize;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        i += 1;
+                        let text = format!("load comment {tag}-{t}-{i} about the sponsorship deal");
+                        let api = &apis[i % apis.len()];
+                        let body = json!({"comment_content": text, "comment_author": format!("Load {t}"),
+                                          "comment_author_email": format!("load{tag}{t}-{i}@example.org")});
+                        match agent().post(api).send_json(&body) {
+                            Ok(resp) if resp.status().as_u16() == 201 => acked.push(text),
+                            Ok(resp) => other.push(resp.status().as_u16()),
+                            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                        }
+                    }
+                    (acked, other)
+                })
+            })
+            .collect();
+        let (mut acked, mut other) = (Vec::new(), Vec::new());
+        for w in workers {
+            let (a, o) = w.join().unwrap();
+            acked.extend(a);
+            other.extend(o);
+        }
+        (acked, other)
+    })
+}
+
+fn assert_all_stored(cluster: &PgCluster, url: &str, acked: &[String]) {
+    let stored = cluster.psql(url, "SELECT content FROM comments");
+    let stored: std::collections::HashSet<&str> = stored.lines().collect();
+    let missing: Vec<_> = acked
+        .iter()
+        .filter(|t| !stored.contains(t.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged comments missing, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+}
+
+#[test]
+fn kill_9_of_a_replica_and_a_postgres_restart_under_load_lose_no_acknowledged_comment() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let a = Server::start(Path::new(&url), &model(), &[]);
+    let b = Server::start(Path::new(&url), &model(), &[]);
+    let api = |s: &Server| s.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+
+    // One replica killed with SIGKILL in the middle of the load.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = post_under_load("kill", vec![api(&a), api(&b)], 8, stop.clone());
+    std::thread::sleep(Duration::from_millis(700));
+    a.stop();
+    std::thread::sleep(Duration::from_millis(700));
+    stop.store(true, Ordering::Relaxed);
+    let (acked, other) = load.join().unwrap();
+    assert!(
+        acked.len() > 50,
+        "the load ran: {} acknowledged",
+        acked.len()
+    );
+    assert!(
+        other.is_empty(),
+        "no HTTP error from the survivor: {other:?}"
+    );
+    assert_all_stored(&cluster, &url, &acked);
+
+    // PostgreSQL restarted in the middle of the load on the surviving replica.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = post_under_load("restart", vec![api(&b)], 8, stop.clone());
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.stop_server();
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.start_server();
+    within(
+        Duration::from_secs(10),
+        "writes resume after the restart",
+        || {
+            let (status, _, _) = post_json(&api(&b), &comment(HAM, "After"));
+            status == 201
+        },
+    );
+    stop.store(true, Ordering::Relaxed);
+    let (acked, other) = load.join().unwrap();
+    assert!(
+        other.iter().all(|s| *s == 503),
+        "only 503 while the database restarts: {other:?}"
+    );
+    assert_all_stored(&cluster, &url, &acked);
+}
