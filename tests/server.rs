@@ -826,3 +826,49 @@ fn flood_limit_reads_x_forwarded_for_only_from_a_trusted_proxy() {
         "the header is not believed"
     );
 }
+
+/// Errors come in the client's kind: JSON for API clients, a page for browsers (same status and
+/// headers), for the fallback and the admin API alike.
+#[test]
+fn browsers_get_error_pages_api_clients_get_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let fetch = |path: &str, accept: &str, post: bool| {
+        let url = server.url(path);
+        let mut resp = if post {
+            agent().post(&url).header("Accept", accept).send_empty()
+        } else {
+            agent().get(&url).header("Accept", accept).call()
+        }
+        .unwrap();
+        let kind = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let status = resp.status().as_u16();
+        (status, kind, resp.body_mut().read_to_string().unwrap())
+    };
+    let (status, kind, body) = fetch("/no/such/page", browser, false);
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(
+        body.contains("<h1>Not Found</h1>") && body.contains("no such page"),
+        "{body}"
+    );
+    let (status, kind, body) = fetch("/no/such/page", "application/json", false);
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("application/json"), "{kind}");
+    assert!(body.contains("\"error\""));
+    let (status, kind, body) = fetch("/api/v1/admin/comments/1/approve", browser, true);
+    assert_eq!(status, 401);
+    assert!(
+        kind.starts_with("text/html") && body.contains("admin token"),
+        "{body}"
+    );
+    let (status, kind, _) = fetch("/api/v1/admin/comments/1/approve", "*/*", true);
+    assert_eq!(status, 401);
+    assert!(kind.starts_with("application/json"));
+}

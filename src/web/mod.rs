@@ -15,6 +15,7 @@ mod api;
 mod assets;
 pub mod client_ip;
 pub mod error;
+mod error_pages;
 pub mod form;
 #[doc(hidden)]
 pub mod fuzz;

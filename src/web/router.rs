@@ -1,6 +1,8 @@
 //! Every route, the response headers every answer gets, and `/healthz`.
 
-use super::{AppState, BODY_LIMIT, admin, admin_pages, akismet, api, assets, metrics, pages};
+use super::{
+    AppState, BODY_LIMIT, admin, admin_pages, akismet, api, assets, error_pages, metrics, pages,
+};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -39,6 +41,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .fallback(pages::moved_or_missing)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error_pages::for_browsers,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // The policy and the referrer rule matter for pages only; API answers stay small.
         .layer(SetResponseHeaderLayer::if_not_present(
