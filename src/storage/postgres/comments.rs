@@ -251,7 +251,7 @@ impl CommentStore for PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT n FROM comment_counts WHERE article = $1 AND status = 'published'",
+                "SELECT SUM(n)::BIGINT FROM comment_counts WHERE article = $1 AND status = 'published'",
             )
             .await?;
         let n: Option<i64> = match client.query_opt(&stmt, &[&article]).await? {

@@ -372,7 +372,7 @@ impl ImportStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT DISTINCT article FROM comment_counts WHERE n > 0 ORDER BY article",
+                "SELECT article FROM comment_counts GROUP BY article HAVING SUM(n) > 0 ORDER BY article",
                 &[],
             )
             .await?;
