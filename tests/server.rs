@@ -686,11 +686,38 @@ fn long_threads_are_split_into_pages() {
     assert!(first.contains("Reader comment number 1 about"));
     assert!(first.contains("Reader comment number 100 about"));
     assert!(!first.contains("Reader comment number 101 about"));
-    assert!(first.contains("Page 1 of 2") && first.contains("?cpage=2#comments"));
-    let (_, second) = get(&server.url(&format!("/articles/{ARTICLE}?cpage=2")));
+    assert!(first.contains("Page 1 of 2"));
+    // The links carry keyset cursors (the next page starts after the last comment shown).
+    let href = |page: &str, rel: &str| {
+        let at = page
+            .find(&format!("rel=\"{rel}\" href=\""))
+            .unwrap_or_else(|| panic!("no {rel} link"));
+        let rest = &page[at + rel.len() + 13..];
+        rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+    };
+    let next = href(&first, "next");
+    assert!(next.contains("cpage=2&after="), "{next}");
+    let (_, second) = get(&server.url(&next));
     assert!(second.contains("Reader comment number 105 about"));
     assert!(!second.contains("Reader comment number 100 about"));
-    assert!(second.contains("Older comments"));
+    assert!(second.contains("Older comments") && second.contains("Page 2 of 2"));
+    let (_, by_number) = get(&server.url(&format!("/articles/{ARTICLE}?cpage=2")));
+    assert!(by_number.contains("Reader comment number 105 about"));
+    assert!(!by_number.contains("Reader comment number 100 about"));
+    let prev = href(&second, "prev");
+    assert!(prev.contains("cpage=1&before="), "{prev}");
+    let (_, back) = get(&server.url(&prev));
+    assert!(back.contains("Reader comment number 1 about"));
+    assert!(back.contains("Reader comment number 100 about"));
+    assert!(!back.contains("Reader comment number 101 about"));
+    // The API pages by cursor too.
+    let (_, listed) = get(&format!("{api}?per_page=100"));
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let after = listed["next_after"].as_i64().unwrap();
+    let (_, rest) = get(&format!("{api}?per_page=100&after={after}"));
+    let rest: Value = serde_json::from_str(&rest).unwrap();
+    assert_eq!(rest["comments"].as_array().unwrap().len(), 5);
+    assert!(rest["next_after"].is_null());
     let (_, beyond) = get(&server.url(&format!("/articles/{ARTICLE}?cpage=99")));
     assert!(
         beyond.contains("Page 2 of 2"),

@@ -9,7 +9,7 @@ use replyguard::data::{Comment, Label, LabeledComment};
 use replyguard::import::ArticleRecord;
 use replyguard::storage::{
     self, ArticleOutcome, CommentOutcome, Database, ImportedComment, NewComment, Status,
-    StorageError, Store,
+    StorageError, Store, Window,
 };
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ async fn comments_and_moderation(store: &dyn Store) {
     assert!(store.get(999_999).await.unwrap().is_none());
     assert_eq!(store.count_published("a").await.unwrap(), 1);
     assert_eq!(store.count_published("nowhere").await.unwrap(), 0);
-    let public = store.published("a", 0, 10).await.unwrap();
+    let public = store.published("a", Window::Offset(0), 10).await.unwrap();
     assert_eq!(public.len(), 1);
     assert!(public[0].clues.is_null(), "public listings carry no clues");
     assert!(
@@ -101,7 +101,7 @@ async fn comments_and_moderation(store: &dyn Store) {
         "a moderation moves the generation"
     );
     assert_eq!(store.count_published("a").await.unwrap(), 2);
-    let page2 = store.published("a", 1, 1).await.unwrap();
+    let page2 = store.published("a", Window::Offset(1), 1).await.unwrap();
     assert_eq!(page2[0].id, held.id, "oldest first, offset counts");
     assert!(matches!(
         store.set_status(999_999, Status::Spam, "admin").await,
@@ -119,6 +119,45 @@ async fn comments_and_moderation(store: &dyn Store) {
         .find(|(s, _)| *s == Status::Published)
         .map(|(_, n)| *n);
     assert_eq!(published, Some(3));
+}
+
+async fn windows_read_pages_by_cursor_or_offset(store: &dyn Store) {
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let status = if i == 4 {
+            Status::Held
+        } else {
+            Status::Published
+        };
+        let c = store
+            .insert(comment("paged", status, &format!("paged {i}")))
+            .await
+            .unwrap();
+        if status == Status::Published {
+            ids.push(c.id);
+        }
+    }
+    let read = |window| async move {
+        store
+            .published("paged", window, 3)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(Window::Offset(0)).await, ids[0..3]);
+    assert_eq!(read(Window::Offset(3)).await, ids[3..6]);
+    assert_eq!(read(Window::After(ids[2])).await, ids[3..6]);
+    assert_eq!(
+        read(Window::Before(ids[6])).await,
+        ids[3..6],
+        "oldest first"
+    );
+    assert_eq!(read(Window::FromEnd(0)).await, ids[6..9]);
+    assert_eq!(read(Window::FromEnd(2)).await, ids[4..7]);
+    assert_eq!(read(Window::After(ids[8])).await, Vec::<i64>::new());
+    assert_eq!(read(Window::Before(ids[0])).await, Vec::<i64>::new());
 }
 
 async fn learning_log_follows_decisions(store: &dyn Store) {
@@ -429,6 +468,7 @@ async fn imports(store: &dyn Store) {
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
+    windows_read_pages_by_cursor_or_offset(&*store).await;
     learning_log_follows_decisions(&*store).await;
     concurrent_inserts_are_all_kept(store.clone()).await;
     settings_and_sessions(&*store).await;

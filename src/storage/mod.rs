@@ -124,6 +124,21 @@ impl StorageError {
 
 pub use crate::domain::Status;
 
+/// Which published comments of an article to read, oldest first. The cursors (`After`, `Before`)
+/// read through the index from a comment id, so page 10,000 costs what page 1 costs; `Offset`
+/// and `FromEnd` skip rows (what a page asked for by number alone needs) and cost what they skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The first `limit` after skipping this many from the oldest.
+    Offset(u64),
+    /// The last `limit` before skipping this many from the newest.
+    FromEnd(u64),
+    /// The first `limit` with an id greater than this.
+    After(i64),
+    /// The last `limit` with an id less than this.
+    Before(i64),
+}
+
 /// A comment to store, as submitted plus the classifier's decision.
 #[derive(Debug, Clone)]
 pub struct NewComment {
@@ -191,12 +206,12 @@ pub trait CommentStore: Send + Sync + 'static {
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError>;
     /// One comment by id.
     async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
-    /// Published comments of an article, oldest first, without their clues (`Null`): public
-    /// listings never show them.
+    /// At most `limit` published comments of an article in `window`, oldest first, without their
+    /// clues (`Null`): public listings never show them.
     async fn published(
         &self,
         article: &str,
-        offset: u64,
+        window: Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Number of published comments of an article.

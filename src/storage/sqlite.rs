@@ -407,18 +407,35 @@ impl SqliteStore {
     pub fn published(
         &self,
         article: &str,
-        offset: u64,
+        window: super::Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
+        use super::Window;
         let conn = self.conn()?;
+        let (condition, order, skip, from) = match window {
+            Window::Offset(n) => ("", "ASC", n, 0),
+            Window::FromEnd(n) => ("", "DESC", n, 0),
+            Window::After(id) => ("AND id > ?4", "ASC", 0, id),
+            Window::Before(id) => ("AND id < ?4", "DESC", 0, id),
+        };
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {PUBLIC_COLUMNS} FROM comments WHERE article = ?1 AND status = 'published' ORDER BY id LIMIT ?2 OFFSET ?3"
+            "SELECT {PUBLIC_COLUMNS} FROM comments WHERE article = ?1 AND status = 'published' \
+             AND ?4 = ?4 {condition} ORDER BY id {order} LIMIT ?2 OFFSET ?3"
         ))?;
         let rows = stmt.query_map(
-            params![article, limit as i64, offset as i64],
+            params![
+                article,
+                limit.min(i64::MAX as u64) as i64,
+                skip.min(i64::MAX as u64) as i64,
+                from
+            ],
             row_to_comment,
         )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut comments: Vec<StoredComment> = rows.collect::<Result<_, _>>()?;
+        if order == "DESC" {
+            comments.reverse();
+        }
+        Ok(comments)
     }
 
     pub fn count_published(&self, article: &str) -> Result<u64, StorageError> {
@@ -1029,7 +1046,13 @@ mod tests {
             );
             let approved = store.set_status(b.id, Status::Published, "admin").unwrap();
             assert_eq!(approved.status, Status::Published);
-            assert_eq!(store.published("a", 0, 10).unwrap().len(), 2);
+            assert_eq!(
+                store
+                    .published("a", crate::storage::Window::Offset(0), 10)
+                    .unwrap()
+                    .len(),
+                2
+            );
             assert!(matches!(
                 store.set_status(999, Status::Spam, "admin"),
                 Err(StorageError::NotFound(999))

@@ -56,11 +56,11 @@ impl CommentStore for SqlitePort {
     async fn published(
         &self,
         article: &str,
-        offset: u64,
+        window: super::Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let article = article.to_owned();
-        self.run(move |s| s.published(&article, offset, limit))
+        self.run(move |s| s.published(&article, window, limit))
             .await
     }
 

@@ -6,6 +6,7 @@ use super::submit::{self, Submission};
 use crate::data::CommentView;
 use crate::domain::{Origin, RawComment};
 use crate::engine::{Clue, Verdict};
+use crate::storage::Window;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -92,6 +93,8 @@ pub async fn create_comment(
 pub struct Paging {
     page: Option<u64>,
     per_page: Option<u64>,
+    /// Keyset cursor: the comments after this id (the previous answer's `next_after`).
+    after: Option<i64>,
 }
 
 /// A published comment as the public sees it: no e-mail, no IP.
@@ -105,7 +108,7 @@ struct PublicComment<'a> {
     date: &'a str,
 }
 
-/// `GET /api/v1/articles/{slug}/comments?page=&per_page=`.
+/// `GET /api/v1/articles/{slug}/comments?page=&per_page=` or `?after=ID&per_page=`.
 pub async fn list_comments(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -117,10 +120,16 @@ pub async fn list_comments(
     let per_page = paging.per_page.unwrap_or(50).clamp(1, 200);
     let page = paging.page.unwrap_or(1).max(1);
     let total = state.store.count_published(&slug).await?;
-    let comments = state
-        .store
-        .published(&slug, (page - 1).saturating_mul(per_page), per_page)
-        .await?;
+    let window = match paging.after {
+        Some(id) => Window::After(id),
+        None => Window::Offset((page - 1).saturating_mul(per_page)),
+    };
+    let comments = state.store.published(&slug, window, per_page).await?;
+    // Where the next page starts, while there may be one.
+    let next_after = comments
+        .last()
+        .filter(|_| comments.len() as u64 == per_page)
+        .map(|c| c.id);
     let public: Vec<PublicComment> = comments
         .iter()
         .map(|c| PublicComment {
@@ -133,7 +142,8 @@ pub async fn list_comments(
         })
         .collect();
     Ok(Json(
-        json!({"article": slug, "total": total, "page": page, "per_page": per_page, "comments": public}),
+        json!({"article": slug, "total": total, "page": page, "per_page": per_page,
+               "next_after": next_after, "comments": public}),
     ))
 }
 

@@ -14,6 +14,8 @@ const MAX_PAGES: usize = 1024;
 pub struct PageKey {
     pub slug: String,
     pub page: u64,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
 }
 
 /// What a cached page was rendered from.
@@ -65,6 +67,8 @@ mod tests {
         let key = PageKey {
             slug: "a".into(),
             page: 1,
+            after: None,
+            before: None,
         };
         let fresh = Freshness {
             generation: 3,
@@ -85,6 +89,8 @@ mod tests {
         let other = PageKey {
             slug: "a".into(),
             page: 2,
+            after: Some(50),
+            before: None,
         };
         assert!(cache.get(&other, &moved).is_none());
         assert_eq!(cache.stale(&key).as_deref(), Some("<html>"));

@@ -7,6 +7,7 @@ use super::page_cache;
 use super::render::{self, FormState};
 use super::submit::{self, Submission};
 use crate::domain::{Origin, RawComment};
+use crate::storage::Window;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -23,6 +24,10 @@ pub const COMMENTS_PER_PAGE: u64 = 100;
 pub struct PageQuery {
     replytocom: Option<i64>,
     cpage: Option<u64>,
+    /// Cursor of a "Newer comments" link: the comments after this id.
+    after: Option<i64>,
+    /// Cursor of an "Older comments" link: the comments before this id.
+    before: Option<i64>,
     unapproved: Option<i64>,
     #[serde(rename = "moderation-hash")]
     moderation_hash: Option<String>,
@@ -31,6 +36,27 @@ pub struct PageQuery {
 /// Pages of comments an article with `total` published comments has (at least one).
 fn page_count(total: u64) -> u64 {
     total.div_ceil(COMMENTS_PER_PAGE).max(1)
+}
+
+/// Where page `page` of `pages` starts: by cursor when the link gave one (an index seek), else
+/// by skipping from whichever end is nearer, so the first and last pages (where readers land)
+/// cost nothing to find.
+fn window_of(query: &PageQuery, page: u64, pages: u64, total: u64) -> (Window, u64) {
+    if let Some(id) = query.after {
+        return (Window::After(id), COMMENTS_PER_PAGE);
+    }
+    if let Some(id) = query.before {
+        return (Window::Before(id), COMMENTS_PER_PAGE);
+    }
+    let from_start = (page - 1) * COMMENTS_PER_PAGE;
+    if page * 2 <= pages {
+        return (Window::Offset(from_start), COMMENTS_PER_PAGE);
+    }
+    let on_page = total.saturating_sub(from_start).min(COMMENTS_PER_PAGE);
+    (
+        Window::FromEnd(total.saturating_sub(from_start + on_page)),
+        on_page.max(1),
+    )
 }
 
 /// `GET /`: the article, or the list when there are several. `/?p=ID` (a WordPress post link)
@@ -142,6 +168,8 @@ async fn render_article(
     let key = page_cache::PageKey {
         slug: slug.to_string(),
         page: query.cpage.unwrap_or(1).max(1),
+        after: query.after,
+        before: query.before,
     };
     // Read before the database, so a change committed meanwhile makes this rendering stale.
     let fresh = page_cache::Freshness {
@@ -155,12 +183,21 @@ async fn render_article(
         let total = state.store.count_published(slug).await?;
         let pages = page_count(total);
         let page = query.cpage.unwrap_or(1).clamp(1, pages);
-        let offset = (page - 1) * COMMENTS_PER_PAGE;
-        let comments = state
-            .store
-            .published(slug, offset, COMMENTS_PER_PAGE)
-            .await?;
-        Ok::<_, crate::storage::StorageError>((render::Paging { page, pages, total }, comments))
+        let (window, limit) = window_of(&query, page, pages, total);
+        let mut comments = state.store.published(slug, window, limit).await?;
+        if comments.is_empty() && matches!(window, Window::After(_) | Window::Before(_)) {
+            // A cursor past either end (comments removed since the link was made).
+            let (window, limit) = window_of(&PageQuery::default(), pages, pages, total);
+            comments = state.store.published(slug, window, limit).await?;
+        }
+        let paging = render::Paging {
+            page,
+            pages,
+            total,
+            first_id: comments.first().map(|c| c.id),
+            last_id: comments.last().map(|c| c.id),
+        };
+        Ok::<_, crate::storage::StorageError>((paging, comments))
     }
     .await;
     let (paging, comments) = match loaded {

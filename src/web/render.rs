@@ -63,6 +63,9 @@ pub struct Paging {
     pub pages: u64,
     /// Published comments on all pages.
     pub total: u64,
+    /// Ids of the first and last comment shown: the cursors of the older / newer links.
+    pub first_id: Option<i64>,
+    pub last_id: Option<i64>,
 }
 
 /// The article page with one page of its threaded comments and the reply form.
@@ -112,13 +115,13 @@ fn page_links(slug: &str, paging: Paging) -> Markup {
         @if paging.pages > 1 {
             nav.comment-pages aria-label="Comment pages" {
                 @if paging.page > 1 {
-                    a rel="prev" href={ "/articles/" (slug) "?cpage=" (paging.page - 1) "#comments" } { "← Older comments" }
+                    a rel="prev" href={ "/articles/" (slug) "?cpage=" (paging.page - 1) @if let Some(id) = paging.first_id { "&before=" (id) } "#comments" } { "← Older comments" }
                     " "
                 }
                 span.meta { "Page " (paging.page) " of " (paging.pages) }
                 @if paging.page < paging.pages {
                     " "
-                    a rel="next" href={ "/articles/" (slug) "?cpage=" (paging.page + 1) "#comments" } { "Newer comments →" }
+                    a rel="next" href={ "/articles/" (slug) "?cpage=" (paging.page + 1) @if let Some(id) = paging.last_id { "&after=" (id) } "#comments" } { "Newer comments →" }
                 }
             }
         }

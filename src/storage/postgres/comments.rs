@@ -231,20 +231,33 @@ impl CommentStore for PgStore {
     async fn published(
         &self,
         article: &str,
-        offset: u64,
+        window: crate::storage::Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
+        use crate::storage::Window;
+        let (condition, order, skip, from) = match window {
+            Window::Offset(n) => ("", "ASC", n, 0),
+            Window::FromEnd(n) => ("", "DESC", n, 0),
+            Window::After(id) => ("AND id > $4", "ASC", 0, id),
+            Window::Before(id) => ("AND id < $4", "DESC", 0, id),
+        };
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {PUBLIC_COLUMNS} FROM comments WHERE article = $1 AND status = 'published' \
-                 ORDER BY id LIMIT $2 OFFSET $3"
+                 AND $4::BIGINT IS NOT NULL {condition} ORDER BY id {order} LIMIT $2 OFFSET $3"
             ))
             .await?;
+        let limit = limit.min(i64::MAX as u64) as i64;
+        let skip = skip.min(i64::MAX as u64) as i64;
         let rows = client
-            .query(&stmt, &[&article, &(limit as i64), &(offset as i64)])
+            .query(&stmt, &[&article, &limit, &skip, &from])
             .await?;
-        rows_to_comments(&rows)
+        let mut comments = rows_to_comments(&rows)?;
+        if order == "DESC" {
+            comments.reverse();
+        }
+        Ok(comments)
     }
 
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
