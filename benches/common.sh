@@ -21,13 +21,16 @@ start_server() {
   slug=alibaba-olympic-partner
 }
 
-# Posts N ham comments (default 50) and checks that all N were published.
+# Posts ham comments until N (default 50) are published: the model may hold a few of them, which
+# are left in the queue.
 seed_comments() {
-  local n=${1:-50} i published
-  for i in $(seq "$n"); do
-    curl -s -o /dev/null -X POST "$url/api/v1/articles/$slug/comments" -H 'content-type: application/json' \
-      -d "{\"comment_content\":\"Thanks, reader $i here: I wonder how big the cloud contract with the IOC really is.\",\"comment_author\":\"Reader $i\",\"comment_author_email\":\"reader$i@example.org\"}"
+  local n=${1:-50} i=0 published=0
+  while [ "$published" -lt "$n" ] && [ "$i" -lt $((3 * n)) ]; do
+    i=$((i + 1))
+    status=$(curl -s -X POST "$url/api/v1/articles/$slug/comments" -H 'content-type: application/json' \
+      -d "{\"comment_content\":\"Thanks, reader $i here: I wonder how big the cloud contract with the IOC really is.\",\"comment_author\":\"Reader $i\",\"comment_author_email\":\"reader$i@example.org\"}" \
+      | python3 -c "import json,sys; print(json.load(sys.stdin).get('status'))")
+    [ "$status" = published ] && published=$((published + 1))
   done
-  published=$(curl -s "$url/api/v1/articles" | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['comments'])")
-  [ "$published" = "$n" ] || { echo "seeding: $published of $n comments published" >&2; exit 1; }
+  [ "$published" = "$n" ] || { echo "seeding: only $published of $n comments published" >&2; exit 1; }
 }

@@ -15,9 +15,9 @@ cargo build --release --quiet
 bin=$PWD/target/release/replyguard
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 work=$(mktemp -d); chmod 755 "$work"
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # serve() runs in command substitutions (subshells): the PIDs are kept in a file.
+  for p in $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   [ -n "${pg:-}" ] && kill -QUIT "$pg" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -38,7 +38,7 @@ db="postgres://postgres@127.0.0.1:$port/rg"
 serve() { # db → prints the URL
   local out=$work/out.$RANDOM
   $bin serve --listen 127.0.0.1:0 --db "$1" --flood-seconds 0 --rate-limit 0 >"$out" 2>>"$work/serve.err" &
-  pids+=($!)
+  echo $! >> "$work/pids"
   for _ in $(seq 100); do grep -q listening "$out" 2>/dev/null && break; sleep 0.05; done
   sed -n 's/^replyguard listening on \(.*\)\/$/\1/p' "$out"
 }

@@ -612,7 +612,8 @@ impl CommentStore for PgStore {
             window_start_ms: row.try_get(1)?,
             in_window: row.try_get(2)?,
         };
-        let (admission, after) = seen.admit(row.try_get(3)?, limits);
+        let now_ms: i64 = row.try_get(3)?;
+        let (admission, after) = seen.admit(now_ms, limits);
         if after != seen {
             tx.execute(
                 "UPDATE post_guard SET last_ms = $2, window_start_ms = $3, in_window = $4 \
@@ -627,6 +628,18 @@ impl CommentStore for PgStore {
             .await?;
         }
         tx.commit().await?;
+        // The table holds one row per address: those silent for an hour go, now and then.
+        if self
+            .admissions
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(super::PRUNE_EVERY)
+        {
+            let flood_ms = limits.flood.as_millis().min(i64::MAX as u128) as i64;
+            let horizon = now_ms.saturating_sub(3_600_000).saturating_sub(flood_ms);
+            client
+                .execute("DELETE FROM post_guard WHERE last_ms < $1", &[&horizon])
+                .await?;
+        }
         Ok(admission)
     }
 

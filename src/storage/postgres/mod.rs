@@ -36,8 +36,9 @@ const LEARNING_LOCK: i64 = 0x7265_706c_7967_0002;
 const MAX_GROUP: usize = 512;
 /// Writer tasks per replica: while one commits, the next gathers its group.
 const WRITERS: usize = 2;
-/// Connections per replica.
-const POOL_SIZE: usize = 16;
+/// Connections per replica: few, so that PostgreSQL's processes do not crowd a small machine's
+/// cores (two replicas: 3.1 k comments/s on 2 cores with 8, `benches/replicas_load.sh`).
+const POOL_SIZE: usize = 8;
 
 struct InsertRequest {
     comment: super::NewComment,
@@ -52,7 +53,12 @@ pub struct PgStore {
     generation: Arc<AtomicU64>,
     /// Wakes the task that tells the other replicas about a commit.
     announce: Arc<tokio::sync::Notify>,
+    /// Posts counted by the limits; every [`PRUNE_EVERY`]th prunes addresses not seen for an hour.
+    admissions: AtomicU64,
 }
+
+/// How often (in counted posts) stale rows leave the `post_guard` table.
+pub(super) const PRUNE_EVERY: u64 = 4096;
 
 /// An error and its causes on one line (the driver's own message is often only "error
 /// connecting to server"; the cause says why).
@@ -179,6 +185,7 @@ impl PgStore {
             writer,
             generation,
             announce,
+            admissions: AtomicU64::new(0),
         })
     }
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Comment pages at depth: N published comments (default 1,000,000) on one article, in a SQLite
+file and in a private PostgreSQL cluster (initdb into a temporary directory, as the tests do).
+For each backend: `serve` start-up to the first answered request, random comment pages reached
+by their keyset links (`?cpage=K&after=ID`, cache misses: every cursor is new) and by page number
+alone (`?cpage=K`, which skips rows from the nearer end), p50/p99 over REQUESTS sequential
+requests on one keep-alive connection, and the server's resident memory at the end.
+
+usage: python3 benches/deep_pages.py [N] [REQUESTS]      (release build; needs Debian's postgresql)
+"""
+
+import glob
+import http.client
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+REQUESTS = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+SLUG = "alibaba-olympic-partner"
+PER_PAGE = 100
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "replyguard")
+PGBIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+ROW = ("'{slug}', 'Reader ' || i, 'r' || i || '@example.org', "
+       "'Comment number ' || i || ' about the cloud contract with the IOC.', "
+       "'published', 'published', 0.01, '[]', 'bench', 'api', '2026-12-01T00:00:00Z'")
+COLUMNS = ("article, author, author_email, content, status, verdict, spam_probability, clues, "
+           "model_version, source, created_at")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def serve(db):
+    """Starts `serve`; returns (process, base URL, seconds from start to the first answer)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--db", db,
+                             "--flood-seconds", "0", "--rate-limit", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    base = line.strip().removeprefix("replyguard listening on ").rstrip("/")
+    host, port = base.removeprefix("http://").split(":")
+    while True:
+        try:
+            conn = http.client.HTTPConnection(host, int(port))
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.001)
+    return proc, (host, int(port)), time.perf_counter() - started
+
+
+def rss_mib(proc):
+    with open(f"/proc/{proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(addr, paths):
+    conn = http.client.HTTPConnection(*addr)
+    times = []
+    for path in paths:
+        t = time.perf_counter()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+        times.append((time.perf_counter() - t) * 1000)
+        assert resp.status == 200 and b"Comment number" in body, (path, resp.status)
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+
+
+def measure(name, db, max_id):
+    proc, addr, startup = serve(db)
+    rng = random.Random(7)
+    pages = max(1, N // PER_PAGE)
+    by_cursor = [f"/articles/{SLUG}?cpage={rng.randrange(2, pages)}&after={rng.randrange(1, max_id - PER_PAGE)}"
+                 for _ in range(REQUESTS)]
+    by_number = [f"/articles/{SLUG}?cpage={rng.randrange(2, pages)}" for _ in range(REQUESTS)]
+    c50, c99 = timed(addr, by_cursor)
+    # Numbered pages repeat rarely, but a repeat would be a cache hit: shuffle distinct ones.
+    n50, n99 = timed(addr, by_number)
+    rss = rss_mib(proc)
+    proc.terminate()
+    proc.wait()
+    print(f"{name:10} {N:>9,} comments | start-up to first answer {startup * 1000:7.1f} ms | "
+          f"page by cursor p50 {c50:6.2f} ms p99 {c99:6.2f} ms | by number alone p50 {n50:7.2f} ms "
+          f"p99 {n99:7.2f} ms | RSS {rss:6.1f} MiB", flush=True)
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="replyguard-deep-")
+    os.chmod(work, 0o755)
+    print(f"machine: {os.cpu_count()} cores; {REQUESTS} requests per figure, sequential")
+    try:
+        # SQLite: the server creates the schema; the rows go in with one transaction.
+        db = os.path.join(work, "rg.db")
+        proc, _, _ = serve(db)
+        proc.terminate()
+        proc.wait()
+        con = sqlite3.connect(db)
+        con.execute(f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {N}) "
+                    f"INSERT INTO comments ({COLUMNS}) SELECT {ROW.format(slug=SLUG)} FROM s")
+        con.commit()
+        max_id = con.execute("SELECT MAX(id) FROM comments").fetchone()[0]
+        con.close()
+        measure("sqlite", db, max_id)
+
+        # PostgreSQL: a private cluster, the server creates the schema.
+        pgdir = os.path.join(work, "pg")
+        os.mkdir(pgdir)
+        as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if os.geteuid() == 0:
+            shutil.chown(pgdir, "postgres", "postgres")
+        subprocess.run(as_pg + [f"{PGBIN}/initdb", "-D", f"{pgdir}/data", "--auth=trust",
+                                "--username=postgres", "--no-sync"], check=True, stdout=subprocess.DEVNULL)
+        port = free_port()
+        pg = subprocess.Popen(as_pg + [f"{PGBIN}/postgres", "-D", f"{pgdir}/data", "-p", str(port),
+                                       "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={pgdir}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while subprocess.run([f"{PGBIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode:
+                time.sleep(0.1)
+            subprocess.run([f"{PGBIN}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "rg"], check=True)
+            url = f"postgres://postgres@127.0.0.1:{port}/rg"
+            proc, _, _ = serve(url)
+            proc.terminate()
+            proc.wait()
+            psql = [f"{PGBIN}/psql", "-X", "-q", "-A", "-t", url, "-c"]
+            subprocess.run(psql + [f"INSERT INTO comments ({COLUMNS}) SELECT {ROW.format(slug=SLUG)} "
+                                   f"FROM generate_series(1, {N}) AS i; VACUUM ANALYZE comments"], check=True)
+            max_id = int(subprocess.run(psql + ["SELECT MAX(id) FROM comments"], check=True,
+                                        capture_output=True, text=True).stdout.strip())
+            measure("postgresql", url, max_id)
+        finally:
+            pg.terminate()
+            pg.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
