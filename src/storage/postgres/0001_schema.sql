@@ -84,25 +84,44 @@ CREATE TABLE comment_counts (
     n       BIGINT   NOT NULL,
     PRIMARY KEY (article, status, shard)
 );
-CREATE FUNCTION comment_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    s SMALLINT := pg_backend_pid() % 16;
+-- Statement-level, over the statement's transition tables: one upsert per (article, status) a
+-- statement touches, not one per row (a row trigger updating the same counter row for every
+-- comment of a big insert makes each update walk a longer chain of row versions).
+CREATE FUNCTION comment_counts_apply(delta_rows comment_counts[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO comment_counts (article, status, shard, n)
+        SELECT article, status, shard, n FROM unnest(delta_rows) WHERE n <> 0
+        ON CONFLICT (article, status, shard) DO UPDATE SET n = comment_counts.n + excluded.n;
+$$;
+CREATE FUNCTION comment_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO comment_counts (article, status, shard, n) VALUES (OLD.article, OLD.status, s, -1)
-            ON CONFLICT (article, status, shard) DO UPDATE SET n = comment_counts.n - 1;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO comment_counts (article, status, shard, n) VALUES (NEW.article, NEW.status, s, 1)
-            ON CONFLICT (article, status, shard) DO UPDATE SET n = comment_counts.n + 1;
-    END IF;
+    PERFORM comment_counts_apply(ARRAY(
+        SELECT ROW(article, status, (pg_backend_pid() % 16)::SMALLINT, count(*))::comment_counts
+        FROM new_rows GROUP BY article, status));
     RETURN NULL;
 END $$;
-CREATE TRIGGER comment_counts_insert AFTER INSERT OR DELETE ON comments
-    FOR EACH ROW EXECUTE FUNCTION comment_counts_keep();
-CREATE TRIGGER comment_counts_update AFTER UPDATE OF status, article ON comments
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.article IS DISTINCT FROM NEW.article)
-    EXECUTE FUNCTION comment_counts_keep();
+CREATE FUNCTION comment_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM comment_counts_apply(ARRAY(
+        SELECT ROW(article, status, (pg_backend_pid() % 16)::SMALLINT, -count(*))::comment_counts
+        FROM old_rows GROUP BY article, status));
+    RETURN NULL;
+END $$;
+CREATE FUNCTION comment_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM comment_counts_apply(ARRAY(
+        SELECT ROW(article, status, (pg_backend_pid() % 16)::SMALLINT, sum(n))::comment_counts
+        FROM (SELECT article, status, 1 AS n FROM new_rows
+              UNION ALL SELECT article, status, -1 FROM old_rows) moved
+        GROUP BY article, status));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER comment_counts_insert AFTER INSERT ON comments
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION comment_counts_inserted();
+CREATE TRIGGER comment_counts_delete AFTER DELETE ON comments
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION comment_counts_deleted();
+CREATE TRIGGER comment_counts_update AFTER UPDATE ON comments
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION comment_counts_updated();
 
 CREATE TABLE learning_log (
     id         BIGSERIAL PRIMARY KEY,
