@@ -177,3 +177,85 @@ fn a_decision_on_one_process_teaches_another_on_the_same_database() {
         "{on_a} vs {after}: the two models differ"
     );
 }
+
+/// A reader's comment the filter rejected, published by a moderator: the site's own ham now shows
+/// the reject threshold is too eager for this site, so it rises above that comment's held-out
+/// score (live, within a second, and the same in `train --feedback`), and comes back down when
+/// the decision is taken back.
+#[test]
+fn a_rejected_reader_restored_by_a_moderator_raises_the_reject_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let posted = post(
+        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &json!({"comment_content": "I like the valuable info you provide in your articles. I'll bookmark your blog and check again here regularly.",
+                "comment_author": "cheap airline flights",
+                "comment_author_email": "deals@cheap-flights-deals.example.com",
+                "comment_author_url": "http://cheap-flights-deals.example.com/"}),
+    );
+    assert_eq!(posted["verdict"], "rejected", "{posted}");
+    let id = posted["id"].as_i64().unwrap();
+    let thresholds = |server: &Server| -> Value {
+        let body = agent()
+            .get(&server.url("/healthz"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str::<Value>(&body).unwrap()["model"]["thresholds"].clone()
+    };
+    let file_reject = thresholds(&server)["file_reject"].as_f64().unwrap();
+    assert_eq!(thresholds(&server)["reject"].as_f64(), Some(file_reject));
+
+    moderate(&server, id, "approve");
+    let start = Instant::now();
+    let raised = loop {
+        let t = thresholds(&server);
+        if t["reject"].as_f64().unwrap() > file_reject || start.elapsed() > Duration::from_secs(1) {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(raised["reject"].as_f64().unwrap() > file_reject, "{raised}");
+    assert_eq!(raised["site_ham_examples"], 1, "{raised}");
+    assert_eq!(
+        raised["site_ham_rejected_at_file_thresholds"], 1,
+        "{raised}"
+    );
+    let page = server.admin_page("/admin");
+    assert!(page.contains("raised from the model file"), "{page}");
+    server.stop();
+
+    // The same log folded offline gives the same thresholds.
+    let out_model = dir.path().join("feedback.rgm");
+    let out = run(
+        &[
+            "train",
+            "--feedback",
+            db.to_str().unwrap(),
+            "--out",
+            out_model.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("to {:.6}", raised["reject"].as_f64().unwrap())),
+        "{said}"
+    );
+
+    // Taken back (spam after all): the file's threshold again.
+    let server = Server::start(&db, &model(), &[]);
+    moderate(&server, id, "spam");
+    let start = Instant::now();
+    while thresholds(&server)["reject"].as_f64() != Some(file_reject)
+        && start.elapsed() < Duration::from_secs(1)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(thresholds(&server)["reject"].as_f64(), Some(file_reject));
+}

@@ -13,7 +13,7 @@ use replyguard::data::{Comment, CommentView, Label};
 use replyguard::engine::Scratch;
 use replyguard::engine::features::Vocabulary;
 use replyguard::engine::model::{Example, has_website};
-use replyguard::engine::train::{Corpus, TrainParams, fit_core};
+use replyguard::engine::train::{Corpus, TrainParams, fit_core, score_rows};
 
 fn assert_close(a: f64, b: f64, what: &str) {
     let tol = 1e-9 * a.abs().max(b.abs()).max(1.0);
@@ -179,6 +179,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
             tokens: corpus.docs[r].clone(),
             label: corpus.labels[r],
             weight: 1.0,
+            website: false,
         };
         core = core.learn(std::slice::from_ref(&example), usize::MAX);
     }
@@ -211,6 +212,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
             tokens: corpus.docs[last].clone(),
             label: corpus.labels[last],
             weight: -1.0,
+            website: false,
         }],
         usize::MAX,
     );
@@ -222,6 +224,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
                     tokens: corpus.docs[r].clone(),
                     label: corpus.labels[r],
                     weight: 1.0,
+                    website: false,
                 }],
                 usize::MAX,
             );
@@ -238,6 +241,40 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
                 "count after taking an example back",
             );
         }
+    }
+
+    // Held out (leave-one-out) equals scoring after taking the example back, for every example
+    // and either label, and a weight of 0 is the plain score.
+    for r in 0..corpus.len() {
+        let website = corpus.website[r];
+        let example = Example {
+            tokens: corpus.docs[r].clone(),
+            label: corpus.labels[r],
+            weight: 3.0,
+            website,
+        };
+        let taught = core.learn(std::slice::from_ref(&example), usize::MAX);
+        let held_out = taught.held_out_score(&example);
+        let taken_back = taught.learn(
+            &[Example {
+                weight: -3.0,
+                ..example.clone()
+            }],
+            usize::MAX,
+        );
+        let reference = score_rows(&taken_back, &corpus, &[r])[0];
+        assert_close(held_out.log_odds, reference.log_odds, "held-out log-odds");
+        assert_close(held_out.sender, reference.sender, "held-out sender part");
+        let plain = core.held_out_score(&Example {
+            weight: 0.0,
+            ..example
+        });
+        let scored = score_rows(&core, &corpus, &[r])[0];
+        assert_close(
+            plain.log_odds,
+            scored.log_odds,
+            "weight 0 is the plain score",
+        );
     }
 
     // The memory bound keeps the most frequent columns.

@@ -100,32 +100,36 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 params.seed
             );
             outln!(
-                "{:<28} {:>6}   {:>19}   {:>19}   {:>25}   {:>25}",
+                "{:<28} {:>6}   {:>19}   {:>19}   {:>25}   {:>25}   {:>25}",
                 "site",
                 "n",
                 "no feedback AUC/MCC",
                 "feedback AUC/MCC",
                 "no feedback ham rej/spam held+rej %",
-                "feedback ham rej/spam held+rej %"
+                "feedback ham rej/spam held+rej %",
+                "recalibrated ham rej/spam held+rej %"
             );
+            let mix = |ham: &eval::report::VerdictShares, spam: &eval::report::VerdictShares| {
+                format!(
+                    "{:5.1} / {:5.1}",
+                    100.0 * ham.rejected,
+                    100.0 * (spam.held + spam.rejected)
+                )
+            };
             for r in &reports {
-                let mix = |f: &eval::prequential::StreamFigures| {
-                    format!(
-                        "{:5.1} / {:5.1}",
-                        100.0 * f.ham_verdicts.rejected,
-                        100.0 * (f.spam_verdicts.held + f.spam_verdicts.rejected)
-                    )
-                };
+                let (without, with) = (&r.without_feedback, &r.with_feedback);
                 outln!(
-                    "{:<28} {:>6}   {:>9.3} {:>9.3}   {:>9.3} {:>9.3}   {:>25}   {:>25}",
+                    "{:<28} {:>6}   {:>9.3} {:>9.3}   {:>9.3} {:>9.3}   {:>25}   {:>25}   {:>25}",
                     r.site,
                     r.comments,
-                    r.without_feedback.auc,
-                    r.without_feedback.mcc,
-                    r.with_feedback.auc,
-                    r.with_feedback.mcc,
-                    mix(&r.without_feedback),
-                    mix(&r.with_feedback)
+                    without.auc,
+                    without.mcc,
+                    with.auc,
+                    with.mcc,
+                    mix(&without.ham_verdicts, &without.spam_verdicts),
+                    mix(&with.ham_verdicts, &with.spam_verdicts),
+                    with.recalibrated
+                        .map_or_else(String::new, |v| mix(&v.ham, &v.spam))
                 );
             }
         }

@@ -138,6 +138,23 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             let as_lessons: Vec<_> = lessons.iter().map(|e| e.lesson()).collect();
             let examples = online::examples(&model, &as_lessons, learning);
             let mut folded = online::fold(&model, &examples, learning);
+            let site: Vec<_> = examples.iter().collect();
+            let recalibrated = crate::engine::recalibrate::recalibrate(
+                &folded.core,
+                folded.meta.calibration,
+                folded.meta.thresholds,
+                &site,
+            );
+            if recalibrated.raised(folded.meta.thresholds) {
+                outln!(
+                    "reject threshold raised from {:.6} to {:.6}: {} of the site's {} ham examples scored as rejected",
+                    folded.meta.thresholds.reject,
+                    recalibrated.thresholds.reject,
+                    recalibrated.rejected_at_base,
+                    recalibrated.site_ham
+                );
+            }
+            folded.meta.thresholds = recalibrated.thresholds;
             folded.meta.learned_through = Some(last.id);
             folded.meta.site_weight = Some(learning.site_weight);
             folded.meta.vocabulary_size = folded.core.vocab.len();

@@ -9,6 +9,7 @@ pub mod model;
 pub mod model_file;
 pub mod normalize;
 pub mod online;
+pub mod recalibrate;
 pub mod tokenize;
 pub mod train;
 

@@ -29,6 +29,9 @@ pub struct NaiveBayesCore {
     pub feature_log_prob: [Vec<f64>; 2],
     /// `feature_log_prob[1] − feature_log_prob[0]`, precomputed for scoring.
     llr: Vec<f64>,
+    /// `Σ(count + α)` per class: the denominator of `feature_log_prob`, kept for
+    /// [`held_out_score`](Self::held_out_score).
+    smoothed_sum: [f64; 2],
     /// Scoring shortcut for binary term frequency.
     binary_terms: Option<BinaryTerms>,
 }
@@ -40,6 +43,9 @@ pub struct Example {
     pub tokens: Vec<(u64, u32)>,
     pub label: crate::data::Label,
     pub weight: f64,
+    /// Whether the Website prior applies to the comment ([`has_website`]). Learning ignores it;
+    /// scoring the example again ([`NaiveBayesCore::held_out_score`]) needs it.
+    pub website: bool,
 }
 
 impl NaiveBayesCore {
@@ -56,15 +62,18 @@ impl NaiveBayesCore {
     ) -> Self {
         let total_docs = class_docs[0] + class_docs[1];
         let log_prior = class_docs.map(|d| (d / total_docs).ln());
-        let log_prob = |counts: &[f64]| {
-            let smoothed_sum: f64 = counts.iter().map(|c| c + alpha).sum();
+        let smoothed_sum = [0, 1].map(|c| feature_count[c].iter().map(|n| n + alpha).sum::<f64>());
+        let log_prob = |counts: &[f64], smoothed_sum: f64| {
             let ln_sum = smoothed_sum.ln();
             counts
                 .iter()
                 .map(|c| (c + alpha).ln() - ln_sum)
                 .collect::<Vec<_>>()
         };
-        let feature_log_prob = [log_prob(&feature_count[0]), log_prob(&feature_count[1])];
+        let feature_log_prob = [
+            log_prob(&feature_count[0], smoothed_sum[0]),
+            log_prob(&feature_count[1], smoothed_sum[1]),
+        ];
         let llr = feature_log_prob[1]
             .iter()
             .zip(&feature_log_prob[0])
@@ -81,8 +90,49 @@ impl NaiveBayesCore {
             log_prior,
             feature_log_prob,
             llr,
+            smoothed_sum,
             binary_terms,
         }
+    }
+
+    /// The score of an example this model has learned, as if it had not: leave-one-out, exact
+    /// for naive Bayes, because taking the example back only changes its own class's counts for
+    /// its own tokens, that class's count total and its document count. O(tokens of the example),
+    /// so a site's whole history can be scored held out on every recalibration. Equals
+    /// [`score`](Self::score) under `self.learn(&[example with −weight])` (the vocabulary kept);
+    /// a weight of 0 gives the plain score.
+    pub fn held_out_score(&self, example: &Example) -> Score {
+        let mut counts = Vec::new();
+        let mut features = Vec::new();
+        self.vocab.known_counts(&example.tokens, &mut counts);
+        self.vocab.weigh(&self.weighting, &counts, &mut features);
+        let own = example.label.index();
+        let other = 1 - own;
+        let weight = example.weight.max(0.0);
+        let mut docs = self.class_docs;
+        // Same clamp as `learn`: a class never has fewer than no documents.
+        docs[own] = (docs[own] - weight).max(0.0);
+        let total_docs = docs[0] + docs[1];
+        let prior = (docs[1] / total_docs).ln() - (docs[0] / total_docs).ln();
+        let removed: f64 = features.iter().map(|&(_, v)| weight * v).sum();
+        let ln_sum = (self.smoothed_sum[own] - removed).ln();
+        let (mut log_odds, mut sender) = (prior, 0.0);
+        for &(col, v) in &features {
+            let c = col as usize;
+            let own_log_prob =
+                ((self.feature_count[own][c] - weight * v).max(0.0) + self.alpha).ln() - ln_sum;
+            let other_log_prob = self.feature_log_prob[other][c];
+            let llr = if own == 1 {
+                own_log_prob - other_log_prob
+            } else {
+                other_log_prob - own_log_prob
+            };
+            log_odds += v * llr;
+            if self.is_sender_column(col) {
+                sender += v * llr;
+            }
+        }
+        self.with_website(Score { log_odds, sender }, example.website)
     }
 
     /// This model after also learning `examples`: their weighted feature values are added to the

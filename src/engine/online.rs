@@ -50,11 +50,13 @@ pub fn examples(model: &Model, lessons: &[Lesson<'_>], params: LearningParams) -
     corpus
         .docs
         .into_iter()
+        .zip(corpus.website)
         .zip(lessons)
-        .map(|(tokens, lesson)| Example {
+        .map(|((tokens, website), lesson)| Example {
             tokens,
             label: lesson.label,
             weight: lesson.sign * params.site_weight,
+            website,
         })
         .collect()
 }

@@ -8,7 +8,9 @@ use crate::data::LoadedFile;
 use crate::engine::EngineError;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::Example;
+use crate::engine::recalibrate::recalibrate;
 use crate::engine::train::{TrainParams, score_rows, train};
+use crate::engine::{Thresholds, Verdict};
 use serde::Serialize;
 
 /// Figures of one site's stream, over its second half (the first half is the warm-up).
@@ -21,6 +23,46 @@ pub struct StreamFigures {
     /// whether they still hold (rejected ham above all).
     pub ham_verdicts: super::report::VerdictShares,
     pub spam_verdicts: super::report::VerdictShares,
+    /// With feedback: the verdicts at the thresholds recalibrated from the site's examples
+    /// learned so far ([`crate::engine::recalibrate`]), as a server applies them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recalibrated: Option<Verdicts>,
+}
+
+/// Verdict shares of the ham and of the spam.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Verdicts {
+    pub ham: super::report::VerdictShares,
+    pub spam: super::report::VerdictShares,
+}
+
+/// The verdict shares of ham (`spam == false`) or spam, each comment at its own thresholds.
+fn shares_at(
+    probabilities: &[f64],
+    sender: &[f64],
+    is_spam: &[bool],
+    thresholds: &[Thresholds],
+    spam: bool,
+) -> super::report::VerdictShares {
+    let mut s = super::report::VerdictShares::default();
+    let mut n = 0.0;
+    for i in 0..probabilities.len() {
+        if is_spam[i] != spam {
+            continue;
+        }
+        n += 1.0;
+        match thresholds[i].verdict(probabilities[i], sender[i]) {
+            Verdict::Published => s.published += 1.0,
+            Verdict::Held => s.held += 1.0,
+            Verdict::Rejected => s.rejected += 1.0,
+        }
+    }
+    if n > 0.0 {
+        s.published /= n;
+        s.held /= n;
+        s.rejected /= n;
+    }
+    s
 }
 
 /// One site's result: without and with feedback, plus each comment's scores with feedback.
@@ -67,27 +109,42 @@ pub fn prequential(
         }
         let trained = train(&corpus, &base_rows, params, |_, _| {})?;
         let is_spam: Vec<bool> = stream.iter().map(|&r| corpus.labels[r].is_spam()).collect();
+        // A server recalibrates after every learning round; a long stream here every
+        // `every` examples, which keeps the replay linear in practice.
+        let every = (stream.len() / 1000).max(1);
         let run = |feedback: bool| {
             let mut core = trained.core.clone();
             let mut log_odds = Vec::with_capacity(stream.len());
             let mut sender = Vec::with_capacity(stream.len());
+            let mut thresholds = Vec::with_capacity(stream.len());
+            let mut in_force = trained.thresholds;
+            let mut site: Vec<Example> = Vec::new();
             for &r in &stream {
                 let score = score_rows(&core, &corpus, &[r])[0];
                 log_odds.push(score.log_odds);
                 sender.push(score.sender);
+                thresholds.push(in_force);
                 if feedback {
                     let example = Example {
                         tokens: corpus.docs[r].clone(),
                         label: corpus.labels[r],
                         weight: site_weight,
+                        website: corpus.website.get(r).copied().unwrap_or(false),
                     };
                     core = core.learn(std::slice::from_ref(&example), usize::MAX);
+                    site.push(example);
+                    if site.len().is_multiple_of(every) {
+                        let refs: Vec<&Example> = site.iter().collect();
+                        in_force =
+                            recalibrate(&core, trained.calibration, trained.thresholds, &refs)
+                                .thresholds;
+                    }
                 }
             }
-            (log_odds, sender)
+            (log_odds, sender, thresholds)
         };
         let half = stream.len() / 2;
-        let figures = |log_odds: &[f64], sender: &[f64]| {
+        let figures = |log_odds: &[f64], sender: &[f64], recalibrated: Option<&[Thresholds]>| {
             let p: Vec<f64> = log_odds
                 .iter()
                 .map(|&s| trained.calibration.probability(s))
@@ -104,15 +161,30 @@ pub fn prequential(
                 mcc: Confusion::at(&p[half..], &is_spam[half..], 0.5).mcc(),
                 ham_verdicts: super::report::shares(&second_half, false),
                 spam_verdicts: super::report::shares(&second_half, true),
+                recalibrated: recalibrated.map(|t| {
+                    let at = |spam| {
+                        shares_at(
+                            &p[half..],
+                            &sender[half..],
+                            &is_spam[half..],
+                            &t[half..],
+                            spam,
+                        )
+                    };
+                    Verdicts {
+                        ham: at(false),
+                        spam: at(true),
+                    }
+                }),
             }
         };
-        let (plain, plain_sender) = run(false);
-        let (learned, sender) = run(true);
+        let (plain, plain_sender, _) = run(false);
+        let (learned, sender, in_force) = run(true);
         reports.push(SiteReport {
             site: super::file_name(site),
             comments: stream.len(),
-            without_feedback: figures(&plain, &plain_sender),
-            with_feedback: figures(&learned, &sender),
+            without_feedback: figures(&plain, &plain_sender, None),
+            with_feedback: figures(&learned, &sender, Some(&in_force)),
             stream: FoldScores {
                 name: format!("{} (with feedback)", super::file_name(site)),
                 probabilities: learned

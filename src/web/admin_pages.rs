@@ -230,6 +230,16 @@ fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
                 (served.learned_at.as_deref().unwrap_or("none since start")) "; vocabulary "
                 (served.model.core.vocab.len()) " tokens."
             }
+            p {
+                "Thresholds: held from " (format!("{:.4}", served.model.meta.thresholds.hold))
+                ", rejected from " (format!("{:.4}", served.model.meta.thresholds.reject))
+                @if served.model.meta.thresholds.reject > served.base_thresholds.reject {
+                    " (raised from the model file's " (format!("{:.4}", served.base_thresholds.reject))
+                    ": " (served.recalibrated.map_or(0, |r| r.rejected_at_base)) " of this site's "
+                    (served.recalibrated.map_or(0, |r| r.site_ham)) " approved comments would have been rejected)"
+                }
+                "."
+            }
         }
     }
 }

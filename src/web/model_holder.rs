@@ -9,6 +9,7 @@
 
 use crate::engine::model::Example;
 use crate::engine::online::{self, LearningParams};
+use crate::engine::recalibrate::{Recalibrated, recalibrate};
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
@@ -31,6 +32,10 @@ pub struct ServedModel {
     pub learned: usize,
     /// When the last example was learned (RFC 3339), if any.
     pub learned_at: Option<String>,
+    /// The thresholds of the model file (with the operator's overrides), before recalibration.
+    pub base_thresholds: crate::engine::Thresholds,
+    /// The last recalibration from the site's own examples, once any were learned.
+    pub recalibrated: Option<Recalibrated>,
 }
 
 /// Operator overrides of the model's thresholds, applied to every model loaded.
@@ -79,12 +84,14 @@ fn decode(
     let version = model_file::version_of(bytes);
     let learned_through = model.meta.learned_through.unwrap_or(0);
     Ok(ServedModel {
+        base_thresholds: model.thresholds(),
         model,
         version,
         problem: None,
         learned_through,
         learned: 0,
         learned_at: None,
+        recalibrated: None,
     })
 }
 
@@ -134,7 +141,7 @@ impl ModelHolder {
         let served = if since.is_empty() {
             base
         } else {
-            self.with_examples(&base, &since)
+            self.with_examples(&base, &since, &since)
         };
         self.current.store(Arc::new(served));
         Ok(version)
@@ -160,25 +167,47 @@ impl ModelHolder {
         let lessons: Vec<_> = fresh.iter().map(|e| e.lesson()).collect();
         let examples = online::examples(&current.model, &lessons, self.learning);
         let tagged: Vec<(i64, Example)> = fresh.iter().map(|e| e.id).zip(examples).collect();
-        self.current
-            .store(Arc::new(self.with_examples(&current, &tagged)));
         learned.extend(tagged);
+        let tagged = &learned[learned.len() - fresh.len()..];
+        // The site's examples on top of the model file: those after the file's own log position.
+        let file_through = current.model.meta.learned_through.unwrap_or(0);
+        let first = learned.partition_point(|(id, _)| *id <= file_through);
+        let served = self.with_examples(&current, tagged, &learned[first..]);
+        self.current.store(Arc::new(served));
         fresh.len()
     }
 
-    /// `served` after learning `examples` (log id, example; callers pass at least one), in order.
-    fn with_examples(&self, served: &ServedModel, examples: &[(i64, Example)]) -> ServedModel {
+    /// `served` after learning `examples` (log id, example; callers pass at least one), in order,
+    /// with its thresholds recalibrated from `site`: every example learned on top of the model
+    /// file, `examples` included.
+    fn with_examples(
+        &self,
+        served: &ServedModel,
+        examples: &[(i64, Example)],
+        site: &[(i64, Example)],
+    ) -> ServedModel {
         let last = examples
             .last()
             .map_or(served.learned_through, |&(id, _)| id);
         let plain: Vec<Example> = examples.iter().map(|(_, e)| e.clone()).collect();
+        let mut model = online::fold(&served.model, &plain, self.learning);
+        let site: Vec<&Example> = site.iter().map(|(_, e)| e).collect();
+        let recalibrated = recalibrate(
+            &model.core,
+            model.meta.calibration,
+            served.base_thresholds,
+            &site,
+        );
+        model.meta.thresholds = recalibrated.thresholds;
         ServedModel {
-            model: online::fold(&served.model, &plain, self.learning),
+            model,
             version: served.version.clone(),
             problem: served.problem.clone(),
             learned_through: last,
             learned: served.learned + examples.len(),
             learned_at: Some(crate::storage::now_rfc3339()),
+            base_thresholds: served.base_thresholds,
+            recalibrated: Some(recalibrated),
         }
     }
 }

@@ -104,6 +104,14 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
                 "created_at": served.model.meta.created_at,
                 "source": if served.problem.is_some() { "shipped" } else { "file" },
                 "problem": served.problem,
+                "thresholds": {
+                    "hold": served.model.meta.thresholds.hold,
+                    "reject": served.model.meta.thresholds.reject,
+                    "file_reject": served.base_thresholds.reject,
+                    "site_ham_examples": served.recalibrated.map_or(0, |r| r.site_ham),
+                    "site_ham_rejected_at_file_thresholds":
+                        served.recalibrated.map_or(0, |r| r.rejected_at_base),
+                },
                 "learned": {
                     "examples": served.learned,
                     "through_log_id": served.learned_through,

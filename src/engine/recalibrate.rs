@@ -1,0 +1,217 @@
+//! Keeping the reject threshold sound while the model learns a site.
+//!
+//! Learning moves scores, but the calibration and thresholds are the model file's, fitted on the
+//! training corpus. The examples a site teaches are exactly the comments at risk: ham the filter
+//! held or rejected and a moderator published. So after every learning round the site's own ham
+//! examples are scored **held out** (each as if the model had not learned it, exact for naive
+//! Bayes: [`NaiveBayesCore::held_out_score`](super::model::NaiveBayesCore::held_out_score)), and
+//! when more than [`SITE_MAX_HAM_REJECTED`] of them would be rejected outright, the reject
+//! threshold rises just above them. It never falls below the model file's: a site's labeled
+//! examples are the borderline comments moderators looked at, not a sample of its traffic, so they
+//! can show that rejecting is too eager but not that it is safe to reject more. The hold
+//! threshold and the Platt calibration stay the file's for the same reason (a held comment is
+//! one click for a moderator; a rejected one is lost to its author).
+//!
+//! Recalibration is a function of the base thresholds and the learned examples only, so every
+//! replica, a restart and `replyguard train --feedback` reach the same thresholds from the same
+//! log.
+
+use super::decision::{Calibration, Thresholds};
+use super::model::{Example, NaiveBayesCore};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+/// Most of a site's own ham examples that may score as rejected at the thresholds in force
+/// (0.5%, half the project's 1% bar): with fewer than 200 ham examples, none may.
+pub const SITE_MAX_HAM_REJECTED: f64 = 0.005;
+
+/// The most recent site ham examples recalibration scores (bounds its cost per round: about
+/// 10 ms for 10,000 examples of blog-comment length).
+pub const WINDOW: usize = 10_000;
+
+/// The thresholds in force after recalibration, and what they were derived from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recalibrated {
+    pub thresholds: Thresholds,
+    /// Site ham examples scored (net of reversed decisions, at most [`WINDOW`]).
+    pub site_ham: usize,
+    /// Of those, how many the base thresholds would reject outright.
+    pub rejected_at_base: usize,
+}
+
+impl Recalibrated {
+    /// Whether the reject threshold had to rise above the base one.
+    pub fn raised(&self, base: Thresholds) -> bool {
+        self.thresholds.reject > base.reject
+    }
+}
+
+/// Thresholds for `core` (which has learned `site`, in order) that reject at most
+/// [`SITE_MAX_HAM_REJECTED`] of the site's own ham held out, and never less strictly than `base`.
+///
+/// `site` is every learned example in log order, reversals included (negative weights): an
+/// example's net weight is what counts, so a decision taken back no longer holds the threshold up.
+pub fn recalibrate(
+    core: &NaiveBayesCore,
+    calibration: Calibration,
+    base: Thresholds,
+    site: &[&Example],
+) -> Recalibrated {
+    // Net weight of each distinct (label, tokens), with its last position in the log.
+    let mut net: HashMap<(usize, u64), (f64, usize)> = HashMap::new();
+    for (position, example) in site.iter().enumerate() {
+        let entry = net
+            .entry((example.label.index(), tokens_key(&example.tokens)))
+            .or_insert((0.0, position));
+        entry.0 += example.weight;
+        entry.1 = position;
+    }
+    let mut ham: Vec<(usize, f64)> = net
+        .iter()
+        .filter(|&(&(label, _), &(weight, _))| label == 0 && weight > 1e-9)
+        .map(|(_, &(weight, position))| (position, weight))
+        .collect();
+    // The most recent first; the position also makes the order independent of the map's.
+    ham.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
+    ham.truncate(WINDOW);
+
+    let mut rejectable: Vec<f64> = Vec::new();
+    let mut rejected_at_base = 0;
+    for &(position, weight) in &ham {
+        let example = site[position];
+        let held_out = core.held_out_score(&Example {
+            tokens: example.tokens.clone(),
+            label: example.label,
+            weight,
+            website: example.website,
+        });
+        // Only comments whose sender tokens point to spam can be rejected at any threshold.
+        if held_out.sender > 0.0 {
+            let p = calibration.probability(held_out.log_odds);
+            if p >= base.reject {
+                rejected_at_base += 1;
+            }
+            rejectable.push(p);
+        }
+    }
+    let allowed = (SITE_MAX_HAM_REJECTED * ham.len() as f64).floor() as usize;
+    rejectable.sort_unstable_by(|a, b| b.total_cmp(a));
+    let reject = match rejectable.get(allowed) {
+        // Just above the (allowed+1)-th highest: only `allowed` of the site's ham reach it.
+        Some(&p) if p >= base.reject => p.next_up().min(1.0),
+        _ => base.reject,
+    };
+    Recalibrated {
+        thresholds: Thresholds {
+            hold: base.hold.min(reject),
+            reject,
+        },
+        site_ham: ham.len(),
+        rejected_at_base,
+    }
+}
+
+fn tokens_key(tokens: &[(u64, u32)]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    tokens.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Comment, Label};
+    use crate::engine::train::{Corpus, TrainParams, fit_core};
+
+    fn site_example(corpus: &Corpus, r: usize, label: Label, weight: f64) -> Example {
+        Example {
+            tokens: corpus.docs[r].clone(),
+            label,
+            weight,
+            website: corpus.website[r],
+        }
+    }
+
+    #[test]
+    fn site_ham_that_would_be_rejected_raises_the_reject_threshold_until_taken_back() {
+        let rows: Vec<(Comment, Label)> = (0..40)
+            .map(|i| {
+                if i % 2 == 0 {
+                    (
+                        Comment {
+                            comment_content: format!("cheap pills discount {i} buy now"),
+                            comment_author_url: Some(format!("http://pills{i}.example/buy")),
+                            ..Comment::default()
+                        },
+                        Label::Spam,
+                    )
+                } else {
+                    (
+                        Comment::from_text(format!("interesting point about chapter {i}")),
+                        Label::Ham,
+                    )
+                }
+            })
+            .chain([(
+                // A reader who sells things and writes like spam: the site's ham.
+                Comment {
+                    comment_content: "buy now cheap discount, see my shop".into(),
+                    comment_author_url: Some("http://shop.example/buy".into()),
+                    ..Comment::default()
+                },
+                Label::Ham,
+            )])
+            .collect();
+        let params = TrainParams {
+            min_df: 1,
+            ..TrainParams::default()
+        };
+        let corpus = Corpus::build(
+            rows.iter().map(|(c, l)| (c.view(), *l)),
+            &params.tokenizer,
+            |_| {},
+        );
+        let base_rows: Vec<usize> = (0..40).collect();
+        let base = fit_core(&corpus, &base_rows, &params).expect("fit");
+        let calibration = Calibration::default();
+        let thresholds = Thresholds {
+            hold: 0.5,
+            reject: 0.9,
+        };
+        let reader = site_example(&corpus, 40, Label::Ham, 3.0);
+        let learned = base.learn(std::slice::from_ref(&reader), usize::MAX);
+        let held_out = learned.held_out_score(&reader);
+        assert!(held_out.sender > 0.0 && calibration.probability(held_out.log_odds) >= 0.9);
+
+        // One held-out ham at the reject level, fewer than 200 ham: the threshold rises above it.
+        let r = recalibrate(&learned, calibration, thresholds, &[&reader]);
+        assert_eq!((r.site_ham, r.rejected_at_base), (1, 1));
+        assert!(r.raised(thresholds));
+        assert!(!thresholds_reject(&r, calibration, held_out));
+
+        // The decision taken back (the reader was spam after all): the base thresholds return.
+        let back = Example {
+            weight: -3.0,
+            ..reader.clone()
+        };
+        let unlearned = learned.learn(std::slice::from_ref(&back), usize::MAX);
+        let r = recalibrate(&unlearned, calibration, thresholds, &[&reader, &back]);
+        assert_eq!(r.site_ham, 0);
+        assert_eq!(r.thresholds, thresholds);
+
+        // Ham well below the reject level changes nothing.
+        let quiet = site_example(&corpus, 1, Label::Ham, 3.0);
+        let r = recalibrate(&base, calibration, thresholds, &[&quiet]);
+        assert_eq!(r.thresholds, thresholds);
+    }
+
+    fn thresholds_reject(
+        r: &Recalibrated,
+        calibration: Calibration,
+        score: crate::engine::model::Score,
+    ) -> bool {
+        r.thresholds
+            .verdict(calibration.probability(score.log_odds), score.sender)
+            == crate::engine::Verdict::Rejected
+    }
+}
