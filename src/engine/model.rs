@@ -95,20 +95,21 @@ impl NaiveBayesCore {
         }
     }
 
-    /// The score of an example this model has learned, as if it had not: leave-one-out, exact
-    /// for naive Bayes, because taking the example back only changes its own class's counts for
-    /// its own tokens, that class's count total and its document count. O(tokens of the example),
-    /// so a site's whole history can be scored held out on every recalibration. Equals
-    /// [`score`](Self::score) under `self.learn(&[example with −weight])` (the vocabulary kept);
-    /// a weight of 0 gives the plain score.
-    pub fn held_out_score(&self, example: &Example) -> Score {
+    /// The score of an example this model has learned `weight` times (its own `weight` is not
+    /// read: recalibration passes the net weight of repeated decisions), as if it had not:
+    /// leave-one-out, exact for naive Bayes, because taking the example back only changes its own
+    /// class's counts for its own tokens, that class's count total and its document count.
+    /// O(tokens of the example), so a site's whole history can be scored held out on every
+    /// recalibration. Equals [`score`](Self::score) under `self.learn(&[example with −weight])`
+    /// (the vocabulary kept); a weight of 0 gives the plain score.
+    pub fn held_out_score(&self, example: &Example, weight: f64) -> Score {
         let mut counts = Vec::new();
         let mut features = Vec::new();
         self.vocab.known_counts(&example.tokens, &mut counts);
         self.vocab.weigh(&self.weighting, &counts, &mut features);
         let own = example.label.index();
         let other = 1 - own;
-        let weight = example.weight.max(0.0);
+        let weight = weight.max(0.0);
         let mut docs = self.class_docs;
         // Same clamp as `learn`: a class never has fewer than no documents.
         docs[own] = (docs[own] - weight).max(0.0);

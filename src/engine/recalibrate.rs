@@ -25,8 +25,7 @@ use std::hash::{Hash, Hasher};
 /// (0.5%, half the project's 1% bar): with fewer than 200 ham examples, none may.
 pub const SITE_MAX_HAM_REJECTED: f64 = 0.005;
 
-/// The most recent site ham examples recalibration scores (bounds its cost per round: about
-/// 10 ms for 10,000 examples of blog-comment length).
+/// The most recent site ham examples recalibration scores (bounds its cost per round).
 pub const WINDOW: usize = 10_000;
 
 /// The thresholds in force after recalibration, and what they were derived from.
@@ -78,13 +77,7 @@ pub fn recalibrate(
     let mut rejectable: Vec<f64> = Vec::new();
     let mut rejected_at_base = 0;
     for &(position, weight) in &ham {
-        let example = site[position];
-        let held_out = core.held_out_score(&Example {
-            tokens: example.tokens.clone(),
-            label: example.label,
-            weight,
-            website: example.website,
-        });
+        let held_out = core.held_out_score(site[position], weight);
         // Only comments whose sender tokens point to spam can be rejected at any threshold.
         if held_out.sender > 0.0 {
             let p = calibration.probability(held_out.log_odds);
@@ -180,7 +173,7 @@ mod tests {
         };
         let reader = site_example(&corpus, 40, Label::Ham, 3.0);
         let learned = base.learn(std::slice::from_ref(&reader), usize::MAX);
-        let held_out = learned.held_out_score(&reader);
+        let held_out = learned.held_out_score(&reader, reader.weight);
         assert!(held_out.sender > 0.0 && calibration.probability(held_out.log_odds) >= 0.9);
 
         // One held-out ham at the reject level, fewer than 200 ham: the threshold rises above it.

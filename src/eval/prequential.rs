@@ -6,11 +6,11 @@
 use super::FoldScores;
 use crate::data::LoadedFile;
 use crate::engine::EngineError;
+use crate::engine::Thresholds;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::Example;
 use crate::engine::recalibrate::recalibrate;
 use crate::engine::train::{TrainParams, score_rows, train};
-use crate::engine::{Thresholds, Verdict};
 use serde::Serialize;
 
 /// Figures of one site's stream, over its second half (the first half is the warm-up).
@@ -34,35 +34,6 @@ pub struct StreamFigures {
 pub struct Verdicts {
     pub ham: super::report::VerdictShares,
     pub spam: super::report::VerdictShares,
-}
-
-/// The verdict shares of ham (`spam == false`) or spam, each comment at its own thresholds.
-fn shares_at(
-    probabilities: &[f64],
-    sender: &[f64],
-    is_spam: &[bool],
-    thresholds: &[Thresholds],
-    spam: bool,
-) -> super::report::VerdictShares {
-    let mut s = super::report::VerdictShares::default();
-    let mut n = 0.0;
-    for i in 0..probabilities.len() {
-        if is_spam[i] != spam {
-            continue;
-        }
-        n += 1.0;
-        match thresholds[i].verdict(probabilities[i], sender[i]) {
-            Verdict::Published => s.published += 1.0,
-            Verdict::Held => s.held += 1.0,
-            Verdict::Rejected => s.rejected += 1.0,
-        }
-    }
-    if n > 0.0 {
-        s.published /= n;
-        s.held /= n;
-        s.rejected /= n;
-    }
-    s
 }
 
 /// One site's result: without and with feedback, plus each comment's scores with feedback.
@@ -162,12 +133,13 @@ pub fn prequential(
                 ham_verdicts: super::report::shares(&second_half, false),
                 spam_verdicts: super::report::shares(&second_half, true),
                 recalibrated: recalibrated.map(|t| {
+                    let t = &t[half..];
                     let at = |spam| {
-                        shares_at(
+                        super::report::shares_at(
                             &p[half..],
                             &sender[half..],
                             &is_spam[half..],
-                            &t[half..],
+                            |i| t[i],
                             spam,
                         )
                     };

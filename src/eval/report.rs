@@ -45,19 +45,32 @@ pub struct EvalReport {
 }
 
 pub(crate) fn shares(scores: &FoldScores, spam: bool) -> VerdictShares {
+    shares_at(
+        &scores.probabilities,
+        &scores.sender,
+        &scores.is_spam,
+        |_| scores.thresholds,
+        spam,
+    )
+}
+
+/// The verdict shares of the ham (`spam == false`) or of the spam, comment `i` judged at
+/// `thresholds(i)` (thresholds that change along a stream, as recalibration makes them).
+pub(crate) fn shares_at(
+    probabilities: &[f64],
+    sender: &[f64],
+    is_spam: &[bool],
+    thresholds: impl Fn(usize) -> crate::engine::Thresholds,
+    spam: bool,
+) -> VerdictShares {
     let mut s = VerdictShares::default();
     let mut n = 0.0;
-    for ((&p, &y), &sender) in scores
-        .probabilities
-        .iter()
-        .zip(&scores.is_spam)
-        .zip(&scores.sender)
-    {
+    for (i, ((&p, &y), &sender)) in probabilities.iter().zip(is_spam).zip(sender).enumerate() {
         if y != spam {
             continue;
         }
         n += 1.0;
-        match scores.thresholds.verdict(p, sender) {
+        match thresholds(i).verdict(p, sender) {
             Verdict::Published => s.published += 1.0,
             Verdict::Held => s.held += 1.0,
             Verdict::Rejected => s.rejected += 1.0,
