@@ -66,6 +66,23 @@ fn wait_for(server: &Server, done: impl Fn(f64) -> bool) -> (f64, Duration) {
     }
 }
 
+/// Runs `replyguard train --feedback DB --out MODEL`, which must succeed.
+fn train_feedback(db: &std::path::Path, out_model: &std::path::Path) -> std::process::Output {
+    let out = run(
+        &[
+            "train",
+            "--feedback",
+            db.to_str().unwrap(),
+            "--out",
+            out_model.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    out
+}
+
 #[test]
 fn decisions_teach_the_serving_model_durably_and_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,18 +134,7 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
 
     // `train --feedback` folds the same log into the same training: the same scores.
     let out_model = dir.path().join("feedback.rgm");
-    let out = run(
-        &[
-            "train",
-            "--feedback",
-            db.to_str().unwrap(),
-            "--out",
-            out_model.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    train_feedback(&db, &out_model);
     let record = json!({"comment_content": PRAISE, "comment_author": "Tomasz"}).to_string();
     let out = run(
         &[
@@ -230,18 +236,7 @@ fn a_rejected_reader_restored_by_a_moderator_raises_the_reject_threshold() {
 
     // The same log folded offline gives the same thresholds.
     let out_model = dir.path().join("feedback.rgm");
-    let out = run(
-        &[
-            "train",
-            "--feedback",
-            db.to_str().unwrap(),
-            "--out",
-            out_model.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = train_feedback(&db, &out_model);
     let said = text(&out.stdout);
     assert!(
         said.contains(&format!("to {:.6}", raised["reject"].as_f64().unwrap())),
