@@ -180,6 +180,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
             label: corpus.labels[r],
             weight: 1.0,
             website: false,
+            arrival: None,
         };
         core = core.learn(std::slice::from_ref(&example), usize::MAX);
     }
@@ -213,6 +214,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
             label: corpus.labels[last],
             weight: -1.0,
             website: false,
+            arrival: None,
         }],
         usize::MAX,
     );
@@ -225,6 +227,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
                     label: corpus.labels[r],
                     weight: 1.0,
                     website: false,
+                    arrival: None,
                 }],
                 usize::MAX,
             );
@@ -252,6 +255,7 @@ fn learning_one_example_at_a_time_equals_a_linfa_bayes_fit_on_all_of_them() {
             label: corpus.labels[r],
             weight: 3.0,
             website,
+            arrival: None,
         };
         let taught = core.learn(std::slice::from_ref(&example), usize::MAX);
         let held_out = taught.held_out_score(&example, example.weight);

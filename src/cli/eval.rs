@@ -28,14 +28,18 @@ pub struct EvalArgs {
     /// With --prequential: files only ever in the base model, never a site.
     #[arg(long, value_name = "FILE", requires = "prequential")]
     pub base: Vec<PathBuf>,
-    /// With --prequential: how many examples each of the site's own comments counts as.
-    #[arg(
-        long,
-        value_name = "W",
-        default_value_t = crate::engine::online::DEFAULT_SITE_WEIGHT,
-        requires = "prequential"
-    )]
-    pub site_weight: f64,
+    /// With --prequential: what the site's model learns. `all`: every comment with its true label
+    /// (TREC immediate feedback). `corrections`: what a moderator's actions teach (deciding held
+    /// comments, marking published spam, rescuing rejected ham) plus, after --implicit-after
+    /// comments, what stayed published unchallenged; reports the moderator's workload.
+    #[arg(long, value_enum, default_value = "all", requires = "prequential")]
+    pub feedback: eval::workload::Feedback,
+    /// With --feedback corrections: a published comment nobody challenged is learned as ham once
+    /// this many later comments have arrived.
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "prequential")]
+    pub implicit_after: usize,
+    #[command(flatten)]
+    pub learning: super::LearningFlags,
     /// With --split-date: share of each file's undated rows held out for testing.
     #[arg(
         long,
@@ -87,16 +91,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eprintln!("  fold {done}/{total} done");
         }
     };
+    if args.prequential && args.feedback == eval::workload::Feedback::Corrections {
+        let base = load_optional(&args.base, args.model.lenient)?;
+        return workload_report(&args, &files, &base, &params);
+    }
     if args.prequential {
+        let site_weight = args.learning.params().site_weight;
         let base = load_optional(&args.base, args.model.lenient)?;
         let reports =
-            eval::prequential::prequential(&files, &base, args.site_weight, &params, progress)?;
+            eval::prequential::prequential(&files, &base, site_weight, &params, progress)?;
         if args.json {
             outln!("{}", serde_json::to_string_pretty(&reports)?);
         } else {
             outln!(
                 "prequential (test, then train), each file a new site, site weight {}, seed {}; second half of each stream",
-                args.site_weight,
+                site_weight,
                 params.seed
             );
             outln!(
@@ -195,6 +204,109 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         if !args.json {
             outln!("plot written to {}", svg.display());
         }
+    }
+    Ok(())
+}
+
+/// `eval --prequential --feedback corrections`: the moderator's workload, static against learning.
+fn workload_report(
+    args: &EvalArgs,
+    files: &[data::LoadedFile],
+    base: &[data::LoadedFile],
+    params: &crate::engine::train::TrainParams,
+) -> anyhow::Result<()> {
+    use eval::workload::{self, Workload, WorkloadParams};
+    let protocol = WorkloadParams {
+        feedback: args.feedback,
+        learning: args.learning.params(),
+        implicit_after: args.implicit_after,
+    };
+    let json = args.json;
+    let reports = workload::workload(files, base, params, protocol, |done, total| {
+        if !json {
+            eprintln!("  site {done}/{total} done");
+        }
+    })?;
+    let second = |learning: bool| -> Vec<Workload> {
+        reports
+            .iter()
+            .map(|r| {
+                if learning {
+                    r.learning.second
+                } else {
+                    r.static_model.second
+                }
+            })
+            .collect()
+    };
+    let (fixed, learned) = (
+        workload::mean(&second(false)),
+        workload::mean(&second(true)),
+    );
+    if json {
+        let out = serde_json::json!({
+            "protocol": "prequential, corrections only",
+            "site_weight": protocol.learning.site_weight,
+            "implicit_weight": protocol.learning.implicit_weight,
+            "implicit_after": protocol.implicit_after,
+            "balanced": protocol.learning.balance,
+            "seed": params.seed,
+            "sites": reports,
+            "mean_second_half": {"static": fixed, "learning": learned},
+        });
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        outln!(
+            "moderator workload (prequential, corrections only), each file a new site; site weight {}, implicit ham weight {} after {} comments, {}, seed {}",
+            protocol.learning.site_weight,
+            protocol.learning.implicit_weight,
+            protocol.implicit_after,
+            if protocol.learning.balance {
+                "classes balanced"
+            } else {
+                "unbalanced"
+            },
+            params.seed
+        );
+        outln!(
+            "{:<28} {:>5} {:>6}  {:>15}  {:>13}  {:>13}  {:>15}  {:>13}  {:>13}",
+            "site (second half)",
+            "half",
+            "model",
+            "actions/100",
+            "ham held %",
+            "ham rej %",
+            "spam publ %",
+            "spam held %",
+            "AUC"
+        );
+        let row = |site: &str, half: &str, model: &str, w: &Workload| -> std::io::Result<()> {
+            outln!(
+                "{:<28} {:>5} {:>6}  {:>15.1}  {:>13.1}  {:>13.1}  {:>15.1}  {:>13.1}  {:>13.3}",
+                site,
+                half,
+                model,
+                w.actions_per_100,
+                w.ham_held_pct,
+                w.ham_rejected_pct,
+                w.spam_published_pct,
+                w.spam_held_pct,
+                w.auc
+            );
+            Ok(())
+        };
+        for r in &reports {
+            row(&r.site, "1st", "static", &r.static_model.first)?;
+            row(&r.site, "1st", "learn", &r.learning.first)?;
+            row(&r.site, "2nd", "static", &r.static_model.second)?;
+            row(&r.site, "2nd", "learn", &r.learning.second)?;
+        }
+        row("mean", "2nd", "static", &fixed)?;
+        row("mean", "2nd", "learn", &learned)?;
+        outln!(
+            "learning/static actions (mean, second half): {:.2}",
+            learned.actions_per_100 / fixed.actions_per_100.max(1e-9)
+        );
     }
     Ok(())
 }

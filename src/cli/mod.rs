@@ -140,6 +140,14 @@ pub struct LearningFlags {
     /// Most vocabulary columns learning may grow the model to (the rarest are evicted beyond).
     #[arg(long, env = "REPLYGUARD_MAX_FEATURES", default_value_t = crate::engine::online::DEFAULT_MAX_FEATURES, value_name = "N")]
     pub max_features: usize,
+    /// How many training comments a comment that stayed published unchallenged counts as, once
+    /// learned as the site's ham (0: never learn them).
+    #[arg(long, env = "REPLYGUARD_IMPLICIT_WEIGHT", default_value_t = crate::engine::online::DEFAULT_IMPLICIT_WEIGHT, value_name = "W")]
+    pub implicit_weight: f64,
+    /// Learn the site's ham and spam examples at their full weight even when one class has far
+    /// more of them (by default the larger class is scaled down to the smaller one's mass).
+    #[arg(long, env = "REPLYGUARD_UNBALANCED")]
+    pub unbalanced: bool,
 }
 
 impl LearningFlags {
@@ -151,6 +159,12 @@ impl LearningFlags {
                 crate::engine::online::DEFAULT_SITE_WEIGHT
             },
             max_features: self.max_features.max(1),
+            implicit_weight: if self.implicit_weight.is_finite() && self.implicit_weight >= 0.0 {
+                self.implicit_weight
+            } else {
+                crate::engine::online::DEFAULT_IMPLICIT_WEIGHT
+            },
+            balance: !self.unbalanced,
         }
     }
 }

@@ -137,18 +137,21 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(last) => {
             let as_lessons: Vec<_> = lessons.iter().map(|e| e.lesson()).collect();
             let examples = online::examples(&model, &as_lessons, learning);
-            let mut folded = online::fold(&model, &examples, learning);
             let site: Vec<_> = examples.iter().collect();
-            let recalibrated = crate::engine::recalibrate::recalibrate(
-                &folded.core,
-                folded.meta.calibration,
-                folded.meta.thresholds,
+            let round = online::learn_round(
+                &model,
+                &model,
+                &examples,
                 &site,
+                model.thresholds(),
+                learning,
             );
-            if recalibrated.raised(folded.meta.thresholds) {
+            let recalibrated = round.recalibrated;
+            let mut folded = round.model;
+            if recalibrated.raised(model.thresholds()) {
                 outln!(
                     "reject threshold raised from {:.6} to {:.6}: {} of the site's {} ham examples scored as rejected",
-                    folded.meta.thresholds.reject,
+                    model.thresholds().reject,
                     recalibrated.thresholds.reject,
                     recalibrated.rejected_at_base,
                     recalibrated.site_ham

@@ -46,6 +46,10 @@ pub struct Example {
     /// Whether the Website prior applies to the comment ([`has_website`]). Learning ignores it;
     /// scoring the example again ([`NaiveBayesCore::held_out_score`]) needs it.
     pub website: bool,
+    /// The verdict the filter gave the comment when it arrived, when it was scored by this
+    /// filter (not for imported history or API submits): recalibration only reads rescued
+    /// rejections as evidence that rejecting is too eager.
+    pub arrival: Option<Verdict>,
 }
 
 impl NaiveBayesCore {

@@ -16,6 +16,7 @@
 //! replica, a restart and `replyguard train --feedback` reach the same thresholds from the same
 //! log.
 
+use super::decision::Verdict;
 use super::decision::{Calibration, Thresholds};
 use super::model::{Example, NaiveBayesCore};
 use std::collections::HashMap;
@@ -27,6 +28,12 @@ pub const SITE_MAX_HAM_REJECTED: f64 = 0.005;
 
 /// The most recent site ham examples recalibration scores (bounds its cost per round).
 pub const WINDOW: usize = 10_000;
+
+/// How much of the distance from the base reject threshold to 1 recalibration may take away at
+/// most: 0.9 leaves rejection in force for the comments the model is most sure of, however few
+/// or however strange the site's rescued comments are. One rescued reader must not turn off
+/// rejecting for a whole site.
+pub const MAX_RAISE: f64 = 0.9;
 
 /// The thresholds in force after recalibration, and what they were derived from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +84,11 @@ pub fn recalibrate(
     let mut rejectable: Vec<f64> = Vec::new();
     let mut rejected_at_base = 0;
     for &(position, weight) in &ham {
+        // Only a comment the filter rejected and a moderator rescued shows that rejecting is too
+        // eager; one the filter held was already judged by the rule that keeps readers safe.
+        if site[position].arrival != Some(Verdict::Rejected) {
+            continue;
+        }
         let held_out = core.held_out_score(site[position], weight);
         // Only comments whose sender tokens point to spam can be rejected at any threshold.
         if held_out.sender > 0.0 {
@@ -89,9 +101,10 @@ pub fn recalibrate(
     }
     let allowed = (SITE_MAX_HAM_REJECTED * ham.len() as f64).floor() as usize;
     rejectable.sort_unstable_by(|a, b| b.total_cmp(a));
+    let ceiling = base.reject + MAX_RAISE * (1.0 - base.reject);
     let reject = match rejectable.get(allowed) {
         // Just above the (allowed+1)-th highest: only `allowed` of the site's ham reach it.
-        Some(&p) if p >= base.reject => p.next_up().min(1.0),
+        Some(&p) if p >= base.reject => p.next_up().min(ceiling).max(base.reject),
         _ => base.reject,
     };
     Recalibrated {
@@ -122,6 +135,7 @@ mod tests {
             label,
             weight,
             website: corpus.website[r],
+            arrival: None,
         }
     }
 
@@ -171,7 +185,10 @@ mod tests {
             hold: 0.5,
             reject: 0.9,
         };
-        let reader = site_example(&corpus, 40, Label::Ham, 3.0);
+        let reader = Example {
+            arrival: Some(Verdict::Rejected),
+            ..site_example(&corpus, 40, Label::Ham, 3.0)
+        };
         let learned = base.learn(std::slice::from_ref(&reader), usize::MAX);
         let held_out = learned.held_out_score(&reader, reader.weight);
         assert!(held_out.sender > 0.0 && calibration.probability(held_out.log_odds) >= 0.9);
@@ -180,7 +197,18 @@ mod tests {
         let r = recalibrate(&learned, calibration, thresholds, &[&reader]);
         assert_eq!((r.site_ham, r.rejected_at_base), (1, 1));
         assert!(r.raised(thresholds));
-        assert!(!thresholds_reject(&r, calibration, held_out));
+        let ceiling = thresholds.reject + MAX_RAISE * (1.0 - thresholds.reject);
+        assert!(r.thresholds.reject <= ceiling, "{r:?}");
+        let p = calibration.probability(held_out.log_odds);
+        assert_eq!(thresholds_reject(&r, calibration, held_out), p >= ceiling);
+
+        // The same reader, held on arrival (not rejected): no evidence that rejecting is too eager.
+        let held = Example {
+            arrival: Some(Verdict::Held),
+            ..reader.clone()
+        };
+        let r = recalibrate(&learned, calibration, thresholds, &[&held]);
+        assert_eq!(r.thresholds, thresholds);
 
         // The decision taken back (the reader was spam after all): the base thresholds return.
         let back = Example {

@@ -4,6 +4,7 @@
 pub mod plot;
 pub mod prequential;
 pub mod report;
+pub mod workload;
 
 use crate::data::{LabeledComment, LoadedFile};
 use crate::engine::folds::stratified_folds;

@@ -47,6 +47,32 @@ pub struct SiteReport {
     pub stream: FoldScores,
 }
 
+/// The corpus rows of site `s` (file `site`) in the order they arrived: by date when every one
+/// has a date, else in file order.
+pub(crate) fn stream_order(
+    site: &LoadedFile,
+    corpus: &crate::engine::train::Corpus,
+    file_of: &[usize],
+    s: usize,
+) -> Vec<usize> {
+    let mut stream: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] == s).collect();
+    let first = stream.first().copied().unwrap_or(0);
+    if site
+        .rows
+        .iter()
+        .all(|r| r.comment.comment_date_gmt.is_some())
+    {
+        stream.sort_by(|&a, &b| {
+            site.rows[a - first]
+                .comment
+                .comment_date_gmt
+                .cmp(&site.rows[b - first].comment.comment_date_gmt)
+                .then(a.cmp(&b))
+        });
+    }
+    stream
+}
+
 /// Runs the protocol with each of `sites` as the new site; the base model is trained on the
 /// other sites plus `base`. The site's examples count `site_weight` times (a site's own
 /// decisions are the best evidence it has).
@@ -62,22 +88,7 @@ pub fn prequential(
     let mut reports = Vec::new();
     for (s, site) in sites.iter().enumerate() {
         let base_rows: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] != s).collect();
-        // The stream: the site's comments by date when every one has a date, else in file order.
-        let mut stream: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] == s).collect();
-        let first = stream.first().copied().unwrap_or(0);
-        if site
-            .rows
-            .iter()
-            .all(|r| r.comment.comment_date_gmt.is_some())
-        {
-            stream.sort_by(|&a, &b| {
-                site.rows[a - first]
-                    .comment
-                    .comment_date_gmt
-                    .cmp(&site.rows[b - first].comment.comment_date_gmt)
-                    .then(a.cmp(&b))
-            });
-        }
+        let stream = stream_order(site, &corpus, &file_of, s);
         let trained = train(&corpus, &base_rows, params, |_, _| {})?;
         let is_spam: Vec<bool> = stream.iter().map(|&r| corpus.labels[r].is_spam()).collect();
         // A server recalibrates after every learning round; a long stream here every
@@ -101,6 +112,7 @@ pub fn prequential(
                         label: corpus.labels[r],
                         weight: site_weight,
                         website: corpus.website.get(r).copied().unwrap_or(false),
+                        arrival: None,
                     };
                     core = core.learn(std::slice::from_ref(&example), usize::MAX);
                     site.push(example);

@@ -307,7 +307,16 @@ pub struct LearnedExample {
     pub label: crate::data::Label,
     pub sign: f64,
     pub comment: crate::data::Comment,
+    /// What wrote the entry: `moderation`, `akismet`, `import`, or `implicit` (a comment that
+    /// stayed published unchallenged, learned as the site's ham).
+    pub source: String,
+    /// The verdict the filter gave the comment when it arrived (none for imported history and
+    /// API submits without a stored check).
+    pub arrival: Option<crate::engine::Verdict>,
 }
+
+/// The learning-log source of a comment that stayed published unchallenged (implicit ham).
+pub const IMPLICIT_SOURCE: &str = "implicit";
 
 impl LearnedExample {
     /// What the model learns from this entry.
@@ -316,6 +325,8 @@ impl LearnedExample {
             comment: &self.comment,
             label: self.label,
             sign: self.sign,
+            arrival: self.arrival,
+            implicit: self.source == IMPLICIT_SOURCE,
         }
     }
 }

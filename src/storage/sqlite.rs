@@ -591,17 +591,22 @@ impl SqliteStore {
     ) -> Result<Vec<LearnedExample>, StorageError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id, label, sign, record FROM learning_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            "SELECT l.id, l.label, l.sign, l.record, l.source, \
+             CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END \
+             FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
+             WHERE l.id > ?1 ORDER BY l.id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, limit as i64], |r| {
             let label: String = r.get(1)?;
             let sign: i64 = r.get(2)?;
             let record: String = r.get(3)?;
-            Ok((r.get::<_, i64>(0)?, label, sign, record))
+            let source: String = r.get(4)?;
+            let arrival: Option<String> = r.get(5)?;
+            Ok((r.get::<_, i64>(0)?, label, sign, record, source, arrival))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, label, sign, record) = row?;
+            let (id, label, sign, record, source, arrival) = row?;
             // A record this build cannot read is skipped rather than stop learning for good.
             let Ok(comment) = serde_json::from_str::<Comment>(&record) else {
                 tracing::warn!(id, "unreadable learning-log record skipped");
@@ -616,6 +621,8 @@ impl SqliteStore {
                 },
                 sign: if sign < 0 { -1.0 } else { 1.0 },
                 comment,
+                source,
+                arrival: arrival.as_deref().and_then(crate::engine::Verdict::parse),
             });
         }
         Ok(out)

@@ -193,7 +193,7 @@ pub async fn classify(
         user_agent: body.user_agent.as_deref(),
         comment_type: body.comment_type.as_deref(),
     };
-    let (result, clues) = submit::classify(&served.model, view);
+    let (result, clues) = submit::classify(&served, view);
     Ok(Json(json!({
         "spam_probability": result.spam_probability,
         "verdict": result.verdict,

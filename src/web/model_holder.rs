@@ -9,7 +9,7 @@
 
 use crate::engine::model::Example;
 use crate::engine::online::{self, LearningParams};
-use crate::engine::recalibrate::{Recalibrated, recalibrate};
+use crate::engine::recalibrate::Recalibrated;
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
@@ -22,6 +22,9 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/default.rgm");
 /// A loaded model and how to name it.
 pub struct ServedModel {
     pub model: Model,
+    /// The model file (with the operator's overrides) before anything the site taught it: each
+    /// learning round rebuilds from it, and the verdict reads the site's own evidence against it.
+    pub base: Arc<Model>,
     /// First 12 hex digits of the model file's sha256.
     pub version: String,
     /// Why the configured file is not the one serving (the shipped model stands in), if so.
@@ -85,6 +88,7 @@ fn decode(
     let learned_through = model.meta.learned_through.unwrap_or(0);
     Ok(ServedModel {
         base_thresholds: model.thresholds(),
+        base: Arc::new(model.clone()),
         model,
         version,
         problem: None,
@@ -178,8 +182,9 @@ impl ModelHolder {
     }
 
     /// `served` after learning `examples` (log id, example; callers pass at least one), in order,
-    /// with its thresholds recalibrated from `site`: every example learned on top of the model
-    /// file, `examples` included.
+    /// with `site` being every example learned on top of the model file, `examples` included:
+    /// one [`online::learn_round`], the function `train --feedback` and `eval --prequential`
+    /// call too.
     fn with_examples(
         &self,
         served: &ServedModel,
@@ -190,24 +195,25 @@ impl ModelHolder {
             .last()
             .map_or(served.learned_through, |&(id, _)| id);
         let plain: Vec<Example> = examples.iter().map(|(_, e)| e.clone()).collect();
-        let mut model = online::fold(&served.model, &plain, self.learning);
         let site: Vec<&Example> = site.iter().map(|(_, e)| e).collect();
-        let recalibrated = recalibrate(
-            &model.core,
-            model.meta.calibration,
-            served.base_thresholds,
+        let round = online::learn_round(
+            &served.base,
+            &served.model,
+            &plain,
             &site,
+            served.base_thresholds,
+            self.learning,
         );
-        model.meta.thresholds = recalibrated.thresholds;
         ServedModel {
-            model,
+            model: round.model,
+            base: served.base.clone(),
             version: served.version.clone(),
             problem: served.problem.clone(),
             learned_through: last,
             learned: served.learned + examples.len(),
             learned_at: Some(crate::storage::now_rfc3339()),
             base_thresholds: served.base_thresholds,
-            recalibrated: Some(recalibrated),
+            recalibrated: Some(round.recalibrated),
         }
     }
 }

@@ -10,8 +10,10 @@
 
 use super::AppState;
 use super::error::WebError;
+use super::model_holder::ServedModel;
 use crate::data::CommentView;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
+use crate::engine::online;
 use crate::engine::{Classification, Clue, Scratch, Verdict};
 use crate::storage::{Admission, NewComment, StoredComment};
 use std::cell::RefCell;
@@ -173,10 +175,10 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         comment_type: s.comment_type.as_deref(),
     };
     let (mut classification, clues) = if store {
-        classify(&served.model, view)
+        classify(&served, view)
     } else {
         // Nothing is kept, so nobody will read clues.
-        (verdict_only(&served.model, view), Vec::new())
+        (verdict_only(&served, view), Vec::new())
     };
     if s.trusted_author {
         classification.verdict = Verdict::Published;
@@ -226,15 +228,37 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     })
 }
 
-/// Scores a comment with this thread's scratch buffers; returns the verdict and its clues.
-pub fn classify(
-    model: &crate::engine::Model,
-    view: CommentView<'_>,
-) -> (Classification, Vec<Clue>) {
-    SCRATCH.with(|scratch| model.explain(view, &mut scratch.borrow_mut(), CLUES))
+/// Scores a comment with this thread's scratch buffers; returns the verdict and its clues. The
+/// site's own lessons can turn a hold into a rejection ([`online::with_site_evidence`]); they
+/// then lead the clues as `site:moderators-marked-similar-spam`.
+pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification, Vec<Clue>) {
+    SCRATCH.with(|scratch| {
+        let scratch = &mut scratch.borrow_mut();
+        let (classification, mut clues) = served.model.explain(view, scratch, CLUES);
+        let (classification, site) =
+            online::with_site_evidence(&served.model, &served.base, classification, view, scratch);
+        if let Some(site) = site {
+            clues.insert(
+                0,
+                Clue {
+                    token: SITE_EVIDENCE_CLUE.to_string(),
+                    weight: site,
+                },
+            );
+            clues.truncate(CLUES);
+        }
+        (classification, clues)
+    })
 }
 
+/// The clue naming the site's own lessons when they decided a rejection.
+pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";
+
 /// Scores a comment without explaining it.
-pub fn verdict_only(model: &crate::engine::Model, view: CommentView<'_>) -> Classification {
-    SCRATCH.with(|scratch| model.classify(view, &mut scratch.borrow_mut()))
+pub fn verdict_only(served: &ServedModel, view: CommentView<'_>) -> Classification {
+    SCRATCH.with(|scratch| {
+        let scratch = &mut scratch.borrow_mut();
+        let classification = served.model.classify(view, scratch);
+        online::with_site_evidence(&served.model, &served.base, classification, view, scratch).0
+    })
 }

@@ -435,7 +435,10 @@ impl CommentStore for PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT id, label, sign, record FROM learning_log WHERE id > $1 ORDER BY id LIMIT $2",
+                "SELECT l.id, l.label, l.sign, l.record, l.source, \
+                 CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END \
+                 FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
+                 WHERE l.id > $1 ORDER BY l.id LIMIT $2",
             )
             .await?;
         let rows = client.query(&stmt, &[&after, &(limit as i64)]).await?;
@@ -456,6 +459,11 @@ impl CommentStore for PgStore {
                     1.0
                 },
                 comment,
+                source: r.try_get(4)?,
+                arrival: r
+                    .try_get::<_, Option<String>>(5)?
+                    .as_deref()
+                    .and_then(crate::engine::Verdict::parse),
             });
         }
         Ok(out)

@@ -1,0 +1,340 @@
+//! The moderator's workload on a new site: the protocol a site owner lives.
+//!
+//! Each site starts from a base model trained without it. Its comments arrive in order; each is
+//! scored and given a verdict by the thresholds in force, exactly as the server decides. A
+//! simulated moderator then does what a real one does, one action each: decides every held
+//! comment, marks published spam as spam, and rescues rejected ham. With `corrections`
+//! feedback the model learns only what those actions teach ([`training_label`], the server's own
+//! rule) plus the comments that stayed published unchallenged (implicit ham, once
+//! [`WorkloadParams::implicit_after`] later comments have arrived); with `all` feedback it learns
+//! every comment with its true label (the TREC immediate-feedback protocol). Learning goes
+//! through [`learn_round`], the function the server's learner calls, so the figures are the
+//! server's.
+//!
+//! The static model (never learning) runs on the same stream, and both are reported per half:
+//! moderator actions per 100 comments, shares of ham held / rejected and of spam published /
+//! held, AUC and MCC.
+
+use super::corpus_of_refs;
+use crate::data::{Label, LoadedFile};
+use crate::domain::moderation::{Status, training_label};
+use crate::engine::metrics::{Confusion, auc};
+use crate::engine::model::{Example, Hyperparameters, Model, ModelMeta};
+use crate::engine::online::{LearningParams, SITE_EVIDENCE_MARGIN, learn_round};
+use crate::engine::train::{Corpus, TrainParams, score_rows, train};
+use crate::engine::{EngineError, Verdict};
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// What the simulated moderator's decisions teach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Feedback {
+    /// Only what the moderator touches (and, after a delay, what stayed published): the server.
+    Corrections,
+    /// Every comment with its true label, right after it is scored (TREC immediate feedback).
+    All,
+}
+
+/// Settings of the protocol.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkloadParams {
+    pub feedback: Feedback,
+    pub learning: LearningParams,
+    /// A published comment nobody challenged is learned as ham once this many later comments
+    /// have arrived (the stream's stand-in for the server's delay).
+    pub implicit_after: usize,
+}
+
+/// Figures over a part of a stream.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Workload {
+    pub comments: usize,
+    /// Moderator actions per 100 comments: held comments, published spam, rejected ham.
+    pub actions_per_100: f64,
+    pub ham_held_pct: f64,
+    pub ham_rejected_pct: f64,
+    pub spam_published_pct: f64,
+    pub spam_held_pct: f64,
+    pub auc: f64,
+    pub mcc: f64,
+}
+
+/// The static and the learning model on one half of a stream.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Halves {
+    pub first: Workload,
+    pub second: Workload,
+}
+
+/// One site's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteWorkload {
+    pub site: String,
+    pub comments: usize,
+    pub static_model: Halves,
+    pub learning: Halves,
+    /// Examples the learning model learned by the end of the stream (corrections, implicit ham).
+    pub learned_corrections: usize,
+    pub learned_implicit: usize,
+    /// The reject threshold in force at the end of the stream, and the base one.
+    pub reject_threshold: f64,
+    pub base_reject_threshold: f64,
+}
+
+/// One comment's fate in a run.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    log_odds: f64,
+    probability: f64,
+    verdict: Verdict,
+    action: bool,
+}
+
+/// Runs the protocol with each of `sites` as the new site, from a base model trained on the
+/// other sites plus `base`.
+pub fn workload(
+    sites: &[LoadedFile],
+    base: &[LoadedFile],
+    params: &TrainParams,
+    protocol: WorkloadParams,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<SiteWorkload>, EngineError> {
+    let all: Vec<&LoadedFile> = sites.iter().chain(base).collect();
+    let (corpus, file_of) = corpus_of_refs(&all, params);
+    let mut reports = Vec::new();
+    for (s, site) in sites.iter().enumerate() {
+        let base_rows: Vec<usize> = (0..corpus.len()).filter(|&r| file_of[r] != s).collect();
+        let stream = super::prequential::stream_order(site, &corpus, &file_of, s);
+        let trained = train(&corpus, &base_rows, params, |_, _| {})?;
+        let model = Model {
+            meta: ModelMeta {
+                replyguard_version: String::new(),
+                created_at: String::new(),
+                training_files: Vec::new(),
+                ham: 0,
+                spam: 0,
+                hyperparameters: Hyperparameters {
+                    tokenizer: params.tokenizer,
+                    weighting: params.weighting,
+                    alpha: params.alpha,
+                    min_df: params.min_df,
+                    calibration_folds: params.calibration_folds,
+                    seed: params.seed,
+                },
+                vocabulary_size: trained.core.vocab.len(),
+                thresholds: trained.thresholds,
+                threshold_rule: String::new(),
+                calibration: trained.calibration,
+                cross_validation: None,
+                learned_through: None,
+                site_weight: None,
+            },
+            core: trained.core,
+        };
+        let is_spam: Vec<bool> = stream.iter().map(|&r| corpus.labels[r].is_spam()).collect();
+        let fixed = run_static(&model, &corpus, &stream);
+        let mut run = LearningRun::new(&model, protocol);
+        let learned: Vec<Outcome> = stream
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| run.step(i, r, &corpus))
+            .collect();
+        let half = stream.len() / 2;
+        let halves = |o: &[Outcome]| Halves {
+            first: figures(&o[..half], &is_spam[..half]),
+            second: figures(&o[half..], &is_spam[half..]),
+        };
+        reports.push(SiteWorkload {
+            site: super::file_name(site),
+            comments: stream.len(),
+            static_model: halves(&fixed),
+            learning: halves(&learned),
+            learned_corrections: run.corrections,
+            learned_implicit: run.implicit,
+            reject_threshold: run.current.meta.thresholds.reject,
+            base_reject_threshold: model.meta.thresholds.reject,
+        });
+        progress(s + 1, sites.len());
+    }
+    Ok(reports)
+}
+
+/// The moderator's action on a comment given its verdict and true label, and the status it ends
+/// in: every held comment is decided; published spam is marked spam; rejected ham is rescued.
+fn moderate(verdict: Verdict, label: Label) -> (bool, Status) {
+    let end = if label.is_spam() {
+        Status::Spam
+    } else {
+        Status::Published
+    };
+    let action = match verdict {
+        Verdict::Held => true,
+        Verdict::Published => label.is_spam(),
+        Verdict::Rejected => !label.is_spam(),
+    };
+    (action, end)
+}
+
+fn outcome(model: &Model, base: Option<&Model>, corpus: &Corpus, r: usize) -> Outcome {
+    let score = score_rows(&model.core, corpus, &[r])[0];
+    let probability = model.meta.calibration.probability(score.log_odds);
+    let mut verdict = model.meta.thresholds.verdict(probability, score.sender);
+    if let Some(base) = base
+        && verdict == Verdict::Held
+        && probability >= model.meta.thresholds.reject
+    {
+        // As `online::with_site_evidence` decides in the server, on pre-tokenized rows.
+        let site = score.log_odds - score_rows(&base.core, corpus, &[r])[0].log_odds;
+        if site >= SITE_EVIDENCE_MARGIN {
+            verdict = Verdict::Rejected;
+        }
+    }
+    let (action, _) = moderate(verdict, corpus.labels[r]);
+    Outcome {
+        log_odds: score.log_odds,
+        probability,
+        verdict,
+        action,
+    }
+}
+
+fn run_static(model: &Model, corpus: &Corpus, stream: &[usize]) -> Vec<Outcome> {
+    stream
+        .iter()
+        .map(|&r| outcome(model, None, corpus, r))
+        .collect()
+}
+
+/// The learning model along a stream: what the server's learner holds for one site.
+struct LearningRun<'m> {
+    base: &'m Model,
+    current: Model,
+    site: Vec<Example>,
+    pending_implicit: VecDeque<(usize, usize)>,
+    protocol: WorkloadParams,
+    corrections: usize,
+    implicit: usize,
+}
+
+impl<'m> LearningRun<'m> {
+    fn new(base: &'m Model, protocol: WorkloadParams) -> Self {
+        LearningRun {
+            base,
+            current: base.clone(),
+            site: Vec::new(),
+            pending_implicit: VecDeque::new(),
+            protocol,
+            corrections: 0,
+            implicit: 0,
+        }
+    }
+
+    /// Scores comment `r` (the `i`-th of the stream), lets the moderator act, and learns what
+    /// that teaches.
+    fn step(&mut self, i: usize, r: usize, corpus: &Corpus) -> Outcome {
+        let o = outcome(&self.current, Some(self.base), corpus, r);
+        let label = corpus.labels[r];
+        let example = |label: Label, weight: f64| Example {
+            tokens: corpus.docs[r].clone(),
+            label,
+            weight,
+            website: corpus.website.get(r).copied().unwrap_or(false),
+            arrival: Some(o.verdict),
+        };
+        let mut new = Vec::new();
+        // Implicit ham whose delay has passed.
+        while let Some(&(due, row)) = self.pending_implicit.front() {
+            if due > i {
+                break;
+            }
+            self.pending_implicit.pop_front();
+            new.push(Example {
+                tokens: corpus.docs[row].clone(),
+                label: Label::Ham,
+                weight: self.protocol.learning.implicit_weight,
+                website: corpus.website.get(row).copied().unwrap_or(false),
+                arrival: Some(Verdict::Published),
+            });
+            self.implicit += 1;
+        }
+        match self.protocol.feedback {
+            Feedback::All => new.push(example(label, self.protocol.learning.site_weight)),
+            Feedback::Corrections => {
+                let (_, end) = moderate(o.verdict, label);
+                if let Some(taught) = training_label(o.verdict, end) {
+                    new.push(example(taught, self.protocol.learning.site_weight));
+                    self.corrections += 1;
+                } else if o.verdict == Verdict::Published
+                    && end == Status::Published
+                    && self.protocol.learning.implicit_weight > 0.0
+                {
+                    self.pending_implicit
+                        .push_back((i + self.protocol.implicit_after, r));
+                }
+            }
+        }
+        if !new.is_empty() {
+            self.site.extend(new.iter().cloned());
+            let refs: Vec<&Example> = self.site.iter().collect();
+            let round = learn_round(
+                self.base,
+                &self.current,
+                &new,
+                &refs,
+                self.base.meta.thresholds,
+                self.protocol.learning,
+            );
+            self.current = round.model;
+        }
+        o
+    }
+}
+
+fn figures(outcomes: &[Outcome], is_spam: &[bool]) -> Workload {
+    let n = outcomes.len().max(1) as f64;
+    let (mut ham, mut spam) = (0.0_f64, 0.0_f64);
+    let (mut ham_held, mut ham_rejected, mut spam_published, mut spam_held) = (0.0, 0.0, 0.0, 0.0);
+    let mut actions = 0.0;
+    for (o, &y) in outcomes.iter().zip(is_spam) {
+        actions += f64::from(u8::from(o.action));
+        if y {
+            spam += 1.0;
+            spam_published += f64::from(u8::from(o.verdict == Verdict::Published));
+            spam_held += f64::from(u8::from(o.verdict == Verdict::Held));
+        } else {
+            ham += 1.0;
+            ham_held += f64::from(u8::from(o.verdict == Verdict::Held));
+            ham_rejected += f64::from(u8::from(o.verdict == Verdict::Rejected));
+        }
+    }
+    let pct = |x: f64, of: f64| if of > 0.0 { 100.0 * x / of } else { 0.0 };
+    let log_odds: Vec<f64> = outcomes.iter().map(|o| o.log_odds).collect();
+    let p: Vec<f64> = outcomes.iter().map(|o| o.probability).collect();
+    Workload {
+        comments: outcomes.len(),
+        actions_per_100: 100.0 * actions / n,
+        ham_held_pct: pct(ham_held, ham),
+        ham_rejected_pct: pct(ham_rejected, ham),
+        spam_published_pct: pct(spam_published, spam),
+        spam_held_pct: pct(spam_held, spam),
+        auc: auc(&log_odds, is_spam),
+        mcc: Confusion::at(&p, is_spam, 0.5).mcc(),
+    }
+}
+
+/// Means of the figures over sites (each site counts once).
+pub fn mean(parts: &[Workload]) -> Workload {
+    let n = parts.len().max(1) as f64;
+    let sum = |f: fn(&Workload) -> f64| parts.iter().map(f).sum::<f64>() / n;
+    Workload {
+        comments: parts.iter().map(|w| w.comments).sum(),
+        actions_per_100: sum(|w| w.actions_per_100),
+        ham_held_pct: sum(|w| w.ham_held_pct),
+        ham_rejected_pct: sum(|w| w.ham_rejected_pct),
+        spam_published_pct: sum(|w| w.spam_published_pct),
+        spam_held_pct: sum(|w| w.spam_held_pct),
+        auc: sum(|w| w.auc),
+        mcc: sum(|w| w.mcc),
+    }
+}
