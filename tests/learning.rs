@@ -254,3 +254,95 @@ fn a_rejected_reader_restored_by_a_moderator_raises_the_reject_threshold() {
     }
     assert_eq!(thresholds(&server)["reject"].as_f64(), Some(file_reject));
 }
+
+fn healthz(server: &Server) -> Value {
+    let mut resp = agent().get(&server.url("/healthz")).call().unwrap();
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+/// Polls `/healthz` until the model has learned `n` log entries, for at most 10 s.
+fn wait_for_learned(server: &Server, n: i64) -> Value {
+    let start = Instant::now();
+    loop {
+        let health = healthz(server);
+        if health["model"]["learned"]["examples"].as_i64() >= Some(n)
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            return health;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A comment published on arrival that nobody challenges is learned as the site's ham once the
+/// site's delay has passed (here 0 s), once; a moderator marking it spam later takes that ham
+/// back and teaches spam instead. The comments a moderator corrects are mostly spam: without the
+/// ones that stay published, the site's examples would be all spam (issue #23).
+#[test]
+fn a_comment_that_stays_published_teaches_ham_until_a_moderator_marks_it_spam() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &["--learn-published-after", "0s"]);
+    let posted = post(
+        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &json!({"comment_content": "Which data centres does the deal actually use? The press release only names 'cloud services'.",
+                "comment_author": "Ana Lopes", "comment_author_email": "ana@lopes.example"}),
+    );
+    assert_eq!(posted["status"], "published", "{posted}");
+    let id = posted["id"].as_i64().unwrap();
+    let health = wait_for_learned(&server, 1);
+    assert_eq!(health["model"]["learned"]["examples"], 1, "{health}");
+    // Learned once: later passes add nothing.
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(healthz(&server)["model"]["learned"]["examples"], 1);
+
+    // Marked spam: the implicit ham is taken back (-1) and the spam example added (+1).
+    moderate(&server, id, "spam");
+    let health = wait_for_learned(&server, 3);
+    assert_eq!(health["model"]["learned"]["examples"], 3, "{health}");
+    // A held comment the moderator approves is no implicit ham, and is not learned twice.
+    let held = post_held_praise(&server);
+    moderate(&server, held, "approve");
+    let health = wait_for_learned(&server, 4);
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(
+        healthz(&server)["model"]["learned"]["examples"],
+        4,
+        "{health}"
+    );
+}
+
+/// The issue's reproduction: approving one generic comment that was *held* (not rejected) must
+/// not lift the reject threshold, and obvious link spam is still rejected afterwards.
+#[test]
+fn approving_one_held_comment_leaves_rejecting_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let before = healthz(&server)["model"]["thresholds"]["reject"]
+        .as_f64()
+        .unwrap();
+    let link_spam = json!({"comment_content": "Cheap replica watches, best prices online http://replica-best.top/watches buy now",
+            "comment_author": "replica watches", "comment_author_email": "sales@replica-best.top",
+            "comment_author_url": "http://replica-best.top/"});
+    let spam_before = post(&server.url("/api/v1/classify"), &link_spam);
+    let held = post(
+        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        &json!({"comment_content": "Great post, thanks! Bookmarked your blog for later.",
+                "comment_author": "Jo", "comment_author_email": "jo@example.org"}),
+    );
+    assert_eq!(held["status"], "held", "{held}");
+    moderate(&server, held["id"].as_i64().unwrap(), "approve");
+    let health = wait_for_learned(&server, 1);
+    let after = health["model"]["thresholds"]["reject"].as_f64().unwrap();
+    assert_eq!(before, after, "{health}");
+    // One lesson moves an unrelated comment's score a little, and not its verdict.
+    let spam_after = post(&server.url("/api/v1/classify"), &link_spam);
+    assert_eq!(
+        spam_after["verdict"], spam_before["verdict"],
+        "{spam_after}"
+    );
+    let moved = spam_after["spam_probability"].as_f64().unwrap()
+        - spam_before["spam_probability"].as_f64().unwrap();
+    assert!(moved.abs() < 0.05, "{spam_before} -> {spam_after}");
+}

@@ -465,11 +465,92 @@ async fn imports(store: &dyn Store) {
     );
 }
 
+/// Comments that stayed published are learned as ham once, with the arrival verdict; a
+/// moderator's later spam label takes that ham back.
+async fn unchallenged_comments_are_learned_once(store: &dyn Store) {
+    let start = store
+        .learning_log(0, 10_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.id);
+    let kept = store
+        .insert(comment(
+            "implicit",
+            Status::Published,
+            "thanks, the second table helped",
+        ))
+        .await
+        .unwrap();
+    let later = store
+        .insert(comment(
+            "implicit",
+            Status::Published,
+            "spam that slipped through",
+        ))
+        .await
+        .unwrap();
+    let held = store
+        .insert(comment("implicit", Status::Held, "waiting"))
+        .await
+        .unwrap();
+    // Nothing is old enough yet.
+    let (learned, _) = store
+        .learn_unchallenged("2000-01-01T00:00:00Z", kept.id - 1, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(learned, 0);
+    let (learned, through) = store
+        .learn_unchallenged("2999-01-01T00:00:00Z", kept.id - 1, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(learned, 2, "the two published comments, not the held one");
+    assert_eq!(through, held.id);
+    // Once: a second pass from the start learns nothing more of these.
+    let (again, _) = store
+        .learn_unchallenged("2999-01-01T00:00:00Z", kept.id - 1, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    store
+        .set_status(later.id, Status::Spam, "admin")
+        .await
+        .unwrap();
+    let log = store.learning_log(start, 100).await.unwrap();
+    let entries: Vec<(i64, Label, f64, &str)> = log
+        .iter()
+        .filter_map(|e| {
+            let id = if e.comment.comment_content.starts_with("thanks") {
+                kept.id
+            } else if e.comment.comment_content.starts_with("spam") {
+                later.id
+            } else {
+                return None;
+            };
+            Some((id, e.label, e.sign, e.source.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (kept.id, Label::Ham, 1.0, storage::IMPLICIT_SOURCE),
+            (later.id, Label::Ham, 1.0, storage::IMPLICIT_SOURCE),
+            (later.id, Label::Ham, -1.0, storage::IMPLICIT_SOURCE),
+            (later.id, Label::Spam, 1.0, "admin"),
+        ]
+    );
+    assert!(
+        log.iter()
+            .all(|e| e.arrival == Some(replyguard::engine::Verdict::Published))
+    );
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
     windows_read_pages_by_cursor_or_offset(&*store).await;
     learning_log_follows_decisions(&*store).await;
+    unchallenged_comments_are_learned_once(&*store).await;
     concurrent_inserts_are_all_kept(store.clone()).await;
     settings_and_sessions(&*store).await;
     keys_and_examples(&*store).await;

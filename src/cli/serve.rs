@@ -38,6 +38,16 @@ pub struct ServeArgs {
     pub trusted_proxy: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub learning: super::LearningFlags,
+    /// A comment published on arrival that nobody has marked as spam or trashed for this long is
+    /// learned as the site's ham (implicit ham; `--implicit-weight 0` turns it off). A later
+    /// moderator label takes it back.
+    #[arg(
+        long,
+        env = "REPLYGUARD_LEARN_PUBLISHED_AFTER",
+        default_value = "1day",
+        value_name = "DURATION"
+    )]
+    pub learn_published_after: humantime::Duration,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
 }
@@ -62,6 +72,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         hold_threshold: args.thresholds.hold_threshold,
         reject_threshold: args.thresholds.reject_threshold,
         learning: args.learning.params(),
+        learn_published_after: args.learn_published_after.into(),
         trusted_proxies: args.trusted_proxy,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -17,6 +17,14 @@ impl Label {
         }
     }
 
+    /// The other label.
+    pub fn other(self) -> Label {
+        match self {
+            Label::Ham => Label::Spam,
+            Label::Spam => Label::Ham,
+        }
+    }
+
     pub fn is_spam(self) -> bool {
         self == Label::Spam
     }

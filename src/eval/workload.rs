@@ -20,7 +20,9 @@ use crate::data::{Label, LoadedFile};
 use crate::domain::moderation::{Status, training_label};
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::{Example, Hyperparameters, Model, ModelMeta};
-use crate::engine::online::{LearningParams, SITE_EVIDENCE_MARGIN, learn_round};
+use crate::engine::online::{
+    LearningParams, MIN_SITE_SPAM_LESSONS, SITE_EVIDENCE_MARGIN, learn_round,
+};
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Verdict};
 use serde::Serialize;
@@ -176,13 +178,14 @@ fn moderate(verdict: Verdict, label: Label) -> (bool, Status) {
     (action, end)
 }
 
-fn outcome(model: &Model, base: Option<&Model>, corpus: &Corpus, r: usize) -> Outcome {
+fn outcome(model: &Model, base: Option<(&Model, f64)>, corpus: &Corpus, r: usize) -> Outcome {
     let score = score_rows(&model.core, corpus, &[r])[0];
     let probability = model.meta.calibration.probability(score.log_odds);
     let mut verdict = model.meta.thresholds.verdict(probability, score.sender);
-    if let Some(base) = base
+    if let Some((base, site_spam_lessons)) = base
         && verdict == Verdict::Held
         && probability >= model.meta.thresholds.reject
+        && site_spam_lessons >= MIN_SITE_SPAM_LESSONS
     {
         // As `online::with_site_evidence` decides in the server, on pre-tokenized rows.
         let site = score.log_odds - score_rows(&base.core, corpus, &[r])[0].log_odds;
@@ -215,6 +218,7 @@ struct LearningRun<'m> {
     protocol: WorkloadParams,
     corrections: usize,
     implicit: usize,
+    site_spam_lessons: f64,
 }
 
 impl<'m> LearningRun<'m> {
@@ -227,13 +231,19 @@ impl<'m> LearningRun<'m> {
             protocol,
             corrections: 0,
             implicit: 0,
+            site_spam_lessons: 0.0,
         }
     }
 
     /// Scores comment `r` (the `i`-th of the stream), lets the moderator act, and learns what
     /// that teaches.
     fn step(&mut self, i: usize, r: usize, corpus: &Corpus) -> Outcome {
-        let o = outcome(&self.current, Some(self.base), corpus, r);
+        let o = outcome(
+            &self.current,
+            Some((self.base, self.site_spam_lessons)),
+            corpus,
+            r,
+        );
         let label = corpus.labels[r];
         let example = |label: Label, weight: f64| Example {
             tokens: corpus.docs[r].clone(),
@@ -286,6 +296,7 @@ impl<'m> LearningRun<'m> {
                 self.protocol.learning,
             );
             self.current = round.model;
+            self.site_spam_lessons = round.site_spam_lessons;
         }
         o
     }

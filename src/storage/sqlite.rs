@@ -6,7 +6,7 @@ use super::{ApiKey, NewComment, Status, StatusEvent, StorageError, StoredComment
 
 /// The outcome of a queued insert, available after its group commit.
 pub type PendingInsert = tokio::sync::oneshot::Receiver<Result<StoredComment, StorageError>>;
-use super::{DayActivity, LearnedExample};
+use super::{DayActivity, IMPLICIT_SOURCE, LearnedExample};
 use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::training_label;
 use crate::engine::Verdict;
@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_learning_log.sql"),
     include_str!("migrations/0006_import.sql"),
     include_str!("migrations/0007_admin_sessions.sql"),
+    include_str!("migrations/0008_learning_log_by_comment.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -805,10 +806,65 @@ fn log_decision(
     if let Some(label) = before {
         insert.execute(params![id, label.as_str(), -1, record, actor, at])?;
     }
+    if after.is_some() {
+        // A moderator's label supersedes the ham this comment taught by staying published.
+        let implicit: i64 = tx.query_row(
+            "SELECT COALESCE(SUM(sign), 0) FROM learning_log WHERE comment_id = ?1 AND source = ?2",
+            params![id, IMPLICIT_SOURCE],
+            |r| r.get(0),
+        )?;
+        if implicit > 0 {
+            insert.execute(params![id, "ham", -1, record, IMPLICIT_SOURCE, at])?;
+        }
+    }
     if let Some(label) = after {
         insert.execute(params![id, label.as_str(), 1, record, actor, at])?;
     }
     Ok(())
+}
+
+impl SqliteStore {
+    /// See [`CommentStore::learn_unchallenged`](super::CommentStore::learn_unchallenged).
+    pub fn learn_unchallenged(
+        &self,
+        before: &str,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<(usize, i64), StorageError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (mut learned, mut through) = (0, after_id);
+        {
+            let mut candidates = tx.prepare_cached(
+                "SELECT id, status = 'published' AND verdict = 'published' \
+                 AND source NOT IN ('import', 'akismet') \
+                 AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
+                 FROM comments WHERE id > ?1 AND created_at < ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let rows: Vec<(i64, bool)> = candidates
+                .query_map(params![after_id, before, limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO learning_log (comment_id, label, sign, record, source, at) \
+                 SELECT id, 'ham', 1, json_object('comment_content', content, 'comment_author', author, \
+                 'comment_author_email', author_email, 'comment_author_url', author_url, \
+                 'user_agent', user_agent, 'comment_type', comment_type), ?2, ?3 \
+                 FROM comments WHERE id = ?1",
+            )?;
+            let at = now_rfc3339();
+            for (id, unchallenged) in rows {
+                through = id;
+                if unchallenged {
+                    insert.execute(params![id, IMPLICIT_SOURCE, at])?;
+                    learned += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok((learned, through))
+    }
 }
 
 fn key_blogs(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {

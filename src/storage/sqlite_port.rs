@@ -112,6 +112,17 @@ impl CommentStore for SqlitePort {
         self.run(|s| s.feedback()).await
     }
 
+    async fn learn_unchallenged(
+        &self,
+        before: &str,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<(usize, i64), StorageError> {
+        let before = before.to_owned();
+        self.run(move |s| s.learn_unchallenged(&before, after_id, limit))
+            .await
+    }
+
     async fn learning_log(
         &self,
         after: i64,

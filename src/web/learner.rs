@@ -76,3 +76,48 @@ pub async fn run(learner: Arc<Learner>, store: Arc<dyn CommentStore>, models: Ar
         }
     }
 }
+
+/// Most comments looked at in one pass of [`learn_unchallenged`].
+const UNCHALLENGED_BATCH: u64 = 1_000;
+
+/// The implicit-ham task: every so often, the comments published on arrival that nobody has
+/// challenged for `delay` join the learning log as the site's ham
+/// ([`CommentStore::learn_unchallenged`]), and the learner is woken. A moderator corrects mostly
+/// spam, so without the comments that stay published the site's examples would be nearly all
+/// spam, and learning them would turn what every comment of the site carries into spam evidence.
+/// Runs until the process ends; each replica runs one, and the store learns a comment once.
+pub async fn learn_unchallenged(
+    learner: Arc<Learner>,
+    store: Arc<dyn CommentStore>,
+    delay: Duration,
+) {
+    let every = (delay / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut after_id = 0;
+    loop {
+        // The same format as the comments' `created_at` (`now_rfc3339`), so they compare as text.
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(delay)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let cutoff = humantime::format_rfc3339_seconds(cutoff).to_string();
+        match store
+            .learn_unchallenged(&cutoff, after_id, UNCHALLENGED_BATCH)
+            .await
+        {
+            Ok((learned, through)) => {
+                let more = through > after_id;
+                after_id = through;
+                if learned > 0 {
+                    tracing::debug!(learned, "learned comments that stayed published");
+                    learner.nudge();
+                }
+                if more {
+                    // A backlog (a first start on an old database): keep going.
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot learn the comments that stayed published"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

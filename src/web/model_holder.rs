@@ -39,6 +39,8 @@ pub struct ServedModel {
     pub base_thresholds: crate::engine::Thresholds,
     /// The last recalibration from the site's own examples, once any were learned.
     pub recalibrated: Option<Recalibrated>,
+    /// Net spam lessons the site has taught ([`online::Round::site_spam_lessons`]).
+    pub site_spam_lessons: f64,
 }
 
 /// Operator overrides of the model's thresholds, applied to every model loaded.
@@ -96,6 +98,7 @@ fn decode(
         learned: 0,
         learned_at: None,
         recalibrated: None,
+        site_spam_lessons: 0.0,
     })
 }
 
@@ -214,6 +217,7 @@ impl ModelHolder {
             learned_at: Some(crate::storage::now_rfc3339()),
             base_thresholds: served.base_thresholds,
             recalibrated: Some(round.recalibrated),
+            site_spam_lessons: round.site_spam_lessons,
         }
     }
 }

@@ -28,6 +28,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         state.store.clone(),
         state.models.clone(),
     ));
+    if config.learning.implicit_weight > 0.0 {
+        tokio::spawn(learner::learn_unchallenged(
+            state.learner.clone(),
+            state.store.clone(),
+            config.learn_published_after,
+        ));
+    }
 
     #[cfg(unix)]
     {

@@ -28,6 +28,9 @@ pub struct ServeConfig {
     pub reject_threshold: Option<f64>,
     /// How the site's own decisions are learned while serving.
     pub learning: crate::engine::online::LearningParams,
+    /// A comment published on arrival that nobody challenged for this long is learned as the
+    /// site's ham (`--learn-published-after`).
+    pub learn_published_after: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }

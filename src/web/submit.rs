@@ -235,8 +235,14 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
     SCRATCH.with(|scratch| {
         let scratch = &mut scratch.borrow_mut();
         let (classification, mut clues) = served.model.explain(view, scratch, CLUES);
-        let (classification, site) =
-            online::with_site_evidence(&served.model, &served.base, classification, view, scratch);
+        let (classification, site) = online::with_site_evidence(
+            &served.model,
+            &served.base,
+            served.site_spam_lessons,
+            classification,
+            view,
+            scratch,
+        );
         if let Some(site) = site {
             clues.insert(
                 0,
@@ -259,6 +265,14 @@ pub fn verdict_only(served: &ServedModel, view: CommentView<'_>) -> Classificati
     SCRATCH.with(|scratch| {
         let scratch = &mut scratch.borrow_mut();
         let classification = served.model.classify(view, scratch);
-        online::with_site_evidence(&served.model, &served.base, classification, view, scratch).0
+        online::with_site_evidence(
+            &served.model,
+            &served.base,
+            served.site_spam_lessons,
+            classification,
+            view,
+            scratch,
+        )
+        .0
     })
 }

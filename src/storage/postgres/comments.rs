@@ -5,8 +5,8 @@ use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::training_label;
 use crate::engine::Verdict;
 use crate::storage::{
-    CommentStore, DayActivity, LearnedExample, NewComment, Status, StatusEvent, StorageError,
-    StoredComment, now_rfc3339,
+    CommentStore, DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, Status, StatusEvent,
+    StorageError, StoredComment, now_rfc3339,
 };
 use deadpool_postgres::Pool;
 use std::sync::atomic::Ordering;
@@ -188,6 +188,24 @@ async fn log_decision(
             &[&id, &label.as_str(), &-1i16, &record, &actor, &at],
         )
         .await?;
+    }
+    if after.is_some() {
+        // A moderator's label supersedes the ham this comment taught by staying published.
+        let implicit: i64 = tx
+            .query_one(
+                "SELECT COALESCE(SUM(sign), 0)::BIGINT FROM learning_log \
+                 WHERE comment_id = $1 AND source = $2",
+                &[&id, &IMPLICIT_SOURCE],
+            )
+            .await?
+            .try_get(0)?;
+        if implicit > 0 {
+            tx.execute(
+                insert,
+                &[&id, &"ham", &-1i16, &record, &IMPLICIT_SOURCE, &at],
+            )
+            .await?;
+        }
     }
     if let Some(label) = after {
         tx.execute(insert, &[&id, &label.as_str(), &1i16, &record, &actor, &at])
@@ -425,6 +443,48 @@ impl CommentStore for PgStore {
             }
         }
         Ok(examples)
+    }
+
+    async fn learn_unchallenged(
+        &self,
+        before: &str,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<(usize, i64), StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                "SELECT id, (status = 'published' AND verdict = 'published' \
+                 AND source NOT IN ('import', 'akismet') \
+                 AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id)) \
+                 FROM comments WHERE id > $1 AND created_at < $2 ORDER BY id LIMIT $3",
+                &[&after_id, &before, &(limit as i64)],
+            )
+            .await?;
+        // Entries are appended in id order by every writer (see `log_decision`).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LEARNING_LOCK])
+            .await?;
+        let at = now_rfc3339();
+        let (mut learned, mut through) = (0, after_id);
+        for row in &rows {
+            let id: i64 = row.try_get(0)?;
+            through = id;
+            if row.try_get::<_, bool>(1)? {
+                tx.execute(
+                    "INSERT INTO learning_log (comment_id, label, sign, record, source, at) \
+                     SELECT id, 'ham', 1, json_build_object('comment_content', content, \
+                     'comment_author', author, 'comment_author_email', author_email, \
+                     'comment_author_url', author_url, 'user_agent', user_agent, \
+                     'comment_type', comment_type)::text, $2, $3 FROM comments WHERE id = $1",
+                    &[&id, &IMPLICIT_SOURCE, &at],
+                )
+                .await?;
+                learned += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok((learned, through))
     }
 
     async fn learning_log(

@@ -25,7 +25,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 /// Schema migrations, applied in order; the table `replyguard_schema` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_schema.sql"),
+    include_str!("0002_learning_log_by_comment.sql"),
+];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.
 const MIGRATION_LOCK: i64 = 0x7265_706c_7967_0001;
