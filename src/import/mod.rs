@@ -14,6 +14,7 @@ mod wp_dump;
 mod wxr;
 mod xml;
 
+pub use crate::domain::ArticleRecord;
 use crate::domain::Status;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -87,32 +88,12 @@ impl Format {
     }
 }
 
-/// An article as the export describes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArticleRecord {
-    /// `wordpress-post:ID` or `disqus-thread:ID`.
-    pub remote_id: String,
-    /// The slug it would like (WordPress `post_name`); storage makes it unique.
-    pub slug: String,
-    pub title: String,
-    /// RFC 3339, or empty when unknown.
-    pub date: String,
-    pub author: String,
-    /// Body, already sanitized ([`sanitize::article_html`]).
-    pub html: String,
-    /// The address it had on the old site.
-    pub link: Option<String>,
-    pub wp_post_id: Option<i64>,
-    /// Published: not a draft, scheduled, private or password-protected post.
-    pub public: bool,
-}
-
 /// A comment as the export describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommentRecord {
     /// `wordpress:ID` or `disqus:ID`.
     pub remote_id: String,
-    /// Remote id of its article ([`ArticleRecord::remote_id`]).
+    /// Remote id of its article ([`ArticleRecord::remote_id`](crate::domain::ArticleRecord::remote_id)).
     pub article: String,
     /// Remote id of the comment it answers.
     pub parent: Option<String>,

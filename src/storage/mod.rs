@@ -12,8 +12,9 @@ pub mod copy;
 mod locator;
 pub mod post_guard;
 mod postgres;
+pub mod rules;
+mod sql;
 mod sqlite;
-mod sqlite_import;
 mod sqlite_port;
 
 pub use locator::Database;
@@ -163,6 +164,31 @@ pub struct NewComment {
     pub akismet_guid: Option<String>,
     /// The API key that sent it.
     pub api_key_id: Option<i64>,
+}
+
+impl NewComment {
+    /// The comment as stored with `id` at `created_at`: plain text, its clues parsed.
+    pub fn stored(self, id: i64, created_at: String) -> StoredComment {
+        StoredComment {
+            id,
+            clues: serde_json::from_str(&self.clues).unwrap_or(serde_json::Value::Null),
+            article: self.article,
+            parent_id: self.parent_id,
+            author: self.author,
+            author_email: self.author_email,
+            author_url: self.author_url,
+            content: self.content,
+            user_ip: self.user_ip,
+            user_agent: self.user_agent,
+            status: self.status,
+            verdict: self.verdict,
+            spam_probability: self.spam_probability,
+            model_version: self.model_version,
+            source: self.source,
+            created_at,
+            html: false,
+        }
+    }
 }
 
 /// A stored comment with everything the moderator may see.
@@ -465,7 +491,7 @@ pub trait ImportStore: Send + Sync + 'static {
     /// which an imported article with the same slug joins instead of shadowing.
     async fn import_article(
         &self,
-        article: &crate::import::ArticleRecord,
+        article: &crate::domain::ArticleRecord,
         taken: &[String],
     ) -> Result<ArticleOutcome, StorageError>;
     /// Stores comments in one transaction, each with its learning-log entry.

@@ -1,14 +1,16 @@
 //! The async port over [`SqliteStore`]: new comments go to its group-commit writer and are
-//! awaited without holding a thread; every other call runs on tokio's blocking pool, because
-//! SQLite's calls block on disk.
+//! awaited without holding a thread; every other call runs one of the shared bodies
+//! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk.
 
+use super::sql::{self, comments, import, keys, ready};
 use super::{
     AkismetStore, ApiKey, ArticleOutcome, CommentOutcome, CommentStore, DayActivity, ExportArticle,
     ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment, SqliteStore, Status,
     StatusEvent, StorageError, StoredArticle, StoredComment,
 };
 use crate::data::LabeledComment;
-use crate::import::ArticleRecord;
+use crate::domain::ArticleRecord;
+use rusqlite::{Connection, TransactionBehavior};
 use std::sync::Arc;
 
 /// A [`SqliteStore`] behind the async port.
@@ -17,6 +19,13 @@ pub struct SqlitePort {
     store: Arc<SqliteStore>,
     /// One server owns a SQLite database, so its posting limits live in its memory.
     guard: Arc<super::MemoryGuard>,
+}
+
+/// Whether a write changes what pages show (comments, articles), so cached views must go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Changed,
+    Same,
 }
 
 impl SqlitePort {
@@ -28,15 +37,38 @@ impl SqlitePort {
         }
     }
 
-    /// Runs a blocking call on the blocking pool.
-    async fn run<T: Send + 'static>(
+    /// Runs a body on the shared connection, on the blocking pool.
+    async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&SqliteStore) -> Result<T, StorageError> + Send + 'static,
+        body: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        tokio::task::spawn_blocking(move || body(&*store.conn()?))
             .await
             .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    /// Runs a body in one `IMMEDIATE` transaction (the write lock taken up front: a deferred
+    /// read-then-write transaction fails at once with SQLITE_BUSY when the group-commit writer
+    /// committed in between), on the blocking pool.
+    async fn write<T: Send + 'static>(
+        &self,
+        shown: Shown,
+        body: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.conn()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcome = body(&tx)?;
+            tx.commit()?;
+            if shown == Shown::Changed {
+                store.changed();
+            }
+            Ok(outcome)
+        })
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
     }
 }
 
@@ -50,7 +82,7 @@ impl CommentStore for SqlitePort {
     }
 
     async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
-        self.run(move |s| s.get(id)).await
+        self.read(move |c| ready(comments::get(c, id))).await
     }
 
     async fn published(
@@ -60,13 +92,14 @@ impl CommentStore for SqlitePort {
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let article = article.to_owned();
-        self.run(move |s| s.published(&article, window, limit))
+        self.read(move |c| ready(comments::published(c, &article, window, limit)))
             .await
     }
 
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         let article = article.to_owned();
-        self.run(move |s| s.count_published(&article)).await
+        self.read(move |c| ready(comments::count_published(c, &article)))
+            .await
     }
 
     async fn is_duplicate(
@@ -75,12 +108,12 @@ impl CommentStore for SqlitePort {
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError> {
-        let (a, e, c) = (
-            article.to_owned(),
-            author_email.to_owned(),
-            content.to_owned(),
-        );
-        self.run(move |s| s.is_duplicate(&a, &e, &c)).await
+        let owned = [article, author_email, content].map(str::to_owned);
+        self.read(move |c| {
+            let [article, email, content] = &owned;
+            ready(comments::is_duplicate(c, article, email, content))
+        })
+        .await
     }
 
     async fn by_status(
@@ -90,7 +123,7 @@ impl CommentStore for SqlitePort {
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let article = article.map(str::to_owned);
-        self.run(move |s| s.by_status(status, article.as_deref(), limit))
+        self.read(move |c| ready(comments::by_status(c, status, article.as_deref(), limit)))
             .await
     }
 
@@ -101,15 +134,18 @@ impl CommentStore for SqlitePort {
         actor: &str,
     ) -> Result<StoredComment, StorageError> {
         let actor = actor.to_owned();
-        self.run(move |s| s.set_status(id, to, &actor)).await
+        self.write(Shown::Changed, move |c| {
+            ready(comments::set_status(c, id, to, &actor))
+        })
+        .await
     }
 
     async fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError> {
-        self.run(move |s| s.history(id)).await
+        self.read(move |c| ready(comments::history(c, id))).await
     }
 
     async fn feedback(&self) -> Result<Vec<LabeledComment>, StorageError> {
-        self.run(|s| s.feedback()).await
+        self.read(|c| ready(comments::feedback(c))).await
     }
 
     async fn learn_unchallenged(
@@ -119,8 +155,10 @@ impl CommentStore for SqlitePort {
         limit: u64,
     ) -> Result<(usize, i64), StorageError> {
         let before = before.to_owned();
-        self.run(move |s| s.learn_unchallenged(&before, after_id, limit))
-            .await
+        self.write(Shown::Same, move |c| {
+            ready(comments::learn_unchallenged(c, &before, after_id, limit))
+        })
+        .await
     }
 
     async fn learning_log(
@@ -128,22 +166,25 @@ impl CommentStore for SqlitePort {
         after: i64,
         limit: u64,
     ) -> Result<Vec<LearnedExample>, StorageError> {
-        self.run(move |s| s.learning_log(after, limit)).await
+        self.read(move |c| ready(comments::learning_log(c, after, limit)))
+            .await
     }
 
     async fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {
         let since = since.to_owned();
-        self.run(move |s| s.daily_activity(&since)).await
+        self.read(move |c| ready(comments::daily_activity(c, &since)))
+            .await
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
         let key = key.to_owned();
-        self.run(move |s| s.setting(&key)).await
+        self.read(move |c| ready(comments::setting(c, &key))).await
     }
 
     async fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError> {
         let (key, value) = (key.to_owned(), value.to_owned());
-        self.run(move |s| s.set_setting(&key, &value)).await
+        self.read(move |c| ready(comments::set_setting(c, &key, &value)))
+            .await
     }
 
     async fn create_session(
@@ -154,8 +195,10 @@ impl CommentStore for SqlitePort {
         now: i64,
     ) -> Result<(), StorageError> {
         let (id, csrf) = (id_sha256.to_owned(), csrf.to_owned());
-        self.run(move |s| s.create_session(&id, &csrf, expires_at, now))
-            .await
+        self.write(Shown::Same, move |c| {
+            ready(comments::create_session(c, &id, &csrf, expires_at, now))
+        })
+        .await
     }
 
     async fn session_csrf(
@@ -164,12 +207,14 @@ impl CommentStore for SqlitePort {
         now: i64,
     ) -> Result<Option<String>, StorageError> {
         let id = id_sha256.to_owned();
-        self.run(move |s| s.session_csrf(&id, now)).await
+        self.read(move |c| ready(comments::session_csrf(c, &id, now)))
+            .await
     }
 
     async fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError> {
         let id = id_sha256.to_owned();
-        self.run(move |s| s.delete_session(&id)).await
+        self.read(move |c| ready(comments::delete_session(c, &id)))
+            .await
     }
 
     async fn admit_post(
@@ -181,7 +226,7 @@ impl CommentStore for SqlitePort {
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        self.run(|s| s.ping()).await
+        self.read(|c| ready(comments::ping(c))).await
     }
 
     fn generation(&self) -> u64 {
@@ -189,7 +234,7 @@ impl CommentStore for SqlitePort {
     }
 
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
-        self.run(|s| s.count_by_status()).await
+        self.read(|c| ready(comments::count_by_status(c))).await
     }
 }
 
@@ -203,38 +248,45 @@ impl AkismetStore for SqlitePort {
         note: Option<&str>,
         quota: Option<i64>,
     ) -> Result<ApiKey, StorageError> {
-        let (hash, prefix, blogs, note) = (
-            key_sha256.to_owned(),
-            prefix.to_owned(),
-            blogs.to_vec(),
-            note.map(str::to_owned),
-        );
-        self.run(move |s| s.add_key(&hash, &prefix, &blogs, note.as_deref(), quota))
-            .await
+        let (hash, prefix) = (key_sha256.to_owned(), prefix.to_owned());
+        let (blogs, note) = (blogs.to_vec(), note.map(str::to_owned));
+        self.write(Shown::Same, move |c| {
+            ready(keys::add_key(
+                c,
+                &hash,
+                &prefix,
+                &blogs,
+                note.as_deref(),
+                quota,
+            ))
+        })
+        .await
     }
 
     async fn keys(&self) -> Result<Vec<ApiKey>, StorageError> {
-        self.run(|s| s.keys()).await
+        self.read(|c| ready(keys::keys(c))).await
     }
 
     async fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError> {
         let hash = key_sha256.to_owned();
-        self.run(move |s| s.key_by_hash(&hash)).await
+        self.read(move |c| ready(keys::key_by_hash(c, &hash))).await
     }
 
     async fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError> {
         let hash = key_sha256.to_owned();
-        self.run(move |s| s.revoke_key(&hash)).await
+        self.read(move |c| ready(keys::revoke_key(c, &hash))).await
     }
 
     async fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
         let month = month.to_owned();
-        self.run(move |s| s.count_call(key_id, &month)).await
+        self.read(move |c| ready(keys::count_call(c, key_id, &month)))
+            .await
     }
 
     async fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError> {
         let month = month.to_owned();
-        self.run(move |s| s.usage(key_id, &month)).await
+        self.read(move |c| ready(keys::usage(c, key_id, &month)))
+            .await
     }
 
     async fn add_example(
@@ -244,13 +296,16 @@ impl AkismetStore for SqlitePort {
         learn: bool,
     ) -> Result<(), StorageError> {
         let (example, source) = (example.clone(), source.to_owned());
-        self.run(move |s| s.add_example(&example, &source, learn))
-            .await
+        self.write(Shown::Same, move |c| {
+            ready(keys::add_example(c, &example, &source, learn))
+        })
+        .await
     }
 
     async fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError> {
         let guid = guid.to_owned();
-        self.run(move |s| s.comment_by_guid(&guid)).await
+        self.read(move |c| ready(keys::comment_by_guid(c, &guid)))
+            .await
     }
 }
 
@@ -262,31 +317,58 @@ impl ImportStore for SqlitePort {
         taken: &[String],
     ) -> Result<ArticleOutcome, StorageError> {
         let (article, taken) = (article.clone(), taken.to_vec());
-        self.run(move |s| s.import_article(&article, &taken)).await
+        let outcome = self
+            .write(Shown::Same, move |c| {
+                ready(import::import_article(c, &article, &taken))
+            })
+            .await?;
+        if matches!(outcome, ArticleOutcome::Created(_)) {
+            self.store.changed();
+        }
+        Ok(outcome)
     }
 
     async fn import_comments(
         &self,
         comments: Vec<ImportedComment>,
     ) -> Result<Vec<CommentOutcome>, StorageError> {
-        self.run(move |s| s.import_comments(comments)).await
+        self.write(Shown::Changed, move |c| {
+            ready(import::import_comments(c, comments))
+        })
+        .await
     }
 
     async fn link_imported_parents(&self) -> Result<u64, StorageError> {
-        self.run(|s| s.link_imported_parents()).await
+        self.write(Shown::Changed, |c| ready(import::link_imported_parents(c)))
+            .await
     }
 
     async fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError> {
         let ids = ids.to_vec();
-        self.run(move |s| s.known_remote_ids(&ids)).await
+        self.read(move |c| {
+            let mut known = Vec::new();
+            for id in ids {
+                let found = ready(sql::Exec::query_opt(
+                    c,
+                    import::KNOWN_REMOTE_ID,
+                    &[&id],
+                    |_| Ok(()),
+                ))?;
+                if found.is_some() {
+                    known.push(id);
+                }
+            }
+            Ok(known)
+        })
+        .await
     }
 
     async fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError> {
-        self.run(|s| s.public_articles()).await
+        self.read(|c| ready(import::public_articles(c))).await
     }
 
     async fn export_articles(&self) -> Result<Vec<ExportArticle>, StorageError> {
-        self.run(|s| s.export_articles()).await
+        self.read(|c| ready(import::export_articles(c))).await
     }
 
     async fn export_comments(
@@ -296,12 +378,12 @@ impl ImportStore for SqlitePort {
         limit: u64,
     ) -> Result<Vec<ExportComment>, StorageError> {
         let article = article.map(str::to_owned);
-        self.run(move |s| s.export_comments(article.as_deref(), after, limit))
+        self.read(move |c| ready(import::export_comments(c, article.as_deref(), after, limit)))
             .await
     }
 
     async fn commented_articles(&self) -> Result<Vec<String>, StorageError> {
-        self.run(|s| s.commented_articles()).await
+        self.read(|c| ready(import::commented_articles(c))).await
     }
 
     async fn moved_article(
@@ -310,6 +392,7 @@ impl ImportStore for SqlitePort {
         wp_post_id: Option<i64>,
     ) -> Result<Option<String>, StorageError> {
         let path = path.to_owned();
-        self.run(move |s| s.moved_article(&path, wp_post_id)).await
+        self.read(move |c| ready(import::moved_article(c, &path, wp_post_id)))
+            .await
     }
 }

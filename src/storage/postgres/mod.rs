@@ -13,6 +13,21 @@
 //! - Appends to the learning log are serialized by a transaction-level advisory lock, so ids
 //!   become visible in id order and every replica folds the same log in the same order.
 
+/// Runs a shared body (`$body`, naming the transaction `$tx`) in one transaction on a pooled
+/// connection and commits it; evaluates to the body's outcome once committed.
+macro_rules! in_transaction {
+    ($store:expr, $tx:ident => $body:expr) => {{
+        let mut client = $store.client().await?;
+        let transaction = client.transaction().await?;
+        let outcome = {
+            let $tx = crate::storage::sql::Pg(&transaction);
+            $body.await?
+        };
+        transaction.commit().await?;
+        Ok::<_, StorageError>(outcome)
+    }};
+}
+
 mod comments;
 mod import;
 mod keys;
@@ -32,8 +47,6 @@ const MIGRATIONS: &[&str] = &[
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.
 const MIGRATION_LOCK: i64 = 0x7265_706c_7967_0001;
-/// Key of the advisory lock that serializes appends to the learning log.
-const LEARNING_LOCK: i64 = 0x7265_706c_7967_0002;
 
 /// Most comments committed together in one transaction.
 const MAX_GROUP: usize = 512;

@@ -1,0 +1,509 @@
+//! The bodies of [`CommentStore`](crate::storage::CommentStore), once for both backends. The
+//! group insert and the posting limits are each backend's own (`sqlite.rs`,
+//! `postgres/comments.rs`); everything else is here. Bodies that write several statements run
+//! inside a transaction their backend opens and commits.
+
+use super::row::{self, comment_columns, public_comment_columns};
+use super::{Exec, Lock, Param, Spellings, spelled};
+use crate::data::LabeledComment;
+use crate::storage::rules::decision_entries;
+use crate::storage::{
+    DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, Status, StatusEvent, StorageError,
+    StoredComment, Window, now_rfc3339,
+};
+
+/// Inserts one new comment with [`new_comment_params`] (SQLite's writer; PostgreSQL's inserts
+/// a whole group with one `UNNEST`).
+pub const INSERT_COMMENT: &str = "INSERT INTO comments (article, parent_id, author, \
+    author_email, author_url, content, user_ip, user_agent, referrer, status, verdict, \
+    spam_probability, clues, model_version, source, created_at, akismet_guid, api_key_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+/// The values of [`INSERT_COMMENT`] for one comment stored at `now`.
+pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Param; 18] {
+    [
+        &c.article,
+        &c.parent_id,
+        &c.author,
+        &c.author_email,
+        &c.author_url,
+        &c.content,
+        &c.user_ip,
+        &c.user_agent,
+        &c.referrer,
+        &c.status,
+        &c.verdict,
+        &c.spam_probability,
+        &c.clues,
+        &c.model_version,
+        &c.source,
+        now,
+        &c.akismet_guid,
+        &c.api_key_id,
+    ]
+}
+
+const GET: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments WHERE id = $1"
+);
+const PUBLISHED: [&str; 2] = [
+    concat!(
+        "SELECT ",
+        public_comment_columns!(),
+        " FROM comments WHERE article = $1 AND status = 'published' AND id > $2 AND id < $3 \
+         ORDER BY id ASC LIMIT $4 OFFSET $5"
+    ),
+    concat!(
+        "SELECT ",
+        public_comment_columns!(),
+        " FROM comments WHERE article = $1 AND status = 'published' AND id > $2 AND id < $3 \
+         ORDER BY id DESC LIMIT $4 OFFSET $5"
+    ),
+];
+const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts \
+    WHERE article = $1 AND status = 'published'";
+// Only the author's 500 latest comments on the article: enough for a repeated submission, and a
+// prolific author (or a spammer) cannot make this a full scan.
+const IS_DUPLICATE: &str = "SELECT id FROM (SELECT id, content, status FROM comments \
+    WHERE article = $1 AND author_email = $2 ORDER BY id DESC LIMIT 500) recent \
+    WHERE content = $3 AND status != 'trash' LIMIT 1";
+const BY_STATUS: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments WHERE status = $1 AND (CAST($2 AS TEXT) IS NULL OR article = $2) \
+     ORDER BY id DESC LIMIT $3"
+);
+const STATUS_OF: Spellings = [
+    "SELECT status, verdict FROM comments WHERE id = $1",
+    // Two moderators deciding at once take turns, and each logs what it changed. (SQLite: the
+    // transaction is IMMEDIATE, which serializes it already.)
+    "SELECT status, verdict FROM comments WHERE id = $1 FOR UPDATE",
+];
+const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status, to_status, \
+    actor, at) VALUES ($1, $2, $3, $4, $5)";
+/// Appends one entry to the learning log.
+pub const INSERT_LEARNED: &str = "INSERT INTO learning_log (comment_id, label, sign, record, \
+    source, at) VALUES ($1, $2, $3, $4, $5, $6)";
+const HISTORY: &str = "SELECT from_status, to_status, actor, at FROM comment_events \
+    WHERE comment_id = $1 ORDER BY id";
+const FEEDBACK: &str = "SELECT c.content, c.author, c.author_email, c.author_url, c.user_ip, \
+    c.user_agent, c.referrer, e.to_status FROM comments c \
+    JOIN comment_events e ON e.id = (SELECT MAX(id) FROM comment_events \
+      WHERE comment_id = c.id AND actor != 'classifier') \
+    WHERE e.to_status = c.status AND e.to_status IN ('published', 'spam') \
+      AND NOT (c.verdict = 'published' AND e.to_status = 'published') \
+      AND NOT (c.verdict = 'rejected' AND e.to_status = 'spam') \
+    ORDER BY c.id";
+const LEARNING_LOG: &str = "SELECT l.id, l.label, CAST(l.sign AS BIGINT), l.record, l.source, \
+    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END \
+    FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
+    WHERE l.id > $1 ORDER BY l.id LIMIT $2";
+const DAILY_VERDICTS: &str = "SELECT substr(created_at, 1, 10) AS d, verdict, count(*) \
+    FROM comments WHERE created_at >= $1 AND source != 'import' GROUP BY d, verdict";
+const DAILY_CORRECTIONS: &str = "SELECT substr(l.at, 1, 10) AS d, \
+    count(*) FILTER (WHERE l.label = 'spam' AND c.verdict = 'published'), \
+    count(*) FILTER (WHERE l.label = 'ham' AND c.verdict IN ('held', 'rejected')) \
+    FROM learning_log l JOIN comments c ON c.id = l.comment_id \
+    WHERE l.sign = 1 AND l.at >= $1 AND l.source != 'import' GROUP BY d";
+
+/// One comment by id.
+pub async fn get<E: Exec>(e: &E, id: i64) -> Result<Option<StoredComment>, StorageError> {
+    e.query_opt(GET, &[&id], row::comment).await
+}
+
+/// Published comments of an article in a window, oldest first, without their clues.
+pub async fn published<E: Exec>(
+    e: &E,
+    article: &str,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<StoredComment>, StorageError> {
+    // Both bounds are always bound, so each order is one prepared statement.
+    let (newest_first, skip, above, below) = match window {
+        Window::Offset(n) => (false, n, i64::MIN, i64::MAX),
+        Window::FromEnd(n) => (true, n, i64::MIN, i64::MAX),
+        Window::After(id) => (false, 0, id, i64::MAX),
+        Window::Before(id) => (true, 0, i64::MIN, id),
+    };
+    let limit = limit.min(i64::MAX as u64) as i64;
+    let skip = skip.min(i64::MAX as u64) as i64;
+    let sql = PUBLISHED[usize::from(newest_first)];
+    let mut comments = e
+        .query(
+            sql,
+            &[&article, &above, &below, &limit, &skip],
+            row::comment,
+        )
+        .await?;
+    if newest_first {
+        comments.reverse();
+    }
+    Ok(comments)
+}
+
+/// Number of published comments of an article.
+pub async fn count_published<E: Exec>(e: &E, article: &str) -> Result<u64, StorageError> {
+    let n = super::scalar(e, COUNT_PUBLISHED, &[&article]).await?;
+    Ok(row::count(n.unwrap_or(0)))
+}
+
+/// Whether the same text was already posted to the article by the same address.
+pub async fn is_duplicate<E: Exec>(
+    e: &E,
+    article: &str,
+    author_email: &str,
+    content: &str,
+) -> Result<bool, StorageError> {
+    let found = e
+        .query_opt(IS_DUPLICATE, &[&article, &author_email, &content], |_| {
+            Ok(())
+        })
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Comments by status, newest first, optionally of one article.
+pub async fn by_status<E: Exec>(
+    e: &E,
+    status: Status,
+    article: Option<&str>,
+    limit: u64,
+) -> Result<Vec<StoredComment>, StorageError> {
+    let limit = limit.min(i64::MAX as u64) as i64;
+    e.query(BY_STATUS, &[&status, &article, &limit], row::comment)
+        .await
+}
+
+/// Changes a comment's status, logs what the decision teaches and who made it; in a
+/// transaction.
+pub async fn set_status<E: Exec>(
+    e: &E,
+    id: i64,
+    to: Status,
+    actor: &str,
+) -> Result<StoredComment, StorageError> {
+    let (from, verdict) = e
+        .query_opt(spelled(e, STATUS_OF), &[&id], |r| {
+            Ok((r.text(0)?, r.text(1)?))
+        })
+        .await?
+        .ok_or(StorageError::NotFound(id))?;
+    e.execute("UPDATE comments SET status = $1 WHERE id = $2", &[&to, &id])
+        .await?;
+    log_decision(e, id, &verdict, Status::parse(&from), to, actor).await?;
+    let at = now_rfc3339();
+    e.execute(INSERT_EVENT, &[&id, &from, &to, &actor, &at])
+        .await?;
+    e.query_opt(GET, &[&id], row::comment)
+        .await?
+        .ok_or(StorageError::NotFound(id))
+}
+
+/// Appends to the learning log what a status change does to the labeled example comment `id`
+/// stands for ([`decision_entries`]). The record is built only for a decision that teaches.
+async fn log_decision<E: Exec>(
+    e: &E,
+    id: i64,
+    verdict: &str,
+    from: Option<Status>,
+    to: Status,
+    actor: &str,
+) -> Result<(), StorageError> {
+    let entries = decision_entries(verdict, from, to);
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let record = e
+        .query_opt(
+            "SELECT content, author, author_email, author_url, user_agent, comment_type \
+             FROM comments WHERE id = $1",
+            &[&id],
+            |r| {
+                Ok(serde_json::json!({
+                    "comment_content": r.text(0)?,
+                    "comment_author": r.text(1)?,
+                    "comment_author_email": r.text(2)?,
+                    "comment_author_url": r.opt_text(3)?,
+                    "user_agent": r.opt_text(4)?,
+                    "comment_type": r.text(5)?,
+                })
+                .to_string())
+            },
+        )
+        .await?
+        .ok_or(StorageError::NotFound(id))?;
+    let at = now_rfc3339();
+    e.lock(Lock::LearningLog).await?;
+    let labels = entries.iter().any(|&(_, sign)| sign > 0);
+    for (label, sign) in entries {
+        if sign > 0 && labels {
+            take_back_implicit(e, id, &record, &at).await?;
+        }
+        let label = label.as_str();
+        e.execute(INSERT_LEARNED, &[&id, &label, &sign, &record, &actor, &at])
+            .await?;
+    }
+    Ok(())
+}
+
+/// A moderator's label supersedes the ham comment `id` taught by staying published: that
+/// implicit entry is taken back (before the new label is added).
+async fn take_back_implicit<E: Exec>(
+    e: &E,
+    id: i64,
+    record: &str,
+    at: &str,
+) -> Result<(), StorageError> {
+    let source = IMPLICIT_SOURCE;
+    let implicit = e
+        .query_opt(
+            "SELECT CAST(COALESCE(SUM(sign), 0) AS BIGINT) FROM learning_log \
+             WHERE comment_id = $1 AND source = $2",
+            &[&id, &source],
+            |r| r.int(0),
+        )
+        .await?
+        .unwrap_or(0);
+    if implicit > 0 {
+        let (label, sign) = ("ham", -1_i16);
+        e.execute(INSERT_LEARNED, &[&id, &label, &sign, &record, &source, &at])
+            .await?;
+    }
+    Ok(())
+}
+
+/// See [`crate::storage::CommentStore::learn_unchallenged`]; run in a transaction.
+pub async fn learn_unchallenged<E: Exec>(
+    e: &E,
+    before: &str,
+    after_id: i64,
+    limit: u64,
+) -> Result<(usize, i64), StorageError> {
+    let limit = limit as i64;
+    let rows = e
+        .query(
+            "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
+             AND source NOT IN ('import', 'akismet') \
+             AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
+             THEN 1 ELSE 0 END AS BIGINT) \
+             FROM comments WHERE id > $1 AND created_at < $2 ORDER BY id LIMIT $3",
+            &[&after_id, &before, &limit],
+            |r| Ok((r.int(0)?, r.int(1)? == 1)),
+        )
+        .await?;
+    if rows.iter().any(|&(_, unchallenged)| unchallenged) {
+        e.lock(Lock::LearningLog).await?;
+    }
+    let at = now_rfc3339();
+    let source = IMPLICIT_SOURCE;
+    let (mut learned, mut through) = (0, after_id);
+    for (id, unchallenged) in rows {
+        through = id;
+        if !unchallenged {
+            continue;
+        }
+        let record = e
+            .query_opt(
+                "SELECT content, author, author_email, author_url, user_agent, comment_type \
+                 FROM comments WHERE id = $1",
+                &[&id],
+                |r| {
+                    Ok(serde_json::json!({
+                        "comment_content": r.text(0)?,
+                        "comment_author": r.text(1)?,
+                        "comment_author_email": r.text(2)?,
+                        "comment_author_url": r.opt_text(3)?,
+                        "user_agent": r.opt_text(4)?,
+                        "comment_type": r.text(5)?,
+                    })
+                    .to_string())
+                },
+            )
+            .await?
+            .ok_or(StorageError::NotFound(id))?;
+        let (label, sign) = ("ham", 1_i16);
+        e.execute(INSERT_LEARNED, &[&id, &label, &sign, &record, &source, &at])
+            .await?;
+        learned += 1;
+    }
+    Ok((learned, through))
+}
+
+/// A comment's status history, oldest first.
+pub async fn history<E: Exec>(e: &E, id: i64) -> Result<Vec<StatusEvent>, StorageError> {
+    e.query(HISTORY, &[&id], row::status_event).await
+}
+
+/// Moderator decisions as training rows, then what Akismet clients reported.
+pub async fn feedback<E: Exec>(e: &E) -> Result<Vec<LabeledComment>, StorageError> {
+    let mut examples = e.query(FEEDBACK, &[], row::decision).await?;
+    let reported = e
+        .query(
+            "SELECT record FROM training_examples ORDER BY id",
+            &[],
+            |r| r.text(0),
+        )
+        .await?;
+    examples.extend(
+        reported
+            .iter()
+            .filter_map(|record| serde_json::from_str(record).ok()),
+    );
+    Ok(examples)
+}
+
+/// The learning log after entry `after`, oldest first.
+pub async fn learning_log<E: Exec>(
+    e: &E,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<LearnedExample>, StorageError> {
+    let limit = limit.min(i64::MAX as u64) as i64;
+    let entries = e
+        .query(LEARNING_LOG, &[&after, &limit], row::learned)
+        .await?;
+    Ok(entries.into_iter().flatten().collect())
+}
+
+/// Per day from `since`: comments by verdict, and the moderators' corrections.
+pub async fn daily_activity<E: Exec>(e: &E, since: &str) -> Result<Vec<DayActivity>, StorageError> {
+    let verdicts = e
+        .query(DAILY_VERDICTS, &[&since], |r| {
+            Ok((r.text(0)?, r.text(1)?, row::count(r.int(2)?)))
+        })
+        .await?;
+    let corrections = e
+        .query(DAILY_CORRECTIONS, &[&since], |r| {
+            Ok((r.text(0)?, row::count(r.int(1)?), row::count(r.int(2)?)))
+        })
+        .await?;
+    let mut days: std::collections::BTreeMap<String, DayActivity> = Default::default();
+    for (d, verdict, n) in verdicts {
+        let a = entry(&mut days, d);
+        match verdict.as_str() {
+            "published" => a.published += n,
+            "held" => a.held += n,
+            _ => a.rejected += n,
+        }
+    }
+    for (d, spam, ham) in corrections {
+        let a = entry(&mut days, d);
+        a.spam_published += spam;
+        a.ham_caught += ham;
+    }
+    Ok(days.into_values().collect())
+}
+
+fn entry(
+    days: &mut std::collections::BTreeMap<String, DayActivity>,
+    d: String,
+) -> &mut DayActivity {
+    days.entry(d.clone()).or_insert_with(|| DayActivity {
+        day: d,
+        ..DayActivity::default()
+    })
+}
+
+/// A server setting.
+pub async fn setting<E: Exec>(e: &E, key: &str) -> Result<Option<String>, StorageError> {
+    e.query_opt("SELECT value FROM settings WHERE key = $1", &[&key], |r| {
+        r.text(0)
+    })
+    .await
+}
+
+/// Sets a server setting.
+pub async fn set_setting<E: Exec>(e: &E, key: &str, value: &str) -> Result<(), StorageError> {
+    e.execute(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&key, &value],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a session, dropping expired ones; in a transaction.
+pub async fn create_session<E: Exec>(
+    e: &E,
+    id_sha256: &str,
+    csrf: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), StorageError> {
+    e.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&now])
+        .await?;
+    e.execute(
+        "INSERT INTO admin_sessions (id_sha256, csrf, expires_at) VALUES ($1, $2, $3)",
+        &[&id_sha256, &csrf, &expires_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The CSRF token of a live session.
+pub async fn session_csrf<E: Exec>(
+    e: &E,
+    id_sha256: &str,
+    now: i64,
+) -> Result<Option<String>, StorageError> {
+    e.query_opt(
+        "SELECT csrf FROM admin_sessions WHERE id_sha256 = $1 AND expires_at > $2",
+        &[&id_sha256, &now],
+        |r| r.text(0),
+    )
+    .await
+}
+
+/// Ends a session.
+pub async fn delete_session<E: Exec>(e: &E, id_sha256: &str) -> Result<(), StorageError> {
+    e.execute(
+        "DELETE FROM admin_sessions WHERE id_sha256 = $1",
+        &[&id_sha256],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Liveness probe.
+pub async fn ping<E: Exec>(e: &E) -> Result<(), StorageError> {
+    e.query_opt("SELECT 1", &[], |_| Ok(())).await?;
+    Ok(())
+}
+
+/// Stored comments per status.
+pub async fn count_by_status<E: Exec>(e: &E) -> Result<Vec<(Status, u64)>, StorageError> {
+    let rows = e
+        .query(
+            "SELECT status, CAST(SUM(n) AS BIGINT) FROM comment_counts GROUP BY status",
+            &[],
+            |r| Ok((r.text(0)?, row::count(r.opt_int(1)?.unwrap_or(0)))),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(status, n)| Some((Status::parse(&status)?, n)))
+        .collect())
+}
+
+/// Every shared statement of this module, for the placeholder test.
+#[cfg(test)]
+pub const STATEMENTS: &[&str] = &[
+    INSERT_COMMENT,
+    GET,
+    PUBLISHED[0],
+    PUBLISHED[1],
+    COUNT_PUBLISHED,
+    IS_DUPLICATE,
+    BY_STATUS,
+    STATUS_OF[0],
+    INSERT_EVENT,
+    INSERT_LEARNED,
+    HISTORY,
+    FEEDBACK,
+    LEARNING_LOG,
+    DAILY_VERDICTS,
+    DAILY_CORRECTIONS,
+];

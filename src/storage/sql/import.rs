@@ -1,0 +1,334 @@
+//! The bodies of [`ImportStore`](crate::storage::ImportStore), once for both backends (only
+//! `known_remote_ids` is each backend's own: PostgreSQL asks for every id at once with an array).
+
+use super::row::{self, article_columns, comment_columns};
+use super::{Exec, Lock, scalar};
+use crate::domain::ArticleRecord;
+use crate::storage::rules::{imported_record, link_path, placeholder, same_link};
+use crate::storage::{
+    ARTICLES_VERSION, ArticleOutcome, CommentOutcome, ExportArticle, ExportComment,
+    ImportedComment, StorageError, StoredArticle, now_rfc3339,
+};
+
+const ARTICLE_SLUG: &str = "SELECT slug FROM articles WHERE remote_id = $1 \
+    UNION ALL SELECT slug FROM article_aliases WHERE remote_id = $1 LIMIT 1";
+const PLACEHOLDER: &str = "INSERT INTO articles (slug, remote_id, title, date, author, html, \
+    wp_post_id, public, imported_at) VALUES ($1, $2, '', '', '', '', $3, FALSE, $4) \
+    ON CONFLICT DO NOTHING";
+const INSERT_COMMENT: &str = "INSERT INTO comments (article, author, author_email, author_url, \
+    content, user_ip, user_agent, status, verdict, spam_probability, clues, model_version, \
+    source, created_at, remote_id, remote_parent, comment_type, content_format) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import', $13, $14, $15, $16, 'html') \
+    ON CONFLICT (remote_id) WHERE remote_id IS NOT NULL DO NOTHING RETURNING id";
+const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status, to_status, \
+    actor, at) VALUES ($1, NULL, $2, 'import', $3)";
+const INSERT_LEARNED: &str = "INSERT INTO learning_log (comment_id, label, sign, record, source, \
+    at) VALUES ($1, $2, 1, $3, 'import', $4)";
+const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $1, title = $2, date = $3, author = $4, \
+    html = $5, link = $6, link_path = $7, public = $8 WHERE remote_id = $9";
+const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, remote_id, title, date, author, html, \
+    link, link_path, wp_post_id, public, imported_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const BUMP_ARTICLES: &str = "INSERT INTO settings (key, value) VALUES ($1, '1') \
+    ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
+const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM comments p \
+      WHERE p.remote_id = comments.remote_parent AND p.article = comments.article) \
+    WHERE remote_parent IS NOT NULL AND parent_id IS NULL \
+      AND EXISTS (SELECT 1 FROM comments p WHERE p.remote_id = comments.remote_parent \
+                  AND p.article = comments.article)";
+/// Whether a remote id is stored (one id; PostgreSQL asks for many at once instead).
+pub const KNOWN_REMOTE_ID: &str = "SELECT remote_id FROM comments WHERE remote_id = $1 \
+    UNION ALL SELECT remote_id FROM articles WHERE remote_id = $1 AND title != '' \
+    UNION ALL SELECT remote_id FROM article_aliases WHERE remote_id = $1";
+const PUBLIC_ARTICLES: &str = concat!(
+    "SELECT ",
+    article_columns!(),
+    " FROM articles WHERE public ORDER BY date DESC, slug"
+);
+const EXPORT_ARTICLES: &str = concat!(
+    "SELECT ",
+    article_columns!(),
+    ", wp_post_id FROM articles ORDER BY date, slug"
+);
+const EXPORT_COMMENTS: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    ", comment_type FROM comments WHERE id > $1 AND (CAST($2 AS TEXT) IS NULL OR article = $2) \
+     ORDER BY id LIMIT $3"
+);
+
+/// Stores an article unless it is known (by remote id, or for a thread of another system by its
+/// link or slug); in a transaction. The caller tells the servers when the outcome is `Created`.
+pub async fn import_article<E: Exec>(
+    e: &E,
+    a: &ArticleRecord,
+    taken: &[String],
+) -> Result<ArticleOutcome, StorageError> {
+    e.lock(Lock::Articles).await?;
+    let existing = e
+        .query_opt(
+            "SELECT slug, title FROM articles WHERE remote_id = $1",
+            &[&a.remote_id],
+            |r| Ok((r.text(0)?, r.text(1)?)),
+        )
+        .await?;
+    if let Some((slug, title)) = &existing
+        && !title.is_empty()
+    {
+        return Ok(ArticleOutcome::Existing(slug.clone()));
+    }
+    let alias = "SELECT slug FROM article_aliases WHERE remote_id = $1";
+    if let Some(slug) = e.query_opt(alias, &[&a.remote_id], |r| r.text(0)).await? {
+        return Ok(ArticleOutcome::Existing(slug));
+    }
+    // A thread of another system about an article already here (a Disqus thread of an imported
+    // WordPress post, or of a Markdown article with the same slug) joins it.
+    if existing.is_none()
+        && let Some(slug) = joined(e, a, taken).await?
+    {
+        e.execute(
+            "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2)",
+            &[&a.remote_id, &slug],
+        )
+        .await?;
+        return Ok(ArticleOutcome::Existing(slug));
+    }
+    let own = existing.as_ref().map(|(slug, _)| slug.as_str());
+    let slug = free_slug(e, &a.slug, taken, own).await?;
+    let path = a.link.as_deref().and_then(link_path);
+    match &existing {
+        // The post was known only from a comment dump: it gets its content and slug now.
+        Some((old_slug, _)) => {
+            let params: [&dyn super::Param; 9] = [
+                &slug,
+                &a.title,
+                &a.date,
+                &a.author,
+                &a.html,
+                &a.link,
+                &path,
+                &a.public,
+                &a.remote_id,
+            ];
+            e.execute(UPDATE_ARTICLE, &params).await?;
+            e.execute(
+                "UPDATE comments SET article = $1 WHERE article = $2",
+                &[&slug, old_slug],
+            )
+            .await?;
+        }
+        None => {
+            let now = now_rfc3339();
+            let params: [&dyn super::Param; 11] = [
+                &slug,
+                &a.remote_id,
+                &a.title,
+                &a.date,
+                &a.author,
+                &a.html,
+                &a.link,
+                &path,
+                &a.wp_post_id,
+                &a.public,
+                &now,
+            ];
+            e.execute(INSERT_ARTICLE, &params).await?;
+        }
+    }
+    e.execute(BUMP_ARTICLES, &[&ARTICLES_VERSION]).await?;
+    Ok(ArticleOutcome::Created(slug))
+}
+
+/// The article already here that a new one is a thread about: the same link, or a slug taken
+/// outside the database.
+async fn joined<E: Exec>(
+    e: &E,
+    a: &ArticleRecord,
+    taken: &[String],
+) -> Result<Option<String>, StorageError> {
+    if let Some(link) = &a.link {
+        let path = link_path(link);
+        let found = e
+            .query(
+                "SELECT slug, link FROM articles WHERE link_path = $1 AND link IS NOT NULL",
+                &[&path],
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )
+            .await?;
+        if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_link(l, link)) {
+            return Ok(Some(slug));
+        }
+    }
+    Ok(taken.contains(&a.slug).then(|| a.slug.clone()))
+}
+
+/// `wanted`, or `wanted-2`, `wanted-3`… if another article has it.
+async fn free_slug<E: Exec>(
+    e: &E,
+    wanted: &str,
+    taken: &[String],
+    own: Option<&str>,
+) -> Result<String, StorageError> {
+    let mut candidate = wanted.to_string();
+    let mut n = 1;
+    loop {
+        let used = Some(candidate.as_str()) != own
+            && (taken.contains(&candidate)
+                || e.query_opt(
+                    "SELECT 1 FROM articles WHERE slug = $1",
+                    &[&candidate],
+                    |_| Ok(()),
+                )
+                .await?
+                .is_some());
+        if !used {
+            return Ok(candidate);
+        }
+        n += 1;
+        candidate = format!("{wanted}-{n}");
+    }
+}
+
+async fn article_slug<E: Exec>(e: &E, remote: &str) -> Result<Option<String>, StorageError> {
+    e.query_opt(ARTICLE_SLUG, &[&remote], |r| r.text(0)).await
+}
+
+/// Stores comments, each with its first status event and learning-log entry; in a transaction.
+pub async fn import_comments<E: Exec>(
+    e: &E,
+    comments: Vec<ImportedComment>,
+) -> Result<Vec<CommentOutcome>, StorageError> {
+    e.lock(Lock::LearningLog).await?;
+    let now = now_rfc3339();
+    let mut outcomes = Vec::with_capacity(comments.len());
+    for c in comments {
+        let mut slug = article_slug(e, &c.article).await?;
+        // A dump names posts by id only; until their WXR arrives they wait, unshown.
+        if slug.is_none()
+            && let Some((name, post_id)) = placeholder(&c.article)
+        {
+            e.execute(PLACEHOLDER, &[&name, &c.article, &post_id, &now])
+                .await?;
+            slug = article_slug(e, &c.article).await?;
+        }
+        let Some(slug) = slug else {
+            outcomes.push(CommentOutcome::Orphan);
+            continue;
+        };
+        let n = &c.comment;
+        let params: [&dyn super::Param; 16] = [
+            &slug,
+            &n.author,
+            &n.author_email,
+            &n.author_url,
+            &n.content,
+            &n.user_ip,
+            &n.user_agent,
+            &n.status,
+            &n.verdict,
+            &n.spam_probability,
+            &n.clues,
+            &n.model_version,
+            &c.created_at,
+            &c.remote_id,
+            &c.remote_parent,
+            &c.comment_type,
+        ];
+        let Some(id) = scalar(e, INSERT_COMMENT, &params).await? else {
+            outcomes.push(CommentOutcome::Existing);
+            continue;
+        };
+        e.execute(INSERT_EVENT, &[&id, &n.status, &now]).await?;
+        if let Some(label) = c.learn {
+            let record = serde_json::to_string(&imported_record(&c))
+                .map_err(|e| StorageError::Encode(e.to_string()))?;
+            let label = label.as_str();
+            e.execute(INSERT_LEARNED, &[&id, &label, &record, &now])
+                .await?;
+        }
+        outcomes.push(CommentOutcome::Created(id));
+    }
+    Ok(outcomes)
+}
+
+/// Points imported replies at their parents; how many were linked.
+pub async fn link_imported_parents<E: Exec>(e: &E) -> Result<u64, StorageError> {
+    e.execute(LINK_PARENTS, &[]).await
+}
+
+/// The imported articles that are shown, newest first.
+pub async fn public_articles<E: Exec>(e: &E) -> Result<Vec<StoredArticle>, StorageError> {
+    e.query(PUBLIC_ARTICLES, &[], row::article).await
+}
+
+/// Every imported article.
+pub async fn export_articles<E: Exec>(e: &E) -> Result<Vec<ExportArticle>, StorageError> {
+    e.query(EXPORT_ARTICLES, &[], |r| {
+        Ok(ExportArticle {
+            article: row::article(r)?,
+            wp_post_id: r.opt_int(7)?,
+        })
+    })
+    .await
+}
+
+/// Comments after id `after`, by id, of one article when given.
+pub async fn export_comments<E: Exec>(
+    e: &E,
+    article: Option<&str>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<ExportComment>, StorageError> {
+    let limit = limit.min(i64::MAX as u64) as i64;
+    e.query(EXPORT_COMMENTS, &[&after, &article, &limit], |r| {
+        Ok(ExportComment {
+            comment: row::comment(r)?,
+            comment_type: r.text(17)?,
+        })
+    })
+    .await
+}
+
+/// Slugs of every article that has comments.
+pub async fn commented_articles<E: Exec>(e: &E) -> Result<Vec<String>, StorageError> {
+    e.query(
+        "SELECT article FROM comment_counts GROUP BY article HAVING SUM(n) > 0 ORDER BY article",
+        &[],
+        |r| r.text(0),
+    )
+    .await
+}
+
+/// Where an old address of an imported post lives now: the slug of a public article.
+pub async fn moved_article<E: Exec>(
+    e: &E,
+    path: &str,
+    wp_post_id: Option<i64>,
+) -> Result<Option<String>, StorageError> {
+    let slug = |r: &dyn super::RowRead| r.text(0);
+    match wp_post_id {
+        Some(id) => {
+            let sql = "SELECT slug FROM articles WHERE wp_post_id = $1 AND public LIMIT 1";
+            e.query_opt(sql, &[&id], slug).await
+        }
+        None => {
+            let sql = "SELECT slug FROM articles WHERE link_path = $1 AND public LIMIT 1";
+            e.query_opt(sql, &[&path.trim_end_matches('/')], slug).await
+        }
+    }
+}
+
+/// Every shared statement of this module, for the placeholder test.
+#[cfg(test)]
+pub const STATEMENTS: &[&str] = &[
+    ARTICLE_SLUG,
+    PLACEHOLDER,
+    INSERT_COMMENT,
+    INSERT_EVENT,
+    INSERT_LEARNED,
+    UPDATE_ARTICLE,
+    INSERT_ARTICLE,
+    BUMP_ARTICLES,
+    KNOWN_REMOTE_ID,
+    EXPORT_COMMENTS,
+];
