@@ -456,3 +456,67 @@ fn db_urls_are_parsed_not_created_as_files() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(db.is_file());
 }
+
+/// `eval --prequential --feedback corrections`: the moderator's workload, static against
+/// learning, through the CLI binary on two real YouTube videos as new sites (base: SMS). On the
+/// site owner's protocol, learning from the moderator's corrections must lower their work, not
+/// raise it (issue #23), and lose no more readers.
+#[test]
+fn eval_reports_the_moderators_workload_and_learning_lowers_it() {
+    let yt = |f: &str| format!("training-data/youtube-spam-collection/{f}");
+    let out = run(
+        &[
+            "eval",
+            "--prequential",
+            "--feedback",
+            "corrections",
+            &yt("Youtube01-Psy.csv"),
+            &yt("Youtube04-Eminem.csv"),
+            "--base",
+            "training-data/sms-spam-collection/SMSSpamCollection",
+            "--json",
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["sites"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    let mean = &report["mean_second_half"];
+    let figure = |model: &str, name: &str| mean[model][name].as_f64().unwrap();
+    assert!(
+        figure("learning", "actions_per_100") <= 0.8 * figure("static", "actions_per_100"),
+        "{mean}"
+    );
+    assert!(
+        figure("learning", "spam_published_pct") <= figure("static", "spam_published_pct"),
+        "{mean}"
+    );
+    assert!(figure("learning", "ham_rejected_pct") <= 0.5, "{mean}");
+    for site in report["sites"].as_array().unwrap() {
+        assert!(site["learned_implicit"].as_u64() > Some(0), "{site}");
+        assert!(site["learned_corrections"].as_u64() > Some(0), "{site}");
+    }
+    // The table names the protocol and both models.
+    let out = run(
+        &[
+            "eval",
+            "--prequential",
+            "--feedback",
+            "corrections",
+            &yt("Youtube01-Psy.csv"),
+            "--base",
+            "training-data/sms-spam-collection/SMSSpamCollection",
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("corrections only"), "{table}");
+    assert!(table.contains("learning/static actions"), "{table}");
+}

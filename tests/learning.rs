@@ -100,7 +100,7 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
     // Reversed: approve then spam nets to one spam example, so it scores above the start.
     moderate(&server, id, "spam");
     let (reversed, _) = wait_for(&server, |p| p > before);
-    assert!(reversed > before, "{before} -> {reversed}");
+    assert!(reversed > before, "{before} -> {approved} -> {reversed}");
     // Approved again, twice: the model is where the first approval left it (the spam example
     // taken back, the ham one added once).
     moderate(&server, id, "approve");
@@ -286,7 +286,7 @@ fn a_comment_that_stays_published_teaches_ham_until_a_moderator_marks_it_spam() 
     let posted = post(
         &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
         &json!({"comment_content": "Which data centres does the deal actually use? The press release only names 'cloud services'.",
-                "comment_author": "Ana Lopes", "comment_author_email": "ana@lopes.example"}),
+                "comment_author": "Ana Lopes", "comment_author_email": "ana@example.org"}),
     );
     assert_eq!(posted["status"], "published", "{posted}");
     let id = posted["id"].as_i64().unwrap();

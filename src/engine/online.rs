@@ -3,10 +3,9 @@
 //! `replyguard train --feedback`, so every path reaches the same model from the same log.
 
 use super::decision::Thresholds;
-use super::model::{Classification, Example, Model, Scratch};
+use super::model::{Classification, Example, Model, NaiveBayesCore, Score};
 use super::recalibrate::{Recalibrated, recalibrate};
 use super::train::Corpus;
-use crate::data::CommentView;
 use crate::data::{Comment, Label};
 use crate::engine::Verdict;
 
@@ -105,6 +104,51 @@ pub fn fold(model: &Model, examples: &[Example], params: LearningParams) -> Mode
 /// ratio (the comments that stay published soon fill the ham side).
 pub const BALANCE_PRIOR: f64 = 0.3;
 
+/// Pseudo-mass each token new to the model file starts with, in both classes in proportion to
+/// their smoothed totals ([`neutral_new_tokens`]).
+pub const NEW_TOKEN_PRIOR: f64 = 0.1;
+
+/// `learned` (the base after a round's lessons) with every column the base lacks started
+/// neutral. A column joins the vocabulary at zero counts, where its log-likelihood ratio is not
+/// 0 but `ln(Σham / Σspam)` of the two classes' smoothed totals (about +1.1 on the shipped
+/// model): a token one lesson brings (a site's comment type, its readers' e-mail provider) would
+/// weigh that much in every later comment. Adding [`NEW_TOKEN_PRIOR`] × each class's share of
+/// the total to both classes makes such a token count for what the site's lessons say of it.
+fn neutral_new_tokens(base: &NaiveBayesCore, learned: NaiveBayesCore) -> NaiveBayesCore {
+    let smoothed = base
+        .feature_count
+        .each_ref()
+        .map(|c| c.iter().sum::<f64>() + base.alpha * c.len() as f64);
+    let mean = (smoothed[0] + smoothed[1]) / 2.0;
+    if mean <= 0.0 || learned.vocab.len() == base.vocab.len() {
+        return learned;
+    }
+    let NaiveBayesCore {
+        tokenizer,
+        weighting,
+        vocab,
+        alpha,
+        class_docs,
+        mut feature_count,
+        ..
+    } = learned;
+    for (col, &hash) in vocab.hashes().iter().enumerate() {
+        if base.vocab.column(hash).is_none() {
+            for (class, counts) in feature_count.iter_mut().enumerate() {
+                counts[col] += NEW_TOKEN_PRIOR * smoothed[class] / mean;
+            }
+        }
+    }
+    NaiveBayesCore::from_counts(
+        tokenizer,
+        weighting,
+        vocab,
+        alpha,
+        class_docs,
+        feature_count,
+    )
+}
+
 /// What one learning round produces: the model to serve and the thresholds it serves with.
 #[derive(Debug, Clone)]
 pub struct Round {
@@ -151,7 +195,7 @@ pub fn learn_round(
                 ..(*e).clone()
             })
             .collect();
-        let core = base.core.learn(&scaled, params.max_features);
+        let core = neutral_new_tokens(&base.core, base.core.learn(&scaled, params.max_features));
         let refs: Vec<&Example> = scaled.iter().collect();
         let recalibrated = recalibrate(&core, base.meta.calibration, base_thresholds, &refs);
         (core, recalibrated)
@@ -193,33 +237,44 @@ pub const SITE_EVIDENCE_MARGIN: f64 = 1.0;
 /// moderator decision is one opinion, not a site's pattern.
 pub const MIN_SITE_SPAM_LESSONS: f64 = 5.0;
 
-/// The verdict once the site's own lessons are heard. Rejecting outright needs evidence beyond
-/// wording ([`Thresholds::verdict`]): where the comment sends its readers, or, here, this site's
-/// moderators having marked comments like it as spam — the served model (base plus the site's
-/// lessons) scoring it at least [`SITE_EVIDENCE_MARGIN`] log-odds above the model file alone.
-/// A comment held only for want of sender evidence is then rejected, once the site has taught
-/// at least [`MIN_SITE_SPAM_LESSONS`] spam lessons. Returns the site's part of
-/// the log-odds when it decided. The base is scored only for such comments (few), so the common
-/// verdict costs nothing more.
+/// The verdict once the site's own lessons are heard, the same in the server and in
+/// `eval --prequential --feedback corrections`. `base_score` scores the comment with the model
+/// file alone; it is called only for the few comments where the site's lessons could change the
+/// verdict, so the common verdict costs nothing more.
+///
+/// - An established site (at least [`MIN_SITE_SPAM_LESSONS`] spam lessons): rejecting outright
+///   needs evidence beyond wording ([`Thresholds::verdict`]), where the comment sends its readers
+///   or, here, this site's moderators having marked comments like it as spam — the served model
+///   scoring it at least [`SITE_EVIDENCE_MARGIN`] log-odds above the model file. A comment held
+///   only for want of sender evidence is then rejected; returns the site's part of the log-odds.
+/// - A young site: its few lessons may not be the reason for a rejection. A comment the served
+///   model would reject but the model file would not (at the thresholds in force) is held: one
+///   spam decision about a reader from some e-mail provider must not reject the next reader from
+///   the same provider.
 pub fn with_site_evidence(
     served: &Model,
-    base: &Model,
     site_spam_lessons: f64,
     mut classification: Classification,
-    comment: CommentView<'_>,
-    scratch: &mut Scratch,
+    base_score: impl FnOnce() -> Score,
 ) -> (Classification, Option<f64>) {
     let thresholds = served.meta.thresholds;
-    if classification.verdict != Verdict::Held
-        || classification.spam_probability < thresholds.reject
-        || site_spam_lessons < MIN_SITE_SPAM_LESSONS
-    {
-        return (classification, None);
-    }
-    let site = classification.log_odds - base.core.score(comment, scratch);
-    if site >= SITE_EVIDENCE_MARGIN {
-        classification.verdict = Verdict::Rejected;
-        return (classification, Some(site));
+    let established = site_spam_lessons >= MIN_SITE_SPAM_LESSONS;
+    match classification.verdict {
+        Verdict::Held if established && classification.spam_probability >= thresholds.reject => {
+            let site = classification.log_odds - base_score().log_odds;
+            if site >= SITE_EVIDENCE_MARGIN {
+                classification.verdict = Verdict::Rejected;
+                return (classification, Some(site));
+            }
+        }
+        Verdict::Rejected if !established => {
+            let base = base_score();
+            let p = served.meta.calibration.probability(base.log_odds);
+            if thresholds.verdict(p, base.sender) != Verdict::Rejected {
+                classification.verdict = Verdict::Held;
+            }
+        }
+        _ => {}
     }
     (classification, None)
 }

@@ -18,11 +18,10 @@
 use super::corpus_of_refs;
 use crate::data::{Label, LoadedFile};
 use crate::domain::moderation::{Status, training_label};
+use crate::engine::Classification;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::{Example, Hyperparameters, Model, ModelMeta};
-use crate::engine::online::{
-    LearningParams, MIN_SITE_SPAM_LESSONS, SITE_EVIDENCE_MARGIN, learn_round,
-};
+use crate::engine::online::{LearningParams, learn_round, with_site_evidence};
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Verdict};
 use serde::Serialize;
@@ -182,16 +181,19 @@ fn outcome(model: &Model, base: Option<(&Model, f64)>, corpus: &Corpus, r: usize
     let score = score_rows(&model.core, corpus, &[r])[0];
     let probability = model.meta.calibration.probability(score.log_odds);
     let mut verdict = model.meta.thresholds.verdict(probability, score.sender);
-    if let Some((base, site_spam_lessons)) = base
-        && verdict == Verdict::Held
-        && probability >= model.meta.thresholds.reject
-        && site_spam_lessons >= MIN_SITE_SPAM_LESSONS
-    {
-        // As `online::with_site_evidence` decides in the server, on pre-tokenized rows.
-        let site = score.log_odds - score_rows(&base.core, corpus, &[r])[0].log_odds;
-        if site >= SITE_EVIDENCE_MARGIN {
-            verdict = Verdict::Rejected;
-        }
+    if let Some((base, site_spam_lessons)) = base {
+        // The server's rule (`online::with_site_evidence`), on pre-tokenized rows.
+        let classification = Classification {
+            spam_probability: probability,
+            log_odds: score.log_odds,
+            sender_log_odds: score.sender,
+            verdict,
+        };
+        verdict = with_site_evidence(model, site_spam_lessons, classification, || {
+            score_rows(&base.core, corpus, &[r])[0]
+        })
+        .0
+        .verdict;
     }
     let (action, _) = moderate(verdict, corpus.labels[r]);
     Outcome {

@@ -237,11 +237,9 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
         let (classification, mut clues) = served.model.explain(view, scratch, CLUES);
         let (classification, site) = online::with_site_evidence(
             &served.model,
-            &served.base,
             served.site_spam_lessons,
             classification,
-            view,
-            scratch,
+            || served.base.core.score_detailed(view, scratch),
         );
         if let Some(site) = site {
             clues.insert(
@@ -267,11 +265,9 @@ pub fn verdict_only(served: &ServedModel, view: CommentView<'_>) -> Classificati
         let classification = served.model.classify(view, scratch);
         online::with_site_evidence(
             &served.model,
-            &served.base,
             served.site_spam_lessons,
             classification,
-            view,
-            scratch,
+            || served.base.core.score_detailed(view, scratch),
         )
         .0
     })
