@@ -25,8 +25,10 @@ pub struct EvalArgs {
     /// learned. Reports AUC and MCC over each stream's second half, without and with feedback.
     #[arg(long, conflicts_with_all = ["folds", "test", "split_date", "leave_one_file_out"])]
     pub prequential: bool,
-    /// With --prequential: files only ever in the base model, never a site.
-    #[arg(long, value_name = "FILE", requires = "prequential")]
+    /// With --prequential: files only ever in the base model, never a site. With
+    /// --leave-one-file-out: files only ever trained on, never held out (e.g. the rest of the
+    /// training mix while each YouTube video is held out in turn).
+    #[arg(long, value_name = "FILE")]
     pub base: Vec<PathBuf>,
     /// With --prequential: what the site's model learns. `all`: every comment with its true label
     /// (TREC immediate feedback). `corrections`: what a moderator's actions teach (deciding held
@@ -91,6 +93,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eprintln!("  fold {done}/{total} done");
         }
     };
+    if !args.base.is_empty() && !(args.prequential || args.leave_one_file_out) {
+        bail!("--base goes with --prequential or --leave-one-file-out");
+    }
     if args.prequential && args.feedback == eval::workload::Feedback::Corrections {
         let base = load_optional(&args.base, args.model.lenient)?;
         return workload_report(&args, &files, &base, &params);
@@ -159,11 +164,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     } else if args.leave_one_file_out {
         (
             format!(
-                "leave-one-file-out over {} files (seed {})",
+                "leave-one-file-out over {} files (seed {}){}",
                 files.len(),
-                params.seed
+                params.seed,
+                if args.base.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} base file(s) always trained on", args.base.len())
+                }
             ),
-            eval::leave_one_file_out(&files, &params, progress)?,
+            eval::leave_one_file_out(
+                &files,
+                &load_optional(&args.base, args.model.lenient)?,
+                &params,
+                progress,
+            )?,
         )
     } else if let Some(since) = &args.split_date {
         let probes = load_optional(&args.probe, args.model.lenient)?;

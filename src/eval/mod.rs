@@ -74,6 +74,7 @@ fn run_fold(
 /// calibration included) and test on it.
 pub fn leave_one_file_out(
     files: &[LoadedFile],
+    base: &[LoadedFile],
     params: &TrainParams,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<FoldScores>, EngineError> {
@@ -82,7 +83,9 @@ pub fn leave_one_file_out(
             "--leave-one-file-out needs at least two files".into(),
         ));
     }
-    let (corpus, file_of) = corpus_of(files, params);
+    // `base` files are only ever trained on: they follow `files` in the corpus.
+    let all: Vec<&LoadedFile> = files.iter().chain(base).collect();
+    let (corpus, file_of) = corpus_of_refs(&all, params);
     let mut out = Vec::new();
     for (f, file) in files.iter().enumerate() {
         let train_rows: Vec<usize> = (0..corpus.len()).filter(|&i| file_of[i] != f).collect();
