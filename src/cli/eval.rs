@@ -93,7 +93,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eprintln!("  fold {done}/{total} done");
         }
     };
-    if !args.base.is_empty() && !(args.prequential || args.leave_one_file_out) {
+    if !(args.base.is_empty() || args.prequential || args.leave_one_file_out) {
         bail!("--base goes with --prequential or --leave-one-file-out");
     }
     if args.prequential && args.feedback == eval::workload::Feedback::Corrections {
