@@ -346,3 +346,38 @@ fn approving_one_held_comment_leaves_rejecting_in_force() {
         - spam_before["spam_probability"].as_f64().unwrap();
     assert!(moved.abs() < 0.05, "{spam_before} -> {spam_after}");
 }
+
+/// The site's reputation acts before the text model: a reader whose earlier comment a moderator
+/// approved (same e-mail address and name) is published where a stranger with the same words is
+/// held, with the rule named in the clues and counted on `/metrics`; the same address under
+/// another name is a stranger.
+#[test]
+fn a_returning_reader_is_published_where_a_stranger_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let id = post_held_praise(&server);
+    moderate(&server, id, "approve");
+    let url = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let words = "Great post, thanks! Bookmarked your blog for later.";
+    let again = post(
+        &url,
+        &json!({"comment_content": words, "comment_author": "maria.k",
+                "comment_author_email": "maria@example.org"}),
+    );
+    assert_eq!(again["status"], "published", "{again}");
+    assert_eq!(again["clues"][0]["token"], "rule:trusted-author", "{again}");
+    let stranger = post(
+        &url,
+        &json!({"comment_content": "Great post, thank you! Bookmarked your blog for later.",
+                "comment_author": "Maria K. (not her)",
+                "comment_author_email": "maria@example.org"}),
+    );
+    assert_eq!(stranger["status"], "held", "{stranger}");
+    let mut resp = agent().get(&server.url("/metrics")).call().unwrap();
+    let metrics = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        metrics.contains("replyguard_rule_verdicts_total{rule=\"trusted-author\"} 1"),
+        "{metrics}"
+    );
+}

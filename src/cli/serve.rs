@@ -48,6 +48,10 @@ pub struct ServeArgs {
         value_name = "DURATION"
     )]
     pub learn_published_after: humantime::Duration,
+    /// A reader whose earlier comment on the site was published (same e-mail address and name)
+    /// is published unless the model would reject the comment, and then held, never rejected.
+    #[arg(long, env = "REPLYGUARD_TRUST_RETURNING_AUTHORS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub trust_returning_authors: bool,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
 }
@@ -73,6 +77,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         reject_threshold: args.thresholds.reject_threshold,
         learning: args.learning.params(),
         learn_published_after: args.learn_published_after.into(),
+        trust_returning_authors: args.trust_returning_authors,
         trusted_proxies: args.trusted_proxy,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -242,6 +242,9 @@ pub trait CommentStore: Send + Sync + 'static {
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Number of published comments of an article.
     async fn count_published(&self, article: &str) -> Result<u64, StorageError>;
+    /// Whether a reader with this e-mail address and name already has a published comment on the
+    /// site (not counting relayed Akismet checks): the returning-author rule.
+    async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError>;
     /// Whether the same text was already posted to the article by the same e-mail address.
     async fn is_duplicate(
         &self,

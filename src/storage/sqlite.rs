@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_import.sql"),
     include_str!("migrations/0007_admin_sessions.sql"),
     include_str!("migrations/0008_learning_log_by_comment.sql"),
+    include_str!("migrations/0009_comments_by_email.sql"),
 ];
 
 /// Most comments committed together in one transaction.

@@ -96,6 +96,12 @@ impl CommentStore for SqlitePort {
             .await
     }
 
+    async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError> {
+        let (email, name) = (email.to_owned(), name.to_owned());
+        self.read(move |c| ready(comments::returning_author(c, &email, &name)))
+            .await
+    }
+
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         let article = article.to_owned();
         self.read(move |c| ready(comments::count_published(c, &article)))

@@ -26,6 +26,8 @@ pub struct Metrics {
     /// Cumulative histogram counts per bucket, plus the +Inf bucket.
     latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     latency_sum_micros: AtomicU64,
+    /// Verdicts the returning-author rule changed.
+    trusted_author: AtomicU64,
 }
 
 impl Metrics {
@@ -36,6 +38,13 @@ impl Metrics {
             Verdict::Rejected => &self.rejected,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a reputation rule that changed a verdict (its clue's name).
+    pub fn rule(&self, clue: &str) {
+        if clue == super::submit::RETURNING_AUTHOR_CLUE {
+            self.trusted_author.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn request(&self, status: StatusCode, elapsed: std::time::Duration) {
@@ -70,6 +79,16 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP replyguard_rule_verdicts_total Verdicts a site reputation rule changed, by rule."
+        );
+        let _ = writeln!(out, "# TYPE replyguard_rule_verdicts_total counter");
+        let _ = writeln!(
+            out,
+            "replyguard_rule_verdicts_total{{rule=\"trusted-author\"}} {}",
+            self.trusted_author.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP replyguard_http_responses_total HTTP responses by status class."

@@ -31,6 +31,9 @@ pub struct ServeConfig {
     /// A comment published on arrival that nobody challenged for this long is learned as the
     /// site's ham (`--learn-published-after`).
     pub learn_published_after: std::time::Duration,
+    /// Publish a reader whose earlier comment was published (same e-mail and name) unless the
+    /// model would reject; hold instead of rejecting (`--trust-returning-authors`).
+    pub trust_returning_authors: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -71,6 +74,8 @@ pub struct Shared {
     pub(super) page_cache: Arc<page_cache::PageCache>,
     /// Key for the links that let the author of a held comment see it.
     pub(super) pending_key: Arc<String>,
+    /// The returning-author rule (`--trust-returning-authors`).
+    pub trust_returning_authors: bool,
 }
 
 /// One served article, borrowed from the list it was found in.
@@ -185,6 +190,7 @@ impl AppState {
             sessions,
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
+            trust_returning_authors: config.trust_returning_authors,
         }));
         Ok(Opened {
             state,

@@ -174,12 +174,38 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         user_agent: s.user_agent.as_deref(),
         comment_type: s.comment_type.as_deref(),
     };
-    let (mut classification, clues) = if store {
+    let (mut classification, mut clues) = if store {
         classify(&served, view)
     } else {
         // Nothing is kept, so nobody will read clues.
         (verdict_only(&served, view), Vec::new())
     };
+    // The site's reputation before the text model: a reader whose earlier comment was published
+    // (same e-mail address and name) is published unless the model would reject the comment,
+    // and then held, never rejected (WordPress's "previously approved comment" rule).
+    if reader
+        && state.trust_returning_authors
+        && classification.verdict != Verdict::Published
+        && !s.honeypot
+        && !email.is_empty()
+        && state.store.returning_author(email, author).await?
+    {
+        // Held for wording becomes published; what the model would reject (spam that also sends
+        // readers somewhere) is held for a look instead.
+        classification.verdict = match classification.verdict {
+            Verdict::Rejected => Verdict::Held,
+            _ => Verdict::Published,
+        };
+        clues.insert(
+            0,
+            Clue {
+                token: RETURNING_AUTHOR_CLUE.to_string(),
+                weight: 0.0,
+            },
+        );
+        clues.truncate(CLUES);
+        state.metrics.rule(RETURNING_AUTHOR_CLUE);
+    }
     if s.trusted_author {
         classification.verdict = Verdict::Published;
     } else if s.honeypot {
@@ -254,6 +280,9 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
         (classification, clues)
     })
 }
+
+/// The clue naming the returning-author rule when it changed the verdict.
+pub const RETURNING_AUTHOR_CLUE: &str = "rule:trusted-author";
 
 /// The clue naming the site's own lessons when they decided a rejection.
 pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";

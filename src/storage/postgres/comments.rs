@@ -115,6 +115,10 @@ impl CommentStore for PgStore {
         comments::published(&Pg(&client), article, window, limit).await
     }
 
+    async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError> {
+        comments::returning_author(&Pg(&self.client().await?), email, name).await
+    }
+
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         comments::count_published(&Pg(&self.client().await?), article).await
     }

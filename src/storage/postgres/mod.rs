@@ -43,6 +43,7 @@ use tokio_postgres::error::SqlState;
 const MIGRATIONS: &[&str] = &[
     include_str!("0001_schema.sql"),
     include_str!("0002_learning_log_by_comment.sql"),
+    include_str!("0003_comments_by_email.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

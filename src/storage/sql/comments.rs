@@ -149,6 +149,25 @@ pub async fn count_published<E: Exec>(e: &E, article: &str) -> Result<u64, Stora
     Ok(row::count(n.unwrap_or(0)))
 }
 
+/// Whether a reader with this e-mail address and name has a published comment on the site
+/// (approved by a moderator, published on arrival and not challenged, or imported as approved);
+/// relayed Akismet checks do not count.
+pub async fn returning_author<E: Exec>(
+    e: &E,
+    email: &str,
+    name: &str,
+) -> Result<bool, StorageError> {
+    let found = e
+        .query_opt(
+            "SELECT 1 FROM comments WHERE author_email = $1 AND status = 'published' \
+             AND author = $2 AND source != 'akismet' LIMIT 1",
+            &[&email, &name],
+            |r| r.int(0),
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Whether the same text was already posted to the article by the same address.
 pub async fn is_duplicate<E: Exec>(
     e: &E,
