@@ -51,6 +51,21 @@ fn text(status: StatusCode, body: &'static str, headers: &[(&'static str, String
     response
 }
 
+/// Akismet's answer to a body over the limit.
+pub(super) fn too_large() -> Response {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid",
+        &[(
+            "x-akismet-debug-help",
+            format!(
+                "The request body is larger than {} bytes.",
+                super::BODY_LIMIT
+            ),
+        )],
+    )
+}
+
 /// Akismet's answer to a bad request: `invalid` plus a human-readable reason.
 fn invalid(reason: impl Into<String>) -> Response {
     text(
@@ -67,17 +82,7 @@ type Params = HashMap<String, String>;
 fn params(body: Result<Bytes, BytesRejection>) -> Result<Params, Response> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid",
-                &[(
-                    "x-akismet-debug-help",
-                    format!(
-                        "The request body is larger than {} bytes.",
-                        super::BODY_LIMIT
-                    ),
-                )],
-            )
+            too_large()
         } else {
             invalid("The request body could not be read.")
         }

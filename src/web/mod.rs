@@ -14,6 +14,7 @@ mod akismet;
 mod api;
 mod assets;
 pub mod client_ip;
+pub mod conn;
 pub mod error;
 mod error_pages;
 pub mod form;

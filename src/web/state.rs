@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub learning: crate::engine::online::LearningParams,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Header timeout and connection caps.
+    pub connections: super::conn::ConnectionLimits,
 }
 
 /// Shared state of every handler: one `Arc`, so the clone axum makes for each request (and each
