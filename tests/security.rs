@@ -173,3 +173,148 @@ fn oversized_content_length_is_refused_before_the_body() {
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     }
 }
+
+fn raw_request(server: &Server, from: &str, request: &str) -> String {
+    let mut s = connect_from(from, &server.addr());
+    exchange(&mut s, request.as_bytes(), Duration::from_secs(5))
+}
+
+fn bearer(server: &Server, from: &str, authorization: &str) -> String {
+    raw_request(
+        server,
+        from,
+        &format!(
+            "GET /api/v1/admin/comments HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+}
+
+fn login(server: &Server, token: &str, extra_headers: &str) -> String {
+    let body = format!("token={token}");
+    raw_request(
+        server,
+        "127.0.0.1",
+        &format!(
+            "POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// A token shorter than 16 characters is refused at start with a clear error.
+#[test]
+fn a_short_admin_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let out = common::bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("REPLYGUARD_ADMIN_TOKEN", "x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = common::text(&out.stderr);
+    assert!(stderr.contains("at least 16"), "{stderr}");
+}
+
+/// A new admin token signs every session out, across a restart.
+#[test]
+fn a_new_admin_token_signs_everyone_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let cookie = server.admin_session();
+    let page = |server: &Server| {
+        raw_request(
+            server,
+            "127.0.0.1",
+            &format!(
+                "GET /admin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert!(page(&server).contains("Moderation"));
+    server.stop();
+    let same = Server::start(&db, &model(), &[]);
+    assert!(
+        page(&same).contains("Moderation"),
+        "a restart alone keeps sessions"
+    );
+    same.stop();
+    let changed = Server::start(
+        &db,
+        &model(),
+        &["--admin-token", "another-admin-secret-0123"],
+    );
+    let answer = page(&changed);
+    assert!(!answer.contains("<h1>Moderation"), "{answer}");
+    assert!(answer.contains("Admin token"), "{answer}");
+}
+
+/// Wrong tokens from one address are throttled with a growing wait (the right token too, while
+/// it lasts); another address is not; the scheme is case-insensitive.
+#[test]
+fn admin_sign_ins_are_throttled_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let right = format!("bearer {}", common::TOKEN);
+    assert!(bearer(&server, "127.0.0.1", &right).starts_with("HTTP/1.1 200"));
+    for _ in 0..4 {
+        assert!(bearer(&server, "127.0.0.1", "Bearer wrong-token").starts_with("HTTP/1.1 401"));
+    }
+    assert!(login(&server, "wrong-token", "").starts_with("HTTP/1.1 401"));
+    let throttled = bearer(&server, "127.0.0.1", &right);
+    assert!(throttled.starts_with("HTTP/1.1 429"), "{throttled}");
+    assert!(
+        throttled.to_ascii_lowercase().contains("retry-after: "),
+        "{throttled}"
+    );
+    assert!(throttled.contains("\"error\""), "{throttled}");
+    assert!(login(&server, common::TOKEN, "").starts_with("HTTP/1.1 429"));
+    assert!(
+        bearer(&server, "127.0.0.2", &format!("BEARER {}", common::TOKEN))
+            .starts_with("HTTP/1.1 200")
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(bearer(&server, "127.0.0.1", &right).starts_with("HTTP/1.1 200"));
+}
+
+/// The session cookie is `Secure` when the request came over TLS through a trusted proxy, or
+/// when `--public-url` is https; not otherwise.
+#[test]
+fn session_cookies_are_secure_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let cookie_of = |answer: &str| {
+        answer
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_string()
+    };
+    let proxied = Server::start(&db, &model(), &["--trusted-proxy", "127.0.0.1"]);
+    let tls = cookie_of(&login(
+        &proxied,
+        common::TOKEN,
+        "X-Forwarded-Proto: https\r\n",
+    ));
+    assert!(tls.contains("Secure"), "{tls}");
+    let plain = cookie_of(&login(&proxied, common::TOKEN, ""));
+    assert!(!plain.contains("Secure"), "{plain}");
+    proxied.stop();
+    let untrusted = Server::start(&db, &model(), &[]);
+    let forged = cookie_of(&login(
+        &untrusted,
+        common::TOKEN,
+        "X-Forwarded-Proto: https\r\n",
+    ));
+    assert!(!forged.contains("Secure"), "{forged}");
+    untrusted.stop();
+    let public = Server::start(
+        &db,
+        &model(),
+        &["--public-url", "https://blog.example.com/"],
+    );
+    let cookie = cookie_of(&login(&public, common::TOKEN, ""));
+    assert!(cookie.contains("Secure"), "{cookie}");
+}

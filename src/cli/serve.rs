@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// limit); more are answered 429 and closed.
     #[arg(long, env = "REPLYGUARD_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
     pub max_connections_per_ip: usize,
+    /// The site's public address (e.g. https://blog.example.com); when https, cookies are marked
+    /// Secure.
+    #[arg(long, env = "REPLYGUARD_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
     #[command(flatten)]
     pub learning: super::LearningFlags,
     #[command(flatten)]
@@ -75,6 +79,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         reject_threshold: args.thresholds.reject_threshold,
         learning: args.learning.params(),
         trusted_proxies: args.trusted_proxy,
+        public_url: args.public_url,
         connections: web::conn::ConnectionLimits {
             header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
             max_total: web::conn::effective_max(args.max_connections.max(1)),

@@ -31,6 +31,7 @@ mod secret;
 mod serve;
 mod state;
 pub mod submit;
+mod throttle;
 
 pub use metrics::Metrics;
 pub use router::router;

@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub learning: crate::engine::online::LearningParams,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The site's public address (`--public-url`): an `https` one marks cookies `Secure`.
+    pub public_url: Option<url::Url>,
     /// Header timeout and connection caps.
     pub connections: super::conn::ConnectionLimits,
 }
@@ -70,7 +72,14 @@ pub struct Shared {
     pub(super) page_cache: Arc<page_cache::PageCache>,
     /// Key for the links that let the author of a held comment see it.
     pub(super) pending_key: Arc<String>,
+    /// Wrong admin tokens by address (sign-in form and bearer).
+    pub(super) auth_throttle: super::throttle::AuthThrottle,
+    /// `--public-url` is `https`.
+    pub(super) public_https: bool,
 }
+
+/// Shortest admin token accepted at start.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// One served article, borrowed from the list it was found in.
 pub struct ArticleRef {
@@ -125,6 +134,13 @@ impl AppState {
         let mut generated_token = None;
         let admin = match &config.admin_token {
             Some(token) if !token.trim().is_empty() => {
+                if token.trim().chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                    anyhow::bail!(
+                        "the admin token (--admin-token / REPLYGUARD_ADMIN_TOKEN) is {} characters; \
+                         it must be at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 24`)",
+                        token.trim().chars().count()
+                    );
+                }
                 let hash = AdminSecret::hash_of(token.trim());
                 remember(&*store, "admin_token_sha256", &hex::encode(hash)).await?;
                 AdminSecret { hash }
@@ -159,7 +175,7 @@ impl AppState {
         if learned > 0 {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
-        let sessions = Arc::new(admin_pages::Sessions::new(store.clone()));
+        let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.hash));
         let imported = store.public_articles().await?;
         let state = AppState(Arc::new(Shared {
             articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
@@ -184,6 +200,11 @@ impl AppState {
             sessions,
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
+            auth_throttle: super::throttle::AuthThrottle::default(),
+            public_https: config
+                .public_url
+                .as_ref()
+                .is_some_and(|u| u.scheme() == "https"),
         }));
         Ok(Opened {
             state,
@@ -222,6 +243,28 @@ impl AppState {
             .get(..10)
             .unwrap_or(&served.model.meta.created_at);
         format!("{}, trained {date}", served.version)
+    }
+
+    /// The client's address of a request (see [`client_ip`]); the loopback address when the
+    /// connection's address is unknown (a router driven without a socket).
+    pub fn client_ip_of(&self, parts: &axum::http::request::Parts) -> std::net::IpAddr {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        self.proxies.client_ip(peer, &parts.headers)
+    }
+
+    /// Whether the request reached the site over TLS: `--public-url` is `https`, or a trusted
+    /// proxy says so (`X-Forwarded-Proto: https`).
+    pub fn over_https(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> bool {
+        self.public_https
+            || (self.proxies.trusts(peer)
+                && headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
     }
 
     /// Signature of the link that shows a held comment to its author.
