@@ -318,3 +318,63 @@ fn session_cookies_are_secure_over_tls() {
     let cookie = cookie_of(&login(&public, common::TOKEN, ""));
     assert!(cookie.contains("Secure"), "{cookie}");
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Readers choosing page cursors cannot make the server keep a copy of a megabyte page per
+/// cursor: a cursor that is not a comment id is a 400, a cursor past the end is not cached, and
+/// the cache has a byte budget. Measured on the real process's resident memory.
+#[test]
+fn distinct_page_cursors_do_not_grow_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "1", "--reject-threshold", "1"],
+    );
+    let slug = "alibaba-olympic-partner";
+    let api = server.url(&format!("/api/v1/articles/{slug}/comments"));
+    let long =
+        "I wonder how big the cloud contract with the IOC really is, and who pays. ".repeat(120);
+    for i in 0..100 {
+        let body = serde_json::json!({"comment_content": format!("{i} {long}"), "comment_author": "Ana", "comment_author_email": format!("ana{i}@example.org")});
+        let resp = common::agent().post(&api).send_json(&body).unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+    }
+    let get = |query: &str| {
+        let mut resp = common::agent()
+            .get(&server.url(&format!("/articles/{slug}?{query}")))
+            .call()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let len = resp.body_mut().read_to_vec().map_or(0, |b| b.len());
+        (status, len)
+    };
+    let (status, len) = get("after=1");
+    assert_eq!(status, 200);
+    assert!(len > 800_000, "a page of long comments ({len} bytes)");
+    let before = rss_kib(server.pid());
+    for i in 1..=600 {
+        assert_eq!(get(&format!("after=-{i}")).0, 400);
+    }
+    for i in 1..=100 {
+        assert_eq!(get(&format!("after={i}")).0, 200);
+        assert_eq!(get(&format!("before={}", i + 1)).0, 200);
+    }
+    for i in 0..300 {
+        assert_eq!(get(&format!("after={}", 1_000_000 + i)).0, 200);
+    }
+    let after = rss_kib(server.pid());
+    assert!(
+        after < before + 100 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+}
