@@ -378,3 +378,161 @@ fn distinct_page_cursors_do_not_grow_memory() {
         "RSS grew from {before} KiB to {after} KiB"
     );
 }
+
+fn new_key(db: &std::path::Path, blog: &str) -> String {
+    let out = common::bin()
+        .args(["keys", "--db"])
+        .arg(db)
+        .args(["add", "--blog", blog])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    common::text(&out.stdout).trim().to_string()
+}
+
+fn akismet(server: &Server, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+    let mut resp = common::agent()
+        .post(&server.url(path))
+        .send_form(form.iter().copied())
+        .unwrap();
+    let help = resp
+        .headers()
+        .get("x-akismet-debug-help")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_to_string().unwrap(),
+        help,
+    )
+}
+
+/// A key holder cannot publish on the site's pages (permalink, administrator role, another key's
+/// guid), cannot retrain the shared model by submits, and does not consume the readers' flood
+/// budget.
+#[test]
+fn akismet_keys_cannot_publish_retrain_or_lock_readers_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let mine = new_key(&db, "https://partner.example");
+    let other = new_key(&db, "https://other.example");
+    let server = Server::start(&db, &model(), &["--flood-seconds", "60"]);
+    let slug = "alibaba-olympic-partner";
+    let permalink = server.url(&format!("/articles/{slug}"));
+    let text = "Pwned by a partner key: visit the landing page today";
+    let check = |key: &str, blog: &str, extra: &[(&str, &str)]| {
+        let mut form = vec![
+            ("api_key", key),
+            ("blog", blog),
+            ("user_ip", "127.0.0.1"),
+            ("comment_content", text),
+            ("comment_author", "Partner"),
+            ("permalink", permalink.as_str()),
+            ("user_role", "administrator"),
+        ];
+        form.extend_from_slice(extra);
+        let mut resp = common::agent()
+            .post(&server.url("/1.1/comment-check"))
+            .send_form(form)
+            .unwrap();
+        let guid = resp
+            .headers()
+            .get("x-akismet-guid")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        (resp.body_mut().read_to_string().unwrap(), guid)
+    };
+    let (_, guid) = check(&other, "https://other.example", &[]);
+    // Another key's guid: nothing happens to that check.
+    let (status, body, _) = akismet(
+        &server,
+        "/1.1/submit-ham",
+        &[
+            ("api_key", &mine),
+            ("blog", "https://partner.example"),
+            ("guid", &guid),
+            ("comment_content", text),
+        ],
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "Thanks for making the web a better place.")
+    );
+    // Its own guid: corrects its own check, in its own namespace.
+    let (_, guid) = check(&mine, "https://partner.example", &[]);
+    akismet(
+        &server,
+        "/1.1/submit-ham",
+        &[
+            ("api_key", &mine),
+            ("blog", "https://partner.example"),
+            ("guid", &guid),
+            ("comment_content", text),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let page = common::agent()
+        .get(&permalink)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        !page.contains("Pwned by a partner"),
+        "a check landed on the site's page"
+    );
+    // A reader from the same address as the checks' user_ip is not flooded by them.
+    let reader = serde_json::json!({"comment_content": "A reader's own remark on the deal.", "comment_author": "Ana", "comment_author_email": "ana@example.org"});
+    let resp = common::agent()
+        .post(&server.url(&format!("/api/v1/articles/{slug}/comments")))
+        .send_json(&reader)
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "the reader was refused by the partner's checks"
+    );
+    // Submits without a guid: test ones acknowledged only; the rest rate-limited per key (429 with
+    // a reason) and never learned by the shared model.
+    let before: serde_json::Value = common::agent()
+        .get(&server.url("/healthz"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let mut limited = None;
+    for i in 0..100 {
+        let content = format!("free gift cards number {i}");
+        let (status, _, help) = akismet(
+            &server,
+            "/1.1/submit-spam",
+            &[
+                ("api_key", &mine),
+                ("blog", "https://partner.example"),
+                ("comment_content", &content),
+            ],
+        );
+        if status == 429 {
+            limited = Some((i, help));
+            break;
+        }
+    }
+    let (at, help) = limited.expect("submits are rate-limited");
+    assert!(at >= 50 && help.contains("Too many submits"), "{at} {help}");
+    std::thread::sleep(Duration::from_millis(600));
+    let after: serde_json::Value = common::agent()
+        .get(&server.url("/healthz"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(
+        before["model"]["learned"]["examples"], after["model"]["learned"]["examples"],
+        "submits taught the shared model"
+    );
+}

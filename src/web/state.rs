@@ -56,6 +56,8 @@ pub struct Shared {
     pub store: Arc<dyn CommentStore>,
     pub keys: Arc<dyn AkismetStore>,
     pub(super) akismet_keys: Arc<akismet::KeyCache>,
+    /// Akismet submits per key and minute.
+    pub(super) akismet_submits: akismet::SubmitBudget,
     pub models: Arc<ModelHolder>,
     /// The Markdown articles (or the built-in one) and the imported ones, refreshed when an
     /// import adds articles (see [`refresh_articles`]).
@@ -185,6 +187,7 @@ impl AppState {
             imports: store.clone(),
             keys: store.clone(),
             akismet_keys: Arc::new(akismet::KeyCache::default()),
+            akismet_submits: akismet::SubmitBudget::default(),
             store,
             models,
             limits: crate::storage::PostLimits {
