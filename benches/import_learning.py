@@ -45,7 +45,7 @@ def auc(scores, labels):
 
 def serve(db, model):
     proc = subprocess.Popen(
-        [BIN, "serve", "--listen", "127.0.0.1:0", "--db", db, "--model", model, "--admin-token", "bench"],
+        [BIN, "serve", "--listen", "127.0.0.1:0", "--db", db, "--model", model, "--admin-token", "import-learning-bench-token"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     base = proc.stdout.readline().split()[-1].rstrip("/")
     return proc, base

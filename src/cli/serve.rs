@@ -36,6 +36,22 @@ pub struct ServeArgs {
     /// X-Forwarded-For names the client; from any other peer the header is ignored.
     #[arg(long = "trusted-proxy", env = "REPLYGUARD_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR", value_parser = crate::web::client_ip::parse_net)]
     pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// Seconds a client may take to send a request's headers, and a kept-alive connection may
+    /// stay idle before its next request.
+    #[arg(long, env = "REPLYGUARD_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Most connections open at once (lowered to the open-files limit less 64); more are answered
+    /// 503 and closed.
+    #[arg(long, env = "REPLYGUARD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Most connections open at once from one client address (trusted proxies exempt; 0: no
+    /// limit); more are answered 429 and closed.
+    #[arg(long, env = "REPLYGUARD_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
+    /// The site's public address (e.g. https://blog.example.com); when https, cookies are marked
+    /// Secure.
+    #[arg(long, env = "REPLYGUARD_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
     #[command(flatten)]
     pub learning: super::LearningFlags,
     /// A comment published on arrival that nobody has marked as spam or trashed for this long is
@@ -79,6 +95,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         learn_published_after: args.learn_published_after.into(),
         trust_returning_authors: args.trust_returning_authors,
         trusted_proxies: args.trusted_proxy,
+        public_url: args.public_url,
+        connections: web::conn::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+            max_total: web::conn::effective_max(args.max_connections.max(1)),
+            max_per_ip: args.max_connections_per_ip,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -22,15 +22,22 @@ impl FromRequestParts<AppState> for Admin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let ip = state.client_ip_of(parts);
+        state.auth_throttle.check(ip)?;
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` too.
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or(WebError::Unauthorized)?;
         if state.admin.verify(token.trim()) {
+            state.auth_throttle.succeeded(ip);
             Ok(Admin)
         } else {
+            state.auth_throttle.failed(ip);
             Err(WebError::Unauthorized)
         }
     }

@@ -9,7 +9,8 @@ use super::form;
 use super::model_holder::ServedModel;
 use crate::storage::{DayActivity, Status, StoredComment};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -26,6 +27,9 @@ const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// restart keeps it) by the SHA-256 of the session id; the id itself is only in the cookie.
 pub struct Sessions {
     store: std::sync::Arc<dyn crate::storage::CommentStore>,
+    /// The admin token's hash, mixed into every stored session key: a new token finds none of
+    /// the sessions signed in with the old one (on every replica, after a restart too).
+    binding: String,
 }
 
 fn unix_now() -> i64 {
@@ -34,19 +38,22 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn id_hash(id: &str) -> String {
-    hex::encode(Sha256::digest(id.as_bytes()))
-}
-
 impl Sessions {
-    pub fn new(store: std::sync::Arc<dyn crate::storage::CommentStore>) -> Self {
-        Sessions { store }
+    pub fn new(store: std::sync::Arc<dyn crate::storage::CommentStore>, token_hash: &[u8]) -> Self {
+        Sessions {
+            store,
+            binding: hex::encode(token_hash),
+        }
+    }
+
+    fn id_hash(&self, id: &str) -> String {
+        hex::encode(Sha256::digest(format!("{}:{id}", self.binding).as_bytes()))
     }
 
     async fn create(&self) -> Result<String, WebError> {
         let id = super::random_hex(32);
         let csrf = super::random_hex(16);
-        let hash = id_hash(&id);
+        let hash = self.id_hash(&id);
         let now = unix_now();
         self.store
             .create_session(&hash, &csrf, now + SESSION_TTL.as_secs() as i64, now)
@@ -56,11 +63,14 @@ impl Sessions {
 
     /// The CSRF token of a live session.
     async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
-        Ok(self.store.session_csrf(&id_hash(id), unix_now()).await?)
+        Ok(self
+            .store
+            .session_csrf(&self.id_hash(id), unix_now())
+            .await?)
     }
 
     async fn remove(&self, id: &str) -> Result<(), WebError> {
-        Ok(self.store.delete_session(&id_hash(id)).await?)
+        Ok(self.store.delete_session(&self.id_hash(id)).await?)
     }
 }
 
@@ -297,17 +307,27 @@ fn form_field(body: &[u8], name: &str) -> Result<Option<String>, WebError> {
 }
 
 /// `POST /admin/login` with the admin token.
-pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, WebError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let ip = state.proxies.client_ip(peer.ip(), &headers);
+    state.auth_throttle.check(ip)?;
     let token = form_field(&body, "token")?.unwrap_or_default();
     if !state.admin.verify(token.trim()) {
+        state.auth_throttle.failed(ip);
         let mut response = login_page(Some("That token is not right.")).into_response();
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(response);
     }
+    state.auth_throttle.succeeded(ip);
     let id = state.sessions.create().await?;
     let cookie = Cookie::build((COOKIE, id))
         .path("/admin")
         .http_only(true)
+        .secure(state.over_https(peer.ip(), &headers))
         .same_site(SameSite::Strict)
         .max_age(time::Duration::seconds(SESSION_TTL.as_secs() as i64));
     Ok((CookieJar::new().add(cookie), Redirect::to("/admin")).into_response())

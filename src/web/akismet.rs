@@ -51,6 +51,21 @@ fn text(status: StatusCode, body: &'static str, headers: &[(&'static str, String
     response
 }
 
+/// Akismet's answer to a body over the limit.
+pub(super) fn too_large() -> Response {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid",
+        &[(
+            "x-akismet-debug-help",
+            format!(
+                "The request body is larger than {} bytes.",
+                super::BODY_LIMIT
+            ),
+        )],
+    )
+}
+
 /// Akismet's answer to a bad request: `invalid` plus a human-readable reason.
 fn invalid(reason: impl Into<String>) -> Response {
     text(
@@ -67,17 +82,7 @@ type Params = HashMap<String, String>;
 fn params(body: Result<Bytes, BytesRejection>) -> Result<Params, Response> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid",
-                &[(
-                    "x-akismet-debug-help",
-                    format!(
-                        "The request body is larger than {} bytes.",
-                        super::BODY_LIMIT
-                    ),
-                )],
-            )
+            too_large()
         } else {
             invalid("The request body could not be read.")
         }
@@ -259,12 +264,14 @@ pub async fn comment_check(
             return internal(&e.to_string());
         }
     }
-    // The same path as a reader's comment, as relayed by the blog (see `submit`).
+    let ip: Option<std::net::IpAddr> = comment
+        .user_ip
+        .as_deref()
+        .and_then(|ip| ip.trim().parse().ok());
+    // The same path as a reader's comment, as relayed by the blog (see `submit`), but in the key's
+    // own namespace: never in a thread of the site's pages, whatever `permalink` says.
     let submission = Submission {
-        article: param(&p, "permalink")
-            .or(param(&p, "blog"))
-            .unwrap_or_default()
-            .to_string(),
+        article: namespace(key.id),
         parent: None,
         raw: RawComment {
             content: comment.comment_content.clone(),
@@ -273,14 +280,14 @@ pub async fn comment_check(
             url: comment.comment_author_url.clone().unwrap_or_default(),
         },
         honeypot,
-        ip: comment
-            .user_ip
-            .as_deref()
-            .and_then(|ip| ip.trim().parse().ok()),
+        ip,
+        limit_address: ip.map(|ip| limit_address(key.id, ip)),
         user_agent: comment.user_agent.clone(),
         referrer: comment.referrer.clone(),
         comment_type: comment.comment_type.clone(),
-        trusted_author: param(&p, "user_role") == Some("administrator"),
+        // An API key is a partner, not the site: its `user_role=administrator` is not taken as
+        // "publish" (the comment is scored like any other).
+        trusted_author: false,
         recheck: param(&p, "recheck_reason").is_some(),
         origin: Origin::Akismet {
             guid: guid.clone(),
@@ -301,6 +308,49 @@ pub async fn comment_check(
         }
     };
     text(StatusCode::OK, body, &extra)
+}
+
+/// The thread a key's checks are stored in: `akismet:KEY_ID`, which is never an article of the
+/// site (slugs have no `:`), so a check is never shown on the site's pages.
+pub(super) fn namespace(key_id: i64) -> String {
+    format!("akismet:{key_id}")
+}
+
+/// The address a key's checks from `ip` are counted under by the flood and rate limits: an
+/// address of the IPv6 documentation range (2001:db8::/32, never a real client) derived from the
+/// key and the address, so a key's checks have a budget of their own per address (shared by
+/// replicas, like the readers') and never consume the site's readers' budget.
+fn limit_address(key_id: i64, ip: std::net::IpAddr) -> std::net::IpAddr {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{key_id}/{ip}").as_bytes());
+    let mut octets = [0u8; 16];
+    octets[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    octets[4..].copy_from_slice(&digest[..12]);
+    std::net::IpAddr::from(octets)
+}
+
+/// Submits without a guid per key and minute.
+const SUBMITS_PER_MINUTE: u32 = 60;
+
+/// Submits per key in the current minute (this process).
+#[derive(Default)]
+pub struct SubmitBudget {
+    by_key: Mutex<HashMap<i64, (Instant, u32)>>,
+}
+
+impl SubmitBudget {
+    fn take(&self, key_id: i64) -> bool {
+        let Ok(mut by_key) = self.by_key.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let entry = by_key.entry(key_id).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= SUBMITS_PER_MINUTE
+    }
 }
 
 fn format_guid(hex: &str) -> String {
@@ -328,24 +378,53 @@ async fn submit(
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = authorize(&state, &p, &headers).await {
-        return r;
+    let key = match authorize(&state, &p, &headers).await {
+        Ok(key) => key,
+        Err(r) => return r,
+    };
+    // A test submit is acknowledged and nothing else.
+    if truthy(&p, "is_test") {
+        return text(StatusCode::OK, THANKS, &[]);
+    }
+    if !state.akismet_submits.take(key.id) {
+        return text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid",
+            &[(
+                "x-akismet-debug-help",
+                format!(
+                    "Too many submits for this API key: at most {SUBMITS_PER_MINUTE} a minute. \
+                     Try again in a minute."
+                ),
+            )],
+        );
     }
     let example = LabeledComment {
         label,
         comment: comment_of(&p),
     };
-    // A submit quoting the guid of a stored check corrects that comment's status, which is what
-    // teaches the model; otherwise the example itself is learned.
+    // A submit quoting the guid of a check made with the same key corrects that check's status
+    // (in the key's namespace). Any other submit is recorded as a labeled example but never
+    // learned by the shared model: only the site's moderators and `train` change it.
     let stored = match param(&p, "guid").map(str::to_string) {
-        Some(guid) => state.keys.comment_by_guid(&guid).await.ok().flatten(),
+        Some(guid) => match state.keys.comment_by_guid(&guid).await.ok().flatten() {
+            Some(id) => state
+                .store
+                .get(id)
+                .await
+                .ok()
+                .flatten()
+                .filter(|c| c.article == namespace(key.id))
+                .map(|c| c.id),
+            None => None,
+        },
         None => None,
     };
-    let learn = stored.is_none();
-    if let Err(e) = state
-        .keys
-        .add_example(&example, "akismet-submit", learn)
-        .await
+    if stored.is_none()
+        && let Err(e) = state
+            .keys
+            .add_example(&example, "akismet-submit", false)
+            .await
     {
         return internal(&e.to_string());
     }

@@ -121,6 +121,11 @@ pub async fn list_comments(
     let page = paging.page.unwrap_or(1).max(1);
     let total = state.store.count_published(&slug).await?;
     let window = match paging.after {
+        Some(id) if id <= 0 => {
+            return Err(WebError::BadRequest(
+                "after must be a comment id (a positive number)".into(),
+            ));
+        }
         Some(id) => Window::After(id),
         None => Window::Offset((page - 1).saturating_mul(per_page)),
     };

@@ -31,6 +31,8 @@ pub enum WebError {
     Duplicate,
     #[error("missing or wrong admin token")]
     Unauthorized,
+    #[error("too many wrong admin tokens from your address; try again in {0} s")]
+    TooManyAttempts(u64),
     #[error("{0}")]
     Forbidden(String),
     #[error("storage: {0}")]
@@ -48,7 +50,9 @@ impl WebError {
             }
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::Flood | WebError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Flood | WebError::RateLimited | WebError::TooManyAttempts(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             WebError::Duplicate => StatusCode::CONFLICT,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -109,6 +113,11 @@ impl IntoResponse for WebError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        if let WebError::TooManyAttempts(seconds) = &self
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

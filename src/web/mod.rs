@@ -14,6 +14,7 @@ mod akismet;
 mod api;
 mod assets;
 pub mod client_ip;
+pub mod conn;
 pub mod error;
 mod error_pages;
 pub mod form;
@@ -30,6 +31,7 @@ mod secret;
 mod serve;
 mod state;
 pub mod submit;
+mod throttle;
 
 pub use metrics::Metrics;
 pub use router::router;

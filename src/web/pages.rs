@@ -150,6 +150,13 @@ async fn render_article(
     form: FormState,
     status: StatusCode,
 ) -> Result<Response, WebError> {
+    // Cursors are comment ids: anything else is refused rather than rendered (and cached) as
+    // another copy of the last page.
+    if query.after.is_some_and(|id| id <= 0) || query.before.is_some_and(|id| id <= 0) {
+        return Err(WebError::BadRequest(
+            "after and before must be comment ids (positive numbers)".into(),
+        ));
+    }
     let version = state.model_label();
     let Some(article) = state.article(slug) else {
         let page = render::message_page(
@@ -185,7 +192,9 @@ async fn render_article(
         let page = query.cpage.unwrap_or(1).clamp(1, pages);
         let (window, limit) = window_of(&query, page, pages, total);
         let mut comments = state.store.published(slug, window, limit).await?;
+        let mut moved = false;
         if comments.is_empty() && matches!(window, Window::After(_) | Window::Before(_)) {
+            moved = true;
             // A cursor past either end (comments removed since the link was made).
             let (window, limit) = window_of(&PageQuery::default(), pages, pages, total);
             comments = state.store.published(slug, window, limit).await?;
@@ -197,10 +206,10 @@ async fn render_article(
             first_id: comments.first().map(|c| c.id),
             last_id: comments.last().map(|c| c.id),
         };
-        Ok::<_, crate::storage::StorageError>((paging, comments))
+        Ok::<_, crate::storage::StorageError>((paging, comments, moved))
     }
     .await;
-    let (paging, comments) = match loaded {
+    let (paging, comments, moved) = match loaded {
         Ok(loaded) => loaded,
         // The database is down or restarting: the last rendering of the page still serves.
         Err(e) if cacheable && e.unavailable_reason().is_some() => {
@@ -233,7 +242,8 @@ async fn render_article(
     );
     let html: std::sync::Arc<str> = page.into_string().into();
     // Pages past the last are clamped to it; cache them under the page actually shown.
-    if cacheable && key.page == paging.page {
+    // Nor is a cursor past either end: it shows the last page, which is cached under its own key.
+    if cacheable && key.page == paging.page && !moved {
         state.page_cache.put(key, fresh, html.clone());
     }
     Ok(html_response(status, html))

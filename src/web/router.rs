@@ -41,6 +41,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .fallback(pages::moved_or_missing)
+        .layer(axum::middleware::from_fn(refuse_large_bodies))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error_pages::for_browsers,
@@ -74,6 +75,26 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A body announced larger than [`BODY_LIMIT`] is refused from its `Content-Length`, before any
+/// of it is read (the limit on reading catches chunked bodies that grow past it).
+async fn refuse_large_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
+        if request.uri().path().starts_with("/1.1/") {
+            return akismet::too_large();
+        }
+        return super::error::WebError::TooLarge.into_response();
+    }
+    next.run(request).await
 }
 
 fn is_html(response: &axum::response::Response) -> bool {

@@ -1,8 +1,7 @@
 //! Running the server: bind, learn in the background, reload on SIGHUP, stop gracefully.
 
 use super::state::{Opened, refresh_articles};
-use super::{AppState, ServeConfig, learner, router};
-use std::net::SocketAddr;
+use super::{AppState, ServeConfig, conn, learner, router};
 
 /// Runs the server until SIGTERM or Ctrl-C; SIGHUP reloads the model.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -54,12 +53,20 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         });
     }
 
-    axum::serve(
+    let proxies = state.proxies.clone();
+    tracing::info!(
+        max_connections = config.connections.max_total,
+        per_address = config.connections.max_per_ip,
+        "connection limits"
+    );
+    conn::serve(
         listener,
-        router(state, config.request_timeout).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state, config.request_timeout),
+        config.connections,
+        proxies,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .await;
     tracing::info!("stopped; every acknowledged comment is committed");
     Ok(())
 }

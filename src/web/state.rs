@@ -36,6 +36,10 @@ pub struct ServeConfig {
     pub trust_returning_authors: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The site's public address (`--public-url`): an `https` one marks cookies `Secure`.
+    pub public_url: Option<url::Url>,
+    /// Header timeout and connection caps.
+    pub connections: super::conn::ConnectionLimits,
 }
 
 /// Shared state of every handler: one `Arc`, so the clone axum makes for each request (and each
@@ -58,6 +62,8 @@ pub struct Shared {
     pub store: Arc<dyn CommentStore>,
     pub keys: Arc<dyn AkismetStore>,
     pub(super) akismet_keys: Arc<akismet::KeyCache>,
+    /// Akismet submits per key and minute.
+    pub(super) akismet_submits: akismet::SubmitBudget,
     pub models: Arc<ModelHolder>,
     /// The Markdown articles (or the built-in one) and the imported ones, refreshed when an
     /// import adds articles (see [`refresh_articles`]).
@@ -76,7 +82,14 @@ pub struct Shared {
     pub(super) pending_key: Arc<String>,
     /// The returning-author rule (`--trust-returning-authors`).
     pub trust_returning_authors: bool,
+    /// Wrong admin tokens by address (sign-in form and bearer).
+    pub(super) auth_throttle: super::throttle::AuthThrottle,
+    /// `--public-url` is `https`.
+    pub(super) public_https: bool,
 }
+
+/// Shortest admin token accepted at start.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// One served article, borrowed from the list it was found in.
 pub struct ArticleRef {
@@ -131,6 +144,13 @@ impl AppState {
         let mut generated_token = None;
         let admin = match &config.admin_token {
             Some(token) if !token.trim().is_empty() => {
+                if token.trim().chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                    anyhow::bail!(
+                        "the admin token (--admin-token / REPLYGUARD_ADMIN_TOKEN) is {} characters; \
+                         it must be at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 24`)",
+                        token.trim().chars().count()
+                    );
+                }
                 let hash = AdminSecret::hash_of(token.trim());
                 remember(&*store, "admin_token_sha256", &hex::encode(hash)).await?;
                 AdminSecret { hash }
@@ -165,7 +185,7 @@ impl AppState {
         if learned > 0 {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
-        let sessions = Arc::new(admin_pages::Sessions::new(store.clone()));
+        let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.hash));
         let imported = store.public_articles().await?;
         let state = AppState(Arc::new(Shared {
             articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
@@ -175,6 +195,7 @@ impl AppState {
             imports: store.clone(),
             keys: store.clone(),
             akismet_keys: Arc::new(akismet::KeyCache::default()),
+            akismet_submits: akismet::SubmitBudget::default(),
             store,
             models,
             limits: crate::storage::PostLimits {
@@ -191,6 +212,11 @@ impl AppState {
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
             trust_returning_authors: config.trust_returning_authors,
+            auth_throttle: super::throttle::AuthThrottle::default(),
+            public_https: config
+                .public_url
+                .as_ref()
+                .is_some_and(|u| u.scheme() == "https"),
         }));
         Ok(Opened {
             state,
@@ -229,6 +255,28 @@ impl AppState {
             .get(..10)
             .unwrap_or(&served.model.meta.created_at);
         format!("{}, trained {date}", served.version)
+    }
+
+    /// The client's address of a request (see [`client_ip`]); the loopback address when the
+    /// connection's address is unknown (a router driven without a socket).
+    pub fn client_ip_of(&self, parts: &axum::http::request::Parts) -> std::net::IpAddr {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        self.proxies.client_ip(peer, &parts.headers)
+    }
+
+    /// Whether the request reached the site over TLS: `--public-url` is `https`, or a trusted
+    /// proxy says so (`X-Forwarded-Proto: https`).
+    pub fn over_https(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> bool {
+        self.public_https
+            || (self.proxies.trusts(peer)
+                && headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
     }
 
     /// Signature of the link that shows a held comment to its author.

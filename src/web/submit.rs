@@ -44,6 +44,10 @@ pub struct Submission {
     /// A second look at a comment already checked (Akismet `recheck_reason`): not a duplicate.
     pub recheck: bool,
     pub origin: Origin,
+    /// What the flood and rate limits count this comment under, when not its sender's address:
+    /// an Akismet check counts under its key (see `akismet::limit_address`), never against the
+    /// site's own readers.
+    pub limit_address: Option<IpAddr>,
 }
 
 impl Submission {
@@ -61,6 +65,7 @@ impl Submission {
             trusted_author: false,
             recheck: false,
             origin,
+            limit_address: None,
         }
     }
 
@@ -142,7 +147,11 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         }
     }
     // A check that stores nothing (Akismet `is_test`) does not count against its sender.
-    if let Some(ip) = s.ip.filter(|_| store && state.limits.any()) {
+    if let Some(ip) = s
+        .limit_address
+        .or(s.ip)
+        .filter(|_| store && state.limits.any())
+    {
         let refused = match state.store.admit_post(ip, state.limits).await? {
             Admission::Admitted => None,
             Admission::Flood => Some(WebError::Flood),

@@ -134,7 +134,23 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path, model: &Path, extra: &[&str]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_replyguard"));
+        Self::start_with(
+            Command::new(env!("CARGO_BIN_EXE_replyguard")),
+            db,
+            model,
+            extra,
+        )
+    }
+
+    /// [`start`](Self::start) with at most `files` open file descriptors (`ulimit -n`).
+    pub fn start_with_fd_limit(files: u32, db: &Path, model: &Path, extra: &[&str]) -> Server {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_replyguard"));
+        Self::start_with(cmd, db, model, extra)
+    }
+
+    fn start_with(mut cmd: Command, db: &Path, model: &Path, extra: &[&str]) -> Server {
         // Per-IP checks off by default (every test client is 127.0.0.1); flags override.
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .env("REPLYGUARD_FLOOD_SECONDS", "0")
@@ -160,6 +176,16 @@ impl Server {
             .trim_end_matches('/')
             .to_string();
         Server { child, base }
+    }
+
+    /// Process id of the server (for its resident memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's `host:port`.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
     }
 
     pub fn url(&self, path: &str) -> String {

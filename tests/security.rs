@@ -1,0 +1,538 @@
+//! Regression tests for the findings of the attacker's review (issue #27), each through the real
+//! binary on an ephemeral port: raw sockets, raw HTTP, the process's own resident memory.
+
+mod common;
+
+use common::{Server, model};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// A TCP connection to `addr` from the loopback address `from` (127.0.0.x), so a test can play
+/// several clients.
+fn connect_from(from: &str, addr: &str) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+/// Sends `request` and reads the answer until the server closes or `wait` passes.
+fn exchange(stream: &mut TcpStream, request: &[u8], wait: Duration) -> String {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// True when the server closed `stream` (EOF or reset) within `wait`.
+fn closed_by_server(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// Idle and slow (slowloris) connections, more than the process has file descriptors for: the
+/// server keeps answering `/healthz` within 100 ms, refuses what is over the per-address limit
+/// with a 429, and closes idle and half-sent connections after the header timeout.
+#[test]
+fn idle_and_slow_connections_do_not_starve_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_fd_limit(
+        256,
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--header-timeout", "2"],
+    );
+    let addr = server.addr();
+    // 300 idle connections from one address: more than the 256 descriptors the server has.
+    let mut idle: Vec<TcpStream> = (0..300).map(|_| connect_from("127.0.0.1", &addr)).collect();
+    // 30 slow ones from another, each sending its headers a byte at a time.
+    let mut slow: Vec<TcpStream> = (0..30).map(|_| connect_from("127.0.0.3", &addr)).collect();
+    let started = Instant::now();
+    let mut worst = Duration::ZERO;
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1500) {
+        for s in &mut slow {
+            let _ = s.write_all(
+                &b"GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaa"[sent % 40..sent % 40 + 1],
+            );
+        }
+        sent += 1;
+        let t = Instant::now();
+        let mut probe = connect_from("127.0.0.2", &addr);
+        let answer = exchange(&mut probe, HEALTHZ, Duration::from_secs(2));
+        let took = t.elapsed();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        worst = worst.max(took);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        worst < Duration::from_millis(100),
+        "/healthz took {worst:?}"
+    );
+    // The connections over the per-address limit (64) were closed at once, answered 429 while
+    // the server had room to write answers (the rest without one).
+    let answers: Vec<String> = idle
+        .iter_mut()
+        .rev()
+        .take(200)
+        .map(|s| exchange(s, b"", Duration::from_millis(300)))
+        .collect();
+    let refused = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 429"))
+        .count();
+    assert!(refused > 0, "{answers:?}");
+    for s in idle.iter_mut().rev().take(200) {
+        assert!(closed_by_server(s, Duration::from_millis(300)));
+    }
+    // The header timeout closes idle and half-sent connections.
+    for s in idle.iter_mut().take(64).chain(slow.iter_mut()) {
+        assert!(closed_by_server(s, Duration::from_secs(4)), "still open");
+    }
+    // A kept-alive connection idle after its request is closed too.
+    let mut kept = connect_from("127.0.0.4", &addr);
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    kept.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    kept.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    assert!(closed_by_server(&mut kept, Duration::from_secs(4)));
+}
+
+/// Past `--max-connections` a connection is answered 503 at once, not left hanging.
+#[test]
+fn connections_over_the_cap_are_refused_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--max-connections", "20"],
+    );
+    let addr = server.addr();
+    let _held: Vec<TcpStream> = (0..20)
+        .map(|i| connect_from(&format!("127.0.1.{}", i + 1), &addr))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut over = connect_from("127.0.2.1", &addr);
+    let t = Instant::now();
+    let answer = exchange(&mut over, HEALTHZ, Duration::from_secs(2));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    assert!(answer.contains("\"error\""), "{answer}");
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+/// A body announced over the limit is refused from its `Content-Length` at once, without waiting
+/// for 64 KiB to arrive; JSON for the API, Akismet's form for Akismet.
+#[test]
+fn oversized_content_length_is_refused_before_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let addr = server.addr();
+    for (path, expect) in [
+        (
+            "/api/v1/articles/alibaba-olympic-partner/comments",
+            "\"error\"",
+        ),
+        ("/1.1/comment-check", "x-akismet-debug-help"),
+    ] {
+        let mut s = connect_from("127.0.0.1", &addr);
+        let t = Instant::now();
+        let answer = exchange(
+            &mut s,
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{{\"a\":").as_bytes(),
+            Duration::from_secs(3),
+        );
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer:?}");
+        assert!(answer.to_ascii_lowercase().contains(expect), "{answer}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+}
+
+fn raw_request(server: &Server, from: &str, request: &str) -> String {
+    let mut s = connect_from(from, &server.addr());
+    exchange(&mut s, request.as_bytes(), Duration::from_secs(5))
+}
+
+fn bearer(server: &Server, from: &str, authorization: &str) -> String {
+    raw_request(
+        server,
+        from,
+        &format!(
+            "GET /api/v1/admin/comments HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+}
+
+fn login(server: &Server, token: &str, extra_headers: &str) -> String {
+    let body = format!("token={token}");
+    raw_request(
+        server,
+        "127.0.0.1",
+        &format!(
+            "POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// A token shorter than 16 characters is refused at start with a clear error.
+#[test]
+fn a_short_admin_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let out = common::bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("REPLYGUARD_ADMIN_TOKEN", "x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = common::text(&out.stderr);
+    assert!(stderr.contains("at least 16"), "{stderr}");
+}
+
+/// A new admin token signs every session out, across a restart.
+#[test]
+fn a_new_admin_token_signs_everyone_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let cookie = server.admin_session();
+    let page = |server: &Server| {
+        raw_request(
+            server,
+            "127.0.0.1",
+            &format!(
+                "GET /admin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert!(page(&server).contains("Moderation"));
+    server.stop();
+    let same = Server::start(&db, &model(), &[]);
+    assert!(
+        page(&same).contains("Moderation"),
+        "a restart alone keeps sessions"
+    );
+    same.stop();
+    let changed = Server::start(
+        &db,
+        &model(),
+        &["--admin-token", "another-admin-secret-0123"],
+    );
+    let answer = page(&changed);
+    assert!(!answer.contains("<h1>Moderation"), "{answer}");
+    assert!(answer.contains("Admin token"), "{answer}");
+}
+
+/// Wrong tokens from one address are throttled with a growing wait (the right token too, while
+/// it lasts); another address is not; the scheme is case-insensitive.
+#[test]
+fn admin_sign_ins_are_throttled_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let right = format!("bearer {}", common::TOKEN);
+    assert!(bearer(&server, "127.0.0.1", &right).starts_with("HTTP/1.1 200"));
+    for _ in 0..4 {
+        assert!(bearer(&server, "127.0.0.1", "Bearer wrong-token").starts_with("HTTP/1.1 401"));
+    }
+    assert!(login(&server, "wrong-token", "").starts_with("HTTP/1.1 401"));
+    let throttled = bearer(&server, "127.0.0.1", &right);
+    assert!(throttled.starts_with("HTTP/1.1 429"), "{throttled}");
+    assert!(
+        throttled.to_ascii_lowercase().contains("retry-after: "),
+        "{throttled}"
+    );
+    assert!(throttled.contains("\"error\""), "{throttled}");
+    assert!(login(&server, common::TOKEN, "").starts_with("HTTP/1.1 429"));
+    assert!(
+        bearer(&server, "127.0.0.2", &format!("BEARER {}", common::TOKEN))
+            .starts_with("HTTP/1.1 200")
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(bearer(&server, "127.0.0.1", &right).starts_with("HTTP/1.1 200"));
+}
+
+/// The session cookie is `Secure` when the request came over TLS through a trusted proxy, or
+/// when `--public-url` is https; not otherwise.
+#[test]
+fn session_cookies_are_secure_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let cookie_of = |answer: &str| {
+        answer
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_string()
+    };
+    let proxied = Server::start(&db, &model(), &["--trusted-proxy", "127.0.0.1"]);
+    let tls = cookie_of(&login(
+        &proxied,
+        common::TOKEN,
+        "X-Forwarded-Proto: https\r\n",
+    ));
+    assert!(tls.contains("Secure"), "{tls}");
+    let plain = cookie_of(&login(&proxied, common::TOKEN, ""));
+    assert!(!plain.contains("Secure"), "{plain}");
+    proxied.stop();
+    let untrusted = Server::start(&db, &model(), &[]);
+    let forged = cookie_of(&login(
+        &untrusted,
+        common::TOKEN,
+        "X-Forwarded-Proto: https\r\n",
+    ));
+    assert!(!forged.contains("Secure"), "{forged}");
+    untrusted.stop();
+    let public = Server::start(
+        &db,
+        &model(),
+        &["--public-url", "https://blog.example.com/"],
+    );
+    let cookie = cookie_of(&login(&public, common::TOKEN, ""));
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Readers choosing page cursors cannot make the server keep a copy of a megabyte page per
+/// cursor: a cursor that is not a comment id is a 400, a cursor past the end is not cached, and
+/// the cache has a byte budget. Measured on the real process's resident memory.
+#[test]
+fn distinct_page_cursors_do_not_grow_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "1", "--reject-threshold", "1"],
+    );
+    let slug = "alibaba-olympic-partner";
+    let api = server.url(&format!("/api/v1/articles/{slug}/comments"));
+    let long =
+        "I wonder how big the cloud contract with the IOC really is, and who pays. ".repeat(120);
+    for i in 0..100 {
+        let body = serde_json::json!({"comment_content": format!("{i} {long}"), "comment_author": "Ana", "comment_author_email": format!("ana{i}@example.org")});
+        let resp = common::agent().post(&api).send_json(&body).unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+    }
+    let get = |query: &str| {
+        let mut resp = common::agent()
+            .get(&server.url(&format!("/articles/{slug}?{query}")))
+            .call()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let len = resp.body_mut().read_to_vec().map_or(0, |b| b.len());
+        (status, len)
+    };
+    let (status, len) = get("after=1");
+    assert_eq!(status, 200);
+    assert!(len > 800_000, "a page of long comments ({len} bytes)");
+    let before = rss_kib(server.pid());
+    for i in 1..=600 {
+        assert_eq!(get(&format!("after=-{i}")).0, 400);
+    }
+    for i in 1..=100 {
+        assert_eq!(get(&format!("after={i}")).0, 200);
+        assert_eq!(get(&format!("before={}", i + 1)).0, 200);
+    }
+    for i in 0..300 {
+        assert_eq!(get(&format!("after={}", 1_000_000 + i)).0, 200);
+    }
+    let after = rss_kib(server.pid());
+    assert!(
+        after < before + 100 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+}
+
+fn new_key(db: &std::path::Path, blog: &str) -> String {
+    let out = common::bin()
+        .args(["keys", "--db"])
+        .arg(db)
+        .args(["add", "--blog", blog])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    common::text(&out.stdout).trim().to_string()
+}
+
+fn akismet(server: &Server, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+    let mut resp = common::agent()
+        .post(&server.url(path))
+        .send_form(form.iter().copied())
+        .unwrap();
+    let help = resp
+        .headers()
+        .get("x-akismet-debug-help")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_to_string().unwrap(),
+        help,
+    )
+}
+
+/// A key holder cannot publish on the site's pages (permalink, administrator role, another key's
+/// guid), cannot retrain the shared model by submits, and does not consume the readers' flood
+/// budget.
+#[test]
+fn akismet_keys_cannot_publish_retrain_or_lock_readers_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let mine = new_key(&db, "https://partner.example");
+    let other = new_key(&db, "https://other.example");
+    let server = Server::start(&db, &model(), &["--flood-seconds", "60"]);
+    let slug = "alibaba-olympic-partner";
+    let permalink = server.url(&format!("/articles/{slug}"));
+    let text = "Pwned by a partner key: visit the landing page today";
+    let check = |key: &str, blog: &str, extra: &[(&str, &str)]| {
+        let mut form = vec![
+            ("api_key", key),
+            ("blog", blog),
+            ("user_ip", "127.0.0.1"),
+            ("comment_content", text),
+            ("comment_author", "Partner"),
+            ("permalink", permalink.as_str()),
+            ("user_role", "administrator"),
+        ];
+        form.extend_from_slice(extra);
+        let mut resp = common::agent()
+            .post(&server.url("/1.1/comment-check"))
+            .send_form(form)
+            .unwrap();
+        let guid = resp
+            .headers()
+            .get("x-akismet-guid")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        (resp.body_mut().read_to_string().unwrap(), guid)
+    };
+    let (_, guid) = check(&other, "https://other.example", &[]);
+    // Another key's guid: nothing happens to that check.
+    let (status, body, _) = akismet(
+        &server,
+        "/1.1/submit-ham",
+        &[
+            ("api_key", &mine),
+            ("blog", "https://partner.example"),
+            ("guid", &guid),
+            ("comment_content", text),
+        ],
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "Thanks for making the web a better place.")
+    );
+    // Its own guid: corrects its own check, in its own namespace.
+    let (_, guid) = check(&mine, "https://partner.example", &[]);
+    akismet(
+        &server,
+        "/1.1/submit-ham",
+        &[
+            ("api_key", &mine),
+            ("blog", "https://partner.example"),
+            ("guid", &guid),
+            ("comment_content", text),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let page = common::agent()
+        .get(&permalink)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        !page.contains("Pwned by a partner"),
+        "a check landed on the site's page"
+    );
+    // A reader from the same address as the checks' user_ip is not flooded by them.
+    let reader = serde_json::json!({"comment_content": "A reader's own remark on the deal.", "comment_author": "Ana", "comment_author_email": "ana@example.org"});
+    let resp = common::agent()
+        .post(&server.url(&format!("/api/v1/articles/{slug}/comments")))
+        .send_json(&reader)
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "the reader was refused by the partner's checks"
+    );
+    // Submits without a guid: test ones acknowledged only; the rest rate-limited per key (429 with
+    // a reason) and never learned by the shared model.
+    let before: serde_json::Value = common::agent()
+        .get(&server.url("/healthz"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let mut limited = None;
+    for i in 0..100 {
+        let content = format!("free gift cards number {i}");
+        let (status, _, help) = akismet(
+            &server,
+            "/1.1/submit-spam",
+            &[
+                ("api_key", &mine),
+                ("blog", "https://partner.example"),
+                ("comment_content", &content),
+            ],
+        );
+        if status == 429 {
+            limited = Some((i, help));
+            break;
+        }
+    }
+    let (at, help) = limited.expect("submits are rate-limited");
+    assert!(at >= 50 && help.contains("Too many submits"), "{at} {help}");
+    std::thread::sleep(Duration::from_millis(600));
+    let after: serde_json::Value = common::agent()
+        .get(&server.url("/healthz"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(
+        before["model"]["learned"]["examples"], after["model"]["learned"]["examples"],
+        "submits taught the shared model"
+    );
+}
