@@ -2,7 +2,7 @@
 
 use super::{LearningFlags, ModelFlags, ThresholdFlags, default_model};
 use crate::data::{self, LoadOptions};
-use crate::engine::model::{Hyperparameters, ModelMeta, TrainingFile, describe_weighting};
+use crate::engine::model::{ModelMeta, TrainingFile, describe_weighting};
 use crate::engine::online;
 use crate::engine::train::{Corpus, train};
 use crate::engine::{Model, model_file};
@@ -107,14 +107,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             training_files,
             ham,
             spam,
-            hyperparameters: Hyperparameters {
-                tokenizer: params.tokenizer,
-                weighting: params.weighting,
-                alpha: params.alpha,
-                min_df: params.min_df,
-                calibration_folds: params.calibration_folds,
-                seed: params.seed,
-            },
+            hyperparameters: (&params).into(),
             vocabulary_size: trained.core.vocab.len(),
             thresholds,
             threshold_rule: format!(

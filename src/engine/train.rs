@@ -38,6 +38,19 @@ impl Default for TrainParams {
     }
 }
 
+impl From<&TrainParams> for super::model::Hyperparameters {
+    fn from(params: &TrainParams) -> Self {
+        super::model::Hyperparameters {
+            tokenizer: params.tokenizer,
+            weighting: params.weighting,
+            alpha: params.alpha,
+            min_df: params.min_df,
+            calibration_folds: params.calibration_folds,
+            seed: params.seed,
+        }
+    }
+}
+
 /// Tokenized training comments: per comment, sorted `(token hash, count)` pairs and the label.
 #[derive(Debug, Default, Clone)]
 pub struct Corpus {

@@ -20,7 +20,7 @@ use crate::data::{Label, LoadedFile};
 use crate::domain::moderation::{Status, training_label};
 use crate::engine::Classification;
 use crate::engine::metrics::{Confusion, auc};
-use crate::engine::model::{Example, Hyperparameters, Model, ModelMeta};
+use crate::engine::model::{Example, Model, ModelMeta};
 use crate::engine::online::{LearningParams, learn_round, with_site_evidence};
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Verdict};
@@ -115,14 +115,7 @@ pub fn workload(
                 training_files: Vec::new(),
                 ham: 0,
                 spam: 0,
-                hyperparameters: Hyperparameters {
-                    tokenizer: params.tokenizer,
-                    weighting: params.weighting,
-                    alpha: params.alpha,
-                    min_df: params.min_df,
-                    calibration_folds: params.calibration_folds,
-                    seed: params.seed,
-                },
+                hyperparameters: params.into(),
                 vocabulary_size: trained.core.vocab.len(),
                 thresholds: trained.thresholds,
                 threshold_rule: String::new(),

@@ -234,25 +234,7 @@ async fn log_decision<E: Exec>(
     if entries.is_empty() {
         return Ok(());
     }
-    let record = e
-        .query_opt(
-            "SELECT content, author, author_email, author_url, user_agent, comment_type \
-             FROM comments WHERE id = $1",
-            &[&id],
-            |r| {
-                Ok(serde_json::json!({
-                    "comment_content": r.text(0)?,
-                    "comment_author": r.text(1)?,
-                    "comment_author_email": r.text(2)?,
-                    "comment_author_url": r.opt_text(3)?,
-                    "user_agent": r.opt_text(4)?,
-                    "comment_type": r.text(5)?,
-                })
-                .to_string())
-            },
-        )
-        .await?
-        .ok_or(StorageError::NotFound(id))?;
+    let record = learning_record(e, id).await?;
     let at = now_rfc3339();
     e.lock(Lock::LearningLog).await?;
     let labels = entries.iter().any(|&(_, sign)| sign > 0);
@@ -265,6 +247,28 @@ async fn log_decision<E: Exec>(
             .await?;
     }
     Ok(())
+}
+
+/// The learning-log record of comment `id`: the fields the classifier reads, as JSON.
+async fn learning_record<E: Exec>(e: &E, id: i64) -> Result<String, StorageError> {
+    e.query_opt(
+        "SELECT content, author, author_email, author_url, user_agent, comment_type \
+         FROM comments WHERE id = $1",
+        &[&id],
+        |r| {
+            Ok(serde_json::json!({
+                "comment_content": r.text(0)?,
+                "comment_author": r.text(1)?,
+                "comment_author_email": r.text(2)?,
+                "comment_author_url": r.opt_text(3)?,
+                "user_agent": r.opt_text(4)?,
+                "comment_type": r.text(5)?,
+            })
+            .to_string())
+        },
+    )
+    .await?
+    .ok_or(StorageError::NotFound(id))
 }
 
 /// A moderator's label supersedes the ham comment `id` taught by staying published: that
@@ -323,25 +327,7 @@ pub async fn learn_unchallenged<E: Exec>(
         if !unchallenged {
             continue;
         }
-        let record = e
-            .query_opt(
-                "SELECT content, author, author_email, author_url, user_agent, comment_type \
-                 FROM comments WHERE id = $1",
-                &[&id],
-                |r| {
-                    Ok(serde_json::json!({
-                        "comment_content": r.text(0)?,
-                        "comment_author": r.text(1)?,
-                        "comment_author_email": r.text(2)?,
-                        "comment_author_url": r.opt_text(3)?,
-                        "user_agent": r.opt_text(4)?,
-                        "comment_type": r.text(5)?,
-                    })
-                    .to_string())
-                },
-            )
-            .await?
-            .ok_or(StorageError::NotFound(id))?;
+        let record = learning_record(e, id).await?;
         let (label, sign) = ("ham", 1_i16);
         e.execute(INSERT_LEARNED, &[&id, &label, &sign, &record, &source, &at])
             .await?;
