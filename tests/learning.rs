@@ -381,3 +381,44 @@ fn a_returning_reader_is_published_where_a_stranger_is_held() {
         "{metrics}"
     );
 }
+
+/// Spam history acts before the text model: once a moderator marks a published comment spam,
+/// the next comment from the same e-mail address is held where the model would publish it, with
+/// the rule named in the clues and counted on `/metrics`; another address is unaffected.
+#[test]
+fn an_address_marked_spam_is_held_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let url = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let comment = |text: &str, email: &str| {
+        post(
+            &url,
+            &json!({"comment_content": text, "comment_author": "Sam Reed",
+                    "comment_author_email": email}),
+        )
+    };
+    let first = comment(
+        "Which region does the deal cover? The press release is vague about it.",
+        "sam@reed.example",
+    );
+    assert_eq!(first["status"], "published", "{first}");
+    moderate(&server, first["id"].as_i64().unwrap(), "spam");
+    let next = comment(
+        "Does the contract also cover the winter games, or only the summer ones?",
+        "sam@reed.example",
+    );
+    assert_eq!(next["status"], "held", "{next}");
+    assert_eq!(next["clues"][0]["token"], "rule:spam-history", "{next}");
+    let other = comment(
+        "Does the contract also cover the winter games, or only the summer ones?",
+        "sam.reed@other.example",
+    );
+    assert_eq!(other["status"], "published", "{other}");
+    let mut resp = agent().get(&server.url("/metrics")).call().unwrap();
+    let metrics = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        metrics.contains("replyguard_rule_verdicts_total{rule=\"spam-history\"} 1"),
+        "{metrics}"
+    );
+}

@@ -68,6 +68,15 @@ pub struct ServeArgs {
     /// is published unless the model would reject the comment, and then held, never rejected.
     #[arg(long, env = "REPLYGUARD_TRUST_RETURNING_AUTHORS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub trust_returning_authors: bool,
+    /// For this many days, a comment from an e-mail address a moderator marked spam is held where
+    /// the model would publish it and rejected where it would hold it (0: off).
+    #[arg(
+        long,
+        env = "REPLYGUARD_SPAM_HISTORY_DAYS",
+        default_value_t = 90,
+        value_name = "DAYS"
+    )]
+    pub spam_history_days: u32,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
 }
@@ -94,6 +103,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         learning: args.learning.params(),
         learn_published_after: args.learn_published_after.into(),
         trust_returning_authors: args.trust_returning_authors,
+        spam_history_days: args.spam_history_days,
         trusted_proxies: args.trusted_proxy,
         public_url: args.public_url,
         connections: web::conn::ConnectionLimits {

@@ -245,6 +245,9 @@ pub trait CommentStore: Send + Sync + 'static {
     /// Whether a reader with this e-mail address and name already has a published comment on the
     /// site (not counting relayed Akismet checks): the returning-author rule.
     async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError>;
+    /// Whether a comment from this e-mail address was marked spam by a moderator since `since`
+    /// (RFC 3339): the spam-history rule.
+    async fn spam_history(&self, email: &str, since: &str) -> Result<bool, StorageError>;
     /// Whether the same text was already posted to the article by the same e-mail address.
     async fn is_duplicate(
         &self,

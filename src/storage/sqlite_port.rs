@@ -102,6 +102,12 @@ impl CommentStore for SqlitePort {
             .await
     }
 
+    async fn spam_history(&self, email: &str, since: &str) -> Result<bool, StorageError> {
+        let (email, since) = (email.to_owned(), since.to_owned());
+        self.read(move |c| ready(comments::spam_history(c, &email, &since)))
+            .await
+    }
+
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         let article = article.to_owned();
         self.read(move |c| ready(comments::count_published(c, &article)))

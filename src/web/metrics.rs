@@ -28,6 +28,8 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     /// Verdicts the returning-author rule changed.
     trusted_author: AtomicU64,
+    /// Verdicts the spam-history rule changed.
+    spam_history: AtomicU64,
 }
 
 impl Metrics {
@@ -44,6 +46,8 @@ impl Metrics {
     pub fn rule(&self, clue: &str) {
         if clue == super::submit::RETURNING_AUTHOR_CLUE {
             self.trusted_author.fetch_add(1, Ordering::Relaxed);
+        } else if clue == super::submit::SPAM_HISTORY_CLUE {
+            self.spam_history.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -84,11 +88,16 @@ impl Metrics {
             "# HELP replyguard_rule_verdicts_total Verdicts a site reputation rule changed, by rule."
         );
         let _ = writeln!(out, "# TYPE replyguard_rule_verdicts_total counter");
-        let _ = writeln!(
-            out,
-            "replyguard_rule_verdicts_total{{rule=\"trusted-author\"}} {}",
-            self.trusted_author.load(Ordering::Relaxed)
-        );
+        for (rule, counter) in [
+            ("trusted-author", &self.trusted_author),
+            ("spam-history", &self.spam_history),
+        ] {
+            let _ = writeln!(
+                out,
+                "replyguard_rule_verdicts_total{{rule=\"{rule}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP replyguard_http_responses_total HTTP responses by status class."

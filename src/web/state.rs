@@ -34,6 +34,8 @@ pub struct ServeConfig {
     /// Publish a reader whose earlier comment was published (same e-mail and name) unless the
     /// model would reject; hold instead of rejecting (`--trust-returning-authors`).
     pub trust_returning_authors: bool,
+    /// Days a moderator's spam decision counts against its e-mail address (0: off).
+    pub spam_history_days: u32,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The site's public address (`--public-url`): an `https` one marks cookies `Secure`.
@@ -82,6 +84,9 @@ pub struct Shared {
     pub(super) pending_key: Arc<String>,
     /// The returning-author rule (`--trust-returning-authors`).
     pub trust_returning_authors: bool,
+    /// Days a moderator's spam decision counts against its e-mail address
+    /// (`--spam-history-days`, 0: off).
+    pub spam_history_days: u32,
     /// Wrong admin tokens by address (sign-in form and bearer).
     pub(super) auth_throttle: super::throttle::AuthThrottle,
     /// `--public-url` is `https`.
@@ -212,6 +217,7 @@ impl AppState {
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
             trust_returning_authors: config.trust_returning_authors,
+            spam_history_days: config.spam_history_days,
             auth_throttle: super::throttle::AuthThrottle::default(),
             public_https: config
                 .public_url

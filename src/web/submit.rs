@@ -215,6 +215,40 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         clues.truncate(CLUES);
         state.metrics.rule(RETURNING_AUTHOR_CLUE);
     }
+    // A reader whose e-mail address a moderator marked spam lately is no stranger either: what the
+    // model would publish is held, what it would hold is rejected (the moderator's decision is the
+    // sender evidence rejecting needs). By address only: an IP is shared by whole offices and
+    // carriers, and one spammer among them must not lock the others out.
+    if reader
+        && state.spam_history_days > 0
+        && !email.is_empty()
+        && !clues
+            .first()
+            .is_some_and(|c| c.token == RETURNING_AUTHOR_CLUE)
+        && classification.verdict != Verdict::Rejected
+    {
+        let since = std::time::SystemTime::now()
+            .checked_sub(std::time::Duration::from_secs(
+                86_400 * u64::from(state.spam_history_days),
+            ))
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let since = humantime::format_rfc3339_seconds(since).to_string();
+        if state.store.spam_history(email, &since).await? {
+            classification.verdict = match classification.verdict {
+                Verdict::Published => Verdict::Held,
+                _ => Verdict::Rejected,
+            };
+            clues.insert(
+                0,
+                Clue {
+                    token: SPAM_HISTORY_CLUE.to_string(),
+                    weight: 0.0,
+                },
+            );
+            clues.truncate(CLUES);
+            state.metrics.rule(SPAM_HISTORY_CLUE);
+        }
+    }
     if s.trusted_author {
         classification.verdict = Verdict::Published;
     } else if s.honeypot {
@@ -292,6 +326,9 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
 
 /// The clue naming the returning-author rule when it changed the verdict.
 pub const RETURNING_AUTHOR_CLUE: &str = "rule:trusted-author";
+
+/// The clue naming the spam-history rule when it changed the verdict.
+pub const SPAM_HISTORY_CLUE: &str = "rule:spam-history";
 
 /// The clue naming the site's own lessons when they decided a rejection.
 pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";

@@ -119,6 +119,10 @@ impl CommentStore for PgStore {
         comments::returning_author(&Pg(&self.client().await?), email, name).await
     }
 
+    async fn spam_history(&self, email: &str, since: &str) -> Result<bool, StorageError> {
+        comments::spam_history(&Pg(&self.client().await?), email, since).await
+    }
+
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
         comments::count_published(&Pg(&self.client().await?), article).await
     }

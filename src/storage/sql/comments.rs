@@ -168,6 +168,20 @@ pub async fn returning_author<E: Exec>(
     Ok(found.is_some())
 }
 
+/// Whether a comment from this e-mail address was marked spam by a moderator (published or held
+/// on arrival, spam now) since `since` (RFC 3339).
+pub async fn spam_history<E: Exec>(e: &E, email: &str, since: &str) -> Result<bool, StorageError> {
+    let found = e
+        .query_opt(
+            "SELECT 1 FROM comments WHERE author_email = $1 AND status = 'spam' \
+             AND verdict IN ('published', 'held') AND created_at >= $2 LIMIT 1",
+            &[&email, &since],
+            |r| r.int(0),
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Whether the same text was already posted to the article by the same address.
 pub async fn is_duplicate<E: Exec>(
     e: &E,
