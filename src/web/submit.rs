@@ -222,9 +222,9 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     if reader
         && state.spam_history_days > 0
         && !email.is_empty()
-        && !clues
+        && clues
             .first()
-            .is_some_and(|c| c.token == RETURNING_AUTHOR_CLUE)
+            .is_none_or(|c| c.token != RETURNING_AUTHOR_CLUE)
         && classification.verdict != Verdict::Rejected
     {
         let since = std::time::SystemTime::now()
