@@ -501,7 +501,9 @@ fn eval_reports_the_moderators_workload_and_learning_lowers_it() {
         assert!(site["learned_implicit"].as_u64() > Some(0), "{site}");
         assert!(site["learned_corrections"].as_u64() > Some(0), "{site}");
     }
-    // The table names the protocol and both models.
+    // The table names the protocol and both models; --plot draws the learning run.
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("workload.svg");
     let out = run(
         &[
             "eval",
@@ -511,11 +513,18 @@ fn eval_reports_the_moderators_workload_and_learning_lowers_it() {
             &yt("Youtube01-Psy.csv"),
             "--base",
             "training-data/sms-spam-collection/SMSSpamCollection",
+            "--plot",
+            plot.to_str().unwrap(),
         ],
         None,
         &repo(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("learning from corrections"),
+        "{svg:.200}"
+    );
     let table = text(&out.stdout);
     assert!(table.contains("corrections only"), "{table}");
     assert!(table.contains("learning/static actions"), "{table}");

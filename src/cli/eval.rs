@@ -323,5 +323,10 @@ fn workload_report(
             learned.actions_per_100 / fixed.actions_per_100.max(1e-9)
         );
     }
+    if let Some(svg) = &args.plot {
+        let streams: Vec<_> = reports.iter().map(|r| r.stream.clone()).collect();
+        plot::write_svg(svg, "prequential, learning from corrections", &streams)
+            .map_err(anyhow::Error::msg)?;
+    }
     Ok(())
 }

@@ -81,12 +81,16 @@ pub struct SiteWorkload {
     /// The reject threshold in force at the end of the stream, and the base one.
     pub reject_threshold: f64,
     pub base_reject_threshold: f64,
+    /// Every comment's probability and verdict inputs under learning, for `--plot`.
+    #[serde(skip)]
+    pub stream: super::FoldScores,
 }
 
 /// One comment's fate in a run.
 #[derive(Debug, Clone, Copy)]
 struct Outcome {
     log_odds: f64,
+    sender: f64,
     probability: f64,
     verdict: Verdict,
     action: bool,
@@ -148,6 +152,13 @@ pub fn workload(
             learned_implicit: run.implicit,
             reject_threshold: run.current.meta.thresholds.reject,
             base_reject_threshold: model.meta.thresholds.reject,
+            stream: super::FoldScores {
+                name: format!("{} (learning from corrections)", super::file_name(site)),
+                probabilities: learned.iter().map(|o| o.probability).collect(),
+                sender: learned.iter().map(|o| o.sender).collect(),
+                is_spam: is_spam.clone(),
+                thresholds: model.meta.thresholds,
+            },
         });
         progress(s + 1, sites.len());
     }
@@ -191,6 +202,7 @@ fn outcome(model: &Model, base: Option<(&Model, f64)>, corpus: &Corpus, r: usize
     let (action, _) = moderate(verdict, corpus.labels[r]);
     Outcome {
         log_odds: score.log_odds,
+        sender: score.sender,
         probability,
         verdict,
         action,
