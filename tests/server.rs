@@ -335,6 +335,8 @@ fn flood_duplicate_and_honeypot() {
         page.contains("identified as spam")
             && page.contains("What a lovely article about the Games")
     );
+    // The notice never coaches a spammer on what scored (issue #26).
+    assert!(page.contains("contact the site owner") && !page.contains("rephrase"));
 }
 
 #[test]

@@ -357,8 +357,9 @@ pub async fn post_comment(
                 _ => {
                     let form = FormState {
                         notice: Some(
-                            "Your comment was identified as spam and was not posted. If this is a mistake, \
-                             rephrase it (links and promotional wording raise the score) and try again."
+                            "Your comment was identified as spam and was not posted. It is kept for the \
+                             site's moderators, who can still publish it; if this is a mistake, please \
+                             contact the site owner."
                                 .into(),
                         ),
                         ..kept
