@@ -250,6 +250,30 @@ fn bad_input_gets_clear_errors_and_keeps_the_text() {
     for field in ["comment_content", "comment_author", "comment_author_email"] {
         assert!(body["fields"][field].is_string(), "{body}");
     }
+    // Fields that show nothing are refused per field; bidi controls are dropped (issue #27).
+    let (status, body) = post_json(
+        &api,
+        &json!({"comment_content": "\u{200B}\u{200D} \u{FEFF}", "comment_author": "\u{2060}",
+                "comment_author_email": "ana@example.org"}),
+    );
+    assert_eq!(status, 422, "{body}");
+    for field in ["comment_content", "comment_author"] {
+        assert!(
+            body["fields"][field]
+                .as_str()
+                .is_some_and(|m| m.contains("invisible")),
+            "{body}"
+        );
+    }
+    let (status, body) = post_json(
+        &api,
+        &json!({"comment_content": "Thanks, the \u{202E}second\u{202C} table helped.",
+                "comment_author": "Ana\u{2067} Lopes\u{2069}", "comment_author_email": "ana@example.org"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(page.contains("the second table helped") && page.contains("Ana Lopes"));
+    assert!(!page.contains('\u{202E}') && !page.contains('\u{2067}'));
     let mut resp = agent()
         .post(&api)
         .header("content-type", "application/json")

@@ -66,8 +66,14 @@ impl CommentDraft {
     /// Parses raw fields, or says what is wrong with each bad one.
     pub fn parse(raw: &RawComment, strictness: Strictness) -> Result<CommentDraft, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let content = raw.content.trim();
-        let author = raw.author.trim();
+        // Bidi embedding, override and isolate controls reorder how the text around them is
+        // shown (a name that displays as someone else's, a link whose text reads backwards); no
+        // reader needs them in a comment. An archived comment keeps what the old site stored.
+        let archived = strictness == Strictness::Archived;
+        let content = without_bidi_controls(&raw.content, archived);
+        let author = without_bidi_controls(&raw.author, archived);
+        let content = content.trim();
+        let author = author.trim();
         let email = raw.email.trim();
         let url = raw.url.trim();
         let required = strictness == Strictness::Reader;
@@ -75,6 +81,11 @@ impl CommentDraft {
             if required {
                 errors.insert("comment_content", "Please type your comment.".into());
             }
+        } else if !archived && only_invisible(content) {
+            errors.insert(
+                "comment_content",
+                "Your comment contains only invisible characters; please type your comment.".into(),
+            );
         } else if has_control_chars(content) {
             errors.insert(
                 "comment_content",
@@ -94,6 +105,11 @@ impl CommentDraft {
             if required {
                 errors.insert("comment_author", "Please enter your name.".into());
             }
+        } else if !archived && only_invisible(author) {
+            errors.insert(
+                "comment_author",
+                "Your name contains only invisible characters; please enter your name.".into(),
+            );
         } else if has_control_chars(author) || author.contains(['\n', '\r', '\t']) {
             errors.insert(
                 "comment_author",
@@ -162,6 +178,29 @@ impl CommentDraft {
     }
 }
 
+/// `text` without bidi embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069), unless `keep`.
+fn without_bidi_controls(text: &str, keep: bool) -> std::borrow::Cow<'_, str> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if keep || !text.contains(bidi) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.chars().filter(|&c| !bidi(c)).collect())
+    }
+}
+
+/// Whether `text` shows nothing: only zero-width characters (spaces, joiners, the word joiner,
+/// BOM, soft hyphens, directional marks) and white space.
+fn only_invisible(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
+            )
+    })
+}
+
 /// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a
 /// comment someone typed, and NUL in particular breaks tools downstream of the database.
 fn has_control_chars(text: &str) -> bool {
@@ -227,6 +266,38 @@ mod tests {
             email: email.into(),
             url: url.into(),
         }
+    }
+
+    #[test]
+    fn bidi_controls_are_dropped_and_invisible_only_fields_refused() {
+        let draft = validate(&sub(
+            "look \u{202E}moc.elpmaxe\u{202C} here",
+            "Ann\u{2066}e\u{2069}",
+            "ann@example.org",
+            "",
+        ))
+        .expect("valid once the controls are gone");
+        assert_eq!(draft.content(), "look moc.elpmaxe here");
+        assert_eq!(draft.author(), "Anne");
+        let errors = validate(&sub(
+            "\u{200B}\u{200D} \u{FEFF}",
+            "\u{200B}",
+            "ann@example.org",
+            "",
+        ))
+        .expect_err("nothing visible");
+        assert!(
+            errors
+                .get("comment_content")
+                .is_some_and(|m| m.contains("invisible"))
+        );
+        assert!(
+            errors
+                .get("comment_author")
+                .is_some_and(|m| m.contains("invisible"))
+        );
+        // A joiner inside an emoji sequence is part of what shows.
+        assert!(validate(&sub("👩\u{200D}💻 nice", "Ann", "ann@example.org", "")).is_ok());
     }
 
     #[test]
