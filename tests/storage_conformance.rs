@@ -545,6 +545,41 @@ async fn unchallenged_comments_are_learned_once(store: &dyn Store) {
     );
 }
 
+/// The reputation rules' lookup: a published comment makes its address and name a returning
+/// author; a comment a moderator marked spam counts from its date on.
+async fn reputation_by_address(store: &dyn Store) {
+    let mut c = comment("reputation", Status::Published, "first visit");
+    c.author_email = "rep@example.org".into();
+    store.insert(c).await.unwrap();
+    let known = store
+        .reputation("rep@example.org", "Ana", "2000-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert!(known.returning_author && !known.marked_spam, "{known:?}");
+    let other_name = store
+        .reputation("rep@example.org", "Not Ana", "2000-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert!(!other_name.returning_author, "{other_name:?}");
+    let mut c = comment("reputation", Status::Held, "replica watches, best price");
+    c.author_email = "rep@example.org".into();
+    let held = store.insert(c).await.unwrap();
+    store
+        .set_status(held.id, Status::Spam, "admin")
+        .await
+        .unwrap();
+    let since_then = store
+        .reputation("rep@example.org", "Ana", "2000-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert!(since_then.marked_spam, "{since_then:?}");
+    let later = store
+        .reputation("rep@example.org", "Ana", "2999-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert!(!later.marked_spam, "{later:?}");
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
@@ -555,6 +590,7 @@ async fn conformance(db: &Database) {
     settings_and_sessions(&*store).await;
     keys_and_examples(&*store).await;
     imports(&*store).await;
+    reputation_by_address(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();

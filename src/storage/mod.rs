@@ -242,12 +242,14 @@ pub trait CommentStore: Send + Sync + 'static {
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Number of published comments of an article.
     async fn count_published(&self, article: &str) -> Result<u64, StorageError>;
-    /// Whether a reader with this e-mail address and name already has a published comment on the
-    /// site (not counting relayed Akismet checks): the returning-author rule.
-    async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError>;
-    /// Whether a comment from this e-mail address was marked spam by a moderator since `since`
-    /// (RFC 3339): the spam-history rule.
-    async fn spam_history(&self, email: &str, since: &str) -> Result<bool, StorageError>;
+    /// What the site knows of a reader by e-mail address ([`Reputation`]); `spam_since` (RFC
+    /// 3339) is how far back a moderator's spam decision counts.
+    async fn reputation(
+        &self,
+        email: &str,
+        name: &str,
+        spam_since: &str,
+    ) -> Result<Reputation, StorageError>;
     /// Whether the same text was already posted to the article by the same e-mail address.
     async fn is_duplicate(
         &self,
@@ -357,6 +359,17 @@ pub struct LearnedExample {
     /// The verdict the filter gave the comment when it arrived (none for imported history and
     /// API submits without a stored check).
     pub arrival: Option<crate::engine::Verdict>,
+}
+
+/// What the site knows of a reader's e-mail address, for the reputation rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reputation {
+    /// A comment with this address and the same name is published (approved by a moderator,
+    /// published on arrival, or imported as approved; relayed Akismet checks do not count).
+    pub returning_author: bool,
+    /// A comment with this address that was published or held on arrival was marked spam by a
+    /// moderator since the date asked about.
+    pub marked_spam: bool,
 }
 
 /// The learning-log source of a comment that stayed published unchallenged (implicit ham).
@@ -538,4 +551,13 @@ pub const ARTICLES_VERSION: &str = "articles_version";
 /// Current time in RFC 3339 (UTC, seconds).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The time `ago` before now in the stored timestamps' format ([`now_rfc3339`]), so it compares
+/// with them as text; the epoch if that is further back.
+pub fn rfc3339_ago(ago: std::time::Duration) -> String {
+    let then = std::time::SystemTime::now()
+        .checked_sub(ago)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    humantime::format_rfc3339_seconds(then).to_string()
 }

@@ -5,8 +5,8 @@
 use super::sql::{self, comments, import, keys, ready};
 use super::{
     AkismetStore, ApiKey, ArticleOutcome, CommentOutcome, CommentStore, DayActivity, ExportArticle,
-    ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment, SqliteStore, Status,
-    StatusEvent, StorageError, StoredArticle, StoredComment,
+    ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment, Reputation,
+    SqliteStore, Status, StatusEvent, StorageError, StoredArticle, StoredComment,
 };
 use crate::data::LabeledComment;
 use crate::domain::ArticleRecord;
@@ -96,15 +96,14 @@ impl CommentStore for SqlitePort {
             .await
     }
 
-    async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError> {
-        let (email, name) = (email.to_owned(), name.to_owned());
-        self.read(move |c| ready(comments::returning_author(c, &email, &name)))
-            .await
-    }
-
-    async fn spam_history(&self, email: &str, since: &str) -> Result<bool, StorageError> {
-        let (email, since) = (email.to_owned(), since.to_owned());
-        self.read(move |c| ready(comments::spam_history(c, &email, &since)))
+    async fn reputation(
+        &self,
+        email: &str,
+        name: &str,
+        spam_since: &str,
+    ) -> Result<Reputation, StorageError> {
+        let (email, name, since) = (email.to_owned(), name.to_owned(), spam_since.to_owned());
+        self.read(move |c| ready(comments::reputation(c, &email, &name, &since)))
             .await
     }
 

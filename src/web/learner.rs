@@ -94,11 +94,7 @@ pub async fn learn_unchallenged(
     let every = (delay / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut after_id = 0;
     loop {
-        // The same format as the comments' `created_at` (`now_rfc3339`), so they compare as text.
-        let cutoff = std::time::SystemTime::now()
-            .checked_sub(delay)
-            .unwrap_or(std::time::UNIX_EPOCH);
-        let cutoff = humantime::format_rfc3339_seconds(cutoff).to_string();
+        let cutoff = crate::storage::rfc3339_ago(delay);
         match store
             .learn_unchallenged(&cutoff, after_id, UNCHALLENGED_BATCH)
             .await

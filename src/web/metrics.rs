@@ -44,9 +44,9 @@ impl Metrics {
 
     /// Counts a reputation rule that changed a verdict (its clue's name).
     pub fn rule(&self, clue: &str) {
-        if clue == super::submit::RETURNING_AUTHOR_CLUE {
+        if clue == super::reputation::RETURNING_AUTHOR_CLUE {
             self.trusted_author.fetch_add(1, Ordering::Relaxed);
-        } else if clue == super::submit::SPAM_HISTORY_CLUE {
+        } else if clue == super::reputation::SPAM_HISTORY_CLUE {
             self.spam_history.fetch_add(1, Ordering::Relaxed);
         }
     }

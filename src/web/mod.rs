@@ -4,7 +4,8 @@
 //! - `state`: what handlers share ([`AppState`]), opened from [`ServeConfig`]; `router`: the
 //!   routes and `/healthz`; `serve`: binding, background tasks, shutdown.
 //! - `pages`, `api`, `akismet`, `admin`, `admin_pages`: the handlers, one kind of client each;
-//!   they all submit through [`submit`] and answer errors through [`error`].
+//!   they all submit through [`submit`] (which applies the site's [`reputation`] rules after the
+//!   text model) and answer errors through [`error`].
 //! - `secret`, `metrics`, [`client_ip`], `page_cache`, [`learner`], [`model_holder`]:
 //!   one concern each.
 
@@ -26,6 +27,7 @@ pub mod model_holder;
 mod page_cache;
 mod pages;
 pub mod render;
+pub mod reputation;
 mod router;
 mod secret;
 mod serve;

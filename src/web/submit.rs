@@ -11,6 +11,7 @@
 use super::AppState;
 use super::error::WebError;
 use super::model_holder::ServedModel;
+use super::reputation;
 use crate::data::CommentView;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::online;
@@ -19,7 +20,7 @@ use crate::storage::{Admission, NewComment, StoredComment};
 use std::cell::RefCell;
 use std::net::IpAddr;
 
-const CLUES: usize = 5;
+pub(super) const CLUES: usize = 5;
 
 thread_local! {
     /// Scoring buffers, one set per worker thread.
@@ -189,65 +190,8 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         // Nothing is kept, so nobody will read clues.
         (verdict_only(&served, view), Vec::new())
     };
-    // The site's reputation before the text model: a reader whose earlier comment was published
-    // (same e-mail address and name) is published unless the model would reject the comment,
-    // and then held, never rejected (WordPress's "previously approved comment" rule).
-    if reader
-        && state.trust_returning_authors
-        && classification.verdict != Verdict::Published
-        && !s.honeypot
-        && !email.is_empty()
-        && state.store.returning_author(email, author).await?
-    {
-        // Held for wording becomes published; what the model would reject (spam that also sends
-        // readers somewhere) is held for a look instead.
-        classification.verdict = match classification.verdict {
-            Verdict::Rejected => Verdict::Held,
-            _ => Verdict::Published,
-        };
-        clues.insert(
-            0,
-            Clue {
-                token: RETURNING_AUTHOR_CLUE.to_string(),
-                weight: 0.0,
-            },
-        );
-        clues.truncate(CLUES);
-        state.metrics.rule(RETURNING_AUTHOR_CLUE);
-    }
-    // A reader whose e-mail address a moderator marked spam lately is no stranger either: what the
-    // model would publish is held, what it would hold is rejected (the moderator's decision is the
-    // sender evidence rejecting needs). By address only: an IP is shared by whole offices and
-    // carriers, and one spammer among them must not lock the others out.
-    if reader
-        && state.spam_history_days > 0
-        && !email.is_empty()
-        && clues
-            .first()
-            .is_none_or(|c| c.token != RETURNING_AUTHOR_CLUE)
-        && classification.verdict != Verdict::Rejected
-    {
-        let since = std::time::SystemTime::now()
-            .checked_sub(std::time::Duration::from_secs(
-                86_400 * u64::from(state.spam_history_days),
-            ))
-            .unwrap_or(std::time::UNIX_EPOCH);
-        let since = humantime::format_rfc3339_seconds(since).to_string();
-        if state.store.spam_history(email, &since).await? {
-            classification.verdict = match classification.verdict {
-                Verdict::Published => Verdict::Held,
-                _ => Verdict::Rejected,
-            };
-            clues.insert(
-                0,
-                Clue {
-                    token: SPAM_HISTORY_CLUE.to_string(),
-                    weight: 0.0,
-                },
-            );
-            clues.truncate(CLUES);
-            state.metrics.rule(SPAM_HISTORY_CLUE);
-        }
+    if reader && !s.honeypot {
+        reputation::apply(state, email, author, &mut classification, &mut clues).await?;
     }
     if s.trusted_author {
         classification.verdict = Verdict::Published;
@@ -311,24 +255,11 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
             || served.base.core.score_detailed(view, scratch),
         );
         if let Some(site) = site {
-            clues.insert(
-                0,
-                Clue {
-                    token: SITE_EVIDENCE_CLUE.to_string(),
-                    weight: site,
-                },
-            );
-            clues.truncate(CLUES);
+            reputation::lead(&mut clues, SITE_EVIDENCE_CLUE, site);
         }
         (classification, clues)
     })
 }
-
-/// The clue naming the returning-author rule when it changed the verdict.
-pub const RETURNING_AUTHOR_CLUE: &str = "rule:trusted-author";
-
-/// The clue naming the spam-history rule when it changed the verdict.
-pub const SPAM_HISTORY_CLUE: &str = "rule:spam-history";
 
 /// The clue naming the site's own lessons when they decided a rejection.
 pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";

@@ -6,8 +6,8 @@ use super::{InsertRequest, PgStore};
 use crate::data::LabeledComment;
 use crate::storage::sql::{Pg, comments};
 use crate::storage::{
-    CommentStore, DayActivity, LearnedExample, NewComment, Status, StatusEvent, StorageError,
-    StoredComment, Window, now_rfc3339,
+    CommentStore, DayActivity, LearnedExample, NewComment, Reputation, Status, StatusEvent,
+    StorageError, StoredComment, Window, now_rfc3339,
 };
 use deadpool_postgres::Pool;
 use std::sync::atomic::Ordering;
@@ -115,12 +115,13 @@ impl CommentStore for PgStore {
         comments::published(&Pg(&client), article, window, limit).await
     }
 
-    async fn returning_author(&self, email: &str, name: &str) -> Result<bool, StorageError> {
-        comments::returning_author(&Pg(&self.client().await?), email, name).await
-    }
-
-    async fn spam_history(&self, email: &str, since: &str) -> Result<bool, StorageError> {
-        comments::spam_history(&Pg(&self.client().await?), email, since).await
+    async fn reputation(
+        &self,
+        email: &str,
+        name: &str,
+        spam_since: &str,
+    ) -> Result<Reputation, StorageError> {
+        comments::reputation(&Pg(&self.client().await?), email, name, spam_since).await
     }
 
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {

@@ -8,8 +8,8 @@ use super::{Exec, Lock, Param, Spellings, spelled};
 use crate::data::LabeledComment;
 use crate::storage::rules::decision_entries;
 use crate::storage::{
-    DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, Status, StatusEvent, StorageError,
-    StoredComment, Window, now_rfc3339,
+    DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, Reputation, Status, StatusEvent,
+    StorageError, StoredComment, Window, now_rfc3339,
 };
 
 /// Inserts one new comment with [`new_comment_params`] (SQLite's writer; PostgreSQL's inserts
@@ -149,37 +149,31 @@ pub async fn count_published<E: Exec>(e: &E, article: &str) -> Result<u64, Stora
     Ok(row::count(n.unwrap_or(0)))
 }
 
-/// Whether a reader with this e-mail address and name has a published comment on the site
-/// (approved by a moderator, published on arrival and not challenged, or imported as approved);
-/// relayed Akismet checks do not count.
-pub async fn returning_author<E: Exec>(
+/// What the site knows of a reader's e-mail address ([`crate::storage::Reputation`]), in one
+/// statement: both facts are read on every reader's post.
+pub async fn reputation<E: Exec>(
     e: &E,
     email: &str,
     name: &str,
-) -> Result<bool, StorageError> {
-    let found = e
-        .query_opt(
-            "SELECT 1 FROM comments WHERE author_email = $1 AND status = 'published' \
-             AND author = $2 AND source != 'akismet' LIMIT 1",
-            &[&email, &name],
-            |r| r.int(0),
-        )
-        .await?;
-    Ok(found.is_some())
-}
-
-/// Whether a comment from this e-mail address was marked spam by a moderator (published or held
-/// on arrival, spam now) since `since` (RFC 3339).
-pub async fn spam_history<E: Exec>(e: &E, email: &str, since: &str) -> Result<bool, StorageError> {
-    let found = e
-        .query_opt(
-            "SELECT 1 FROM comments WHERE author_email = $1 AND status = 'spam' \
-             AND verdict IN ('published', 'held') AND created_at >= $2 LIMIT 1",
-            &[&email, &since],
-            |r| r.int(0),
-        )
-        .await?;
-    Ok(found.is_some())
+    spam_since: &str,
+) -> Result<Reputation, StorageError> {
+    e.query_opt(
+        "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
+         AND status = 'published' AND author = $2 AND source != 'akismet') THEN 1 ELSE 0 END \
+         AS BIGINT), \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
+         AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $3) \
+         THEN 1 ELSE 0 END AS BIGINT)",
+        &[&email, &name, &spam_since],
+        |r| {
+            Ok(Reputation {
+                returning_author: r.int(0)? == 1,
+                marked_spam: r.int(1)? == 1,
+            })
+        },
+    )
+    .await
+    .map(Option::unwrap_or_default)
 }
 
 /// Whether the same text was already posted to the article by the same address.
