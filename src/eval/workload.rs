@@ -252,13 +252,6 @@ impl<'m> LearningRun<'m> {
             r,
         );
         let label = corpus.labels[r];
-        let example = |label: Label, weight: f64| Example {
-            tokens: corpus.docs[r].clone(),
-            label,
-            weight,
-            website: corpus.website.get(r).copied().unwrap_or(false),
-            arrival: Some(o.verdict),
-        };
         let mut new = Vec::new();
         // Implicit ham whose delay has passed.
         while let Some(&(due, row)) = self.pending_implicit.front() {
@@ -266,21 +259,33 @@ impl<'m> LearningRun<'m> {
                 break;
             }
             self.pending_implicit.pop_front();
-            new.push(Example {
-                tokens: corpus.docs[row].clone(),
-                label: Label::Ham,
-                weight: self.protocol.learning.implicit_weight,
-                website: corpus.website.get(row).copied().unwrap_or(false),
-                arrival: Some(Verdict::Published),
-            });
+            new.push(lesson(
+                corpus,
+                row,
+                Label::Ham,
+                self.protocol.learning.implicit_weight,
+                Verdict::Published,
+            ));
             self.implicit += 1;
         }
         match self.protocol.feedback {
-            Feedback::All => new.push(example(label, self.protocol.learning.site_weight)),
+            Feedback::All => new.push(lesson(
+                corpus,
+                r,
+                label,
+                self.protocol.learning.site_weight,
+                o.verdict,
+            )),
             Feedback::Corrections => {
                 let (_, end) = moderate(o.verdict, label);
                 if let Some(taught) = training_label(o.verdict, end) {
-                    new.push(example(taught, self.protocol.learning.site_weight));
+                    new.push(lesson(
+                        corpus,
+                        r,
+                        taught,
+                        self.protocol.learning.site_weight,
+                        o.verdict,
+                    ));
                     self.corrections += 1;
                 } else if o.verdict == Verdict::Published
                     && end == Status::Published
@@ -306,6 +311,17 @@ impl<'m> LearningRun<'m> {
             self.site_spam_lessons = round.site_spam_lessons;
         }
         o
+    }
+}
+
+/// Corpus row `row` as a lesson: its tokens with `label`, `weight`, and its arrival verdict.
+fn lesson(corpus: &Corpus, row: usize, label: Label, weight: f64, arrival: Verdict) -> Example {
+    Example {
+        tokens: corpus.docs[row].clone(),
+        label,
+        weight,
+        website: corpus.website.get(row).copied().unwrap_or(false),
+        arrival: Some(arrival),
     }
 }
 
