@@ -545,39 +545,76 @@ async fn unchallenged_comments_are_learned_once(store: &dyn Store) {
     );
 }
 
+/// Who the reputation rules look up: a reader by e-mail and name.
+fn who(email: &str, name: &str, since: &str) -> storage::ReputationQuery {
+    storage::ReputationQuery {
+        email: email.into(),
+        name: name.into(),
+        spam_since: since.into(),
+        ip_spam_since: since.into(),
+        ..Default::default()
+    }
+}
+
 /// The reputation rules' lookup: a published comment makes its address and name a returning
-/// author; a comment a moderator marked spam counts from its date on.
+/// author; a comment a moderator marked spam counts from its date on, against its e-mail, its
+/// website's domain, its address and the domains it links to.
 async fn reputation_by_address(store: &dyn Store) {
     let mut c = comment("reputation", Status::Published, "first visit");
     c.author_email = "rep@example.org".into();
     store.insert(c).await.unwrap();
     let known = store
-        .reputation("rep@example.org", "Ana", "2000-01-01T00:00:00Z")
+        .reputation(&who("rep@example.org", "Ana", "2000-01-01T00:00:00Z"))
         .await
         .unwrap();
     assert!(known.returning_author && !known.marked_spam, "{known:?}");
     let other_name = store
-        .reputation("rep@example.org", "Not Ana", "2000-01-01T00:00:00Z")
+        .reputation(&who("rep@example.org", "Not Ana", "2000-01-01T00:00:00Z"))
         .await
         .unwrap();
     assert!(!other_name.returning_author, "{other_name:?}");
-    let mut c = comment("reputation", Status::Held, "replica watches, best price");
+    let mut c = comment(
+        "reputation",
+        Status::Held,
+        "replica watches, best price at https://Watch_Deals.example/x",
+    );
     c.author_email = "rep@example.org".into();
+    c.author_url = Some("https://www.cheap-pills.example/".into());
+    c.user_ip = Some("203.0.113.5".into());
     let held = store.insert(c).await.unwrap();
     store
         .set_status(held.id, Status::Spam, "admin")
         .await
         .unwrap();
     let since_then = store
-        .reputation("rep@example.org", "Ana", "2000-01-01T00:00:00Z")
+        .reputation(&who("rep@example.org", "Ana", "2000-01-01T00:00:00Z"))
         .await
         .unwrap();
     assert!(since_then.marked_spam, "{since_then:?}");
     let later = store
-        .reputation("rep@example.org", "Ana", "2999-01-01T00:00:00Z")
+        .reputation(&who("rep@example.org", "Ana", "2999-01-01T00:00:00Z"))
         .await
         .unwrap();
     assert!(!later.marked_spam, "{later:?}");
+    let mut stranger = who("new@example.org", "Bo", "2000-01-01T00:00:00Z");
+    stranger.website_domain = "cheap-pills.example".into();
+    stranger.ip = "203.0.113.5".into();
+    stranger.link_domains = vec!["other.example".into(), "watch_deals.example".into()];
+    let known = store.reputation(&stranger).await.unwrap();
+    assert!(
+        !known.marked_spam
+            && known.website_marked_spam
+            && known.ip_marked_spam
+            && known.link_domain_marked_spam,
+        "{known:?}"
+    );
+    // `_` is a character, not a LIKE wildcard; a lookalike domain is someone else.
+    let mut lookalike = who("new@example.org", "Bo", "2000-01-01T00:00:00Z");
+    lookalike.website_domain = "pills.example".into();
+    lookalike.link_domains = vec!["watchxdeals.example".into()];
+    lookalike.ip = "203.0.113.50".into();
+    let known = store.reputation(&lookalike).await.unwrap();
+    assert_eq!(known, storage::Reputation::default(), "{known:?}");
 }
 
 async fn conformance(db: &Database) {

@@ -77,9 +77,28 @@ pub struct ServeArgs {
         value_name = "DAYS"
     )]
     pub spam_history_days: u32,
+    /// A comment with this many links or more is held at least (0: off; WordPress's default).
+    #[arg(
+        long,
+        env = "REPLYGUARD_HOLD_LINKS_AT",
+        default_value_t = 2,
+        value_name = "LINKS"
+    )]
+    pub hold_links_at: u32,
+    /// A reply form posted sooner than this many seconds after its page was served is held
+    /// (0: off). API posts are not affected.
+    #[arg(
+        long,
+        env = "REPLYGUARD_MIN_FORM_SECONDS",
+        default_value_t = 3,
+        value_name = "SECONDS"
+    )]
+    pub min_form_seconds: u32,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
 }
+
+use crate::domain::site_rules::SiteRules;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -102,8 +121,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         reject_threshold: args.thresholds.reject_threshold,
         learning: args.learning.params(),
         learn_published_after: args.learn_published_after.into(),
-        trust_returning_authors: args.trust_returning_authors,
-        spam_history_days: args.spam_history_days,
+        default_rules: SiteRules {
+            trust_returning_authors: args.trust_returning_authors,
+            spam_history_days: args.spam_history_days,
+            hold_links_at: args.hold_links_at,
+            min_form_seconds: args.min_form_seconds,
+            ..SiteRules::default()
+        }
+        .validated()
+        .map_err(|errors| anyhow::anyhow!("invalid rule flags: {errors:?}"))?,
         trusted_proxies: args.trusted_proxy,
         public_url: args.public_url,
         connections: web::conn::ConnectionLimits {

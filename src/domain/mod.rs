@@ -8,12 +8,14 @@
 //! - [`moderation`]: moderation [`Status`], the verdict → status policy, and which moderation
 //!   decisions become labeled examples to learn from.
 //! - [`origin`]: where a comment came from.
+//! - [`site_rules`]: a site's own moderation rules (keys, links, time trap, reputation).
 //! - [`article`]: an imported article ([`ArticleRecord`]), as the import reads it and storage keeps it.
 
 pub mod article;
 pub mod draft;
 pub mod moderation;
 pub mod origin;
+pub mod site_rules;
 
 pub use article::ArticleRecord;
 pub use draft::{CommentDraft, FieldErrors, RawComment, Strictness};

@@ -242,14 +242,8 @@ pub trait CommentStore: Send + Sync + 'static {
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Number of published comments of an article.
     async fn count_published(&self, article: &str) -> Result<u64, StorageError>;
-    /// What the site knows of a reader by e-mail address ([`Reputation`]); `spam_since` (RFC
-    /// 3339) is how far back a moderator's spam decision counts.
-    async fn reputation(
-        &self,
-        email: &str,
-        name: &str,
-        spam_since: &str,
-    ) -> Result<Reputation, StorageError>;
+    /// What the site knows of a reader ([`Reputation`]), in one lookup.
+    async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError>;
     /// Whether the same text was already posted to the article by the same e-mail address.
     async fn is_duplicate(
         &self,
@@ -361,7 +355,27 @@ pub struct LearnedExample {
     pub arrival: Option<crate::engine::Verdict>,
 }
 
-/// What the site knows of a reader's e-mail address, for the reputation rules.
+/// Who sent a reader's comment, as the reputation rules look it up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReputationQuery {
+    pub email: String,
+    pub name: String,
+    /// The sender's website domain (`shop.example`), empty when none.
+    pub website_domain: String,
+    /// The sender's address as text, empty when unknown.
+    pub ip: String,
+    /// Domains the comment links to; only the first [`REPUTATION_LINK_DOMAINS`] are looked up.
+    pub link_domains: Vec<String>,
+    /// Spam marked before this time (RFC 3339) no longer counts.
+    pub spam_since: String,
+    /// Same, for the address: addresses change hands sooner than e-mail addresses.
+    pub ip_spam_since: String,
+}
+
+/// How many of a comment's linked domains the spam-history lookup checks.
+pub const REPUTATION_LINK_DOMAINS: usize = 3;
+
+/// What the site knows of a reader, for the reputation rules.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reputation {
     /// A comment with this address and the same name is published (approved by a moderator,
@@ -370,6 +384,12 @@ pub struct Reputation {
     /// A comment with this address that was published or held on arrival was marked spam by a
     /// moderator since the date asked about.
     pub marked_spam: bool,
+    /// Same, for a comment whose website has the same domain.
+    pub website_marked_spam: bool,
+    /// Same, for a comment sent from the same address.
+    pub ip_marked_spam: bool,
+    /// Same, for a comment whose text links to one of the same domains.
+    pub link_domain_marked_spam: bool,
 }
 
 /// The learning-log source of a comment that stayed published unchallenged (implicit ham).

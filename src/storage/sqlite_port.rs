@@ -6,7 +6,7 @@ use super::sql::{self, comments, import, keys, ready};
 use super::{
     AkismetStore, ApiKey, ArticleOutcome, CommentOutcome, CommentStore, DayActivity, ExportArticle,
     ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment, Reputation,
-    SqliteStore, Status, StatusEvent, StorageError, StoredArticle, StoredComment,
+    ReputationQuery, SqliteStore, Status, StatusEvent, StorageError, StoredArticle, StoredComment,
 };
 use crate::data::LabeledComment;
 use crate::domain::ArticleRecord;
@@ -96,14 +96,9 @@ impl CommentStore for SqlitePort {
             .await
     }
 
-    async fn reputation(
-        &self,
-        email: &str,
-        name: &str,
-        spam_since: &str,
-    ) -> Result<Reputation, StorageError> {
-        let (email, name, since) = (email.to_owned(), name.to_owned(), spam_since.to_owned());
-        self.read(move |c| ready(comments::reputation(c, &email, &name, &since)))
+    async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError> {
+        let query = query.clone();
+        self.read(move |c| ready(comments::reputation(c, &query)))
             .await
     }
 

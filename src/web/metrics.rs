@@ -2,6 +2,7 @@
 //! the stored-comment gauge read from the database.
 
 use super::AppState;
+use super::reputation::Rule;
 use crate::engine::Verdict;
 use crate::storage::Status;
 use axum::extract::State;
@@ -26,10 +27,8 @@ pub struct Metrics {
     /// Cumulative histogram counts per bucket, plus the +Inf bucket.
     latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     latency_sum_micros: AtomicU64,
-    /// Verdicts the returning-author rule changed.
-    trusted_author: AtomicU64,
-    /// Verdicts the spam-history rule changed.
-    spam_history: AtomicU64,
+    /// Comments each site rule fired on, by [`Rule::index`].
+    rules: [AtomicU64; Rule::ALL.len()],
 }
 
 impl Metrics {
@@ -42,13 +41,9 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts a reputation rule that changed a verdict (its clue's name).
-    pub fn rule(&self, clue: &str) {
-        if clue == super::reputation::RETURNING_AUTHOR_CLUE {
-            self.trusted_author.fetch_add(1, Ordering::Relaxed);
-        } else if clue == super::reputation::SPAM_HISTORY_CLUE {
-            self.spam_history.fetch_add(1, Ordering::Relaxed);
-        }
+    /// Counts a site rule that fired on a comment.
+    pub fn rule(&self, rule: Rule) {
+        self.rules[rule.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     fn request(&self, status: StatusCode, elapsed: std::time::Duration) {
@@ -85,17 +80,15 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP replyguard_rule_verdicts_total Verdicts a site reputation rule changed, by rule."
+            "# HELP replyguard_rule_verdicts_total Comments a site rule fired on, by rule."
         );
         let _ = writeln!(out, "# TYPE replyguard_rule_verdicts_total counter");
-        for (rule, counter) in [
-            ("trusted-author", &self.trusted_author),
-            ("spam-history", &self.spam_history),
-        ] {
+        for rule in Rule::ALL {
             let _ = writeln!(
                 out,
-                "replyguard_rule_verdicts_total{{rule=\"{rule}\"}} {}",
-                counter.load(Ordering::Relaxed)
+                "replyguard_rule_verdicts_total{{rule=\"{}\"}} {}",
+                rule.label(),
+                self.rules[rule.index()].load(Ordering::Relaxed)
             );
         }
         let _ = writeln!(

@@ -19,6 +19,7 @@ pub mod conn;
 pub mod error;
 mod error_pages;
 pub mod form;
+pub mod form_timer;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod learner;
@@ -31,6 +32,7 @@ pub mod reputation;
 mod router;
 mod secret;
 mod serve;
+pub mod site_rules;
 mod state;
 pub mod submit;
 mod throttle;

@@ -3,15 +3,15 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::page_cache;
 use super::render::{self, FormState};
 use super::submit::{self, Submission};
+use super::{form_timer, page_cache};
 use crate::domain::{Origin, RawComment};
 use crate::storage::Window;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -140,7 +140,15 @@ pub async fn article(
         parent: query.replytocom,
         ..FormState::default()
     };
-    render_article(&state, &slug, query, form, StatusCode::OK).await
+    let mut response = render_article(&state, &slug, query, form, StatusCode::OK).await?;
+    // The time trap's note of when this page was served (see `form_timer`).
+    if let Ok(cookie) = HeaderValue::from_str(&form_timer::cookie(
+        &state.pending_key,
+        std::time::SystemTime::now(),
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 async fn render_article(
@@ -337,6 +345,11 @@ pub async fn post_comment(
     submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
     submission.user_agent = header_text(&headers, header::USER_AGENT);
     submission.referrer = header_text(&headers, header::REFERER);
+    submission.form_age = form_timer::form_age(
+        &state.pending_key,
+        headers.get(header::COOKIE).and_then(|v| v.to_str().ok()),
+        std::time::SystemTime::now(),
+    );
     match submit::submit(&state, submission, true)
         .await
         .and_then(|accepted| accepted.into_stored())

@@ -2,6 +2,7 @@
 
 use super::{
     AppState, BODY_LIMIT, admin, admin_pages, akismet, api, assets, error_pages, metrics, pages,
+    site_rules,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -26,6 +27,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/api/v1/admin/comments", get(admin::queue))
         .route("/api/v1/admin/comments/{id}/{action}", post(admin::act))
         .route("/api/v1/admin/model/reload", post(admin::reload))
+        .route(
+            "/api/v1/admin/rules",
+            get(site_rules::show).put(site_rules::replace),
+        )
         .route("/admin", get(admin_pages::queue))
         .route("/admin/login", post(admin_pages::login))
         .route("/admin/logout", post(admin_pages::logout))

@@ -31,11 +31,9 @@ pub struct ServeConfig {
     /// A comment published on arrival that nobody challenged for this long is learned as the
     /// site's ham (`--learn-published-after`).
     pub learn_published_after: std::time::Duration,
-    /// Publish a reader whose earlier comment was published (same e-mail and name) unless the
-    /// model would reject; hold instead of rejecting (`--trust-returning-authors`).
-    pub trust_returning_authors: bool,
-    /// Days a moderator's spam decision counts against its e-mail address (0: off).
-    pub spam_history_days: u32,
+    /// The rules of a site that never saved its own (`--trust-returning-authors`,
+    /// `--spam-history-days`, `--hold-links-at`, `--min-form-seconds`).
+    pub default_rules: crate::domain::site_rules::SiteRules,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The site's public address (`--public-url`): an `https` one marks cookies `Secure`.
@@ -82,11 +80,8 @@ pub struct Shared {
     pub(super) page_cache: Arc<page_cache::PageCache>,
     /// Key for the links that let the author of a held comment see it.
     pub(super) pending_key: Arc<String>,
-    /// The returning-author rule (`--trust-returning-authors`).
-    pub trust_returning_authors: bool,
-    /// Days a moderator's spam decision counts against its e-mail address
-    /// (`--spam-history-days`, 0: off).
-    pub spam_history_days: u32,
+    /// Each site's rules (keys, links, time trap, reputation).
+    pub rules: Arc<super::site_rules::RulesCache>,
     /// Wrong admin tokens by address (sign-in form and bearer).
     pub(super) auth_throttle: super::throttle::AuthThrottle,
     /// `--public-url` is `https`.
@@ -216,8 +211,9 @@ impl AppState {
             sessions,
             page_cache: Arc::new(page_cache::PageCache::default()),
             pending_key: Arc::new(pending_key),
-            trust_returning_authors: config.trust_returning_authors,
-            spam_history_days: config.spam_history_days,
+            rules: Arc::new(super::site_rules::RulesCache::new(
+                config.default_rules.clone(),
+            )),
             auth_throttle: super::throttle::AuthThrottle::default(),
             public_https: config
                 .public_url

@@ -11,7 +11,8 @@
 use super::AppState;
 use super::error::WebError;
 use super::model_holder::ServedModel;
-use super::reputation;
+use super::reputation::{self, Rule};
+use super::site_rules;
 use crate::data::CommentView;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::online;
@@ -49,6 +50,9 @@ pub struct Submission {
     /// an Akismet check counts under its key (see `akismet::limit_address`), never against the
     /// site's own readers.
     pub limit_address: Option<IpAddr>,
+    /// How long after its page was served the reply form came back (the time trap); `None`
+    /// when not known.
+    pub form_age: Option<std::time::Duration>,
 }
 
 impl Submission {
@@ -67,6 +71,7 @@ impl Submission {
             recheck: false,
             origin,
             limit_address: None,
+            form_age: None,
         }
     }
 
@@ -123,7 +128,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         }
     };
     // Checks that refuse a reader's comment and hold a relayed one.
-    let mut hold_reason = None;
+    let mut hold_reason: Option<Rule> = None;
     if let Some(draft) = &draft {
         if let Some(parent) = s.parent {
             let found = state.store.get(parent).await?;
@@ -144,7 +149,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             if reader {
                 return Err(WebError::Duplicate);
             }
-            hold_reason = Some("duplicate");
+            hold_reason = Some(Rule::Duplicate);
         }
     }
     // A check that stores nothing (Akismet `is_test`) does not count against its sender.
@@ -162,7 +167,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             if reader {
                 return Err(e);
             }
-            hold_reason = Some("flood");
+            hold_reason = Some(Rule::Flood);
         }
     }
 
@@ -191,15 +196,34 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         (verdict_only(&served, view), Vec::new())
     };
     if reader && !s.honeypot {
-        reputation::apply(state, email, author, &mut classification, &mut clues).await?;
+        let rules = state
+            .rules
+            .get(state.store.as_ref(), site_rules::DEFAULT_SITE)
+            .await?;
+        let sender = reputation::Sender {
+            content,
+            name: author,
+            email,
+            website: url,
+            ip: s.ip,
+            user_agent: s.user_agent.as_deref().unwrap_or_default(),
+            form_age: s.form_age,
+        };
+        reputation::apply(state, &rules, &sender, &mut classification, &mut clues).await?;
     }
     if s.trusted_author {
         classification.verdict = Verdict::Published;
     } else if s.honeypot {
         // A filled invisible field is a bot, whatever the text says.
         classification.verdict = Verdict::Rejected;
-    } else if hold_reason.is_some() && classification.verdict == Verdict::Published {
-        classification.verdict = Verdict::Held;
+        reputation::lead(&mut clues, Rule::Honeypot.clue(), 0.0);
+        state.metrics.rule(Rule::Honeypot);
+    } else if let Some(rule) = hold_reason {
+        if classification.verdict == Verdict::Published {
+            classification.verdict = Verdict::Held;
+        }
+        reputation::lead(&mut clues, rule.clue(), 0.0);
+        state.metrics.rule(rule);
     }
     let Some(draft) = draft.filter(|_| store) else {
         return Ok(Accepted {

@@ -6,8 +6,8 @@ use super::{InsertRequest, PgStore};
 use crate::data::LabeledComment;
 use crate::storage::sql::{Pg, comments};
 use crate::storage::{
-    CommentStore, DayActivity, LearnedExample, NewComment, Reputation, Status, StatusEvent,
-    StorageError, StoredComment, Window, now_rfc3339,
+    CommentStore, DayActivity, LearnedExample, NewComment, Reputation, ReputationQuery, Status,
+    StatusEvent, StorageError, StoredComment, Window, now_rfc3339,
 };
 use deadpool_postgres::Pool;
 use std::sync::atomic::Ordering;
@@ -115,13 +115,8 @@ impl CommentStore for PgStore {
         comments::published(&Pg(&client), article, window, limit).await
     }
 
-    async fn reputation(
-        &self,
-        email: &str,
-        name: &str,
-        spam_since: &str,
-    ) -> Result<Reputation, StorageError> {
-        comments::reputation(&Pg(&self.client().await?), email, name, spam_since).await
+    async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError> {
+        comments::reputation(&Pg(&self.client().await?), query).await
     }
 
     async fn count_published(&self, article: &str) -> Result<u64, StorageError> {

@@ -8,8 +8,8 @@ use super::{Exec, Lock, Param, Spellings, spelled};
 use crate::data::LabeledComment;
 use crate::storage::rules::decision_entries;
 use crate::storage::{
-    DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, Reputation, Status, StatusEvent,
-    StorageError, StoredComment, Window, now_rfc3339,
+    DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, REPUTATION_LINK_DOMAINS, Reputation,
+    ReputationQuery, Status, StatusEvent, StorageError, StoredComment, Window, now_rfc3339,
 };
 
 /// Inserts one new comment with [`new_comment_params`] (SQLite's writer; PostgreSQL's inserts
@@ -151,29 +151,92 @@ pub async fn count_published<E: Exec>(e: &E, article: &str) -> Result<u64, Stora
 
 /// What the site knows of a reader's e-mail address ([`crate::storage::Reputation`]), in one
 /// statement: both facts are read on every reader's post.
-pub async fn reputation<E: Exec>(
-    e: &E,
-    email: &str,
-    name: &str,
-    spam_since: &str,
-) -> Result<Reputation, StorageError> {
+pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputation, StorageError> {
+    let website = like_domain(&q.website_domain);
+    let website_sub = like_subdomain(&q.website_domain);
+    let links: Vec<String> = (0..REPUTATION_LINK_DOMAINS)
+        .map(|i| {
+            q.link_domains
+                .get(i)
+                .map_or_else(String::new, |d| like_anywhere(d))
+        })
+        .collect();
     e.query_opt(
-        "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
-         AND status = 'published' AND author = $2 AND source != 'akismet') THEN 1 ELSE 0 END \
-         AS BIGINT), \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
-         AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $3) \
-         THEN 1 ELSE 0 END AS BIGINT)",
-        &[&email, &name, &spam_since],
+        REPUTATION,
+        &[
+            &q.email,
+            &q.name,
+            &q.spam_since,
+            &website,
+            &website_sub,
+            &q.ip,
+            &q.ip_spam_since,
+            &links[0],
+            &links[1],
+            &links[2],
+        ],
         |r| {
             Ok(Reputation {
                 returning_author: r.int(0)? == 1,
                 marked_spam: r.int(1)? == 1,
+                website_marked_spam: r.int(2)? == 1,
+                ip_marked_spam: r.int(3)? == 1,
+                link_domain_marked_spam: r.int(4)? == 1,
             })
         },
     )
     .await
     .map(Option::unwrap_or_default)
+}
+
+/// The reputation lookup. "Marked spam" means a moderator's decision: status spam on a comment
+/// that arrived published or held (the filter's own rejections are not evidence about anyone).
+/// An empty parameter turns its part off.
+const REPUTATION: &str = "SELECT \
+     CAST(CASE WHEN $1 <> '' AND EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
+     AND status = 'published' AND author = $2 AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $1 <> '' AND EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
+     AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $3) \
+     THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $4 <> '' AND EXISTS (SELECT 1 FROM comments WHERE status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $3 \
+     AND (LOWER(author_url) LIKE $4 ESCAPE '!' OR LOWER(author_url) LIKE $5 ESCAPE '!')) \
+     THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $6 <> '' AND EXISTS (SELECT 1 FROM comments WHERE status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $7 AND user_ip = $6) \
+     THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $8 <> '' AND EXISTS (SELECT 1 FROM comments WHERE status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $3 \
+     AND (LOWER(content) LIKE $8 ESCAPE '!' OR ($9 <> '' AND LOWER(content) LIKE $9 ESCAPE '!') \
+     OR ($10 <> '' AND LOWER(content) LIKE $10 ESCAPE '!'))) \
+     THEN 1 ELSE 0 END AS BIGINT)";
+
+/// `domain` made safe inside a LIKE pattern (`!` is the escape character).
+fn like_escaped(domain: &str) -> String {
+    domain
+        .replace('!', "!!")
+        .replace('%', "!%")
+        .replace('_', "!_")
+}
+
+/// A website on exactly this host: `%://shop.example/%`-style, with or without a path.
+fn like_domain(domain: &str) -> String {
+    if domain.is_empty() {
+        return String::new();
+    }
+    format!("%://{}%", like_escaped(domain))
+}
+
+/// A website on a subdomain of it (`www.shop.example`).
+fn like_subdomain(domain: &str) -> String {
+    if domain.is_empty() {
+        return String::new();
+    }
+    format!("%.{}%", like_escaped(domain))
+}
+
+fn like_anywhere(domain: &str) -> String {
+    format!("%{}%", like_escaped(domain))
 }
 
 /// Whether the same text was already posted to the article by the same address.
@@ -510,6 +573,7 @@ pub const STATEMENTS: &[&str] = &[
     PUBLISHED[1],
     COUNT_PUBLISHED,
     IS_DUPLICATE,
+    REPUTATION,
     BY_STATUS,
     STATUS_OF[0],
     INSERT_EVENT,

@@ -1,0 +1,324 @@
+//! The site's own rules over the real server: keys, links, the time trap and spam history fire
+//! before the text model, name themselves in the clues, count on `/metrics`, are edited over the
+//! admin API with every wrong field refused, and hold on both backends (a second replica on the
+//! same PostgreSQL database applies an edit made on the first).
+
+mod common;
+
+use common::postgres::PgCluster;
+use common::{Server, TOKEN, agent, model};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const ARTICLE: &str = "alibaba-olympic-partner";
+
+fn post(server: &Server, body: &Value) -> Value {
+    post_from(server, body, None)
+}
+
+/// Posts through a `--trusted-proxy` that names `ip` as the reader.
+fn post_from(server: &Server, body: &Value, ip: Option<&str>) -> Value {
+    let mut request = agent().post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")));
+    if let Some(ip) = ip {
+        request = request.header("X-Forwarded-For", ip);
+    }
+    let mut resp = request.send_json(body).unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+fn reader(text: &str, who: &str) -> Value {
+    json!({"comment_content": text, "comment_author": who,
+           "comment_author_email": format!("{}@mail.example", who.to_lowercase().replace(' ', "."))})
+}
+
+fn rules(server: &Server) -> Value {
+    let mut resp = agent()
+        .get(&server.url("/api/v1/admin/rules"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn put_rules(server: &Server, body: &Value) -> (u16, Value) {
+    let mut resp = agent()
+        .put(&server.url("/api/v1/admin/rules"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .send(serde_json::to_vec(body).unwrap().as_slice())
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn moderate(server: &Server, id: &Value, action: &str) {
+    let id = id.as_i64().unwrap();
+    let resp = agent()
+        .post(&server.url(&format!("/api/v1/admin/comments/{id}/{action}")))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{action} {id}");
+}
+
+fn first_clue(posted: &Value) -> &str {
+    posted["clues"][0]["token"].as_str().unwrap_or_default()
+}
+
+fn metric(server: &Server, rule: &str) -> u64 {
+    let mut resp = agent().get(&server.url("/metrics")).call().unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    let line = format!("replyguard_rule_verdicts_total{{rule=\"{rule}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {line} in {text}"))
+}
+
+const QUIET: &str = "Which region does the deal cover? The press release is vague about it.";
+
+/// Everything a site's rules do, on the database `db` (a SQLite file or a PostgreSQL URL).
+fn rules_act_before_the_model(db: &Path, second_replica: bool) {
+    let args = ["--trusted-proxy", "127.0.0.1/32"];
+    let server = Server::start(db, &model(), &args);
+    let replica = second_replica.then(|| Server::start(db, &model(), &args));
+
+    // Defaults: WordPress's two links, a three-second time trap, no keys.
+    let shown = rules(&server);
+    assert_eq!(shown["hold_links_at"], 2, "{shown}");
+    assert_eq!(shown["moderation_keys"], json!([]), "{shown}");
+
+    // Wrong input is refused field by field and changes nothing.
+    for (bad, field) in [
+        (
+            json!({"disallowed_keys": ["10.0.0.0/33"]}),
+            "disallowed_keys",
+        ),
+        (
+            json!({"moderation_keys": ["fine", "  "]}),
+            "moderation_keys",
+        ),
+        (
+            json!({"moderation_keys": vec!["k"; 10_000]}),
+            "moderation_keys",
+        ),
+        (json!({"hold_links_at": -1}), ""),
+        (json!({"hold_linkz": 3}), ""),
+    ] {
+        let (status, answer) = put_rules(&server, &bad);
+        assert_eq!(status, 422, "{field}: {answer}");
+        if !field.is_empty() {
+            assert!(answer["fields"][field].is_string(), "{answer}");
+        }
+        assert_eq!(rules(&server), shown, "a refused edit changes nothing");
+    }
+
+    let (status, saved) = put_rules(
+        &server,
+        &json!({
+            "moderation_keys": ["Casino"],
+            "disallowed_keys": ["replica watches", "198.51.100.0/24"],
+            "hold_links_at": 2,
+        }),
+    );
+    assert_eq!(status, 200, "{saved}");
+
+    // A disallowed key rejects an ordinary comment; a disallowed range rejects its reader.
+    let disallowed = post(
+        &server,
+        &reader(
+            "Where can I buy replica watches like the ones in the ad?",
+            "Lee",
+        ),
+    );
+    assert_eq!(disallowed["status"], "spam", "{disallowed}");
+    assert_eq!(
+        first_clue(&disallowed),
+        "rule:disallowed-key",
+        "{disallowed}"
+    );
+    let from_range = post_from(&server, &reader(QUIET, "Kim"), Some("198.51.100.7"));
+    assert_eq!(from_range["status"], "spam", "{from_range}");
+
+    // A moderation key holds, case-insensitively, even in the name.
+    let keyed = post(&server, &reader(QUIET, "CASINO Fan"));
+    assert_eq!(keyed["status"], "held", "{keyed}");
+    assert_eq!(first_clue(&keyed), "rule:moderation-key", "{keyed}");
+
+    // Two links hold; one does not.
+    let two = post(
+        &server,
+        &reader(
+            "Sources: https://olympics.example/deal and https://news.example/cloud",
+            "Ada",
+        ),
+    );
+    assert_eq!(two["status"], "held", "{two}");
+    assert_eq!(first_clue(&two), "rule:links", "{two}");
+
+    // Spam history: a website and a linked domain a moderator marked spam.
+    let seller = post(
+        &server,
+        &json!({"comment_content": "Which sponsor pays for the broadcast in Europe this year?",
+                "comment_author": "Rob", "comment_author_email": "rob@mail.example",
+                "comment_author_url": "https://shop-deals.example/"}),
+    );
+    assert_eq!(seller["status"], "published", "{seller}");
+    moderate(&server, &seller["id"], "spam");
+    let same_site = post(
+        &server,
+        &json!({"comment_content": "Does the contract also cover the winter games this time?",
+                "comment_author": "Bo", "comment_author_email": "bo@other.example",
+                "comment_author_url": "http://www.shop-deals.example/about"}),
+    );
+    assert_ne!(same_site["status"], "published", "{same_site}");
+    assert_eq!(
+        first_clue(&same_site),
+        "rule:spam-history:website",
+        "{same_site}"
+    );
+    let linker = post(
+        &server,
+        &reader(
+            "More on the sponsors here: https://pill-news.example/ioc",
+            "Cy",
+        ),
+    );
+    assert_ne!(linker["verdict"], "rejected", "{linker}");
+    moderate(&server, &linker["id"], "spam");
+    let linked_again = post(
+        &server,
+        &reader(
+            "See www.pill-news.example for the full list of partners.",
+            "Di",
+        ),
+    );
+    assert_eq!(linked_again["status"], "held", "{linked_again}");
+    assert_eq!(
+        first_clue(&linked_again),
+        "rule:spam-history:link-domain",
+        "{linked_again}"
+    );
+
+    // An address a moderator marked spam holds its next reader for a while; a private one
+    // (what an unconfigured proxy shows for everyone) never does.
+    let from = post_from(&server, &reader(QUIET, "Eve"), Some("203.0.113.50"));
+    moderate(&server, &from["id"], "spam");
+    let neighbour = post_from(
+        &server,
+        &reader("Does the contract cover the winter games?", "Fay"),
+        Some("203.0.113.50"),
+    );
+    assert_eq!(neighbour["status"], "held", "{neighbour}");
+    assert_eq!(
+        first_clue(&neighbour),
+        "rule:spam-history:ip",
+        "{neighbour}"
+    );
+    let private = post_from(&server, &reader(QUIET, "Gus"), Some("10.1.2.3"));
+    moderate(&server, &private["id"], "spam");
+    let office = post_from(
+        &server,
+        &reader("Does the contract cover the winter games?", "Hal"),
+        Some("10.1.2.3"),
+    );
+    assert_eq!(office["status"], "published", "{office}");
+
+    // A rule leaves the model's score in place: it is still the text's.
+    assert!(keyed["spam_probability"].as_f64().unwrap() < 0.5, "{keyed}");
+    for rule in [
+        "disallowed-key",
+        "moderation-key",
+        "links",
+        "spam-history:website",
+    ] {
+        assert!(metric(&server, rule) >= 1, "{rule}");
+    }
+
+    // A replica on the same database applies the edit (within its cache's two seconds).
+    if let Some(replica) = replica {
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        assert_eq!(rules(&replica)["moderation_keys"], json!(["Casino"]));
+        let there = post(&replica, &reader("casino night at the stadium?", "Ivy"));
+        assert_eq!(first_clue(&there), "rule:moderation-key", "{there}");
+        replica.stop();
+    }
+    server.stop();
+
+    // The rules outlive a restart.
+    let again = Server::start(db, &model(), &args);
+    assert_eq!(rules(&again)["disallowed_keys"], saved["disallowed_keys"]);
+    again.stop();
+}
+
+#[test]
+fn site_rules_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    rules_act_before_the_model(&dir.path().join("rg.db"), false);
+}
+
+#[test]
+fn site_rules_on_postgres_replicas() {
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    rules_act_before_the_model(Path::new(&url), true);
+}
+
+/// The time trap: a reply form sent back within the site's minimum after its page was served
+/// is held (the page's signed note comes back as a cookie); a form without the note, or with a
+/// forged one, is not timed.
+#[test]
+fn a_form_posted_too_soon_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let page = agent()
+        .get(&server.url(&format!("/articles/{ARTICLE}")))
+        .call()
+        .unwrap();
+    let note = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("replyguard_form="))
+        .and_then(|c| c.split(';').next())
+        .expect("the page sets its note")
+        .to_string();
+    let form = |cookie: Option<&str>, who: &str| {
+        let mut request = agent().post(&server.url(&format!("/articles/{ARTICLE}/comments")));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let body = format!(
+            "comment=Does+the+contract+cover+the+winter+games%3F&author={who}&email={who}%40mail.example&url=&website="
+        );
+        let resp = request
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body.as_bytes())
+            .unwrap();
+        resp.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let fast = form(Some(&note), "Jo");
+    assert!(fast.contains("unapproved="), "held: {fast}");
+    let forged = note.replace("replyguard_form=", "replyguard_form=1");
+    let untimed = form(Some(&forged), "Ky");
+    assert!(!untimed.contains("unapproved="), "not timed: {untimed}");
+    let without = form(None, "Lu");
+    assert!(!without.contains("unapproved="), "not timed: {without}");
+    let mut resp = agent().get(&server.url("/metrics")).call().unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        text.contains("replyguard_rule_verdicts_total{rule=\"time-trap\"} 1"),
+        "{text}"
+    );
+}
