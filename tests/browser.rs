@@ -742,3 +742,79 @@ async fn imported_html_never_runs_script() {
     client.close().await.unwrap();
     server.stop();
 }
+
+/// A moderator edits the site's rules in `/admin/rules`: a wrong range is shown back with what
+/// to fix and nothing is saved; a moderation key saved there holds the next comment carrying it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderator_edits_the_rules_in_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let driver = Driver::start();
+    let client = browser(&driver, true, &dir.path().join("profile")).await;
+    sign_in(&client, &server).await;
+    wait_for(&client, "//h1[normalize-space(.)='Moderation']").await;
+    client
+        .find(Locator::LinkText("rules"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "//h1[normalize-space(.)='Rules']").await;
+    let save = async |client: &Client| {
+        client
+            .find(Locator::Css(
+                "form[action='/admin/rules'] button[type=submit]",
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    };
+
+    fill(&client, "moderation_keys", "stadium tickets").await;
+    fill(&client, "disallowed_keys", "10.0.0.0/33").await;
+    save(&client).await;
+    wait_for(&client, "//*[@id='disallowed_keys-problem']").await;
+    assert_eq!(
+        value_of(&client, "moderation_keys").await,
+        "stadium tickets",
+        "what was typed stays"
+    );
+    save_screenshot(&client, "admin-rules-refused.png").await;
+    let rules = admin_call(&server, "GET", "/api/v1/admin/rules");
+    assert_eq!(
+        rules["moderation_keys"],
+        json!([]),
+        "nothing saved: {rules}"
+    );
+
+    fill(&client, "disallowed_keys", "10.0.0.0/8").await;
+    save(&client).await;
+    wait_for(&client, "//p[contains(., 'Saved.')]").await;
+    save_screenshot(&client, "admin-rules-saved.png").await;
+    let rules = admin_call(&server, "GET", "/api/v1/admin/rules");
+    assert_eq!(
+        rules["moderation_keys"],
+        json!(["stadium tickets"]),
+        "{rules}"
+    );
+    assert_eq!(rules["disallowed_keys"], json!(["10.0.0.0/8"]), "{rules}");
+
+    let mut posted = agent()
+        .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .send_json(
+            json!({"comment_content": "Where do the Stadium Tickets for the final go on sale?",
+                          "comment_author": "Ana", "comment_author_email": "ana@example.org"}),
+        )
+        .unwrap();
+    let posted: Value = serde_json::from_str(&posted.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(posted["status"], "held", "{posted}");
+    assert_eq!(
+        posted["clues"][0]["token"], "rule:moderation-key",
+        "{posted}"
+    );
+    client.close().await.unwrap();
+    server.stop();
+}

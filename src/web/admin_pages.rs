@@ -62,7 +62,7 @@ impl Sessions {
     }
 
     /// The CSRF token of a live session.
-    async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
+    pub(super) async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
         Ok(self
             .store
             .session_csrf(&self.id_hash(id), unix_now())
@@ -74,11 +74,11 @@ impl Sessions {
     }
 }
 
-fn session_cookie(jar: &CookieJar) -> Option<String> {
+pub(super) fn session_cookie(jar: &CookieJar) -> Option<String> {
     jar.get(COOKIE).map(|c| c.value().to_string())
 }
 
-fn page(title: &str, body: Markup) -> Html<String> {
+pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -96,7 +96,7 @@ fn page(title: &str, body: Markup) -> Html<String> {
     )
 }
 
-fn login_page(message: Option<&str>) -> Html<String> {
+pub(super) fn login_page(message: Option<&str>) -> Html<String> {
     page(
         "Sign in",
         html! {
@@ -150,6 +150,7 @@ pub async fn queue(
             @for s in [Status::Held, Status::Spam, Status::Published, Status::Trash] {
                 @if s == status { strong { (s.as_str()) } " " } @else { a href={ "/admin?status=" (s.as_str()) } { (s.as_str()) } }
             }
+            a href="/admin/rules" { "rules" } " "
             form.inline method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Sign out" }
@@ -298,7 +299,7 @@ fn actions(status: Status) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-fn form_field(body: &[u8], name: &str) -> Result<Option<String>, WebError> {
+pub(super) fn form_field(body: &[u8], name: &str) -> Result<Option<String>, WebError> {
     Ok(form::parse(body)
         .map_err(WebError::BadRequest)?
         .into_iter()
@@ -334,7 +335,11 @@ pub async fn login(
 }
 
 /// Checks the session cookie and the form's CSRF token.
-async fn authorize(state: &AppState, jar: &CookieJar, body: &[u8]) -> Result<String, WebError> {
+pub(super) async fn authorize(
+    state: &AppState,
+    jar: &CookieJar,
+    body: &[u8],
+) -> Result<String, WebError> {
     let id = session_cookie(jar).ok_or(WebError::Unauthorized)?;
     let expected = state
         .sessions

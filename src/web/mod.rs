@@ -11,6 +11,7 @@
 
 mod admin;
 mod admin_pages;
+mod admin_rules_page;
 mod akismet;
 mod api;
 mod assets;

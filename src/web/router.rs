@@ -1,8 +1,8 @@
 //! Every route, the response headers every answer gets, and `/healthz`.
 
 use super::{
-    AppState, BODY_LIMIT, admin, admin_pages, akismet, api, assets, error_pages, metrics, pages,
-    site_rules,
+    AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, akismet, api, assets, error_pages,
+    metrics, pages, site_rules,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -32,6 +32,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             get(site_rules::show).put(site_rules::replace),
         )
         .route("/admin", get(admin_pages::queue))
+        .route(
+            "/admin/rules",
+            get(admin_rules_page::show).post(admin_rules_page::save),
+        )
         .route("/admin/login", post(admin_pages::login))
         .route("/admin/logout", post(admin_pages::logout))
         .route("/admin/comments/{id}/{action}", post(admin_pages::act))
