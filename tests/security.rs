@@ -536,3 +536,91 @@ fn akismet_keys_cannot_publish_retrain_or_lock_readers_out() {
         "submits taught the shared model"
     );
 }
+
+/// What a key holder teaches through `submit-spam` (with its checks' guids) changes that key's
+/// own verdicts only: the site's model scores the same text exactly as before.
+#[test]
+fn a_keys_lessons_teach_only_that_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = new_key(&db, "https://partner.example");
+    let server = Server::start(&db, &model(), &[]);
+    let probe = "Has anyone tried the zorblax tonic they sell at the stadium gates?";
+    let site_score = || -> f64 {
+        let mut resp = common::agent()
+            .post(&server.url("/api/v1/classify"))
+            .send_json(serde_json::json!({"comment_content": probe, "comment_author": "Ana"}))
+            .unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        body["spam_probability"].as_f64().unwrap()
+    };
+    let before = site_score();
+    let check = |text: &str, n: usize| -> String {
+        let ip = format!("198.51.100.{n}");
+        let form = [
+            ("api_key", key.as_str()),
+            ("blog", "https://partner.example"),
+            ("user_ip", ip.as_str()),
+            ("comment_content", text),
+            ("comment_author", "Someone"),
+        ];
+        let resp = common::agent()
+            .post(&server.url("/1.1/comment-check"))
+            .send_form(form)
+            .unwrap();
+        resp.headers()
+            .get("x-akismet-guid")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    for n in 0..8 {
+        let text = format!("zorblax tonic number {n} from the stadium gates, ask the tonic seller");
+        let guid = check(&text, n);
+        let (status, body, _) = akismet(
+            &server,
+            "/1.1/submit-spam",
+            &[
+                ("api_key", &key),
+                ("blog", "https://partner.example"),
+                ("guid", &guid),
+                ("comment_content", &text),
+            ],
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    check(probe, 99);
+    let mut scores = Vec::new();
+    for status in ["published", "held", "spam"] {
+        let mut resp = common::agent()
+            .get(&server.url(&format!("/api/v1/admin/comments?status={status}&limit=100")))
+            .header("Authorization", &format!("Bearer {}", common::TOKEN))
+            .call()
+            .unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        for c in body["comments"].as_array().cloned().unwrap_or_default() {
+            if c["content"] == probe {
+                scores.push(c["spam_probability"].as_f64().unwrap());
+            }
+        }
+    }
+    assert_eq!(
+        scores.len(),
+        1,
+        "the key's check of the probe is stored once"
+    );
+    let after = site_score();
+    assert_eq!(
+        after, before,
+        "the site's model did not learn the key's lessons"
+    );
+    assert!(
+        scores[0] > before + 0.05,
+        "the key's own model learned them: {} vs site {before}",
+        scores[0]
+    );
+}

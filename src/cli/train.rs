@@ -238,6 +238,15 @@ fn load_feedback(
         }
         entries.extend(page);
     }
+    // The model file is the default site's: an Akismet key's lessons teach that key's own model
+    // in the server, never the file every site shares.
+    let last = entries.last().map(|e| e.id);
+    entries.retain(|e| e.site == crate::domain::site_rules::DEFAULT_SITE);
+    if let (Some(last), Some(kept)) = (last, entries.last())
+        && kept.id != last
+    {
+        eprintln!("lessons of other sites (Akismet keys) are not folded into the model file");
+    }
     if let Some(path) = export {
         let rows = rt.block_on(store.feedback())?;
         let mut out = String::new();

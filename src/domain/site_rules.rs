@@ -12,6 +12,18 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+/// The site the built-in article pages (and imported history) belong to.
+pub const DEFAULT_SITE: &str = "default";
+
+/// The site whose model a comment in `thread` teaches: an Akismet key's checks (thread
+/// `akismet:KEY_ID`) teach that key's own site, everything else the default site.
+pub fn site_of_thread(thread: Option<&str>) -> String {
+    match thread {
+        Some(t) if t.starts_with("akismet:") => t.to_string(),
+        _ => DEFAULT_SITE.to_string(),
+    }
+}
+
 /// Most keys one list may hold: WordPress sites rarely keep more than a few hundred, and each
 /// comment is matched against every key.
 pub const MAX_KEYS: usize = 1_000;

@@ -353,6 +353,9 @@ pub struct LearnedExample {
     /// The verdict the filter gave the comment when it arrived (none for imported history and
     /// API submits without a stored check).
     pub arrival: Option<crate::engine::Verdict>,
+    /// The site whose model the entry teaches
+    /// ([`site_of_thread`](crate::domain::site_rules::site_of_thread)).
+    pub site: String,
 }
 
 /// Who sent a reader's comment, as the reputation rules look it up.

@@ -7,12 +7,14 @@
 //! fixed switches to it. A comment section that stops taking comments because of a model file is
 //! worse than one filtered by the shipped model for a while.
 
+use super::site_rules::DEFAULT_SITE;
 use crate::engine::model::Example;
 use crate::engine::online::{self, LearningParams};
 use crate::engine::recalibrate::Recalibrated;
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -51,14 +53,44 @@ pub struct ThresholdOverrides {
 }
 
 /// Holds the current model and the path it is reloaded from.
+///
+/// The model file is shared by every site; each site's lessons teach that site's own model
+/// only (a site here is the built-in pages' default site, or one Akismet key's checks), so one
+/// site's moderators, or one API key holder, cannot move another site's verdicts. A site that
+/// has taught nothing is served the file's model itself.
 pub struct ModelHolder {
     path: PathBuf,
     overrides: ThresholdOverrides,
-    current: ArcSwap<ServedModel>,
+    current: ArcSwap<Served>,
     learning: LearningParams,
-    /// Every example learned since start, with its log id, in order: a reloaded model file learns
-    /// them again (those after the file's own `learned_through`).
-    learned: Mutex<Vec<(i64, Example)>>,
+    /// Every example learned since start, with its log id and site, in order: a reloaded model
+    /// file learns them again (those after the file's own `learned_through`).
+    learned: Mutex<Vec<(i64, String, Example)>>,
+}
+
+/// What is serving now: the file's model and each site's.
+struct Served {
+    file: Arc<ServedModel>,
+    sites: HashMap<String, Arc<ServedModel>>,
+    /// Id of the last learning-log entry learned, whichever site it taught.
+    learned_through: i64,
+}
+
+impl Served {
+    fn of(file: ServedModel) -> Served {
+        Served {
+            learned_through: file.learned_through,
+            file: Arc::new(file),
+            sites: HashMap::new(),
+        }
+    }
+
+    fn site(&self, site: &str) -> Arc<ServedModel> {
+        self.sites
+            .get(site)
+            .cloned()
+            .unwrap_or_else(|| self.file.clone())
+    }
 }
 
 fn load(path: &PathBuf, overrides: ThresholdOverrides) -> Result<ServedModel, EngineError> {
@@ -122,45 +154,62 @@ impl ModelHolder {
         Ok(ModelHolder {
             path,
             overrides,
-            current: ArcSwap::from_pointee(served),
+            current: ArcSwap::from_pointee(Served::of(served)),
             learning,
             learned: Mutex::new(Vec::new()),
         })
     }
 
-    /// The model to use for one request.
+    /// The default site's model, for one request (and for `/healthz`).
     pub fn current(&self) -> Arc<ServedModel> {
-        self.current.load_full()
+        self.for_site(DEFAULT_SITE)
+    }
+
+    /// The model `site` is served: the file's with what that site taught.
+    pub fn for_site(&self, site: &str) -> Arc<ServedModel> {
+        self.current.load().site(site)
     }
 
     /// Loads the file again; on success swaps it in and returns the new version. On failure the
     /// old model keeps serving and the error says what is wrong with the file.
     pub fn reload(&self) -> Result<String, EngineError> {
-        let base = load(&self.path, self.overrides)?;
-        let version = base.version.clone();
+        let file = load(&self.path, self.overrides)?;
+        let version = file.version.clone();
         // Learning holds this lock while it swaps, so no example slips between file and swap.
         let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
-        let since: Vec<(i64, Example)> = learned
-            .iter()
-            .filter(|(id, _)| *id > base.learned_through)
-            .cloned()
-            .collect();
-        let served = if since.is_empty() {
-            base
-        } else {
-            self.with_examples(&base, &since, &since)
-        };
-        self.current.store(Arc::new(served));
+        let through = learned
+            .last()
+            .map_or(file.learned_through, |(id, _, _)| *id)
+            .max(file.learned_through);
+        let file = Arc::new(file);
+        let mut sites = HashMap::new();
+        for site in sites_in(&learned) {
+            let file_through = file_through(&file, &site);
+            let since: Vec<(i64, Example)> = learned
+                .iter()
+                .filter(|(id, s, _)| *id > file_through && *s == site)
+                .map(|(id, _, e)| (*id, e.clone()))
+                .collect();
+            if !since.is_empty() {
+                let served = self.with_examples(&file, &since, &since);
+                sites.insert(site, Arc::new(served));
+            }
+        }
+        self.current.store(Arc::new(Served {
+            file,
+            sites,
+            learned_through: through,
+        }));
         Ok(version)
     }
 
-    /// Id of the last learning-log entry the serving model has learned.
+    /// Id of the last learning-log entry the serving models have learned.
     pub fn learned_through(&self) -> i64 {
         self.current.load().learned_through
     }
 
-    /// Learns the log entries after the serving model's `learned_through`, in order, and swaps
-    /// the result in. Returns how many were learned.
+    /// Learns the log entries after the last one learned, in order, each into its own site's
+    /// model, and swaps the result in. Returns how many were learned.
     pub fn learn(&self, entries: &[LearnedExample]) -> usize {
         let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.current.load_full();
@@ -168,19 +217,38 @@ impl ModelHolder {
             .iter()
             .filter(|e| e.id > current.learned_through)
             .collect();
-        if fresh.is_empty() {
+        let Some(last) = fresh.last().map(|e| e.id) else {
             return 0;
-        }
+        };
+        // Every site's model tokenizes as the file's does.
         let lessons: Vec<_> = fresh.iter().map(|e| e.lesson()).collect();
-        let examples = online::examples(&current.model, &lessons, self.learning);
-        let tagged: Vec<(i64, Example)> = fresh.iter().map(|e| e.id).zip(examples).collect();
-        learned.extend(tagged);
-        let tagged = &learned[learned.len() - fresh.len()..];
-        // The site's examples on top of the model file: those after the file's own log position.
-        let file_through = current.model.meta.learned_through.unwrap_or(0);
-        let first = learned.partition_point(|(id, _)| *id <= file_through);
-        let served = self.with_examples(&current, tagged, &learned[first..]);
-        self.current.store(Arc::new(served));
+        let examples = online::examples(&current.file.model, &lessons, self.learning);
+        let first_new = learned.len();
+        learned.extend(
+            fresh
+                .iter()
+                .zip(examples)
+                .map(|(e, example)| (e.id, e.site.clone(), example)),
+        );
+        let mut sites = current.sites.clone();
+        for site in sites_in(&learned[first_new..]) {
+            let file_through = file_through(&current.file, &site);
+            let of_site = |from: usize| -> Vec<(i64, Example)> {
+                learned[from..]
+                    .iter()
+                    .filter(|(id, s, _)| *s == site && *id > file_through)
+                    .map(|(id, _, e)| (*id, e.clone()))
+                    .collect()
+            };
+            let (new, all) = (of_site(first_new), of_site(0));
+            let served = self.with_examples(&current.site(&site), &new, &all);
+            sites.insert(site, Arc::new(served));
+        }
+        self.current.store(Arc::new(Served {
+            file: current.file.clone(),
+            sites,
+            learned_through: last,
+        }));
         fresh.len()
     }
 
@@ -220,4 +288,26 @@ impl ModelHolder {
             site_spam_lessons: round.site_spam_lessons,
         }
     }
+}
+
+/// The site's examples on top of the model file are those after this log position: the file's
+/// own, for the default site (`train --feedback` folds that site's lessons into the file, and
+/// only that site's); none for the others.
+fn file_through(file: &ServedModel, site: &str) -> i64 {
+    if site == DEFAULT_SITE {
+        file.model.meta.learned_through.unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// The sites of `entries`, each once, in order of first appearance.
+fn sites_in(entries: &[(i64, String, Example)]) -> Vec<String> {
+    let mut sites: Vec<String> = Vec::new();
+    for (_, site, _) in entries {
+        if !sites.contains(site) {
+            sites.push(site.clone());
+        }
+    }
+    sites
 }

@@ -13,8 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The site the built-in article pages belong to.
-pub const DEFAULT_SITE: &str = "default";
+pub use crate::domain::site_rules::DEFAULT_SITE;
 
 /// How long a replica trusts its copy of a site's rules before reading them again: an edit made
 /// on another replica applies within this time (on this one, at once).

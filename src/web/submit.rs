@@ -171,7 +171,10 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         }
     }
 
-    let served = state.models.current();
+    // Each site scores with what it taught (an Akismet key's checks: that key's own lessons).
+    let served = state
+        .models
+        .for_site(&crate::domain::site_rules::site_of_thread(Some(&s.article)));
     let (content, author, email, url) = match &draft {
         Some(d) => (d.content(), d.author(), d.email(), d.url()),
         None => (

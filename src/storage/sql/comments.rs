@@ -97,7 +97,7 @@ const FEEDBACK: &str = "SELECT c.content, c.author, c.author_email, c.author_url
       AND NOT (c.verdict = 'rejected' AND e.to_status = 'spam') \
     ORDER BY c.id";
 const LEARNING_LOG: &str = "SELECT l.id, l.label, CAST(l.sign AS BIGINT), l.record, l.source, \
-    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END \
+    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END, c.article \
     FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
     WHERE l.id > $1 ORDER BY l.id LIMIT $2";
 const DAILY_VERDICTS: &str = "SELECT substr(created_at, 1, 10) AS d, verdict, count(*) \

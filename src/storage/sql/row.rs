@@ -114,7 +114,8 @@ pub fn decision(r: &dyn RowRead) -> Result<LabeledComment, StorageError> {
     })
 }
 
-/// A learning-log entry from the columns `id, label, sign, record, source, arrival verdict`;
+/// A learning-log entry from the columns `id, label, sign, record, source, arrival verdict,
+/// thread`;
 /// `None` for a record this build cannot read, which is skipped rather than stop learning for good.
 pub fn learned(r: &dyn RowRead) -> Result<Option<LearnedExample>, StorageError> {
     let id = r.int(0)?;
@@ -132,6 +133,7 @@ pub fn learned(r: &dyn RowRead) -> Result<Option<LearnedExample>, StorageError> 
             .opt_text(5)?
             .as_deref()
             .and_then(crate::engine::Verdict::parse),
+        site: crate::domain::site_rules::site_of_thread(r.opt_text(6)?.as_deref()),
     }))
 }
 
