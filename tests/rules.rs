@@ -322,3 +322,67 @@ fn a_form_posted_too_soon_is_held() {
         "{text}"
     );
 }
+
+/// `replyguard rules set` takes WordPress's key lists as `wp option get` prints them (one per
+/// line), refuses a wrong one with the reason and changes nothing, and a running server applies
+/// a change within its cache's two seconds.
+#[test]
+fn wordpress_key_lists_set_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let db_arg = db.to_str().unwrap();
+    let server = Server::start(&db, &model(), &[]);
+    std::fs::write(
+        dir.path().join("moderation.txt"),
+        "casino\n\nfree spins\r\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bad.txt"), "192.0.2.0/99\n").unwrap();
+    let out = common::run(
+        &[
+            "rules",
+            "--db",
+            db_arg,
+            "set",
+            "--moderation-keys",
+            "moderation.txt",
+            "--hold-links-at",
+            "3",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["moderation_keys"], json!(["casino", "free spins"]));
+    assert_eq!(shown["hold_links_at"], 3);
+    let refused = common::run(
+        &[
+            "rules",
+            "--db",
+            db_arg,
+            "set",
+            "--disallowed-keys",
+            "bad.txt",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!refused.status.success());
+    let why = common::text(&refused.stderr);
+    assert!(
+        why.contains("nothing was changed") && why.contains("disallowed_keys"),
+        "{why}"
+    );
+    let out = common::run(&["rules", "--db", db_arg, "show"], None, dir.path());
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["disallowed_keys"], json!([]), "{shown}");
+
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let posted = post(
+        &server,
+        &reader("Any free spins for the opening ceremony?", "Mo"),
+    );
+    assert_eq!(first_clue(&posted), "rule:moderation-key", "{posted}");
+    server.stop();
+}

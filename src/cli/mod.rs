@@ -24,6 +24,7 @@ mod export;
 mod import;
 mod keys;
 mod migrate;
+mod rules;
 mod serve;
 mod train;
 
@@ -65,6 +66,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Manage Akismet API keys.
     Keys(keys::KeysArgs),
+    /// Show or set a site's rules (moderation and disallowed keys, link limit, time trap, ...).
+    Rules(rules::RulesArgs),
     /// Import a site's history: WordPress WXR, `wp comment list` dumps, Disqus XML.
     Import(import::ImportArgs),
     /// Export articles and comments: WordPress WXR, Disqus XML, or labeled training JSONL.
@@ -270,6 +273,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(args) => classify::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Keys(args) => keys::run(args),
+        Command::Rules(args) => rules::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),

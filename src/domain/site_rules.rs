@@ -24,6 +24,11 @@ pub fn site_of_thread(thread: Option<&str>) -> String {
     }
 }
 
+/// The settings key a site's rules are stored under (the same in the server and the CLI).
+pub fn setting_key(site: &str) -> String {
+    format!("rules:{site}")
+}
+
 /// Most keys one list may hold: WordPress sites rarely keep more than a few hundred, and each
 /// comment is matched against every key.
 pub const MAX_KEYS: usize = 1_000;

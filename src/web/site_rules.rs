@@ -5,7 +5,7 @@
 use super::AppState;
 use super::admin::Admin;
 use super::error::WebError;
-use crate::domain::site_rules::SiteRules;
+use crate::domain::site_rules::{SiteRules, setting_key};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -18,11 +18,6 @@ pub use crate::domain::site_rules::DEFAULT_SITE;
 /// How long a replica trusts its copy of a site's rules before reading them again: an edit made
 /// on another replica applies within this time (on this one, at once).
 const FRESH_FOR: Duration = Duration::from_secs(2);
-
-/// The settings key a site's rules are stored under.
-fn setting_key(site: &str) -> String {
-    format!("rules:{site}")
-}
 
 /// Each site's rules, read from the database at most every [`FRESH_FOR`].
 pub struct RulesCache {
