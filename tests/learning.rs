@@ -312,6 +312,31 @@ fn a_comment_that_stays_published_teaches_ham_until_a_moderator_marks_it_spam() 
     );
 }
 
+/// On a busy site nobody waits a day: a comment published on arrival that twenty readers'
+/// comments have followed, unchallenged, is learned as the site's ham (the same rule as
+/// `eval --implicit-after 20`), so a fast stream of corrections is balanced by the comments that
+/// stayed up.
+#[test]
+fn a_busy_site_learns_what_stayed_published_by_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let url = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    for n in 0..22 {
+        let posted = post(
+            &url,
+            &json!({"comment_content": format!("Question {n}: which venues does the cloud deal cover, and from which year?"),
+                    "comment_author": format!("Reader {n}"),
+                    "comment_author_email": format!("reader{n}@example.org")}),
+        );
+        assert_eq!(posted["status"], "published", "{posted}");
+    }
+    // 22 comments: the first two have 20 readers' comments after them.
+    let health = wait_for_learned(&server, 2);
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(healthz(&server)["model"]["learned"]["examples"], 2, "{health}");
+}
+
 /// The reproduction: approving one generic comment that was *held* (not rejected) must
 /// not lift the reject threshold, and obvious link spam is still rejected afterwards.
 #[test]

@@ -494,21 +494,27 @@ async fn unchallenged_comments_are_learned_once(store: &dyn Store) {
         .insert(comment("implicit", Status::Held, "waiting"))
         .await
         .unwrap();
-    // Nothing is old enough yet.
+    // Nothing is old enough yet, or followed by three readers' comments.
     let (learned, _) = store
-        .learn_unchallenged("2000-01-01T00:00:00Z", kept.id - 1, 10_000)
+        .learn_unchallenged("2000-01-01T00:00:00Z", 3, kept.id - 1, 10_000)
         .await
         .unwrap();
     assert_eq!(learned, 0);
-    let (learned, through) = store
-        .learn_unchallenged("2999-01-01T00:00:00Z", kept.id - 1, 10_000)
+    // Two readers' comments followed the first: counting two, it is learned, the second not.
+    let (learned, _) = store
+        .learn_unchallenged("2000-01-01T00:00:00Z", 2, kept.id - 1, 10_000)
         .await
         .unwrap();
-    assert_eq!(learned, 2, "the two published comments, not the held one");
+    assert_eq!(learned, 1, "the first published comment");
+    let (learned, through) = store
+        .learn_unchallenged("2999-01-01T00:00:00Z", 0, kept.id - 1, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(learned, 1, "the second published comment, not the held one");
     assert_eq!(through, held.id);
     // Once: a second pass from the start learns nothing more of these.
     let (again, _) = store
-        .learn_unchallenged("2999-01-01T00:00:00Z", kept.id - 1, 10_000)
+        .learn_unchallenged("2999-01-01T00:00:00Z", 0, kept.id - 1, 10_000)
         .await
         .unwrap();
     assert_eq!(again, 0);

@@ -38,7 +38,7 @@ pub struct EvalArgs {
     pub feedback: eval::workload::Feedback,
     /// With --feedback corrections: a published comment nobody challenged is learned as ham once
     /// this many later comments have arrived.
-    #[arg(long, value_name = "N", default_value_t = 20, requires = "prequential")]
+    #[arg(long, value_name = "N", default_value_t = eval::DEFAULT_IMPLICIT_AFTER as usize, requires = "prequential")]
     pub implicit_after: usize,
     #[command(flatten)]
     pub learning: super::LearningFlags,

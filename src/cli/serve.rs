@@ -64,6 +64,16 @@ pub struct ServeArgs {
         value_name = "DURATION"
     )]
     pub learn_published_after: humantime::Duration,
+    /// ... or once this many readers' comments have followed it, whichever comes first (0: by
+    /// time only). A busy site's moderator has seen a comment by then; a quiet one waits for the
+    /// delay. The same rule as `eval --prequential --feedback corrections --implicit-after N`.
+    #[arg(
+        long,
+        env = "REPLYGUARD_LEARN_PUBLISHED_AFTER_COMMENTS",
+        default_value_t = crate::eval::DEFAULT_IMPLICIT_AFTER,
+        value_name = "N"
+    )]
+    pub learn_published_after_comments: u64,
     /// A reader whose earlier comment on the site was published (same e-mail address and name)
     /// is published unless the model would reject the comment, and then held, never rejected.
     #[arg(long, env = "REPLYGUARD_TRUST_RETURNING_AUTHORS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
@@ -121,6 +131,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         reject_threshold: args.thresholds.reject_threshold,
         learning: args.learning.params(),
         learn_published_after: args.learn_published_after.into(),
+        learn_published_after_comments: args.learn_published_after_comments,
         default_rules: SiteRules {
             trust_returning_authors: args.trust_returning_authors,
             spam_history_days: args.spam_history_days,

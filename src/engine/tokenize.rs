@@ -785,10 +785,13 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
         word.push_str(domain);
         emit(TokenKind::Sender, word);
     }
+    // Only a type other than an ordinary comment says something (a pingback, a trackback): every
+    // reader's comment on a site is a `comment`, so learned from a site's few corrections (mostly
+    // spam) that token became spam evidence against every reader.
     if let Some(kind) = comment
         .comment_type
         .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("comment"))
     {
         normalizer.normalize(kind, field);
         word.clear();
@@ -968,9 +971,20 @@ mod tests {
             author_email: Some("x@Mail.example.net"),
             author_url: Some("https://shop.example.biz/"),
             user_agent: None,
-            comment_type: Some("comment"),
+            comment_type: Some("pingback"),
         };
         let t = tokens_with(TokenizerConfig::default(), view);
+        let ordinary = tokens_with(
+            TokenizerConfig::default(),
+            CommentView {
+                comment_type: Some("Comment"),
+                ..view
+            },
+        );
+        assert!(
+            !ordinary.iter().any(|t| t.starts_with("meta:type:")),
+            "an ordinary comment has no type token: {ordinary:?}"
+        );
         for want in [
             "meta:len:<50",
             "sender:links:1",
@@ -980,7 +994,7 @@ mod tests {
             "sender:author_url_host:shop.example.biz",
             "sender:author_url_domain:example.biz",
             "sender:author_email_domain:mail.example.net",
-            "meta:type:comment",
+            "meta:type:pingback",
         ] {
             assert!(t.contains(&want.to_string()), "missing {want} in {t:?}");
         }

@@ -12,6 +12,10 @@ use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Model, Scratch, Thresholds};
 pub use report::{EvalReport, FoldReport};
 
+/// Readers' comments after which a published comment nobody challenged counts as the site's
+/// ham: `eval --implicit-after` and the server's `--learn-published-after-comments` alike.
+pub const DEFAULT_IMPLICIT_AFTER: u64 = 20;
+
 /// Scores of one test fold, kept for reports and plots.
 #[derive(Debug, Clone)]
 pub struct FoldScores {

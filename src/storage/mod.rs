@@ -278,14 +278,16 @@ pub trait CommentStore: Send + Sync + 'static {
         limit: u64,
     ) -> Result<Vec<LearnedExample>, StorageError>;
     /// Learns, as the site's ham, the comments that were published on arrival and that nobody
-    /// challenged: among the comments after id `after_id` created before `before` (RFC 3339),
-    /// oldest first, at most `limit`, each one still published, not imported or relayed by the
+    /// challenged: among the comments after id `after_id` created before `before` (RFC 3339) or
+    /// followed by at least `newer` readers' comments (0: by time only), oldest first, at most
+    /// `limit`, each one still published, not imported or relayed by the
     /// Akismet API, and with no learning-log entry yet gets one implicit ham entry (source
     /// [`IMPLICIT_SOURCE`]), once. A moderator's later label takes it back. Returns how many
     /// were learned and the last id looked at (the caller's next `after_id`).
     async fn learn_unchallenged(
         &self,
         before: &str,
+        newer: u64,
         after_id: i64,
         limit: u64,
     ) -> Result<(usize, i64), StorageError>;

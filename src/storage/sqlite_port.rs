@@ -157,12 +157,15 @@ impl CommentStore for SqlitePort {
     async fn learn_unchallenged(
         &self,
         before: &str,
+        newer: u64,
         after_id: i64,
         limit: u64,
     ) -> Result<(usize, i64), StorageError> {
         let before = before.to_owned();
         self.write(Shown::Same, move |c| {
-            ready(comments::learn_unchallenged(c, &before, after_id, limit))
+            ready(comments::learn_unchallenged(
+                c, &before, newer, after_id, limit,
+            ))
         })
         .await
     }

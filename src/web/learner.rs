@@ -81,7 +81,7 @@ pub async fn run(learner: Arc<Learner>, store: Arc<dyn CommentStore>, models: Ar
 const UNCHALLENGED_BATCH: u64 = 1_000;
 
 /// The implicit-ham task: every so often, the comments published on arrival that nobody has
-/// challenged for `delay` join the learning log as the site's ham
+/// challenged for `delay`, or while `newer` readers' comments followed them, join the learning log as the site's ham
 /// ([`CommentStore::learn_unchallenged`]), and the learner is woken. A moderator corrects mostly
 /// spam, so without the comments that stay published the site's examples would be nearly all
 /// spam, and learning them would turn what every comment of the site carries into spam evidence.
@@ -90,13 +90,19 @@ pub async fn learn_unchallenged(
     learner: Arc<Learner>,
     store: Arc<dyn CommentStore>,
     delay: Duration,
+    newer: u64,
 ) {
-    let every = (delay / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    // Counting readers' comments needs a look every second or so; time alone, a tenth of it.
+    let every = if newer > 0 {
+        Duration::from_secs(1)
+    } else {
+        (delay / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    };
     let mut after_id = 0;
     loop {
         let cutoff = crate::storage::rfc3339_ago(delay);
         match store
-            .learn_unchallenged(&cutoff, after_id, UNCHALLENGED_BATCH)
+            .learn_unchallenged(&cutoff, newer, after_id, UNCHALLENGED_BATCH)
             .await
         {
             Ok((learned, through)) => {

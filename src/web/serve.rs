@@ -32,6 +32,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             state.learner.clone(),
             state.store.clone(),
             config.learn_published_after,
+            config.learn_published_after_comments,
         ));
     }
 

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     /// A comment published on arrival that nobody challenged for this long is learned as the
     /// site's ham (`--learn-published-after`).
     pub learn_published_after: std::time::Duration,
+    /// ... or once this many readers' comments followed it (`--learn-published-after-comments`).
+    pub learn_published_after_comments: u64,
     /// The rules of a site that never saved its own (`--trust-returning-authors`,
     /// `--spam-history-days`, `--hold-links-at`, `--min-form-seconds`).
     pub default_rules: crate::domain::site_rules::SiteRules,

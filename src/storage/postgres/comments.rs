@@ -157,10 +157,11 @@ impl CommentStore for PgStore {
     async fn learn_unchallenged(
         &self,
         before: &str,
+        newer: u64,
         after_id: i64,
         limit: u64,
     ) -> Result<(usize, i64), StorageError> {
-        in_transaction!(self, tx => comments::learn_unchallenged(&tx, before, after_id, limit))
+        in_transaction!(self, tx => comments::learn_unchallenged(&tx, before, newer, after_id, limit))
     }
 
     async fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError> {

@@ -239,6 +239,17 @@ fn like_anywhere(domain: &str) -> String {
     format!("%{}%", like_escaped(domain))
 }
 
+/// Candidates for implicit ham: comments after `$1` created before `$2`, or with at least `$3`
+/// readers' comments after them (the id of the `$3`-th newest reader comment back bounds them),
+/// each with whether it is still published as it arrived and was never learned.
+const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
+     AND source NOT IN ('import', 'akismet') \
+     AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
+     THEN 1 ELSE 0 END AS BIGINT) \
+     FROM comments WHERE id > $1 AND (created_at < $2 OR id <= COALESCE((SELECT r.id FROM comments r \
+     WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
+     ORDER BY id LIMIT $4";
+
 /// Whether the same text was already posted to the article by the same address.
 pub async fn is_duplicate<E: Exec>(
     e: &E,
@@ -372,20 +383,17 @@ async fn take_back_implicit<E: Exec>(
 pub async fn learn_unchallenged<E: Exec>(
     e: &E,
     before: &str,
+    newer: u64,
     after_id: i64,
     limit: u64,
 ) -> Result<(usize, i64), StorageError> {
     let limit = limit as i64;
+    // No reader comment sits this far back: counting is off.
+    let offset = if newer == 0 { i64::MAX } else { newer as i64 };
     let rows = e
-        .query(
-            "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
-             AND source NOT IN ('import', 'akismet') \
-             AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
-             THEN 1 ELSE 0 END AS BIGINT) \
-             FROM comments WHERE id > $1 AND created_at < $2 ORDER BY id LIMIT $3",
-            &[&after_id, &before, &limit],
-            |r| Ok((r.int(0)?, r.int(1)? == 1)),
-        )
+        .query(UNCHALLENGED, &[&after_id, &before, &offset, &limit], |r| {
+            Ok((r.int(0)?, r.int(1)? == 1))
+        })
         .await?;
     if rows.iter().any(|&(_, unchallenged)| unchallenged) {
         e.lock(Lock::LearningLog).await?;
@@ -574,6 +582,7 @@ pub const STATEMENTS: &[&str] = &[
     COUNT_PUBLISHED,
     IS_DUPLICATE,
     REPUTATION,
+    UNCHALLENGED,
     BY_STATUS,
     STATUS_OF[0],
     INSERT_EVENT,
