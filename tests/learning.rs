@@ -334,7 +334,11 @@ fn a_busy_site_learns_what_stayed_published_by_count() {
     // 22 comments: the first two have 20 readers' comments after them.
     let health = wait_for_learned(&server, 2);
     std::thread::sleep(Duration::from_millis(1_500));
-    assert_eq!(healthz(&server)["model"]["learned"]["examples"], 2, "{health}");
+    assert_eq!(
+        healthz(&server)["model"]["learned"]["examples"],
+        2,
+        "{health}"
+    );
 }
 
 /// The reproduction: approving one generic comment that was *held* (not rejected) must
