@@ -18,6 +18,7 @@ macro_rules! out {
     }};
 }
 
+mod backup;
 mod classify;
 mod eval;
 mod export;
@@ -75,6 +76,10 @@ pub enum Command {
     /// Copy a SQLite database (comments, moderation history, learning log, keys, articles,
     /// sessions, settings) into an empty PostgreSQL database, to run several replicas on it.
     Migrate(migrate::MigrateArgs),
+    /// Write a consistent backup of the live database (servers keep running).
+    Backup(backup::BackupArgs),
+    /// Put a backup back in place of a database (stop its servers first).
+    Restore(backup::RestoreArgs),
 }
 
 /// Model hyper-parameters shared by `train` and `eval`.
@@ -277,6 +282,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     }
 }
 

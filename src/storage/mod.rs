@@ -8,6 +8,7 @@
 //!
 //! No driver type crosses the port: each backend maps its errors to a [`FailureKind`].
 
+pub mod backup;
 pub mod copy;
 mod locator;
 pub mod post_guard;
@@ -52,6 +53,9 @@ pub enum StorageError {
         kind: FailureKind,
         message: String,
     },
+    /// A file that must not be opened or written as it is (see [`backup::check_sqlite_file`]).
+    #[error("database {}: {reason}", path.display())]
+    Unusable { path: PathBuf, reason: String },
     #[error("cannot create the database directory {}: {source}", path.display())]
     Directory {
         path: PathBuf,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_akismet.sql"),
     include_str!("migrations/0003_duplicate_index.sql"),
@@ -176,6 +176,7 @@ fn insert_all(
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
+        super::backup::check_sqlite_file(path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StorageError::Directory {
                 path: dir.to_path_buf(),
