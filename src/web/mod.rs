@@ -19,6 +19,7 @@ pub mod client_ip;
 pub mod conn;
 pub mod error;
 mod error_pages;
+mod feeds;
 pub mod form;
 pub mod form_timer;
 #[doc(hidden)]

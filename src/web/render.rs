@@ -28,6 +28,7 @@ fn layout(title: &str, model_version: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="stylesheet" href=(super::assets::SITE_CSS_PATH);
+                link rel="alternate" type="application/atom+xml" title="Recent comments" href="/feed";
                 script src=(super::assets::COMMENTS_JS_PATH) defer {}
             }
             body {
@@ -100,6 +101,7 @@ pub fn article_page(
             }
             section.comments id="comments" {
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
+                p.feed { a href={ "/articles/" (article.slug) "/feed" } type="application/atom+xml" { "Follow these comments (Atom feed)" } }
                 (page_links(&article.slug, paging))
                 (thread(&children, None, pending.map(|p| p.id), &article.slug, paging.page, 0))
                 (page_links(&article.slug, paging))

@@ -2,7 +2,7 @@
 
 use super::{
     AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, akismet, api, assets, error_pages,
-    metrics, pages, site_rules,
+    feeds, metrics, pages, site_rules,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -18,6 +18,8 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/", get(pages::home))
         .route("/articles/{slug}", get(pages::article))
         .route("/articles/{slug}/comments", post(pages::post_comment))
+        .route("/articles/{slug}/feed", get(feeds::article))
+        .route("/feed", get(feeds::site))
         .route("/api/v1/articles", get(api::list_articles))
         .route(
             "/api/v1/articles/{slug}/comments",

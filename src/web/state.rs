@@ -88,6 +88,8 @@ pub struct Shared {
     pub(super) auth_throttle: super::throttle::AuthThrottle,
     /// `--public-url` is `https`.
     pub(super) public_https: bool,
+    /// `--public-url`, for the absolute links feeds need.
+    pub(super) public_url: Option<url::Url>,
 }
 
 /// Shortest admin token accepted at start.
@@ -221,6 +223,7 @@ impl AppState {
                 .public_url
                 .as_ref()
                 .is_some_and(|u| u.scheme() == "https"),
+            public_url: config.public_url.clone(),
         }));
         Ok(Opened {
             state,
@@ -281,6 +284,25 @@ impl AppState {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.split(',').next())
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
+    }
+
+    /// The site's address for absolute links (feeds): `--public-url`, else the request's `Host`
+    /// (kept only if it is a plain host name or address and port) over http.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.as_str().trim_end_matches('/').to_string();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    })
+            })
+            .unwrap_or("localhost");
+        format!("http://{host}")
     }
 
     /// Signature of the link that shows a held comment to its author.
