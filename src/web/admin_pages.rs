@@ -62,7 +62,7 @@ impl Sessions {
     }
 
     /// The CSRF token of a live session.
-    pub(super) async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
+    async fn csrf_of(&self, id: &str) -> Result<Option<String>, WebError> {
         Ok(self
             .store
             .session_csrf(&self.id_hash(id), unix_now())
@@ -74,8 +74,19 @@ impl Sessions {
     }
 }
 
-pub(super) fn session_cookie(jar: &CookieJar) -> Option<String> {
+fn session_cookie(jar: &CookieJar) -> Option<String> {
     jar.get(COOKIE).map(|c| c.value().to_string())
+}
+
+/// The CSRF token of the moderator's session, if the request carries a live one.
+pub(super) async fn signed_in(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<String>, WebError> {
+    match session_cookie(jar) {
+        Some(id) => state.sessions.csrf_of(&id).await,
+        None => Ok(None),
+    }
 }
 
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
@@ -123,11 +134,7 @@ pub async fn queue(
     jar: CookieJar,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, WebError> {
-    let csrf = match session_cookie(&jar) {
-        Some(id) => state.sessions.csrf_of(&id).await?,
-        None => None,
-    };
-    let Some(csrf) = csrf else {
+    let Some(csrf) = signed_in(&state, &jar).await? else {
         return Ok(login_page(None).into_response());
     };
     let status = q

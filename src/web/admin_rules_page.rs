@@ -3,7 +3,7 @@
 //! typed and what to fix, and nothing is saved.
 
 use super::AppState;
-use super::admin_pages::{authorize, form_field, login_page, page, session_cookie};
+use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
 use super::error::WebError;
 use super::site_rules::DEFAULT_SITE;
 use crate::domain::FieldErrors;
@@ -27,11 +27,7 @@ pub async fn show(
     jar: CookieJar,
     Query(q): Query<RulesQuery>,
 ) -> Result<Response, WebError> {
-    let csrf = match session_cookie(&jar) {
-        Some(id) => state.sessions.csrf_of(&id).await?,
-        None => None,
-    };
-    let Some(csrf) = csrf else {
+    let Some(csrf) = signed_in(&state, &jar).await? else {
         return Ok(login_page(None).into_response());
     };
     let rules = state.rules.get(state.store.as_ref(), DEFAULT_SITE).await?;

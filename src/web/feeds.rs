@@ -77,11 +77,7 @@ fn atom(feed: Feed) -> Response {
 }
 
 fn feed(title: &str, self_url: &str, page: &str, entries: Vec<Entry>) -> Feed {
-    let updated = entries
-        .iter()
-        .map(|e| e.updated)
-        .max()
-        .unwrap_or_default();
+    let updated = entries.iter().map(|e| e.updated).max().unwrap_or_default();
     Feed {
         title: Text::plain(title),
         id: self_url.to_string(),
