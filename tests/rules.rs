@@ -386,3 +386,31 @@ fn wordpress_key_lists_set_from_the_cli() {
     assert_eq!(first_clue(&posted), "rule:moderation-key", "{posted}");
     server.stop();
 }
+
+/// A returning author is published where the model would hold, unless the model is surer than
+/// the site's `trusted_publish_below`: then the comment is held (an account can be taken over).
+#[test]
+fn a_returning_author_is_trusted_up_to_the_sites_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let ana = |text: &str| {
+        post(
+            &server,
+            &json!({"comment_content": text, "comment_author": "Ana",
+                    "comment_author_email": "ana@mail.example"}),
+        )
+    };
+    assert_eq!(ana(QUIET)["status"], "published");
+    let praise = "Really useful post. Bookmarked!";
+    let trusted = ana(praise);
+    assert_eq!(trusted["status"], "published", "{trusted}");
+    assert_eq!(first_clue(&trusted), "rule:trusted-author", "{trusted}");
+    let p = trusted["spam_probability"].as_f64().unwrap();
+    let (status, _) = put_rules(&server, &json!({"trusted_publish_below": p / 2.0}));
+    assert_eq!(status, 200);
+    let (status, refused) = put_rules(&server, &json!({"trusted_publish_below": 1.5}));
+    assert_eq!(status, 422, "{refused}");
+    let held = ana("Really useful post. Bookmarked! Thanks again.");
+    assert_eq!(held["status"], "held", "{held}");
+    assert_eq!(first_clue(&held), "rule:trusted-author", "{held}");
+}

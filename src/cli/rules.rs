@@ -45,6 +45,9 @@ pub enum RulesCommand {
         /// Trust readers whose earlier comment is published.
         #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
         trust_returning_authors: Option<bool>,
+        /// ... unless the filter's spam probability is at least this (0-1).
+        #[arg(long, value_name = "P")]
+        trusted_publish_below: Option<f64>,
         /// Days a moderator's spam decision counts against its sender (0: off).
         #[arg(long, value_name = "DAYS")]
         spam_history_days: Option<u32>,
@@ -68,6 +71,7 @@ pub fn run(args: RulesArgs) -> anyhow::Result<()> {
             hold_links_at,
             min_form_seconds,
             trust_returning_authors,
+            trusted_publish_below,
             spam_history_days,
         } => {
             let mut rules = stored.clone();
@@ -82,6 +86,8 @@ pub fn run(args: RulesArgs) -> anyhow::Result<()> {
             rules.trust_returning_authors =
                 trust_returning_authors.unwrap_or(rules.trust_returning_authors);
             rules.spam_history_days = spam_history_days.unwrap_or(rules.spam_history_days);
+            rules.trusted_publish_below =
+                trusted_publish_below.unwrap_or(rules.trusted_publish_below);
             let rules = rules.validated().map_err(|errors| {
                 let lines: Vec<String> =
                     errors.iter().map(|(f, e)| format!("  {f}: {e}")).collect();

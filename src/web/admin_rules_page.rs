@@ -83,6 +83,16 @@ fn from_form(body: &[u8]) -> Result<(SiteRules, FieldErrors), WebError> {
         min_form_seconds: number("min_form_seconds", &mut errors)?,
         spam_history_days: number("spam_history_days", &mut errors)?,
         trust_returning_authors: form_field(body, "trust_returning_authors")?.is_some(),
+        trusted_publish_below: {
+            let value = text("trusted_publish_below")?;
+            value.trim().parse::<f64>().unwrap_or_else(|_| {
+                errors.insert(
+                    "trusted_publish_below",
+                    format!("`{value}` is not a number between 0 and 1"),
+                );
+                1.0
+            })
+        },
     };
     Ok((rules, errors))
 }
@@ -124,6 +134,11 @@ fn form(rules: &SiteRules, csrf: &str, notice: Option<&str>, errors: &FieldError
             p {
                 input id="trust_returning_authors" name="trust_returning_authors" type="checkbox" value="on" checked[rules.trust_returning_authors];
                 " " label for="trust_returning_authors" { "Trust readers whose earlier comment is published (same e-mail and name)" }
+            }
+            p {
+                label for="trusted_publish_below" { "… unless the filter is this sure it is spam (0–1; then it is held)" }
+                " " input id="trusted_publish_below" name="trusted_publish_below" type="number" min="0" max="1" step="0.001" value=(rules.trusted_publish_below);
+                (problem("trusted_publish_below"))
             }
             p {
                 label for="spam_history_days" { "Days a moderator's \"spam\" counts against the sender's e-mail, website, address and links (0: never)" }

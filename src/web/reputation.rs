@@ -124,7 +124,7 @@ pub async fn apply(
     classification: &mut Classification,
     clues: &mut Vec<Clue>,
 ) -> Result<(), WebError> {
-    let fired = decide(state, rules, sender, &mut classification.verdict).await?;
+    let fired = decide(state, rules, sender, classification).await?;
     for rule in fired.iter().rev() {
         lead(clues, rule.clue(), 0.0);
     }
@@ -138,8 +138,10 @@ async fn decide(
     state: &AppState,
     rules: &SiteRules,
     sender: &Sender<'_>,
-    verdict: &mut Verdict,
+    classification: &mut Classification,
 ) -> Result<Vec<Rule>, WebError> {
+    let spam_probability = classification.spam_probability;
+    let verdict = &mut classification.verdict;
     let fields = KeyFields {
         content: sender.content,
         author: sender.name,
@@ -203,6 +205,8 @@ async fn decide(
     if trust && known.returning_author {
         *verdict = match *verdict {
             Verdict::Rejected => Verdict::Held,
+            // The model is very sure: a returning author's account may have been taken over.
+            _ if spam_probability >= rules.trusted_publish_below => Verdict::Held,
             _ => Verdict::Published,
         };
         fired.push(Rule::TrustedAuthor);
