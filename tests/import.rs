@@ -444,3 +444,74 @@ fn a_running_server_shows_what_an_import_adds() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn exports_parse_whatever_characters_visitors_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let nasty: String = (0u32..0x20)
+        .filter_map(char::from_u32)
+        .chain(['\u{FFFE}', '\u{FFFF}', '\u{7F}'])
+        .collect();
+    let resp = agent()
+        .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+        .send_json(serde_json::json!({
+            "comment_content": "A plain reply about the deal",
+            "comment_author": "Reader",
+            "comment_author_email": "odd@example.org",
+        }))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    server.stop();
+    // What the form refuses today may be stored already (older versions, imports, Akismet).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE comments SET content = ?1, author = ?2",
+        [
+            format!("Odd{nasty}characters in a reply about the deal"),
+            "Reader\u{1}\u{FFFE}X".to_string(),
+        ],
+    )
+    .unwrap();
+    let stored: String = conn
+        .query_row("SELECT content FROM comments", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        stored.contains('\u{FFFE}') || stored.contains('\u{1}'),
+        "the test must store them"
+    );
+    for format in ["wxr", "disqus"] {
+        let file = dir.path().join(format!("export.{format}"));
+        let out = run(
+            &[
+                "export",
+                "--format",
+                format,
+                "--db",
+                db.to_str().unwrap(),
+                "--out",
+                file.to_str().unwrap(),
+            ],
+            None,
+            &repo(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // A real XML parser (Python's expat) reads it, and the text is still there.
+        let parsed = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xml.etree.ElementTree as ET; t = ET.parse(sys.argv[1]); \
+                 print(sum('characters in a reply' in (e.text or '') for e in t.iter()))",
+            ])
+            .arg(&file)
+            .output()
+            .expect("python3 (tests/setup.sh)");
+        assert!(
+            parsed.status.success(),
+            "{format}: {}",
+            text(&parsed.stderr)
+        );
+        assert_eq!(text(&parsed.stdout).trim(), "1", "{format}");
+    }
+}
