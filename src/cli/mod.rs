@@ -133,6 +133,10 @@ pub struct ModelFlags {
     /// Lowest share of spam the hold threshold must hold or reject (cross-validated).
     #[arg(long, default_value_t = 0.95)]
     pub min_spam_held: f64,
+    /// How far each training file is brought to the same mass per class (0: every comment
+    /// weighs 1; 1: every file weighs the same in each class it has).
+    #[arg(long, default_value_t = crate::engine::train::DEFAULT_SOURCE_BALANCE, value_name = "P")]
+    pub source_balance: f64,
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
@@ -202,6 +206,10 @@ impl ModelFlags {
             self.min_spam_held > 0.0 && self.min_spam_held <= 1.0,
             "--min-spam-held must be in (0, 1]"
         );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.source_balance),
+            "--source-balance must be in [0, 1]"
+        );
         Ok(TrainParams {
             tokenizer: TokenizerConfig {
                 bigrams: !self.no_bigrams,
@@ -228,6 +236,7 @@ impl ModelFlags {
                 max_ham_rejected: self.max_ham_rejected,
                 min_spam_held: self.min_spam_held,
             },
+            source_balance: self.source_balance,
         })
     }
 }

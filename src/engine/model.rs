@@ -792,6 +792,10 @@ pub struct Hyperparameters {
     /// Folds of the internal cross-validation that calibrates probabilities and thresholds.
     pub calibration_folds: usize,
     pub seed: u64,
+    /// [`TrainParams::source_balance`](super::train::TrainParams::source_balance); 0 in files
+    /// written before it existed.
+    #[serde(default)]
+    pub source_balance: f64,
 }
 
 /// Figures measured by the internal cross-validation during training (out-of-fold scores).

@@ -22,7 +22,15 @@ pub struct TrainParams {
     pub calibration_folds: usize,
     pub seed: u64,
     pub rule: ThresholdRule,
+    /// How far each training source (file) is brought to the same mass per class it has, from 0
+    /// (every comment weighs 1) to 1 (each source's comments of a class together weigh the same
+    /// as any other source's): a comment of a source with `n` comments of its class weighs
+    /// `∝ n^-source_balance`, scaled so each class keeps its total. See [`row_weights`].
+    pub source_balance: f64,
 }
+
+/// Default of [`TrainParams::source_balance`], chosen by measurement (training-data/README.md).
+pub const DEFAULT_SOURCE_BALANCE: f64 = 0.75;
 
 impl Default for TrainParams {
     fn default() -> Self {
@@ -34,6 +42,7 @@ impl Default for TrainParams {
             calibration_folds: 5,
             seed: 0,
             rule: ThresholdRule::default(),
+            source_balance: DEFAULT_SOURCE_BALANCE,
         }
     }
 }
@@ -47,6 +56,7 @@ impl From<&TrainParams> for super::model::Hyperparameters {
             min_df: params.min_df,
             calibration_folds: params.calibration_folds,
             seed: params.seed,
+            source_balance: params.source_balance,
         }
     }
 }
@@ -58,6 +68,9 @@ pub struct Corpus {
     pub labels: Vec<Label>,
     /// Whether each comment's Website field is filled in (see `Weighting::website_log_odds`).
     pub website: Vec<bool>,
+    /// The source (training file) of each comment, for [`TrainParams::source_balance`]; empty
+    /// when every comment comes from one source.
+    pub source: Vec<u32>,
 }
 
 impl Corpus {
@@ -91,14 +104,20 @@ impl Corpus {
         config: &TokenizerConfig,
         progress: impl FnMut(usize),
     ) -> Corpus {
-        Corpus::build(
+        let mut corpus = Corpus::build(
             files
                 .iter()
                 .flat_map(|f| f.rows.iter())
                 .map(|r| (r.comment.view(), r.label)),
             config,
             progress,
-        )
+        );
+        corpus.source = files
+            .iter()
+            .enumerate()
+            .flat_map(|(f, file)| std::iter::repeat_n(f as u32, file.rows.len()))
+            .collect();
+        corpus
     }
 
     pub fn len(&self) -> usize {
@@ -108,6 +127,40 @@ impl Corpus {
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()
     }
+}
+
+/// The weight of each of `rows` in a fit: `1` with one source; otherwise a comment of a source
+/// that has `n` comments of its class among `rows` weighs `c · n^-p` (`p` =
+/// [`TrainParams::source_balance`]), with `c` per class such that the class's weights still add up
+/// to its number of comments (the class prior is unchanged). With `p = 1` every source brings the
+/// same mass to each class it has, so a large single-class corpus (19,632 Wikipedia talk posts,
+/// all ham) cannot make its topic vocabulary the evidence for a whole class.
+pub fn row_weights(corpus: &Corpus, rows: &[usize], p: f64) -> Vec<f64> {
+    if corpus.source.len() != corpus.len() || p == 0.0 {
+        return vec![1.0; rows.len()];
+    }
+    let sources = corpus.source.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut n = vec![[0.0f64; 2]; sources];
+    for &r in rows {
+        n[corpus.source[r] as usize][corpus.labels[r].index()] += 1.0;
+    }
+    // Per class: Σ_sources n^(1-p) is the raw mass; scale it back to Σ n.
+    let mut scale = [0.0f64; 2];
+    for class in 0..2 {
+        let total: f64 = n.iter().map(|g| g[class]).sum();
+        let raw: f64 = n
+            .iter()
+            .filter(|g| g[class] > 0.0)
+            .map(|g| g[class].powf(1.0 - p))
+            .sum();
+        scale[class] = if raw > 0.0 { total / raw } else { 1.0 };
+    }
+    rows.iter()
+        .map(|&r| {
+            let class = corpus.labels[r].index();
+            scale[class] * n[corpus.source[r] as usize][class].powf(-p)
+        })
+        .collect()
 }
 
 /// Fits multinomial naive Bayes on the comments `rows` of `corpus`.
@@ -157,13 +210,14 @@ pub fn fit_core(
     let mut class_rows = [0.0f64; 2];
     let mut counts = Vec::new();
     let mut features = Vec::new();
-    for &r in rows {
+    let weights = row_weights(corpus, rows, params.source_balance);
+    for (&r, &weight) in rows.iter().zip(&weights) {
         let class = corpus.labels[r].index();
-        class_rows[class] += 1.0;
+        class_rows[class] += weight;
         vocab.known_counts(&corpus.docs[r], &mut counts);
         vocab.weigh(&params.weighting, &counts, &mut features);
         for &(col, w) in &features {
-            sums[class][col as usize] += w;
+            sums[class][col as usize] += weight * w;
         }
     }
     Ok(NaiveBayesCore::from_counts(
@@ -278,4 +332,57 @@ pub fn train(
         thresholds,
         figures,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(groups: &[(u32, Label, usize)]) -> Corpus {
+        let mut corpus = Corpus::default();
+        for &(source, label, n) in groups {
+            for _ in 0..n {
+                corpus.docs.push(vec![(1, 1)]);
+                corpus.labels.push(label);
+                corpus.website.push(false);
+                corpus.source.push(source);
+            }
+        }
+        corpus
+    }
+
+    #[test]
+    fn sources_are_balanced_per_class_and_class_totals_kept() {
+        // Source 0: 10 ham, 2 spam; source 1: 90 ham; source 2: 6 spam.
+        let c = corpus(&[
+            (0, Label::Ham, 10),
+            (0, Label::Spam, 2),
+            (1, Label::Ham, 90),
+            (2, Label::Spam, 6),
+        ]);
+        let rows: Vec<usize> = (0..c.len()).collect();
+        let mass = |w: &[f64], source: u32, label: Label| -> f64 {
+            rows.iter()
+                .filter(|&&r| c.source[r] == source && c.labels[r] == label)
+                .map(|&r| w[r])
+                .sum()
+        };
+        assert_eq!(row_weights(&c, &rows, 0.0), vec![1.0; c.len()]);
+        let full = row_weights(&c, &rows, 1.0);
+        assert!((mass(&full, 0, Label::Ham) - 50.0).abs() < 1e-9);
+        assert!((mass(&full, 1, Label::Ham) - 50.0).abs() < 1e-9);
+        assert!((mass(&full, 0, Label::Spam) - 4.0).abs() < 1e-9);
+        assert!((mass(&full, 2, Label::Spam) - 4.0).abs() < 1e-9);
+        let half = row_weights(&c, &rows, 0.5);
+        let ham = mass(&half, 0, Label::Ham) + mass(&half, 1, Label::Ham);
+        assert!((ham - 100.0).abs() < 1e-9, "class total kept: {ham}");
+        // sqrt: masses in the ratio √10 : √90 = 1 : 3.
+        assert!((mass(&half, 1, Label::Ham) / mass(&half, 0, Label::Ham) - 3.0).abs() < 1e-9);
+        // One source: nothing to balance.
+        let one = corpus(&[(0, Label::Ham, 5), (0, Label::Spam, 3)]);
+        let all: Vec<usize> = (0..one.len()).collect();
+        for w in row_weights(&one, &all, 1.0) {
+            assert!((w - 1.0).abs() < 1e-12);
+        }
+    }
 }

@@ -34,7 +34,7 @@ fn corpus_of(files: &[LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>)
 
 /// [`corpus_of`] for files gathered from several lists.
 pub(crate) fn corpus_of_refs(files: &[&LoadedFile], params: &TrainParams) -> (Corpus, Vec<usize>) {
-    let corpus = Corpus::build(
+    let mut corpus = Corpus::build(
         files
             .iter()
             .flat_map(|f| f.rows.iter())
@@ -42,11 +42,13 @@ pub(crate) fn corpus_of_refs(files: &[&LoadedFile], params: &TrainParams) -> (Co
         &params.tokenizer,
         |_| {},
     );
-    let file_of = files
+    let file_of: Vec<usize> = files
         .iter()
         .enumerate()
         .flat_map(|(f, file)| std::iter::repeat_n(f, file.rows.len()))
         .collect();
+    // Each file is a training source (see `TrainParams::source_balance`).
+    corpus.source = file_of.iter().map(|&f| f as u32).collect();
     (corpus, file_of)
 }
 
