@@ -11,6 +11,7 @@
 
 mod admin;
 mod admin_pages;
+mod admin_words;
 mod akismet;
 mod api;
 mod assets;
