@@ -449,6 +449,8 @@ const DOM_AUDIT: &str = r#"
 const problems = [];
 const allowedInUserAreas = new Set(['div','span','a','time','p','br','ol','li','small','strong',
   'form','input','button','label','textarea','section','h2','td','tr',
+  // The moderation row's clue list and reply box.
+  'ul','details','summary',
   // The formatting an imported WordPress or Disqus comment keeps.
   'em','b','i','blockquote','code','pre','q','s','del','cite','abbr','acronym','strike']);
 for (const el of document.querySelectorAll('*')) {
@@ -559,7 +561,7 @@ async fn xss_payloads_never_run() {
 
     // Moderators see every payload as text, in the held and the spam queues.
     sign_in(&client, &server).await;
-    wait_for(&client, "//p[contains(., 'comment(s) held')]").await;
+    wait_for(&client, "//p[contains(., 'comment(s) Waiting')]").await;
     let mut admin_text = assert_clean(&client, "/admin").await;
     save_screenshot(&client, "admin-xss.png").await;
     goto(&client, &server.url("/admin?status=spam")).await;
