@@ -454,6 +454,8 @@ const DOM_AUDIT: &str = r#"
 const problems = [];
 const allowedInUserAreas = new Set(['div','span','a','time','p','br','ol','li','small','strong',
   'form','input','button','label','textarea','section','h2','td','tr',
+  // The moderation row's clue list and reply box.
+  'ul','details','summary',
   // The formatting an imported WordPress or Disqus comment keeps.
   'em','b','i','blockquote','code','pre','q','s','del','cite','abbr','acronym','strike']);
 for (const el of document.querySelectorAll('*')) {
@@ -564,7 +566,7 @@ async fn xss_payloads_never_run() {
 
     // Moderators see every payload as text, in the held and the spam queues.
     sign_in(&client, &server).await;
-    wait_for(&client, "//p[contains(., 'comment(s) held')]").await;
+    wait_for(&client, "//p[contains(., 'comment(s) Waiting')]").await;
     let mut admin_text = assert_clean(&client, "/admin").await;
     save_screenshot(&client, "admin-xss.png").await;
     goto(&client, &server.url("/admin?status=spam")).await;
@@ -739,6 +741,102 @@ async fn imported_html_never_runs_script() {
         "formatting kept: {bold}"
     );
     save_screenshot(&client, "imported-xss.png").await;
+    client.close().await.unwrap();
+    server.stop();
+}
+
+/// The moderation queue in a browser: search, bulk approve with its confirmation banner, and the
+/// `a` key approving the current comment. Screenshots: `admin-search.png`, `admin-bulk.png`,
+/// `admin-keys.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_queue_search_bulk_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "0", "--reject-threshold", "1"],
+    );
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    for (text, who) in [
+        ("Thanks for the clear write-up about the deal.", "Ana"),
+        ("I disagree with the conclusion about the cloud.", "Bruno"),
+        ("Who else is reading this in the evening?", "Carla"),
+    ] {
+        let body = json!({"comment_content": text, "comment_author": who,
+            "comment_author_email": format!("{}@example.org", who.to_lowercase())});
+        let response = agent().post(&api).send_json(&body).unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+    }
+    let driver = Driver::start();
+    let client = browser(&driver, true, &dir.path().join("profile")).await;
+    sign_in(&client, &server).await;
+    wait_for(&client, "//strong[normalize-space(.)='Waiting (3)']").await;
+
+    // Search by author.
+    fill(&client, "q", "bruno").await;
+    client
+        .find(Locator::Id("filter"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "//p[contains(., 'matching “bruno”')]").await;
+    let rows = client
+        .find_all(Locator::Css("tr.comment-row"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("I disagree"));
+    save_screenshot(&client, "admin-search.png").await;
+
+    // Tick two comments and approve them at once.
+    goto(&client, &server.url("/admin")).await;
+    for who in ["ana", "bruno"] {
+        wait_for(
+            &client,
+            &format!("//tr[td[contains(., '{who}@example.org')]]//input[@type='checkbox']"),
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    }
+    client
+        .find(Locator::Css("#bulk button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "//p[@role='status' and contains(., '2 comment(s) approved')]",
+    )
+    .await;
+    wait_for(&client, "//strong[normalize-space(.)='Waiting (1)']").await;
+    save_screenshot(&client, "admin-bulk.png").await;
+
+    // The keyboard: `a` approves the current (first) comment.
+    let row = wait_for(&client, "//tr[contains(@class,'current')]").await;
+    assert!(row.text().await.unwrap().contains("Who else is reading"));
+    client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("a")
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "//p[@role='status' and contains(., '1 comment(s) approved')]",
+    )
+    .await;
+    wait_for(&client, "//strong[normalize-space(.)='Waiting (0)']").await;
+    save_screenshot(&client, "admin-keys.png").await;
+    let published = admin_call(&server, "GET", "/api/v1/admin/comments?status=published");
+    assert_eq!(published["comments"].as_array().map(Vec::len), Some(3));
+
     client.close().await.unwrap();
     server.stop();
 }

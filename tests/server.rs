@@ -925,3 +925,160 @@ fn browsers_get_error_pages_api_clients_get_json() {
     assert_eq!(status, 401);
     assert!(kind.starts_with("application/json"));
 }
+
+/// Signs in to `/admin`; returns the session cookie and the page's CSRF token.
+fn admin_session(server: &Server) -> (String, String) {
+    let resp = agent()
+        .post(&server.url("/admin/login"))
+        .send_form([("token", TOKEN)])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = admin_get(server, &cookie, "/admin");
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..at + 32].to_string();
+    (cookie, csrf)
+}
+
+fn admin_get(server: &Server, cookie: &str, path: &str) -> String {
+    let mut resp = agent()
+        .get(&server.url(path))
+        .header("Cookie", cookie)
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.body_mut().read_to_string().unwrap()
+}
+
+#[test]
+fn admin_page_explains_counts_searches_and_acts_in_bulk() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--hold-threshold", "0", "--reject-threshold", "1"],
+    );
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let mut ids = Vec::new();
+    for (text, who) in [
+        ("Thanks for your blog post, very clear.", "Ana"),
+        (
+            "I disagree with the conclusion about the cloud deal.",
+            "Bruno",
+        ),
+        ("Who else is reading this in the evening?", "Carla"),
+    ] {
+        let (status, body) = post_json(&api, &comment(text, who));
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["status"], "held");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let (cookie, csrf) = admin_session(&server);
+
+    let page = admin_get(&server, &cookie, "/admin");
+    assert!(
+        page.contains("Waiting (3)") && page.contains("Published (0)"),
+        "tab counts"
+    );
+    assert!(page.contains("held: "), "the verdict is explained in words");
+    assert!(
+        !page.contains("bigram:") && !page.contains("word:"),
+        "clues are shown in words, not as raw tokens"
+    );
+    assert!(
+        page.contains("the words “") || page.contains("the word “"),
+        "clue words shown"
+    );
+    assert!(
+        page.contains("<line") && page.contains("class=\"tick\""),
+        "the chart has axes"
+    );
+    assert!(page.contains("j / k"), "keyboard shortcuts are documented");
+
+    let found = admin_get(&server, &cookie, "/admin?status=held&q=bruno");
+    assert!(
+        found.contains("I disagree with the conclusion") && !found.contains("Thanks for your blog")
+    );
+    let by_mail = admin_get(&server, &cookie, "/admin?status=held&q=carla%40example.org");
+    assert!(by_mail.contains("Who else is reading") && !by_mail.contains("I disagree"));
+    let by_text = admin_get(&server, &cookie, "/admin?status=held&q=CLOUD+DEAL");
+    assert!(by_text.contains("1 comment(s) Waiting matching"));
+
+    // Bulk approve two of the three: forged token refused, then done with a banner.
+    let bulk = server.url("/admin/bulk");
+    let forged = agent()
+        .post(&bulk)
+        .header("Cookie", &cookie)
+        .send_form([("csrf", "forged"), ("action", "approve"), ("id", "1")])
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let (a, b) = (ids[0].to_string(), ids[1].to_string());
+    let resp = agent()
+        .post(&bulk)
+        .header("Cookie", &cookie)
+        .send_form([
+            ("csrf", csrf.as_str()),
+            ("back", "held"),
+            ("action", "approve"),
+            ("id", a.as_str()),
+            ("id", b.as_str()),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let after = admin_get(&server, &cookie, &location);
+    assert!(
+        after.contains("2 comment(s) approved (published)."),
+        "confirmation banner"
+    );
+    assert!(after.contains("Waiting (1)") && after.contains("Published (2)"));
+
+    let published = admin_get(&server, &cookie, "/admin?status=published");
+    let link = format!("/articles/{ARTICLE}#comment-{}", ids[0]);
+    assert!(published.contains(&link), "link to the comment in place");
+    let (_, public) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(
+        public.contains(&format!("id=\"comment-{}\"", ids[0])),
+        "the anchor exists"
+    );
+
+    // Reply as the site owner to the comment still waiting: it is approved, the reply published.
+    let resp = agent()
+        .post(&server.url(&format!("/admin/comments/{}/reply", ids[2])))
+        .header("Cookie", &cookie)
+        .send_form([("csrf", csrf.as_str()), ("text", "Thanks <b>Carla</b>!")])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(admin_get(&server, &cookie, &location).contains("Your reply is published."));
+    let (_, public) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(
+        public.contains("Who else is reading"),
+        "the replied-to comment is approved"
+    );
+    assert!(public.contains("Thanks &lt;b&gt;Carla&lt;/b&gt;!") && public.contains("(site owner)"));
+}
+
+#[test]
+fn admin_sign_in_page_is_styled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let (status, page) = get(&server.url("/admin"));
+    assert_eq!(status, 200);
+    assert!(page.contains("class=\"signin\"") && page.contains("/static/admin.css"));
+    let (_, css) = get(&server.url("/static/admin.css"));
+    assert!(css.contains("main.signin"));
+}

@@ -21,6 +21,9 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 const COOKIE: &str = "rg_admin";
+
+/// The `source` of a comment the site owner wrote from `/admin` (the public page marks it).
+pub const OWNER_SOURCE: &str = "owner";
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Signed-in moderators, kept in the database (so every server on it honours a sign-in, and a
@@ -99,6 +102,7 @@ pub(super) fn page(title: &str, body: Markup) -> Html<String> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · replyguard admin" }
                     link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH);
+                    script src=(super::assets::COMMENTS_JS_PATH) defer {}
                 }
                 body { (body) }
             }
@@ -111,12 +115,16 @@ pub(super) fn login_page(message: Option<&str>) -> Html<String> {
     page(
         "Sign in",
         html! {
-            h1 { "replyguard moderation" }
-            @if let Some(m) = message { p role="alert" { (m) } }
-            form method="post" action="/admin/login" {
-                label for="token" { "Admin token" }
-                " " input id="token" name="token" type="password" required autocomplete="current-password";
-                " " button type="submit" { "Sign in" }
+            main.signin {
+                h1 { "Sign in to moderate" }
+                p { "Paste the admin token the server printed when it first started (or the one you set with "
+                    code { "--admin-token" } ")." }
+                @if let Some(m) = message { p.alert role="alert" { (m) } }
+                form method="post" action="/admin/login" {
+                    label for="token" { "Admin token" }
+                    input id="token" name="token" type="password" required autocomplete="current-password";
+                    button type="submit" { "Sign in" }
+                }
             }
         },
     )
@@ -126,6 +134,43 @@ pub(super) fn login_page(message: Option<&str>) -> Html<String> {
 pub struct QueueQuery {
     status: Option<String>,
     article: Option<String>,
+    /// Search text: matched against author, e-mail, IP and comment text.
+    q: Option<String>,
+    /// What the last action did (shown as a banner): `approve`, `spam`, `trash`, `restore`.
+    done: Option<String>,
+    /// How many comments the last action moved.
+    n: Option<u64>,
+}
+
+/// Comments loaded for one tab; a search looks through this many.
+const TAB_LIMIT: u64 = 200;
+const SEARCH_LIMIT: u64 = 2000;
+
+/// Whether `c` matches the search `needle` (already lowercased).
+fn matches(c: &StoredComment, needle: &str) -> bool {
+    [
+        Some(c.author.as_str()),
+        Some(c.author_email.as_str()),
+        c.user_ip.as_deref(),
+        Some(c.content.as_str()),
+        c.author_url.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|f| f.to_lowercase().contains(needle))
+}
+
+/// The banner after an action: what was done, in words.
+fn done_banner(done: Option<&str>, n: u64) -> Option<String> {
+    let verb = match done? {
+        "approve" => "approved (published)",
+        "spam" => "marked as spam",
+        "trash" => "moved to the trash",
+        "restore" => "restored",
+        "reply" => return Some("Your reply is published.".into()),
+        _ => return None,
+    };
+    Some(format!("{n} comment(s) {verb}."))
 }
 
 /// `GET /admin`.
@@ -143,19 +188,39 @@ pub async fn queue(
         .and_then(Status::parse)
         .unwrap_or(Status::Held);
     let article = q.article.clone().filter(|a| !a.is_empty());
-    let comments = state
+    let search =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+    let limit = if search.is_some() {
+        SEARCH_LIMIT
+    } else {
+        TAB_LIMIT
+    };
+    let mut comments = state
         .store
-        .by_status(status, article.as_deref(), 200)
+        .by_status(status, article.as_deref(), limit)
         .await?;
+    if let Some(needle) = &search {
+        let needle = needle.to_lowercase();
+        comments.retain(|c| matches(c, &needle));
+        comments.truncate(TAB_LIMIT as usize);
+    }
+    let counts = state.store.count_by_status().await?;
+    let count_of = |s: Status| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
+    let banner = done_banner(q.done.as_deref(), q.n.unwrap_or(1));
     let since = days_ago(ACTIVITY_DAYS - 1);
     let activity = state.store.daily_activity(&since).await?;
     let served = state.models.current();
     let body = html! {
         h1 { "Moderation" }
+        @if let Some(b) = &banner { p.banner role="status" { (b) } }
         (activity_panel(&activity, &served))
-        nav {
+        nav.tabs {
             @for s in [Status::Held, Status::Spam, Status::Published, Status::Trash] {
-                @if s == status { strong { (s.as_str()) } " " } @else { a href={ "/admin?status=" (s.as_str()) } { (s.as_str()) } }
+                @let label = format!("{} ({})", tab_name(s), count_of(s));
+                @if s == status { strong aria-current="page" { (label) } " " } @else { a href={ "/admin?status=" (s.as_str()) } { (label) } }
             }
             a href="/admin/rules" { "rules" } " "
             form.inline method="post" action="/admin/logout" {
@@ -171,12 +236,25 @@ pub async fn queue(
                     option value=(a.slug) selected[article.as_deref() == Some(a.slug.as_str())] { (a.title) }
                 }
             } }
-            " " button type="submit" { "Filter" }
+            " " label { "Search " input id="q" type="search" name="q" value=(search.as_deref().unwrap_or("")) placeholder="author, e-mail, IP or text"; }
+            " " button id="filter" type="submit" { "Filter" }
         }
-        p { (comments.len()) " comment(s) " (status.as_str()) }
-        table {
-            tr { th { "Comment" } th { "Author" } th { "Score" } th { "Actions" } }
-            @for c in &comments { (row(c, &csrf)) }
+        p.keys { "Keys: j / k next / previous, a approve, s spam, t trash." }
+        p { (comments.len()) " comment(s) " (tab_name(status))
+            @if let Some(s) = &search { " matching “" (s) "”" } }
+        @if !comments.is_empty() && !actions(status).is_empty() {
+            form id="bulk" method="post" action="/admin/bulk" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="back" value=(status.as_str());
+                "With the ticked comments: "
+                @for (action, label) in actions(status) {
+                    button type="submit" name="action" value=(action) { (label) } " "
+                }
+            }
+        }
+        table.queue {
+            tr { th { "" } th { "Comment" } th { "Author" } th { "Why" } th { "Actions" } }
+            @for c in &comments { (row(c, &csrf, &served.model.meta.thresholds)) }
         }
     };
     Ok(page("Moderation", body).into_response())
@@ -215,27 +293,39 @@ fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let (width, height, bar) = (40.0 * ACTIVITY_DAYS as f64, 120.0, 28.0);
+    let (left, height, bar) = (36.0, 120.0, 28.0);
+    let width = left + 40.0 * ACTIVITY_DAYS as f64;
     let y = |n: u64| height * n as f64 / max;
+    let top = max as u64;
     html! {
         section.activity {
             h2 { "What the filter is doing (last " (ACTIVITY_DAYS) " days)" }
             svg role="img" aria-label="Comments per day by verdict, with moderator corrections" width=(width) height=(height + 34.0) viewBox={ "0 0 " (width) " " (height + 34.0) } xmlns="http://www.w3.org/2000/svg" {
+                // Axes: comments per day up the side (0, half, most), days along the bottom.
+                line x1=(left) y1="0" x2=(left) y2=(height) stroke="#444" {}
+                line x1=(left) y1=(height) x2=(width) y2=(height) stroke="#444" {}
+                @for n in [0, top / 2, top] {
+                    text.tick x=(left - 4.0) y=(height - y(n) + 4.0) text-anchor="end" font-size="10" fill="#222" { (n) }
+                }
                 @for (i, d) in all.iter().enumerate() {
-                    @let x = 40.0 * i as f64 + 6.0;
+                    @let x = left + 40.0 * i as f64 + 6.0;
+                    @let total = d.published + d.held + d.rejected;
                     @let p = y(d.published);
                     @let h = y(d.held);
                     @let r = y(d.rejected);
                     rect x=(x) y=(height - p) width=(bar) height=(p) fill="#4a8f4a" {}
                     rect x=(x) y=(height - p - h) width=(bar) height=(h) fill="#d9a400" {}
                     rect x=(x) y=(height - p - h - r) width=(bar) height=(r) fill="#b33a3a" {}
+                    @if total > 0 {
+                        text.count x=(x + bar / 2.0) y=(height - y(total) + 11.0) text-anchor="middle" font-size="10" fill="#fff" { (total) }
+                    }
                     @if d.spam_published + d.ham_caught > 0 {
                         text x=(x + bar / 2.0) y=(height + 14.0) text-anchor="middle" font-size="11" fill="#222" { "✎" (d.spam_published + d.ham_caught) }
                     }
                     text x=(x + bar / 2.0) y=(height + 30.0) text-anchor="middle" font-size="10" fill="#555" { (d.day[5..].to_string()) }
                 }
             }
-            p.legend { "green published · amber held · red rejected · ✎ moderator corrections" }
+            p.legend { "Comments per day (scale on the left): green published · amber held · red rejected · ✎ moderator corrections" }
             table {
                 tr { th { "Day" } th { "Published" } th { "Held" } th { "Rejected" } th { "Spam that was published" } th { "Ham held or rejected" } }
                 @for d in all.iter().filter(|d| d.published + d.held + d.rejected + d.spam_published + d.ham_caught > 0) {
@@ -262,34 +352,55 @@ fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
     }
 }
 
-fn row(c: &StoredComment, csrf: &str) -> Markup {
-    let clues: Vec<String> = c
-        .clues
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| {
-                    Some(format!(
-                        "{} {:+.2}",
-                        x["token"].as_str()?,
-                        x["weight"].as_f64()?
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+fn tab_name(s: Status) -> &'static str {
+    match s {
+        Status::Held => "Waiting",
+        Status::Spam => "Spam",
+        Status::Published => "Published",
+        Status::Trash => "Trash",
+    }
+}
+
+fn row(c: &StoredComment, csrf: &str, t: &crate::engine::Thresholds) -> Markup {
+    let clues = super::admin_words::clues(c);
     html! {
-        tr id={ "c" (c.id) } {
-            td { (c.content) br; small { "on " (c.article) " · " (c.created_at) " · via " (c.source) } }
+        tr.comment-row id={ "c" (c.id) } {
+            td { input type="checkbox" name="id" value=(c.id) form="bulk" aria-label={ "Select comment " (c.id) }; }
+            td { (c.content) br; small {
+                "on " (c.article) " · " (c.created_at) " · via " (c.source)
+                @if c.status == Status::Published { " · " a href={ "/articles/" (c.article) "#comment-" (c.id) } { "see it on the page" } }
+            } }
             td { (c.author) br; small { (c.author_email) } @if let Some(u) = &c.author_url { br; small { (u) } } @if let Some(ip) = &c.user_ip { br; small { (ip) } } }
-            td { (format!("{:.3}", c.spam_probability)) " " small { "(" (c.verdict) ")" } div.clues { @for clue in &clues { (clue) br; } } }
+            td {
+                strong.verdict { (super::admin_words::label(c)) } " " small { "score " (format!("{:.2}", c.spam_probability)) }
+                p.why { (super::admin_words::explain(c, t)) }
+                @if !clues.is_empty() {
+                    ul.clues { @for clue in &clues {
+                        li class=(if clue.spammy { "spammy" } else { "hammy" }) {
+                            (clue.text) " — " (if clue.spammy { "points to spam" } else { "points to a real reader" })
+                        }
+                    } }
+                }
+            }
             td {
                 @for (action, label) in actions(c.status) {
                     form.inline method="post" action={ "/admin/comments/" (c.id) "/" (action) } {
                         input type="hidden" name="csrf" value=(csrf);
                         // Back to the list the moderator is working through, not the comment's new one.
                         input type="hidden" name="back" value=(c.status.as_str());
-                        button type="submit" { (label) }
+                        button type="submit" data-action=(action) { (label) }
+                    }
+                }
+                @if matches!(c.status, Status::Held | Status::Published) {
+                    details.reply {
+                        summary { "Reply" }
+                        form method="post" action={ "/admin/comments/" (c.id) "/reply" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "Your reply (published at once"
+                                @if c.status == Status::Held { "; approves this comment" } ")"
+                                textarea name="text" required maxlength="10000" rows="3" {} }
+                            button type="submit" { "Publish reply" }
+                        }
                     }
                 }
             }
@@ -371,11 +482,110 @@ pub async fn act(
     body: Bytes,
 ) -> Result<Response, WebError> {
     authorize(&state, &jar, &body).await?;
+    if action == "reply" {
+        return reply(&state, id, &body).await;
+    }
     let comment = super::admin::apply(&state, id, &action).await?;
     let back = form_field(&body, "back")?
         .and_then(|s| Status::parse(&s))
         .unwrap_or(comment.status);
-    Ok(Redirect::to(&format!("/admin?status={}", back.as_str())).into_response())
+    Ok(Redirect::to(&format!(
+        "/admin?status={}&done={action}&n=1",
+        back.as_str()
+    ))
+    .into_response())
+}
+
+/// The name the site owner's replies are signed with.
+const OWNER_NAME: &str = "Site owner";
+
+/// `POST /admin/comments/{id}/reply` (`text`): the site owner answers a comment, published at
+/// once and marked as the owner's; a comment still waiting is approved first (its reply would
+/// otherwise hang under nothing).
+async fn reply(state: &AppState, id: i64, body: &[u8]) -> Result<Response, WebError> {
+    let text = form_field(body, "text")?.unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(WebError::BadRequest("the reply is empty".into()));
+    }
+    if text.chars().count() > 10_000 {
+        return Err(WebError::BadRequest(
+            "the reply is longer than 10000 characters".into(),
+        ));
+    }
+    let parent = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
+    let back = parent.status;
+    if parent.status != Status::Published {
+        super::admin::apply(state, id, "approve").await?;
+    }
+    let served = state.models.current();
+    let stored = state
+        .store
+        .insert(crate::storage::NewComment {
+            article: parent.article.clone(),
+            parent_id: Some(id),
+            author: OWNER_NAME.into(),
+            author_email: String::new(),
+            author_url: None,
+            content: text.to_string(),
+            user_ip: None,
+            user_agent: None,
+            referrer: None,
+            status: Status::Published,
+            verdict: "published".into(),
+            spam_probability: 0.0,
+            clues: "[]".into(),
+            model_version: served.version.clone(),
+            source: OWNER_SOURCE.into(),
+            akismet_guid: None,
+            api_key_id: None,
+        })
+        .await?;
+    tracing::info!(id = stored.id, parent = id, "site owner replied");
+    Ok(Redirect::to(&format!("/admin?status={}&done=reply", back.as_str())).into_response())
+}
+
+/// `POST /admin/bulk`: one action (`action=approve|spam|trash|restore`) on every ticked `id`;
+/// back to the list with a banner saying what was done.
+pub async fn bulk(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    authorize(&state, &jar, &body).await?;
+    let fields = form::parse(&body).map_err(WebError::BadRequest)?;
+    let action = fields
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| WebError::BadRequest("choose an action".into()))?;
+    if !["approve", "spam", "trash", "restore"].contains(&action.as_str()) {
+        return Err(WebError::BadRequest(format!("unknown action `{action}`")));
+    }
+    let ids: Vec<i64> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let mut done = 0u64;
+    for id in ids {
+        super::admin::apply(&state, id, &action).await?;
+        done += 1;
+    }
+    let back = fields
+        .iter()
+        .find(|(k, _)| k == "back")
+        .and_then(|(_, v)| Status::parse(v))
+        .unwrap_or(Status::Held);
+    Ok(Redirect::to(&format!(
+        "/admin?status={}&done={action}&n={done}",
+        back.as_str()
+    ))
+    .into_response())
 }
 
 /// `POST /admin/logout`.

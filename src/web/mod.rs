@@ -12,6 +12,7 @@
 mod admin;
 mod admin_pages;
 mod admin_rules_page;
+mod admin_words;
 mod akismet;
 mod api;
 mod assets;

@@ -151,6 +151,7 @@ fn thread(
                         } @else {
                             span.who { (c.author) }
                         }
+                        @if c.source == "owner" { " " span.owner { "(site owner)" } }
                         " · " time datetime=(c.created_at) { (c.created_at.get(..10).unwrap_or(&c.created_at)) }
                     }
                     @if Some(c.id) == pending {

@@ -41,6 +41,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/admin/login", post(admin_pages::login))
         .route("/admin/logout", post(admin_pages::logout))
         .route("/admin/comments/{id}/{action}", post(admin_pages::act))
+        .route("/admin/bulk", post(admin_pages::bulk))
         .route("/1.1/verify-key", post(akismet::verify_key))
         .route("/1.1/comment-check", post(akismet::comment_check))
         .route("/1.1/submit-spam", post(akismet::submit_spam))

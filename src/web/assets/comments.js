@@ -158,3 +158,40 @@
       });
   });
 })();
+
+// The moderation queue's keyboard shortcuts (on /admin only): j / k move to the next / previous
+// comment, a approves, s marks spam, t trashes the current one (the row's own form is submitted,
+// CSRF token and all). Keys typed into a field are left alone.
+(function () {
+  "use strict";
+  var rows = document.querySelectorAll("tr.comment-row");
+  if (!rows.length) {
+    return;
+  }
+  var current = 0;
+  function select(i) {
+    rows[current].classList.remove("current");
+    current = Math.max(0, Math.min(rows.length - 1, i));
+    rows[current].classList.add("current");
+    rows[current].scrollIntoView({ block: "nearest" });
+  }
+  select(0);
+  var keys = { a: "approve", s: "spam", t: "trash" };
+  document.addEventListener("keydown", function (e) {
+    var tag = e.target && e.target.tagName;
+    if (e.ctrlKey || e.metaKey || e.altKey || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") {
+      return;
+    }
+    if (e.key === "j") {
+      select(current + 1);
+    } else if (e.key === "k") {
+      select(current - 1);
+    } else if (keys[e.key]) {
+      var button = rows[current].querySelector('button[data-action="' + keys[e.key] + '"]');
+      if (button) {
+        e.preventDefault();
+        button.form.submit();
+      }
+    }
+  });
+})();

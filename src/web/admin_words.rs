@@ -1,0 +1,243 @@
+//! The moderation page in words: why a comment got its verdict, and what each clue means, for a
+//! site owner who never read the classifier's code.
+
+use crate::engine::decision::Thresholds;
+use crate::storage::{Status, StoredComment};
+
+/// One clue as shown to a moderator: what it is in words, and which way it pushed.
+pub struct ClueWords {
+    /// The clue in words, e.g. `the words “your blog”`.
+    pub text: String,
+    /// `true` when it pointed to spam.
+    pub spammy: bool,
+}
+
+fn quoted(s: &str) -> String {
+    format!("“{s}”")
+}
+
+/// A raw clue token (`kind:text`) in words.
+pub fn clue_in_words(token: &str) -> String {
+    let Some((kind, text)) = token.split_once(':') else {
+        return quoted(token);
+    };
+    match kind {
+        "word" => format!("the word {}", quoted(text)),
+        "bigram" => format!("the words {}", quoted(text)),
+        "prefix" => format!("words starting {}", quoted(text)),
+        "chars" => format!("the letters {}", quoted(text)),
+        "punct" => format!("the punctuation {}", quoted(text)),
+        "number" => format!("a number shaped like {}", quoted(text)),
+        "host" => format!("a link to {text}"),
+        "domain" => format!("a link to the site {text}"),
+        "path" => format!("a link path {}", quoted(text)),
+        "email" => format!("the e-mail address {text} in the text"),
+        "author" => format!("the name {}", quoted(text)),
+        "rule" => match text {
+            "trusted-author" => "a returning author whose earlier comment is published".into(),
+            "spam-history" => "a sender a moderator marked as spam lately".into(),
+            other => format!("the site rule {}", quoted(other)),
+        },
+        "meta" | "sender" => form_clue(text),
+        _ => format!("{kind} {}", quoted(text)),
+    }
+}
+
+/// `meta:` and `sender:` tokens: the shape of the comment and of its Website field.
+fn form_clue(text: &str) -> String {
+    let (what, value) = text.split_once(':').unwrap_or((text, ""));
+    match what {
+        "len" => format!("length {value} characters"),
+        "links" if value == "0" => "no links in the text".into(),
+        "links" => format!("{value} link(s) in the text"),
+        "caps" => format!("capital letters {value} of the letters"),
+        "author" if value == "digits" => "digits in the name".into(),
+        "author_url" if value == "author_words" => "the name repeated in the Website".into(),
+        "author_url_shape" if value == "query" => "a Website link with a query string".into(),
+        "author_url_shape" => "a Website link deep inside a site".into(),
+        "author_url_host" => format!("a Website on {value}"),
+        "author_url_domain" => format!("a Website on the site {value}"),
+        "author_url_path" => format!("a Website path {}", quoted(value)),
+        "author_url_word" => format!("the word {} in the Website", quoted(value)),
+        _ => format!("the comment's form: {}", quoted(text)),
+    }
+}
+
+/// The comment's clues in words, strongest first as stored.
+pub fn clues(c: &StoredComment) -> Vec<ClueWords> {
+    c.clues
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    let token = x["token"].as_str()?;
+                    let weight = x["weight"].as_f64().unwrap_or(0.0);
+                    Some(ClueWords {
+                        text: clue_in_words(token),
+                        spammy: weight > 0.0,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn has_clue(c: &StoredComment, token: &str) -> bool {
+    c.clues
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x["token"].as_str() == Some(token)))
+}
+
+fn is_sender_token(token: &str) -> bool {
+    matches!(
+        token.split_once(':').map(|(k, _)| k),
+        Some("host" | "domain" | "path" | "email" | "number" | "sender")
+    )
+}
+
+fn has_spammy_sender(c: &StoredComment) -> bool {
+    c.clues.as_array().is_some_and(|a| {
+        a.iter().any(|x| {
+            x["token"].as_str().is_some_and(is_sender_token)
+                && x["weight"].as_f64().unwrap_or(0.0) > 0.0
+        })
+    })
+}
+
+/// A short label for the comment's state: the real status of an imported comment, the verdict
+/// of a filtered one.
+pub fn label(c: &StoredComment) -> &'static str {
+    if c.source == "import" {
+        return match c.status {
+            Status::Published => "imported, published",
+            Status::Held => "imported, pending",
+            Status::Spam => "imported, spam",
+            Status::Trash => "imported, trash",
+        };
+    }
+    match c.verdict.as_str() {
+        "published" => "published",
+        "rejected" => "rejected",
+        _ => "held",
+    }
+}
+
+/// Why the comment got its verdict, in one sentence.
+pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
+    if c.source == "import" {
+        return format!(
+            "{}: brought over from the old site with that status; the filter did not decide it.",
+            label(c)
+        );
+    }
+    let p = c.spam_probability;
+    match c.verdict.as_str() {
+        "published" if has_clue(c, "rule:trusted-author") => {
+            "published: trusted returning author (an earlier comment of theirs is published)."
+                .into()
+        }
+        "published" => format!("published: reads like a real reader (spam score {p:.2})."),
+        "rejected" if has_clue(c, "rule:spam-history") => {
+            "rejected: a moderator marked this sender as spam lately.".into()
+        }
+        "rejected" => format!(
+            "rejected: reads like spam (score {p:.2}) and its links or Website point where spam does."
+        ),
+        _ if has_clue(c, "rule:spam-history") => {
+            "held: a moderator marked this sender as spam lately — needs a look.".into()
+        }
+        _ if has_clue(c, "rule:trusted-author") => {
+            "held: reads like spam, but a returning author — needs a look.".into()
+        }
+        _ if p >= t.reject && !has_spammy_sender(c) => {
+            "held: reads like spam but sends readers nowhere — needs a look.".into()
+        }
+        _ => format!("held: somewhat like spam (score {p:.2}) — needs a look."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_read_as_words() {
+        assert_eq!(clue_in_words("bigram:your blog"), "the words “your blog”");
+        assert_eq!(clue_in_words("sender:links:2"), "2 link(s) in the text");
+        assert_eq!(
+            clue_in_words("sender:author_url_host:shop.example"),
+            "a Website on shop.example"
+        );
+        assert_eq!(clue_in_words("meta:links:0"), "no links in the text");
+        assert_eq!(
+            clue_in_words("rule:trusted-author"),
+            "a returning author whose earlier comment is published"
+        );
+    }
+
+    fn stored(
+        source: &str,
+        status: Status,
+        verdict: &str,
+        p: f64,
+        clues: serde_json::Value,
+    ) -> StoredComment {
+        StoredComment {
+            id: 1,
+            article: "a".into(),
+            parent_id: None,
+            author: "Ana".into(),
+            author_email: "ana@example.org".into(),
+            author_url: None,
+            content: "text".into(),
+            user_ip: None,
+            user_agent: None,
+            status,
+            verdict: verdict.into(),
+            spam_probability: p,
+            clues,
+            model_version: "m".into(),
+            source: source.into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            html: false,
+        }
+    }
+
+    #[test]
+    fn verdicts_are_explained() {
+        let t = Thresholds {
+            hold: 0.5,
+            reject: 0.9,
+        };
+        let imported = stored(
+            "import",
+            Status::Published,
+            "held",
+            0.0,
+            serde_json::json!([]),
+        );
+        assert_eq!(label(&imported), "imported, published");
+        assert!(explain(&imported, &t).starts_with("imported, published:"));
+        let wording = stored(
+            "api",
+            Status::Held,
+            "held",
+            1.0,
+            serde_json::json!([{"token": "bigram:your blog", "weight": 2.0}]),
+        );
+        assert_eq!(
+            explain(&wording, &t),
+            "held: reads like spam but sends readers nowhere — needs a look."
+        );
+        let trusted = stored(
+            "api",
+            Status::Published,
+            "published",
+            0.7,
+            serde_json::json!([{"token": "rule:trusted-author", "weight": 0.0}]),
+        );
+        assert!(explain(&trusted, &t).starts_with("published: trusted returning author"));
+        let rejected = stored("api", Status::Spam, "rejected", 0.99, serde_json::json!([]));
+        assert!(explain(&rejected, &t).starts_with("rejected: "));
+    }
+}
