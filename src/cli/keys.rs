@@ -5,14 +5,8 @@ use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
-    /// SQLite database of the server.
-    #[arg(
-        long,
-        env = "REPLYGUARD_DB",
-        default_value = "data/replyguard.db",
-        global = true
-    )]
-    pub db: crate::storage::Database,
+    #[command(flatten)]
+    pub db: super::DbArg,
     #[command(subcommand)]
     pub command: KeysCommand,
 }
@@ -42,7 +36,7 @@ pub enum KeysCommand {
 
 pub fn run(args: KeysArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&args.db))?;
+    let store = rt.block_on(crate::storage::open(&args.db.db))?;
     match args.command {
         KeysCommand::Add { blog, note, quota } => {
             let blogs: Vec<String> = blog.iter().map(|b| normalize_blog(b)).collect();

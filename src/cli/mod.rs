@@ -279,6 +279,19 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
 }
 
+/// The server's database, for the commands that manage what it stores (`keys`, `rules`).
+#[derive(Debug, clap::Args)]
+pub struct DbArg {
+    /// Database of the server (a SQLite file or a postgres:// URL).
+    #[arg(
+        long,
+        env = "REPLYGUARD_DB",
+        default_value = "data/replyguard.db",
+        global = true
+    )]
+    pub db: crate::storage::Database,
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

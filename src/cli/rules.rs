@@ -9,14 +9,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Database of the server.
-    #[arg(
-        long,
-        env = "REPLYGUARD_DB",
-        default_value = "data/replyguard.db",
-        global = true
-    )]
-    pub db: crate::storage::Database,
+    #[command(flatten)]
+    pub db: super::DbArg,
     /// The site whose rules these are.
     #[arg(long, default_value = DEFAULT_SITE, global = true)]
     pub site: String,
@@ -56,7 +50,7 @@ pub enum RulesCommand {
 
 pub fn run(args: RulesArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&args.db))?;
+    let store = rt.block_on(crate::storage::open(&args.db.db))?;
     let key = setting_key(&args.site);
     let stored = match rt.block_on(store.setting(&key))? {
         None => SiteRules::default(),
