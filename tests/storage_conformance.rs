@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 fn comment(article: &str, status: Status, content: &str) -> NewComment {
     NewComment {
+        site_id: 1,
         article: article.into(),
         parent_id: None,
         author: "Ana".into(),
@@ -59,31 +60,34 @@ async fn comments_and_moderation(store: &dyn Store) {
     assert_eq!(got.clues[0]["token"], "nice", "clues round-trip as JSON");
     assert_eq!(got.created_at, a.created_at);
     assert!(store.get(999_999).await.unwrap().is_none());
-    assert_eq!(store.count_published("a").await.unwrap(), 1);
-    assert_eq!(store.count_published("nowhere").await.unwrap(), 0);
-    let public = store.published("a", Window::Offset(0), 10).await.unwrap();
+    assert_eq!(store.count_published(1, "a").await.unwrap(), 1);
+    assert_eq!(store.count_published(1, "nowhere").await.unwrap(), 0);
+    let public = store
+        .published(1, "a", Window::Offset(0), 10)
+        .await
+        .unwrap();
     assert_eq!(public.len(), 1);
     assert!(public[0].clues.is_null(), "public listings carry no clues");
     assert!(
         store
-            .is_duplicate("a", "ana@example.org", "first")
+            .is_duplicate(1, "a", "ana@example.org", "first")
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_duplicate("a", "bob@example.org", "first")
+            .is_duplicate(1, "a", "bob@example.org", "first")
             .await
             .unwrap()
     );
-    let queue = store.by_status(Status::Held, None, 10).await.unwrap();
+    let queue = store.by_status(Status::Held, None, None, 10).await.unwrap();
     assert_eq!(
         queue.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![held.id]
     );
     assert!(
         store
-            .by_status(Status::Held, Some("b"), 10)
+            .by_status(Status::Held, None, Some("b"), 10)
             .await
             .unwrap()
             .is_empty()
@@ -100,8 +104,8 @@ async fn comments_and_moderation(store: &dyn Store) {
         before,
         "a moderation moves the generation"
     );
-    assert_eq!(store.count_published("a").await.unwrap(), 2);
-    let page2 = store.published("a", Window::Offset(1), 1).await.unwrap();
+    assert_eq!(store.count_published(1, "a").await.unwrap(), 2);
+    let page2 = store.published(1, "a", Window::Offset(1), 1).await.unwrap();
     assert_eq!(page2[0].id, held.id, "oldest first, offset counts");
     assert!(matches!(
         store.set_status(999_999, Status::Spam, "admin").await,
@@ -139,7 +143,7 @@ async fn windows_read_pages_by_cursor_or_offset(store: &dyn Store) {
     }
     let read = |window| async move {
         store
-            .published("paged", window, 3)
+            .published(1, "paged", window, 3)
             .await
             .unwrap()
             .iter()
@@ -243,7 +247,7 @@ async fn concurrent_inserts_are_all_kept(store: Arc<dyn Store>) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 400);
-    assert_eq!(store.count_published("many").await.unwrap(), 400);
+    assert_eq!(store.count_published(1, "many").await.unwrap(), 400);
 }
 
 async fn settings_and_sessions(store: &dyn Store) {
@@ -554,6 +558,7 @@ async fn unchallenged_comments_are_learned_once(store: &dyn Store) {
 /// Who the reputation rules look up: a reader by e-mail and name.
 fn who(email: &str, name: &str, since: &str) -> storage::ReputationQuery {
     storage::ReputationQuery {
+        site: 1,
         email: email.into(),
         name: name.into(),
         spam_since: since.into(),
@@ -637,7 +642,7 @@ async fn conformance(db: &Database) {
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();
-    assert_eq!(store.count_published("many").await.unwrap(), 400);
+    assert_eq!(store.count_published(1, "many").await.unwrap(), 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             learn: !args.no_learn,
             dry_run: args.dry_run,
             taken_slugs: &taken,
+            site: crate::domain::DEFAULT_SITE,
         },
     );
     for path in &args.files {

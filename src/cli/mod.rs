@@ -27,6 +27,7 @@ mod keys;
 mod migrate;
 mod rules;
 mod serve;
+mod sites;
 mod train;
 
 use crate::data::DataError;
@@ -69,6 +70,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Show or set a site's rules (moderation and disallowed keys, link limit, time trap, ...).
     Rules(rules::RulesArgs),
+    /// Manage the sites this server hosts: their names and the origins their pages come from.
+    Sites(sites::SitesArgs),
     /// Import a site's history: WordPress WXR, `wp comment list` dumps, Disqus XML.
     Import(import::ImportArgs),
     /// Export articles and comments: WordPress WXR, Disqus XML, or labeled training JSONL.
@@ -301,6 +304,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Sites(args) => sites::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),

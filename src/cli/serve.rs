@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// Secure.
     #[arg(long, env = "REPLYGUARD_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
+    /// An origin (scheme://host[:port]) whose pages may call the JSON and Isso APIs for the
+    /// default site, for this run (repeat, or comma-separate in the variable); sites are managed
+    /// with `replyguard sites`.
+    #[arg(long = "site-origin", env = "REPLYGUARD_SITE_ORIGINS", value_delimiter = ',', value_name = "URL", value_parser = parse_origin)]
+    pub site_origin: Vec<crate::domain::SiteOrigin>,
     #[command(flatten)]
     pub learning: super::LearningFlags,
     /// A comment published on arrival that nobody has marked as spam or trashed for this long is
@@ -143,6 +148,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|errors| anyhow::anyhow!("invalid rule flags: {errors:?}"))?,
         trusted_proxies: args.trusted_proxy,
         public_url: args.public_url,
+        site_origins: args.site_origin,
         connections: web::conn::ConnectionLimits {
             header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
             max_total: web::conn::effective_max(args.max_connections.max(1)),
@@ -157,4 +163,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .max_blocking_threads(8)
         .build()?;
     runtime.block_on(web::serve(config))
+}
+
+fn parse_origin(raw: &str) -> Result<crate::domain::SiteOrigin, String> {
+    crate::domain::SiteOrigin::parse(raw)
 }

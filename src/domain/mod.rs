@@ -10,14 +10,19 @@
 //! - [`origin`]: where a comment came from.
 //! - [`site_rules`]: a site's own moderation rules (keys, links, time trap, reputation).
 //! - [`article`]: an imported article ([`ArticleRecord`]), as the import reads it and storage keeps it.
+//! - [`site`]: the sites one server hosts, their origins and settings, and thread keys.
 
 pub mod article;
 pub mod draft;
 pub mod moderation;
 pub mod origin;
+pub mod site;
 pub mod site_rules;
 
 pub use article::ArticleRecord;
 pub use draft::{CommentDraft, FieldErrors, RawComment, Strictness};
 pub use moderation::{Status, training_label};
 pub use origin::Origin;
+pub use site::{
+    DEFAULT_SITE, DEFAULT_SITE_NAME, Moderation, Site, SiteName, SiteOrigin, SiteSettings, Thread,
+};

@@ -15,12 +15,13 @@ use std::net::IpAddr;
 /// The site the built-in article pages (and imported history) belong to.
 pub const DEFAULT_SITE: &str = "default";
 
-/// The site whose model a comment in `thread` teaches: an Akismet key's checks (thread
-/// `akismet:KEY_ID`) teach that key's own site, everything else the default site.
-pub fn site_of_thread(thread: Option<&str>) -> String {
+/// The learning (and rules) key of a comment in `thread` of the site named `site`: an Akismet
+/// key's checks (thread `akismet:KEY_ID`) teach that key's own model, everything else its site's
+/// (the default site when the site is not known).
+pub fn site_of_thread(thread: Option<&str>, site: Option<&str>) -> String {
     match thread {
         Some(t) if t.starts_with("akismet:") => t.to_string(),
-        _ => DEFAULT_SITE.to_string(),
+        _ => site.unwrap_or(DEFAULT_SITE).to_string(),
     }
 }
 

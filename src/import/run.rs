@@ -27,6 +27,8 @@ pub struct Options<'a> {
     pub dry_run: bool,
     /// Slugs of the Markdown articles (a Disqus thread with the same slug joins its article).
     pub taken_slugs: &'a [String],
+    /// The site the comments are imported into.
+    pub site: i64,
 }
 
 /// What an import did (or, dry, would do).
@@ -237,6 +239,7 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
         };
         let learn = training_label(verdict, status);
         let comment = NewComment {
+            site_id: self.options.site,
             article: String::new(),
             parent_id: None,
             author: draft.author().to_string(),

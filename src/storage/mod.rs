@@ -82,11 +82,14 @@ pub enum StorageError {
     Unavailable { message: String },
     #[error("storage task failed: {0}")]
     Task(String),
+    /// The change contradicts what is stored (a name or an origin another site has).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Every part of the port, as one trait object.
-pub trait Store: CommentStore + AkismetStore + ImportStore {}
-impl<T: CommentStore + AkismetStore + ImportStore> Store for T {}
+pub trait Store: CommentStore + AkismetStore + ImportStore + SiteStore {}
+impl<T: CommentStore + AkismetStore + ImportStore + SiteStore> Store for T {}
 
 /// Opens the database `--db` names: the one place every command opens storage from. Creates the
 /// schema or applies pending migrations.
@@ -147,6 +150,9 @@ pub enum Window {
 /// A comment to store, as submitted plus the classifier's decision.
 #[derive(Debug, Clone)]
 pub struct NewComment {
+    /// The site it was posted to ([`crate::domain::DEFAULT_SITE`] for the built-in articles).
+    pub site_id: i64,
+    /// Its thread within the site: an article's slug, or an embedding page's path.
     pub article: String,
     pub parent_id: Option<i64>,
     pub author: String,
@@ -191,6 +197,7 @@ impl NewComment {
             source: self.source,
             created_at,
             html: false,
+            site_id: self.site_id,
         }
     }
 }
@@ -216,6 +223,8 @@ pub struct StoredComment {
     pub created_at: String,
     /// The text is sanitized HTML (imported from WordPress or Disqus), not plain text.
     pub html: bool,
+    /// The site it belongs to.
+    pub site_id: i64,
 }
 
 /// One entry of a comment's status history.
@@ -236,29 +245,32 @@ pub trait CommentStore: Send + Sync + 'static {
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError>;
     /// One comment by id.
     async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError>;
-    /// At most `limit` published comments of an article in `window`, oldest first, without their
-    /// clues (`Null`): public listings never show them.
+    /// At most `limit` published comments of a thread (`article` of `site`) in `window`, oldest
+    /// first, without their clues (`Null`): public listings never show them.
     async fn published(
         &self,
+        site: i64,
         article: &str,
         window: Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError>;
-    /// Number of published comments of an article.
-    async fn count_published(&self, article: &str) -> Result<u64, StorageError>;
+    /// Number of published comments of a thread.
+    async fn count_published(&self, site: i64, article: &str) -> Result<u64, StorageError>;
     /// What the site knows of a reader ([`Reputation`]), in one lookup.
     async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError>;
-    /// Whether the same text was already posted to the article by the same e-mail address.
+    /// Whether the same text was already posted to the thread by the same e-mail address.
     async fn is_duplicate(
         &self,
+        site: i64,
         article: &str,
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError>;
-    /// Comments by status (newest first), optionally for one article.
+    /// Comments by status (newest first), optionally of one site, and of one thread of it.
     async fn by_status(
         &self,
         status: Status,
+        site: Option<i64>,
         article: Option<&str>,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError>;
@@ -367,6 +379,9 @@ pub struct LearnedExample {
 /// Who sent a reader's comment, as the reputation rules look it up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReputationQuery {
+    /// The site asked about: other sites' comments do not count (a reader trusted on one site
+    /// is a stranger on another).
+    pub site: i64,
     pub email: String,
     pub name: String,
     /// The sender's website domain (`shop.example`), empty when none.
@@ -576,6 +591,59 @@ pub trait ImportStore: Send + Sync + 'static {
 
 /// The setting an import moves whenever it adds or changes articles, so servers reload them.
 pub const ARTICLES_VERSION: &str = "articles_version";
+
+/// The setting every change of the sites moves, so servers reload them.
+pub const SITES_VERSION: &str = "sites_version";
+
+/// A site to create, or the changes to make to one that exists ([`SiteStore::add_site`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteChange {
+    pub name: crate::domain::SiteName,
+    /// Its title; a new site without one is titled by its name.
+    pub title: Option<String>,
+    /// Origins to add.
+    pub origins: Vec<crate::domain::SiteOrigin>,
+    /// Its settings; a new site without them gets the defaults.
+    pub settings: Option<crate::domain::SiteSettings>,
+}
+
+/// The sites one server hosts, and their threads.
+#[async_trait::async_trait]
+pub trait SiteStore: Send + Sync + 'static {
+    /// Every site that was not removed, the default site first, then by name.
+    async fn sites(&self) -> Result<Vec<crate::domain::Site>, StorageError>;
+    /// Creates a site, or (when the name exists) adds the origins and applies the title and
+    /// settings given; a removed site of that name comes back with its comments. An origin of
+    /// another site is a [`StorageError::Conflict`].
+    async fn add_site(&self, change: &SiteChange) -> Result<crate::domain::Site, StorageError>;
+    /// Removes `origins` from a site, or with none the whole site (its origins are freed; its
+    /// comments stay, under its name). The default site cannot be removed, only its origins.
+    /// False when there is no such site.
+    async fn remove_site(
+        &self,
+        name: &str,
+        origins: &[crate::domain::SiteOrigin],
+    ) -> Result<bool, StorageError>;
+    /// A thread of a site by its key.
+    async fn thread(
+        &self,
+        site: i64,
+        uri: &str,
+    ) -> Result<Option<crate::domain::Thread>, StorageError>;
+    /// The thread, created with `title` if it is new (an existing thread keeps its title).
+    async fn create_thread(
+        &self,
+        site: i64,
+        uri: &str,
+        title: &str,
+    ) -> Result<crate::domain::Thread, StorageError>;
+    /// A site's threads, newest first, at most `limit`.
+    async fn threads(
+        &self,
+        site: i64,
+        limit: u64,
+    ) -> Result<Vec<crate::domain::Thread>, StorageError>;
+}
 
 /// Current time in RFC 3339 (UTC, seconds).
 pub fn now_rfc3339() -> String {

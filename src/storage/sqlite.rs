@@ -23,6 +23,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_admin_sessions.sql"),
     include_str!("migrations/0008_learning_log_by_comment.sql"),
     include_str!("migrations/0009_comments_by_email.sql"),
+    include_str!("migrations/0010_sites.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -348,6 +349,7 @@ mod tests {
 
     fn comment(article: &str, status: Status) -> NewComment {
         NewComment {
+            site_id: crate::domain::DEFAULT_SITE,
             article: article.into(),
             parent_id: None,
             author: "Ana".into(),
@@ -424,15 +426,22 @@ mod tests {
             let a = store.insert(comment("a", Status::Published)).unwrap();
             let b = store.insert(comment("a", Status::Held)).unwrap();
             store.insert(comment("b", Status::Published)).unwrap();
-            assert_eq!(op!(store, count_published, "a").unwrap(), 1);
-            assert!(op!(store, is_duplicate, "a", "ana@example.org", "Nice post").unwrap());
-            assert!(!op!(store, is_duplicate, "a", "bob@example.org", "Nice post").unwrap());
+            assert_eq!(op!(store, count_published, 1, "a").unwrap(), 1);
+            assert!(op!(store, is_duplicate, 1, "a", "ana@example.org", "Nice post").unwrap());
+            assert!(!op!(store, is_duplicate, 1, "a", "bob@example.org", "Nice post").unwrap());
             let approved = op!(store, set_status, b.id, Status::Published, "admin").unwrap();
             assert_eq!(approved.status, Status::Published);
             assert_eq!(
-                op!(store, published, "a", crate::storage::Window::Offset(0), 10)
-                    .unwrap()
-                    .len(),
+                op!(
+                    store,
+                    published,
+                    1,
+                    "a",
+                    crate::storage::Window::Offset(0),
+                    10
+                )
+                .unwrap()
+                .len(),
                 2
             );
             assert!(matches!(
@@ -442,7 +451,7 @@ mod tests {
             a.id
         };
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(op!(store, count_published, "a").unwrap(), 2);
+        assert_eq!(op!(store, count_published, 1, "a").unwrap(), 2);
         assert_eq!(op!(store, get, id).unwrap().unwrap().content, "Nice post");
         let feedback = op!(store, feedback).unwrap();
         assert_eq!(
@@ -494,7 +503,7 @@ mod tests {
             assert_eq!(ids.len(), 400, "every acknowledged insert has its own id");
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(op!(store, count_published, "a").unwrap(), 400);
+        assert_eq!(op!(store, count_published, 1, "a").unwrap(), 400);
         assert_eq!(op!(store, history, 400).unwrap().len(), 1);
     }
 }

@@ -2,14 +2,15 @@
 //! awaited without holding a thread; every other call runs one of the shared bodies
 //! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk.
 
-use super::sql::{self, comments, import, keys, ready};
+use super::sql::{self, comments, import, keys, ready, sites};
 use super::{
     AkismetStore, ApiKey, ArticleOutcome, CommentOutcome, CommentStore, DayActivity, ExportArticle,
     ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment, Reputation,
-    ReputationQuery, SqliteStore, Status, StatusEvent, StorageError, StoredArticle, StoredComment,
+    ReputationQuery, SiteChange, SiteStore, SqliteStore, Status, StatusEvent, StorageError,
+    StoredArticle, StoredComment,
 };
 use crate::data::LabeledComment;
-use crate::domain::ArticleRecord;
+use crate::domain::{ArticleRecord, Site, SiteOrigin, Thread};
 use rusqlite::{Connection, TransactionBehavior};
 use std::sync::Arc;
 
@@ -87,12 +88,13 @@ impl CommentStore for SqlitePort {
 
     async fn published(
         &self,
+        site: i64,
         article: &str,
         window: super::Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let article = article.to_owned();
-        self.read(move |c| ready(comments::published(c, &article, window, limit)))
+        self.read(move |c| ready(comments::published(c, site, &article, window, limit)))
             .await
     }
 
@@ -102,14 +104,15 @@ impl CommentStore for SqlitePort {
             .await
     }
 
-    async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
+    async fn count_published(&self, site: i64, article: &str) -> Result<u64, StorageError> {
         let article = article.to_owned();
-        self.read(move |c| ready(comments::count_published(c, &article)))
+        self.read(move |c| ready(comments::count_published(c, site, &article)))
             .await
     }
 
     async fn is_duplicate(
         &self,
+        site: i64,
         article: &str,
         author_email: &str,
         content: &str,
@@ -117,7 +120,7 @@ impl CommentStore for SqlitePort {
         let owned = [article, author_email, content].map(str::to_owned);
         self.read(move |c| {
             let [article, email, content] = &owned;
-            ready(comments::is_duplicate(c, article, email, content))
+            ready(comments::is_duplicate(c, site, article, email, content))
         })
         .await
     }
@@ -125,12 +128,21 @@ impl CommentStore for SqlitePort {
     async fn by_status(
         &self,
         status: Status,
+        site: Option<i64>,
         article: Option<&str>,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let article = article.map(str::to_owned);
-        self.read(move |c| ready(comments::by_status(c, status, article.as_deref(), limit)))
-            .await
+        self.read(move |c| {
+            ready(comments::by_status(
+                c,
+                status,
+                site,
+                article.as_deref(),
+                limit,
+            ))
+        })
+        .await
     }
 
     async fn set_status(
@@ -402,6 +414,51 @@ impl ImportStore for SqlitePort {
     ) -> Result<Option<String>, StorageError> {
         let path = path.to_owned();
         self.read(move |c| ready(import::moved_article(c, &path, wp_post_id)))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl SiteStore for SqlitePort {
+    async fn sites(&self) -> Result<Vec<Site>, StorageError> {
+        self.read(|c| ready(sites::sites(c))).await
+    }
+
+    async fn add_site(&self, change: &SiteChange) -> Result<Site, StorageError> {
+        let change = change.clone();
+        self.write(Shown::Same, move |c| ready(sites::add_site(c, &change)))
+            .await
+    }
+
+    async fn remove_site(&self, name: &str, origins: &[SiteOrigin]) -> Result<bool, StorageError> {
+        let (name, origins) = (name.to_owned(), origins.to_vec());
+        self.write(Shown::Same, move |c| {
+            ready(sites::remove_site(c, &name, &origins))
+        })
+        .await
+    }
+
+    async fn thread(&self, site: i64, uri: &str) -> Result<Option<Thread>, StorageError> {
+        let uri = uri.to_owned();
+        self.read(move |c| ready(sites::thread(c, site, &uri)))
+            .await
+    }
+
+    async fn create_thread(
+        &self,
+        site: i64,
+        uri: &str,
+        title: &str,
+    ) -> Result<Thread, StorageError> {
+        let (uri, title) = (uri.to_owned(), title.to_owned());
+        self.write(Shown::Same, move |c| {
+            ready(sites::create_thread(c, site, &uri, &title))
+        })
+        .await
+    }
+
+    async fn threads(&self, site: i64, limit: u64) -> Result<Vec<Thread>, StorageError> {
+        self.read(move |c| ready(sites::threads(c, site, limit)))
             .await
     }
 }

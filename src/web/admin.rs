@@ -46,11 +46,24 @@ impl FromRequestParts<AppState> for Admin {
 #[derive(Debug, Deserialize)]
 pub struct QueueQuery {
     status: Option<String>,
+    site: Option<String>,
     article: Option<String>,
     limit: Option<u64>,
 }
 
-/// `GET /api/v1/admin/comments?status=held|spam|published|trash&article=slug`.
+/// The site a `?site=NAME` filter names (none: every site).
+pub(super) fn site_filter(state: &AppState, name: Option<&str>) -> Result<Option<i64>, WebError> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(name) => state
+            .sites
+            .by_name(name)
+            .map(|s| Some(s.id))
+            .ok_or_else(|| WebError::NotFound(format!("no site `{name}`"))),
+    }
+}
+
+/// `GET /api/v1/admin/comments?status=held|spam|published|trash&site=NAME&article=slug`.
 pub async fn queue(
     _: Admin,
     State(state): State<AppState>,
@@ -63,9 +76,10 @@ pub async fn queue(
         })?,
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let site = site_filter(&state, q.site.as_deref())?;
     let comments = state
         .store
-        .by_status(status, q.article.as_deref(), limit)
+        .by_status(status, site, q.article.as_deref(), limit)
         .await?;
     Ok(Json(json!({"status": status, "comments": comments})))
 }

@@ -133,6 +133,7 @@ pub(super) fn login_page(message: Option<&str>) -> Html<String> {
 #[derive(Debug, Deserialize)]
 pub struct QueueQuery {
     status: Option<String>,
+    site: Option<String>,
     article: Option<String>,
     /// Search text: matched against author, e-mail, IP and comment text.
     q: Option<String>,
@@ -188,6 +189,31 @@ pub async fn queue(
         .and_then(Status::parse)
         .unwrap_or(Status::Held);
     let article = q.article.clone().filter(|a| !a.is_empty());
+    let site = super::admin::site_filter(&state, q.site.as_deref())?;
+    let site_name = q.site.clone().filter(|s| !s.trim().is_empty());
+    let sites = state.sites.all();
+    // The threads to filter by: the default site's articles, another site's pages.
+    let threads: Vec<(String, String)> = match site {
+        Some(id) if id != crate::domain::DEFAULT_SITE => state
+            .site_store
+            .threads(id, 500)
+            .await?
+            .into_iter()
+            .map(|t| {
+                let title = if t.title.is_empty() {
+                    t.uri.clone()
+                } else {
+                    t.title
+                };
+                (t.uri, title)
+            })
+            .collect(),
+        _ => state
+            .articles()
+            .iter()
+            .map(|a| (a.slug.clone(), a.title.clone()))
+            .collect(),
+    };
     let search =
         q.q.as_deref()
             .map(str::trim)
@@ -200,7 +226,7 @@ pub async fn queue(
     };
     let mut comments = state
         .store
-        .by_status(status, article.as_deref(), limit)
+        .by_status(status, site, article.as_deref(), limit)
         .await?;
     if let Some(needle) = &search {
         let needle = needle.to_lowercase();
@@ -210,6 +236,12 @@ pub async fn queue(
     let counts = state.store.count_by_status().await?;
     let count_of = |s: Status| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
     let banner = done_banner(q.done.as_deref(), q.n.unwrap_or(1));
+    let site_of = |id: i64| {
+        sites
+            .iter()
+            .find(|s| s.id == id)
+            .map_or_else(|| format!("site {id}"), |s| s.name.clone())
+    };
     let since = days_ago(ACTIVITY_DAYS - 1);
     let activity = state.store.daily_activity(&since).await?;
     let served = state.models.current();
@@ -220,7 +252,7 @@ pub async fn queue(
         nav.tabs {
             @for s in [Status::Held, Status::Spam, Status::Published, Status::Trash] {
                 @let label = format!("{} ({})", tab_name(s), count_of(s));
-                @if s == status { strong aria-current="page" { (label) } " " } @else { a href={ "/admin?status=" (s.as_str()) } { (label) } }
+                @if s == status { strong aria-current="page" { (label) } " " } @else { a href={ "/admin?status=" (s.as_str()) @if let Some(n) = &site_name { "&site=" (n) } } { (label) } }
             }
             a href="/admin/rules" { "rules" } " "
             form.inline method="post" action="/admin/logout" {
@@ -230,10 +262,19 @@ pub async fn queue(
         }
         form method="get" action="/admin" {
             input type="hidden" name="status" value=(status.as_str());
-            label { "Article " select name="article" {
+            @if sites.len() > 1 {
+                label { "Site " select name="site" {
+                    option value="" { "all" }
+                    @for s in &sites {
+                        option value=(s.name) selected[site_name.as_deref() == Some(s.name.as_str())] { (s.title) " (" (s.name) ")" }
+                    }
+                } }
+                " "
+            }
+            label { "Thread " select name="article" {
                 option value="" { "all" }
-                @for a in state.articles().iter() {
-                    option value=(a.slug) selected[article.as_deref() == Some(a.slug.as_str())] { (a.title) }
+                @for (key, title) in &threads {
+                    option value=(key) selected[article.as_deref() == Some(key.as_str())] { (title) }
                 }
             } }
             " " label { "Search " input id="q" type="search" name="q" value=(search.as_deref().unwrap_or("")) placeholder="author, e-mail, IP or text"; }
@@ -254,7 +295,7 @@ pub async fn queue(
         }
         table.queue {
             tr { th { "" } th { "Comment" } th { "Author" } th { "Why" } th { "Actions" } }
-            @for c in &comments { (row(c, &csrf, &served.model.meta.thresholds)) }
+            @for c in &comments { (row(c, &site_of(c.site_id), &csrf, &served.model.meta.thresholds)) }
         }
     };
     Ok(page("Moderation", body).into_response())
@@ -361,14 +402,14 @@ fn tab_name(s: Status) -> &'static str {
     }
 }
 
-fn row(c: &StoredComment, csrf: &str, t: &crate::engine::Thresholds) -> Markup {
+fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds) -> Markup {
     let clues = super::admin_words::clues(c);
     html! {
         tr.comment-row id={ "c" (c.id) } {
             td { input type="checkbox" name="id" value=(c.id) form="bulk" aria-label={ "Select comment " (c.id) }; }
             td { (c.content) br; small {
-                "on " (c.article) " · " (c.created_at) " · via " (c.source)
-                @if c.status == Status::Published { " · " a href={ "/articles/" (c.article) "#comment-" (c.id) } { "see it on the page" } }
+                "on " @if site != crate::domain::DEFAULT_SITE_NAME { (site) " " } (c.article) " · " (c.created_at) " · via " (c.source)
+                @if c.status == Status::Published && c.site_id == crate::domain::DEFAULT_SITE { " · " a href={ "/articles/" (c.article) "#comment-" (c.id) } { "see it on the page" } }
             } }
             td { (c.author) br; small { (c.author_email) } @if let Some(u) = &c.author_url { br; small { (u) } } @if let Some(ip) = &c.user_ip { br; small { (ip) } } }
             td {
@@ -526,6 +567,7 @@ async fn reply(state: &AppState, id: i64, body: &[u8]) -> Result<Response, WebEr
     let stored = state
         .store
         .insert(crate::storage::NewComment {
+            site_id: parent.site_id,
             article: parent.article.clone(),
             parent_id: Some(id),
             author: OWNER_NAME.into(),

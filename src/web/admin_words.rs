@@ -184,6 +184,7 @@ mod tests {
     ) -> StoredComment {
         StoredComment {
             id: 1,
+            site_id: crate::domain::DEFAULT_SITE,
             article: "a".into(),
             parent_id: None,
             author: "Ana".into(),

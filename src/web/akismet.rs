@@ -271,7 +271,9 @@ pub async fn comment_check(
     // The same path as a reader's comment, as relayed by the blog (see `submit`), but in the key's
     // own namespace: never in a thread of the site's pages, whatever `permalink` says.
     let submission = Submission {
+        site: crate::domain::DEFAULT_SITE,
         article: namespace(key.id),
+        page_title: None,
         parent: None,
         raw: RawComment {
             content: comment.comment_content.clone(),

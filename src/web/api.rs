@@ -4,7 +4,7 @@ use super::AppState;
 use super::error::WebError;
 use super::submit::{self, Submission};
 use crate::data::CommentView;
-use crate::domain::{Origin, RawComment};
+use crate::domain::{DEFAULT_SITE, Origin, RawComment};
 use crate::engine::{Clue, Verdict};
 use crate::storage::Window;
 use axum::Json;
@@ -119,7 +119,7 @@ pub async fn list_comments(
     }
     let per_page = paging.per_page.unwrap_or(50).clamp(1, 200);
     let page = paging.page.unwrap_or(1).max(1);
-    let total = state.store.count_published(&slug).await?;
+    let total = state.store.count_published(DEFAULT_SITE, &slug).await?;
     let window = match paging.after {
         Some(id) if id <= 0 => {
             return Err(WebError::BadRequest(
@@ -129,7 +129,10 @@ pub async fn list_comments(
         Some(id) => Window::After(id),
         None => Window::Offset((page - 1).saturating_mul(per_page)),
     };
-    let comments = state.store.published(&slug, window, per_page).await?;
+    let comments = state
+        .store
+        .published(DEFAULT_SITE, &slug, window, per_page)
+        .await?;
     // Where the next page starts, while there may be one.
     let next_after = comments
         .last()
@@ -156,7 +159,7 @@ pub async fn list_comments(
 pub async fn list_articles(State(state): State<AppState>) -> Result<impl IntoResponse, WebError> {
     let mut out = Vec::new();
     for a in state.articles().iter() {
-        let comments = state.store.count_published(&a.slug).await?;
+        let comments = state.store.count_published(DEFAULT_SITE, &a.slug).await?;
         out.push(json!({"slug": a.slug, "title": a.title, "date": a.date, "comments": comments}));
     }
     Ok(Json(out))

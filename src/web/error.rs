@@ -57,6 +57,7 @@ impl WebError {
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Storage(StorageError::NotFound(_)) => StatusCode::NOT_FOUND,
+            WebError::Storage(StorageError::Conflict(_)) => StatusCode::CONFLICT,
             WebError::Storage(e) if e.unavailable_reason().is_some() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -100,6 +101,7 @@ impl IntoResponse for WebError {
             WebError::Storage(StorageError::NotFound(id)) => {
                 json!({"error": format!("comment {id} not found")})
             }
+            WebError::Storage(e @ StorageError::Conflict(_)) => json!({"error": e.to_string()}),
             WebError::Storage(e) if e.unavailable_reason().is_some() => {
                 json!({"error": self.user_message()})
             }

@@ -30,7 +30,12 @@ pub async fn article(
     let base = state.base_url(&headers);
     let mut comments = state
         .store
-        .published(&slug, Window::FromEnd(0), ENTRIES)
+        .published(
+            crate::domain::DEFAULT_SITE,
+            &slug,
+            Window::FromEnd(0),
+            ENTRIES,
+        )
         .await?;
     comments.sort_by_key(|c| std::cmp::Reverse(c.id));
     let title = format!("Comments on “{}”", article.title);
@@ -52,7 +57,12 @@ pub async fn site(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let base = state.base_url(&headers);
     let comments = state
         .store
-        .by_status(Status::Published, None, ENTRIES * 2)
+        .by_status(
+            Status::Published,
+            Some(crate::domain::DEFAULT_SITE),
+            None,
+            ENTRIES * 2,
+        )
         .await?;
     let entries: Vec<Entry> = comments
         .iter()

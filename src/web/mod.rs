@@ -6,18 +6,22 @@
 //! - `pages`, `api`, `akismet`, `admin`, `admin_pages`: the handlers, one kind of client each;
 //!   they all submit through [`submit`] (which applies the site's [`reputation`] rules after the
 //!   text model) and answer errors through [`error`].
+//! - [`sites`]: the sites this server hosts; [`cors`]: which site a request from another origin is
+//!   for, and CORS (every route such pages call goes through [`cors::guard`]).
 //! - `secret`, `metrics`, [`client_ip`], `page_cache`, [`learner`], [`model_holder`]:
 //!   one concern each.
 
 mod admin;
 mod admin_pages;
 mod admin_rules_page;
+mod admin_sites;
 mod admin_words;
 mod akismet;
 mod api;
 mod assets;
 pub mod client_ip;
 pub mod conn;
+pub mod cors;
 pub mod error;
 mod error_pages;
 mod feeds;
@@ -36,6 +40,7 @@ mod router;
 mod secret;
 mod serve;
 pub mod site_rules;
+pub mod sites;
 mod state;
 pub mod submit;
 mod throttle;

@@ -6,7 +6,7 @@ use super::error::WebError;
 use super::render::{self, FormState};
 use super::submit::{self, Submission};
 use super::{form_timer, page_cache};
-use crate::domain::{Origin, RawComment};
+use crate::domain::{DEFAULT_SITE, Origin, RawComment};
 use crate::storage::Window;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -84,7 +84,12 @@ pub async fn home(
     }
     let mut counts = Vec::new();
     for article in articles.iter() {
-        counts.push(state.store.count_published(&article.slug).await?);
+        counts.push(
+            state
+                .store
+                .count_published(DEFAULT_SITE, &article.slug)
+                .await?,
+        );
     }
     let version = state.model_label();
     Ok(Html(render::article_list(&articles, &counts, &version).into_string()).into_response())
@@ -195,17 +200,23 @@ async fn render_article(
         return Ok(html_response(StatusCode::OK, html));
     }
     let loaded = async {
-        let total = state.store.count_published(slug).await?;
+        let total = state.store.count_published(DEFAULT_SITE, slug).await?;
         let pages = page_count(total);
         let page = query.cpage.unwrap_or(1).clamp(1, pages);
         let (window, limit) = window_of(&query, page, pages, total);
-        let mut comments = state.store.published(slug, window, limit).await?;
+        let mut comments = state
+            .store
+            .published(DEFAULT_SITE, slug, window, limit)
+            .await?;
         let mut moved = false;
         if comments.is_empty() && matches!(window, Window::After(_) | Window::Before(_)) {
             moved = true;
             // A cursor past either end (comments removed since the link was made).
             let (window, limit) = window_of(&PageQuery::default(), pages, pages, total);
-            comments = state.store.published(slug, window, limit).await?;
+            comments = state
+                .store
+                .published(DEFAULT_SITE, slug, window, limit)
+                .await?;
         }
         let paging = render::Paging {
             page,
@@ -356,7 +367,7 @@ pub async fn post_comment(
     {
         Ok(c) => {
             // The newest comment is on the last page.
-            let last_page = page_count(state.store.count_published(&slug).await?);
+            let last_page = page_count(state.store.count_published(DEFAULT_SITE, &slug).await?);
             let location = match c.status {
                 crate::storage::Status::Published => {
                     format!("/articles/{slug}?cpage={last_page}#comment-{}", c.id)

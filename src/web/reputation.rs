@@ -94,6 +94,8 @@ impl Rule {
 /// What the rules know of a reader's comment besides its score.
 #[derive(Debug, Clone, Copy)]
 pub struct Sender<'a> {
+    /// The site the comment was posted to: only its own history counts.
+    pub site: i64,
     pub content: &'a str,
     pub name: &'a str,
     pub email: &'a str,
@@ -177,6 +179,7 @@ async fn decide(
         return Ok(fired);
     }
     let query = ReputationQuery {
+        site: sender.site,
         email: sender.email.to_string(),
         name: sender.name.to_string(),
         website_domain: sender

@@ -1,8 +1,8 @@
 //! Every route, the response headers every answer gets, and `/healthz`.
 
 use super::{
-    AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, akismet, api, assets, error_pages,
-    feeds, metrics, pages, site_rules,
+    AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_sites, akismet, api, assets,
+    cors, error_pages, feeds, metrics, pages, site_rules,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -12,6 +12,22 @@ use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// The routes pages of other origins call, behind [`cors::guard`]: the default site's articles
+/// (for its `--site-origin` pages).
+fn cross_origin(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/articles", get(api::list_articles))
+        .route(
+            "/api/v1/articles/{slug}/comments",
+            get(api::list_comments).post(api::create_comment),
+        )
+        .layer(axum::middleware::from_fn(cors::default_site_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::guard,
+        ))
+}
+
 /// All routes.
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     Router::new()
@@ -20,11 +36,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/articles/{slug}/comments", post(pages::post_comment))
         .route("/articles/{slug}/feed", get(feeds::article))
         .route("/feed", get(feeds::site))
-        .route("/api/v1/articles", get(api::list_articles))
-        .route(
-            "/api/v1/articles/{slug}/comments",
-            get(api::list_comments).post(api::create_comment),
-        )
+        .merge(cross_origin(&state))
         .route("/api/v1/classify", post(api::classify))
         .route("/api/v1/admin/comments", get(admin::queue))
         .route("/api/v1/admin/comments/{id}/{action}", post(admin::act))
@@ -32,6 +44,14 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route(
             "/api/v1/admin/rules",
             get(site_rules::show).put(site_rules::replace),
+        )
+        .route(
+            "/api/v1/admin/sites",
+            get(admin_sites::list).post(admin_sites::add),
+        )
+        .route(
+            "/api/v1/admin/sites/{name}",
+            axum::routing::delete(admin_sites::remove),
         )
         .route("/admin", get(admin_pages::queue))
         .route(

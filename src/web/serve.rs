@@ -22,6 +22,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(%addr, model = %state.models.current().version, db = %config.db, "serving");
 
     tokio::spawn(refresh_articles(state.clone()));
+    tokio::spawn(super::sites::follow(state.clone()));
     tokio::spawn(learner::run(
         state.learner.clone(),
         state.store.clone(),

@@ -42,6 +42,8 @@ pub struct ServeConfig {
     pub public_url: Option<url::Url>,
     /// Header timeout and connection caps.
     pub connections: super::conn::ConnectionLimits,
+    /// Origins added to the default site for this run (`--site-origin`).
+    pub site_origins: Vec<crate::domain::SiteOrigin>,
 }
 
 /// Shared state of every handler: one `Arc`, so the clone axum makes for each request (and each
@@ -72,6 +74,10 @@ pub struct Shared {
     pub(super) articles: Arc<arc_swap::ArcSwap<Vec<Article>>>,
     pub(super) file_articles: Arc<Vec<Article>>,
     pub imports: Arc<dyn crate::storage::ImportStore>,
+    /// The sites and their threads, as stored.
+    pub site_store: Arc<dyn crate::storage::SiteStore>,
+    /// The sites, as requests look them up.
+    pub sites: Arc<super::sites::Sites>,
     /// Posting limits per client address, counted by the store (shared by replicas).
     pub limits: crate::storage::PostLimits,
     pub admin: Arc<AdminSecret>,
@@ -90,6 +96,8 @@ pub struct Shared {
     pub(super) public_https: bool,
     /// `--public-url`, for the absolute links feeds need.
     pub(super) public_url: Option<url::Url>,
+    /// The origin of `--public-url`: replyguard's own pages.
+    pub(super) public_origin: Option<crate::domain::SiteOrigin>,
 }
 
 /// Shortest admin token accepted at start.
@@ -191,7 +199,14 @@ impl AppState {
         }
         let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.hash));
         let imported = store.public_articles().await?;
+        let sites = super::sites::Sites::load(&*store, config.site_origins.clone()).await?;
         let state = AppState(Arc::new(Shared {
+            site_store: store.clone(),
+            sites: Arc::new(sites),
+            public_origin: config
+                .public_url
+                .as_ref()
+                .and_then(|u| crate::domain::SiteOrigin::of_header(u.as_str())),
             articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
                 &articles, imported,
             ))),

@@ -12,8 +12,8 @@ use super::AppState;
 use super::error::WebError;
 use super::model_holder::ServedModel;
 use super::reputation::{self, Rule};
-use super::site_rules;
 use crate::data::CommentView;
+use crate::domain::site::Moderation;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::online;
 use crate::engine::{Classification, Clue, Scratch, Verdict};
@@ -31,7 +31,13 @@ thread_local! {
 /// A submitted comment as it arrived, with what the request tells about its sender.
 #[derive(Debug, Clone)]
 pub struct Submission {
+    /// The site it is posted to.
+    pub site: i64,
+    /// Its thread within the site: an article's slug, or (with `page_title`) a page's path.
     pub article: String,
+    /// For a page of an embedding site: the thread is that page, created with this title on its
+    /// first comment (the built-in articles exist already and are checked instead).
+    pub page_title: Option<String>,
     pub parent: Option<i64>,
     pub raw: RawComment,
     /// The invisible field humans never fill.
@@ -59,7 +65,9 @@ impl Submission {
     /// A reader's comment from the form or the API.
     pub fn reader(article: String, parent: Option<i64>, raw: RawComment, origin: Origin) -> Self {
         Submission {
+            site: crate::domain::DEFAULT_SITE,
             article,
+            page_title: None,
             parent,
             raw,
             honeypot: false,
@@ -116,7 +124,7 @@ fn not_stored() -> WebError {
 /// origin. With `store` false (an Akismet `is_test` check) it is scored and nothing is kept.
 pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Accepted, WebError> {
     let reader = s.refuses();
-    if reader && state.article(&s.article).is_none() {
+    if reader && s.page_title.is_none() && state.article(&s.article).is_none() {
         return Err(WebError::NotFound(format!("no article `{}`", s.article)));
     }
     let draft = match CommentDraft::parse(&s.raw, s.strictness()) {
@@ -132,7 +140,9 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     if let Some(draft) = &draft {
         if let Some(parent) = s.parent {
             let found = state.store.get(parent).await?;
-            if !found.is_some_and(|p| p.article == s.article && p.status == Status::Published) {
+            if !found.is_some_and(|p| {
+                p.site_id == s.site && p.article == s.article && p.status == Status::Published
+            }) {
                 return Err(WebError::NotFound(format!(
                     "no comment {parent} to reply to in this article"
                 )));
@@ -143,7 +153,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             && !draft.content().is_empty()
             && state
                 .store
-                .is_duplicate(&s.article, draft.email(), draft.content())
+                .is_duplicate(s.site, &s.article, draft.email(), draft.content())
                 .await?
         {
             if reader {
@@ -172,9 +182,16 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     }
 
     // Each site scores with what it taught (an Akismet key's checks: that key's own lessons).
+    let site_name = state.sites.by_id(s.site).map_or_else(
+        || crate::domain::DEFAULT_SITE_NAME.to_string(),
+        |site| site.name.clone(),
+    );
     let served = state
         .models
-        .for_site(&crate::domain::site_rules::site_of_thread(Some(&s.article)));
+        .for_site(&crate::domain::site_rules::site_of_thread(
+            Some(&s.article),
+            Some(&site_name),
+        ));
     let (content, author, email, url) = match &draft {
         Some(d) => (d.content(), d.author(), d.email(), d.url()),
         None => (
@@ -199,11 +216,9 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         (verdict_only(&served, view), Vec::new())
     };
     if reader && !s.honeypot {
-        let rules = state
-            .rules
-            .get(state.store.as_ref(), site_rules::DEFAULT_SITE)
-            .await?;
+        let rules = state.rules.get(state.store.as_ref(), &site_name).await?;
         let sender = reputation::Sender {
+            site: s.site,
             content,
             name: author,
             email,
@@ -227,6 +242,16 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         }
         reputation::lead(&mut clues, rule.clue(), 0.0);
         state.metrics.rule(rule);
+    } else if reader
+        && classification.verdict == Verdict::Published
+        && state
+            .sites
+            .by_id(s.site)
+            .is_some_and(|site| site.settings.moderation == Moderation::All)
+    {
+        // The site holds every comment for a moderator (`sites add --moderation all`).
+        classification.verdict = Verdict::Held;
+        reputation::lead(&mut clues, MODERATE_ALL_CLUE, 0.0);
     }
     let Some(draft) = draft.filter(|_| store) else {
         return Ok(Accepted {
@@ -240,7 +265,16 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         _ => (None, None),
     };
     let status = s.origin.status(classification.verdict);
+    if let Some(title) = &s.page_title
+        && state.site_store.thread(s.site, &s.article).await?.is_none()
+    {
+        state
+            .site_store
+            .create_thread(s.site, &s.article, title)
+            .await?;
+    }
     let new = NewComment {
+        site_id: s.site,
         article: s.article,
         parent_id: s.parent,
         author: draft.author().to_string(),
@@ -287,6 +321,9 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
         (classification, clues)
     })
 }
+
+/// The clue naming a site's "hold every comment" setting when it held a comment.
+pub const MODERATE_ALL_CLUE: &str = "site:moderate-all";
 
 /// The clue naming the site's own lessons when they decided a rejection.
 pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";

@@ -39,6 +39,7 @@ pub(super) async fn insert_all(
     let guid = column(&|c| c.akismet_guid.clone());
     let parent: Vec<Option<i64>> = comments.iter().map(|c| c.parent_id).collect();
     let key: Vec<Option<i64>> = comments.iter().map(|c| c.api_key_id).collect();
+    let site: Vec<i64> = comments.iter().map(|c| c.site_id).collect();
     let probability: Vec<f64> = comments.iter().map(|c| c.spam_probability).collect();
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -47,22 +48,24 @@ pub(super) async fn insert_all(
         .prepare_cached(
             "WITH input AS (SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-               $12::float8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[]) \
+               $12::float8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[], \
+               $19::int8[]) \
                WITH ORDINALITY AS t(article, parent_id, author, author_email, author_url, content, \
                user_ip, user_agent, referrer, status, verdict, spam_probability, clues, \
-               model_version, source, akismet_guid, api_key_id, ord)), \
+               model_version, source, akismet_guid, api_key_id, site_id, ord)), \
              new AS (INSERT INTO comments (article, parent_id, author, author_email, author_url, \
                content, user_ip, user_agent, referrer, status, verdict, spam_probability, clues, \
-               model_version, source, created_at, akismet_guid, api_key_id) \
+               model_version, source, created_at, akismet_guid, api_key_id, site_id) \
                SELECT article, parent_id, author, author_email, author_url, content, user_ip, \
                user_agent, referrer, status, verdict, spam_probability, clues, model_version, \
-               source, $18, akismet_guid, api_key_id FROM input ORDER BY ord RETURNING id, status), \
+               source, $18, akismet_guid, api_key_id, site_id FROM input ORDER BY ord \
+               RETURNING id, status), \
              events AS (INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) \
                SELECT id, NULL, status, 'classifier', $18 FROM new) \
              SELECT id FROM new ORDER BY id",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 18] = [
+    let params: [&(dyn ToSql + Sync); 19] = [
         &article,
         &parent,
         &author,
@@ -81,6 +84,7 @@ pub(super) async fn insert_all(
         &guid,
         &key,
         &now,
+        &site,
     ];
     let rows = tx.query(&stmt, &params).await?;
     tx.commit().await?;
@@ -107,40 +111,43 @@ impl CommentStore for PgStore {
 
     async fn published(
         &self,
+        site: i64,
         article: &str,
         window: Window,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let client = self.client().await?;
-        comments::published(&Pg(&client), article, window, limit).await
+        comments::published(&Pg(&client), site, article, window, limit).await
     }
 
     async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError> {
         comments::reputation(&Pg(&self.client().await?), query).await
     }
 
-    async fn count_published(&self, article: &str) -> Result<u64, StorageError> {
-        comments::count_published(&Pg(&self.client().await?), article).await
+    async fn count_published(&self, site: i64, article: &str) -> Result<u64, StorageError> {
+        comments::count_published(&Pg(&self.client().await?), site, article).await
     }
 
     async fn is_duplicate(
         &self,
+        site: i64,
         article: &str,
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError> {
         let client = self.client().await?;
-        comments::is_duplicate(&Pg(&client), article, author_email, content).await
+        comments::is_duplicate(&Pg(&client), site, article, author_email, content).await
     }
 
     async fn by_status(
         &self,
         status: Status,
+        site: Option<i64>,
         article: Option<&str>,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError> {
         let client = self.client().await?;
-        comments::by_status(&Pg(&client), status, article, limit).await
+        comments::by_status(&Pg(&client), status, site, article, limit).await
     }
 
     async fn set_status(

@@ -31,6 +31,7 @@ macro_rules! in_transaction {
 mod comments;
 mod import;
 mod keys;
+mod sites;
 
 use super::{StorageError, StoredComment};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0001_schema.sql"),
     include_str!("0002_learning_log_by_comment.sql"),
     include_str!("0003_comments_by_email.sql"),
+    include_str!("0004_sites.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -16,11 +16,12 @@ use crate::storage::{
 /// a whole group with one `UNNEST`).
 pub const INSERT_COMMENT: &str = "INSERT INTO comments (article, parent_id, author, \
     author_email, author_url, content, user_ip, user_agent, referrer, status, verdict, \
-    spam_probability, clues, model_version, source, created_at, akismet_guid, api_key_id) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+    spam_probability, clues, model_version, source, created_at, akismet_guid, api_key_id, \
+    site_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 
 /// The values of [`INSERT_COMMENT`] for one comment stored at `now`.
-pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Param; 18] {
+pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Param; 19] {
     [
         &c.article,
         &c.parent_id,
@@ -40,6 +41,7 @@ pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Pa
         now,
         &c.akismet_guid,
         &c.api_key_id,
+        &c.site_id,
     ]
 }
 
@@ -52,28 +54,28 @@ const PUBLISHED: [&str; 2] = [
     concat!(
         "SELECT ",
         public_comment_columns!(),
-        " FROM comments WHERE article = $1 AND status = 'published' AND id > $2 AND id < $3 \
-         ORDER BY id ASC LIMIT $4 OFFSET $5"
+        " FROM comments WHERE site_id = $1 AND article = $2 AND status = 'published' \
+         AND id > $3 AND id < $4 ORDER BY id ASC LIMIT $5 OFFSET $6"
     ),
     concat!(
         "SELECT ",
         public_comment_columns!(),
-        " FROM comments WHERE article = $1 AND status = 'published' AND id > $2 AND id < $3 \
-         ORDER BY id DESC LIMIT $4 OFFSET $5"
+        " FROM comments WHERE site_id = $1 AND article = $2 AND status = 'published' \
+         AND id > $3 AND id < $4 ORDER BY id DESC LIMIT $5 OFFSET $6"
     ),
 ];
 const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts \
-    WHERE article = $1 AND status = 'published'";
+    WHERE site_id = $1 AND article = $2 AND status = 'published'";
 // Only the author's 500 latest comments on the article: enough for a repeated submission, and a
 // prolific author (or a spammer) cannot make this a full scan.
 const IS_DUPLICATE: &str = "SELECT id FROM (SELECT id, content, status FROM comments \
-    WHERE article = $1 AND author_email = $2 ORDER BY id DESC LIMIT 500) recent \
-    WHERE content = $3 AND status != 'trash' LIMIT 1";
+    WHERE site_id = $1 AND article = $2 AND author_email = $3 ORDER BY id DESC LIMIT 500) recent \
+    WHERE content = $4 AND status != 'trash' LIMIT 1";
 const BY_STATUS: &str = concat!(
     "SELECT ",
     comment_columns!(),
-    " FROM comments WHERE status = $1 AND (CAST($2 AS TEXT) IS NULL OR article = $2) \
-     ORDER BY id DESC LIMIT $3"
+    " FROM comments WHERE status = $1 AND (CAST($2 AS BIGINT) IS NULL OR site_id = $2) \
+     AND (CAST($3 AS TEXT) IS NULL OR article = $3) ORDER BY id DESC LIMIT $4"
 );
 const STATUS_OF: Spellings = [
     "SELECT status, verdict FROM comments WHERE id = $1",
@@ -97,7 +99,8 @@ const FEEDBACK: &str = "SELECT c.content, c.author, c.author_email, c.author_url
       AND NOT (c.verdict = 'rejected' AND e.to_status = 'spam') \
     ORDER BY c.id";
 const LEARNING_LOG: &str = "SELECT l.id, l.label, CAST(l.sign AS BIGINT), l.record, l.source, \
-    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END, c.article \
+    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END, c.article, \
+    COALESCE((SELECT s.name FROM sites s WHERE s.id = c.site_id), 'default') \
     FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
     WHERE l.id > $1 ORDER BY l.id LIMIT $2";
 const DAILY_VERDICTS: &str = "SELECT substr(created_at, 1, 10) AS d, verdict, count(*) \
@@ -113,9 +116,10 @@ pub async fn get<E: Exec>(e: &E, id: i64) -> Result<Option<StoredComment>, Stora
     e.query_opt(GET, &[&id], row::comment).await
 }
 
-/// Published comments of an article in a window, oldest first, without their clues.
+/// Published comments of a thread in a window, oldest first, without their clues.
 pub async fn published<E: Exec>(
     e: &E,
+    site: i64,
     article: &str,
     window: Window,
     limit: u64,
@@ -133,7 +137,7 @@ pub async fn published<E: Exec>(
     let mut comments = e
         .query(
             sql,
-            &[&article, &above, &below, &limit, &skip],
+            &[&site, &article, &above, &below, &limit, &skip],
             row::comment,
         )
         .await?;
@@ -143,9 +147,13 @@ pub async fn published<E: Exec>(
     Ok(comments)
 }
 
-/// Number of published comments of an article.
-pub async fn count_published<E: Exec>(e: &E, article: &str) -> Result<u64, StorageError> {
-    let n = super::scalar(e, COUNT_PUBLISHED, &[&article]).await?;
+/// Number of published comments of a thread.
+pub async fn count_published<E: Exec>(
+    e: &E,
+    site: i64,
+    article: &str,
+) -> Result<u64, StorageError> {
+    let n = super::scalar(e, COUNT_PUBLISHED, &[&site, &article]).await?;
     Ok(row::count(n.unwrap_or(0)))
 }
 
@@ -164,6 +172,7 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
     e.query_opt(
         REPUTATION,
         &[
+            &q.site,
             &q.email,
             &q.name,
             &q.spam_since,
@@ -193,22 +202,22 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
 /// that arrived published or held (the filter's own rejections are not evidence about anyone).
 /// An empty parameter turns its part off.
 const REPUTATION: &str = "SELECT \
-     CAST(CASE WHEN $1 <> '' AND EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
-     AND status = 'published' AND author = $2 AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN $1 <> '' AND EXISTS (SELECT 1 FROM comments WHERE author_email = $1 \
-     AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $3) \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
+     AND status = 'published' AND author = $3 AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
+     AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $4) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN $4 <> '' AND EXISTS (SELECT 1 FROM comments WHERE status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $3 \
-     AND (LOWER(author_url) LIKE $4 ESCAPE '!' OR LOWER(author_url) LIKE $5 ESCAPE '!')) \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $5 <> '' AND status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $4 \
+     AND (LOWER(author_url) LIKE $5 ESCAPE '!' OR LOWER(author_url) LIKE $6 ESCAPE '!')) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN $6 <> '' AND EXISTS (SELECT 1 FROM comments WHERE status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $7 AND user_ip = $6) \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $7 <> '' AND status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $8 AND user_ip = $7) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN $8 <> '' AND EXISTS (SELECT 1 FROM comments WHERE status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $3 \
-     AND (LOWER(content) LIKE $8 ESCAPE '!' OR ($9 <> '' AND LOWER(content) LIKE $9 ESCAPE '!') \
-     OR ($10 <> '' AND LOWER(content) LIKE $10 ESCAPE '!'))) \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $9 <> '' AND status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $4 \
+     AND (LOWER(content) LIKE $9 ESCAPE '!' OR ($10 <> '' AND LOWER(content) LIKE $10 ESCAPE '!') \
+     OR ($11 <> '' AND LOWER(content) LIKE $11 ESCAPE '!'))) \
      THEN 1 ELSE 0 END AS BIGINT)";
 
 /// `domain` made safe inside a LIKE pattern (`!` is the escape character).
@@ -250,30 +259,29 @@ const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND v
      WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
      ORDER BY id LIMIT $4";
 
-/// Whether the same text was already posted to the article by the same address.
+/// Whether the same text was already posted to the thread by the same address.
 pub async fn is_duplicate<E: Exec>(
     e: &E,
+    site: i64,
     article: &str,
     author_email: &str,
     content: &str,
 ) -> Result<bool, StorageError> {
-    let found = e
-        .query_opt(IS_DUPLICATE, &[&article, &author_email, &content], |_| {
-            Ok(())
-        })
-        .await?;
+    let params: [&dyn Param; 4] = [&site, &article, &author_email, &content];
+    let found = e.query_opt(IS_DUPLICATE, &params, |_| Ok(())).await?;
     Ok(found.is_some())
 }
 
-/// Comments by status, newest first, optionally of one article.
+/// Comments by status, newest first, optionally of one site and thread.
 pub async fn by_status<E: Exec>(
     e: &E,
     status: Status,
+    site: Option<i64>,
     article: Option<&str>,
     limit: u64,
 ) -> Result<Vec<StoredComment>, StorageError> {
     let limit = limit.min(i64::MAX as u64) as i64;
-    e.query(BY_STATUS, &[&status, &article, &limit], row::comment)
+    e.query(BY_STATUS, &[&status, &site, &article, &limit], row::comment)
         .await
 }
 

@@ -17,8 +17,9 @@ const PLACEHOLDER: &str = "INSERT INTO articles (slug, remote_id, title, date, a
     ON CONFLICT DO NOTHING";
 const INSERT_COMMENT: &str = "INSERT INTO comments (article, author, author_email, author_url, \
     content, user_ip, user_agent, status, verdict, spam_probability, clues, model_version, \
-    source, created_at, remote_id, remote_parent, comment_type, content_format) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import', $13, $14, $15, $16, 'html') \
+    source, created_at, remote_id, remote_parent, comment_type, content_format, site_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import', $13, $14, $15, $16, 'html', \
+    $17) \
     ON CONFLICT (remote_id) WHERE remote_id IS NOT NULL DO NOTHING RETURNING id";
 const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status, to_status, \
     actor, at) VALUES ($1, NULL, $2, 'import', $3)";
@@ -32,10 +33,11 @@ const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, remote_id, title, date
 const BUMP_ARTICLES: &str = "INSERT INTO settings (key, value) VALUES ($1, '1') \
     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
 const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM comments p \
-      WHERE p.remote_id = comments.remote_parent AND p.article = comments.article) \
+      WHERE p.remote_id = comments.remote_parent AND p.article = comments.article \
+      AND p.site_id = comments.site_id) \
     WHERE remote_parent IS NOT NULL AND parent_id IS NULL \
       AND EXISTS (SELECT 1 FROM comments p WHERE p.remote_id = comments.remote_parent \
-                  AND p.article = comments.article)";
+                  AND p.article = comments.article AND p.site_id = comments.site_id)";
 /// Whether a remote id is stored (one id; PostgreSQL asks for many at once instead).
 pub const KNOWN_REMOTE_ID: &str = "SELECT remote_id FROM comments WHERE remote_id = $1 \
     UNION ALL SELECT remote_id FROM articles WHERE remote_id = $1 AND title != '' \
@@ -216,7 +218,7 @@ pub async fn import_comments<E: Exec>(
             continue;
         };
         let n = &c.comment;
-        let params: [&dyn super::Param; 16] = [
+        let params: [&dyn super::Param; 17] = [
             &slug,
             &n.author,
             &n.author_email,
@@ -233,6 +235,7 @@ pub async fn import_comments<E: Exec>(
             &c.remote_id,
             &c.remote_parent,
             &c.comment_type,
+            &n.site_id,
         ];
         let Some(id) = scalar(e, INSERT_COMMENT, &params).await? else {
             outcomes.push(CommentOutcome::Existing);
@@ -283,7 +286,7 @@ pub async fn export_comments<E: Exec>(
     e.query(EXPORT_COMMENTS, &[&after, &article, &limit], |r| {
         Ok(ExportComment {
             comment: row::comment(r)?,
-            comment_type: r.text(17)?,
+            comment_type: r.text(18)?,
         })
     })
     .await

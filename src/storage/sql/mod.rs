@@ -20,6 +20,7 @@ pub mod comments;
 pub mod import;
 pub mod keys;
 pub mod row;
+pub mod sites;
 
 use super::StorageError;
 use std::future::Future;
@@ -49,6 +50,8 @@ pub enum Lock {
     LearningLog,
     /// One import at a time decides slugs and aliases.
     Articles,
+    /// One change of the sites at a time decides names and origins.
+    Sites,
 }
 
 /// A value both drivers can bind: text, integers, floats, booleans and their `Option`s.
@@ -280,10 +283,11 @@ impl<C: deadpool_postgres::GenericClient + Sync> Exec for Pg<'_, C> {
         let sql = match lock {
             Lock::LearningLog => "SELECT pg_advisory_xact_lock($1)",
             Lock::Articles => "LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE",
+            Lock::Sites => "LOCK TABLE sites IN SHARE ROW EXCLUSIVE MODE",
         };
         let params: &[&(dyn PgToSql + Sync)] = match lock {
             Lock::LearningLog => &[&LEARNING_LOCK],
-            Lock::Articles => &[],
+            Lock::Articles | Lock::Sites => &[],
         };
         self.0.execute(sql, params).await?;
         Ok(())
@@ -312,6 +316,7 @@ mod tests {
             super::comments::STATEMENTS,
             super::keys::STATEMENTS,
             super::import::STATEMENTS,
+            super::sites::STATEMENTS,
         ];
         for sql in statements.concat() {
             assert!(

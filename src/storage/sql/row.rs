@@ -13,7 +13,7 @@ macro_rules! comment_columns {
     () => {
         "id, article, parent_id, author, author_email, author_url, content, user_ip, user_agent, \
          status, verdict, spam_probability, clues, model_version, source, created_at, \
-         content_format"
+         content_format, site_id"
     };
 }
 /// [`comment_columns`] without the clues (a constant `'null'`): public listings never show them,
@@ -22,7 +22,7 @@ macro_rules! public_comment_columns {
     () => {
         "id, article, parent_id, author, author_email, author_url, content, user_ip, user_agent, \
          status, verdict, spam_probability, 'null', model_version, source, created_at, \
-         content_format"
+         content_format, site_id"
     };
 }
 /// The columns [`article`] reads.
@@ -53,6 +53,7 @@ pub fn comment(r: &dyn RowRead) -> Result<StoredComment, StorageError> {
         source: r.text(14)?,
         created_at: r.text(15)?,
         html: r.text(16)? == "html",
+        site_id: r.int(17)?,
     })
 }
 
@@ -115,7 +116,7 @@ pub fn decision(r: &dyn RowRead) -> Result<LabeledComment, StorageError> {
 }
 
 /// A learning-log entry from the columns `id, label, sign, record, source, arrival verdict,
-/// thread`;
+/// thread, site name`;
 /// `None` for a record this build cannot read, which is skipped rather than stop learning for good.
 pub fn learned(r: &dyn RowRead) -> Result<Option<LearnedExample>, StorageError> {
     let id = r.int(0)?;
@@ -133,7 +134,10 @@ pub fn learned(r: &dyn RowRead) -> Result<Option<LearnedExample>, StorageError> 
             .opt_text(5)?
             .as_deref()
             .and_then(crate::engine::Verdict::parse),
-        site: crate::domain::site_rules::site_of_thread(r.opt_text(6)?.as_deref()),
+        site: crate::domain::site_rules::site_of_thread(
+            r.opt_text(6)?.as_deref(),
+            r.opt_text(7)?.as_deref(),
+        ),
     }))
 }
 

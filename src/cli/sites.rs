@@ -1,0 +1,110 @@
+//! `replyguard sites`: the sites one server hosts — add one (or add origins to it), list them,
+//! remove one (or one origin). Running servers on the same database see a change within a
+//! second; the admin API (`/api/v1/admin/sites`) makes the same changes.
+
+use crate::domain::{Moderation, SiteName, SiteOrigin, SiteSettings};
+use crate::storage::SiteChange;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct SitesArgs {
+    #[command(flatten)]
+    pub db: super::DbArg,
+    #[command(subcommand)]
+    pub command: SitesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SitesCommand {
+    /// Create a site, or add origins to an existing one (and change its title or moderation).
+    Add {
+        /// Its name: lowercase letters, digits and `-` (e.g. `blog`).
+        name: String,
+        /// An origin its pages are served from, `scheme://host[:port]` (repeatable).
+        #[arg(long = "origin", value_name = "URL")]
+        origins: Vec<String>,
+        /// Its title (the name when not given).
+        #[arg(long)]
+        title: Option<String>,
+        /// `auto`: the filter's verdict decides; `all`: every comment waits for a moderator.
+        #[arg(long, value_name = "auto|all")]
+        moderation: Option<String>,
+    },
+    /// List the sites with their origins, as JSON lines.
+    List,
+    /// Remove a site (its comments stay), or with --origin only that origin.
+    Remove {
+        name: String,
+        /// Remove only this origin.
+        #[arg(long, value_name = "URL")]
+        origin: Option<String>,
+    },
+}
+
+pub fn run(args: SitesArgs) -> anyhow::Result<()> {
+    let rt = super::runtime()?;
+    let store = rt.block_on(crate::storage::open(&args.db.db))?;
+    match args.command {
+        SitesCommand::Add {
+            name,
+            origins,
+            title,
+            moderation,
+        } => {
+            let name = SiteName::parse(&name).map_err(anyhow::Error::msg)?;
+            let origins = origins
+                .iter()
+                .map(|o| SiteOrigin::parse(o).map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let existing = rt
+                .block_on(store.sites())?
+                .into_iter()
+                .find(|s| s.name == name.as_str());
+            let settings = match moderation {
+                None => None,
+                Some(raw) => {
+                    let moderation = Moderation::parse(&raw)
+                        .with_context(|| format!("--moderation `{raw}`: use `auto` or `all`"))?;
+                    let base = existing.as_ref().map(|s| s.settings).unwrap_or_default();
+                    Some(SiteSettings { moderation, ..base })
+                }
+            };
+            let change = SiteChange {
+                name,
+                title: title
+                    .map(|t| crate::domain::site::thread_title(&t))
+                    .filter(|t| !t.is_empty()),
+                origins,
+                settings,
+            };
+            let site = rt.block_on(store.add_site(&change))?;
+            let verb = if existing.is_some() {
+                "changed"
+            } else {
+                "added"
+            };
+            eprintln!("{verb} site `{}`", site.name);
+            println!("{}", serde_json::to_string(&site)?);
+        }
+        SitesCommand::List => {
+            for site in rt.block_on(store.sites())? {
+                println!("{}", serde_json::to_string(&site)?);
+            }
+        }
+        SitesCommand::Remove { name, origin } => {
+            let origins = match origin {
+                Some(o) => vec![SiteOrigin::parse(&o).map_err(anyhow::Error::msg)?],
+                None => Vec::new(),
+            };
+            if !rt.block_on(store.remove_site(&name, &origins))? {
+                anyhow::bail!("no site `{name}` (see `replyguard sites list`)");
+            }
+            match origins.first() {
+                Some(o) => eprintln!("removed origin {o} from site `{name}`"),
+                None => eprintln!("removed site `{name}`; its comments stay"),
+            }
+        }
+    }
+    Ok(())
+}

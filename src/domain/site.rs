@@ -1,0 +1,276 @@
+//! Sites: one server hosts the comments of several. A site has a name, a title, the origins its
+//! pages are served from, and its own settings; a thread is a page of a site, keyed by its path.
+//! The types here are the only way in: a name, an origin or a thread path that exists is valid.
+
+use serde::{Deserialize, Serialize};
+
+/// Id of the default site: the articles replyguard serves itself, and every comment stored
+/// before there were sites.
+pub const DEFAULT_SITE: i64 = 1;
+
+/// Name of the default site.
+pub const DEFAULT_SITE_NAME: &str = "default";
+
+/// Longest site name.
+const MAX_NAME_CHARS: usize = 64;
+/// Longest thread path.
+const MAX_URI_CHARS: usize = 1024;
+/// Longest thread title.
+pub const MAX_TITLE_CHARS: usize = 256;
+
+/// A site's name: 1–64 lowercase ASCII letters, digits and `-`, starting with a letter or digit
+/// (it appears in URLs, `?site=`, and the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SiteName(String);
+
+impl SiteName {
+    /// Parses a name, or says what is wrong with it.
+    pub fn parse(raw: &str) -> Result<SiteName, String> {
+        let name = raw.trim();
+        let valid = !name.is_empty()
+            && name.chars().count() <= MAX_NAME_CHARS
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !name.starts_with('-');
+        if valid {
+            Ok(SiteName(name.to_string()))
+        } else {
+            Err(format!(
+                "site name `{raw}`: use 1-{MAX_NAME_CHARS} lowercase letters, digits and `-` \
+                 (e.g. `blog`, `docs-2`)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SiteName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An origin pages are served from, as browsers send it in the `Origin` header:
+/// `scheme://host[:port]`, lowercase, the scheme's default port left out.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SiteOrigin(String);
+
+impl SiteOrigin {
+    /// Parses `https://blog.example.com`, `http://localhost:1313/` (a path of `/` is allowed, any
+    /// other path, a query or credentials are not: an origin is scheme, host and port).
+    pub fn parse(raw: &str) -> Result<SiteOrigin, String> {
+        let bad = |why: &str| {
+            Err(format!(
+                "origin `{raw}`: {why} (expected scheme://host[:port], e.g. https://blog.example.com)"
+            ))
+        };
+        let url = match url::Url::parse(raw.trim()) {
+            Ok(url) => url,
+            Err(e) => return bad(&e.to_string()),
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return bad("the scheme must be http or https");
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return bad("no host");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return bad("no user name or password belongs in an origin");
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return bad("an origin has no path, query or fragment");
+        }
+        // `url` lowercases the host and drops the scheme's default port.
+        Ok(SiteOrigin(url.origin().ascii_serialization()))
+    }
+
+    /// The origin of a request's `Origin` header, or of its `Referer` (any URL: only its origin
+    /// is kept); `None` for `null` or anything that is not an http(s) URL.
+    pub fn of_header(value: &str) -> Option<SiteOrigin> {
+        let url = url::Url::parse(value.trim()).ok()?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return None;
+        }
+        Some(SiteOrigin(url.origin().ascii_serialization()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SiteOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a site's new comments go through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Moderation {
+    /// The classifier's verdict decides (published, held, rejected).
+    #[default]
+    Auto,
+    /// Every comment the classifier would publish is held for a moderator too.
+    All,
+}
+
+impl Moderation {
+    pub fn parse(raw: &str) -> Option<Moderation> {
+        match raw.trim() {
+            "auto" => Some(Moderation::Auto),
+            "all" => Some(Moderation::All),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Moderation::Auto => "auto",
+            Moderation::All => "all",
+        }
+    }
+}
+
+/// A site's own settings, stored as JSON with the site (unknown keys are ignored and missing
+/// ones take their defaults, so older and newer servers read each other's rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct SiteSettings {
+    pub moderation: Moderation,
+    /// Embedded comment forms must carry a name.
+    pub require_author: bool,
+    /// Embedded comment forms must carry an e-mail address.
+    pub require_email: bool,
+    /// Seconds after posting during which a reader may edit or delete their own comment from
+    /// the embed (Isso's `max-age`).
+    pub edit_window_seconds: u64,
+}
+
+/// Isso's default `[general] max-age`: 15 minutes.
+pub const DEFAULT_EDIT_WINDOW_SECONDS: u64 = 900;
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings {
+            moderation: Moderation::Auto,
+            require_author: false,
+            require_email: false,
+            edit_window_seconds: DEFAULT_EDIT_WINDOW_SECONDS,
+        }
+    }
+}
+
+impl SiteSettings {
+    /// Settings as stored; a row this build cannot read gets the defaults.
+    pub fn from_json(text: &str) -> SiteSettings {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// A site as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    /// Its origins, sorted.
+    pub origins: Vec<String>,
+    pub settings: SiteSettings,
+    pub created_at: String,
+}
+
+/// A thread: a page of a site that has comments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Thread {
+    pub id: i64,
+    pub site_id: i64,
+    pub uri: String,
+    pub title: String,
+    pub created_at: String,
+}
+
+/// A thread's key within its site: the page's path as the browser shows it
+/// (`window.location.pathname`), without query or fragment, so `?utm_source=…` does not split a
+/// thread. Must start with `/`; at most 1,024 characters; no control characters.
+pub fn thread_uri(raw: &str) -> Result<String, String> {
+    let path = raw.split(['?', '#']).next().unwrap_or_default().trim();
+    if !path.starts_with('/') {
+        return Err(format!("uri `{raw}` must be a path starting with `/`"));
+    }
+    if path.chars().count() > MAX_URI_CHARS {
+        return Err(format!("uri is longer than {MAX_URI_CHARS} characters"));
+    }
+    if path.chars().any(char::is_control) {
+        return Err("uri contains control characters".into());
+    }
+    Ok(path.to_string())
+}
+
+/// A thread's title as given by the page: trimmed, one line, at most [`MAX_TITLE_CHARS`]
+/// characters; empty when the page gave none.
+pub fn thread_title(raw: &str) -> String {
+    raw.split(char::is_control)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .chars()
+        .take(MAX_TITLE_CHARS)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalized_as_browsers_send_them() {
+        let o = |s| SiteOrigin::parse(s).map(|o| o.0);
+        assert_eq!(
+            o("https://Blog.Example.com").unwrap(),
+            "https://blog.example.com"
+        );
+        assert_eq!(
+            o("https://blog.example.com:443/").unwrap(),
+            "https://blog.example.com"
+        );
+        assert_eq!(o("http://localhost:1313").unwrap(), "http://localhost:1313");
+        assert!(o("https://blog.example.com/path").is_err());
+        assert!(o("ftp://blog.example.com").is_err());
+        assert!(o("blog.example.com").is_err());
+        assert!(o("https://user:pw@blog.example.com").is_err());
+        assert_eq!(
+            SiteOrigin::of_header("http://127.0.0.1:8000/page/?x=1").map(|o| o.0),
+            Some("http://127.0.0.1:8000".into())
+        );
+        assert_eq!(SiteOrigin::of_header("null"), None);
+    }
+
+    #[test]
+    fn names_thread_keys_and_settings() {
+        assert!(SiteName::parse("blog-2").is_ok());
+        for bad in ["", "Blog", "-x", "a b", "ä", &"x".repeat(65)] {
+            assert!(SiteName::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(thread_uri("/post/?utm_source=x#c1").unwrap(), "/post/");
+        assert!(thread_uri("post").is_err());
+        assert!(thread_uri("/a\u{0}b").is_err());
+        assert_eq!(thread_title("  A\ntitle "), "A title");
+        let s = SiteSettings::from_json(r#"{"moderation":"all","future-key":1}"#);
+        assert_eq!(s.moderation, Moderation::All);
+        assert_eq!(s.edit_window_seconds, DEFAULT_EDIT_WINDOW_SECONDS);
+        assert_eq!(SiteSettings::from_json("not json"), SiteSettings::default());
+        assert_eq!(SiteSettings::from_json(&s.to_json()), s);
+    }
+}

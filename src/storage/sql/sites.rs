@@ -1,0 +1,194 @@
+//! The bodies of [`SiteStore`](crate::storage::SiteStore), once for both backends. Every change
+//! of a site moves the [`SITES_VERSION`] setting in the same transaction, so every server on the
+//! database reloads its sites.
+
+use super::{Exec, Lock, Param, RowRead};
+use crate::domain::{DEFAULT_SITE, Site, SiteOrigin, SiteSettings, Thread};
+use crate::storage::{SITES_VERSION, SiteChange, StorageError, now_rfc3339};
+
+const SITES: &str = "SELECT id, name, title, settings, created_at FROM sites \
+    WHERE removed_at IS NULL ORDER BY CASE WHEN id = 1 THEN 0 ELSE 1 END, name";
+const ORIGINS: &str = "SELECT site_id, origin FROM site_origins ORDER BY origin";
+const SITE_BY_NAME: &str = "SELECT id, removed_at FROM sites WHERE name = $1";
+const INSERT_SITE: &str = "INSERT INTO sites (name, title, settings, created_at) \
+    VALUES ($1, $2, $3, $4) RETURNING id";
+const UPDATE_SITE: &str = "UPDATE sites SET removed_at = NULL, title = COALESCE($1, title), \
+    settings = COALESCE($2, settings) WHERE id = $3";
+const ORIGIN_OWNER: &str = "SELECT s.name, s.id FROM site_origins o JOIN sites s \
+    ON s.id = o.site_id WHERE o.origin = $1";
+const INSERT_ORIGIN: &str = "INSERT INTO site_origins (origin, site_id) VALUES ($1, $2) \
+    ON CONFLICT (origin) DO NOTHING";
+const DELETE_ORIGIN: &str = "DELETE FROM site_origins WHERE origin = $1 AND site_id = $2";
+const BUMP: &str = "INSERT INTO settings (key, value) VALUES ($1, '1') \
+    ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
+const THREAD: &str = "SELECT id, site_id, uri, title, created_at FROM threads \
+    WHERE site_id = $1 AND uri = $2";
+const INSERT_THREAD: &str = "INSERT INTO threads (site_id, uri, title, created_at) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (site_id, uri) DO NOTHING";
+const THREADS: &str = "SELECT id, site_id, uri, title, created_at FROM threads \
+    WHERE site_id = $1 ORDER BY id DESC LIMIT $2";
+
+fn thread_row(r: &dyn RowRead) -> Result<Thread, StorageError> {
+    Ok(Thread {
+        id: r.int(0)?,
+        site_id: r.int(1)?,
+        uri: r.text(2)?,
+        title: r.text(3)?,
+        created_at: r.text(4)?,
+    })
+}
+
+/// Every site that was not removed, with its origins: the default site first, then by name.
+pub async fn sites<E: Exec>(e: &E) -> Result<Vec<Site>, StorageError> {
+    let mut sites = e
+        .query(SITES, &[], |r| {
+            Ok(Site {
+                id: r.int(0)?,
+                name: r.text(1)?,
+                title: r.text(2)?,
+                settings: SiteSettings::from_json(&r.text(3)?),
+                created_at: r.text(4)?,
+                origins: Vec::new(),
+            })
+        })
+        .await?;
+    let origins = e
+        .query(ORIGINS, &[], |r| Ok((r.int(0)?, r.text(1)?)))
+        .await?;
+    for (site_id, origin) in origins {
+        if let Some(site) = sites.iter_mut().find(|s| s.id == site_id) {
+            site.origins.push(origin);
+        }
+    }
+    Ok(sites)
+}
+
+/// Creates or changes a site (see [`crate::storage::SiteStore::add_site`]); in a transaction.
+pub async fn add_site<E: Exec>(e: &E, change: &SiteChange) -> Result<Site, StorageError> {
+    e.lock(Lock::Sites).await?;
+    let name = change.name.as_str();
+    let settings = change.settings.as_ref().map(SiteSettings::to_json);
+    let existing = e.query_opt(SITE_BY_NAME, &[&name], |r| r.int(0)).await?;
+    let id = match existing {
+        Some(id) => {
+            let params: [&dyn Param; 3] = [&change.title, &settings, &id];
+            e.execute(UPDATE_SITE, &params).await?;
+            id
+        }
+        None => {
+            let title = change.title.clone().unwrap_or_else(|| name.to_string());
+            let settings = settings.unwrap_or_else(|| SiteSettings::default().to_json());
+            let now = now_rfc3339();
+            let params: [&dyn Param; 4] = [&name, &title, &settings, &now];
+            super::scalar(e, INSERT_SITE, &params)
+                .await?
+                .ok_or_else(|| StorageError::Task("no id for the new site".into()))?
+        }
+    };
+    for origin in &change.origins {
+        let origin = origin.as_str();
+        let owner = e
+            .query_opt(ORIGIN_OWNER, &[&origin], |r| Ok((r.text(0)?, r.int(1)?)))
+            .await?;
+        match owner {
+            Some((other, other_id)) if other_id != id => {
+                return Err(StorageError::Conflict(format!(
+                    "origin {origin} belongs to site `{other}`; remove it there first \
+                     (replyguard sites remove {other} --origin {origin})"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                e.execute(INSERT_ORIGIN, &[&origin, &id]).await?;
+            }
+        }
+    }
+    e.execute(BUMP, &[&SITES_VERSION]).await?;
+    sites(e)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| StorageError::Task("the new site is not listed".into()))
+}
+
+/// Removes origins of a site, or the site (see [`crate::storage::SiteStore::remove_site`]); in a
+/// transaction.
+pub async fn remove_site<E: Exec>(
+    e: &E,
+    name: &str,
+    origins: &[SiteOrigin],
+) -> Result<bool, StorageError> {
+    e.lock(Lock::Sites).await?;
+    let live = e
+        .query_opt(SITE_BY_NAME, &[&name], |r| Ok((r.int(0)?, r.opt_text(1)?)))
+        .await?;
+    let Some((id, None)) = live else {
+        return Ok(false);
+    };
+    if origins.is_empty() {
+        if id == DEFAULT_SITE {
+            return Err(StorageError::Conflict(
+                "the default site holds the built-in articles and cannot be removed; \
+                 remove its origins with --origin"
+                    .into(),
+            ));
+        }
+        e.execute("DELETE FROM site_origins WHERE site_id = $1", &[&id])
+            .await?;
+        let now = now_rfc3339();
+        e.execute(
+            "UPDATE sites SET removed_at = $1 WHERE id = $2",
+            &[&now, &id],
+        )
+        .await?;
+    } else {
+        for origin in origins {
+            e.execute(DELETE_ORIGIN, &[&origin.as_str(), &id]).await?;
+        }
+    }
+    e.execute(BUMP, &[&SITES_VERSION]).await?;
+    Ok(true)
+}
+
+/// A thread by its key.
+pub async fn thread<E: Exec>(e: &E, site: i64, uri: &str) -> Result<Option<Thread>, StorageError> {
+    e.query_opt(THREAD, &[&site, &uri], thread_row).await
+}
+
+/// The thread, created with `title` if new; in a transaction.
+pub async fn create_thread<E: Exec>(
+    e: &E,
+    site: i64,
+    uri: &str,
+    title: &str,
+) -> Result<Thread, StorageError> {
+    let now = now_rfc3339();
+    e.execute(INSERT_THREAD, &[&site, &uri, &title, &now])
+        .await?;
+    thread(e, site, uri)
+        .await?
+        .ok_or_else(|| StorageError::Task("the new thread is not found".into()))
+}
+
+/// A site's threads, newest first.
+pub async fn threads<E: Exec>(e: &E, site: i64, limit: u64) -> Result<Vec<Thread>, StorageError> {
+    let limit = limit.min(i64::MAX as u64) as i64;
+    e.query(THREADS, &[&site, &limit], thread_row).await
+}
+
+/// Every shared statement of this module, for the placeholder test.
+#[cfg(test)]
+pub const STATEMENTS: &[&str] = &[
+    SITES,
+    ORIGINS,
+    SITE_BY_NAME,
+    INSERT_SITE,
+    UPDATE_SITE,
+    ORIGIN_OWNER,
+    INSERT_ORIGIN,
+    DELETE_ORIGIN,
+    BUMP,
+    THREAD,
+    INSERT_THREAD,
+    THREADS,
+];
