@@ -10,14 +10,10 @@
 
 mod common;
 
+use common::browser::{Driver, browser, save_screenshot, wait_for, wait_gone};
 use common::{Server, TOKEN, agent, model};
-use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const ARTICLE: &str = "alibaba-olympic-partner";
 const HAM: &str = "Interesting deal, I wonder how big the cloud contract with the IOC really is.";
@@ -25,144 +21,6 @@ const REPLY: &str = "Good question. I would guess it is a multi-year deal.";
 const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
 /// Scored between the shipped model's hold and reject thresholds.
 const BORDERLINE: &str = "nice post, visit my site for more";
-const WAIT: Duration = Duration::from_secs(20);
-
-/// ChromeDriver on a free port; killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let binary =
-            std::env::var("REPLYGUARD_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(&binary)
-            .arg(format!("--port={port}"))
-            // Its own process group, so that Chromium goes with it even when a test panics.
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {binary} ({e}): the browser tests need Debian's chromium and \
-                     chromium-driver (apt-get install chromium chromium-driver)"
-                )
-            });
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < WAIT, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A fresh headless Chromium session with JavaScript on or off.
-async fn browser(driver: &Driver, javascript: bool, profile: &Path) -> Client {
-    let chromium =
-        std::env::var("REPLYGUARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let capabilities = json!({
-        "browserName": "chrome",
-        // Leave dialogs open so the test can see that one appeared.
-        "unhandledPromptBehavior": "ignore",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1100,1400",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-            "prefs": {
-                "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 }
-            }
-        }
-    });
-    let Value::Object(capabilities) = capabilities else {
-        unreachable!()
-    };
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session through chromedriver")
-}
-
-fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn save_screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshot_dir().join(name), png).unwrap();
-}
-
-async fn wait_for(client: &Client, xpath: &str) -> Element {
-    match client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath(xpath))
-        .await
-    {
-        Ok(element) => element,
-        Err(e) => {
-            // Enough to diagnose a failure from CI's log and artifacts alone.
-            let url = client.current_url().await.map(|u| u.to_string());
-            let source = client.source().await.unwrap_or_default();
-            let shot = format!("failure-{}.png", std::process::id());
-            if let Ok(png) = client.screenshot().await {
-                let _ = std::fs::write(screenshot_dir().join(&shot), png);
-            }
-            let tail: String = source
-                .chars()
-                .rev()
-                .take(3000)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            panic!(
-                "waited for {xpath}: {e}; at {url:?}; screenshot {shot}; page ends with:\n{tail}"
-            )
-        }
-    }
-}
-
-/// Waits until nothing matches `xpath` (the page may be mid-navigation meanwhile).
-async fn wait_gone(client: &Client, xpath: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(found) = client.find_all(Locator::XPath(xpath)).await
-            && found.is_empty()
-        {
-            return;
-        }
-        assert!(started.elapsed() < WAIT, "{xpath} is still on the page");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn fill(client: &Client, id: &str, value: &str) {
     let field = client.find(Locator::Id(id)).await.unwrap();

@@ -30,6 +30,9 @@ pub struct RawComment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strictness {
     Reader,
+    /// A reader of an embedding site (Isso's widget, the embed script): the text is required,
+    /// a name and an e-mail address only where the site asks for them (checked by its API).
+    Embedded,
     Relayed,
     Archived,
 }
@@ -78,7 +81,7 @@ impl CommentDraft {
         let url = raw.url.trim();
         let required = strictness == Strictness::Reader;
         if content.is_empty() {
-            if required {
+            if required || strictness == Strictness::Embedded {
                 errors.insert("comment_content", "Please type your comment.".into());
             }
         } else if !archived && only_invisible(content) {

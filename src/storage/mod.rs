@@ -643,6 +643,35 @@ pub trait SiteStore: Send + Sync + 'static {
         site: i64,
         limit: u64,
     ) -> Result<Vec<crate::domain::Thread>, StorageError>;
+    /// Replaces a comment's text, name and website with its author's edit (and notes when).
+    async fn edit_comment(
+        &self,
+        id: i64,
+        content: &str,
+        author: &str,
+        author_url: Option<&str>,
+    ) -> Result<StoredComment, StorageError>;
+    /// Records `voter`'s like (`up`) or dislike of comment `id`, once per voter; the totals after.
+    async fn vote(&self, id: i64, voter: &str, up: bool) -> Result<Votes, StorageError>;
+    /// Votes and edit times of a thread's published comments that have any.
+    async fn thread_extras(&self, site: i64, uri: &str)
+    -> Result<Vec<CommentExtras>, StorageError>;
+}
+
+/// A comment's likes and dislikes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Votes {
+    pub likes: u64,
+    pub dislikes: u64,
+}
+
+/// What a published comment of a thread has beyond its row: votes, and when its author last
+/// edited it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentExtras {
+    pub id: i64,
+    pub edited_at: Option<String>,
+    pub votes: Votes,
 }
 
 /// Current time in RFC 3339 (UTC, seconds).

@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_learning_log_by_comment.sql"),
     include_str!("migrations/0009_comments_by_email.sql"),
     include_str!("migrations/0010_sites.sql"),
+    include_str!("migrations/0011_reader_edits.sql"),
 ];
 
 /// Most comments committed together in one transaction.

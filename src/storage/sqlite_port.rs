@@ -2,12 +2,12 @@
 //! awaited without holding a thread; every other call runs one of the shared bodies
 //! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk.
 
-use super::sql::{self, comments, import, keys, ready, sites};
+use super::sql::{self, comments, import, keys, ready, sites, threads};
 use super::{
-    AkismetStore, ApiKey, ArticleOutcome, CommentOutcome, CommentStore, DayActivity, ExportArticle,
-    ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment, Reputation,
-    ReputationQuery, SiteChange, SiteStore, SqliteStore, Status, StatusEvent, StorageError,
-    StoredArticle, StoredComment,
+    AkismetStore, ApiKey, ArticleOutcome, CommentExtras, CommentOutcome, CommentStore, DayActivity,
+    ExportArticle, ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment,
+    Reputation, ReputationQuery, SiteChange, SiteStore, SqliteStore, Status, StatusEvent,
+    StorageError, StoredArticle, StoredComment, Votes,
 };
 use crate::data::LabeledComment;
 use crate::domain::{ArticleRecord, Site, SiteOrigin, Thread};
@@ -459,6 +459,45 @@ impl SiteStore for SqlitePort {
 
     async fn threads(&self, site: i64, limit: u64) -> Result<Vec<Thread>, StorageError> {
         self.read(move |c| ready(sites::threads(c, site, limit)))
+            .await
+    }
+
+    async fn edit_comment(
+        &self,
+        id: i64,
+        content: &str,
+        author: &str,
+        author_url: Option<&str>,
+    ) -> Result<StoredComment, StorageError> {
+        let (content, author) = (content.to_owned(), author.to_owned());
+        let url = author_url.map(str::to_owned);
+        self.write(Shown::Changed, move |c| {
+            ready(threads::edit_comment(
+                c,
+                id,
+                &content,
+                &author,
+                url.as_deref(),
+            ))
+        })
+        .await
+    }
+
+    async fn vote(&self, id: i64, voter: &str, up: bool) -> Result<Votes, StorageError> {
+        let voter = voter.to_owned();
+        self.write(Shown::Same, move |c| {
+            ready(threads::vote(c, id, &voter, up))
+        })
+        .await
+    }
+
+    async fn thread_extras(
+        &self,
+        site: i64,
+        uri: &str,
+    ) -> Result<Vec<CommentExtras>, StorageError> {
+        let uri = uri.to_owned();
+        self.read(move |c| ready(threads::thread_extras(c, site, &uri)))
             .await
     }
 }

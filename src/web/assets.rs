@@ -14,6 +14,8 @@ pub const COMMENTS_JS_PATH: &str = concat!("/static/comments.js?v=", env!("CARGO
 const SITE_CSS: &str = include_str!("assets/site.css");
 const ADMIN_CSS: &str = include_str!("assets/admin.css");
 const COMMENTS_JS: &str = include_str!("assets/comments.js");
+const EMBED_JS: &str = include_str!("assets/embed.js");
+const EMBED_CSS: &str = include_str!("assets/embed.css");
 
 /// Every page's Content-Security-Policy: scripts and styles only from these files, no inline
 /// script, no plugins, forms post only here, no framing. A markup injection that escaped the
@@ -45,4 +47,15 @@ pub async fn admin_css() -> impl IntoResponse {
 /// `GET /static/comments.js`.
 pub async fn comments_js() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", COMMENTS_JS)
+}
+
+/// `GET /embed/v1/embed.js`: the script a static site adds to embed a thread (the path is
+/// versioned: a change that breaks pages gets a new one).
+pub async fn embed_js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", EMBED_JS)
+}
+
+/// `GET /embed/v1/embed.css`: the embed's styles, loaded by the script.
+pub async fn embed_css() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", EMBED_CSS)
 }

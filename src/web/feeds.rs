@@ -82,11 +82,13 @@ pub async fn site(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     Ok(atom(feed))
 }
 
-fn atom(feed: Feed) -> Response {
+/// A feed as an HTTP answer.
+pub(super) fn atom(feed: Feed) -> Response {
     ([(header::CONTENT_TYPE, ATOM)], feed.to_string()).into_response()
 }
 
-fn feed(title: &str, self_url: &str, page: &str, entries: Vec<Entry>) -> Feed {
+/// A feed of `entries`, found at `self_url`, about the page `page`.
+pub(super) fn feed(title: &str, self_url: &str, page: &str, entries: Vec<Entry>) -> Feed {
     let updated = entries.iter().map(|e| e.updated).max().unwrap_or_default();
     Feed {
         title: Text::plain(title),
@@ -108,6 +110,11 @@ fn link(href: &str, rel: &str) -> Link {
 
 fn entry(base: &str, article_title: &str, c: &StoredComment) -> Entry {
     let permalink = format!("{base}/articles/{}#comment-{}", c.article, c.id);
+    comment_entry(permalink, article_title, c)
+}
+
+/// The entry of comment `c` found at `permalink`, on the page titled `page_title`.
+pub(super) fn comment_entry(permalink: String, page_title: &str, c: &StoredComment) -> Entry {
     let updated = FixedDateTime::parse_from_rfc3339(&c.created_at)
         .unwrap_or_else(|_| FixedDateTime::default());
     let text = if c.html {
@@ -116,7 +123,7 @@ fn entry(base: &str, article_title: &str, c: &StoredComment) -> Entry {
         c.content.clone()
     };
     Entry {
-        title: Text::plain(format!("{} on “{article_title}”", c.author)),
+        title: Text::plain(format!("{} on “{page_title}”", c.author)),
         id: permalink.clone(),
         updated,
         published: Some(updated),

@@ -29,6 +29,7 @@ pub mod form;
 pub mod form_timer;
 #[doc(hidden)]
 pub mod fuzz;
+mod isso;
 pub mod learner;
 mod metrics;
 pub mod model_holder;

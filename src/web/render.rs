@@ -157,19 +157,7 @@ fn thread(
                     @if Some(c.id) == pending {
                         p.pending { "Your comment is awaiting moderation." }
                     }
-                    @if c.html {
-                        // Imported from WordPress or Disqus: sanitized HTML, cleaned again here.
-                        div.comment-html { (PreEscaped(crate::import::sanitize::comment_html(&c.content))) }
-                    } @else {
-                        @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
-                            p {
-                                @for (i, line) in para.lines().enumerate() {
-                                    @if i > 0 { br; }
-                                    (line)
-                                }
-                            }
-                        }
-                    }
+                    (comment_body(c))
                     @if Some(c.id) != pending && depth < 8 {
                         a.reply href={ "/articles/" (slug) "?cpage=" (page) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
@@ -244,4 +232,23 @@ pub fn message_page(title: &str, message: &str, model_version: &str) -> Markup {
         model_version,
         html! { h1 { (title) } p { (message) } p { a href="/" { "Back to the blog" } } },
     )
+}
+
+/// A comment's text as HTML: plain text in paragraphs (a blank line) and lines, escaped; a comment
+/// imported from WordPress or Disqus is sanitized HTML, cleaned again here.
+pub fn comment_body(c: &StoredComment) -> Markup {
+    html! {
+        @if c.html {
+            div.comment-html { (PreEscaped(crate::import::sanitize::comment_html(&c.content))) }
+        } @else {
+            @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                p {
+                    @for (i, line) in para.lines().enumerate() {
+                        @if i > 0 { br; }
+                        (line)
+                    }
+                }
+            }
+        }
+    }
 }

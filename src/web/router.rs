@@ -2,7 +2,7 @@
 
 use super::{
     AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_sites, akismet, api, assets,
-    cors, error_pages, feeds, metrics, pages, site_rules,
+    cors, error_pages, feeds, isso, metrics, pages, site_rules,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -28,6 +28,14 @@ fn cross_origin(state: &AppState) -> Router<AppState> {
         ))
 }
 
+/// The Isso-compatible API, behind the same guard: the page's origin names the site.
+fn isso_api(state: &AppState) -> Router<AppState> {
+    isso::routes().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        cors::guard,
+    ))
+}
+
 /// All routes.
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     Router::new()
@@ -37,6 +45,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/articles/{slug}/feed", get(feeds::article))
         .route("/feed", get(feeds::site))
         .merge(cross_origin(&state))
+        .merge(isso_api(&state))
+        .route("/isso/css/isso.css", get(isso::css))
+        .route("/embed/v1/embed.js", get(assets::embed_js))
+        .route("/embed/v1/embed.css", get(assets::embed_css))
         .route("/api/v1/classify", post(api::classify))
         .route("/api/v1/admin/comments", get(admin::queue))
         .route("/api/v1/admin/comments/{id}/{action}", post(admin::act))

@@ -59,6 +59,9 @@ pub struct Submission {
     /// How long after its page was served the reply form came back (the time trap); `None`
     /// when not known.
     pub form_age: Option<std::time::Duration>,
+    /// A reader of an embedding site may leave name and e-mail out (unless the site requires
+    /// them, which its API checks).
+    pub anonymous_allowed: bool,
 }
 
 impl Submission {
@@ -80,6 +83,7 @@ impl Submission {
             origin,
             limit_address: None,
             form_age: None,
+            anonymous_allowed: false,
         }
     }
 
@@ -87,12 +91,13 @@ impl Submission {
         match self.origin {
             Origin::Akismet { .. } => Strictness::Relayed,
             Origin::Import { .. } => Strictness::Archived,
+            Origin::Form | Origin::Api if self.anonymous_allowed => Strictness::Embedded,
             Origin::Form | Origin::Api => Strictness::Reader,
         }
     }
 
     fn refuses(&self) -> bool {
-        self.strictness() == Strictness::Reader
+        matches!(self.strictness(), Strictness::Reader | Strictness::Embedded)
     }
 }
 

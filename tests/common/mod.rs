@@ -1,6 +1,7 @@
 //! Shared helpers: generated fixtures, running the real binary, a private PostgreSQL cluster.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod postgres;
 
 use std::io::{BufRead, BufReader, Write};

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_learning_log_by_comment.sql"),
     include_str!("0003_comments_by_email.sql"),
     include_str!("0004_sites.sql"),
+    include_str!("0005_reader_edits.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -2,8 +2,8 @@
 
 use super::PgStore;
 use crate::domain::{Site, SiteOrigin, Thread};
-use crate::storage::sql::{Pg, sites};
-use crate::storage::{SiteChange, SiteStore, StorageError};
+use crate::storage::sql::{Pg, sites, threads};
+use crate::storage::{CommentExtras, SiteChange, SiteStore, StorageError, StoredComment, Votes};
 
 #[async_trait::async_trait]
 impl SiteStore for PgStore {
@@ -34,5 +34,27 @@ impl SiteStore for PgStore {
 
     async fn threads(&self, site: i64, limit: u64) -> Result<Vec<Thread>, StorageError> {
         sites::threads(&Pg(&self.client().await?), site, limit).await
+    }
+
+    async fn edit_comment(
+        &self,
+        id: i64,
+        content: &str,
+        author: &str,
+        author_url: Option<&str>,
+    ) -> Result<StoredComment, StorageError> {
+        threads::edit_comment(&Pg(&self.client().await?), id, content, author, author_url).await
+    }
+
+    async fn vote(&self, id: i64, voter: &str, up: bool) -> Result<Votes, StorageError> {
+        threads::vote(&Pg(&self.client().await?), id, voter, up).await
+    }
+
+    async fn thread_extras(
+        &self,
+        site: i64,
+        uri: &str,
+    ) -> Result<Vec<CommentExtras>, StorageError> {
+        threads::thread_extras(&Pg(&self.client().await?), site, uri).await
     }
 }

@@ -21,6 +21,7 @@ pub mod import;
 pub mod keys;
 pub mod row;
 pub mod sites;
+pub mod threads;
 
 use super::StorageError;
 use std::future::Future;
@@ -317,6 +318,7 @@ mod tests {
             super::keys::STATEMENTS,
             super::import::STATEMENTS,
             super::sites::STATEMENTS,
+            super::threads::STATEMENTS,
         ];
         for sql in statements.concat() {
             assert!(

@@ -1,0 +1,1 @@
+/* replyguard embed script: written in src/web/assets/embed.js (issue #24 B). */

@@ -1,0 +1,893 @@
+//! The Isso-compatible API, mounted at `/isso/`: a static site that runs Isso's own widget
+//! (`embed.min.js`, `count.min.js`) switches to replyguard by pointing `data-isso` here. The
+//! shapes follow Isso 0.14's server (`isso/views/comments.py`); what differs is that replyguard's
+//! verdict decides a new comment's fate, and the site is named by the page's origin
+//! ([`super::cors::guard`] runs before every route here).
+//!
+//! What the widget relies on:
+//! - every call carries `Content-Type: application/json`, so it is preflighted; a write whose
+//!   body is declared as anything else is refused (Isso's CSRF guard: a `<form>` cannot send
+//!   JSON);
+//! - `text` is inserted as HTML, `author` and `website` as they are: the server returns
+//!   sanitized HTML and escaped fields;
+//! - the author of a comment may edit or delete it for the site's edit window (15 minutes by
+//!   default) with the signed cookie the answer to `new` sets (and repeats in `X-Set-Cookie`,
+//!   which the widget copies into the page's cookies to show its edit links).
+//!
+//! A comment the filter rejects is answered like a held one (202, `mode` 2): its author sees
+//! "awaiting moderation", a spammer learns nothing, and a reader wrongly caught can still be
+//! approved from the Spam tab.
+
+use super::AppState;
+use super::cors::SiteOf;
+use super::error::WebError;
+use super::submit::{self, Submission};
+use crate::domain::site::{thread_title, thread_uri};
+use crate::domain::{Origin, RawComment, Site};
+use crate::engine::Verdict;
+use crate::storage::{CommentExtras, Status, StoredComment, Votes, Window};
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+use subtle::ConstantTimeEq;
+
+/// Most comments one thread listing returns.
+const THREAD_LIMIT: u64 = 2_000;
+/// Most threads one `/count` call may ask about.
+const COUNT_LIMIT: usize = 200;
+/// Most comments `/latest` returns.
+const LATEST_LIMIT: u64 = 100;
+/// The widget's stylesheet.
+const CSS: &str = include_str!("assets/isso.css");
+
+/// The routes under `/isso/` that pages call (behind the site guard).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/isso/", get(fetch))
+        .route("/isso/new", post(new))
+        .route("/isso/count", post(counts))
+        .route("/isso/config", get(config))
+        .route("/isso/preview", post(preview))
+        .route("/isso/latest", get(latest))
+        .route("/isso/feed", get(feed))
+        .route("/isso/id/{id}", get(view).put(edit).delete(delete))
+        .route("/isso/id/{id}/{vote}", post(vote))
+}
+
+/// `GET /isso/css/isso.css`: the widget's stylesheet (it loads it from `<endpoint>/css/`).
+pub async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// A JSON body, refused unless declared as JSON: Isso's guard against a `<form>` on another
+/// site posting here (a form cannot send `application/json` without a preflight).
+struct IssoJson<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for IssoJson<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_forms(req.headers())?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| WebError::TooLarge)?;
+        serde_json::from_slice(&bytes)
+            .map(IssoJson)
+            .map_err(|e| WebError::BadRequest(format!("the body is not the JSON expected: {e}")))
+    }
+}
+
+/// Refuses a write declared as anything but JSON (a missing type is what Isso lets through).
+fn refuse_forms(headers: &HeaderMap) -> Result<(), WebError> {
+    match headers.get(header::CONTENT_TYPE) {
+        Some(v) if !v.as_bytes().starts_with(b"application/json") => Err(WebError::Forbidden(
+            "CSRF: send the body as application/json".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct UriQuery {
+    uri: String,
+}
+
+fn uri_of(raw: &str) -> Result<String, WebError> {
+    thread_uri(raw).map_err(WebError::BadRequest)
+}
+
+/// A comment as Isso's API shows it.
+#[derive(Debug, Serialize)]
+struct IssoComment {
+    id: i64,
+    parent: Option<i64>,
+    /// Sanitized HTML.
+    text: String,
+    /// HTML-escaped, or null.
+    author: Option<String>,
+    /// HTML-escaped, or null.
+    website: Option<String>,
+    /// 1 published, 2 waiting for a moderator, 4 deleted but replied to.
+    mode: u8,
+    created: f64,
+    modified: Option<f64>,
+    likes: u64,
+    dislikes: u64,
+    /// Identifies the author for the widget's avatar; a keyed hash, never the address.
+    hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_replies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden_replies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replies: Option<Vec<IssoComment>>,
+}
+
+fn unix_seconds(rfc3339: &str) -> f64 {
+    humantime::parse_rfc3339_weak(rfc3339)
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn escaped(text: &str) -> Option<String> {
+    Some(text)
+        .filter(|t| !t.is_empty())
+        .map(|t| maud::html! { (t) }.into_string())
+}
+
+fn keyed_hash(state: &AppState, purpose: &str, value: &str) -> String {
+    let digest = Sha256::digest(format!("{}:{purpose}:{value}", state.pending_key).as_bytes());
+    hex::encode(&digest[..6])
+}
+
+fn mode_of(status: Status) -> u8 {
+    match status {
+        Status::Published => 1,
+        _ => 2,
+    }
+}
+
+fn show(state: &AppState, c: &StoredComment, extras: Option<&CommentExtras>) -> IssoComment {
+    let votes = extras.map(|e| e.votes).unwrap_or_default();
+    let who = if c.author_email.is_empty() {
+        c.user_ip.as_deref().unwrap_or_default()
+    } else {
+        &c.author_email
+    };
+    IssoComment {
+        id: c.id,
+        parent: c.parent_id,
+        text: super::render::comment_body(c).into_string(),
+        author: escaped(&c.author),
+        website: c.author_url.as_deref().and_then(escaped),
+        mode: mode_of(c.status),
+        created: unix_seconds(&c.created_at),
+        modified: extras
+            .and_then(|e| e.edited_at.as_deref())
+            .map(unix_seconds),
+        likes: votes.likes,
+        dislikes: votes.dislikes,
+        hash: keyed_hash(state, "author", who),
+        total_replies: None,
+        hidden_replies: None,
+        replies: None,
+    }
+}
+
+/// A deleted comment that published replies still answer: shown empty (Isso's mode 4).
+fn placeholder(id: i64) -> IssoComment {
+    IssoComment {
+        id,
+        parent: None,
+        text: String::new(),
+        author: None,
+        website: None,
+        mode: 4,
+        created: 0.0,
+        modified: None,
+        likes: 0,
+        dislikes: 0,
+        hash: String::new(),
+        total_replies: None,
+        hidden_replies: None,
+        replies: None,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FetchQuery {
+    uri: String,
+    limit: Option<String>,
+    nested_limit: Option<String>,
+    offset: Option<String>,
+    parent: Option<String>,
+    sort: Option<String>,
+}
+
+/// A number the widget may send (`limit`, `offset`, …); absent or empty is `None`.
+fn number(name: &str, raw: Option<&str>) -> Result<Option<usize>, WebError> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => r
+            .parse()
+            .map(Some)
+            .map_err(|_| WebError::BadRequest(format!("{name} should be a whole number ≥ 0"))),
+    }
+}
+
+/// `GET /isso/?uri=&limit=&nested_limit=&offset=&parent=&sort=`: a thread's published comments,
+/// top-level ones with their replies one level below (Isso's shape; deeper replies are shown
+/// under their top-level comment). An unknown thread has no comments (200, not 404).
+async fn fetch(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Query(q): Query<FetchQuery>,
+) -> Result<Response, WebError> {
+    let uri = uri_of(&q.uri)?;
+    let limit = number("limit", q.limit.as_deref())?;
+    let nested_limit = number("nested_limit", q.nested_limit.as_deref())?;
+    let offset = number("offset", q.offset.as_deref())?.unwrap_or(0);
+    let root = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => Some(
+            p.parse::<i64>()
+                .map_err(|_| WebError::BadRequest("parent should be a comment id".into()))?,
+        ),
+    };
+    let sort = q.sort.as_deref().unwrap_or("oldest");
+    if !matches!(sort, "" | "oldest" | "newest" | "upvotes") {
+        return Err(WebError::BadRequest(
+            "Invalid sort option. Must be one of: 'newest', 'oldest', 'upvotes'".into(),
+        ));
+    }
+    let comments = state
+        .store
+        .published(site.id, &uri, Window::Offset(0), THREAD_LIMIT)
+        .await?;
+    let extras: HashMap<i64, CommentExtras> = state
+        .site_store
+        .thread_extras(site.id, &uri)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let tree = Tree::of(&comments);
+    let mut children: HashMap<Option<i64>, Vec<IssoComment>> = HashMap::new();
+    let mut placeholders = HashSet::new();
+    for c in &comments {
+        let top = tree.top_of(c);
+        let parent = if top == c.id { None } else { Some(top) };
+        if let Some(p) = parent
+            && !tree.published.contains(&p)
+        {
+            placeholders.insert(p);
+        }
+        let mut shown = show(&state, c, extras.get(&c.id));
+        shown.parent = parent;
+        children.entry(parent).or_default().push(shown);
+    }
+    for id in placeholders {
+        children.entry(None).or_default().push(placeholder(id));
+    }
+    for list in children.values_mut() {
+        match sort {
+            "newest" => list.sort_by_key(|c| std::cmp::Reverse(c.id)),
+            "upvotes" => list.sort_by(|a, b| {
+                (b.likes as i64 - b.dislikes as i64)
+                    .cmp(&(a.likes as i64 - a.dislikes as i64))
+                    .then(a.id.cmp(&b.id))
+            }),
+            _ => list.sort_by_key(|c| c.id),
+        }
+    }
+    let total: usize = if root.is_none() {
+        comments.len()
+    } else {
+        children.get(&root).map_or(0, Vec::len)
+    };
+    let mut level = children.remove(&root).unwrap_or_default();
+    let available = level.len();
+    let mut level: Vec<IssoComment> = level
+        .drain(..)
+        .skip(offset)
+        .take(limit.unwrap_or(usize::MAX))
+        .collect();
+    let hidden = available.saturating_sub(level.len() + offset);
+    if root.is_none() {
+        for c in &mut level {
+            let mut replies = children.remove(&Some(c.id)).unwrap_or_default();
+            let all = replies.len();
+            replies.truncate(nested_limit.unwrap_or(usize::MAX));
+            c.total_replies = Some(all);
+            c.hidden_replies = Some(all - replies.len());
+            c.replies = Some(replies);
+        }
+    } else {
+        for c in &mut level {
+            c.total_replies = Some(0);
+            c.hidden_replies = Some(0);
+            c.replies = Some(Vec::new());
+        }
+    }
+    Ok(Json(json!({
+        "id": root,
+        "total_replies": total,
+        "hidden_replies": hidden,
+        "replies": level,
+        "config": public_config(&site),
+    }))
+    .into_response())
+}
+
+/// Who answers whom in a thread's published comments.
+struct Tree {
+    parent_of: HashMap<i64, Option<i64>>,
+    published: HashSet<i64>,
+}
+
+impl Tree {
+    fn of(comments: &[StoredComment]) -> Tree {
+        Tree {
+            parent_of: comments.iter().map(|c| (c.id, c.parent_id)).collect(),
+            published: comments.iter().map(|c| c.id).collect(),
+        }
+    }
+
+    /// The top-level comment `c` answers (itself when it answers none). A reply whose parent is
+    /// not published hangs under that parent's id (shown as a placeholder).
+    fn top_of(&self, c: &StoredComment) -> i64 {
+        let mut id = c.id;
+        let mut parent = c.parent_id;
+        // Bounded: a thread cannot be deeper than it is long.
+        for _ in 0..=self.parent_of.len() {
+            match parent {
+                None => return id,
+                Some(p) => match self.parent_of.get(&p) {
+                    Some(next) => {
+                        id = p;
+                        parent = *next;
+                    }
+                    None => return p,
+                },
+            }
+        }
+        id
+    }
+}
+
+/// What the widget may know of a site's settings (`/config`, and every thread listing).
+fn public_config(site: &Site) -> Value {
+    json!({
+        "reply-to-self": false,
+        "require-email": site.settings.require_email,
+        "require-author": site.settings.require_author,
+        "reply-notifications": false,
+        "gravatar": false,
+        "avatar": true,
+        "feed": true,
+    })
+}
+
+/// `GET /isso/config`.
+async fn config(SiteOf(site): SiteOf) -> Response {
+    Json(json!({ "config": public_config(&site) })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct NewBody {
+    text: Option<String>,
+    author: Option<String>,
+    email: Option<String>,
+    website: Option<String>,
+    parent: Option<i64>,
+    title: Option<String>,
+}
+
+/// `POST /isso/new?uri=`: a reader's comment, through replyguard's checks and filter. 201 with
+/// `mode` 1 when published, 202 with `mode` 2 when it waits (or was rejected; see the module
+/// note), with the edit cookie.
+async fn new(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Query(q): Query<UriQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    IssoJson(body): IssoJson<NewBody>,
+) -> Result<Response, WebError> {
+    let uri = uri_of(&q.uri)?;
+    let text = |v: Option<String>| v.unwrap_or_default().trim().to_string();
+    let raw = RawComment {
+        author: text(body.author),
+        email: text(body.email),
+        url: text(body.website),
+        content: body.text.unwrap_or_default(),
+    };
+    let mut missing = super::error::FieldErrors::new();
+    if site.settings.require_author && raw.author.is_empty() {
+        missing.insert("author", "Please give your name.".into());
+    }
+    if site.settings.require_email && raw.email.is_empty() {
+        missing.insert(
+            "email",
+            "Please give your e-mail address (it is never shown).".into(),
+        );
+    }
+    if !missing.is_empty() {
+        return Err(WebError::Validation(missing));
+    }
+    let title = thread_title(body.title.as_deref().unwrap_or_default());
+    let mut submission = Submission::reader(uri.clone(), body.parent, raw, Origin::Api);
+    submission.site = site.id;
+    submission.anonymous_allowed = true;
+    submission.page_title = Some(if title.is_empty() { uri.clone() } else { title });
+    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
+    submission.user_agent = header_text(&headers, header::USER_AGENT);
+    submission.referrer = header_text(&headers, header::REFERER);
+    let accepted = submit::submit(&state, submission, true).await?;
+    let rejected = accepted.classification.verdict == Verdict::Rejected;
+    let comment = accepted.into_stored()?;
+    let mut shown = show(&state, &comment, None);
+    if rejected {
+        shown.mode = 2;
+    }
+    let status = if shown.mode == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let mut response = (status, Json(shown)).into_response();
+    set_edit_cookie(&state, &site, &comment, &mut response);
+    Ok(response)
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect())
+}
+
+/// The edit token of a comment: `EXPIRES.SIGNATURE`, signed over the id, the expiry and the
+/// text, so an edit by someone else (or of a text changed since) is refused.
+fn edit_token(state: &AppState, c: &StoredComment, expires: u64) -> String {
+    let text = Sha256::digest(c.content.as_bytes());
+    let digest = Sha256::digest(
+        format!(
+            "{}:isso-edit:{}:{expires}:{}",
+            state.pending_key,
+            c.id,
+            hex::encode(text)
+        )
+        .as_bytes(),
+    );
+    format!("{expires}.{}", hex::encode(&digest[..16]))
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Sets the cookie that lets the author edit or delete `c` for the site's edit window: as
+/// `Set-Cookie` on replyguard's own origin (sent back with the widget's credentialed calls) and
+/// as `X-Set-Cookie` (`isso-ID`), which the widget puts in the page's cookies.
+fn set_edit_cookie(state: &AppState, site: &Site, c: &StoredComment, response: &mut Response) {
+    let window = site.settings.edit_window_seconds;
+    let token = edit_token(state, c, now_unix() + window);
+    let attributes = format!("Max-Age={window}; Path=/; SameSite=Lax");
+    let own = format!("isso-edit-{}={token}; {attributes}; HttpOnly", c.id);
+    let page = format!("isso-{}={token}; {attributes}", c.id);
+    let headers = response.headers_mut();
+    for (name, value) in [(header::SET_COOKIE.as_str(), own), ("x-set-cookie", page)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.append(name, v);
+        }
+    }
+}
+
+/// Clears both edit cookies of comment `id`.
+fn clear_edit_cookie(id: i64, response: &mut Response) {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::SET_COOKIE.as_str(),
+            format!("isso-edit-{id}=; Max-Age=0; Path=/; SameSite=Lax; HttpOnly"),
+        ),
+        (
+            "x-set-cookie",
+            format!("isso-{id}=; Max-Age=0; Path=/; SameSite=Lax"),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.append(name, v);
+        }
+    }
+}
+
+/// The comment `id` of this site if the request carries its author's unexpired edit cookie;
+/// 403 otherwise (404 when there is no such comment on the site).
+async fn own_comment(
+    state: &AppState,
+    site: &Site,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<StoredComment, WebError> {
+    let comment = state
+        .store
+        .get(id)
+        .await?
+        .filter(|c| c.site_id == site.id && c.status != Status::Trash)
+        .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
+    let name = format!("isso-edit-{id}");
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_string());
+    let forbidden = || {
+        WebError::Forbidden(
+            "Not authorized to change this comment (the edit window is over)".into(),
+        )
+    };
+    let token = token.ok_or_else(forbidden)?;
+    let expires: u64 = token
+        .split_once('.')
+        .and_then(|(e, _)| e.parse().ok())
+        .ok_or_else(forbidden)?;
+    let genuine: bool = edit_token(state, &comment, expires)
+        .as_bytes()
+        .ct_eq(token.as_bytes())
+        .into();
+    if !genuine || expires < now_unix() {
+        return Err(forbidden());
+    }
+    Ok(comment)
+}
+
+#[derive(Debug, Deserialize)]
+struct ViewQuery {
+    plain: Option<String>,
+}
+
+/// `GET /isso/id/{id}?plain=1`: the author's own comment (the widget reads the raw text to edit).
+async fn view(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Path(id): Path<i64>,
+    Query(q): Query<ViewQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let comment = own_comment(&state, &site, id, &headers).await?;
+    let mut shown = show(&state, &comment, None);
+    if q.plain.as_deref() == Some("1") {
+        shown.text = comment.content.clone();
+    }
+    Ok(Json(shown).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct EditBody {
+    text: Option<String>,
+    author: Option<String>,
+    website: Option<String>,
+}
+
+/// `PUT /isso/id/{id}`: the author edits their comment within the edit window. The new text is
+/// scored again: an edit the filter would not publish takes the comment off the page until a
+/// moderator looks (a reader cannot post something harmless and turn it into spam).
+async fn edit(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    IssoJson(body): IssoJson<EditBody>,
+) -> Result<Response, WebError> {
+    let comment = own_comment(&state, &site, id, &headers).await?;
+    let raw = RawComment {
+        author: body
+            .author
+            .map_or_else(|| comment.author.clone(), |a| a.trim().to_string()),
+        email: comment.author_email.clone(),
+        url: body.website.map_or_else(
+            || comment.author_url.clone().unwrap_or_default(),
+            |w| w.trim().to_string(),
+        ),
+        content: body.text.unwrap_or_else(|| comment.content.clone()),
+    };
+    let draft = crate::domain::CommentDraft::parse(&raw, crate::domain::Strictness::Embedded)
+        .map_err(WebError::Validation)?;
+    let served = state.models.for_site(&site.name);
+    let verdict = submit::verdict_only(
+        &served,
+        crate::data::CommentView {
+            content: draft.content(),
+            author: Some(draft.author()).filter(|a| !a.is_empty()),
+            author_email: Some(draft.email()).filter(|e| !e.is_empty()),
+            author_url: draft.url(),
+            user_agent: comment.user_agent.as_deref(),
+            comment_type: Some("comment"),
+        },
+    )
+    .verdict;
+    let mut edited = state
+        .site_store
+        .edit_comment(id, draft.content(), draft.author(), draft.url())
+        .await?;
+    if verdict != Verdict::Published && edited.status == Status::Published {
+        edited = state
+            .store
+            .set_status(id, Status::Held, "author-edit")
+            .await?;
+    }
+    let extras = CommentExtras {
+        id,
+        edited_at: Some(crate::storage::now_rfc3339()),
+        votes: Votes::default(),
+    };
+    let mut response = Json(show(&state, &edited, Some(&extras))).into_response();
+    set_edit_cookie(&state, &site, &edited, &mut response);
+    Ok(response)
+}
+
+/// `DELETE /isso/id/{id}`: the author deletes their comment within the edit window (it goes to
+/// the trash, where a moderator can still see it). `null`, or the placeholder a comment with
+/// published replies leaves.
+async fn delete(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    refuse_forms(&headers)?;
+    let comment = own_comment(&state, &site, id, &headers).await?;
+    state.store.set_status(id, Status::Trash, "author").await?;
+    let replied = state
+        .store
+        .published(site.id, &comment.article, Window::Offset(0), THREAD_LIMIT)
+        .await?
+        .iter()
+        .any(|c| c.parent_id == Some(id));
+    let body = if replied {
+        serde_json::to_value(placeholder(id)).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    let mut response = Json(body).into_response();
+    clear_edit_cookie(id, &mut response);
+    Ok(response)
+}
+
+/// `POST /isso/id/{id}/like` and `/dislike`: one vote per reader (by a keyed hash of their
+/// address) and comment; the totals.
+async fn vote(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Path((id, kind)): Path<(i64, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    refuse_forms(&headers)?;
+    let up = match kind.as_str() {
+        "like" => true,
+        "dislike" => false,
+        _ => return Err(WebError::NotFound(format!("no action `{kind}`"))),
+    };
+    let comment = state
+        .store
+        .get(id)
+        .await?
+        .filter(|c| c.site_id == site.id && c.status == Status::Published)
+        .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
+    let ip = state.proxies.client_ip(peer.ip(), &headers);
+    let votes = if comment.user_ip.as_deref() == Some(&ip.to_string()) {
+        // Isso's rule: nobody votes on their own comment.
+        state
+            .site_store
+            .thread_extras(site.id, &comment.article)
+            .await?
+            .into_iter()
+            .find(|e| e.id == id)
+            .map(|e| e.votes)
+            .unwrap_or_default()
+    } else {
+        let voter = keyed_hash(&state, "voter", &ip.to_string());
+        state.site_store.vote(id, &voter, up).await?
+    };
+    Ok(Json(votes).into_response())
+}
+
+/// `POST /isso/count` with `["/a/", "/b/"]`: each thread's published comments, in order.
+async fn counts(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    IssoJson(uris): IssoJson<Vec<String>>,
+) -> Result<Response, WebError> {
+    if uris.len() > COUNT_LIMIT {
+        return Err(WebError::BadRequest(format!(
+            "ask for at most {COUNT_LIMIT} threads at a time"
+        )));
+    }
+    let mut counts = Vec::with_capacity(uris.len());
+    for raw in &uris {
+        let n = match thread_uri(raw) {
+            Ok(uri) => state.store.count_published(site.id, &uri).await?,
+            Err(_) => 0,
+        };
+        counts.push(n);
+    }
+    Ok(Json(counts).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PreviewBody {
+    text: Option<String>,
+}
+
+/// `POST /isso/preview` with `{"text"}`: the text as it would be shown.
+async fn preview(IssoJson(body): IssoJson<PreviewBody>) -> Result<Response, WebError> {
+    let text = body
+        .text
+        .ok_or_else(|| WebError::BadRequest("no text given".into()))?;
+    let shown = StoredComment {
+        content: text,
+        ..preview_comment()
+    };
+    let html = super::render::comment_body(&shown).into_string();
+    Ok(Json(json!({ "text": html })).into_response())
+}
+
+fn preview_comment() -> StoredComment {
+    StoredComment {
+        id: 0,
+        site_id: crate::domain::DEFAULT_SITE,
+        article: String::new(),
+        parent_id: None,
+        author: String::new(),
+        author_email: String::new(),
+        author_url: None,
+        content: String::new(),
+        user_ip: None,
+        user_agent: None,
+        status: Status::Published,
+        verdict: String::new(),
+        spam_probability: 0.0,
+        clues: Value::Null,
+        model_version: String::new(),
+        source: String::new(),
+        created_at: String::new(),
+        html: false,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LatestQuery {
+    limit: Option<String>,
+}
+
+/// `GET /isso/latest?limit=N`: the site's latest published comments, oldest first, each with
+/// its thread's `uri`.
+async fn latest(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Query(q): Query<LatestQuery>,
+) -> Result<Response, WebError> {
+    let limit = number("limit", q.limit.as_deref())?
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            WebError::BadRequest("Query parameter 'limit' is mandatory (integer, >0)".into())
+        })?;
+    let mut comments = state
+        .store
+        .by_status(
+            Status::Published,
+            Some(site.id),
+            None,
+            (limit as u64).min(LATEST_LIMIT),
+        )
+        .await?;
+    comments.reverse();
+    let shown: Vec<Value> = comments
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(show(&state, c, None)).unwrap_or(Value::Null);
+            v["uri"] = Value::String(c.article.clone());
+            v
+        })
+        .collect();
+    Ok(Json(shown).into_response())
+}
+
+/// `GET /isso/feed?uri=`: the thread's published comments as Atom.
+async fn feed(
+    State(state): State<AppState>,
+    SiteOf(site): SiteOf,
+    Query(q): Query<UriQuery>,
+) -> Result<Response, WebError> {
+    let uri = uri_of(&q.uri)?;
+    let page = format!("{}{uri}", site.origins.first().map_or("", |o| o.as_str()));
+    let title = state
+        .site_store
+        .thread(site.id, &uri)
+        .await?
+        .map_or_else(|| uri.clone(), |t| t.title);
+    let mut comments = state
+        .store
+        .published(site.id, &uri, Window::FromEnd(0), 100)
+        .await?;
+    comments.sort_by_key(|c| std::cmp::Reverse(c.id));
+    let entries = comments
+        .iter()
+        .map(|c| super::feeds::comment_entry(format!("{page}#isso-{}", c.id), &title, c))
+        .collect();
+    let self_url = format!("{page}#isso-feed");
+    let feed = super::feeds::feed(&format!("Comments on “{title}”"), &self_url, &page, entries);
+    Ok(super::feeds::atom(feed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(id: i64, parent: Option<i64>) -> StoredComment {
+        StoredComment {
+            id,
+            parent_id: parent,
+            ..preview_comment()
+        }
+    }
+
+    #[test]
+    fn replies_hang_under_their_top_level_comment() {
+        let comments = [
+            comment(1, None),
+            comment(2, Some(1)),
+            comment(3, Some(2)),
+            comment(5, Some(4)),
+        ];
+        let tree = Tree::of(&comments);
+        assert_eq!(tree.top_of(&comments[0]), 1);
+        assert_eq!(tree.top_of(&comments[1]), 1);
+        assert_eq!(tree.top_of(&comments[2]), 1);
+        // 4 is not published: 5 hangs under it (a placeholder).
+        assert_eq!(tree.top_of(&comments[3]), 4);
+    }
+
+    #[test]
+    fn a_form_cannot_post_here() {
+        let mut headers = HeaderMap::new();
+        assert!(refuse_forms(&headers).is_ok());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        assert!(refuse_forms(&headers).is_ok());
+        for form in [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "text/plain",
+        ] {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(form));
+            assert!(refuse_forms(&headers).is_err(), "{form}");
+        }
+    }
+}
