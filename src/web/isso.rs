@@ -145,10 +145,24 @@ fn unix_seconds(rfc3339: &str) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// `text` escaped for HTML, quotes included: Isso's widget puts `author` in an element and
+/// `website` in a single-quoted `href`, both as they come.
 fn escaped(text: &str) -> Option<String> {
-    Some(text)
-        .filter(|t| !t.is_empty())
-        .map(|t| maud::html! { (t) }.into_string())
+    if text.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 fn keyed_hash(state: &AppState, purpose: &str, value: &str) -> String {
@@ -374,7 +388,8 @@ impl Tree {
 /// What the widget may know of a site's settings (`/config`, and every thread listing).
 fn public_config(site: &Site) -> Value {
     json!({
-        "reply-to-self": false,
+        // A reader may answer a reply to their own comment, as on WordPress.
+        "reply-to-self": true,
         "require-email": site.settings.require_email,
         "require-author": site.settings.require_author,
         "reply-notifications": false,
@@ -870,6 +885,15 @@ mod tests {
         assert_eq!(tree.top_of(&comments[2]), 1);
         // 4 is not published: 5 hangs under it (a placeholder).
         assert_eq!(tree.top_of(&comments[3]), 4);
+    }
+
+    #[test]
+    fn fields_are_escaped_for_an_attribute_too() {
+        assert_eq!(
+            escaped("x' onmouseover='alert(1)\"><b>&").as_deref(),
+            Some("x&#x27; onmouseover=&#x27;alert(1)&quot;&gt;&lt;b&gt;&amp;")
+        );
+        assert_eq!(escaped(""), None);
     }
 
     #[test]

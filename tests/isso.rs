@@ -1,0 +1,480 @@
+//! Isso's own, unchanged widget against replyguard's Isso-compatible API, in headless Chromium:
+//! a static page on another origin loads `embed.min.js` and `count.min.js` from the PyPI package
+//! `isso` 0.14.0 (installed by `tests/setup.sh`, never vendored) with `data-isso` pointing at
+//! replyguard's `/isso/`. A reader posts, replies, edits and deletes their own comment; counts
+//! show on an index page; spam is not shown; payloads in every field stay text; a page on an
+//! origin no site lists is refused and nothing is stored. The HTTP contract (preflight,
+//! credentials, CSRF guard, unknown threads) is checked on the socket as well.
+
+mod common;
+
+use common::browser::{Driver, WAIT, browser, wait_for};
+use common::{Server, TOKEN, agent, model};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const HAM: &str = "Thanks for the write-up, the part about the build cache saved me an afternoon.";
+const REPLY: &str = "Glad it helped, the cache settings changed in the last release too.";
+const EDITED: &str = "Edited: the part about the build cache saved me a whole afternoon.";
+const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
+
+/// Where pip put Isso's client scripts.
+fn isso_js() -> PathBuf {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import isso, os; print(os.path.join(os.path.dirname(isso.__file__), 'js'))",
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "the Isso package is missing: run `sh tests/setup.sh` ({})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A static site on its own port (another origin than replyguard's): an article page with
+/// Isso's widget and an index page with its counter, both pointing at `endpoint`.
+struct StaticSite {
+    base: String,
+    /// replyguard's `/isso/`, set once it runs.
+    endpoint: Arc<OnceLock<String>>,
+}
+
+impl StaticSite {
+    async fn start() -> StaticSite {
+        let js = isso_js();
+        let embed = std::fs::read(js.join("embed.min.js")).expect("embed.min.js");
+        let count = std::fs::read(js.join("count.min.js")).expect("count.min.js");
+        let endpoint = Arc::new(OnceLock::<String>::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let page = |endpoint: Arc<OnceLock<String>>, body: fn(&str) -> String| {
+            move || async move {
+                let endpoint = endpoint.get().cloned().unwrap_or_default();
+                (
+                    [("content-type", "text/html; charset=utf-8")],
+                    body(&endpoint),
+                )
+            }
+        };
+        let js =
+            |body: Vec<u8>| move || async move { ([("content-type", "text/javascript")], body) };
+        let app = axum::Router::new()
+            .route(
+                "/posts/build-caches/",
+                axum::routing::get(page(endpoint.clone(), article)),
+            )
+            .route("/", axum::routing::get(page(endpoint.clone(), index)))
+            .route("/js/embed.min.js", axum::routing::get(js(embed)))
+            .route("/js/count.min.js", axum::routing::get(js(count)));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        StaticSite { base, endpoint }
+    }
+}
+
+fn article(endpoint: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>Build caches</title></head>\
+         <body><h1>Build caches</h1><p>An article.</p>\
+         <script data-isso=\"{endpoint}\" src=\"/js/embed.min.js\"></script>\
+         <section id=\"isso-thread\" data-title=\"Build caches\"></section></body></html>"
+    )
+}
+
+fn index(endpoint: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>Blog</title></head><body>\
+         <a id=\"post\" href=\"/posts/build-caches/#isso-thread\">Comments</a>\
+         <a id=\"empty\" href=\"/posts/empty/#isso-thread\">Comments</a>\
+         <script data-isso=\"{endpoint}\" src=\"/js/count.min.js\"></script></body></html>"
+    )
+}
+
+fn held_and_spam(server: &Server) -> Vec<Value> {
+    ["held", "spam", "published"]
+        .iter()
+        .flat_map(|status| {
+            let resp = agent()
+                .get(&server.url(&format!("/api/v1/admin/comments?status={status}")))
+                .header("Authorization", &format!("Bearer {TOKEN}"))
+                .call()
+                .unwrap();
+            let body: Value = resp.into_body().read_json().unwrap();
+            body["comments"].as_array().cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's text contains (or, with `present` false, no longer contains) `text`.
+async fn wait_text(client: &Client, text: &str, present: bool) {
+    let started = Instant::now();
+    loop {
+        let body = client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        if body.contains(text) == present {
+            return;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "waited for {text:?} to be {}: page text is\n{body}",
+            if present { "shown" } else { "gone" }
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issos_own_widget_posts_replies_edits_deletes_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = StaticSite::start().await;
+    let server = Server::start(
+        &dir.path().join("db.sqlite"),
+        &model(),
+        &["--min-form-seconds", "0", "--site-origin", &site.base],
+    );
+    site.endpoint.set(server.url("/isso/")).unwrap();
+
+    let driver = Driver::start();
+    let client = browser(&driver, true, &dir.path().join("profile")).await;
+    let page = format!("{}/posts/build-caches/", site.base);
+    client.goto(&page).await.unwrap();
+    wait_for(&client, "//div[@class='isso-postbox']").await;
+
+    // Post a comment: published, shown at once.
+    type_into(&client, "#isso-thread > .isso-postbox .isso-textarea", HAM).await;
+    type_into(&client, "#isso-postbox-author", "Ana").await;
+    type_into(&client, "#isso-postbox-email", "ana@example.org").await;
+    click(&client, "#isso-thread > .isso-postbox input[type=submit]").await;
+    wait_text(&client, HAM, true).await;
+
+    // Reply to it: nested under it.
+    click(&client, ".isso-comment .isso-reply").await;
+    let reply_box = ".isso-comment > .isso-text-wrapper > .isso-postbox";
+    wait_for(
+        &client,
+        "//div[@class='isso-text-wrapper']/div[@class='isso-postbox']",
+    )
+    .await;
+    type_into(&client, &format!("{reply_box} .isso-textarea"), REPLY).await;
+    click(&client, &format!("{reply_box} input[type=submit]")).await;
+    wait_for(
+        &client,
+        &format!("//div[@class='isso-follow-up']//div[@class='isso-text'][contains(., '{REPLY}')]"),
+    )
+    .await;
+
+    // Reload: both are there, the reply nested.
+    client.goto(&page).await.unwrap();
+    wait_for(
+        &client,
+        &format!("//div[@class='isso-follow-up']//div[@class='isso-text'][contains(., '{REPLY}')]"),
+    )
+    .await;
+    wait_text(&client, HAM, true).await;
+
+    // Edit one's own comment (the first one in the page is the top-level one).
+    let edit = "#isso-thread .isso-comment-footer .isso-edit";
+    click(&client, edit).await;
+    wait_for(&client, "//div[contains(@class,'isso-comment')]//textarea").await;
+    type_into(&client, "#isso-thread .isso-comment textarea", EDITED).await;
+    click(&client, edit).await;
+    wait_text(&client, EDITED, true).await;
+    client.goto(&page).await.unwrap();
+    wait_text(&client, EDITED, true).await;
+
+    // Delete one's own reply (Isso asks to confirm with a second click).
+    let reply = ".isso-follow-up .isso-comment";
+    click(&client, &format!("{reply} .isso-delete")).await;
+    click(&client, &format!("{reply} .isso-delete")).await;
+    wait_text(&client, REPLY, false).await;
+    client.goto(&page).await.unwrap();
+    wait_text(&client, EDITED, true).await;
+    wait_text(&client, REPLY, false).await;
+
+    // Spam through the widget: stored for the moderator, never shown.
+    type_into(&client, "#isso-thread > .isso-postbox .isso-textarea", SPAM).await;
+    type_into(&client, "#isso-postbox-author", "Promo").await;
+    click(&client, "#isso-thread > .isso-postbox input[type=submit]").await;
+    let started = Instant::now();
+    while !held_and_spam(&server)
+        .iter()
+        .any(|c| c["content"] == SPAM && c["status"] != "published")
+    {
+        assert!(
+            started.elapsed() < WAIT,
+            "the spam comment was not stored as held or spam"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.goto(&page).await.unwrap();
+    wait_text(&client, EDITED, true).await;
+    wait_text(&client, "CHECK OUT MY CHANNEL", false).await;
+
+    // XSS payloads in every field stay text.
+    let payload = "<img src=x onerror=alert(1)>'\"><script>alert(2)</script>";
+    type_into(
+        &client,
+        "#isso-thread > .isso-postbox .isso-textarea",
+        &format!("Great read {payload}"),
+    )
+    .await;
+    type_into(&client, "#isso-postbox-author", &format!("Eve {payload}")).await;
+    type_into(
+        &client,
+        "#isso-postbox-website",
+        "https://eve.example/'onmouseover='alert(3)",
+    )
+    .await;
+    click(&client, "#isso-thread > .isso-postbox input[type=submit]").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    client.goto(&page).await.unwrap();
+    wait_text(&client, EDITED, true).await;
+    assert!(client.get_alert_text().await.is_err(), "a dialog opened");
+    let injected = client
+        // Only what the server returned: Isso 0.14's own postbox puts the website its reader
+        // typed back into `value='…'` unescaped (from localStorage; self-XSS in its client).
+        .find_all(Locator::Css(
+            "#isso-thread .isso-comment .isso-text img, #isso-thread .isso-comment script, \
+             #isso-thread .isso-comment [onmouseover], #isso-thread .isso-comment [onerror]",
+        ))
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for element in &injected {
+        found.push(element.html(false).await.unwrap_or_default());
+    }
+    assert!(
+        found.is_empty(),
+        "markup from a reader's fields reached the page: {found:?}"
+    );
+
+    // Counts on an index page, from count.min.js: the thread's published comments.
+    let published = held_and_spam(&server)
+        .iter()
+        .filter(|c| c["status"] == "published" && c["article"] == "/posts/build-caches/")
+        .count();
+    assert!(published >= 1);
+    let expected = match published {
+        1 => "One Comment".to_string(),
+        n => format!("{n} Comments"),
+    };
+    client.goto(&format!("{}/", site.base)).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let post = element_text(&client, "post").await;
+        let empty = element_text(&client, "empty").await;
+        if post == expected && empty == "0 Comments" {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "counts shown: {post:?}, {empty:?}; expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.close().await.unwrap();
+}
+
+async fn element_text(client: &Client, id: &str) -> String {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A call to replyguard's `/isso/` as a page of `origin` makes it (JSON, like the widget).
+fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    origin: &str,
+    body: Option<&str>,
+    cookie: Option<&str>,
+) -> (u16, ureq::http::HeaderMap, String) {
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(server.url(path))
+        .header("Origin", origin)
+        .header("Content-Type", "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let request = request.body(body.unwrap_or_default().to_string()).unwrap();
+    let mut response = agent().run(request).unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, headers, text)
+}
+
+#[test]
+fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let site = "http://blog.test:1313";
+    let out = common::run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            site,
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+
+    // Preflight: the exact origin, with credentials and the headers the widget reads.
+    let (status, headers, _) = call(&server, "OPTIONS", "/isso/new?uri=/a/", site, None, None);
+    assert_eq!(status, 204);
+    assert_eq!(headers["access-control-allow-origin"], site);
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    assert!(
+        headers["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("X-Set-Cookie")
+    );
+
+    // An unknown thread is empty, not missing.
+    let (status, _, body) = call(
+        &server,
+        "GET",
+        "/isso/?uri=/nowhere/&nested_limit=5",
+        site,
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let thread: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(thread["total_replies"], 0);
+    assert_eq!(thread["replies"], serde_json::json!([]));
+
+    // A foreign page is refused and nothing is stored.
+    let post = r#"{"text":"Thanks, the benchmark section answered my question about caching.","author":"Ana","email":"ana@example.org","title":"A"}"#;
+    for foreign in ["http://evil.test", "null", "http://blog.test:1314"] {
+        let (status, headers, body) = call(
+            &server,
+            "POST",
+            "/isso/new?uri=/a/",
+            foreign,
+            Some(post),
+            None,
+        );
+        assert_eq!(status, 403, "{foreign}: {body}");
+        assert!(headers.get("access-control-allow-origin").is_none());
+        assert!(body.contains("not an origin of any site"), "{body}");
+    }
+    assert!(
+        held_and_spam(&server).is_empty(),
+        "a refused origin stored a comment"
+    );
+
+    // A form-encoded (or text/plain) write is Isso's CSRF case: refused.
+    let request = ureq::http::Request::builder()
+        .method("POST")
+        .uri(server.url("/isso/new?uri=/a/"))
+        .header("Origin", site)
+        .header("Content-Type", "text/plain")
+        .body(post.to_string())
+        .unwrap();
+    assert_eq!(agent().run(request).unwrap().status().as_u16(), 403);
+    assert!(held_and_spam(&server).is_empty());
+
+    // The site's own page posts; the comment lands on the blog site's thread, with its title.
+    let (status, headers, body) =
+        call(&server, "POST", "/isso/new?uri=/a/", site, Some(post), None);
+    assert!(status == 201 || status == 202, "{status} {body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let cookie = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("isso-edit-{id}=")))
+        .expect("the edit cookie");
+    assert!(
+        headers["x-set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("isso-{id}="))
+    );
+    let stored = held_and_spam(&server);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["article"], "/a/");
+    assert_ne!(
+        stored[0]["site_id"], 1,
+        "the comment belongs to the blog site"
+    );
+    // The e-mail address is never in a public answer.
+    assert!(!body.contains("ana@example.org"));
+
+    // Only the author (with the cookie) may edit; an edit into spam is taken off the page.
+    let edit = format!("/isso/id/{id}");
+    let (status, _, _) = call(
+        &server,
+        "PUT",
+        &edit,
+        site,
+        Some(r#"{"text":"changed"}"#),
+        None,
+    );
+    assert_eq!(status, 403);
+    let spam =
+        r#"{"text":"CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz"}"#;
+    let (status, _, body) = call(&server, "PUT", &edit, site, Some(spam), Some(&cookie));
+    assert_eq!(status, 200, "{body}");
+    let stored = held_and_spam(&server);
+    assert_ne!(
+        stored[0]["status"], "published",
+        "an edit into spam stays on the page"
+    );
+    // Another site's page cannot reach the comment even with the cookie.
+    let (status, _, _) = call(
+        &server,
+        "GET",
+        &edit,
+        "http://evil.test",
+        None,
+        Some(&cookie),
+    );
+    assert_eq!(status, 403);
+}
