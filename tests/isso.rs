@@ -478,3 +478,168 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
     );
     assert_eq!(status, 403);
 }
+
+/// The real Isso server from PyPI on a free port, with its database at `db`; killed on drop.
+struct IssoServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl IssoServer {
+    fn start(dir: &std::path::Path, db: &std::path::Path, moderated: bool) -> IssoServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let config = dir.join(format!("isso-{port}.cfg"));
+        std::fs::write(
+            &config,
+            format!(
+                "[general]\ndbpath = {}\nhost = http://127.0.0.1:9/\n[moderation]\nenabled = {moderated}\n\
+                 [server]\nlisten = http://127.0.0.1:{port}/\n[guard]\nenabled = false\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys; from isso import main; sys.argv = ['isso', '-c', sys.argv[1], 'run']; main()",
+            ])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with the isso package (sh tests/setup.sh)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < WAIT, "Isso did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        IssoServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Posts a comment to Isso's own API; its id.
+    fn post(&self, uri: &str, body: Value) -> i64 {
+        let mut resp = agent()
+            .post(&format!("{}/new?uri={uri}", self.url))
+            .header("Content-Type", "application/json")
+            .send_json(body)
+            .unwrap();
+        assert!(resp.status().is_success(), "Isso refused the comment");
+        let created: Value = resp.body_mut().read_json().unwrap();
+        created["id"].as_i64().unwrap()
+    }
+}
+
+impl Drop for IssoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let isso_db = dir.path().join("comments.db");
+    {
+        let isso = IssoServer::start(dir.path(), &isso_db, false);
+        let first = isso.post(
+            "/a/",
+            serde_json::json!({"text": "The *second* section made it click for me, thanks.",
+                "author": "Ana", "email": "ana@example.org", "title": "Post A"}),
+        );
+        isso.post(
+            "/a/",
+            serde_json::json!({"text": "Same here, the diagrams helped a lot.", "author": "Bo",
+                "parent": first}),
+        );
+        isso.post(
+            "/b/",
+            serde_json::json!({"text": "Is there a follow-up planned?", "title": "Post B"}),
+        );
+    }
+    {
+        // Moderated: this one waits in Isso's queue (mode 2).
+        let isso = IssoServer::start(dir.path(), &isso_db, true);
+        isso.post(
+            "/a/",
+            serde_json::json!({"text": "A late question about the second section.", "author": "Cy"}),
+        );
+    }
+    let db = dir.path().join("db.sqlite");
+    let db_arg = db.to_str().unwrap();
+    let site = "http://blog.test";
+    let ok = |args: &[&str]| {
+        let out = common::run(args, None, dir.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["sites", "add", "blog", "--origin", site, "--db", db_arg]);
+    let model = model();
+    let import = [
+        "import",
+        "--site",
+        "blog",
+        isso_db.to_str().unwrap(),
+        "--db",
+        db_arg,
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    let report = ok(&import);
+    assert!(
+        report.contains("threads (pages of site `blog`): 2"),
+        "{report}"
+    );
+    // A second import of the same database changes nothing.
+    let again = ok(&import);
+    assert!(again.contains("already"), "{again}");
+
+    let server = Server::start(&db, &model, &[]);
+    let (status, _, body) = call(
+        &server,
+        "GET",
+        "/isso/?uri=/a/&nested_limit=5",
+        site,
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let thread: Value = serde_json::from_str(&body).unwrap();
+    let replies = thread["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 1, "{body}");
+    assert!(
+        replies[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("<em>second</em>"),
+        "{body}"
+    );
+    assert_eq!(replies[0]["replies"][0]["author"], "Bo", "{body}");
+    assert!(
+        replies[0]["created"].as_f64().unwrap() > 1.6e9,
+        "the original date is kept"
+    );
+    // Isso's waiting comment waits here too.
+    assert!(!body.contains("late question"));
+    let all = held_and_spam(&server);
+    let late = all.iter().find(|c| {
+        c["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("late question")
+    });
+    assert_eq!(late.expect("the waiting comment")["status"], "held");
+    // The thread keeps the page's title (the feed names it).
+    let (_, _, feed) = call(&server, "GET", "/isso/feed?uri=/a/", site, None, None);
+    assert!(feed.contains("Post A"), "{feed}");
+}

@@ -1,4 +1,4 @@
-//! `replyguard import`: a site's history from WordPress or Disqus exports.
+//! `replyguard import`: a site's history from WordPress or Disqus exports, or an Isso database.
 
 use super::default_model;
 use crate::import::run::{Importer, Options, Report};
@@ -11,7 +11,8 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Export files, imported in the order given: WordPress WXR (Tools → Export), `wp comment list
-    /// --format=json|csv` dumps (they carry spam, which WXR leaves out), Disqus XML.
+    /// --format=json|csv` dumps (they carry spam, which WXR leaves out), Disqus XML, or an Isso
+    /// database (`comments.db`; detected from its content).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
@@ -23,6 +24,10 @@ pub struct ImportArgs {
     /// The Markdown articles `serve` shows: a Disqus thread whose link ends in one's slug joins it.
     #[arg(long, env = "REPLYGUARD_ARTICLES")]
     pub articles: Option<PathBuf>,
+    /// The site the comments belong to (`replyguard sites list`); an Isso database usually goes
+    /// to the site whose pages embed it.
+    #[arg(long, default_value = crate::domain::DEFAULT_SITE_NAME, value_name = "NAME")]
+    pub site: String,
     /// Print what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -53,6 +58,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     let rt = super::runtime()?;
     let store = rt.block_on(storage::open(&args.db))?;
+    let site = rt
+        .block_on(store.sites())?
+        .into_iter()
+        .find(|s| s.name == args.site)
+        .with_context(|| {
+            format!(
+                "no site `{}` (add it first with `replyguard sites add {} --origin URL`)",
+                args.site, args.site
+            )
+        })?;
     let mut importer = Importer::new(
         &*store,
         rt.handle(),
@@ -62,7 +77,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             learn: !args.no_learn,
             dry_run: args.dry_run,
             taken_slugs: &taken,
-            site: crate::domain::DEFAULT_SITE,
+            site: site.id,
         },
     );
     for path in &args.files {
@@ -76,8 +91,14 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         bar.set_message(path.display().to_string());
         let (format, input) = import::open(path, |file| bar.wrap_read(file))?;
         let refused_before = importer.report.refused.len();
-        let outcome = import::read(format, input, &mut |item| importer.take(item))
-            .and_then(|()| importer.flush());
+        let outcome = match format {
+            import::Format::Isso => {
+                drop(input);
+                import::read_file(format, path, &mut |item| importer.take(item))
+            }
+            _ => import::read(format, input, &mut |item| importer.take(item)),
+        }
+        .and_then(|()| importer.flush());
         bar.finish_and_clear();
         match outcome {
             Ok(()) => {}
@@ -120,6 +141,9 @@ fn print_report(r: &Report, args: &ImportArgs) -> anyhow::Result<()> {
         r.articles_hidden,
         r.articles_existing
     );
+    if r.threads > 0 {
+        outln!("threads (pages of site `{}`): {}", args.site, r.threads);
+    }
     let by_status = r
         .comments
         .iter()

@@ -8,6 +8,7 @@
 //! on the storage port; this module only reads.
 
 mod disqus;
+pub mod isso;
 pub mod run;
 pub mod sanitize;
 mod wp_dump;
@@ -31,7 +32,7 @@ pub enum ImportError {
     #[error("malformed XML at byte {position}: {reason}")]
     Syntax { position: u64, reason: String },
     #[error(
-        "{}: not an export replyguard reads (expected a WordPress WXR export, a Disqus XML export, or `wp comment list --format=json|csv`)",
+        "{}: not an export replyguard reads (expected a WordPress WXR export, a Disqus XML export, `wp comment list --format=json|csv`, or an Isso database)",
         path.display()
     )]
     UnknownFormat { path: PathBuf },
@@ -52,6 +53,8 @@ pub enum Format {
     WpCsv,
     /// Disqus XML export (`<disqus>` with `<thread>` and `<post>`).
     Disqus,
+    /// An Isso database (`comments.db`, SQLite).
+    Isso,
 }
 
 impl Format {
@@ -61,11 +64,15 @@ impl Format {
             Format::WpJson => "wp comment list (JSON)",
             Format::WpCsv => "wp comment list (CSV)",
             Format::Disqus => "Disqus XML",
+            Format::Isso => "Isso database",
         }
     }
 
     /// Recognizes a format from the first bytes of a file.
     pub fn detect(head: &[u8]) -> Option<Format> {
+        if head.starts_with(isso::MAGIC) {
+            return Some(Format::Isso);
+        }
         let head = String::from_utf8_lossy(head);
         let text = head.trim_start_matches('\u{feff}').trim_start();
         if text.starts_with('[') {
@@ -115,6 +122,8 @@ pub struct CommentRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Article(ArticleRecord),
+    /// A page of an embedding site (Isso): its comments name it as `thread:URI`.
+    Thread(isso::ThreadRecord),
     Comment(CommentRecord),
 }
 
@@ -141,6 +150,25 @@ pub fn read(
         Format::Disqus => disqus::read(input, emit),
         Format::WpJson => wp_dump::read_json(input, emit),
         Format::WpCsv => wp_dump::read_csv(input, emit),
+        // A database is read from its file (see [`read_file`]), not as a stream.
+        Format::Isso => Err(ImportError::Malformed(
+            "an Isso database is read from its file".into(),
+        )),
+    }
+}
+
+/// Reads a file that is a database rather than a stream (an Isso `comments.db`).
+pub fn read_file(
+    format: Format,
+    path: &Path,
+    emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    match format {
+        Format::Isso => isso::read(path, emit),
+        _ => Err(ImportError::Malformed(format!(
+            "{} is read as a stream",
+            format.name()
+        ))),
     }
 }
 

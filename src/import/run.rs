@@ -8,7 +8,8 @@ use crate::data::{CommentView, Label};
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness, training_label};
 use crate::engine::{Model, Scratch, Verdict};
 use crate::storage::{
-    ArticleOutcome, CommentOutcome, ImportStore, ImportedComment, NewComment, StorageError,
+    ArticleOutcome, CommentOutcome, ImportStore, ImportedComment, NewComment, SiteStore,
+    StorageError,
 };
 use std::collections::BTreeMap;
 
@@ -38,6 +39,8 @@ pub struct Report {
     pub articles_existing: u64,
     /// Created but not shown (drafts, private, password-protected, deleted threads).
     pub articles_hidden: u64,
+    /// Pages of an embedding site (Isso threads) created or found.
+    pub threads: u64,
     /// New comments by status.
     pub comments: BTreeMap<&'static str, u64>,
     pub comments_existing: u64,
@@ -58,7 +61,7 @@ impl Report {
 /// One import in progress.
 /// The parsers push records through a callback, so the importer is synchronous: it waits for
 /// each storage call on the runtime `rt` (which must not be the calling thread's own).
-pub struct Importer<'a, S: ImportStore + ?Sized> {
+pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     store: &'a S,
     rt: &'a tokio::runtime::Handle,
     options: Options<'a>,
@@ -69,7 +72,7 @@ pub struct Importer<'a, S: ImportStore + ?Sized> {
     pub report: Report,
 }
 
-impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
+impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn new(store: &'a S, rt: &'a tokio::runtime::Handle, options: Options<'a>) -> Self {
         Importer {
             store,
@@ -112,6 +115,18 @@ impl<'a, S: ImportStore + ?Sized> Importer<'a, S> {
                     }
                     ArticleOutcome::Existing(_) => self.report.articles_existing += 1,
                 }
+            }
+            Ok(Record::Thread(t)) => {
+                self.flush()?;
+                if self.options.dry_run {
+                    self.report.threads += 1;
+                    return Ok(());
+                }
+                self.rt.block_on(
+                    self.store
+                        .create_thread(self.options.site, &t.uri, &t.title),
+                )?;
+                self.report.threads += 1;
             }
             Ok(Record::Comment(c)) => {
                 let position = c.remote_id.clone();

@@ -204,7 +204,11 @@ pub async fn import_comments<E: Exec>(
     let now = now_rfc3339();
     let mut outcomes = Vec::with_capacity(comments.len());
     for c in comments {
-        let mut slug = article_slug(e, &c.article).await?;
+        // A page of an embedding site (an Isso import): its thread is its path.
+        let mut slug = match c.article.strip_prefix("thread:") {
+            Some(uri) => Some(uri.to_string()),
+            None => article_slug(e, &c.article).await?,
+        };
         // A dump names posts by id only; until their WXR arrives they wait, unshown.
         if slug.is_none()
             && let Some((name, post_id)) = placeholder(&c.article)

@@ -1,0 +1,179 @@
+//! Reading an Isso database (`comments.db`, SQLite): its threads (`uri`, `title`) and comments
+//! with their replies, dates and moderation states. Isso stores a comment's text as Markdown; it
+//! is rendered and sanitized like every imported comment. Isso's `mode` is its moderation state:
+//! 1 accepted (published, a label of ham), 2 waiting (held, no label: nobody decided), 4 deleted
+//! (trash).
+
+use super::{CommentRecord, ImportError, Item, Record, Refused, sanitize};
+use crate::domain::Status;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// The first bytes of every SQLite database file.
+pub const MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// A thread of the Isso database, in front of its comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadRecord {
+    pub uri: String,
+    pub title: String,
+}
+
+/// The key an imported comment names its thread by.
+pub fn thread_key(uri: &str) -> String {
+    format!("thread:{uri}")
+}
+
+fn malformed(path: &Path, e: rusqlite::Error) -> ImportError {
+    ImportError::Malformed(format!(
+        "{}: not an Isso database ({e}); give the file Isso's `[general] dbpath` names",
+        path.display()
+    ))
+}
+
+/// Reads the database at `path` (opened read-only: Isso may be running).
+pub fn read(
+    path: &Path,
+    emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| malformed(path, e))?;
+    let mut threads = db
+        .prepare("SELECT id, uri, COALESCE(title, '') FROM threads ORDER BY id")
+        .map_err(|e| malformed(path, e))?;
+    let threads: Vec<(i64, String, String)> = threads
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| malformed(path, e))?;
+    let mut comments = db
+        .prepare(
+            "SELECT id, parent, created, mode, COALESCE(remote_addr, ''), COALESCE(text, ''), \
+             COALESCE(author, ''), COALESCE(email, ''), COALESCE(website, '') \
+             FROM comments WHERE tid = ?1 ORDER BY id",
+        )
+        .map_err(|e| malformed(path, e))?;
+    for (tid, uri, title) in threads {
+        let Ok(uri) = crate::domain::site::thread_uri(&uri) else {
+            emit(Err(Refused {
+                position: format!("thread {tid}"),
+                reason: format!("uri `{uri}` is not a page path"),
+            }))?;
+            continue;
+        };
+        emit(Ok(Record::Thread(ThreadRecord {
+            uri: uri.clone(),
+            title: crate::domain::site::thread_title(&title),
+        })))?;
+        let rows: Vec<IssoRow> = comments
+            .query_map([tid], |r| {
+                Ok(IssoRow {
+                    id: r.get(0)?,
+                    parent: r.get(1)?,
+                    created: r.get(2)?,
+                    mode: r.get(3)?,
+                    remote_addr: r.get(4)?,
+                    text: r.get(5)?,
+                    author: r.get(6)?,
+                    email: r.get(7)?,
+                    website: r.get(8)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| malformed(path, e))?;
+        for row in rows {
+            let position = format!("comment {}", row.id);
+            emit(
+                row.into_record(&uri)
+                    .map(Record::Comment)
+                    .map_err(|reason| Refused { position, reason }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+struct IssoRow {
+    id: i64,
+    parent: Option<i64>,
+    created: f64,
+    mode: i64,
+    remote_addr: String,
+    text: String,
+    author: String,
+    email: String,
+    website: String,
+}
+
+impl IssoRow {
+    fn into_record(self, uri: &str) -> Result<CommentRecord, String> {
+        let status = match self.mode {
+            1 => Status::Published,
+            2 => Status::Held,
+            4 => Status::Trash,
+            other => return Err(format!("unknown mode {other}")),
+        };
+        let date = std::time::UNIX_EPOCH
+            .checked_add(
+                std::time::Duration::try_from_secs_f64(self.created)
+                    .map_err(|_| format!("bad date {}", self.created))?,
+            )
+            .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+            .ok_or_else(|| format!("bad date {}", self.created))?;
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(&self.text));
+        Ok(CommentRecord {
+            remote_id: format!("isso:{}", self.id),
+            article: thread_key(uri),
+            parent: self.parent.map(|p| format!("isso:{p}")),
+            author: self.author.trim().to_string(),
+            email: self.email.trim().to_string(),
+            url: Some(self.website.trim().to_string()).filter(|w| !w.is_empty()),
+            // Isso keeps addresses anonymized (the last octet zeroed): still the sender's network.
+            ip: Some(self.remote_addr.trim().to_string()).filter(|a| !a.is_empty()),
+            user_agent: None,
+            date,
+            content: sanitize::comment_html(&html),
+            kind: "comment".into(),
+            status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mode: i64, text: &str) -> IssoRow {
+        IssoRow {
+            id: 7,
+            parent: Some(3),
+            created: 1_700_000_000.25,
+            mode,
+            remote_addr: "192.0.2.0".into(),
+            text: text.into(),
+            author: " Ana ".into(),
+            email: "ana@example.org".into(),
+            website: String::new(),
+        }
+    }
+
+    #[test]
+    fn isso_rows_become_records_with_their_state() {
+        let r = row(1, "Hello *there* <script>alert(1)</script>")
+            .into_record("/a/")
+            .unwrap();
+        assert_eq!(r.remote_id, "isso:7");
+        assert_eq!(r.parent.as_deref(), Some("isso:3"));
+        assert_eq!(r.article, "thread:/a/");
+        assert_eq!(r.status, Status::Published);
+        assert_eq!(r.date, "2023-11-14T22:13:20Z");
+        assert!(r.content.contains("<em>there</em>"), "{}", r.content);
+        assert!(!r.content.contains("<script"), "{}", r.content);
+        assert_eq!(row(2, "x").into_record("/a/").unwrap().status, Status::Held);
+        assert_eq!(
+            row(4, "x").into_record("/a/").unwrap().status,
+            Status::Trash
+        );
+        assert!(row(3, "x").into_record("/a/").is_err());
+    }
+}
