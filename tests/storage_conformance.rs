@@ -628,6 +628,117 @@ async fn reputation_by_address(store: &dyn Store) {
     assert_eq!(known, storage::Reputation::default(), "{known:?}");
 }
 
+/// Sites with their origins, threads keyed by (site, uri), and readers' edits and votes; a
+/// site's comments stay its own.
+async fn sites_threads_and_votes(store: &dyn Store) {
+    use replyguard::domain::{SiteName, SiteOrigin};
+    let change = |name: &str, origins: &[&str]| storage::SiteChange {
+        name: SiteName::parse(name).unwrap(),
+        title: None,
+        origins: origins
+            .iter()
+            .map(|o| SiteOrigin::parse(o).unwrap())
+            .collect(),
+        settings: None,
+    };
+    let blog = store
+        .add_site(&change(
+            "blog",
+            &["https://blog.example", "http://localhost:1313"],
+        ))
+        .await
+        .unwrap();
+    assert_ne!(blog.id, 1);
+    assert_eq!(
+        blog.origins,
+        vec!["http://localhost:1313", "https://blog.example"]
+    );
+    // An origin belongs to one site.
+    let taken = store
+        .add_site(&change("docs", &["https://blog.example"]))
+        .await;
+    assert!(matches!(taken, Err(StorageError::Conflict(_))), "{taken:?}");
+    let names: Vec<String> = store
+        .sites()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names[0], "default");
+    assert!(names.contains(&"blog".to_string()));
+
+    // Threads: created once, first title kept.
+    let thread = store.create_thread(blog.id, "/p/", "First").await.unwrap();
+    let again = store.create_thread(blog.id, "/p/", "Second").await.unwrap();
+    assert_eq!((thread.id, again.title.as_str()), (again.id, "First"));
+    assert!(store.thread(1, "/p/").await.unwrap().is_none());
+
+    // The same page path on two sites is two threads.
+    let mut on_blog = comment("/p/", Status::Published, "on the blog");
+    on_blog.site_id = blog.id;
+    let on_blog = store.insert(on_blog).await.unwrap();
+    store
+        .insert(comment("/p/", Status::Published, "on default"))
+        .await
+        .unwrap();
+    assert_eq!(store.count_published(blog.id, "/p/").await.unwrap(), 1);
+    assert_eq!(store.count_published(1, "/p/").await.unwrap(), 1);
+    assert!(
+        store
+            .is_duplicate(blog.id, "/p/", "ana@example.org", "on the blog")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_duplicate(1, "/p/", "ana@example.org", "on the blog")
+            .await
+            .unwrap()
+    );
+
+    // Edits and votes: one vote per voter, totals per comment.
+    let edited = store
+        .edit_comment(
+            on_blog.id,
+            "edited text",
+            "Ana B",
+            Some("https://ana.example"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.content, "edited text");
+    assert_eq!(edited.author_url.as_deref(), Some("https://ana.example"));
+    assert_eq!(store.vote(on_blog.id, "v1", true).await.unwrap().likes, 1);
+    assert_eq!(store.vote(on_blog.id, "v1", true).await.unwrap().likes, 1);
+    let votes = store.vote(on_blog.id, "v2", false).await.unwrap();
+    assert_eq!((votes.likes, votes.dislikes), (1, 1));
+    let extras = store.thread_extras(blog.id, "/p/").await.unwrap();
+    assert_eq!(extras.len(), 1);
+    assert!(extras[0].edited_at.is_some());
+    assert!(store.thread_extras(1, "/p/").await.unwrap().is_empty());
+
+    // Removing a site frees its origins and keeps its comments; adding it again revives it.
+    assert!(store.remove_site("blog", &[]).await.unwrap());
+    assert!(
+        !store
+            .sites()
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.name == "blog")
+    );
+    let docs = store
+        .add_site(&change("docs", &["https://blog.example"]))
+        .await
+        .unwrap();
+    assert_eq!(docs.origins, vec!["https://blog.example"]);
+    let revived = store.add_site(&change("blog", &[])).await.unwrap();
+    assert_eq!(revived.id, blog.id);
+    assert_eq!(store.count_published(blog.id, "/p/").await.unwrap(), 1);
+    assert!(!store.remove_site("nowhere", &[]).await.unwrap());
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
@@ -639,6 +750,7 @@ async fn conformance(db: &Database) {
     keys_and_examples(&*store).await;
     imports(&*store).await;
     reputation_by_address(&*store).await;
+    sites_threads_and_votes(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();
