@@ -21,6 +21,7 @@
 use super::AppState;
 use super::cors::SiteOf;
 use super::error::WebError;
+use super::pages::header_text;
 use super::submit::{self, Submission};
 use crate::domain::site::{thread_title, thread_uri};
 use crate::domain::{Origin, RawComment, Site};
@@ -469,13 +470,6 @@ async fn new(
     let mut response = (status, Json(shown)).into_response();
     set_edit_cookie(&state, &site, &comment, &mut response);
     Ok(response)
-}
-
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(512).collect())
 }
 
 /// The edit token of a comment: `EXPIRES.SIGNATURE`, signed over the id, the expiry and the

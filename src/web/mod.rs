@@ -44,6 +44,7 @@ pub mod site_rules;
 pub mod sites;
 mod state;
 pub mod submit;
+mod thread_pages;
 mod throttle;
 
 pub use metrics::Metrics;

@@ -470,7 +470,8 @@ impl AsRef<[u8]> for ArcStr {
     }
 }
 
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+/// A request header as text, at most 512 characters (what is stored of it).
+pub(super) fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

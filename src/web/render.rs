@@ -103,10 +103,52 @@ pub fn article_page(
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
                 p.feed { a href={ "/articles/" (article.slug) "/feed" } type="application/atom+xml" { "Follow these comments (Atom feed)" } }
                 (page_links(&article.slug, paging))
-                (thread(&children, None, pending.map(|p| p.id), &article.slug, paging.page, 0))
+                (thread(&children, None, pending.map(|p| p.id), &format!("/articles/{}?cpage={}", article.slug, paging.page), 0))
                 (page_links(&article.slug, paging))
             }
-            (reply_form(article, form))
+            (reply_form(&format!("/articles/{}", article.slug), &format!("/articles/{}/comments", article.slug), form))
+        },
+    )
+}
+
+/// The page of a thread of an embedding site, for readers without JavaScript (the embed's
+/// `<noscript>` link): its published comments, threaded, and the reply form. `page` is the
+/// thread's own address here (with its `?uri=`), `origin_page` the site's page it belongs to.
+pub fn thread_page(
+    title: &str,
+    origin_page: Option<&str>,
+    page: &str,
+    comments: &[StoredComment],
+    pending: Option<&StoredComment>,
+    form: &FormState,
+    model_version: &str,
+) -> Markup {
+    let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
+    let known: std::collections::HashSet<i64> = comments
+        .iter()
+        .map(|c| c.id)
+        .chain(pending.map(|p| p.id))
+        .collect();
+    for c in comments.iter().chain(pending) {
+        let parent = c.parent_id.filter(|p| known.contains(p));
+        children.entry(parent).or_default().push(c);
+    }
+    let count = comments.len();
+    layout(
+        title,
+        model_version,
+        html! {
+            article {
+                h1 { "Comments on “" (title) "”" }
+                @if let Some(link) = origin_page {
+                    p.byline { a href=(link) { "Back to the page" } }
+                }
+            }
+            section.comments id="comments" {
+                h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
+                (thread(&children, None, pending.map(|p| p.id), page, 0))
+            }
+            (reply_form(page, page, form))
         },
     )
 }
@@ -130,12 +172,13 @@ fn page_links(slug: &str, paging: Paging) -> Markup {
     }
 }
 
+/// Comments answering `parent`, nested; `reply_base` is the page's address with a query, to
+/// which `&replytocom=ID#respond` is added for each Reply link.
 fn thread(
     children: &HashMap<Option<i64>, Vec<&StoredComment>>,
     parent: Option<i64>,
     pending: Option<i64>,
-    slug: &str,
-    page: u64,
+    reply_base: &str,
     depth: usize,
 ) -> Markup {
     let Some(list) = children.get(&parent) else {
@@ -159,9 +202,9 @@ fn thread(
                     }
                     (comment_body(c))
                     @if Some(c.id) != pending && depth < 8 {
-                        a.reply href={ "/articles/" (slug) "?cpage=" (page) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
+                        a.reply href={ (reply_base) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
-                    (thread(children, Some(c.id), pending, slug, page, depth + 1))
+                    (thread(children, Some(c.id), pending, reply_base, depth + 1))
                 }
             }
         }
@@ -176,19 +219,20 @@ fn field_error(form: &FormState, name: &str) -> Markup {
     }
 }
 
-fn reply_form(article: &Article, form: &FormState) -> Markup {
+/// The reply form of the page at `page` (its Cancel link), posting to `action`.
+fn reply_form(page: &str, action: &str, form: &FormState) -> Markup {
     html! {
         section id="respond" {
             h2 { "Leave a Reply" }
             // Always present: comments.js shows it when "Reply" moves the form under a comment.
             p id="reply-to" hidden[form.parent.is_none()] {
                 "Replying to " span id="reply-to-name" { "comment #" (form.parent.unwrap_or(0)) } ". "
-                a id="cancel-reply" href={ "/articles/" (article.slug) "#respond" } { "Cancel reply" }
+                a id="cancel-reply" href={ (page) "#respond" } { "Cancel reply" }
             }
             @if let Some(notice) = &form.notice {
                 p.notice role="alert" { (notice) }
             }
-            form method="post" action={ "/articles/" (article.slug) "/comments" } {
+            form method="post" action=(action) {
                 p.meta { "Your email address will not be published. Required fields are marked *" }
                 p {
                     label for="comment" { "Comment *" }

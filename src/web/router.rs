@@ -2,7 +2,7 @@
 
 use super::{
     AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_sites, akismet, api, assets,
-    cors, error_pages, feeds, isso, metrics, pages, site_rules,
+    cors, error_pages, feeds, isso, metrics, pages, site_rules, thread_pages,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -47,6 +47,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .merge(cross_origin(&state))
         .merge(isso_api(&state))
         .route("/isso/css/isso.css", get(isso::css))
+        .route(
+            "/sites/{site}/thread",
+            get(thread_pages::show).post(thread_pages::post),
+        )
         .route("/embed/v1/embed.js", get(assets::embed_js))
         .route("/embed/v1/embed.css", get(assets::embed_css))
         .route("/api/v1/classify", post(api::classify))

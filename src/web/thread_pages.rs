@@ -1,0 +1,179 @@
+//! The server-rendered page of an embedding site's thread, `/sites/{site}/thread?uri=/path/`:
+//! where the embed's `<noscript>` link takes a reader without JavaScript. It lists the thread's
+//! published comments and has a reply form that works without script, through the same checks
+//! and filter as every other comment.
+
+use super::AppState;
+use super::error::WebError;
+use super::pages::{form_submission, header_text};
+use super::render::{self, FormState};
+use super::submit;
+use crate::domain::Site;
+use crate::domain::site::thread_uri;
+use crate::storage::{Status, StoredComment, Window};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Most comments the page lists (a static site's page rarely has more).
+const PAGE_LIMIT: u64 = 500;
+
+#[derive(Debug, Deserialize)]
+pub struct ThreadQuery {
+    uri: String,
+    replytocom: Option<i64>,
+    unapproved: Option<i64>,
+    #[serde(rename = "moderation-hash")]
+    moderation_hash: Option<String>,
+}
+
+/// The site and thread path a request names, or 404 / 400.
+fn site_and_uri(state: &AppState, name: &str, uri: &str) -> Result<(Arc<Site>, String), WebError> {
+    let site = state
+        .sites
+        .by_name(name)
+        .ok_or_else(|| WebError::NotFound(format!("no site `{name}`")))?;
+    let uri = thread_uri(uri).map_err(WebError::BadRequest)?;
+    Ok((site, uri))
+}
+
+/// This page's own address.
+fn page_url(site: &Site, uri: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    format!("/sites/{}/thread?uri={encoded}", site.name)
+}
+
+async fn render(
+    state: &AppState,
+    site: &Site,
+    uri: &str,
+    pending: Option<StoredComment>,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let comments = state
+        .store
+        .published(site.id, uri, Window::Offset(0), PAGE_LIMIT)
+        .await?;
+    let title = state
+        .site_store
+        .thread(site.id, uri)
+        .await?
+        .map_or_else(|| uri.to_string(), |t| t.title);
+    let origin_page = site.origins.first().map(|o| format!("{o}{uri}"));
+    let page = render::thread_page(
+        &title,
+        origin_page.as_deref(),
+        &page_url(site, uri),
+        &comments,
+        pending.as_ref(),
+        &form,
+        &state.model_label(),
+    );
+    Ok((status, Html(page.into_string())).into_response())
+}
+
+/// `GET /sites/{site}/thread?uri=`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ThreadQuery>,
+) -> Result<Response, WebError> {
+    let (site, uri) = site_and_uri(&state, &name, &q.uri)?;
+    // The author of a held comment sees it through the signed link they were sent to.
+    let pending = match (q.unapproved, q.moderation_hash.as_deref()) {
+        (Some(id), Some(hash)) if state.pending_hash_matches(id, hash) => state
+            .store
+            .get(id)
+            .await?
+            .filter(|c| c.site_id == site.id && c.article == uri && c.status == Status::Held),
+        _ => None,
+    };
+    let form = FormState {
+        parent: q.replytocom,
+        ..FormState::default()
+    };
+    render(&state, &site, &uri, pending, form, StatusCode::OK).await
+}
+
+/// `POST /sites/{site}/thread?uri=`: the reply form (WordPress's field names).
+pub async fn post(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ThreadQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, WebError> {
+    let (site, uri) = site_and_uri(&state, &name, &q.uri)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::TooLarge
+        } else {
+            WebError::BadRequest(e.body_text())
+        }
+    })?;
+    let (kept, mut submission) = form_submission(&uri, &body)?;
+    let title = state
+        .site_store
+        .thread(site.id, &uri)
+        .await?
+        .map_or_else(|| uri.clone(), |t| t.title);
+    submission.site = site.id;
+    submission.page_title = Some(title);
+    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
+    submission.user_agent = header_text(&headers, header::USER_AGENT);
+    submission.referrer = header_text(&headers, header::REFERER);
+    let page = page_url(&site, &uri);
+    match submit::submit(&state, submission, true)
+        .await
+        .and_then(|accepted| accepted.into_stored())
+    {
+        Ok(c) if c.status == Status::Published => {
+            Ok(Redirect::to(&format!("{page}#comment-{}", c.id)).into_response())
+        }
+        Ok(c) if c.status == Status::Held => Ok(Redirect::to(&format!(
+            "{page}&unapproved={}&moderation-hash={}#comment-{}",
+            c.id,
+            state.pending_hash(c.id),
+            c.id
+        ))
+        .into_response()),
+        Ok(_) => {
+            let form = FormState {
+                notice: Some(
+                    "Your comment was identified as spam and was not posted. It is kept for the \
+                     site's moderators, who can still publish it; if this is a mistake, please \
+                     contact the site owner."
+                        .into(),
+                ),
+                ..kept
+            };
+            render(&state, &site, &uri, None, form, StatusCode::FORBIDDEN).await
+        }
+        Err(WebError::Validation(errors)) => {
+            let form = FormState {
+                errors,
+                notice: Some(
+                    "Please correct the marked fields; nothing you typed was lost.".into(),
+                ),
+                ..kept
+            };
+            render(
+                &state,
+                &site,
+                &uri,
+                None,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,244 @@
+//! Several sites on one server, over the real CLI and HTTP: `replyguard sites`, the admin API,
+//! and the server-rendered page of an embedding site's thread (where a reader without
+//! JavaScript lands), whose form works without script.
+
+mod common;
+
+use common::{Server, TOKEN, agent, model, run};
+use serde_json::Value;
+
+const HAM: &str = "Thanks for the write-up, the part about the build cache saved me an afternoon.";
+const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
+
+fn ok(args: &[&str], dir: &std::path::Path) -> String {
+    let out = run(args, None, dir);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sites_are_managed_from_the_cli_and_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let db = db.to_str().unwrap();
+    let added = ok(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://Blog.Example:443/",
+            "--db",
+            db,
+        ],
+        dir.path(),
+    );
+    let site: Value = serde_json::from_str(&added).unwrap();
+    // Origins are kept as browsers send them: lowercase, default port left out.
+    assert_eq!(site["origins"], serde_json::json!(["https://blog.example"]));
+    // A wrong origin is explained, and nothing changes.
+    let out = run(
+        &[
+            "sites",
+            "add",
+            "docs",
+            "--origin",
+            "blog.example/path",
+            "--db",
+            db,
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scheme://host[:port]"));
+    let listed = ok(&["sites", "list", "--db", db], dir.path());
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(!listed.contains("docs"));
+
+    let server = Server::start(dir.path().join("db.sqlite").as_path(), &model(), &[]);
+    let admin = |method: &str, path: &str, body: Option<&str>| {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(server.url(path))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .body(body.unwrap_or_default().to_string())
+            .unwrap();
+        let mut resp = agent().run(request).unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    };
+    let (status, body) = admin(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(
+            r#"{"name":"docs","origins":["http://localhost:1313"],"settings":{"moderation":"all"}}"#,
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    // An origin of another site is a conflict.
+    let (status, body) = admin(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"x","origins":["https://blog.example"]}"#),
+    );
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = admin(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"Bad Name"}"#),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (_, body) = admin("GET", "/api/v1/admin/sites", None);
+    assert!(
+        body.contains("\"docs\"") && body.contains("\"blog\""),
+        "{body}"
+    );
+    // The server sees the new site's origin at once.
+    let preflight = agent()
+        .run(
+            ureq::http::Request::builder()
+                .method("OPTIONS")
+                .uri(server.url("/isso/new?uri=/a/"))
+                .header("Origin", "http://localhost:1313")
+                .body(String::new())
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:1313"
+    );
+    let (status, _) = admin("DELETE", "/api/v1/admin/sites/docs", None);
+    assert_eq!(status, 200);
+    let (status, _) = admin("DELETE", "/api/v1/admin/sites/nowhere", None);
+    assert_eq!(status, 404);
+    // Without the token, nothing.
+    let resp = agent()
+        .get(&server.url("/api/v1/admin/sites"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+}
+
+#[test]
+fn the_thread_page_works_without_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    ok(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://blog.example",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
+    let resp = agent().get(&page).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let html = resp.into_body().read_to_string().unwrap();
+    assert!(
+        html.contains("0 Comments") && html.contains("Post Comment"),
+        "{html}"
+    );
+    assert!(
+        html.contains("https://blog.example/posts/caches/"),
+        "a link back to the page"
+    );
+
+    let post = |text: &str, parent: &str| {
+        agent()
+            .post(&page)
+            .send_form([
+                ("comment", text),
+                ("author", "Ana <b>"),
+                ("email", "ana@example.org"),
+                ("url", ""),
+                ("comment_parent", parent),
+            ])
+            .unwrap()
+    };
+    let resp = post(HAM, "0");
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F"),
+        "{location}"
+    );
+    let html = agent()
+        .get(&server.url(&location))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(html.contains(HAM), "{html}");
+    assert!(html.contains("Ana &lt;b&gt;"), "names are escaped");
+    assert!(
+        !html.contains("ana@example.org"),
+        "e-mail addresses are never shown"
+    );
+
+    // Spam: refused with the form kept, not shown.
+    let resp = post(SPAM, "0");
+    assert!(
+        matches!(resp.status().as_u16(), 303 | 403),
+        "{}",
+        resp.status()
+    );
+    let html = agent()
+        .get(&page)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(!html.contains("CHECK OUT MY CHANNEL"));
+    // The comment is the blog site's, on its own thread.
+    let held: Value = agent()
+        .get(&server.url("/api/v1/admin/comments?status=published"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_json()
+        .unwrap();
+    let mine = held["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["content"] == HAM)
+        .unwrap();
+    assert_eq!(mine["article"], "/posts/caches/");
+    assert_ne!(mine["site_id"], 1);
+
+    // An unknown site or a thread that is not a path: clear errors.
+    assert_eq!(
+        agent()
+            .get(&server.url("/sites/nowhere/thread?uri=/a/"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        agent()
+            .get(&server.url("/sites/blog/thread?uri=nopath"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        400
+    );
+}
