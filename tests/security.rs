@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, model};
+use common::{Server, TOKEN, agent, model};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -632,4 +632,44 @@ fn a_keys_lessons_teach_only_that_key() {
         "the key's own model learned them: {} vs site {before}",
         scores[0]
     );
+}
+
+/// Every error of the JSON APIs is JSON, whoever made it: a handler, or the framework refusing a
+/// path, a query or a method before any handler runs (README: "Hostile input").
+#[test]
+fn every_json_api_error_is_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("db.sqlite"), &model(), &[]);
+    let probes: &[(&str, &str, Option<&str>)] = &[
+        ("GET", "/api/v1/articles/x/comments?page=abc", None),
+        ("GET", "/api/v1/articles/x/comments?per_page=-1", None),
+        ("POST", "/api/v1/admin/comments/abc/approve", None),
+        ("DELETE", "/api/v1/classify", None),
+        ("GET", "/api/v1/no-such-route", None),
+        ("POST", "/api/v1/classify", Some("{\"x\":1")),
+        ("POST", "/api/v1/classify", Some("[]")),
+        ("GET", "/isso/id/abc", None),
+        ("GET", "/isso/?uri=/a/&limit=x", None),
+        ("PATCH", "/isso/new?uri=/a/", None),
+        ("GET", "/isso/latest", None),
+    ];
+    for (method, path, body) in probes {
+        let request = ureq::http::Request::builder()
+            .method(*method)
+            .uri(server.url(path))
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .body(body.unwrap_or_default().to_string())
+            .unwrap();
+        let mut resp = agent().run(request).unwrap();
+        let status = resp.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("application/json"), "{method} {path}: {status} {kind}");
+        let error: serde_json::Value = resp.body_mut().read_json().unwrap();
+        assert!(
+            error["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {path}: {error}"
+        );
+    }
 }

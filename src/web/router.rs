@@ -89,6 +89,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .fallback(pages::moved_or_missing)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(refuse_large_bodies))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -143,6 +144,48 @@ async fn refuse_large_bodies(
         return super::error::WebError::TooLarge.into_response();
     }
     next.run(request).await
+}
+
+/// Whether a path is a JSON API's (its errors are JSON too).
+fn is_json_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/isso/")
+}
+
+/// Every error of a JSON API answers JSON (`{"error": "…"}`), whoever produced it: the
+/// handlers' own errors already are; the framework's (a path or query that does not parse, a
+/// method the route does not take) are plain text or empty, and are rewritten here, once for
+/// every route rather than per extractor.
+async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = is_json_api(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let body = serde_json::to_vec(&json!({ "error": message })).unwrap_or_default();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 fn is_html(response: &axum::response::Response) -> bool {
