@@ -665,7 +665,10 @@ fn every_json_api_error_is_json() {
         let status = resp.status().as_u16();
         assert!((400..500).contains(&status), "{method} {path}: {status}");
         let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
-        assert!(kind.starts_with("application/json"), "{method} {path}: {status} {kind}");
+        assert!(
+            kind.starts_with("application/json"),
+            "{method} {path}: {status} {kind}"
+        );
         let error: serde_json::Value = resp.body_mut().read_json().unwrap();
         assert!(
             error["error"].as_str().is_some_and(|e| !e.is_empty()),

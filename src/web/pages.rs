@@ -337,6 +337,38 @@ pub fn form_submission(slug: &str, body: &[u8]) -> Result<(FormState, Submission
     Ok((kept, submission))
 }
 
+/// What a reader's form post says: the fields to show back and the submission to `thread`, with
+/// what the request tells of its sender.
+pub(super) fn reader_form(
+    state: &AppState,
+    thread: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(FormState, Submission), WebError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::TooLarge
+        } else {
+            WebError::BadRequest(e.body_text())
+        }
+    })?;
+    let (kept, mut submission) = form_submission(thread, &body)?;
+    submission.ip = Some(state.proxies.client_ip(peer.ip(), headers));
+    submission.user_agent = header_text(headers, header::USER_AGENT);
+    submission.referrer = header_text(headers, header::REFERER);
+    Ok((kept, submission))
+}
+
+/// What the form says of a comment the filter rejected.
+pub(super) const REJECTED_NOTICE: &str = "Your comment was identified as spam and was not posted. \
+    It is kept for the site's moderators, who can still publish it; if this is a mistake, please \
+    contact the site owner.";
+
+/// What the form says of fields to correct.
+pub(super) const FIX_FIELDS_NOTICE: &str =
+    "Please correct the marked fields; nothing you typed was lost.";
+
 /// `POST /articles/{slug}/comments`.
 pub async fn post_comment(
     State(state): State<AppState>,
@@ -345,17 +377,7 @@ pub async fn post_comment(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, WebError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            WebError::TooLarge
-        } else {
-            WebError::BadRequest(e.body_text())
-        }
-    })?;
-    let (kept, mut submission) = form_submission(&slug, &body)?;
-    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
-    submission.user_agent = header_text(&headers, header::USER_AGENT);
-    submission.referrer = header_text(&headers, header::REFERER);
+    let (kept, mut submission) = reader_form(&state, &slug, peer, &headers, body)?;
     submission.form_age = form_timer::form_age(
         &state.pending_key,
         headers.get(header::COOKIE).and_then(|v| v.to_str().ok()),
@@ -380,12 +402,7 @@ pub async fn post_comment(
                 ),
                 _ => {
                     let form = FormState {
-                        notice: Some(
-                            "Your comment was identified as spam and was not posted. It is kept for the \
-                             site's moderators, who can still publish it; if this is a mistake, please \
-                             contact the site owner."
-                                .into(),
-                        ),
+                        notice: Some(REJECTED_NOTICE.into()),
                         ..kept
                     };
                     return render_article(
@@ -403,9 +420,7 @@ pub async fn post_comment(
         Err(WebError::Validation(errors)) => {
             let form = FormState {
                 errors,
-                notice: Some(
-                    "Please correct the marked fields; nothing you typed was lost.".into(),
-                ),
+                notice: Some(FIX_FIELDS_NOTICE.into()),
                 ..kept
             };
             render_article(

@@ -78,17 +78,7 @@ pub fn article_page(
     model_version: &str,
     paging: Paging,
 ) -> Markup {
-    let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
-    let known: std::collections::HashSet<i64> = comments
-        .iter()
-        .map(|c| c.id)
-        .chain(pending.map(|p| p.id))
-        .collect();
-    for c in comments.iter().chain(pending) {
-        // A reply whose parent is not shown is listed at the top level rather than lost.
-        let parent = c.parent_id.filter(|p| known.contains(p));
-        children.entry(parent).or_default().push(c);
-    }
+    let children = replies_by_parent(comments, pending);
     let count = paging.total;
     layout(
         &article.title,
@@ -111,6 +101,25 @@ pub fn article_page(
     )
 }
 
+/// The comments shown (and the reader's own pending one) by the comment they answer. A reply
+/// whose parent is not shown is listed at the top level rather than lost.
+fn replies_by_parent<'a>(
+    comments: &'a [StoredComment],
+    pending: Option<&'a StoredComment>,
+) -> HashMap<Option<i64>, Vec<&'a StoredComment>> {
+    let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
+    let known: std::collections::HashSet<i64> = comments
+        .iter()
+        .map(|c| c.id)
+        .chain(pending.map(|p| p.id))
+        .collect();
+    for c in comments.iter().chain(pending) {
+        let parent = c.parent_id.filter(|p| known.contains(p));
+        children.entry(parent).or_default().push(c);
+    }
+    children
+}
+
 /// The page of a thread of an embedding site, for readers without JavaScript (the embed's
 /// `<noscript>` link): its published comments, threaded, and the reply form. `page` is the
 /// thread's own address here (with its `?uri=`), `origin_page` the site's page it belongs to.
@@ -123,16 +132,7 @@ pub fn thread_page(
     form: &FormState,
     model_version: &str,
 ) -> Markup {
-    let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
-    let known: std::collections::HashSet<i64> = comments
-        .iter()
-        .map(|c| c.id)
-        .chain(pending.map(|p| p.id))
-        .collect();
-    for c in comments.iter().chain(pending) {
-        let parent = c.parent_id.filter(|p| known.contains(p));
-        children.entry(parent).or_default().push(c);
-    }
+    let children = replies_by_parent(comments, pending);
     let count = comments.len();
     layout(
         title,

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::pages::{form_submission, header_text};
+use super::pages::{FIX_FIELDS_NOTICE, REJECTED_NOTICE, reader_form};
 use super::render::{self, FormState};
 use super::submit;
 use crate::domain::Site;
@@ -14,7 +14,7 @@ use crate::storage::{Status, StoredComment, Window};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -111,14 +111,7 @@ pub async fn post(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, WebError> {
     let (site, uri) = site_and_uri(&state, &name, &q.uri)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            WebError::TooLarge
-        } else {
-            WebError::BadRequest(e.body_text())
-        }
-    })?;
-    let (kept, mut submission) = form_submission(&uri, &body)?;
+    let (kept, mut submission) = reader_form(&state, &uri, peer, &headers, body)?;
     let title = state
         .site_store
         .thread(site.id, &uri)
@@ -126,9 +119,6 @@ pub async fn post(
         .map_or_else(|| uri.clone(), |t| t.title);
     submission.site = site.id;
     submission.page_title = Some(title);
-    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
-    submission.user_agent = header_text(&headers, header::USER_AGENT);
-    submission.referrer = header_text(&headers, header::REFERER);
     let page = page_url(&site, &uri);
     match submit::submit(&state, submission, true)
         .await
@@ -146,12 +136,7 @@ pub async fn post(
         .into_response()),
         Ok(_) => {
             let form = FormState {
-                notice: Some(
-                    "Your comment was identified as spam and was not posted. It is kept for the \
-                     site's moderators, who can still publish it; if this is a mistake, please \
-                     contact the site owner."
-                        .into(),
-                ),
+                notice: Some(REJECTED_NOTICE.into()),
                 ..kept
             };
             render(&state, &site, &uri, None, form, StatusCode::FORBIDDEN).await
@@ -159,9 +144,7 @@ pub async fn post(
         Err(WebError::Validation(errors)) => {
             let form = FormState {
                 errors,
-                notice: Some(
-                    "Please correct the marked fields; nothing you typed was lost.".into(),
-                ),
+                notice: Some(FIX_FIELDS_NOTICE.into()),
                 ..kept
             };
             render(
