@@ -81,7 +81,9 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     let (status, health) = get(&server.url("/healthz"));
     assert_eq!(status, 200, "{health}");
     assert!(health.contains("\"database\":\"ok\""));
-    assert!(page.contains("trained "), "the footer names the model");
+    // The model is named in /healthz, not on the public pages (#26: the site is the blogger's).
+    assert!(!page.contains("trained "), "the public footer names the model");
+    assert!(health.contains("\"model\""), "{health}");
 
     let (status, metrics) = get(&server.url("/metrics"));
     assert_eq!(status, 200);
@@ -1081,4 +1083,74 @@ fn admin_sign_in_page_is_styled() {
     assert!(page.contains("class=\"signin\"") && page.contains("/static/admin.css"));
     let (_, css) = get(&server.url("/static/admin.css"));
     assert!(css.contains("main.signin"));
+}
+
+#[test]
+fn site_identity_comes_from_flags_and_admin_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &[
+            "--site-title",
+            "Ana's <notes>",
+            "--site-tagline",
+            "On cloud deals",
+            "--site-nav",
+            "Home=/,About=https://example.org/about",
+            "--site-accent",
+            "#aa3300",
+        ],
+    );
+    let (status, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Ana&apos;s &lt;notes&gt;") || page.contains("Ana's &lt;notes&gt;"),
+        "title escaped"
+    );
+    assert!(page.contains("On cloud deals") && page.contains("href=\"https://example.org/about\""));
+    assert!(!page.contains("replyguard blog"), "no hard-coded header");
+    let (_, health) = get(&server.url("/healthz"));
+    let health: Value = serde_json::from_str(&health).unwrap();
+    let version = health["model"]["version"].as_str().unwrap().to_string();
+    assert!(
+        !page.contains(&version),
+        "the model hash left the public footer"
+    );
+    let at = page
+        .find("/static/theme.css?v=")
+        .expect("theme stylesheet linked");
+    let theme = &page[at..at + page[at..].find('"').unwrap()];
+    let (_, css) = get(&server.url(theme));
+    assert!(css.contains("#aa3300"));
+
+    let (cookie, csrf) = admin_session(&server);
+    let settings = admin_get(&server, &cookie, "/admin/settings");
+    assert!(settings.contains("value=\"#aa3300\""));
+    let form = |accent: &str| {
+        agent()
+            .post(&server.url("/admin/settings"))
+            .header("Cookie", &cookie)
+            .send_form([
+                ("csrf", csrf.as_str()),
+                ("site.title", "Renamed blog"),
+                ("site.tagline", ""),
+                ("site.url", ""),
+                ("site.nav", "Home=/"),
+                ("site.accent", accent),
+                ("site.logo", ""),
+            ])
+            .unwrap()
+    };
+    assert_eq!(
+        form("red;}body{").status().as_u16(),
+        422,
+        "a bad colour is refused"
+    );
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(page.contains("Ana"), "nothing stored from a refused form");
+    assert_eq!(form("").status().as_u16(), 303);
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
+    assert!(page.contains("Renamed blog") && !page.contains("On cloud deals"));
+    assert!(!page.contains("/static/theme.css"));
 }

@@ -65,7 +65,7 @@ pub enum Command {
     /// Classify comments: one TEXT argument, or JSONL records on stdin with --jsonl.
     Classify(classify::ClassifyArgs),
     /// Run the comment server: article page, reply form, JSON API, moderation, Akismet API.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Manage Akismet API keys.
     Keys(keys::KeysArgs),
     /// Show or set a site's rules (moderation and disallowed keys, link limit, time trap, ...).
@@ -301,7 +301,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Classify(args) => classify::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Keys(args) => keys::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Sites(args) => sites::run(args),

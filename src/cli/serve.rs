@@ -111,6 +111,21 @@ pub struct ServeArgs {
     pub min_form_seconds: u32,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
+    /// The site's title, shown in every page's header (stored; also editable in /admin → Settings).
+    #[arg(long, env = "REPLYGUARD_SITE_TITLE")]
+    pub site_title: Option<String>,
+    /// A line under the title.
+    #[arg(long, env = "REPLYGUARD_SITE_TAGLINE")]
+    pub site_tagline: Option<String>,
+    /// Header links, `Label=URL`, comma-separated (e.g. `Home=/,About=/articles/about`).
+    #[arg(long, env = "REPLYGUARD_SITE_NAV", value_name = "LINKS")]
+    pub site_nav: Option<String>,
+    /// Accent colour of the public pages, `#rrggbb`.
+    #[arg(long, env = "REPLYGUARD_SITE_ACCENT", value_name = "COLOUR")]
+    pub site_accent: Option<String>,
+    /// Logo image address shown before the title.
+    #[arg(long, env = "REPLYGUARD_SITE_LOGO", value_name = "URL")]
+    pub site_logo: Option<String>,
 }
 
 use crate::domain::site_rules::SiteRules;
@@ -123,6 +138,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
         )
         .init();
+    let site: Vec<(&'static str, String)> = [
+        ("site.title", args.site_title),
+        ("site.tagline", args.site_tagline),
+        ("site.url", args.public_url.as_ref().map(|u| u.to_string())),
+        ("site.nav", args.site_nav),
+        ("site.accent", args.site_accent),
+        ("site.logo", args.site_logo),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
     let config = ServeConfig {
         listen: args.listen,
         model: args.model,
@@ -154,6 +180,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_total: web::conn::effective_max(args.max_connections.max(1)),
             max_per_ip: args.max_connections_per_ip,
         },
+        identity: site,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

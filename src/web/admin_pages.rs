@@ -92,6 +92,7 @@ pub(super) async fn signed_in(
     }
 }
 
+/// An admin page around `body`.
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     Html(
         html! {
@@ -172,6 +173,17 @@ fn done_banner(done: Option<&str>, n: u64) -> Option<String> {
         _ => return None,
     };
     Some(format!("{n} comment(s) {verb}."))
+}
+
+/// The CSRF token of the signed-in session, if any.
+pub(super) async fn signed_in_csrf(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<String>, WebError> {
+    match session_cookie(jar) {
+        Some(id) => state.sessions.csrf_of(&id).await,
+        None => Ok(None),
+    }
 }
 
 /// `GET /admin`.
@@ -255,6 +267,7 @@ pub async fn queue(
                 @if s == status { strong aria-current="page" { (label) } " " } @else { a href={ "/admin?status=" (s.as_str()) @if let Some(n) = &site_name { "&site=" (n) } } { (label) } }
             }
             a href="/admin/rules" { "rules" } " "
+            a href="/admin/settings" { "Settings" } " "
             form.inline method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Sign out" }

@@ -44,7 +44,7 @@ pub async fn for_browsers(State(state): State<AppState>, request: Request, next:
         .and_then(|json| json.get("error")?.as_str().map(str::to_string))
         .unwrap_or_else(|| "The request could not be completed.".into());
     let title = status.canonical_reason().unwrap_or("Error");
-    let page = render::message_page(title, &message, &state.model_label()).into_string();
+    let page = render::message_page(title, &message, &state.identity()).into_string();
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),

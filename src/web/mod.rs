@@ -14,6 +14,7 @@
 mod admin;
 mod admin_pages;
 mod admin_rules_page;
+mod admin_settings;
 mod admin_sites;
 mod admin_words;
 mod akismet;
@@ -29,6 +30,7 @@ pub mod form;
 pub mod form_timer;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod identity;
 mod isso;
 pub mod learner;
 mod metrics;

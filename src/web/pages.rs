@@ -91,8 +91,10 @@ pub async fn home(
                 .await?,
         );
     }
-    let version = state.model_label();
-    Ok(Html(render::article_list(&articles, &counts, &version).into_string()).into_response())
+    Ok(
+        Html(render::article_list(&articles, &counts, &state.identity()).into_string())
+            .into_response(),
+    )
 }
 
 /// Any other address: an old WordPress permalink of an imported post (`/?p=12`,
@@ -170,13 +172,11 @@ async fn render_article(
             "after and before must be comment ids (positive numbers)".into(),
         ));
     }
-    let version = state.model_label();
+    let site = state.identity();
+    // Cached pages are stale when the model or the site's identity changes.
+    let version = format!("{} {}", state.model_label(), site.revision());
     let Some(article) = state.article(slug) else {
-        let page = render::message_page(
-            "Not found",
-            "There is no article at this address.",
-            &version,
-        );
+        let page = render::message_page("Not found", "There is no article at this address.", &site);
         return Ok((StatusCode::NOT_FOUND, Html(page.into_string())).into_response());
     };
     // The plain view of a page (no form state, no held comment to show) is the same for every
@@ -251,14 +251,7 @@ async fn render_article(
             .filter(|c| c.article == slug && c.status == crate::storage::Status::Held),
         _ => None,
     };
-    let page = render::article_page(
-        &article,
-        &comments,
-        pending.as_ref(),
-        &form,
-        &version,
-        paging,
-    );
+    let page = render::article_page(&article, &comments, pending.as_ref(), &form, &site, paging);
     let html: std::sync::Arc<str> = page.into_string().into();
     // Pages past the last are clamped to it; cache them under the page actually shown.
     // Nor is a cursor past either end: it shows the last page, which is cached under its own key.

@@ -2,6 +2,7 @@
 //! used only for the operator's own article HTML). Styles and the one script are static files
 //! (`assets.rs`), so the Content-Security-Policy can forbid every inline script and style.
 
+use super::identity::Identity;
 use crate::articles::Article;
 use crate::storage::StoredComment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -19,32 +20,45 @@ pub struct FormState {
     pub notice: Option<String>,
 }
 
-fn layout(title: &str, model_version: &str, body: Markup) -> Markup {
+fn layout(title: &str, site: &Identity, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
+                title { (title) " · " (site.title) }
+                @if !site.tagline.is_empty() { meta name="description" content=(site.tagline); }
                 link rel="stylesheet" href=(super::assets::SITE_CSS_PATH);
                 link rel="alternate" type="application/atom+xml" title="Recent comments" href="/feed";
+                @if !site.accent.is_empty() { link rel="stylesheet" href={ "/static/theme.css?v=" (site.revision()) }; }
                 script src=(super::assets::COMMENTS_JS_PATH) defer {}
             }
             body {
-                header { a href="/" { "replyguard blog" } }
+                header.site {
+                    a.site-title href="/" {
+                        @if !site.logo.is_empty() { img.logo src=(site.logo) alt=""; " " }
+                        (site.title)
+                    }
+                    @if !site.tagline.is_empty() { " " span.tagline { (site.tagline) } }
+                    @if !site.nav.is_empty() {
+                        nav.site-nav aria-label="Site" {
+                            @for (label, href) in &site.nav { a href=(href) { (label) } " " }
+                        }
+                    }
+                }
                 main { (body) }
-                footer { "Comments are filtered by replyguard (model " (model_version) ")." }
+                footer { "Comments are filtered by replyguard." }
             }
         }
     }
 }
 
 /// The list of articles (when there are several).
-pub fn article_list(articles: &[Article], counts: &[u64], model_version: &str) -> Markup {
+pub fn article_list(articles: &[Article], counts: &[u64], site: &Identity) -> Markup {
     layout(
         "Articles",
-        model_version,
+        site,
         html! {
             h1 { "Articles" }
             ul {
@@ -75,14 +89,14 @@ pub fn article_page(
     comments: &[StoredComment],
     pending: Option<&StoredComment>,
     form: &FormState,
-    model_version: &str,
+    site: &Identity,
     paging: Paging,
 ) -> Markup {
     let children = replies_by_parent(comments, pending);
     let count = paging.total;
     layout(
         &article.title,
-        model_version,
+        site,
         html! {
             article {
                 h1 { (article.title) }
@@ -130,13 +144,13 @@ pub fn thread_page(
     comments: &[StoredComment],
     pending: Option<&StoredComment>,
     form: &FormState,
-    model_version: &str,
+    site: &Identity,
 ) -> Markup {
     let children = replies_by_parent(comments, pending);
     let count = comments.len();
     layout(
         title,
-        model_version,
+        site,
         html! {
             article {
                 h1 { "Comments on “" (title) "”" }
@@ -270,10 +284,10 @@ fn reply_form(page: &str, action: &str, form: &FormState) -> Markup {
 }
 
 /// A small page for errors on page routes.
-pub fn message_page(title: &str, message: &str, model_version: &str) -> Markup {
+pub fn message_page(title: &str, message: &str, site: &Identity) -> Markup {
     layout(
         title,
-        model_version,
+        site,
         html! { h1 { (title) } p { (message) } p { a href="/" { "Back to the blog" } } },
     )
 }

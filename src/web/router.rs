@@ -1,8 +1,8 @@
 //! Every route, the response headers every answer gets, and `/healthz`.
 
 use super::{
-    AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_sites, akismet, api, assets,
-    cors, error_pages, feeds, isso, metrics, pages, site_rules, thread_pages,
+    AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_settings, admin_sites,
+    akismet, api, assets, cors, error_pages, feeds, isso, metrics, pages, site_rules, thread_pages,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -86,6 +86,11 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/static/site.css", get(assets::site_css))
         .route("/static/admin.css", get(assets::admin_css))
         .route("/static/comments.js", get(assets::comments_js))
+        .route("/static/theme.css", get(theme_css))
+        .route(
+            "/admin/settings",
+            get(admin_settings::show).post(admin_settings::save),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .fallback(pages::moved_or_missing)
@@ -193,6 +198,18 @@ fn is_html(response: &axum::response::Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+}
+
+/// `GET /static/theme.css`: the site's accent colour (its address carries the settings'
+/// revision, so it may be cached).
+async fn theme_css(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        state.identity().theme_css(),
+    )
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

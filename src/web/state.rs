@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub connections: super::conn::ConnectionLimits,
     /// Origins added to the default site for this run (`--site-origin`).
     pub site_origins: Vec<crate::domain::SiteOrigin>,
+    /// Site identity settings given as flags (`site.title` …), stored at start.
+    pub identity: Vec<(&'static str, String)>,
 }
 
 /// Shared state of every handler: one `Arc`, so the clone axum makes for each request (and each
@@ -98,6 +100,8 @@ pub struct Shared {
     pub(super) public_url: Option<url::Url>,
     /// The origin of `--public-url`: replyguard's own pages.
     pub(super) public_origin: Option<crate::domain::SiteOrigin>,
+    /// The site's identity on its pages ([`super::identity`]), swapped when /admin saves settings.
+    pub(super) identity: Arc<arc_swap::ArcSwap<super::identity::Identity>>,
 }
 
 /// Shortest admin token accepted at start.
@@ -197,6 +201,11 @@ impl AppState {
         if learned > 0 {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
+        for (key, value) in &config.identity {
+            let value = super::identity::validate(key, value).map_err(|e| anyhow::anyhow!(e))?;
+            remember(&*store, key, &value).await?;
+        }
+        let site = super::identity::Identity::load(&*store).await?;
         let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.hash));
         let imported = store.public_articles().await?;
         let sites = super::sites::Sites::load(&*store, config.site_origins.clone()).await?;
@@ -234,6 +243,7 @@ impl AppState {
                 config.default_rules.clone(),
             )),
             auth_throttle: super::throttle::AuthThrottle::default(),
+            identity: Arc::new(arc_swap::ArcSwap::from_pointee(site)),
             public_https: config
                 .public_url
                 .as_ref()
@@ -265,6 +275,11 @@ impl AppState {
         let n = all.len();
         self.articles.store(Arc::new(all));
         Ok(n)
+    }
+
+    /// The site's identity as the pages show it.
+    pub fn identity(&self) -> Arc<super::identity::Identity> {
+        self.identity.load_full()
     }
 
     /// The model in service as shown in page footers: version and training date.

@@ -73,7 +73,7 @@ async fn render(
         &comments,
         pending.as_ref(),
         &form,
-        &state.model_label(),
+        &state.identity(),
     );
     Ok((status, Html(page.into_string())).into_response())
 }
