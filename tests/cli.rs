@@ -529,3 +529,114 @@ fn eval_reports_the_moderators_workload_and_learning_lowers_it() {
     assert!(table.contains("corrections only"), "{table}");
     assert!(table.contains("learning/static actions"), "{table}");
 }
+
+/// `replyguard erase --email`: a commenter's name, address, website, IP and user agent leave
+/// every comment of theirs and every copy the learning log keeps; the text stays in its thread.
+#[test]
+fn erase_removes_a_commenters_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let server = common::Server::start(&db, &common::model(), &["--min-form-seconds", "0"]);
+    let post = |text: &str, name: &str, email: &str| -> i64 {
+        let mut resp = common::agent()
+            .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+            .send_json(serde_json::json!({
+                "comment_content": text, "comment_author": name,
+                "comment_author_email": email, "comment_author_url": "https://ana.example"}))
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        let body: serde_json::Value = resp.body_mut().read_json().unwrap();
+        body["id"].as_i64().unwrap()
+    };
+    let first = post(
+        "The section about sponsorship deals was very clear, thanks.",
+        "Ana Lopez",
+        "Ana@Example.org",
+    );
+    post(
+        "Another thought on the cloud contract and what it costs the IOC.",
+        "Ana Lopez",
+        "ana@example.org",
+    );
+    let other = post(
+        "A different reader with a view on the sponsorship.",
+        "Bo",
+        "bo@example.org",
+    );
+    // A moderator decision puts a copy of the comment in the learning log.
+    let resp = common::agent()
+        .post(&server.url(&format!("/api/v1/admin/comments/{first}/spam")))
+        .header("Authorization", &format!("Bearer {}", common::TOKEN))
+        .send_empty()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let out = common::run(
+        &[
+            "erase",
+            "--email",
+            "ANA@example.org",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let erased: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(erased["comments"], 2, "{erased}");
+    assert!(
+        erased["learning_records"].as_u64().unwrap() >= 1,
+        "{erased}"
+    );
+    drop(server);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM comments WHERE lower(author_email) = 'ana@example.org'"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM comments WHERE author = 'Ana Lopez'"),
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM comments WHERE author = 'Anonymous' AND user_ip IS NULL AND author_url IS NULL"
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM learning_log WHERE lower(record) LIKE '%ana@example.org%' OR record LIKE '%Ana Lopez%'"
+        ),
+        0
+    );
+    // The text stays, and other readers are untouched.
+    assert_eq!(
+        count("SELECT count(*) FROM comments WHERE content LIKE 'The section about sponsorship%'"),
+        1
+    );
+    let bo: String = conn
+        .query_row(
+            "SELECT author_email FROM comments WHERE id = ?1",
+            [other],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bo, "bo@example.org");
+
+    // A wrong argument is explained.
+    let out = common::run(
+        &["erase", "--email", "nobody", "--db", db.to_str().unwrap()],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("e-mail address"));
+}

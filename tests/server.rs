@@ -82,7 +82,10 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     assert_eq!(status, 200, "{health}");
     assert!(health.contains("\"database\":\"ok\""));
     // The model is named in /healthz, not on the public pages (#26: the site is the blogger's).
-    assert!(!page.contains("trained "), "the public footer names the model");
+    assert!(
+        !page.contains("trained "),
+        "the public footer names the model"
+    );
     assert!(health.contains("\"model\""), "{health}");
 
     let (status, metrics) = get(&server.url("/metrics"));

@@ -739,6 +739,36 @@ async fn sites_threads_and_votes(store: &dyn Store) {
     assert!(!store.remove_site("nowhere", &[]).await.unwrap());
 }
 
+/// Erasing a commenter: their comments keep text and thread, lose what names them.
+async fn erasing_a_commenter(store: &dyn Store) {
+    let mut theirs = comment("erase", Status::Published, "kept text");
+    theirs.author_email = "Eve@Example.org".into();
+    theirs.author_url = Some("https://eve.example".into());
+    let theirs = store.insert(theirs).await.unwrap();
+    let kept = store
+        .insert(comment("erase", Status::Published, "someone else"))
+        .await
+        .unwrap();
+    let erased = store.erase_author("eve@example.ORG").await.unwrap();
+    assert_eq!(erased.comments, 1);
+    let after = store.get(theirs.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            after.author.as_str(),
+            after.author_email.as_str(),
+            after.author_url,
+            after.user_ip
+        ),
+        ("Anonymous", "", None, None)
+    );
+    assert_eq!(after.content, "kept text");
+    assert_eq!(store.get(kept.id).await.unwrap().unwrap().author, "Ana");
+    assert_eq!(
+        store.erase_author("").await.unwrap(),
+        storage::Erased::default()
+    );
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
@@ -751,6 +781,7 @@ async fn conformance(db: &Database) {
     imports(&*store).await;
     reputation_by_address(&*store).await;
     sites_threads_and_votes(&*store).await;
+    erasing_a_commenter(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();

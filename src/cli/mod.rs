@@ -20,6 +20,7 @@ macro_rules! out {
 
 mod backup;
 mod classify;
+mod erase;
 mod eval;
 mod export;
 mod import;
@@ -70,6 +71,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Show or set a site's rules (moderation and disallowed keys, link limit, time trap, ...).
     Rules(rules::RulesArgs),
+    /// Erase a commenter's personal data (name, e-mail, website, IP) from every comment of theirs.
+    Erase(erase::EraseArgs),
     /// Manage the sites this server hosts: their names and the origins their pages come from.
     Sites(sites::SitesArgs),
     /// Import a site's history: WordPress WXR, `wp comment list` dumps, Disqus XML.
@@ -305,6 +308,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Sites(args) => sites::run(args),
+        Command::Erase(args) => erase::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),

@@ -342,6 +342,18 @@ pub trait CommentStore: Send + Sync + 'static {
     fn generation(&self) -> u64;
     /// Number of stored comments per moderation status.
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
+    /// Erases the personal data of the commenter with this e-mail address (any case): their
+    /// comments keep text and place but lose name, address, website, IP and user agent, and so
+    /// do the copies in the learning log and the Akismet examples. In one transaction.
+    async fn erase_author(&self, email: &str) -> Result<Erased, StorageError>;
+}
+
+/// What [`CommentStore::erase_author`] changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    pub comments: u64,
+    pub learning_records: u64,
+    pub examples: u64,
 }
 
 /// What the filter did on one day.

@@ -257,6 +257,14 @@ impl CommentStore for SqlitePort {
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
         self.read(|c| ready(comments::count_by_status(c))).await
     }
+
+    async fn erase_author(&self, email: &str) -> Result<super::Erased, StorageError> {
+        let email = email.to_owned();
+        self.write(Shown::Changed, move |c| {
+            ready(sql::erase::erase_author(c, &email))
+        })
+        .await
+    }
 }
 
 #[async_trait::async_trait]

@@ -296,4 +296,8 @@ impl CommentStore for PgStore {
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
         comments::count_by_status(&Pg(&self.client().await?)).await
     }
+
+    async fn erase_author(&self, email: &str) -> Result<crate::storage::Erased, StorageError> {
+        in_transaction!(self, tx => crate::storage::sql::erase::erase_author(&tx, email))
+    }
 }

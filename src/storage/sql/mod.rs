@@ -17,6 +17,7 @@
 //! single poll on the thread that holds the connection.
 
 pub mod comments;
+pub mod erase;
 pub mod import;
 pub mod keys;
 pub mod row;
@@ -319,6 +320,7 @@ mod tests {
             super::import::STATEMENTS,
             super::sites::STATEMENTS,
             super::threads::STATEMENTS,
+            super::erase::STATEMENTS,
         ];
         for sql in statements.concat() {
             assert!(
