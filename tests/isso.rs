@@ -9,11 +9,11 @@
 mod common;
 
 use common::browser::{Driver, WAIT, browser, wait_for};
+use common::static_site::{Page, StaticSite};
 use common::{Server, TOKEN, agent, model};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 const HAM: &str = "Thanks for the write-up, the part about the build cache saved me an afternoon.";
@@ -38,47 +38,23 @@ fn isso_js() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// A static site on its own port (another origin than replyguard's): an article page with
-/// Isso's widget and an index page with its counter, both pointing at `endpoint`.
-struct StaticSite {
-    base: String,
-    /// replyguard's `/isso/`, set once it runs.
-    endpoint: Arc<OnceLock<String>>,
+/// The static site: an article page with Isso's widget and an index page with its counter,
+/// both pointing at replyguard's `/isso/`, and Isso's own scripts.
+async fn static_site() -> StaticSite {
+    let js = isso_js();
+    let embed = std::fs::read(js.join("embed.min.js")).expect("embed.min.js");
+    let count = std::fs::read(js.join("count.min.js")).expect("count.min.js");
+    StaticSite::start(vec![
+        ("/posts/build-caches/", Page::Html(article)),
+        ("/", Page::Html(index)),
+        ("/js/embed.min.js", Page::File("text/javascript", embed)),
+        ("/js/count.min.js", Page::File("text/javascript", count)),
+    ])
+    .await
 }
 
-impl StaticSite {
-    async fn start() -> StaticSite {
-        let js = isso_js();
-        let embed = std::fs::read(js.join("embed.min.js")).expect("embed.min.js");
-        let count = std::fs::read(js.join("count.min.js")).expect("count.min.js");
-        let endpoint = Arc::new(OnceLock::<String>::new());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let page = |endpoint: Arc<OnceLock<String>>, body: fn(&str) -> String| {
-            move || async move {
-                let endpoint = endpoint.get().cloned().unwrap_or_default();
-                (
-                    [("content-type", "text/html; charset=utf-8")],
-                    body(&endpoint),
-                )
-            }
-        };
-        let js =
-            |body: Vec<u8>| move || async move { ([("content-type", "text/javascript")], body) };
-        let app = axum::Router::new()
-            .route(
-                "/posts/build-caches/",
-                axum::routing::get(page(endpoint.clone(), article)),
-            )
-            .route("/", axum::routing::get(page(endpoint.clone(), index)))
-            .route("/js/embed.min.js", axum::routing::get(js(embed)))
-            .route("/js/count.min.js", axum::routing::get(js(count)));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        StaticSite { base, endpoint }
-    }
-}
-
-fn article(endpoint: &str) -> String {
+fn article(server: &str) -> String {
+    let endpoint = format!("{server}isso/");
     format!(
         "<!doctype html><html><head><meta charset=utf-8><title>Build caches</title></head>\
          <body><h1>Build caches</h1><p>An article.</p>\
@@ -87,7 +63,8 @@ fn article(endpoint: &str) -> String {
     )
 }
 
-fn index(endpoint: &str) -> String {
+fn index(server: &str) -> String {
+    let endpoint = format!("{server}isso/");
     format!(
         "<!doctype html><html><head><meta charset=utf-8><title>Blog</title></head><body>\
          <a id=\"post\" href=\"/posts/build-caches/#isso-thread\">Comments</a>\
@@ -153,13 +130,13 @@ async fn wait_text(client: &Client, text: &str, present: bool) {
 #[tokio::test(flavor = "multi_thread")]
 async fn issos_own_widget_posts_replies_edits_deletes_and_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let site = StaticSite::start().await;
+    let site = static_site().await;
     let server = Server::start(
         &dir.path().join("db.sqlite"),
         &model(),
         &["--min-form-seconds", "0", "--site-origin", &site.base],
     );
-    site.endpoint.set(server.url("/isso/")).unwrap();
+    site.serve_for(&server.base);
 
     let driver = Driver::start();
     let client = browser(&driver, true, &dir.path().join("profile")).await;

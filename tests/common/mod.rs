@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod postgres;
+pub mod static_site;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
