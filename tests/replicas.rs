@@ -416,3 +416,71 @@ fn kill_9_of_a_replica_and_a_postgres_restart_under_load_lose_no_acknowledged_co
     );
     assert_all_stored(&cluster, &url, &acked);
 }
+
+/// Sites are shared: a site added through one replica's admin API is answered by the other
+/// within seconds, and a comment posted to it through one replica is listed by the other.
+#[test]
+fn replicas_share_sites_and_their_threads() {
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let a = Server::start(Path::new(&url), &model(), &["--min-form-seconds", "0"]);
+    let b = Server::start(Path::new(&url), &model(), &["--min-form-seconds", "0"]);
+    let origin = "https://blog.example";
+    let mut resp = agent()
+        .post(&a.url("/api/v1/admin/sites"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send_json(json!({"name": "blog", "origins": [origin]}))
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "{}",
+        resp.body_mut().read_to_string().unwrap()
+    );
+    // The other replica learns of the site from the database (it polls every second).
+    within(
+        Duration::from_secs(5),
+        "replica b answers the new origin",
+        || {
+            let resp = agent()
+                .get(&b.url("/isso/config"))
+                .header("Origin", origin)
+                .call()
+                .unwrap();
+            resp.status().as_u16() == 200
+                && resp.headers().get("access-control-allow-origin").is_some()
+        },
+    );
+    let mut resp = agent()
+        .post(&b.url("/isso/new?uri=/shared/"))
+        .header("Origin", origin)
+        .header("Content-Type", "application/json")
+        .send(r#"{"text":"Interesting deal, I wonder how big the cloud contract with the IOC really is.","author":"Ana","title":"Shared"}"#)
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert!(
+        status == 201 || status == 202,
+        "{status} {}",
+        resp.body_mut().read_to_string().unwrap()
+    );
+    let listed = agent()
+        .get(&a.url("/api/v1/admin/comments?status=held&site=blog"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    let published = agent()
+        .get(&a.url("/isso/?uri=/shared/"))
+        .header("Origin", origin)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        listed.contains("cloud contract") || published.contains("cloud contract"),
+        "replica a does not see the comment posted through b: {listed} {published}"
+    );
+}
