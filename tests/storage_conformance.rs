@@ -800,3 +800,101 @@ async fn postgres_conforms() {
     let url = cluster.database();
     conformance(&Database::Postgres(url)).await;
 }
+
+/// The tables and columns of both backends, as `table.column` lines, after every migration.
+/// Types differ by dialect (`INTEGER` / `BIGINT`, `TEXT`); names and nullability must not.
+fn schema_of_sqlite(path: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut tables = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'refinery_schema_history')",
+        )
+        .unwrap();
+    let tables: Vec<String> = tables
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut columns = std::collections::BTreeSet::new();
+    for table in tables {
+        let mut info = conn
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .unwrap();
+        let rows = info
+            .query_map([], |r| {
+                let name: String = r.get(1)?;
+                let not_null: i64 = r.get(3)?;
+                let pk: i64 = r.get(5)?;
+                Ok(format!(
+                    "{table}.{name}{}",
+                    if not_null == 1 || pk > 0 {
+                        " not null"
+                    } else {
+                        ""
+                    }
+                ))
+            })
+            .unwrap();
+        columns.extend(rows.map(Result::unwrap));
+    }
+    columns
+}
+
+async fn schema_of_postgres(url: &str) -> std::collections::BTreeSet<String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns \
+             WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            let (table, column, nullable): (String, String, String) =
+                (r.get(0), r.get(1), r.get(2));
+            format!(
+                "{table}.{column}{}",
+                if nullable == "NO" { " not null" } else { "" }
+            )
+        })
+        .collect()
+}
+
+/// Both backends' migrations describe one schema: the same tables, columns and nullability
+/// (#28: a column added to one backend only fails here, not in production).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_have_the_same_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    drop(
+        storage::open(&Database::Sqlite(path.clone()))
+            .await
+            .unwrap(),
+    );
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    drop(
+        storage::open(&Database::Postgres(url.clone()))
+            .await
+            .unwrap(),
+    );
+    let sqlite = schema_of_sqlite(&path);
+    let mut postgres = schema_of_postgres(&url).await;
+    // What only PostgreSQL needs, on purpose: its migration record (SQLite keeps `user_version`),
+    // the flood guard replicas share (one SQLite process keeps it in memory), and the shards that
+    // spread concurrent replicas' count updates over several rows.
+    const POSTGRES_ONLY: [&str; 3] = ["replyguard_schema.", "post_guard.", "comment_counts.shard"];
+    postgres.retain(|c| !POSTGRES_ONLY.iter().any(|p| c.starts_with(p)));
+    let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
+    let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "only in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_postgres:#?}"
+    );
+}
