@@ -424,7 +424,7 @@ fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds)
                 "on " @if site != crate::domain::DEFAULT_SITE_NAME { (site) " " } (c.article) " · " (c.created_at) " · via " (c.source)
                 @if c.status == Status::Published && c.site_id == crate::domain::DEFAULT_SITE { " · " a href={ "/articles/" (c.article) "#comment-" (c.id) } { "see it on the page" } }
             } }
-            td { (c.author) br; small { (c.author_email) } @if let Some(u) = &c.author_url { br; small { (u) } } @if let Some(ip) = &c.user_ip { br; small { (ip) } } }
+            td { (c.author) br; small { (c.author_email) } @if let Some(u) = &c.author_url { br; small { (super::admin_words::website(u)) } } @if let Some(ip) = &c.user_ip { br; small { (ip) } } }
             td {
                 strong.verdict { (super::admin_words::label(c)) } " " small { "score " (format!("{:.2}", c.spam_probability)) }
                 p.why { (super::admin_words::explain(c, t)) }

@@ -156,8 +156,38 @@ pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
     }
 }
 
+/// A reader's website as the moderator should read it: a host written with non-ASCII letters is
+/// shown in its ASCII (punycode) form with a warning, so `pаypal.example` with a Cyrillic `а`
+/// cannot pass for the real one.
+pub fn website(raw: &str) -> String {
+    let Ok(url) = url::Url::parse(raw.trim()) else {
+        return raw.to_string();
+    };
+    let ascii_host = url.host_str().unwrap_or_default();
+    let typed_host = raw
+        .split_once("://")
+        .map_or(raw, |(_, rest)| rest)
+        .split(['/', '?', '#', ':'])
+        .next()
+        .unwrap_or_default();
+    if typed_host.is_ascii() || ascii_host.is_empty() {
+        raw.to_string()
+    } else {
+        format!("{} (look-alike letters: the host is really {ascii_host})", url.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn non_ascii_hosts_are_shown_as_punycode() {
+        assert_eq!(website("https://example.com/a"), "https://example.com/a");
+        let shown = website("https://p\u{430}ypal.example/login");
+        assert!(shown.contains("xn--"), "{shown}");
+        assert!(shown.contains("look-alike"), "{shown}");
+        assert_eq!(website("not a url"), "not a url");
+    }
+
     use super::*;
 
     #[test]
