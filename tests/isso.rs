@@ -564,6 +564,8 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     let model = model();
     let import = [
         "import",
+        "--format",
+        "isso",
         "--site",
         "blog",
         isso_db.to_str().unwrap(),
@@ -579,6 +581,29 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     );
     // A second import of the same database changes nothing.
     let again = ok(&import);
+    // --format names what the file must be.
+    let json = dir.path().join("comments.json");
+    std::fs::write(&json, "[]").unwrap();
+    let out = common::run(
+        &[
+            "import",
+            "--format",
+            "isso",
+            json.to_str().unwrap(),
+            "--db",
+            db_arg,
+            "--model",
+            model.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a Isso database file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(again.contains("already"), "{again}");
 
     let server = Server::start(&db, &model, &[]);

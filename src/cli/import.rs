@@ -28,6 +28,10 @@ pub struct ImportArgs {
     /// to the site whose pages embed it.
     #[arg(long, default_value = crate::domain::DEFAULT_SITE_NAME, value_name = "NAME")]
     pub site: String,
+    /// The files' format; detected from their content when not given (a file of another format
+    /// is then refused, naming what it is).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
     /// Print what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -37,6 +41,33 @@ pub struct ImportArgs {
     /// Refused records listed in full (the rest are counted).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub show_refused: usize,
+}
+
+/// The formats `--format` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// WordPress WXR (Tools → Export).
+    Wxr,
+    /// `wp comment list --format=json`.
+    WpJson,
+    /// `wp comment list --format=csv`.
+    WpCsv,
+    /// Disqus XML export.
+    Disqus,
+    /// An Isso database (`comments.db`).
+    Isso,
+}
+
+impl FormatArg {
+    fn format(self) -> import::Format {
+        match self {
+            FormatArg::Wxr => import::Format::Wxr,
+            FormatArg::WpJson => import::Format::WpJson,
+            FormatArg::WpCsv => import::Format::WpCsv,
+            FormatArg::Disqus => import::Format::Disqus,
+            FormatArg::Isso => import::Format::Isso,
+        }
+    }
 }
 
 /// Some records were refused; the rest were imported.
@@ -90,6 +121,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         );
         bar.set_message(path.display().to_string());
         let (format, input) = import::open(path, |file| bar.wrap_read(file))?;
+        if let Some(wanted) = args.format
+            && wanted.format() != format
+        {
+            anyhow::bail!(
+                "{} is not a {} file: it reads as {} (leave --format out to import it as that)",
+                path.display(),
+                wanted.format().name(),
+                format.name()
+            );
+        }
         let refused_before = importer.report.refused.len();
         let outcome = match format {
             import::Format::Isso => {

@@ -173,7 +173,10 @@ pub fn website(raw: &str) -> String {
     if typed_host.is_ascii() || ascii_host.is_empty() {
         raw.to_string()
     } else {
-        format!("{} (look-alike letters: the host is really {ascii_host})", url.as_str())
+        format!(
+            "{} (look-alike letters: the host is really {ascii_host})",
+            url.as_str()
+        )
     }
 }
 
