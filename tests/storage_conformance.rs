@@ -769,6 +769,63 @@ async fn erasing_a_commenter(store: &dyn Store) {
     );
 }
 
+/// The outbox: a reader's comment and its moderation are events, written by the database; a
+/// claimed event is leased (a second claim gets nothing until the lease ends); outcomes land in
+/// the delivery log.
+async fn outbox_events_are_claimed_once(store: &dyn Store) {
+    let now = "2999-01-01T00:00:00Z";
+    let lease = "2999-01-01T00:01:00Z";
+    // Whatever earlier steps left is claimed and settled first.
+    for old in store.claim_events(now, lease, 100_000).await.unwrap() {
+        store
+            .finish_event(old.id, "sent", None, now, 1, Some(now))
+            .await
+            .unwrap();
+    }
+    let c = store
+        .insert(comment("outbox", Status::Held, "wait for me"))
+        .await
+        .unwrap();
+    store
+        .set_status(c.id, Status::Published, "moderator")
+        .await
+        .unwrap();
+    let claimed = store.claim_events(now, lease, 10).await.unwrap();
+    let events: Vec<&str> = claimed.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, vec!["comment.held", "comment.moderated"]);
+    assert!(claimed.iter().all(|e| e.comment_id == c.id));
+    assert!(
+        store.claim_events(now, lease, 10).await.unwrap().is_empty(),
+        "claimed twice"
+    );
+    // After the lease, an unfinished event is claimed again.
+    let later = store
+        .claim_events("2999-01-01T00:02:00Z", "2999-01-01T00:03:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2);
+    store
+        .finish_event(later[0].id, "sent", None, now, 1, Some(now))
+        .await
+        .unwrap();
+    store
+        .finish_event(later[1].id, "failed", Some("503"), now, 8, Some(now))
+        .await
+        .unwrap();
+    let log = store.delivery_log(1, 10).await.unwrap();
+    assert!(log.iter().any(|e| e.id == later[1].id
+        && e.state == "failed"
+        && e.last_error.as_deref() == Some("503")));
+    // Imports are not news.
+    assert!(
+        store
+            .claim_events("2999-01-01T00:09:00Z", "2999-01-01T00:10:00Z", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
@@ -782,6 +839,7 @@ async fn conformance(db: &Database) {
     reputation_by_address(&*store).await;
     sites_threads_and_votes(&*store).await;
     erasing_a_commenter(&*store).await;
+    outbox_events_are_claimed_once(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();

@@ -88,8 +88,8 @@ pub enum StorageError {
 }
 
 /// Every part of the port, as one trait object.
-pub trait Store: CommentStore + AkismetStore + ImportStore + SiteStore {}
-impl<T: CommentStore + AkismetStore + ImportStore + SiteStore> Store for T {}
+pub trait Store: CommentStore + AkismetStore + ImportStore + SiteStore + OutboxStore {}
+impl<T: CommentStore + AkismetStore + ImportStore + SiteStore + OutboxStore> Store for T {}
 
 /// Opens the database `--db` names: the one place every command opens storage from. Creates the
 /// schema or applies pending migrations.
@@ -698,4 +698,47 @@ pub fn rfc3339_ago(ago: std::time::Duration) -> String {
         .checked_sub(ago)
         .unwrap_or(std::time::UNIX_EPOCH);
     humantime::format_rfc3339_seconds(then).to_string()
+}
+
+/// An event of the notification outbox, or (in the delivery log) its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub site_id: i64,
+    pub comment_id: i64,
+    /// `comment.published`, `comment.held`, `comment.rejected`, `comment.moderated`.
+    pub event: String,
+    pub attempts: i64,
+    /// `pending`, `sent`, `failed` (empty when just claimed).
+    pub state: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub done_at: Option<String>,
+}
+
+/// The notification outbox (see `migrations/0012_outbox.sql`).
+#[async_trait::async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Claims up to `limit` due events until `lease_until` (RFC 3339); no other process gets
+    /// them before the lease ends.
+    async fn claim_events(
+        &self,
+        now: &str,
+        lease_until: &str,
+        limit: u64,
+    ) -> Result<Vec<OutboxItem>, StorageError>;
+    /// Records how the delivery of event `id` went (see [`sql::outbox::finish`]).
+    async fn finish_event(
+        &self,
+        id: i64,
+        state: &str,
+        error: Option<&str>,
+        next_attempt_at: &str,
+        attempts: i64,
+        done_at: Option<&str>,
+    ) -> Result<(), StorageError>;
+    /// A site's latest deliveries, newest first.
+    async fn delivery_log(&self, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError>;
+    /// Forgets delivered and skipped events finished before `before`.
+    async fn prune_events(&self, before: &str) -> Result<u64, StorageError>;
 }

@@ -25,6 +25,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_comments_by_email.sql"),
     include_str!("migrations/0010_sites.sql"),
     include_str!("migrations/0011_reader_edits.sql"),
+    include_str!("migrations/0012_outbox.sql"),
 ];
 
 /// Most comments committed together in one transaction.

@@ -509,3 +509,59 @@ impl SiteStore for SqlitePort {
             .await
     }
 }
+
+#[async_trait::async_trait]
+impl super::OutboxStore for SqlitePort {
+    async fn claim_events(
+        &self,
+        now: &str,
+        lease_until: &str,
+        limit: u64,
+    ) -> Result<Vec<super::OutboxItem>, StorageError> {
+        let (now, lease) = (now.to_owned(), lease_until.to_owned());
+        self.write(Shown::Same, move |c| {
+            ready(sql::outbox::claim(c, &now, &lease, limit))
+        })
+        .await
+    }
+
+    async fn finish_event(
+        &self,
+        id: i64,
+        state: &str,
+        error: Option<&str>,
+        next_attempt_at: &str,
+        attempts: i64,
+        done_at: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let (state, error) = (state.to_owned(), error.map(str::to_owned));
+        let (next, done) = (next_attempt_at.to_owned(), done_at.map(str::to_owned));
+        self.write(Shown::Same, move |c| {
+            ready(sql::outbox::finish(
+                c,
+                id,
+                &state,
+                error.as_deref(),
+                &next,
+                attempts,
+                done.as_deref(),
+            ))
+        })
+        .await
+    }
+
+    async fn delivery_log(
+        &self,
+        site: i64,
+        limit: u64,
+    ) -> Result<Vec<super::OutboxItem>, StorageError> {
+        self.read(move |c| ready(sql::outbox::log(c, site, limit)))
+            .await
+    }
+
+    async fn prune_events(&self, before: &str) -> Result<u64, StorageError> {
+        let before = before.to_owned();
+        self.write(Shown::Same, move |c| ready(sql::outbox::prune(c, &before)))
+            .await
+    }
+}

@@ -35,6 +35,7 @@ mod isso;
 pub mod learner;
 mod metrics;
 pub mod model_holder;
+pub mod notify;
 mod page_cache;
 mod pages;
 pub mod render;

@@ -23,6 +23,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     tokio::spawn(refresh_articles(state.clone()));
     tokio::spawn(super::sites::follow(state.clone()));
+    tokio::spawn(super::notify::run(state.clone()));
     tokio::spawn(learner::run(
         state.learner.clone(),
         state.store.clone(),

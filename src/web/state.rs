@@ -78,6 +78,8 @@ pub struct Shared {
     pub imports: Arc<dyn crate::storage::ImportStore>,
     /// The sites and their threads, as stored.
     pub site_store: Arc<dyn crate::storage::SiteStore>,
+    /// The notification outbox ([`super::notify`]).
+    pub outbox: Arc<dyn crate::storage::OutboxStore>,
     /// The sites, as requests look them up.
     pub sites: Arc<super::sites::Sites>,
     /// Posting limits per client address, counted by the store (shared by replicas).
@@ -211,6 +213,7 @@ impl AppState {
         let sites = super::sites::Sites::load(&*store, config.site_origins.clone()).await?;
         let state = AppState(Arc::new(Shared {
             site_store: store.clone(),
+            outbox: store.clone(),
             sites: Arc::new(sites),
             public_origin: config
                 .public_url

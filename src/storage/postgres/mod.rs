@@ -31,6 +31,7 @@ macro_rules! in_transaction {
 mod comments;
 mod import;
 mod keys;
+mod outbox;
 mod sites;
 
 use super::{StorageError, StoredComment};
@@ -47,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_comments_by_email.sql"),
     include_str!("0004_sites.sql"),
     include_str!("0005_reader_edits.sql"),
+    include_str!("0006_outbox.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

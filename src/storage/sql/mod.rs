@@ -20,6 +20,7 @@ pub mod comments;
 pub mod erase;
 pub mod import;
 pub mod keys;
+pub mod outbox;
 pub mod row;
 pub mod sites;
 pub mod threads;
@@ -321,6 +322,7 @@ mod tests {
             super::sites::STATEMENTS,
             super::threads::STATEMENTS,
             super::erase::STATEMENTS,
+            super::outbox::STATEMENTS,
         ];
         for sql in statements.concat() {
             assert!(

@@ -1,0 +1,47 @@
+//! [`OutboxStore`] on PostgreSQL: the shared bodies of [`crate::storage::sql::outbox`].
+
+use super::PgStore;
+use crate::storage::sql::{Pg, outbox};
+use crate::storage::{OutboxItem, OutboxStore, StorageError};
+
+#[async_trait::async_trait]
+impl OutboxStore for PgStore {
+    async fn claim_events(
+        &self,
+        now: &str,
+        lease_until: &str,
+        limit: u64,
+    ) -> Result<Vec<OutboxItem>, StorageError> {
+        outbox::claim(&Pg(&self.client().await?), now, lease_until, limit).await
+    }
+
+    async fn finish_event(
+        &self,
+        id: i64,
+        state: &str,
+        error: Option<&str>,
+        next_attempt_at: &str,
+        attempts: i64,
+        done_at: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        outbox::finish(
+            &Pg(&client),
+            id,
+            state,
+            error,
+            next_attempt_at,
+            attempts,
+            done_at,
+        )
+        .await
+    }
+
+    async fn delivery_log(&self, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError> {
+        outbox::log(&Pg(&self.client().await?), site, limit).await
+    }
+
+    async fn prune_events(&self, before: &str) -> Result<u64, StorageError> {
+        outbox::prune(&Pg(&self.client().await?), before).await
+    }
+}

@@ -1,0 +1,94 @@
+//! The notification outbox (filled by triggers, see `migrations/0012_outbox.sql`): claiming due
+//! events with a lease, recording how a delivery went, and the delivery log; once for both
+//! backends.
+
+use super::Exec;
+use crate::storage::{OutboxItem, StorageError};
+
+// The outer condition is checked again on the row itself, so two replicas that pick the same
+// id do not both claim it (PostgreSQL re-evaluates it after waiting for the row's lock).
+const CLAIM: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox \
+    WHERE state = 'pending' AND next_attempt_at <= $2 \
+    AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
+    AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
+    RETURNING id, site_id, comment_id, event, attempts";
+const FINISH: &str = "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, \
+    attempts = $4, claimed_until = NULL, done_at = $5 WHERE id = $6";
+const LOG: &str = "SELECT id, site_id, comment_id, event, attempts, state, last_error, created_at, \
+    done_at FROM outbox WHERE site_id = $1 AND state <> 'skipped' ORDER BY id DESC LIMIT $2";
+const PRUNE: &str = "DELETE FROM outbox WHERE state IN ('sent', 'skipped') AND done_at < $1";
+
+/// Claims up to `limit` due events until `lease_until` (RFC 3339), oldest first.
+pub async fn claim<E: Exec>(
+    e: &E,
+    now: &str,
+    lease_until: &str,
+    limit: u64,
+) -> Result<Vec<OutboxItem>, StorageError> {
+    let limit = limit.min(i64::MAX as u64) as i64;
+    let mut items = e
+        .query(CLAIM, &[&lease_until, &now, &limit], |r| {
+            Ok(OutboxItem {
+                id: r.int(0)?,
+                site_id: r.int(1)?,
+                comment_id: r.int(2)?,
+                event: r.text(3)?,
+                attempts: r.int(4)?,
+                state: String::new(),
+                last_error: None,
+                created_at: String::new(),
+                done_at: None,
+            })
+        })
+        .await?;
+    items.sort_by_key(|i| i.id);
+    Ok(items)
+}
+
+/// Records how a delivery of event `id` went: `state` `sent`, `skipped` (nothing to deliver
+/// to), `failed` (given up), or `pending` again at `next_attempt_at`.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish<E: Exec>(
+    e: &E,
+    id: i64,
+    state: &str,
+    error: Option<&str>,
+    next_attempt_at: &str,
+    attempts: i64,
+    done_at: Option<&str>,
+) -> Result<(), StorageError> {
+    e.execute(
+        FINISH,
+        &[&state, &error, &next_attempt_at, &attempts, &done_at, &id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A site's latest deliveries (events with somewhere to go), newest first.
+pub async fn log<E: Exec>(e: &E, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError> {
+    let limit = limit.min(i64::MAX as u64) as i64;
+    e.query(LOG, &[&site, &limit], |r| {
+        Ok(OutboxItem {
+            id: r.int(0)?,
+            site_id: r.int(1)?,
+            comment_id: r.int(2)?,
+            event: r.text(3)?,
+            attempts: r.int(4)?,
+            state: r.text(5)?,
+            last_error: r.opt_text(6)?,
+            created_at: r.text(7)?,
+            done_at: r.opt_text(8)?,
+        })
+    })
+    .await
+}
+
+/// Forgets delivered and skipped events finished before `before`.
+pub async fn prune<E: Exec>(e: &E, before: &str) -> Result<u64, StorageError> {
+    e.execute(PRUNE, &[&before]).await
+}
+
+/// Every shared statement of this module, for the placeholder test.
+#[cfg(test)]
+pub const STATEMENTS: &[&str] = &[CLAIM, FINISH, LOG, PRUNE];

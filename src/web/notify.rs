@@ -1,0 +1,377 @@
+//! Notifications by webhook: a site's moderator hears of a comment that waits (or of any other
+//! event they pick) without keeping `/admin` open.
+//!
+//! Every event is written to the outbox by the database itself, in the transaction of the
+//! comment or decision that causes it (`migrations/0012_outbox.sql`), so a crash loses none. A
+//! worker in every `serve` claims due events with a lease (with several replicas, one claims
+//! each), and POSTs each to the site's webhook as JSON, signed:
+//!
+//! `X-Replyguard-Signature: t=UNIX,v1=HEX` where `HEX` is HMAC-SHA256 with the site's secret
+//! over `UNIX.BODY`; a receiver recomputes it and refuses a timestamp older than five minutes
+//! (a replayed delivery). A delivery that fails (no answer in 5 s, or not 2xx) is tried again
+//! after 5 s, 10 s, 20 s … up to an hour, 8 times, then marked failed in the delivery log. A
+//! dead receiver never slows a comment post: posting only writes the outbox row.
+
+use super::AppState;
+use super::admin::Admin;
+use super::error::{FieldErrors, WebError};
+use crate::storage::{OutboxItem, Status, StorageError};
+use axum::Json;
+use axum::extract::{Query, State};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Sha256;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Events a site may be notified of.
+pub const EVENTS: [&str; 4] = [
+    "comment.held",
+    "comment.published",
+    "comment.rejected",
+    "comment.moderated",
+];
+/// What a site hears of when it names no events: what needs a moderator.
+const DEFAULT_EVENTS: [&str; 1] = ["comment.held"];
+/// Tries before a delivery is marked failed.
+const MAX_ATTEMPTS: i64 = 8;
+/// How long a claimed event is reserved for the process that claimed it.
+const LEASE: Duration = Duration::from_secs(60);
+/// How long a receiver has to answer.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A site's notification settings, as stored (settings key `notify:SITE`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Where events are POSTed (http or https).
+    pub webhook_url: Option<String>,
+    /// The HMAC key; never shown back.
+    pub webhook_secret: Option<String>,
+    /// The events to send; empty: `comment.held`.
+    pub events: Vec<String>,
+}
+
+impl NotifySettings {
+    fn key(site: &str) -> String {
+        format!("notify:{site}")
+    }
+
+    /// The site's settings (none stored: nothing is sent).
+    pub async fn load(state: &AppState, site: &str) -> Result<NotifySettings, StorageError> {
+        Ok(state
+            .store
+            .setting(&Self::key(site))
+            .await?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
+    }
+
+    fn wants(&self, event: &str) -> bool {
+        if self.events.is_empty() {
+            DEFAULT_EVENTS.contains(&event)
+        } else {
+            self.events.iter().any(|e| e == event)
+        }
+    }
+
+    fn validate(&self) -> Result<(), WebError> {
+        let mut errors = FieldErrors::new();
+        if let Some(url) = &self.webhook_url {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                _ => {
+                    errors.insert("webhook_url", format!("`{url}` is not an http(s) address"));
+                }
+            }
+            if self.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+                errors.insert(
+                    "webhook_secret",
+                    "a webhook needs a secret of at least 16 characters to sign its deliveries"
+                        .into(),
+                );
+            }
+        }
+        for event in &self.events {
+            if !EVENTS.contains(&event.as_str()) {
+                errors.insert(
+                    "events",
+                    format!("unknown event `{event}` (known: {})", EVENTS.join(", ")),
+                );
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(WebError::Validation(errors))
+        }
+    }
+
+    /// The settings as the admin API shows them: the secret only as "set".
+    fn shown(&self) -> serde_json::Value {
+        json!({
+            "webhook_url": self.webhook_url,
+            "webhook_secret_set": self.webhook_secret.is_some(),
+            "events": if self.events.is_empty() { DEFAULT_EVENTS.iter().map(|e| e.to_string()).collect() } else { self.events.clone() },
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SiteQuery {
+    site: Option<String>,
+}
+
+fn site_name(state: &AppState, q: &SiteQuery) -> Result<String, WebError> {
+    let name = q
+        .site
+        .clone()
+        .unwrap_or_else(|| crate::domain::DEFAULT_SITE_NAME.to_string());
+    state
+        .sites
+        .by_name(&name)
+        .map(|s| s.name.clone())
+        .ok_or_else(|| WebError::NotFound(format!("no site `{name}`")))
+}
+
+/// `GET /api/v1/admin/notifications?site=`: the site's settings (the secret only as set or not).
+pub async fn show(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let site = site_name(&state, &q)?;
+    Ok(Json(NotifySettings::load(&state, &site).await?.shown()))
+}
+
+/// `PUT /api/v1/admin/notifications?site=` with `{"webhook_url", "webhook_secret", "events"}`:
+/// replaces the settings (a secret left out keeps the stored one); 422 names every wrong field.
+pub async fn replace(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+    body: Result<Json<NotifySettings>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let site = site_name(&state, &q)?;
+    let Json(mut settings) = body.map_err(|e| WebError::Unprocessable(e.body_text()))?;
+    if settings.webhook_secret.is_none() {
+        settings.webhook_secret = NotifySettings::load(&state, &site).await?.webhook_secret;
+    }
+    settings.validate()?;
+    let json = serde_json::to_string(&settings)
+        .map_err(|e| WebError::Internal(format!("cannot store the settings: {e}")))?;
+    state
+        .store
+        .set_setting(&NotifySettings::key(&site), &json)
+        .await?;
+    Ok(Json(settings.shown()))
+}
+
+/// `GET /api/v1/admin/notifications/log?site=`: the latest deliveries and how they went.
+pub async fn log(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let site = site_name(&state, &q)?;
+    let id = state.sites.by_name(&site).map_or(1, |s| s.id);
+    let deliveries: Vec<OutboxItem> = state.outbox.delivery_log(id, 100).await?;
+    Ok(Json(json!({ "deliveries": deliveries })))
+}
+
+/// The signature header's value for `body` sent at `unix` with `secret`.
+pub fn signature(secret: &str, unix: u64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(format!("{unix}.").as_bytes());
+    mac.update(body);
+    format!("t={unix},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Delivers the outbox's due events, for as long as the server runs.
+pub(super) async fn run(state: AppState) {
+    let client = match reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("replyguard/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook client; no notifications");
+            return;
+        }
+    };
+    let mut last_prune = SystemTime::UNIX_EPOCH;
+    loop {
+        match deliver_due(&state, &client).await {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "notifications: cannot read the outbox");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+        let now = SystemTime::now();
+        if now.duration_since(last_prune).unwrap_or_default() > Duration::from_secs(3600) {
+            last_prune = now;
+            let before = rfc3339(now - Duration::from_secs(30 * 86_400));
+            if let Err(e) = state.outbox.prune_events(&before).await {
+                tracing::warn!(error = %e, "notifications: cannot prune the outbox");
+            }
+        }
+    }
+}
+
+/// Claims and delivers one batch; how many events it handled.
+async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize, StorageError> {
+    let now = SystemTime::now();
+    let items = state
+        .outbox
+        .claim_events(&rfc3339(now), &rfc3339(now + LEASE), 20)
+        .await?;
+    for item in &items {
+        let outcome = deliver(state, client, item).await;
+        let attempts = item.attempts + 1;
+        let done = rfc3339(SystemTime::now());
+        match outcome {
+            Ok(Delivered::Sent) => {
+                state
+                    .outbox
+                    .finish_event(item.id, "sent", None, &done, attempts, Some(&done))
+                    .await?
+            }
+            Ok(Delivered::Nowhere) => {
+                state
+                    .outbox
+                    .finish_event(item.id, "skipped", None, &done, item.attempts, Some(&done))
+                    .await?
+            }
+            Err(why) if attempts >= MAX_ATTEMPTS => {
+                tracing::warn!(event = item.id, %why, "notification failed for good");
+                state
+                    .outbox
+                    .finish_event(item.id, "failed", Some(&why), &done, attempts, Some(&done))
+                    .await?
+            }
+            Err(why) => {
+                let wait =
+                    Duration::from_secs(5 << (attempts - 1).min(10)).min(Duration::from_secs(3600));
+                let next = rfc3339(SystemTime::now() + wait);
+                state
+                    .outbox
+                    .finish_event(item.id, "pending", Some(&why), &next, attempts, None)
+                    .await?
+            }
+        }
+    }
+    Ok(items.len())
+}
+
+enum Delivered {
+    Sent,
+    /// The site sends this event nowhere.
+    Nowhere,
+}
+
+async fn deliver(
+    state: &AppState,
+    client: &reqwest::Client,
+    item: &OutboxItem,
+) -> Result<Delivered, String> {
+    let Some(site) = state.sites.by_id(item.site_id) else {
+        return Ok(Delivered::Nowhere);
+    };
+    let settings = NotifySettings::load(state, &site.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
+        return Ok(Delivered::Nowhere);
+    };
+    if !settings.wants(&item.event) {
+        return Ok(Delivered::Nowhere);
+    }
+    let Some(comment) = state
+        .store
+        .get(item.comment_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Delivered::Nowhere);
+    };
+    // What the moderator needs to decide, and nothing that identifies the reader beyond what
+    // the page shows (no e-mail or IP address leaves the server).
+    let body = json!({
+        "event": item.event,
+        "event_id": item.id,
+        "site": site.name,
+        "comment": {
+            "id": comment.id,
+            "thread": comment.article,
+            "parent": comment.parent_id,
+            "author": comment.author,
+            "website": comment.author_url,
+            "text": comment.content,
+            "status": comment.status,
+            "verdict": comment.verdict,
+            "spam_probability": comment.spam_probability,
+            "created_at": comment.created_at,
+        },
+        "waiting": comment.status == Status::Held,
+    });
+    let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let response = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("X-Replyguard-Event", &item.event)
+        .header("X-Replyguard-Signature", signature(secret, unix, &body))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    if response.status().is_success() {
+        Ok(Delivered::Sent)
+    } else {
+        Err(format!("{url} answered {}", response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hmac_sha256_over_time_and_body() {
+        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac key
+        let sig = signature("key", 1_700_000_000, br#"{"a":1}"#);
+        assert_eq!(
+            sig,
+            "t=1700000000,v1=a438e398bfafc57e4396bb7fc2304422f0f768e965d073ca313cb52e22e6ad03"
+        );
+        assert_ne!(sig, signature("other", 1_700_000_000, br#"{"a":1}"#));
+        assert_ne!(sig, signature("key", 1_700_000_001, br#"{"a":1}"#));
+    }
+
+    #[test]
+    fn settings_name_every_wrong_field() {
+        let bad = NotifySettings {
+            webhook_url: Some("ftp://x".into()),
+            webhook_secret: Some("short".into()),
+            events: vec!["comment.exploded".into()],
+        };
+        let Err(WebError::Validation(fields)) = bad.validate() else {
+            panic!("accepted")
+        };
+        assert_eq!(fields.len(), 3, "{fields:?}");
+        assert!(NotifySettings::default().validate().is_ok());
+        assert!(NotifySettings::default().wants("comment.held"));
+        assert!(!NotifySettings::default().wants("comment.published"));
+    }
+}

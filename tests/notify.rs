@@ -1,0 +1,265 @@
+//! Webhook notifications over the real interfaces: a receiver on a local socket verifies every
+//! delivery's signature as README documents it; a held comment and its moderation arrive, signed
+//! and without the reader's e-mail; the secret is never shown back; a failing receiver gets
+//! retries recorded in the delivery log; and after `kill -9` the outbox still delivers, once.
+
+mod common;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use common::{Server, TOKEN, agent, model};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "webhook-secret-0123456789";
+const ARTICLE: &str = "alibaba-olympic-partner";
+/// Scored between the shipped model's hold and reject thresholds.
+const BORDERLINE: &str = "nice post, visit my site for more";
+const HAM: &str = "Interesting deal, I wonder how big the cloud contract with the IOC really is.";
+
+/// What the receiver got, already verified.
+#[derive(Default)]
+struct Received {
+    events: Mutex<Vec<Value>>,
+    /// Answer 503 while set.
+    failing: AtomicBool,
+    refused: Mutex<u32>,
+}
+
+/// Verifies `X-Replyguard-Signature: t=UNIX,v1=HEX` as a receiver would.
+fn verified(headers: &HeaderMap, body: &[u8]) -> bool {
+    let Some(value) = headers
+        .get("x-replyguard-signature")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut t = None;
+    let mut v1 = None;
+    for part in value.split(',') {
+        match part.split_once('=') {
+            Some(("t", x)) => t = x.parse::<u64>().ok(),
+            Some(("v1", x)) => v1 = hex::decode(x).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    if now.abs_diff(t) > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&v1).is_ok()
+}
+
+async fn receiver(received: Arc<Received>) -> String {
+    async fn hook(
+        State(received): State<Arc<Received>>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        if received.failing.load(Ordering::SeqCst) {
+            *received.refused.lock().unwrap() += 1;
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
+        if !verified(&headers, &body) {
+            return StatusCode::UNAUTHORIZED;
+        }
+        received
+            .events
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).unwrap());
+        StatusCode::NO_CONTENT
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .with_state(received);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn admin(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(server.url(path))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .body(body.map(|b| b.to_string()).unwrap_or_default())
+        .unwrap();
+    let mut resp = agent().run(request).unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+fn post(server: &Server, text: &str, email: &str) -> Value {
+    let mut resp = agent()
+        .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .send_json(json!({"comment_content": text, "comment_author": "Reader",
+            "comment_author_email": email}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    resp.body_mut().read_json().unwrap()
+}
+
+async fn wait_for(received: &Received, what: &str, check: impl Fn(&[Value]) -> bool) {
+    let started = Instant::now();
+    loop {
+        if check(&received.events.lock().unwrap()) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waited for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_comment_and_its_moderation_reach_a_signed_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let received = Arc::new(Received::default());
+    let url = receiver(received.clone()).await;
+    let server = Server::start(
+        &dir.path().join("db.sqlite"),
+        &model(),
+        &["--flood-seconds", "0"],
+    );
+
+    // Bad settings are named field by field and change nothing.
+    let (status, body) = admin(
+        &server,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"webhook_url": "ftp://x", "webhook_secret": "short", "events": ["nope"]})),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = admin(
+        &server,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"webhook_url": url, "webhook_secret": SECRET,
+            "events": ["comment.held", "comment.moderated"]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, shown) = admin(&server, "GET", "/api/v1/admin/notifications", None);
+    assert_eq!(shown["webhook_secret_set"], true);
+    assert!(
+        !shown.to_string().contains(SECRET),
+        "the secret is shown back: {shown}"
+    );
+
+    let ham = post(&server, HAM, "ana@example.org");
+    assert_eq!(ham["status"], "published");
+    let held = post(&server, BORDERLINE, "promo@example.org");
+    assert_eq!(held["status"], "held", "{held}");
+    let id = held["id"].as_i64().unwrap();
+    wait_for(&received, "the held event", |events| {
+        events
+            .iter()
+            .any(|e| e["event"] == "comment.held" && e["comment"]["id"] == id)
+    })
+    .await;
+    {
+        let events = received.events.lock().unwrap();
+        // Only the events the site asked for; nothing that names the reader beyond the page.
+        assert!(
+            events.iter().all(|e| e["comment"]["id"] != ham["id"]),
+            "{events:?}"
+        );
+        assert!(!format!("{events:?}").contains("promo@example.org"));
+    }
+    let (status, _) = admin(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/comments/{id}/approve"),
+        None,
+    );
+    assert_eq!(status, 200);
+    wait_for(&received, "the moderation event", |events| {
+        events.iter().any(|e| {
+            e["event"] == "comment.moderated"
+                && e["comment"]["id"] == id
+                && e["comment"]["status"] == "published"
+        })
+    })
+    .await;
+    let (_, log) = admin(&server, "GET", "/api/v1/admin/notifications/log", None);
+    let deliveries = log["deliveries"].as_array().unwrap();
+    assert!(deliveries.iter().any(|d| d["state"] == "sent"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_receiver_is_retried_and_kill_9_loses_no_notification() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let received = Arc::new(Received::default());
+    received.failing.store(true, Ordering::SeqCst);
+    let url = receiver(received.clone()).await;
+    let server = Server::start(&db, &model(), &["--flood-seconds", "0"]);
+    let (status, _) = admin(
+        &server,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"webhook_url": url, "webhook_secret": SECRET})),
+    );
+    assert_eq!(status, 200);
+    // A failing receiver does not slow posting down: the post only writes the outbox.
+    let started = Instant::now();
+    let held = post(&server, BORDERLINE, "promo@example.org");
+    assert_eq!(held["status"], "held");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let id = held["id"].as_i64().unwrap();
+    // The first try fails and is recorded.
+    let started = Instant::now();
+    loop {
+        let (_, log) = admin(&server, "GET", "/api/v1/admin/notifications/log", None);
+        let failed_once = log["deliveries"].as_array().unwrap().iter().any(|d| {
+            d["comment_id"] == id
+                && d["state"] == "pending"
+                && d["attempts"].as_i64() >= Some(1)
+                && d["last_error"].as_str().is_some_and(|e| e.contains("503"))
+        });
+        if failed_once {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no failed attempt recorded: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The server dies; the receiver recovers; a new server delivers the event, once.
+    server.stop();
+    received.failing.store(false, Ordering::SeqCst);
+    let server = Server::start(&db, &model(), &["--flood-seconds", "0"]);
+    wait_for(&received, "the event after the restart", |events| {
+        events.iter().any(|e| e["comment"]["id"] == id)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let times = received
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["comment"]["id"] == id)
+        .count();
+    assert_eq!(times, 1, "delivered {times} times");
+    assert!(*received.refused.lock().unwrap() >= 1);
+    drop(server);
+}
