@@ -263,3 +263,138 @@ async fn a_failing_receiver_is_retried_and_kill_9_loses_no_notification() {
     assert!(*received.refused.lock().unwrap() >= 1);
     drop(server);
 }
+
+/// A real SMTP server from PyPI (`aiosmtpd`) writing what it receives to a Maildir.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+}
+
+impl SmtpServer {
+    fn start(dir: &std::path::Path) -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let maildir = dir.join("maildir");
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (sh tests/setup.sh)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpServer {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// The messages received so far, as text.
+    fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let server = Server::start(
+        &dir.path().join("db.sqlite"),
+        &model(),
+        &[
+            "--flood-seconds",
+            "0",
+            "--smtp-url",
+            &format!("smtp://127.0.0.1:{}", smtp.port),
+            "--smtp-from",
+            "replyguard@example.org",
+        ],
+    );
+    let (status, body) = admin(
+        &server,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"email_to": ["moderator@example.org"]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let held = post(&server, BORDERLINE, "promo@example.org");
+    assert_eq!(held["status"], "held");
+    let id = held["id"].as_i64().unwrap();
+    let started = Instant::now();
+    let message = loop {
+        if let Some(m) = smtp.messages().into_iter().next() {
+            break m;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no e-mail arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(message.contains("waiting for your approval"), "{message}");
+    assert!(message.contains("moderator@example.org"));
+    assert!(
+        !message.contains("promo@example.org"),
+        "the reader's address is in the mail"
+    );
+    // The approve link, read from the message (quoted-printable may wrap long lines).
+    let unwrapped = message.replace("=\r\n", "").replace("=\n", "");
+    let start = unwrapped.find("approve: ").expect("an approve link") + "approve: ".len();
+    let link = unwrapped[start..].split_whitespace().next().unwrap();
+    let path = &link[link.find("/moderate/").expect("a /moderate/ link")..];
+    // Opening it changes nothing (mail scanners open links); the button decides.
+    let page = agent().get(&server.url(path)).call().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let (_, queue) = admin(&server, "GET", "/api/v1/admin/comments?status=held", None);
+    assert!(
+        queue.to_string().contains(BORDERLINE),
+        "opening the link decided: {queue}"
+    );
+    let done = agent().post(&server.url(path)).send_empty().unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    let (_, published) = admin(
+        &server,
+        "GET",
+        "/api/v1/admin/comments?status=published",
+        None,
+    );
+    assert!(
+        published["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id),
+        "{published}"
+    );
+    // Once only; and a forged link does nothing.
+    let again = agent().post(&server.url(path)).send_empty().unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let forged = path.replace("approve", "spam");
+    let refused = agent().post(&server.url(&forged)).send_empty().unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+}

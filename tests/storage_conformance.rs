@@ -769,6 +769,22 @@ async fn erasing_a_commenter(store: &dyn Store) {
     );
 }
 
+fn outcome(
+    state: &str,
+    error: Option<String>,
+    attempts: i64,
+    channels: &str,
+) -> storage::EventOutcome {
+    storage::EventOutcome {
+        state: state.into(),
+        error,
+        next_attempt_at: "2999-01-01T00:00:00Z".into(),
+        attempts,
+        done_at: Some("2999-01-01T00:00:00Z".into()),
+        done_channels: channels.into(),
+    }
+}
+
 /// The outbox: a reader's comment and its moderation are events, written by the database; a
 /// claimed event is leased (a second claim gets nothing until the lease ends); outcomes land in
 /// the delivery log.
@@ -778,7 +794,7 @@ async fn outbox_events_are_claimed_once(store: &dyn Store) {
     // Whatever earlier steps left is claimed and settled first.
     for old in store.claim_events(now, lease, 100_000).await.unwrap() {
         store
-            .finish_event(old.id, "sent", None, now, 1, Some(now))
+            .finish_event(old.id, &outcome("sent", None, 1, "webhook"))
             .await
             .unwrap();
     }
@@ -805,11 +821,11 @@ async fn outbox_events_are_claimed_once(store: &dyn Store) {
         .unwrap();
     assert_eq!(later.len(), 2);
     store
-        .finish_event(later[0].id, "sent", None, now, 1, Some(now))
+        .finish_event(later[0].id, &outcome("sent", None, 1, "webhook"))
         .await
         .unwrap();
     store
-        .finish_event(later[1].id, "failed", Some("503"), now, 8, Some(now))
+        .finish_event(later[1].id, &outcome("failed", Some("503".into()), 8, ""))
         .await
         .unwrap();
     let log = store.delivery_log(1, 10).await.unwrap();

@@ -123,6 +123,18 @@ pub struct ServeArgs {
     /// Accent colour of the public pages, `#rrggbb`.
     #[arg(long, env = "REPLYGUARD_SITE_ACCENT", value_name = "COLOUR")]
     pub site_accent: Option<String>,
+    /// Outgoing mail for notifications: `smtp://[user:password@]host[:port]` (add `?tls=required`
+    /// for STARTTLS) or `smtps://…` (TLS from the start).
+    #[arg(
+        long,
+        env = "REPLYGUARD_SMTP_URL",
+        value_name = "URL",
+        requires = "smtp_from"
+    )]
+    pub smtp_url: Option<String>,
+    /// The address notification e-mail comes from.
+    #[arg(long, env = "REPLYGUARD_SMTP_FROM", value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
     /// Logo image address shown before the title.
     #[arg(long, env = "REPLYGUARD_SITE_LOGO", value_name = "URL")]
     pub site_logo: Option<String>,
@@ -149,6 +161,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     .into_iter()
     .filter_map(|(k, v)| Some((k, v?)))
     .collect();
+    let mailer = match (&args.smtp_url, &args.smtp_from) {
+        (Some(url), Some(from)) => Some(std::sync::Arc::new(
+            crate::web::mail::Mailer::new(url, from).map_err(anyhow::Error::msg)?,
+        )),
+        _ => None,
+    };
     let config = ServeConfig {
         listen: args.listen,
         model: args.model,
@@ -181,6 +199,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_per_ip: args.max_connections_per_ip,
         },
         identity: site,
+        mailer,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

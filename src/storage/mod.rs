@@ -714,6 +714,22 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
     pub created_at: String,
     pub done_at: Option<String>,
+    /// Channels already delivered (`webhook`, `email`, comma-separated).
+    pub done_channels: String,
+}
+
+/// How one delivery of an outbox event went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOutcome {
+    /// `sent`, `skipped` (nowhere to deliver), `failed` (given up), or `pending` (try again).
+    pub state: String,
+    pub error: Option<String>,
+    /// When to try again (RFC 3339), for `pending`.
+    pub next_attempt_at: String,
+    pub attempts: i64,
+    pub done_at: Option<String>,
+    /// Channels delivered so far (`webhook`, `email`, comma-separated).
+    pub done_channels: String,
 }
 
 /// The notification outbox (see `migrations/0012_outbox.sql`).
@@ -727,16 +743,8 @@ pub trait OutboxStore: Send + Sync + 'static {
         lease_until: &str,
         limit: u64,
     ) -> Result<Vec<OutboxItem>, StorageError>;
-    /// Records how the delivery of event `id` went (see [`sql::outbox::finish`]).
-    async fn finish_event(
-        &self,
-        id: i64,
-        state: &str,
-        error: Option<&str>,
-        next_attempt_at: &str,
-        attempts: i64,
-        done_at: Option<&str>,
-    ) -> Result<(), StorageError>;
+    /// Records how the delivery of event `id` went.
+    async fn finish_event(&self, id: i64, outcome: &EventOutcome) -> Result<(), StorageError>;
     /// A site's latest deliveries, newest first.
     async fn delivery_log(&self, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError>;
     /// Forgets delivered and skipped events finished before `before`.

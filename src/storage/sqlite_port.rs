@@ -528,24 +528,11 @@ impl super::OutboxStore for SqlitePort {
     async fn finish_event(
         &self,
         id: i64,
-        state: &str,
-        error: Option<&str>,
-        next_attempt_at: &str,
-        attempts: i64,
-        done_at: Option<&str>,
+        outcome: &super::EventOutcome,
     ) -> Result<(), StorageError> {
-        let (state, error) = (state.to_owned(), error.map(str::to_owned));
-        let (next, done) = (next_attempt_at.to_owned(), done_at.map(str::to_owned));
+        let outcome = outcome.clone();
         self.write(Shown::Same, move |c| {
-            ready(sql::outbox::finish(
-                c,
-                id,
-                &state,
-                error.as_deref(),
-                &next,
-                attempts,
-                done.as_deref(),
-            ))
+            ready(sql::outbox::finish(c, id, &outcome))
         })
         .await
     }

@@ -15,7 +15,7 @@
 use super::AppState;
 use super::admin::Admin;
 use super::error::{FieldErrors, WebError};
-use crate::storage::{OutboxItem, Status, StorageError};
+use crate::storage::{EventOutcome, OutboxItem, Status, StorageError};
 use axum::Json;
 use axum::extract::{Query, State};
 use hmac::{Hmac, Mac};
@@ -48,6 +48,9 @@ pub struct NotifySettings {
     pub webhook_url: Option<String>,
     /// The HMAC key; never shown back.
     pub webhook_secret: Option<String>,
+    /// Moderators to e-mail (through `--smtp-url`); a waiting comment's mail has one-click
+    /// links to decide it.
+    pub email_to: Vec<String>,
     /// The events to send; empty: `comment.held`.
     pub events: Vec<String>,
 }
@@ -75,8 +78,20 @@ impl NotifySettings {
         }
     }
 
-    fn validate(&self) -> Result<(), WebError> {
+    fn validate(&self, smtp: bool) -> Result<(), WebError> {
         let mut errors = FieldErrors::new();
+        if let Some(bad) = self
+            .email_to
+            .iter()
+            .find(|a| !super::mail::valid_address(a))
+        {
+            errors.insert("email_to", format!("`{bad}` is not an e-mail address"));
+        } else if !self.email_to.is_empty() && !smtp {
+            errors.insert(
+                "email_to",
+                "this server sends no e-mail: start it with --smtp-url and --smtp-from".into(),
+            );
+        }
         if let Some(url) = &self.webhook_url {
             match url::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
@@ -112,6 +127,7 @@ impl NotifySettings {
         json!({
             "webhook_url": self.webhook_url,
             "webhook_secret_set": self.webhook_secret.is_some(),
+            "email_to": self.email_to,
             "events": if self.events.is_empty() { DEFAULT_EVENTS.iter().map(|e| e.to_string()).collect() } else { self.events.clone() },
         })
     }
@@ -157,7 +173,7 @@ pub async fn replace(
     if settings.webhook_secret.is_none() {
         settings.webhook_secret = NotifySettings::load(&state, &site).await?.webhook_secret;
     }
-    settings.validate()?;
+    settings.validate(state.mailer.is_some())?;
     let json = serde_json::to_string(&settings)
         .map_err(|e| WebError::Internal(format!("cannot store the settings: {e}")))?;
     state
@@ -235,80 +251,100 @@ async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize
         .claim_events(&rfc3339(now), &rfc3339(now + LEASE), 20)
         .await?;
     for item in &items {
-        let outcome = deliver(state, client, item).await;
+        let (done_channels, failure) = deliver(state, client, item).await;
         let attempts = item.attempts + 1;
         let done = rfc3339(SystemTime::now());
-        match outcome {
-            Ok(Delivered::Sent) => {
-                state
-                    .outbox
-                    .finish_event(item.id, "sent", None, &done, attempts, Some(&done))
-                    .await?
-            }
-            Ok(Delivered::Nowhere) => {
-                state
-                    .outbox
-                    .finish_event(item.id, "skipped", None, &done, item.attempts, Some(&done))
-                    .await?
-            }
-            Err(why) if attempts >= MAX_ATTEMPTS => {
+        let (state_name, error, next, finished) = match failure {
+            None if done_channels.is_empty() => ("skipped", None, done.clone(), Some(done.clone())),
+            None => ("sent", None, done.clone(), Some(done.clone())),
+            Some(why) if attempts >= MAX_ATTEMPTS => {
                 tracing::warn!(event = item.id, %why, "notification failed for good");
-                state
-                    .outbox
-                    .finish_event(item.id, "failed", Some(&why), &done, attempts, Some(&done))
-                    .await?
+                ("failed", Some(why), done.clone(), Some(done.clone()))
             }
-            Err(why) => {
+            Some(why) => {
                 let wait =
                     Duration::from_secs(5 << (attempts - 1).min(10)).min(Duration::from_secs(3600));
-                let next = rfc3339(SystemTime::now() + wait);
-                state
-                    .outbox
-                    .finish_event(item.id, "pending", Some(&why), &next, attempts, None)
-                    .await?
+                (
+                    "pending",
+                    Some(why),
+                    rfc3339(SystemTime::now() + wait),
+                    None,
+                )
             }
-        }
+        };
+        let outcome = EventOutcome {
+            state: state_name.to_string(),
+            error,
+            next_attempt_at: next,
+            attempts,
+            done_at: finished,
+            done_channels: done_channels.join(","),
+        };
+        state.outbox.finish_event(item.id, &outcome).await?;
     }
     Ok(items.len())
 }
 
-enum Delivered {
-    Sent,
-    /// The site sends this event nowhere.
-    Nowhere,
-}
-
+/// Delivers one event on every channel the site has that has not had it yet; the channels done
+/// (including earlier tries') and the first failure, if any.
 async fn deliver(
     state: &AppState,
     client: &reqwest::Client,
     item: &OutboxItem,
-) -> Result<Delivered, String> {
+) -> (Vec<String>, Option<String>) {
+    let mut done: Vec<String> = item
+        .done_channels
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
     let Some(site) = state.sites.by_id(item.site_id) else {
-        return Ok(Delivered::Nowhere);
+        return (done, None);
     };
-    let settings = NotifySettings::load(state, &site.name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
-        return Ok(Delivered::Nowhere);
+    let settings = match NotifySettings::load(state, &site.name).await {
+        Ok(s) => s,
+        Err(e) => return (done, Some(e.to_string())),
     };
     if !settings.wants(&item.event) {
-        return Ok(Delivered::Nowhere);
+        return (done, None);
     }
-    let Some(comment) = state
-        .store
-        .get(item.comment_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(Delivered::Nowhere);
+    let comment = match state.store.get(item.comment_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return (done, None),
+        Err(e) => return (done, Some(e.to_string())),
     };
+    let mut failure = None;
+    if let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret)
+        && !done.iter().any(|c| c == "webhook")
+    {
+        match webhook(client, url, secret, item, &site.name, &comment).await {
+            Ok(()) => done.push("webhook".into()),
+            Err(why) => failure = Some(why),
+        }
+    }
+    if !settings.email_to.is_empty() && !done.iter().any(|c| c == "email") {
+        match email(state, &settings.email_to, item, &site, &comment).await {
+            Ok(()) => done.push("email".into()),
+            Err(why) => failure = failure.or(Some(why)),
+        }
+    }
+    (done, failure)
+}
+
+async fn webhook(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    item: &OutboxItem,
+    site: &str,
+    comment: &crate::storage::StoredComment,
+) -> Result<(), String> {
     // What the moderator needs to decide, and nothing that identifies the reader beyond what
     // the page shows (no e-mail or IP address leaves the server).
     let body = json!({
         "event": item.event,
         "event_id": item.id,
-        "site": site.name,
+        "site": site,
         "comment": {
             "id": comment.id,
             "thread": comment.article,
@@ -337,10 +373,61 @@ async fn deliver(
         .await
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
     if response.status().is_success() {
-        Ok(Delivered::Sent)
+        Ok(())
     } else {
         Err(format!("{url} answered {}", response.status()))
     }
+}
+
+async fn email(
+    state: &AppState,
+    to: &[String],
+    item: &OutboxItem,
+    site: &crate::domain::Site,
+    comment: &crate::storage::StoredComment,
+) -> Result<(), String> {
+    let Some(mailer) = &state.mailer else {
+        return Err("no --smtp-url: cannot send e-mail".into());
+    };
+    let base = state.public_url.as_ref().map_or_else(
+        || "http://localhost:8080".to_string(),
+        |u| u.as_str().trim_end_matches('/').to_string(),
+    );
+    let waiting = comment.status == Status::Held;
+    let subject = if waiting {
+        format!("[{}] A comment is waiting for your approval", site.title)
+    } else {
+        format!("[{}] {} (comment {})", site.title, item.event, comment.id)
+    };
+    let mut body = format!(
+        "{}\n\nOn: {}\nBy: {}{}\nStatus: {} (spam probability {:.2})\n\n{}\n\n",
+        if waiting {
+            "A new comment is waiting for your approval."
+        } else {
+            "A comment changed."
+        },
+        comment.article,
+        comment.author,
+        comment
+            .author_url
+            .as_deref()
+            .map(|u| format!(" <{u}>"))
+            .unwrap_or_default(),
+        comment.status.as_str(),
+        comment.spam_probability,
+        comment.content,
+    );
+    if waiting {
+        for action in super::one_click::ACTIONS {
+            body.push_str(&format!(
+                "{action}: {base}/moderate/{}\n",
+                super::one_click::token(&state.pending_key, comment.id, action)
+            ));
+        }
+        body.push_str("\n(Each link asks before it acts, works once, and expires in a week.)\n");
+    }
+    body.push_str(&format!("Moderation queue: {base}/admin\n"));
+    mailer.send(to, &subject, &body).await
 }
 
 #[cfg(test)]
@@ -364,13 +451,14 @@ mod tests {
         let bad = NotifySettings {
             webhook_url: Some("ftp://x".into()),
             webhook_secret: Some("short".into()),
+            email_to: vec!["not an address".into()],
             events: vec!["comment.exploded".into()],
         };
-        let Err(WebError::Validation(fields)) = bad.validate() else {
+        let Err(WebError::Validation(fields)) = bad.validate(false) else {
             panic!("accepted")
         };
-        assert_eq!(fields.len(), 3, "{fields:?}");
-        assert!(NotifySettings::default().validate().is_ok());
+        assert_eq!(fields.len(), 4, "{fields:?}");
+        assert!(NotifySettings::default().validate(false).is_ok());
         assert!(NotifySettings::default().wants("comment.held"));
         assert!(!NotifySettings::default().wants("comment.published"));
     }

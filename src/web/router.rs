@@ -2,8 +2,8 @@
 
 use super::{
     AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_settings, admin_sites,
-    akismet, api, assets, cors, error_pages, feeds, isso, metrics, notify, pages, site_rules,
-    thread_pages,
+    akismet, api, assets, cors, error_pages, feeds, isso, metrics, notify, one_click, pages,
+    site_rules, thread_pages,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -67,6 +67,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             get(notify::show).put(notify::replace),
         )
         .route("/api/v1/admin/notifications/log", get(notify::log))
+        .route(
+            "/moderate/{token}",
+            get(one_click::show).post(one_click::act),
+        )
         .route(
             "/api/v1/admin/sites",
             get(admin_sites::list).post(admin_sites::add),

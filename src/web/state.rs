@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub site_origins: Vec<crate::domain::SiteOrigin>,
     /// Site identity settings given as flags (`site.title` …), stored at start.
     pub identity: Vec<(&'static str, String)>,
+    /// Outgoing mail (`--smtp-url`, `--smtp-from`), for notifications.
+    pub mailer: Option<Arc<super::mail::Mailer>>,
 }
 
 /// Shared state of every handler: one `Arc`, so the clone axum makes for each request (and each
@@ -80,6 +82,8 @@ pub struct Shared {
     pub site_store: Arc<dyn crate::storage::SiteStore>,
     /// The notification outbox ([`super::notify`]).
     pub outbox: Arc<dyn crate::storage::OutboxStore>,
+    /// Outgoing mail, when the operator configured SMTP.
+    pub mailer: Option<Arc<super::mail::Mailer>>,
     /// The sites, as requests look them up.
     pub sites: Arc<super::sites::Sites>,
     /// Posting limits per client address, counted by the store (shared by replicas).
@@ -214,6 +218,7 @@ impl AppState {
         let state = AppState(Arc::new(Shared {
             site_store: store.clone(),
             outbox: store.clone(),
+            mailer: config.mailer.clone(),
             sites: Arc::new(sites),
             public_origin: config
                 .public_url

@@ -11,7 +11,9 @@ CREATE TABLE outbox (
     claimed_until   TEXT,
     state           TEXT   NOT NULL DEFAULT 'pending',
     last_error      TEXT,
-    done_at         TEXT
+    done_at         TEXT,
+    -- Channels already delivered (`webhook`, `email`, comma-separated): a retry skips them.
+    done_channels   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
 

@@ -2,7 +2,7 @@
 
 use super::PgStore;
 use crate::storage::sql::{Pg, outbox};
-use crate::storage::{OutboxItem, OutboxStore, StorageError};
+use crate::storage::{EventOutcome, OutboxItem, OutboxStore, StorageError};
 
 #[async_trait::async_trait]
 impl OutboxStore for PgStore {
@@ -15,26 +15,8 @@ impl OutboxStore for PgStore {
         outbox::claim(&Pg(&self.client().await?), now, lease_until, limit).await
     }
 
-    async fn finish_event(
-        &self,
-        id: i64,
-        state: &str,
-        error: Option<&str>,
-        next_attempt_at: &str,
-        attempts: i64,
-        done_at: Option<&str>,
-    ) -> Result<(), StorageError> {
-        let client = self.client().await?;
-        outbox::finish(
-            &Pg(&client),
-            id,
-            state,
-            error,
-            next_attempt_at,
-            attempts,
-            done_at,
-        )
-        .await
+    async fn finish_event(&self, id: i64, outcome: &EventOutcome) -> Result<(), StorageError> {
+        outbox::finish(&Pg(&self.client().await?), id, outcome).await
     }
 
     async fn delivery_log(&self, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError> {

@@ -3,7 +3,7 @@
 //! backends.
 
 use super::Exec;
-use crate::storage::{OutboxItem, StorageError};
+use crate::storage::{EventOutcome, OutboxItem, StorageError};
 
 // The outer condition is checked again on the row itself, so two replicas that pick the same
 // id do not both claim it (PostgreSQL re-evaluates it after waiting for the row's lock).
@@ -11,11 +11,11 @@ const CLAIM: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id
     WHERE state = 'pending' AND next_attempt_at <= $2 \
     AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
     AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
-    RETURNING id, site_id, comment_id, event, attempts";
+    RETURNING id, site_id, comment_id, event, attempts, done_channels";
 const FINISH: &str = "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, \
-    attempts = $4, claimed_until = NULL, done_at = $5 WHERE id = $6";
+    attempts = $4, claimed_until = NULL, done_at = $5, done_channels = $6 WHERE id = $7";
 const LOG: &str = "SELECT id, site_id, comment_id, event, attempts, state, last_error, created_at, \
-    done_at FROM outbox WHERE site_id = $1 AND state <> 'skipped' ORDER BY id DESC LIMIT $2";
+    done_at, done_channels FROM outbox WHERE site_id = $1 AND state <> 'skipped' ORDER BY id DESC LIMIT $2";
 const PRUNE: &str = "DELETE FROM outbox WHERE state IN ('sent', 'skipped') AND done_at < $1";
 
 /// Claims up to `limit` due events until `lease_until` (RFC 3339), oldest first.
@@ -38,6 +38,7 @@ pub async fn claim<E: Exec>(
                 last_error: None,
                 created_at: String::new(),
                 done_at: None,
+                done_channels: r.text(5)?,
             })
         })
         .await?;
@@ -45,21 +46,19 @@ pub async fn claim<E: Exec>(
     Ok(items)
 }
 
-/// Records how a delivery of event `id` went: `state` `sent`, `skipped` (nothing to deliver
-/// to), `failed` (given up), or `pending` again at `next_attempt_at`.
-#[allow(clippy::too_many_arguments)]
-pub async fn finish<E: Exec>(
-    e: &E,
-    id: i64,
-    state: &str,
-    error: Option<&str>,
-    next_attempt_at: &str,
-    attempts: i64,
-    done_at: Option<&str>,
-) -> Result<(), StorageError> {
+/// Records how a delivery of event `id` went.
+pub async fn finish<E: Exec>(e: &E, id: i64, o: &EventOutcome) -> Result<(), StorageError> {
     e.execute(
         FINISH,
-        &[&state, &error, &next_attempt_at, &attempts, &done_at, &id],
+        &[
+            &o.state,
+            &o.error,
+            &o.next_attempt_at,
+            &o.attempts,
+            &o.done_at,
+            &o.done_channels,
+            &id,
+        ],
     )
     .await?;
     Ok(())
@@ -79,6 +78,7 @@ pub async fn log<E: Exec>(e: &E, site: i64, limit: u64) -> Result<Vec<OutboxItem
             last_error: r.opt_text(6)?,
             created_at: r.text(7)?,
             done_at: r.opt_text(8)?,
+            done_channels: r.text(9)?,
         })
     })
     .await
