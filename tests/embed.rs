@@ -7,12 +7,12 @@
 
 mod common;
 
-use common::browser::{Driver, WAIT, browser, wait_for};
+use common::browser::{Driver, browser, click, type_into, wait_for, wait_text};
 use common::static_site::{Page, StaticSite};
-use common::{Server, TOKEN, agent, model};
-use fantoccini::{Client, Locator};
+use common::{Server, agent, model, stored_comments};
+use fantoccini::Locator;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const HAM: &str = "Thanks for the write-up, the part about the build cache saved me an afternoon.";
 const REPLY: &str = "Glad it helped, the cache settings changed in the last release too.";
@@ -50,64 +50,6 @@ async fn static_site() -> StaticSite {
     .await
 }
 
-fn stored(server: &Server) -> Vec<Value> {
-    ["held", "spam", "published"]
-        .iter()
-        .flat_map(|status| {
-            let body: Value = agent()
-                .get(&server.url(&format!("/api/v1/admin/comments?status={status}")))
-                .header("Authorization", &format!("Bearer {TOKEN}"))
-                .call()
-                .unwrap()
-                .into_body()
-                .read_json()
-                .unwrap();
-            body["comments"].as_array().cloned().unwrap_or_default()
-        })
-        .collect()
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let field = client.find(Locator::Css(css)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn body_text(client: &Client) -> String {
-    client
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap_or_default()
-}
-
-async fn wait_text(client: &Client, text: &str) {
-    let started = Instant::now();
-    loop {
-        let body = body_text(client).await;
-        if body.contains(text) {
-            return;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "waited for {text:?}; the page reads:\n{body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_static_page_embeds_a_thread_with_two_lines() {
     let dir = tempfile::tempdir().unwrap();
@@ -123,9 +65,15 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
     let page = format!("{}/posts/build-caches/", site.base);
     client.goto(&page).await.unwrap();
     wait_for(&client, "//section[@class='replyguard']//form").await;
-    wait_text(&client, "0 Comments").await;
+    wait_text(&client, "0 Comments", true).await;
     // Required marks and the e-mail promise are on the form.
-    let form = body_text(&client).await;
+    let form = client
+        .find(Locator::Css(".rg-form"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         form.contains("Comment *") && form.contains("never published"),
         "{form}"
@@ -169,7 +117,7 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
     )
     .await;
     click(&client, ".replyguard > .rg-form .rg-submit").await;
-    wait_text(&client, "Your comment is awaiting moderation.").await;
+    wait_text(&client, "Your comment is awaiting moderation.", true).await;
     client.goto(&page).await.unwrap();
     wait_for(
         &client,
@@ -194,7 +142,7 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
         "{thread}"
     );
     assert!(
-        stored(&server)
+        stored_comments(&server)
             .iter()
             .any(|c| c["content"] == SPAM && c["status"] != "published")
     );
@@ -216,7 +164,7 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
     click(&client, ".replyguard > .rg-form .rg-submit").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     client.goto(&page).await.unwrap();
-    wait_text(&client, HAM).await;
+    wait_text(&client, HAM, true).await;
     assert!(client.get_alert_text().await.is_err(), "a dialog opened");
     let injected = client
         .find_all(Locator::Css(
@@ -228,7 +176,7 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
 
     // Counts on the index page.
     client.goto(&format!("{}/", site.base)).await.unwrap();
-    let published = stored(&server)
+    let published = stored_comments(&server)
         .iter()
         .filter(|c| c["status"] == "published" && c["article"] == "/posts/build-caches/")
         .count();
@@ -237,8 +185,8 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
     } else {
         format!("{published} comments")
     };
-    wait_text(&client, &expected).await;
-    wait_text(&client, "0 comments").await;
+    wait_text(&client, &expected, true).await;
+    wait_text(&client, "0 comments", true).await;
     client.close().await.unwrap();
 }
 
@@ -259,11 +207,11 @@ async fn an_unlisted_origin_is_refused_and_javascript_off_uses_the_thread_page()
         .goto(&format!("{}/posts/build-caches/", site.base))
         .await
         .unwrap();
-    wait_text(&client, "Comments are unavailable").await;
+    wait_text(&client, "Comments are unavailable", true).await;
     // The browser hides the 403 (no CORS headers for a stranger); the script says what to do.
-    wait_text(&client, &format!("--origin {}", site.base)).await;
+    wait_text(&client, &format!("--origin {}", site.base), true).await;
     client.close().await.unwrap();
-    assert!(stored(&server).is_empty());
+    assert!(stored_comments(&server).is_empty());
 
     // JavaScript off: the <noscript> link, then replyguard's own page and its plain form.
     let client = browser(&driver, false, &dir.path().join("profile-nojs")).await;

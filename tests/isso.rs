@@ -8,9 +8,9 @@
 
 mod common;
 
-use common::browser::{Driver, WAIT, browser, wait_for};
+use common::browser::{Driver, WAIT, browser, click, type_into, wait_for, wait_text};
 use common::static_site::{Page, StaticSite};
-use common::{Server, TOKEN, agent, model};
+use common::{Server, agent, model, stored_comments};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -71,60 +71,6 @@ fn index(server: &str) -> String {
          <a id=\"empty\" href=\"/posts/empty/#isso-thread\">Comments</a>\
          <script data-isso=\"{endpoint}\" src=\"/js/count.min.js\"></script></body></html>"
     )
-}
-
-fn held_and_spam(server: &Server) -> Vec<Value> {
-    ["held", "spam", "published"]
-        .iter()
-        .flat_map(|status| {
-            let resp = agent()
-                .get(&server.url(&format!("/api/v1/admin/comments?status={status}")))
-                .header("Authorization", &format!("Bearer {TOKEN}"))
-                .call()
-                .unwrap();
-            let body: Value = resp.into_body().read_json().unwrap();
-            body["comments"].as_array().cloned().unwrap_or_default()
-        })
-        .collect()
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let field = client.find(Locator::Css(css)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits until the page's text contains (or, with `present` false, no longer contains) `text`.
-async fn wait_text(client: &Client, text: &str, present: bool) {
-    let started = Instant::now();
-    loop {
-        let body = client
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap_or_default();
-        if body.contains(text) == present {
-            return;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "waited for {text:?} to be {}: page text is\n{body}",
-            if present { "shown" } else { "gone" }
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -200,7 +146,7 @@ async fn issos_own_widget_posts_replies_edits_deletes_and_counts() {
     type_into(&client, "#isso-postbox-author", "Promo").await;
     click(&client, "#isso-thread > .isso-postbox input[type=submit]").await;
     let started = Instant::now();
-    while !held_and_spam(&server)
+    while !stored_comments(&server)
         .iter()
         .any(|c| c["content"] == SPAM && c["status"] != "published")
     {
@@ -253,7 +199,7 @@ async fn issos_own_widget_posts_replies_edits_deletes_and_counts() {
     );
 
     // Counts on an index page, from count.min.js: the thread's published comments.
-    let published = held_and_spam(&server)
+    let published = stored_comments(&server)
         .iter()
         .filter(|c| c["status"] == "published" && c["article"] == "/posts/build-caches/")
         .count();
@@ -381,7 +327,7 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
         assert!(body.contains("not an origin of any site"), "{body}");
     }
     assert!(
-        held_and_spam(&server).is_empty(),
+        stored_comments(&server).is_empty(),
         "a refused origin stored a comment"
     );
 
@@ -394,7 +340,7 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
         .body(post.to_string())
         .unwrap();
     assert_eq!(agent().run(request).unwrap().status().as_u16(), 403);
-    assert!(held_and_spam(&server).is_empty());
+    assert!(stored_comments(&server).is_empty());
 
     // The site's own page posts; the comment lands on the blog site's thread, with its title.
     let (status, headers, body) =
@@ -414,7 +360,7 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
             .unwrap()
             .starts_with(&format!("isso-{id}="))
     );
-    let stored = held_and_spam(&server);
+    let stored = stored_comments(&server);
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["article"], "/a/");
     assert_ne!(
@@ -439,7 +385,7 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
         r#"{"text":"CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz"}"#;
     let (status, _, body) = call(&server, "PUT", &edit, site, Some(spam), Some(&cookie));
     assert_eq!(status, 200, "{body}");
-    let stored = held_and_spam(&server);
+    let stored = stored_comments(&server);
     assert_ne!(
         stored[0]["status"], "published",
         "an edit into spam stays on the page"
@@ -633,7 +579,7 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     );
     // Isso's waiting comment waits here too.
     assert!(!body.contains("late question"));
-    let all = held_and_spam(&server);
+    let all = stored_comments(&server);
     let late = all.iter().find(|c| {
         c["content"]
             .as_str()

@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use crate::storage::Status;
+use crate::storage::{Status, StoredComment};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -72,20 +72,33 @@ fn refused() -> Response {
     )
 }
 
+/// The comment a link decides and its action, while the comment waits; otherwise the page
+/// that says why not.
+async fn waiting(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<(StoredComment, &'static str), Response>, WebError> {
+    let Some((id, action)) = verify(&state.pending_key, token) else {
+        return Ok(Err(refused()));
+    };
+    let Some(comment) = state.store.get(id).await? else {
+        return Ok(Err(refused()));
+    };
+    if comment.status != Status::Held {
+        return Ok(Err(already(comment.status)));
+    }
+    Ok(Ok((comment, action)))
+}
+
 /// `GET /moderate/{token}`: what the link will do, with the button that does it.
 pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let Some((id, action)) = verify(&state.pending_key, &token) else {
-        return Ok(refused());
+    let (comment, action) = match waiting(&state, &token).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
-    let Some(comment) = state.store.get(id).await? else {
-        return Ok(refused());
-    };
-    if comment.status != Status::Held {
-        return Ok(already(comment.status));
-    }
     Ok(page(
         StatusCode::OK,
         &format!("{} this comment?", verb(action)),
@@ -102,16 +115,11 @@ pub async fn act(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let Some((id, action)) = verify(&state.pending_key, &token) else {
-        return Ok(refused());
+    let (comment, action) = match waiting(&state, &token).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
-    let Some(comment) = state.store.get(id).await? else {
-        return Ok(refused());
-    };
-    if comment.status != Status::Held {
-        return Ok(already(comment.status));
-    }
-    let decided = super::admin::apply(&state, id, action).await?;
+    let decided = super::admin::apply(&state, comment.id, action).await?;
     Ok(page(
         StatusCode::OK,
         "Done",

@@ -150,3 +150,44 @@ pub async fn wait_gone(client: &Client, xpath: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Types `text` into the field `css` finds, replacing what it held.
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Clicks the element `css` finds.
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's text contains (or, with `present` false, no longer contains) `text`.
+pub async fn wait_text(client: &Client, text: &str, present: bool) {
+    let started = Instant::now();
+    loop {
+        let body = client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        if body.contains(text) == present {
+            return;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "waited for {text:?} to be {}: page text is\n{body}",
+            if present { "shown" } else { "gone" }
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

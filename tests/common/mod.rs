@@ -227,3 +227,21 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Every held, spam and published comment the admin API lists (at most its page of each).
+pub fn stored_comments(server: &Server) -> Vec<serde_json::Value> {
+    ["held", "spam", "published"]
+        .iter()
+        .flat_map(|status| {
+            let body: serde_json::Value = agent()
+                .get(&server.url(&format!("/api/v1/admin/comments?status={status}")))
+                .header("Authorization", &format!("Bearer {TOKEN}"))
+                .call()
+                .unwrap()
+                .into_body()
+                .read_json()
+                .unwrap();
+            body["comments"].as_array().cloned().unwrap_or_default()
+        })
+        .collect()
+}

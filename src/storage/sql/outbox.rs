@@ -2,7 +2,7 @@
 //! events with a lease, recording how a delivery went, and the delivery log; once for both
 //! backends.
 
-use super::Exec;
+use super::{Exec, RowRead};
 use crate::storage::{EventOutcome, OutboxItem, StorageError};
 
 // The outer condition is checked again on the row itself, so two replicas that pick the same
@@ -11,12 +11,30 @@ const CLAIM: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id
     WHERE state = 'pending' AND next_attempt_at <= $2 \
     AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
     AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
-    RETURNING id, site_id, comment_id, event, attempts, done_channels";
+    RETURNING id, site_id, comment_id, event, attempts, state, last_error, created_at, done_at, \
+    done_channels";
 const FINISH: &str = "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, \
     attempts = $4, claimed_until = NULL, done_at = $5, done_channels = $6 WHERE id = $7";
 const LOG: &str = "SELECT id, site_id, comment_id, event, attempts, state, last_error, created_at, \
     done_at, done_channels FROM outbox WHERE site_id = $1 AND state <> 'skipped' ORDER BY id DESC LIMIT $2";
 const PRUNE: &str = "DELETE FROM outbox WHERE state IN ('sent', 'skipped') AND done_at < $1";
+
+/// An outbox row from the columns `id, site_id, comment_id, event, attempts, state, last_error,
+/// created_at, done_at, done_channels`.
+fn item(r: &dyn RowRead) -> Result<OutboxItem, StorageError> {
+    Ok(OutboxItem {
+        id: r.int(0)?,
+        site_id: r.int(1)?,
+        comment_id: r.int(2)?,
+        event: r.text(3)?,
+        attempts: r.int(4)?,
+        state: r.text(5)?,
+        last_error: r.opt_text(6)?,
+        created_at: r.text(7)?,
+        done_at: r.opt_text(8)?,
+        done_channels: r.text(9)?,
+    })
+}
 
 /// Claims up to `limit` due events until `lease_until` (RFC 3339), oldest first.
 pub async fn claim<E: Exec>(
@@ -26,22 +44,7 @@ pub async fn claim<E: Exec>(
     limit: u64,
 ) -> Result<Vec<OutboxItem>, StorageError> {
     let limit = limit.min(i64::MAX as u64) as i64;
-    let mut items = e
-        .query(CLAIM, &[&lease_until, &now, &limit], |r| {
-            Ok(OutboxItem {
-                id: r.int(0)?,
-                site_id: r.int(1)?,
-                comment_id: r.int(2)?,
-                event: r.text(3)?,
-                attempts: r.int(4)?,
-                state: String::new(),
-                last_error: None,
-                created_at: String::new(),
-                done_at: None,
-                done_channels: r.text(5)?,
-            })
-        })
-        .await?;
+    let mut items = e.query(CLAIM, &[&lease_until, &now, &limit], item).await?;
     items.sort_by_key(|i| i.id);
     Ok(items)
 }
@@ -67,21 +70,7 @@ pub async fn finish<E: Exec>(e: &E, id: i64, o: &EventOutcome) -> Result<(), Sto
 /// A site's latest deliveries (events with somewhere to go), newest first.
 pub async fn log<E: Exec>(e: &E, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError> {
     let limit = limit.min(i64::MAX as u64) as i64;
-    e.query(LOG, &[&site, &limit], |r| {
-        Ok(OutboxItem {
-            id: r.int(0)?,
-            site_id: r.int(1)?,
-            comment_id: r.int(2)?,
-            event: r.text(3)?,
-            attempts: r.int(4)?,
-            state: r.text(5)?,
-            last_error: r.opt_text(6)?,
-            created_at: r.text(7)?,
-            done_at: r.opt_text(8)?,
-            done_channels: r.text(9)?,
-        })
-    })
-    .await
+    e.query(LOG, &[&site, &limit], item).await
 }
 
 /// Forgets delivered and skipped events finished before `before`.
