@@ -317,3 +317,76 @@ fn missing_model_at_start_serves_with_the_shipped_model_until_reloaded() {
     let (status, _, _) = post_json(&server, &ham(3, 0));
     assert_eq!(status, 201);
 }
+
+/// Damage in the middle of the database file (a page no start-up query reads) is found by the
+/// check every server runs after it starts: `/healthz` says `degraded`, `database: damaged`, and
+/// names the problem, while the server keeps serving.
+#[test]
+fn a_damaged_page_in_the_middle_of_the_database_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    {
+        let server = Server::start(&db, &model(), &["--flood-seconds", "0"]);
+        let resp = agent()
+            .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+            .send_json(
+                serde_json::json!({"comment_content": "A first comment to copy.",
+                "comment_author": "Ana", "comment_author_email": "ana@example.org"}),
+            )
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+    }
+    {
+        // Thousands of comments, so the file has pages no start-up query touches.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for _ in 0..12 {
+            conn.execute_batch(
+                "INSERT INTO comments (article, parent_id, author, author_email, author_url, content, \
+                 user_ip, user_agent, referrer, status, verdict, spam_probability, clues, model_version, \
+                 source, created_at, site_id) SELECT article, parent_id, author, author_email, author_url, \
+                 hex(randomblob(600)), user_ip, user_agent, referrer, status, verdict, spam_probability, \
+                 clues, model_version, 'import', created_at, site_id FROM comments",
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let len = std::fs::metadata(&db).unwrap().len();
+    let page = 4096;
+    let middle = (len / page / 2) * page;
+    assert!(
+        middle > 10 * page,
+        "the database is too small to damage safely ({len} bytes)"
+    );
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        file.write_all(&vec![0xAB; page as usize]).unwrap();
+    }
+    let server = Server::start(&db, &model(), &[]);
+    let started = std::time::Instant::now();
+    loop {
+        let mut resp = agent().get(&server.url("/healthz")).call().unwrap();
+        let health: serde_json::Value = resp.body_mut().read_json().unwrap();
+        if health["database"] == "damaged" {
+            assert_eq!(health["status"], "degraded");
+            assert!(
+                health["database_problem"]
+                    .as_str()
+                    .is_some_and(|p| !p.is_empty()),
+                "{health}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the damage was not reported: {health}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Still serving the pages.
+    let page = agent().get(&server.url("/")).call().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+}

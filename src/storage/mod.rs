@@ -337,6 +337,12 @@ pub trait CommentStore: Send + Sync + 'static {
     ) -> Result<Admission, StorageError>;
     /// Cheap liveness probe.
     async fn ping(&self) -> Result<(), StorageError>;
+    /// A full read of the database's pages for damage (SQLite `PRAGMA quick_check`): what is
+    /// wrong, or `None`. Costs a pass over the file, so servers run it once, in the background,
+    /// after they start. PostgreSQL checks its own pages: `None`.
+    async fn integrity(&self) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
     /// A number that changes after every committed change to comments (new comments, status
     /// changes), so that views derived from them can be cached until it moves.
     fn generation(&self) -> u64;

@@ -250,6 +250,21 @@ impl CommentStore for SqlitePort {
         self.read(|c| ready(comments::ping(c))).await
     }
 
+    async fn integrity(&self) -> Result<Option<String>, StorageError> {
+        self.read(|c| {
+            let problems: Vec<String> = c
+                .prepare("PRAGMA quick_check(10)")
+                .and_then(|mut check| {
+                    check
+                        .query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap_or_else(|e| vec![e.to_string()]);
+            Ok((problems != ["ok"]).then(|| problems.join("; ")))
+        })
+        .await
+    }
+
     fn generation(&self) -> u64 {
         self.store.generation()
     }

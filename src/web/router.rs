@@ -232,12 +232,14 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     };
     // A stand-in model still filters comments: "degraded", but still 200 so the service stays in
     // rotation.
-    let healthy = database && served.problem.is_none();
+    let damage = state.damage.get();
+    let healthy = database && served.problem.is_none() && damage.is_none();
     (
         status,
         axum::Json(json!({
             "status": if healthy { "ok" } else { "degraded" },
-            "database": if database { "ok" } else { "unavailable" },
+            "database": if !database { "unavailable" } else if damage.is_some() { "damaged" } else { "ok" },
+            "database_problem": damage,
             "model": {
                 "version": served.version,
                 "created_at": served.model.meta.created_at,

@@ -24,6 +24,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tokio::spawn(refresh_articles(state.clone()));
     tokio::spawn(super::sites::follow(state.clone()));
     tokio::spawn(super::notify::run(state.clone()));
+    tokio::spawn(check_integrity(state.clone()));
     tokio::spawn(learner::run(
         state.learner.clone(),
         state.store.clone(),
@@ -90,4 +91,17 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Reads the whole database once for damage, after the server is up (a pass over the file costs
+/// too much to delay the start); what it finds is logged and shown by `/healthz`.
+async fn check_integrity(state: AppState) {
+    match state.store.integrity().await {
+        Ok(None) => tracing::info!("database check: ok"),
+        Ok(Some(problem)) => {
+            tracing::error!(%problem, "the database file is damaged: restore a backup (replyguard restore)");
+            let _ = state.damage.set(problem);
+        }
+        Err(e) => tracing::warn!(error = %e, "database check could not run"),
+    }
 }

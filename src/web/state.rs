@@ -84,6 +84,8 @@ pub struct Shared {
     pub outbox: Arc<dyn crate::storage::OutboxStore>,
     /// Outgoing mail, when the operator configured SMTP.
     pub mailer: Option<Arc<super::mail::Mailer>>,
+    /// Damage the database check after start found (`/healthz` says `degraded`).
+    pub(super) damage: std::sync::OnceLock<String>,
     /// The sites, as requests look them up.
     pub sites: Arc<super::sites::Sites>,
     /// Posting limits per client address, counted by the store (shared by replicas).
@@ -219,6 +221,7 @@ impl AppState {
             site_store: store.clone(),
             outbox: store.clone(),
             mailer: config.mailer.clone(),
+            damage: std::sync::OnceLock::new(),
             sites: Arc::new(sites),
             public_origin: config
                 .public_url
