@@ -116,17 +116,19 @@ impl Sites {
 
 /// Reloads the sites whenever a process on this database changed them (checked every second).
 pub(super) async fn follow(state: super::AppState) {
-    let mut seen = state.store.setting(SITES_VERSION).await.ok().flatten();
+    // `None` until the first reload: the sites loaded at start may predate a change made before
+    // this task first read the version, so the first round always reloads.
+    let mut seen: Option<Option<String>> = None;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         let Ok(version) = state.store.setting(SITES_VERSION).await else {
             continue;
         };
-        if version != seen {
+        if seen.as_ref() != Some(&version) {
             match state.sites.reload(&*state.site_store).await {
                 Ok(()) => {
-                    tracing::info!("sites reloaded");
-                    seen = version;
+                    tracing::debug!("sites reloaded");
+                    seen = Some(version);
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot reload the sites"),
             }
