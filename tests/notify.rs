@@ -398,3 +398,64 @@ async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
     let refused = agent().post(&server.url(&forged)).send_empty().unwrap();
     assert_eq!(refused.status().as_u16(), 403);
 }
+
+/// `/admin/notifications`: a moderator sets the webhook in a form; a wrong field is shown back
+/// and nothing is saved; the secret is never put back in the page.
+#[test]
+fn notifications_are_set_in_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("db.sqlite"), &model(), &[]);
+    let cookie = server.admin_session();
+    let page = agent()
+        .get(&server.url("/admin/notifications"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    let at = page.find("name=\"csrf\" value=\"").expect("a form") + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let post = |fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        agent()
+            .post(&server.url("/admin/notifications"))
+            .header("Cookie", &cookie)
+            .send_form(all)
+            .unwrap()
+    };
+    let mut bad = post(&[("webhook_url", "not a url"), ("webhook_secret", SECRET)]);
+    assert_eq!(bad.status().as_u16(), 422);
+    let text = bad.body_mut().read_to_string().unwrap();
+    assert!(text.contains("is not an http(s) address"), "{text}");
+    let (_, shown) = admin(&server, "GET", "/api/v1/admin/notifications", None);
+    assert_eq!(
+        shown["webhook_url"],
+        Value::Null,
+        "a refused form saved something"
+    );
+    let good = post(&[
+        ("webhook_url", "https://hooks.example.com/x"),
+        ("webhook_secret", SECRET),
+        ("comment.held", "on"),
+        ("comment.moderated", "on"),
+    ]);
+    assert_eq!(good.status().as_u16(), 303);
+    let (_, shown) = admin(&server, "GET", "/api/v1/admin/notifications", None);
+    assert_eq!(shown["webhook_url"], "https://hooks.example.com/x");
+    assert_eq!(shown["webhook_secret_set"], true);
+    assert_eq!(
+        shown["events"],
+        json!(["comment.held", "comment.moderated"])
+    );
+    let page = agent()
+        .get(&server.url("/admin/notifications"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(!page.contains(SECRET), "the secret is in the page");
+}

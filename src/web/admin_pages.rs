@@ -267,6 +267,7 @@ pub async fn queue(
                 @if s == status { strong aria-current="page" { (label) } " " } @else { a href={ "/admin?status=" (s.as_str()) @if let Some(n) = &site_name { "&site=" (n) } } { (label) } }
             }
             a href="/admin/rules" { "rules" } " "
+            a href="/admin/notifications" { "notifications" } " "
             a href="/admin/settings" { "Settings" } " "
             form.inline method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);

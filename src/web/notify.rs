@@ -169,18 +169,33 @@ pub async fn replace(
     body: Result<Json<NotifySettings>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, WebError> {
     let site = site_name(&state, &q)?;
-    let Json(mut settings) = body.map_err(|e| WebError::Unprocessable(e.body_text()))?;
-    if settings.webhook_secret.is_none() {
-        settings.webhook_secret = NotifySettings::load(&state, &site).await?.webhook_secret;
+    let Json(settings) = body.map_err(|e| WebError::Unprocessable(e.body_text()))?;
+    let settings = save(&state, &site, settings).await?;
+    Ok(Json(settings.shown()))
+}
+
+/// Validates and stores a site's settings (a secret left out keeps the stored one); 422 names
+/// every wrong field and nothing changes.
+pub(super) async fn save(
+    state: &AppState,
+    site: &str,
+    mut settings: NotifySettings,
+) -> Result<NotifySettings, WebError> {
+    if settings.webhook_secret.as_deref().is_none_or(str::is_empty) {
+        settings.webhook_secret = NotifySettings::load(state, site).await?.webhook_secret;
+    }
+    if settings.webhook_url.as_deref().is_some_and(str::is_empty) {
+        settings.webhook_url = None;
+        settings.webhook_secret = None;
     }
     settings.validate(state.mailer.is_some())?;
     let json = serde_json::to_string(&settings)
         .map_err(|e| WebError::Internal(format!("cannot store the settings: {e}")))?;
     state
         .store
-        .set_setting(&NotifySettings::key(&site), &json)
+        .set_setting(&NotifySettings::key(site), &json)
         .await?;
-    Ok(Json(settings.shown()))
+    Ok(settings)
 }
 
 /// `GET /api/v1/admin/notifications/log?site=`: the latest deliveries and how they went.

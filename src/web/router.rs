@@ -1,9 +1,9 @@
 //! Every route, the response headers every answer gets, and `/healthz`.
 
 use super::{
-    AppState, BODY_LIMIT, admin, admin_pages, admin_rules_page, admin_settings, admin_sites,
-    akismet, api, assets, cors, error_pages, feeds, isso, metrics, notify, one_click, pages,
-    site_rules, thread_pages,
+    AppState, BODY_LIMIT, admin, admin_notify_page, admin_pages, admin_rules_page, admin_settings,
+    admin_sites, akismet, api, assets, cors, error_pages, feeds, isso, metrics, notify, one_click,
+    pages, site_rules, thread_pages,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -83,6 +83,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route(
             "/admin/rules",
             get(admin_rules_page::show).post(admin_rules_page::save),
+        )
+        .route(
+            "/admin/notifications",
+            get(admin_notify_page::show).post(admin_notify_page::save_form),
         )
         .route("/admin/login", post(admin_pages::login))
         .route("/admin/logout", post(admin_pages::logout))

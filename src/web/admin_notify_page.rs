@@ -1,0 +1,136 @@
+//! `/admin/notifications`: the default site's notifications as a form — who is e-mailed, the
+//! webhook and its secret (never shown back), the events. A wrong field is shown back with what
+//! to fix, and nothing is saved. The admin API (`/api/v1/admin/notifications?site=`) does the
+//! same for every site.
+
+use super::AppState;
+use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
+use super::error::WebError;
+use super::notify::{EVENTS, NotifySettings, save};
+use crate::domain::{DEFAULT_SITE_NAME, FieldErrors};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `GET /admin/notifications`.
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, WebError> {
+    let Some(csrf) = signed_in(&state, &jar).await? else {
+        return Ok(login_page(None).into_response());
+    };
+    let settings = NotifySettings::load(&state, DEFAULT_SITE_NAME).await?;
+    let notice = q.saved.is_some().then_some("Saved.");
+    let body = form(&state, &settings, &csrf, notice, &FieldErrors::new());
+    Ok(page("Notifications", body).into_response())
+}
+
+/// `POST /admin/notifications`: saves the form, or shows it back with its problems (422).
+pub async fn save_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    authorize(&state, &jar, &body).await?;
+    let csrf = form_field(&body, "csrf")?.unwrap_or_default();
+    let text = |name: &str| -> Result<String, WebError> {
+        Ok(form_field(&body, name)?
+            .unwrap_or_default()
+            .trim()
+            .to_string())
+    };
+    let mut events = Vec::new();
+    for event in EVENTS {
+        if form_field(&body, event)?.is_some() {
+            events.push(event.to_string());
+        }
+    }
+    let typed = NotifySettings {
+        email_to: text("email_to")?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        webhook_url: Some(text("webhook_url")?).filter(|u| !u.is_empty()),
+        webhook_secret: Some(text("webhook_secret")?).filter(|s| !s.is_empty()),
+        events,
+    };
+    match save(&state, DEFAULT_SITE_NAME, typed.clone()).await {
+        Ok(_) => Ok(Redirect::to("/admin/notifications?saved=1").into_response()),
+        Err(WebError::Validation(errors)) => {
+            let mut response =
+                page("Notifications", form(&state, &typed, &csrf, None, &errors)).into_response();
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+fn form(
+    state: &AppState,
+    settings: &NotifySettings,
+    csrf: &str,
+    notice: Option<&str>,
+    errors: &FieldErrors,
+) -> Markup {
+    let problem = |field: &str| -> Markup {
+        html! { @if let Some(e) = errors.get(field) { span.problem role="alert" { (e) } } }
+    };
+    let chosen = |event: &str| {
+        if settings.events.is_empty() {
+            event == "comment.held"
+        } else {
+            settings.events.iter().any(|e| e == event)
+        }
+    };
+    html! {
+        h1 { "Notifications" }
+        nav { a href="/admin" { "← moderation" } }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        @if !errors.is_empty() { p role="alert" { "Nothing was saved: fix the fields marked below." } }
+        form method="post" action="/admin/notifications" {
+            input type="hidden" name="csrf" value=(csrf);
+            p {
+                label for="email_to" { "E-mail these moderators (one address per line)" }
+                @if state.mailer.is_none() { " " small { "(this server sends no e-mail: start it with --smtp-url and --smtp-from)" } }
+                br;
+                textarea id="email_to" name="email_to" rows="3" cols="50" { (settings.email_to.join("\n")) }
+                (problem("email_to"))
+            }
+            p {
+                label for="webhook_url" { "Webhook address (POSTed as signed JSON)" }
+                br;
+                input id="webhook_url" name="webhook_url" type="url" size="50" value=(settings.webhook_url.clone().unwrap_or_default());
+                (problem("webhook_url"))
+            }
+            p {
+                label for="webhook_secret" { "Webhook secret (at least 16 characters; leave empty to keep the one stored)" }
+                br;
+                input id="webhook_secret" name="webhook_secret" type="password" size="50" autocomplete="new-password"
+                    placeholder=(if settings.webhook_secret.is_some() { "(set)" } else { "" });
+                (problem("webhook_secret"))
+            }
+            fieldset {
+                legend { "Tell me when" }
+                @for event in EVENTS {
+                    label { input type="checkbox" name=(event) value="on" checked[chosen(event)]; " " (event) } br;
+                }
+                (problem("events"))
+            }
+            button type="submit" { "Save notifications" }
+        }
+    }
+}
