@@ -741,6 +741,9 @@ pub struct EventOutcome {
 /// The notification outbox (see `migrations/0012_outbox.sql`).
 #[async_trait::async_trait]
 pub trait OutboxStore: Send + Sync + 'static {
+    /// Whether any event is due at `now` (a read: an idle worker asks this, not
+    /// [`claim_events`](Self::claim_events), which writes).
+    async fn any_events_due(&self, now: &str) -> Result<bool, StorageError>;
     /// Claims up to `limit` due events until `lease_until` (RFC 3339); no other process gets
     /// them before the lease ends.
     async fn claim_events(

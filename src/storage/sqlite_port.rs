@@ -527,6 +527,12 @@ impl SiteStore for SqlitePort {
 
 #[async_trait::async_trait]
 impl super::OutboxStore for SqlitePort {
+    async fn any_events_due(&self, now: &str) -> Result<bool, StorageError> {
+        let now = now.to_owned();
+        self.read(move |c| ready(sql::outbox::any_due(c, &now)))
+            .await
+    }
+
     async fn claim_events(
         &self,
         now: &str,

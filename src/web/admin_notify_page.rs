@@ -4,7 +4,7 @@
 //! same for every site.
 
 use super::AppState;
-use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
+use super::admin_pages::{SavedQuery, authorize, form_field, login_page, page, signed_in};
 use super::error::WebError;
 use super::notify::{EVENTS, NotifySettings, save};
 use crate::domain::{DEFAULT_SITE_NAME, FieldErrors};
@@ -14,12 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-pub struct SavedQuery {
-    saved: Option<String>,
-}
 
 /// `GET /admin/notifications`.
 pub async fn show(

@@ -93,6 +93,12 @@ pub(super) async fn signed_in(
 }
 
 /// An admin page around `body`.
+/// `?saved=1` after a settings form was saved.
+#[derive(Debug, serde::Deserialize)]
+pub struct SavedQuery {
+    pub saved: Option<String>,
+}
+
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     Html(
         html! {

@@ -3,7 +3,7 @@
 //! typed and what to fix, and nothing is saved.
 
 use super::AppState;
-use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
+use super::admin_pages::{SavedQuery, authorize, form_field, login_page, page, signed_in};
 use super::error::WebError;
 use super::site_rules::DEFAULT_SITE;
 use crate::domain::FieldErrors;
@@ -14,18 +14,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-pub struct RulesQuery {
-    saved: Option<String>,
-}
 
 /// `GET /admin/rules`.
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
-    Query(q): Query<RulesQuery>,
+    Query(q): Query<SavedQuery>,
 ) -> Result<Response, WebError> {
     let Some(csrf) = signed_in(&state, &jar).await? else {
         return Ok(login_page(None).into_response());

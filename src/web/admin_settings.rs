@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::html;
-use serde::Deserialize;
 
 fn label(key: &str) -> (&'static str, &'static str) {
     match key {
@@ -34,16 +33,11 @@ fn label(key: &str) -> (&'static str, &'static str) {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SettingsQuery {
-    saved: Option<String>,
-}
-
 /// `GET /admin/settings`.
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
-    Query(q): Query<SettingsQuery>,
+    Query(q): Query<super::admin_pages::SavedQuery>,
 ) -> Result<Response, WebError> {
     let Some(csrf) = signed_in_csrf(&state, &jar).await? else {
         return Ok(Redirect::to("/admin").into_response());

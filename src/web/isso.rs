@@ -149,21 +149,9 @@ fn unix_seconds(rfc3339: &str) -> f64 {
 /// `text` escaped for HTML, quotes included: Isso's widget puts `author` in an element and
 /// `website` in a single-quoted `href`, both as they come.
 fn escaped(text: &str) -> Option<String> {
-    if text.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    Some(out)
+    Some(text)
+        .filter(|t| !t.is_empty())
+        .map(|t| html_escape::encode_safe(t).into_owned())
 }
 
 fn keyed_hash(state: &AppState, purpose: &str, value: &str) -> String {

@@ -261,6 +261,9 @@ pub(super) async fn run(state: AppState) {
 /// Claims and delivers one batch; how many events it handled.
 async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize, StorageError> {
     let now = SystemTime::now();
+    if !state.outbox.any_events_due(&rfc3339(now)).await? {
+        return Ok(0);
+    }
     let items = state
         .outbox
         .claim_events(&rfc3339(now), &rfc3339(now + LEASE), 20)

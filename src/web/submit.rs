@@ -187,15 +187,15 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     }
 
     // Each site scores with what it taught (an Akismet key's checks: that key's own lessons).
-    let site_name = state.sites.by_id(s.site).map_or_else(
-        || crate::domain::DEFAULT_SITE_NAME.to_string(),
-        |site| site.name.clone(),
-    );
+    let site = state.sites.by_id(s.site);
+    let site_name = site
+        .as_deref()
+        .map_or(crate::domain::DEFAULT_SITE_NAME, |site| site.name.as_str());
     let served = state
         .models
         .for_site(&crate::domain::site_rules::site_of_thread(
             Some(&s.article),
-            Some(&site_name),
+            Some(site_name),
         ));
     let (content, author, email, url) = match &draft {
         Some(d) => (d.content(), d.author(), d.email(), d.url()),
@@ -221,7 +221,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         (verdict_only(&served, view), Vec::new())
     };
     if reader && !s.honeypot {
-        let rules = state.rules.get(state.store.as_ref(), &site_name).await?;
+        let rules = state.rules.get(state.store.as_ref(), site_name).await?;
         let sender = reputation::Sender {
             site: s.site,
             content,
@@ -249,9 +249,8 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         state.metrics.rule(rule);
     } else if reader
         && classification.verdict == Verdict::Published
-        && state
-            .sites
-            .by_id(s.site)
+        && site
+            .as_deref()
             .is_some_and(|site| site.settings.moderation == Moderation::All)
     {
         // The site holds every comment for a moderator (`sites add --moderation all`).

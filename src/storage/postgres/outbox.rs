@@ -6,6 +6,10 @@ use crate::storage::{EventOutcome, OutboxItem, OutboxStore, StorageError};
 
 #[async_trait::async_trait]
 impl OutboxStore for PgStore {
+    async fn any_events_due(&self, now: &str) -> Result<bool, StorageError> {
+        outbox::any_due(&Pg(&self.client().await?), now).await
+    }
+
     async fn claim_events(
         &self,
         now: &str,

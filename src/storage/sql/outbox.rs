@@ -13,6 +13,8 @@ const CLAIM: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id
     AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
     RETURNING id, site_id, comment_id, event, attempts, state, last_error, created_at, done_at, \
     done_channels";
+const DUE: &str = "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
+    AND (claimed_until IS NULL OR claimed_until < $1) LIMIT 1";
 const FINISH: &str = "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, \
     attempts = $4, claimed_until = NULL, done_at = $5, done_channels = $6 WHERE id = $7";
 const LOG: &str = "SELECT id, site_id, comment_id, event, attempts, state, last_error, created_at, \
@@ -34,6 +36,11 @@ fn item(r: &dyn RowRead) -> Result<OutboxItem, StorageError> {
         done_at: r.opt_text(8)?,
         done_channels: r.text(9)?,
     })
+}
+
+/// Whether any event is due at `now`: a read, so an idle worker takes no write transaction.
+pub async fn any_due<E: Exec>(e: &E, now: &str) -> Result<bool, StorageError> {
+    Ok(e.query_opt(DUE, &[&now], |r| r.int(0)).await?.is_some())
 }
 
 /// Claims up to `limit` due events until `lease_until` (RFC 3339), oldest first.
@@ -80,4 +87,4 @@ pub async fn prune<E: Exec>(e: &E, before: &str) -> Result<u64, StorageError> {
 
 /// Every shared statement of this module, for the placeholder test.
 #[cfg(test)]
-pub const STATEMENTS: &[&str] = &[CLAIM, FINISH, LOG, PRUNE];
+pub const STATEMENTS: &[&str] = &[DUE, CLAIM, FINISH, LOG, PRUNE];
