@@ -555,15 +555,7 @@ fn a_keys_lessons_teach_only_that_key() {
     let key = new_key(&db, "https://partner.example");
     let server = Server::start(&db, &model(), &[]);
     let probe = "Has anyone tried the zorblax tonic they sell at the stadium gates?";
-    let site_score = || -> f64 {
-        let mut resp = common::agent()
-            .post(&server.url("/api/v1/classify"))
-            .send_json(serde_json::json!({"comment_content": probe, "comment_author": "Ana"}))
-            .unwrap();
-        let body: serde_json::Value =
-            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-        body["spam_probability"].as_f64().unwrap()
-    };
+    let site_score = || site_score(&server, probe);
     let before = site_score();
     let check = |text: &str, n: usize| -> String {
         let ip = format!("198.51.100.{n}");
@@ -602,21 +594,7 @@ fn a_keys_lessons_teach_only_that_key() {
     }
     std::thread::sleep(Duration::from_millis(800));
     check(probe, 99);
-    let mut scores = Vec::new();
-    for status in ["published", "held", "spam"] {
-        let mut resp = common::agent()
-            .get(&server.url(&format!("/api/v1/admin/comments?status={status}&limit=100")))
-            .header("Authorization", &format!("Bearer {}", common::TOKEN))
-            .call()
-            .unwrap();
-        let body: serde_json::Value =
-            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-        for c in body["comments"].as_array().cloned().unwrap_or_default() {
-            if c["content"] == probe {
-                scores.push(c["spam_probability"].as_f64().unwrap());
-            }
-        }
-    }
+    let scores = stored_scores(&server, probe);
     assert_eq!(
         scores.len(),
         1,
@@ -632,6 +610,295 @@ fn a_keys_lessons_teach_only_that_key() {
         "the key's own model learned them: {} vs site {before}",
         scores[0]
     );
+}
+
+/// The site's score for `text` (`/api/v1/classify`).
+fn site_score(server: &Server, text: &str) -> f64 {
+    let mut resp = common::agent()
+        .post(&server.url("/api/v1/classify"))
+        .send_json(serde_json::json!({"comment_content": text, "comment_author": "Ana"}))
+        .unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    body["spam_probability"].as_f64().unwrap()
+}
+
+/// The spam probabilities of the stored comments (Akismet checks included) whose text is
+/// `content`.
+fn stored_scores(server: &Server, content: &str) -> Vec<f64> {
+    let mut scores = Vec::new();
+    for status in ["published", "held", "spam"] {
+        let body = admin_get(
+            server,
+            &format!("/api/v1/admin/comments?status={status}&limit=100"),
+        );
+        for c in body["comments"].as_array().cloned().unwrap_or_default() {
+            if c["content"] == content {
+                scores.push(c["spam_probability"].as_f64().unwrap());
+            }
+        }
+    }
+    scores
+}
+
+fn admin_get(server: &Server, path: &str) -> serde_json::Value {
+    let mut resp = common::agent()
+        .get(&server.url(path))
+        .header("Authorization", &format!("Bearer {}", common::TOKEN))
+        .call()
+        .unwrap();
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn admin_post(server: &Server, path: &str) -> (u16, serde_json::Value) {
+    let mut resp = common::agent()
+        .post(&server.url(path))
+        .header("Authorization", &format!("Bearer {}", common::TOKEN))
+        .send_empty()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&body).unwrap_or_default())
+}
+
+/// A key's submits without a guid are its votes: one per text (a repeat, even shouted, changes
+/// nothing), learned by the key's own model only, listed in the admin's lessons with their
+/// source, and taken back there, once. A lesson that a comment's status stands for is not taken
+/// back there: the answer names the comment to change instead.
+#[test]
+fn a_keys_votes_count_once_teach_only_it_and_can_be_taken_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = new_key(&db, "https://partner.example");
+    let server = Server::start(&db, &model(), &[]);
+    let probe = "Has anyone tried the zorblax tonic they sell at the stadium gates?";
+    let site_score = || site_score(&server, probe);
+    // The key's own score for the probe: a check of it, read back from the stored check.
+    let key_score = |round: u8| -> (f64, String) {
+        let text = format!("{probe} Round {}.", ["one", "two", "three"][round as usize]);
+        let ip = format!("198.51.100.{round}");
+        let resp = common::agent()
+            .post(&server.url("/1.1/comment-check"))
+            .send_form([
+                ("api_key", key.as_str()),
+                ("blog", "https://partner.example"),
+                ("user_ip", ip.as_str()),
+                ("comment_content", text.as_str()),
+                ("comment_author", "Someone"),
+            ])
+            .unwrap();
+        let guid = resp.headers()["x-akismet-guid"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let scores = stored_scores(&server, &text);
+        assert_eq!(scores.len(), 1, "{text}");
+        (scores[0], guid)
+    };
+    let site_before = site_score();
+    let (key_before, _) = key_score(0);
+    for n in 0..16 {
+        let (text, endpoint) = if n < 8 {
+            (
+                format!("zorblax tonic number {n} from the stadium gates, ask the tonic seller"),
+                "/1.1/submit-spam",
+            )
+        } else {
+            (
+                format!("The concert review number {n} was a pleasure to read, thank you."),
+                "/1.1/submit-ham",
+            )
+        };
+        for repeat in 0..3 {
+            let sent = if repeat == 2 {
+                text.to_uppercase()
+            } else {
+                text.clone()
+            };
+            let (status, body, _) = akismet(
+                &server,
+                endpoint,
+                &[
+                    ("api_key", &key),
+                    ("blog", "https://partner.example"),
+                    ("comment_content", &sent),
+                ],
+            );
+            assert_eq!(
+                (status, body.as_str()),
+                (200, "Thanks for making the web a better place.")
+            );
+        }
+    }
+    let votes: Vec<serde_json::Value> = admin_get(&server, "/api/v1/admin/lessons")["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["source"] == "akismet-submit")
+        .cloned()
+        .collect();
+    assert_eq!(votes.len(), 16, "one lesson per text: {votes:?}");
+    assert!(votes.iter().all(
+        |v| v["teaches"].as_str().unwrap().starts_with("akismet:") && v["comment_id"].is_null()
+    ));
+    std::thread::sleep(Duration::from_millis(800));
+    let (key_taught, guid) = key_score(1);
+    assert!(
+        key_taught > key_before + 0.05,
+        "the key's model learned its votes: {key_before} → {key_taught}"
+    );
+    assert_eq!(
+        site_score(),
+        site_before,
+        "the site's model learned a key's votes"
+    );
+
+    // The moderator sees them in /admin/lessons and takes the first back with its button, the
+    // rest over the API.
+    let cookie = server.admin_session();
+    let page = common::agent()
+        .get(&server.url("/admin/lessons"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        page.contains("zorblax tonic number 7") && page.contains("Akismet client"),
+        "{page}"
+    );
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a take-back form")
+        .to_string();
+    for (n, vote) in votes.iter().filter(|v| v["label"] == "spam").enumerate() {
+        let id = vote["id"].as_i64().unwrap();
+        if n == 0 {
+            let resp = common::agent()
+                .post(&server.url(&format!("/admin/lessons/{id}/take-back")))
+                .header("Cookie", &cookie)
+                .send_form([("csrf", csrf.as_str())])
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 303);
+            let (again, body) =
+                admin_post(&server, &format!("/api/v1/admin/lessons/{id}/take-back"));
+            assert_eq!(again, 409, "{body}");
+            continue;
+        }
+        let (status, body) = admin_post(&server, &format!("/api/v1/admin/lessons/{id}/take-back"));
+        assert_eq!(status, 200, "{body}");
+        let (again, body) = admin_post(&server, &format!("/api/v1/admin/lessons/{id}/take-back"));
+        assert_eq!(again, 409, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("already taken back"),
+            "{body}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let (key_after, _) = key_score(2);
+    assert!(
+        key_after - key_before < (key_taught - key_before) / 4.0,
+        "taking the votes back undid them: {key_before} → {key_taught} → {key_after}"
+    );
+
+    // A correction by guid is that check's status: taken back by changing the status.
+    let (status, _, _) = akismet(
+        &server,
+        "/1.1/submit-ham",
+        &[
+            ("api_key", &key),
+            ("blog", "https://partner.example"),
+            ("guid", &guid),
+        ],
+    );
+    assert_eq!(status, 200);
+    let lessons = admin_get(&server, "/api/v1/admin/lessons?limit=1");
+    let newest = &lessons["lessons"][0];
+    let comment = newest["comment_id"]
+        .as_i64()
+        .expect("the correction names its comment");
+    let id = newest["id"].as_i64().unwrap();
+    let (status, body) = admin_post(&server, &format!("/api/v1/admin/lessons/{id}/take-back"));
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("comment {comment}")),
+        "{body}"
+    );
+    let (status, _) = admin_post(&server, "/api/v1/admin/lessons/999999/take-back");
+    assert_eq!(status, 404);
+}
+
+/// A key with a monthly quota is refused beyond it (429 with Akismet's alert headers, so the
+/// blog's client holds the comment), and `usage-limit` says it is throttled; test checks do not
+/// count.
+#[test]
+fn a_key_beyond_its_quota_is_refused_with_akismets_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let out = common::bin()
+        .args(["keys", "--db"])
+        .arg(&db)
+        .args(["add", "--blog", "https://partner.example", "--quota", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let key = common::text(&out.stdout).trim().to_string();
+    let server = Server::start(&db, &model(), &[]);
+    let check = |n: usize, test: bool| {
+        let text = format!("Comment number {n} on the partner's blog.");
+        let mut form = vec![
+            ("api_key", key.as_str()),
+            ("blog", "https://partner.example"),
+            ("user_ip", "198.51.100.7"),
+            ("comment_content", text.as_str()),
+        ];
+        if test {
+            form.push(("is_test", "1"));
+        }
+        common::agent()
+            .post(&server.url("/1.1/comment-check"))
+            .send_form(form)
+            .unwrap()
+    };
+    for n in 0..3 {
+        assert_eq!(check(n, false).status().as_u16(), 200);
+        assert_eq!(
+            check(100 + n, true).status().as_u16(),
+            200,
+            "test checks are free"
+        );
+    }
+    let resp = check(3, false);
+    assert_eq!(resp.status().as_u16(), 429);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(!header("x-akismet-alert-code").is_empty());
+    assert!(
+        header("x-akismet-alert-msg").contains("quota of 3"),
+        "{}",
+        header("x-akismet-alert-msg")
+    );
+    let mut usage = common::agent()
+        .get(&server.url(&format!("/1.2/usage-limit?api_key={key}")))
+        .call()
+        .unwrap();
+    let usage: serde_json::Value =
+        serde_json::from_str(&usage.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(usage["limit"], 3);
+    assert_eq!(usage["throttled"], true, "{usage}");
 }
 
 /// Every error of the JSON APIs is JSON, whoever made it: a handler, or the framework refusing a

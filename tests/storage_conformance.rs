@@ -9,7 +9,7 @@ use replyguard::data::{Comment, Label, LabeledComment};
 use replyguard::import::ArticleRecord;
 use replyguard::storage::{
     self, ArticleOutcome, CommentOutcome, Database, ImportedComment, NewComment, Status,
-    StorageError, Store, Window,
+    StorageError, Store, SubmitVote, TakeBack, Window,
 };
 use std::sync::Arc;
 
@@ -309,24 +309,92 @@ async fn keys_and_examples(store: &dyn Store) {
             ..Default::default()
         },
     };
-    store
-        .add_example(&example, "akismet-submit", true)
-        .await
-        .unwrap();
-    store
-        .add_example(&example, "akismet-submit", false)
-        .await
-        .unwrap();
+    // One vote per key and text, learned into the key's own layer.
+    assert_eq!(
+        store
+            .record_submit(key.id, &example, "akismet-submit")
+            .await
+            .unwrap(),
+        SubmitVote::New
+    );
+    let shouted = LabeledComment {
+        comment: Comment {
+            comment_content: "  BUY   now ".into(),
+            ..Default::default()
+        },
+        ..example.clone()
+    };
+    assert_eq!(
+        store
+            .record_submit(key.id, &shouted, "akismet-submit")
+            .await
+            .unwrap(),
+        SubmitVote::Repeated,
+        "case and spacing do not make a new text"
+    );
     let log = store.learning_log(start, 10).await.unwrap();
-    assert_eq!(log.len(), 1, "only a learned example joins the log");
+    assert_eq!(log.len(), 1, "a repeated vote is not learned again");
     assert_eq!(log[0].comment.comment_content, "buy now");
+    assert_eq!(log[0].site, format!("akismet:{}", key.id));
+    let ham = LabeledComment {
+        label: Label::Ham,
+        ..example.clone()
+    };
+    assert_eq!(
+        store
+            .record_submit(key.id, &ham, "akismet-submit")
+            .await
+            .unwrap(),
+        SubmitVote::Changed
+    );
+    let log = store.learning_log(start, 10).await.unwrap();
+    let entries: Vec<_> = log.iter().map(|e| (e.label, e.sign)).collect();
+    assert_eq!(
+        entries,
+        [(Label::Spam, 1.0), (Label::Spam, -1.0), (Label::Ham, 1.0)],
+        "a changed vote takes the old lesson back"
+    );
+    // The lessons, newest first, of the key's layer; a vote is taken back once.
+    let layer = format!("akismet:{}", key.id);
+    let lessons = store.lessons(&layer, i64::MAX, 10).await.unwrap();
+    assert_eq!(lessons.len(), 3);
+    assert!(
+        lessons
+            .iter()
+            .all(|l| l.teaches == layer && l.source == "akismet-submit")
+    );
+    assert_eq!((lessons[0].label.as_str(), lessons[0].sign), ("ham", 1));
+    assert!(
+        store
+            .lessons("another-site", i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.take_back(lessons[0].id).await.unwrap(),
+        TakeBack::Done
+    );
+    assert_eq!(
+        store.take_back(lessons[0].id).await.unwrap(),
+        TakeBack::AlreadyTakenBack
+    );
+    assert_eq!(
+        store.take_back(lessons[1].id).await.unwrap(),
+        TakeBack::NotALesson
+    );
+    assert_eq!(store.take_back(i64::MAX).await.unwrap(), TakeBack::NotFound);
+    let newest = &store.lessons(&layer, i64::MAX, 1).await.unwrap()[0];
+    assert_eq!((newest.source.as_str(), newest.sign), ("taken-back", -1));
+    assert!(store.lessons(&layer, i64::MAX, 10).await.unwrap()[1].taken_back);
+    // The vote taken back is forgotten: the key may vote on the text again.
     let feedback = store.feedback().await.unwrap();
     assert_eq!(
         feedback
             .iter()
             .filter(|f| f.comment.comment_content == "buy now")
             .count(),
-        2
+        0
     );
 }
 

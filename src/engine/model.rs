@@ -194,6 +194,25 @@ impl NaiveBayesCore {
                 *c = (*c + example.weight * w).max(0.0);
             }
         }
+        // A token only taken-back lessons brought is unknown again, as before them: a known
+        // column, even one weighing nothing, counts in a comment's norm and would dilute the rest
+        // of its evidence.
+        let (union, counts) = if fresh.is_empty() {
+            (union, counts)
+        } else {
+            let kept: Vec<usize> = (0..union.len())
+                .filter(|&col| {
+                    counts[0][col] > 0.0
+                        || counts[1][col] > 0.0
+                        || self.vocab.column(union.hashes()[col]).is_some()
+                })
+                .collect();
+            if kept.len() == union.len() {
+                (union, counts)
+            } else {
+                keep_columns(&union, &counts, &kept)
+            }
+        };
         let (vocab, counts) = if union.len() > max_features {
             evict_rarest(&union, counts, max_features)
         } else {
@@ -515,16 +534,25 @@ fn evict_rarest(
     order.sort_by(|&a, &b| total(b).total_cmp(&total(a)).then(a.cmp(&b)));
     order.truncate(keep);
     order.sort_unstable();
-    let hashes = order.iter().map(|&c| vocab.hashes()[c]).collect();
-    let idf = order
+    keep_columns(vocab, &counts, &order)
+}
+
+/// The columns `kept` (ascending) of `vocab` and `counts`.
+fn keep_columns(
+    vocab: &Vocabulary,
+    counts: &[Vec<f64>; 2],
+    kept: &[usize],
+) -> (Vocabulary, [Vec<f64>; 2]) {
+    let hashes = kept.iter().map(|&c| vocab.hashes()[c]).collect();
+    let idf = kept
         .iter()
         .map(|&c| vocab.idf().get(c).copied().unwrap_or(1.0))
         .collect();
-    let kept = [
-        order.iter().map(|&c| counts[0][c]).collect(),
-        order.iter().map(|&c| counts[1][c]).collect(),
+    let counts = [
+        kept.iter().map(|&c| counts[0][c]).collect(),
+        kept.iter().map(|&c| counts[1][c]).collect(),
     ];
-    (Vocabulary::new(hashes, idf), kept)
+    (Vocabulary::new(hashes, idf), counts)
 }
 
 /// Per-column terms of the log-odds under binary term frequency, precomputed so that a verdict

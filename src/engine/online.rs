@@ -290,3 +290,46 @@ pub fn with_site_evidence(
     }
     (classification, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Comment;
+
+    /// A lesson learned and then taken back leaves the model as it was: the tokens it brought are
+    /// unknown again (a known token, even one weighing nothing, would count in a comment's norm
+    /// and dilute the rest of its evidence), and the same text scores exactly as before.
+    #[test]
+    fn a_lesson_taken_back_leaves_the_model_as_it_was() {
+        let bytes = include_bytes!("../../models/default.rgm");
+        let model = crate::engine::model_file::decode(bytes, std::path::Path::new("default.rgm"))
+            .expect("model");
+        let comment = Comment {
+            comment_content: "Zorblax tonic from the stadium gates. Bookmarked!".into(),
+            comment_author: Some("maria.k".into()),
+            ..Comment::default()
+        };
+        let lesson = |label, sign| Lesson {
+            comment: &comment,
+            label,
+            sign,
+            arrival: None,
+            implicit: false,
+        };
+        let params = LearningParams::default();
+        let mut scratch = Default::default();
+        let before = model.core.score(comment.view(), &mut scratch);
+        for label in [Label::Spam, Label::Ham] {
+            let lessons = [lesson(label, 1.0), lesson(label, -1.0)];
+            let examples = examples(&model, &lessons, params);
+            let site: Vec<&Example> = examples.iter().collect();
+            let round = learn_round(&model, &model, &examples, &site, model.thresholds(), params);
+            assert_eq!(round.model.core.vocab.len(), model.core.vocab.len());
+            let after = round.model.core.score(comment.view(), &mut scratch);
+            assert!(
+                (after - before).abs() < 1e-9,
+                "{label:?}: {before} → {after}"
+            );
+        }
+    }
+}

@@ -15,6 +15,8 @@ pub mod post_guard;
 mod postgres;
 pub mod rules;
 mod sql;
+pub use sql::keys::{SubmitVote, key_layer};
+pub use sql::lessons::{Lesson, TakeBack};
 mod sqlite;
 mod sqlite_port;
 
@@ -293,6 +295,16 @@ pub trait CommentStore: Send + Sync + 'static {
         after: i64,
         limit: u64,
     ) -> Result<Vec<LearnedExample>, StorageError>;
+    /// Learning-log entries before id `before`, newest first, of the model `teaches` (a site's
+    /// name or `akismet:KEY_ID`; empty: all), at most `limit` (≤ 1,000).
+    async fn lessons(
+        &self,
+        teaches: &str,
+        before: i64,
+        limit: u64,
+    ) -> Result<Vec<Lesson>, StorageError>;
+    /// Takes back a lesson no comment's status stands for (an Akismet key's vote).
+    async fn take_back(&self, id: i64) -> Result<TakeBack, StorageError>;
     /// Learns, as the site's ham, the comments that were published on arrival and that nobody
     /// challenged: among the comments after id `after_id` created before `before` (RFC 3339) or
     /// followed by at least `newer` readers' comments (0: by time only), oldest first, at most
@@ -485,15 +497,14 @@ pub trait AkismetStore: Send + Sync + 'static {
     async fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
     /// Calls made in `month`.
     async fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
-    /// Stores a labeled example (a JSONL record) from submit-spam / submit-ham; with `learn`, also
-    /// appends it to the learning log (without, the example is taught through its comment's
-    /// status change instead).
-    async fn add_example(
+    /// Records a submit-spam / submit-ham without a stored check: one vote per key and text,
+    /// learned into the key's own model layer only (see [`SubmitVote`]).
+    async fn record_submit(
         &self,
+        key_id: i64,
         example: &crate::data::LabeledComment,
         source: &str,
-        learn: bool,
-    ) -> Result<(), StorageError>;
+    ) -> Result<SubmitVote, StorageError>;
     /// Id of the comment stored by the Akismet check with this guid.
     async fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError>;
 }

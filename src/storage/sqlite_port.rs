@@ -2,12 +2,12 @@
 //! awaited without holding a thread; every other call runs one of the shared bodies
 //! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk.
 
-use super::sql::{self, comments, import, keys, ready, sites, threads};
+use super::sql::{self, comments, import, keys, lessons, ready, sites, threads};
 use super::{
     AkismetStore, ApiKey, ArticleOutcome, CommentExtras, CommentOutcome, CommentStore, DayActivity,
-    ExportArticle, ExportComment, ImportStore, ImportedComment, LearnedExample, NewComment,
+    ExportArticle, ExportComment, ImportStore, ImportedComment, LearnedExample, Lesson, NewComment,
     Reputation, ReputationQuery, SiteChange, SiteStore, SqliteStore, Status, StatusEvent,
-    StorageError, StoredArticle, StoredComment, Votes,
+    StorageError, StoredArticle, StoredComment, TakeBack, Votes,
 };
 use crate::data::LabeledComment;
 use crate::domain::{ArticleRecord, Site, SiteOrigin, Thread};
@@ -191,6 +191,22 @@ impl CommentStore for SqlitePort {
             .await
     }
 
+    async fn lessons(
+        &self,
+        teaches: &str,
+        before: i64,
+        limit: u64,
+    ) -> Result<Vec<Lesson>, StorageError> {
+        let teaches = teaches.to_owned();
+        self.read(move |c| ready(lessons::lessons(c, &teaches, before, limit)))
+            .await
+    }
+
+    async fn take_back(&self, id: i64) -> Result<TakeBack, StorageError> {
+        self.write(Shown::Same, move |c| ready(lessons::take_back(c, id)))
+            .await
+    }
+
     async fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {
         let since = since.to_owned();
         self.read(move |c| ready(comments::daily_activity(c, &since)))
@@ -333,15 +349,15 @@ impl AkismetStore for SqlitePort {
             .await
     }
 
-    async fn add_example(
+    async fn record_submit(
         &self,
+        key_id: i64,
         example: &LabeledComment,
         source: &str,
-        learn: bool,
-    ) -> Result<(), StorageError> {
+    ) -> Result<keys::SubmitVote, StorageError> {
         let (example, source) = (example.clone(), source.to_owned());
         self.write(Shown::Same, move |c| {
-            ready(keys::add_example(c, &example, &source, learn))
+            ready(keys::record_submit(c, key_id, &example, &source))
         })
         .await
     }

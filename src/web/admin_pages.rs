@@ -274,6 +274,7 @@ pub async fn queue(
             }
             a href="/admin/rules" { "rules" } " "
             a href="/admin/notifications" { "notifications" } " "
+            a href="/admin/lessons" { "what it learned" } " "
             a href="/admin/settings" { "Settings" } " "
             form.inline method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);

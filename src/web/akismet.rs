@@ -14,7 +14,7 @@ use crate::akismet::{key_hash, looks_like_key, normalize_blog};
 use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::{Origin, RawComment};
 use crate::engine::Verdict;
-use crate::storage::{ApiKey, Status};
+use crate::storage::{ApiKey, Status, SubmitVote};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
@@ -260,8 +260,15 @@ pub async fn comment_check(
         .is_some();
     if !is_test {
         let month = month_now();
-        if let Err(e) = state.keys.count_call(key.id, &month).await {
-            return internal(&e.to_string());
+        match state.keys.count_call(key.id, &month).await {
+            Ok(calls) => {
+                if let Some(quota) = key.quota.filter(|&q| q > 0)
+                    && calls > quota
+                {
+                    return over_quota(quota);
+                }
+            }
+            Err(e) => return internal(&e.to_string()),
         }
     }
     let ip: Option<std::net::IpAddr> = comment
@@ -314,10 +321,33 @@ pub async fn comment_check(
     text(StatusCode::OK, body, &extra)
 }
 
+/// The answer to a check beyond the key's monthly quota (`keys add --quota`): 429, so the blog's
+/// client holds the comment for its moderators as it does on any failed check, with Akismet's
+/// account-alert headers saying why.
+fn over_quota(quota: i64) -> Response {
+    text(
+        StatusCode::TOO_MANY_REQUESTS,
+        "invalid",
+        &[
+            ("x-akismet-alert-code", "10403".into()),
+            (
+                "x-akismet-alert-msg",
+                format!("This API key has used its quota of {quota} checks this month."),
+            ),
+            (
+                "x-akismet-debug-help",
+                "The key's monthly quota is used up; its owner can raise it (keys add --quota) \
+                 or wait for the next month. GET /1.2/usage-limit shows the usage."
+                    .into(),
+            ),
+        ],
+    )
+}
+
 /// The thread a key's checks are stored in: `akismet:KEY_ID`, which is never an article of the
 /// site (slugs have no `:`), so a check is never shown on the site's pages.
 pub(super) fn namespace(key_id: i64) -> String {
-    format!("akismet:{key_id}")
+    crate::storage::key_layer(key_id)
 }
 
 /// The address a key's checks from `ip` are counted under by the flood and rate limits: an
@@ -332,6 +362,9 @@ fn limit_address(key_id: i64, ip: std::net::IpAddr) -> std::net::IpAddr {
     octets[4..].copy_from_slice(&digest[..12]);
     std::net::IpAddr::from(octets)
 }
+
+/// The learning-log source of a key's submit without a stored check.
+pub const SUBMIT_SOURCE: &str = "akismet-submit";
 
 /// Submits without a guid per key and minute.
 const SUBMITS_PER_MINUTE: u32 = 60;
@@ -408,8 +441,9 @@ async fn submit(
         comment: comment_of(&p),
     };
     // A submit quoting the guid of a check made with the same key corrects that check's status
-    // (in the key's namespace). Any other submit is recorded as a labeled example but never
-    // learned by the shared model: only the site's moderators and `train` change it.
+    // (in the key's namespace). Any other submit is the key's vote on a text: one per text,
+    // learned into the key's own model layer, never the shared model (only the site's
+    // moderators and `train` change that).
     let stored = match param(&p, "guid").map(str::to_string) {
         Some(guid) => match state.keys.comment_by_guid(&guid).await.ok().flatten() {
             Some(id) => state
@@ -424,23 +458,26 @@ async fn submit(
         },
         None => None,
     };
-    if stored.is_none()
-        && let Err(e) = state
-            .keys
-            .add_example(&example, "akismet-submit", false)
-            .await
-    {
-        return internal(&e.to_string());
-    }
-    if let Some(id) = stored {
-        let to = if label.is_spam() {
-            Status::Spam
-        } else {
-            Status::Published
-        };
-        if let Err(e) = state.store.set_status(id, to, "akismet-client").await {
-            return internal(&e.to_string());
+    match stored {
+        Some(id) => {
+            let to = if label.is_spam() {
+                Status::Spam
+            } else {
+                Status::Published
+            };
+            if let Err(e) = state.store.set_status(id, to, "akismet-client").await {
+                return internal(&e.to_string());
+            }
         }
+        None => match state
+            .keys
+            .record_submit(key.id, &example, SUBMIT_SOURCE)
+            .await
+        {
+            Ok(SubmitVote::Repeated) => return text(StatusCode::OK, THANKS, &[]),
+            Ok(_) => {}
+            Err(e) => return internal(&e.to_string()),
+        },
     }
     state.learner.nudge();
     text(StatusCode::OK, THANKS, &[])

@@ -12,6 +12,7 @@
 //!   one concern each.
 
 mod admin;
+mod admin_lessons;
 mod admin_notify_page;
 mod admin_pages;
 mod admin_rules_page;

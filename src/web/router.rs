@@ -1,9 +1,9 @@
 //! Every route, the response headers every answer gets, and `/healthz`.
 
 use super::{
-    AppState, BODY_LIMIT, admin, admin_notify_page, admin_pages, admin_rules_page, admin_settings,
-    admin_sites, akismet, api, assets, cors, error_pages, feeds, isso, metrics, notify, one_click,
-    pages, site_rules, thread_pages,
+    AppState, BODY_LIMIT, admin, admin_lessons, admin_notify_page, admin_pages, admin_rules_page,
+    admin_settings, admin_sites, akismet, api, assets, cors, error_pages, feeds, isso, metrics,
+    notify, one_click, pages, site_rules, thread_pages,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -67,6 +67,16 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             get(notify::show).put(notify::replace),
         )
         .route("/api/v1/admin/notifications/log", get(notify::log))
+        .route("/api/v1/admin/lessons", get(admin_lessons::list))
+        .route(
+            "/api/v1/admin/lessons/{id}/take-back",
+            post(admin_lessons::take_back_api),
+        )
+        .route("/admin/lessons", get(admin_lessons::show))
+        .route(
+            "/admin/lessons/{id}/take-back",
+            post(admin_lessons::take_back_form),
+        )
         .route(
             "/moderate/{token}",
             get(one_click::show).post(one_click::act),

@@ -4,10 +4,10 @@
 
 use super::{InsertRequest, PgStore};
 use crate::data::LabeledComment;
-use crate::storage::sql::{Pg, comments};
+use crate::storage::sql::{Pg, comments, lessons};
 use crate::storage::{
-    CommentStore, DayActivity, LearnedExample, NewComment, Reputation, ReputationQuery, Status,
-    StatusEvent, StorageError, StoredComment, Window, now_rfc3339,
+    CommentStore, DayActivity, LearnedExample, Lesson, NewComment, Reputation, ReputationQuery,
+    Status, StatusEvent, StorageError, StoredComment, TakeBack, Window, now_rfc3339,
 };
 use deadpool_postgres::Pool;
 use std::sync::atomic::Ordering;
@@ -185,6 +185,19 @@ impl CommentStore for PgStore {
         limit: u64,
     ) -> Result<Vec<LearnedExample>, StorageError> {
         comments::learning_log(&Pg(&self.client().await?), after, limit).await
+    }
+
+    async fn lessons(
+        &self,
+        teaches: &str,
+        before: i64,
+        limit: u64,
+    ) -> Result<Vec<Lesson>, StorageError> {
+        lessons::lessons(&Pg(&self.client().await?), teaches, before, limit).await
+    }
+
+    async fn take_back(&self, id: i64) -> Result<TakeBack, StorageError> {
+        in_transaction!(self, tx => lessons::take_back(&tx, id))
     }
 
     async fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {

@@ -38,13 +38,13 @@ impl AkismetStore for PgStore {
         keys::usage(&Pg(&self.client().await?), key_id, month).await
     }
 
-    async fn add_example(
+    async fn record_submit(
         &self,
+        key_id: i64,
         example: &LabeledComment,
         source: &str,
-        learn: bool,
-    ) -> Result<(), StorageError> {
-        in_transaction!(self, tx => keys::add_example(&tx, example, source, learn))
+    ) -> Result<keys::SubmitVote, StorageError> {
+        in_transaction!(self, tx => keys::record_submit(&tx, key_id, example, source))
     }
 
     async fn comment_by_guid(&self, guid: &str) -> Result<Option<i64>, StorageError> {

@@ -99,7 +99,7 @@ const FEEDBACK: &str = "SELECT c.content, c.author, c.author_email, c.author_url
       AND NOT (c.verdict = 'rejected' AND e.to_status = 'spam') \
     ORDER BY c.id";
 const LEARNING_LOG: &str = "SELECT l.id, l.label, CAST(l.sign AS BIGINT), l.record, l.source, \
-    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END, c.article, \
+    CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END, COALESCE(c.article, l.layer), \
     COALESCE((SELECT s.name FROM sites s WHERE s.id = c.site_id), 'default') \
     FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
     WHERE l.id > $1 ORDER BY l.id LIMIT $2";

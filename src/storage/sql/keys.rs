@@ -114,33 +114,107 @@ pub async fn usage<E: Exec>(e: &E, key_id: i64, month: &str) -> Result<i64, Stor
     Ok(calls.unwrap_or(0))
 }
 
-/// Stores a labeled example, and with `learn` appends it to the learning log; in a transaction.
-pub async fn add_example<E: Exec>(
+/// What a key's submit without a stored check did ([`record_submit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitVote {
+    /// The key's first vote on this text: stored and learned by the key's own layer.
+    New,
+    /// The key voted the other label before: that lesson is taken back, this one learned.
+    Changed,
+    /// The key already voted this label on this text: nothing changes (one text, one vote).
+    Repeated,
+}
+
+/// The model layer a key's lessons teach: the same name as the thread its checks are stored in.
+pub fn key_layer(key_id: i64) -> String {
+    format!("akismet:{key_id}")
+}
+
+/// A text's identity for "one text, one vote": case and runs of white space do not make a new
+/// text.
+pub fn text_sha256(text: &str) -> String {
+    use sha2::Digest;
+    let folded = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    hex::encode(sha2::Sha256::digest(folded.as_bytes()))
+}
+
+const EARLIER_VOTE: &str =
+    "SELECT label, record FROM training_examples WHERE key_id = $1 AND text_sha256 = $2";
+const INSERT_VOTE: &str = "INSERT INTO training_examples \
+    (label, record, source, created_at, key_id, text_sha256) VALUES ($1, $2, $3, $4, $5, $6) \
+    ON CONFLICT (key_id, text_sha256) DO NOTHING";
+const CHANGE_VOTE: &str = "UPDATE training_examples SET label = $1, record = $2, created_at = $3 \
+    WHERE key_id = $4 AND text_sha256 = $5";
+const LEARN_VOTE: &str = "INSERT INTO learning_log (comment_id, label, sign, record, source, at, \
+    layer) VALUES (NULL, $1, CAST($2 AS BIGINT), $3, $4, $5, $6)";
+
+/// Records a key's submit without a stored check, in a transaction: one vote per key and text
+/// ([`SubmitVote`]), learned into the key's own layer ([`key_layer`]), never the shared model.
+pub async fn record_submit<E: Exec>(
     e: &E,
+    key_id: i64,
     example: &LabeledComment,
     source: &str,
-    learn: bool,
-) -> Result<(), StorageError> {
+) -> Result<SubmitVote, StorageError> {
     let encode = |e: serde_json::Error| StorageError::Encode(e.to_string());
     let record = serde_json::to_string(example).map_err(encode)?;
     let comment = serde_json::to_string(&example.comment).map_err(encode)?;
     let label = example.label.as_str();
+    let text = text_sha256(&example.comment.comment_content);
+    let layer = key_layer(key_id);
     let at = now_rfc3339();
+    e.lock(Lock::LearningLog).await?;
+    let earlier = e
+        .query_opt(EARLIER_VOTE, &[&key_id, &text], |r| {
+            Ok((r.text(0)?, r.text(1)?))
+        })
+        .await?;
+    let vote = match earlier {
+        Some((earlier_label, _)) if earlier_label == label => return Ok(SubmitVote::Repeated),
+        Some((earlier_label, earlier_record)) => {
+            let earlier: LabeledComment = serde_json::from_str(&earlier_record)
+                .map_err(|e| StorageError::Encode(e.to_string()))?;
+            let earlier_comment = serde_json::to_string(&earlier.comment).map_err(encode)?;
+            e.execute(
+                LEARN_VOTE,
+                &[
+                    &earlier_label,
+                    &-1_i64,
+                    &earlier_comment,
+                    &source,
+                    &at,
+                    &layer,
+                ],
+            )
+            .await?;
+            e.execute(CHANGE_VOTE, &[&label, &record, &at, &key_id, &text])
+                .await?;
+            SubmitVote::Changed
+        }
+        None => {
+            let inserted = e
+                .execute(
+                    INSERT_VOTE,
+                    &[&label, &record, &source, &at, &key_id, &text],
+                )
+                .await?;
+            if inserted == 0 {
+                // The same vote raced in from another request or replica.
+                return Ok(SubmitVote::Repeated);
+            }
+            SubmitVote::New
+        }
+    };
     e.execute(
-        "INSERT INTO training_examples (label, record, source, created_at) VALUES ($1, $2, $3, $4)",
-        &[&label, &record, &source, &at],
+        LEARN_VOTE,
+        &[&label, &1_i64, &comment, &source, &at, &layer],
     )
     .await?;
-    if learn {
-        e.lock(Lock::LearningLog).await?;
-        e.execute(
-            "INSERT INTO learning_log (comment_id, label, sign, record, source, at) \
-             VALUES (NULL, $1, 1, $2, $3, $4)",
-            &[&label, &comment, &source, &at],
-        )
-        .await?;
-    }
-    Ok(())
+    Ok(vote)
 }
 
 /// Id of the comment the Akismet check `guid` stored.
@@ -155,4 +229,12 @@ pub async fn comment_by_guid<E: Exec>(e: &E, guid: &str) -> Result<Option<i64>, 
 
 /// Every statement of this module in SQLite's spelling, for the placeholder test.
 #[cfg(test)]
-pub const STATEMENTS: &[&str] = &[KEY_BY_ID[0], ALL_KEYS[0], KEY_BY_HASH[0]];
+pub const STATEMENTS: &[&str] = &[
+    KEY_BY_ID[0],
+    ALL_KEYS[0],
+    KEY_BY_HASH[0],
+    EARLIER_VOTE,
+    INSERT_VOTE,
+    CHANGE_VOTE,
+    LEARN_VOTE,
+];

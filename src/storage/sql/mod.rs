@@ -20,6 +20,7 @@ pub mod comments;
 pub mod erase;
 pub mod import;
 pub mod keys;
+pub mod lessons;
 pub mod outbox;
 pub mod row;
 pub mod sites;
@@ -323,6 +324,7 @@ mod tests {
             super::threads::STATEMENTS,
             super::erase::STATEMENTS,
             super::outbox::STATEMENTS,
+            super::lessons::STATEMENTS,
         ];
         for sql in statements.concat() {
             assert!(
