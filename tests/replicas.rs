@@ -250,6 +250,25 @@ fn migrate_copies_a_sqlite_site_into_postgres() {
     assert_eq!(status, 200);
     let before = page(&old);
     old.stop();
+    // A second site with its origin.
+    let out = common::run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://blog.example.com",
+            "--db",
+            sqlite.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let outbox_rows: i64 = rusqlite::Connection::open(&sqlite)
+        .unwrap()
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
 
     let mut cluster = PgCluster::start();
     let url = cluster.database();
@@ -271,6 +290,20 @@ fn migrate_copies_a_sqlite_site_into_postgres() {
 
     let count = |sql: &str| cluster.psql(&url, sql);
     assert_eq!(count("SELECT count(*) FROM comments"), "3");
+    // Sites and origins come along; the copy writes no notification of its own (old comments
+    // are not news): the outbox is the source's.
+    assert_eq!(
+        count("SELECT string_agg(name, ',' ORDER BY id) FROM sites"),
+        "default,blog"
+    );
+    assert_eq!(
+        count("SELECT origin FROM site_origins"),
+        "https://blog.example.com"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM outbox"),
+        outbox_rows.to_string()
+    );
     assert_eq!(
         count("SELECT count(*) FROM comments WHERE parent_id IS NOT NULL"),
         "1"
