@@ -399,6 +399,213 @@ async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
     assert_eq!(refused.status().as_u16(), 403);
 }
 
+fn reply(server: &Server, parent: &Value, text: &str, who: &str, notify: bool) -> Value {
+    let mut resp = agent()
+        .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .send_json(json!({"comment_content": text, "comment_author": who,
+            "comment_author_email": format!("{}@example.org", who.to_lowercase()),
+            "comment_parent": parent["id"], "notify_replies": notify}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    resp.body_mut().read_json().unwrap()
+}
+
+/// The messages to `address` so far.
+fn mail_to(smtp: &SmtpServer, address: &str) -> Vec<String> {
+    smtp.messages()
+        .into_iter()
+        .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
+        .filter(|m| {
+            m.lines()
+                .any(|l| l.starts_with("To: ") && l.contains(address))
+        })
+        .collect()
+}
+
+/// Waits until `address` has `n` messages; the outbox is delivered in order, so what was due
+/// before has been decided by then.
+async fn wait_for_mail(smtp: &SmtpServer, address: &str, n: usize) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let got = mail_to(smtp, address);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{address} got {} messages, not {n}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Reply notifications: opt-in only; sent when a reply is published (a held one when it is
+/// approved, not before), never for the reader's own reply, never to the author of a comment that
+/// is not published; the unsubscribe link asks on GET, acts on POST, and stops them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let server = Server::start(
+        &dir.path().join("db.sqlite"),
+        &model(),
+        &[
+            "--flood-seconds",
+            "0",
+            "--smtp-url",
+            &format!("smtp://127.0.0.1:{}", smtp.port),
+            "--smtp-from",
+            "replyguard@example.org",
+        ],
+    );
+    // The form offers the box, unticked.
+    let page = agent()
+        .get(&server.url(&format!("/articles/{ARTICLE}")))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        page.contains(r#"name="notify_replies" type="checkbox" value="on">"#),
+        "{page}"
+    );
+    let top = |who: &str, notify: bool| {
+        let mut resp = agent()
+            .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+            .send_json(json!({"comment_content": format!("Which markets does the deal cover, {who} wonders?"),
+                "comment_author": who, "comment_author_email": format!("{}@example.org", who.to_lowercase()),
+                "notify_replies": notify}))
+            .unwrap();
+        let body: Value = resp.body_mut().read_json().unwrap();
+        assert_eq!(body["status"], "published", "{body}");
+        body
+    };
+    let ana = top("Ana", true);
+    let bo = top("Bo", false);
+    let hana = top("Hana", true);
+
+    // Bo did not ask; Ana answering herself is not news.
+    reply(
+        &server,
+        &bo,
+        "Europe and Asia, as far as I know.",
+        "Cy",
+        false,
+    );
+    reply(
+        &server,
+        &ana,
+        "Adding to my own question: and Africa?",
+        "Ana",
+        false,
+    );
+    // A held reply is not announced while it waits.
+    let held = reply(&server, &ana, BORDERLINE, "Promo", false);
+    assert_eq!(held["status"], "held", "{held}");
+    // Hana's comment is marked spam before a reply to it is approved: she hears nothing.
+    let to_hana = reply(&server, &hana, BORDERLINE, "Ivo", false);
+    assert_eq!(to_hana["status"], "held", "{to_hana}");
+    let (status, _) = admin(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/comments/{}/spam", hana["id"]),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _) = admin(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/comments/{}/approve", to_hana["id"]),
+        None,
+    );
+    assert_eq!(status, 200);
+    // A published reply from someone else: the one message Ana gets so far.
+    reply(
+        &server,
+        &ana,
+        "Europe only for now, per the annex.",
+        "Dee",
+        false,
+    );
+    let mail = wait_for_mail(&smtp, "ana@example.org", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mail_now = mail_to(&smtp, "ana@example.org");
+    assert_eq!(mail_now.len(), 1, "{mail_now:?}");
+    assert!(
+        mail[0].contains("Europe only for now, per the annex."),
+        "{}",
+        mail[0]
+    );
+    assert!(
+        !mail[0].contains("dee@example.org"),
+        "a replier's address was sent"
+    );
+    assert!(mail_to(&smtp, "bo@example.org").is_empty());
+    assert!(mail_to(&smtp, "hana@example.org").is_empty());
+
+    // The held reply, approved: now it is news.
+    let (status, _) = admin(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/comments/{}/approve", held["id"]),
+        None,
+    );
+    assert_eq!(status, 200);
+    let mail = wait_for_mail(&smtp, "ana@example.org", 2).await;
+    assert!(mail.iter().any(|m| m.contains(BORDERLINE)));
+
+    // Unsubscribing: the GET asks and changes nothing, the POST acts, a second POST says so.
+    let start = mail[0].find("/unsubscribe/").expect("an unsubscribe link");
+    let path = mail[0][start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let asked = agent().get(&server.url(&path)).call().unwrap();
+    assert_eq!(asked.status().as_u16(), 200);
+    let done = agent()
+        .post(&server.url(&path))
+        .send_empty()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(done.contains("no more e-mails"), "{done}");
+    let again = agent()
+        .post(&server.url(&path))
+        .send_empty()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(again.contains("unsubscribed already"), "{again}");
+    let forged = agent()
+        .post(&server.url(&path.replace(&ana["id"].to_string(), &bo["id"].to_string())))
+        .send_empty()
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    // After it, replies to Ana reach no one; a later subscriber still hears of theirs.
+    reply(
+        &server,
+        &ana,
+        "The annex names Europe only, yes.",
+        "Eve",
+        false,
+    );
+    let mut resp = agent()
+        .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .send_json(json!({"comment_content": "Has the sponsor said anything about the Paris games?",
+            "comment_author": "Jo", "comment_author_email": "jo@example.org", "notify_replies": true}))
+        .unwrap();
+    let jo: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(jo["status"], "published", "{jo}");
+    reply(&server, &jo, "Good question, Jo.", "Kim", false);
+    wait_for_mail(&smtp, "jo@example.org", 1).await;
+    assert_eq!(mail_to(&smtp, "ana@example.org").len(), 2);
+}
+
 /// `/admin/notifications`: a moderator sets the webhook in a form; a wrong field is shown back
 /// and nothing is saved; the secret is never put back in the page.
 #[test]

@@ -230,6 +230,45 @@ fn rules_act_before_the_model(db: &Path, second_replica: bool) {
     );
     assert_eq!(office["status"], "published", "{office}");
 
+    // A near-copy of a text the moderators marked spam is that campaign again: one step towards
+    // rejection, on this server and (through the learning log) on a replica, while an
+    // ordinary comment sharing a few of its words is not touched.
+    let campaign = "Hey everyone, come and see my new music channel and subscribe for daily covers";
+    let first = post(&server, &reader(campaign, "Jo Lee"));
+    assert_ne!(first["status"], "rejected", "{first}");
+    moderate(&server, &first["id"], "spam");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let copy = "hey everyone, come and see my new music channel and subscribe for weekly covers!";
+    let servers: Vec<&Server> = std::iter::once(&server).chain(replica.as_ref()).collect();
+    for (n, on) in servers.iter().enumerate() {
+        let again = post(on, &reader(copy, &format!("Kim Park {n}")));
+        assert_ne!(again["status"], "published", "{again}");
+        assert!(
+            again["clues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["token"] == "rule:copy-of-marked-spam"),
+            "{again}"
+        );
+    }
+    let ordinary = post(
+        &server,
+        &reader(
+            "Is there a music channel covering the games? I would subscribe.",
+            "Lu",
+        ),
+    );
+    assert!(
+        !ordinary["clues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["token"] == "rule:copy-of-marked-spam"),
+        "{ordinary}"
+    );
+    assert!(metric(&server, "copy-of-marked-spam") >= 1);
+
     // A rule leaves the model's score in place: it is still the text's.
     assert!(keyed["spam_probability"].as_f64().unwrap() < 0.5, "{keyed}");
     for rule in [

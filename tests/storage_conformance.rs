@@ -856,6 +856,37 @@ fn outcome(
 /// The outbox: a reader's comment and its moderation are events, written by the database; a
 /// claimed event is leased (a second claim gets nothing until the lease ends); outcomes land in
 /// the delivery log.
+async fn reply_subscriptions(store: &dyn Store) {
+    let mut asked = comment("replies", Status::Published, "tell me of replies");
+    asked.author_email = "asker@example.org".into();
+    let asked = store.insert(asked).await.unwrap();
+    assert_eq!(
+        store.reply_subscriber(asked.id).await.unwrap(),
+        None,
+        "opt-in only"
+    );
+    store.subscribe_replies(asked.id).await.unwrap();
+    store.subscribe_replies(asked.id).await.unwrap();
+    let reader = store
+        .reply_subscriber(asked.id)
+        .await
+        .unwrap()
+        .expect("subscribed");
+    assert_eq!(reader.email, "asker@example.org");
+    assert_eq!(reader.status, Status::Published);
+    assert!(store.unsubscribe_replies(asked.id).await.unwrap());
+    assert!(!store.unsubscribe_replies(asked.id).await.unwrap(), "once");
+    assert_eq!(store.reply_subscriber(asked.id).await.unwrap(), None);
+    let answer = store
+        .insert(comment("replies", Status::Published, "an answer"))
+        .await
+        .unwrap();
+    assert!(!store.reply_announced(answer.id).await.unwrap());
+    store.announce_reply(answer.id).await.unwrap();
+    store.announce_reply(answer.id).await.unwrap();
+    assert!(store.reply_announced(answer.id).await.unwrap());
+}
+
 async fn outbox_events_are_claimed_once(store: &dyn Store) {
     let now = "2999-01-01T00:00:00Z";
     let lease = "2999-01-01T00:01:00Z";
@@ -924,6 +955,7 @@ async fn conformance(db: &Database) {
     sites_threads_and_votes(&*store).await;
     erasing_a_commenter(&*store).await;
     outbox_events_are_claimed_once(&*store).await;
+    reply_subscriptions(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();

@@ -152,7 +152,8 @@ pub struct ModelFlags {
 /// `serve` as they happen and by `train --feedback`.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct LearningFlags {
-    /// How many training comments one of the site's own examples counts as.
+    /// How many training comments one of the site's own examples counts as (0: the server
+    /// learns nothing from its moderators, not even the spam texts they marked).
     #[arg(long, env = "REPLYGUARD_SITE_WEIGHT", default_value_t = crate::engine::online::DEFAULT_SITE_WEIGHT, value_name = "W")]
     pub site_weight: f64,
     /// Most vocabulary columns learning may grow the model to (the rarest are evicted beyond).

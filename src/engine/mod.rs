@@ -4,6 +4,7 @@ pub mod decision;
 pub mod error;
 pub mod features;
 pub mod folds;
+pub mod marked_spam;
 pub mod metrics;
 pub mod model;
 pub mod model_file;

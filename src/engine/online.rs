@@ -291,6 +291,31 @@ pub fn with_site_evidence(
     (classification, None)
 }
 
+/// The verdict once the site's marked spam is heard, the same in the server and in
+/// `eval --prequential --feedback corrections`: a comment that is a near-copy of a text this
+/// site's moderators marked spam ([`MarkedSpam::resemblance`](super::marked_spam::MarkedSpam::resemblance)
+/// ≥ [`RESEMBLANCE`](super::marked_spam::RESEMBLANCE)) is that campaign again. One step
+/// towards rejection: held becomes rejected (the model and the moderators agree), published
+/// becomes held (the moderators' mark alone does not reject what the model finds fine). Returns
+/// the resemblance when it moved the verdict.
+pub fn with_marked_spam(
+    mut classification: Classification,
+    resemblance: f64,
+) -> (Classification, Option<f64>) {
+    if resemblance < super::marked_spam::RESEMBLANCE {
+        return (classification, None);
+    }
+    let to = match classification.verdict {
+        Verdict::Rejected => return (classification, None),
+        Verdict::Held => Verdict::Rejected,
+        // Rejecting these too gained 0.2 actions per 100 on the YouTube workload and rejected
+        // 0.5% of one video's ham.
+        Verdict::Published => Verdict::Held,
+    };
+    classification.verdict = to;
+    (classification, Some(resemblance))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

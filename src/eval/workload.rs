@@ -19,13 +19,14 @@ use super::corpus_of_refs;
 use crate::data::{Label, LoadedFile};
 use crate::domain::moderation::{Status, training_label};
 use crate::engine::Classification;
+use crate::engine::marked_spam::MarkedSpam;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::{Example, Model, ModelMeta};
-use crate::engine::online::{LearningParams, learn_round, with_site_evidence};
+use crate::engine::online::{LearningParams, learn_round, with_marked_spam, with_site_evidence};
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Verdict};
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// What the simulated moderator's decisions teach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -132,7 +133,15 @@ pub fn workload(
         };
         let is_spam: Vec<bool> = stream.iter().map(|&r| corpus.labels[r].is_spam()).collect();
         let fixed = run_static(&model, &corpus, &stream);
-        let mut run = LearningRun::new(&model, protocol);
+        // The site's texts by corpus row, for what its moderators mark (the sites come first).
+        let offset: usize = sites[..s].iter().map(|f| f.rows.len()).sum();
+        let texts: HashMap<usize, &str> = site
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (offset + i, row.comment.comment_content.as_str()))
+            .collect();
+        let mut run = LearningRun::new(&model, protocol, texts);
         let learned: Vec<Outcome> = stream
             .iter()
             .enumerate()
@@ -181,11 +190,11 @@ fn moderate(verdict: Verdict, label: Label) -> (bool, Status) {
     (action, end)
 }
 
-fn outcome(model: &Model, base: Option<(&Model, f64)>, corpus: &Corpus, r: usize) -> Outcome {
+fn outcome(model: &Model, base: Option<(&Model, f64, f64)>, corpus: &Corpus, r: usize) -> Outcome {
     let score = score_rows(&model.core, corpus, &[r])[0];
     let probability = model.meta.calibration.probability(score.log_odds);
     let mut verdict = model.meta.thresholds.verdict(probability, score.sender);
-    if let Some((base, site_spam_lessons)) = base {
+    if let Some((base, site_spam_lessons, resemblance)) = base {
         // The server's rule (`online::with_site_evidence`), on pre-tokenized rows.
         let classification = Classification {
             spam_probability: probability,
@@ -193,11 +202,11 @@ fn outcome(model: &Model, base: Option<(&Model, f64)>, corpus: &Corpus, r: usize
             sender_log_odds: score.sender,
             verdict,
         };
-        verdict = with_site_evidence(model, site_spam_lessons, classification, || {
-            score_rows(&base.core, corpus, &[r])[0]
-        })
-        .0
-        .verdict;
+        let (classification, _) =
+            with_site_evidence(model, site_spam_lessons, classification, || {
+                score_rows(&base.core, corpus, &[r])[0]
+            });
+        verdict = with_marked_spam(classification, resemblance).0.verdict;
     }
     let (action, _) = moderate(verdict, corpus.labels[r]);
     Outcome {
@@ -219,6 +228,9 @@ fn run_static(model: &Model, corpus: &Corpus, stream: &[usize]) -> Vec<Outcome> 
 /// The learning model along a stream: what the server's learner holds for one site.
 struct LearningRun<'m> {
     base: &'m Model,
+    /// The site's texts by corpus row, and what its moderators marked of them.
+    texts: HashMap<usize, &'m str>,
+    marked: MarkedSpam,
     current: Model,
     site: Vec<Example>,
     pending_implicit: VecDeque<(usize, usize)>,
@@ -229,9 +241,11 @@ struct LearningRun<'m> {
 }
 
 impl<'m> LearningRun<'m> {
-    fn new(base: &'m Model, protocol: WorkloadParams) -> Self {
+    fn new(base: &'m Model, protocol: WorkloadParams, texts: HashMap<usize, &'m str>) -> Self {
         LearningRun {
             base,
+            texts,
+            marked: MarkedSpam::default(),
             current: base.clone(),
             site: Vec::new(),
             pending_implicit: VecDeque::new(),
@@ -245,9 +259,14 @@ impl<'m> LearningRun<'m> {
     /// Scores comment `r` (the `i`-th of the stream), lets the moderator act, and learns what
     /// that teaches.
     fn step(&mut self, i: usize, r: usize, corpus: &Corpus) -> Outcome {
+        let text = self.texts.get(&r).copied().unwrap_or_default();
         let o = outcome(
             &self.current,
-            Some((self.base, self.site_spam_lessons)),
+            Some((
+                self.base,
+                self.site_spam_lessons,
+                self.marked.resemblance(text),
+            )),
             corpus,
             r,
         );
@@ -279,6 +298,9 @@ impl<'m> LearningRun<'m> {
             Feedback::Corrections => {
                 let (_, end) = moderate(o.verdict, label);
                 if let Some(taught) = training_label(o.verdict, end) {
+                    if self.protocol.learning.site_weight > 0.0 {
+                        self.marked.mark(text, taught.is_spam(), 1.0);
+                    }
                     new.push(lesson(
                         corpus,
                         r,

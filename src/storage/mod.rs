@@ -17,6 +17,7 @@ pub mod rules;
 mod sql;
 pub use sql::keys::{SubmitVote, key_layer};
 pub use sql::lessons::{Lesson, TakeBack};
+pub use sql::replies::Subscriber;
 mod sqlite;
 mod sqlite_port;
 
@@ -769,4 +770,14 @@ pub trait OutboxStore: Send + Sync + 'static {
     async fn delivery_log(&self, site: i64, limit: u64) -> Result<Vec<OutboxItem>, StorageError>;
     /// Forgets delivered and skipped events finished before `before`.
     async fn prune_events(&self, before: &str) -> Result<u64, StorageError>;
+    /// Subscribes comment `id`'s author to replies to it (they ticked "notify me of replies").
+    async fn subscribe_replies(&self, id: i64) -> Result<(), StorageError>;
+    /// Who hears of replies to comment `id`, if anyone does.
+    async fn reply_subscriber(&self, id: i64) -> Result<Option<Subscriber>, StorageError>;
+    /// Ends the subscription of comment `id`; whether it was on.
+    async fn unsubscribe_replies(&self, id: i64) -> Result<bool, StorageError>;
+    /// Whether reply `id` was announced to its parent's author already.
+    async fn reply_announced(&self, id: i64) -> Result<bool, StorageError>;
+    /// Records that reply `id` was announced.
+    async fn announce_reply(&self, id: i64) -> Result<(), StorageError>;
 }

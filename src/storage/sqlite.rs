@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_reader_edits.sql"),
     include_str!("migrations/0012_outbox.sql"),
     include_str!("migrations/0013_submit_votes.sql"),
+    include_str!("migrations/0014_reply_subscriptions.sql"),
 ];
 
 /// Most comments committed together in one transaction.

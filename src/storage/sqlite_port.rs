@@ -588,4 +588,31 @@ impl super::OutboxStore for SqlitePort {
         self.write(Shown::Same, move |c| ready(sql::outbox::prune(c, &before)))
             .await
     }
+
+    async fn subscribe_replies(&self, id: i64) -> Result<(), StorageError> {
+        self.write(Shown::Same, move |c| ready(sql::replies::subscribe(c, id)))
+            .await
+    }
+
+    async fn reply_subscriber(&self, id: i64) -> Result<Option<super::Subscriber>, StorageError> {
+        self.read(move |c| ready(sql::replies::subscriber(c, id)))
+            .await
+    }
+
+    async fn unsubscribe_replies(&self, id: i64) -> Result<bool, StorageError> {
+        self.write(Shown::Same, move |c| {
+            ready(sql::replies::unsubscribe(c, id))
+        })
+        .await
+    }
+
+    async fn reply_announced(&self, id: i64) -> Result<bool, StorageError> {
+        self.read(move |c| ready(sql::replies::announced(c, id)))
+            .await
+    }
+
+    async fn announce_reply(&self, id: i64) -> Result<(), StorageError> {
+        self.write(Shown::Same, move |c| ready(sql::replies::announce(c, id)))
+            .await
+    }
 }

@@ -293,6 +293,7 @@ pub async fn comment_check(
         limit_address: ip.map(|ip| limit_address(key.id, ip)),
         form_age: None,
         anonymous_allowed: false,
+        notify_replies: false,
         user_agent: comment.user_agent.clone(),
         referrer: comment.referrer.clone(),
         comment_type: comment.comment_type.clone(),

@@ -29,12 +29,16 @@ pub struct NewCommentBody {
     comment_author_url: Option<String>,
     #[serde(default)]
     comment_parent: Option<i64>,
+    /// E-mail the author when a reply to this comment is published (opt-in).
+    #[serde(default)]
+    notify_replies: bool,
 }
 
 impl NewCommentBody {
     /// The submission this body asks for (client address and headers are filled in by the caller).
     pub fn into_submission(self, slug: String) -> Submission {
-        Submission::reader(
+        let notify_replies = self.notify_replies;
+        let mut submission = Submission::reader(
             slug,
             self.comment_parent.filter(|&p| p != 0),
             RawComment {
@@ -44,7 +48,9 @@ impl NewCommentBody {
                 url: self.comment_author_url.unwrap_or_default(),
             },
             Origin::Api,
-        )
+        );
+        submission.notify_replies = notify_replies;
+        submission
     }
 }
 

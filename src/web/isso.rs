@@ -333,7 +333,7 @@ async fn fetch(
         "total_replies": total,
         "hidden_replies": hidden,
         "replies": level,
-        "config": public_config(&site),
+        "config": public_config(&state, &site),
     }))
     .into_response())
 }
@@ -375,13 +375,15 @@ impl Tree {
 }
 
 /// What the widget may know of a site's settings (`/config`, and every thread listing).
-fn public_config(site: &Site) -> Value {
+fn public_config(state: &AppState, site: &Site) -> Value {
+    // The widget offers "subscribe to replies" only when this server can send e-mail.
+    let state_offers_reply_notices = state.mailer.is_some();
     json!({
         // A reader may answer a reply to their own comment, as on WordPress.
         "reply-to-self": true,
         "require-email": site.settings.require_email,
         "require-author": site.settings.require_author,
-        "reply-notifications": false,
+        "reply-notifications": state_offers_reply_notices,
         "gravatar": false,
         "avatar": true,
         "feed": true,
@@ -389,8 +391,8 @@ fn public_config(site: &Site) -> Value {
 }
 
 /// `GET /isso/config`.
-async fn config(SiteOf(site): SiteOf) -> Response {
-    Json(json!({ "config": public_config(&site) })).into_response()
+async fn config(State(state): State<AppState>, SiteOf(site): SiteOf) -> Response {
+    Json(json!({ "config": public_config(&state, &site) })).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -401,6 +403,9 @@ struct NewBody {
     website: Option<String>,
     parent: Option<i64>,
     title: Option<String>,
+    /// Isso's "subscribe to replies" (1 = yes).
+    #[serde(default)]
+    notification: Option<i64>,
 }
 
 /// `POST /isso/new?uri=`: a reader's comment, through replyguard's checks and filter. 201 with
@@ -439,6 +444,7 @@ async fn new(
     let mut submission = Submission::reader(uri.clone(), body.parent, raw, Origin::Api);
     submission.site = site.id;
     submission.anonymous_allowed = true;
+    submission.notify_replies = body.notification == Some(1);
     submission.page_title = Some(if title.is_empty() { uri.clone() } else { title });
     submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
     submission.user_agent = header_text(&headers, header::USER_AGENT);

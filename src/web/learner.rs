@@ -33,6 +33,26 @@ impl Learner {
     }
 }
 
+/// Remembers the moderators' marks among the log entries a model file already holds (those up
+/// to its `learned_through`, folded in by `train --feedback`), which [`catch_up`] skips: the
+/// marks are kept beside the model, not in it.
+pub async fn remember_marks_in_file(
+    store: &dyn CommentStore,
+    models: &Arc<ModelHolder>,
+) -> Result<(), StorageError> {
+    let through = models.learned_through();
+    let mut after = 0;
+    while after < through {
+        let entries = store.learning_log(after, BATCH).await?;
+        let Some(last) = entries.last().map(|e| e.id) else {
+            break;
+        };
+        models.remember_marks(entries.iter().filter(|e| e.id <= through));
+        after = last;
+    }
+    Ok(())
+}
+
 /// Learns every logged entry the model has not learned yet; returns how many. Used at start-up
 /// (before serving) and by the task.
 pub async fn catch_up(

@@ -43,6 +43,7 @@ mod one_click;
 mod page_cache;
 mod pages;
 pub mod render;
+mod replies;
 pub mod reputation;
 mod router;
 mod secret;

@@ -8,6 +8,7 @@
 //! worse than one filtered by the shipped model for a while.
 
 use super::site_rules::DEFAULT_SITE;
+use crate::engine::marked_spam::MarkedSpam;
 use crate::engine::model::Example;
 use crate::engine::online::{self, LearningParams};
 use crate::engine::recalibrate::Recalibrated;
@@ -66,6 +67,9 @@ pub struct ModelHolder {
     /// Every example learned since start, with its log id and site, in order: a reloaded model
     /// file learns them again (those after the file's own `learned_through`).
     learned: Mutex<Vec<(i64, String, Example)>>,
+    /// What each site's moderators marked spam or approved, as texts
+    /// ([`MarkedSpam`]): kept apart from the model, since a model file reload does not change it.
+    marked: Mutex<HashMap<String, Arc<MarkedSpam>>>,
 }
 
 /// What is serving now: the file's model and each site's.
@@ -157,6 +161,7 @@ impl ModelHolder {
             current: ArcSwap::from_pointee(Served::of(served)),
             learning,
             learned: Mutex::new(Vec::new()),
+            marked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -168,6 +173,30 @@ impl ModelHolder {
     /// The model `site` is served: the file's with what that site taught.
     pub fn for_site(&self, site: &str) -> Arc<ServedModel> {
         self.current.load().site(site)
+    }
+
+    /// What `site`'s moderators marked, if they marked anything.
+    pub fn marked_spam(&self, site: &str) -> Option<Arc<MarkedSpam>> {
+        let marked = self.marked.lock().unwrap_or_else(|e| e.into_inner());
+        marked.get(site).cloned()
+    }
+
+    /// Remembers the texts of the moderators' marks among `entries` (every source but implicit
+    /// ham: a comment nobody challenged is no one's mark). Called for every log entry once:
+    /// by [`learn`](Self::learn), and at start for the entries a model file already holds.
+    pub fn remember_marks<'e>(&self, entries: impl IntoIterator<Item = &'e LearnedExample>) {
+        // A site weight of 0 is a server that learns nothing from its moderators.
+        if self.learning.site_weight <= 0.0 {
+            return;
+        }
+        let mut marked = self.marked.lock().unwrap_or_else(|e| e.into_inner());
+        for e in entries {
+            if e.source == crate::storage::IMPLICIT_SOURCE {
+                continue;
+            }
+            let site = marked.entry(e.site.clone()).or_default();
+            Arc::make_mut(site).mark(&e.comment.comment_content, e.label.is_spam(), e.sign);
+        }
     }
 
     /// Loads the file again; on success swaps it in and returns the new version. On failure the
@@ -220,6 +249,7 @@ impl ModelHolder {
         let Some(last) = fresh.last().map(|e| e.id) else {
             return 0;
         };
+        self.remember_marks(fresh.iter().copied());
         // Every site's model tokenizes as the file's does.
         let lessons: Vec<_> = fresh.iter().map(|e| e.lesson()).collect();
         let examples = online::examples(&current.file.model, &lessons, self.learning);

@@ -303,6 +303,9 @@ async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize
     Ok(items.len())
 }
 
+/// The channel of a reply's e-mail to the reader it answers.
+const REPLY_CHANNEL: &str = "reply";
+
 /// Delivers one event on every channel the site has that has not had it yet; the channels done
 /// (including earlier tries') and the first failure, if any.
 async fn deliver(
@@ -319,19 +322,31 @@ async fn deliver(
     let Some(site) = state.sites.by_id(item.site_id) else {
         return (done, None);
     };
-    let settings = match NotifySettings::load(state, &site.name).await {
-        Ok(s) => s,
-        Err(e) => return (done, Some(e.to_string())),
-    };
-    if !settings.wants(&item.event) {
-        return (done, None);
-    }
     let comment = match state.store.get(item.comment_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return (done, None),
         Err(e) => return (done, Some(e.to_string())),
     };
     let mut failure = None;
+    // The reader the comment replies to, whatever the moderators chose to hear of.
+    if matches!(
+        item.event.as_str(),
+        "comment.published" | "comment.moderated"
+    ) && !done.iter().any(|c| c == REPLY_CHANNEL)
+    {
+        match super::replies::announce(state, &site, &comment).await {
+            Ok(true) => done.push(REPLY_CHANNEL.into()),
+            Ok(false) => {}
+            Err(why) => failure = Some(why),
+        }
+    }
+    let settings = match NotifySettings::load(state, &site.name).await {
+        Ok(s) => s,
+        Err(e) => return (done, Some(e.to_string())),
+    };
+    if !settings.wants(&item.event) {
+        return (done, failure);
+    }
     if let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret)
         && !done.iter().any(|c| c == "webhook")
     {

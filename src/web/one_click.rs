@@ -55,7 +55,7 @@ fn verify(key: &str, token: &str) -> Option<(i64, &'static str)> {
     (genuine && expires >= now_unix()).then_some((id, *action))
 }
 
-fn page(status: StatusCode, title: &str, body: maud::Markup) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, body: maud::Markup) -> Response {
     let html = html! {
         (maud::DOCTYPE)
         html lang="en" { head { meta charset="utf-8"; title { (title) } link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH); }

@@ -251,6 +251,10 @@ async fn render_article(
             .filter(|c| c.article == slug && c.status == crate::storage::Status::Held),
         _ => None,
     };
+    let form = FormState {
+        offer_reply_notices: state.mailer.is_some(),
+        ..form
+    };
     let page = render::article_page(&article, &comments, pending.as_ref(), &form, &site, paging);
     let html: std::sync::Arc<str> = page.into_string().into();
     // Pages past the last are clamped to it; cache them under the page actually shown.
@@ -270,6 +274,7 @@ pub struct CommentForm {
     url: String,
     website: String,
     comment_parent: Option<String>,
+    notify_replies: bool,
 }
 
 impl CommentForm {
@@ -283,6 +288,7 @@ impl CommentForm {
                 "url" => form.url = value,
                 "website" => form.website = value,
                 "comment_parent" => form.comment_parent = Some(value),
+                "notify_replies" => form.notify_replies = !value.is_empty(),
                 _ => {}
             }
         }
@@ -327,6 +333,7 @@ pub fn form_submission(slug: &str, body: &[u8]) -> Result<(FormState, Submission
         Origin::Form,
     );
     submission.honeypot = honeypot;
+    submission.notify_replies = form.notify_replies;
     Ok((kept, submission))
 }
 

@@ -18,6 +18,8 @@ pub struct FormState {
     pub parent: Option<i64>,
     pub errors: super::error::FieldErrors,
     pub notice: Option<String>,
+    /// The server can send e-mail, so the form offers "notify me of replies" (unticked).
+    pub offer_reply_notices: bool,
 }
 
 fn layout(title: &str, site: &Identity, body: Markup) -> Markup {
@@ -271,6 +273,12 @@ fn reply_form(page: &str, action: &str, form: &FormState) -> Markup {
                 p.hp aria-hidden="true" {
                     label for="website" { "Leave this field empty" }
                     input id="website" name="website" type="text" tabindex="-1" autocomplete="off";
+                }
+                @if form.offer_reply_notices {
+                    p {
+                        input id="notify_replies" name="notify_replies" type="checkbox" value="on";
+                        " " label for="notify_replies" { "Notify me of replies by email" }
+                    }
                 }
                 input id="comment_parent" type="hidden" name="comment_parent" value=(form.parent.unwrap_or(0));
                 p { button type="submit" { "Post Comment" } }

@@ -42,11 +42,14 @@ pub enum Rule {
     Honeypot,
     Flood,
     Duplicate,
+    /// A near-copy of a text this site's moderators marked spam
+    /// ([`online::with_marked_spam`](crate::engine::online::with_marked_spam)).
+    MarkedSpamCopy,
 }
 
 impl Rule {
     /// Every rule, in the order `/metrics` lists them.
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::DisallowedKey,
         Rule::ModerationKey,
         Rule::Links,
@@ -59,6 +62,7 @@ impl Rule {
         Rule::Honeypot,
         Rule::Flood,
         Rule::Duplicate,
+        Rule::MarkedSpamCopy,
     ];
 
     /// The clue that names the rule in a verdict.
@@ -76,6 +80,7 @@ impl Rule {
             Rule::Honeypot => "rule:honeypot",
             Rule::Flood => "rule:flood",
             Rule::Duplicate => "rule:duplicate",
+            Rule::MarkedSpamCopy => "rule:copy-of-marked-spam",
         }
     }
 

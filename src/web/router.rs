@@ -3,7 +3,7 @@
 use super::{
     AppState, BODY_LIMIT, admin, admin_lessons, admin_notify_page, admin_pages, admin_rules_page,
     admin_settings, admin_sites, akismet, api, assets, cors, error_pages, feeds, isso, metrics,
-    notify, one_click, pages, site_rules, thread_pages,
+    notify, one_click, pages, replies, site_rules, thread_pages,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -76,6 +76,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route(
             "/admin/lessons/{id}/take-back",
             post(admin_lessons::take_back_form),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(replies::show).post(replies::act),
         )
         .route(
             "/moderate/{token}",

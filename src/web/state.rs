@@ -205,6 +205,7 @@ impl AppState {
         };
         // The model learns every decision already logged before it serves a verdict.
         let models = Arc::new(models);
+        learner::remember_marks_in_file(&*store, &models).await?;
         let learned = learner::catch_up(&*store, &models).await?;
         if learned > 0 {
             tracing::info!(learned, "learned the site's logged moderation decisions");

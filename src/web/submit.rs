@@ -62,6 +62,8 @@ pub struct Submission {
     /// A reader of an embedding site may leave name and e-mail out (unless the site requires
     /// them, which its API checks).
     pub anonymous_allowed: bool,
+    /// The reader asked to be e-mailed when a reply to this comment is published.
+    pub notify_replies: bool,
 }
 
 impl Submission {
@@ -84,6 +86,7 @@ impl Submission {
             limit_address: None,
             form_age: None,
             anonymous_allowed: false,
+            notify_replies: false,
         }
     }
 
@@ -191,12 +194,8 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     let site_name = site
         .as_deref()
         .map_or(crate::domain::DEFAULT_SITE_NAME, |site| site.name.as_str());
-    let served = state
-        .models
-        .for_site(&crate::domain::site_rules::site_of_thread(
-            Some(&s.article),
-            Some(site_name),
-        ));
+    let model_site = crate::domain::site_rules::site_of_thread(Some(&s.article), Some(site_name));
+    let served = state.models.for_site(&model_site);
     let (content, author, email, url) = match &draft {
         Some(d) => (d.content(), d.author(), d.email(), d.url()),
         None => (
@@ -220,6 +219,14 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         // Nothing is kept, so nobody will read clues.
         (verdict_only(&served, view), Vec::new())
     };
+    if let Some(marked) = state.models.marked_spam(&model_site) {
+        let (marked, copy) = online::with_marked_spam(classification, marked.resemblance(content));
+        classification = marked;
+        if let Some(resemblance) = copy {
+            reputation::lead(&mut clues, Rule::MarkedSpamCopy.clue(), resemblance);
+            state.metrics.rule(Rule::MarkedSpamCopy);
+        }
+    }
     if reader && !s.honeypot {
         let rules = state.rules.get(state.store.as_ref(), site_name).await?;
         let sender = reputation::Sender {
@@ -297,7 +304,15 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         akismet_guid,
         api_key_id,
     };
+    let notify_replies = s.notify_replies && !new.author_email.is_empty();
     let comment = state.store.insert(new).await?;
+    if notify_replies {
+        // The comment is stored either way; a failed subscription is logged, not the reader's
+        // error.
+        if let Err(e) = state.outbox.subscribe_replies(comment.id).await {
+            tracing::warn!(error = %e, comment = comment.id, "cannot subscribe to replies");
+        }
+    }
     state.metrics.comment(classification.verdict);
     Ok(Accepted {
         comment: Some(comment),

@@ -72,7 +72,10 @@ async fn render(
         &page_url(site, uri),
         &comments,
         pending.as_ref(),
-        &form,
+        &FormState {
+            offer_reply_notices: state.mailer.is_some(),
+            ..form
+        },
         &state.identity(),
     );
     Ok((status, Html(page.into_string())).into_response())

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_reader_edits.sql"),
     include_str!("0006_outbox.sql"),
     include_str!("0007_submit_votes.sql"),
+    include_str!("0008_reply_subscriptions.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -1,8 +1,8 @@
 //! [`OutboxStore`] on PostgreSQL: the shared bodies of [`crate::storage::sql::outbox`].
 
 use super::PgStore;
-use crate::storage::sql::{Pg, outbox};
-use crate::storage::{EventOutcome, OutboxItem, OutboxStore, StorageError};
+use crate::storage::sql::{Pg, outbox, replies};
+use crate::storage::{EventOutcome, OutboxItem, OutboxStore, StorageError, Subscriber};
 
 #[async_trait::async_trait]
 impl OutboxStore for PgStore {
@@ -29,5 +29,25 @@ impl OutboxStore for PgStore {
 
     async fn prune_events(&self, before: &str) -> Result<u64, StorageError> {
         outbox::prune(&Pg(&self.client().await?), before).await
+    }
+
+    async fn subscribe_replies(&self, id: i64) -> Result<(), StorageError> {
+        replies::subscribe(&Pg(&self.client().await?), id).await
+    }
+
+    async fn reply_subscriber(&self, id: i64) -> Result<Option<Subscriber>, StorageError> {
+        replies::subscriber(&Pg(&self.client().await?), id).await
+    }
+
+    async fn unsubscribe_replies(&self, id: i64) -> Result<bool, StorageError> {
+        replies::unsubscribe(&Pg(&self.client().await?), id).await
+    }
+
+    async fn reply_announced(&self, id: i64) -> Result<bool, StorageError> {
+        replies::announced(&Pg(&self.client().await?), id).await
+    }
+
+    async fn announce_reply(&self, id: i64) -> Result<(), StorageError> {
+        replies::announce(&Pg(&self.client().await?), id).await
     }
 }

@@ -22,6 +22,7 @@ pub mod import;
 pub mod keys;
 pub mod lessons;
 pub mod outbox;
+pub mod replies;
 pub mod row;
 pub mod sites;
 pub mod threads;
@@ -325,6 +326,7 @@ mod tests {
             super::erase::STATEMENTS,
             super::outbox::STATEMENTS,
             super::lessons::STATEMENTS,
+            super::replies::STATEMENTS,
         ];
         for sql in statements.concat() {
             assert!(
