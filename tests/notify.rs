@@ -129,6 +129,78 @@ async fn wait_for(received: &Received, what: &str, check: impl Fn(&[Value]) -> b
     }
 }
 
+/// The settings' test button sends a signed test on each channel at once and says how it went:
+/// a wrong address is found before a comment waits on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_test_button_tries_each_channel_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let received = Arc::new(Received::default());
+    let url = receiver(received.clone()).await;
+    let server = Server::start(&dir.path().join("db.sqlite"), &model(), &[]);
+    let (_, nothing) = admin(&server, "POST", "/api/v1/admin/notifications/test", None);
+    assert_eq!(nothing["ok"], false, "{nothing}");
+    let (status, _) = admin(
+        &server,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"webhook_url": url, "webhook_secret": SECRET})),
+    );
+    assert_eq!(status, 200);
+    let (status, tested) = admin(&server, "POST", "/api/v1/admin/notifications/test", None);
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(tested["ok"], true, "{tested}");
+    wait_for(&received, "the signed test event", |events| {
+        events.iter().any(|e| e["event"] == "test")
+    })
+    .await;
+    // A receiver that is not there: named, with the reason.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", listener.local_addr().unwrap())
+    };
+    let (status, _) = admin(
+        &server,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"webhook_url": dead})),
+    );
+    assert_eq!(status, 200);
+    let (_, tested) = admin(&server, "POST", "/api/v1/admin/notifications/test", None);
+    assert_eq!(tested["ok"], false, "{tested}");
+    assert!(
+        tested["channels"]["webhook"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{tested}"
+    );
+    // The page's button says the same.
+    let cookie = server.admin_session();
+    let page = agent()
+        .get(&server.url("/admin/notifications"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let shown = agent()
+        .post(&server.url("/admin/notifications/test?site=default"))
+        .header("Cookie", &cookie)
+        .send_form([("csrf", csrf.as_str())])
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(shown.contains("webhook: failed"), "{shown}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_held_comment_and_its_moderation_reach_a_signed_webhook() {
     let dir = tempfile::tempdir().unwrap();

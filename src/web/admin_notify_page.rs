@@ -1,10 +1,10 @@
-//! `/admin/notifications`: the default site's notifications as a form — who is e-mailed, the
-//! webhook and its secret (never shown back), the events. A wrong field is shown back with what
-//! to fix, and nothing is saved. The admin API (`/api/v1/admin/notifications?site=`) does the
-//! same for every site.
+//! `/admin/notifications?site=NAME`: a site's notifications as a form — who is e-mailed, the
+//! webhook and its secret (never shown back), the events — with a button that sends a test on
+//! each channel at once. A wrong field is shown back with what to fix, and nothing is saved. The
+//! admin API (`/api/v1/admin/notifications?site=`) does the same.
 
 use super::AppState;
-use super::admin_pages::{SavedQuery, authorize, form_field, login_page, page, signed_in};
+use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
 use super::error::WebError;
 use super::notify::{EVENTS, NotifySettings, save};
 use crate::domain::{DEFAULT_SITE_NAME, FieldErrors};
@@ -14,19 +14,81 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    saved: Option<String>,
+    site: Option<String>,
+}
+
+/// The site the page is about (`?site=`, default: the default site), which must exist.
+fn site_of(state: &AppState, q: &PageQuery) -> Result<String, WebError> {
+    let name = q
+        .site
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(DEFAULT_SITE_NAME);
+    state
+        .sites
+        .by_name(name)
+        .map(|s| s.name.clone())
+        .ok_or_else(|| WebError::NotFound(format!("no site `{name}`")))
+}
 
 /// `GET /admin/notifications`.
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let Some(csrf) = signed_in(&state, &jar).await? else {
         return Ok(login_page(None).into_response());
     };
-    let settings = NotifySettings::load(&state, DEFAULT_SITE_NAME).await?;
-    let notice = q.saved.is_some().then_some("Saved.");
-    let body = form(&state, &settings, &csrf, notice, &FieldErrors::new());
+    let site = site_of(&state, &q)?;
+    let settings = NotifySettings::load(&state, &site).await?;
+    let notice = q.saved.is_some().then(|| "Saved.".to_string());
+    let body = form(&state, &site, &settings, &csrf, notice, &FieldErrors::new());
+    Ok(page("Notifications", body).into_response())
+}
+
+/// `POST /admin/notifications/test`: sends a test on each channel now and shows how it went.
+pub async fn test_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<PageQuery>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    authorize(&state, &jar, &body).await?;
+    let csrf = form_field(&body, "csrf")?.unwrap_or_default();
+    let site = site_of(&state, &q)?;
+    let tested = super::notify::test_channels(&state, &site).await?;
+    let mut lines: Vec<String> = tested["channels"]
+        .as_object()
+        .map(|channels| {
+            channels
+                .iter()
+                .map(|(name, r)| match r["error"].as_str() {
+                    None => format!("{name}: sent"),
+                    Some(e) => format!("{name}: failed — {e}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if lines.is_empty() {
+        lines.push("Nothing to test: no e-mail address and no webhook are set.".into());
+    }
+    let settings = NotifySettings::load(&state, &site).await?;
+    let notice = format!("Test: {}", lines.join("; "));
+    let body = form(
+        &state,
+        &site,
+        &settings,
+        &csrf,
+        Some(notice),
+        &FieldErrors::new(),
+    );
     Ok(page("Notifications", body).into_response())
 }
 
@@ -34,9 +96,11 @@ pub async fn show(
 pub async fn save_form(
     State(state): State<AppState>,
     jar: CookieJar,
+    Query(q): Query<PageQuery>,
     body: Bytes,
 ) -> Result<Response, WebError> {
     authorize(&state, &jar, &body).await?;
+    let site = site_of(&state, &q)?;
     let csrf = form_field(&body, "csrf")?.unwrap_or_default();
     let text = |name: &str| -> Result<String, WebError> {
         Ok(form_field(&body, name)?
@@ -61,11 +125,16 @@ pub async fn save_form(
         webhook_secret: Some(text("webhook_secret")?).filter(|s| !s.is_empty()),
         events,
     };
-    match save(&state, DEFAULT_SITE_NAME, typed.clone()).await {
-        Ok(_) => Ok(Redirect::to("/admin/notifications?saved=1").into_response()),
+    match save(&state, &site, typed.clone()).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/admin/notifications?site={site}&saved=1")).into_response())
+        }
         Err(WebError::Validation(errors)) => {
-            let mut response =
-                page("Notifications", form(&state, &typed, &csrf, None, &errors)).into_response();
+            let mut response = page(
+                "Notifications",
+                form(&state, &site, &typed, &csrf, None, &errors),
+            )
+            .into_response();
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
@@ -75,9 +144,10 @@ pub async fn save_form(
 
 fn form(
     state: &AppState,
+    site: &str,
     settings: &NotifySettings,
     csrf: &str,
-    notice: Option<&str>,
+    notice: Option<String>,
     errors: &FieldErrors,
 ) -> Markup {
     let problem = |field: &str| -> Markup {
@@ -91,11 +161,16 @@ fn form(
         }
     };
     html! {
-        h1 { "Notifications" }
-        nav { a href="/admin" { "← moderation" } }
+        h1 { "Notifications of " (site) }
+        nav {
+            a href="/admin" { "← moderation" }
+            @for other in state.sites.all() {
+                " · " a href={ "/admin/notifications?site=" (other.name) } { (other.name) }
+            }
+        }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         @if !errors.is_empty() { p role="alert" { "Nothing was saved: fix the fields marked below." } }
-        form method="post" action="/admin/notifications" {
+        form method="post" action={ "/admin/notifications?site=" (site) } {
             input type="hidden" name="csrf" value=(csrf);
             p {
                 label for="email_to" { "E-mail these moderators (one address per line)" }
@@ -125,6 +200,10 @@ fn form(
                 (problem("events"))
             }
             button type="submit" { "Save notifications" }
+        }
+        form method="post" action={ "/admin/notifications/test?site=" (site) } {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { "Send a test on each channel" }
         }
     }
 }

@@ -392,14 +392,25 @@ async fn webhook(
         },
         "waiting": comment.status == Status::Held,
     });
-    let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+    send_signed(client, url, secret, &item.event, &body).await
+}
+
+/// POSTs `body` to `url`, signed with `secret`; a 2xx is success.
+async fn send_signed(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    event: &str,
+    body: &serde_json::Value,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let response = client
         .post(url)
         .header("Content-Type", "application/json")
-        .header("X-Replyguard-Event", &item.event)
+        .header("X-Replyguard-Event", event)
         .header("X-Replyguard-Signature", signature(secret, unix, &body))
         .body(body)
         .send()
@@ -410,6 +421,59 @@ async fn webhook(
     } else {
         Err(format!("{url} answered {}", response.status()))
     }
+}
+
+/// Sends a test message on each channel `site` has, now, and says how each went: what the
+/// settings' test button shows, so a wrong URL or an unreachable SMTP host is found at once.
+pub(super) async fn test_channels(
+    state: &AppState,
+    site: &str,
+) -> Result<serde_json::Value, WebError> {
+    let settings = NotifySettings::load(state, site).await?;
+    let result = |r: Result<(), String>| match r {
+        Ok(()) => json!({"ok": true}),
+        Err(error) => json!({"ok": false, "error": error}),
+    };
+    let mut channels = serde_json::Map::new();
+    if let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        let body = json!({"event": "test", "site": site,
+            "text": "A test from replyguard: this endpoint receives the site's notifications."});
+        channels.insert(
+            "webhook".into(),
+            result(send_signed(&client, url, secret, "test", &body).await),
+        );
+    }
+    if !settings.email_to.is_empty() {
+        let sent =
+            match &state.mailer {
+                Some(mailer) => mailer
+                    .send(
+                        &settings.email_to,
+                        &format!("[{site}] replyguard test message"),
+                        "A test from replyguard: this address receives the site's notifications.\n",
+                    )
+                    .await,
+                None => Err("no --smtp-url: cannot send e-mail".into()),
+            };
+        channels.insert("email".into(), result(sent));
+    }
+    let ok = channels.values().all(|c| c["ok"] == true);
+    Ok(json!({"site": site, "ok": ok && !channels.is_empty(), "channels": channels}))
+}
+
+/// `POST /api/v1/admin/notifications/test?site=`: [`test_channels`].
+pub async fn test(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let site = site_name(&state, &q)?;
+    Ok(Json(test_channels(&state, &site).await?))
 }
 
 async fn email(

@@ -67,6 +67,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             get(notify::show).put(notify::replace),
         )
         .route("/api/v1/admin/notifications/log", get(notify::log))
+        .route("/api/v1/admin/notifications/test", post(notify::test))
         .route("/api/v1/admin/lessons", get(admin_lessons::list))
         .route(
             "/api/v1/admin/lessons/{id}/take-back",
@@ -101,6 +102,10 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route(
             "/admin/notifications",
             get(admin_notify_page::show).post(admin_notify_page::save_form),
+        )
+        .route(
+            "/admin/notifications/test",
+            post(admin_notify_page::test_form),
         )
         .route("/admin/login", post(admin_pages::login))
         .route("/admin/logout", post(admin_pages::logout))
