@@ -336,6 +336,68 @@ async fn a_failing_receiver_is_retried_and_kill_9_loses_no_notification() {
     drop(server);
 }
 
+/// Two replicas on one PostgreSQL database: each event is sent by exactly one of them, and one
+/// killed with `kill -9` while its events wait loses none — the other sends them, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_send_each_notification_once_even_when_one_is_killed() {
+    let mut cluster = common::postgres::PgCluster::start();
+    let url = cluster.database();
+    let db = std::path::Path::new(&url);
+    let received = Arc::new(Received::default());
+    received.failing.store(true, Ordering::SeqCst);
+    let hook = receiver(received.clone()).await;
+    let args = ["--flood-seconds", "0"];
+    let first = Server::start(db, &model(), &args);
+    let second = Server::start(db, &model(), &args);
+    let (status, _) = admin(
+        &first,
+        "PUT",
+        "/api/v1/admin/notifications",
+        Some(json!({"webhook_url": hook, "webhook_secret": SECRET})),
+    );
+    assert_eq!(status, 200);
+    // Held comments on both replicas, while the receiver fails.
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let on = if n % 2 == 0 { &first } else { &second };
+        let held = post(on, &format!("{BORDERLINE} number {n}"), "promo@example.org");
+        assert_eq!(held["status"], "held", "{held}");
+        ids.push(held["id"].as_i64().unwrap());
+    }
+    let started = Instant::now();
+    while *received.refused.lock().unwrap() < 6 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the events were not tried"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // One replica dies; the receiver recovers; the other delivers every event, once.
+    first.stop();
+    received.failing.store(false, Ordering::SeqCst);
+    wait_for(
+        &received,
+        "every event from the surviving replica",
+        |events| {
+            ids.iter()
+                .all(|id| events.iter().any(|e| e["comment"]["id"] == *id))
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in &ids {
+        let times = received
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["comment"]["id"] == *id)
+            .count();
+        assert_eq!(times, 1, "comment {id}: delivered {times} times");
+    }
+    drop(second);
+}
+
 /// A real SMTP server from PyPI (`aiosmtpd`) writing what it receives to a Maildir.
 struct SmtpServer {
     child: std::process::Child,

@@ -3,7 +3,7 @@
 # for what is already there: Debian's Chromium and ChromeDriver (tests/browser.rs; no tool
 # downloads a browser), Debian's PostgreSQL server (the storage conformance and replica tests start
 # a private cluster of their own, tests/common/postgres.rs) and the published Akismet client from
-# PyPI (tests/akismet_clients.rs).
+# PyPI (tests/akismet_clients.rs), Debian's Caddy and curl (tests/deploy.rs).
 # tests/faults.rs mounts small tmpfs file systems, so the suite runs as root (as CI does).
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,6 +13,13 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! id postgres >/dev/null 2>&1; then
   missing="$missing postgresql"
+fi
+# tests/deploy.rs runs README's Caddy example in front of the server, and talks TLS with curl.
+if ! command -v caddy >/dev/null 2>&1; then
+  missing="$missing caddy"
+fi
+if ! command -v curl >/dev/null 2>&1; then
+  missing="$missing curl"
 fi
 if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
