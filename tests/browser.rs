@@ -667,6 +667,15 @@ async fn admin_queue_search_bulk_and_keys() {
         .click()
         .await
         .unwrap();
+    // The page that asks first, then the yes.
+    wait_for(&client, "//h1[contains(., 'Approve 2 comment(s)?')]").await;
+    client
+        .find(Locator::Css("#confirm-bulk"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for(
         &client,
         "//p[@role='status' and contains(., '2 comment(s) approved')]",

@@ -634,6 +634,26 @@ pub async fn bulk(
         .filter(|(k, _)| k == "id")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Many comments at once: the moderator says yes on a page that lists them first.
+    if field("confirmed") != Some("1") {
+        let csrf = field("csrf").unwrap_or_default();
+        let back = field("back").unwrap_or("held");
+        let mut shown = Vec::new();
+        for &id in &ids {
+            if let Some(c) = state.store.get(id).await? {
+                shown.push(c);
+            }
+        }
+        return Ok(
+            page("Are you sure?", confirm_bulk(&action, &shown, csrf, back)).into_response(),
+        );
+    }
     let mut done = 0u64;
     for id in ids {
         super::admin::apply(&state, id, &action).await?;
@@ -649,6 +669,36 @@ pub async fn bulk(
         back.as_str()
     ))
     .into_response())
+}
+
+/// The page that asks before a bulk action: what it will do to which comments, with the button
+/// that does it (the same form again, confirmed) and the way back.
+fn confirm_bulk(action: &str, comments: &[StoredComment], csrf: &str, back: &str) -> Markup {
+    let verb = match action {
+        "approve" => "Approve",
+        "spam" => "Mark as spam",
+        "trash" => "Trash",
+        _ => "Restore",
+    };
+    html! {
+        main {
+            h1 { (verb) " " (comments.len()) " comment(s)?" }
+            ul {
+                @for c in comments {
+                    li { strong { (c.author) } ": " (c.content.chars().take(120).collect::<String>()) }
+                }
+            }
+            form method="post" action="/admin/bulk" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="action" value=(action);
+                input type="hidden" name="back" value=(back);
+                input type="hidden" name="confirmed" value="1";
+                @for c in comments { input type="hidden" name="id" value=(c.id); }
+                button type="submit" id="confirm-bulk" { "Yes, " (verb.to_lowercase()) " " (comments.len()) " comment(s)" }
+                " " a href={ "/admin?status=" (back) } { "Cancel" }
+            }
+        }
+    }
 }
 
 /// `POST /admin/logout`.
