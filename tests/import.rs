@@ -69,6 +69,15 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
         out.contains("learning: 4 spam and 8 ham examples added to the learning log"),
         "{out}"
     );
+    // What the import converted or left out of a body is listed, with the post.
+    for note in [
+        "article sourdough-at-altitude: removed 1 × a script",
+        "article sourdough-at-altitude: an embedded frame became a link to https://evil.example.net/x",
+        "article sourdough-at-altitude: an [embed] became a link to https://www.youtube.com/watch?v=altitude",
+        "article sourdough-at-altitude: removed a [gallery]",
+    ] {
+        assert!(out.contains(note), "{note}: {out}");
+    }
 
     // The same files again change nothing.
     let (code, again, _) = import(&db, &all_fixtures(), &[]);
@@ -127,6 +136,18 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
     assert!(
         page.contains("Baking Weekly » Altitude roundup"),
         "entities decoded"
+    );
+    // Shortcodes converted, a frame turned into a link; the report names what changed.
+    assert!(
+        page.contains("<figcaption>The crumb at 2,400 m</figcaption>"),
+        "the caption"
+    );
+    assert!(page.contains("href=\"https://www.youtube.com/watch?v=altitude\""));
+    assert!(page.contains("href=\"https://evil.example.net/x\""));
+    assert!(!page.contains("[caption") && !page.contains("[gallery"));
+    assert!(
+        page.contains("María Souza"),
+        "the byline is the display name"
     );
     for gone in [
         "alert(",

@@ -409,6 +409,7 @@ fn article(remote: &str, slug: &str, link: &str) -> ArticleRecord {
         link: Some(link.into()),
         wp_post_id: Some(12),
         public: true,
+        notes: Vec::new(),
     }
 }
 

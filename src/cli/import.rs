@@ -222,6 +222,9 @@ fn print_report(r: &Report, args: &ImportArgs) -> anyhow::Result<()> {
             r.replies_linked
         );
     }
+    for note in &r.notes {
+        outln!("article {note}");
+    }
     for orphan in r.orphans.iter().take(args.show_refused) {
         eprintln!("orphan: comment {orphan}: its thread is not in the file or the database");
     }

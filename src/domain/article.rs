@@ -20,4 +20,6 @@ pub struct ArticleRecord {
     pub wp_post_id: Option<i64>,
     /// Published: not a draft, scheduled, private or password-protected post.
     pub public: bool,
+    /// What the import converted or left out of the body, for its report.
+    pub notes: Vec<String>,
 }

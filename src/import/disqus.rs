@@ -78,6 +78,7 @@ impl Thread {
             link: Some(link).filter(|l| !l.is_empty()),
             wp_post_id: None,
             public: !yes(&self.deleted),
+            notes: Vec::new(),
         })
     }
 }

@@ -50,6 +50,8 @@ pub struct Report {
     pub learned_ham: u64,
     pub refused: Vec<Refused>,
     pub replies_linked: u64,
+    /// What was converted or left out of the articles' bodies: `slug: what`.
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -92,6 +94,9 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             Ok(Record::Article(a)) => {
                 // Comments read before this article belong to earlier ones: store them first.
                 self.flush()?;
+                self.report
+                    .notes
+                    .extend(a.notes.iter().map(|n| format!("{}: {n}", a.slug)));
                 if self.options.dry_run {
                     let known = self.rt.block_on(
                         self.store

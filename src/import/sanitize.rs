@@ -46,6 +46,196 @@ static COMMENT: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
+/// An imported body and what the import changed or left out of it, for the import report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanArticle {
+    pub html: String,
+    /// One line per thing converted or removed, naming it and why.
+    pub notes: Vec<String>,
+}
+
+/// Tags the allow-list removes with their content, named in the report when a body has them.
+const REMOVED_TAGS: &[(&str, &str)] = &[
+    ("<script", "a script (never run from imported text)"),
+    ("<style", "a style sheet"),
+    ("<object", "an <object> embed"),
+    ("<embed", "an <embed> element"),
+    ("<form", "a form"),
+];
+
+/// A WordPress post or page body as replyguard shows it: the common shortcodes converted
+/// (`[caption]` to a figure with its caption, `[embed]URL[/embed]` and an `<iframe>`'s source to
+/// a link, `[gallery]` to the list of its images when the export names them), then the
+/// allow-list ([`article_html`]). What could not be kept is listed in `notes`.
+pub fn wordpress_article(raw: &str, attachments: &[String]) -> CleanArticle {
+    let mut notes = Vec::new();
+    let mut text = raw.to_string();
+    let lower = text.to_ascii_lowercase();
+    for (tag, what) in REMOVED_TAGS {
+        let n = lower.matches(tag).count();
+        if n > 0 {
+            notes.push(format!("removed {n} × {what}"));
+        }
+    }
+    text = replace_iframes(&text, &mut notes);
+    text = replace_shortcodes(&text, attachments, &mut notes);
+    CleanArticle {
+        html: article_html(&text),
+        notes,
+    }
+}
+
+/// Each `<iframe src=URL>…</iframe>` becomes a link to URL (frames are never kept).
+fn replace_iframes(html: &str, notes: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = find_ci(rest, "<iframe") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = find_ci(after, "</iframe>")
+            .map(|e| e + "</iframe>".len())
+            .or_else(|| after.find('>').map(|e| e + 1))
+            .unwrap_or(after.len());
+        let tag = &after[..end];
+        match attribute(tag, "src") {
+            Some(src)
+                if src.starts_with("http://")
+                    || src.starts_with("https://")
+                    || src.starts_with("//") =>
+            {
+                let url = if src.starts_with("//") {
+                    format!("https:{src}")
+                } else {
+                    src
+                };
+                notes.push(format!("an embedded frame became a link to {url}"));
+                out.push_str(&format!("<p><a href=\"{url}\">{url}</a></p>"));
+            }
+            _ => notes.push("removed an embedded frame without an http(s) source".into()),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.to_ascii_lowercase().find(needle)
+}
+
+/// The value of `name="…"` (or `'…'`) in a tag or shortcode.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(name) {
+        let at = from + at;
+        let after = tag[at + name.len()..].trim_start();
+        let boundary = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
+        if boundary && let Some(value) = after.strip_prefix('=') {
+            let value = value.trim_start();
+            let quote = value.chars().next()?;
+            if quote == '"' || quote == '\'' {
+                let inner = &value[1..];
+                return inner.find(quote).map(|e| inner[..e].to_string());
+            }
+            let end = value
+                .find(|c: char| c.is_whitespace() || c == '>' || c == ']')
+                .unwrap_or(value.len());
+            return Some(value[..end].to_string());
+        }
+        from = at + name.len();
+    }
+    None
+}
+
+/// WordPress's common shortcodes converted; any other `[name …]` left as text and named.
+fn replace_shortcodes(html: &str, attachments: &[String], notes: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let at = &rest[open..];
+        let Some(close) = at.find(']') else {
+            out.push_str(at);
+            return out;
+        };
+        let tag = &at[1..close];
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        let lower = name.to_ascii_lowercase();
+        let ending = format!("[/{lower}]");
+        let body_end = at.to_ascii_lowercase().find(&ending);
+        match lower.as_str() {
+            "caption" | "wp_caption" => {
+                let end = body_end.unwrap_or(close + 1);
+                let inner = &at[(close + 1).min(end)..end];
+                // The caption is the text after the image (or the `caption` attribute).
+                let (media, caption) = match inner.rfind('>') {
+                    Some(i) => (&inner[..=i], inner[i + 1..].trim().to_string()),
+                    None => ("", inner.trim().to_string()),
+                };
+                let caption = if caption.is_empty() {
+                    attribute(tag, "caption").unwrap_or_default()
+                } else {
+                    caption
+                };
+                out.push_str(&format!(
+                    "<figure>{media}<figcaption>{caption}</figcaption></figure>"
+                ));
+                rest = &at[body_end.map_or(close + 1, |e| e + ending.len())..];
+            }
+            "embed" => {
+                let end = body_end.unwrap_or(close + 1);
+                let url = at[(close + 1).min(end)..end].trim().to_string();
+                out.push_str(&format!("<p><a href=\"{url}\">{url}</a></p>"));
+                notes.push(format!("an [embed] became a link to {url}"));
+                rest = &at[body_end.map_or(close + 1, |e| e + ending.len())..];
+            }
+            "gallery" => {
+                if attachments.is_empty() {
+                    notes.push("removed a [gallery]: the export names none of its images".into());
+                } else {
+                    out.push_str("<ul class=\"gallery\">");
+                    for url in attachments {
+                        out.push_str(&format!("<li><img src=\"{url}\" alt=\"\"></li>"));
+                    }
+                    out.push_str("</ul>");
+                    notes.push(format!(
+                        "a [gallery] became a list of its {} image(s)",
+                        attachments.len()
+                    ));
+                }
+                rest = &at[close + 1..];
+            }
+            _ if looks_like_shortcode(tag) => {
+                notes.push(format!(
+                    "kept the shortcode [{name}] as text: replyguard does not render it"
+                ));
+                out.push('[');
+                rest = &at[1..];
+            }
+            _ => {
+                out.push('[');
+                rest = &at[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `[name]` or `[name attr="…"]`: a word, then nothing or attributes.
+fn looks_like_shortcode(tag: &str) -> bool {
+    let name_len = tag
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(tag.len());
+    name_len > 0
+        && tag[..name_len].chars().any(|c| c.is_ascii_alphabetic())
+        && (name_len == tag.len() || tag[name_len..].starts_with(' ') && tag.contains('='))
+}
+
 /// An imported post or page body. WordPress stores paragraphs as blank lines and adds `<p>` when
 /// it shows the post; a body without any `<p>` gets them here the same way.
 pub fn article_html(raw: &str) -> String {
@@ -73,6 +263,57 @@ pub fn comment_html(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wordpress_shortcodes_and_frames_are_converted_and_what_is_left_out_is_named() {
+        let raw = r#"Intro
+
+[caption id="attachment_7" align="alignleft" width="300"]<img src="https://old.example/wp-content/uploads/a.jpg" alt="A"> The stadium at night[/caption]
+
+[embed]https://www.youtube.com/watch?v=abc[/embed]
+
+<iframe src="https://player.example/v/1" width="500"></iframe>
+
+[gallery ids="1,2"]
+
+[contact-form-7 id="5"] and an array like a[0] or [1, 2] stays.
+
+<script>alert(1)</script>"#;
+        let clean = wordpress_article(raw, &["https://old.example/b.jpg".into()]);
+        let html = &clean.html;
+        assert!(html.contains("<figure><img src=\"https://old.example/wp-content/uploads/a.jpg\" alt=\"A\"><figcaption>The stadium at night</figcaption></figure>"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://www.youtube.com/watch?v=abc\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"https://player.example/v/1\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<img src=\"https://old.example/b.jpg\""),
+            "{html}"
+        );
+        assert!(html.contains("a[0] or [1, 2] stays"), "{html}");
+        assert!(
+            !html.contains("[caption") && !html.contains("iframe") && !html.contains("alert"),
+            "{html}"
+        );
+        let notes = clean.notes.join("\n");
+        for expected in [
+            "script",
+            "link to https://player.example/v/1",
+            "[embed] became a link",
+            "[gallery] became a list of its 1 image",
+            "[contact-form-7]",
+        ] {
+            assert!(notes.contains(expected), "{expected}: {notes}");
+        }
+        assert_eq!(
+            wordpress_article("[gallery]", &[]).notes,
+            ["removed a [gallery]: the export names none of its images"]
+        );
+    }
 
     #[test]
     fn scripts_handlers_and_script_urls_do_not_survive() {

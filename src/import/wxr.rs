@@ -3,6 +3,7 @@
 
 use super::xml::{Node, XmlStream};
 use super::{ArticleRecord, ImportError, Item, Record, Refused, WpComment, rfc3339, sanitize};
+use std::collections::HashMap;
 use std::io::BufRead;
 
 /// The fields of one `<item>` read so far.
@@ -54,6 +55,7 @@ impl Post {
     fn emit(
         &mut self,
         with_comments: bool,
+        authors: &HashMap<String, String>,
         emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
         if self.emitted {
@@ -85,6 +87,8 @@ impl Post {
             name
         };
         self.known = true;
+        // Attachments follow their post in an export, so a gallery's images are not known yet.
+        let body = sanitize::wordpress_article(&self.content, &[]);
         emit(Ok(Record::Article(ArticleRecord {
             remote_id: format!("wordpress-post:{post_id}"),
             slug: if slug.is_empty() {
@@ -94,11 +98,17 @@ impl Post {
             },
             title: super::plain_text(&self.title),
             date: rfc3339(date).unwrap_or_default(),
-            author: super::plain_text(&self.creator),
-            html: sanitize::article_html(&self.content),
+            // The byline is the author's display name, as WordPress shows it, not the login.
+            author: super::plain_text(
+                authors
+                    .get(self.creator.trim())
+                    .map_or(&self.creator, |name| name),
+            ),
+            html: body.html,
             link: Some(self.link.trim().to_string()).filter(|l| !l.is_empty()),
             wp_post_id: Some(post_id),
             public,
+            notes: body.notes,
         })))
     }
 }
@@ -133,6 +143,9 @@ pub fn read(
     let mut comment: Option<(u64, WpComment)> = None;
     // Inside <wp:commentmeta> or <wp:postmeta>: their <wp:meta_key> fields are not the post's.
     let mut meta = 0usize;
+    // Authors (`<wp:author>` before the items): login → display name.
+    let mut authors: HashMap<String, String> = HashMap::new();
+    let (mut login, mut display) = (String::new(), String::new());
     loop {
         let position = xml.position();
         let Some(node) = xml.next_node()? else {
@@ -148,7 +161,7 @@ pub fn read(
                 }
                 "wp:comment" => {
                     if let Some(p) = post.as_mut() {
-                        p.emit(true, emit)?;
+                        p.emit(true, &authors, emit)?;
                         let c = WpComment {
                             post_id: p.id.clone(),
                             ..WpComment::default()
@@ -162,6 +175,15 @@ pub fn read(
             Node::Close { name, text, .. } => match name.as_str() {
                 "wp:commentmeta" | "wp:postmeta" => meta = meta.saturating_sub(1),
                 _ if meta > 0 => {}
+                "wp:author_login" if post.is_none() => login = text.trim().to_string(),
+                "wp:author_display_name" if post.is_none() => display = text.trim().to_string(),
+                "wp:author" if post.is_none() => {
+                    let (login, display) =
+                        (std::mem::take(&mut login), std::mem::take(&mut display));
+                    if !login.is_empty() && !display.is_empty() {
+                        authors.insert(login, display);
+                    }
+                }
                 "wp:comment" => {
                     if let Some((at, c)) = comment.take() {
                         let known = post.as_ref().is_some_and(|p| p.known);
@@ -178,7 +200,7 @@ pub fn read(
                 }
                 "item" => {
                     if let Some(mut p) = post.take() {
-                        p.emit(false, emit)?;
+                        p.emit(false, &authors, emit)?;
                     }
                 }
                 _ => {
