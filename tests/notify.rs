@@ -184,12 +184,7 @@ async fn the_test_button_tries_each_channel_at_once() {
         .body_mut()
         .read_to_string()
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = common::csrf_of(&page);
     let shown = agent()
         .post(&server.url("/admin/notifications/test?site=default"))
         .header("Cookie", &cookie)
@@ -453,12 +448,10 @@ impl Drop for SmtpServer {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path());
-    let server = Server::start(
-        &dir.path().join("db.sqlite"),
+/// A server in `dir` that sends its mail through `smtp`.
+fn mailing_server(dir: &std::path::Path, smtp: &SmtpServer) -> Server {
+    Server::start(
+        &dir.join("db.sqlite"),
         &model(),
         &[
             "--flood-seconds",
@@ -468,7 +461,14 @@ async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
             "--smtp-from",
             "replyguard@example.org",
         ],
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let server = mailing_server(dir.path(), &smtp);
     let (status, body) = admin(
         &server,
         "PUT",
@@ -581,18 +581,7 @@ async fn wait_for_mail(smtp: &SmtpServer, address: &str, n: usize) -> Vec<String
 async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(dir.path());
-    let server = Server::start(
-        &dir.path().join("db.sqlite"),
-        &model(),
-        &[
-            "--flood-seconds",
-            "0",
-            "--smtp-url",
-            &format!("smtp://127.0.0.1:{}", smtp.port),
-            "--smtp-from",
-            "replyguard@example.org",
-        ],
-    );
+    let server = mailing_server(dir.path(), &smtp);
     // The form offers the box, unticked.
     let page = agent()
         .get(&server.url(&format!("/articles/{ARTICLE}")))

@@ -768,12 +768,7 @@ fn a_keys_votes_count_once_teach_only_it_and_can_be_taken_back() {
         page.contains("zorblax tonic number 7") && page.contains("Akismet client"),
         "{page}"
     );
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a take-back form")
-        .to_string();
+    let csrf = common::csrf_of(&page);
     for (n, vote) in votes.iter().filter(|v| v["label"] == "spam").enumerate() {
         let id = vote["id"].as_i64().unwrap();
         if n == 0 {

@@ -119,6 +119,15 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Output {
     output
 }
 
+/// The CSRF token of the first form of an `/admin` page.
+pub fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no form with a CSRF token: {page}"))
+        .to_string()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
