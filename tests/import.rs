@@ -190,6 +190,30 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
         get(&server, "/about/").2.as_deref(),
         Some("/articles/about")
     );
+    // A page whose comments were closed on the old site: no form, and new comments refused.
+    let (_, about, _) = get(&server, "/articles/about");
+    assert!(
+        about.contains("Comments are closed on this article."),
+        "{about}"
+    );
+    assert!(!about.contains("Leave a Reply"), "{about}");
+    let refused = agent()
+        .post(&server.url("/api/v1/articles/about/comments"))
+        .send_json(serde_json::json!({"comment_content": "Late to the party?",
+            "comment_author": "Ana", "comment_author_email": "ana@example.org"}))
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let refused = agent()
+        .post(&server.url("/articles/about/comments"))
+        .send_form([
+            ("comment", "Late to the party?"),
+            ("author", "Ana"),
+            ("email", "ana@example.org"),
+        ])
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let (_, open, _) = get(&server, "/articles/sourdough-at-altitude");
+    assert!(open.contains("Leave a Reply"));
     assert_eq!(
         get(&server, "/2019/05/01/members-only/").0,
         404,

@@ -410,6 +410,7 @@ fn article(remote: &str, slug: &str, link: &str) -> ArticleRecord {
         wp_post_id: Some(12),
         public: true,
         notes: Vec::new(),
+        comments_open: true,
     }
 }
 

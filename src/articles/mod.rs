@@ -14,6 +14,8 @@ pub struct Article {
     pub date: String,
     pub author: String,
     pub html: String,
+    /// New comments are taken (an imported post keeps the old site's "comments closed").
+    pub comments_open: bool,
 }
 
 /// Errors reading articles; each names the file.
@@ -70,6 +72,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Article, ArticleError> {
         date,
         author,
         html,
+        comments_open: true,
     })
 }
 
@@ -82,6 +85,7 @@ pub fn default_article() -> Article {
         date: String::new(),
         author: String::new(),
         html: format!("<p>{e}</p>"),
+        comments_open: true,
     })
 }
 

@@ -22,4 +22,6 @@ pub struct ArticleRecord {
     pub public: bool,
     /// What the import converted or left out of the body, for its report.
     pub notes: Vec<String>,
+    /// The old site still took comments on it (WordPress `comment_status` not `closed`).
+    pub comments_open: bool,
 }

@@ -82,6 +82,7 @@ fn items(store: &Source<'_>, files: &[Article]) -> Result<Vec<Item>, StorageErro
                 html: f.html.clone(),
                 link: None,
                 public: true,
+                comments_open: true,
             },
         });
         next += 1;
@@ -204,7 +205,11 @@ fn wxr(
             if a.public { "publish" } else { "private" },
         )?;
         element(out, "wp:post_type", "post")?;
-        element(out, "wp:comment_status", "open")?;
+        element(
+            out,
+            "wp:comment_status",
+            if a.comments_open { "open" } else { "closed" },
+        )?;
         writeln!(out)?;
         each_comment(store, Some(&a.slug), |c| {
             counts.comments += 1;

@@ -15,6 +15,8 @@ struct Thread {
     author: String,
     message: String,
     deleted: String,
+    /// Disqus's `isClosed`: no new comments.
+    closed: String,
 }
 
 #[derive(Default)]
@@ -79,6 +81,7 @@ impl Thread {
             wp_post_id: None,
             public: !yes(&self.deleted),
             notes: Vec::new(),
+            comments_open: !yes(&self.closed),
         })
     }
 }
@@ -196,6 +199,7 @@ pub fn read(
                                 "createdAt" => &mut t.created,
                                 "message" => &mut t.message,
                                 "isDeleted" => &mut t.deleted,
+                                "isClosed" => &mut t.closed,
                                 _ => continue,
                             };
                             *slot = text;

@@ -21,6 +21,7 @@ struct Post {
     content: String,
     date: String,
     date_gmt: String,
+    comment_status: String,
     /// The article record was handed out (at its first comment, or at `</item>`).
     emitted: bool,
     /// Whether it became an article (a post or page, or any item with comments).
@@ -41,6 +42,7 @@ impl Post {
             "content:encoded" => &mut self.content,
             "wp:post_date" => &mut self.date,
             "wp:post_date_gmt" => &mut self.date_gmt,
+            "wp:comment_status" => &mut self.comment_status,
             _ => return,
         };
         *slot = text;
@@ -109,6 +111,7 @@ impl Post {
             wp_post_id: Some(post_id),
             public,
             notes: body.notes,
+            comments_open: self.comment_status.trim() != "closed",
         })))
     }
 }

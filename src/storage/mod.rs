@@ -521,6 +521,8 @@ pub struct StoredArticle {
     pub html: String,
     pub link: Option<String>,
     pub public: bool,
+    /// New comments are taken (imported posts keep the old site's "comments closed").
+    pub comments_open: bool,
 }
 
 /// What importing an article did.

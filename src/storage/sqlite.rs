@@ -28,6 +28,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_outbox.sql"),
     include_str!("migrations/0013_submit_votes.sql"),
     include_str!("migrations/0014_reply_subscriptions.sql"),
+    include_str!("migrations/0015_comments_closed.sql"),
 ];
 
 /// Most comments committed together in one transaction.

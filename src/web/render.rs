@@ -112,7 +112,11 @@ pub fn article_page(
                 (thread(&children, None, pending.map(|p| p.id), &format!("/articles/{}?cpage={}", article.slug, paging.page), 0))
                 (page_links(&article.slug, paging))
             }
-            (reply_form(&format!("/articles/{}", article.slug), &format!("/articles/{}/comments", article.slug), form))
+            @if article.comments_open {
+                (reply_form(&format!("/articles/{}", article.slug), &format!("/articles/{}/comments", article.slug), form))
+            } @else {
+                section id="respond" { p.closed { (super::submit::COMMENTS_CLOSED) } }
+            }
         },
     )
 }

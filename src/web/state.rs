@@ -377,6 +377,7 @@ fn with_imported(files: &[Article], imported: Vec<crate::storage::StoredArticle>
             // Sanitized when it was imported; cleaned again here in case the database was
             // written by something else.
             html: crate::import::sanitize::article_html(&a.html),
+            comments_open: a.comments_open,
         });
     }
     all.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));

@@ -132,8 +132,15 @@ fn not_stored() -> WebError {
 /// origin. With `store` false (an Akismet `is_test` check) it is scored and nothing is kept.
 pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Accepted, WebError> {
     let reader = s.refuses();
-    if reader && s.page_title.is_none() && state.article(&s.article).is_none() {
-        return Err(WebError::NotFound(format!("no article `{}`", s.article)));
+    if reader && s.page_title.is_none() {
+        match state.article(&s.article) {
+            None => return Err(WebError::NotFound(format!("no article `{}`", s.article))),
+            // The old site had closed its comments; the import kept that.
+            Some(article) if !article.comments_open => {
+                return Err(WebError::Forbidden(COMMENTS_CLOSED.into()));
+            }
+            Some(_) => {}
+        }
     }
     let draft = match CommentDraft::parse(&s.raw, s.strictness()) {
         Ok(draft) => Some(draft),
@@ -340,6 +347,9 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
         (classification, clues)
     })
 }
+
+/// What a reader is told when an article takes no more comments.
+pub const COMMENTS_CLOSED: &str = "Comments are closed on this article.";
 
 /// The clue naming a site's "hold every comment" setting when it held a comment.
 pub const MODERATE_ALL_CLUE: &str = "site:moderate-all";

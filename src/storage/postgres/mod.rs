@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_outbox.sql"),
     include_str!("0007_submit_votes.sql"),
     include_str!("0008_reply_subscriptions.sql"),
+    include_str!("0009_comments_closed.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

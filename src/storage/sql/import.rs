@@ -26,10 +26,10 @@ const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status,
 const INSERT_LEARNED: &str = "INSERT INTO learning_log (comment_id, label, sign, record, source, \
     at) VALUES ($1, $2, 1, $3, 'import', $4)";
 const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $1, title = $2, date = $3, author = $4, \
-    html = $5, link = $6, link_path = $7, public = $8 WHERE remote_id = $9";
+    html = $5, link = $6, link_path = $7, public = $8, comments_open = $9 WHERE remote_id = $10";
 const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, remote_id, title, date, author, html, \
-    link, link_path, wp_post_id, public, imported_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    link, link_path, wp_post_id, public, imported_at, comments_open) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 const BUMP_ARTICLES: &str = "INSERT INTO settings (key, value) VALUES ($1, '1') \
     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
 const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM comments p \
@@ -101,7 +101,7 @@ pub async fn import_article<E: Exec>(
     match &existing {
         // The post was known only from a comment dump: it gets its content and slug now.
         Some((old_slug, _)) => {
-            let params: [&dyn super::Param; 9] = [
+            let params: [&dyn super::Param; 10] = [
                 &slug,
                 &a.title,
                 &a.date,
@@ -110,6 +110,7 @@ pub async fn import_article<E: Exec>(
                 &a.link,
                 &path,
                 &a.public,
+                &a.comments_open,
                 &a.remote_id,
             ];
             e.execute(UPDATE_ARTICLE, &params).await?;
@@ -121,7 +122,7 @@ pub async fn import_article<E: Exec>(
         }
         None => {
             let now = now_rfc3339();
-            let params: [&dyn super::Param; 11] = [
+            let params: [&dyn super::Param; 12] = [
                 &slug,
                 &a.remote_id,
                 &a.title,
@@ -133,6 +134,7 @@ pub async fn import_article<E: Exec>(
                 &a.wp_post_id,
                 &a.public,
                 &now,
+                &a.comments_open,
             ];
             e.execute(INSERT_ARTICLE, &params).await?;
         }
@@ -273,7 +275,7 @@ pub async fn export_articles<E: Exec>(e: &E) -> Result<Vec<ExportArticle>, Stora
     e.query(EXPORT_ARTICLES, &[], |r| {
         Ok(ExportArticle {
             article: row::article(r)?,
-            wp_post_id: r.opt_int(7)?,
+            wp_post_id: r.opt_int(8)?,
         })
     })
     .await

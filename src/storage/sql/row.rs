@@ -28,7 +28,7 @@ macro_rules! public_comment_columns {
 /// The columns [`article`] reads.
 macro_rules! article_columns {
     () => {
-        "slug, title, date, author, html, link, public"
+        "slug, title, date, author, html, link, public, comments_open"
     };
 }
 pub(crate) use {article_columns, comment_columns, public_comment_columns};
@@ -67,6 +67,7 @@ pub fn article(r: &dyn RowRead) -> Result<StoredArticle, StorageError> {
         html: r.text(4)?,
         link: r.opt_text(5)?,
         public: r.flag(6)?,
+        comments_open: r.flag(7)?,
     })
 }
 
