@@ -229,6 +229,32 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
     );
 }
 
+/// `--media-base`: the posts' links to the old site's uploads point to their new home, and the
+/// report says so.
+#[test]
+fn uploads_can_move_to_a_new_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let (_, out, err) = import(
+        &db,
+        &[fixture("wordpress.wxr")],
+        &["--media-base", "https://cdn.example/media"],
+    );
+    assert!(
+        out.contains(
+            "article sourdough-at-altitude: 1 upload link(s) now point to https://cdn.example/media"
+        ),
+        "{out}\n{err}"
+    );
+    let server = Server::start(&db, &model(), &[]);
+    let (_, page, _) = get(&server, "/articles/sourdough-at-altitude");
+    assert!(
+        page.contains("https://cdn.example/media/2019/04/crumb.jpg"),
+        "{page}"
+    );
+    assert!(!page.contains("fieldnotes.example.org/wp-content/uploads"));
+}
+
 #[test]
 fn an_interrupted_import_resumes_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();

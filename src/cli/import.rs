@@ -41,6 +41,10 @@ pub struct ImportArgs {
     /// Refused records listed in full (the rest are counted).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub show_refused: usize,
+    /// Where the old site's uploads live now: every `http(s)://…/wp-content/uploads/PATH` in the
+    /// imported posts becomes `URL/PATH` (copy the folder there first).
+    #[arg(long, value_name = "URL")]
+    pub media_base: Option<String>,
 }
 
 /// The formats `--format` names.
@@ -109,6 +113,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             dry_run: args.dry_run,
             taken_slugs: &taken,
             site: site.id,
+            media_base: args.media_base.as_deref(),
         },
     );
     for path in &args.files {

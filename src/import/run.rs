@@ -30,6 +30,8 @@ pub struct Options<'a> {
     pub taken_slugs: &'a [String],
     /// The site the comments are imported into.
     pub site: i64,
+    /// New address of the old site's `wp-content/uploads/` (`--media-base`).
+    pub media_base: Option<&'a str>,
 }
 
 /// What an import did (or, dry, would do).
@@ -91,9 +93,17 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn take(&mut self, item: Item) -> Result<(), ImportError> {
         match item {
             Err(refused) => self.report.refused.push(refused),
-            Ok(Record::Article(a)) => {
+            Ok(Record::Article(mut a)) => {
                 // Comments read before this article belong to earlier ones: store them first.
                 self.flush()?;
+                if let Some(base) = self.options.media_base {
+                    let (html, moved) = super::sanitize::rewrite_uploads(&a.html, base);
+                    if moved > 0 {
+                        a.html = html;
+                        a.notes
+                            .push(format!("{moved} upload link(s) now point to {base}"));
+                    }
+                }
                 self.report
                     .notes
                     .extend(a.notes.iter().map(|n| format!("{}: {n}", a.slug)));

@@ -85,6 +85,32 @@ pub fn wordpress_article(raw: &str, attachments: &[String]) -> CleanArticle {
     }
 }
 
+/// Every `http(s)://HOST/…/wp-content/uploads/PATH` of `html` as `BASE/PATH`, and how many.
+pub fn rewrite_uploads(html: &str, base: &str) -> (String, usize) {
+    const UPLOADS: &str = "/wp-content/uploads/";
+    let base = base.trim_end_matches('/');
+    let mut out = String::with_capacity(html.len());
+    let (mut rest, mut moved) = (html, 0);
+    while let Some(at) = rest.find(UPLOADS) {
+        // The address starts after the quote, bracket or space before it.
+        let start = rest[..at]
+            .rfind(|c: char| c == '"' || c == '\'' || c == '(' || c == '=' || c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        let url = &rest[start..at];
+        if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("//") {
+            out.push_str(&rest[..start]);
+            out.push_str(base);
+            out.push('/');
+            moved += 1;
+        } else {
+            out.push_str(&rest[..at + UPLOADS.len()]);
+        }
+        rest = &rest[at + UPLOADS.len()..];
+    }
+    out.push_str(rest);
+    (out, moved)
+}
+
 /// Each `<iframe src=URL>…</iframe>` becomes a link to URL (frames are never kept).
 fn replace_iframes(html: &str, notes: &mut Vec<String>) -> String {
     let mut out = String::with_capacity(html.len());
@@ -263,6 +289,17 @@ pub fn comment_html(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploads_move_to_the_new_base() {
+        let html = r#"<img src="https://old.example/wp-content/uploads/2019/04/a.jpg"> <a href='//old.example/blog/wp-content/uploads/b.pdf'>b</a> see /wp-content/uploads/c.png"#;
+        let (moved, n) = rewrite_uploads(html, "https://cdn.example/media/");
+        assert_eq!(n, 2);
+        assert_eq!(
+            moved,
+            r#"<img src="https://cdn.example/media/2019/04/a.jpg"> <a href='https://cdn.example/media/b.pdf'>b</a> see /wp-content/uploads/c.png"#
+        );
+    }
 
     #[test]
     fn wordpress_shortcodes_and_frames_are_converted_and_what_is_left_out_is_named() {
