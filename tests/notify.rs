@@ -115,6 +115,17 @@ fn post(server: &Server, text: &str, email: &str) -> Value {
     resp.body_mut().read_json().unwrap()
 }
 
+/// How many events about comment `id` the receiver got.
+fn delivered(received: &Received, id: i64) -> usize {
+    received
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["comment"]["id"] == id)
+        .count()
+}
+
 async fn wait_for(received: &Received, what: &str, check: impl Fn(&[Value]) -> bool) {
     let started = Instant::now();
     loop {
@@ -319,13 +330,7 @@ async fn a_failing_receiver_is_retried_and_kill_9_loses_no_notification() {
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let times = received
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e["comment"]["id"] == id)
-        .count();
+    let times = delivered(&received, id);
     assert_eq!(times, 1, "delivered {times} times");
     assert!(*received.refused.lock().unwrap() >= 1);
     drop(server);
@@ -381,13 +386,7 @@ async fn two_replicas_send_each_notification_once_even_when_one_is_killed() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     for id in &ids {
-        let times = received
-            .events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e["comment"]["id"] == *id)
-            .count();
+        let times = delivered(&received, *id);
         assert_eq!(times, 1, "comment {id}: delivered {times} times");
     }
     drop(second);
