@@ -1019,36 +1019,30 @@ fn admin_page_explains_counts_searches_and_acts_in_bulk() {
         .unwrap();
     assert_eq!(forged.status().as_u16(), 403);
     let (a, b) = (ids[0].to_string(), ids[1].to_string());
+    // Approving the first two, `confirmed` or not.
+    let approve_two = |confirmed: &str| {
+        agent()
+            .post(&bulk)
+            .header("Cookie", &cookie)
+            .send_form([
+                ("csrf", csrf.as_str()),
+                ("back", "held"),
+                ("action", "approve"),
+                ("confirmed", confirmed),
+                ("id", a.as_str()),
+                ("id", b.as_str()),
+            ])
+            .unwrap()
+    };
     // First a page that asks, naming what it will do, and nothing is done yet.
-    let mut asked = agent()
-        .post(&bulk)
-        .header("Cookie", &cookie)
-        .send_form([
-            ("csrf", csrf.as_str()),
-            ("back", "held"),
-            ("action", "approve"),
-            ("id", a.as_str()),
-            ("id", b.as_str()),
-        ])
-        .unwrap();
+    let mut asked = approve_two("");
     assert_eq!(asked.status().as_u16(), 200);
     let asked = asked.body_mut().read_to_string().unwrap();
     assert!(asked.contains("Approve 2 comment(s)?"), "{asked}");
     assert!(asked.contains("I disagree with the conclusion"), "{asked}");
     let unchanged = admin_get(&server, &cookie, "/admin?status=held");
     assert!(unchanged.contains("Waiting (3)"), "acted before the yes");
-    let resp = agent()
-        .post(&bulk)
-        .header("Cookie", &cookie)
-        .send_form([
-            ("csrf", csrf.as_str()),
-            ("back", "held"),
-            ("action", "approve"),
-            ("confirmed", "1"),
-            ("id", a.as_str()),
-            ("id", b.as_str()),
-        ])
-        .unwrap();
+    let resp = approve_two("1");
     assert_eq!(resp.status().as_u16(), 303);
     let location = resp
         .headers()

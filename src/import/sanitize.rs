@@ -113,16 +113,19 @@ pub fn rewrite_uploads(html: &str, base: &str) -> (String, usize) {
 
 /// Each `<iframe src=URL>…</iframe>` becomes a link to URL (frames are never kept).
 fn replace_iframes(html: &str, notes: &mut Vec<String>) -> String {
+    // Lower-cased once: ASCII lower-casing keeps every byte offset.
+    let lowered = html.to_ascii_lowercase();
     let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = find_ci(rest, "<iframe") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start..];
-        let end = find_ci(after, "</iframe>")
-            .map(|e| e + "</iframe>".len())
-            .or_else(|| after.find('>').map(|e| e + 1))
-            .unwrap_or(after.len());
-        let tag = &after[..end];
+    let mut pos = 0;
+    while let Some(found) = lowered[pos..].find("<iframe") {
+        let start = pos + found;
+        out.push_str(&html[pos..start]);
+        let end = lowered[start..]
+            .find("</iframe>")
+            .map(|e| start + e + "</iframe>".len())
+            .or_else(|| html[start..].find('>').map(|e| start + e + 1))
+            .unwrap_or(html.len());
+        let tag = &html[start..end];
         match attribute(tag, "src") {
             Some(src)
                 if src.starts_with("http://")
@@ -139,14 +142,10 @@ fn replace_iframes(html: &str, notes: &mut Vec<String>) -> String {
             }
             _ => notes.push("removed an embedded frame without an http(s) source".into()),
         }
-        rest = &after[end..];
+        pos = end;
     }
-    out.push_str(rest);
+    out.push_str(&html[pos..]);
     out
-}
-
-fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
-    haystack.to_ascii_lowercase().find(needle)
 }
 
 /// The value of `name="…"` (or `'…'`) in a tag or shortcode.
@@ -176,9 +175,12 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 
 /// WordPress's common shortcodes converted; any other `[name …]` left as text and named.
 fn replace_shortcodes(html: &str, attachments: &[String], notes: &mut Vec<String>) -> String {
+    // Lower-cased once: ASCII lower-casing keeps every byte offset, so `lowered[i..]` is `html[i..]`.
+    let lowered = html.to_ascii_lowercase();
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(open) = rest.find('[') {
+        let offset = html.len() - rest.len() + open;
         out.push_str(&rest[..open]);
         let at = &rest[open..];
         let Some(close) = at.find(']') else {
@@ -192,9 +194,10 @@ fn replace_shortcodes(html: &str, attachments: &[String], notes: &mut Vec<String
             .collect();
         let lower = name.to_ascii_lowercase();
         let ending = format!("[/{lower}]");
-        let body_end = at.to_ascii_lowercase().find(&ending);
+        let body_end = || lowered[offset..].find(&ending);
         match lower.as_str() {
             "caption" | "wp_caption" => {
+                let body_end = body_end();
                 let end = body_end.unwrap_or(close + 1);
                 let inner = &at[(close + 1).min(end)..end];
                 // The caption is the text after the image (or the `caption` attribute).
@@ -213,6 +216,7 @@ fn replace_shortcodes(html: &str, attachments: &[String], notes: &mut Vec<String
                 rest = &at[body_end.map_or(close + 1, |e| e + ending.len())..];
             }
             "embed" => {
+                let body_end = body_end();
                 let end = body_end.unwrap_or(close + 1);
                 let url = at[(close + 1).min(end)..end].trim().to_string();
                 out.push_str(&format!("<p><a href=\"{url}\">{url}</a></p>"));

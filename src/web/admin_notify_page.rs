@@ -7,7 +7,7 @@ use super::AppState;
 use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
 use super::error::WebError;
 use super::notify::{EVENTS, NotifySettings, save};
-use crate::domain::{DEFAULT_SITE_NAME, FieldErrors};
+use crate::domain::FieldErrors;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -24,17 +24,19 @@ pub struct PageQuery {
 
 /// The site the page is about (`?site=`, default: the default site), which must exist.
 fn site_of(state: &AppState, q: &PageQuery) -> Result<String, WebError> {
-    let name = q
-        .site
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(DEFAULT_SITE_NAME);
-    state
-        .sites
-        .by_name(name)
-        .map(|s| s.name.clone())
-        .ok_or_else(|| WebError::NotFound(format!("no site `{name}`")))
+    super::notify::named_site(state, q.site.as_deref())
+}
+
+/// The form of `site`'s stored settings, with `notice` above it.
+async fn stored_form(
+    state: &AppState,
+    site: &str,
+    csrf: &str,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let settings = NotifySettings::load(state, site).await?;
+    let body = form(state, site, &settings, csrf, notice, &FieldErrors::new());
+    Ok(page("Notifications", body).into_response())
 }
 
 /// `GET /admin/notifications`.
@@ -47,10 +49,8 @@ pub async fn show(
         return Ok(login_page(None).into_response());
     };
     let site = site_of(&state, &q)?;
-    let settings = NotifySettings::load(&state, &site).await?;
     let notice = q.saved.is_some().then(|| "Saved.".to_string());
-    let body = form(&state, &site, &settings, &csrf, notice, &FieldErrors::new());
-    Ok(page("Notifications", body).into_response())
+    stored_form(&state, &site, &csrf, notice).await
 }
 
 /// `POST /admin/notifications/test`: sends a test on each channel now and shows how it went.
@@ -79,17 +79,8 @@ pub async fn test_form(
     if lines.is_empty() {
         lines.push("Nothing to test: no e-mail address and no webhook are set.".into());
     }
-    let settings = NotifySettings::load(&state, &site).await?;
     let notice = format!("Test: {}", lines.join("; "));
-    let body = form(
-        &state,
-        &site,
-        &settings,
-        &csrf,
-        Some(notice),
-        &FieldErrors::new(),
-    );
-    Ok(page("Notifications", body).into_response())
+    stored_form(&state, &site, &csrf, Some(notice)).await
 }
 
 /// `POST /admin/notifications`: saves the form, or shows it back with its problems (422).

@@ -92,13 +92,13 @@ pub(super) async fn signed_in(
     }
 }
 
-/// An admin page around `body`.
 /// `?saved=1` after a settings form was saved.
 #[derive(Debug, serde::Deserialize)]
 pub struct SavedQuery {
     pub saved: Option<String>,
 }
 
+/// An admin page around `body`.
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     Html(
         html! {

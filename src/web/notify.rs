@@ -139,13 +139,18 @@ pub struct SiteQuery {
 }
 
 fn site_name(state: &AppState, q: &SiteQuery) -> Result<String, WebError> {
-    let name = q
-        .site
-        .clone()
-        .unwrap_or_else(|| crate::domain::DEFAULT_SITE_NAME.to_string());
+    named_site(state, q.site.as_deref())
+}
+
+/// The name of the site `?site=` names (none or empty: the default site), which must exist.
+pub(super) fn named_site(state: &AppState, name: Option<&str>) -> Result<String, WebError> {
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(crate::domain::DEFAULT_SITE_NAME);
     state
         .sites
-        .by_name(&name)
+        .by_name(name)
         .map(|s| s.name.clone())
         .ok_or_else(|| WebError::NotFound(format!("no site `{name}`")))
 }
@@ -486,10 +491,7 @@ async fn email(
     let Some(mailer) = &state.mailer else {
         return Err("no --smtp-url: cannot send e-mail".into());
     };
-    let base = state.public_url.as_ref().map_or_else(
-        || "http://localhost:8080".to_string(),
-        |u| u.as_str().trim_end_matches('/').to_string(),
-    );
+    let base = state.mail_base_url();
     let waiting = comment.status == Status::Held;
     let subject = if waiting {
         format!("[{}] A comment is waiting for your approval", site.title)

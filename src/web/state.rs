@@ -328,6 +328,15 @@ impl AppState {
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
     }
 
+    /// The address links in e-mail start with: `--public-url`, else `http://localhost:8080`
+    /// (a mail has no request to take a host from).
+    pub fn mail_base_url(&self) -> String {
+        self.public_url.as_ref().map_or_else(
+            || "http://localhost:8080".to_string(),
+            |u| u.as_str().trim_end_matches('/').to_string(),
+        )
+    }
+
     /// The site's address for absolute links (feeds): `--public-url`, else the request's `Host`
     /// (kept only if it is a plain host name or address and port) over http.
     pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
