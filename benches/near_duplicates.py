@@ -5,13 +5,17 @@ comments in date order; for every comment of the stream's second half, whether i
 moderators would have marked by then). Comments with fewer than MIN shingles are never counted.
 Prints, per video and per (MIN, TAU), the share of second-half spam and of ham with such a match.
 
-usage: python3 benches/near_duplicates.py   (no dependencies beyond Python 3)"""
+usage: python3 benches/near_duplicates.py   (no dependencies beyond Python 3)
+       K=2 python3 benches/near_duplicates.py   word pairs, as `rule:copy-of-marked-spam` uses"""
 import csv, glob, html, os, re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def shingles(text, k=3):
+K = int(os.environ.get("K", "3"))
+
+
+def shingles(text, k=K):
     words = re.findall(r"\w+", html.unescape(re.sub(r"<[^>]+>", " ", text)).lower())
     return {tuple(words[i:i + k]) for i in range(len(words) - k + 1)}
 
