@@ -457,3 +457,71 @@ fn an_address_marked_spam_is_held_next_time() {
         "{metrics}"
     );
 }
+
+/// A site's moderators teach its own layer ([`SiteLayer`](replyguard::engine::site_layer)):
+/// after a local shop's plugs marked spam and readers' comments that stayed published or were
+/// approved, the next plug scores higher and the layer is named among its clues. The layer is
+/// kept beside the model file, so `train --feedback`, which folds the same lessons into a new
+/// file, does not empty it.
+#[test]
+fn a_sites_lessons_teach_its_own_layer_which_outlives_a_retrain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let args = ["--learn-published-after", "0s"];
+    let server = Server::start(&db, &model(), &args);
+    let probe = json!({"comment_content": "Ask Tilda for the lavender soap bar at the Saturday market stall.",
+                       "comment_author": "Dana"});
+    let classify = |server: &Server| post(&server.url("/api/v1/classify"), &probe);
+    let before = classify(&server);
+    let topics = [
+        "the supply chain",
+        "the sponsorship fee",
+        "the cloud contract",
+        "the broadcast rights",
+        "the ticketing system",
+        "the press release",
+    ];
+    let comments = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    for (i, topic) in topics.iter().enumerate() {
+        let ham = post(
+            &comments,
+            &json!({"comment_content": format!("I read the part about {topic} twice; the figures there look right to me."),
+                    "comment_author": format!("Reader {i}"), "comment_author_email": format!("r{i}@example.org")}),
+        );
+        if ham["status"] != "published" {
+            moderate(&server, ham["id"].as_i64().unwrap(), "approve");
+        }
+        let spam = post(
+            &comments,
+            &json!({"comment_content": format!("Tilda's handmade soaps are back at the Saturday market stall {i}, ask for the lavender bar."),
+                    "comment_author": format!("Tilda {i}"), "comment_author_email": format!("t{i}@example.net")}),
+        );
+        if spam["status"] != "rejected" {
+            moderate(&server, spam["id"].as_i64().unwrap(), "spam");
+        }
+    }
+    let health = wait_for_learned(&server, 12);
+    let named = |body: &Value| {
+        body["clues"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["token"] == "site:learned-from-moderators")
+        })
+    };
+    let after = classify(&server);
+    let p = |body: &Value| body["spam_probability"].as_f64().unwrap();
+    assert!(
+        p(&after) > p(&before) + 0.05,
+        "{before} → {after}; {health}"
+    );
+    assert!(named(&after), "{after}");
+    assert!(!named(&before), "{before}");
+    server.stop();
+
+    let out_model = dir.path().join("feedback.rgm");
+    train_feedback(&db, &out_model);
+    let server = Server::start(&db, &out_model, &args);
+    let retrained = classify(&server);
+    assert!(named(&retrained), "{retrained}");
+    assert!(p(&retrained) > p(&before) + 0.05, "{before} → {retrained}");
+    server.stop();
+}

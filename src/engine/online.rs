@@ -5,6 +5,7 @@
 use super::decision::Thresholds;
 use super::model::{Classification, Example, Model, NaiveBayesCore, Score};
 use super::recalibrate::{Recalibrated, recalibrate};
+use super::site_layer::{self, SiteLayer};
 use super::train::Corpus;
 use crate::data::{Comment, CommentView, Label};
 use crate::engine::Verdict;
@@ -169,6 +170,8 @@ pub struct Round {
     /// Net spam lessons the site has taught (moderator decisions, not implicit ham): the site's
     /// own evidence may reject only from [`MIN_SITE_SPAM_LESSONS`] on.
     pub site_spam_lessons: f64,
+    /// The site's own evidence, scored apart from the model file ([`with_site_layer`]).
+    pub layer: SiteLayer,
 }
 
 /// One learning round, the same in the server, `train --feedback` and `eval --prequential`:
@@ -235,7 +238,57 @@ pub fn learn_round(
         model,
         recalibrated,
         site_spam_lessons,
+        layer: SiteLayer::of(site.iter().copied()),
     }
+}
+
+/// The verdict once the site's own evidence is heard as a layer apart from the model file
+/// ([`SiteLayer`]): its log-odds, times [`site_layer::WEIGHT`], are added to the served model's,
+/// and the probability and verdict follow from the sum with the thresholds in force. Comes before
+/// [`with_site_evidence`], which reads the site's part against the model file. `tokens` (the
+/// comment's token hashes, as [`examples`] makes them) is called only when the layer has learned
+/// something. Returns the log-odds added.
+///
+/// Learned into the model file's counts alone, a site's corrections barely moved its verdicts
+/// (the moderator's work 0.82 × the static model's on the YouTube workload); with the layer,
+/// 0.37 × at 0.3% ham rejected (README, "How it learns").
+pub fn with_site_layer(
+    served: &Model,
+    layer: &SiteLayer,
+    mut classification: Classification,
+    tokens: impl FnOnce() -> Vec<u64>,
+) -> (Classification, f64) {
+    if layer.confidence() <= 0.0 {
+        return (classification, 0.0);
+    }
+    let added = site_layer::WEIGHT * layer.log_odds(tokens());
+    classification.log_odds += added;
+    classification.spam_probability = served.meta.calibration.probability(classification.log_odds);
+    classification.verdict = served.meta.thresholds.verdict(
+        classification.spam_probability,
+        classification.sender_log_odds,
+    );
+    (classification, added)
+}
+
+/// A comment's token hashes as the site layer learns them ([`examples`]: without the sender's
+/// e-mail address), distinct.
+pub fn layer_tokens(model: &Model, comment: CommentView<'_>) -> Vec<u64> {
+    let view = CommentView {
+        author_email: None,
+        ..comment
+    };
+    let corpus = Corpus::build(
+        std::iter::once((view, Label::Ham)),
+        &model.core.tokenizer,
+        |_| {},
+    );
+    corpus
+        .docs
+        .into_iter()
+        .next()
+        .map(|doc| doc.into_iter().map(|(h, _)| h).collect())
+        .unwrap_or_default()
 }
 
 /// How much the site's own lessons must add to a comment's log-odds for them to count as the

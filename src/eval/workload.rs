@@ -22,7 +22,10 @@ use crate::engine::Classification;
 use crate::engine::marked_spam::MarkedSpam;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::{Example, Model, ModelMeta};
-use crate::engine::online::{LearningParams, learn_round, with_marked_spam, with_site_evidence};
+use crate::engine::online::{
+    LearningParams, learn_round, with_marked_spam, with_site_evidence, with_site_layer,
+};
+use crate::engine::site_layer::SiteLayer;
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Verdict};
 use serde::Serialize;
@@ -190,18 +193,28 @@ fn moderate(verdict: Verdict, label: Label) -> (bool, Status) {
     (action, end)
 }
 
-fn outcome(model: &Model, base: Option<(&Model, f64, f64)>, corpus: &Corpus, r: usize) -> Outcome {
+/// What the learning run knows of its site besides its model: the model file, net spam lessons,
+/// the comment's resemblance to marked spam, and the site layer.
+type SiteState<'a> = (&'a Model, f64, f64, &'a SiteLayer);
+
+fn outcome(model: &Model, base: Option<SiteState<'_>>, corpus: &Corpus, r: usize) -> Outcome {
     let score = score_rows(&model.core, corpus, &[r])[0];
-    let probability = model.meta.calibration.probability(score.log_odds);
+    let mut probability = model.meta.calibration.probability(score.log_odds);
+    let mut log_odds = score.log_odds;
     let mut verdict = model.meta.thresholds.verdict(probability, score.sender);
-    if let Some((base, site_spam_lessons, resemblance)) = base {
-        // The server's rule (`online::with_site_evidence`), on pre-tokenized rows.
+    if let Some((base, site_spam_lessons, resemblance, layer)) = base {
+        // The server's rules (`online::with_site_layer`, `with_site_evidence`), on pre-tokenized
+        // rows.
         let classification = Classification {
             spam_probability: probability,
             log_odds: score.log_odds,
             sender_log_odds: score.sender,
             verdict,
         };
+        let (classification, _) = with_site_layer(model, layer, classification, || {
+            corpus.docs[r].iter().map(|&(h, _)| h).collect()
+        });
+        (probability, log_odds) = (classification.spam_probability, classification.log_odds);
         let (classification, _) =
             with_site_evidence(model, site_spam_lessons, classification, || {
                 score_rows(&base.core, corpus, &[r])[0]
@@ -210,7 +223,7 @@ fn outcome(model: &Model, base: Option<(&Model, f64, f64)>, corpus: &Corpus, r: 
     }
     let (action, _) = moderate(verdict, corpus.labels[r]);
     Outcome {
-        log_odds: score.log_odds,
+        log_odds,
         sender: score.sender,
         probability,
         verdict,
@@ -238,6 +251,7 @@ struct LearningRun<'m> {
     corrections: usize,
     implicit: usize,
     site_spam_lessons: f64,
+    layer: SiteLayer,
 }
 
 impl<'m> LearningRun<'m> {
@@ -253,6 +267,7 @@ impl<'m> LearningRun<'m> {
             corrections: 0,
             implicit: 0,
             site_spam_lessons: 0.0,
+            layer: SiteLayer::default(),
         }
     }
 
@@ -266,6 +281,7 @@ impl<'m> LearningRun<'m> {
                 self.base,
                 self.site_spam_lessons,
                 self.marked.resemblance(text),
+                &self.layer,
             )),
             corpus,
             r,
@@ -331,6 +347,7 @@ impl<'m> LearningRun<'m> {
             );
             self.current = round.model;
             self.site_spam_lessons = round.site_spam_lessons;
+            self.layer = round.layer;
         }
         o
     }

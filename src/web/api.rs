@@ -207,7 +207,8 @@ pub async fn classify(
         user_agent: body.user_agent.as_deref(),
         comment_type: body.comment_type.as_deref(),
     };
-    let (result, clues) = submit::classify(&served, view);
+    let layer = state.models.layer(crate::web::site_rules::DEFAULT_SITE);
+    let (result, clues) = submit::classify(&served, layer.as_deref(), view);
     Ok(Json(json!({
         "spam_probability": result.spam_probability,
         "verdict": result.verdict,

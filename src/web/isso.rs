@@ -620,8 +620,10 @@ async fn edit(
     let draft = crate::domain::CommentDraft::parse(&raw, crate::domain::Strictness::Embedded)
         .map_err(WebError::Validation)?;
     let served = state.models.for_site(&site.name);
+    let layer = state.models.layer(&site.name);
     let verdict = submit::verdict_only(
         &served,
+        layer.as_deref(),
         crate::data::CommentView {
             content: draft.content(),
             author: Some(draft.author()).filter(|a| !a.is_empty()),

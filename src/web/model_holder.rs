@@ -12,6 +12,7 @@ use crate::engine::marked_spam::MarkedSpam;
 use crate::engine::model::Example;
 use crate::engine::online::{self, LearningParams};
 use crate::engine::recalibrate::Recalibrated;
+use crate::engine::site_layer::SiteLayer;
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
@@ -70,6 +71,10 @@ pub struct ModelHolder {
     /// What each site's moderators marked spam or approved, as texts
     /// ([`MarkedSpam`]): kept apart from the model, since a model file reload does not change it.
     marked: Mutex<HashMap<String, Arc<MarkedSpam>>>,
+    /// Each site's layer of its own evidence ([`SiteLayer`]), from every lesson of its log,
+    /// those a model file holds included: like the marks, kept apart from the model file, so
+    /// `train --feedback` and a reload do not empty it.
+    layers: Mutex<HashMap<String, Arc<SiteLayer>>>,
 }
 
 /// What is serving now: the file's model and each site's.
@@ -162,6 +167,7 @@ impl ModelHolder {
             learning,
             learned: Mutex::new(Vec::new()),
             marked: Mutex::new(HashMap::new()),
+            layers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -181,13 +187,30 @@ impl ModelHolder {
         marked.get(site).cloned()
     }
 
+    /// `site`'s layer of its own evidence, once it has learned anything.
+    pub fn layer(&self, site: &str) -> Option<Arc<SiteLayer>> {
+        let layers = self.layers.lock().unwrap_or_else(|e| e.into_inner());
+        layers.get(site).cloned()
+    }
+
     /// Remembers the texts of the moderators' marks among `entries` (every source but implicit
-    /// ham: a comment nobody challenged is no one's mark). Called for every log entry once:
-    /// by [`learn`](Self::learn), and at start for the entries a model file already holds.
+    /// ham: a comment nobody challenged is no one's mark), and adds every entry to its site's
+    /// layer. Called for every log entry once: by [`learn`](Self::learn), and at start for the
+    /// entries a model file already holds.
     pub fn remember_marks<'e>(&self, entries: impl IntoIterator<Item = &'e LearnedExample>) {
         // A site weight of 0 is a server that learns nothing from its moderators.
         if self.learning.site_weight <= 0.0 {
             return;
+        }
+        let entries: Vec<&LearnedExample> = entries.into_iter().collect();
+        {
+            let file = self.current.load().file.clone();
+            let lessons: Vec<_> = entries.iter().map(|e| e.lesson()).collect();
+            let examples = online::examples(&file.model, &lessons, self.learning);
+            let mut layers = self.layers.lock().unwrap_or_else(|e| e.into_inner());
+            for (e, example) in entries.iter().zip(&examples) {
+                Arc::make_mut(layers.entry(e.site.clone()).or_default()).learn(example);
+            }
         }
         let mut marked = self.marked.lock().unwrap_or_else(|e| e.into_inner());
         for e in entries {

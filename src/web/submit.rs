@@ -16,6 +16,7 @@ use crate::data::CommentView;
 use crate::domain::site::Moderation;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::online;
+use crate::engine::site_layer::SiteLayer;
 use crate::engine::{Classification, Clue, Scratch, Verdict};
 use crate::storage::{Admission, NewComment, StoredComment};
 use std::cell::RefCell;
@@ -203,6 +204,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         .map_or(crate::domain::DEFAULT_SITE_NAME, |site| site.name.as_str());
     let model_site = crate::domain::site_rules::site_of_thread(Some(&s.article), Some(site_name));
     let served = state.models.for_site(&model_site);
+    let layer = state.models.layer(&model_site);
     let (content, author, email, url) = match &draft {
         Some(d) => (d.content(), d.author(), d.email(), d.url()),
         None => (
@@ -221,10 +223,10 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         comment_type: s.comment_type.as_deref(),
     };
     let (mut classification, mut clues) = if store {
-        classify(&served, view)
+        classify(&served, layer.as_deref(), view)
     } else {
         // Nothing is kept, so nobody will read clues.
-        (verdict_only(&served, view), Vec::new())
+        (verdict_only(&served, layer.as_deref(), view), Vec::new())
     };
     if let Some(marked) = state.models.marked_spam(&model_site) {
         let (marked, copy) = online::with_marked_spam(classification, marked.resemblance(content));
@@ -331,10 +333,18 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
 /// Scores a comment with this thread's scratch buffers; returns the verdict and its clues. The
 /// site's own lessons can turn a hold into a rejection ([`online::with_site_evidence`]); they
 /// then lead the clues as `site:moderators-marked-similar-spam`.
-pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification, Vec<Clue>) {
+pub fn classify(
+    served: &ServedModel,
+    layer: Option<&SiteLayer>,
+    view: CommentView<'_>,
+) -> (Classification, Vec<Clue>) {
     SCRATCH.with(|scratch| {
         let scratch = &mut scratch.borrow_mut();
         let (classification, mut clues) = served.model.explain(view, scratch, CLUES);
+        let (classification, learned) = with_layer(served, layer, classification, view);
+        if learned.abs() >= SITE_LAYER_CLUE_FROM {
+            reputation::lead(&mut clues, SITE_LAYER_CLUE, learned);
+        }
         let (classification, site) = online::with_site_evidence(
             &served.model,
             served.site_spam_lessons,
@@ -348,20 +358,48 @@ pub fn classify(served: &ServedModel, view: CommentView<'_>) -> (Classification,
     })
 }
 
+/// `classification` once the site's layer is heard ([`online::with_site_layer`]), and the
+/// log-odds it added.
+fn with_layer(
+    served: &ServedModel,
+    layer: Option<&SiteLayer>,
+    classification: Classification,
+    view: CommentView<'_>,
+) -> (Classification, f64) {
+    match layer {
+        Some(layer) => online::with_site_layer(&served.model, layer, classification, || {
+            online::layer_tokens(&served.model, view)
+        }),
+        None => (classification, 0.0),
+    }
+}
+
 /// What a reader is told when an article takes no more comments.
 pub const COMMENTS_CLOSED: &str = "Comments are closed on this article.";
 
 /// The clue naming a site's "hold every comment" setting when it held a comment.
 pub const MODERATE_ALL_CLUE: &str = "site:moderate-all";
 
+/// The clue naming what the site's moderators taught (the site layer), when it moved the
+/// log-odds by at least [`SITE_LAYER_CLUE_FROM`] either way.
+pub const SITE_LAYER_CLUE: &str = "site:learned-from-moderators";
+
+/// Smallest move of the log-odds by the site layer that is named as a clue.
+pub const SITE_LAYER_CLUE_FROM: f64 = 0.3;
+
 /// The clue naming the site's own lessons when they decided a rejection.
 pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";
 
 /// Scores a comment without explaining it.
-pub fn verdict_only(served: &ServedModel, view: CommentView<'_>) -> Classification {
+pub fn verdict_only(
+    served: &ServedModel,
+    layer: Option<&SiteLayer>,
+    view: CommentView<'_>,
+) -> Classification {
     SCRATCH.with(|scratch| {
         let scratch = &mut scratch.borrow_mut();
         let classification = served.model.classify(view, scratch);
+        let (classification, _) = with_layer(served, layer, classification, view);
         online::with_site_evidence(
             &served.model,
             served.site_spam_lessons,
