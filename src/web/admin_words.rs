@@ -38,6 +38,14 @@ pub fn clue_in_words(token: &str) -> String {
             "spam-history" => "a sender a moderator marked as spam lately".into(),
             other => format!("the site rule {}", quoted(other)),
         },
+        "site" => match text {
+            "learned-from-moderators" => {
+                "what this site's moderators taught (approved and marked spam)".into()
+            }
+            "moderators-marked-similar-spam" => "comments like it marked spam on this site".into(),
+            "moderate-all" => "the site holds every comment".into(),
+            other => format!("the site's {}", quoted(other)),
+        },
         "meta" | "sender" => form_clue(text),
         _ => format!("{kind} {}", quoted(text)),
     }
@@ -196,6 +204,10 @@ mod tests {
     #[test]
     fn tokens_read_as_words() {
         assert_eq!(clue_in_words("bigram:your blog"), "the words “your blog”");
+        assert_eq!(
+            clue_in_words("site:learned-from-moderators"),
+            "what this site's moderators taught (approved and marked spam)"
+        );
         assert_eq!(clue_in_words("sender:links:2"), "2 link(s) in the text");
         assert_eq!(
             clue_in_words("sender:author_url_host:shop.example"),
