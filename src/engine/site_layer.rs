@@ -27,7 +27,7 @@ pub const PRIOR: f64 = 1.0;
 
 /// Most log-odds one token may add or take away: a site's vocabulary is small, so a single
 /// word must not decide a comment alone. On the moderator workload (four YouTube videos as new
-/// sites, [`WEIGHT`] 0.5), 2.5 gave 8.6 actions per 100 but rejected 0.5% of ham; 1.5 gave 9.6
+/// sites, [`WEIGHT`] 0.5, site-evidence margin 1.0), 2.5 gave 8.6 actions per 100 but rejected 0.5% of ham; 1.5 gave 9.6
 /// and 0.3%.
 pub const TOKEN_CAP: f64 = 1.5;
 
@@ -36,7 +36,7 @@ pub const TOKEN_CAP: f64 = 1.5;
 pub const FULL_FROM: f64 = 5.0;
 
 /// How much of the layer's log-odds is added to the model file's. On the same protocol (cap
-/// 1.5): 0.5 → 9.6 actions per 100, ham rejected 0.3%; 0.7 → 8.5 and 0.6%; 1 → 7.9 and 1.8%.
+/// 1.5, margin 1.0): 0.5 → 9.6 actions per 100, ham rejected 0.3%; 0.7 → 8.5 and 0.6%; 1 → 7.9 and 1.8%.
 pub const WEIGHT: f64 = 0.5;
 
 impl SiteLayer {
