@@ -170,8 +170,6 @@ pub struct Round {
     /// Net spam lessons the site has taught (moderator decisions, not implicit ham): the site's
     /// own evidence may reject only from [`MIN_SITE_SPAM_LESSONS`] on.
     pub site_spam_lessons: f64,
-    /// The site's own evidence, scored apart from the model file ([`with_site_layer`]).
-    pub layer: SiteLayer,
 }
 
 /// One learning round, the same in the server, `train --feedback` and `eval --prequential`:
@@ -238,7 +236,6 @@ pub fn learn_round(
         model,
         recalibrated,
         site_spam_lessons,
-        layer: SiteLayer::of(site.iter().copied()),
     }
 }
 

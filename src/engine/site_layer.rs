@@ -40,16 +40,6 @@ pub const FULL_FROM: f64 = 5.0;
 pub const WEIGHT: f64 = 0.5;
 
 impl SiteLayer {
-    /// The layer of a site's examples, each counting once (a take-back −1), whatever weight it
-    /// carries in the model file's counts.
-    pub fn of<'e>(examples: impl IntoIterator<Item = &'e crate::engine::model::Example>) -> Self {
-        let mut layer = SiteLayer::default();
-        for e in examples {
-            layer.learn(e);
-        }
-        layer
-    }
-
     /// Learns one example of the site's (or takes it back): it counts once, whatever weight it
     /// carries in the model file's counts (an example of weight 0 teaches nothing).
     pub fn learn(&mut self, example: &crate::engine::model::Example) {

@@ -334,6 +334,10 @@ impl<'m> LearningRun<'m> {
                 }
             }
         }
+        // The layer learns each lesson once, as the server's does (`ModelHolder::remember_marks`).
+        for example in &new {
+            self.layer.learn(example);
+        }
         if !new.is_empty() {
             self.site.extend(new.iter().cloned());
             let refs: Vec<&Example> = self.site.iter().collect();
@@ -347,7 +351,6 @@ impl<'m> LearningRun<'m> {
             );
             self.current = round.model;
             self.site_spam_lessons = round.site_spam_lessons;
-            self.layer = round.layer;
         }
         o
     }

@@ -195,20 +195,26 @@ impl ModelHolder {
 
     /// Remembers the texts of the moderators' marks among `entries` (every source but implicit
     /// ham: a comment nobody challenged is no one's mark), and adds every entry to its site's
-    /// layer. Called for every log entry once: by [`learn`](Self::learn), and at start for the
-    /// entries a model file already holds.
+    /// layer. Called at start for the entries a model file already holds; [`learn`](Self::learn)
+    /// does the same for each new entry with the examples it has already tokenized.
     pub fn remember_marks<'e>(&self, entries: impl IntoIterator<Item = &'e LearnedExample>) {
+        let entries: Vec<&LearnedExample> = entries.into_iter().collect();
+        let file = self.current.load().file.clone();
+        let lessons: Vec<_> = entries.iter().map(|e| e.lesson()).collect();
+        let examples = online::examples(&file.model, &lessons, self.learning);
+        self.remember(&entries, &examples);
+    }
+
+    /// [`remember_marks`](Self::remember_marks) for `entries` tokenized as `examples` (one each,
+    /// in order).
+    fn remember(&self, entries: &[&LearnedExample], examples: &[Example]) {
         // A site weight of 0 is a server that learns nothing from its moderators.
         if self.learning.site_weight <= 0.0 {
             return;
         }
-        let entries: Vec<&LearnedExample> = entries.into_iter().collect();
         {
-            let file = self.current.load().file.clone();
-            let lessons: Vec<_> = entries.iter().map(|e| e.lesson()).collect();
-            let examples = online::examples(&file.model, &lessons, self.learning);
             let mut layers = self.layers.lock().unwrap_or_else(|e| e.into_inner());
-            for (e, example) in entries.iter().zip(&examples) {
+            for (e, example) in entries.iter().zip(examples) {
                 Arc::make_mut(layers.entry(e.site.clone()).or_default()).learn(example);
             }
         }
@@ -272,10 +278,10 @@ impl ModelHolder {
         let Some(last) = fresh.last().map(|e| e.id) else {
             return 0;
         };
-        self.remember_marks(fresh.iter().copied());
         // Every site's model tokenizes as the file's does.
         let lessons: Vec<_> = fresh.iter().map(|e| e.lesson()).collect();
         let examples = online::examples(&current.file.model, &lessons, self.learning);
+        self.remember(&fresh, &examples);
         let first_new = learned.len();
         learned.extend(
             fresh
