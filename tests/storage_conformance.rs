@@ -943,6 +943,76 @@ async fn outbox_events_are_claimed_once(store: &dyn Store) {
     );
 }
 
+/// Two stores on one database stand for two replicas: each rules duplicates out from memory, yet
+/// a text stored through one is a duplicate for the other too, soon after (its index reads what
+/// others stored at most a second later), and at once for the one that stored it.
+async fn duplicates_are_seen_by_every_replica(db: &Database) {
+    let (one, other) = (
+        storage::open(db).await.unwrap(),
+        storage::open(db).await.unwrap(),
+    );
+    let fresh = |n: u32| format!("a text no one sent before, number {n}");
+    // The first checks start each index's background read of what is stored.
+    for store in [&one, &other] {
+        assert!(
+            !store
+                .is_duplicate(1, "dup", "ana@example.org", &fresh(0))
+                .await
+                .unwrap()
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let sent = one
+        .insert(comment("dup", Status::Published, "the same words twice"))
+        .await
+        .unwrap();
+    assert!(
+        one.is_duplicate(1, "dup", "ana@example.org", &sent.content)
+            .await
+            .unwrap()
+    );
+    let mut seen_by_other = false;
+    for _ in 0..50 {
+        if other
+            .is_duplicate(1, "dup", "ana@example.org", &sent.content)
+            .await
+            .unwrap()
+        {
+            seen_by_other = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen_by_other,
+        "the other replica never learned the stored text"
+    );
+    for (n, store) in [&one, &other].into_iter().enumerate() {
+        assert!(
+            !store
+                .is_duplicate(1, "dup", "bob@example.org", &sent.content)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .is_duplicate(1, "dup", "ana@example.org", &fresh(n as u32 + 1))
+                .await
+                .unwrap()
+        );
+    }
+    // A trashed comment no longer makes its text a duplicate, whatever the index remembers.
+    one.set_status(sent.id, Status::Trash, "admin")
+        .await
+        .unwrap();
+    assert!(
+        !other
+            .is_duplicate(1, "dup", "ana@example.org", &sent.content)
+            .await
+            .unwrap()
+    );
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
@@ -958,6 +1028,7 @@ async fn conformance(db: &Database) {
     erasing_a_commenter(&*store).await;
     outbox_events_are_claimed_once(&*store).await;
     reply_subscriptions(&*store).await;
+    duplicates_are_seen_by_every_replica(db).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();

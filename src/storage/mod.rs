@@ -10,6 +10,7 @@
 
 pub mod backup;
 pub mod copy;
+pub mod duplicate_index;
 mod locator;
 pub mod post_guard;
 mod postgres;
@@ -228,6 +229,18 @@ pub struct StoredComment {
     pub html: bool,
     /// The site it belongs to.
     pub site_id: i64,
+}
+
+impl StoredComment {
+    /// Its fingerprint for the duplicate check ([`duplicate_index::fingerprint`]).
+    pub fn fingerprint(&self) -> u32 {
+        duplicate_index::fingerprint(
+            self.site_id,
+            &self.article,
+            &self.author_email,
+            &self.content,
+        )
+    }
 }
 
 /// One entry of a comment's status history.

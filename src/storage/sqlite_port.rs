@@ -2,6 +2,7 @@
 //! awaited without holding a thread; every other call runs one of the shared bodies
 //! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk.
 
+use super::duplicate_index::fingerprint;
 use super::sql::{self, comments, import, keys, lessons, ready, sites, threads};
 use super::{
     AkismetStore, ApiKey, ArticleOutcome, CommentExtras, CommentOutcome, CommentStore, DayActivity,
@@ -20,6 +21,8 @@ pub struct SqlitePort {
     store: Arc<SqliteStore>,
     /// One server owns a SQLite database, so its posting limits live in its memory.
     guard: Arc<super::MemoryGuard>,
+    /// Rules out duplicates without a query ([`super::duplicate_index`]).
+    duplicates: Arc<super::duplicate_index::DuplicateIndex>,
 }
 
 /// Whether a write changes what pages show (comments, articles), so cached views must go.
@@ -35,6 +38,7 @@ impl SqlitePort {
         SqlitePort {
             store: Arc::new(store),
             guard: Arc::default(),
+            duplicates: Arc::default(),
         }
     }
 
@@ -76,10 +80,13 @@ impl SqlitePort {
 #[async_trait::async_trait]
 impl CommentStore for SqlitePort {
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError> {
-        self.store
+        let stored = self
+            .store
             .enqueue(comment)?
             .await
-            .map_err(|_| StorageError::WriterStopped)?
+            .map_err(|_| StorageError::WriterStopped)??;
+        self.duplicates.add(stored.fingerprint());
+        Ok(stored)
     }
 
     async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
@@ -117,6 +124,18 @@ impl CommentStore for SqlitePort {
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError> {
+        let port = self.clone();
+        let load = move |after, limit| {
+            let port = port.clone();
+            async move {
+                port.read(move |c| ready(comments::fingerprints_after(c, after, limit)))
+                    .await
+            }
+        };
+        let fingerprint = fingerprint(site, article, author_email, content);
+        if !self.duplicates.check(fingerprint, load) {
+            return Ok(false);
+        }
         let owned = [article, author_email, content].map(str::to_owned);
         self.read(move |c| {
             let [article, email, content] = &owned;

@@ -4,6 +4,7 @@
 
 use super::{InsertRequest, PgStore};
 use crate::data::LabeledComment;
+use crate::storage::duplicate_index::fingerprint;
 use crate::storage::sql::{Pg, comments, lessons};
 use crate::storage::{
     CommentStore, DayActivity, LearnedExample, Lesson, NewComment, Reputation, ReputationQuery,
@@ -102,7 +103,9 @@ impl CommentStore for PgStore {
             .send(InsertRequest { comment, reply })
             .await
             .map_err(|_| StorageError::WriterStopped)?;
-        outcome.await.map_err(|_| StorageError::WriterStopped)?
+        let stored = outcome.await.map_err(|_| StorageError::WriterStopped)??;
+        self.duplicates.add(stored.fingerprint());
+        Ok(stored)
     }
 
     async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
@@ -135,6 +138,18 @@ impl CommentStore for PgStore {
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError> {
+        let pool = self.pool.clone();
+        let load = move |after, limit| {
+            let pool = pool.clone();
+            async move {
+                let client = pool.get().await?;
+                comments::fingerprints_after(&Pg(&client), after, limit).await
+            }
+        };
+        let fingerprint = fingerprint(site, article, author_email, content);
+        if !self.duplicates.check(fingerprint, load) {
+            return Ok(false);
+        }
         let client = self.client().await?;
         comments::is_duplicate(&Pg(&client), site, article, author_email, content).await
     }

@@ -80,6 +80,8 @@ pub struct PgStore {
     announce: Arc<tokio::sync::Notify>,
     /// Posts counted by the limits; every [`PRUNE_EVERY`]th prunes addresses not seen for an hour.
     admissions: AtomicU64,
+    /// Rules out duplicates without a query ([`crate::storage::duplicate_index`]).
+    pub(super) duplicates: Arc<crate::storage::duplicate_index::DuplicateIndex>,
 }
 
 /// How often (in counted posts) stale rows leave the `post_guard` table.
@@ -211,6 +213,7 @@ impl PgStore {
             generation,
             announce,
             admissions: AtomicU64::new(0),
+            duplicates: Arc::default(),
         })
     }
 

@@ -6,6 +6,7 @@
 use super::row::{self, comment_columns, public_comment_columns};
 use super::{Exec, Lock, Param, Spellings, spelled};
 use crate::data::LabeledComment;
+use crate::storage::duplicate_index::fingerprint;
 use crate::storage::rules::decision_entries;
 use crate::storage::{
     DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, REPUTATION_LINK_DOMAINS, Reputation,
@@ -71,6 +72,8 @@ const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts
 const IS_DUPLICATE: &str = "SELECT id FROM (SELECT id, content, status FROM comments \
     WHERE site_id = $1 AND article = $2 AND author_email = $3 ORDER BY id DESC LIMIT 500) recent \
     WHERE content = $4 AND status != 'trash' LIMIT 1";
+const FINGERPRINTS_AFTER: &str = "SELECT id, site_id, article, author_email, content FROM comments \
+    WHERE id > $1 ORDER BY id LIMIT $2";
 const BY_STATUS: &str = concat!(
     "SELECT ",
     comment_columns!(),
@@ -270,6 +273,20 @@ pub async fn is_duplicate<E: Exec>(
     let params: [&dyn Param; 4] = [&site, &article, &author_email, &content];
     let found = e.query_opt(IS_DUPLICATE, &params, |_| Ok(())).await?;
     Ok(found.is_some())
+}
+
+/// At most `limit` comments after id `after`, in id order, as (id, duplicate-check fingerprint):
+/// what [`crate::storage::duplicate_index::DuplicateIndex`] reads.
+pub async fn fingerprints_after<E: Exec>(
+    e: &E,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, u32)>, StorageError> {
+    e.query(FINGERPRINTS_AFTER, &[&after, &limit], |r| {
+        let (site, article, email, content) = (r.int(1)?, r.text(2)?, r.text(3)?, r.text(4)?);
+        Ok((r.int(0)?, fingerprint(site, &article, &email, &content)))
+    })
+    .await
 }
 
 /// Comments by status, newest first, optionally of one site and thread.
@@ -589,6 +606,7 @@ pub const STATEMENTS: &[&str] = &[
     PUBLISHED[1],
     COUNT_PUBLISHED,
     IS_DUPLICATE,
+    FINGERPRINTS_AFTER,
     REPUTATION,
     UNCHALLENGED,
     BY_STATUS,
