@@ -5,7 +5,9 @@
 #
 # usage: benches/http_load.sh [scenario…]   (default: all)     env: SECS=10 RUNS=3
 #   page       GET the article page with 50 published comments, 64 connections
-#   akismet    POST /1.1/comment-check, 14-field body, is_test=1 (scored, not stored), 64 connections
+#   akismet    POST /1.1/comment-check, 14-field body, is_test=1 (scored, not stored), 64 connections,
+#              alternating run by run with its ceiling: a bare axum server (benches/bare_axum.rs)
+#              answering `false` to the same request; prints both medians and their ratio
 #   post64     POST a new comment to the JSON API (stored durably before the 201), 64 connections
 #   post256    the same with 256 connections
 # Needs: wrk (apt-get install -y wrk). Per-IP flood and rate limits are switched off for the run.
@@ -41,21 +43,54 @@ run() { # name connections path [script]
   for i in $(seq "$runs"); do
     # A run id in every posted text keeps runs from colliding with the duplicate check.
     if [ -n "$script" ]; then sed "s/RUNID/$name$conns-$i/" "$script" > "$work/run.lua"; fi
-    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency ${script:+-s "$work/run.lua"} "$url$path")
-    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    p50=$(echo "$out" | awk '$1=="50%" {print $2}'); p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-    errs=$(echo "$out" | awk '/Non-2xx/ {print $5}'); errs=${errs:-0}
-    results+=("$rps p50=$p50 p99=$p99 non2xx=$errs")
+    results+=("$(measure "$url" "$conns" "$path" ${script:+"$work/run.lua"})")
   done
-  line=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  line=$(printf '%s\n' "${results[@]}" | median)
   printf '%-8s c=%-3s median of %d: %s req/s   (all: %s)\n' "$name" "$conns" "$runs" "$line" "$(printf '%s; ' "${results[@]}")"
+}
+
+# The ceiling for the Akismet check: a bare axum handler, built like the server (release).
+start_bare() {
+  bare_bin=$(cargo bench --bench bare_axum --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+  [ -x "$bare_bin" ] || { echo "cannot build benches/bare_axum.rs" >&2; exit 1; }
+  "$bare_bin" 127.0.0.1:0 > "$work/bare.out" &
+  bare_pid=$!
+  trap 'kill $pid $bare_pid 2>/dev/null; wait $pid $bare_pid 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/err" "$KEEP_LOG"; rm -rf "$work"' EXIT
+  for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.05; done
+  bare_url=$(sed -n 's/^listening on \(.*\)\/$/\1/p' "$work/bare.out")
+}
+
+# One wrk run: "req/s p50=… p99=… non2xx=…".
+measure() { # base_url connections path script
+  local out rps p50 p99 errs
+  out=$(wrk -t2 -c"$2" -d"${secs}s" --latency ${4:+-s "$4"} "$1$3")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}'); p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  echo "$rps p50=$p50 p99=$p99 non2xx=${errs:-0}"
+}
+
+median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+
+# The Akismet check and its ceiling, run after run in turn so both see the same machine.
+akismet_vs_bare() {
+  local checks=() bares=() check bare
+  start_bare
+  for _ in $(seq "$runs"); do
+    bares+=("$(measure "$bare_url" 64 /1.1/comment-check "$work/akismet.lua")")
+    checks+=("$(measure "$url" 64 /1.1/comment-check "$work/akismet.lua")")
+  done
+  check=$(printf '%s\n' "${checks[@]}" | median); bare=$(printf '%s\n' "${bares[@]}" | median)
+  printf 'akismet  c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$check" "$(printf '%s; ' "${checks[@]}")"
+  printf 'bare     c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$bare" "$(printf '%s; ' "${bares[@]}")"
+  awk -v a="${check%% *}" -v b="${bare%% *}" 'BEGIN {printf "akismet / bare axum: %.0f%%\n", 100 * a / b}'
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t2, ${secs}s runs, on the same cores"
 for s in "${scenarios[@]}"; do
   case $s in
     page) run page 64 "/articles/$slug" ;;
-    akismet) run akismet 64 /1.1/comment-check "$work/akismet.lua" ;;
+    akismet) akismet_vs_bare ;;
     post64) run post 64 "/api/v1/articles/$slug/comments" "$work/post.lua" ;;
     post256) run post 256 "/api/v1/articles/$slug/comments" "$work/post.lua" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
