@@ -182,14 +182,26 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
         assert_eq!(status, 301, "{old}");
         assert_eq!(
             location.as_deref(),
-            Some("/articles/sourdough-at-altitude"),
+            Some("/articles/sourdough-at-altitude?anchors=old"),
             "{old}"
         );
     }
     assert_eq!(
         get(&server, "/about/").2.as_deref(),
-        Some("/articles/about")
+        Some("/articles/about?anchors=old")
     );
+    // ... and an old link's `#comment-501` (the browser keeps it across the 301) lands on the
+    // comment that was 501 on the old blog, on the page as readers get it and as old links do.
+    for page in [
+        "/articles/sourdough-at-altitude",
+        "/articles/sourdough-at-altitude?anchors=old",
+    ] {
+        let (_, html, _) = get(&server, page);
+        let anchor = html.find(r#"id="comment-501""#).expect(page);
+        let text = html.find("Did you keep the same flour?").unwrap();
+        let previous_comment = html[..text].rfind("<li class=\"comment\"").unwrap();
+        assert!(previous_comment < anchor && anchor < text, "{page}: {html}");
+    }
     // A page whose comments were closed on the old site: no form, and new comments refused.
     let (_, about, _) = get(&server, "/articles/about");
     assert!(

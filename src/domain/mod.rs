@@ -11,7 +11,9 @@
 //! - [`site_rules`]: a site's own moderation rules (keys, links, time trap, reputation).
 //! - [`article`]: an imported article ([`ArticleRecord`]), as the import reads it and storage keeps it.
 //! - [`site`]: the sites one server hosts, their origins and settings, and thread keys.
+//! - [`anchor`]: the fragment old links name an imported comment by.
 
+pub mod anchor;
 pub mod article;
 pub mod draft;
 pub mod moderation;
@@ -19,6 +21,7 @@ pub mod origin;
 pub mod site;
 pub mod site_rules;
 
+pub use anchor::old_anchor;
 pub use article::ArticleRecord;
 pub use draft::{CommentDraft, FieldErrors, RawComment, Strictness};
 pub use moderation::{Status, training_label};

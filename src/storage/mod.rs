@@ -202,6 +202,7 @@ impl NewComment {
             created_at,
             html: false,
             site_id: self.site_id,
+            remote_id: None,
         }
     }
 }
@@ -229,6 +230,10 @@ pub struct StoredComment {
     pub html: bool,
     /// The site it belongs to.
     pub site_id: i64,
+    /// Its id in the system it was imported from (`wordpress:7`, `disqus:123`, `isso:7`), if
+    /// it was imported: old links name it ([`crate::domain::old_anchor`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
 }
 
 impl StoredComment {

@@ -230,6 +230,7 @@ mod tests {
         StoredComment {
             id: 1,
             site_id: crate::domain::DEFAULT_SITE,
+            remote_id: None,
             article: "a".into(),
             parent_id: None,
             author: "Ana".into(),

@@ -765,6 +765,7 @@ fn preview_comment() -> StoredComment {
     StoredComment {
         id: 0,
         site_id: crate::domain::DEFAULT_SITE,
+        remote_id: None,
         article: String::new(),
         parent_id: None,
         author: String::new(),

@@ -31,6 +31,15 @@ pub struct PageQuery {
     unapproved: Option<i64>,
     #[serde(rename = "moderation-hash")]
     moderation_hash: Option<String>,
+    /// `old` when the reader came by an old site's link ([`moved_to`]): its `#comment-N` then
+    /// names the imported comment's old id.
+    anchors: Option<String>,
+}
+
+impl PageQuery {
+    fn old_links(&self) -> bool {
+        self.anchors.as_deref() == Some("old")
+    }
 }
 
 /// Pages of comments an article with `total` published comments has (at least one).
@@ -117,10 +126,12 @@ pub async fn moved_or_missing(
 }
 
 /// 301 to an article: what the old site's links (and search engines) expect of a moved page.
+/// The browser keeps the old link's `#comment-N` across the redirect; `?anchors=old` tells the
+/// page that N is the old site's comment id.
 fn moved_to(slug: &str) -> Response {
     (
         StatusCode::MOVED_PERMANENTLY,
-        [(header::LOCATION, format!("/articles/{slug}"))],
+        [(header::LOCATION, format!("/articles/{slug}?anchors=old"))],
     )
         .into_response()
 }
@@ -182,6 +193,7 @@ async fn render_article(
     // The plain view of a page (no form state, no held comment to show) is the same for every
     // reader until the comments change: serve it from the cache.
     let cacheable = status == StatusCode::OK
+        && !query.old_links()
         && query.unapproved.is_none()
         && query.replytocom.is_none()
         && form.parent.is_none();
@@ -243,6 +255,7 @@ async fn render_article(
         Err(e) => return Err(e.into()),
     };
     // The author of a held comment sees it (marked) through the signed link they were sent to.
+    let old_links = query.old_links();
     let pending = match (query.unapproved, query.moderation_hash) {
         (Some(id), Some(hash)) if state.pending_hash_matches(id, &hash) => state
             .store
@@ -255,7 +268,15 @@ async fn render_article(
         offer_reply_notices: state.mailer.is_some(),
         ..form
     };
-    let page = render::article_page(&article, &comments, pending.as_ref(), &form, &site, paging);
+    let page = render::article_page(
+        &article,
+        &comments,
+        pending.as_ref(),
+        &form,
+        &site,
+        paging,
+        old_links,
+    );
     let html: std::sync::Arc<str> = page.into_string().into();
     // Pages past the last are clamped to it; cache them under the page actually shown.
     // Nor is a cursor past either end: it shows the last page, which is cached under its own key.

@@ -6,7 +6,7 @@ use super::identity::Identity;
 use crate::articles::Article;
 use crate::storage::StoredComment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the reply form shows: the user's values, errors, a message, and the comment being replied to.
 #[derive(Debug, Default, Clone)]
@@ -93,8 +93,9 @@ pub fn article_page(
     form: &FormState,
     site: &Identity,
     paging: Paging,
+    old_links: bool,
 ) -> Markup {
-    let children = replies_by_parent(comments, pending);
+    let threaded = replies_by_parent(comments, pending, old_links);
     let count = paging.total;
     layout(
         &article.title,
@@ -109,7 +110,7 @@ pub fn article_page(
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
                 p.feed { a href={ "/articles/" (article.slug) "/feed" } type="application/atom+xml" { "Follow these comments (Atom feed)" } }
                 (page_links(&article.slug, paging))
-                (thread(&children, None, pending.map(|p| p.id), &format!("/articles/{}?cpage={}", article.slug, paging.page), 0))
+                (thread(&threaded, None, pending.map(|p| p.id), &format!("/articles/{}?cpage={}", article.slug, paging.page), 0))
                 (page_links(&article.slug, paging))
             }
             @if article.comments_open {
@@ -123,12 +124,71 @@ pub fn article_page(
 
 /// The comments shown (and the reader's own pending one) by the comment they answer. A reply
 /// whose parent is not shown is listed at the top level rather than lost.
+/// A page's comments arranged for [`thread`]: each comment's replies, and the anchors each
+/// carries.
+struct Threaded<'a> {
+    children: HashMap<Option<i64>, Vec<&'a StoredComment>>,
+    anchors: Anchors,
+}
+
+/// The `id`s a page gives its comments: `comment-N` of their own id and, for an imported one,
+/// also the anchor old links name ([`crate::domain::old_anchor`]), so that a link to the old
+/// site's `#comment-7` (followed through its 301) lands on that comment. One `id` per element
+/// only: when an old anchor and a comment's own clash, a reader who came by an old link
+/// (`old_links`, `?anchors=old`, which the 301 adds) gets the old one, anyone else the page's own.
+#[derive(Default)]
+struct Anchors {
+    /// Comments whose own `comment-N` is left out.
+    own_dropped: HashSet<i64>,
+    /// Each imported comment's old anchor, where it is given.
+    old: HashMap<i64, String>,
+}
+
+impl Anchors {
+    fn of(comments: &[&StoredComment], old_links: bool) -> Anchors {
+        let own: HashSet<String> = comments
+            .iter()
+            .map(|c| format!("comment-{}", c.id))
+            .collect();
+        let old: HashMap<i64, String> = comments
+            .iter()
+            .filter_map(|c| Some((c.id, crate::domain::old_anchor(c.remote_id.as_deref()?)?)))
+            .collect();
+        if old_links {
+            let old_names: HashSet<&String> = old.values().collect();
+            let own_dropped = comments
+                .iter()
+                .filter(|c| old_names.contains(&format!("comment-{}", c.id)))
+                .map(|c| c.id)
+                .collect();
+            Anchors { own_dropped, old }
+        } else {
+            let old = old.into_iter().filter(|(_, a)| !own.contains(a)).collect();
+            Anchors {
+                own_dropped: HashSet::new(),
+                old,
+            }
+        }
+    }
+
+    /// The `id` of the comment's element, if it keeps its own.
+    fn own(&self, c: &StoredComment) -> Option<String> {
+        (!self.own_dropped.contains(&c.id)).then(|| format!("comment-{}", c.id))
+    }
+
+    /// Its old anchor, if it is given.
+    fn old(&self, c: &StoredComment) -> Option<&str> {
+        self.old.get(&c.id).map(String::as_str)
+    }
+}
+
 fn replies_by_parent<'a>(
     comments: &'a [StoredComment],
     pending: Option<&'a StoredComment>,
-) -> HashMap<Option<i64>, Vec<&'a StoredComment>> {
+    old_links: bool,
+) -> Threaded<'a> {
     let mut children: HashMap<Option<i64>, Vec<&StoredComment>> = HashMap::new();
-    let known: std::collections::HashSet<i64> = comments
+    let known: HashSet<i64> = comments
         .iter()
         .map(|c| c.id)
         .chain(pending.map(|p| p.id))
@@ -137,7 +197,11 @@ fn replies_by_parent<'a>(
         let parent = c.parent_id.filter(|p| known.contains(p));
         children.entry(parent).or_default().push(c);
     }
-    children
+    let all: Vec<&StoredComment> = comments.iter().chain(pending).collect();
+    Threaded {
+        children,
+        anchors: Anchors::of(&all, old_links),
+    }
 }
 
 /// The page of a thread of an embedding site, for readers without JavaScript (the embed's
@@ -152,7 +216,7 @@ pub fn thread_page(
     form: &FormState,
     site: &Identity,
 ) -> Markup {
-    let children = replies_by_parent(comments, pending);
+    let threaded = replies_by_parent(comments, pending, false);
     let count = comments.len();
     layout(
         title,
@@ -166,7 +230,7 @@ pub fn thread_page(
             }
             section.comments id="comments" {
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
-                (thread(&children, None, pending.map(|p| p.id), page, 0))
+                (thread(&threaded, None, pending.map(|p| p.id), page, 0))
             }
             (reply_form(page, page, form))
         },
@@ -195,19 +259,22 @@ fn page_links(slug: &str, paging: Paging) -> Markup {
 /// Comments answering `parent`, nested; `reply_base` is the page's address with a query, to
 /// which `&replytocom=ID#respond` is added for each Reply link.
 fn thread(
-    children: &HashMap<Option<i64>, Vec<&StoredComment>>,
+    threaded: &Threaded<'_>,
     parent: Option<i64>,
     pending: Option<i64>,
     reply_base: &str,
     depth: usize,
 ) -> Markup {
-    let Some(list) = children.get(&parent) else {
+    let Some(list) = threaded.children.get(&parent) else {
         return html! {};
     };
     html! {
         ol {
             @for c in list {
-                li.comment id={ "comment-" (c.id) } {
+                li.comment id=[threaded.anchors.own(c)] {
+                    @if let Some(old) = threaded.anchors.old(c) {
+                        span.old-anchor id=(old) {}
+                    }
                     div.meta {
                         @if let Some(url) = &c.author_url {
                             a.who href=(url) rel="nofollow ugc noopener" { (c.author) }
@@ -224,7 +291,7 @@ fn thread(
                     @if Some(c.id) != pending && depth < 8 {
                         a.reply href={ (reply_base) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
-                    (thread(children, Some(c.id), pending, reply_base, depth + 1))
+                    (thread(threaded, Some(c.id), pending, reply_base, depth + 1))
                 }
             }
         }
@@ -320,5 +387,58 @@ pub fn comment_body(c: &StoredComment) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Anchors;
+    use crate::storage::{Status, StoredComment};
+
+    fn comment(id: i64, remote_id: Option<&str>) -> StoredComment {
+        StoredComment {
+            id,
+            article: "a".into(),
+            parent_id: None,
+            author: "Ana".into(),
+            author_email: String::new(),
+            author_url: None,
+            content: "Hi".into(),
+            user_ip: None,
+            user_agent: None,
+            status: Status::Published,
+            verdict: "published".into(),
+            spam_probability: 0.0,
+            clues: serde_json::Value::Null,
+            model_version: String::new(),
+            source: "import".into(),
+            created_at: String::new(),
+            html: false,
+            site_id: 1,
+            remote_id: remote_id.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn one_id_per_element_and_old_links_win_their_clashes() {
+        // Comment 7 was born here; comment 9 was the old blog's 7.
+        let (born_here, imported) = (comment(7, None), comment(9, Some("wordpress:7")));
+        let page = [&born_here, &imported];
+        let plain = Anchors::of(&page, false);
+        assert_eq!(plain.own(&born_here).as_deref(), Some("comment-7"));
+        assert_eq!(plain.old(&imported), None, "the page's own anchor wins");
+        let old_link = Anchors::of(&page, true);
+        assert_eq!(old_link.own(&born_here), None);
+        assert_eq!(
+            old_link.old(&imported),
+            Some("comment-7"),
+            "the old link wins"
+        );
+        assert_eq!(old_link.own(&imported).as_deref(), Some("comment-9"));
+        // Without a clash both are given.
+        let apart = comment(12, Some("wordpress:501"));
+        let anchors = Anchors::of(&[&born_here, &apart], false);
+        assert_eq!(anchors.own(&apart).as_deref(), Some("comment-12"));
+        assert_eq!(anchors.old(&apart), Some("comment-501"));
     }
 }

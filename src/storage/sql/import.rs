@@ -292,7 +292,7 @@ pub async fn export_comments<E: Exec>(
     e.query(EXPORT_COMMENTS, &[&after, &article, &limit], |r| {
         Ok(ExportComment {
             comment: row::comment(r)?,
-            comment_type: r.text(18)?,
+            comment_type: r.text(19)?,
         })
     })
     .await

@@ -13,7 +13,7 @@ macro_rules! comment_columns {
     () => {
         "id, article, parent_id, author, author_email, author_url, content, user_ip, user_agent, \
          status, verdict, spam_probability, clues, model_version, source, created_at, \
-         content_format, site_id"
+         content_format, site_id, remote_id"
     };
 }
 /// [`comment_columns`] without the clues (a constant `'null'`): public listings never show them,
@@ -22,7 +22,7 @@ macro_rules! public_comment_columns {
     () => {
         "id, article, parent_id, author, author_email, author_url, content, user_ip, user_agent, \
          status, verdict, spam_probability, 'null', model_version, source, created_at, \
-         content_format, site_id"
+         content_format, site_id, remote_id"
     };
 }
 /// The columns [`article`] reads.
@@ -54,6 +54,7 @@ pub fn comment(r: &dyn RowRead) -> Result<StoredComment, StorageError> {
         created_at: r.text(15)?,
         html: r.text(16)? == "html",
         site_id: r.int(17)?,
+        remote_id: r.opt_text(18)?,
     })
 }
 
