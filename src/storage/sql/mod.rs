@@ -151,26 +151,33 @@ pub fn ready<T>(body: impl Future<Output = Result<T, StorageError>>) -> Result<T
 
 // ---- SQLite ----
 
-impl RowRead for rusqlite::Row<'_> {
-    fn text(&self, i: usize) -> Result<String, StorageError> {
-        Ok(self.get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
-        Ok(self.get(i)?)
-    }
-    fn int(&self, i: usize) -> Result<i64, StorageError> {
-        Ok(self.get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
-        Ok(self.get(i)?)
-    }
-    fn float(&self, i: usize) -> Result<f64, StorageError> {
-        Ok(self.get(i)?)
-    }
-    fn flag(&self, i: usize) -> Result<bool, StorageError> {
-        Ok(self.get(i)?)
-    }
+/// [`RowRead`] for a driver's row type through its fallible getter.
+macro_rules! row_read {
+    ($row:ty, $get:ident) => {
+        impl RowRead for $row {
+            fn text(&self, i: usize) -> Result<String, StorageError> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
+                Ok(self.$get(i)?)
+            }
+            fn int(&self, i: usize) -> Result<i64, StorageError> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
+                Ok(self.$get(i)?)
+            }
+            fn float(&self, i: usize) -> Result<f64, StorageError> {
+                Ok(self.$get(i)?)
+            }
+            fn flag(&self, i: usize) -> Result<bool, StorageError> {
+                Ok(self.$get(i)?)
+            }
+        }
+    };
 }
+
+row_read!(rusqlite::Row<'_>, get);
 
 fn lite_params<'a>(
     params: &'a [&'a dyn Param],
@@ -224,26 +231,7 @@ impl Exec for rusqlite::Connection {
 /// A pooled PostgreSQL client or one of its transactions, as an [`Exec`].
 pub struct Pg<'a, C>(pub &'a C);
 
-impl RowRead for tokio_postgres::Row {
-    fn text(&self, i: usize) -> Result<String, StorageError> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
-        Ok(self.try_get(i)?)
-    }
-    fn int(&self, i: usize) -> Result<i64, StorageError> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
-        Ok(self.try_get(i)?)
-    }
-    fn float(&self, i: usize) -> Result<f64, StorageError> {
-        Ok(self.try_get(i)?)
-    }
-    fn flag(&self, i: usize) -> Result<bool, StorageError> {
-        Ok(self.try_get(i)?)
-    }
-}
+row_read!(tokio_postgres::Row, try_get);
 
 fn pg_params<'a>(params: &'a [&'a dyn Param]) -> Vec<&'a (dyn PgToSql + Sync)> {
     params.iter().map(|p| p.pg()).collect()
