@@ -7,12 +7,13 @@
 //! never stored, so the answer is "no" from memory; a present one (a real duplicate, or one chance
 //! in ~4 billion per stored comment) is confirmed by the query, which also knows about trash.
 //!
-//! The index learns this process's own inserts at once ([`DuplicateIndex::add`]) and everything
+//! The index learns this process's own inserts and edits at once ([`DuplicateIndex::add`]) and everything
 //! else (other replicas, `replyguard import`, the comments stored before start) by reading the
 //! rows after a watermark, in the background, at most once per [`REFRESH_EVERY`]. Until the first
 //! full read has finished, every check asks the database, as before. So a duplicate sent to the
 //! *same* server is always caught; one sent to another replica within a second of the original
-//! can pass, which is the price of answering from memory.
+//! can pass, which is the price of answering from memory (as can a repeat of a text edited on
+//! another replica: the refresh reads new rows, not edits).
 //!
 //! Ids are drawn before commit, so on PostgreSQL a row can become visible after a higher id
 //! did. The watermark therefore stays below a recent gap in the ids (among the last

@@ -539,6 +539,7 @@ impl SiteStore for SqlitePort {
             ))
         })
         .await
+        .inspect(|edited| self.duplicates.add(edited.fingerprint()))
     }
 
     async fn vote(&self, id: i64, voter: &str, up: bool) -> Result<Votes, StorageError> {

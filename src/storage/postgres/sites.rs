@@ -43,7 +43,10 @@ impl SiteStore for PgStore {
         author: &str,
         author_url: Option<&str>,
     ) -> Result<StoredComment, StorageError> {
-        threads::edit_comment(&Pg(&self.client().await?), id, content, author, author_url).await
+        threads::edit_comment(&Pg(&self.client().await?), id, content, author, author_url)
+            .await
+            // The refresh reads new rows only: an edited text is a duplicate from now on too.
+            .inspect(|edited| self.duplicates.add(edited.fingerprint()))
     }
 
     async fn vote(&self, id: i64, voter: &str, up: bool) -> Result<Votes, StorageError> {
