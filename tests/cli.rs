@@ -640,3 +640,29 @@ fn erase_removes_a_commenters_personal_data() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("e-mail address"));
 }
+
+/// README's quick start shows `classify` on one comment and what it prints: with the shipped
+/// model, the binary must print exactly that (an example that drifted from the model misleads).
+#[test]
+fn the_readme_classify_example_prints_what_the_readme_shows() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let command = "cargo run --release -- classify \"";
+    let at = readme.find(command).expect("README's classify example");
+    let after = &readme[at + command.len()..];
+    let comment = &after[..after.find("\"\n").expect("the example's closing quote")];
+    let shown = &after[after.find("```\n").unwrap() + 4..];
+    let shown = &shown[shown.find("```\n").unwrap() + 4..];
+    let shown = &shown[..shown.find("```").unwrap()];
+    let model = repo().join("models/default.rgm");
+    let out = run(
+        &["classify", comment, "--model", model.to_str().unwrap()],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        shown,
+        "README's classify example is stale"
+    );
+}
