@@ -3,11 +3,22 @@
 //! `comment-check` that decided "ham" would. `benches/http_load.sh akismet` runs it beside the
 //! real server, alternately, and reports the ratio.
 //!
-//! usage: target/release/deps/bare_axum-… ADDRESS   (prints `listening on http://ADDR/`)
+//! With `--layers` the handler sits under the same kinds and number of middleware layers as
+//! replyguard's router (four `from_fn` passes, the body limit, three response-header layers, the
+//! request timeout and the trace layer), so the difference between the two bare figures is what
+//! the layer stack costs, and what is left is the check itself.
+//!
+//! usage: target/release/deps/bare_axum-… ADDRESS [--layers]   (prints `listening on http://ADDR/`)
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::post;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -16,13 +27,50 @@ async fn check(body: Bytes) -> &'static str {
     if body.is_empty() { "invalid" } else { "false" }
 }
 
+async fn pass(request: Request, next: Next) -> Response {
+    next.run(request).await
+}
+
+fn layered(app: Router) -> Router {
+    let if_html = |response: &Response| {
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+            .then(|| HeaderValue::from_static("same-origin"))
+    };
+    app.layer(middleware::from_fn(pass))
+        .layer(middleware::from_fn(pass))
+        .layer(middleware::from_fn(pass))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            if_html,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            if_html,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(middleware::from_fn(pass))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let address = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".into());
+    let mut args = std::env::args().skip(1);
+    let address = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
+    let with_layers = args.next().as_deref() == Some("--layers");
     let listener = tokio::net::TcpListener::bind(&address).await?;
     println!("listening on http://{}/", listener.local_addr()?);
     let app = Router::new().route("/1.1/comment-check", post(check));
+    let app = if with_layers { layered(app) } else { app };
     axum::serve(listener, app).await
 }

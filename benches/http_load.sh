@@ -7,7 +7,8 @@
 #   page       GET the article page with 50 published comments, 64 connections
 #   akismet    POST /1.1/comment-check, 14-field body, is_test=1 (scored, not stored), 64 connections,
 #              alternating run by run with its ceiling: a bare axum server (benches/bare_axum.rs)
-#              answering `false` to the same request; prints both medians and their ratio
+#              answering `false` to the same request, and that server under a layer stack like
+#              the router's; prints the medians and the ratios
 #   post64     POST a new comment to the JSON API (stored durably before the 201), 64 connections
 #   post256    the same with 256 connections
 # Needs: wrk (apt-get install -y wrk). Per-IP flood and rate limits are switched off for the run.
@@ -49,15 +50,19 @@ run() { # name connections path [script]
   printf '%-8s c=%-3s median of %d: %s req/s   (all: %s)\n' "$name" "$conns" "$runs" "$line" "$(printf '%s; ' "${results[@]}")"
 }
 
-# The ceiling for the Akismet check: a bare axum handler, built like the server (release).
+# The ceiling for the Akismet check: a bare axum handler, built like the server (release), and
+# the same handler under a layer stack like replyguard's router (what the layers cost).
 start_bare() {
   bare_bin=$(cargo bench --bench bare_axum --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
   [ -x "$bare_bin" ] || { echo "cannot build benches/bare_axum.rs" >&2; exit 1; }
   "$bare_bin" 127.0.0.1:0 > "$work/bare.out" &
   bare_pid=$!
-  trap 'kill $pid $bare_pid 2>/dev/null; wait $pid $bare_pid 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/err" "$KEEP_LOG"; rm -rf "$work"' EXIT
-  for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.05; done
+  "$bare_bin" 127.0.0.1:0 --layers > "$work/layered.out" &
+  layered_pid=$!
+  trap 'kill $pid $bare_pid $layered_pid 2>/dev/null; wait $pid $bare_pid $layered_pid 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/err" "$KEEP_LOG"; rm -rf "$work"' EXIT
+  for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && grep -q listening "$work/layered.out" 2>/dev/null && break; sleep 0.05; done
   bare_url=$(sed -n 's/^listening on \(.*\)\/$/\1/p' "$work/bare.out")
+  layered_url=$(sed -n 's/^listening on \(.*\)\/$/\1/p' "$work/layered.out")
 }
 
 # One wrk run: "req/s p50=… p99=… non2xx=…".
@@ -72,18 +77,22 @@ measure() { # base_url connections path script
 
 median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
 
-# The Akismet check and its ceiling, run after run in turn so both see the same machine.
+# The Akismet check and its ceilings, run after run in turn so all see the same machine.
 akismet_vs_bare() {
-  local checks=() bares=() check bare
+  local checks=() bares=() layereds=() check bare layered
   start_bare
   for _ in $(seq "$runs"); do
     bares+=("$(measure "$bare_url" 64 /1.1/comment-check "$work/akismet.lua")")
+    layereds+=("$(measure "$layered_url" 64 /1.1/comment-check "$work/akismet.lua")")
     checks+=("$(measure "$url" 64 /1.1/comment-check "$work/akismet.lua")")
   done
   check=$(printf '%s\n' "${checks[@]}" | median); bare=$(printf '%s\n' "${bares[@]}" | median)
+  layered=$(printf '%s\n' "${layereds[@]}" | median)
   printf 'akismet  c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$check" "$(printf '%s; ' "${checks[@]}")"
   printf 'bare     c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$bare" "$(printf '%s; ' "${bares[@]}")"
-  awk -v a="${check%% *}" -v b="${bare%% *}" 'BEGIN {printf "akismet / bare axum: %.0f%%\n", 100 * a / b}'
+  printf 'layered  c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$layered" "$(printf '%s; ' "${layereds[@]}")"
+  awk -v a="${check%% *}" -v b="${bare%% *}" -v l="${layered%% *}" \
+    'BEGIN {printf "akismet / bare axum: %.0f%%   (bare under a router-like layer stack: %.0f%% of bare)\n", 100 * a / b, 100 * l / b}'
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t2, ${secs}s runs, on the same cores"
