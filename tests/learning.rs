@@ -482,23 +482,26 @@ fn a_sites_lessons_teach_its_own_layer_which_outlives_a_retrain() {
         "the press release",
     ];
     let comments = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    // Posts a comment and, unless the server already gave it `right`, corrects it with `action`.
+    let teach = |body: Value, right: &str, action: &str| {
+        let posted = post(&comments, &body);
+        if posted["status"] != right {
+            moderate(&server, posted["id"].as_i64().unwrap(), action);
+        }
+    };
     for (i, topic) in topics.iter().enumerate() {
-        let ham = post(
-            &comments,
-            &json!({"comment_content": format!("I read the part about {topic} twice; the figures there look right to me."),
-                    "comment_author": format!("Reader {i}"), "comment_author_email": format!("r{i}@example.org")}),
+        teach(
+            json!({"comment_content": format!("I read the part about {topic} twice; the figures there look right to me."),
+                   "comment_author": format!("Reader {i}"), "comment_author_email": format!("r{i}@example.org")}),
+            "published",
+            "approve",
         );
-        if ham["status"] != "published" {
-            moderate(&server, ham["id"].as_i64().unwrap(), "approve");
-        }
-        let spam = post(
-            &comments,
-            &json!({"comment_content": format!("Tilda's handmade soaps are back at the Saturday market stall {i}, ask for the lavender bar."),
-                    "comment_author": format!("Tilda {i}"), "comment_author_email": format!("t{i}@example.net")}),
+        teach(
+            json!({"comment_content": format!("Tilda's handmade soaps are back at the Saturday market stall {i}, ask for the lavender bar."),
+                   "comment_author": format!("Tilda {i}"), "comment_author_email": format!("t{i}@example.net")}),
+            "rejected",
+            "spam",
         );
-        if spam["status"] != "rejected" {
-            moderate(&server, spam["id"].as_i64().unwrap(), "spam");
-        }
     }
     let health = wait_for_learned(&server, 12);
     let named = |body: &Value| {

@@ -156,6 +156,11 @@ impl DuplicateIndex {
                     ids.push(id);
                 }
             }
+            // Only the newest ids can hold gaps worth waiting for: a first read of a million
+            // rows keeps a thousand ids, not a million.
+            if ids.len() > 2 * GAP_WINDOW as usize {
+                ids.drain(..ids.len() - GAP_WINDOW as usize);
+            }
             after = rows.last().map_or(after, |&(id, _)| id);
             if !full_page {
                 break;
@@ -178,7 +183,7 @@ fn next_watermark(start: i64, ids: &[i64], gaps: &mut HashMap<i64, Instant>, now
         return start;
     };
     let window_from = (newest - GAP_WINDOW).max(start);
-    let mut missing = Vec::new();
+    let mut missing = HashSet::new();
     let mut expected = window_from + 1;
     for &id in ids.iter().filter(|&&id| id > window_from) {
         missing.extend(expected..id);

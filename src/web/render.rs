@@ -146,24 +146,30 @@ struct Anchors {
 
 impl Anchors {
     fn of(comments: &[&StoredComment], old_links: bool) -> Anchors {
-        let own: HashSet<String> = comments
-            .iter()
-            .map(|c| format!("comment-{}", c.id))
-            .collect();
         let old: HashMap<i64, String> = comments
             .iter()
             .filter_map(|c| Some((c.id, crate::domain::old_anchor(c.remote_id.as_deref()?)?)))
             .collect();
+        if old.is_empty() {
+            // A page with nothing imported: every comment keeps its own, nothing to compare.
+            return Anchors::default();
+        }
+        // Old anchors that read `comment-N` for the id N of a comment on this page.
+        let ids: HashSet<i64> = comments.iter().map(|c| c.id).collect();
+        let clash = |anchor: &str| {
+            anchor
+                .strip_prefix("comment-")
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| ids.contains(n))
+        };
         if old_links {
-            let old_names: HashSet<&String> = old.values().collect();
-            let own_dropped = comments
-                .iter()
-                .filter(|c| old_names.contains(&format!("comment-{}", c.id)))
-                .map(|c| c.id)
-                .collect();
+            let own_dropped = old.values().filter_map(|a| clash(a)).collect();
             Anchors { own_dropped, old }
         } else {
-            let old = old.into_iter().filter(|(_, a)| !own.contains(a)).collect();
+            let old = old
+                .into_iter()
+                .filter(|(_, a)| clash(a).is_none())
+                .collect();
             Anchors {
                 own_dropped: HashSet::new(),
                 old,
@@ -171,14 +177,25 @@ impl Anchors {
         }
     }
 
-    /// The `id` of the comment's element, if it keeps its own.
-    fn own(&self, c: &StoredComment) -> Option<String> {
-        (!self.own_dropped.contains(&c.id)).then(|| format!("comment-{}", c.id))
+    /// The comment's own anchor, if it keeps it.
+    fn own(&self, c: &StoredComment) -> Option<OwnAnchor> {
+        (!self.own_dropped.contains(&c.id)).then_some(OwnAnchor(c.id))
     }
 
     /// Its old anchor, if it is given.
     fn old(&self, c: &StoredComment) -> Option<&str> {
         self.old.get(&c.id).map(String::as_str)
+    }
+}
+
+/// A comment's own anchor, `comment-N`, written straight into the page.
+#[derive(Debug, PartialEq, Eq)]
+struct OwnAnchor(i64);
+
+impl maud::Render for OwnAnchor {
+    fn render_to(&self, buffer: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(buffer, "comment-{}", self.0);
     }
 }
 
@@ -392,7 +409,7 @@ pub fn comment_body(c: &StoredComment) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::Anchors;
+    use super::{Anchors, OwnAnchor};
     use crate::storage::{Status, StoredComment};
 
     fn comment(id: i64, remote_id: Option<&str>) -> StoredComment {
@@ -425,7 +442,7 @@ mod tests {
         let (born_here, imported) = (comment(7, None), comment(9, Some("wordpress:7")));
         let page = [&born_here, &imported];
         let plain = Anchors::of(&page, false);
-        assert_eq!(plain.own(&born_here).as_deref(), Some("comment-7"));
+        assert_eq!(plain.own(&born_here), Some(OwnAnchor(7)));
         assert_eq!(plain.old(&imported), None, "the page's own anchor wins");
         let old_link = Anchors::of(&page, true);
         assert_eq!(old_link.own(&born_here), None);
@@ -434,11 +451,11 @@ mod tests {
             Some("comment-7"),
             "the old link wins"
         );
-        assert_eq!(old_link.own(&imported).as_deref(), Some("comment-9"));
+        assert_eq!(old_link.own(&imported), Some(OwnAnchor(9)));
         // Without a clash both are given.
         let apart = comment(12, Some("wordpress:501"));
         let anchors = Anchors::of(&[&born_here, &apart], false);
-        assert_eq!(anchors.own(&apart).as_deref(), Some("comment-12"));
+        assert_eq!(anchors.own(&apart), Some(OwnAnchor(12)));
         assert_eq!(anchors.old(&apart), Some("comment-501"));
     }
 }
