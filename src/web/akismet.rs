@@ -17,7 +17,7 @@ use crate::engine::Verdict;
 use crate::storage::{ApiKey, Status, SubmitVote};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -75,32 +75,44 @@ fn invalid(reason: impl Into<String>) -> Response {
     )
 }
 
-type Params = HashMap<String, String>;
+/// A request's form parameters, borrowed from its body where they need no decoding. A check
+/// sends about fifteen, so finding one by a scan costs less than hashing them all into a map.
+pub(super) struct Params<'a>(Vec<form::Field<'a>>);
 
-/// Parses the form body; the first value of a repeated name wins; `comment_context[]` and other
-/// unknown names are accepted and ignored by the callers.
-fn params(body: Result<Bytes, BytesRejection>) -> Result<Params, Response> {
-    let body = body.map_err(|e| {
+impl Params<'_> {
+    /// The first value sent under `name` (the first of a repeated name wins).
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+/// The body, or the answer to a body that could not be read.
+fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
+    body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
             invalid("The request body could not be read.")
         }
-    })?;
-    parse_params(&body).map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))
+    })
 }
 
-/// Decodes a form body into parameters, the first value of a repeated name winning.
-pub(super) fn parse_params(body: &[u8]) -> Result<Params, String> {
-    let mut map = Params::new();
-    for (k, v) in form::parse(body)? {
-        map.entry(k).or_insert(v);
-    }
-    Ok(map)
+/// Parses the form body; `comment_context[]` and other unknown names are accepted and ignored by
+/// the callers.
+fn params(body: &[u8]) -> Result<Params<'_>, Response> {
+    parse_params(body).map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))
+}
+
+/// Decodes a form body into parameters.
+pub(super) fn parse_params(body: &[u8]) -> Result<Params<'_>, String> {
+    form::parse_borrowed(body).map(Params)
 }
 
 fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
-    p.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    p.get(name).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// The key from `api_key` (or `key`) in the body, else the legacy `KEY.host` subdomain.
@@ -162,7 +174,7 @@ fn internal(reason: &str) -> Response {
 /// Resolves and checks the key for `blog`; the error is the response to send.
 async fn authorize(
     state: &AppState,
-    p: &Params,
+    p: &Params<'_>,
     headers: &HeaderMap,
 ) -> Result<Arc<ApiKey>, Response> {
     let Some(key) = key_from(p, headers) else {
@@ -192,7 +204,11 @@ pub async fn verify_key(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let p = match params(body) {
+    let body = match body_of(body) {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    let p = match params(&body) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -205,7 +221,7 @@ pub async fn verify_key(
 pub(super) fn comment_of(p: &Params) -> Comment {
     let get = |n: &str| param(p, n).map(str::to_string);
     Comment {
-        comment_content: p.get("comment_content").cloned().unwrap_or_default(),
+        comment_content: p.get("comment_content").unwrap_or_default().to_string(),
         comment_author: get("comment_author"),
         comment_author_email: get("comment_author_email"),
         comment_author_url: get("comment_author_url"),
@@ -235,7 +251,11 @@ pub async fn comment_check(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let p = match params(body) {
+    let body = match body_of(body) {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    let p = match params(&body) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -283,10 +303,10 @@ pub async fn comment_check(
         page_title: None,
         parent: None,
         raw: RawComment {
-            content: comment.comment_content.clone(),
-            author: comment.comment_author.clone().unwrap_or_default(),
-            email: comment.comment_author_email.clone().unwrap_or_default(),
-            url: comment.comment_author_url.clone().unwrap_or_default(),
+            content: comment.comment_content,
+            author: comment.comment_author.unwrap_or_default(),
+            email: comment.comment_author_email.unwrap_or_default(),
+            url: comment.comment_author_url.unwrap_or_default(),
         },
         honeypot,
         ip,
@@ -294,9 +314,9 @@ pub async fn comment_check(
         form_age: None,
         anonymous_allowed: false,
         notify_replies: false,
-        user_agent: comment.user_agent.clone(),
-        referrer: comment.referrer.clone(),
-        comment_type: comment.comment_type.clone(),
+        user_agent: comment.user_agent,
+        referrer: comment.referrer,
+        comment_type: comment.comment_type,
         // An API key is a partner, not the site: its `user_role=administrator` is not taken as
         // "publish" (the comment is scored like any other).
         trusted_author: false,
@@ -412,7 +432,11 @@ async fn submit(
     body: Result<Bytes, BytesRejection>,
     label: Label,
 ) -> Response {
-    let p = match params(body) {
+    let body = match body_of(body) {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    let p = match params(&body) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -506,8 +530,13 @@ pub async fn submit_ham(
 pub async fn usage_limit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(p): Query<Params>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    let query = query.unwrap_or_default();
+    let p = match params(query.as_bytes()) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let Some(key) = key_from(&p, &headers) else {
         return invalid("Missing api_key.");
     };

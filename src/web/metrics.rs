@@ -8,7 +8,6 @@ use crate::storage::Status;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the request-latency histogram buckets.
@@ -46,7 +45,8 @@ impl Metrics {
         self.rules[rule.index()].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn request(&self, status: StatusCode, elapsed: std::time::Duration) {
+    /// Counts one answer by status class, and its latency.
+    pub(super) fn request(&self, status: StatusCode, elapsed: std::time::Duration) {
         let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
         self.responses[class].fetch_add(1, Ordering::Relaxed);
         let secs = elapsed.as_secs_f64();
@@ -137,18 +137,6 @@ impl Metrics {
         );
         out
     }
-}
-
-/// Records every response's status class and latency.
-pub(super) async fn track(
-    State(metrics): State<Arc<Metrics>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    metrics.request(response.status(), started.elapsed());
-    response
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

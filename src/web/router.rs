@@ -37,16 +37,52 @@ fn isso_api(state: &AppState) -> Router<AppState> {
     ))
 }
 
-/// All routes.
+/// Akismet's API: called by blogs' servers, never by browsers, and the hottest path there is, so
+/// its answers skip the page-only layers (browser error pages, the JSON error rewrite, the
+/// content-security and referrer policies) that [`pages_and_apis`] routes pass through.
+fn akismet_api() -> Router<AppState> {
+    Router::new()
+        .route("/1.1/verify-key", post(akismet::verify_key))
+        .route("/1.1/comment-check", post(akismet::comment_check))
+        .route("/1.1/submit-spam", post(akismet::submit_spam))
+        .route("/1.1/submit-ham", post(akismet::submit_ham))
+        .route("/1.2/usage-limit", get(akismet::usage_limit))
+}
+
+/// All routes: the pages, their APIs and the Akismet API, under the layers every answer passes
+/// (the request timeout, the body limit, metrics, `nosniff`).
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+    Router::new()
+        .merge(pages_and_apis(&state))
+        .merge(akismet_api())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            edge,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Every route but Akismet's, with what pages and their JSON APIs need on top.
+fn pages_and_apis(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/articles/{slug}", get(pages::article))
         .route("/articles/{slug}/comments", post(pages::post_comment))
         .route("/articles/{slug}/feed", get(feeds::article))
         .route("/feed", get(feeds::site))
-        .merge(cross_origin(&state))
-        .merge(isso_api(&state))
+        .merge(cross_origin(state))
+        .merge(isso_api(state))
         .route("/isso/css/isso.css", get(isso::css))
         .route(
             "/sites/{site}/thread",
@@ -111,11 +147,6 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/admin/logout", post(admin_pages::logout))
         .route("/admin/comments/{id}/{action}", post(admin_pages::act))
         .route("/admin/bulk", post(admin_pages::bulk))
-        .route("/1.1/verify-key", post(akismet::verify_key))
-        .route("/1.1/comment-check", post(akismet::comment_check))
-        .route("/1.1/submit-spam", post(akismet::submit_spam))
-        .route("/1.1/submit-ham", post(akismet::submit_ham))
-        .route("/1.2/usage-limit", get(akismet::usage_limit))
         .route("/static/site.css", get(assets::site_css))
         .route("/static/admin.css", get(assets::admin_css))
         .route("/static/comments.js", get(assets::comments_js))
@@ -133,7 +164,6 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             state.clone(),
             error_pages::for_browsers,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // The policy and the referrer rule matter for pages only; API answers stay small.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -142,46 +172,53 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             },
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             |response: &axum::response::Response| {
                 is_html(response).then(|| HeaderValue::from_static("same-origin"))
             },
         ))
-        // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
 }
 
-/// A body announced larger than [`BODY_LIMIT`] is refused from its `Content-Length`, before any
-/// of it is read (the limit on reading catches chunked bodies that grow past it).
+/// What every request passes first: its status class and latency are counted for `/metrics`
+/// (timeouts included), and an Akismet request whose announced body exceeds [`BODY_LIMIT`] is
+/// refused here, as the page routes' are by [`refuse_large_bodies`]. One pass for both, since
+/// each `from_fn` layer costs a boxed future per request.
+async fn edge(
+    State(metrics): State<std::sync::Arc<metrics::Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let response = if request.uri().path().starts_with("/1.1/") && announces_too_much(&request) {
+        akismet::too_large()
+    } else {
+        next.run(request).await
+    };
+    metrics.request(response.status(), started.elapsed());
+    response
+}
+
+/// Refuses a page or JSON API request whose announced body exceeds [`BODY_LIMIT`] before any of
+/// it is read (the limit on reading catches chunked bodies that grow past it); inside the browser
+/// error pages, so a reader's browser gets a page that says so.
 async fn refuse_large_bodies(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let announced = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
-        if request.uri().path().starts_with("/1.1/") {
-            return akismet::too_large();
-        }
+    if announces_too_much(&request) {
         return super::error::WebError::TooLarge.into_response();
     }
     next.run(request).await
+}
+
+/// Whether the request's `Content-Length` exceeds [`BODY_LIMIT`].
+fn announces_too_much(request: &axum::extract::Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > BODY_LIMIT as u64)
 }
 
 /// Whether a path is a JSON API's (its errors are JSON too).
