@@ -74,7 +74,7 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
         "article sourdough-at-altitude: removed 1 × a script",
         "article sourdough-at-altitude: an embedded frame became a link to https://evil.example.net/x",
         "article sourdough-at-altitude: an [embed] became a link to https://www.youtube.com/watch?v=altitude",
-        "article sourdough-at-altitude: removed a [gallery]",
+        "article sourdough-at-altitude: a [gallery] became a list of its 2 image(s)",
     ] {
         assert!(out.contains(note), "{note}: {out}");
     }
@@ -145,6 +145,13 @@ fn a_site_history_is_imported_once_with_statuses_threads_and_labels() {
     assert!(page.contains("href=\"https://www.youtube.com/watch?v=altitude\""));
     assert!(page.contains("href=\"https://evil.example.net/x\""));
     assert!(!page.contains("[caption") && !page.contains("[gallery"));
+    // The gallery's images come from the attachments that follow the post in the export.
+    assert!(
+        page.contains(
+            "<img src=\"https://fieldnotes.example.org/wp-content/uploads/2019/05/crumb-1.jpg\""
+        ) && page.contains("crumb-2.jpg"),
+        "the gallery's images"
+    );
     assert!(
         page.contains("María Souza"),
         "the byline is the display name"
@@ -254,7 +261,7 @@ fn uploads_can_move_to_a_new_base() {
     );
     assert!(
         out.contains(
-            "article sourdough-at-altitude: 1 upload link(s) now point to https://cdn.example/media"
+            "article sourdough-at-altitude: 3 upload link(s) now point to https://cdn.example/media"
         ),
         "{out}\n{err}"
     );
@@ -264,6 +271,8 @@ fn uploads_can_move_to_a_new_base() {
         page.contains("https://cdn.example/media/2019/04/crumb.jpg"),
         "{page}"
     );
+    // The gallery's images moved with the rest.
+    assert!(page.contains("https://cdn.example/media/2019/05/crumb-2.jpg"));
     assert!(!page.contains("fieldnotes.example.org/wp-content/uploads"));
 }
 

@@ -142,7 +142,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
                 drop(input);
                 import::read_file(format, path, &mut |item| importer.take(item))
             }
-            _ => import::read(format, input, &mut |item| importer.take(item)),
+            _ => import::read_media(format, path).and_then(|media| {
+                import::read(format, input, &media, &mut |item| importer.take(item))
+            }),
         }
         .and_then(|()| importer.flush());
         bar.finish_and_clear();

@@ -11,6 +11,7 @@ mod disqus;
 pub mod isso;
 pub mod run;
 pub mod sanitize;
+pub use sanitize::Media;
 mod wp_dump;
 mod wxr;
 mod xml;
@@ -139,14 +140,16 @@ pub struct Refused {
 pub type Item = Result<Record, Refused>;
 
 /// Reads a file of `format`, handing every record to `emit` in file order. `emit` may stop the walk
-/// with an error (a storage failure).
+/// with an error (a storage failure). `media` gives a WordPress export's galleries their images
+/// ([`read_media`]; other formats have none).
 pub fn read(
     format: Format,
     input: impl BufRead,
+    media: &Media,
     emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     match format {
-        Format::Wxr => wxr::read(input, emit),
+        Format::Wxr => wxr::read(input, media, emit),
         Format::Disqus => disqus::read(input, emit),
         Format::WpJson => wp_dump::read_json(input, emit),
         Format::WpCsv => wp_dump::read_csv(input, emit),
@@ -169,6 +172,15 @@ pub fn read_file(
             "{} is read as a stream",
             format.name()
         ))),
+    }
+}
+
+/// A file's media for [`read`]: a WordPress export's attachments, read in a first pass over the
+/// file (its posts come before their attachments); nothing for other formats.
+pub fn read_media(format: Format, path: &Path) -> Result<Media, ImportError> {
+    match format {
+        Format::Wxr => Ok(wxr::media(open(path, |file| file)?.1)),
+        _ => Ok(Media::default()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! (ammonia, html5ever's parser) that keeps ordinary formatting and drops scripts, frames, styles,
 //! event handlers and any link that is not `http(s):` or `mailto:`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Tags a comment may keep: WordPress's own allow-list for comments.
@@ -46,6 +46,35 @@ static COMMENT: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
+/// The export's attachments (WordPress media), for `[gallery]`: a gallery names its images by
+/// attachment id (`ids="7,9"`), or shows every image attached to its post.
+#[derive(Debug, Default)]
+pub struct Media {
+    /// Attachment id → its file's URL.
+    pub by_id: HashMap<i64, String>,
+    /// Post id → the URLs of the attachments whose parent it is, in the export's order.
+    pub by_parent: HashMap<i64, Vec<String>>,
+}
+
+impl Media {
+    /// The images of a gallery on post `post` with the shortcode's `ids` attribute, if any; ids
+    /// the export does not hold are left out.
+    fn gallery(&self, post: i64, ids: Option<&str>) -> Vec<&str> {
+        match ids {
+            Some(ids) => ids
+                .split(',')
+                .filter_map(|id| self.by_id.get(&id.trim().parse::<i64>().ok()?))
+                .map(String::as_str)
+                .collect(),
+            None => self
+                .by_parent
+                .get(&post)
+                .map(|urls| urls.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// An imported body and what the import changed or left out of it, for the import report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanArticle {
@@ -67,7 +96,7 @@ const REMOVED_TAGS: &[(&str, &str)] = &[
 /// (`[caption]` to a figure with its caption, `[embed]URL[/embed]` and an `<iframe>`'s source to
 /// a link, `[gallery]` to the list of its images when the export names them), then the
 /// allow-list ([`article_html`]). What could not be kept is listed in `notes`.
-pub fn wordpress_article(raw: &str, attachments: &[String]) -> CleanArticle {
+pub fn wordpress_article(raw: &str, post: i64, media: &Media) -> CleanArticle {
     let mut notes = Vec::new();
     let mut text = raw.to_string();
     let lower = text.to_ascii_lowercase();
@@ -78,7 +107,7 @@ pub fn wordpress_article(raw: &str, attachments: &[String]) -> CleanArticle {
         }
     }
     text = replace_iframes(&text, &mut notes);
-    text = replace_shortcodes(&text, attachments, &mut notes);
+    text = replace_shortcodes(&text, post, media, &mut notes);
     CleanArticle {
         html: article_html(&text),
         notes,
@@ -174,7 +203,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 /// WordPress's common shortcodes converted; any other `[name …]` left as text and named.
-fn replace_shortcodes(html: &str, attachments: &[String], notes: &mut Vec<String>) -> String {
+fn replace_shortcodes(html: &str, post: i64, media: &Media, notes: &mut Vec<String>) -> String {
     // Lower-cased once: ASCII lower-casing keeps every byte offset, so `lowered[i..]` is `html[i..]`.
     let lowered = html.to_ascii_lowercase();
     let mut out = String::with_capacity(html.len());
@@ -224,17 +253,21 @@ fn replace_shortcodes(html: &str, attachments: &[String], notes: &mut Vec<String
                 rest = &at[body_end.map_or(close + 1, |e| e + ending.len())..];
             }
             "gallery" => {
-                if attachments.is_empty() {
+                let images = media.gallery(post, attribute(tag, "ids").as_deref());
+                if images.is_empty() {
                     notes.push("removed a [gallery]: the export names none of its images".into());
                 } else {
                     out.push_str("<ul class=\"gallery\">");
-                    for url in attachments {
-                        out.push_str(&format!("<li><img src=\"{url}\" alt=\"\"></li>"));
+                    for url in &images {
+                        out.push_str(&format!(
+                            "<li><img src=\"{}\" alt=\"\"></li>",
+                            html_escape::encode_double_quoted_attribute(url)
+                        ));
                     }
                     out.push_str("</ul>");
                     notes.push(format!(
                         "a [gallery] became a list of its {} image(s)",
-                        attachments.len()
+                        images.len()
                     ));
                 }
                 rest = &at[close + 1..];
@@ -320,7 +353,11 @@ mod tests {
 [contact-form-7 id="5"] and an array like a[0] or [1, 2] stays.
 
 <script>alert(1)</script>"#;
-        let clean = wordpress_article(raw, &["https://old.example/b.jpg".into()]);
+        let media = Media {
+            by_id: HashMap::from([(2, "https://old.example/b.jpg".to_string())]),
+            by_parent: HashMap::from([(5, vec!["https://old.example/c.jpg".to_string()])]),
+        };
+        let clean = wordpress_article(raw, 5, &media);
         let html = &clean.html;
         assert!(html.contains("<figure><img src=\"https://old.example/wp-content/uploads/a.jpg\" alt=\"A\"><figcaption>The stadium at night</figcaption></figure>"), "{html}");
         assert!(
@@ -351,8 +388,15 @@ mod tests {
             assert!(notes.contains(expected), "{expected}: {notes}");
         }
         assert_eq!(
-            wordpress_article("[gallery]", &[]).notes,
+            wordpress_article("[gallery]", 6, &media).notes,
             ["removed a [gallery]: the export names none of its images"]
+        );
+        // Without ids, a gallery shows the images attached to its post.
+        let attached = wordpress_article("[gallery columns=\"2\"]", 5, &media);
+        assert!(
+            attached
+                .html
+                .contains("<img src=\"https://old.example/c.jpg\"")
         );
     }
 

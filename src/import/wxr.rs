@@ -2,7 +2,9 @@
 //! not in a WXR file (WordPress leaves it out); a `wp comment list` dump brings it.
 
 use super::xml::{Node, XmlStream};
-use super::{ArticleRecord, ImportError, Item, Record, Refused, WpComment, rfc3339, sanitize};
+use super::{
+    ArticleRecord, ImportError, Item, Media, Record, Refused, WpComment, rfc3339, sanitize,
+};
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -22,6 +24,10 @@ struct Post {
     date: String,
     date_gmt: String,
     comment_status: String,
+    /// An attachment's post.
+    parent: String,
+    /// An attachment's file.
+    attachment_url: String,
     /// The article record was handed out (at its first comment, or at `</item>`).
     emitted: bool,
     /// Whether it became an article (a post or page, or any item with comments).
@@ -43,6 +49,8 @@ impl Post {
             "wp:post_date" => &mut self.date,
             "wp:post_date_gmt" => &mut self.date_gmt,
             "wp:comment_status" => &mut self.comment_status,
+            "wp:post_parent" => &mut self.parent,
+            "wp:attachment_url" => &mut self.attachment_url,
             _ => return,
         };
         *slot = text;
@@ -58,6 +66,7 @@ impl Post {
         &mut self,
         with_comments: bool,
         authors: &HashMap<String, String>,
+        media: &Media,
         emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
         if self.emitted {
@@ -89,8 +98,7 @@ impl Post {
             name
         };
         self.known = true;
-        // Attachments follow their post in an export, so a gallery's images are not known yet.
-        let body = sanitize::wordpress_article(&self.content, &[]);
+        let body = sanitize::wordpress_article(&self.content, post_id, media);
         emit(Ok(Record::Article(ArticleRecord {
             remote_id: format!("wordpress-post:{post_id}"),
             slug: if slug.is_empty() {
@@ -137,8 +145,60 @@ fn percent_decoded(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The export's attachments, for its galleries: a first pass over the file, since WordPress exports
+/// items by id and a post's attachments, uploaded after it was created, follow it.
+pub fn media(input: impl BufRead) -> Media {
+    let mut xml = XmlStream::new(input);
+    let mut media = Media::default();
+    let mut item: Option<Post> = None;
+    // Inside a comment or a meta block, fields are not the item's.
+    let mut nested = 0usize;
+    // A file that stops parsing gives the attachments before the fault; the main pass reports it.
+    while let Ok(Some(node)) = xml.next_node() {
+        match node {
+            Node::Open { name, .. } => match name.as_str() {
+                "item" => item = Some(Post::default()),
+                "wp:comment" | "wp:commentmeta" | "wp:postmeta" => nested += 1,
+                _ => {}
+            },
+            Node::Close { name, text, .. } => match name.as_str() {
+                "wp:comment" | "wp:commentmeta" | "wp:postmeta" => {
+                    nested = nested.saturating_sub(1)
+                }
+                "item" => {
+                    if let Some(p) = item.take()
+                        && p.kind.trim() == "attachment"
+                        && let Ok(id) = p.id.trim().parse::<i64>()
+                    {
+                        let url = p.attachment_url.trim().to_string();
+                        if url.is_empty() {
+                            continue;
+                        }
+                        if let Ok(parent) = p.parent.trim().parse::<i64>()
+                            && parent > 0
+                        {
+                            media.by_parent.entry(parent).or_default().push(url.clone());
+                        }
+                        media.by_id.insert(id, url);
+                    }
+                }
+                _ if nested > 0 => {}
+                _ => {
+                    if let Some(p) = item.as_mut() {
+                        p.set(&name, text);
+                    }
+                }
+            },
+        }
+    }
+    media
+}
+
+/// Reads the export's articles and comments, in file order; `media` ([`media`]) gives its
+/// galleries their images.
 pub fn read(
     input: impl BufRead,
+    media: &Media,
     emit: &mut dyn FnMut(Item) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let mut xml = XmlStream::new(input);
@@ -164,7 +224,7 @@ pub fn read(
                 }
                 "wp:comment" => {
                     if let Some(p) = post.as_mut() {
-                        p.emit(true, &authors, emit)?;
+                        p.emit(true, &authors, media, emit)?;
                         let c = WpComment {
                             post_id: p.id.clone(),
                             ..WpComment::default()
@@ -203,7 +263,7 @@ pub fn read(
                 }
                 "item" => {
                     if let Some(mut p) = post.take() {
-                        p.emit(false, &authors, emit)?;
+                        p.emit(false, &authors, media, emit)?;
                     }
                 }
                 _ => {
@@ -227,7 +287,8 @@ mod tests {
 
     fn records(xml: &str) -> Vec<Item> {
         let mut out = Vec::new();
-        read(xml.as_bytes(), &mut |item| {
+        let media = media(xml.as_bytes());
+        read(xml.as_bytes(), &media, &mut |item| {
             out.push(item);
             Ok(())
         })
