@@ -1,6 +1,7 @@
-//! README's deployment, as written: the `serve` flags and the Caddy example of "Deploy", run with
-//! Debian's Caddy in front of the real server over TLS (Caddy's own local CA for `localhost`).
-//! Pages and the API answer through the proxy, the admin's session cookie is `Secure`, and
+//! README's deployment, as written: the `serve` flags and the Caddy and nginx examples of
+//! "Deploy", each run with Debian's package in front of the real server over TLS (Caddy's own
+//! local CA for `localhost`; a self-signed certificate for nginx). Pages and the API answer through
+//! the proxy, the reader's address passes through it, the admin's session cookie is `Secure`, and
 //! absolute links (feeds) use the public https address.
 
 mod common;
@@ -29,9 +30,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Caddy(Child);
+/// A proxy process of the test's own, stopped when the test ends.
+struct Proxy(Child);
 
-impl Drop for Caddy {
+impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -82,7 +84,7 @@ fn the_readme_caddy_example_serves_replyguard_over_tls() {
         ),
     )
     .unwrap();
-    let caddy = Caddy(
+    let caddy = Proxy(
         Command::new("caddy")
             .args(["run", "--adapter", "caddyfile", "--config"])
             .arg(&caddyfile)
@@ -140,4 +142,170 @@ fn the_readme_caddy_example_serves_replyguard_over_tls() {
     let feed = curl(&[&format!("{public}/feed")]);
     assert!(feed.contains(&format!("{public}/")), "{feed}");
     drop(caddy);
+}
+
+/// A self-signed certificate and key for `localhost` in `dir`, made with `openssl`.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("fullchain.pem"), dir.join("privkey.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (sh tests/setup.sh)");
+    assert!(made.success(), "openssl could not make a certificate");
+    (cert, key)
+}
+
+#[test]
+fn the_readme_nginx_example_serves_replyguard_over_tls_and_passes_the_readers_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let https = free_port();
+    let public = format!("https://localhost:{https}");
+    let serve = readme_block("Put a TLS proxy in front");
+    let flags: Vec<String> = serve
+        .split_whitespace()
+        .skip_while(|w| *w != "--trusted-proxy")
+        .map(|w| w.replace("https://blog.example.com", &public))
+        .collect();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &flags);
+    let upstream = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+
+    // README's server block, for this host, port, certificate and upstream, in a configuration
+    // that keeps nginx to the test's folder.
+    let (cert, key) = self_signed(dir.path());
+    let site = readme_block("\nnginx (")
+        .replace("listen 443 ssl", &format!("listen 127.0.0.1:{https} ssl"))
+        .replace("blog.example.com", "localhost")
+        .replace(
+            "/etc/letsencrypt/live/localhost/fullchain.pem",
+            cert.to_str().unwrap(),
+        )
+        .replace(
+            "/etc/letsencrypt/live/localhost/privkey.pem",
+            key.to_str().unwrap(),
+        )
+        .replace("127.0.0.1:8080", upstream);
+    assert!(
+        site.contains(upstream) && site.contains("fullchain.pem"),
+        "{site}"
+    );
+    let prefix = dir.path().join("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).unwrap();
+    let conf = prefix.join("nginx.conf");
+    let temp = |name: &str| format!("{name}_temp_path {};", prefix.join(name).display());
+    std::fs::write(
+        &conf,
+        format!(
+            "pid {pid};\nerror_log {log};\nevents {{}}\nhttp {{\n    access_log off;\n    {} {} {} {} {}\n{site}}}\n",
+            temp("client_body"),
+            temp("proxy"),
+            temp("fastcgi"),
+            temp("uwsgi"),
+            temp("scgi"),
+            pid = prefix.join("nginx.pid").display(),
+            log = prefix.join("logs/error.log").display(),
+        ),
+    )
+    .unwrap();
+    // One process, in the foreground: the test's own, stopped when it ends.
+    // Debian puts it in /usr/sbin, which not every PATH holds.
+    let binary = ["/usr/sbin/nginx", "nginx"]
+        .into_iter()
+        .find(|b| std::path::Path::new(b).exists())
+        .unwrap_or("nginx");
+    let nginx = Proxy(
+        Command::new(binary)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf)
+            .args(["-g", "daemon off; master_process off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx (sh tests/setup.sh)"),
+    );
+    let started = Instant::now();
+    let health = loop {
+        let answer = curl(&[&format!("{public}/healthz")]);
+        if answer.starts_with("HTTP/1.1 200") {
+            break answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nginx did not serve replyguard: {answer}\n{}",
+            std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        health.to_ascii_lowercase().contains("server: nginx"),
+        "{health}"
+    );
+
+    // A reader behind the proxy is known by the address nginx passes on, not by the proxy's.
+    let posted = curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "X-Forwarded-For: 198.51.100.7",
+        "--data",
+        r#"{"comment_content":"Does the contract cover the cloud services too?","comment_author":"Ana","comment_author_email":"ana@example.org"}"#,
+        &format!("{public}/api/v1/articles/alibaba-olympic-partner/comments"),
+    ]);
+    assert!(posted.contains(" 201"), "{posted}");
+    let queue = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        &format!("{public}/api/v1/admin/comments?status=published"),
+    ]);
+    let queue = &queue[queue.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+    let held = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        &format!("{public}/api/v1/admin/comments?status=held"),
+    ]);
+    let held = &held[held.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+    let ips: Vec<String> = [queue, held]
+        .iter()
+        .flat_map(|body| {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            json["comments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| c["user_ip"].as_str().map(str::to_string))
+        })
+        .collect();
+    assert_eq!(ips, ["198.51.100.7"], "{queue}\n{held}");
+
+    // Signing in over TLS: the session cookie is Secure.
+    let signed_in = curl(&[
+        "--data",
+        &format!("token={TOKEN}"),
+        &format!("{public}/admin/login"),
+    ]);
+    let cookie = signed_in
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {signed_in}"));
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let feed = curl(&[&format!("{public}/feed")]);
+    assert!(feed.contains(&format!("{public}/")), "{feed}");
+    drop(nginx);
 }

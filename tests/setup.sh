@@ -3,7 +3,7 @@
 # for what is already there: Debian's Chromium and ChromeDriver (tests/browser.rs; no tool
 # downloads a browser), Debian's PostgreSQL server (the storage conformance and replica tests start
 # a private cluster of their own, tests/common/postgres.rs) and the published Akismet client from
-# PyPI (tests/akismet_clients.rs), Debian's Caddy and curl (tests/deploy.rs).
+# PyPI (tests/akismet_clients.rs), Debian's Caddy, nginx, openssl and curl (tests/deploy.rs).
 # tests/faults.rs mounts small tmpfs file systems, so the suite runs as root (as CI does).
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,6 +20,15 @@ if ! command -v caddy >/dev/null 2>&1; then
 fi
 if ! command -v curl >/dev/null 2>&1; then
   missing="$missing curl"
+fi
+# ... and README's nginx example, with a self-signed certificate made by openssl. The test runs its
+# own nginx in its folder; the package's service is not needed (on a machine whose policy-rc.d
+# forbids starting services at install, as in containers, it stays stopped).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  missing="$missing nginx"
+fi
+if ! command -v openssl >/dev/null 2>&1; then
+  missing="$missing openssl"
 fi
 if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
