@@ -555,6 +555,17 @@ fn operator_articles_are_listed_and_served() {
         "---\ntitle: Second post\nslug: second\ndate: 2024-02-01\n---\nMore.\n",
     )
     .unwrap();
+    // README's example article, as README shows it.
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let example = &readme[readme
+        .find("```markdown\n")
+        .expect("README's article example")
+        + 12..];
+    std::fs::write(
+        articles.join("sourdough.md"),
+        &example[..example.find("```").unwrap()],
+    )
+    .unwrap();
     let server = Server::start(
         &dir.path().join("rg.db"),
         &model(),
@@ -571,6 +582,10 @@ fn operator_articles_are_listed_and_served() {
     let (status, page) = get(&server.url("/articles/first"));
     assert_eq!(status, 200);
     assert!(page.contains("<strong>world</strong>") && page.contains("0 Comments"));
+    let (status, page) = get(&server.url("/articles/sourdough-at-altitude"));
+    assert_eq!(status, 200, "README's example article");
+    assert!(page.contains("Sourdough at altitude") && page.contains("<em>longer</em>"));
+    assert!(page.contains("María Souza"));
     assert_eq!(get(&server.url("/articles/missing")).0, 404);
     assert_eq!(get(&server.url("/no/such/route")).0, 404);
 }
