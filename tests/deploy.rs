@@ -309,3 +309,207 @@ fn the_readme_nginx_example_serves_replyguard_over_tls_and_passes_the_readers_ad
     assert!(feed.contains(&format!("{public}/")), "{feed}");
     drop(nginx);
 }
+
+/// The `[Service]` settings of `deploy/replyguard.service` that say how the server is run, with
+/// the machine's paths replaced by `replace`'s.
+struct Unit {
+    text: String,
+    environment: Vec<(String, String)>,
+    environment_file: String,
+    working_directory: String,
+    exec_start: Vec<String>,
+}
+
+impl Unit {
+    fn read(replace: &[(&str, String)]) -> Unit {
+        let mut text = std::fs::read_to_string(common::repo().join("deploy/replyguard.service"))
+            .expect("deploy/replyguard.service");
+        for (from, to) in replace {
+            text = text.replace(from, to);
+        }
+        let setting = |key: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_string)
+                .collect()
+        };
+        let environment = setting("Environment")
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').expect("Environment=KEY=VALUE");
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        let one = |key: &str| setting(key).pop().unwrap_or_else(|| panic!("no {key}="));
+        Unit {
+            environment,
+            environment_file: one("EnvironmentFile").trim_start_matches('-').to_string(),
+            working_directory: one("WorkingDirectory"),
+            exec_start: one("ExecStart")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            text,
+        }
+    }
+}
+
+/// The systemd unit as shipped: `systemd-analyze verify` accepts it, and what systemd would run —
+/// its `ExecStart` in its working directory with its environment and environment file — serves on
+/// the unit's address with the unit's database, believes the unit's proxies, reloads the model on
+/// `SIGHUP` (its `ExecReload`) and stops cleanly on `SIGTERM` (its `KillSignal`) within its
+/// `TimeoutStopSec`, leaving every acknowledged comment in the database file and no WAL behind.
+#[test]
+fn the_systemd_unit_verifies_and_runs_the_server_as_systemd_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let port = free_port();
+    let env_file = dir.path().join("replyguard.env");
+    std::fs::write(&env_file, format!("REPLYGUARD_ADMIN_TOKEN={TOKEN}\n")).unwrap();
+    let unit = Unit::read(&[
+        ("/var/lib/replyguard", state.display().to_string()),
+        (
+            "/usr/local/share/replyguard/default.rgm",
+            model().display().to_string(),
+        ),
+        (
+            "/usr/local/bin/replyguard",
+            env!("CARGO_BIN_EXE_replyguard").to_string(),
+        ),
+        ("/etc/replyguard.env", env_file.display().to_string()),
+        ("127.0.0.1:8080", format!("127.0.0.1:{port}")),
+    ]);
+    assert!(unit.text.contains("KillSignal=SIGTERM") && unit.text.contains("kill -HUP"));
+
+    // systemd's own check of the file (syntax, known keys' values, an executable ExecStart).
+    let unit_path = dir.path().join("replyguard.service");
+    std::fs::write(&unit_path, &unit.text).unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit_path)
+        .output()
+        .expect("systemd-analyze (sh tests/setup.sh)");
+    assert!(
+        verified.status.success(),
+        "systemd-analyze verify: {}",
+        common::text(&verified.stderr)
+    );
+
+    // What systemd would start.
+    let mut environment = unit.environment.clone();
+    for line in std::fs::read_to_string(&unit.environment_file)
+        .unwrap()
+        .lines()
+    {
+        if let Some((k, v)) = line.split_once('=') {
+            environment.push((k.to_string(), v.to_string()));
+        }
+    }
+    let mut child = Proxy(
+        Command::new(&unit.exec_start[0])
+            .args(&unit.exec_start[1..])
+            .current_dir(&unit.working_directory)
+            .envs(environment)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the unit's ExecStart"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let healthy = |what: &str| {
+        let started = Instant::now();
+        loop {
+            let answer = curl(&[&format!("{base}/healthz")]);
+            if answer.starts_with("HTTP/1.1 200") {
+                return answer;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{what}: {answer}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    healthy("the unit's server did not answer on the unit's address");
+    assert!(state.join("replyguard.db").exists(), "the unit's database");
+
+    // The unit trusts the local proxy: a reader's address comes from X-Forwarded-For.
+    let posted = curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "X-Forwarded-For: 203.0.113.9",
+        "--data",
+        r#"{"comment_content":"How long does the partnership run?","comment_author":"Ana","comment_author_email":"ana@example.org"}"#,
+        &format!("{base}/api/v1/articles/alibaba-olympic-partner/comments"),
+    ]);
+    assert!(posted.contains(" 201"), "{posted}");
+    let listed = ["published", "held"]
+        .iter()
+        .map(|status| {
+            curl(&[
+                "-H",
+                &format!("Authorization: Bearer {TOKEN}"),
+                &format!("{base}/api/v1/admin/comments?status={status}"),
+            ])
+        })
+        .collect::<String>();
+    assert!(
+        listed.contains("\"user_ip\":\"203.0.113.9\""),
+        "the admin token from the environment file, the proxy from the unit: {listed}"
+    );
+
+    // ExecReload: SIGHUP reloads the model; the server keeps serving.
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    healthy("the server stopped answering after SIGHUP");
+
+    // KillSignal: SIGTERM stops it cleanly, well within TimeoutStopSec.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not stopped within TimeoutStopSec"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "SIGTERM exit: {status}");
+    let wal = state.join("replyguard.db-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
+        "the WAL was not checkpointed at stop"
+    );
+    let out = common::run(
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--db",
+            state.join("replyguard.db").to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(
+        common::text(&out.stdout).contains("How long does the partnership run?"),
+        "the acknowledged comment is in the database file"
+    );
+}

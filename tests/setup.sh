@@ -30,6 +30,10 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
   missing="$missing openssl"
 fi
+# ... and checks deploy/replyguard.service with systemd-analyze (no running systemd needed).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  missing="$missing systemd"
+fi
 if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
