@@ -783,3 +783,121 @@ async fn moderator_edits_the_rules_in_admin() {
     client.close().await.unwrap();
     server.stop();
 }
+
+/// An old site's link to a comment of a long thread (`/articles/SLUG#comment-N`, N its WordPress
+/// id) lands on the comment page that shows it: the page script asks
+/// `/api/v1/articles/SLUG/comments/locate` and goes there. The same API answers for this site's own
+/// ids, and says 404 / 400 for an anchor no comment has or that is not one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_link_into_a_paged_thread_lands_on_its_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut comments = String::new();
+    for i in 0..150 {
+        comments.push_str(&format!(
+            "<wp:comment><wp:comment_id>{id}</wp:comment_id><wp:comment_author>Reader {i}</wp:comment_author>\
+             <wp:comment_date_gmt>2020-01-{day:02} {h:02}:{m:02}:00</wp:comment_date_gmt>\
+             <wp:comment_content>Old comment number {i} about the route.</wp:comment_content>\
+             <wp:comment_approved>1</wp:comment_approved><wp:comment_parent>0</wp:comment_parent></wp:comment>\n",
+            id = 2001 + i,
+            day = 1 + i / 24,
+            h = i % 24,
+            m = i % 60,
+        ));
+    }
+    let wxr = format!(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:wp="https://wordpress.org/export/1.2/" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<item><title>A long thread</title><link>https://old.example.org/long/</link><content:encoded>Many replies.</content:encoded>
+<wp:post_id>1</wp:post_id><wp:post_date_gmt>2020-01-01 00:00:00</wp:post_date_gmt><wp:post_name>long-thread</wp:post_name>
+<wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
+{comments}</item></channel></rss>"#
+    );
+    let file = dir.path().join("long.wxr");
+    std::fs::write(&file, wxr).unwrap();
+    let db = dir.path().join("rg.db");
+    let out = common::run(
+        &[
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            model().to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(
+        common::text(&out.stdout).contains("comments: imported 150"),
+        "{}",
+        common::text(&out.stderr)
+    );
+    let server = Server::start(&db, &model(), &[]);
+    let locate = |anchor: &str| -> (u16, Value) {
+        let mut resp = agent()
+            .get(&server.url(&format!(
+                "/api/v1/articles/long-thread/comments/locate?anchor={anchor}"
+            )))
+            .call()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+    };
+    // WordPress comment 2141 is the 141st: on the second page of 100.
+    let (status, found) = locate("comment-2141");
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["page"], 2, "{found}");
+    let url = found["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("/articles/long-thread?cpage=2&anchors=old")
+            && url.ends_with("#comment-2141"),
+        "{url}"
+    );
+    // This site's own id of the same comment finds it too, without old anchors winning.
+    let own = found["id"].as_i64().unwrap();
+    let (status, by_own) = locate(&format!("comment-{own}"));
+    assert_eq!(
+        (status, by_own["page"].as_u64()),
+        (200, Some(2)),
+        "{by_own}"
+    );
+    assert!(!by_own["url"].as_str().unwrap().contains("anchors=old"));
+    assert_eq!(locate("comment-999999").0, 404);
+    assert_eq!(locate("isso-7").0, 404);
+    assert_eq!(locate("top").0, 400);
+
+    // A reader follows the old link: the first page does not hold the comment; the script moves
+    // to the page that does, and the browser shows it.
+    let driver = Driver::start();
+    let client = browser(&driver, true, &dir.path().join("profile")).await;
+    goto(&client, &server.url("/articles/long-thread#comment-2141")).await;
+    let started = std::time::Instant::now();
+    loop {
+        let landed = client
+            .execute(
+                "var e = document.getElementById('comment-2141'); \
+                 return [location.search, e ? e.closest('li').textContent : ''];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let search = landed[0].as_str().unwrap_or_default().to_string();
+        if search.contains("cpage=2") {
+            assert!(
+                landed[1]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Old comment number 140 about"),
+                "{landed}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the old link stayed on the first page: {landed}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    save_screenshot(&client, "old-link-paged-thread.png").await;
+    client.close().await.unwrap();
+    server.stop();
+}

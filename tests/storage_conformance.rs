@@ -511,6 +511,33 @@ async fn imports(store: &dyn Store) {
         .find(|c| c.comment.content.contains("wordpress:1"))
         .unwrap();
     assert_eq!(reply.comment.parent_id, Some(parent.comment.id));
+    // An old link's anchor finds its comment and how many published ones come before it; an old
+    // id wins over an own id of the same number; an anchor nobody has finds nothing.
+    let disqus = exported
+        .iter()
+        .find(|c| c.comment.content.contains("disqus:5"))
+        .unwrap();
+    assert_eq!(
+        store
+            .locate_published(1, "hello", ["wordpress:5", "disqus:5"], parent.comment.id)
+            .await
+            .unwrap(),
+        Some((disqus.comment.id, 2))
+    );
+    assert_eq!(
+        store
+            .locate_published(1, "hello", ["wordpress:77", "disqus:77"], parent.comment.id)
+            .await
+            .unwrap(),
+        Some((parent.comment.id, 1))
+    );
+    assert_eq!(
+        store
+            .locate_published(1, "hello", ["wordpress:77", "disqus:77"], 0)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         store
             .commented_articles()

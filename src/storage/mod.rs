@@ -277,6 +277,16 @@ pub trait CommentStore: Send + Sync + 'static {
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Number of published comments of a thread.
     async fn count_published(&self, site: i64, article: &str) -> Result<u64, StorageError>;
+    /// The published comment of a thread an anchor names — by its old site's id (`remote_ids`,
+    /// which win) or by its own (`own_id`) — and how many published comments of the thread come
+    /// before it (so which comment page shows it).
+    async fn locate_published(
+        &self,
+        site: i64,
+        article: &str,
+        remote_ids: [&str; 2],
+        own_id: i64,
+    ) -> Result<Option<(i64, u64)>, StorageError>;
     /// What the site knows of a reader ([`Reputation`]), in one lookup.
     async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError>;
     /// Whether the same text was already posted to the thread by the same e-mail address.

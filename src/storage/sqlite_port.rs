@@ -117,6 +117,27 @@ impl CommentStore for SqlitePort {
             .await
     }
 
+    async fn locate_published(
+        &self,
+        site: i64,
+        article: &str,
+        remote_ids: [&str; 2],
+        own_id: i64,
+    ) -> Result<Option<(i64, u64)>, StorageError> {
+        let article = article.to_owned();
+        let remote_ids = remote_ids.map(str::to_owned);
+        self.read(move |c| {
+            ready(comments::locate_published(
+                c,
+                site,
+                &article,
+                [&remote_ids[0], &remote_ids[1]],
+                own_id,
+            ))
+        })
+        .await
+    }
+
     async fn is_duplicate(
         &self,
         site: i64,

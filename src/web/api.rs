@@ -114,6 +114,63 @@ struct PublicComment<'a> {
     date: &'a str,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct Locate {
+    anchor: String,
+}
+
+/// `GET /api/v1/articles/{slug}/comments/locate?anchor=comment-N` (or `isso-N`): where the
+/// article page shows the comment an anchor names — an old site's link (WordPress and Disqus
+/// `#comment-N`, Isso `#isso-N`) or this site's own `#comment-N` — as
+/// `{"id", "page", "url"}`; `url` is the comment page with the anchor. A paged thread's page
+/// asks here (comments.js) when its fragment names no comment on it. 404 when no published comment
+/// of the article has that anchor.
+pub async fn locate_comment(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(Locate { anchor }): Query<Locate>,
+) -> Result<impl IntoResponse, WebError> {
+    if state.article(&slug).is_none() {
+        return Err(WebError::NotFound(format!("no article `{slug}`")));
+    }
+    let number = |prefix: &str| {
+        anchor
+            .strip_prefix(prefix)
+            .filter(|n| !n.is_empty() && n.len() <= 18 && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (remote, own) = if let Some(n) = number("comment-") {
+        (
+            [format!("wordpress:{n}"), format!("disqus:{n}")],
+            n.parse::<i64>().unwrap_or(0),
+        )
+    } else if let Some(n) = number("isso-") {
+        ([format!("isso:{n}"), format!("isso:{n}")], 0)
+    } else {
+        return Err(WebError::BadRequest(
+            "anchor must be comment-N or isso-N".into(),
+        ));
+    };
+    let Some((id, before)) = state
+        .store
+        .locate_published(DEFAULT_SITE, &slug, [&remote[0], &remote[1]], own)
+        .await?
+    else {
+        return Err(WebError::NotFound(format!(
+            "no published comment `{anchor}` on this article"
+        )));
+    };
+    let page = before / super::pages::COMMENTS_PER_PAGE + 1;
+    // The comment's own anchor names it unless an old link's number is another comment's own:
+    // then the page lets old anchors win (`anchors=old`). `located` keeps the page from asking
+    // again.
+    let old = own != id;
+    let url = format!(
+        "/articles/{slug}?cpage={page}{}&located=1#{anchor}",
+        if old { "&anchors=old" } else { "" }
+    );
+    Ok(Json(json!({"id": id, "page": page, "url": url})))
+}
+
 /// `GET /api/v1/articles/{slug}/comments?page=&per_page=` or `?after=ID&per_page=`.
 pub async fn list_comments(
     State(state): State<AppState>,

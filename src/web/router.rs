@@ -22,6 +22,10 @@ fn cross_origin(state: &AppState) -> Router<AppState> {
             "/api/v1/articles/{slug}/comments",
             get(api::list_comments).post(api::create_comment),
         )
+        .route(
+            "/api/v1/articles/{slug}/comments/locate",
+            get(api::locate_comment),
+        )
         .layer(axum::middleware::from_fn(cors::default_site_only))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -131,6 +131,17 @@ impl CommentStore for PgStore {
         comments::count_published(&Pg(&self.client().await?), site, article).await
     }
 
+    async fn locate_published(
+        &self,
+        site: i64,
+        article: &str,
+        remote_ids: [&str; 2],
+        own_id: i64,
+    ) -> Result<Option<(i64, u64)>, StorageError> {
+        let client = self.client().await?;
+        comments::locate_published(&Pg(&client), site, article, remote_ids, own_id).await
+    }
+
     async fn is_duplicate(
         &self,
         site: i64,

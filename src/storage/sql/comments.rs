@@ -65,6 +65,14 @@ const PUBLISHED: [&str; 2] = [
          AND id > $3 AND id < $4 ORDER BY id DESC LIMIT $5 OFFSET $6"
     ),
 ];
+// An old link's comment wins over a comment of this site with the same number (see
+// `CommentStore::locate_published`).
+const LOCATE_PUBLISHED: &str = "SELECT c.id, (SELECT count(*) FROM comments p \
+      WHERE p.site_id = c.site_id AND p.article = c.article AND p.status = 'published' \
+        AND p.id < c.id) \
+    FROM comments c WHERE c.site_id = $1 AND c.article = $2 AND c.status = 'published' \
+      AND (c.remote_id = $3 OR c.remote_id = $4 OR c.id = $5) \
+    ORDER BY CASE WHEN c.remote_id = $3 OR c.remote_id = $4 THEN 0 ELSE 1 END LIMIT 1";
 const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts \
     WHERE site_id = $1 AND article = $2 AND status = 'published'";
 // Only the author's 500 latest comments on the article: enough for a repeated submission, and a
@@ -158,6 +166,23 @@ pub async fn count_published<E: Exec>(
 ) -> Result<u64, StorageError> {
     let n = super::scalar(e, COUNT_PUBLISHED, &[&site, &article]).await?;
     Ok(row::count(n.unwrap_or(0)))
+}
+
+/// A published comment of a thread named by an anchor's candidates (two remote ids, one own id),
+/// and how many published comments of the thread come before it.
+pub async fn locate_published<E: Exec>(
+    e: &E,
+    site: i64,
+    article: &str,
+    remote_ids: [&str; 2],
+    own_id: i64,
+) -> Result<Option<(i64, u64)>, StorageError> {
+    e.query_opt(
+        LOCATE_PUBLISHED,
+        &[&site, &article, &remote_ids[0], &remote_ids[1], &own_id],
+        |r| Ok((r.int(0)?, row::count(r.int(1)?))),
+    )
+    .await
 }
 
 /// What the site knows of a reader's e-mail address ([`crate::storage::Reputation`]), in one
@@ -605,6 +630,7 @@ pub const STATEMENTS: &[&str] = &[
     PUBLISHED[0],
     PUBLISHED[1],
     COUNT_PUBLISHED,
+    LOCATE_PUBLISHED,
     IS_DUPLICATE,
     FINGERPRINTS_AFTER,
     REPUTATION,

@@ -6,6 +6,27 @@
 // (#comments, #respond) replace the old ones. The script never builds markup from user text; all
 // HTML it inserts was rendered and escaped by the server, and user text it shows goes through
 // textContent. Any failure falls back to the plain form post.
+// A link to a comment (`#comment-N`, an old site's `#comment-N` or `#isso-N`) that landed on a
+// page of a paged thread without it: ask the server which comment page shows it, and go there.
+(function () {
+  "use strict";
+  var anchor = location.hash.slice(1);
+  var slug = /^\/articles\/([^\/]+)$/.exec(location.pathname);
+  var paged = document.querySelector("a[rel=prev], a[rel=next]");
+  if (!slug || !paged || !window.fetch || !/^(comment|isso)-[0-9]+$/.test(anchor) ||
+      document.getElementById(anchor) || /[?&]located=1/.test(location.search)) {
+    return;
+  }
+  fetch("/api/v1/articles/" + slug[1] + "/comments/locate?anchor=" + encodeURIComponent(anchor))
+    .then(function (response) { return response.ok ? response.json() : null; })
+    .then(function (found) {
+      if (found && typeof found.url === "string" && found.url.charAt(0) === "/") {
+        location.replace(found.url);
+      }
+    })
+    .catch(function () {});
+})();
+
 (function () {
   "use strict";
   var respond = document.getElementById("respond");
