@@ -35,7 +35,9 @@ def request(base, path, body=None, token=None):
 
 def start(db):
     env = dict(os.environ, REPLYGUARD_ADMIN_TOKEN=TOKEN, REPLYGUARD_FLOOD_SECONDS="0",
-               REPLYGUARD_RATE_LIMIT="0", REPLYGUARD_LOG="warn")
+               REPLYGUARD_RATE_LIMIT="0", REPLYGUARD_LOG="warn",
+               # wrk's 64 connections and the script's all come from 127.0.0.1.
+               REPLYGUARD_MAX_CONNECTIONS_PER_IP="1024")
     proc = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--db", db,
                              "--model", os.path.join(ROOT, "models/default.rgm")],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
