@@ -520,6 +520,33 @@ fn xml_text(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Imports a WordPress export into a fresh database in `dir` with the CLI; `comments` of it must be
+/// imported. The database's path.
+fn import_wxr(dir: &std::path::Path, wxr: &str, comments: usize) -> std::path::PathBuf {
+    let file = dir.join("export.wxr");
+    std::fs::write(&file, wxr).unwrap();
+    let db = dir.join("rg.db");
+    let out = common::run(
+        &[
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            model().to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        None,
+        dir,
+    );
+    let report = common::text(&out.stdout);
+    assert!(
+        report.contains(&format!("comments: imported {comments}")),
+        "{report}{}",
+        common::text(&out.stderr)
+    );
+    db
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imported_html_never_runs_script() {
     let dir = tempfile::tempdir().unwrap();
@@ -550,27 +577,7 @@ async fn imported_html_never_runs_script() {
         title = xml_text("</title><script>alert(1)</script>"),
         body = xml_text(&body),
     );
-    let file = dir.path().join("xss.wxr");
-    std::fs::write(&file, wxr).unwrap();
-    let db = dir.path().join("rg.db");
-    let out = common::run(
-        &[
-            "import",
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            model().to_str().unwrap(),
-            file.to_str().unwrap(),
-        ],
-        None,
-        dir.path(),
-    );
-    let report = common::text(&out.stdout);
-    assert!(
-        report.contains(&format!("comments: imported {}", XSS.len())),
-        "{report}{}",
-        common::text(&out.stderr)
-    );
+    let db = import_wxr(dir.path(), &wxr, XSS.len());
 
     let server = Server::start(&db, &model(), &[]);
     let driver = Driver::start();
@@ -811,26 +818,7 @@ async fn an_old_link_into_a_paged_thread_lands_on_its_comment() {
 <wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
 {comments}</item></channel></rss>"#
     );
-    let file = dir.path().join("long.wxr");
-    std::fs::write(&file, wxr).unwrap();
-    let db = dir.path().join("rg.db");
-    let out = common::run(
-        &[
-            "import",
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            model().to_str().unwrap(),
-            file.to_str().unwrap(),
-        ],
-        None,
-        dir.path(),
-    );
-    assert!(
-        common::text(&out.stdout).contains("comments: imported 150"),
-        "{}",
-        common::text(&out.stderr)
-    );
+    let db = import_wxr(dir.path(), &wxr, 150);
     let server = Server::start(&db, &model(), &[]);
     let locate = |anchor: &str| -> (u16, Value) {
         let mut resp = agent()

@@ -51,30 +51,112 @@ fn curl(args: &[&str]) -> String {
     common::text(&out.stdout)
 }
 
+/// The server as README's serve line starts it, with `public` for the public address; and the
+/// upstream address a proxy's configuration names.
+fn readme_server(dir: &std::path::Path, public: &str) -> (Server, String) {
+    let serve = readme_block("Put a TLS proxy in front");
+    let flags: Vec<String> = serve
+        .split_whitespace()
+        .skip_while(|w| *w != "--trusted-proxy")
+        .map(|w| w.replace("https://blog.example.com", public))
+        .collect();
+    assert_eq!(flags[..2], ["--trusted-proxy", "127.0.0.1"], "{serve}");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = Server::start(&dir.join("rg.db"), &model(), &flags);
+    let upstream = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    (server, upstream)
+}
+
+/// `base`'s `/healthz` once it answers 200 (status line, headers, body); `why` says what went
+/// wrong after 30 s.
+fn healthy(base: &str, why: impl Fn(&str) -> String) -> String {
+    let started = Instant::now();
+    loop {
+        let answer = curl(&[&format!("{base}/healthz")]);
+        if answer.starts_with("HTTP/2 200") || answer.starts_with("HTTP/1.1 200") {
+            return answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            why(&answer)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Posts a reader's comment through `base` (with `headers`, e.g. a forwarded address): 201.
+fn post_comment(base: &str, text: &str, headers: &[&str]) {
+    let body = format!(
+        r#"{{"comment_content":"{text}","comment_author":"Ana","comment_author_email":"ana@example.org"}}"#
+    );
+    let mut args = vec!["-H", "Content-Type: application/json"];
+    for header in headers {
+        args.extend(["-H", header]);
+    }
+    let url = format!("{base}/api/v1/articles/alibaba-olympic-partner/comments");
+    args.extend(["--data", &body, &url]);
+    let posted = curl(&args);
+    assert!(posted.contains(" 201"), "{posted}");
+}
+
+/// The addresses of the published and held comments, read through `base`'s admin API.
+fn stored_addresses(base: &str) -> Vec<String> {
+    ["published", "held"]
+        .iter()
+        .flat_map(|status| {
+            let answer = curl(&[
+                "-H",
+                &format!("Authorization: Bearer {TOKEN}"),
+                &format!("{base}/api/v1/admin/comments?status={status}"),
+            ]);
+            let body = &answer[answer.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+            let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            json["comments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| c["user_ip"].as_str().map(str::to_string))
+        })
+        .collect()
+}
+
+/// Signing in over TLS gives a `Secure`, `HttpOnly` session cookie, and feeds link to the public
+/// https address.
+fn assert_secure_session_and_public_links(public: &str) {
+    let signed_in = curl(&[
+        "--data",
+        &format!("token={TOKEN}"),
+        &format!("{public}/admin/login"),
+    ]);
+    let cookie = signed_in
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {signed_in}"));
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let feed = curl(&[&format!("{public}/feed")]);
+    assert!(feed.contains(&format!("{public}/")), "{feed}");
+}
+
 #[test]
 fn the_readme_caddy_example_serves_replyguard_over_tls() {
     let dir = tempfile::tempdir().unwrap();
     let https = free_port();
     let public = format!("https://localhost:{https}");
-    // README's serve line, with this machine's addresses.
-    let serve = readme_block("Put a TLS proxy in front");
-    let flags: Vec<String> = serve
-        .split_whitespace()
-        .skip_while(|w| *w != "--trusted-proxy")
-        .map(|w| w.replace("https://blog.example.com", &public))
-        .collect();
-    assert_eq!(flags[..2], ["--trusted-proxy", "127.0.0.1"], "{serve}");
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let server = Server::start(&dir.path().join("rg.db"), &model(), &flags);
-    let upstream = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
+    let (_server, upstream) = readme_server(dir.path(), &public);
 
     // README's Caddyfile, for this host and these ports, with Caddy kept to the test's folder.
     let site = readme_block("Caddy (certificates automatic")
         .replace("blog.example.com", &format!("localhost:{https}"))
-        .replace("127.0.0.1:8080", upstream);
+        .replace("127.0.0.1:8080", &upstream);
     let caddyfile = dir.path().join("Caddyfile");
     std::fs::write(
         &caddyfile,
@@ -96,51 +178,17 @@ fn the_readme_caddy_example_serves_replyguard_over_tls() {
             .spawn()
             .expect("caddy (sh tests/setup.sh)"),
     );
-    let started = Instant::now();
-    let health = loop {
-        let answer = curl(&[&format!("{public}/healthz")]);
-        if answer.starts_with("HTTP/2 200") || answer.starts_with("HTTP/1.1 200") {
-            break answer;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "Caddy did not serve replyguard: {answer}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let health = healthy(&public, |answer| {
+        format!("Caddy did not serve replyguard: {answer}")
+    });
     assert!(health.contains("\"status\""), "{health}");
     // Caddy answered (TLS and HTTP/2 are its: replyguard itself speaks plain HTTP/1.1).
     assert!(
         health.starts_with("HTTP/2 200") && health.to_ascii_lowercase().contains("server: caddy"),
         "{health}"
     );
-
-    // A reader's comment through the proxy.
-    let posted = curl(&[
-        "-H",
-        "Content-Type: application/json",
-        "--data",
-        r#"{"comment_content":"Which markets does the deal cover?","comment_author":"Ana","comment_author_email":"ana@example.org"}"#,
-        &format!("{public}/api/v1/articles/alibaba-olympic-partner/comments"),
-    ]);
-    assert!(posted.contains(" 201"), "{posted}");
-
-    // Signing in over TLS: the session cookie is Secure.
-    let signed_in = curl(&[
-        "--data",
-        &format!("token={TOKEN}"),
-        &format!("{public}/admin/login"),
-    ]);
-    let cookie = signed_in
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("no cookie: {signed_in}"));
-    assert!(cookie.contains("Secure"), "{cookie}");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-
-    // Absolute links use the public https address.
-    let feed = curl(&[&format!("{public}/feed")]);
-    assert!(feed.contains(&format!("{public}/")), "{feed}");
+    post_comment(&public, "Which markets does the deal cover?", &[]);
+    assert_secure_session_and_public_links(&public);
     drop(caddy);
 }
 
@@ -168,18 +216,7 @@ fn the_readme_nginx_example_serves_replyguard_over_tls_and_passes_the_readers_ad
     let dir = tempfile::tempdir().unwrap();
     let https = free_port();
     let public = format!("https://localhost:{https}");
-    let serve = readme_block("Put a TLS proxy in front");
-    let flags: Vec<String> = serve
-        .split_whitespace()
-        .skip_while(|w| *w != "--trusted-proxy")
-        .map(|w| w.replace("https://blog.example.com", &public))
-        .collect();
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let server = Server::start(&dir.path().join("rg.db"), &model(), &flags);
-    let upstream = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
+    let (_server, upstream) = readme_server(dir.path(), &public);
 
     // README's server block, for this host, port, certificate and upstream, in a configuration
     // that keeps nginx to the test's folder.
@@ -195,9 +232,9 @@ fn the_readme_nginx_example_serves_replyguard_over_tls_and_passes_the_readers_ad
             "/etc/letsencrypt/live/localhost/privkey.pem",
             key.to_str().unwrap(),
         )
-        .replace("127.0.0.1:8080", upstream);
+        .replace("127.0.0.1:8080", &upstream);
     assert!(
-        site.contains(upstream) && site.contains("fullchain.pem"),
+        site.contains(&upstream) && site.contains("fullchain.pem"),
         "{site}"
     );
     let prefix = dir.path().join("nginx");
@@ -218,12 +255,12 @@ fn the_readme_nginx_example_serves_replyguard_over_tls_and_passes_the_readers_ad
         ),
     )
     .unwrap();
-    // One process, in the foreground: the test's own, stopped when it ends.
     // Debian puts it in /usr/sbin, which not every PATH holds.
     let binary = ["/usr/sbin/nginx", "nginx"]
         .into_iter()
         .find(|b| std::path::Path::new(b).exists())
         .unwrap_or("nginx");
+    // One process, in the foreground: the test's own, stopped when it ends.
     let nginx = Proxy(
         Command::new(binary)
             .arg("-p")
@@ -236,77 +273,25 @@ fn the_readme_nginx_example_serves_replyguard_over_tls_and_passes_the_readers_ad
             .spawn()
             .expect("nginx (sh tests/setup.sh)"),
     );
-    let started = Instant::now();
-    let health = loop {
-        let answer = curl(&[&format!("{public}/healthz")]);
-        if answer.starts_with("HTTP/1.1 200") {
-            break answer;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
+    let health = healthy(&public, |answer| {
+        format!(
             "nginx did not serve replyguard: {answer}\n{}",
             std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        )
+    });
     assert!(
         health.to_ascii_lowercase().contains("server: nginx"),
         "{health}"
     );
 
     // A reader behind the proxy is known by the address nginx passes on, not by the proxy's.
-    let posted = curl(&[
-        "-H",
-        "Content-Type: application/json",
-        "-H",
-        "X-Forwarded-For: 198.51.100.7",
-        "--data",
-        r#"{"comment_content":"Does the contract cover the cloud services too?","comment_author":"Ana","comment_author_email":"ana@example.org"}"#,
-        &format!("{public}/api/v1/articles/alibaba-olympic-partner/comments"),
-    ]);
-    assert!(posted.contains(" 201"), "{posted}");
-    let queue = curl(&[
-        "-H",
-        &format!("Authorization: Bearer {TOKEN}"),
-        &format!("{public}/api/v1/admin/comments?status=published"),
-    ]);
-    let queue = &queue[queue.find("\r\n\r\n").map_or(0, |i| i + 4)..];
-    let held = curl(&[
-        "-H",
-        &format!("Authorization: Bearer {TOKEN}"),
-        &format!("{public}/api/v1/admin/comments?status=held"),
-    ]);
-    let held = &held[held.find("\r\n\r\n").map_or(0, |i| i + 4)..];
-    let ips: Vec<String> = [queue, held]
-        .iter()
-        .flat_map(|body| {
-            let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-            json["comments"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|c| c["user_ip"].as_str().map(str::to_string))
-        })
-        .collect();
-    assert_eq!(ips, ["198.51.100.7"], "{queue}\n{held}");
-
-    // Signing in over TLS: the session cookie is Secure.
-    let signed_in = curl(&[
-        "--data",
-        &format!("token={TOKEN}"),
-        &format!("{public}/admin/login"),
-    ]);
-    let cookie = signed_in
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("no cookie: {signed_in}"));
-    assert!(
-        cookie.contains("Secure") && cookie.contains("HttpOnly"),
-        "{cookie}"
+    post_comment(
+        &public,
+        "Does the contract cover the cloud services too?",
+        &["X-Forwarded-For: 198.51.100.7"],
     );
-    let feed = curl(&[&format!("{public}/feed")]);
-    assert!(feed.contains(&format!("{public}/")), "{feed}");
+    assert_eq!(stored_addresses(&public), ["198.51.100.7"]);
+    assert_secure_session_and_public_links(&public);
     drop(nginx);
 }
 
@@ -417,48 +402,19 @@ fn the_systemd_unit_verifies_and_runs_the_server_as_systemd_would() {
             .expect("the unit's ExecStart"),
     );
     let base = format!("http://127.0.0.1:{port}");
-    let healthy = |what: &str| {
-        let started = Instant::now();
-        loop {
-            let answer = curl(&[&format!("{base}/healthz")]);
-            if answer.starts_with("HTTP/1.1 200") {
-                return answer;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "{what}: {answer}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    healthy("the unit's server did not answer on the unit's address");
+    healthy(&base, |answer| {
+        format!("the unit's server did not answer on the unit's address: {answer}")
+    });
     assert!(state.join("replyguard.db").exists(), "the unit's database");
 
-    // The unit trusts the local proxy: a reader's address comes from X-Forwarded-For.
-    let posted = curl(&[
-        "-H",
-        "Content-Type: application/json",
-        "-H",
-        "X-Forwarded-For: 203.0.113.9",
-        "--data",
-        r#"{"comment_content":"How long does the partnership run?","comment_author":"Ana","comment_author_email":"ana@example.org"}"#,
-        &format!("{base}/api/v1/articles/alibaba-olympic-partner/comments"),
-    ]);
-    assert!(posted.contains(" 201"), "{posted}");
-    let listed = ["published", "held"]
-        .iter()
-        .map(|status| {
-            curl(&[
-                "-H",
-                &format!("Authorization: Bearer {TOKEN}"),
-                &format!("{base}/api/v1/admin/comments?status={status}"),
-            ])
-        })
-        .collect::<String>();
-    assert!(
-        listed.contains("\"user_ip\":\"203.0.113.9\""),
-        "the admin token from the environment file, the proxy from the unit: {listed}"
+    // The admin token comes from the environment file, and the unit trusts the local proxy: a
+    // reader's address comes from X-Forwarded-For.
+    post_comment(
+        &base,
+        "How long does the partnership run?",
+        &["X-Forwarded-For: 203.0.113.9"],
     );
+    assert_eq!(stored_addresses(&base), ["203.0.113.9"]);
 
     // ExecReload: SIGHUP reloads the model; the server keeps serving.
     let pid = child.0.id().to_string();
@@ -470,7 +426,9 @@ fn the_systemd_unit_verifies_and_runs_the_server_as_systemd_would() {
             .success()
     );
     std::thread::sleep(Duration::from_millis(300));
-    healthy("the server stopped answering after SIGHUP");
+    healthy(&base, |answer| {
+        format!("the server stopped answering after SIGHUP: {answer}")
+    });
 
     // KillSignal: SIGTERM stops it cleanly, well within TimeoutStopSec.
     assert!(
