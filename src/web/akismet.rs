@@ -89,21 +89,33 @@ impl Params<'_> {
     }
 }
 
-/// The body, or the answer to a body that could not be read.
-fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
-    body.map_err(|e| {
+/// The request's form, or the answer to a body that could not be read or is not a form;
+/// `comment_context[]` and other unknown names are accepted and ignored by the callers.
+fn params(body: &Result<Bytes, BytesRejection>) -> Result<Params<'_>, Response> {
+    let body = body.as_ref().map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
             invalid("The request body could not be read.")
         }
-    })
+    })?;
+    form(body)
 }
 
-/// Parses the form body; `comment_context[]` and other unknown names are accepted and ignored by
-/// the callers.
-fn params(body: &[u8]) -> Result<Params<'_>, Response> {
+/// `body` (or a query string) as a form, or the answer to one that is not.
+fn form(body: &[u8]) -> Result<Params<'_>, Response> {
     parse_params(body).map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))
+}
+
+/// The request's form and the key it authenticates with, valid for its `blog`; or the answer.
+async fn authorized<'b>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &'b Result<Bytes, BytesRejection>,
+) -> Result<(Params<'b>, Arc<ApiKey>), Response> {
+    let p = params(body)?;
+    let key = authorize(state, &p, headers).await?;
+    Ok((p, key))
 }
 
 /// Decodes a form body into parameters.
@@ -204,15 +216,7 @@ pub async fn verify_key(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_of(body) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
-    let p = match params(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    match authorize(&state, &p, &headers).await {
+    match authorized(&state, &headers, &body).await {
         Ok(_) => text(StatusCode::OK, "valid", &[]),
         Err(r) => r,
     }
@@ -251,16 +255,8 @@ pub async fn comment_check(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_of(body) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
-    let p = match params(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let key = match authorize(&state, &p, &headers).await {
-        Ok(k) => k,
+    let (p, key) = match authorized(&state, &headers, &body).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     if param(&p, "user_ip").is_none() {
@@ -432,16 +428,8 @@ async fn submit(
     body: Result<Bytes, BytesRejection>,
     label: Label,
 ) -> Response {
-    let body = match body_of(body) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
-    let p = match params(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let key = match authorize(&state, &p, &headers).await {
-        Ok(key) => key,
+    let (p, key) = match authorized(&state, &headers, &body).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     // A test submit is acknowledged and nothing else.
@@ -533,7 +521,7 @@ pub async fn usage_limit(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let p = match params(query.as_bytes()) {
+    let p = match form(query.as_bytes()) {
         Ok(p) => p,
         Err(r) => return r,
     };
