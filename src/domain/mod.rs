@@ -21,7 +21,7 @@ pub mod origin;
 pub mod site;
 pub mod site_rules;
 
-pub use anchor::old_anchor;
+pub use anchor::{Anchor, old_anchor};
 pub use article::ArticleRecord;
 pub use draft::{CommentDraft, FieldErrors, RawComment, Strictness};
 pub use moderation::{Status, training_label};

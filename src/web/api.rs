@@ -4,7 +4,7 @@ use super::AppState;
 use super::error::WebError;
 use super::submit::{self, Submission};
 use crate::data::CommentView;
-use crate::domain::{DEFAULT_SITE, Origin, RawComment};
+use crate::domain::{Anchor, DEFAULT_SITE, Origin, RawComment};
 use crate::engine::{Clue, Verdict};
 use crate::storage::Window;
 use axum::Json;
@@ -133,26 +133,16 @@ pub async fn locate_comment(
     if state.article(&slug).is_none() {
         return Err(WebError::NotFound(format!("no article `{slug}`")));
     }
-    let number = |prefix: &str| {
-        anchor
-            .strip_prefix(prefix)
-            .filter(|n| !n.is_empty() && n.len() <= 18 && n.bytes().all(|b| b.is_ascii_digit()))
-    };
-    let (remote, own) = if let Some(n) = number("comment-") {
-        (
-            [format!("wordpress:{n}"), format!("disqus:{n}")],
-            n.parse::<i64>().unwrap_or(0),
-        )
-    } else if let Some(n) = number("isso-") {
-        ([format!("isso:{n}"), format!("isso:{n}")], 0)
-    } else {
+    let Some(named) = Anchor::parse(&anchor) else {
         return Err(WebError::BadRequest(
             "anchor must be comment-N or isso-N".into(),
         ));
     };
+    let [first, second] = named.remote_ids();
+    let own = named.own_id();
     let Some((id, before)) = state
         .store
-        .locate_published(DEFAULT_SITE, &slug, [&remote[0], &remote[1]], own)
+        .locate_published(DEFAULT_SITE, &slug, [&first, &second], own.unwrap_or(0))
         .await?
     else {
         return Err(WebError::NotFound(format!(
@@ -163,9 +153,9 @@ pub async fn locate_comment(
     // The comment's own anchor names it unless an old link's number is another comment's own:
     // then the page lets old anchors win (`anchors=old`). `located` keeps the page from asking
     // again.
-    let old = own != id;
+    let old = own != Some(id);
     let url = format!(
-        "/articles/{slug}?cpage={page}{}&located=1#{anchor}",
+        "/articles/{slug}?cpage={page}{}&located=1#{named}",
         if old { "&anchors=old" } else { "" }
     );
     Ok(Json(json!({"id": id, "page": page, "url": url})))

@@ -4,6 +4,7 @@
 
 use super::identity::Identity;
 use crate::articles::Article;
+use crate::domain::Anchor;
 use crate::storage::StoredComment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::{HashMap, HashSet};
@@ -122,8 +123,6 @@ pub fn article_page(
     )
 }
 
-/// The comments shown (and the reader's own pending one) by the comment they answer. A reply
-/// whose parent is not shown is listed at the top level rather than lost.
 /// A page's comments arranged for [`thread`]: each comment's replies, and the anchors each
 /// carries.
 struct Threaded<'a> {
@@ -141,12 +140,12 @@ struct Anchors {
     /// Comments whose own `comment-N` is left out.
     own_dropped: HashSet<i64>,
     /// Each imported comment's old anchor, where it is given.
-    old: HashMap<i64, String>,
+    old: HashMap<i64, Anchor>,
 }
 
 impl Anchors {
     fn of(comments: &[&StoredComment], old_links: bool) -> Anchors {
-        let old: HashMap<i64, String> = comments
+        let old: HashMap<i64, Anchor> = comments
             .iter()
             .filter_map(|c| Some((c.id, crate::domain::old_anchor(c.remote_id.as_deref()?)?)))
             .collect();
@@ -156,14 +155,9 @@ impl Anchors {
         }
         // Old anchors that read `comment-N` for the id N of a comment on this page.
         let ids: HashSet<i64> = comments.iter().map(|c| c.id).collect();
-        let clash = |anchor: &str| {
-            anchor
-                .strip_prefix("comment-")
-                .and_then(|n| n.parse::<i64>().ok())
-                .filter(|n| ids.contains(n))
-        };
+        let clash = |anchor: &Anchor| anchor.own_id().filter(|n| ids.contains(n));
         if old_links {
-            let own_dropped = old.values().filter_map(|a| clash(a)).collect();
+            let own_dropped = old.values().filter_map(clash).collect();
             Anchors { own_dropped, old }
         } else {
             let old = old
@@ -183,8 +177,8 @@ impl Anchors {
     }
 
     /// Its old anchor, if it is given.
-    fn old(&self, c: &StoredComment) -> Option<&str> {
-        self.old.get(&c.id).map(String::as_str)
+    fn old(&self, c: &StoredComment) -> Option<Anchor> {
+        self.old.get(&c.id).copied()
     }
 }
 
@@ -199,6 +193,8 @@ impl maud::Render for OwnAnchor {
     }
 }
 
+/// The comments shown (and the reader's own pending one) by the comment they answer, with their
+/// anchors. A reply whose parent is not shown is listed at the top level rather than lost.
 fn replies_by_parent<'a>(
     comments: &'a [StoredComment],
     pending: Option<&'a StoredComment>,
@@ -290,7 +286,7 @@ fn thread(
             @for c in list {
                 li.comment id=[threaded.anchors.own(c)] {
                     @if let Some(old) = threaded.anchors.old(c) {
-                        span.old-anchor id=(old) {}
+                        span.old-anchor id=(old.to_string()) {}
                     }
                     div.meta {
                         @if let Some(url) = &c.author_url {
@@ -409,7 +405,7 @@ pub fn comment_body(c: &StoredComment) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::{Anchors, OwnAnchor};
+    use super::{Anchor, Anchors, OwnAnchor};
     use crate::storage::{Status, StoredComment};
 
     fn comment(id: i64, remote_id: Option<&str>) -> StoredComment {
@@ -448,7 +444,7 @@ mod tests {
         assert_eq!(old_link.own(&born_here), None);
         assert_eq!(
             old_link.old(&imported),
-            Some("comment-7"),
+            Some(Anchor::Comment(7)),
             "the old link wins"
         );
         assert_eq!(old_link.own(&imported), Some(OwnAnchor(9)));
@@ -456,6 +452,6 @@ mod tests {
         let apart = comment(12, Some("wordpress:501"));
         let anchors = Anchors::of(&[&born_here, &apart], false);
         assert_eq!(anchors.own(&apart), Some(OwnAnchor(12)));
-        assert_eq!(anchors.old(&apart), Some("comment-501"));
+        assert_eq!(anchors.old(&apart), Some(Anchor::Comment(501)));
     }
 }
