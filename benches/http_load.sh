@@ -7,8 +7,8 @@
 #   page       GET the article page with 50 published comments, 64 connections
 #   akismet    POST /1.1/comment-check, 14-field body, is_test=1 (scored, not stored), 64 connections,
 #              alternating run by run with its ceiling: a bare axum server (benches/bare_axum.rs)
-#              answering `false` to the same request, and that server under a layer stack like
-#              the router's; prints the medians and the ratios
+#              answering `false` to the same request, and that server under the layer stack of
+#              the router's Akismet routes; prints the medians and the ratios
 #   post64     POST a new comment to the JSON API (stored durably before the 201), 64 connections
 #   post256    the same with 256 connections
 # Needs: wrk (apt-get install -y wrk). Per-IP flood and rate limits are switched off for the run.
@@ -51,7 +51,7 @@ run() { # name connections path [script]
 }
 
 # The ceiling for the Akismet check: a bare axum handler, built like the server (release), and
-# the same handler under a layer stack like replyguard's router (what the layers cost).
+# the same handler under the layer stack of the router's Akismet routes (what the layers cost).
 start_bare() {
   bare_bin=$(cargo bench --bench bare_axum --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
   [ -x "$bare_bin" ] || { echo "cannot build benches/bare_axum.rs" >&2; exit 1; }
@@ -92,7 +92,7 @@ akismet_vs_bare() {
   printf 'bare     c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$bare" "$(printf '%s; ' "${bares[@]}")"
   printf 'layered  c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$layered" "$(printf '%s; ' "${layereds[@]}")"
   awk -v a="${check%% *}" -v b="${bare%% *}" -v l="${layered%% *}" \
-    'BEGIN {printf "akismet / bare axum: %.0f%%   (bare under a router-like layer stack: %.0f%% of bare)\n", 100 * a / b, 100 * l / b}'
+    'BEGIN {printf "akismet / bare axum: %.0f%%   (bare under the layers of the Akismet routes: %.0f%% of bare)\n", 100 * a / b, 100 * l / b}'
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t2, ${secs}s runs, on the same cores"
