@@ -104,12 +104,27 @@ impl Calibration {
 
     /// Fits a and b by Newton's method on the log-loss with Platt's smoothed targets
     /// (`(n₊ + 1) / (n₊ + 2)` and `1 / (n₋ + 2)`), which keeps the fit finite on separable data.
+    /// The probabilities then carry the training data's share of spam.
     pub fn fit(scores: &[f64], is_spam: &[bool]) -> Calibration {
+        Calibration::fit_with_prior(scores, is_spam, false)
+    }
+
+    /// [`fit`](Self::fit); with `even`, each class weighs half of the fit, so a probability of
+    /// 0.5 means a likelihood ratio of 1 whatever share of spam the training corpora happen to
+    /// have (`train --even-prior`; measured in the model card, not the default).
+    pub fn fit_with_prior(scores: &[f64], is_spam: &[bool], even: bool) -> Calibration {
         let n_pos = is_spam.iter().filter(|&&s| s).count() as f64;
         let n_neg = is_spam.len() as f64 - n_pos;
         if n_pos == 0.0 || n_neg == 0.0 {
             return Calibration::default();
         }
+        let n = n_pos + n_neg;
+        let class_weight = |spam: bool| match (even, spam) {
+            (false, _) => 1.0,
+            (true, true) => n / (2.0 * n_pos),
+            (true, false) => n / (2.0 * n_neg),
+        };
+        let weights: Vec<f64> = is_spam.iter().map(|&s| class_weight(s)).collect();
         let hi = (n_pos + 1.0) / (n_pos + 2.0);
         let lo = 1.0 / (n_neg + 2.0);
         let targets: Vec<f64> = is_spam.iter().map(|&s| if s { hi } else { lo }).collect();
@@ -118,20 +133,21 @@ impl Calibration {
             scores
                 .iter()
                 .zip(&targets)
-                .map(|(&s, &t)| {
+                .zip(&weights)
+                .map(|((&s, &t), &w)| {
                     let z = a * s + b;
                     // log(1 + e^z) - t z, computed stably
-                    softplus(z) - t * z
+                    w * (softplus(z) - t * z)
                 })
                 .sum()
         };
         let mut current = loss(a, b);
         for _ in 0..100 {
             let (mut g_a, mut g_b, mut h_aa, mut h_ab, mut h_bb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for (&s, &t) in scores.iter().zip(&targets) {
+            for ((&s, &t), &c) in scores.iter().zip(&targets).zip(&weights) {
                 let p = sigmoid(a * s + b);
-                let d = p - t;
-                let w = (p * (1.0 - p)).max(1e-12);
+                let d = c * (p - t);
+                let w = c * (p * (1.0 - p)).max(1e-12);
                 g_a += d * s;
                 g_b += d;
                 h_aa += w * s * s;
@@ -294,6 +310,33 @@ mod tests {
         let c = Calibration::fit(&scores, &labels);
         assert!((c.a - 0.5).abs() < 0.05, "{c:?}");
         assert!((c.b + 1.0).abs() < 0.1, "{c:?}");
+    }
+
+    #[test]
+    fn an_even_prior_takes_the_training_share_of_spam_out_of_the_probability() {
+        // Scores whose true probability is sigmoid(s - 2): far fewer spam than ham. Weighing the
+        // classes equally moves the intercept by the log of their ratio (the prior's log-odds)
+        // and leaves the slope.
+        let (mut scores, mut labels) = (Vec::new(), Vec::new());
+        for i in 0..2000 {
+            let s = -8.0 + 16.0 * (i as f64) / 2000.0;
+            let p = sigmoid(s - 2.0);
+            for j in 0..10 {
+                scores.push(s);
+                labels.push((j as f64 + 0.5) / 10.0 < p);
+            }
+        }
+        let spam = labels.iter().filter(|&&l| l).count() as f64;
+        let ham = labels.len() as f64 - spam;
+        let data = Calibration::fit(&scores, &labels);
+        let even = Calibration::fit_with_prior(&scores, &labels, true);
+        assert!((even.a - data.a).abs() < 0.05, "{even:?} {data:?}");
+        assert!(
+            (even.b - data.b - (ham / spam).ln()).abs() < 0.1,
+            "{even:?} {data:?}, ham/spam {}",
+            ham / spam
+        );
+        assert_eq!(Calibration::fit_with_prior(&scores, &labels, false), data);
     }
 
     #[test]

@@ -824,6 +824,10 @@ pub struct Hyperparameters {
     /// written before it existed.
     #[serde(default)]
     pub source_balance: f64,
+    /// [`TrainParams::even_prior`](super::train::TrainParams::even_prior); left out of files
+    /// when off, so they stay as before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub even_prior: bool,
 }
 
 /// Figures measured by the internal cross-validation during training (out-of-fold scores).

@@ -27,6 +27,9 @@ pub struct TrainParams {
     /// as any other source's): a comment of a source with `n` comments of its class weighs
     /// `∝ n^-source_balance`, scaled so each class keeps its total. See [`row_weights`].
     pub source_balance: f64,
+    /// Calibrate with the classes at equal weight instead of the training data's share of spam
+    /// ([`Calibration::fit_with_prior`]).
+    pub even_prior: bool,
 }
 
 /// Default of [`TrainParams::source_balance`], chosen by measurement (training-data/README.md).
@@ -43,6 +46,7 @@ impl Default for TrainParams {
             seed: 0,
             rule: ThresholdRule::default(),
             source_balance: DEFAULT_SOURCE_BALANCE,
+            even_prior: false,
         }
     }
 }
@@ -57,6 +61,7 @@ impl From<&TrainParams> for super::model::Hyperparameters {
             calibration_folds: params.calibration_folds,
             seed: params.seed,
             source_balance: params.source_balance,
+            even_prior: params.even_prior,
         }
     }
 }
@@ -289,7 +294,7 @@ pub fn train(
             }
             progress(fold + 1, total_fits);
         }
-        let calibration = Calibration::fit(&oof, &is_spam);
+        let calibration = Calibration::fit_with_prior(&oof, &is_spam, params.even_prior);
         let probabilities: Vec<f64> = oof.iter().map(|&s| calibration.probability(s)).collect();
         let thresholds = params.rule.calibrate(&probabilities, &is_spam);
         let confusion = Confusion::at(&probabilities, &is_spam, 0.5);
