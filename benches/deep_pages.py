@@ -7,6 +7,7 @@ alone (`?cpage=K`, which skips rows from the nearer end), p50/p99 over REQUESTS 
 requests on one keep-alive connection, and the server's resident memory at the end.
 
 usage: python3 benches/deep_pages.py [N] [REQUESTS]      (release build; needs Debian's postgresql)
+       REPLYGUARD_BIN=path/to/replyguard python3 benches/deep_pages.py   (another build, for A/B runs)
 """
 
 import glob
@@ -26,7 +27,7 @@ REQUESTS = int(sys.argv[2]) if len(sys.argv) > 2 else 500
 SLUG = "alibaba-olympic-partner"
 PER_PAGE = 100
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "replyguard")
+BIN = os.environ.get("REPLYGUARD_BIN", os.path.join(ROOT, "target", "release", "replyguard"))
 PGBIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
 ROW = ("'{slug}', 'Reader ' || i, 'r' || i || '@example.org', "
        "'Comment number ' || i || ' about the cloud contract with the IOC.', "
@@ -105,7 +106,8 @@ def measure(name, db, max_id):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if "REPLYGUARD_BIN" not in os.environ:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="replyguard-deep-")
     os.chmod(work, 0o755)
     print(f"machine: {os.cpu_count()} cores; {REQUESTS} requests per figure, sequential")

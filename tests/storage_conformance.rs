@@ -164,6 +164,87 @@ async fn windows_read_pages_by_cursor_or_offset(store: &dyn Store) {
     assert_eq!(read(Window::Before(ids[0])).await, Vec::<i64>::new());
 }
 
+/// Pages by number stay what `OFFSET` over the published comments would give after a random
+/// history of inserts and moderation on two interleaved threads: the per-block counts that make
+/// a deep page cheap never drift from the rows.
+async fn numbered_pages_match_offset_after_a_random_history(store: &dyn Store) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(28);
+    let threads = ["deep-a", "deep-b"];
+    let mut all: Vec<(i64, usize)> = Vec::new();
+    let mut published: [std::collections::BTreeSet<i64>; 2] = Default::default();
+    let statuses = [Status::Published, Status::Held, Status::Spam, Status::Trash];
+    for op in 0..10_000 {
+        let roll = rng.gen_range(0..10);
+        if roll < 7 || all.is_empty() {
+            let thread = rng.gen_range(0..2);
+            let status = if rng.gen_bool(0.8) {
+                Status::Published
+            } else {
+                Status::Held
+            };
+            let c = store
+                .insert(comment(threads[thread], status, &format!("deep {op}")))
+                .await
+                .unwrap();
+            all.push((c.id, thread));
+            if status == Status::Published {
+                published[thread].insert(c.id);
+            }
+        } else {
+            let (id, thread) = all[rng.gen_range(0..all.len())];
+            let to = statuses[rng.gen_range(0..statuses.len())];
+            store.set_status(id, to, "admin").await.unwrap();
+            if to == Status::Published {
+                published[thread].insert(id);
+            } else {
+                published[thread].remove(&id);
+            }
+        }
+    }
+    for (thread, name) in threads.iter().enumerate() {
+        let ids: Vec<i64> = published[thread].iter().copied().collect();
+        let total = ids.len();
+        // Two threads share the ids, so each spans every block of the history (about seven).
+        assert!(total > 2_000, "the history spans several blocks: {total}");
+        assert_eq!(store.count_published(1, name).await.unwrap(), total as u64);
+        let mut skips: Vec<usize> = (0..40).map(|_| rng.gen_range(0..total + 10)).collect();
+        skips.extend([0, 1023, 1024, 1025, 2048, total - 1, total, total + 1]);
+        for skip in skips {
+            let page = |window| async move {
+                store
+                    .published(1, name, window, 7)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.id)
+                    .collect::<Vec<_>>()
+            };
+            let from_start = ids.iter().skip(skip).take(7).copied().collect::<Vec<_>>();
+            assert_eq!(
+                page(Window::Offset(skip as u64)).await,
+                from_start,
+                "skip {skip}"
+            );
+            let end = total.saturating_sub(skip);
+            let from_end = ids[end.saturating_sub(7)..end].to_vec();
+            assert_eq!(
+                page(Window::FromEnd(skip as u64)).await,
+                from_end,
+                "from end {skip}"
+            );
+        }
+        for _ in 0..20 {
+            let at = rng.gen_range(0..total);
+            let found = store
+                .locate_published(1, name, ["", ""], ids[at])
+                .await
+                .unwrap();
+            assert_eq!(found, Some((ids[at], at as u64)));
+        }
+    }
+}
+
 async fn learning_log_follows_decisions(store: &dyn Store) {
     let held = store
         .insert(comment("learn", Status::Held, "cheap pills"))
@@ -1040,10 +1121,55 @@ async fn duplicates_are_seen_by_every_replica(db: &Database) {
     );
 }
 
+/// However many comments stay published, a site's log holds at most `IMPLICIT_PER_SITE`
+/// implicit-ham entries (net of take-backs): what every start replays stays bounded. Runs after
+/// the others; adds more unchallenged comments than the bound to the default site.
+async fn implicit_ham_per_site_is_bounded(store: &dyn Store) {
+    for i in 0..storage::IMPLICIT_PER_SITE + 10 {
+        store
+            .insert(comment("stayed", Status::Published, &format!("fine {i}")))
+            .await
+            .unwrap();
+    }
+    let mut after_id = 0;
+    loop {
+        let (_, through) = store
+            .learn_unchallenged("2999-01-01T00:00:00Z", 0, after_id, 1_000)
+            .await
+            .unwrap();
+        if through == after_id {
+            break;
+        }
+        after_id = through;
+    }
+    let (mut implicit, mut after) = (0.0, 0);
+    loop {
+        let page = store.learning_log(after, 10_000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        implicit += page
+            .iter()
+            .filter(|e| e.source == storage::IMPLICIT_SOURCE && e.site == "default")
+            .map(|e| e.sign)
+            .sum::<f64>();
+    }
+    assert_eq!(implicit, storage::IMPLICIT_PER_SITE as f64);
+    let fresh = store
+        .insert(comment("deep-a", Status::Published, "one more"))
+        .await
+        .unwrap();
+    let (learned, through) = store
+        .learn_unchallenged("2999-01-01T00:00:00Z", 0, fresh.id - 1, 1_000)
+        .await
+        .unwrap();
+    assert_eq!((learned, through), (0, fresh.id), "looked at, not learned");
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
     windows_read_pages_by_cursor_or_offset(&*store).await;
+    numbered_pages_match_offset_after_a_random_history(&*store).await;
     learning_log_follows_decisions(&*store).await;
     unchallenged_comments_are_learned_once(&*store).await;
     concurrent_inserts_are_all_kept(store.clone()).await;
@@ -1056,6 +1182,7 @@ async fn conformance(db: &Database) {
     outbox_events_are_claimed_once(&*store).await;
     reply_subscriptions(&*store).await;
     duplicates_are_seen_by_every_replica(db).await;
+    implicit_ham_per_site_is_bounded(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();
@@ -1163,7 +1290,12 @@ async fn both_backends_have_the_same_schema() {
     // What only PostgreSQL needs, on purpose: its migration record (SQLite keeps `user_version`),
     // the flood guard replicas share (one SQLite process keeps it in memory), and the shards that
     // spread concurrent replicas' count updates over several rows.
-    const POSTGRES_ONLY: [&str; 3] = ["replyguard_schema.", "post_guard.", "comment_counts.shard"];
+    const POSTGRES_ONLY: [&str; 4] = [
+        "replyguard_schema.",
+        "post_guard.",
+        "comment_counts.shard",
+        "published_blocks.shard",
+    ];
     postgres.retain(|c| !POSTGRES_ONLY.iter().any(|p| c.starts_with(p)));
     let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
     let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();

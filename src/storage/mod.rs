@@ -138,7 +138,8 @@ pub use crate::domain::Status;
 
 /// Which published comments of an article to read, oldest first. The cursors (`After`, `Before`)
 /// read through the index from a comment id, so page 10,000 costs what page 1 costs; `Offset`
-/// and `FromEnd` skip rows (what a page asked for by number alone needs) and cost what they skip.
+/// and `FromEnd` (what a page asked for by number alone needs) find the block of 1,024 comment
+/// ids their first comment lies in from per-block counts, then skip at most that block's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
     /// The first `limit` after skipping this many from the oldest.
@@ -339,7 +340,8 @@ pub trait CommentStore: Send + Sync + 'static {
     /// followed by at least `newer` readers' comments (0: by time only), oldest first, at most
     /// `limit`, each one still published, not imported or relayed by the
     /// Akismet API, and with no learning-log entry yet gets one implicit ham entry (source
-    /// [`IMPLICIT_SOURCE`]), once. A moderator's later label takes it back. Returns how many
+    /// [`IMPLICIT_SOURCE`]), once, while its site holds fewer than [`IMPLICIT_PER_SITE`] of them
+    /// (the comments after are looked at and passed). A moderator's later label takes it back. Returns how many
     /// were learned and the last id looked at (the caller's next `after_id`).
     async fn learn_unchallenged(
         &self,
@@ -477,6 +479,13 @@ pub struct Reputation {
 
 /// The learning-log source of a comment that stayed published unchallenged (implicit ham).
 pub const IMPLICIT_SOURCE: &str = "implicit";
+
+/// Most implicit-ham entries a site's learning log holds (net of take-backs): enough to give the
+/// ham side of a site's lessons its mass (a round scales the larger class down to the smaller
+/// one's), and a bound on what every learning round and start-up replays. Without it a site that
+/// has collected a million comments would replay a million examples on every start (minutes,
+/// over a gigabyte resident, measured with `benches/deep_pages.py`).
+pub const IMPLICIT_PER_SITE: i64 = 5_000;
 
 impl LearnedExample {
     /// What the model learns from this entry.

@@ -29,6 +29,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_submit_votes.sql"),
     include_str!("migrations/0014_reply_subscriptions.sql"),
     include_str!("migrations/0015_comments_closed.sql"),
+    include_str!("migrations/0016_published_blocks.sql"),
+    include_str!("migrations/0017_learning_log_by_source.sql"),
 ];
 
 /// Most comments committed together in one transaction.

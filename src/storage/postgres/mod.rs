@@ -52,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0007_submit_votes.sql"),
     include_str!("0008_reply_subscriptions.sql"),
     include_str!("0009_comments_closed.sql"),
+    include_str!("0010_published_blocks.sql"),
+    include_str!("0011_learning_log_by_source.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -9,8 +9,9 @@ use crate::data::LabeledComment;
 use crate::storage::duplicate_index::fingerprint;
 use crate::storage::rules::decision_entries;
 use crate::storage::{
-    DayActivity, IMPLICIT_SOURCE, LearnedExample, NewComment, REPUTATION_LINK_DOMAINS, Reputation,
-    ReputationQuery, Status, StatusEvent, StorageError, StoredComment, Window, now_rfc3339,
+    DayActivity, IMPLICIT_PER_SITE, IMPLICIT_SOURCE, LearnedExample, NewComment,
+    REPUTATION_LINK_DOMAINS, Reputation, ReputationQuery, Status, StatusEvent, StorageError,
+    StoredComment, Window, now_rfc3339,
 };
 
 /// Inserts one new comment with [`new_comment_params`] (SQLite's writer; PostgreSQL's inserts
@@ -65,11 +66,29 @@ const PUBLISHED: [&str; 2] = [
          AND id > $3 AND id < $4 ORDER BY id DESC LIMIT $5 OFFSET $6"
     ),
 ];
+/// Comment ids per block of `published_blocks` (the migrations' `id >> 10`).
+const BLOCK_BITS: u32 = 10;
+/// The block where the published comment after skipping `$3` of a thread lies, oldest first
+/// ([0]) or newest first ([1]), and how many published comments the blocks before it hold. Reads
+/// one count per block (a thousand at a million comments), not one row per comment skipped.
+const BLOCK_OF: [&str; 2] = [
+    "SELECT block, upto - here FROM (SELECT block, CAST(SUM(n) AS BIGINT) AS here, \
+       CAST(SUM(SUM(n)) OVER (ORDER BY block ASC) AS BIGINT) AS upto FROM published_blocks \
+       WHERE site_id = $1 AND article = $2 GROUP BY block) counted \
+     WHERE upto > $3 ORDER BY block ASC LIMIT 1",
+    "SELECT block, upto - here FROM (SELECT block, CAST(SUM(n) AS BIGINT) AS here, \
+       CAST(SUM(SUM(n)) OVER (ORDER BY block DESC) AS BIGINT) AS upto FROM published_blocks \
+       WHERE site_id = $1 AND article = $2 GROUP BY block) counted \
+     WHERE upto > $3 ORDER BY block DESC LIMIT 1",
+];
 // An old link's comment wins over a comment of this site with the same number (see
 // `CommentStore::locate_published`).
-const LOCATE_PUBLISHED: &str = "SELECT c.id, (SELECT count(*) FROM comments p \
+// The comments before it are counted by block (`BLOCK_OF`), then row by row within its own.
+const LOCATE_PUBLISHED: &str = "SELECT c.id, CAST(COALESCE((SELECT SUM(b.n) FROM published_blocks b \
+      WHERE b.site_id = c.site_id AND b.article = c.article AND b.block < (c.id >> 10)), 0) \
+      + (SELECT count(*) FROM comments p \
       WHERE p.site_id = c.site_id AND p.article = c.article AND p.status = 'published' \
-        AND p.id < c.id) \
+        AND p.id >= ((c.id >> 10) << 10) AND p.id < c.id) AS BIGINT) \
     FROM comments c WHERE c.site_id = $1 AND c.article = $2 AND c.status = 'published' \
       AND (c.remote_id = $3 OR c.remote_id = $4 OR c.id = $5) \
     ORDER BY CASE WHEN c.remote_id = $3 OR c.remote_id = $4 THEN 0 ELSE 1 END LIMIT 1";
@@ -143,7 +162,27 @@ pub async fn published<E: Exec>(
         Window::Before(id) => (true, 0, i64::MIN, id),
     };
     let limit = limit.min(i64::MAX as u64) as i64;
-    let skip = skip.min(i64::MAX as u64) as i64;
+    let mut skip = skip.min(i64::MAX as u64) as i64;
+    let (mut above, mut below) = (above, below);
+    // A long skip starts from the block it lands in: what the blocks before it hold is counted,
+    // not read row by row.
+    if skip >= 1 << BLOCK_BITS {
+        let order = usize::from(newest_first);
+        let found = e
+            .query_opt(BLOCK_OF[order], &[&site, &article, &skip], |r| {
+                Ok((r.int(0)?, r.int(1)?))
+            })
+            .await?;
+        let Some((block, before)) = found else {
+            return Ok(Vec::new());
+        };
+        skip -= before;
+        if newest_first {
+            below = block.saturating_add(1).saturating_mul(1 << BLOCK_BITS);
+        } else {
+            above = block.saturating_mul(1 << BLOCK_BITS).saturating_sub(1);
+        }
+    }
     let sql = PUBLISHED[usize::from(newest_first)];
     let mut comments = e
         .query(
@@ -282,10 +321,13 @@ fn like_anywhere(domain: &str) -> String {
 const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
      AND source NOT IN ('import', 'akismet') \
      AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
-     THEN 1 ELSE 0 END AS BIGINT) \
+     THEN 1 ELSE 0 END AS BIGINT), site_id \
      FROM comments WHERE id > $1 AND (created_at < $2 OR id <= COALESCE((SELECT r.id FROM comments r \
      WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
      ORDER BY id LIMIT $4";
+/// A site's implicit-ham entries, net of take-backs (read through `learning_log_by_source`).
+const IMPLICIT_LEARNED: &str = "SELECT CAST(COALESCE(SUM(l.sign), 0) AS BIGINT) FROM learning_log l \
+    JOIN comments c ON c.id = l.comment_id WHERE l.source = $1 AND c.site_id = $2";
 
 /// Whether the same text was already posted to the thread by the same address.
 pub async fn is_duplicate<E: Exec>(
@@ -442,20 +484,33 @@ pub async fn learn_unchallenged<E: Exec>(
     let offset = if newer == 0 { i64::MAX } else { newer as i64 };
     let rows = e
         .query(UNCHALLENGED, &[&after_id, &before, &offset, &limit], |r| {
-            Ok((r.int(0)?, r.int(1)? == 1))
+            Ok((r.int(0)?, r.int(1)? == 1, r.int(2)?))
         })
         .await?;
-    if rows.iter().any(|&(_, unchallenged)| unchallenged) {
+    if rows.iter().any(|&(_, unchallenged, _)| unchallenged) {
         e.lock(Lock::LearningLog).await?;
     }
     let at = now_rfc3339();
     let source = IMPLICIT_SOURCE;
     let (mut learned, mut through) = (0, after_id);
-    for (id, unchallenged) in rows {
+    // Each site's implicit entries so far, read once per site per call (under the lock).
+    let mut held: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for (id, unchallenged, site) in rows {
         through = id;
         if !unchallenged {
             continue;
         }
+        let so_far = match held.get(&site) {
+            Some(&n) => n,
+            None => super::scalar(e, IMPLICIT_LEARNED, &[&source, &site])
+                .await?
+                .unwrap_or(0),
+        };
+        if so_far >= IMPLICIT_PER_SITE {
+            held.insert(site, so_far);
+            continue;
+        }
+        held.insert(site, so_far + 1);
         let record = learning_record(e, id).await?;
         let (label, sign) = ("ham", 1_i16);
         e.execute(INSERT_LEARNED, &[&id, &label, &sign, &record, &source, &at])
@@ -629,12 +684,15 @@ pub const STATEMENTS: &[&str] = &[
     GET,
     PUBLISHED[0],
     PUBLISHED[1],
+    BLOCK_OF[0],
+    BLOCK_OF[1],
     COUNT_PUBLISHED,
     LOCATE_PUBLISHED,
     IS_DUPLICATE,
     FINGERPRINTS_AFTER,
     REPUTATION,
     UNCHALLENGED,
+    IMPLICIT_LEARNED,
     BY_STATUS,
     STATUS_OF[0],
     INSERT_EVENT,
