@@ -48,6 +48,10 @@ struct InsertRequest {
 /// a mutex; WAL lets it read while the writer writes.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// A read-only connection for the long background reads (the integrity check, the duplicate
+    /// index's fill): on the shared connection, a `quick_check` of a 550 MB file held every
+    /// page and API read for 1.4 s after each start. WAL lets both read at once.
+    scan: Mutex<Connection>,
     writer: Option<mpsc::Sender<InsertRequest>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     /// Bumped after every committed change to comments; see [`CommentStore::generation`].
@@ -109,6 +113,13 @@ impl Drop for SqliteStore {
             let _ = handle.join();
         }
     }
+}
+
+/// A read-only connection to the file, waiting up to 5 s on a lock like the others.
+fn read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -223,8 +234,10 @@ impl SqliteStore {
             .map_err(StorageError::WriterStart)?;
         let watch = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(open_err)?;
+        let scan = read_only(path).map_err(open_err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            scan: Mutex::new(scan),
             writer: Some(writer),
             writer_thread: Some(writer_thread),
             generation,
@@ -241,10 +254,7 @@ impl SqliteStore {
             kind: failure_kind(&source),
             message: source.to_string(),
         };
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        let conn = read_only(path).map_err(open_err)?;
         let applied: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(open_err)?;
@@ -253,8 +263,10 @@ impl SqliteStore {
             return Err(StorageError::ReadOnly);
         }
         tracing::warn!(db = %path.display(), "the database cannot be written: serving what is stored, refusing new comments and moderation until it can");
+        let scan = read_only(path).map_err(open_err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            scan: Mutex::new(scan),
             writer: None,
             writer_thread: None,
             generation: Arc::new(AtomicU64::new(0)),
@@ -264,6 +276,11 @@ impl SqliteStore {
 
     pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
         self.conn.lock().map_err(|_| StorageError::Poisoned)
+    }
+
+    /// The read-only connection for long background reads ([`SqliteStore::scan`]'s field).
+    pub(super) fn scan_conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {
+        self.scan.lock().map_err(|_| StorageError::Poisoned)
     }
 
     /// Stores a comment through the group-commit writer and waits, blocking, for its commit.

@@ -53,6 +53,18 @@ impl SqlitePort {
             .map_err(|e| StorageError::Task(e.to_string()))?
     }
 
+    /// Runs a long read-only body on the background connection, so the reads that pages and
+    /// APIs wait on are not queued behind it.
+    async fn scan<T: Send + 'static>(
+        &self,
+        body: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || body(&*store.scan_conn()?))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
     /// Runs a body in one `IMMEDIATE` transaction (the write lock taken up front: a deferred
     /// read-then-write transaction fails at once with SQLITE_BUSY when the group-commit writer
     /// committed in between), on the blocking pool.
@@ -149,7 +161,7 @@ impl CommentStore for SqlitePort {
         let load = move |after, limit| {
             let port = port.clone();
             async move {
-                port.read(move |c| ready(comments::fingerprints_after(c, after, limit)))
+                port.scan(move |c| ready(comments::fingerprints_after(c, after, limit)))
                     .await
             }
         };
@@ -213,13 +225,20 @@ impl CommentStore for SqlitePort {
         after_id: i64,
         limit: u64,
     ) -> Result<(usize, i64), StorageError> {
+        // The scan on the background connection; the shared one only for what is learned.
         let before = before.to_owned();
-        self.write(Shown::Same, move |c| {
-            ready(comments::learn_unchallenged(
-                c, &before, newer, after_id, limit,
-            ))
-        })
-        .await
+        let (candidates, through) = self
+            .scan(move |c| ready(comments::unchallenged(c, &before, newer, after_id, limit)))
+            .await?;
+        if candidates.is_empty() {
+            return Ok((0, through));
+        }
+        let learned = self
+            .write(Shown::Same, move |c| {
+                ready(comments::learn_implicit(c, &candidates))
+            })
+            .await?;
+        Ok((learned, through))
     }
 
     async fn learning_log(
@@ -307,7 +326,7 @@ impl CommentStore for SqlitePort {
     }
 
     async fn integrity(&self) -> Result<Option<String>, StorageError> {
-        self.read(|c| {
+        self.scan(|c| {
             let problems: Vec<String> = c
                 .prepare("PRAGMA quick_check(10)")
                 .and_then(|mut check| {

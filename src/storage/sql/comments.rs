@@ -325,6 +325,10 @@ const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND v
      FROM comments WHERE id > $1 AND (created_at < $2 OR id <= COALESCE((SELECT r.id FROM comments r \
      WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
      ORDER BY id LIMIT $4";
+/// Whether a comment is still published with no learning-log entry.
+const STILL_UNCHALLENGED: &str = "SELECT 1 FROM comments c WHERE c.id = $1 \
+    AND c.status = 'published' \
+    AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = c.id)";
 /// A site's implicit-ham entries, net of take-backs (read through `learning_log_by_source`).
 const IMPLICIT_LEARNED: &str = "SELECT CAST(COALESCE(SUM(l.sign), 0) AS BIGINT) FROM learning_log l \
     JOIN comments c ON c.id = l.comment_id WHERE l.source = $1 AND c.site_id = $2";
@@ -479,6 +483,24 @@ pub async fn learn_unchallenged<E: Exec>(
     after_id: i64,
     limit: u64,
 ) -> Result<(usize, i64), StorageError> {
+    let (candidates, through) = unchallenged(e, before, newer, after_id, limit).await?;
+    if candidates.is_empty() {
+        return Ok((0, through));
+    }
+    Ok((learn_implicit(e, &candidates).await?, through))
+}
+
+/// The read half of [`learn_unchallenged`]: the comments after `after_id` that qualify as
+/// implicit ham, as (id, site), those of sites already at [`IMPLICIT_PER_SITE`] left out, and
+/// the last id looked at. Reads only, so SQLite runs it on its background connection: on a
+/// first start over a large database the backlog is a long scan.
+pub async fn unchallenged<E: Exec>(
+    e: &E,
+    before: &str,
+    newer: u64,
+    after_id: i64,
+    limit: u64,
+) -> Result<(Vec<(i64, i64)>, i64), StorageError> {
     let limit = limit as i64;
     // No reader comment sits this far back: counting is off.
     let offset = if newer == 0 { i64::MAX } else { newer as i64 };
@@ -487,37 +509,65 @@ pub async fn learn_unchallenged<E: Exec>(
             Ok((r.int(0)?, r.int(1)? == 1, r.int(2)?))
         })
         .await?;
-    if rows.iter().any(|&(_, unchallenged, _)| unchallenged) {
-        e.lock(Lock::LearningLog).await?;
-    }
-    let at = now_rfc3339();
-    let source = IMPLICIT_SOURCE;
-    let (mut learned, mut through) = (0, after_id);
-    // Each site's implicit entries so far, read once per site per call (under the lock).
-    let mut held: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    let through = rows.last().map_or(after_id, |&(id, _, _)| id);
+    let mut room = std::collections::HashMap::new();
+    let mut candidates = Vec::new();
     for (id, unchallenged, site) in rows {
-        through = id;
         if !unchallenged {
             continue;
         }
-        let so_far = match held.get(&site) {
-            Some(&n) => n,
-            None => super::scalar(e, IMPLICIT_LEARNED, &[&source, &site])
-                .await?
-                .unwrap_or(0),
+        let left = match room.get(&site) {
+            Some(&left) => left,
+            None => IMPLICIT_PER_SITE - implicit_learned(e, site).await?,
         };
-        if so_far >= IMPLICIT_PER_SITE {
-            held.insert(site, so_far);
+        room.insert(site, left - 1);
+        if left > 0 {
+            candidates.push((id, site));
+        }
+    }
+    Ok((candidates, through))
+}
+
+/// A site's implicit-ham entries, net of take-backs.
+async fn implicit_learned<E: Exec>(e: &E, site: i64) -> Result<i64, StorageError> {
+    let source = IMPLICIT_SOURCE;
+    Ok(super::scalar(e, IMPLICIT_LEARNED, &[&source, &site])
+        .await?
+        .unwrap_or(0))
+}
+
+/// The write half of [`learn_unchallenged`]: one implicit-ham entry for each candidate still
+/// published with no learning-log entry (another replica, or a moderator, may have been first),
+/// while its site has room; run in a transaction. Returns how many were learned.
+pub async fn learn_implicit<E: Exec>(
+    e: &E,
+    candidates: &[(i64, i64)],
+) -> Result<usize, StorageError> {
+    e.lock(Lock::LearningLog).await?;
+    let at = now_rfc3339();
+    let source = IMPLICIT_SOURCE;
+    let (label, sign) = ("ham", 1_i16);
+    let mut room = std::collections::HashMap::new();
+    let mut learned = 0;
+    for &(id, site) in candidates {
+        let still = e.query_opt(STILL_UNCHALLENGED, &[&id], |_| Ok(())).await?;
+        if still.is_none() {
             continue;
         }
-        held.insert(site, so_far + 1);
+        let left = match room.get(&site) {
+            Some(&left) => left,
+            None => IMPLICIT_PER_SITE - implicit_learned(e, site).await?,
+        };
+        room.insert(site, left - 1);
+        if left <= 0 {
+            continue;
+        }
         let record = learning_record(e, id).await?;
-        let (label, sign) = ("ham", 1_i16);
         e.execute(INSERT_LEARNED, &[&id, &label, &sign, &record, &source, &at])
             .await?;
         learned += 1;
     }
-    Ok((learned, through))
+    Ok(learned)
 }
 
 /// A comment's status history, oldest first.
@@ -693,6 +743,7 @@ pub const STATEMENTS: &[&str] = &[
     REPUTATION,
     UNCHALLENGED,
     IMPLICIT_LEARNED,
+    STILL_UNCHALLENGED,
     BY_STATUS,
     STATUS_OF[0],
     INSERT_EVENT,
