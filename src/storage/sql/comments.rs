@@ -329,9 +329,11 @@ const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND v
 const STILL_UNCHALLENGED: &str = "SELECT 1 FROM comments c WHERE c.id = $1 \
     AND c.status = 'published' \
     AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = c.id)";
-/// A site's implicit-ham entries, net of take-backs (read through `learning_log_by_source`).
+/// A site's implicit-ham entries, net of take-backs, read through `learning_log_by_source`; the
+/// site is looked up per entry, so the count reads a few thousand entries however many comments
+/// the site has, whatever either planner thinks of a join.
 const IMPLICIT_LEARNED: &str = "SELECT CAST(COALESCE(SUM(l.sign), 0) AS BIGINT) FROM learning_log l \
-    JOIN comments c ON c.id = l.comment_id WHERE l.source = $1 AND c.site_id = $2";
+    WHERE l.source = $1 AND (SELECT c.site_id FROM comments c WHERE c.id = l.comment_id) = $2";
 
 /// Whether the same text was already posted to the thread by the same address.
 pub async fn is_duplicate<E: Exec>(
