@@ -47,11 +47,13 @@ struct InsertRequest {
 /// and acknowledges each only after that commit. Everything else uses a second connection behind
 /// a mutex; WAL lets it read while the writer writes.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
     /// A read-only connection for the long background reads (the integrity check, the duplicate
     /// index's fill): on the shared connection, a `quick_check` of a 550 MB file held every
-    /// page and API read for 1.4 s after each start. WAL lets both read at once.
+    /// page and API read for 1.4 s after each start. WAL lets both read at once. Declared (so
+    /// dropped) before `conn`: the WAL is checkpointed and removed by the last writable
+    /// connection to close, which a read-only one still open would prevent.
     scan: Mutex<Connection>,
+    conn: Mutex<Connection>,
     writer: Option<mpsc::Sender<InsertRequest>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     /// Bumped after every committed change to comments; see [`CommentStore::generation`].

@@ -51,10 +51,7 @@ impl SqlitePort {
         &self,
         body: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || body(&*store.conn()?))
-            .await
-            .map_err(|e| StorageError::Task(e.to_string()))?
+        self.on(SqliteStore::conn, body).await
     }
 
     /// Runs a long read-only body on the background connection, so the reads that pages and
@@ -63,8 +60,17 @@ impl SqlitePort {
         &self,
         body: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
+        self.on(SqliteStore::scan_conn, body).await
+    }
+
+    /// Runs a body on the connection `pick` locks, on the blocking pool.
+    async fn on<T: Send + 'static>(
+        &self,
+        pick: fn(&SqliteStore) -> Result<std::sync::MutexGuard<'_, Connection>, StorageError>,
+        body: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || body(&*store.scan_conn()?))
+        tokio::task::spawn_blocking(move || body(&*pick(&store)?))
             .await
             .map_err(|e| StorageError::Task(e.to_string()))?
     }
