@@ -512,30 +512,35 @@ pub async fn unchallenged<E: Exec>(
         })
         .await?;
     let through = rows.last().map_or(after_id, |&(id, _, _)| id);
-    let mut room = std::collections::HashMap::new();
+    let mut room = ImplicitRoom::default();
     let mut candidates = Vec::new();
     for (id, unchallenged, site) in rows {
-        if !unchallenged {
-            continue;
-        }
-        let left = match room.get(&site) {
-            Some(&left) => left,
-            None => IMPLICIT_PER_SITE - implicit_learned(e, site).await?,
-        };
-        room.insert(site, left - 1);
-        if left > 0 {
+        if unchallenged && room.take(e, site).await? {
             candidates.push((id, site));
         }
     }
     Ok((candidates, through))
 }
 
-/// A site's implicit-ham entries, net of take-backs.
-async fn implicit_learned<E: Exec>(e: &E, site: i64) -> Result<i64, StorageError> {
-    let source = IMPLICIT_SOURCE;
-    Ok(super::scalar(e, IMPLICIT_LEARNED, &[&source, &site])
-        .await?
-        .unwrap_or(0))
+/// How many more implicit-ham entries each site may take ([`IMPLICIT_PER_SITE`] less what its
+/// log holds, net of take-backs), each site's count read once.
+#[derive(Default)]
+struct ImplicitRoom(std::collections::HashMap<i64, i64>);
+
+impl ImplicitRoom {
+    /// Takes one place for `site`; `false` when it has none left.
+    async fn take<E: Exec>(&mut self, e: &E, site: i64) -> Result<bool, StorageError> {
+        let left = match self.0.get(&site) {
+            Some(&left) => left,
+            None => {
+                let source = IMPLICIT_SOURCE;
+                let held = super::scalar(e, IMPLICIT_LEARNED, &[&source, &site]).await?;
+                IMPLICIT_PER_SITE - held.unwrap_or(0)
+            }
+        };
+        self.0.insert(site, left - 1);
+        Ok(left > 0)
+    }
 }
 
 /// The write half of [`learn_unchallenged`]: one implicit-ham entry for each candidate still
@@ -549,19 +554,11 @@ pub async fn learn_implicit<E: Exec>(
     let at = now_rfc3339();
     let source = IMPLICIT_SOURCE;
     let (label, sign) = ("ham", 1_i16);
-    let mut room = std::collections::HashMap::new();
+    let mut room = ImplicitRoom::default();
     let mut learned = 0;
     for &(id, site) in candidates {
         let still = e.query_opt(STILL_UNCHALLENGED, &[&id], |_| Ok(())).await?;
-        if still.is_none() {
-            continue;
-        }
-        let left = match room.get(&site) {
-            Some(&left) => left,
-            None => IMPLICIT_PER_SITE - implicit_learned(e, site).await?,
-        };
-        room.insert(site, left - 1);
-        if left <= 0 {
+        if still.is_none() || !room.take(e, site).await? {
             continue;
         }
         let record = learning_record(e, id).await?;
