@@ -3,7 +3,7 @@
 //! (`python3 ../shared/tools/peers/cv.py`): best naive Bayes MCC 0.819 / AUC 0.956 on YouTube,
 //! 0.955 / 0.986 on SMS.
 
-mod common;
+use crate::common;
 
 use common::{repo, run, text};
 use serde_json::Value;

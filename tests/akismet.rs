@@ -1,7 +1,7 @@
 //! The Akismet-compatible API over a real socket: every endpoint, both key placements, and every
 //! documented error answered as Akismet does (`invalid` + `X-akismet-debug-help`), never a 500.
 
-mod common;
+use crate::common;
 
 use common::{Server, TOKEN, agent, model, run, text};
 use serde_json::Value;

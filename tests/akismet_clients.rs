@@ -2,7 +2,7 @@
 //! (installed by `.ci/run`). The client asserts its own parsed results: verify-key, a ham check,
 //! a spam check with the discard tip, submit-ham, submit-spam, usage-limit.
 
-mod common;
+use crate::common;
 
 use common::{Server, model, run, text};
 use std::process::Command;

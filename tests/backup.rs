@@ -3,7 +3,7 @@
 //! puts it back and a server serves it; a wrong file is refused at start instead of being taken
 //! for a new database; PostgreSQL through pg_dump / pg_restore.
 
-mod common;
+use crate::common;
 
 use common::postgres::PgCluster;
 use common::{Server, agent, model};

@@ -8,7 +8,7 @@
 //! Needs `chromium` and `chromium-driver` (`.ci/run` installs them; `REPLYGUARD_CHROMIUM` and
 //! `REPLYGUARD_CHROMEDRIVER` point elsewhere).
 
-mod common;
+use crate::common;
 
 use common::browser::{Driver, browser, save_screenshot, wait_for, wait_gone};
 use common::{Server, TOKEN, agent, model};

@@ -1,7 +1,7 @@
 //! End-to-end tests of the real `replyguard` binary: train → eval → classify on generated
 //! fixtures, determinism, and clear errors for bad data and broken model files.
 
-mod common;
+use crate::common;
 
 use common::{repo, run, text, write_fixtures};
 use serde_json::Value;

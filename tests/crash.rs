@@ -2,7 +2,7 @@
 //! random moments (20 times, fixed seed); after each restart every comment that was acknowledged
 //! with 201 must be present and intact, and the database must pass `PRAGMA integrity_check`.
 
-mod common;
+use crate::common;
 
 use common::{Server, agent, model};
 use rand::{Rng, SeedableRng};

@@ -4,7 +4,7 @@
 //! the proxy, the reader's address passes through it, the admin's session cookie is `Secure`, and
 //! absolute links (feeds) use the public https address.
 
-mod common;
+use crate::common;
 
 use common::{Server, TOKEN, model};
 use std::process::{Child, Command, Stdio};

@@ -5,7 +5,7 @@
 //! a page on an origin no site lists gets an error and stores nothing. With JavaScript off, the
 //! `<noscript>` link leads to replyguard's own page for the thread, whose form works.
 
-mod common;
+use crate::common;
 
 use common::browser::{Driver, browser, click, type_into, wait_for, wait_text};
 use common::static_site::{Page, StaticSite};

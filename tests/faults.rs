@@ -5,7 +5,7 @@
 //! The disk faults use a small tmpfs mounted for the test (`mount` needs root or CAP_SYS_ADMIN,
 //! which CI has), so the errors are the kernel's own ENOSPC and EROFS, not simulations.
 
-mod common;
+use crate::common;
 
 use common::{Server, agent, model};
 use serde_json::{Value, json};

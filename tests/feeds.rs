@@ -2,7 +2,7 @@
 //! tests/setup.sh): well-formed Atom 1.0, the published comments only, newest first, names and
 //! websites but never an e-mail, text escaped; linked from the pages.
 
-mod common;
+use crate::common;
 
 use common::{Server, agent, model};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! `replyguard import` through the real binary on a real database file, then `serve` on that file:
 //! statuses, threads, labels, idempotence, resuming, dry runs, old links.
 
-mod common;
+use crate::common;
 
 use common::{Server, agent, model, repo, run, text};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! origin no site lists is refused and nothing is stored. The HTTP contract (preflight,
 //! credentials, CSRF guard, unknown threads) is checked on the socket as well.
 
-mod common;
+use crate::common;
 
 use common::browser::{Driver, WAIT, browser, click, type_into, wait_for, wait_text};
 use common::static_site::{Page, StaticSite};

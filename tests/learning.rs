@@ -3,7 +3,7 @@
 //! one example and a repeated one counts once; the learned state survives `kill -9`; and
 //! `replyguard train --feedback DB` rebuilds the very model the server learned.
 
-mod common;
+use crate::common;
 
 use common::{Server, TOKEN, agent, model, repo, run, text};
 use serde_json::{Value, json};

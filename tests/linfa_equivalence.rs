@@ -3,7 +3,7 @@
 //! with replyguard's chunked fit and sparse scoring, on training comments and on comments full of
 //! tokens the model has never seen.
 
-mod common;
+use crate::common;
 
 use linfa::DatasetView;
 use linfa::traits::Fit;

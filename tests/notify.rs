@@ -3,7 +3,7 @@
 //! and without the reader's e-mail; the secret is never shown back; a failing receiver gets
 //! retries recorded in the delivery log; and after `kill -9` the outbox still delivers, once.
 
-mod common;
+use crate::common;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

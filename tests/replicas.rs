@@ -2,7 +2,7 @@
 //! behave as one service — pages, moderation, sessions, flood limits and learning — and a
 //! PostgreSQL restart costs 503s with `Retry-After`, never an acknowledged comment.
 
-mod common;
+use crate::common;
 
 use common::postgres::PgCluster;
 use common::{Server, TOKEN, agent, model};

@@ -3,7 +3,7 @@
 //! admin API with every wrong field refused, and hold on both backends (a second replica on the
 //! same PostgreSQL database applies an edit made on the first).
 
-mod common;
+use crate::common;
 
 use common::postgres::PgCluster;
 use common::{Server, TOKEN, agent, model};

@@ -1,7 +1,7 @@
 //! Regression tests for the findings of the attacker's review (issue #27), each through the real
 //! binary on an ephemeral port: raw sockets, raw HTTP, the process's own resident memory.
 
-mod common;
+use crate::common;
 
 use common::{Server, TOKEN, agent, model};
 use std::io::{Read, Write};

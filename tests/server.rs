@@ -1,7 +1,7 @@
 //! The comment server over a real socket: the real binary on an ephemeral port, a fresh database
 //! per test, driven with an HTTP client.
 
-mod common;
+use crate::common;
 
 use common::{Server, agent, model};
 use serde_json::{Value, json};

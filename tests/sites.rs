@@ -2,7 +2,7 @@
 //! and the server-rendered page of an embedding site's thread (where a reader without
 //! JavaScript lands), whose form works without script.
 
-mod common;
+use crate::common;
 
 use common::{Server, TOKEN, agent, model, run};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! on every backend `--db` can name — a SQLite file and a private PostgreSQL cluster
 //! (tests/common/postgres.rs). A backend passes when it behaves the same as the other.
 
-mod common;
+use crate::common;
 
 use common::postgres::PgCluster;
 use replyguard::data::{Comment, Label, LabeledComment};

@@ -3,6 +3,9 @@
 # files. Usage, from anywhere:
 #   tests/fuzz/run.sh time 30        # each target for 30 s (CI)
 #   tests/fuzz/run.sh runs 10000000  # each target for 10 million executions (the long run)
+#   tests/fuzz/run.sh build          # only build the timed runs' targets (CI starts this early)
+# Targets run JOBS at a time (default: one per core): libFuzzer is single-threaded, so each target
+# still has a core to itself for its whole time or run count.
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); on the stable toolchain it runs with
 # RUSTC_BOOTSTRAP=1 because libFuzzer's instrumentation uses unstable rustc flags. A crash stops
 # the run with a non-zero exit and leaves its input under tests/fuzz/artifacts/<target>/.
@@ -16,7 +19,8 @@ amount=${2:-30}
 case "$mode" in
   time) limit="-max_total_time=$amount"; build=(--dev) ;;
   runs) limit="-runs=$amount"; build=(--release) ;;
-  *) echo "usage: $0 time SECONDS | runs COUNT" >&2; exit 2 ;;
+  build) limit=""; build=(--dev) ;;
+  *) echo "usage: $0 time SECONDS | runs COUNT | build" >&2; exit 2 ;;
 esac
 export RUSTC_BOOTSTRAP=1
 targets=(text comment_form api_json akismet_form model_file loaders)
@@ -42,11 +46,39 @@ head -c 96 models/default.rgm > "$corpus/model_file/header"
 { printf '\2'; printf '{"label":"spam","comment_content":"win","comment_author_url":"http://x.example"}\n{"label":"ham","comment_content":"ok"}\n'; } \
   > "$corpus/loaders/jsonl"
 
+# cargo fuzz has no --locked: a stale tests/fuzz/Cargo.lock would be re-resolved against the
+# registry (other versions than the main crate's tests ran with). Fail instead; refresh it with
+#   cp Cargo.lock tests/fuzz/Cargo.lock && cargo tree --manifest-path tests/fuzz/Cargo.toml
+cargo tree --locked --manifest-path tests/fuzz/Cargo.toml --depth 0 >/dev/null
 cargo fuzz build "${build[@]}" --fuzz-dir tests/fuzz
-for t in "${targets[@]}"; do
-  echo "== $t ($mode $amount)"
-  cargo fuzz run "${build[@]}" --fuzz-dir tests/fuzz "$t" "$corpus/$t" -- "$limit" -print_final_stats=1 2>&1 \
-    | grep -E '^(#[0-9]+ +DONE|Done |stat::number_of_executed_units|==[0-9]+==|SUMMARY|thread .* panicked|Test unit written)' || true
-  # grep hides libFuzzer's chatter; the pipeline's status is cargo fuzz's.
-  test "${PIPESTATUS[0]}" -eq 0
+[ "$mode" = build ] && exit 0
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+jobs=${JOBS:-$(nproc)}
+failed=0
+# One target's run; its exit status is cargo fuzz's.
+run_one() {
+  cargo fuzz run "${build[@]}" --fuzz-dir tests/fuzz "$1" "$corpus/$1" -- "$limit" -print_final_stats=1 \
+    >"$logs/$1" 2>&1
+}
+for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+  group=("${targets[@]:i:jobs}")
+  pids=()
+  for t in "${group[@]}"; do run_one "$t" & pids+=($!); done
+  for k in "${!group[@]}"; do
+    t=${group[$k]}
+    status=0
+    wait "${pids[$k]}" || status=$?
+    echo "== $t ($mode $amount)"
+    # libFuzzer's chatter hidden; a failure shows the end of its log.
+    grep -E '^(#[0-9]+ +DONE|Done |stat::number_of_executed_units|==[0-9]+==|SUMMARY|thread .* panicked|Test unit written)' \
+      "$logs/$t" || true
+    if [ "$status" -ne 0 ]; then
+      tail -n 40 "$logs/$t"
+      echo "== $t FAILED (exit $status)"
+      failed=1
+    fi
+  done
 done
+exit "$failed"
