@@ -2,8 +2,9 @@
 //! tests): each file beside this one is a module, `common/` their shared helpers.
 //!
 //! One binary instead of one per file: each of the 23 binaries linked the whole crate and its
-//! dependencies and compiled `common/` again, most of CI's test-build minutes. Run one file's
-//! tests with `cargo test --test integration server::`.
+//! dependencies and compiled `common/` again, about 110 s of the test build's 411 s on a fresh
+//! clone (2 cores); the one binary takes 35 s. Run one file's tests with
+//! `cargo test --test integration server::`.
 
 mod common;
 
