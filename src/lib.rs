@@ -6,6 +6,10 @@
 //! - [`eval`]: cross-validation protocols and reports;
 //! - [`cli`]: the `replyguard` command line.
 
+// No unsafe code of our own: memory safety is the compiler's to prove, and the fuzz smoke runs
+// rely on it (tests/fuzz/run.sh runs them without AddressSanitizer).
+#![forbid(unsafe_code)]
+
 pub mod akismet;
 pub mod articles;
 pub mod cli;
