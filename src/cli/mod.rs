@@ -148,6 +148,10 @@ pub struct ModelFlags {
     /// ham held).
     #[arg(long)]
     pub even_prior: bool,
+    /// Calibrate probabilities with spam at the mean share of the training files that have both
+    /// classes (each counts as one site; an experiment of the model card).
+    #[arg(long, conflicts_with = "even_prior")]
+    pub source_prior: bool,
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
@@ -250,6 +254,7 @@ impl ModelFlags {
             },
             source_balance: self.source_balance,
             even_prior: self.even_prior,
+            source_prior: self.source_prior,
         })
     }
 }

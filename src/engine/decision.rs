@@ -113,16 +113,22 @@ impl Calibration {
     /// 0.5 means a likelihood ratio of 1 whatever share of spam the training corpora happen to
     /// have (`train --even-prior`; measured in the model card, not the default).
     pub fn fit_with_prior(scores: &[f64], is_spam: &[bool], even: bool) -> Calibration {
+        Calibration::fit_with_share(scores, is_spam, even.then_some(0.5))
+    }
+
+    /// [`fit`](Self::fit) with the classes weighted so that spam makes up `share` of the fit
+    /// (`None`: the data's own share).
+    pub fn fit_with_share(scores: &[f64], is_spam: &[bool], share: Option<f64>) -> Calibration {
         let n_pos = is_spam.iter().filter(|&&s| s).count() as f64;
         let n_neg = is_spam.len() as f64 - n_pos;
         if n_pos == 0.0 || n_neg == 0.0 {
             return Calibration::default();
         }
         let n = n_pos + n_neg;
-        let class_weight = |spam: bool| match (even, spam) {
-            (false, _) => 1.0,
-            (true, true) => n / (2.0 * n_pos),
-            (true, false) => n / (2.0 * n_neg),
+        let class_weight = |spam: bool| match (share, spam) {
+            (None, _) => 1.0,
+            (Some(q), true) => q * n / n_pos,
+            (Some(q), false) => (1.0 - q) * n / n_neg,
         };
         let weights: Vec<f64> = is_spam.iter().map(|&s| class_weight(s)).collect();
         let hi = (n_pos + 1.0) / (n_pos + 2.0);

@@ -828,6 +828,10 @@ pub struct Hyperparameters {
     /// when off, so they stay as before it existed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub even_prior: bool,
+    /// [`TrainParams::source_prior`](super::train::TrainParams::source_prior); left out of files
+    /// when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_prior: bool,
 }
 
 /// Figures measured by the internal cross-validation during training (out-of-fold scores).

@@ -30,6 +30,9 @@ pub struct TrainParams {
     /// Calibrate with the classes at equal weight instead of the training data's share of spam
     /// ([`Calibration::fit_with_prior`]).
     pub even_prior: bool,
+    /// Calibrate with spam at [`source_prior`]'s share: each source (file) with both classes
+    /// counts as one site, whatever its size (an experiment of the model card, not the default).
+    pub source_prior: bool,
 }
 
 /// Default of [`TrainParams::source_balance`], chosen by measurement (training-data/README.md).
@@ -47,6 +50,7 @@ impl Default for TrainParams {
             rule: ThresholdRule::default(),
             source_balance: DEFAULT_SOURCE_BALANCE,
             even_prior: false,
+            source_prior: false,
         }
     }
 }
@@ -62,6 +66,7 @@ impl From<&TrainParams> for super::model::Hyperparameters {
             seed: params.seed,
             source_balance: params.source_balance,
             even_prior: params.even_prior,
+            source_prior: params.source_prior,
         }
     }
 }
@@ -166,6 +171,25 @@ pub fn row_weights(corpus: &Corpus, rows: &[usize], p: f64) -> Vec<f64> {
             scale[class] * n[corpus.source[r] as usize][class].powf(-p)
         })
         .collect()
+}
+
+/// The mean share of spam over the sources of `rows` that have both classes (one-class corpora
+/// say nothing of a site's mix); `None` with fewer than one such source or a single-source corpus.
+pub fn source_prior(corpus: &Corpus, rows: &[usize]) -> Option<f64> {
+    if corpus.source.len() != corpus.len() {
+        return None;
+    }
+    let sources = corpus.source.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut n = vec![[0.0f64; 2]; sources];
+    for &r in rows {
+        n[corpus.source[r] as usize][corpus.labels[r].index()] += 1.0;
+    }
+    let shares: Vec<f64> = n
+        .iter()
+        .filter(|g| g[0] > 0.0 && g[1] > 0.0)
+        .map(|g| g[Label::Spam.index()] / (g[0] + g[1]))
+        .collect();
+    (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
 }
 
 /// Fits multinomial naive Bayes on the comments `rows` of `corpus`.
@@ -294,7 +318,12 @@ pub fn train(
             }
             progress(fold + 1, total_fits);
         }
-        let calibration = Calibration::fit_with_prior(&oof, &is_spam, params.even_prior);
+        let share = if params.source_prior {
+            source_prior(corpus, rows)
+        } else {
+            params.even_prior.then_some(0.5)
+        };
+        let calibration = Calibration::fit_with_share(&oof, &is_spam, share);
         let probabilities: Vec<f64> = oof.iter().map(|&s| calibration.probability(s)).collect();
         let thresholds = params.rule.calibrate(&probabilities, &is_spam);
         let confusion = Confusion::at(&probabilities, &is_spam, 0.5);
@@ -354,6 +383,26 @@ mod tests {
             }
         }
         corpus
+    }
+
+    #[test]
+    fn the_source_prior_is_the_mean_share_of_the_two_class_sources() {
+        // Source 0: half spam; source 1: a tenth; source 2 (spam only) and 3 (ham only) say
+        // nothing of a site's mix.
+        let c = corpus(&[
+            (0, Label::Ham, 10),
+            (0, Label::Spam, 10),
+            (1, Label::Ham, 90),
+            (1, Label::Spam, 10),
+            (2, Label::Spam, 500),
+            (3, Label::Ham, 700),
+        ]);
+        let rows: Vec<usize> = (0..c.len()).collect();
+        let share = source_prior(&c, &rows).unwrap();
+        assert!((share - 0.3).abs() < 1e-12, "{share}");
+        let only_one_class: Vec<usize> =
+            rows.iter().copied().filter(|&r| c.source[r] >= 2).collect();
+        assert_eq!(source_prior(&c, &only_one_class), None);
     }
 
     #[test]
