@@ -25,6 +25,9 @@ work=$(mktemp -d); chmod 755 "$work"
 cleanup() {
   # serve() runs in command substitutions (subshells): the PIDs are kept in a file.
   for p in $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  # $pg is runuser's PID when run as root, and the signal did not reach PostgreSQL (the script
+  # then waited forever): stop the postmaster by the PID it records.
+  [ -f "$work/pg/data/postmaster.pid" ] && kill -INT "$(head -1 "$work/pg/data/postmaster.pid")" 2>/dev/null || true
   [ -n "${pg:-}" ] && kill -QUIT "$pg" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
