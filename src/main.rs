@@ -20,6 +20,6 @@ fn main() {
 // Built with `no_thp`: otherwise mimalloc asks for transparent huge pages on its eagerly committed
 // arena, and where the kernel grants them on request (THP `madvise`, Debian's default) the server
 // sat on whole 2 MiB pages it used a sliver of (1M comments: RSS 123-130 MiB, 84 MiB of it huge
-// pages, against 98 MiB without) and page faults stalled on compaction (page p99 3.7-10 ms vs 2.5-2.8 ms).
+// pages, against 98 MiB without) and page faults stalled on compaction (page p99 3.7-10.6 ms vs 2.4-2.8 ms).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -146,14 +146,9 @@ impl Corpus {
 /// same mass to each class it has, so a large single-class corpus (19,632 Wikipedia talk posts,
 /// all ham) cannot make its topic vocabulary the evidence for a whole class.
 pub fn row_weights(corpus: &Corpus, rows: &[usize], p: f64) -> Vec<f64> {
-    if corpus.source.len() != corpus.len() || p == 0.0 {
+    let Some(n) = class_counts_by_source(corpus, rows).filter(|_| p != 0.0) else {
         return vec![1.0; rows.len()];
-    }
-    let sources = corpus.source.iter().max().map_or(0, |&m| m as usize + 1);
-    let mut n = vec![[0.0f64; 2]; sources];
-    for &r in rows {
-        n[corpus.source[r] as usize][corpus.labels[r].index()] += 1.0;
-    }
+    };
     // Per class: Σ_sources n^(1-p) is the raw mass; scale it back to Σ n.
     let mut scale = [0.0f64; 2];
     for class in 0..2 {
@@ -173,9 +168,9 @@ pub fn row_weights(corpus: &Corpus, rows: &[usize], p: f64) -> Vec<f64> {
         .collect()
 }
 
-/// The mean share of spam over the sources of `rows` that have both classes (one-class corpora
-/// say nothing of a site's mix); `None` with fewer than one such source or a single-source corpus.
-pub fn source_prior(corpus: &Corpus, rows: &[usize]) -> Option<f64> {
+/// How many of `rows` each source has, per class (indexed by [`Label::index`]); `None` when the
+/// corpus records no sources (one source).
+fn class_counts_by_source(corpus: &Corpus, rows: &[usize]) -> Option<Vec<[f64; 2]>> {
     if corpus.source.len() != corpus.len() {
         return None;
     }
@@ -184,6 +179,13 @@ pub fn source_prior(corpus: &Corpus, rows: &[usize]) -> Option<f64> {
     for &r in rows {
         n[corpus.source[r] as usize][corpus.labels[r].index()] += 1.0;
     }
+    Some(n)
+}
+
+/// The mean share of spam over the sources of `rows` that have both classes (one-class corpora
+/// say nothing of a site's mix); `None` when no source has both, or the corpus records no sources.
+pub fn source_prior(corpus: &Corpus, rows: &[usize]) -> Option<f64> {
+    let n = class_counts_by_source(corpus, rows)?;
     let shares: Vec<f64> = n
         .iter()
         .filter(|g| g[0] > 0.0 && g[1] > 0.0)
