@@ -106,18 +106,14 @@ impl Calibration {
     /// (`(n₊ + 1) / (n₊ + 2)` and `1 / (n₋ + 2)`), which keeps the fit finite on separable data.
     /// The probabilities then carry the training data's share of spam.
     pub fn fit(scores: &[f64], is_spam: &[bool]) -> Calibration {
-        Calibration::fit_with_prior(scores, is_spam, false)
-    }
-
-    /// [`fit`](Self::fit); with `even`, each class weighs half of the fit, so a probability of
-    /// 0.5 means a likelihood ratio of 1 whatever share of spam the training corpora happen to
-    /// have (`train --even-prior`; measured in the model card, not the default).
-    pub fn fit_with_prior(scores: &[f64], is_spam: &[bool], even: bool) -> Calibration {
-        Calibration::fit_with_share(scores, is_spam, even.then_some(0.5))
+        Calibration::fit_with_share(scores, is_spam, None)
     }
 
     /// [`fit`](Self::fit) with the classes weighted so that spam makes up `share` of the fit
-    /// (`None`: the data's own share).
+    /// (`None`: the data's own share). At 0.5 a probability of 0.5 means a likelihood ratio of 1
+    /// whatever share of spam the training corpora happen to have (`train --even-prior`;
+    /// `--source-prior` takes the training files' mean share; both measured in the model card,
+    /// neither the default).
     pub fn fit_with_share(scores: &[f64], is_spam: &[bool], share: Option<f64>) -> Calibration {
         let n_pos = is_spam.iter().filter(|&&s| s).count() as f64;
         let n_neg = is_spam.len() as f64 - n_pos;
@@ -335,14 +331,14 @@ mod tests {
         let spam = labels.iter().filter(|&&l| l).count() as f64;
         let ham = labels.len() as f64 - spam;
         let data = Calibration::fit(&scores, &labels);
-        let even = Calibration::fit_with_prior(&scores, &labels, true);
+        let even = Calibration::fit_with_share(&scores, &labels, Some(0.5));
         assert!((even.a - data.a).abs() < 0.05, "{even:?} {data:?}");
         assert!(
             (even.b - data.b - (ham / spam).ln()).abs() < 0.1,
             "{even:?} {data:?}, ham/spam {}",
             ham / spam
         );
-        assert_eq!(Calibration::fit_with_prior(&scores, &labels, false), data);
+        assert_eq!(Calibration::fit_with_share(&scores, &labels, None), data);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct TrainParams {
     /// `∝ n^-source_balance`, scaled so each class keeps its total. See [`row_weights`].
     pub source_balance: f64,
     /// Calibrate with the classes at equal weight instead of the training data's share of spam
-    /// ([`Calibration::fit_with_prior`]).
+    /// ([`Calibration::fit_with_share`] at 0.5).
     pub even_prior: bool,
     /// Calibrate with spam at [`source_prior`]'s share: each source (file) with both classes
     /// counts as one site, whatever its size (an experiment of the model card, not the default).
