@@ -131,14 +131,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             let as_lessons: Vec<_> = lessons.iter().map(|e| e.lesson()).collect();
             let examples = online::examples(&model, &as_lessons, learning);
             let site: Vec<_> = examples.iter().collect();
-            let round = online::learn_round(
-                &model,
-                &model,
-                &examples,
-                &site,
-                model.thresholds(),
-                learning,
-            );
+            let round = online::learn_round(&model, &site, model.thresholds(), learning);
             let recalibrated = round.recalibrated;
             let mut folded = round.model;
             if recalibrated.raised(model.thresholds()) {

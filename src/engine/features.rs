@@ -29,6 +29,12 @@ pub fn token_hash(kind: TokenKind, text: &str) -> u64 {
 const META_BIT: u64 = 1 << 63;
 const SENDER_BIT: u64 = 1 << 62;
 
+/// Whether a token hash belongs to a metadata family (metadata and sender tokens).
+#[inline]
+pub fn is_meta_hash(hash: u64) -> bool {
+    hash & META_BIT != 0
+}
+
 /// Whether a token hash belongs to a sender family ([`TokenKind::is_sender`]).
 #[inline]
 pub fn is_sender_hash(hash: u64) -> bool {
@@ -115,14 +121,34 @@ impl Hasher for IdentityHasher {
 
 type HashIndex = HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>;
 
-/// The model's features: token hashes sorted ascending (column `i` is `hashes[i]`) and their IDF.
-#[derive(Debug, Clone, PartialEq)]
+/// The model's features. Columns `0..sorted` are the model file's tokens, hashes ascending (text
+/// first, metadata from `meta_start`), shared between every model built on that file; a site's
+/// learned model appends the tokens its lessons brought and the file lacks as extra columns
+/// (IDF 1), so learning does not rebuild the file's index ([`with_extra`](Self::with_extra)).
+#[derive(Debug, Clone)]
 pub struct Vocabulary {
+    sorted: std::sync::Arc<SortedColumns>,
+    /// Hashes of the extra columns, in column order (column `sorted.len() + i`).
+    extra: Vec<u64>,
+    extra_index: HashIndex,
+}
+
+/// The sorted columns of a [`Vocabulary`].
+#[derive(Debug)]
+struct SortedColumns {
     hashes: Vec<u64>,
     idf: Vec<f64>,
     index: HashIndex,
     /// First column holding a metadata feature.
     meta_start: u32,
+}
+
+impl PartialEq for Vocabulary {
+    fn eq(&self, other: &Self) -> bool {
+        self.sorted.hashes == other.sorted.hashes
+            && self.sorted.idf == other.sorted.idf
+            && self.extra == other.extra
+    }
 }
 
 impl Vocabulary {
@@ -135,11 +161,45 @@ impl Vocabulary {
         }
         let meta_start = hashes.partition_point(|&h| h & META_BIT == 0) as u32;
         Vocabulary {
-            hashes,
-            idf,
-            index,
-            meta_start,
+            sorted: std::sync::Arc::new(SortedColumns {
+                hashes,
+                idf,
+                index,
+                meta_start,
+            }),
+            extra: Vec::new(),
+            extra_index: HashIndex::default(),
         }
+    }
+
+    /// This vocabulary with columns for `extra` appended (distinct hashes it lacks, IDF 1).
+    /// Costs O(extra columns): the sorted part is shared.
+    pub fn with_extra(&self, extra: Vec<u64>) -> Self {
+        let first = self.len() as u32;
+        let mut index = self.extra_index.clone();
+        index.extend(
+            extra
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| (h, first + i as u32)),
+        );
+        let mut hashes = self.extra.clone();
+        hashes.extend(extra);
+        Vocabulary {
+            sorted: self.sorted.clone(),
+            extra: hashes,
+            extra_index: index,
+        }
+    }
+
+    /// Number of columns that are the file's sorted ones (the rest are extra).
+    pub fn sorted_len(&self) -> usize {
+        self.sorted.hashes.len()
+    }
+
+    /// Whether both vocabularies share the same sorted columns (the same model file).
+    pub fn shares_sorted(&self, other: &Vocabulary) -> bool {
+        std::sync::Arc::ptr_eq(&self.sorted, &other.sorted)
     }
 
     /// Builds a vocabulary from per-document token counts: keeps tokens seen in at least `min_df`
@@ -174,66 +234,142 @@ impl Vocabulary {
 
     /// Number of features.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.sorted.hashes.len() + self.extra.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.len() == 0
     }
 
     /// Column of a token hash, if the model knows it.
     #[inline]
     pub fn column(&self, hash: u64) -> Option<u32> {
-        self.index.get(&hash).copied()
+        match self.sorted.index.get(&hash) {
+            Some(&col) => Some(col),
+            None if self.extra.is_empty() => None,
+            None => self.extra_index.get(&hash).copied(),
+        }
     }
 
-    pub fn hashes(&self) -> &[u64] {
-        &self.hashes
+    /// The hash in column `col`.
+    #[inline]
+    pub fn hash(&self, col: u32) -> Option<u64> {
+        let col = col as usize;
+        match self.sorted.hashes.get(col) {
+            Some(&h) => Some(h),
+            None => self.extra.get(col - self.sorted.hashes.len()).copied(),
+        }
     }
 
-    /// First column holding a metadata feature (all columns from there on are metadata).
-    pub fn meta_start(&self) -> u32 {
-        self.meta_start
+    /// Every column's hash, in column order.
+    pub fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.sorted.hashes.iter().chain(&self.extra).copied()
     }
 
-    pub fn idf(&self) -> &[f64] {
-        &self.idf
+    /// The sorted columns' hashes (all of them when [`is_sorted`](Self::is_sorted)).
+    pub fn sorted_hashes(&self) -> &[u64] {
+        &self.sorted.hashes
+    }
+
+    /// Whether the columns are all sorted ones (no extra columns): the layout a model file has.
+    pub fn is_sorted(&self) -> bool {
+        self.extra.is_empty()
+    }
+
+    /// Whether column `col` holds a metadata feature.
+    #[inline]
+    pub fn is_meta(&self, col: u32) -> bool {
+        if (col as usize) < self.sorted.hashes.len() {
+            col >= self.sorted.meta_start
+        } else {
+            self.hash(col).is_some_and(is_meta_hash)
+        }
+    }
+
+    /// The IDF weight of column `col` (1 for extra columns).
+    #[inline]
+    pub fn idf(&self, col: u32) -> f64 {
+        self.sorted.idf.get(col as usize).copied().unwrap_or(1.0)
+    }
+
+    /// The IDF weight of a token, known or not (1 for a token the sorted columns lack).
+    #[inline]
+    pub fn idf_of_hash(&self, hash: u64) -> f64 {
+        self.sorted
+            .index
+            .get(&hash)
+            .map_or(1.0, |&col| self.idf(col))
     }
 
     /// Turns `(column, count)` pairs (distinct columns, in any order) into weighted feature values,
     /// in the same order.
     pub fn weigh(&self, weighting: &Weighting, counts: &[(u32, u32)], out: &mut Vec<(u32, f64)>) {
-        out.clear();
-        let mut sum_sq = 0.0;
-        // Metadata keeps its fixed value outside the normalization.
-        let fixed_value = |col: u32| weighting.meta_weight.filter(|_| col >= self.meta_start);
-        for &(col, count) in counts {
-            if let Some(meta) = fixed_value(col) {
-                out.push((col, meta));
-                continue;
-            }
-            let w = weighting.tf.apply(count) * self.idf.get(col as usize).copied().unwrap_or(1.0);
-            sum_sq += w * w;
-            out.push((col, w));
-        }
-        if weighting.l2_norm && sum_sq > 0.0 {
-            let inv = 1.0 / sum_sq.sqrt();
-            for (col, w) in out.iter_mut() {
-                if fixed_value(*col).is_none() {
-                    *w *= inv;
-                }
-            }
-        }
+        weigh_with(
+            weighting,
+            counts,
+            |col| self.is_meta(col),
+            |col| self.idf(col),
+            out,
+        );
+    }
+
+    /// Turns a document's `(hash, count)` pairs into weighted feature values, every token as a
+    /// column of a model that knows it: tokens this vocabulary lacks with IDF 1, as they would be
+    /// once learned. A lesson's values in any model that learns it.
+    pub fn weigh_tokens(
+        &self,
+        weighting: &Weighting,
+        tokens: &[(u64, u32)],
+        out: &mut Vec<(u64, f64)>,
+    ) {
+        weigh_with(
+            weighting,
+            tokens,
+            is_meta_hash,
+            |h| self.idf_of_hash(h),
+            out,
+        );
     }
 
     /// Maps a document's `(hash, count)` pairs (sorted by hash) to `(column, count)` pairs for known
-    /// tokens. Columns are ordered like hashes, so the output stays sorted.
+    /// tokens, in the document's order (ascending columns too when [`is_sorted`](Self::is_sorted)).
     pub fn known_counts(&self, doc: &[(u64, u32)], out: &mut Vec<(u32, u32)>) {
         out.clear();
         out.extend(
             doc.iter()
                 .filter_map(|&(h, c)| self.column(h).map(|col| (col, c))),
         );
+    }
+}
+
+/// Weighs `(key, count)` pairs: metadata keeps its fixed value outside the normalization, text
+/// is `tf × idf`, l2-normalized over the text part.
+fn weigh_with<K: Copy>(
+    weighting: &Weighting,
+    counts: &[(K, u32)],
+    is_meta: impl Fn(K) -> bool,
+    idf: impl Fn(K) -> f64,
+    out: &mut Vec<(K, f64)>,
+) {
+    out.clear();
+    let mut sum_sq = 0.0;
+    let fixed_value = |key: K| weighting.meta_weight.filter(|_| is_meta(key));
+    for &(key, count) in counts {
+        if let Some(meta) = fixed_value(key) {
+            out.push((key, meta));
+            continue;
+        }
+        let w = weighting.tf.apply(count) * idf(key);
+        sum_sq += w * w;
+        out.push((key, w));
+    }
+    if weighting.l2_norm && sum_sq > 0.0 {
+        let inv = 1.0 / sum_sq.sqrt();
+        for (key, w) in out.iter_mut() {
+            if fixed_value(*key).is_none() {
+                *w *= inv;
+            }
+        }
     }
 }
 
@@ -258,7 +394,7 @@ mod tests {
         let docs: Vec<Vec<(u64, u32)>> =
             vec![vec![(1, 2), (5, 1)], vec![(1, 1), (7, 3)], vec![(5, 1)]];
         let vocab = Vocabulary::from_documents(docs.iter().map(Vec::as_slice), 2, false);
-        assert_eq!(vocab.hashes(), &[1, 5]);
+        assert_eq!(vocab.hashes().collect::<Vec<_>>(), [1, 5]);
         assert_eq!(vocab.column(5), Some(1));
         assert_eq!(vocab.column(7), None);
     }

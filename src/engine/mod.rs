@@ -11,6 +11,7 @@ pub mod model_file;
 pub mod normalize;
 pub mod online;
 pub mod recalibrate;
+pub mod site_counts;
 pub mod site_layer;
 pub mod tokenize;
 pub mod train;

@@ -146,6 +146,9 @@ impl NaiveBayesCore {
     /// larger hash) are evicted. The result equals a fit on the old data plus `examples`
     /// over the same vocabulary (`tests/linfa_equivalence.rs`).
     pub fn learn(&self, examples: &[Example], max_features: usize) -> NaiveBayesCore {
+        if !self.vocab.is_sorted() {
+            return self.compacted().learn(examples, max_features);
+        }
         // Tokens the vocabulary lacks, sorted and distinct.
         let mut fresh: Vec<u64> = examples
             .iter()
@@ -159,7 +162,7 @@ impl NaiveBayesCore {
             (self.vocab.clone(), self.feature_count.clone())
         } else {
             // Merge the new tokens into the sorted columns, in one pass.
-            let old = self.vocab.hashes();
+            let old = self.vocab.sorted_hashes();
             let n = old.len() + fresh.len();
             let (mut hashes, mut idf) = (Vec::with_capacity(n), Vec::with_capacity(n));
             let mut counts = [Vec::with_capacity(n), Vec::with_capacity(n)];
@@ -167,7 +170,7 @@ impl NaiveBayesCore {
             while i < old.len() || j < fresh.len() {
                 if j == fresh.len() || (i < old.len() && old[i] < fresh[j]) {
                     hashes.push(old[i]);
-                    idf.push(self.vocab.idf().get(i).copied().unwrap_or(1.0));
+                    idf.push(self.vocab.idf(i as u32));
                     counts[0].push(self.feature_count[0][i]);
                     counts[1].push(self.feature_count[1][i]);
                     i += 1;
@@ -204,7 +207,7 @@ impl NaiveBayesCore {
                 .filter(|&col| {
                     counts[0][col] > 0.0
                         || counts[1][col] > 0.0
-                        || self.vocab.column(union.hashes()[col]).is_some()
+                        || self.vocab.column(union.sorted_hashes()[col]).is_some()
                 })
                 .collect();
             if kept.len() == union.len() {
@@ -226,6 +229,126 @@ impl NaiveBayesCore {
             class_docs,
             counts,
         )
+    }
+
+    /// This model (a model file's) with a site's learned counts in place, built in a pass of
+    /// additions over the columns plus a logarithm per column the site changed, where
+    /// [`from_counts`](Self::from_counts) takes two per column: `changed` gives new counts to
+    /// some of this model's columns (ascending, distinct), `extra` appends columns for tokens
+    /// it lacks (distinct hashes; IDF 1), and `class_docs` replaces its document counts. The
+    /// result equals `from_counts` over the same counts, but for the order of the sums.
+    pub fn with_site_columns(
+        &self,
+        class_docs: [f64; 2],
+        changed: &[(u32, [f64; 2])],
+        extra: &[(u64, [f64; 2])],
+    ) -> NaiveBayesCore {
+        let vocab = self
+            .vocab
+            .with_extra(extra.iter().map(|&(h, _)| h).collect());
+        let mut feature_count = self.feature_count.clone();
+        let mut smoothed_sum = self.smoothed_sum;
+        for &(col, counts) in changed {
+            for class in 0..2 {
+                if let Some(c) = feature_count[class].get_mut(col as usize) {
+                    smoothed_sum[class] += counts[class] - *c;
+                    *c = counts[class];
+                }
+            }
+        }
+        for &(_, counts) in extra {
+            for class in 0..2 {
+                feature_count[class].push(counts[class]);
+                smoothed_sum[class] += counts[class] + self.alpha;
+            }
+        }
+        let total_docs = class_docs[0] + class_docs[1];
+        let log_prior = class_docs.map(|d| (d / total_docs).ln());
+        // A column the site left alone keeps its count, so its log-probability moves only by the
+        // change of its class's total.
+        let ln_sum = smoothed_sum.map(f64::ln);
+        let shift = [0, 1].map(|class| self.smoothed_sum[class].ln() - ln_sum[class]);
+        let mut feature_log_prob = [0, 1].map(|class| {
+            let shift = shift[class];
+            let mut log_prob: Vec<f64> = self.feature_log_prob[class]
+                .iter()
+                .map(|&l| l + shift)
+                .collect();
+            log_prob.extend(
+                extra
+                    .iter()
+                    .map(|&(_, counts)| (counts[class] + self.alpha).ln() - ln_sum[class]),
+            );
+            log_prob
+        });
+        for &(col, counts) in changed {
+            for class in 0..2 {
+                if let Some(l) = feature_log_prob[class].get_mut(col as usize) {
+                    *l = (counts[class] + self.alpha).ln() - ln_sum[class];
+                }
+            }
+        }
+        let llr: Vec<f64> = feature_log_prob[1]
+            .iter()
+            .zip(&feature_log_prob[0])
+            .map(|(s, h)| s - h)
+            .collect();
+        let binary_terms = self.binary_terms.as_ref().map(|terms| {
+            terms.shifted(
+                shift[1] - shift[0],
+                &self.weighting,
+                &vocab,
+                &llr,
+                changed.iter().map(|&(col, _)| col),
+            )
+        });
+        NaiveBayesCore {
+            tokenizer: self.tokenizer,
+            weighting: self.weighting,
+            vocab,
+            alpha: self.alpha,
+            class_docs,
+            feature_count,
+            log_prior,
+            feature_log_prob,
+            llr,
+            smoothed_sum,
+            binary_terms,
+        }
+    }
+
+    /// The same model with every column in hash order, the layout of a model file: a site's
+    /// learned model keeps the tokens its lessons brought as extra columns after the file's.
+    pub fn compacted(&self) -> NaiveBayesCore {
+        if self.vocab.is_sorted() {
+            return self.clone();
+        }
+        let mut order: Vec<(u64, usize)> = self.vocab.hashes().zip(0..).collect();
+        order.sort_unstable();
+        let hashes = order.iter().map(|&(h, _)| h).collect();
+        let idf = order
+            .iter()
+            .map(|&(_, c)| self.vocab.idf(c as u32))
+            .collect();
+        let counts = [0, 1].map(|k| {
+            order
+                .iter()
+                .map(|&(_, c)| self.feature_count[k][c])
+                .collect()
+        });
+        NaiveBayesCore::from_counts(
+            self.tokenizer,
+            self.weighting,
+            Vocabulary::new(hashes, idf),
+            self.alpha,
+            self.class_docs,
+            counts,
+        )
+    }
+
+    /// `Σ(count + α)` per class, ham (0) and spam (1).
+    pub fn smoothed_sum(&self) -> [f64; 2] {
+        self.smoothed_sum
     }
 
     /// Joint log-likelihood `[ham, spam]` of a weighted sparse vector.
@@ -311,10 +434,7 @@ impl NaiveBayesCore {
     /// Whether a column holds a sender token ([`TokenKind::is_sender`]).
     #[inline]
     pub fn is_sender_column(&self, col: u32) -> bool {
-        self.vocab
-            .hashes()
-            .get(col as usize)
-            .is_some_and(|&h| is_sender_hash(h))
+        self.vocab.hash(col).is_some_and(is_sender_hash)
     }
 
     /// Log-odds of a comment's known columns with their counts (distinct columns, in any order),
@@ -537,17 +657,17 @@ fn evict_rarest(
     keep_columns(vocab, &counts, &order)
 }
 
-/// The columns `kept` (ascending) of `vocab` and `counts`.
+/// The columns `kept` of `vocab` and `counts`, in that order (which must be ascending hashes).
 fn keep_columns(
     vocab: &Vocabulary,
     counts: &[Vec<f64>; 2],
     kept: &[usize],
 ) -> (Vocabulary, [Vec<f64>; 2]) {
-    let hashes = kept.iter().map(|&c| vocab.hashes()[c]).collect();
-    let idf = kept
+    let hashes = kept
         .iter()
-        .map(|&c| vocab.idf().get(c).copied().unwrap_or(1.0))
+        .map(|&c| vocab.hash(c as u32).unwrap_or_default())
         .collect();
+    let idf = kept.iter().map(|&c| vocab.idf(c as u32)).collect();
     let counts = [
         kept.iter().map(|&c| counts[0][c]).collect(),
         kept.iter().map(|&c| counts[1][c]).collect(),
@@ -562,16 +682,49 @@ fn keep_columns(
 /// the same value as weighing and then summing, in fewer steps.
 #[derive(Debug, Clone, PartialEq)]
 struct BinaryTerms {
-    /// First column with a fixed (metadata) weight; `u32::MAX` when metadata is weighed like text.
-    fixed_start: u32,
-    /// `idf·llr` for text columns, `meta_weight·llr` for fixed ones.
-    llr: Vec<f64>,
-    /// What each column adds to the squared norm: `idf²` for text columns, 0 for fixed ones.
-    /// Zeros rather than a test keep the summing loop free of a data-dependent branch.
-    norm_sq: Vec<f64>,
-    /// 1 for sender columns, 0 for the others: multiplies each term into the sender sums.
-    sender: Vec<f64>,
+    /// Each column's terms, side by side: a comment's columns are scattered over the vocabulary,
+    /// so one cache line per column met instead of one per array.
+    columns: Vec<ColumnTerms>,
     l2_norm: bool,
+}
+
+/// One column's part of [`BinaryTerms`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[repr(C, align(32))]
+struct ColumnTerms {
+    /// `idf·llr` for a text column, 0 for a fixed-weight (metadata) one.
+    text: f64,
+    /// `meta_weight·llr` for a fixed-weight column, 0 for a text one.
+    fixed: f64,
+    /// What the column adds to the squared norm: `idf²` for text columns, 0 for fixed ones.
+    /// Zeros rather than a test keep the summing loop free of a data-dependent branch.
+    norm_sq: f64,
+    /// 1 for sender columns, 0 for the others: multiplies each term into the sender sums.
+    sender: f64,
+}
+
+impl ColumnTerms {
+    /// Column `col`'s terms, its log-likelihood ratio being `llr`.
+    fn of(weighting: &Weighting, vocab: &Vocabulary, col: u32, llr: f64) -> ColumnTerms {
+        let sender = f64::from(u8::from(vocab.hash(col).is_some_and(is_sender_hash)));
+        // As in `Vocabulary::weigh`: the stored IDF is all ones when IDF is off.
+        match weighting.meta_weight.filter(|_| vocab.is_meta(col)) {
+            Some(m) => ColumnTerms {
+                fixed: m * llr,
+                sender,
+                ..ColumnTerms::default()
+            },
+            None => {
+                let idf = vocab.idf(col);
+                ColumnTerms {
+                    text: idf * llr,
+                    fixed: 0.0,
+                    norm_sq: idf * idf,
+                    sender,
+                }
+            }
+        }
+    }
 }
 
 impl BinaryTerms {
@@ -580,58 +733,73 @@ impl BinaryTerms {
         if weighting.tf != TfTransform::Binary {
             return None;
         }
-        let fixed_start = match weighting.meta_weight {
-            Some(_) => vocab.meta_start(),
-            None => u32::MAX,
-        };
-        // As in `Vocabulary::weigh`: the stored IDF is all ones when IDF is off.
-        let idf = |col: usize| vocab.idf().get(col).copied().unwrap_or(1.0);
-        let llr = llr
+        let columns = llr
             .iter()
-            .enumerate()
-            .map(|(col, &l)| match weighting.meta_weight {
-                Some(m) if col as u32 >= fixed_start => m * l,
-                _ => idf(col) * l,
-            })
+            .zip(0..)
+            .map(|(&l, col)| ColumnTerms::of(weighting, vocab, col, l))
             .collect();
-        let norm_sq = (0..vocab.len())
-            .map(|col| {
-                if col as u32 >= fixed_start {
-                    0.0
-                } else {
-                    idf(col) * idf(col)
+        Some(BinaryTerms {
+            columns,
+            l2_norm: weighting.l2_norm,
+        })
+    }
+
+    /// These terms (for `vocab`'s sorted columns) after every column's log-likelihood ratio
+    /// moved by `delta`, then with the columns `exact` and every column of `vocab` beyond these
+    /// terms computed from `llr` afresh: a pass of additions instead of a lookup of each
+    /// column's hash, family and IDF.
+    fn shifted(
+        &self,
+        delta: f64,
+        weighting: &Weighting,
+        vocab: &Vocabulary,
+        llr: &[f64],
+        exact: impl Iterator<Item = u32>,
+    ) -> BinaryTerms {
+        let meta = weighting.meta_weight.unwrap_or(0.0);
+        let mut columns: Vec<ColumnTerms> = self
+            .columns
+            .iter()
+            .zip(0..)
+            .map(|(c, col)| {
+                // Text columns, and only they, add to the norm (idf² ≥ 1).
+                let text = f64::from(u8::from(c.norm_sq > 0.0));
+                ColumnTerms {
+                    text: c.text + text * vocab.idf(col) * delta,
+                    fixed: c.fixed + (1.0 - text) * meta * delta,
+                    ..*c
                 }
             })
             .collect();
-        let sender = vocab
-            .hashes()
-            .iter()
-            .map(|&h| f64::from(u8::from(is_sender_hash(h))))
-            .collect();
-        Some(BinaryTerms {
-            fixed_start,
-            llr,
-            norm_sq,
-            sender,
-            l2_norm: weighting.l2_norm,
-        })
+        for col in exact {
+            if let (Some(c), Some(&l)) = (columns.get_mut(col as usize), llr.get(col as usize)) {
+                *c = ColumnTerms::of(weighting, vocab, col, l);
+            }
+        }
+        let known = columns.len() as u32;
+        columns.extend(
+            llr.iter()
+                .zip(0..)
+                .skip(known as usize)
+                .map(|(&l, col)| ColumnTerms::of(weighting, vocab, col, l)),
+        );
+        BinaryTerms {
+            columns,
+            l2_norm: self.l2_norm,
+        }
     }
 
     /// Adds column `col` (present in the comment) to the running sums.
     #[inline]
     fn add(&self, sums: &mut TermSums, col: u32) {
-        // Both sums take the term, one of them times zero, so there is no branch and no indexed
-        // store. Adding +0.0 or -0.0 leaves a sum unchanged, so the sums are exact as before.
-        let term = self.llr.get(col as usize).copied().unwrap_or(0.0);
-        let fixed = f64::from(u8::from(col >= self.fixed_start));
-        let text_term = term * (1.0 - fixed);
-        let fixed_term = term * fixed;
-        let sender = self.sender.get(col as usize).copied().unwrap_or(0.0);
-        sums.text += text_term;
-        sums.fixed += fixed_term;
-        sums.sender_text += text_term * sender;
-        sums.sender_fixed += fixed_term * sender;
-        sums.norm_sq += self.norm_sq.get(col as usize).copied().unwrap_or(0.0);
+        // Both sums take a term, one of them zero, so there is no branch. Adding +0.0 leaves a
+        // sum unchanged, so the sums are exact as before.
+        let c = self.columns.get(col as usize).copied().unwrap_or_default();
+        sums.text += c.text;
+        sums.fixed += c.fixed;
+        sums.sender_text += c.text * c.sender;
+        sums.sender_fixed += c.fixed * c.sender;
+        sums.norm_sq += c.norm_sq;
     }
 
     /// What the text terms are multiplied by: `1 / ‖idf‖` over the text columns present.
@@ -647,12 +815,8 @@ impl BinaryTerms {
     /// Column `col`'s contribution to the log-odds, given the comment's [`scale`](Self::scale).
     #[inline]
     fn contribution(&self, col: u32, scale: f64) -> f64 {
-        let term = self.llr.get(col as usize).copied().unwrap_or(0.0);
-        if col >= self.fixed_start {
-            term
-        } else {
-            term * scale
-        }
+        let c = self.columns.get(col as usize).copied().unwrap_or_default();
+        c.text * scale + c.fixed
     }
 
     /// The log-odds (and its sender part) from the sums of all columns present.

@@ -34,6 +34,13 @@ const CHECKSUM_LEN: usize = 32;
 
 /// Serializes a model to bytes.
 pub fn encode(model: &Model) -> Vec<u8> {
+    if !model.core.vocab.is_sorted() {
+        // A site's learned model: its extra columns take their sorted places.
+        return encode(&Model {
+            meta: model.meta.clone(),
+            core: model.core.compacted(),
+        });
+    }
     let meta = serde_json::to_vec(&model.meta).unwrap_or_default();
     let core = &model.core;
     let n = core.vocab.len();
@@ -46,14 +53,13 @@ pub fn encode(model: &Model) -> Vec<u8> {
     for d in core.class_docs {
         out.extend_from_slice(&d.to_le_bytes());
     }
-    for &h in core.vocab.hashes() {
+    for h in core.vocab.hashes() {
         out.extend_from_slice(&h.to_le_bytes());
     }
-    for arr in [
-        core.vocab.idf(),
-        &core.feature_count[0],
-        &core.feature_count[1],
-    ] {
+    for col in 0..n as u32 {
+        out.extend_from_slice(&core.vocab.idf(col).to_le_bytes());
+    }
+    for arr in [&core.feature_count[0], &core.feature_count[1]] {
         for &x in arr {
             out.extend_from_slice(&x.to_le_bytes());
         }

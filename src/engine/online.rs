@@ -4,7 +4,8 @@
 
 use super::decision::Thresholds;
 use super::model::{Classification, Example, Model, NaiveBayesCore, Score};
-use super::recalibrate::{Recalibrated, recalibrate};
+use super::recalibrate::{Recalibrated, SiteLessons};
+use super::site_counts::SiteCounts;
 use super::site_layer::{self, SiteLayer};
 use super::train::Corpus;
 use crate::data::{Comment, CommentView, Label};
@@ -99,17 +100,6 @@ pub fn examples(model: &Model, lessons: &[Lesson<'_>], params: LearningParams) -
         .collect()
 }
 
-/// `model` after learning `examples`, in order; metadata (calibration, thresholds) unchanged.
-pub fn fold(model: &Model, examples: &[Example], params: LearningParams) -> Model {
-    if examples.is_empty() {
-        return model.clone();
-    }
-    Model {
-        meta: model.meta.clone(),
-        core: model.core.learn(examples, params.max_features),
-    }
-}
-
 /// The mass a class is taken to have before it has any lessons, in a balanced round: a lone
 /// lesson with nothing learned in the other class weighs `site_weight · c / (site_weight + c)`
 /// (0.27 at the default weight), so one decision cannot move a site's verdicts far. On the
@@ -118,48 +108,22 @@ pub fn fold(model: &Model, examples: &[Example], params: LearningParams) -> Mode
 pub const BALANCE_PRIOR: f64 = 0.3;
 
 /// Pseudo-mass each token new to the model file starts with, in both classes in proportion to
-/// their smoothed totals ([`neutral_new_tokens`]).
+/// their smoothed totals ([`new_token_prior`]).
 pub const NEW_TOKEN_PRIOR: f64 = 0.1;
 
-/// `learned` (the base after a round's lessons) with every column the base lacks started
-/// neutral. A column joins the vocabulary at zero counts, where its log-likelihood ratio is not
-/// 0 but `ln(Σham / Σspam)` of the two classes' smoothed totals (about +1.1 on the shipped
-/// model): a token one lesson brings (a site's comment type, its readers' e-mail provider) would
-/// weigh that much in every later comment. Adding [`NEW_TOKEN_PRIOR`] × each class's share of
-/// the total to both classes makes such a token count for what the site's lessons say of it.
-fn neutral_new_tokens(base: &NaiveBayesCore, learned: NaiveBayesCore) -> NaiveBayesCore {
-    let smoothed = base
-        .feature_count
-        .each_ref()
-        .map(|c| c.iter().sum::<f64>() + base.alpha * c.len() as f64);
+/// What each token new to `base` starts with, per class, in a balanced round: a column joins
+/// the vocabulary at zero counts, where its log-likelihood ratio is not 0 but `ln(Σham / Σspam)`
+/// of the two classes' smoothed totals (about +1.1 on the shipped model), so a token one lesson
+/// brings (a site's comment type, its readers' e-mail provider) would weigh that much in every
+/// later comment. [`NEW_TOKEN_PRIOR`] × each class's share of the total, in both classes, makes
+/// such a token count for what the site's lessons say of it.
+fn new_token_prior(base: &NaiveBayesCore) -> [f64; 2] {
+    let smoothed = base.smoothed_sum();
     let mean = (smoothed[0] + smoothed[1]) / 2.0;
-    if mean <= 0.0 || learned.vocab.len() == base.vocab.len() {
-        return learned;
+    if mean <= 0.0 {
+        return [0.0; 2];
     }
-    let NaiveBayesCore {
-        tokenizer,
-        weighting,
-        vocab,
-        alpha,
-        class_docs,
-        mut feature_count,
-        ..
-    } = learned;
-    for (col, &hash) in vocab.hashes().iter().enumerate() {
-        if base.vocab.column(hash).is_none() {
-            for (class, counts) in feature_count.iter_mut().enumerate() {
-                counts[col] += NEW_TOKEN_PRIOR * smoothed[class] / mean;
-            }
-        }
-    }
-    NaiveBayesCore::from_counts(
-        tokenizer,
-        weighting,
-        vocab,
-        alpha,
-        class_docs,
-        feature_count,
-    )
+    smoothed.map(|s| NEW_TOKEN_PRIOR * s / mean)
 }
 
 /// What one learning round produces: the model to serve and the thresholds it serves with.
@@ -174,68 +138,86 @@ pub struct Round {
 
 /// One learning round, the same in the server, `train --feedback` and `eval --prequential`:
 /// `base` (the model file) after learning `site` (every example learned on top of it, in log
-/// order, the newest included), with its reject threshold recalibrated from the site's rescued
-/// comments ([`recalibrate`]). `current` is the model after the examples before `new`, which an
-/// unbalanced round extends by `new` alone.
-///
-/// Balanced (the default), the round is rebuilt from `base`: each class's site examples are
-/// scaled by `min(1, (m_other + c) / (m_own + c))` (c = [`BALANCE_PRIOR`]), `m` being a class's net learned weight. The
-/// comments a moderator corrects are mostly spam (published spam marked), so unbalanced, every
-/// token all of a site's comments carry (its comment type, its readers' e-mail providers) gains
-/// spam weight in proportion to that imbalance and ends up holding the site's ham. Balanced,
-/// such tokens gain the same in both classes and cancel, while what only spam carries still
-/// counts; the comments that stay published unchallenged (implicit ham) supply the ham side.
+/// order), with its reject threshold recalibrated from the site's rescued comments
+/// ([`recalibrate`](super::recalibrate::recalibrate)). [`SiteLearning`] does the same one
+/// example at a time.
 pub fn learn_round(
     base: &Model,
-    current: &Model,
-    new: &[Example],
     site: &[&Example],
     base_thresholds: Thresholds,
     params: LearningParams,
 ) -> Round {
-    let (core, recalibrated) = if params.balance {
-        let mut mass = [0.0_f64; 2];
-        for e in site {
-            mass[e.label.index()] += e.weight;
+    let mut learning = SiteLearning::default();
+    for example in site {
+        learning.push(base, example);
+    }
+    learning.round(base, base_thresholds, params)
+}
+
+/// A site's learned examples, kept so that each learning round costs what the site's lessons
+/// touch, not what the model file holds: their sums per token ([`SiteCounts`]), the net lessons
+/// recalibration reads ([`SiteLessons`]), and the net number of spam lessons.
+#[derive(Debug, Clone, Default)]
+pub struct SiteLearning {
+    counts: SiteCounts,
+    lessons: SiteLessons,
+    spam_lessons: f64,
+}
+
+impl SiteLearning {
+    /// Adds the site's next example (a negative weight takes one back), as `base` weighs it.
+    pub fn push(&mut self, base: &Model, example: &Example) {
+        self.counts.add(&base.core, example);
+        self.lessons.push(example);
+        if example.label == Label::Spam {
+            self.spam_lessons += example.weight.signum();
         }
-        let mass = mass.map(|m| m.max(0.0));
-        let scale =
-            [0, 1].map(|c| ((mass[1 - c] + BALANCE_PRIOR) / (mass[c] + BALANCE_PRIOR)).min(1.0));
-        let scaled: Vec<Example> = site
-            .iter()
-            .map(|e| Example {
-                weight: e.weight * scale[e.label.index()],
-                ..(*e).clone()
-            })
-            .collect();
-        let core = neutral_new_tokens(&base.core, base.core.learn(&scaled, params.max_features));
-        let refs: Vec<&Example> = scaled.iter().collect();
-        let recalibrated = recalibrate(&core, base.meta.calibration, base_thresholds, &refs);
-        (core, recalibrated)
-    } else {
-        let core = if new.is_empty() {
-            current.core.clone()
+    }
+
+    /// The round after every example pushed: the model to serve and its thresholds.
+    ///
+    /// Balanced (the default), each class's site examples are scaled by
+    /// `min(1, (m_other + c) / (m_own + c))` (c = [`BALANCE_PRIOR`]), `m` being a class's net
+    /// learned weight, and tokens new to the model file start neutral ([`new_token_prior`]). The
+    /// comments a moderator corrects are mostly spam (published spam marked), so unbalanced,
+    /// every token all of a site's comments carry (its comment type, its readers' e-mail
+    /// providers) gains spam weight in proportion to that imbalance and ends up holding the
+    /// site's ham. Balanced, such tokens gain the same in both classes and cancel, while what
+    /// only spam carries still counts; the comments that stay published unchallenged (implicit
+    /// ham) supply the ham side.
+    pub fn round(
+        &self,
+        base: &Model,
+        base_thresholds: Thresholds,
+        params: LearningParams,
+    ) -> Round {
+        let (scale, prior) = if params.balance {
+            let mass = self.counts.mass();
+            let scale = [0, 1]
+                .map(|c| ((mass[1 - c] + BALANCE_PRIOR) / (mass[c] + BALANCE_PRIOR)).min(1.0));
+            (scale, new_token_prior(&base.core))
         } else {
-            current.core.learn(new, params.max_features)
+            ([1.0; 2], [0.0; 2])
         };
-        let recalibrated = recalibrate(&core, base.meta.calibration, base_thresholds, site);
-        (core, recalibrated)
-    };
-    let site_spam_lessons = site
-        .iter()
-        .filter(|e| e.label == Label::Spam)
-        .map(|e| e.weight.signum())
-        .sum::<f64>()
-        .max(0.0);
-    let mut model = Model {
-        meta: base.meta.clone(),
-        core,
-    };
-    model.meta.thresholds = recalibrated.thresholds;
-    Round {
-        model,
-        recalibrated,
-        site_spam_lessons,
+        let core = if self.counts.is_empty() && self.counts.mass() == [0.0; 2] {
+            base.core.clone()
+        } else {
+            self.counts
+                .core(&base.core, scale, prior, params.max_features)
+        };
+        let recalibrated =
+            self.lessons
+                .recalibrate(&core, base.meta.calibration, base_thresholds, scale);
+        let mut model = Model {
+            meta: base.meta.clone(),
+            core,
+        };
+        model.meta.thresholds = recalibrated.thresholds;
+        Round {
+            model,
+            recalibrated,
+            site_spam_lessons: self.spam_lessons.max(0.0),
+        }
     }
 }
 
@@ -399,13 +381,145 @@ mod tests {
             let lessons = [lesson(label, 1.0), lesson(label, -1.0)];
             let examples = examples(&model, &lessons, params);
             let site: Vec<&Example> = examples.iter().collect();
-            let round = learn_round(&model, &model, &examples, &site, model.thresholds(), params);
+            let round = learn_round(&model, &site, model.thresholds(), params);
             assert_eq!(round.model.core.vocab.len(), model.core.vocab.len());
             let after = round.model.core.score(comment.view(), &mut scratch);
             assert!(
                 (after - before).abs() < 1e-9,
                 "{label:?}: {before} → {after}"
             );
+        }
+    }
+
+    /// A round built from the site's sums ([`SiteLearning::round`]) scores every comment as the
+    /// model file re-learning all of the site's scaled lessons from scratch does
+    /// ([`NaiveBayesCore::learn`], new tokens then started neutral): the incremental round is
+    /// the same model, not an approximation of it.
+    #[test]
+    fn a_round_from_the_site_sums_equals_relearning_every_lesson() {
+        let bytes = include_bytes!("../../models/default.rgm");
+        let model = crate::engine::model_file::decode(bytes, std::path::Path::new("default.rgm"))
+            .expect("model");
+        let texts = [
+            (
+                "Great video, the chorus at 2:10 gives me chills",
+                Label::Ham,
+            ),
+            (
+                "subscribe to my channel zorblax for free gift cards http://zorblax.example/win",
+                Label::Spam,
+            ),
+            (
+                "Thanks for explaining the budget table, very clear",
+                Label::Ham,
+            ),
+            (
+                "Cheap replica watches at replica-best.top buy now",
+                Label::Spam,
+            ),
+            (
+                "I disagree with the second point but well argued",
+                Label::Ham,
+            ),
+            (
+                "earn $500 a day from home, message me on whatsapp",
+                Label::Spam,
+            ),
+            (
+                "Bookmarked. The photos of the harbour are lovely",
+                Label::Ham,
+            ),
+        ];
+        let comments: Vec<Comment> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, (text, _))| Comment {
+                comment_content: (*text).into(),
+                comment_author: Some(format!("reader {i}")),
+                comment_type: Some("comment".into()),
+                ..Comment::default()
+            })
+            .collect();
+        // Every text learned once, the first spam twice and then taken back once.
+        let mut lessons: Vec<Lesson<'_>> = comments
+            .iter()
+            .zip(&texts)
+            .map(|(comment, &(_, label))| Lesson {
+                comment,
+                label,
+                sign: 1.0,
+                arrival: Some(Verdict::Held),
+                implicit: label == Label::Ham,
+            })
+            .collect();
+        lessons.push(lessons[1]);
+        lessons.push(Lesson {
+            sign: -1.0,
+            ..lessons[1]
+        });
+        let params = LearningParams::default();
+        let examples = examples(&model, &lessons, params);
+        let site: Vec<&Example> = examples.iter().collect();
+        let round = learn_round(&model, &site, model.thresholds(), params);
+
+        // From scratch: the scaled lessons learned into the file's counts one at a time.
+        let mut mass = [0.0_f64; 2];
+        for e in &examples {
+            mass[e.label.index()] += e.weight;
+        }
+        let scale =
+            [0, 1].map(|c| ((mass[1 - c] + BALANCE_PRIOR) / (mass[c] + BALANCE_PRIOR)).min(1.0));
+        let scaled: Vec<Example> = examples
+            .iter()
+            .map(|e| Example {
+                weight: e.weight * scale[e.label.index()],
+                ..e.clone()
+            })
+            .collect();
+        let learned = model.core.learn(&scaled, params.max_features);
+        let prior = new_token_prior(&model.core);
+        let mut counts = learned.feature_count.clone();
+        for (col, hash) in learned.vocab.hashes().enumerate() {
+            if model.core.vocab.column(hash).is_none() {
+                for class in 0..2 {
+                    counts[class][col] += prior[class];
+                }
+            }
+        }
+        let scratch_core = NaiveBayesCore::from_counts(
+            learned.tokenizer,
+            learned.weighting,
+            learned.vocab.clone(),
+            learned.alpha,
+            learned.class_docs,
+            counts,
+        );
+        assert!(round.model.core.vocab.len() > model.core.vocab.len());
+        assert_eq!(round.model.core.vocab.len(), scratch_core.vocab.len());
+        let mut scratch = Default::default();
+        for comment in &comments {
+            let incremental = round
+                .model
+                .core
+                .score_detailed(comment.view(), &mut scratch);
+            let relearned = scratch_core.score_detailed(comment.view(), &mut scratch);
+            assert!(
+                (incremental.log_odds - relearned.log_odds).abs() < 1e-9
+                    && (incremental.sender - relearned.sender).abs() < 1e-9,
+                "{}: {incremental:?} vs {relearned:?}",
+                comment.comment_content
+            );
+        }
+        // Saved to a file (as `train --feedback` saves it), it reads back as the same model.
+        let mut folded = round.model.clone();
+        folded.meta.vocabulary_size = folded.core.vocab.len();
+        let saved = crate::engine::model_file::encode(&folded);
+        let loaded = crate::engine::model_file::decode(&saved, std::path::Path::new("site.rgm"))
+            .expect("learned model");
+        for comment in &comments {
+            let a = round.model.core.score(comment.view(), &mut scratch);
+            let b = loaded.core.score(comment.view(), &mut scratch);
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
     }
 }

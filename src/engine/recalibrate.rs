@@ -18,6 +18,7 @@
 
 use super::decision::Verdict;
 use super::decision::{Calibration, Thresholds};
+use super::features::is_sender_hash;
 use super::model::{Example, NaiveBayesCore};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -63,57 +64,114 @@ pub fn recalibrate(
     base: Thresholds,
     site: &[&Example],
 ) -> Recalibrated {
-    // Net weight of each distinct (label, tokens), with its last position in the log.
-    let mut net: HashMap<(usize, u64), (f64, usize)> = HashMap::new();
-    for (position, example) in site.iter().enumerate() {
-        let entry = net
-            .entry((example.label.index(), tokens_key(&example.tokens)))
-            .or_insert((0.0, position));
-        entry.0 += example.weight;
-        entry.1 = position;
+    let mut lessons = SiteLessons::default();
+    for example in site {
+        lessons.push(example);
     }
-    let mut ham: Vec<(usize, f64)> = net
-        .iter()
-        .filter(|&(&(label, _), &(weight, _))| label == 0 && weight > 1e-9)
-        .map(|(_, &(weight, position))| (position, weight))
-        .collect();
-    // The most recent first; the position also makes the order independent of the map's.
-    ham.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
-    ham.truncate(WINDOW);
+    lessons.recalibrate(core, calibration, base, [1.0, 1.0])
+}
 
-    let mut rejectable: Vec<f64> = Vec::new();
-    let mut rejected_at_base = 0;
-    for &(position, weight) in &ham {
+/// A site's learned examples as recalibration reads them, kept up to date one example at a
+/// time: the net weight of each distinct (label, tokens), its last position in the log, and, for
+/// ham the filter rejected and a moderator rescued, the example itself.
+#[derive(Debug, Clone, Default)]
+pub struct SiteLessons {
+    net: HashMap<(usize, u64), NetLesson>,
+    next: usize,
+}
+
+#[derive(Debug, Clone)]
+struct NetLesson {
+    weight: f64,
+    position: usize,
+    /// The last example with these tokens, if it is ham that arrived rejected.
+    rescued: Option<Example>,
+}
+
+impl SiteLessons {
+    /// Adds the next example of the site's log.
+    pub fn push(&mut self, example: &Example) {
+        let position = self.next;
+        self.next += 1;
+        let entry = self
+            .net
+            .entry((example.label.index(), tokens_key(&example.tokens)))
+            .or_insert(NetLesson {
+                weight: 0.0,
+                position,
+                rescued: None,
+            });
+        entry.weight += example.weight;
+        entry.position = position;
         // Only a comment the filter rejected and a moderator rescued shows that rejecting is too
-        // eager; one the filter held was already judged by the rule that keeps readers safe.
-        if site[position].arrival != Some(Verdict::Rejected) {
-            continue;
-        }
-        let held_out = core.held_out_score(site[position], weight);
-        // Only comments whose sender tokens point to spam can be rejected at any threshold.
-        if held_out.sender > 0.0 {
-            let p = calibration.probability(held_out.log_odds);
-            if p >= base.reject {
-                rejected_at_base += 1;
-            }
-            rejectable.push(p);
-        }
+        // eager; one the filter held was already judged by the rule that keeps readers safe. And
+        // only one with sender evidence (a link, an address, a website) can be rejected at any
+        // threshold: without, its held-out sender part is 0 whatever the model learns.
+        let has_sender = example.website || example.tokens.iter().any(|&(h, _)| is_sender_hash(h));
+        entry.rescued = (example.label == crate::data::Label::Ham
+            && example.arrival == Some(Verdict::Rejected)
+            && has_sender)
+            .then(|| example.clone());
     }
-    let allowed = (SITE_MAX_HAM_REJECTED * ham.len() as f64).floor() as usize;
-    rejectable.sort_unstable_by(|a, b| b.total_cmp(a));
-    let ceiling = base.reject + MAX_RAISE * (1.0 - base.reject);
-    let reject = match rejectable.get(allowed) {
-        // Just above the (allowed+1)-th highest: only `allowed` of the site's ham reach it.
-        Some(&p) if p >= base.reject => p.next_up().min(ceiling).max(base.reject),
-        _ => base.reject,
-    };
-    Recalibrated {
-        thresholds: Thresholds {
-            hold: base.hold.min(reject),
-            reject,
-        },
-        site_ham: ham.len(),
-        rejected_at_base,
+
+    /// [`recalibrate`] for `core`, which learned these examples with each class's weights
+    /// multiplied by `scale`.
+    pub fn recalibrate(
+        &self,
+        core: &NaiveBayesCore,
+        calibration: Calibration,
+        base: Thresholds,
+        scale: [f64; 2],
+    ) -> Recalibrated {
+        let mut ham: Vec<(usize, f64, Option<&Example>)> = self
+            .net
+            .iter()
+            .filter(|&(&(label, _), _)| label == 0)
+            .map(|(_, lesson)| {
+                (
+                    lesson.position,
+                    lesson.weight * scale[0],
+                    lesson.rescued.as_ref(),
+                )
+            })
+            .filter(|&(_, weight, _)| weight > 1e-9)
+            .collect();
+        // The most recent first; the position also makes the order independent of the map's.
+        ham.sort_unstable_by_key(|&(position, _, _)| std::cmp::Reverse(position));
+        ham.truncate(WINDOW);
+
+        let mut rejectable: Vec<f64> = Vec::new();
+        let mut rejected_at_base = 0;
+        for &(_, weight, rescued) in &ham {
+            let Some(example) = rescued else {
+                continue;
+            };
+            let held_out = core.held_out_score(example, weight);
+            // Only comments whose sender tokens point to spam can be rejected at any threshold.
+            if held_out.sender > 0.0 {
+                let p = calibration.probability(held_out.log_odds);
+                if p >= base.reject {
+                    rejected_at_base += 1;
+                }
+                rejectable.push(p);
+            }
+        }
+        let allowed = (SITE_MAX_HAM_REJECTED * ham.len() as f64).floor() as usize;
+        rejectable.sort_unstable_by(|a, b| b.total_cmp(a));
+        let ceiling = base.reject + MAX_RAISE * (1.0 - base.reject);
+        let reject = match rejectable.get(allowed) {
+            // Just above the (allowed+1)-th highest: only `allowed` of the site's ham reach it.
+            Some(&p) if p >= base.reject => p.next_up().min(ceiling).max(base.reject),
+            _ => base.reject,
+        };
+        Recalibrated {
+            thresholds: Thresholds {
+                hold: base.hold.min(reject),
+                reject,
+            },
+            site_ham: ham.len(),
+            rejected_at_base,
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::engine::marked_spam::MarkedSpam;
 use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::{Example, Model, ModelMeta};
 use crate::engine::online::{
-    LearningParams, learn_round, with_marked_spam, with_site_evidence, with_site_layer,
+    LearningParams, SiteLearning, with_marked_spam, with_site_evidence, with_site_layer,
 };
 use crate::engine::site_layer::SiteLayer;
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
@@ -245,7 +245,7 @@ struct LearningRun<'m> {
     texts: HashMap<usize, &'m str>,
     marked: MarkedSpam,
     current: Model,
-    site: Vec<Example>,
+    site: SiteLearning,
     pending_implicit: VecDeque<(usize, usize)>,
     protocol: WorkloadParams,
     corrections: usize,
@@ -261,7 +261,7 @@ impl<'m> LearningRun<'m> {
             texts,
             marked: MarkedSpam::default(),
             current: base.clone(),
-            site: Vec::new(),
+            site: SiteLearning::default(),
             pending_implicit: VecDeque::new(),
             protocol,
             corrections: 0,
@@ -339,16 +339,12 @@ impl<'m> LearningRun<'m> {
             self.layer.learn(example);
         }
         if !new.is_empty() {
-            self.site.extend(new.iter().cloned());
-            let refs: Vec<&Example> = self.site.iter().collect();
-            let round = learn_round(
-                self.base,
-                &self.current,
-                &new,
-                &refs,
-                self.base.meta.thresholds,
-                self.protocol.learning,
-            );
+            for example in &new {
+                self.site.push(self.base, example);
+            }
+            let round =
+                self.site
+                    .round(self.base, self.base.meta.thresholds, self.protocol.learning);
             self.current = round.model;
             self.site_spam_lessons = round.site_spam_lessons;
         }

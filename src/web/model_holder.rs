@@ -10,7 +10,7 @@
 use super::site_rules::DEFAULT_SITE;
 use crate::engine::marked_spam::MarkedSpam;
 use crate::engine::model::Example;
-use crate::engine::online::{self, LearningParams};
+use crate::engine::online::{self, LearningParams, SiteLearning};
 use crate::engine::recalibrate::Recalibrated;
 use crate::engine::site_layer::SiteLayer;
 use crate::engine::{EngineError, Model, model_file};
@@ -75,6 +75,9 @@ pub struct ModelHolder {
     /// those a model file holds included: like the marks, kept apart from the model file, so
     /// `train --feedback` and a reload do not empty it.
     layers: Mutex<HashMap<String, Arc<SiteLayer>>>,
+    /// Each site's examples on top of the model file, kept so that a learning round costs what
+    /// the new examples touch ([`SiteLearning`]). Only the learning task writes it.
+    sites: Mutex<HashMap<String, SiteLearning>>,
 }
 
 /// What is serving now: the file's model and each site's.
@@ -168,6 +171,7 @@ impl ModelHolder {
             learned: Mutex::new(Vec::new()),
             marked: Mutex::new(HashMap::new()),
             layers: Mutex::new(HashMap::new()),
+            sites: Mutex::new(HashMap::new()),
         })
     }
 
@@ -240,19 +244,24 @@ impl ModelHolder {
             .map_or(file.learned_through, |(id, _, _)| *id)
             .max(file.learned_through);
         let file = Arc::new(file);
-        let mut sites = HashMap::new();
-        for site in sites_in(&learned) {
-            let file_through = file_through(&file, &site);
-            let since: Vec<(i64, Example)> = learned
-                .iter()
-                .filter(|(id, s, _)| *id > file_through && *s == site)
-                .map(|(id, _, e)| (*id, e.clone()))
-                .collect();
-            if !since.is_empty() {
-                let served = self.with_examples(&file, &since, &since);
-                sites.insert(site, Arc::new(served));
+        // Every site learns its examples again on top of the new file.
+        let mut states: HashMap<String, (SiteLearning, i64, usize)> = HashMap::new();
+        for (id, site, example) in learned.iter() {
+            if *id > file_through(&file, site) {
+                let (state, last, count) = states.entry(site.clone()).or_default();
+                state.push(&file.base, example);
+                (*last, *count) = (*id, *count + 1);
             }
         }
+        let mut sites = HashMap::new();
+        for (site, (state, last, count)) in &states {
+            let served = self.after_round(&file, state, *last, *count);
+            sites.insert(site.clone(), Arc::new(served));
+        }
+        *self.sites.lock().unwrap_or_else(|e| e.into_inner()) = states
+            .into_iter()
+            .map(|(site, (state, _, _))| (site, state))
+            .collect();
         self.current.store(Arc::new(Served {
             file,
             sites,
@@ -282,7 +291,19 @@ impl ModelHolder {
         let lessons: Vec<_> = fresh.iter().map(|e| e.lesson()).collect();
         let examples = online::examples(&current.file.model, &lessons, self.learning);
         self.remember(&fresh, &examples);
-        let first_new = learned.len();
+        let mut states = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        // Per site taught: its last new entry and how many.
+        let mut taught: Vec<(String, i64, usize)> = Vec::new();
+        for (entry, example) in fresh.iter().zip(&examples) {
+            states
+                .entry(entry.site.clone())
+                .or_default()
+                .push(&current.file.base, example);
+            match taught.iter_mut().find(|(site, _, _)| *site == entry.site) {
+                Some((_, last, count)) => (*last, *count) = (entry.id, *count + 1),
+                None => taught.push((entry.site.clone(), entry.id, 1)),
+            }
+        }
         learned.extend(
             fresh
                 .iter()
@@ -290,17 +311,11 @@ impl ModelHolder {
                 .map(|(e, example)| (e.id, e.site.clone(), example)),
         );
         let mut sites = current.sites.clone();
-        for site in sites_in(&learned[first_new..]) {
-            let file_through = file_through(&current.file, &site);
-            let of_site = |from: usize| -> Vec<(i64, Example)> {
-                learned[from..]
-                    .iter()
-                    .filter(|(id, s, _)| *s == site && *id > file_through)
-                    .map(|(id, _, e)| (*id, e.clone()))
-                    .collect()
+        for (site, last, count) in taught {
+            let Some(state) = states.get(&site) else {
+                continue;
             };
-            let (new, all) = (of_site(first_new), of_site(0));
-            let served = self.with_examples(&current.site(&site), &new, &all);
+            let served = self.after_round(&current.site(&site), state, last, count);
             sites.insert(site, Arc::new(served));
         }
         self.current.store(Arc::new(Served {
@@ -311,36 +326,24 @@ impl ModelHolder {
         fresh.len()
     }
 
-    /// `served` after learning `examples` (log id, example; callers pass at least one), in order,
-    /// with `site` being every example learned on top of the model file, `examples` included:
-    /// one [`online::learn_round`], the function `train --feedback` and `eval --prequential`
-    /// call too.
-    fn with_examples(
+    /// `served` after one learning round over `site` (every example the site learned on top of
+    /// the model file, the `new` newest through log id `last` included): [`SiteLearning::round`],
+    /// the round `train --feedback` and `eval --prequential` run too.
+    fn after_round(
         &self,
         served: &ServedModel,
-        examples: &[(i64, Example)],
-        site: &[(i64, Example)],
+        site: &SiteLearning,
+        last: i64,
+        new: usize,
     ) -> ServedModel {
-        let last = examples
-            .last()
-            .map_or(served.learned_through, |&(id, _)| id);
-        let plain: Vec<Example> = examples.iter().map(|(_, e)| e.clone()).collect();
-        let site: Vec<&Example> = site.iter().map(|(_, e)| e).collect();
-        let round = online::learn_round(
-            &served.base,
-            &served.model,
-            &plain,
-            &site,
-            served.base_thresholds,
-            self.learning,
-        );
+        let round = site.round(&served.base, served.base_thresholds, self.learning);
         ServedModel {
             model: round.model,
             base: served.base.clone(),
             version: served.version.clone(),
             problem: served.problem.clone(),
             learned_through: last,
-            learned: served.learned + examples.len(),
+            learned: served.learned + new,
             learned_at: Some(crate::storage::now_rfc3339()),
             base_thresholds: served.base_thresholds,
             recalibrated: Some(round.recalibrated),
@@ -358,15 +361,4 @@ fn file_through(file: &ServedModel, site: &str) -> i64 {
     } else {
         0
     }
-}
-
-/// The sites of `entries`, each once, in order of first appearance.
-fn sites_in(entries: &[(i64, String, Example)]) -> Vec<String> {
-    let mut sites: Vec<String> = Vec::new();
-    for (_, site, _) in entries {
-        if !sites.contains(site) {
-            sites.push(site.clone());
-        }
-    }
-    sites
 }
