@@ -36,6 +36,10 @@ pub struct NaiveBayesCore {
     binary_terms: Option<BinaryTerms>,
 }
 
+/// A core's counts and log-probabilities, before what derives from them: the vocabulary, the
+/// document counts, the feature counts, their log-probabilities and `Σ(count + α)` per class.
+struct Counts(Vocabulary, [f64; 2], [Vec<f64>; 2], [Vec<f64>; 2], [f64; 2]);
+
 /// One labeled example for [`NaiveBayesCore::learn`]: sorted `(token hash, count)` pairs, its
 /// label, and its weight (how many examples it counts as; negative takes one back).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,26 +68,42 @@ impl NaiveBayesCore {
         class_docs: [f64; 2],
         feature_count: [Vec<f64>; 2],
     ) -> Self {
-        let total_docs = class_docs[0] + class_docs[1];
-        let log_prior = class_docs.map(|d| (d / total_docs).ln());
-        let smoothed_sum = [0, 1].map(|c| feature_count[c].iter().map(|n| n + alpha).sum::<f64>());
-        let log_prob = |counts: &[f64], smoothed_sum: f64| {
+        let sums = [0, 1].map(|c| feature_count[c].iter().map(|n| n + alpha).sum::<f64>());
+        let ln_probs = |counts: &[f64], smoothed_sum: f64| {
             let ln_sum = smoothed_sum.ln();
             counts
                 .iter()
                 .map(|c| (c + alpha).ln() - ln_sum)
                 .collect::<Vec<_>>()
         };
-        let feature_log_prob = [
-            log_prob(&feature_count[0], smoothed_sum[0]),
-            log_prob(&feature_count[1], smoothed_sum[1]),
+        let log_prob = [
+            ln_probs(&feature_count[0], sums[0]),
+            ln_probs(&feature_count[1], sums[1]),
         ];
+        let counts = Counts(vocab, class_docs, feature_count, log_prob, sums);
+        Self::assemble(tokenizer, weighting, alpha, counts, |vocab, llr| {
+            BinaryTerms::new(&weighting, vocab, llr)
+        })
+    }
+
+    /// A core from its counts and their log-probabilities: the priors, the log-likelihood ratios
+    /// and the scoring terms (`terms`, from the vocabulary and the ratios) follow.
+    fn assemble(
+        tokenizer: TokenizerConfig,
+        weighting: Weighting,
+        alpha: f64,
+        counts: Counts,
+        terms: impl FnOnce(&Vocabulary, &[f64]) -> Option<BinaryTerms>,
+    ) -> Self {
+        let Counts(vocab, class_docs, feature_count, feature_log_prob, smoothed_sum) = counts;
+        let total_docs = class_docs[0] + class_docs[1];
+        let log_prior = class_docs.map(|d| (d / total_docs).ln());
         let llr = feature_log_prob[1]
             .iter()
             .zip(&feature_log_prob[0])
             .map(|(s, h)| s - h)
             .collect::<Vec<_>>();
-        let binary_terms = BinaryTerms::new(&weighting, &vocab, &llr);
+        let binary_terms = terms(&vocab, &llr);
         NaiveBayesCore {
             tokenizer,
             weighting,
@@ -247,11 +267,11 @@ impl NaiveBayesCore {
             .vocab
             .with_extra(extra.iter().map(|&(h, _)| h).collect());
         let mut feature_count = self.feature_count.clone();
-        let mut smoothed_sum = self.smoothed_sum;
+        let mut sums = self.smoothed_sum;
         for &(col, counts) in changed {
             for class in 0..2 {
                 if let Some(c) = feature_count[class].get_mut(col as usize) {
-                    smoothed_sum[class] += counts[class] - *c;
+                    sums[class] += counts[class] - *c;
                     *c = counts[class];
                 }
             }
@@ -259,16 +279,14 @@ impl NaiveBayesCore {
         for &(_, counts) in extra {
             for class in 0..2 {
                 feature_count[class].push(counts[class]);
-                smoothed_sum[class] += counts[class] + self.alpha;
+                sums[class] += counts[class] + self.alpha;
             }
         }
-        let total_docs = class_docs[0] + class_docs[1];
-        let log_prior = class_docs.map(|d| (d / total_docs).ln());
         // A column the site left alone keeps its count, so its log-probability moves only by the
         // change of its class's total.
-        let ln_sum = smoothed_sum.map(f64::ln);
+        let ln_sum = sums.map(f64::ln);
         let shift = [0, 1].map(|class| self.smoothed_sum[class].ln() - ln_sum[class]);
-        let mut feature_log_prob = [0, 1].map(|class| {
+        let mut log_prob = [0, 1].map(|class| {
             let shift = shift[class];
             let mut log_prob: Vec<f64> = self.feature_log_prob[class]
                 .iter()
@@ -283,38 +301,25 @@ impl NaiveBayesCore {
         });
         for &(col, counts) in changed {
             for class in 0..2 {
-                if let Some(l) = feature_log_prob[class].get_mut(col as usize) {
+                if let Some(l) = log_prob[class].get_mut(col as usize) {
                     *l = (counts[class] + self.alpha).ln() - ln_sum[class];
                 }
             }
         }
-        let llr: Vec<f64> = feature_log_prob[1]
-            .iter()
-            .zip(&feature_log_prob[0])
-            .map(|(s, h)| s - h)
-            .collect();
-        let binary_terms = self.binary_terms.as_ref().map(|terms| {
-            terms.shifted(
-                shift[1] - shift[0],
-                &self.weighting,
-                &vocab,
-                &llr,
-                changed.iter().map(|&(col, _)| col),
-            )
-        });
-        NaiveBayesCore {
-            tokenizer: self.tokenizer,
-            weighting: self.weighting,
-            vocab,
-            alpha: self.alpha,
-            class_docs,
-            feature_count,
-            log_prior,
-            feature_log_prob,
-            llr,
-            smoothed_sum,
-            binary_terms,
-        }
+        let delta = shift[1] - shift[0];
+        let changed_columns = changed.iter().map(|&(col, _)| col);
+        let counts = Counts(vocab, class_docs, feature_count, log_prob, sums);
+        let base_terms = self.binary_terms.as_ref();
+        Self::assemble(
+            self.tokenizer,
+            self.weighting,
+            self.alpha,
+            counts,
+            |vocab, llr| {
+                base_terms
+                    .map(|terms| terms.shifted(delta, &self.weighting, vocab, llr, changed_columns))
+            },
+        )
     }
 
     /// The same model with every column in hash order, the layout of a model file: a site's
