@@ -22,8 +22,9 @@ pub const MAX_GAP: Duration = Duration::from_millis(100);
 /// How many times a round's CPU time the task rests after it: 9 keeps learning to a tenth of the
 /// core it runs on however fast decisions arrive, unless rounds cost more than a ninth of
 /// [`MAX_GAP`] each. `benches/learning_load.py` (100 decisions/s beside a saturating verdict
-/// load on 2 cores): 9 slowed the verdicts 7.9% with a decision lag p99 of 117 ms; 4 slowed
-/// them 15% at 69 ms.
+/// load on 2 cores, where a round's CPU time is 4-6 ms, three times what it is on a quiet
+/// machine): 9 slowed the verdicts 12% (median of 6 runs) with a decision lag p99 of 125 ms; 4
+/// slowed them 15% at 69 ms (3 runs).
 pub const IDLE_SHARE: u32 = 9;
 /// Most entries learned in one round.
 const BATCH: u64 = 10_000;
