@@ -149,38 +149,49 @@ fn assert_secure_session_and_public_links(public: &str) {
 #[test]
 fn the_readme_caddy_example_serves_replyguard_over_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let https = free_port();
-    let public = format!("https://localhost:{https}");
-    let (_server, upstream) = readme_server(dir.path(), &public);
-
-    // README's Caddyfile, for this host and these ports, with Caddy kept to the test's folder.
-    let site = readme_block("Caddy (certificates automatic")
-        .replace("blog.example.com", &format!("localhost:{https}"))
-        .replace("127.0.0.1:8080", &upstream);
-    let caddyfile = dir.path().join("Caddyfile");
-    std::fs::write(
-        &caddyfile,
-        format!(
-            "{{\n    admin off\n    skip_install_trust\n    auto_https disable_redirects\n    http_port {}\n    https_port {https}\n}}\n{site}",
-            free_port()
-        ),
-    )
-    .unwrap();
-    let caddy = Proxy(
-        Command::new("caddy")
-            .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&caddyfile)
-            .env("HOME", dir.path())
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("caddy (sh tests/setup.sh)"),
-    );
-    let health = healthy(&public, |answer| {
-        format!("Caddy did not serve replyguard: {answer}")
-    });
+    // A port picked free can be taken by a parallel test before Caddy binds it: then Caddy
+    // exits, and the test starts over on other ports (its log says why, if it ever fails).
+    let mut attempt = 0;
+    let (public, _server, caddy, health) = loop {
+        attempt += 1;
+        let https = free_port();
+        let public = format!("https://localhost:{https}");
+        let (server, upstream) = readme_server(dir.path(), &public);
+        // README's Caddyfile, for this host and these ports, with Caddy kept to the test's folder.
+        let site = readme_block("Caddy (certificates automatic")
+            .replace("blog.example.com", &format!("localhost:{https}"))
+            .replace("127.0.0.1:8080", &upstream);
+        let caddyfile = dir.path().join("Caddyfile");
+        std::fs::write(
+            &caddyfile,
+            format!(
+                "{{\n    admin off\n    skip_install_trust\n    auto_https disable_redirects\n    http_port {}\n    https_port {https}\n}}\n{site}",
+                free_port()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join(format!("caddy-{attempt}.log"));
+        let mut caddy = Proxy(
+            Command::new("caddy")
+                .args(["run", "--adapter", "caddyfile", "--config"])
+                .arg(&caddyfile)
+                .env("HOME", dir.path())
+                .env("XDG_DATA_HOME", dir.path().join("data"))
+                .env("XDG_CONFIG_HOME", dir.path().join("config"))
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("caddy (sh tests/setup.sh)"),
+        );
+        match healthy_behind(&public, &mut caddy) {
+            Ok(health) => break (public, server, caddy, health),
+            Err(why) if why.starts_with("exited") && attempt < 3 => continue,
+            Err(why) => panic!(
+                "Caddy did not serve replyguard: {why}\ncaddy's log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
+        }
+    };
     assert!(health.contains("\"status\""), "{health}");
     // Caddy answered (TLS and HTTP/2 are its: replyguard itself speaks plain HTTP/1.1).
     assert!(
@@ -190,6 +201,25 @@ fn the_readme_caddy_example_serves_replyguard_over_tls() {
     post_comment(&public, "Which markets does the deal cover?", &[]);
     assert_secure_session_and_public_links(&public);
     drop(caddy);
+}
+
+/// `base`'s `/healthz` through `proxy` once it answers 200; an error if the proxy exits first
+/// (`exited …`) or nothing answers within 30 s.
+fn healthy_behind(base: &str, proxy: &mut Proxy) -> Result<String, String> {
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = proxy.0.try_wait() {
+            return Err(format!("exited ({status})"));
+        }
+        let answer = curl(&[&format!("{base}/healthz")]);
+        if answer.starts_with("HTTP/2 200") || answer.starts_with("HTTP/1.1 200") {
+            return Ok(answer);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!("no answer within 30 s: {answer}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A self-signed certificate and key for `localhost` in `dir`, made with `openssl`.

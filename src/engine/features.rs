@@ -192,16 +192,6 @@ impl Vocabulary {
         }
     }
 
-    /// Number of columns that are the file's sorted ones (the rest are extra).
-    pub fn sorted_len(&self) -> usize {
-        self.sorted.hashes.len()
-    }
-
-    /// Whether both vocabularies share the same sorted columns (the same model file).
-    pub fn shares_sorted(&self, other: &Vocabulary) -> bool {
-        std::sync::Arc::ptr_eq(&self.sorted, &other.sorted)
-    }
-
     /// Builds a vocabulary from per-document token counts: keeps tokens seen in at least `min_df`
     /// documents.
     pub fn from_documents<'a>(
