@@ -199,12 +199,9 @@ impl SiteLearning {
         } else {
             ([1.0; 2], [0.0; 2])
         };
-        let core = if self.counts.is_empty() && self.counts.mass() == [0.0; 2] {
-            base.core.clone()
-        } else {
-            self.counts
-                .core(&base.core, scale, prior, params.max_features)
-        };
+        let core = self
+            .counts
+            .core(&base.core, scale, prior, params.max_features);
         let recalibrated =
             self.lessons
                 .recalibrate(&core, base.meta.calibration, base_thresholds, scale);

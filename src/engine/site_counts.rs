@@ -61,16 +61,6 @@ impl SiteCounts {
         self.mass.map(|m| m.max(0.0))
     }
 
-    /// Distinct tokens the site's lessons carry.
-    pub fn len(&self) -> usize {
-        self.tokens.len()
-    }
-
-    /// Whether the site has taught nothing.
-    pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
-    }
-
     /// `base` after learning the site's lessons with each class's weights multiplied by
     /// `scale`, every token new to `base` starting at `new_token_prior` counts (per class), and
     /// at most `max_features` columns: beyond, the site's rarest new tokens (smallest total
