@@ -208,6 +208,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "choose a protocol: --leave-one-file-out, --folds K, --split-date DATE, or --model PATH --test"
         );
     };
+    let (protocol, folds) = if args.learning.params().site_prior {
+        let mut folds = folds;
+        eval::learn_site_priors(&mut folds);
+        (
+            format!("{protocol}; each test file's share of spam learned from its traffic"),
+            folds,
+        )
+    } else {
+        (protocol, folds)
+    };
     let report = EvalReport::new(protocol, &folds);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);

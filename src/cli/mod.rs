@@ -95,7 +95,7 @@ pub struct ModelFlags {
     #[arg(long, default_value_t = 0.1, env = "REPLYGUARD_ALPHA")]
     pub alpha: f64,
     /// Drop tokens seen in fewer training comments.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = crate::engine::train::DEFAULT_MIN_DF)]
     pub min_df: u32,
     /// Term-frequency transform.
     #[arg(long, value_enum, default_value_t = TfArg::Binary)]
@@ -104,7 +104,7 @@ pub struct ModelFlags {
     #[arg(long)]
     pub idf: bool,
     /// Fixed value of each metadata feature, outside length normalization.
-    #[arg(long, default_value_t = 0.75)]
+    #[arg(long, default_value_t = crate::engine::features::DEFAULT_META_WEIGHT)]
     pub meta_weight: f64,
     /// Log-odds added when the Website field is filled in (a prior: no ham corpus has the field).
     #[arg(long, default_value_t = crate::engine::features::DEFAULT_WEBSITE_LOG_ODDS, value_name = "LLR")]
@@ -176,6 +176,10 @@ pub struct LearningFlags {
     /// more of them (by default the larger class is scaled down to the smaller one's mass).
     #[arg(long, env = "REPLYGUARD_UNBALANCED")]
     pub unbalanced: bool,
+    /// Keep every site at the model's share of spam instead of learning each site's own from its
+    /// traffic (by default a site's comments are scored at its estimated share).
+    #[arg(long, env = "REPLYGUARD_NO_SITE_PRIOR")]
+    pub no_site_prior: bool,
 }
 
 impl LearningFlags {
@@ -193,6 +197,7 @@ impl LearningFlags {
                 crate::engine::online::DEFAULT_IMPLICIT_WEIGHT
             },
             balance: !self.unbalanced,
+            site_prior: !self.no_site_prior,
         }
     }
 }

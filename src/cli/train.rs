@@ -120,6 +120,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             cross_validation: trained.figures.clone(),
             learned_through: None,
             site_weight: None,
+            spam_share: Some(trained.spam_share),
         },
         core: trained.core,
     };

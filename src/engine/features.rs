@@ -88,13 +88,16 @@ pub struct Weighting {
     pub website_log_odds: f64,
 }
 
+/// Default of [`Weighting::meta_weight`], chosen by measurement (training-data/README.md).
+pub const DEFAULT_META_WEIGHT: f64 = 1.0;
+
 impl Default for Weighting {
     fn default() -> Self {
         Weighting {
             tf: TfTransform::Binary,
             idf: false,
             l2_norm: true,
-            meta_weight: Some(0.75),
+            meta_weight: Some(DEFAULT_META_WEIGHT),
             website_log_odds: DEFAULT_WEBSITE_LOG_ODDS,
         }
     }

@@ -13,6 +13,7 @@ pub mod online;
 pub mod recalibrate;
 pub mod site_counts;
 pub mod site_layer;
+pub mod site_prior;
 pub mod tokenize;
 pub mod train;
 

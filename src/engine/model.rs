@@ -1037,6 +1037,10 @@ pub struct ModelMeta {
     /// Site weight those entries were folded with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_weight: Option<f64>,
+    /// The share of spam the calibrated probabilities carry (the training data's, unless
+    /// calibrated at another); `None` in older files: `spam / (ham + spam)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spam_share: Option<f64>,
 }
 
 /// A trained model ready to score comments.
@@ -1047,6 +1051,17 @@ pub struct Model {
 }
 
 impl Model {
+    /// The share of spam this model's probabilities carry, where a site's own share starts
+    /// ([`SitePrior`](super::site_prior::SitePrior)).
+    pub fn spam_share(&self) -> f64 {
+        let counted = self.meta.ham + self.meta.spam;
+        self.meta.spam_share.unwrap_or(if counted > 0 {
+            self.meta.spam as f64 / counted as f64
+        } else {
+            0.5
+        })
+    }
+
     /// Thresholds currently in force.
     pub fn thresholds(&self) -> Thresholds {
         self.meta.thresholds

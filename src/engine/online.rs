@@ -7,6 +7,7 @@ use super::model::{Classification, Example, Model, NaiveBayesCore, Score};
 use super::recalibrate::{Recalibrated, SiteLessons};
 use super::site_counts::SiteCounts;
 use super::site_layer::{self, SiteLayer};
+use super::site_prior;
 use super::train::Corpus;
 use crate::data::{Comment, CommentView, Label};
 use crate::engine::Verdict;
@@ -24,6 +25,9 @@ pub struct LearningParams {
     /// Balance the site's classes: the class with more learned site examples has each of them
     /// scaled down so both classes bring the same mass (see [`learn_round`]).
     pub balance: bool,
+    /// Learn each site's share of spam from its traffic and shift its comments' log-odds by it
+    /// ([`SitePrior`](super::site_prior::SitePrior)).
+    pub site_prior: bool,
 }
 
 impl Default for LearningParams {
@@ -33,6 +37,7 @@ impl Default for LearningParams {
             max_features: DEFAULT_MAX_FEATURES,
             implicit_weight: DEFAULT_IMPLICIT_WEIGHT,
             balance: true,
+            site_prior: true,
         }
     }
 }
@@ -247,6 +252,34 @@ pub fn with_site_layer(
     (classification, added)
 }
 
+/// The verdict once the site's own share of spam is heard ([`SitePrior`](site_prior::SitePrior)): the probability moves
+/// by the site's shift in log-odds (`SitePrior::shift`; the model's log-odds stay as they are, so
+/// the site's lessons are still read apart from it) and the verdict follows with the thresholds
+/// in force. Comes after [`with_site_layer`], before [`with_site_evidence`] (which is given the
+/// same shift).
+pub fn with_site_prior(
+    served: &Model,
+    shift: f64,
+    mut classification: Classification,
+) -> Classification {
+    if shift == 0.0 {
+        return classification;
+    }
+    let thresholds = served.meta.thresholds;
+    let before = classification.verdict;
+    classification.spam_probability = site_prior::shifted(classification.spam_probability, shift);
+    classification.verdict = thresholds.verdict(
+        classification.spam_probability,
+        classification.sender_log_odds,
+    );
+    // A site's mix alone never rejects a comment: what its traffic says of the site is not
+    // evidence about this comment, and a rejected comment is lost.
+    if classification.verdict == Verdict::Rejected && before != Verdict::Rejected {
+        classification.verdict = Verdict::Held;
+    }
+    classification
+}
+
 /// A comment's token hashes as the site layer learns them ([`examples`]: without the sender's
 /// e-mail address), distinct.
 pub fn layer_tokens(model: &Model, comment: CommentView<'_>) -> Vec<u64> {
@@ -296,6 +329,7 @@ pub const MIN_SITE_SPAM_LESSONS: f64 = 5.0;
 pub fn with_site_evidence(
     served: &Model,
     site_spam_lessons: f64,
+    prior_shift: f64,
     mut classification: Classification,
     base_score: impl FnOnce() -> Score,
 ) -> (Classification, Option<f64>) {
@@ -311,7 +345,10 @@ pub fn with_site_evidence(
         }
         Verdict::Rejected if !established => {
             let base = base_score();
-            let p = served.meta.calibration.probability(base.log_odds);
+            let p = site_prior::shifted(
+                served.meta.calibration.probability(base.log_odds),
+                prior_shift,
+            );
             if thresholds.verdict(p, base.sender) != Verdict::Rejected {
                 classification.verdict = Verdict::Held;
             }

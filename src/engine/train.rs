@@ -36,7 +36,10 @@ pub struct TrainParams {
 }
 
 /// Default of [`TrainParams::source_balance`], chosen by measurement (training-data/README.md).
-pub const DEFAULT_SOURCE_BALANCE: f64 = 0.75;
+pub const DEFAULT_SOURCE_BALANCE: f64 = 1.0;
+
+/// Default of [`TrainParams::min_df`], chosen by measurement (training-data/README.md).
+pub const DEFAULT_MIN_DF: u32 = 3;
 
 impl Default for TrainParams {
     fn default() -> Self {
@@ -44,7 +47,7 @@ impl Default for TrainParams {
             tokenizer: TokenizerConfig::default(),
             weighting: Weighting::default(),
             alpha: 0.1,
-            min_df: 2,
+            min_df: DEFAULT_MIN_DF,
             calibration_folds: 5,
             seed: 0,
             rule: ThresholdRule::default(),
@@ -285,6 +288,8 @@ pub struct Trained {
     pub calibration: Calibration,
     pub thresholds: Thresholds,
     pub figures: Option<TrainingFigures>,
+    /// The share of spam the calibrated probabilities carry.
+    pub spam_share: f64,
 }
 
 /// Trains on `rows`: calibrates on out-of-fold log-odds from an internal stratified k-fold, then
@@ -304,7 +309,8 @@ pub fn train(
         .min(is_spam.iter().filter(|&&s| !s).count());
     let calibrate = k >= 2 && smallest_class >= k;
     let total_fits = if calibrate { k + 1 } else { 1 };
-    let (calibration, thresholds, figures) = if calibrate {
+    let data_share = is_spam.iter().filter(|&&s| s).count() as f64 / is_spam.len().max(1) as f64;
+    let (calibration, thresholds, figures, spam_share) = if calibrate {
         let fold_of = stratified_folds(&is_spam, k, params.seed);
         let mut oof = vec![0.0; rows.len()];
         for fold in 0..k {
@@ -325,7 +331,8 @@ pub fn train(
         } else {
             params.even_prior.then_some(0.5)
         };
-        let calibration = Calibration::fit_with_share(&oof, &is_spam, share);
+        let weights = row_weights(corpus, rows, params.source_balance);
+        let calibration = Calibration::fit_weighted(&oof, &is_spam, share, &weights);
         let probabilities: Vec<f64> = oof.iter().map(|&s| calibration.probability(s)).collect();
         let thresholds = params.rule.calibrate(&probabilities, &is_spam);
         let confusion = Confusion::at(&probabilities, &is_spam, 0.5);
@@ -349,7 +356,12 @@ pub fn train(
                 .count() as f64
                 / n_spam,
         };
-        (calibration, thresholds, Some(figures))
+        (
+            calibration,
+            thresholds,
+            Some(figures),
+            share.unwrap_or(data_share),
+        )
     } else {
         (
             Calibration::default(),
@@ -358,6 +370,7 @@ pub fn train(
                 reject: 0.99,
             },
             None,
+            data_share,
         )
     };
     let core = fit_core(corpus, rows, params)?;
@@ -367,6 +380,7 @@ pub fn train(
         calibration,
         thresholds,
         figures,
+        spam_share,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod workload;
 
 use crate::data::{LabeledComment, LoadedFile};
 use crate::engine::folds::stratified_folds;
+use crate::engine::site_prior;
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Model, Scratch, Thresholds};
 pub use report::{EvalReport, FoldReport};
@@ -25,6 +26,17 @@ pub struct FoldScores {
     pub sender: Vec<f64>,
     pub is_spam: Vec<bool>,
     pub thresholds: Thresholds,
+    /// The share of spam the model's probabilities carry (where a site's own share starts).
+    pub spam_share: f64,
+}
+
+/// Every fold's probabilities as the server gives them on a site whose traffic that fold is:
+/// each comment's shifted by the share of spam learned from the comments before it
+/// ([`site_prior::stream`]).
+pub fn learn_site_priors(folds: &mut [FoldScores]) {
+    for fold in folds {
+        fold.probabilities = site_prior::stream(&fold.probabilities, fold.spam_share);
+    }
 }
 
 /// Builds one corpus for all rows of `files`, remembering which file each row came from.
@@ -73,6 +85,7 @@ fn run_fold(
             .map(|&r| corpus.labels[r].is_spam())
             .collect(),
         thresholds: trained.thresholds,
+        spam_share: trained.spam_share,
     })
 }
 
@@ -200,6 +213,7 @@ pub fn date_split(
                 sender: scores.iter().map(|s| s.sender).collect(),
                 is_spam: test.iter().map(|&r| corpus.labels[r].is_spam()).collect(),
                 thresholds: trained.thresholds,
+                spam_share: trained.spam_share,
             }
         })
         .collect())
@@ -229,6 +243,7 @@ pub fn test_model(model: &Model, files: &[LoadedFile]) -> Vec<FoldScores> {
                 sender: classified.iter().map(|c| c.sender_log_odds).collect(),
                 is_spam: file.rows.iter().map(|r| r.label.is_spam()).collect(),
                 thresholds: model.thresholds(),
+                spam_share: model.spam_share(),
             }
         })
         .collect()

@@ -138,6 +138,7 @@ pub fn prequential(
                 sender: sender[half..].to_vec(),
                 is_spam: is_spam[half..].to_vec(),
                 thresholds: trained.thresholds,
+                spam_share: trained.spam_share,
             };
             StreamFigures {
                 auc: auc(&log_odds[half..], &is_spam[half..]),
@@ -178,6 +179,7 @@ pub fn prequential(
                 sender,
                 is_spam,
                 thresholds: trained.thresholds,
+                spam_share: trained.spam_share,
             },
         });
         progress(s + 1, sites.len());

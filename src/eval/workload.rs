@@ -24,8 +24,10 @@ use crate::engine::metrics::{Confusion, auc};
 use crate::engine::model::{Example, Model, ModelMeta};
 use crate::engine::online::{
     LearningParams, SiteLearning, with_marked_spam, with_site_evidence, with_site_layer,
+    with_site_prior,
 };
 use crate::engine::site_layer::SiteLayer;
+use crate::engine::site_prior::SitePrior;
 use crate::engine::train::{Corpus, TrainParams, score_rows, train};
 use crate::engine::{EngineError, Verdict};
 use serde::Serialize;
@@ -131,11 +133,12 @@ pub fn workload(
                 cross_validation: None,
                 learned_through: None,
                 site_weight: None,
+                spam_share: Some(trained.spam_share),
             },
             core: trained.core,
         };
         let is_spam: Vec<bool> = stream.iter().map(|&r| corpus.labels[r].is_spam()).collect();
-        let fixed = run_static(&model, &corpus, &stream);
+        let fixed = run_static(&model, protocol.learning, &corpus, &stream);
         // The site's texts by corpus row, for what its moderators mark (the sites come first).
         let offset: usize = sites[..s].iter().map(|f| f.rows.len()).sum();
         let texts: HashMap<usize, &str> = site
@@ -170,6 +173,7 @@ pub fn workload(
                 sender: learned.iter().map(|o| o.sender).collect(),
                 is_spam: is_spam.clone(),
                 thresholds: model.meta.thresholds,
+                spam_share: model.spam_share(),
             },
         });
         progress(s + 1, sites.len());
@@ -197,26 +201,41 @@ fn moderate(verdict: Verdict, label: Label) -> (bool, Status) {
 /// the comment's resemblance to marked spam, and the site layer.
 type SiteState<'a> = (&'a Model, f64, f64, &'a SiteLayer);
 
-fn outcome(model: &Model, base: Option<SiteState<'_>>, corpus: &Corpus, r: usize) -> Outcome {
+fn outcome(
+    model: &Model,
+    base: Option<SiteState<'_>>,
+    prior: Option<&mut SitePrior>,
+    corpus: &Corpus,
+    r: usize,
+) -> Outcome {
     let score = score_rows(&model.core, corpus, &[r])[0];
     let mut probability = model.meta.calibration.probability(score.log_odds);
     let mut log_odds = score.log_odds;
     let mut verdict = model.meta.thresholds.verdict(probability, score.sender);
-    if let Some((base, site_spam_lessons, resemblance, layer)) = base {
-        // The server's rules (`online::with_site_layer`, `with_site_evidence`), on pre-tokenized
-        // rows.
-        let classification = Classification {
-            spam_probability: probability,
-            log_odds: score.log_odds,
-            sender_log_odds: score.sender,
-            verdict,
-        };
-        let (classification, _) = with_site_layer(model, layer, classification, || {
+    let mut classification = Classification {
+        spam_probability: probability,
+        log_odds: score.log_odds,
+        sender_log_odds: score.sender,
+        verdict,
+    };
+    // The server's rules (`online::with_site_layer`, `with_site_prior`, `with_site_evidence`,
+    // `with_marked_spam`), on pre-tokenized rows.
+    if let Some((_, _, _, layer)) = base {
+        (classification, _) = with_site_layer(model, layer, classification, || {
             corpus.docs[r].iter().map(|&(h, _)| h).collect()
         });
-        (probability, log_odds) = (classification.spam_probability, classification.log_odds);
+        log_odds = classification.log_odds;
+    }
+    let shift = prior.map_or(0.0, |prior| {
+        let shift = prior.shift();
+        prior.observe(classification.spam_probability);
+        shift
+    });
+    classification = with_site_prior(model, shift, classification);
+    (probability, verdict) = (classification.spam_probability, classification.verdict);
+    if let Some((base, site_spam_lessons, resemblance, _)) = base {
         let (classification, _) =
-            with_site_evidence(model, site_spam_lessons, classification, || {
+            with_site_evidence(model, site_spam_lessons, shift, classification, || {
                 score_rows(&base.core, corpus, &[r])[0]
             });
         verdict = with_marked_spam(classification, resemblance).0.verdict;
@@ -231,10 +250,18 @@ fn outcome(model: &Model, base: Option<SiteState<'_>>, corpus: &Corpus, r: usize
     }
 }
 
-fn run_static(model: &Model, corpus: &Corpus, stream: &[usize]) -> Vec<Outcome> {
+fn run_static(
+    model: &Model,
+    learning: LearningParams,
+    corpus: &Corpus,
+    stream: &[usize],
+) -> Vec<Outcome> {
+    let mut prior = learning
+        .site_prior
+        .then(|| SitePrior::new(model.spam_share()));
     stream
         .iter()
-        .map(|&r| outcome(model, None, corpus, r))
+        .map(|&r| outcome(model, None, prior.as_mut(), corpus, r))
         .collect()
 }
 
@@ -252,6 +279,8 @@ struct LearningRun<'m> {
     implicit: usize,
     site_spam_lessons: f64,
     layer: SiteLayer,
+    /// The site's share of spam, learned from its traffic as the server learns it.
+    prior: Option<SitePrior>,
 }
 
 impl<'m> LearningRun<'m> {
@@ -268,6 +297,10 @@ impl<'m> LearningRun<'m> {
             implicit: 0,
             site_spam_lessons: 0.0,
             layer: SiteLayer::default(),
+            prior: protocol
+                .learning
+                .site_prior
+                .then(|| SitePrior::new(base.spam_share())),
         }
     }
 
@@ -283,6 +316,7 @@ impl<'m> LearningRun<'m> {
                 self.marked.resemblance(text),
                 &self.layer,
             )),
+            self.prior.as_mut(),
             corpus,
             r,
         );

@@ -254,8 +254,11 @@ pub async fn classify(
         user_agent: body.user_agent.as_deref(),
         comment_type: body.comment_type.as_deref(),
     };
-    let layer = state.models.layer(crate::web::site_rules::DEFAULT_SITE);
-    let (result, clues) = submit::classify(&served, layer.as_deref(), view);
+    let site = crate::web::site_rules::DEFAULT_SITE;
+    let layer = state.models.layer(site);
+    // A question, not a comment: it reads the site's share of spam without teaching it.
+    let shift = state.models.site_prior_shift(site, &served);
+    let (result, clues) = submit::classify(&served, layer.as_deref(), |_| shift, view);
     Ok(Json(json!({
         "spam_probability": result.spam_probability,
         "verdict": result.verdict,

@@ -621,9 +621,12 @@ async fn edit(
         .map_err(WebError::Validation)?;
     let served = state.models.for_site(&site.name);
     let layer = state.models.layer(&site.name);
+    // An edit is the same comment again: it reads the site's share of spam without teaching it.
+    let shift = state.models.site_prior_shift(&site.name, &served);
     let verdict = submit::verdict_only(
         &served,
         layer.as_deref(),
+        |_| shift,
         crate::data::CommentView {
             content: draft.content(),
             author: Some(draft.author()).filter(|a| !a.is_empty()),

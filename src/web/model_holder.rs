@@ -13,6 +13,7 @@ use crate::engine::model::Example;
 use crate::engine::online::{self, LearningParams, SiteLearning};
 use crate::engine::recalibrate::Recalibrated;
 use crate::engine::site_layer::SiteLayer;
+use crate::engine::site_prior::{SitePrior, SitePriors};
 use crate::engine::{EngineError, Model, model_file};
 use crate::storage::LearnedExample;
 use arc_swap::ArcSwap;
@@ -78,6 +79,8 @@ pub struct ModelHolder {
     /// Each site's examples on top of the model file, kept so that a learning round costs what
     /// the new examples touch ([`SiteLearning`]). Only the learning task writes it.
     sites: Mutex<HashMap<String, SiteLearning>>,
+    /// Each site's share of spam learned from its traffic ([`SitePriors`]).
+    priors: SitePriors,
 }
 
 /// What is serving now: the file's model and each site's.
@@ -172,7 +175,33 @@ impl ModelHolder {
             marked: Mutex::new(HashMap::new()),
             layers: Mutex::new(HashMap::new()),
             sites: Mutex::new(HashMap::new()),
+            priors: SitePriors::default(),
         })
+    }
+
+    /// The log-odds `site`'s own share of spam adds to its comments now (0 when
+    /// `--no-site-prior`).
+    pub fn site_prior_shift(&self, site: &str, served: &ServedModel) -> f64 {
+        if !self.learning.site_prior {
+            return 0.0;
+        }
+        self.priors.shift(site, served.model.spam_share())
+    }
+
+    /// [`site_prior_shift`](Self::site_prior_shift), then learns from one new comment of `site`
+    /// whose spam probability before the shift is `probability`.
+    pub fn hear_site_prior(&self, site: &str, served: &ServedModel, probability: f64) -> f64 {
+        if !self.learning.site_prior {
+            return 0.0;
+        }
+        self.priors
+            .hear(site, served.model.spam_share(), probability)
+    }
+
+    /// `site`'s estimated share of spam and the comments it was learned from, once it has heard
+    /// any.
+    pub fn site_prior(&self, site: &str) -> Option<SitePrior> {
+        self.priors.get(site)
     }
 
     /// The default site's model, for one request (and for `/healthz`).

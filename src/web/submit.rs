@@ -222,11 +222,25 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         user_agent: s.user_agent.as_deref(),
         comment_type: s.comment_type.as_deref(),
     };
+    // A new comment teaches the site's share of spam; a check that stores nothing (`is_test`)
+    // or a recheck of one already heard only reads it.
+    let site_prior = |probability: f64| {
+        if store && !s.recheck {
+            state
+                .models
+                .hear_site_prior(&model_site, &served, probability)
+        } else {
+            state.models.site_prior_shift(&model_site, &served)
+        }
+    };
     let (mut classification, mut clues) = if store {
-        classify(&served, layer.as_deref(), view)
+        classify(&served, layer.as_deref(), site_prior, view)
     } else {
         // Nothing is kept, so nobody will read clues.
-        (verdict_only(&served, layer.as_deref(), view), Vec::new())
+        (
+            verdict_only(&served, layer.as_deref(), site_prior, view),
+            Vec::new(),
+        )
     };
     if let Some(marked) = state.models.marked_spam(&model_site) {
         let (marked, copy) = online::with_marked_spam(classification, marked.resemblance(content));
@@ -332,10 +346,14 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
 
 /// Scores a comment with this thread's scratch buffers; returns the verdict and its clues. The
 /// site's own lessons can turn a hold into a rejection ([`online::with_site_evidence`]); they
-/// then lead the clues as `site:moderators-marked-similar-spam`.
+/// then lead the clues as `site:moderators-marked-similar-spam`. `site_prior` is given the
+/// spam probability before the site's share of spam is heard and returns the log-odds that share
+/// adds ([`ModelHolder::hear_site_prior`](super::model_holder::ModelHolder::hear_site_prior) for
+/// a new comment, which also learns from it); a shift that moves the verdict is a clue.
 pub fn classify(
     served: &ServedModel,
     layer: Option<&SiteLayer>,
+    site_prior: impl FnOnce(f64) -> f64,
     view: CommentView<'_>,
 ) -> (Classification, Vec<Clue>) {
     SCRATCH.with(|scratch| {
@@ -345,9 +363,16 @@ pub fn classify(
         if learned.abs() >= SITE_LAYER_CLUE_FROM {
             reputation::lead(&mut clues, SITE_LAYER_CLUE, learned);
         }
+        let shift = site_prior(classification.spam_probability);
+        let before = classification.verdict;
+        let classification = online::with_site_prior(&served.model, shift, classification);
+        if classification.verdict != before {
+            reputation::lead(&mut clues, SITE_PRIOR_CLUE, shift);
+        }
         let (classification, site) = online::with_site_evidence(
             &served.model,
             served.site_spam_lessons,
+            shift,
             classification,
             || served.base.core.score_detailed(view, scratch),
         );
@@ -387,6 +412,10 @@ pub const SITE_LAYER_CLUE: &str = "site:learned-from-moderators";
 /// Smallest move of the log-odds by the site layer that is named as a clue.
 pub const SITE_LAYER_CLUE_FROM: f64 = 0.3;
 
+/// The clue naming the site's own share of spam, learned from its traffic, when it moved the
+/// verdict (its value: the log-odds it added).
+pub const SITE_PRIOR_CLUE: &str = "site:share-of-spam";
+
 /// The clue naming the site's own lessons when they decided a rejection.
 pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";
 
@@ -394,15 +423,19 @@ pub const SITE_EVIDENCE_CLUE: &str = "site:moderators-marked-similar-spam";
 pub fn verdict_only(
     served: &ServedModel,
     layer: Option<&SiteLayer>,
+    site_prior: impl FnOnce(f64) -> f64,
     view: CommentView<'_>,
 ) -> Classification {
     SCRATCH.with(|scratch| {
         let scratch = &mut scratch.borrow_mut();
         let classification = served.model.classify(view, scratch);
         let (classification, _) = with_layer(served, layer, classification, view);
+        let shift = site_prior(classification.spam_probability);
+        let classification = online::with_site_prior(&served.model, shift, classification);
         online::with_site_evidence(
             &served.model,
             served.site_spam_lessons,
+            shift,
             classification,
             || served.base.core.score_detailed(view, scratch),
         )
