@@ -12,9 +12,11 @@
 //!   committed in between); PostgreSQL runs its statements as they come, each committed alone.
 //!
 //! `+shown` after the mode: the change shows on pages, so cached views are dropped once it is
-//! committed.
+//! committed. `unless HOOK` answers without the body when `HOOK(port, ARG, …)` gives an answer;
+//! `then HOOK` runs `HOOK(port, &outcome)` after the body succeeded. The hooks are the functions
+//! below, over what both ports have ([`Port`]).
 //!
-//! A runner is invoked as `runner!(self, MODE [+shown] (ARG, …) |exec| CALL)`: it binds `exec` to
+//! A runner is invoked as `runner!(self, MODE [+shown] NAME(ARG, …) |exec| CALL)`: it binds `exec` to
 //! the connection or transaction (a `&E` where `E:` [`super::sql::Exec`]), evaluates the future
 //! `CALL` and returns its outcome.
 
@@ -30,6 +32,7 @@ macro_rules! storage_port {
             plain count_published(site: i64, article: &str) -> u64 = comments::count_published;
             plain locate_published(site: i64, article: &str, remote_ids: [&str; 2], own_id: i64) -> Option<(i64, u64)> = comments::locate_published;
             plain reputation(query: &ReputationQuery) -> Reputation = comments::reputation;
+            plain is_duplicate(site: i64, article: &str, author_email: &str, content: &str) -> bool = comments::is_duplicate unless ruled_out_by_index;
             plain by_status(status: Status, site: Option<i64>, article: Option<&str>, limit: u64) -> Vec<StoredComment> = comments::by_status;
             atomic+shown set_status(id: i64, to: Status, actor: &str) -> StoredComment = comments::set_status;
             plain history(id: i64) -> Vec<StatusEvent> = comments::history;
@@ -45,6 +48,8 @@ macro_rules! storage_port {
             plain delete_session(id_sha256: &str) -> () = comments::delete_session;
             plain ping() -> () = comments::ping;
             plain count_by_status() -> Vec<(Status, u64)> = comments::count_by_status;
+            atomic learn_unchallenged(before: &str, newer: u64, after_id: i64, limit: u64) -> (usize, i64) = comments::learn_unchallenged;
+            atomic+shown erase_author(email: &str) -> Erased = erase::erase_author;
         ]);
     };
     (AkismetStore for $port:ty, $run:ident { $($own:tt)* }) => {
@@ -61,6 +66,7 @@ macro_rules! storage_port {
     };
     (ImportStore for $port:ty, $run:ident { $($own:tt)* }) => {
         $crate::storage::forward::storage_port!(@impl ImportStore for $port, $run { $($own)* } [
+            atomic import_article(article: &ArticleRecord, taken: &[String]) -> ArticleOutcome = import::import_article then show_created_article;
             locked+shown link_imported_parents() -> u64 = import::link_imported_parents;
             plain public_articles() -> Vec<StoredArticle> = import::public_articles;
             plain export_articles() -> Vec<ExportArticle> = import::export_articles;
@@ -79,6 +85,7 @@ macro_rules! storage_port {
             plain threads(site: i64, limit: u64) -> Vec<Thread> = sites::threads;
             locked vote(id: i64, voter: &str, up: bool) -> Votes = threads::vote;
             plain thread_extras(site: i64, uri: &str) -> Vec<CommentExtras> = threads::thread_extras;
+            locked+shown edit_comment(id: i64, content: &str, author: &str, author_url: Option<&str>) -> StoredComment = threads::edit_comment then index_edited_text;
         ]);
     };
     (OutboxStore for $port:ty, $run:ident { $($own:tt)* }) => {
@@ -95,9 +102,15 @@ macro_rules! storage_port {
             locked announce_reply(id: i64) -> () = replies::announce;
         ]);
     };
+    (@answer $port:tt ($($arg:ident),*)) => {};
+    (@answer $answered:ident $port:tt ($($arg:ident),*)) => {
+        if let Some(answer) = $crate::storage::forward::$answered($port, $($arg),*) {
+            return Ok(answer);
+        }
+    };
     (@impl $store:ident for $port:ty, $run:ident { $($own:tt)* } [$(
         $mode:ident $(+ $shown:ident)? $name:ident ($($arg:ident: $ty:ty),*) -> $out:ty
-            = $module:ident :: $function:ident;
+            = $module:ident :: $function:ident $(unless $answered:ident)? $(then $after:ident)?;
     )*]) => {
         const _: () = {
             #[allow(unused_imports)]
@@ -119,8 +132,13 @@ macro_rules! storage_port {
 
                 $(
                     async fn $name(&self, $($arg: $ty),*) -> Result<$out, StorageError> {
-                        $run!(self, $mode $(+ $shown)? ($($arg),*) |exec|
-                            $crate::storage::sql::$module::$function(exec, $($arg),*))
+                        $crate::storage::forward::storage_port!(@answer $($answered)? self ($($arg),*));
+                        let outcome: Result<$out, StorageError> =
+                            $run!(self, $mode $(+ $shown)? $name($($arg),*) |exec|
+                                $crate::storage::sql::$module::$function(exec, $($arg),*));
+                        let outcome = outcome?;
+                        $($crate::storage::forward::$after(self, &outcome);)?
+                        Ok(outcome)
                     }
                 )*
             }
@@ -129,3 +147,42 @@ macro_rules! storage_port {
 }
 
 pub(super) use storage_port;
+
+use super::duplicate_index::{DuplicateIndex, fingerprint};
+use super::{ArticleOutcome, StoredComment};
+
+/// What the list's hooks need of a backend's port.
+pub(super) trait Port {
+    /// Its index of stored texts ([`super::duplicate_index`]).
+    fn duplicates(&self) -> &DuplicateIndex;
+    /// Whether a text with `fingerprint` may be stored: [`DuplicateIndex::check`], which starts a
+    /// refresh from the database when one is due.
+    fn may_be_stored(&self, fingerprint: u32) -> bool;
+    /// After a commit that changes what pages show: cached views are stale.
+    fn pages_changed(&self);
+}
+
+/// `is_duplicate` without a query when the duplicate index rules the text out (almost always).
+pub(super) fn ruled_out_by_index(
+    port: &impl Port,
+    site: i64,
+    article: &str,
+    author_email: &str,
+    content: &str,
+) -> Option<bool> {
+    let fingerprint = fingerprint(site, article, author_email, content);
+    (!port.may_be_stored(fingerprint)).then_some(false)
+}
+
+/// After an edit: the edited text is a duplicate from now on too (the index's refresh reads new
+/// rows only, not edits).
+pub(super) fn index_edited_text(port: &impl Port, edited: &StoredComment) {
+    port.duplicates().add(edited.fingerprint());
+}
+
+/// After an article import: a created article shows on pages.
+pub(super) fn show_created_article(port: &impl Port, outcome: &ArticleOutcome) {
+    if matches!(outcome, ArticleOutcome::Created(_)) {
+        port.pages_changed();
+    }
+}

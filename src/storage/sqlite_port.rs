@@ -3,9 +3,9 @@
 //! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk. The methods
 //! that only run a shared body come from the list both backends share ([`super::forward`]).
 
-use super::duplicate_index::fingerprint;
-use super::forward::storage_port;
-use super::sql::{self, comments, import, ready, threads};
+use super::duplicate_index::DuplicateIndex;
+use super::forward::{Port, storage_port};
+use super::sql::{self, comments, import, ready};
 use super::{SqliteStore, Status, StorageError, Window};
 use rusqlite::{Connection, TransactionBehavior};
 use std::sync::Arc;
@@ -91,6 +91,36 @@ impl SqlitePort {
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    /// Implicit ham ([`super::CommentStore::learn_unchallenged`]): the scan on the background
+    /// connection, the learning in small transactions.
+    async fn learn_unchallenged_in_chunks(
+        &self,
+        before: &str,
+        newer: u64,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<(usize, i64), StorageError> {
+        // The scan on the background connection; the shared one only for what is learned.
+        let before = before.to_owned();
+        let (candidates, through) = self
+            .scan(move |c| ready(comments::unchallenged(c, &before, newer, after_id, limit)))
+            .await?;
+        if candidates.is_empty() {
+            return Ok((0, through));
+        }
+        // Small transactions: each holds the shared connection that page reads wait on.
+        let mut learned = 0;
+        for chunk in candidates.chunks(IMPLICIT_CHUNK) {
+            let chunk = chunk.to_vec();
+            learned += self
+                .write(Shown::Same, move |c| {
+                    ready(comments::learn_implicit(c, &chunk))
+                })
+                .await?;
+        }
+        Ok((learned, through))
     }
 }
 
@@ -206,9 +236,14 @@ impl<'a, T: 'a> Lend<'a> for Cloned<T> {
 
 /// The SQLite runner of [`storage_port!`]: `plain` bodies on the shared connection, `atomic` and
 /// `locked` ones in an `IMMEDIATE` transaction; each on the blocking pool, with its arguments
-/// carried there ([`Carry`]).
+/// carried there ([`Carry`]). Learning implicit ham goes its own way.
 macro_rules! sqlite_runs {
-    ($port:tt, plain ($($arg:ident),*) |$exec:ident| $call:expr) => {{
+    // Implicit ham in small transactions, not one: each holds the shared connection that page
+    // reads wait on.
+    ($port:tt, atomic learn_unchallenged($($arg:ident),*) |$exec:ident| $call:expr) => {
+        $port.learn_unchallenged_in_chunks($($arg),*).await
+    };
+    ($port:tt, plain $name:ident($($arg:ident),*) |$exec:ident| $call:expr) => {{
         $(let $arg = Carry::carry($arg);)*
         $port
             .read(move |$exec| {
@@ -217,7 +252,7 @@ macro_rules! sqlite_runs {
             })
             .await
     }};
-    ($port:tt, $mode:ident $(+ $shown:ident)? ($($arg:ident),*) |$exec:ident| $call:expr) => {{
+    ($port:tt, $mode:ident $(+ $shown:ident)? $name:ident($($arg:ident),*) |$exec:ident| $call:expr) => {{
         $(let $arg = Carry::carry($arg);)*
         $port
             .write(sqlite_runs!(@shown $($shown)?), move |$exec| {
@@ -234,6 +269,28 @@ macro_rules! sqlite_runs {
     };
 }
 
+impl Port for SqlitePort {
+    fn duplicates(&self) -> &DuplicateIndex {
+        &self.duplicates
+    }
+
+    fn may_be_stored(&self, fingerprint: u32) -> bool {
+        let port = self.clone();
+        let load = move |after, limit| {
+            let port = port.clone();
+            async move {
+                port.scan(move |c| ready(comments::fingerprints_after(c, after, limit)))
+                    .await
+            }
+        };
+        self.duplicates.check(fingerprint, load)
+    }
+
+    fn pages_changed(&self) {
+        self.store.changed();
+    }
+}
+
 storage_port!(CommentStore for SqlitePort, sqlite_runs {
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError> {
         let stored = self
@@ -243,61 +300,6 @@ storage_port!(CommentStore for SqlitePort, sqlite_runs {
             .map_err(|_| StorageError::WriterStopped)??;
         self.duplicates.add(stored.fingerprint());
         Ok(stored)
-    }
-
-    async fn is_duplicate(
-        &self,
-        site: i64,
-        article: &str,
-        author_email: &str,
-        content: &str,
-    ) -> Result<bool, StorageError> {
-        let port = self.clone();
-        let load = move |after, limit| {
-            let port = port.clone();
-            async move {
-                port.scan(move |c| ready(comments::fingerprints_after(c, after, limit)))
-                    .await
-            }
-        };
-        let fingerprint = fingerprint(site, article, author_email, content);
-        if !self.duplicates.check(fingerprint, load) {
-            return Ok(false);
-        }
-        let owned = [article, author_email, content].map(str::to_owned);
-        self.read(move |c| {
-            let [article, email, content] = &owned;
-            ready(comments::is_duplicate(c, site, article, email, content))
-        })
-        .await
-    }
-
-    async fn learn_unchallenged(
-        &self,
-        before: &str,
-        newer: u64,
-        after_id: i64,
-        limit: u64,
-    ) -> Result<(usize, i64), StorageError> {
-        // The scan on the background connection; the shared one only for what is learned.
-        let before = before.to_owned();
-        let (candidates, through) = self
-            .scan(move |c| ready(comments::unchallenged(c, &before, newer, after_id, limit)))
-            .await?;
-        if candidates.is_empty() {
-            return Ok((0, through));
-        }
-        // Small transactions: each holds the shared connection that page reads wait on.
-        let mut learned = 0;
-        for chunk in candidates.chunks(IMPLICIT_CHUNK) {
-            let chunk = chunk.to_vec();
-            learned += self
-                .write(Shown::Same, move |c| {
-                    ready(comments::learn_implicit(c, &chunk))
-                })
-                .await?;
-        }
-        Ok((learned, through))
     }
 
     async fn admit_post(
@@ -326,36 +328,11 @@ storage_port!(CommentStore for SqlitePort, sqlite_runs {
     fn generation(&self) -> u64 {
         self.store.generation()
     }
-
-    async fn erase_author(&self, email: &str) -> Result<Erased, StorageError> {
-        let email = email.to_owned();
-        self.write(Shown::Changed, move |c| {
-            ready(sql::erase::erase_author(c, &email))
-        })
-        .await
-    }
 });
 
 storage_port!(AkismetStore for SqlitePort, sqlite_runs {});
 
 storage_port!(ImportStore for SqlitePort, sqlite_runs {
-    async fn import_article(
-        &self,
-        article: &ArticleRecord,
-        taken: &[String],
-    ) -> Result<ArticleOutcome, StorageError> {
-        let (article, taken) = (article.clone(), taken.to_vec());
-        let outcome = self
-            .write(Shown::Same, move |c| {
-                ready(import::import_article(c, &article, &taken))
-            })
-            .await?;
-        if matches!(outcome, ArticleOutcome::Created(_)) {
-            self.store.changed();
-        }
-        Ok(outcome)
-    }
-
     async fn import_comments(
         &self,
         comments: Vec<ImportedComment>,
@@ -387,28 +364,6 @@ storage_port!(ImportStore for SqlitePort, sqlite_runs {
     }
 });
 
-storage_port!(SiteStore for SqlitePort, sqlite_runs {
-    async fn edit_comment(
-        &self,
-        id: i64,
-        content: &str,
-        author: &str,
-        author_url: Option<&str>,
-    ) -> Result<StoredComment, StorageError> {
-        let (content, author) = (content.to_owned(), author.to_owned());
-        let url = author_url.map(str::to_owned);
-        self.write(Shown::Changed, move |c| {
-            ready(threads::edit_comment(
-                c,
-                id,
-                &content,
-                &author,
-                url.as_deref(),
-            ))
-        })
-        .await
-        .inspect(|edited| self.duplicates.add(edited.fingerprint()))
-    }
-});
+storage_port!(SiteStore for SqlitePort, sqlite_runs {});
 
 storage_port!(OutboxStore for SqlitePort, sqlite_runs {});

@@ -3,9 +3,7 @@
 //! come from the list both backends share ([`crate::storage::forward`]).
 
 use super::{InsertRequest, PgStore};
-use crate::storage::duplicate_index::fingerprint;
 use crate::storage::forward::storage_port;
-use crate::storage::sql::{Pg, comments};
 use crate::storage::{NewComment, StorageError, StoredComment, now_rfc3339};
 use deadpool_postgres::Pool;
 use std::sync::atomic::Ordering;
@@ -104,39 +102,6 @@ storage_port!(CommentStore for PgStore, pg_runs {
         Ok(stored)
     }
 
-    async fn is_duplicate(
-        &self,
-        site: i64,
-        article: &str,
-        author_email: &str,
-        content: &str,
-    ) -> Result<bool, StorageError> {
-        let pool = self.pool.clone();
-        let load = move |after, limit| {
-            let pool = pool.clone();
-            async move {
-                let client = pool.get().await?;
-                comments::fingerprints_after(&Pg(&client), after, limit).await
-            }
-        };
-        let fingerprint = fingerprint(site, article, author_email, content);
-        if !self.duplicates.check(fingerprint, load) {
-            return Ok(false);
-        }
-        let client = self.client().await?;
-        comments::is_duplicate(&Pg(&client), site, article, author_email, content).await
-    }
-
-    async fn learn_unchallenged(
-        &self,
-        before: &str,
-        newer: u64,
-        after_id: i64,
-        limit: u64,
-    ) -> Result<(usize, i64), StorageError> {
-        in_transaction!(self, tx => comments::learn_unchallenged(&tx, before, newer, after_id, limit))
-    }
-
     async fn admit_post(
         &self,
         address: std::net::IpAddr,
@@ -203,9 +168,5 @@ storage_port!(CommentStore for PgStore, pg_runs {
 
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
-    }
-
-    async fn erase_author(&self, email: &str) -> Result<crate::storage::Erased, StorageError> {
-        in_transaction!(self, tx => crate::storage::sql::erase::erase_author(&tx, email))
     }
 });

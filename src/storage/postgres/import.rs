@@ -7,18 +7,6 @@ use crate::storage::forward::storage_port;
 use crate::storage::sql::import;
 
 storage_port!(ImportStore for PgStore, pg_runs {
-    async fn import_article(
-        &self,
-        a: &ArticleRecord,
-        taken: &[String],
-    ) -> Result<ArticleOutcome, StorageError> {
-        let outcome = in_transaction!(self, tx => import::import_article(&tx, a, taken))?;
-        if matches!(outcome, ArticleOutcome::Created(_)) {
-            self.changed();
-        }
-        Ok(outcome)
-    }
-
     async fn import_comments(
         &self,
         comments: Vec<ImportedComment>,
