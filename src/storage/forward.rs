@@ -16,9 +16,13 @@
 //! `then HOOK` runs `HOOK(port, &outcome)` after the body succeeded. The hooks are the functions
 //! below, over what both ports have ([`Port`]).
 //!
-//! A runner is invoked as `runner!(self, MODE [+shown] NAME(ARG, …) |exec| CALL)`: it binds `exec` to
-//! the connection or transaction (a `&E` where `E:` [`super::sql::Exec`]), evaluates the future
-//! `CALL` and returns its outcome.
+//! A runner is invoked as `runner!(self, MODE [+shown] NAME(ARG, …) |exec| CALL)`: it binds
+//! `exec` to the connection or transaction (a `&E` where `E:` [`super::sql::Exec`]), evaluates
+//! the future `CALL` and returns its outcome. A runner may send one method its own way by NAME
+//! (SQLite learns implicit ham in small transactions, not one).
+//!
+//! rustfmt leaves macro input alone: keep the list one line an entry, and format the methods a
+//! backend writes inside `storage_port!(…)` as rustfmt would.
 
 /// Implements one store trait (`CommentStore`, `AkismetStore`, `ImportStore`, `SiteStore`,
 /// `OutboxStore`) for a backend's port from the shared list:
@@ -102,6 +106,10 @@ macro_rules! storage_port {
             locked announce_reply(id: i64) -> () = replies::announce;
         ]);
     };
+    // Only these modes: a runner takes any word for one of them.
+    (@mode plain $(+ shown)?) => {};
+    (@mode atomic $(+ shown)?) => {};
+    (@mode locked $(+ shown)?) => {};
     (@answer $port:tt ($($arg:ident),*)) => {};
     (@answer $answered:ident $port:tt ($($arg:ident),*)) => {
         if let Some(answer) = $crate::storage::forward::$answered($port, $($arg),*) {
@@ -132,6 +140,7 @@ macro_rules! storage_port {
 
                 $(
                     async fn $name(&self, $($arg: $ty),*) -> Result<$out, StorageError> {
+                        $crate::storage::forward::storage_port!(@mode $mode $(+ $shown)?);
                         $crate::storage::forward::storage_port!(@answer $($answered)? self ($($arg),*));
                         let outcome: Result<$out, StorageError> =
                             $run!(self, $mode $(+ $shown)? $name($($arg),*) |exec|
