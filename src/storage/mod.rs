@@ -11,6 +11,7 @@
 pub mod backup;
 pub mod copy;
 pub mod duplicate_index;
+mod forward;
 mod locator;
 pub mod post_guard;
 mod postgres;

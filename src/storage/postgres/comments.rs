@@ -1,15 +1,10 @@
-//! [`CommentStore`] on PostgreSQL: the group insert (one `UNNEST` statement for every comment
-//! waiting) and the posting limits shared by the replicas; the rest are the shared bodies of
-//! [`crate::storage::sql::comments`].
+//! [`CommentStore`](crate::storage::CommentStore) on PostgreSQL: the group insert (one `UNNEST`
+//! statement for every comment waiting) and the posting limits shared by the replicas; the rest
+//! come from the list both backends share ([`crate::storage::forward`]).
 
 use super::{InsertRequest, PgStore};
-use crate::data::LabeledComment;
-use crate::storage::duplicate_index::fingerprint;
-use crate::storage::sql::{Pg, comments, lessons};
-use crate::storage::{
-    CommentStore, DayActivity, LearnedExample, Lesson, NewComment, Reputation, ReputationQuery,
-    Status, StatusEvent, StorageError, StoredComment, TakeBack, Window, now_rfc3339,
-};
+use crate::storage::forward::storage_port;
+use crate::storage::{NewComment, StorageError, StoredComment, now_rfc3339};
 use deadpool_postgres::Pool;
 use std::sync::atomic::Ordering;
 use tokio_postgres::types::ToSql;
@@ -95,8 +90,7 @@ pub(super) async fn insert_all(
         .collect()
 }
 
-#[async_trait::async_trait]
-impl CommentStore for PgStore {
+storage_port!(CommentStore for PgStore, pg_runs {
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
         self.writer
@@ -106,158 +100,6 @@ impl CommentStore for PgStore {
         let stored = outcome.await.map_err(|_| StorageError::WriterStopped)??;
         self.duplicates.add(stored.fingerprint());
         Ok(stored)
-    }
-
-    async fn get(&self, id: i64) -> Result<Option<StoredComment>, StorageError> {
-        comments::get(&Pg(&self.client().await?), id).await
-    }
-
-    async fn published(
-        &self,
-        site: i64,
-        article: &str,
-        window: Window,
-        limit: u64,
-    ) -> Result<Vec<StoredComment>, StorageError> {
-        let client = self.client().await?;
-        comments::published(&Pg(&client), site, article, window, limit).await
-    }
-
-    async fn reputation(&self, query: &ReputationQuery) -> Result<Reputation, StorageError> {
-        comments::reputation(&Pg(&self.client().await?), query).await
-    }
-
-    async fn count_published(&self, site: i64, article: &str) -> Result<u64, StorageError> {
-        comments::count_published(&Pg(&self.client().await?), site, article).await
-    }
-
-    async fn locate_published(
-        &self,
-        site: i64,
-        article: &str,
-        remote_ids: [&str; 2],
-        own_id: i64,
-    ) -> Result<Option<(i64, u64)>, StorageError> {
-        let client = self.client().await?;
-        comments::locate_published(&Pg(&client), site, article, remote_ids, own_id).await
-    }
-
-    async fn is_duplicate(
-        &self,
-        site: i64,
-        article: &str,
-        author_email: &str,
-        content: &str,
-    ) -> Result<bool, StorageError> {
-        let pool = self.pool.clone();
-        let load = move |after, limit| {
-            let pool = pool.clone();
-            async move {
-                let client = pool.get().await?;
-                comments::fingerprints_after(&Pg(&client), after, limit).await
-            }
-        };
-        let fingerprint = fingerprint(site, article, author_email, content);
-        if !self.duplicates.check(fingerprint, load) {
-            return Ok(false);
-        }
-        let client = self.client().await?;
-        comments::is_duplicate(&Pg(&client), site, article, author_email, content).await
-    }
-
-    async fn by_status(
-        &self,
-        status: Status,
-        site: Option<i64>,
-        article: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<StoredComment>, StorageError> {
-        let client = self.client().await?;
-        comments::by_status(&Pg(&client), status, site, article, limit).await
-    }
-
-    async fn set_status(
-        &self,
-        id: i64,
-        to: Status,
-        actor: &str,
-    ) -> Result<StoredComment, StorageError> {
-        let comment = in_transaction!(self, tx => comments::set_status(&tx, id, to, actor))?;
-        self.changed();
-        Ok(comment)
-    }
-
-    async fn learn_unchallenged(
-        &self,
-        before: &str,
-        newer: u64,
-        after_id: i64,
-        limit: u64,
-    ) -> Result<(usize, i64), StorageError> {
-        in_transaction!(self, tx => comments::learn_unchallenged(&tx, before, newer, after_id, limit))
-    }
-
-    async fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError> {
-        comments::history(&Pg(&self.client().await?), id).await
-    }
-
-    async fn feedback(&self) -> Result<Vec<LabeledComment>, StorageError> {
-        comments::feedback(&Pg(&self.client().await?)).await
-    }
-
-    async fn learning_log(
-        &self,
-        after: i64,
-        limit: u64,
-    ) -> Result<Vec<LearnedExample>, StorageError> {
-        comments::learning_log(&Pg(&self.client().await?), after, limit).await
-    }
-
-    async fn lessons(
-        &self,
-        teaches: &str,
-        before: i64,
-        limit: u64,
-    ) -> Result<Vec<Lesson>, StorageError> {
-        lessons::lessons(&Pg(&self.client().await?), teaches, before, limit).await
-    }
-
-    async fn take_back(&self, id: i64) -> Result<TakeBack, StorageError> {
-        in_transaction!(self, tx => lessons::take_back(&tx, id))
-    }
-
-    async fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError> {
-        comments::daily_activity(&Pg(&self.client().await?), since).await
-    }
-
-    async fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
-        comments::setting(&Pg(&self.client().await?), key).await
-    }
-
-    async fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError> {
-        comments::set_setting(&Pg(&self.client().await?), key, value).await
-    }
-
-    async fn create_session(
-        &self,
-        id_sha256: &str,
-        csrf: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<(), StorageError> {
-        in_transaction!(self, tx => comments::create_session(&tx, id_sha256, csrf, expires_at, now))
-    }
-
-    async fn session_csrf(
-        &self,
-        id_sha256: &str,
-        now: i64,
-    ) -> Result<Option<String>, StorageError> {
-        comments::session_csrf(&Pg(&self.client().await?), id_sha256, now).await
-    }
-
-    async fn delete_session(&self, id_sha256: &str) -> Result<(), StorageError> {
-        comments::delete_session(&Pg(&self.client().await?), id_sha256).await
     }
 
     async fn admit_post(
@@ -324,19 +166,7 @@ impl CommentStore for PgStore {
         Ok(admission)
     }
 
-    async fn ping(&self) -> Result<(), StorageError> {
-        comments::ping(&Pg(&self.client().await?)).await
-    }
-
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
-
-    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError> {
-        comments::count_by_status(&Pg(&self.client().await?)).await
-    }
-
-    async fn erase_author(&self, email: &str) -> Result<crate::storage::Erased, StorageError> {
-        in_transaction!(self, tx => crate::storage::sql::erase::erase_author(&tx, email))
-    }
-}
+});

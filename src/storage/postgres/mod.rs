@@ -28,11 +28,61 @@ macro_rules! in_transaction {
     }};
 }
 
+/// The PostgreSQL runner of [`storage_port!`](crate::storage::forward): `plain` and `locked`
+/// bodies on a pooled connection (each statement committed alone), `atomic` ones in one
+/// transaction; `+shown` tells this replica and the others once committed ([`PgStore::changed`]).
+macro_rules! pg_runs {
+    ($store:tt, atomic $(+ $shown:ident)? $name:ident($($arg:ident),*) |$exec:ident| $call:expr) => {{
+        let outcome = in_transaction!($store, tx => {
+            let $exec = &tx;
+            $call
+        })?;
+        $(pg_runs!(@$shown $store);)?
+        Ok(outcome)
+    }};
+    ($store:tt, $mode:ident $(+ $shown:ident)? $name:ident($($arg:ident),*) |$exec:ident| $call:expr) => {{
+        let client = $store.client().await?;
+        let $exec = &crate::storage::sql::Pg(&client);
+        let outcome = $call.await?;
+        $(pg_runs!(@$shown $store);)?
+        Ok(outcome)
+    }};
+    (@shown $store:tt) => {
+        $store.changed()
+    };
+}
+
 mod comments;
 mod import;
-mod keys;
-mod outbox;
-mod sites;
+
+crate::storage::forward::storage_port!(AkismetStore for PgStore, pg_runs {});
+
+crate::storage::forward::storage_port!(OutboxStore for PgStore, pg_runs {});
+
+crate::storage::forward::storage_port!(SiteStore for PgStore, pg_runs {});
+
+impl crate::storage::forward::Port for PgStore {
+    fn duplicates(&self) -> &crate::storage::duplicate_index::DuplicateIndex {
+        &self.duplicates
+    }
+
+    fn may_be_stored(&self, fingerprint: u32) -> bool {
+        let pool = self.pool.clone();
+        let load = move |after, limit| {
+            let pool = pool.clone();
+            async move {
+                let client = pool.get().await?;
+                let exec = crate::storage::sql::Pg(&client);
+                crate::storage::sql::comments::fingerprints_after(&exec, after, limit).await
+            }
+        };
+        self.duplicates.check(fingerprint, load)
+    }
+
+    fn pages_changed(&self) {
+        self.changed();
+    }
+}
 
 use super::{StorageError, StoredComment};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

@@ -1,0 +1,197 @@
+//! The port's methods that only run one shared body of [`super::sql`], listed once for both
+//! backends: [`storage_port!`] writes each store trait's implementation from this list, and a
+//! backend says only how it runs a body (its *runner*, a macro) and writes the methods it does
+//! its own way (the group-commit insert, the duplicate index, the posting limits, …).
+//!
+//! A list entry reads `MODE NAME(ARG: TYPE, …) -> OUTPUT = MODULE::FUNCTION;`: the method calls
+//! `sql::MODULE::FUNCTION(exec, ARG, …)` with its arguments in order, and MODE says how:
+//! - `plain`: on a connection, no transaction of its own (reads, and writes of one statement);
+//! - `atomic`: in one transaction on both backends;
+//! - `locked`: in an `IMMEDIATE` transaction on SQLite, which takes the write lock up front (a
+//!   deferred read-then-write would fail with `SQLITE_BUSY` when the group-commit writer
+//!   committed in between); PostgreSQL runs its statements as they come, each committed alone.
+//!
+//! `+shown` after the mode: the change shows on pages, so cached views are dropped once it is
+//! committed. `unless HOOK` answers without the body when `HOOK(port, ARG, …)` gives an answer;
+//! `then HOOK` runs `HOOK(port, &outcome)` after the body succeeded. The hooks are the functions
+//! below, over what both ports have ([`Port`]).
+//!
+//! A runner is invoked as `runner!(self, MODE [+shown] NAME(ARG, …) |exec| CALL)`: it binds
+//! `exec` to the connection or transaction (a `&E` where `E:` [`super::sql::Exec`]), evaluates
+//! the future `CALL` and returns its outcome. A runner may send one method its own way by NAME
+//! (SQLite learns implicit ham in small transactions, not one).
+//!
+//! rustfmt leaves macro input alone: keep the list one line an entry, and format the methods a
+//! backend writes inside `storage_port!(…)` as rustfmt would.
+
+/// Implements one store trait (`CommentStore`, `AkismetStore`, `ImportStore`, `SiteStore`,
+/// `OutboxStore`) for a backend's port from the shared list:
+/// `storage_port!(Trait for PortType, runner { its own methods })`. The methods a backend writes
+/// itself see the port's types (`StoredComment`, `StorageError`, …) by their short names.
+macro_rules! storage_port {
+    (CommentStore for $port:ty, $run:ident { $($own:tt)* }) => {
+        $crate::storage::forward::storage_port!(@impl CommentStore for $port, $run { $($own)* } [
+            plain get(id: i64) -> Option<StoredComment> = comments::get;
+            plain published(site: i64, article: &str, window: Window, limit: u64) -> Vec<StoredComment> = comments::published;
+            plain count_published(site: i64, article: &str) -> u64 = comments::count_published;
+            plain locate_published(site: i64, article: &str, remote_ids: [&str; 2], own_id: i64) -> Option<(i64, u64)> = comments::locate_published;
+            plain reputation(query: &ReputationQuery) -> Reputation = comments::reputation;
+            plain is_duplicate(site: i64, article: &str, author_email: &str, content: &str) -> bool = comments::is_duplicate unless ruled_out_by_index;
+            plain by_status(status: Status, site: Option<i64>, article: Option<&str>, limit: u64) -> Vec<StoredComment> = comments::by_status;
+            atomic+shown set_status(id: i64, to: Status, actor: &str) -> StoredComment = comments::set_status;
+            plain history(id: i64) -> Vec<StatusEvent> = comments::history;
+            plain feedback() -> Vec<LabeledComment> = comments::feedback;
+            plain learning_log(after: i64, limit: u64) -> Vec<LearnedExample> = comments::learning_log;
+            plain lessons(teaches: &str, before: i64, limit: u64) -> Vec<Lesson> = lessons::lessons;
+            atomic take_back(id: i64) -> TakeBack = lessons::take_back;
+            plain daily_activity(since: &str) -> Vec<DayActivity> = comments::daily_activity;
+            plain setting(key: &str) -> Option<String> = comments::setting;
+            plain set_setting(key: &str, value: &str) -> () = comments::set_setting;
+            atomic create_session(id_sha256: &str, csrf: &str, expires_at: i64, now: i64) -> () = comments::create_session;
+            plain session_csrf(id_sha256: &str, now: i64) -> Option<String> = comments::session_csrf;
+            plain delete_session(id_sha256: &str) -> () = comments::delete_session;
+            plain ping() -> () = comments::ping;
+            plain count_by_status() -> Vec<(Status, u64)> = comments::count_by_status;
+            atomic learn_unchallenged(before: &str, newer: u64, after_id: i64, limit: u64) -> (usize, i64) = comments::learn_unchallenged;
+            atomic+shown erase_author(email: &str) -> Erased = erase::erase_author;
+        ]);
+    };
+    (AkismetStore for $port:ty, $run:ident { $($own:tt)* }) => {
+        $crate::storage::forward::storage_port!(@impl AkismetStore for $port, $run { $($own)* } [
+            atomic add_key(key_sha256: &str, prefix: &str, blogs: &[String], note: Option<&str>, quota: Option<i64>) -> ApiKey = keys::add_key;
+            plain keys() -> Vec<ApiKey> = keys::keys;
+            plain key_by_hash(key_sha256: &str) -> Option<ApiKey> = keys::key_by_hash;
+            plain revoke_key(key_sha256: &str) -> bool = keys::revoke_key;
+            plain count_call(key_id: i64, month: &str) -> i64 = keys::count_call;
+            plain usage(key_id: i64, month: &str) -> i64 = keys::usage;
+            atomic record_submit(key_id: i64, example: &LabeledComment, source: &str) -> SubmitVote = keys::record_submit;
+            plain comment_by_guid(guid: &str) -> Option<i64> = keys::comment_by_guid;
+        ]);
+    };
+    (ImportStore for $port:ty, $run:ident { $($own:tt)* }) => {
+        $crate::storage::forward::storage_port!(@impl ImportStore for $port, $run { $($own)* } [
+            atomic import_article(article: &ArticleRecord, taken: &[String]) -> ArticleOutcome = import::import_article then show_created_article;
+            locked+shown link_imported_parents() -> u64 = import::link_imported_parents;
+            plain public_articles() -> Vec<StoredArticle> = import::public_articles;
+            plain export_articles() -> Vec<ExportArticle> = import::export_articles;
+            plain export_comments(article: Option<&str>, after: i64, limit: u64) -> Vec<ExportComment> = import::export_comments;
+            plain commented_articles() -> Vec<String> = import::commented_articles;
+            plain moved_article(path: &str, wp_post_id: Option<i64>) -> Option<String> = import::moved_article;
+        ]);
+    };
+    (SiteStore for $port:ty, $run:ident { $($own:tt)* }) => {
+        $crate::storage::forward::storage_port!(@impl SiteStore for $port, $run { $($own)* } [
+            plain sites() -> Vec<Site> = sites::sites;
+            atomic add_site(change: &SiteChange) -> Site = sites::add_site;
+            atomic remove_site(name: &str, origins: &[SiteOrigin]) -> bool = sites::remove_site;
+            plain thread(site: i64, uri: &str) -> Option<Thread> = sites::thread;
+            locked create_thread(site: i64, uri: &str, title: &str) -> Thread = sites::create_thread;
+            plain threads(site: i64, limit: u64) -> Vec<Thread> = sites::threads;
+            locked vote(id: i64, voter: &str, up: bool) -> Votes = threads::vote;
+            plain thread_extras(site: i64, uri: &str) -> Vec<CommentExtras> = threads::thread_extras;
+            locked+shown edit_comment(id: i64, content: &str, author: &str, author_url: Option<&str>) -> StoredComment = threads::edit_comment then index_edited_text;
+        ]);
+    };
+    (OutboxStore for $port:ty, $run:ident { $($own:tt)* }) => {
+        $crate::storage::forward::storage_port!(@impl OutboxStore for $port, $run { $($own)* } [
+            plain any_events_due(now: &str) -> bool = outbox::any_due;
+            locked claim_events(now: &str, lease_until: &str, limit: u64) -> Vec<OutboxItem> = outbox::claim;
+            locked finish_event(id: i64, outcome: &EventOutcome) -> () = outbox::finish;
+            plain delivery_log(site: i64, limit: u64) -> Vec<OutboxItem> = outbox::log;
+            locked prune_events(before: &str) -> u64 = outbox::prune;
+            locked subscribe_replies(id: i64) -> () = replies::subscribe;
+            plain reply_subscriber(id: i64) -> Option<Subscriber> = replies::subscriber;
+            locked unsubscribe_replies(id: i64) -> bool = replies::unsubscribe;
+            plain reply_announced(id: i64) -> bool = replies::announced;
+            locked announce_reply(id: i64) -> () = replies::announce;
+        ]);
+    };
+    // Only these modes: a runner takes any word for one of them.
+    (@mode plain $(+ shown)?) => {};
+    (@mode atomic $(+ shown)?) => {};
+    (@mode locked $(+ shown)?) => {};
+    (@answer $port:tt ($($arg:ident),*)) => {};
+    (@answer $answered:ident $port:tt ($($arg:ident),*)) => {
+        if let Some(answer) = $crate::storage::forward::$answered($port, $($arg),*) {
+            return Ok(answer);
+        }
+    };
+    (@impl $store:ident for $port:ty, $run:ident { $($own:tt)* } [$(
+        $mode:ident $(+ $shown:ident)? $name:ident ($($arg:ident: $ty:ty),*) -> $out:ty
+            = $module:ident :: $function:ident $(unless $answered:ident)? $(then $after:ident)?;
+    )*]) => {
+        const _: () = {
+            #[allow(unused_imports)]
+            use $crate::data::LabeledComment;
+            #[allow(unused_imports)]
+            use $crate::domain::{ArticleRecord, Site, SiteOrigin, Thread};
+            #[allow(unused_imports)]
+            use $crate::storage::{
+                Admission, ApiKey, ArticleOutcome, CommentExtras, CommentOutcome, DayActivity,
+                Erased, EventOutcome, ExportArticle, ExportComment, ImportedComment,
+                LearnedExample, Lesson, NewComment, OutboxItem, PostLimits, Reputation,
+                ReputationQuery, SiteChange, Status, StatusEvent, StorageError, StoredArticle,
+                StoredComment, Subscriber, SubmitVote, TakeBack, Votes, Window,
+            };
+
+            #[async_trait::async_trait]
+            impl $crate::storage::$store for $port {
+                $($own)*
+
+                $(
+                    async fn $name(&self, $($arg: $ty),*) -> Result<$out, StorageError> {
+                        $crate::storage::forward::storage_port!(@mode $mode $(+ $shown)?);
+                        $crate::storage::forward::storage_port!(@answer $($answered)? self ($($arg),*));
+                        let outcome: Result<$out, StorageError> =
+                            $run!(self, $mode $(+ $shown)? $name($($arg),*) |exec|
+                                $crate::storage::sql::$module::$function(exec, $($arg),*));
+                        let outcome = outcome?;
+                        $($crate::storage::forward::$after(self, &outcome);)?
+                        Ok(outcome)
+                    }
+                )*
+            }
+        };
+    };
+}
+
+pub(super) use storage_port;
+
+use super::duplicate_index::{DuplicateIndex, fingerprint};
+use super::{ArticleOutcome, StoredComment};
+
+/// What the list's hooks need of a backend's port.
+pub(super) trait Port {
+    /// Its index of stored texts ([`super::duplicate_index`]).
+    fn duplicates(&self) -> &DuplicateIndex;
+    /// Whether a text with `fingerprint` may be stored: [`DuplicateIndex::check`], which starts a
+    /// refresh from the database when one is due.
+    fn may_be_stored(&self, fingerprint: u32) -> bool;
+    /// After a commit that changes what pages show: cached views are stale.
+    fn pages_changed(&self);
+}
+
+/// `is_duplicate` without a query when the duplicate index rules the text out (almost always).
+pub(super) fn ruled_out_by_index(
+    port: &impl Port,
+    site: i64,
+    article: &str,
+    author_email: &str,
+    content: &str,
+) -> Option<bool> {
+    let fingerprint = fingerprint(site, article, author_email, content);
+    (!port.may_be_stored(fingerprint)).then_some(false)
+}
+
+/// After an edit: the edited text is a duplicate from now on too (the index's refresh reads new
+/// rows only, not edits).
+pub(super) fn index_edited_text(port: &impl Port, edited: &StoredComment) {
+    port.duplicates().add(edited.fingerprint());
+}
+
+/// After an article import: a created article shows on pages.
+pub(super) fn show_created_article(port: &impl Port, outcome: &ArticleOutcome) {
+    if matches!(outcome, ArticleOutcome::Created(_)) {
+        port.pages_changed();
+    }
+}
