@@ -528,3 +528,85 @@ fn a_sites_lessons_teach_its_own_layer_which_outlives_a_retrain() {
     assert!(p(&retrained) > p(&before) + 0.05, "{before} → {retrained}");
     server.stop();
 }
+
+/// Posts `comment` as a reader of the default site's article through the JSON API.
+fn post_comment(server: &Server, comment: &Value) -> Value {
+    post(
+        &server.url(&format!("/api/v1/articles/{ARTICLE}/comments")),
+        comment,
+    )
+}
+
+/// Forty link spam comments from forty shops: what a site flooded by a campaign receives.
+fn post_spam_run(server: &Server) {
+    for i in 0..40 {
+        let posted = post_comment(
+            server,
+            &json!({
+                "comment_content": format!("Buy cheap viagra online without prescription, fast shipping {i}: http://pills-cheap{i}.ru/order"),
+                "comment_author": format!("Cheap Pills {i}"),
+                "comment_author_email": format!("sales@pills-cheap{i}.ru"),
+                "comment_author_url": format!("http://pills-cheap{i}.ru/"),
+            }),
+        );
+        assert_ne!(posted["status"], "published", "{posted}");
+    }
+}
+
+/// A site learns its own share of spam from its traffic, with no moderator: after a run of link
+/// spam `/healthz` shows the default site's share risen from the model's, and a borderline
+/// comment the model alone publishes is held, the share leading its clues. The shift is bounded
+/// and never rejects by itself. With `--no-site-prior` the same traffic moves nothing.
+#[test]
+fn a_site_learns_its_share_of_spam_from_its_traffic() {
+    // Short thanks the shipped model scores between 0.2 and 0.5: published at the model's share.
+    let candidates = [
+        "Great post, thanks!",
+        "Check this out, thanks",
+        "Thanks, bookmarked for later",
+        "Great info, thanks",
+    ];
+    let comment = |text: &str| {
+        json!({"comment_content": text, "comment_author": "Jana",
+               "comment_author_email": "jana@example.org"})
+    };
+    for site_prior in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let extra: &[&str] = if site_prior {
+            &[]
+        } else {
+            &["--no-site-prior"]
+        };
+        let server = Server::start(&dir.path().join("c.db"), &model(), extra);
+        let borderline = candidates
+            .iter()
+            .copied()
+            .find(|text| {
+                let scored = post(&server.url("/api/v1/classify"), &comment(text));
+                let p = scored["spam_probability"].as_f64().unwrap();
+                (0.25..0.5).contains(&p) && scored["verdict"] == "published"
+            })
+            .expect("a candidate the shipped model scores between 0.25 and 0.5");
+        assert!(healthz(&server)["model"]["site_prior"].is_null());
+        post_spam_run(&server);
+        let prior = &healthz(&server)["model"]["site_prior"];
+        let posted = post_comment(&server, &comment(borderline));
+        if site_prior {
+            let share = prior["share"].as_f64().unwrap();
+            let model_share = prior["model_share"].as_f64().unwrap();
+            let shift = prior["log_odds_shift"].as_f64().unwrap();
+            assert_eq!(prior["comments"], 40, "{prior}");
+            assert!(share > 2.0 * model_share, "{prior}");
+            assert!(shift > 0.5 && shift <= 1.25 + 1e-9, "{prior}");
+            assert_eq!(posted["status"], "held", "{posted}");
+            assert_eq!(
+                posted["clues"][0]["token"], "site:share-of-spam",
+                "{posted}"
+            );
+        } else {
+            assert!(prior.is_null(), "{prior}");
+            assert_eq!(posted["status"], "published", "{posted}");
+        }
+        server.stop();
+    }
+}

@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The routes pages of other origins call, behind [`cors::guard`]: the default site's articles
@@ -286,6 +286,22 @@ async fn theme_css(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// The default site's share of spam learned from its traffic, beside the model's
+/// ([`SitePrior`](crate::engine::site_prior::SitePrior)); `null` before its first comment or
+/// with `--no-site-prior`.
+fn site_prior_json(state: &AppState, served: &super::model_holder::ServedModel) -> Value {
+    let site = super::site_rules::DEFAULT_SITE;
+    match state.models.site_prior(site) {
+        Some(prior) => json!({
+            "share": prior.share(),
+            "model_share": served.model.spam_share(),
+            "comments": prior.seen(),
+            "log_odds_shift": state.models.site_prior_shift(site, served),
+        }),
+        None => Value::Null,
+    }
+}
+
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let served = state.models.current();
     let database = state.store.ping().await.is_ok();
@@ -317,6 +333,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
                     "site_ham_rejected_at_file_thresholds":
                         served.recalibrated.map_or(0, |r| r.rejected_at_base),
                 },
+                "site_prior": site_prior_json(&state, &served),
                 "learned": {
                     "examples": served.learned,
                     "through_log_id": served.learned_through,
