@@ -16,10 +16,10 @@ fn eval(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn youtube_leave_one_video_out_beats_the_bar() {
+/// The four YouTube videos of the training data.
+fn videos() -> Vec<String> {
     let dir = "training-data/youtube-spam-collection";
-    let files: Vec<String> = [
+    [
         "Youtube01-Psy.csv",
         "Youtube02-KatyPerry.csv",
         "Youtube03-LMFAO.csv",
@@ -27,7 +27,12 @@ fn youtube_leave_one_video_out_beats_the_bar() {
     ]
     .iter()
     .map(|f| format!("{dir}/{f}"))
-    .collect();
+    .collect()
+}
+
+#[test]
+fn youtube_leave_one_video_out_beats_the_bar() {
+    let files = videos();
     let mut args = vec!["--leave-one-file-out"];
     args.extend(files.iter().map(String::as_str));
     let report = eval(&args);
@@ -46,16 +51,7 @@ fn youtube_leave_one_video_out_beats_the_bar() {
 /// (about half, against the mix's 13%) is learned from its own traffic, as the server does.
 #[test]
 fn full_mix_leave_one_video_out_beats_the_linear_peer() {
-    let dir = "training-data/youtube-spam-collection";
-    let videos: Vec<String> = [
-        "Youtube01-Psy.csv",
-        "Youtube02-KatyPerry.csv",
-        "Youtube03-LMFAO.csv",
-        "Youtube04-Eminem.csv",
-    ]
-    .iter()
-    .map(|f| format!("{dir}/{f}"))
-    .collect();
+    let videos = videos();
     let mut args = vec!["--leave-one-file-out"];
     args.extend(videos.iter().map(String::as_str));
     args.extend([
