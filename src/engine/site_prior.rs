@@ -129,7 +129,11 @@ impl SitePriors {
     pub fn hear(&self, site: &str, model_share: f64, probability: f64) -> f64 {
         let fresh = SitePrior::new(model_share);
         let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        let prior = sites.entry(site.to_owned()).or_insert(fresh);
+        // Looked up by `&str` first: the key is copied once per site, not once per comment.
+        let prior = match sites.get_mut(site) {
+            Some(prior) => prior,
+            None => sites.entry(site.to_owned()).or_insert(fresh),
+        };
         if prior.model_share != fresh.model_share {
             *prior = fresh;
         }
@@ -239,6 +243,30 @@ mod tests {
         }
         assert!((prior.share() - 0.6).abs() < 0.05, "{}", prior.share());
         assert_eq!(prior.shift(), 0.0);
+    }
+
+    #[test]
+    fn each_site_learns_apart_and_a_new_model_starts_it_again() {
+        let priors = SitePriors::default();
+        assert_eq!(priors.shift("blog", 0.135), 0.0);
+        let mut last = 0.0;
+        for _ in 0..100 {
+            last = priors.hear("blog", 0.135, 0.99);
+        }
+        assert!(last > 0.0 && priors.shift("blog", 0.135) >= last);
+        assert_eq!(priors.get("blog").map(|p| p.seen()), Some(100));
+        assert_eq!(
+            priors.shift("shop", 0.135),
+            0.0,
+            "another site is not moved"
+        );
+        assert_eq!(
+            priors.shift("blog", 0.3),
+            0.0,
+            "under a model of another share"
+        );
+        assert_eq!(priors.hear("blog", 0.3, 0.99), 0.0);
+        assert_eq!(priors.get("blog").map(|p| p.seen()), Some(1));
     }
 
     #[test]
