@@ -213,8 +213,9 @@ impl Calibration {
     }
 }
 
+/// The logistic function, stable at both ends.
 #[inline]
-fn sigmoid(z: f64) -> f64 {
+pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {

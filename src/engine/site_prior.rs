@@ -16,6 +16,7 @@
 //! [`Thresholds::verdict`](super::decision::Thresholds::verdict)), and a clean stretch never
 //! waves spam through.
 
+use super::decision::sigmoid;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -53,11 +54,7 @@ impl SitePrior {
     /// A site that has seen nothing yet: its share is the model's (`model_share`, clamped into
     /// (0, 1)).
     pub fn new(model_share: f64) -> Self {
-        let model_share = if model_share.is_finite() {
-            model_share.clamp(1e-3, 1.0 - 1e-3)
-        } else {
-            0.5
-        };
+        let model_share = usable_share(model_share);
         SitePrior {
             model_share,
             share: model_share,
@@ -81,6 +78,14 @@ impl SitePrior {
     pub fn shift(&self) -> f64 {
         let distance = logit(self.share) - logit(self.model_share);
         distance.signum() * (distance.abs() - DEAD_ZONE).max(0.0)
+    }
+
+    /// The shift in force for one new comment of the site, which it then learns from
+    /// (`probability`: the model's, before the shift). What the server does with each comment.
+    pub fn hear(&mut self, probability: f64) -> f64 {
+        let shift = self.shift();
+        self.observe(probability);
+        shift
     }
 
     /// Learns from one comment of the site: `probability` is the model's spam probability for
@@ -120,7 +125,7 @@ impl SitePriors {
         let sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
         sites
             .get(site)
-            .filter(|prior| prior.model_share == SitePrior::new(model_share).model_share)
+            .filter(|prior| prior.model_share == usable_share(model_share))
             .map_or(0.0, SitePrior::shift)
     }
 
@@ -137,9 +142,7 @@ impl SitePriors {
         if prior.model_share != fresh.model_share {
             *prior = fresh;
         }
-        let shift = prior.shift();
-        prior.observe(probability);
-        shift
+        prior.hear(probability)
     }
 
     /// `site`'s estimate, if it has heard any comment.
@@ -164,20 +167,21 @@ pub fn stream(probabilities: &[f64], model_share: f64) -> Vec<f64> {
     let mut prior = SitePrior::new(model_share);
     probabilities
         .iter()
-        .map(|&p| {
-            let served = shifted(p, prior.shift());
-            prior.observe(p);
-            served
-        })
+        .map(|&p| shifted(p, prior.hear(p)))
         .collect()
+}
+
+/// `model_share` kept inside (0, 1), where its log-odds are finite.
+fn usable_share(model_share: f64) -> f64 {
+    if model_share.is_finite() {
+        model_share.clamp(1e-3, 1.0 - 1e-3)
+    } else {
+        0.5
+    }
 }
 
 fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
-}
-
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
 }
 
 #[cfg(test)]
@@ -216,6 +220,16 @@ mod tests {
                 prior.share()
             );
         }
+    }
+
+    #[test]
+    fn a_new_sites_traffic_takes_over_within_a_few_dozen_comments() {
+        let mut prior = SitePrior::new(0.135);
+        for p in traffic(0.5, 50, 0.135, 3.0) {
+            prior.observe(p);
+        }
+        assert!(prior.share() > 0.35, "{}", prior.share());
+        assert!(prior.shift() > 0.5, "{}", prior.shift());
     }
 
     #[test]

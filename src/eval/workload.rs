@@ -226,11 +226,7 @@ fn outcome(
         });
         log_odds = classification.log_odds;
     }
-    let shift = prior.map_or(0.0, |prior| {
-        let shift = prior.shift();
-        prior.observe(classification.spam_probability);
-        shift
-    });
+    let shift = prior.map_or(0.0, |prior| prior.hear(classification.spam_probability));
     classification = with_site_prior(model, shift, classification);
     (probability, verdict) = (classification.spam_probability, classification.verdict);
     if let Some((base, site_spam_lessons, resemblance, _)) = base {
