@@ -335,8 +335,11 @@ pub fn with_site_evidence(
 ) -> (Classification, Option<f64>) {
     let thresholds = served.meta.thresholds;
     let established = site_spam_lessons >= MIN_SITE_SPAM_LESSONS;
+    // The site's share of spam may hold a comment, never be the reason it is rejected: the
+    // rejection threshold is read before its shift.
+    let unshifted = site_prior::shifted(classification.spam_probability, -prior_shift);
     match classification.verdict {
-        Verdict::Held if established && classification.spam_probability >= thresholds.reject => {
+        Verdict::Held if established && unshifted >= thresholds.reject => {
             let site = classification.log_odds - base_score().log_odds;
             if site >= SITE_EVIDENCE_MARGIN {
                 classification.verdict = Verdict::Rejected;
