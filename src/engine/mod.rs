@@ -1,5 +1,6 @@
 //! The classification engine: normalize → tokenize → features → naive Bayes → calibrated verdict.
 
+mod column_stats;
 pub mod decision;
 pub mod error;
 pub mod features;

@@ -2,11 +2,15 @@
 //! `log P(spam|x) − log P(ham|x) = log π₁ − log π₀ + Σᵢ xᵢ (log θ₁ᵢ − log θ₀ᵢ)`, the same joint
 //! log-likelihood linfa-bayes computes with a dense dot product.
 
+use super::column_stats::{Column, ColumnStats, DenseStats, SiteStats};
 use super::decision::{Calibration, Thresholds, Verdict};
 use super::features::{TfTransform, Vocabulary, Weighting, is_sender_hash, token_hash};
 use super::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use crate::data::CommentView;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Multinomial naive Bayes over a vocabulary, kept as what it learns from: per-class feature
 /// counts (sums of weighted feature values) and document counts, the sufficient statistics of
@@ -21,15 +25,12 @@ pub struct NaiveBayesCore {
     pub alpha: f64,
     /// Documents seen per class, ham (0) and spam (1); weighted, so not always whole.
     pub class_docs: [f64; 2],
-    /// Summed feature values per column, ham (0) and spam (1).
-    pub feature_count: [Vec<f64>; 2],
     /// `ln P(class)` for ham (0) and spam (1).
     pub log_prior: [f64; 2],
-    /// `ln P(feature | class)` per column, for ham (0) and spam (1).
-    pub feature_log_prob: [Vec<f64>; 2],
-    /// `feature_log_prob[1] − feature_log_prob[0]`, precomputed for scoring.
-    llr: Vec<f64>,
-    /// `Σ(count + α)` per class: the denominator of `feature_log_prob`, kept for
+    /// Per column and class: the summed feature values (counts), `ln P(feature | class)`, and
+    /// their log-likelihood ratio.
+    stats: ColumnStats,
+    /// `Σ(count + α)` per class: the denominator of the log-probabilities, kept for
     /// [`held_out_score`](Self::held_out_score).
     smoothed_sum: [f64; 2],
     /// Scoring shortcut for binary term frequency.
@@ -37,8 +38,8 @@ pub struct NaiveBayesCore {
 }
 
 /// A core's counts and log-probabilities, before what derives from them: the vocabulary, the
-/// document counts, the feature counts, their log-probabilities and `Σ(count + α)` per class.
-struct Counts(Vocabulary, [f64; 2], [Vec<f64>; 2], [Vec<f64>; 2], [f64; 2]);
+/// document counts, the per-column statistics and `Σ(count + α)` per class.
+struct Counts(Vocabulary, [f64; 2], ColumnStats, [f64; 2]);
 
 /// One labeled example for [`NaiveBayesCore::learn`]: sorted `(token hash, count)` pairs, its
 /// label, and its weight (how many examples it counts as; negative takes one back).
@@ -80,43 +81,55 @@ impl NaiveBayesCore {
             ln_probs(&feature_count[0], sums[0]),
             ln_probs(&feature_count[1], sums[1]),
         ];
-        let counts = Counts(vocab, class_docs, feature_count, log_prob, sums);
-        Self::assemble(tokenizer, weighting, alpha, counts, |vocab, llr| {
-            BinaryTerms::new(&weighting, vocab, llr)
-        })
+        let stats = Arc::new(DenseStats::new(feature_count, log_prob));
+        let terms = BinaryTerms::new(&weighting, &vocab, &stats.llr);
+        let counts = Counts(vocab, class_docs, ColumnStats::Dense(stats), sums);
+        Self::assemble(tokenizer, weighting, alpha, counts, terms)
     }
 
-    /// A core from its counts and their log-probabilities: the priors, the log-likelihood ratios
-    /// and the scoring terms (`terms`, from the vocabulary and the ratios) follow.
+    /// A core from its counts, their log-probabilities and its scoring terms: the priors follow.
     fn assemble(
         tokenizer: TokenizerConfig,
         weighting: Weighting,
         alpha: f64,
         counts: Counts,
-        terms: impl FnOnce(&Vocabulary, &[f64]) -> Option<BinaryTerms>,
+        binary_terms: Option<BinaryTerms>,
     ) -> Self {
-        let Counts(vocab, class_docs, feature_count, feature_log_prob, smoothed_sum) = counts;
+        let Counts(vocab, class_docs, stats, smoothed_sum) = counts;
         let total_docs = class_docs[0] + class_docs[1];
         let log_prior = class_docs.map(|d| (d / total_docs).ln());
-        let llr = feature_log_prob[1]
-            .iter()
-            .zip(&feature_log_prob[0])
-            .map(|(s, h)| s - h)
-            .collect::<Vec<_>>();
-        let binary_terms = terms(&vocab, &llr);
         NaiveBayesCore {
             tokenizer,
             weighting,
             vocab,
             alpha,
             class_docs,
-            feature_count,
             log_prior,
-            feature_log_prob,
-            llr,
+            stats,
             smoothed_sum,
             binary_terms,
         }
+    }
+
+    /// Column `col`'s summed feature values for `class` (0 beyond the last column).
+    pub fn feature_count(&self, class: usize, col: u32) -> f64 {
+        self.stats.column(col).map_or(0.0, |c| c.count[class])
+    }
+
+    /// Every column's summed feature values for `class`, in column order.
+    pub fn feature_counts(&self, class: usize) -> Cow<'_, [f64]> {
+        self.stats.counts(class)
+    }
+
+    /// `ln P(feature col | class)` (0 beyond the last column).
+    pub fn feature_log_prob(&self, class: usize, col: u32) -> f64 {
+        self.stats.column(col).map_or(0.0, |c| c.log_prob[class])
+    }
+
+    /// Whether the core has a model file's layout: columns in hash order, kept in arrays (a
+    /// site's learned model is not, [`compacted`](Self::compacted) makes it so).
+    pub fn is_compact(&self) -> bool {
+        self.vocab.is_sorted() && self.stats.is_dense()
     }
 
     /// The score of an example this model has learned `weight` times (its own `weight` is not
@@ -143,10 +156,12 @@ impl NaiveBayesCore {
         let ln_sum = (self.smoothed_sum[own] - removed).ln();
         let (mut log_odds, mut sender) = (prior, 0.0);
         for &(col, v) in &features {
-            let c = col as usize;
+            let Some(column) = self.stats.column(col) else {
+                continue;
+            };
             let own_log_prob =
-                ((self.feature_count[own][c] - weight * v).max(0.0) + self.alpha).ln() - ln_sum;
-            let other_log_prob = self.feature_log_prob[other][c];
+                ((column.count[own] - weight * v).max(0.0) + self.alpha).ln() - ln_sum;
+            let other_log_prob = column.log_prob[other];
             let llr = if own == 1 {
                 own_log_prob - other_log_prob
             } else {
@@ -166,9 +181,9 @@ impl NaiveBayesCore {
     /// larger hash) are evicted. The result equals a fit on the old data plus `examples`
     /// over the same vocabulary (`tests/linfa_equivalence.rs`).
     pub fn learn(&self, examples: &[Example], max_features: usize) -> NaiveBayesCore {
-        if !self.vocab.is_sorted() {
+        let Some(dense) = self.stats.dense().filter(|_| self.vocab.is_sorted()) else {
             return self.compacted().learn(examples, max_features);
-        }
+        };
         // Tokens the vocabulary lacks, sorted and distinct.
         let mut fresh: Vec<u64> = examples
             .iter()
@@ -179,7 +194,7 @@ impl NaiveBayesCore {
         fresh.dedup();
         let (union, mut counts) = if fresh.is_empty() {
             // The common case once a site's words are known: same columns, counts copied.
-            (self.vocab.clone(), self.feature_count.clone())
+            (self.vocab.clone(), dense.count.clone())
         } else {
             // Merge the new tokens into the sorted columns, in one pass.
             let old = self.vocab.sorted_hashes();
@@ -191,8 +206,8 @@ impl NaiveBayesCore {
                 if j == fresh.len() || (i < old.len() && old[i] < fresh[j]) {
                     hashes.push(old[i]);
                     idf.push(self.vocab.idf(i as u32));
-                    counts[0].push(self.feature_count[0][i]);
-                    counts[1].push(self.feature_count[1][i]);
+                    counts[0].push(dense.count[0][i]);
+                    counts[1].push(dense.count[1][i]);
                     i += 1;
                 } else {
                     hashes.push(fresh[j]);
@@ -251,82 +266,89 @@ impl NaiveBayesCore {
         )
     }
 
-    /// This model (a model file's) with a site's learned counts in place, built in a pass of
-    /// additions over the columns plus a logarithm per column the site changed, where
-    /// [`from_counts`](Self::from_counts) takes two per column: `changed` gives new counts to
-    /// some of this model's columns (ascending, distinct), `extra` appends columns for tokens
-    /// it lacks (distinct hashes; IDF 1), and `class_docs` replaces its document counts. The
-    /// result equals `from_counts` over the same counts, but for the order of the sums.
+    /// This model (a model file's) with a site's learned counts in place, in time proportional
+    /// to the columns the site changed: `changed` gives new counts to some of this model's
+    /// columns (ascending, distinct), `extra` appends columns for tokens it lacks (distinct
+    /// hashes; IDF 1), and `class_docs` replaces its document counts. The file's arrays are
+    /// shared, not copied ([`ColumnStats::Site`]): a column the site left alone keeps its count,
+    /// so its log-probability moves only by the change of its class's total, one number per
+    /// class, added as it is read. The result scores as `from_counts` over the same counts, but
+    /// for the order of the sums.
     pub fn with_site_columns(
         &self,
         class_docs: [f64; 2],
         changed: &[(u32, [f64; 2])],
         extra: &[(u64, [f64; 2])],
     ) -> NaiveBayesCore {
+        let Some(file) = self.stats.dense() else {
+            // A site's model as the base (not what the server does): its columns in arrays first.
+            return self
+                .in_arrays()
+                .with_site_columns(class_docs, changed, extra);
+        };
         let vocab = self
             .vocab
             .with_extra(extra.iter().map(|&(h, _)| h).collect());
-        let mut feature_count = self.feature_count.clone();
         let mut sums = self.smoothed_sum;
-        for &(col, counts) in changed {
+        let changed: Vec<(u32, [f64; 2])> = changed
+            .iter()
+            .filter(|&&(col, _)| (col as usize) < file.llr.len())
+            .copied()
+            .collect();
+        for &(col, counts) in &changed {
             for class in 0..2 {
-                if let Some(c) = feature_count[class].get_mut(col as usize) {
-                    sums[class] += counts[class] - *c;
-                    *c = counts[class];
-                }
+                sums[class] += counts[class] - file.count[class][col as usize];
             }
         }
         for &(_, counts) in extra {
             for class in 0..2 {
-                feature_count[class].push(counts[class]);
                 sums[class] += counts[class] + self.alpha;
             }
         }
-        // A column the site left alone keeps its count, so its log-probability moves only by the
-        // change of its class's total.
         let ln_sum = sums.map(f64::ln);
         let shift = [0, 1].map(|class| self.smoothed_sum[class].ln() - ln_sum[class]);
-        let mut log_prob = [0, 1].map(|class| {
-            let shift = shift[class];
-            let mut log_prob: Vec<f64> = self.feature_log_prob[class]
+        let column = |count: [f64; 2]| Column {
+            count,
+            log_prob: [0, 1].map(|class| (count[class] + self.alpha).ln() - ln_sum[class]),
+        };
+        let site = SiteStats {
+            file: file.clone(),
+            shift,
+            changed: changed
                 .iter()
-                .map(|&l| l + shift)
-                .collect();
-            log_prob.extend(
-                extra
-                    .iter()
-                    .map(|&(_, counts)| (counts[class] + self.alpha).ln() - ln_sum[class]),
-            );
-            log_prob
-        });
-        for &(col, counts) in changed {
-            for class in 0..2 {
-                if let Some(l) = log_prob[class].get_mut(col as usize) {
-                    *l = (counts[class] + self.alpha).ln() - ln_sum[class];
-                }
-            }
-        }
-        let delta = shift[1] - shift[0];
-        let changed_columns = changed.iter().map(|&(col, _)| col);
-        let counts = Counts(vocab, class_docs, feature_count, log_prob, sums);
-        let base_terms = self.binary_terms.as_ref();
-        Self::assemble(
+                .map(|&(col, counts)| (col, column(counts)))
+                .collect(),
+            extra: extra.iter().map(|&(_, counts)| column(counts)).collect(),
+        };
+        let terms = self
+            .binary_terms
+            .as_ref()
+            .map(|terms| terms.for_site(shift[1] - shift[0], &self.weighting, &vocab, &site));
+        let stats = ColumnStats::Site(Arc::new(site));
+        let counts = Counts(vocab, class_docs, stats, sums);
+        Self::assemble(self.tokenizer, self.weighting, self.alpha, counts, terms)
+    }
+
+    /// The same model, its columns in the same order, every one of them in arrays.
+    fn in_arrays(&self) -> NaiveBayesCore {
+        NaiveBayesCore::from_counts(
             self.tokenizer,
             self.weighting,
+            self.vocab.clone(),
             self.alpha,
-            counts,
-            |vocab, llr| {
-                base_terms
-                    .map(|terms| terms.shifted(delta, &self.weighting, vocab, llr, changed_columns))
-            },
+            self.class_docs,
+            [0, 1].map(|class| self.feature_counts(class).into_owned()),
         )
     }
 
     /// The same model with every column in hash order, the layout of a model file: a site's
     /// learned model keeps the tokens its lessons brought as extra columns after the file's.
     pub fn compacted(&self) -> NaiveBayesCore {
-        if self.vocab.is_sorted() {
+        if self.is_compact() {
             return self.clone();
+        }
+        if self.vocab.is_sorted() {
+            return self.in_arrays();
         }
         let mut order: Vec<(u64, usize)> = self.vocab.hashes().zip(0..).collect();
         order.sort_unstable();
@@ -336,10 +358,8 @@ impl NaiveBayesCore {
             .map(|&(_, c)| self.vocab.idf(c as u32))
             .collect();
         let counts = [0, 1].map(|k| {
-            order
-                .iter()
-                .map(|&(_, c)| self.feature_count[k][c])
-                .collect()
+            let column = self.feature_counts(k);
+            order.iter().map(|&(_, c)| column[c]).collect()
         });
         NaiveBayesCore::from_counts(
             self.tokenizer,
@@ -360,8 +380,8 @@ impl NaiveBayesCore {
     pub fn joint_log_likelihood(&self, features: &[(u32, f64)]) -> [f64; 2] {
         let mut jll = self.log_prior;
         for &(col, w) in features {
-            jll[0] += w * self.feature_log_prob[0][col as usize];
-            jll[1] += w * self.feature_log_prob[1][col as usize];
+            jll[0] += w * self.feature_log_prob(0, col);
+            jll[1] += w * self.feature_log_prob(1, col);
         }
         jll
     }
@@ -371,14 +391,14 @@ impl NaiveBayesCore {
     pub fn log_odds(&self, features: &[(u32, f64)]) -> f64 {
         let mut s = self.log_prior[1] - self.log_prior[0];
         for &(col, w) in features {
-            s += w * self.llr[col as usize];
+            s += w * self.stats.llr(col);
         }
         s
     }
 
     /// Per-column log-likelihood ratio.
     pub fn llr(&self, col: u32) -> f64 {
-        self.llr[col as usize]
+        self.stats.llr(col)
     }
 
     /// Weighted sparse vector of a comment, in `scratch.features`.
@@ -432,7 +452,7 @@ impl NaiveBayesCore {
         features
             .iter()
             .filter(|&&(col, _)| self.is_sender_column(col))
-            .map(|&(col, w)| w * self.llr[col as usize])
+            .map(|&(col, w)| w * self.stats.llr(col))
             .sum()
     }
 
@@ -451,14 +471,14 @@ impl NaiveBayesCore {
             Some(terms) => {
                 let mut sums = TermSums::default();
                 for &(col, _) in counts {
-                    terms.add(&mut sums, col);
+                    terms.add(&mut sums, col, &self.vocab);
                 }
                 let scale = terms.scale(&sums);
                 contributions.clear();
                 contributions.extend(
                     counts
                         .iter()
-                        .map(|&(col, _)| (col, terms.contribution(col, scale))),
+                        .map(|&(col, _)| (col, terms.contribution(col, scale, &self.vocab))),
                 );
                 terms.finish(prior, sums)
             }
@@ -552,7 +572,9 @@ impl NaiveBayesCore {
             ..
         } = scratch;
         let mut sums = TermSums::default();
-        self.first_occurrences(hashes, seen, columns, |_, col| terms.add(&mut sums, col));
+        self.first_occurrences(hashes, seen, columns, |_, col| {
+            terms.add(&mut sums, col, &self.vocab)
+        });
         terms.finish(self.log_prior[1] - self.log_prior[0], sums)
     }
 
@@ -688,9 +710,59 @@ fn keep_columns(
 #[derive(Debug, Clone, PartialEq)]
 struct BinaryTerms {
     /// Each column's terms, side by side: a comment's columns are scattered over the vocabulary,
-    /// so one cache line per column met instead of one per array.
-    columns: Vec<ColumnTerms>,
+    /// so one cache line per column met instead of one per array. A site's model shares its
+    /// file's.
+    columns: Arc<Vec<ColumnTerms>>,
     l2_norm: bool,
+    /// A site's learned model: what differs from the file's terms.
+    site: Option<Arc<SiteTerms>>,
+}
+
+/// A site's terms over its model file's ([`BinaryTerms::for_site`]): the columns the site changed
+/// or added, and for every other column the move of its log-likelihood ratio.
+#[derive(Debug, PartialEq)]
+struct SiteTerms {
+    /// The file's columns: the first extra column.
+    file_len: u32,
+    /// How far every column the site left alone has its log-likelihood ratio moved.
+    delta: f64,
+    /// The metadata columns' fixed weight (0 when there is none).
+    meta: f64,
+    /// One bit per file column, set for those in `changed`: most columns a comment meets are not,
+    /// and a bit test is cheaper than a lookup.
+    touched: Vec<u64>,
+    changed: FxHashMap<u32, ColumnTerms>,
+    /// Columns `file_len..`, in order.
+    extra: Vec<ColumnTerms>,
+}
+
+impl SiteTerms {
+    /// Column `col`'s terms, `file` being the model file's.
+    #[inline]
+    fn column(&self, file: &[ColumnTerms], col: u32, vocab: &Vocabulary) -> ColumnTerms {
+        if col >= self.file_len {
+            return self
+                .extra
+                .get((col - self.file_len) as usize)
+                .copied()
+                .unwrap_or_default();
+        }
+        let touched = self
+            .touched
+            .get((col / 64) as usize)
+            .is_some_and(|word| word & (1u64 << (col % 64)) != 0);
+        if touched {
+            return self.changed.get(&col).copied().unwrap_or_default();
+        }
+        let c = file.get(col as usize).copied().unwrap_or_default();
+        // Text columns, and only they, add to the norm (idf² ≥ 1).
+        let text = f64::from(u8::from(c.norm_sq > 0.0));
+        ColumnTerms {
+            text: c.text + text * vocab.idf(col) * self.delta,
+            fixed: c.fixed + (1.0 - text) * self.meta * self.delta,
+            ..c
+        }
+    }
 }
 
 /// One column's part of [`BinaryTerms`].
@@ -744,62 +816,69 @@ impl BinaryTerms {
             .map(|(&l, col)| ColumnTerms::of(weighting, vocab, col, l))
             .collect();
         Some(BinaryTerms {
-            columns,
+            columns: Arc::new(columns),
             l2_norm: weighting.l2_norm,
+            site: None,
         })
     }
 
-    /// These terms (for `vocab`'s sorted columns) after every column's log-likelihood ratio
-    /// moved by `delta`, then with the columns `exact` and every column of `vocab` beyond these
-    /// terms computed from `llr` afresh: a pass of additions instead of a lookup of each
-    /// column's hash, family and IDF.
-    fn shifted(
+    /// A site's terms over these (a model file's): every column's log-likelihood ratio moved by
+    /// `delta`, except the columns `site` changed or added, which take theirs from `site`. Costs
+    /// what the site changed; the file's terms are shared.
+    fn for_site(
         &self,
         delta: f64,
         weighting: &Weighting,
         vocab: &Vocabulary,
-        llr: &[f64],
-        exact: impl Iterator<Item = u32>,
+        site: &SiteStats,
     ) -> BinaryTerms {
-        let meta = weighting.meta_weight.unwrap_or(0.0);
-        let mut columns: Vec<ColumnTerms> = self
-            .columns
+        let file_len = self.columns.len() as u32;
+        let mut touched = vec![0u64; self.columns.len().div_ceil(64)];
+        let changed = site
+            .changed
             .iter()
-            .zip(0..)
-            .map(|(c, col)| {
-                // Text columns, and only they, add to the norm (idf² ≥ 1).
-                let text = f64::from(u8::from(c.norm_sq > 0.0));
-                ColumnTerms {
-                    text: c.text + text * vocab.idf(col) * delta,
-                    fixed: c.fixed + (1.0 - text) * meta * delta,
-                    ..*c
+            .map(|(&col, column)| {
+                if let Some(word) = touched.get_mut((col / 64) as usize) {
+                    *word |= 1u64 << (col % 64);
                 }
+                (col, ColumnTerms::of(weighting, vocab, col, column.llr()))
             })
             .collect();
-        for col in exact {
-            if let (Some(c), Some(&l)) = (columns.get_mut(col as usize), llr.get(col as usize)) {
-                *c = ColumnTerms::of(weighting, vocab, col, l);
-            }
-        }
-        let known = columns.len() as u32;
-        columns.extend(
-            llr.iter()
-                .zip(0..)
-                .skip(known as usize)
-                .map(|(&l, col)| ColumnTerms::of(weighting, vocab, col, l)),
-        );
+        let extra = site
+            .extra
+            .iter()
+            .zip(file_len..)
+            .map(|(column, col)| ColumnTerms::of(weighting, vocab, col, column.llr()))
+            .collect();
         BinaryTerms {
-            columns,
+            columns: self.columns.clone(),
             l2_norm: self.l2_norm,
+            site: Some(Arc::new(SiteTerms {
+                file_len,
+                delta,
+                meta: weighting.meta_weight.unwrap_or(0.0),
+                touched,
+                changed,
+                extra,
+            })),
+        }
+    }
+
+    /// Column `col`'s terms.
+    #[inline]
+    fn column(&self, col: u32, vocab: &Vocabulary) -> ColumnTerms {
+        match &self.site {
+            None => self.columns.get(col as usize).copied().unwrap_or_default(),
+            Some(site) => site.column(&self.columns, col, vocab),
         }
     }
 
     /// Adds column `col` (present in the comment) to the running sums.
     #[inline]
-    fn add(&self, sums: &mut TermSums, col: u32) {
+    fn add(&self, sums: &mut TermSums, col: u32, vocab: &Vocabulary) {
         // Both sums take a term, one of them zero, so there is no branch. Adding +0.0 leaves a
         // sum unchanged, so the sums are exact as before.
-        let c = self.columns.get(col as usize).copied().unwrap_or_default();
+        let c = self.column(col, vocab);
         sums.text += c.text;
         sums.fixed += c.fixed;
         sums.sender_text += c.text * c.sender;
@@ -819,8 +898,8 @@ impl BinaryTerms {
 
     /// Column `col`'s contribution to the log-odds, given the comment's [`scale`](Self::scale).
     #[inline]
-    fn contribution(&self, col: u32, scale: f64) -> f64 {
-        let c = self.columns.get(col as usize).copied().unwrap_or_default();
+    fn contribution(&self, col: u32, scale: f64, vocab: &Vocabulary) -> f64 {
+        let c = self.column(col, vocab);
         c.text * scale + c.fixed
     }
 
@@ -1228,6 +1307,93 @@ mod tests {
         let ham = (0..n).map(|i| 1.0 + (i % 7) as f64 * 0.3).collect();
         let spam = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.4).collect();
         NaiveBayesCore::from_counts(config, weighting, vocab, 0.1, [30.0, 20.0], [ham, spam])
+    }
+
+    /// A site's model shares its file's columns and keeps apart only what the site changed or
+    /// added, yet scores, explains and saves as a core built from the same counts in arrays.
+    #[test]
+    fn a_site_model_shares_the_files_columns_and_scores_as_if_built_afresh() {
+        let texts = [
+            "Cheap pills online, visit http://pills.example.com now",
+            "Thanks for the write-up, the part about the data centres was new to me.",
+        ];
+        for weighting in [
+            Weighting::default(),
+            Weighting {
+                idf: true,
+                ..Weighting::default()
+            },
+        ] {
+            let file = core_weighted(&texts, weighting);
+            let changed = [(1, [4.0, 0.5]), (3, [0.0, 9.0])];
+            let extra_hash = token_hash(TokenKind::Word, "zorblax");
+            let extra = [(extra_hash, [0.2, 3.0])];
+            let site = file.with_site_columns([31.0, 24.0], &changed, &extra);
+            let (Some(file_terms), Some(site_terms)) = (&file.binary_terms, &site.binary_terms)
+            else {
+                panic!("binary term frequency has terms");
+            };
+            assert!(Arc::ptr_eq(&file_terms.columns, &site_terms.columns));
+            assert!(!site.is_compact());
+
+            // The same counts, in arrays.
+            let mut counts = [0, 1].map(|c| file.feature_counts(c).into_owned());
+            for &(col, [h, sp]) in &changed {
+                counts[0][col as usize] = h;
+                counts[1][col as usize] = sp;
+            }
+            counts[0].push(0.2);
+            counts[1].push(3.0);
+            let afresh = NaiveBayesCore::from_counts(
+                file.tokenizer,
+                file.weighting,
+                file.vocab.with_extra(vec![extra_hash]),
+                file.alpha,
+                [31.0, 24.0],
+                counts,
+            );
+            let model = |core: NaiveBayesCore| Model {
+                meta: serde_json::from_str(META_FIXTURE).expect("fixture"),
+                core,
+            };
+            let (site, afresh) = (model(site), model(afresh));
+            let mut scratch = Scratch::default();
+            for text in texts
+                .iter()
+                .copied()
+                .chain(["zorblax pills, the data centres"])
+            {
+                let view = CommentView::text(text);
+                let a = site.core.score_detailed(view, &mut scratch);
+                let b = afresh.core.score_detailed(view, &mut scratch);
+                assert!(
+                    (a.log_odds - b.log_odds).abs() < 1e-9,
+                    "{text}: {a:?} vs {b:?}"
+                );
+                assert!((a.sender - b.sender).abs() < 1e-9, "{text}");
+                let (_, clues_a) = site.explain(view, &mut scratch, 5);
+                let (_, clues_b) = afresh.explain(view, &mut scratch, 5);
+                let names =
+                    |clues: &[Clue]| clues.iter().map(|c| c.token.clone()).collect::<Vec<_>>();
+                assert_eq!(names(&clues_a), names(&clues_b), "{text}");
+            }
+            for col in 0..afresh.core.vocab.len() as u32 {
+                for class in 0..2 {
+                    let (a, b) = (
+                        site.core.feature_log_prob(class, col),
+                        afresh.core.feature_log_prob(class, col),
+                    );
+                    assert!((a - b).abs() < 1e-12, "column {col}");
+                }
+            }
+            // Saved, a site's model takes a model file's layout.
+            let compact = site.core.compacted();
+            assert!(compact.is_compact());
+            let view = CommentView::text(texts[0]);
+            let a = compact.score(view, &mut scratch);
+            let b = afresh.core.score(view, &mut scratch);
+            assert!((a - b).abs() < 1e-9);
+        }
     }
 
     #[test]

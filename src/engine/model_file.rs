@@ -34,7 +34,7 @@ const CHECKSUM_LEN: usize = 32;
 
 /// Serializes a model to bytes.
 pub fn encode(model: &Model) -> Vec<u8> {
-    if !model.core.vocab.is_sorted() {
+    if !model.core.is_compact() {
         // A site's learned model: its extra columns take their sorted places.
         return encode(&Model {
             meta: model.meta.clone(),
@@ -59,8 +59,8 @@ pub fn encode(model: &Model) -> Vec<u8> {
     for col in 0..n as u32 {
         out.extend_from_slice(&core.vocab.idf(col).to_le_bytes());
     }
-    for arr in [&core.feature_count[0], &core.feature_count[1]] {
-        for &x in arr {
+    for arr in [core.feature_counts(0), core.feature_counts(1)] {
+        for &x in arr.iter() {
             out.extend_from_slice(&x.to_le_bytes());
         }
     }

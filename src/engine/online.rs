@@ -515,7 +515,7 @@ mod tests {
             .collect();
         let learned = model.core.learn(&scaled, params.max_features);
         let prior = new_token_prior(&model.core);
-        let mut counts = learned.feature_count.clone();
+        let mut counts = [0, 1].map(|c| learned.feature_counts(c).into_owned());
         for (col, hash) in learned.vocab.hashes().enumerate() {
             if model.core.vocab.column(hash).is_none() {
                 for class in 0..2 {

@@ -80,7 +80,7 @@ impl SiteCounts {
             match base.vocab.column(hash) {
                 Some(col) => changed.push((
                     col,
-                    [0, 1].map(|c| (base.feature_count[c][col as usize] + learned(c)).max(0.0)),
+                    [0, 1].map(|c| (base.feature_count(c, col) + learned(c)).max(0.0)),
                 )),
                 // A token only taken-back lessons brought is unknown again, as before them.
                 None if sums.value.iter().any(|&v| v > 0.0) => extra.push((
