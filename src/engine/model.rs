@@ -572,9 +572,16 @@ impl NaiveBayesCore {
             ..
         } = scratch;
         let mut sums = TermSums::default();
-        self.first_occurrences(hashes, seen, columns, |_, col| {
-            terms.add(&mut sums, col, &self.vocab)
-        });
+        // The layout is chosen once per comment, not per column: a model file's columns are one
+        // array read (the common verdict), a site's are looked up through its layer.
+        match &terms.site {
+            None => self.first_occurrences(hashes, seen, columns, |_, col| {
+                sums.add(terms.columns.get(col as usize).copied().unwrap_or_default())
+            }),
+            Some(site) => self.first_occurrences(hashes, seen, columns, |_, col| {
+                sums.add(site.column(&terms.columns, col, &self.vocab))
+            }),
+        }
         terms.finish(self.log_prior[1] - self.log_prior[0], sums)
     }
 
@@ -876,14 +883,7 @@ impl BinaryTerms {
     /// Adds column `col` (present in the comment) to the running sums.
     #[inline]
     fn add(&self, sums: &mut TermSums, col: u32, vocab: &Vocabulary) {
-        // Both sums take a term, one of them zero, so there is no branch. Adding +0.0 leaves a
-        // sum unchanged, so the sums are exact as before.
-        let c = self.column(col, vocab);
-        sums.text += c.text;
-        sums.fixed += c.fixed;
-        sums.sender_text += c.text * c.sender;
-        sums.sender_fixed += c.fixed * c.sender;
-        sums.norm_sq += c.norm_sq;
+        sums.add(self.column(col, vocab));
     }
 
     /// What the text terms are multiplied by: `1 / ‖idf‖` over the text columns present.
@@ -911,6 +911,20 @@ impl BinaryTerms {
             log_odds: prior + sums.text * scale + sums.fixed,
             sender: sums.sender_text * scale + sums.sender_fixed,
         }
+    }
+}
+
+impl TermSums {
+    /// Adds one column's terms (present in the comment).
+    #[inline]
+    fn add(&mut self, c: ColumnTerms) {
+        // Both sums take a term, one of them zero, so there is no branch. Adding +0.0 leaves a
+        // sum unchanged, so the sums are exact as before.
+        self.text += c.text;
+        self.fixed += c.fixed;
+        self.sender_text += c.text * c.sender;
+        self.sender_fixed += c.fixed * c.sender;
+        self.norm_sq += c.norm_sq;
     }
 }
 
