@@ -181,17 +181,6 @@ fn done_banner(done: Option<&str>, n: u64) -> Option<String> {
     Some(format!("{n} comment(s) {verb}."))
 }
 
-/// The CSRF token of the signed-in session, if any.
-pub(super) async fn signed_in_csrf(
-    state: &AppState,
-    jar: &CookieJar,
-) -> Result<Option<String>, WebError> {
-    match session_cookie(jar) {
-        Some(id) => state.sessions.csrf_of(&id).await,
-        None => Ok(None),
-    }
-}
-
 /// `GET /admin`.
 pub async fn queue(
     State(state): State<AppState>,
