@@ -9,9 +9,10 @@ use super::form;
 use super::model_holder::ServedModel;
 use crate::storage::{DayActivity, Status, StoredComment};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::{DOCTYPE, Markup, html};
@@ -89,6 +90,23 @@ pub(super) async fn signed_in(
     match session_cookie(jar) {
         Some(id) => state.sessions.csrf_of(&id).await,
         None => Ok(None),
+    }
+}
+
+/// A moderator's live session, by its CSRF token (which every form of the admin pages carries).
+/// A request without one is answered with the sign-in page instead of the page it asked for.
+pub(super) struct SignedIn(pub String);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match signed_in(state, &jar).await {
+            Ok(Some(csrf)) => Ok(SignedIn(csrf)),
+            Ok(None) => Err(login_page(None).into_response()),
+            Err(e) => Err(e.into_response()),
+        }
     }
 }
 
@@ -184,12 +202,9 @@ fn done_banner(done: Option<&str>, n: u64) -> Option<String> {
 /// `GET /admin`.
 pub async fn queue(
     State(state): State<AppState>,
-    jar: CookieJar,
     Query(q): Query<QueueQuery>,
+    SignedIn(csrf): SignedIn,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = signed_in(&state, &jar).await? else {
-        return Ok(login_page(None).into_response());
-    };
     let status = q
         .status
         .as_deref()
