@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -118,22 +118,12 @@ pub struct SavedQuery {
 
 /// An admin page around `body`.
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
-    Html(
-        html! {
-            (DOCTYPE)
-            html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " · replyguard admin" }
-                    link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH);
-                    script src=(super::assets::COMMENTS_JS_PATH) defer {}
-                }
-                body { (body) }
-            }
-        }
-        .into_string(),
-    )
+    let head = html! {
+        title { (title) " · replyguard admin" }
+        link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH);
+        script src=(super::assets::COMMENTS_JS_PATH) defer {}
+    };
+    Html(super::render::document(head, body).into_string())
 }
 
 pub(super) fn login_page(message: Option<&str>) -> Html<String> {
