@@ -3,44 +3,22 @@
 //! `user_ip`, `user_agent`, `referrer`, `permalink`, `comment_type`). Unknown fields are ignored so
 //! moderator exports and API logs load unchanged. Blank lines are skipped.
 
-use super::{DataError, LabeledComment, LoadOptions};
-use std::path::Path;
+use super::LabeledComment;
 
-pub(super) fn parse(
-    path: &Path,
-    bytes: &[u8],
-    opts: LoadOptions,
-) -> Result<(Vec<LabeledComment>, usize), DataError> {
-    let mut rows = Vec::new();
-    let mut skipped = 0;
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let raw = if index == 0 {
-            raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
-        } else {
-            raw
-        };
-        if raw.trim_ascii().is_empty() {
-            continue;
-        }
-        match serde_json::from_slice::<LabeledComment>(raw) {
-            Ok(row) => rows.push(row),
-            Err(_) if opts.lenient => skipped += 1,
-            Err(e) => {
-                return Err(DataError::Malformed {
-                    path: path.to_path_buf(),
-                    line: index as u64 + 1,
-                    reason: format!("invalid record: {e}"),
-                });
-            }
-        }
+/// One line's record; `None` for a blank line.
+pub(super) fn record(line: &[u8]) -> Result<Option<LabeledComment>, String> {
+    if line.trim_ascii().is_empty() {
+        return Ok(None);
     }
-    Ok((rows, skipped))
+    serde_json::from_slice::<LabeledComment>(line)
+        .map(Some)
+        .map_err(|e| format!("invalid record: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::data::Label;
+    use crate::data::{Format, Label, LoadOptions, parse_bytes};
+    use std::path::Path;
 
     #[test]
     fn reads_akismet_fields_and_ignores_unknown_ones() {
@@ -48,9 +26,10 @@ mod tests {
 
 {"label":"ham","comment_content":"nice post"}
 "#;
-        let (rows, skipped) = parse(
+        let (rows, skipped) = parse_bytes(
             Path::new("f.jsonl"),
             text.as_bytes(),
+            Format::Jsonl,
             LoadOptions::default(),
         )
         .unwrap();
@@ -65,9 +44,10 @@ mod tests {
     #[test]
     fn missing_label_names_the_line() {
         let text = "{\"label\":\"ham\",\"comment_content\":\"a\"}\n{\"comment_content\":\"b\"}\n";
-        let err = parse(
+        let err = parse_bytes(
             Path::new("f.jsonl"),
             text.as_bytes(),
+            Format::Jsonl,
             LoadOptions::default(),
         )
         .unwrap_err()

@@ -6,6 +6,7 @@ mod comment;
 mod csv_table;
 mod error;
 mod jsonl;
+mod lines;
 mod sms_tsv;
 
 pub use comment::{Comment, CommentView, Label, LabeledComment};
@@ -97,8 +98,8 @@ pub fn parse_bytes(
         Format::YoutubeCsv | Format::SpamQueueCsv | Format::TalkHamCsv => {
             csv_table::parse(path, bytes, opts)
         }
-        Format::SmsTsv => sms_tsv::parse(path, bytes, opts),
-        Format::Jsonl => jsonl::parse(path, bytes, opts),
+        Format::SmsTsv => lines::parse(path, bytes, opts, sms_tsv::record),
+        Format::Jsonl => lines::parse(path, bytes, opts, jsonl::record),
     }
 }
 

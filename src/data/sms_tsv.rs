@@ -1,39 +1,15 @@
 //! SMS Spam Collection: `label<TAB>text` per line, label `ham` or `spam`, no quoting (a leading `"`
 //! is part of the text), split on the first TAB only.
 
-use super::{Comment, DataError, Label, LabeledComment, LoadOptions};
-use std::path::Path;
+use super::{Comment, Label, LabeledComment};
 
-pub(super) fn parse(
-    path: &Path,
-    bytes: &[u8],
-    opts: LoadOptions,
-) -> Result<(Vec<LabeledComment>, usize), DataError> {
-    let mut rows = Vec::new();
-    let mut skipped = 0;
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let raw = if index == 0 {
-            raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
-        } else {
-            raw
-        };
-        if raw.is_empty() {
-            continue;
-        }
-        match parse_line(raw) {
-            Ok(row) => rows.push(row),
-            Err(_) if opts.lenient => skipped += 1,
-            Err(reason) => {
-                return Err(DataError::Malformed {
-                    path: path.to_path_buf(),
-                    line: index as u64 + 1,
-                    reason,
-                });
-            }
-        }
+/// One line's record; `None` for a blank line.
+pub(super) fn record(line: &[u8]) -> Result<Option<LabeledComment>, String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return Ok(None);
     }
-    Ok((rows, skipped))
+    parse_line(line).map(Some)
 }
 
 fn parse_line(raw: &[u8]) -> Result<LabeledComment, String> {
@@ -54,12 +30,19 @@ fn parse_line(raw: &[u8]) -> Result<LabeledComment, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::data::{Format, Label, LoadOptions, parse_bytes};
+    use std::path::Path;
 
     #[test]
     fn splits_on_first_tab_without_quoting() {
         let text = "ham\t\"quoted start\tand a tab\nspam\tWIN £1000 now\n";
-        let (rows, _) = parse(Path::new("sms"), text.as_bytes(), LoadOptions::default()).unwrap();
+        let (rows, _) = parse_bytes(
+            Path::new("sms"),
+            text.as_bytes(),
+            Format::SmsTsv,
+            LoadOptions::default(),
+        )
+        .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].comment.comment_content, "\"quoted start\tand a tab");
         assert_eq!(rows[1].label, Label::Spam);
@@ -68,11 +51,22 @@ mod tests {
     #[test]
     fn malformed_line_is_named_or_skipped() {
         let text = b"ham\tok\nno tab here\nspam\t\xff\xfe\n";
-        let err = parse(Path::new("sms"), text, LoadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let err = parse_bytes(
+            Path::new("sms"),
+            text,
+            Format::SmsTsv,
+            LoadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("sms:2"), "{err}");
-        let (rows, skipped) = parse(Path::new("sms"), text, LoadOptions { lenient: true }).unwrap();
+        let (rows, skipped) = parse_bytes(
+            Path::new("sms"),
+            text,
+            Format::SmsTsv,
+            LoadOptions { lenient: true },
+        )
+        .unwrap();
         assert_eq!((rows.len(), skipped), (1, 2));
     }
 }

@@ -135,6 +135,11 @@ fn wp_date(rfc3339: &str) -> String {
         .unwrap_or_else(|| "0000-00-00 00:00:00".into())
 }
 
+/// A flag as XML Schema's `boolean` spells it (Disqus's `isDeleted`, `isSpam`, …).
+fn xml_bool(flag: bool) -> &'static str {
+    if flag { "true" } else { "false" }
+}
+
 /// `<name>text</name>` with the text escaped, and without the characters XML 1.0 does not allow
 /// (control characters other than tab and line breaks, U+FFFE, U+FFFF), which a visitor may
 /// have typed: the export must parse whatever was stored.
@@ -285,7 +290,7 @@ fn disqus(
         write!(out, "<author>")?;
         element(out, "name", &a.author)?;
         write!(out, "</author>")?;
-        element(out, "isDeleted", if a.public { "false" } else { "true" })?;
+        element(out, "isDeleted", xml_bool(!a.public))?;
         writeln!(out, "</thread>")?;
     }
     for item in &items {
@@ -295,33 +300,9 @@ fn disqus(
             write!(out, "<post dsq:id=\"{}\">", s.id)?;
             element(out, "message", &comment_html(c))?;
             element(out, "createdAt", &s.created_at)?;
-            element(
-                out,
-                "isDeleted",
-                if s.status == Status::Trash {
-                    "true"
-                } else {
-                    "false"
-                },
-            )?;
-            element(
-                out,
-                "isSpam",
-                if s.status == Status::Spam {
-                    "true"
-                } else {
-                    "false"
-                },
-            )?;
-            element(
-                out,
-                "isApproved",
-                if s.status == Status::Held {
-                    "false"
-                } else {
-                    "true"
-                },
-            )?;
+            element(out, "isDeleted", xml_bool(s.status == Status::Trash))?;
+            element(out, "isSpam", xml_bool(s.status == Status::Spam))?;
+            element(out, "isApproved", xml_bool(s.status != Status::Held))?;
             write!(out, "<author>")?;
             element(out, "name", &s.author)?;
             element(out, "email", &s.author_email)?;

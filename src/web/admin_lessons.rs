@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::admin::Admin;
-use super::admin_pages::{authorize, login_page, page, signed_in};
+use super::admin_pages::{SignedIn, authorize, page};
 use super::error::WebError;
 use crate::storage::{Lesson, StorageError, TakeBack};
 use axum::Json;
@@ -91,12 +91,9 @@ pub async fn take_back_api(
 /// `GET /admin/lessons`.
 pub async fn show(
     State(state): State<AppState>,
-    jar: CookieJar,
     Query(q): Query<LessonsQuery>,
+    SignedIn(csrf): SignedIn,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = signed_in(&state, &jar).await? else {
-        return Ok(login_page(None).into_response());
-    };
     let lessons = listing(&state, &q).await?;
     Ok(page("What the filter learned", table(&lessons, &q, &csrf)).into_response())
 }

@@ -4,7 +4,7 @@
 //! admin API (`/api/v1/admin/notifications?site=`) does the same.
 
 use super::AppState;
-use super::admin_pages::{authorize, form_field, login_page, page, signed_in};
+use super::admin_pages::{SignedIn, authorize, form_field, page};
 use super::error::WebError;
 use super::notify::{EVENTS, NotifySettings, save};
 use crate::domain::FieldErrors;
@@ -42,12 +42,9 @@ async fn stored_form(
 /// `GET /admin/notifications`.
 pub async fn show(
     State(state): State<AppState>,
-    jar: CookieJar,
     Query(q): Query<PageQuery>,
+    SignedIn(csrf): SignedIn,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = signed_in(&state, &jar).await? else {
-        return Ok(login_page(None).into_response());
-    };
     let site = site_of(&state, &q)?;
     let notice = q.saved.is_some().then(|| "Saved.".to_string());
     stored_form(&state, &site, &csrf, notice).await

@@ -9,12 +9,13 @@ use super::form;
 use super::model_holder::ServedModel;
 use crate::storage::{DayActivity, Status, StoredComment};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -92,6 +93,23 @@ pub(super) async fn signed_in(
     }
 }
 
+/// A moderator's live session, by its CSRF token (which every form of the admin pages carries).
+/// A request without one is answered with the sign-in page instead of the page it asked for.
+pub(super) struct SignedIn(pub String);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match signed_in(state, &jar).await {
+            Ok(Some(csrf)) => Ok(SignedIn(csrf)),
+            Ok(None) => Err(login_page(None).into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
 /// `?saved=1` after a settings form was saved.
 #[derive(Debug, serde::Deserialize)]
 pub struct SavedQuery {
@@ -100,22 +118,12 @@ pub struct SavedQuery {
 
 /// An admin page around `body`.
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
-    Html(
-        html! {
-            (DOCTYPE)
-            html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " · replyguard admin" }
-                    link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH);
-                    script src=(super::assets::COMMENTS_JS_PATH) defer {}
-                }
-                body { (body) }
-            }
-        }
-        .into_string(),
-    )
+    let head = html! {
+        title { (title) " · replyguard admin" }
+        link rel="stylesheet" href=(super::assets::ADMIN_CSS_PATH);
+        script src=(super::assets::COMMENTS_JS_PATH) defer {}
+    };
+    Html(super::render::document(head, body).into_string())
 }
 
 pub(super) fn login_page(message: Option<&str>) -> Html<String> {
@@ -181,26 +189,12 @@ fn done_banner(done: Option<&str>, n: u64) -> Option<String> {
     Some(format!("{n} comment(s) {verb}."))
 }
 
-/// The CSRF token of the signed-in session, if any.
-pub(super) async fn signed_in_csrf(
-    state: &AppState,
-    jar: &CookieJar,
-) -> Result<Option<String>, WebError> {
-    match session_cookie(jar) {
-        Some(id) => state.sessions.csrf_of(&id).await,
-        None => Ok(None),
-    }
-}
-
 /// `GET /admin`.
 pub async fn queue(
     State(state): State<AppState>,
-    jar: CookieJar,
     Query(q): Query<QueueQuery>,
+    SignedIn(csrf): SignedIn,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = signed_in(&state, &jar).await? else {
-        return Ok(login_page(None).into_response());
-    };
     let status = q
         .status
         .as_deref()

@@ -3,7 +3,7 @@
 //! typed and what to fix, and nothing is saved.
 
 use super::AppState;
-use super::admin_pages::{SavedQuery, authorize, form_field, login_page, page, signed_in};
+use super::admin_pages::{SavedQuery, SignedIn, authorize, form_field, page};
 use super::error::WebError;
 use super::site_rules::DEFAULT_SITE;
 use crate::domain::FieldErrors;
@@ -18,12 +18,9 @@ use maud::{Markup, html};
 /// `GET /admin/rules`.
 pub async fn show(
     State(state): State<AppState>,
-    jar: CookieJar,
     Query(q): Query<SavedQuery>,
+    SignedIn(csrf): SignedIn,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = signed_in(&state, &jar).await? else {
-        return Ok(login_page(None).into_response());
-    };
     let rules = state.rules.get(state.store.as_ref(), DEFAULT_SITE).await?;
     let notice = q
         .saved

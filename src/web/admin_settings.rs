@@ -2,7 +2,7 @@
 //! logo), stored in the settings table and shown on the public pages at once.
 
 use super::AppState;
-use super::admin_pages::{authorize, page, signed_in_csrf};
+use super::admin_pages::{authorize, page, signed_in};
 use super::error::WebError;
 use super::form;
 use super::identity::{Identity, KEYS, validate};
@@ -39,7 +39,7 @@ pub async fn show(
     jar: CookieJar,
     Query(q): Query<super::admin_pages::SavedQuery>,
 ) -> Result<Response, WebError> {
-    let Some(csrf) = signed_in_csrf(&state, &jar).await? else {
+    let Some(csrf) = signed_in(&state, &jar).await? else {
         return Ok(Redirect::to("/admin").into_response());
     };
     Ok(form_page(&state.identity(), &csrf, q.saved.is_some(), None).into_response())

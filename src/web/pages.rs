@@ -382,13 +382,35 @@ pub(super) fn reader_form(
 }
 
 /// What the form says of a comment the filter rejected.
-pub(super) const REJECTED_NOTICE: &str = "Your comment was identified as spam and was not posted. \
+const REJECTED_NOTICE: &str = "Your comment was identified as spam and was not posted. \
     It is kept for the site's moderators, who can still publish it; if this is a mistake, please \
     contact the site owner.";
 
 /// What the form says of fields to correct.
-pub(super) const FIX_FIELDS_NOTICE: &str =
-    "Please correct the marked fields; nothing you typed was lost.";
+const FIX_FIELDS_NOTICE: &str = "Please correct the marked fields; nothing you typed was lost.";
+
+/// The reader's form shown back, and the page's status, when the filter rejected their comment
+/// (an article's page and an embedding site's thread page answer alike).
+pub(super) fn rejected_form(kept: FormState) -> (FormState, StatusCode) {
+    let form = FormState {
+        notice: Some(REJECTED_NOTICE.into()),
+        ..kept
+    };
+    (form, StatusCode::FORBIDDEN)
+}
+
+/// The reader's form shown back, and the page's status, when fields must be corrected.
+pub(super) fn fix_fields_form(
+    kept: FormState,
+    errors: super::error::FieldErrors,
+) -> (FormState, StatusCode) {
+    let form = FormState {
+        errors,
+        notice: Some(FIX_FIELDS_NOTICE.into()),
+        ..kept
+    };
+    (form, StatusCode::UNPROCESSABLE_ENTITY)
+}
 
 /// `POST /articles/{slug}/comments`.
 pub async fn post_comment(
@@ -422,36 +444,15 @@ pub async fn post_comment(
                     c.id
                 ),
                 _ => {
-                    let form = FormState {
-                        notice: Some(REJECTED_NOTICE.into()),
-                        ..kept
-                    };
-                    return render_article(
-                        &state,
-                        &slug,
-                        PageQuery::default(),
-                        form,
-                        StatusCode::FORBIDDEN,
-                    )
-                    .await;
+                    let (form, status) = rejected_form(kept);
+                    return render_article(&state, &slug, PageQuery::default(), form, status).await;
                 }
             };
             Ok(Redirect::to(&location).into_response())
         }
         Err(WebError::Validation(errors)) => {
-            let form = FormState {
-                errors,
-                notice: Some(FIX_FIELDS_NOTICE.into()),
-                ..kept
-            };
-            render_article(
-                &state,
-                &slug,
-                PageQuery::default(),
-                form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let (form, status) = fix_fields_form(kept, errors);
+            render_article(&state, &slug, PageQuery::default(), form, status).await
         }
         Err(
             e @ (WebError::Flood

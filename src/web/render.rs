@@ -23,38 +23,50 @@ pub struct FormState {
     pub offer_reply_notices: bool,
 }
 
-fn layout(title: &str, site: &Identity, body: Markup) -> Markup {
+/// A whole HTML document: the doctype, `<html lang="en">`, a `<head>` with the charset and
+/// viewport every page declares followed by `head`, and a `<body>` holding `body`. The public
+/// pages and the admin pages are both built on it.
+pub(super) fn document(head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (site.title) }
-                @if !site.tagline.is_empty() { meta name="description" content=(site.tagline); }
-                link rel="stylesheet" href=(super::assets::SITE_CSS_PATH);
-                link rel="alternate" type="application/atom+xml" title="Recent comments" href="/feed";
-                @if !site.accent.is_empty() { link rel="stylesheet" href={ "/static/theme.css?v=" (site.revision()) }; }
-                script src=(super::assets::COMMENTS_JS_PATH) defer {}
+                (head)
             }
-            body {
-                header.site {
-                    a.site-title href="/" {
-                        @if !site.logo.is_empty() { img.logo src=(site.logo) alt=""; " " }
-                        (site.title)
-                    }
-                    @if !site.tagline.is_empty() { " " span.tagline { (site.tagline) } }
-                    @if !site.nav.is_empty() {
-                        nav.site-nav aria-label="Site" {
-                            @for (label, href) in &site.nav { a href=(href) { (label) } " " }
-                        }
-                    }
-                }
-                main { (body) }
-                footer { "Comments are filtered by replyguard." }
-            }
+            body { (body) }
         }
     }
+}
+
+fn layout(title: &str, site: &Identity, body: Markup) -> Markup {
+    document(
+        html! {
+            title { (title) " · " (site.title) }
+            @if !site.tagline.is_empty() { meta name="description" content=(site.tagline); }
+            link rel="stylesheet" href=(super::assets::SITE_CSS_PATH);
+            link rel="alternate" type="application/atom+xml" title="Recent comments" href="/feed";
+            @if !site.accent.is_empty() { link rel="stylesheet" href={ "/static/theme.css?v=" (site.revision()) }; }
+            script src=(super::assets::COMMENTS_JS_PATH) defer {}
+        },
+        html! {
+            header.site {
+                a.site-title href="/" {
+                    @if !site.logo.is_empty() { img.logo src=(site.logo) alt=""; " " }
+                    (site.title)
+                }
+                @if !site.tagline.is_empty() { " " span.tagline { (site.tagline) } }
+                @if !site.nav.is_empty() {
+                    nav.site-nav aria-label="Site" {
+                        @for (label, href) in &site.nav { a href=(href) { (label) } " " }
+                    }
+                }
+            }
+            main { (body) }
+            footer { "Comments are filtered by replyguard." }
+        },
+    )
 }
 
 /// The list of articles (when there are several).

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::pages::{FIX_FIELDS_NOTICE, REJECTED_NOTICE, reader_form};
+use super::pages::{fix_fields_form, reader_form, rejected_form};
 use super::render::{self, FormState};
 use super::submit;
 use crate::domain::Site;
@@ -138,27 +138,12 @@ pub async fn post(
         ))
         .into_response()),
         Ok(_) => {
-            let form = FormState {
-                notice: Some(REJECTED_NOTICE.into()),
-                ..kept
-            };
-            render(&state, &site, &uri, None, form, StatusCode::FORBIDDEN).await
+            let (form, status) = rejected_form(kept);
+            render(&state, &site, &uri, None, form, status).await
         }
         Err(WebError::Validation(errors)) => {
-            let form = FormState {
-                errors,
-                notice: Some(FIX_FIELDS_NOTICE.into()),
-                ..kept
-            };
-            render(
-                &state,
-                &site,
-                &uri,
-                None,
-                form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let (form, status) = fix_fields_form(kept, errors);
+            render(&state, &site, &uri, None, form, status).await
         }
         Err(e) => Err(e),
     }

@@ -25,10 +25,12 @@ const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status,
     actor, at) VALUES ($1, NULL, $2, 'import', $3)";
 const INSERT_LEARNED: &str = "INSERT INTO learning_log (comment_id, label, sign, record, source, \
     at) VALUES ($1, $2, 1, $3, 'import', $4)";
+// The two statements that store an article take its fields in the same order ($1 to $10), so
+// one list of parameters serves both; the insert adds what only a new row has.
 const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $1, title = $2, date = $3, author = $4, \
     html = $5, link = $6, link_path = $7, public = $8, comments_open = $9 WHERE remote_id = $10";
-const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, remote_id, title, date, author, html, \
-    link, link_path, wp_post_id, public, imported_at, comments_open) \
+const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, title, date, author, html, link, \
+    link_path, public, comments_open, remote_id, wp_post_id, imported_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 const BUMP_ARTICLES: &str = "INSERT INTO settings (key, value) VALUES ($1, '1') \
     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
@@ -98,22 +100,22 @@ pub async fn import_article<E: Exec>(
     let own = existing.as_ref().map(|(slug, _)| slug.as_str());
     let slug = free_slug(e, &a.slug, taken, own).await?;
     let path = a.link.as_deref().and_then(link_path);
+    let fields: [&dyn super::Param; 10] = [
+        &slug,
+        &a.title,
+        &a.date,
+        &a.author,
+        &a.html,
+        &a.link,
+        &path,
+        &a.public,
+        &a.comments_open,
+        &a.remote_id,
+    ];
     match &existing {
         // The post was known only from a comment dump: it gets its content and slug now.
         Some((old_slug, _)) => {
-            let params: [&dyn super::Param; 10] = [
-                &slug,
-                &a.title,
-                &a.date,
-                &a.author,
-                &a.html,
-                &a.link,
-                &path,
-                &a.public,
-                &a.comments_open,
-                &a.remote_id,
-            ];
-            e.execute(UPDATE_ARTICLE, &params).await?;
+            e.execute(UPDATE_ARTICLE, &fields).await?;
             e.execute(
                 "UPDATE comments SET article = $1 WHERE article = $2",
                 &[&slug, old_slug],
@@ -122,20 +124,7 @@ pub async fn import_article<E: Exec>(
         }
         None => {
             let now = now_rfc3339();
-            let params: [&dyn super::Param; 12] = [
-                &slug,
-                &a.remote_id,
-                &a.title,
-                &a.date,
-                &a.author,
-                &a.html,
-                &a.link,
-                &path,
-                &a.wp_post_id,
-                &a.public,
-                &now,
-                &a.comments_open,
-            ];
+            let params = [fields.as_slice(), &[&a.wp_post_id, &now]].concat();
             e.execute(INSERT_ARTICLE, &params).await?;
         }
     }
