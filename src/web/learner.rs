@@ -21,10 +21,11 @@ pub const MIN_GAP: Duration = Duration::from_millis(5);
 pub const MAX_GAP: Duration = Duration::from_millis(100);
 /// How many times a round's CPU time the task rests after it: 9 keeps learning to a tenth of the
 /// core it runs on however fast decisions arrive, unless rounds cost more than a ninth of
-/// [`MAX_GAP`] each. `benches/learning_load.py` (100 decisions/s beside a saturating verdict
-/// load on 2 cores, where a round's CPU time is 4-6 ms, three times what it is on a quiet
-/// machine): 9 slowed the verdicts 12% (median of 6 runs) with a decision lag p99 of 125 ms; 4
-/// slowed them 15% at 69 ms (3 runs).
+/// [`MAX_GAP`] each. The decision lag is then about ten rounds: `benches/learning_load.py` (100
+/// decisions/s beside a saturating verdict load on 2 cores), with rounds that passed over every
+/// column of the model file (4-6 ms of CPU under that load), slowed the verdicts 12% at a lag
+/// p99 of 116-125 ms (4 instead of 9: 15% at 69 ms); with rounds that cost what the site changed
+/// (1-3 ms, mostly recalibration), 8% at 45 ms (medians of 3 runs).
 pub const IDLE_SHARE: u32 = 9;
 /// Most entries learned in one round.
 const BATCH: u64 = 10_000;
