@@ -10,13 +10,13 @@
 //! comments of both classes weighs nothing, whatever their numbers.
 
 use crate::data::Label;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Per-token document counts of a site's learned comments, by class.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SiteLayer {
     /// Token hash → weighted number of the site's ham (0) and spam (1) comments carrying it.
-    carried: HashMap<u64, [f64; 2]>,
+    carried: FxHashMap<u64, [f64; 2]>,
     /// Weighted number of the site's ham (0) and spam (1) comments.
     docs: [f64; 2],
 }
