@@ -7,7 +7,7 @@
 //! by the change of its class's `ln Σ(count + α)` alone, one number per class. A learning round
 //! then costs what the site taught, not the size of the vocabulary.
 
-use rustc_hash::FxHashMap;
+use foldhash::HashMap as FastMap;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -63,7 +63,7 @@ pub(super) struct SiteStats {
     /// `ln Σ(count + α)` minus the site model's.
     pub shift: [f64; 2],
     /// The file's columns the site's lessons changed.
-    pub changed: FxHashMap<u32, Column>,
+    pub changed: FastMap<u32, Column>,
     /// Columns for tokens the file lacks, in column order after the file's.
     pub extra: Vec<Column>,
 }

@@ -14,7 +14,7 @@
 //! (a reader quoting a spammer, a short shared phrase): the rule moves a verdict one step only,
 //! and an approved text as alike cancels it.
 
-use rustc_hash::FxHashMap;
+use foldhash::HashMap as FastMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -53,9 +53,9 @@ pub fn word_pairs(text: &str) -> Vec<u64> {
 #[derive(Debug, Clone, Default)]
 struct Texts {
     /// Each distinct set (keyed by its hash) and how many net marks it has.
-    sets: FxHashMap<u64, (Arc<[u64]>, i32)>,
+    sets: FastMap<u64, (Arc<[u64]>, i32)>,
     /// Word pair → keys of the sets holding it.
-    index: FxHashMap<u64, Vec<u64>>,
+    index: FastMap<u64, Vec<u64>>,
 }
 
 impl Texts {
@@ -98,7 +98,7 @@ impl Texts {
 
     /// The highest Jaccard between `pairs` and one kept set.
     fn resemblance(&self, pairs: &[u64]) -> f64 {
-        let mut shared: FxHashMap<u64, usize> = FxHashMap::default();
+        let mut shared: FastMap<u64, usize> = FastMap::default();
         for pair in pairs {
             for key in self.index.get(pair).into_iter().flatten() {
                 *shared.entry(*key).or_default() += 1;

@@ -7,7 +7,7 @@ use super::decision::{Calibration, Thresholds, Verdict};
 use super::features::{TfTransform, Vocabulary, Weighting, is_sender_hash, token_hash};
 use super::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use crate::data::CommentView;
-use rustc_hash::FxHashMap;
+use foldhash::HashMap as FastMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -738,7 +738,7 @@ struct SiteTerms {
     /// One bit per file column, set for those in `changed`: most columns a comment meets are not,
     /// and a bit test is cheaper than a lookup.
     touched: Vec<u64>,
-    changed: FxHashMap<u32, ColumnTerms>,
+    changed: FastMap<u32, ColumnTerms>,
     /// Columns `file_len..`, in order.
     extra: Vec<ColumnTerms>,
 }

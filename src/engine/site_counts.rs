@@ -9,12 +9,12 @@
 //! [`NaiveBayesCore::learn`] reaches by adding the scaled lessons one at a time.
 
 use super::model::{Example, NaiveBayesCore};
-use rustc_hash::FxHashMap;
+use foldhash::HashMap as FastMap;
 
 /// Per token, the sums of a site's lessons; per class, their net weight.
 #[derive(Debug, Clone, Default)]
 pub struct SiteCounts {
-    tokens: FxHashMap<u64, TokenSums>,
+    tokens: FastMap<u64, TokenSums>,
     /// Net weight of the site's lessons, ham (0) and spam (1).
     mass: [f64; 2],
     /// Reused buffer of one lesson's feature values.

@@ -10,13 +10,13 @@
 //! comments of both classes weighs nothing, whatever their numbers.
 
 use crate::data::Label;
-use rustc_hash::FxHashMap;
+use foldhash::HashMap as FastMap;
 
 /// Per-token document counts of a site's learned comments, by class.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SiteLayer {
     /// Token hash → weighted number of the site's ham (0) and spam (1) comments carrying it.
-    carried: FxHashMap<u64, [f64; 2]>,
+    carried: FastMap<u64, [f64; 2]>,
     /// Weighted number of the site's ham (0) and spam (1) comments.
     docs: [f64; 2],
 }
