@@ -133,7 +133,11 @@ pub struct Vocabulary {
     sorted: std::sync::Arc<SortedColumns>,
     /// Hashes of the extra columns, in column order (column `sorted.len() + i`).
     extra: Vec<u64>,
-    extra_index: HashIndex,
+    /// Seeded, unlike the file's index: its keys come from a site's lessons, texts anyone can
+    /// post, and token hashes are public xxh3, so texts whose hashes share an identity-hashed
+    /// bucket would be cheap to craft. The file's index, on every lookup, is built offline by
+    /// `replyguard train`.
+    extra_index: foldhash::HashMap<u64, u32>,
 }
 
 /// The sorted columns of a [`Vocabulary`].
@@ -171,7 +175,7 @@ impl Vocabulary {
                 meta_start,
             }),
             extra: Vec::new(),
-            extra_index: HashIndex::default(),
+            extra_index: foldhash::HashMap::default(),
         }
     }
 
