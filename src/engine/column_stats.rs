@@ -130,11 +130,6 @@ impl ColumnStats {
         }
     }
 
-    /// Whether every column is in arrays (a model file's layout).
-    pub fn is_dense(&self) -> bool {
-        matches!(self, ColumnStats::Dense(_))
-    }
-
     /// The arrays, when the statistics are [`Dense`](ColumnStats::Dense).
     pub fn dense(&self) -> Option<&Arc<DenseStats>> {
         match self {

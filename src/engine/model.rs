@@ -129,7 +129,7 @@ impl NaiveBayesCore {
     /// Whether the core has a model file's layout: columns in hash order, kept in arrays (a
     /// site's learned model is not, [`compacted`](Self::compacted) makes it so).
     pub fn is_compact(&self) -> bool {
-        self.vocab.is_sorted() && self.stats.is_dense()
+        self.vocab.is_sorted() && self.stats.dense().is_some()
     }
 
     /// The score of an example this model has learned `weight` times (its own `weight` is not
