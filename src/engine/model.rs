@@ -468,20 +468,15 @@ impl NaiveBayesCore {
     fn score_counts(&self, counts: &[(u32, u32)], contributions: &mut Vec<(u32, f64)>) -> Score {
         let prior = self.log_prior[1] - self.log_prior[0];
         match &self.binary_terms {
-            Some(terms) => {
-                let mut sums = TermSums::default();
-                for &(col, _) in counts {
-                    terms.add(&mut sums, col, &self.vocab);
-                }
-                let scale = terms.scale(&sums);
-                contributions.clear();
-                contributions.extend(
-                    counts
-                        .iter()
-                        .map(|&(col, _)| (col, terms.contribution(col, scale, &self.vocab))),
-                );
-                terms.finish(prior, sums)
-            }
+            // The layout is chosen once per comment, as in `score_binary`.
+            Some(terms) => match &terms.site {
+                None => terms.score_columns(prior, counts, contributions, |col| {
+                    terms.columns.get(col as usize).copied().unwrap_or_default()
+                }),
+                Some(site) => terms.score_columns(prior, counts, contributions, |col| {
+                    site.column(&terms.columns, col, &self.vocab)
+                }),
+            },
             None => {
                 self.vocab.weigh(&self.weighting, counts, contributions);
                 let log_odds = self.log_odds(contributions);
@@ -788,6 +783,13 @@ struct ColumnTerms {
 }
 
 impl ColumnTerms {
+    /// The column's contribution to the log-odds, given the comment's
+    /// [`scale`](BinaryTerms::scale).
+    #[inline]
+    fn contribution(&self, scale: f64) -> f64 {
+        self.text * scale + self.fixed
+    }
+
     /// Column `col`'s terms, its log-likelihood ratio being `llr`.
     fn of(weighting: &Weighting, vocab: &Vocabulary, col: u32, llr: f64) -> ColumnTerms {
         let sender = f64::from(u8::from(vocab.hash(col).is_some_and(is_sender_hash)));
@@ -871,19 +873,28 @@ impl BinaryTerms {
         }
     }
 
-    /// Column `col`'s terms.
+    /// The log-odds of a comment's known columns (`counts`, distinct), each column's terms read
+    /// through `column`; leaves each column's contribution in `contributions`, in order.
     #[inline]
-    fn column(&self, col: u32, vocab: &Vocabulary) -> ColumnTerms {
-        match &self.site {
-            None => self.columns.get(col as usize).copied().unwrap_or_default(),
-            Some(site) => site.column(&self.columns, col, vocab),
+    fn score_columns(
+        &self,
+        prior: f64,
+        counts: &[(u32, u32)],
+        contributions: &mut Vec<(u32, f64)>,
+        column: impl Fn(u32) -> ColumnTerms,
+    ) -> Score {
+        let mut sums = TermSums::default();
+        for &(col, _) in counts {
+            sums.add(column(col));
         }
-    }
-
-    /// Adds column `col` (present in the comment) to the running sums.
-    #[inline]
-    fn add(&self, sums: &mut TermSums, col: u32, vocab: &Vocabulary) {
-        sums.add(self.column(col, vocab));
+        let scale = self.scale(&sums);
+        contributions.clear();
+        contributions.extend(
+            counts
+                .iter()
+                .map(|&(col, _)| (col, column(col).contribution(scale))),
+        );
+        self.finish(prior, sums)
     }
 
     /// What the text terms are multiplied by: `1 / ‖idf‖` over the text columns present.
@@ -894,13 +905,6 @@ impl BinaryTerms {
         } else {
             1.0
         }
-    }
-
-    /// Column `col`'s contribution to the log-odds, given the comment's [`scale`](Self::scale).
-    #[inline]
-    fn contribution(&self, col: u32, scale: f64, vocab: &Vocabulary) -> f64 {
-        let c = self.column(col, vocab);
-        c.text * scale + c.fixed
     }
 
     /// The log-odds (and its sender part) from the sums of all columns present.
