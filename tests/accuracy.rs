@@ -82,7 +82,9 @@ fn sms_ten_fold_beats_the_bar() {
     ]);
     let mcc = report["mean"]["mcc"].as_f64().unwrap();
     let auc = report["mean"]["auc"].as_f64().unwrap();
-    assert!(mcc >= 0.95, "mean MCC {mcc}");
+    // 0.961 was the figure before the model became the one that beats the linear peer on the
+    // full mix; issue 23 asks to keep it.
+    assert!(mcc >= 0.961, "mean MCC {mcc}");
     assert!(auc >= 0.985, "mean AUC {auc}");
 }
 

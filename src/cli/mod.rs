@@ -103,9 +103,10 @@ pub struct ModelFlags {
     /// Weight tokens by inverse document frequency.
     #[arg(long)]
     pub idf: bool,
-    /// Fixed value of each metadata feature, outside length normalization.
-    #[arg(long, default_value_t = crate::engine::features::DEFAULT_META_WEIGHT)]
-    pub meta_weight: f64,
+    /// Fixed value of each metadata feature, outside length normalization: a number, or `auto`
+    /// to let the internal cross-validation choose among 0.5, 0.75 and 1 for this data.
+    #[arg(long, default_value = "auto", value_name = "W|auto")]
+    pub meta_weight: MetaWeightArg,
     /// Log-odds added when the Website field is filled in (a prior: no ham corpus has the field).
     #[arg(long, default_value_t = crate::engine::features::DEFAULT_WEBSITE_LOG_ODDS, value_name = "LLR")]
     pub website_log_odds: f64,
@@ -202,6 +203,27 @@ impl LearningFlags {
     }
 }
 
+/// `--meta-weight`: a fixed value, or chosen by the internal cross-validation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetaWeightArg {
+    Auto,
+    Fixed(f64),
+}
+
+impl std::str::FromStr for MetaWeightArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(MetaWeightArg::Auto);
+        }
+        match s.parse::<f64>() {
+            Ok(w) if w.is_finite() && w >= 0.0 => Ok(MetaWeightArg::Fixed(w)),
+            _ => Err(format!("{s:?} is neither `auto` nor a non-negative number")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TfArg {
     Raw,
@@ -214,10 +236,6 @@ impl ModelFlags {
         anyhow::ensure!(
             self.alpha > 0.0 && self.alpha.is_finite(),
             "--alpha must be positive"
-        );
-        anyhow::ensure!(
-            self.meta_weight >= 0.0 && self.meta_weight.is_finite(),
-            "--meta-weight must be a non-negative number"
         );
         anyhow::ensure!(
             (0.0..1.0).contains(&self.max_ham_rejected),
@@ -246,7 +264,10 @@ impl ModelFlags {
                 },
                 idf: self.idf,
                 l2_norm: !self.no_l2,
-                meta_weight: (!self.meta_as_text).then_some(self.meta_weight),
+                meta_weight: (!self.meta_as_text).then_some(match self.meta_weight {
+                    MetaWeightArg::Fixed(w) => w,
+                    MetaWeightArg::Auto => crate::engine::features::DEFAULT_META_WEIGHT,
+                }),
                 website_log_odds: self.website_log_odds,
             },
             alpha: self.alpha,
@@ -260,6 +281,10 @@ impl ModelFlags {
             source_balance: self.source_balance,
             even_prior: self.even_prior,
             source_prior: self.source_prior,
+            meta_weight_choices: match self.meta_weight {
+                MetaWeightArg::Auto => crate::engine::train::META_WEIGHT_CHOICES.to_vec(),
+                MetaWeightArg::Fixed(_) => Vec::new(),
+            },
         })
     }
 }

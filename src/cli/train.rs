@@ -107,7 +107,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             training_files,
             ham,
             spam,
-            hyperparameters: (&params).into(),
+            hyperparameters: trained.hyperparameters.clone(),
             vocabulary_size: trained.core.vocab.len(),
             thresholds,
             threshold_rule: format!(
@@ -177,7 +177,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     outln!(
         "vocabulary {} features ({}, alpha {}, min-df {})",
         model.core.vocab.len(),
-        describe_weighting(&params.weighting),
+        describe_weighting(&model.core.weighting),
         params.alpha,
         params.min_df
     );

@@ -102,6 +102,18 @@ impl Calibration {
         sigmoid(self.a * log_odds + self.b)
     }
 
+    /// The mean log loss of these probabilities for `scores`, each weighing `weights[i]`
+    /// (probabilities clamped away from 0 and 1, so one confident error costs a bounded amount).
+    pub fn log_loss(&self, scores: &[f64], is_spam: &[bool], weights: &[f64]) -> f64 {
+        let (mut loss, mut mass) = (0.0, 0.0);
+        for ((&score, &spam), &weight) in scores.iter().zip(is_spam).zip(weights) {
+            let p = self.probability(score).clamp(1e-12, 1.0 - 1e-12);
+            loss -= weight * if spam { p.ln() } else { (1.0 - p).ln() };
+            mass += weight;
+        }
+        if mass > 0.0 { loss / mass } else { 0.0 }
+    }
+
     /// Fits a and b by Newton's method on the log-loss with Platt's smoothed targets
     /// (`(n₊ + 1) / (n₊ + 2)` and `1 / (n₋ + 2)`), which keeps the fit finite on separable data.
     /// The probabilities then carry the training data's share of spam.

@@ -88,7 +88,8 @@ pub struct Weighting {
     pub website_log_odds: f64,
 }
 
-/// Default of [`Weighting::meta_weight`], chosen by measurement (training-data/README.md).
+/// Default of [`Weighting::meta_weight`]: the value a model takes when not told otherwise, and the
+/// largest `replyguard train` chooses (`train::META_WEIGHT_CHOICES`).
 pub const DEFAULT_META_WEIGHT: f64 = 1.0;
 
 impl Default for Weighting {

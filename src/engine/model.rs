@@ -1098,6 +1098,10 @@ pub struct Hyperparameters {
     /// when off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub source_prior: bool,
+    /// [`TrainParams::meta_weight_choices`](super::train::TrainParams::meta_weight_choices), the
+    /// candidates `weighting.meta_weight` was chosen from; left out of files when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta_weight_choices: Vec<f64>,
 }
 
 /// Figures measured by the internal cross-validation during training (out-of-fold scores).
@@ -1292,9 +1296,13 @@ pub fn describe_weighting(w: &Weighting) -> String {
         TfTransform::Binary => "binary tf",
     };
     format!(
-        "{tf}{}{}",
+        "{tf}{}{}{}",
         if w.idf { " · idf" } else { "" },
-        if w.l2_norm { " · l2" } else { "" }
+        if w.l2_norm { " · l2" } else { "" },
+        match w.meta_weight {
+            Some(m) => format!(" · metadata weight {m}"),
+            None => " · metadata as text".to_string(),
+        }
     )
 }
 

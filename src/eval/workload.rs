@@ -125,7 +125,7 @@ pub fn workload(
                 training_files: Vec::new(),
                 ham: 0,
                 spam: 0,
-                hyperparameters: params.into(),
+                hyperparameters: trained.hyperparameters.clone(),
                 vocabulary_size: trained.core.vocab.len(),
                 thresholds: trained.thresholds,
                 threshold_rule: String::new(),
