@@ -475,6 +475,8 @@ pub fn train(
             share.unwrap_or(data_share),
         )
     } else {
+        // Too few comments to cross-validate: the weight given is kept, and not recorded as chosen.
+        chosen.meta_weight_choices.clear();
         (
             Calibration::default(),
             Thresholds {
@@ -530,28 +532,20 @@ mod tests {
         for i in 0..400 {
             let spam = i % 2 == 0;
             let mut hashes = Vec::new();
-            for _ in 0..4 {
-                // A telling family draws from its class's 50 tokens 9 times in 10.
-                let side = if words_tell && next(10) < 9 {
-                    u64::from(spam)
-                } else {
-                    next(2)
-                };
-                hashes.push(token_hash(
-                    TokenKind::Word,
-                    &format!("w{side}-{}", next(50)),
-                ));
-            }
-            for _ in 0..2 {
-                let side = if meta_tells && next(10) < 9 {
-                    u64::from(spam)
-                } else {
-                    next(2)
-                };
-                hashes.push(token_hash(
-                    TokenKind::Meta,
-                    &format!("m{side}-{}", next(50)),
-                ));
+            let families = [
+                (TokenKind::Word, "w", 4, words_tell),
+                (TokenKind::Meta, "m", 2, meta_tells),
+            ];
+            for (kind, prefix, per_comment, tells) in families {
+                for _ in 0..per_comment {
+                    // A telling family draws from its class's 50 tokens 9 times in 10.
+                    let side = if tells && next(10) < 9 {
+                        u64::from(spam)
+                    } else {
+                        next(2)
+                    };
+                    hashes.push(token_hash(kind, &format!("{prefix}{side}-{}", next(50))));
+                }
             }
             let mut counts = Vec::new();
             count_hashes(&mut hashes, &mut counts);
