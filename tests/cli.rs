@@ -140,6 +140,51 @@ fn eval_protocols_print_figures() {
     assert!(report["mean"]["auc"].as_f64().unwrap() > 0.9, "{report}");
 }
 
+/// `train` picks the metadata weight on the data it is given, says which in its summary, and
+/// records it in the model file; a fixed `--meta-weight` is kept; a bad one is refused clearly.
+#[test]
+fn train_chooses_the_metadata_weight_for_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let sms = repo().join("training-data/sms-spam-collection/SMSSpamCollection");
+    let sms = sms.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let model = dir.path().join("sms.rgm");
+        let mut args = vec!["train", "--out", model.to_str().unwrap(), sms];
+        args.extend(extra);
+        let out = run(&args, None, dir.path());
+        (out, model)
+    };
+    // SMS texts are told apart by their words: the lightest metadata weight wins.
+    let (out, model) = train(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(summary.contains("metadata weight 0.5,"), "{summary}");
+    let loaded = replyguard::engine::model_file::load(&model).unwrap();
+    assert_eq!(loaded.core.weighting.meta_weight, Some(0.5));
+    assert_eq!(loaded.meta.hyperparameters.weighting, loaded.core.weighting);
+    assert_eq!(
+        loaded.meta.hyperparameters.meta_weight_choices,
+        replyguard::engine::train::META_WEIGHT_CHOICES
+    );
+
+    let (out, model) = train(&["--meta-weight", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("metadata weight 1,"));
+    let loaded = replyguard::engine::model_file::load(&model).unwrap();
+    assert_eq!(loaded.core.weighting.meta_weight, Some(1.0));
+    assert!(loaded.meta.hyperparameters.meta_weight_choices.is_empty());
+
+    for bad in ["-1", "heavy", "NaN"] {
+        let (out, _) = train(&[&format!("--meta-weight={bad}")]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&out.stderr).contains("neither `auto` nor a non-negative number"),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn training_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
