@@ -8,7 +8,11 @@
 //! response-header layer, the request timeout and the trace layer), so the difference between the
 //! two bare figures is what the layer stack costs, and what is left is the check itself.
 //!
-//! usage: target/release/deps/bare_axum-… ADDRESS [--layers]   (prints `listening on http://ADDR/`)
+//! `--layers=NAME,…` applies only the named ones (`limit`, `nosniff`, `timeout`, `from_fn`,
+//! `trace`; `tower_timeout`: tower-http's timeout, which the router used before), to see what
+//! each costs on its own.
+//!
+//! usage: target/release/deps/bare_axum-… ADDRESS [--layers[=NAME,…]]   (prints `listening on http://ADDR/`)
 
 use axum::Router;
 use axum::body::Bytes;
@@ -31,28 +35,58 @@ async fn pass(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-fn layered(app: Router) -> Router {
-    app.layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(SetResponseHeaderLayer::if_not_present(
+/// The layers named in `only` (all of them when `None`), innermost first as in the router.
+fn layered(mut app: Router, only: Option<&[&str]>) -> Router {
+    let wanted = |name: &str| only.is_none_or(|names| names.contains(&name));
+    if wanted("limit") {
+        app = app.layer(DefaultBodyLimit::max(64 * 1024));
+    }
+    if wanted("nosniff") {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        ));
+    }
+    if wanted("timeout") {
+        app = app.layer(replyguard::web::timeout::RequestTimeoutLayer::new(
+            Duration::from_secs(30),
+        ));
+    }
+    // tower-http's, which the router used before: a timer made and dropped for every request.
+    if only.is_some() && wanted("tower_timeout") {
+        app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
-        ))
-        .layer(middleware::from_fn(pass))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        ));
+    }
+    if wanted("from_fn") {
+        app = app.layer(middleware::from_fn(pass));
+    }
+    if wanted("trace") {
+        app = app.layer(tower_http::trace::TraceLayer::new_for_http());
+    }
+    app
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let address = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
-    let with_layers = args.next().as_deref() == Some("--layers");
+    let layers = args.next();
+    let only: Option<Vec<&str>> = layers
+        .as_deref()
+        .and_then(|flag| flag.strip_prefix("--layers="))
+        .map(|names| names.split(',').collect());
+    let with_layers = layers
+        .as_deref()
+        .is_some_and(|flag| flag.starts_with("--layers"));
     let listener = tokio::net::TcpListener::bind(&address).await?;
     println!("listening on http://{}/", listener.local_addr()?);
     let app = Router::new().route("/1.1/comment-check", post(check));
-    let app = if with_layers { layered(app) } else { app };
+    let app = if with_layers {
+        layered(app, only.as_deref())
+    } else {
+        app
+    };
     axum::serve(listener, app).await
 }

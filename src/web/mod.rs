@@ -54,6 +54,7 @@ mod state;
 pub mod submit;
 mod thread_pages;
 mod throttle;
+pub mod timeout;
 
 pub use metrics::Metrics;
 pub use router::router;

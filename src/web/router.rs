@@ -65,10 +65,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         // Covers reading the body too: a client that trickles its request (slowloris) gets 408.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
+        .layer(super::timeout::RequestTimeoutLayer::new(request_timeout))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             edge,
