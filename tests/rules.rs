@@ -286,6 +286,18 @@ fn rules_act_before_the_model(db: &Path, second_replica: bool) {
         assert_eq!(rules(&replica)["moderation_keys"], json!(["Casino"]));
         let there = post(&replica, &reader("casino night at the stadium?", "Ivy"));
         assert_eq!(first_clue(&there), "rule:moderation-key", "{there}");
+        // And what the moderators marked spam on the other server.
+        let seller_again = post(
+            &replica,
+            &json!({"comment_content": "Is the broadcast deal signed for the next four years?",
+                    "comment_author": "Rob", "comment_author_email": "rob@mail.example"}),
+        );
+        assert_ne!(seller_again["status"], "published", "{seller_again}");
+        assert_eq!(
+            first_clue(&seller_again),
+            "rule:spam-history",
+            "{seller_again}"
+        );
         replica.stop();
     }
     server.stop();

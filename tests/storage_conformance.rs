@@ -1121,6 +1121,78 @@ async fn duplicates_are_seen_by_every_replica(db: &Database) {
     );
 }
 
+/// Two stores on one database stand for two replicas: each answers for senders it has never
+/// seen from memory, yet a sender stored and marked spam through one is known to the other soon
+/// after (its index reads what others stored; an idle one asks the database), and at once to the
+/// one that stored it.
+async fn reputation_is_shared_by_every_replica(db: &Database) {
+    let (one, other) = (
+        storage::open(db).await.unwrap(),
+        storage::open(db).await.unwrap(),
+    );
+    let mut seller = who("seller@shared.example", "Sam", "2000-01-01T00:00:00Z");
+    seller.website_domain = "shared-deals.example".into();
+    seller.ip = "198.51.100.77".into();
+    seller.link_domains = vec!["a.shared-pills.example".into()];
+    for store in [&one, &other] {
+        assert_eq!(
+            store.reputation(&seller).await.unwrap(),
+            storage::Reputation::default()
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut c = comment(
+        "shared-rep",
+        Status::Held,
+        "Cheapest pills: http://a.shared-pills.example/buy and visit deals.shared-pills.example",
+    );
+    c.author_email = "seller@shared.example".into();
+    c.author = "Sam".into();
+    c.author_url = Some("https://shared-deals.example/".into());
+    c.user_ip = Some("198.51.100.77".into());
+    let held = one.insert(c).await.unwrap();
+    one.set_status(held.id, Status::Spam, "admin")
+        .await
+        .unwrap();
+    let everything = storage::Reputation {
+        returning_author: false,
+        marked_spam: true,
+        website_marked_spam: true,
+        ip_marked_spam: true,
+        link_domain_marked_spam: true,
+    };
+    assert_eq!(one.reputation(&seller).await.unwrap(), everything);
+    // Each fact alone, from a stranger who shares only it.
+    let mut by_link = who("other@else.example", "Oz", "2000-01-01T00:00:00Z");
+    by_link.link_domains = vec!["shared-pills.example".into()];
+    let mut known_elsewhere = None;
+    for _ in 0..50 {
+        let known = other.reputation(&seller).await.unwrap();
+        if known == everything {
+            known_elsewhere = Some(known);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        known_elsewhere,
+        Some(everything),
+        "the other replica never learned the sender"
+    );
+    for store in [&one, &other] {
+        let known = store.reputation(&by_link).await.unwrap();
+        assert!(
+            known.link_domain_marked_spam && !known.marked_spam,
+            "{known:?}"
+        );
+        let stranger = who("nobody@else.example", "Oz", "2000-01-01T00:00:00Z");
+        assert_eq!(
+            store.reputation(&stranger).await.unwrap(),
+            storage::Reputation::default()
+        );
+    }
+}
+
 /// However many comments stay published, a site's log holds at most `IMPLICIT_PER_SITE`
 /// implicit-ham entries (net of take-backs): what every start replays stays bounded. Runs after
 /// the others; adds more unchallenged comments than the bound to the default site.
@@ -1182,6 +1254,7 @@ async fn conformance(db: &Database) {
     outbox_events_are_claimed_once(&*store).await;
     reply_subscriptions(&*store).await;
     duplicates_are_seen_by_every_replica(db).await;
+    reputation_is_shared_by_every_replica(db).await;
     implicit_ham_per_site_is_bounded(&*store).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.

@@ -35,7 +35,7 @@ macro_rules! storage_port {
             plain published(site: i64, article: &str, window: Window, limit: u64) -> Vec<StoredComment> = comments::published;
             plain count_published(site: i64, article: &str) -> u64 = comments::count_published;
             plain locate_published(site: i64, article: &str, remote_ids: [&str; 2], own_id: i64) -> Option<(i64, u64)> = comments::locate_published;
-            plain reputation(query: &ReputationQuery) -> Reputation = comments::reputation;
+            plain reputation(query: &ReputationQuery) -> Reputation = comments::reputation unless unknown_sender;
             plain is_duplicate(site: i64, article: &str, author_email: &str, content: &str) -> bool = comments::is_duplicate unless ruled_out_by_index;
             plain by_status(status: Status, site: Option<i64>, article: Option<&str>, limit: u64) -> Vec<StoredComment> = comments::by_status;
             atomic+shown set_status(id: i64, to: Status, actor: &str) -> StoredComment = comments::set_status;
@@ -157,16 +157,16 @@ macro_rules! storage_port {
 
 pub(super) use storage_port;
 
-use super::duplicate_index::{DuplicateIndex, fingerprint};
-use super::{ArticleOutcome, StoredComment};
+use super::key_index::{self, KeyIndex, fingerprint};
+use super::{ArticleOutcome, Reputation, ReputationQuery, StoredComment};
 
 /// What the list's hooks need of a backend's port.
 pub(super) trait Port {
-    /// Its index of stored texts ([`super::duplicate_index`]).
-    fn duplicates(&self) -> &DuplicateIndex;
-    /// Whether a text with `fingerprint` may be stored: [`DuplicateIndex::check`], which starts a
-    /// refresh from the database when one is due.
-    fn may_be_stored(&self, fingerprint: u32) -> bool;
+    /// Its index of stored comments' keys ([`super::key_index`]).
+    fn key_index(&self) -> &KeyIndex;
+    /// Whether any of `keys` may belong to a stored comment: [`KeyIndex::check`], which starts
+    /// a refresh from the database when one is due.
+    fn may_hold_any(&self, keys: &[u32]) -> bool;
     /// After a commit that changes what pages show: cached views are stale.
     fn pages_changed(&self);
 }
@@ -180,18 +180,123 @@ pub(super) fn ruled_out_by_index(
     content: &str,
 ) -> Option<bool> {
     let fingerprint = fingerprint(site, article, author_email, content);
-    (!port.may_be_stored(fingerprint)).then_some(false)
+    (!port.may_hold_any(&[fingerprint])).then_some(false)
 }
 
-/// After an edit: the edited text is a duplicate from now on too (the index's refresh reads new
-/// rows only, not edits).
+/// `reputation` without a query when the site has never stored a comment from the sender's
+/// e-mail or network address, nor one naming a domain the sender names: nothing is known of
+/// such a sender (most spam, and every first-time reader).
+pub(super) fn unknown_sender(port: &impl Port, query: &ReputationQuery) -> Option<Reputation> {
+    let site = query.site;
+    let mut keys = Vec::with_capacity(3 + query.link_domains.len());
+    if !query.email.is_empty() {
+        keys.push(key_index::email_key(site, &query.email));
+    }
+    if !query.ip.is_empty() {
+        keys.push(key_index::address_key(site, &query.ip));
+    }
+    let domains = std::iter::once(&query.website_domain).chain(&query.link_domains);
+    for domain in domains.filter(|d| !d.is_empty()) {
+        keys.push(key_index::domain_key(site, domain));
+    }
+    (!port.may_hold_any(&keys)).then(Reputation::default)
+}
+
+/// After an edit: the edited text is a duplicate from now on too, and its website and links are
+/// known (the index's refresh reads new rows only, not edits).
 pub(super) fn index_edited_text(port: &impl Port, edited: &StoredComment) {
-    port.duplicates().add(edited.fingerprint());
+    port.key_index().add(&edited.index_keys());
 }
 
 /// After an article import: a created article shows on pages.
 pub(super) fn show_created_article(port: &impl Port, outcome: &ArticleOutcome) {
     if matches!(outcome, ArticleOutcome::Created(_)) {
         port.pages_changed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::key_index::KeyedComment;
+    use std::sync::Arc;
+
+    /// A port over an index read from the given comments, as after its first full read.
+    struct Indexed(Arc<KeyIndex>);
+
+    impl Indexed {
+        fn of(comments: &[KeyedComment<'_>]) -> Self {
+            let index = Arc::new(KeyIndex::default());
+            assert!(index.refresh_due());
+            let rows: Vec<_> = (1..).zip(comments.iter().map(KeyedComment::keys)).collect();
+            let read = index.refresh(|after, _| {
+                let rows = rows.iter().filter(|(id, _)| *id > after).cloned().collect();
+                std::future::ready(Ok::<_, ()>(rows))
+            });
+            {
+                let read = std::pin::pin!(read);
+                let waker = std::task::Waker::noop();
+                assert!(matches!(
+                    read.poll(&mut std::task::Context::from_waker(waker)),
+                    std::task::Poll::Ready(Ok(()))
+                ));
+            }
+            Indexed(index)
+        }
+    }
+
+    impl Port for Indexed {
+        fn key_index(&self) -> &KeyIndex {
+            &self.0
+        }
+        fn may_hold_any(&self, keys: &[u32]) -> bool {
+            self.0.may_hold_any(keys)
+        }
+        fn pages_changed(&self) {}
+    }
+
+    fn sender(email: &str, ip: &str, website: &str, links: &[&str]) -> ReputationQuery {
+        ReputationQuery {
+            site: 1,
+            email: email.into(),
+            name: "Sam".into(),
+            website_domain: website.into(),
+            ip: ip.into(),
+            link_domains: links.iter().map(|d| d.to_string()).collect(),
+            ..ReputationQuery::default()
+        }
+    }
+
+    #[test]
+    fn only_a_sender_sharing_a_stored_key_is_looked_up() {
+        let port = Indexed::of(&[KeyedComment {
+            site: 1,
+            article: "/post",
+            author_email: "seller@shop.example",
+            author_url: Some("https://deals.example/"),
+            user_ip: Some("198.51.100.7"),
+            content: "Buy at http://www.a.pills.example/cheap",
+        }]);
+        let looked_up = |q: &ReputationQuery| unknown_sender(&port, q).is_none();
+        assert!(!looked_up(&sender(
+            "new@reader.example",
+            "203.0.113.9",
+            "blog.example",
+            &["news.example"]
+        )));
+        assert!(!looked_up(&sender("", "", "", &[])));
+        assert!(looked_up(&sender("seller@shop.example", "", "", &[])));
+        assert!(looked_up(&sender("x@y.example", "198.51.100.7", "", &[])));
+        assert!(looked_up(&sender("x@y.example", "", "deals.example", &[])));
+        assert!(looked_up(&sender(
+            "x@y.example",
+            "",
+            "",
+            &["news.example", "pills.example"]
+        )));
+        // Another site's senders are strangers here.
+        let mut elsewhere = sender("seller@shop.example", "198.51.100.7", "", &[]);
+        elsewhere.site = 2;
+        assert!(!looked_up(&elsewhere));
     }
 }

@@ -10,8 +10,8 @@
 
 pub mod backup;
 pub mod copy;
-pub mod duplicate_index;
 mod forward;
+pub mod key_index;
 mod locator;
 pub mod post_guard;
 mod postgres;
@@ -239,14 +239,17 @@ pub struct StoredComment {
 }
 
 impl StoredComment {
-    /// Its fingerprint for the duplicate check ([`duplicate_index::fingerprint`]).
-    pub fn fingerprint(&self) -> u32 {
-        duplicate_index::fingerprint(
-            self.site_id,
-            &self.article,
-            &self.author_email,
-            &self.content,
-        )
+    /// Its keys in the index of stored comments ([`key_index::KeyedComment::keys`]).
+    pub fn index_keys(&self) -> Vec<u32> {
+        key_index::KeyedComment {
+            site: self.site_id,
+            article: &self.article,
+            author_email: &self.author_email,
+            author_url: self.author_url.as_deref(),
+            user_ip: self.user_ip.as_deref(),
+            content: &self.content,
+        }
+        .keys()
     }
 }
 

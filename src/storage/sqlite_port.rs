@@ -3,8 +3,8 @@
 //! ([`super::sql`]) on tokio's blocking pool, because SQLite's calls block on disk. The methods
 //! that only run a shared body come from the list both backends share ([`super::forward`]).
 
-use super::duplicate_index::DuplicateIndex;
 use super::forward::{Port, storage_port};
+use super::key_index::KeyIndex;
 use super::sql::{self, comments, import, ready};
 use super::{SqliteStore, Status, StorageError, Window};
 use rusqlite::{Connection, TransactionBehavior};
@@ -20,8 +20,8 @@ pub struct SqlitePort {
     store: Arc<SqliteStore>,
     /// One server owns a SQLite database, so its posting limits live in its memory.
     guard: Arc<super::MemoryGuard>,
-    /// Rules out duplicates without a query ([`super::duplicate_index`]).
-    duplicates: Arc<super::duplicate_index::DuplicateIndex>,
+    /// Rules out duplicates and unknown senders without a query ([`super::key_index`]).
+    key_index: Arc<KeyIndex>,
 }
 
 /// Whether a write changes what pages show (comments, articles), so cached views must go.
@@ -37,7 +37,7 @@ impl SqlitePort {
         SqlitePort {
             store: Arc::new(store),
             guard: Arc::default(),
-            duplicates: Arc::default(),
+            key_index: Arc::default(),
         }
     }
 
@@ -270,20 +270,20 @@ macro_rules! sqlite_runs {
 }
 
 impl Port for SqlitePort {
-    fn duplicates(&self) -> &DuplicateIndex {
-        &self.duplicates
+    fn key_index(&self) -> &KeyIndex {
+        &self.key_index
     }
 
-    fn may_be_stored(&self, fingerprint: u32) -> bool {
+    fn may_hold_any(&self, keys: &[u32]) -> bool {
         let port = self.clone();
         let load = move |after, limit| {
             let port = port.clone();
             async move {
-                port.scan(move |c| ready(comments::fingerprints_after(c, after, limit)))
+                port.scan(move |c| ready(comments::keys_after(c, after, limit)))
                     .await
             }
         };
-        self.duplicates.check(fingerprint, load)
+        self.key_index.check(keys, load)
     }
 
     fn pages_changed(&self) {
@@ -298,7 +298,7 @@ storage_port!(CommentStore for SqlitePort, sqlite_runs {
             .enqueue(comment)?
             .await
             .map_err(|_| StorageError::WriterStopped)??;
-        self.duplicates.add(stored.fingerprint());
+        self.key_index.add(&stored.index_keys());
         Ok(stored)
     }
 

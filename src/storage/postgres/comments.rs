@@ -98,7 +98,7 @@ storage_port!(CommentStore for PgStore, pg_runs {
             .await
             .map_err(|_| StorageError::WriterStopped)?;
         let stored = outcome.await.map_err(|_| StorageError::WriterStopped)??;
-        self.duplicates.add(stored.fingerprint());
+        self.key_index.add(&stored.index_keys());
         Ok(stored)
     }
 

@@ -62,21 +62,21 @@ crate::storage::forward::storage_port!(OutboxStore for PgStore, pg_runs {});
 crate::storage::forward::storage_port!(SiteStore for PgStore, pg_runs {});
 
 impl crate::storage::forward::Port for PgStore {
-    fn duplicates(&self) -> &crate::storage::duplicate_index::DuplicateIndex {
-        &self.duplicates
+    fn key_index(&self) -> &crate::storage::key_index::KeyIndex {
+        &self.key_index
     }
 
-    fn may_be_stored(&self, fingerprint: u32) -> bool {
+    fn may_hold_any(&self, keys: &[u32]) -> bool {
         let pool = self.pool.clone();
         let load = move |after, limit| {
             let pool = pool.clone();
             async move {
                 let client = pool.get().await?;
                 let exec = crate::storage::sql::Pg(&client);
-                crate::storage::sql::comments::fingerprints_after(&exec, after, limit).await
+                crate::storage::sql::comments::keys_after(&exec, after, limit).await
             }
         };
-        self.duplicates.check(fingerprint, load)
+        self.key_index.check(keys, load)
     }
 
     fn pages_changed(&self) {
@@ -132,8 +132,8 @@ pub struct PgStore {
     announce: Arc<tokio::sync::Notify>,
     /// Posts counted by the limits; every [`PRUNE_EVERY`]th prunes addresses not seen for an hour.
     admissions: AtomicU64,
-    /// Rules out duplicates without a query ([`crate::storage::duplicate_index`]).
-    pub(super) duplicates: Arc<crate::storage::duplicate_index::DuplicateIndex>,
+    /// Rules out duplicates and unknown senders without a query ([`crate::storage::key_index`]).
+    pub(super) key_index: Arc<crate::storage::key_index::KeyIndex>,
 }
 
 /// How often (in counted posts) stale rows leave the `post_guard` table.
@@ -265,7 +265,7 @@ impl PgStore {
             generation,
             announce,
             admissions: AtomicU64::new(0),
-            duplicates: Arc::default(),
+            key_index: Arc::default(),
         })
     }
 

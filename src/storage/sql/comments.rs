@@ -6,7 +6,7 @@
 use super::row::{self, comment_columns, public_comment_columns};
 use super::{Exec, Lock, Param, Spellings, spelled};
 use crate::data::LabeledComment;
-use crate::storage::duplicate_index::fingerprint;
+use crate::storage::key_index::{KeyedComment, KeyedRow};
 use crate::storage::rules::decision_entries;
 use crate::storage::{
     DayActivity, IMPLICIT_PER_SITE, IMPLICIT_SOURCE, LearnedExample, NewComment,
@@ -99,7 +99,8 @@ const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts
 const IS_DUPLICATE: &str = "SELECT id FROM (SELECT id, content, status FROM comments \
     WHERE site_id = $1 AND article = $2 AND author_email = $3 ORDER BY id DESC LIMIT 500) recent \
     WHERE content = $4 AND status != 'trash' LIMIT 1";
-const FINGERPRINTS_AFTER: &str = "SELECT id, site_id, article, author_email, content FROM comments \
+const KEYS_AFTER: &str = "SELECT id, site_id, article, author_email, content, author_url, user_ip \
+    FROM comments \
     WHERE id > $1 ORDER BY id LIMIT $2";
 const BY_STATUS: &str = concat!(
     "SELECT ",
@@ -348,16 +349,25 @@ pub async fn is_duplicate<E: Exec>(
     Ok(found.is_some())
 }
 
-/// At most `limit` comments after id `after`, in id order, as (id, duplicate-check fingerprint):
-/// what [`crate::storage::duplicate_index::DuplicateIndex`] reads.
-pub async fn fingerprints_after<E: Exec>(
+/// At most `limit` comments after id `after`, in id order, with their keys: what
+/// [`crate::storage::key_index::KeyIndex`] reads.
+pub async fn keys_after<E: Exec>(
     e: &E,
     after: i64,
     limit: i64,
-) -> Result<Vec<(i64, u32)>, StorageError> {
-    e.query(FINGERPRINTS_AFTER, &[&after, &limit], |r| {
-        let (site, article, email, content) = (r.int(1)?, r.text(2)?, r.text(3)?, r.text(4)?);
-        Ok((r.int(0)?, fingerprint(site, &article, &email, &content)))
+) -> Result<Vec<KeyedRow>, StorageError> {
+    e.query(KEYS_AFTER, &[&after, &limit], |r| {
+        let (article, author_email, content) = (r.text(2)?, r.text(3)?, r.text(4)?);
+        let (author_url, user_ip) = (r.opt_text(5)?, r.opt_text(6)?);
+        let comment = KeyedComment {
+            site: r.int(1)?,
+            article: &article,
+            author_email: &author_email,
+            author_url: author_url.as_deref(),
+            user_ip: user_ip.as_deref(),
+            content: &content,
+        };
+        Ok((r.int(0)?, comment.keys()))
     })
     .await
 }
@@ -738,7 +748,7 @@ pub const STATEMENTS: &[&str] = &[
     COUNT_PUBLISHED,
     LOCATE_PUBLISHED,
     IS_DUPLICATE,
-    FINGERPRINTS_AFTER,
+    KEYS_AFTER,
     REPUTATION,
     UNCHALLENGED,
     IMPLICIT_LEARNED,

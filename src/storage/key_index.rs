@@ -1,0 +1,424 @@
+//! Facts about stored comments answered from memory when they are certainly absent: the
+//! duplicate check and the reputation lookup, without a database round trip for a sender or a
+//! text the site has never stored.
+//!
+//! A comment is a duplicate when its sender already posted the same text to the same thread
+//! (`comments::is_duplicate`); the reputation rules ask whether the site knows the sender's
+//! e-mail address, network address, website or linked domains (`comments::reputation`). Almost
+//! every text is new, and most spam comes from addresses and domains a site has never seen;
+//! proving that took a query on every post and every Akismet check. [`KeyIndex`] keeps a 32-bit
+//! fingerprint of every such key of every stored comment, whatever its status (a status changes
+//! on rows already read, so the index never misses a key by missing a moderation): an absent
+//! key was never stored, so the answer is "no" from memory; a present one (a real match, or one
+//! chance in ~4 billion per key) is confirmed by the query, which also knows statuses, ages and
+//! trash.
+//!
+//! The index learns this process's own inserts and edits at once ([`KeyIndex::add`]) and everything
+//! else (other replicas, `replyguard import`, the comments stored before start) by reading the
+//! rows after a watermark, in the background, at most once per [`REFRESH_EVERY`]. Until the first
+//! full read has finished, and while the last refresh is older than [`STALE_AFTER`] (an idle
+//! replica), every check asks the database, as before. So a duplicate sent to the *same* server
+//! is always caught; one sent to another replica within a second or two of the original can
+//! pass, which is the price of answering from memory (as can a repeat of a text edited on
+//! another replica: the refresh reads new rows, not edits). The same holds for reputation: a
+//! sender first seen on another replica a moment ago is a stranger here for that moment.
+//!
+//! Domains are keyed as hosts (`shop.example`, and for `a.shop.example` its parent domains too),
+//! from websites, links and bare domain names in the text. The database, when asked, matches them
+//! as substrings, which can find more; the index decides whether it is asked.
+//!
+//! Ids are drawn before commit, so on PostgreSQL a row can become visible after a higher id
+//! did. The watermark therefore stays below a recent gap in the ids (among the last
+//! [`GAP_WINDOW`] ids) until the gap is filled or [`GAP_PATIENCE`] has passed (a rolled-back
+//! insert or an erased comment leaves a gap for good).
+
+use super::StorageError;
+use crate::domain::site_rules::{link_domain, linked_domains};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often at most the index reads what others stored.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// An index not refreshed for this long (an idle replica: refreshes follow checks) answers
+/// nothing from memory until its next refresh has ended, so what another replica stored is never
+/// missed for longer than this.
+pub const STALE_AFTER: Duration = Duration::from_secs(2);
+/// Rows read per query while refreshing.
+pub const PAGE: i64 = 10_000;
+/// Gaps among this many of the newest ids are taken for rows still being committed.
+pub const GAP_WINDOW: i64 = 1_000;
+/// How long a gap is waited for before it is taken for good.
+pub const GAP_PATIENCE: Duration = Duration::from_secs(5);
+
+/// What a key names: part of its hash, so an e-mail address and a domain spelled alike differ.
+#[derive(Debug, Clone, Copy)]
+enum KeyKind {
+    Text = 0,
+    Email = 1,
+    Address = 2,
+    Domain = 3,
+}
+
+fn key(kind: KeyKind, site: i64, parts: &[&str]) -> u32 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&[kind as u8]);
+    hasher.update(&site.to_le_bytes());
+    // Lengths first, so ("ab", "c") and ("a", "bc") differ.
+    for part in parts {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.digest() as u32
+}
+
+/// A comment's fingerprint for the duplicate check: its site, thread, sender and text.
+pub fn fingerprint(site: i64, article: &str, author_email: &str, content: &str) -> u32 {
+    key(KeyKind::Text, site, &[article, author_email, content])
+}
+
+/// The key of a sender's e-mail address on a site.
+pub fn email_key(site: i64, email: &str) -> u32 {
+    key(KeyKind::Email, site, &[email])
+}
+
+/// The key of a sender's network address on a site, as stored (`203.0.113.7`).
+pub fn address_key(site: i64, address: &str) -> u32 {
+    key(KeyKind::Address, site, &[address])
+}
+
+/// The key of a domain (a host, `shop.example`) on a site.
+pub fn domain_key(site: i64, domain: &str) -> u32 {
+    key(KeyKind::Domain, site, &[domain])
+}
+
+/// What a stored comment is: the parts its keys are made of.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedComment<'a> {
+    pub site: i64,
+    pub article: &'a str,
+    pub author_email: &'a str,
+    pub author_url: Option<&'a str>,
+    pub user_ip: Option<&'a str>,
+    pub content: &'a str,
+}
+
+impl KeyedComment<'_> {
+    /// Every key the comment answers to: its duplicate-check fingerprint, its sender's e-mail and
+    /// network address, and the domains of its website and of its text (each with its parent
+    /// domains, as a subdomain's spam counts against the domain).
+    pub fn keys(&self) -> Vec<u32> {
+        let site = self.site;
+        let mut keys = vec![fingerprint(
+            site,
+            self.article,
+            self.author_email,
+            self.content,
+        )];
+        if !self.author_email.is_empty() {
+            keys.push(email_key(site, self.author_email));
+        }
+        if let Some(address) = self.user_ip.filter(|a| !a.is_empty()) {
+            keys.push(address_key(site, address));
+        }
+        let mut domains: Vec<String> = self.author_url.and_then(link_domain).into_iter().collect();
+        domains.extend(linked_domains(self.content));
+        domains.extend(named_domains(self.content));
+        domains.sort_unstable();
+        domains.dedup();
+        for domain in &domains {
+            let mut host = domain.as_str();
+            loop {
+                keys.push(domain_key(site, host));
+                match host.split_once('.') {
+                    Some((_, parent)) if parent.contains('.') => host = parent,
+                    _ => break,
+                }
+            }
+        }
+        keys
+    }
+}
+
+/// Domains named without a scheme in a text (`visit cheap-watches.top today`): the database's
+/// substring match finds them in a spam comment, so the index must know them too.
+fn named_domains(content: &str) -> impl Iterator<Item = String> + '_ {
+    content
+        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | ')'))
+        .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|word| word.contains('.') && !word.contains('@') && !word.contains("://"))
+        .filter_map(link_domain)
+        .filter(|host| {
+            host.rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        })
+}
+
+/// One row as the index reads it: its id and its keys.
+pub type KeyedRow = (i64, Vec<u32>);
+
+/// The keys of every stored comment, as far as the last refresh and this process's inserts and
+/// edits tell.
+#[derive(Default)]
+pub struct KeyIndex {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    keys: HashSet<u32>,
+    /// Every row with an id at or below it has been read (but for the gaps being waited on).
+    watermark: i64,
+    /// Whether every row that existed at start has been read: only then is "absent" an answer.
+    complete: bool,
+    /// A refresh is under way (one at a time).
+    refreshing: bool,
+    last_refresh: Option<Instant>,
+    /// Ids missing among the newest ones read, and when each was first missed.
+    gaps: HashMap<i64, Instant>,
+}
+
+impl KeyIndex {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every update leaves the state whole, so a poisoned lock is taken over.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether any of these keys may belong to a stored comment. `false` is certain; `true`
+    /// means the database must be asked.
+    pub fn may_hold_any(&self, keys: &[u32]) -> bool {
+        let state = self.state();
+        let fresh = state
+            .last_refresh
+            .is_some_and(|at| at.elapsed() < STALE_AFTER);
+        !(state.complete && fresh) || keys.iter().any(|key| state.keys.contains(key))
+    }
+
+    /// [`KeyIndex::may_hold_any`], after starting a refresh through `load` (see
+    /// [`KeyIndex::refresh`]) in the background when one is due.
+    pub fn check<F, Fut>(self: &Arc<Self>, keys: &[u32], load: F) -> bool
+    where
+        F: Fn(i64, i64) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Vec<KeyedRow>, StorageError>> + Send,
+    {
+        if self.refresh_due() {
+            let index = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = index.refresh(load).await {
+                    tracing::warn!(error = %e, "cannot read comments for the duplicate and reputation checks");
+                }
+            });
+        }
+        self.may_hold_any(keys)
+    }
+
+    /// Records the keys of a comment this process stored or edited.
+    pub fn add(&self, keys: &[u32]) {
+        self.state().keys.extend(keys.iter().copied());
+    }
+
+    /// Claims the next refresh when one is due; the caller then runs [`KeyIndex::refresh`].
+    pub fn refresh_due(&self) -> bool {
+        let mut state = self.state();
+        let due = !state.refreshing
+            && state
+                .last_refresh
+                .is_none_or(|at| at.elapsed() >= REFRESH_EVERY);
+        if due {
+            state.refreshing = true;
+        }
+        due
+    }
+
+    /// Reads every row after the watermark through `load(after_id, limit)` (ids ascending, with
+    /// their keys) and takes them in. Called after [`KeyIndex::refresh_due`]
+    /// said yes; a failed read leaves the index as it was, to be tried again.
+    pub async fn refresh<F, Fut, E>(&self, load: F) -> Result<(), E>
+    where
+        F: Fn(i64, i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<KeyedRow>, E>>,
+    {
+        // Ends the refresh however it ends, a cancelled or panicked task included, so the next
+        // one is not locked out for good.
+        struct Done<'a>(&'a KeyIndex);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.state();
+                state.refreshing = false;
+                state.last_refresh = Some(Instant::now());
+            }
+        }
+        let _done = Done(self);
+        self.read_all(load).await
+    }
+
+    async fn read_all<F, Fut, E>(&self, load: F) -> Result<(), E>
+    where
+        F: Fn(i64, i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<KeyedRow>, E>>,
+    {
+        let start = self.state().watermark;
+        let mut after = start;
+        let mut ids = Vec::new();
+        loop {
+            let rows = load(after, PAGE).await?;
+            let full_page = rows.len() as i64 == PAGE;
+            {
+                let mut state = self.state();
+                for (id, keys) in &rows {
+                    state.keys.extend(keys.iter().copied());
+                    ids.push(*id);
+                }
+            }
+            // Only the newest ids can hold gaps worth waiting for: a first read of a million
+            // rows keeps a thousand ids, not a million.
+            if ids.len() > 2 * GAP_WINDOW as usize {
+                ids.drain(..ids.len() - GAP_WINDOW as usize);
+            }
+            after = rows.last().map_or(after, |(id, _)| *id);
+            if !full_page {
+                break;
+            }
+        }
+        let mut state = self.state();
+        state.watermark = next_watermark(start, &ids, &mut state.gaps, Instant::now());
+        state.complete = true;
+        Ok(())
+    }
+}
+
+/// Where the next refresh starts, given the ids just read after `start` (ascending): past the
+/// newest id, unless a recent gap among the newest ids may still fill, which is then re-read.
+/// `gaps` keeps when each such gap was first seen.
+fn next_watermark(start: i64, ids: &[i64], gaps: &mut HashMap<i64, Instant>, now: Instant) -> i64 {
+    let Some(&newest) = ids.last() else {
+        // Nothing new: the gaps waited on keep the watermark where it was, until they expire.
+        gaps.retain(|_, seen| now.duration_since(*seen) < GAP_PATIENCE);
+        return start;
+    };
+    let window_from = (newest - GAP_WINDOW).max(start);
+    let mut missing = HashSet::new();
+    let mut expected = window_from + 1;
+    for &id in ids.iter().filter(|&&id| id > window_from) {
+        missing.extend(expected..id);
+        expected = id + 1;
+    }
+    gaps.retain(|id, _| missing.contains(id));
+    for id in missing {
+        gaps.entry(id).or_insert(now);
+    }
+    gaps.retain(|_, seen| now.duration_since(*seen) < GAP_PATIENCE);
+    gaps.keys()
+        .min()
+        .map_or(newest, |&oldest_gap| oldest_gap - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_tell_apart_where_one_part_ends() {
+        assert_ne!(
+            fingerprint(1, "ab", "c", "d"),
+            fingerprint(1, "a", "bc", "d")
+        );
+        assert_ne!(fingerprint(1, "a", "b", "c"), fingerprint(2, "a", "b", "c"));
+        assert_eq!(fingerprint(1, "a", "b", "c"), fingerprint(1, "a", "b", "c"));
+        assert_ne!(email_key(1, "x.example"), domain_key(1, "x.example"));
+    }
+
+    #[test]
+    fn a_comment_answers_to_its_sender_and_every_domain_it_names() {
+        let comment = KeyedComment {
+            site: 3,
+            article: "/post",
+            author_email: "seller@mail.example",
+            author_url: Some("https://www.Shop.Example/deals"),
+            user_ip: Some("203.0.113.7"),
+            content: "Cheap at http://a.b.replica-best.top/x, also visit watches.shop. Thanks, e.g. you.",
+        };
+        let keys = comment.keys();
+        for key in [
+            fingerprint(3, "/post", "seller@mail.example", comment.content),
+            email_key(3, "seller@mail.example"),
+            address_key(3, "203.0.113.7"),
+            domain_key(3, "shop.example"),
+            domain_key(3, "a.b.replica-best.top"),
+            domain_key(3, "b.replica-best.top"),
+            domain_key(3, "replica-best.top"),
+            domain_key(3, "watches.shop"),
+        ] {
+            assert!(keys.contains(&key));
+        }
+        for absent in [
+            domain_key(3, "top"),
+            domain_key(3, "e.g"),
+            domain_key(3, "mail.example"),
+            email_key(4, "seller@mail.example"),
+        ] {
+            assert!(!keys.contains(&absent));
+        }
+    }
+
+    #[test]
+    fn nothing_is_ruled_out_before_the_first_full_read() {
+        let index = KeyIndex::default();
+        assert!(index.may_hold_any(&[7]));
+        assert!(index.refresh_due());
+        assert!(!index.refresh_due(), "one refresh at a time");
+        let rows = [(1, vec![11, 21]), (2, vec![12])];
+        let loaded = pollster(index.refresh(|after, _| {
+            let rows = rows.iter().filter(|(id, _)| *id > after).cloned().collect();
+            async move { Ok::<_, ()>(rows) }
+        }));
+        assert_eq!(loaded, Ok(()));
+        assert!(index.may_hold_any(&[11]));
+        assert!(index.may_hold_any(&[7, 21]));
+        assert!(!index.may_hold_any(&[7]));
+        assert!(!index.may_hold_any(&[]));
+        index.add(&[7]);
+        assert!(index.may_hold_any(&[7]));
+        // An index left unrefreshed (an idle replica) sends every check to the database again.
+        index.state().last_refresh = Instant::now().checked_sub(STALE_AFTER);
+        assert!(index.may_hold_any(&[8]));
+    }
+
+    #[test]
+    fn a_failed_read_leaves_checks_on_the_database() {
+        let index = KeyIndex::default();
+        assert!(index.refresh_due());
+        let failed = pollster(index.refresh(|_, _| async { Err::<Vec<KeyedRow>, _>("down") }));
+        assert_eq!(failed, Err("down"));
+        assert!(index.may_hold_any(&[7]));
+    }
+
+    #[test]
+    fn a_recent_gap_is_read_again_until_it_fills_or_expires() {
+        let now = Instant::now();
+        let mut gaps = HashMap::new();
+        // Rows 1..=10 but 8, which another replica has not committed yet.
+        let ids: Vec<i64> = (1..=10).filter(|&id| id != 8).collect();
+        assert_eq!(next_watermark(0, &ids, &mut gaps, now), 7);
+        // It committed: read again from 7, the gap is gone.
+        assert_eq!(next_watermark(7, &[8, 9, 10], &mut gaps, now), 10);
+        assert!(gaps.is_empty());
+        // A gap that never fills (a rolled-back insert) is given up after the patience.
+        assert_eq!(next_watermark(10, &[12], &mut gaps, now), 10);
+        let later = now + GAP_PATIENCE;
+        assert_eq!(next_watermark(10, &[12], &mut gaps, later), 12);
+        // Old gaps (erased comments far below the newest ids) never hold the watermark.
+        let ids: Vec<i64> = (1..=5000).filter(|&id| id != 3).collect();
+        assert_eq!(next_watermark(0, &ids, &mut HashMap::new(), now), 5000);
+    }
+
+    /// Runs a future that never waits to its end.
+    fn pollster<T>(future: impl std::future::Future<Output = T>) -> T {
+        let future = std::pin::pin!(future);
+        match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(value) => value,
+            std::task::Poll::Pending => panic!("the test's loader never waits"),
+        }
+    }
+}
