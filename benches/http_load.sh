@@ -65,14 +65,23 @@ start_bare() {
   layered_url=$(sed -n 's/^listening on \(.*\)\/$/\1/p' "$work/layered.out")
 }
 
-# One wrk run: "req/s p50=… p99=… non2xx=…".
-measure() { # base_url connections path script
-  local out rps p50 p99 errs
+# CPU time a process has used, user and system, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One wrk run: "req/s p50=… p99=… non2xx=…", and with a server's PID "cpu=…us/req": the
+# server's own CPU time per answered request, steadier than req/s when the machine is shared.
+measure() { # base_url connections path script [server_pid]
+  local out rps p50 p99 errs before cpu=""
+  [ -n "${5:-}" ] && before=$(cpu_ticks "$5")
   out=$(wrk -t2 -c"$2" -d"${secs}s" --latency ${4:+-s "$4"} "$1$3")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}'); p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  echo "$rps p50=$p50 p99=$p99 non2xx=${errs:-0}"
+  if [ -n "${5:-}" ]; then
+    cpu=$(echo "$out" | awk -v t="$(( $(cpu_ticks "$5") - before ))" -v hz="$(getconf CLK_TCK)" \
+      '/requests in/ {printf " cpu=%.1fus/req", t * 1e6 / hz / $1}')
+  fi
+  echo "$rps p50=$p50 p99=$p99 non2xx=${errs:-0}$cpu"
 }
 
 median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
@@ -82,9 +91,9 @@ akismet_vs_bare() {
   local checks=() bares=() layereds=() check bare layered
   start_bare
   for _ in $(seq "$runs"); do
-    bares+=("$(measure "$bare_url" 64 /1.1/comment-check "$work/akismet.lua")")
-    layereds+=("$(measure "$layered_url" 64 /1.1/comment-check "$work/akismet.lua")")
-    checks+=("$(measure "$url" 64 /1.1/comment-check "$work/akismet.lua")")
+    bares+=("$(measure "$bare_url" 64 /1.1/comment-check "$work/akismet.lua" "$bare_pid")")
+    layereds+=("$(measure "$layered_url" 64 /1.1/comment-check "$work/akismet.lua" "$layered_pid")")
+    checks+=("$(measure "$url" 64 /1.1/comment-check "$work/akismet.lua" "$pid")")
   done
   check=$(printf '%s\n' "${checks[@]}" | median); bare=$(printf '%s\n' "${bares[@]}" | median)
   layered=$(printf '%s\n' "${layereds[@]}" | median)
@@ -93,6 +102,13 @@ akismet_vs_bare() {
   printf 'layered  c=64  median of %d: %s req/s   (all: %s)\n' "$runs" "$layered" "$(printf '%s; ' "${layereds[@]}")"
   awk -v a="${check%% *}" -v b="${bare%% *}" -v l="${layered%% *}" \
     'BEGIN {printf "akismet / bare axum: %.0f%%   (bare under the layers of the Akismet routes: %.0f%% of bare)\n", 100 * a / b, 100 * l / b}'
+  # The same ratios in CPU per request (medians of each's runs), bare's over the others'.
+  local cpu_check cpu_bare cpu_layered
+  cpu_check=$(printf '%s\n' "${checks[@]}" | sed 's/.*cpu=\([0-9.]*\)us.*/\1/' | median)
+  cpu_bare=$(printf '%s\n' "${bares[@]}" | sed 's/.*cpu=\([0-9.]*\)us.*/\1/' | median)
+  cpu_layered=$(printf '%s\n' "${layereds[@]}" | sed 's/.*cpu=\([0-9.]*\)us.*/\1/' | median)
+  awk -v a="$cpu_check" -v b="$cpu_bare" -v l="$cpu_layered" \
+    'BEGIN {printf "server CPU per request, medians: check %.1f us, bare %.1f us (bare / check: %.0f%%), layered %.1f us (%.0f%%)\n", a, b, 100 * b / a, l, 100 * b / l}'
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t2, ${secs}s runs, on the same cores"
