@@ -5,7 +5,9 @@ For each backend: `serve` start-up to the first answered request, random comment
 by their keyset links (`?cpage=K&after=ID`, cache misses: every cursor is new) and by page number
 alone (`?cpage=K`, which skips rows from the nearer end), p50/p99 over REQUESTS sequential
 requests on one keep-alive connection once the start-up work in the background has finished
-(how long that took is printed), and the server's resident memory at the end.
+(how long that took is printed), and the server's resident memory after the page views and
+again after a reader's post has made it read every stored comment's keys into memory (the
+duplicate and reputation checks' index).
 
 usage: python3 benches/deep_pages.py [N] [REQUESTS]      (release build; needs Debian's postgresql)
        REPLYGUARD_BIN=path/to/replyguard python3 benches/deep_pages.py   (another build, for A/B runs)
@@ -88,6 +90,18 @@ def timed(addr, paths):
     return times[len(times) // 2], times[int(len(times) * 0.99) - 1]
 
 
+def post(addr):
+    conn = http.client.HTTPConnection(*addr)
+    body = ('{"comment_content": "A new reader\'s question %d about the contract?", '
+            '"comment_author": "New Reader", "comment_author_email": "new%d@reader.example"}'
+            % (time.time_ns(), time.time_ns()))
+    conn.request("POST", f"/api/v1/articles/{SLUG}/comments", body,
+                 {"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status < 500, resp.status
+
+
 def cpu_seconds(proc):
     with open(f"/proc/{proc.pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -96,7 +110,7 @@ def cpu_seconds(proc):
 
 def settle(proc, limit=120.0):
     """Waits until the server's start-up work in the background (the integrity check, the
-    duplicate index's fill, a first start's implicit-ham backlog) is done: under 5% of a core
+    key index's fill after a post, a first start's implicit-ham backlog) is done: under 5% of a core
     for half a second. Returns how long that took."""
     started = time.perf_counter()
     while time.perf_counter() - started < limit:
@@ -119,12 +133,18 @@ def measure(name, db, max_id):
     # Numbered pages repeat rarely, but a repeat would be a cache hit: shuffle distinct ones.
     n50, n99 = timed(addr, by_number)
     rss = rss_mib(proc)
+    # A reader's post makes the server read every stored comment's keys into memory (the
+    # duplicate and reputation checks' index): memory with it, once that read has ended.
+    post(addr)
+    settle(proc)
+    post(addr)
+    rss_posting = rss_mib(proc)
     proc.terminate()
     proc.wait()
     print(f"{name:10} {N:>9,} comments | start-up to first answer {startup * 1000:7.1f} ms, "
           f"background start-up work {background:5.1f} s | "
           f"page by cursor p50 {c50:6.2f} ms p99 {c99:6.2f} ms | by number alone p50 {n50:7.2f} ms "
-          f"p99 {n99:7.2f} ms | RSS {rss:6.1f} MiB", flush=True)
+          f"p99 {n99:7.2f} ms | RSS {rss:6.1f} MiB, after a post {rss_posting:6.1f} MiB", flush=True)
 
 
 def main():

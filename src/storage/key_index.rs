@@ -167,7 +167,7 @@ pub struct KeyIndex {
 
 #[derive(Default)]
 struct State {
-    keys: HashSet<u32>,
+    keys: KeySet,
     /// Every row with an id at or below it has been read (but for the gaps being waited on).
     watermark: i64,
     /// Whether every row that existed at start has been read: only then is "absent" an answer.
@@ -192,7 +192,7 @@ impl KeyIndex {
         let fresh = state
             .last_refresh
             .is_some_and(|at| at.elapsed() < STALE_AFTER);
-        !(state.complete && fresh) || keys.iter().any(|key| state.keys.contains(key))
+        !(state.complete && fresh) || keys.iter().any(|&key| state.keys.contains(key))
     }
 
     /// [`KeyIndex::may_hold_any`], after starting a refresh through `load` (see
@@ -215,7 +215,10 @@ impl KeyIndex {
 
     /// Records the keys of a comment this process stored or edited.
     pub fn add(&self, keys: &[u32]) {
-        self.state().keys.extend(keys.iter().copied());
+        let mut state = self.state();
+        for &key in keys {
+            state.keys.insert(key);
+        }
     }
 
     /// Claims the next refresh when one is due; the caller then runs [`KeyIndex::refresh`].
@@ -267,7 +270,9 @@ impl KeyIndex {
             {
                 let mut state = self.state();
                 for (id, keys) in &rows {
-                    state.keys.extend(keys.iter().copied());
+                    for &key in keys {
+                        state.keys.insert(key);
+                    }
                     ids.push(*id);
                 }
             }
@@ -285,6 +290,78 @@ impl KeyIndex {
         state.watermark = next_watermark(start, &ids, &mut state.gaps, Instant::now());
         state.complete = true;
         Ok(())
+    }
+}
+
+/// A set of 32-bit keys in about 4 bytes each: a million comments leave two to four million
+/// keys, which a hash set keeps in 5 bytes each plus its growth slack, twice that while it grows
+/// (+25 MiB at a million comments, against the 128 MiB the server may use there). The keys are
+/// hashes, so evenly spread: a sorted array with the start of each 16-bit prefix's run finds
+/// one in a run of a few dozen. New keys wait in a small hash set and are merged in (one linear
+/// pass) once it holds a quarter as many as the array.
+#[derive(Default)]
+struct KeySet {
+    sorted: Vec<u32>,
+    /// Where each prefix's run starts in `sorted` (`PREFIXES + 1` entries, the last its length);
+    /// empty while `sorted` is.
+    starts: Vec<u32>,
+    recent: HashSet<u32>,
+}
+
+/// Runs of `sorted` indexed: one per value of a key's top 16 bits.
+const PREFIXES: usize = 1 << 16;
+
+impl KeySet {
+    fn contains(&self, key: u32) -> bool {
+        if self.recent.contains(&key) {
+            return true;
+        }
+        let prefix = (key >> 16) as usize;
+        match (self.starts.get(prefix), self.starts.get(prefix + 1)) {
+            (Some(&from), Some(&to)) => self.sorted[from as usize..to as usize]
+                .binary_search(&key)
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    fn insert(&mut self, key: u32) {
+        if self.contains(key) {
+            return;
+        }
+        self.recent.insert(key);
+        if self.recent.len() >= (self.sorted.len() / 4).max(PREFIXES) {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        let mut recent: Vec<u32> = self.recent.drain().collect();
+        recent.sort_unstable();
+        let old = std::mem::take(&mut self.sorted);
+        let mut merged = Vec::with_capacity(old.len() + recent.len());
+        let (mut a, mut b) = (old.into_iter().peekable(), recent.into_iter().peekable());
+        while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+            if x <= y {
+                merged.push(x);
+                a.next();
+            } else {
+                merged.push(y);
+                b.next();
+            }
+        }
+        merged.extend(a);
+        merged.extend(b);
+        self.starts = Vec::with_capacity(PREFIXES + 1);
+        let mut at = 0;
+        for prefix in 0..=PREFIXES {
+            while at < merged.len() && ((merged[at] >> 16) as usize) < prefix {
+                at += 1;
+            }
+            self.starts.push(at as u32);
+        }
+        self.sorted = merged;
+        self.recent.shrink_to(PREFIXES);
     }
 }
 
@@ -392,6 +469,35 @@ mod tests {
         let failed = pollster(index.refresh(|_, _| async { Err::<Vec<KeyedRow>, _>("down") }));
         assert_eq!(failed, Err("down"));
         assert!(index.may_hold_any(&[7]));
+    }
+
+    #[test]
+    fn a_key_set_finds_every_key_it_was_given_before_and_after_merging() {
+        let mut set = KeySet::default();
+        let mut state = 0x9e37_79b9_u32;
+        let mut given = Vec::new();
+        for _ in 0..(PREFIXES * 3) {
+            // xorshift: keys spread like hashes, some repeated.
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let key = state % (PREFIXES as u32 * 40_000);
+            set.insert(key);
+            given.push(key);
+        }
+        set.insert(u32::MAX);
+        set.insert(0);
+        assert!(!set.sorted.is_empty(), "merged at least once");
+        assert!(given.iter().all(|&key| set.contains(key)));
+        assert!(set.contains(u32::MAX) && set.contains(0));
+        let distinct: HashSet<u32> = given.iter().copied().chain([0, u32::MAX]).collect();
+        assert_eq!(set.sorted.len() + set.recent.len(), distinct.len());
+        let found_absent = (0..100_000u32)
+            .map(|k| k.wrapping_mul(2_654_435_761))
+            .filter(|k| !distinct.contains(k))
+            .filter(|&k| set.contains(k))
+            .count();
+        assert_eq!(found_absent, 0);
     }
 
     #[test]
