@@ -233,6 +233,21 @@ fn akismet_endpoints_answer_like_akismet() {
     assert_eq!(after["throttled"], false);
     assert!(after["percentage"].is_string());
 
+    // Calls are counted in memory and added to the database in batches, within a couple of
+    // seconds: there other replicas and the next start find them.
+    let in_database = || -> i64 {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("SELECT COALESCE(SUM(calls), 0) FROM api_usage", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while in_database() != 7 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(in_database(), 7);
+
     // stored checks appear in the moderation queue with their source
     let mut resp = agent()
         .get(&server.url("/api/v1/admin/comments?status=spam"))

@@ -362,9 +362,9 @@ async fn keys_and_examples(store: &dyn Store) {
     let found = store.key_by_hash("hash1").await.unwrap().unwrap();
     assert_eq!(found.id, key.id);
     assert_eq!(store.keys().await.unwrap().len(), 1);
-    assert_eq!(store.count_call(key.id, "2026-12").await.unwrap(), 1);
-    assert_eq!(store.count_call(key.id, "2026-12").await.unwrap(), 2);
-    assert_eq!(store.usage(key.id, "2026-12").await.unwrap(), 2);
+    assert_eq!(store.add_calls(key.id, "2026-12", 1).await.unwrap(), 1);
+    assert_eq!(store.add_calls(key.id, "2026-12", 40).await.unwrap(), 41);
+    assert_eq!(store.usage(key.id, "2026-12").await.unwrap(), 41);
     assert_eq!(store.usage(key.id, "2026-11").await.unwrap(), 0);
     assert!(store.revoke_key("hash1").await.unwrap());
     assert!(!store.revoke_key("hash1").await.unwrap());

@@ -535,8 +535,8 @@ pub trait AkismetStore: Send + Sync + 'static {
     async fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError>;
     /// Revokes a key; false when no live key has this hash.
     async fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError>;
-    /// Counts one call for `month` (`YYYY-MM`) and returns the month's total.
-    async fn count_call(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
+    /// Adds `calls` calls to `month` (`YYYY-MM`) and returns the month's total.
+    async fn add_calls(&self, key_id: i64, month: &str, calls: i64) -> Result<i64, StorageError>;
     /// Calls made in `month`.
     async fn usage(&self, key_id: i64, month: &str) -> Result<i64, StorageError>;
     /// Records a submit-spam / submit-ham without a stored check: one vote per key and text,

@@ -276,7 +276,7 @@ pub async fn comment_check(
         .is_some();
     if !is_test {
         let month = month_now();
-        match state.keys.count_call(key.id, &month).await {
+        match state.akismet_usage.count(&state.keys, key.id, &month).await {
             Ok(calls) => {
                 if let Some(quota) = key.quota.filter(|&q| q > 0)
                     && calls > quota
@@ -533,7 +533,11 @@ pub async fn usage_limit(
         Ok(None) => return invalid("Invalid API key: it is unknown or revoked."),
         Err(r) => return r,
     };
-    let usage = match state.keys.usage(found.id, &month_now()).await {
+    let usage = match state
+        .akismet_usage
+        .usage(&*state.keys, found.id, &month_now())
+        .await
+    {
         Ok(n) => n,
         Err(e) => return internal(&e.to_string()),
     };

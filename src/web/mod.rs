@@ -55,6 +55,7 @@ pub mod submit;
 mod thread_pages;
 mod throttle;
 pub mod timeout;
+mod usage_meter;
 
 pub use metrics::Metrics;
 pub use router::router;

@@ -63,6 +63,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         per_address = config.connections.max_per_ip,
         "connection limits"
     );
+    let (usage, keys) = (state.akismet_usage.clone(), state.keys.clone());
     conn::serve(
         listener,
         router(state, config.request_timeout),
@@ -71,6 +72,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
+    usage.flush_all(&*keys).await;
     tracing::info!("stopped; every acknowledged comment is committed");
     Ok(())
 }

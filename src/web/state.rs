@@ -70,6 +70,8 @@ pub struct Shared {
     pub store: Arc<dyn CommentStore>,
     pub keys: Arc<dyn AkismetStore>,
     pub(super) akismet_keys: Arc<akismet::KeyCache>,
+    /// Akismet calls per key and month, counted in memory ([`super::usage_meter`]).
+    pub(super) akismet_usage: Arc<super::usage_meter::UsageMeter>,
     /// Akismet submits per key and minute.
     pub(super) akismet_submits: akismet::SubmitBudget,
     pub models: Arc<ModelHolder>,
@@ -235,6 +237,7 @@ impl AppState {
             imports: store.clone(),
             keys: store.clone(),
             akismet_keys: Arc::new(akismet::KeyCache::default()),
+            akismet_usage: Arc::default(),
             akismet_submits: akismet::SubmitBudget::default(),
             store,
             models,

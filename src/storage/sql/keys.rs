@@ -91,13 +91,18 @@ pub async fn revoke_key<E: Exec>(e: &E, key_sha256: &str) -> Result<bool, Storag
     Ok(n > 0)
 }
 
-/// Counts one call for `month` and returns the month's total.
-pub async fn count_call<E: Exec>(e: &E, key_id: i64, month: &str) -> Result<i64, StorageError> {
+/// Adds `calls` calls to `month` and returns the month's total.
+pub async fn add_calls<E: Exec>(
+    e: &E,
+    key_id: i64,
+    month: &str,
+    calls: i64,
+) -> Result<i64, StorageError> {
     let calls = super::scalar(
         e,
-        "INSERT INTO api_usage (key_id, month, calls) VALUES ($1, $2, 1) \
-         ON CONFLICT (key_id, month) DO UPDATE SET calls = api_usage.calls + 1 RETURNING calls",
-        &[&key_id, &month],
+        "INSERT INTO api_usage (key_id, month, calls) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id, month) DO UPDATE SET calls = api_usage.calls + $3 RETURNING calls",
+        &[&key_id, &month, &calls],
     )
     .await?;
     Ok(calls.unwrap_or(0))
