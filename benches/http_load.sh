@@ -9,13 +9,15 @@
 #              alternating run by run with its ceiling: a bare axum server (benches/bare_axum.rs)
 #              answering `false` to the same request, and that server under the layer stack of
 #              the router's Akismet routes; prints the medians and the ratios
+#   akismet-stored  POST /1.1/comment-check as WordPress sends it (no is_test): every check a
+#              new text from a new sender, counted against the key's quota and stored durably
 #   post64     POST a new comment to the JSON API (stored durably before the 201), 64 connections
 #   post256    the same with 256 connections
 # Needs: wrk (apt-get install -y wrk). Per-IP flood and rate limits are switched off for the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECS:-10}; runs=${RUNS:-3}
-scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(page akismet post64 post256)
+scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(page akismet akismet-stored post64 post256)
 source benches/common.sh
 start_server
 seed_comments 50   # for the page scenario
@@ -24,6 +26,18 @@ cat > "$work/akismet.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "api_key=$key&blog=https%3A%2F%2Fblog.example.com&user_ip=203.0.113.7&user_agent=Mozilla%2F5.0&referrer=https%3A%2F%2Fblog.example.com%2Fpost&permalink=https%3A%2F%2Fblog.example.com%2Fpost&comment_type=comment&comment_author=Reader&comment_author_email=reader%40example.org&comment_content=Thanks+for+the+write-up%2C+the+part+about+the+data+centres+was+new+to+me.&blog_lang=en&blog_charset=UTF-8&is_test=1"
+LUA
+# What WordPress sends: no is_test, so each check is counted and stored; every one distinct.
+cat > "$work/akismet_stored.lua" <<LUA
+local counter = 0
+local tid = 0
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function request()
+  counter = counter + 1
+  local body = string.format("api_key=$key&blog=https%%3A%%2F%%2Fblog.example.com&user_ip=203.0.113.%d&user_agent=Mozilla%%2F5.0&permalink=https%%3A%%2F%%2Fblog.example.com%%2Fpost&comment_type=comment&comment_author=Reader+%d&comment_author_email=reader-RUNID-%d-%d%%40example.org&comment_content=Thanks+for+the+write-up+RUNID-%d-%d%%2C+the+part+about+the+data+centres+was+new+to+me.", counter % 200, counter, tid, counter, tid, counter)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
 LUA
 # Every posted comment is distinct (the duplicate check would refuse repeats).
 cat > "$work/post.lua" <<'LUA'
@@ -116,6 +130,7 @@ for s in "${scenarios[@]}"; do
   case $s in
     page) run page 64 "/articles/$slug" ;;
     akismet) akismet_vs_bare ;;
+    akismet-stored) run checks 64 /1.1/comment-check "$work/akismet_stored.lua" ;;
     post64) run post 64 "/api/v1/articles/$slug/comments" "$work/post.lua" ;;
     post256) run post 256 "/api/v1/articles/$slug/comments" "$work/post.lua" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
