@@ -271,7 +271,9 @@ pub fn link_domain(link: &str) -> Option<String> {
         .ok()?
         .host_str()?
         .to_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+    // `shop.example.` (a fully qualified name) is `shop.example`.
+    let host = host.trim_end_matches('.');
+    let host = host.strip_prefix("www.").unwrap_or(host).to_string();
     host.contains('.').then_some(host)
 }
 

@@ -199,6 +199,10 @@ pub(super) fn unknown_sender(port: &impl Port, query: &ReputationQuery) -> Optio
     for domain in domains.filter(|d| !d.is_empty()) {
         keys.push(key_index::domain_key(site, domain));
     }
+    // A comment that named more domains than the index keys sends every domain to the database.
+    if keys.len() > usize::from(!query.email.is_empty()) + usize::from(!query.ip.is_empty()) {
+        keys.push(key_index::domains_overflow_key(site));
+    }
     (!port.may_hold_any(&keys)).then(Reputation::default)
 }
 
@@ -298,5 +302,18 @@ mod tests {
         let mut elsewhere = sender("seller@shop.example", "198.51.100.7", "", &[]);
         elsewhere.site = 2;
         assert!(!looked_up(&elsewhere));
+        // Once a comment named more domains than the index keys, every domain is looked up.
+        let stuffed: String = (0..500).map(|i| format!("q{i}.co ")).collect();
+        let port = Indexed::of(&[KeyedComment {
+            site: 1,
+            article: "/post",
+            author_email: "",
+            author_url: None,
+            user_ip: None,
+            content: &stuffed,
+        }]);
+        let looked_up = |q: &ReputationQuery| unknown_sender(&port, q).is_none();
+        assert!(looked_up(&sender("", "", "", &["q499.co"])));
+        assert!(!looked_up(&sender("new@reader.example", "", "", &[])));
     }
 }

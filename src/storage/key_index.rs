@@ -33,7 +33,7 @@
 //! insert or an erased comment leaves a gap for good).
 
 use super::StorageError;
-use crate::domain::site_rules::{link_domain, linked_domains};
+use crate::domain::site_rules::link_domain;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -92,6 +92,16 @@ pub fn domain_key(site: i64, domain: &str) -> u32 {
     key(KeyKind::Domain, site, &[domain])
 }
 
+/// The key a site's index holds once a comment named more domains than it keys
+/// ([`MAX_DOMAIN_KEYS`]): every domain lookup of that site then goes to the database.
+pub fn domains_overflow_key(site: i64) -> u32 {
+    key(KeyKind::Domain, site, &["*"])
+}
+
+/// Domain keys one comment may add (hosts and their parents): a text stuffed with domains must
+/// not grow the index without bound.
+pub const MAX_DOMAIN_KEYS: usize = 64;
+
 /// What a stored comment is: the parts its keys are made of.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyedComment<'a> {
@@ -122,36 +132,70 @@ impl KeyedComment<'_> {
             keys.push(address_key(site, address));
         }
         let mut domains: Vec<String> = self.author_url.and_then(link_domain).into_iter().collect();
-        domains.extend(linked_domains(self.content));
-        domains.extend(named_domains(self.content));
+        domains.extend(mentioned_domains(self.content));
         domains.sort_unstable();
         domains.dedup();
+        let mut hosts: Vec<&str> = Vec::new();
         for domain in &domains {
             let mut host = domain.as_str();
             loop {
-                keys.push(domain_key(site, host));
+                hosts.push(host);
                 match host.split_once('.') {
                     Some((_, parent)) if parent.contains('.') => host = parent,
                     _ => break,
                 }
             }
         }
+        hosts.sort_unstable();
+        hosts.dedup();
+        if hosts.len() > MAX_DOMAIN_KEYS {
+            keys.push(domains_overflow_key(site));
+            hosts.truncate(MAX_DOMAIN_KEYS);
+        }
+        keys.extend(hosts.into_iter().map(|host| domain_key(site, host)));
         keys
     }
 }
 
-/// Domains named without a scheme in a text (`visit cheap-watches.top today`): the database's
-/// substring match finds them in a spam comment, so the index must know them too.
-fn named_domains(content: &str) -> impl Iterator<Item = String> + '_ {
+/// Every domain a text names, however written: links (`https://…`, `www.…`, inside Markdown,
+/// BBCode or HTML attributes), bare domain names (`visit cheap-watches.top today`) and e-mail
+/// addresses' domains. The database's substring match finds them all in a spam comment, so the
+/// index must know them all.
+fn mentioned_domains(content: &str) -> impl Iterator<Item = String> + '_ {
     content
-        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | ')'))
-        .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric()))
-        .filter(|word| word.contains('.') && !word.contains('@') && !word.contains("://"))
-        .filter_map(link_domain)
-        .filter(|host| {
-            host.rsplit('.')
-                .next()
-                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\''
+                        | '<'
+                        | '>'
+                        | '('
+                        | ')'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '='
+                        | ','
+                        | ';'
+                        | '|'
+                        | '@'
+                        | '\\'
+                )
+        })
+        .filter_map(|piece| match piece.find("://") {
+            Some(at) => link_domain(&piece[at + 3..]),
+            None => {
+                let word = piece.trim_matches(|c: char| !c.is_alphanumeric());
+                let host = link_domain(word).filter(|_| word.contains('.'))?;
+                host.rsplit('.')
+                    .next()
+                    .is_some_and(|tld| {
+                        tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
+                    })
+                    .then_some(host)
+            }
         })
 }
 
@@ -175,6 +219,9 @@ struct State {
     /// A refresh is under way (one at a time).
     refreshing: bool,
     last_refresh: Option<Instant>,
+    /// When the last refresh that read everything to the newest row ended: a failing one must
+    /// not keep the index looking fresh.
+    last_complete_read: Option<Instant>,
     /// Ids missing among the newest ones read, and when each was first missed.
     gaps: HashMap<i64, Instant>,
 }
@@ -190,7 +237,7 @@ impl KeyIndex {
     pub fn may_hold_any(&self, keys: &[u32]) -> bool {
         let state = self.state();
         let fresh = state
-            .last_refresh
+            .last_complete_read
             .is_some_and(|at| at.elapsed() < STALE_AFTER);
         !(state.complete && fresh) || keys.iter().any(|&key| state.keys.contains(key))
     }
@@ -256,6 +303,17 @@ impl KeyIndex {
         self.read_all(load).await
     }
 
+    /// Merges the recent keys into the sorted ones when due, outside the lock: checks and
+    /// inserts go on meanwhile. Only refreshes merge, one at a time.
+    fn merge_if_due(&self) {
+        let Some((sorted, recent)) = self.state().keys.merge_due() else {
+            return;
+        };
+        let merged = merge(&sorted, recent.clone());
+        drop(sorted);
+        self.state().keys.install(merged, &recent);
+    }
+
     async fn read_all<F, Fut, E>(&self, load: F) -> Result<(), E>
     where
         F: Fn(i64, i64) -> Fut,
@@ -276,6 +334,7 @@ impl KeyIndex {
                     ids.push(*id);
                 }
             }
+            self.merge_if_due();
             // Only the newest ids can hold gaps worth waiting for: a first read of a million
             // rows keeps a thousand ids, not a million.
             if ids.len() > 2 * GAP_WINDOW as usize {
@@ -289,6 +348,7 @@ impl KeyIndex {
         let mut state = self.state();
         state.watermark = next_watermark(start, &ids, &mut state.gaps, Instant::now());
         state.complete = true;
+        state.last_complete_read = Some(Instant::now());
         Ok(())
     }
 }
@@ -298,13 +358,14 @@ impl KeyIndex {
 /// (+25 MiB at a million comments, against the 128 MiB the server may use there). The keys are
 /// hashes, so evenly spread: a sorted array with the start of each 16-bit prefix's run finds
 /// one in a run of a few dozen. New keys wait in a small hash set and are merged in (one linear
-/// pass) once it holds a quarter as many as the array.
+/// pass, by the background refresh, outside the index's lock) once it holds a quarter as many as
+/// the array.
 #[derive(Default)]
 struct KeySet {
-    sorted: Vec<u32>,
+    sorted: Arc<Vec<u32>>,
     /// Where each prefix's run starts in `sorted` (`PREFIXES + 1` entries, the last its length);
     /// empty while `sorted` is.
-    starts: Vec<u32>,
+    starts: Arc<Vec<u32>>,
     recent: HashSet<u32>,
 }
 
@@ -325,44 +386,59 @@ impl KeySet {
         }
     }
 
+    /// Adds a key; never merges, so a request that adds keys never waits for a merge.
     fn insert(&mut self, key: u32) {
-        if self.contains(key) {
-            return;
-        }
-        self.recent.insert(key);
-        if self.recent.len() >= (self.sorted.len() / 4).max(PREFIXES) {
-            self.merge();
+        if !self.contains(key) {
+            self.recent.insert(key);
         }
     }
 
-    fn merge(&mut self) {
-        let mut recent: Vec<u32> = self.recent.drain().collect();
-        recent.sort_unstable();
-        let old = std::mem::take(&mut self.sorted);
-        let mut merged = Vec::with_capacity(old.len() + recent.len());
-        let (mut a, mut b) = (old.into_iter().peekable(), recent.into_iter().peekable());
-        while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
-            if x <= y {
-                merged.push(x);
-                a.next();
-            } else {
-                merged.push(y);
-                b.next();
-            }
+    /// When the recent keys are due to be merged in: the sorted keys and a copy of the recent
+    /// ones, to merge outside the lock ([`merge`]) and [`KeySet::install`] after.
+    fn merge_due(&self) -> Option<(Arc<Vec<u32>>, Vec<u32>)> {
+        (self.recent.len() >= (self.sorted.len() / 4).max(PREFIXES))
+            .then(|| (self.sorted.clone(), self.recent.iter().copied().collect()))
+    }
+
+    /// Puts a merge's result in place. The keys it merged leave the recent set only now, so
+    /// every key was found all along; keys added meanwhile stay there for the next merge.
+    fn install(&mut self, (sorted, starts): (Vec<u32>, Vec<u32>), merged: &[u32]) {
+        self.sorted = Arc::new(sorted);
+        self.starts = Arc::new(starts);
+        for key in merged {
+            self.recent.remove(key);
         }
-        merged.extend(a);
-        merged.extend(b);
-        self.starts = Vec::with_capacity(PREFIXES + 1);
-        let mut at = 0;
-        for prefix in 0..=PREFIXES {
-            while at < merged.len() && ((merged[at] >> 16) as usize) < prefix {
-                at += 1;
-            }
-            self.starts.push(at as u32);
-        }
-        self.sorted = merged;
         self.recent.shrink_to(PREFIXES);
     }
+}
+
+/// `old` (sorted) and `new` merged, with the start of each prefix's run: linear in their
+/// lengths, and run without the index's lock.
+fn merge(old: &[u32], mut new: Vec<u32>) -> (Vec<u32>, Vec<u32>) {
+    new.sort_unstable();
+    let mut merged = Vec::with_capacity(old.len() + new.len());
+    let (mut a, mut b) = (old.iter().copied().peekable(), new.into_iter().peekable());
+    while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+        if x <= y {
+            merged.push(x);
+            a.next();
+        } else {
+            merged.push(y);
+            b.next();
+        }
+    }
+    merged.extend(a);
+    merged.extend(b);
+    merged.dedup();
+    let mut starts = Vec::with_capacity(PREFIXES + 1);
+    let mut at = 0;
+    for prefix in 0..=PREFIXES {
+        while at < merged.len() && ((merged[at] >> 16) as usize) < prefix {
+            at += 1;
+        }
+        starts.push(at as u32);
+    }
+    (merged, starts)
 }
 
 /// Where the next refresh starts, given the ids just read after `start` (ascending): past the
@@ -429,6 +505,50 @@ mod tests {
         ] {
             assert!(keys.contains(&key));
         }
+        // However a link is written, its domain is keyed.
+        for (text, domain) in [
+            ("[cheap](http://md.example/x)", "md.example"),
+            ("[url=http://bb.example/x]here[/url]", "bb.example"),
+            ("[url]https://bb2.example[/url]", "bb2.example"),
+            ("<a href=http://attr.example/>x</a>", "attr.example"),
+            ("(see http://paren.example/x)", "paren.example"),
+            ("link:http://colon.example/x", "colon.example"),
+            (
+                "write to sales@mail-shop.example today",
+                "mail-shop.example",
+            ),
+            ("a.example,list.example", "list.example"),
+            ("http://dot.example./x", "dot.example"),
+            ("WWW.Upper.Example/deal", "upper.example"),
+        ] {
+            let keys = KeyedComment {
+                content: text,
+                ..comment
+            }
+            .keys();
+            assert!(keys.contains(&domain_key(3, domain)), "{text}");
+        }
+        let website = KeyedComment {
+            author_url: Some("http://trailing.example./"),
+            ..comment
+        };
+        assert!(website.keys().contains(&domain_key(3, "trailing.example")));
+        // A text stuffed with domains adds a bounded number of keys, and says so.
+        let stuffed: String = (0..500).map(|i| format!("q{i}.co ")).collect();
+        let keys = KeyedComment {
+            content: &stuffed,
+            ..comment
+        }
+        .keys();
+        assert!(keys.len() <= MAX_DOMAIN_KEYS + 4, "{}", keys.len());
+        assert!(keys.contains(&domains_overflow_key(3)));
+        let deep = format!("http://{}example.com/", "a.".repeat(120));
+        let keys = KeyedComment {
+            content: &deep,
+            ..comment
+        }
+        .keys();
+        assert!(keys.len() <= MAX_DOMAIN_KEYS + 4, "{}", keys.len());
         for absent in [
             domain_key(3, "top"),
             domain_key(3, "e.g"),
@@ -458,7 +578,11 @@ mod tests {
         index.add(&[7]);
         assert!(index.may_hold_any(&[7]));
         // An index left unrefreshed (an idle replica) sends every check to the database again.
-        index.state().last_refresh = Instant::now().checked_sub(STALE_AFTER);
+        index.state().last_complete_read = Instant::now().checked_sub(STALE_AFTER);
+        assert!(index.may_hold_any(&[8]));
+        // A refresh that fails does not make it fresh again.
+        let failed = pollster(index.refresh(|_, _| async { Err::<Vec<KeyedRow>, _>("down") }));
+        assert_eq!(failed, Err("down"));
         assert!(index.may_hold_any(&[8]));
     }
 
@@ -481,13 +605,26 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            let key = state % (PREFIXES as u32 * 40_000);
+            let key = state;
             set.insert(key);
             given.push(key);
+            if given.len() == 10 {
+                // The extremes, early enough to be merged into the sorted keys.
+                set.insert(u32::MAX);
+                set.insert(0);
+            }
+            if let Some((sorted, recent)) = set.merge_due() {
+                let merged = merge(&sorted, recent.clone());
+                // A key added while the merge ran stays findable.
+                set.insert(key ^ 1);
+                given.push(key ^ 1);
+                set.install(merged, &recent);
+            }
         }
-        set.insert(u32::MAX);
-        set.insert(0);
         assert!(!set.sorted.is_empty(), "merged at least once");
+        assert!(
+            set.sorted.binary_search(&0).is_ok() && set.sorted.binary_search(&u32::MAX).is_ok()
+        );
         assert!(given.iter().all(|&key| set.contains(key)));
         assert!(set.contains(u32::MAX) && set.contains(0));
         let distinct: HashSet<u32> = given.iter().copied().chain([0, u32::MAX]).collect();
