@@ -196,13 +196,13 @@ pub(super) fn unknown_sender(port: &impl Port, query: &ReputationQuery) -> Optio
         keys.push(key_index::address_key(site, &query.ip));
     }
     let domains = std::iter::once(&query.website_domain).chain(&query.link_domains);
-    for domain in domains.filter(|d| !d.is_empty()) {
-        keys.push(key_index::domain_key(site, domain));
-    }
-    // A comment that named more domains than the index keys sends every domain to the database.
-    if keys.len() > usize::from(!query.email.is_empty()) + usize::from(!query.ip.is_empty()) {
+    let mut named = domains.filter(|d| !d.is_empty()).peekable();
+    if named.peek().is_some() {
+        // A comment that named more domains than the index keys sends every domain to the
+        // database.
         keys.push(key_index::domains_overflow_key(site));
     }
+    keys.extend(named.map(|domain| key_index::domain_key(site, domain)));
     (!port.may_hold_any(&keys)).then(Reputation::default)
 }
 

@@ -49,16 +49,19 @@ impl UsageMeter {
         month: &str,
     ) -> Result<i64, StorageError> {
         let id = (key_id, month.to_string());
-        if !self.tallies().contains_key(&id) {
-            let stored = store.usage(key_id, month).await?;
-            self.tallies().entry(id.clone()).or_insert(Tally {
+        // The first call of a key's month on this replica starts from the database's total.
+        let known = self.tallies().contains_key(&id);
+        let stored = if known {
+            0
+        } else {
+            store.usage(key_id, month).await?
+        };
+        let (total, start_flusher) = {
+            let mut tallies = self.tallies();
+            let tally = tallies.entry(id.clone()).or_insert(Tally {
                 stored,
                 ..Tally::default()
             });
-        }
-        let (total, start_flusher) = {
-            let mut tallies = self.tallies();
-            let tally = tallies.entry(id.clone()).or_default();
             tally.pending += 1;
             let start = !tally.flushing;
             tally.flushing = true;
