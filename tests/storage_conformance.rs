@@ -1109,13 +1109,40 @@ async fn duplicates_are_seen_by_every_replica(db: &Database) {
                 .unwrap()
         );
     }
+    // Its author edits it on one replica: the new text is a duplicate on both (the other reads
+    // edits by their time, as no new row tells it).
+    let edited = "the same words, edited after posting";
+    one.edit_comment(sent.id, edited, "Ana", None)
+        .await
+        .unwrap();
+    assert!(
+        one.is_duplicate(1, "dup", "ana@example.org", edited)
+            .await
+            .unwrap()
+    );
+    let mut edit_seen_by_other = false;
+    for _ in 0..50 {
+        if other
+            .is_duplicate(1, "dup", "ana@example.org", edited)
+            .await
+            .unwrap()
+        {
+            edit_seen_by_other = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        edit_seen_by_other,
+        "the other replica never learned the edited text"
+    );
     // A trashed comment no longer makes its text a duplicate, whatever the index remembers.
     one.set_status(sent.id, Status::Trash, "admin")
         .await
         .unwrap();
     assert!(
         !other
-            .is_duplicate(1, "dup", "ana@example.org", &sent.content)
+            .is_duplicate(1, "dup", "ana@example.org", edited)
             .await
             .unwrap()
     );

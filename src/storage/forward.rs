@@ -222,7 +222,7 @@ pub(super) fn show_created_article(port: &impl Port, outcome: &ArticleOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::key_index::KeyedComment;
+    use crate::storage::key_index::{KeyedComment, KeyedRow};
     use std::sync::Arc;
 
     /// A port over an index read from the given comments, as after its first full read.
@@ -232,11 +232,15 @@ mod tests {
         fn of(comments: &[KeyedComment<'_>]) -> Self {
             let index = Arc::new(KeyIndex::default());
             assert!(index.refresh_due());
-            let rows: Vec<_> = (1..).zip(comments.iter().map(KeyedComment::keys)).collect();
-            let read = index.refresh(|after, _| {
-                let rows = rows.iter().filter(|(id, _)| *id > after).cloned().collect();
-                std::future::ready(Ok::<_, ()>(rows))
-            });
+            let rows: Vec<_> = (1..)
+                .zip(comments.iter().map(KeyedComment::keys))
+                .map(|(id, keys)| KeyedRow {
+                    id,
+                    edited_at: None,
+                    keys,
+                })
+                .collect();
+            let read = index.refresh(key_index::tests::reader(&rows));
             {
                 let read = std::pin::pin!(read);
                 let waker = std::task::Waker::noop();

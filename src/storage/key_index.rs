@@ -19,9 +19,11 @@
 //! full read has finished, and while the last refresh is older than [`STALE_AFTER`] (an idle
 //! replica), every check asks the database, as before. So a duplicate sent to the *same* server
 //! is always caught; one sent to another replica within a second or two of the original can
-//! pass, which is the price of answering from memory (as can a repeat of a text edited on
-//! another replica: the refresh reads new rows, not edits). The same holds for reputation: a
-//! sender first seen on another replica a moment ago is a stranger here for that moment.
+//! pass, which is the price of answering from memory. The same holds for reputation: a sender
+//! first seen on another replica a moment ago is a stranger here for that moment. Edits (a
+//! reader's new text, website or links) are read the same way, by the time they were made: each
+//! refresh also reads the rows edited since shortly before the previous one began
+//! ([`EDIT_SKEW`] earlier, for replicas' clocks and edits still being committed).
 //!
 //! Domains are keyed as hosts (`shop.example`, and for `a.shop.example` its parent domains too),
 //! from websites, links and bare domain names in the text. The database, when asked, matches them
@@ -50,6 +52,11 @@ pub const PAGE: i64 = 10_000;
 pub const GAP_WINDOW: i64 = 1_000;
 /// How long a gap is waited for before it is taken for good.
 pub const GAP_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How far back of the previous refresh's start each refresh reads edits again: edit times come
+/// from the editing replica's clock (to the second), and an edit can commit a moment after the
+/// time it records. Re-reading an edit only adds keys the index already has.
+pub const EDIT_SKEW: Duration = Duration::from_secs(10);
 
 /// What a key names: part of its hash, so an e-mail address and a domain spelled alike differ.
 #[derive(Debug, Clone, Copy)]
@@ -199,8 +206,23 @@ fn mentioned_domains(content: &str) -> impl Iterator<Item = String> + '_ {
         })
 }
 
-/// One row as the index reads it: its id and its keys.
-pub type KeyedRow = (i64, Vec<u32>);
+/// One row as the index reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRow {
+    pub id: i64,
+    /// When its author last edited it, in the stored timestamps' format.
+    pub edited_at: Option<String>,
+    pub keys: Vec<u32>,
+}
+
+/// Which rows a refresh reads next, [`PAGE`] at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRead {
+    /// The rows with an id above this, in id order.
+    After { id: i64 },
+    /// The rows edited after `at`, or at `at` with an id above `id`, in (edit time, id) order.
+    EditedSince { at: String, id: i64 },
+}
 
 /// The keys of every stored comment, as far as the last refresh and this process's inserts and
 /// edits tell.
@@ -224,6 +246,9 @@ struct State {
     last_complete_read: Option<Instant>,
     /// Ids missing among the newest ones read, and when each was first missed.
     gaps: HashMap<i64, Instant>,
+    /// Edits from this time on are read by the next refresh; `None` before the first full read
+    /// (which reads every row as it is, edits included).
+    edits_since: Option<String>,
 }
 
 impl KeyIndex {
@@ -246,7 +271,7 @@ impl KeyIndex {
     /// [`KeyIndex::refresh`]) in the background when one is due.
     pub fn check<F, Fut>(self: &Arc<Self>, keys: &[u32], load: F) -> bool
     where
-        F: Fn(i64, i64) -> Fut + Send + 'static,
+        F: Fn(KeyRead, i64) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<Vec<KeyedRow>, StorageError>> + Send,
     {
         if self.refresh_due() {
@@ -281,12 +306,12 @@ impl KeyIndex {
         due
     }
 
-    /// Reads every row after the watermark through `load(after_id, limit)` (ids ascending, with
-    /// their keys) and takes them in. Called after [`KeyIndex::refresh_due`]
+    /// Reads every row after the watermark, and every row edited since the last refresh, through
+    /// `load(read, limit)` (see [`KeyRead`]) and takes their keys in. Called after [`KeyIndex::refresh_due`]
     /// said yes; a failed read leaves the index as it was, to be tried again.
     pub async fn refresh<F, Fut, E>(&self, load: F) -> Result<(), E>
     where
-        F: Fn(i64, i64) -> Fut,
+        F: Fn(KeyRead, i64) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<KeyedRow>, E>>,
     {
         // Ends the refresh however it ends, a cancelled or panicked task included, so the next
@@ -316,40 +341,62 @@ impl KeyIndex {
 
     async fn read_all<F, Fut, E>(&self, load: F) -> Result<(), E>
     where
-        F: Fn(i64, i64) -> Fut,
+        F: Fn(KeyRead, i64) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<KeyedRow>, E>>,
     {
-        let start = self.state().watermark;
+        let (start, edits_since) = {
+            let state = self.state();
+            (state.watermark, state.edits_since.clone())
+        };
+        // Edits made from here on are the next refresh's (less the skew: see `EDIT_SKEW`).
+        let next_edits_since = super::rfc3339_ago(EDIT_SKEW);
         let mut after = start;
         let mut ids = Vec::new();
         loop {
-            let rows = load(after, PAGE).await?;
+            let rows = load(KeyRead::After { id: after }, PAGE).await?;
             let full_page = rows.len() as i64 == PAGE;
-            {
-                let mut state = self.state();
-                for (id, keys) in &rows {
-                    for &key in keys {
-                        state.keys.insert(key);
-                    }
-                    ids.push(*id);
-                }
-            }
-            self.merge_if_due();
+            self.take_in(&rows);
+            ids.extend(rows.iter().map(|row| row.id));
             // Only the newest ids can hold gaps worth waiting for: a first read of a million
             // rows keeps a thousand ids, not a million.
             if ids.len() > 2 * GAP_WINDOW as usize {
                 ids.drain(..ids.len() - GAP_WINDOW as usize);
             }
-            after = rows.last().map_or(after, |(id, _)| *id);
+            after = rows.last().map_or(after, |row| row.id);
             if !full_page {
                 break;
             }
         }
+        if let Some(mut at) = edits_since {
+            let mut id = 0;
+            loop {
+                let rows = load(KeyRead::EditedSince { at: at.clone(), id }, PAGE).await?;
+                self.take_in(&rows);
+                let Some(last) = rows.last().filter(|_| rows.len() as i64 == PAGE) else {
+                    break;
+                };
+                (at, id) = (last.edited_at.clone().unwrap_or_default(), last.id);
+            }
+        }
         let mut state = self.state();
         state.watermark = next_watermark(start, &ids, &mut state.gaps, Instant::now());
+        state.edits_since = Some(next_edits_since);
         state.complete = true;
         state.last_complete_read = Some(Instant::now());
         Ok(())
+    }
+
+    /// Adds the keys of rows just read, then merges them in if due.
+    fn take_in(&self, rows: &[KeyedRow]) {
+        {
+            let mut state = self.state();
+            for row in rows {
+                for &key in &row.keys {
+                    state.keys.insert(key);
+                }
+            }
+        }
+        self.merge_if_due();
     }
 }
 
@@ -468,7 +515,7 @@ fn next_watermark(start: i64, ids: &[i64], gaps: &mut HashMap<i64, Instant>, now
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -565,11 +612,8 @@ mod tests {
         assert!(index.may_hold_any(&[7]));
         assert!(index.refresh_due());
         assert!(!index.refresh_due(), "one refresh at a time");
-        let rows = [(1, vec![11, 21]), (2, vec![12])];
-        let loaded = pollster(index.refresh(|after, _| {
-            let rows = rows.iter().filter(|(id, _)| *id > after).cloned().collect();
-            async move { Ok::<_, ()>(rows) }
-        }));
+        let rows = [row(1, None, &[11, 21]), row(2, None, &[12])];
+        let loaded = pollster(index.refresh(reader(&rows)));
         assert_eq!(loaded, Ok(()));
         assert!(index.may_hold_any(&[11]));
         assert!(index.may_hold_any(&[7, 21]));
@@ -657,6 +701,70 @@ mod tests {
     }
 
     /// Runs a future that never waits to its end.
+    fn row(id: i64, edited_at: Option<&str>, keys: &[u32]) -> KeyedRow {
+        KeyedRow {
+            id,
+            edited_at: edited_at.map(str::to_string),
+            keys: keys.to_vec(),
+        }
+    }
+
+    /// A loader over `rows` as the database answers [`KeyRead`]s.
+    pub(crate) fn reader(
+        rows: &[KeyedRow],
+    ) -> impl Fn(KeyRead, i64) -> std::future::Ready<Result<Vec<KeyedRow>, ()>> + '_ {
+        move |read, limit| {
+            let mut found: Vec<KeyedRow> = match &read {
+                KeyRead::After { id } => rows.iter().filter(|r| r.id > *id).cloned().collect(),
+                KeyRead::EditedSince { at, id } => rows
+                    .iter()
+                    .filter(|r| {
+                        r.edited_at
+                            .as_ref()
+                            .is_some_and(|e| e > at || (e == at && r.id > *id))
+                    })
+                    .cloned()
+                    .collect(),
+            };
+            if matches!(read, KeyRead::EditedSince { .. }) {
+                found.sort_by(|a, b| (&a.edited_at, a.id).cmp(&(&b.edited_at, b.id)));
+            }
+            found.truncate(limit as usize);
+            std::future::ready(Ok(found))
+        }
+    }
+
+    #[test]
+    fn an_edit_is_read_by_the_time_it_was_made() {
+        let index = KeyIndex::default();
+        let mut rows = vec![
+            row(1, None, &[11]),
+            row(2, Some("2000-01-01T00:00:00Z"), &[12]),
+        ];
+        assert_eq!(pollster(index.refresh(reader(&rows))), Ok(()));
+        assert!(index.may_hold_any(&[12]) && !index.may_hold_any(&[99]));
+        // Another replica edits row 1 now: no new id, so only reading edits finds its new keys.
+        rows[0] = row(1, Some(&crate::storage::now_rfc3339()), &[11, 99]);
+        let edits_asked = std::sync::Mutex::new(Vec::new());
+        let read = reader(&rows);
+        let spy = |what: KeyRead, limit| {
+            if let KeyRead::EditedSince { at, .. } = &what {
+                edits_asked.lock().unwrap().push(at.clone());
+            }
+            read(what, limit)
+        };
+        assert_eq!(pollster(index.refresh(spy)), Ok(()));
+        assert!(index.may_hold_any(&[99]), "the edit's new key was not read");
+        // Edits are asked for from shortly before the previous refresh began, not from the start.
+        let asked = edits_asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1);
+        assert!(asked[0].as_str() > "2000-01-01T00:00:00Z", "{asked:?}");
+        assert!(
+            asked[0] <= crate::storage::rfc3339_ago(EDIT_SKEW),
+            "{asked:?}"
+        );
+    }
+
     fn pollster<T>(future: impl std::future::Future<Output = T>) -> T {
         let future = std::pin::pin!(future);
         match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {

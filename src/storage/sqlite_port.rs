@@ -276,10 +276,10 @@ impl Port for SqlitePort {
 
     fn may_hold_any(&self, keys: &[u32]) -> bool {
         let port = self.clone();
-        let load = move |after, limit| {
+        let load = move |read, limit| {
             let port = port.clone();
             async move {
-                port.scan(move |c| ready(comments::keys_after(c, after, limit)))
+                port.scan(move |c| ready(comments::keyed_rows(c, &read, limit)))
                     .await
             }
         };

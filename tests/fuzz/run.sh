@@ -28,6 +28,11 @@ case "$mode" in
   *) echo "usage: $0 time SECONDS | runs COUNT | build" >&2; exit 2 ;;
 esac
 export RUSTC_BOOTSTRAP=1
+# The instrumented build lives outside the checkout, in the user's cache (as CI services cache
+# build directories between runs): a fresh clone then rebuilds only replyguard and its fuzz crate,
+# not the few hundred dependencies, every one of them instrumented too. Override with
+# FUZZ_TARGET_DIR; a first run on a new machine simply fills it.
+build+=(--target-dir "${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/replyguard/fuzz-target}")
 targets=(text comment_form api_json akismet_form model_file loaders)
 corpus=target/fuzz-corpus
 mkdir -p "$corpus"

@@ -68,12 +68,12 @@ impl crate::storage::forward::Port for PgStore {
 
     fn may_hold_any(&self, keys: &[u32]) -> bool {
         let pool = self.pool.clone();
-        let load = move |after, limit| {
+        let load = move |read, limit| {
             let pool = pool.clone();
             async move {
                 let client = pool.get().await?;
                 let exec = crate::storage::sql::Pg(&client);
-                crate::storage::sql::comments::keys_after(&exec, after, limit).await
+                crate::storage::sql::comments::keyed_rows(&exec, &read, limit).await
             }
         };
         self.key_index.check(keys, load)
@@ -104,6 +104,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0009_comments_closed.sql"),
     include_str!("0010_published_blocks.sql"),
     include_str!("0011_learning_log_by_source.sql"),
+    include_str!("0012_comments_by_edit.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -6,7 +6,7 @@
 use super::row::{self, comment_columns, public_comment_columns};
 use super::{Exec, Lock, Param, Spellings, spelled};
 use crate::data::LabeledComment;
-use crate::storage::key_index::{KeyedComment, KeyedRow};
+use crate::storage::key_index::{KeyRead, KeyedComment, KeyedRow};
 use crate::storage::rules::decision_entries;
 use crate::storage::{
     DayActivity, IMPLICIT_PER_SITE, IMPLICIT_SOURCE, LearnedExample, NewComment,
@@ -99,9 +99,15 @@ const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts
 const IS_DUPLICATE: &str = "SELECT id FROM (SELECT id, content, status FROM comments \
     WHERE site_id = $1 AND article = $2 AND author_email = $3 ORDER BY id DESC LIMIT 500) recent \
     WHERE content = $4 AND status != 'trash' LIMIT 1";
-const KEYS_AFTER: &str = "SELECT id, site_id, article, author_email, content, author_url, user_ip \
-    FROM comments \
+const KEYS_AFTER: &str = "SELECT id, site_id, article, author_email, content, author_url, user_ip, \
+    edited_at FROM comments \
     WHERE id > $1 ORDER BY id LIMIT $2";
+// Edits since a time, in (edit time, id) order from a cursor: the partial index
+// `comments_by_edit` holds only edited rows, so this reads the few edits, never the table.
+const KEYS_EDITED: &str = "SELECT id, site_id, article, author_email, content, author_url, user_ip, \
+    edited_at FROM comments \
+    WHERE edited_at IS NOT NULL AND (edited_at > $1 OR (edited_at = $1 AND id > $2)) \
+    ORDER BY edited_at, id LIMIT $3";
 const BY_STATUS: &str = concat!(
     "SELECT ",
     comment_columns!(),
@@ -349,14 +355,15 @@ pub async fn is_duplicate<E: Exec>(
     Ok(found.is_some())
 }
 
-/// At most `limit` comments after id `after`, in id order, with their keys: what
-/// [`crate::storage::key_index::KeyIndex`] reads.
-pub async fn keys_after<E: Exec>(
+/// At most `limit` comments, with their keys, for
+/// [`crate::storage::key_index::KeyIndex`]: after an id in id order, or edited since a time in
+/// (edit time, id) order.
+pub async fn keyed_rows<E: Exec>(
     e: &E,
-    after: i64,
+    read: &KeyRead,
     limit: i64,
 ) -> Result<Vec<KeyedRow>, StorageError> {
-    e.query(KEYS_AFTER, &[&after, &limit], |r| {
+    let keyed = |r: &dyn super::RowRead| {
         let (article, author_email, content) = (r.text(2)?, r.text(3)?, r.text(4)?);
         let (author_url, user_ip) = (r.opt_text(5)?, r.opt_text(6)?);
         let comment = KeyedComment {
@@ -367,9 +374,16 @@ pub async fn keys_after<E: Exec>(
             user_ip: user_ip.as_deref(),
             content: &content,
         };
-        Ok((r.int(0)?, comment.keys()))
-    })
-    .await
+        Ok(KeyedRow {
+            id: r.int(0)?,
+            edited_at: r.opt_text(7)?,
+            keys: comment.keys(),
+        })
+    };
+    match read {
+        KeyRead::After { id } => e.query(KEYS_AFTER, &[id, &limit], keyed).await,
+        KeyRead::EditedSince { at, id } => e.query(KEYS_EDITED, &[at, id, &limit], keyed).await,
+    }
 }
 
 /// Comments by status, newest first, optionally of one site and thread.
@@ -749,6 +763,7 @@ pub const STATEMENTS: &[&str] = &[
     LOCATE_PUBLISHED,
     IS_DUPLICATE,
     KEYS_AFTER,
+    KEYS_EDITED,
     REPUTATION,
     UNCHALLENGED,
     IMPLICIT_LEARNED,
