@@ -95,7 +95,32 @@ fn a_backup_under_load_holds_every_acknowledged_comment_and_restores() {
         missing.is_empty(),
         "acknowledged before the backup, missing: {missing:?}"
     );
+    // Restoring over the file the server has open is refused, even with --force: swapped from
+    // under it, what it acknowledged after would be lost.
+    let refused = common::run(
+        &[
+            "restore",
+            "--db",
+            db.to_str().unwrap(),
+            "--from",
+            "backup.db",
+            "--force",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!refused.status.success());
+    assert!(
+        common::text(&refused.stderr).contains("stop it first"),
+        "{}",
+        common::text(&refused.stderr)
+    );
+    let after = post(&base, 9_999_999).expect("the server still takes comments");
     server.stop();
+    assert!(
+        ids_in(&db).contains(&after),
+        "the comment acknowledged after the refused restore is in the file"
+    );
 
     // Restore into a new file, serve it, see the same comments.
     let restored = dir.path().join("restored.db");

@@ -330,6 +330,18 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
         stored_comments(&server).is_empty(),
         "a refused origin stored a comment"
     );
+    // A write that names no page at all (a script posting to the API) belongs to no site.
+    let request = ureq::http::Request::builder()
+        .method("POST")
+        .uri(server.url("/isso/new?uri=/a/"))
+        .header("Content-Type", "application/json")
+        .body(post.to_string())
+        .unwrap();
+    let mut refused = agent().run(request).unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let why = refused.body_mut().read_to_string().unwrap();
+    assert!(why.contains("named no origin"), "{why}");
+    assert!(stored_comments(&server).is_empty());
 
     // A form-encoded (or text/plain) write is Isso's CSRF case: refused.
     let request = ureq::http::Request::builder()

@@ -335,6 +335,16 @@ fn flood_duplicate_and_honeypot() {
         body["error"],
         "You are posting comments too quickly. Slow down."
     );
+    // A refusal is a rule firing, counted as every rule is.
+    let rule_count = |server: &Server, rule: &str| {
+        let (_, text) = get(&server.url("/metrics"));
+        let line = format!("replyguard_rule_verdicts_total{{rule=\"{rule}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {line} in {text}"))
+    };
+    assert_eq!(rule_count(&server, "flood"), 1);
     server.stop();
 
     let server = Server::start(&db, &model(), &[]);
@@ -347,6 +357,7 @@ fn flood_duplicate_and_honeypot() {
             .unwrap()
             .starts_with("Duplicate comment detected")
     );
+    assert_eq!(rule_count(&server, "duplicate"), 1);
 
     let form_url = server.url(&format!("/articles/{ARTICLE}/comments"));
     let mut resp = agent()

@@ -191,6 +191,38 @@ pub struct Site {
     pub created_at: String,
 }
 
+impl Site {
+    /// The origin its pages are published at, for links back to them (feeds, thread pages): an
+    /// `https` origin on a public host before an `http` one, and either before a development
+    /// server's (`localhost`, a loopback address, `*.localhost`, `*.local`), whatever order
+    /// they were added in (`sites add blog --origin https://blog.example --origin
+    /// http://localhost:1313` links to the blog).
+    pub fn public_origin(&self) -> Option<&str> {
+        fn rank(origin: &str) -> (bool, bool) {
+            let (scheme, rest) = origin.split_once("://").unwrap_or(("", origin));
+            let host = rest.rsplit_once(':').map_or(rest, |(host, port)| {
+                if port.chars().all(|c| c.is_ascii_digit()) {
+                    host
+                } else {
+                    rest
+                }
+            });
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let local = host == "localhost"
+                || host.ends_with(".localhost")
+                || host.ends_with(".local")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+            (local, scheme != "https")
+        }
+        self.origins
+            .iter()
+            .min_by_key(|origin| rank(origin))
+            .map(String::as_str)
+    }
+}
+
 /// A thread: a page of a site that has comments.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Thread {
@@ -272,5 +304,31 @@ mod tests {
         assert_eq!(s.edit_window_seconds, DEFAULT_EDIT_WINDOW_SECONDS);
         assert_eq!(SiteSettings::from_json("not json"), SiteSettings::default());
         assert_eq!(SiteSettings::from_json(&s.to_json()), s);
+    }
+
+    #[test]
+    fn links_go_to_the_public_origin_whatever_the_order() {
+        let site = |origins: &[&str]| Site {
+            id: 2,
+            name: "blog".into(),
+            title: "Blog".into(),
+            origins: origins.iter().map(|o| o.to_string()).collect(),
+            settings: SiteSettings::default(),
+            created_at: String::new(),
+        };
+        let blog = "https://blog.example.com";
+        for origins in [
+            vec!["http://localhost:1313", blog],
+            vec![blog, "http://localhost:1313"],
+            vec!["http://127.0.0.1:4000", "http://blog.example.com", blog],
+            vec!["http://[::1]:8080", "https://preview.local", blog],
+        ] {
+            assert_eq!(site(&origins).public_origin(), Some(blog), "{origins:?}");
+        }
+        assert_eq!(
+            site(&["http://localhost:1313"]).public_origin(),
+            Some("http://localhost:1313")
+        );
+        assert_eq!(site(&[]).public_origin(), None);
     }
 }

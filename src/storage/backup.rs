@@ -176,6 +176,9 @@ pub fn backup_sqlite(db: &Path, out: &Path) -> Result<BackupSummary, StorageErro
 /// that holds comments is replaced only with `force`. Stop the servers on `db` first.
 pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSummary, StorageError> {
     let summary = inspect_sqlite(from)?;
+    // Held until the file is replaced: a server or import that opens it meanwhile waits on
+    // nothing, but one that has it open now keeps its shared lock (see `SqliteStore::open`).
+    let _exclusive = lock_for_restore(db)?;
     if db.exists() && std::fs::metadata(db).is_ok_and(|m| m.len() > 0) {
         let existing = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .ok()
@@ -211,6 +214,27 @@ pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSumma
     }
     sync_and_rename(&tmp, db)?;
     Ok(summary)
+}
+
+/// An exclusive advisory lock on the database file being restored over, refused while a
+/// replyguard process (a server, an import) has it open: the file would be swapped from under it,
+/// and everything it wrote after that would go to the replaced file and be lost. `None` when
+/// there is no file yet.
+fn lock_for_restore(db: &Path) -> Result<Option<std::fs::File>, StorageError> {
+    let Ok(file) = std::fs::File::open(db) else {
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(failed(
+            db,
+            "is open in a running replyguard (a server, an import): stop it first, then restore; \
+             swapped from under it, everything it wrote after the restore would be lost"
+                .to_string(),
+        )),
+        // A file system without advisory locks: nothing to tell by.
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
 }
 
 fn sync_and_rename(tmp: &Path, to: &Path) -> Result<(), StorageError> {

@@ -64,6 +64,11 @@ pub struct SqliteStore {
     /// server on the same file) — commits: cached pages follow changes made elsewhere too,
     /// within [`WATCH_INTERVAL_MS`].
     watch: Option<Watch>,
+    /// A shared advisory lock (`flock`, beside SQLite's own `fcntl` locks, which it does not
+    /// touch) on the database file for as long as the store is open: `replyguard restore` takes
+    /// it exclusively, so it refuses to swap the file from under a running server or import,
+    /// whose later writes would go to the replaced file and be lost.
+    _in_use: Option<std::fs::File>,
 }
 
 /// How stale a view of commits made by other processes may be.
@@ -119,6 +124,14 @@ impl Drop for SqliteStore {
 }
 
 /// A read-only connection to the file, waiting up to 5 s on a lock like the others.
+/// The shared lock that marks `path` in use (see `SqliteStore::_in_use`); `None` where the file
+/// system has no `flock` (then restore cannot tell, as before).
+fn mark_in_use(path: &Path) -> Option<std::fs::File> {
+    let file = std::fs::File::open(path).ok()?;
+    file.try_lock_shared().ok()?;
+    Some(file)
+}
+
 fn read_only(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -245,6 +258,7 @@ impl SqliteStore {
             writer_thread: Some(writer_thread),
             generation,
             watch: Some(Watch::new(watch)),
+            _in_use: mark_in_use(path),
         })
     }
 
@@ -274,6 +288,7 @@ impl SqliteStore {
             writer_thread: None,
             generation: Arc::new(AtomicU64::new(0)),
             watch: None,
+            _in_use: mark_in_use(path),
         })
     }
 

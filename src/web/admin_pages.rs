@@ -417,6 +417,20 @@ fn tab_name(s: Status) -> &'static str {
     }
 }
 
+/// Where a published comment is shown: a built-in article's page, or an embedding site's thread
+/// page (its `uri` is a path). An Akismet check (its key's namespace) is shown nowhere.
+fn page_link(c: &StoredComment, site: &str) -> Option<String> {
+    if c.status != Status::Published {
+        return None;
+    }
+    if c.article.starts_with('/') {
+        let uri: String = url::form_urlencoded::byte_serialize(c.article.as_bytes()).collect();
+        return Some(format!("/sites/{site}/thread?uri={uri}#comment-{}", c.id));
+    }
+    (c.site_id == crate::domain::DEFAULT_SITE && !c.article.contains(':'))
+        .then(|| format!("/articles/{}#comment-{}", c.article, c.id))
+}
+
 fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds) -> Markup {
     let clues = super::admin_words::clues(c);
     html! {
@@ -424,7 +438,7 @@ fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds)
             td { input type="checkbox" name="id" value=(c.id) form="bulk" aria-label={ "Select comment " (c.id) }; }
             td { (c.content) br; small {
                 "on " @if site != crate::domain::DEFAULT_SITE_NAME { (site) " " } (c.article) " · " (c.created_at) " · via " (c.source)
-                @if c.status == Status::Published && c.site_id == crate::domain::DEFAULT_SITE { " · " a href={ "/articles/" (c.article) "#comment-" (c.id) } { "see it on the page" } }
+                @if let Some(page) = page_link(c, site) { " · " a href=(page) { "see it on the page" } }
             } }
             td { (c.author) br; small { (c.author_email) } @if let Some(u) = &c.author_url { br; small { (super::admin_words::website(u)) } } @if let Some(ip) = &c.user_ip { br; small { (ip) } } }
             td {
@@ -705,4 +719,35 @@ pub async fn logout(
     state.sessions.remove(&id).await?;
     let gone = Cookie::build((COOKIE, "")).path("/admin");
     Ok((jar.remove(gone), Redirect::to("/admin")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_comment_links_to_where_it_is_shown_and_a_check_nowhere() {
+        let mut c = super::super::admin_words::tests::stored(
+            "form",
+            Status::Published,
+            "published",
+            0.1,
+            serde_json::Value::Null,
+        );
+        c.article = "cloud-deal".into();
+        assert_eq!(
+            page_link(&c, "default").as_deref(),
+            Some("/articles/cloud-deal#comment-1")
+        );
+        c.article = "/posts/hello world/".into();
+        assert_eq!(
+            page_link(&c, "blog").as_deref(),
+            Some("/sites/blog/thread?uri=%2Fposts%2Fhello+world%2F#comment-1")
+        );
+        c.article = "akismet:3".into();
+        assert_eq!(page_link(&c, "default"), None);
+        c.article = "cloud-deal".into();
+        c.status = Status::Held;
+        assert_eq!(page_link(&c, "default"), None);
+    }
 }

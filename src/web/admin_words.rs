@@ -189,7 +189,7 @@ pub fn website(raw: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #[test]
     fn non_ascii_hosts_are_shown_as_punycode() {
         assert_eq!(website("https://example.com/a"), "https://example.com/a");
@@ -220,7 +220,7 @@ mod tests {
         );
     }
 
-    fn stored(
+    pub(crate) fn stored(
         source: &str,
         status: Status,
         verdict: &str,

@@ -134,12 +134,36 @@ fn allow(response: &mut Response, origin: &SiteOrigin) {
 }
 
 /// The middleware of every route pages of other origins call: resolves the site (handlers read
-/// it with [`SiteOf`]), answers preflights, refuses foreign origins, adds the CORS headers.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// it with [`SiteOf`]), answers preflights, refuses foreign origins, adds the CORS headers. A
+/// request that names no origin (a server-side client, `curl`) is the default site's.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    guarded(&state, request, next, true).await
+}
+
+/// [`guard`] for an API only pages call (Isso's): a write must name its page's origin, as every
+/// browser's does; one without (a script posting straight to the API) is refused, not stored on
+/// the default site. Reads without one still answer for the default site.
+pub async fn pages_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    guarded(&state, request, next, false).await
+}
+
+async fn guarded(
+    state: &AppState,
+    mut request: Request,
+    next: Next,
+    unnamed_writes: bool,
+) -> Response {
     let method = request.method().clone();
-    let (site, origin) = match caller(&state, request.headers()) {
+    let (site, origin) = match caller(state, request.headers()) {
         Caller::Site(site, origin) => (site, Some(origin)),
         Caller::Own => (state.sites.default_site(), None),
+        Caller::Unnamed if !unnamed_writes && !method.is_safe() => {
+            return refused(
+                "this API is called by a site's pages: the request named no origin (no Origin \
+                 or Referer header), so it belongs to no site; nothing was stored"
+                    .to_string(),
+            );
+        }
         Caller::Unnamed => (state.sites.default_site(), None),
         Caller::Foreign(origin) => {
             return refused(format!(

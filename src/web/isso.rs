@@ -833,7 +833,7 @@ async fn feed(
     Query(q): Query<UriQuery>,
 ) -> Result<Response, WebError> {
     let uri = uri_of(&q.uri)?;
-    let page = format!("{}{uri}", site.origins.first().map_or("", |o| o.as_str()));
+    let page = format!("{}{uri}", site.public_origin().unwrap_or_default());
     let title = state
         .site_store
         .thread(site.id, &uri)

@@ -37,7 +37,7 @@ fn cross_origin(state: &AppState) -> Router<AppState> {
 fn isso_api(state: &AppState) -> Router<AppState> {
     isso::routes().layer(axum::middleware::from_fn_with_state(
         state.clone(),
-        cors::guard,
+        cors::pages_guard,
     ))
 }
 

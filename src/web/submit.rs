@@ -172,6 +172,8 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
                 .is_duplicate(s.site, &s.article, draft.email(), draft.content())
                 .await?
         {
+            // Counted on /metrics whether it refuses (a reader) or holds (a relayed check).
+            state.metrics.rule(Rule::Duplicate);
             if reader {
                 return Err(WebError::Duplicate);
             }
@@ -190,6 +192,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             Admission::RateLimited => Some(WebError::RateLimited),
         };
         if let Some(e) = refused {
+            state.metrics.rule(Rule::Flood);
             if reader {
                 return Err(e);
             }
@@ -276,7 +279,6 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             classification.verdict = Verdict::Held;
         }
         reputation::lead(&mut clues, rule.clue(), 0.0);
-        state.metrics.rule(rule);
     } else if reader
         && classification.verdict == Verdict::Published
         && site

@@ -65,7 +65,7 @@ async fn render(
         .thread(site.id, uri)
         .await?
         .map_or_else(|| uri.to_string(), |t| t.title);
-    let origin_page = site.origins.first().map(|o| format!("{o}{uri}"));
+    let origin_page = site.public_origin().map(|o| format!("{o}{uri}"));
     let page = render::thread_page(
         &title,
         origin_page.as_deref(),
