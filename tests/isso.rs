@@ -384,7 +384,7 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
 
     // Only the author (with the cookie) may edit; an edit into spam is taken off the page.
     let edit = format!("/isso/id/{id}");
-    let (status, _, _) = call(
+    let (status, _, body) = call(
         &server,
         "PUT",
         &edit,
@@ -393,6 +393,7 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
         None,
     );
     assert_eq!(status, 403);
+    assert!(body.contains("only its author"), "{body}");
     let spam =
         r#"{"text":"CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz"}"#;
     let (status, _, body) = call(&server, "PUT", &edit, site, Some(spam), Some(&cookie));

@@ -143,12 +143,15 @@ impl CommentDraft {
         let mut normalized_url = None;
         if !url.is_empty() {
             match normalize_url(url) {
-                Some(u) if u.len() <= MAX_URL_CHARS => normalized_url = Some(u),
-                _ => {
+                Ok(u) if u.len() <= MAX_URL_CHARS => normalized_url = Some(u),
+                Ok(_) => {
                     errors.insert(
                         "comment_author_url",
-                        "Please enter a web address starting with http:// or https://.".into(),
+                        format!("The web address is too long: at most {MAX_URL_CHARS} characters."),
                     );
+                }
+                Err(why) => {
+                    errors.insert("comment_author_url", why.into());
                 }
             }
         }
@@ -226,12 +229,14 @@ fn looks_like_email(email: &str) -> bool {
 
 /// Accepts `http(s)://…` or a bare host (made `http://`); refuses any other scheme, such as
 /// `javascript:`, so the link on the page can only go to a web page.
-fn normalize_url(url: &str) -> Option<String> {
+/// The Website field as stored (`http://` added to a bare host), or what is wrong with it, in
+/// words for the form.
+fn normalize_url(url: &str) -> Result<String, &'static str> {
     if url
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
     {
-        return None;
+        return Err("A web address cannot contain spaces, quotes or angle brackets (< >).");
     }
     let lower = url.to_ascii_lowercase();
     let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -242,16 +247,19 @@ fn normalize_url(url: &str) -> Option<String> {
             || lower.contains("script:")
             || (url.contains(':') && !url.contains('.'));
         if other_scheme {
-            return None;
+            return Err("Please enter a web address starting with http:// or https://.");
         }
         format!("http://{url}")
     };
     let host = with_scheme
         .split("://")
-        .nth(1)?
-        .split(['/', '?', '#'])
-        .next()?;
-    (!host.is_empty()).then_some(with_scheme)
+        .nth(1)
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .unwrap_or_default();
+    if host.is_empty() {
+        return Err("The web address has no host name (like example.com).");
+    }
+    Ok(with_scheme)
 }
 
 #[cfg(test)]
@@ -369,5 +377,20 @@ mod tests {
         assert!(relayed(&sub("nul\0", "", "", "")).is_err());
         assert!(relayed(&sub("hi", "", "not-an-email", "")).is_err());
         assert!(relayed(&sub("hi", "", "", "javascript:x")).is_err());
+    }
+
+    #[test]
+    fn a_wrong_web_address_is_told_what_is_wrong() {
+        let why = |url: &str| {
+            validate(&sub("Nice post", "Ana", "ana@example.org", url))
+                .err()
+                .and_then(|e| e.get("comment_author_url").cloned())
+                .unwrap_or_default()
+        };
+        assert!(why("https://eve.example/<b>").contains("angle brackets"));
+        assert!(why("https://x/a b").contains("spaces"));
+        assert!(why("javascript:alert(1)").contains("http:// or https://"));
+        assert!(why("https://").contains("host name"));
+        assert_eq!(why("eve.example"), "");
     }
 }

@@ -89,7 +89,10 @@ pub(super) fn atom(feed: Feed) -> Response {
 
 /// A feed of `entries`, found at `self_url`, about the page `page`.
 pub(super) fn feed(title: &str, self_url: &str, page: &str, entries: Vec<Entry>) -> Feed {
-    let updated = entries.iter().map(|e| e.updated).max().unwrap_or_default();
+    // A feed without entries is as new as this answer (not 1970, which readers show as such).
+    let updated = entries.iter().map(|e| e.updated).max().unwrap_or_else(|| {
+        FixedDateTime::parse_from_rfc3339(&crate::storage::now_rfc3339()).unwrap_or_default()
+    });
     Feed {
         title: Text::plain(title),
         id: self_url.to_string(),

@@ -547,24 +547,48 @@ async fn own_comment(
         .filter_map(|c| c.trim().split_once('='))
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v.to_string());
-    let forbidden = || {
+    let not_yours = || {
         WebError::Forbidden(
-            "Not authorized to change this comment (the edit window is over)".into(),
+            "Not authorized to change this comment: only its author may, from the browser it \
+             was posted from"
+                .into(),
         )
     };
-    let token = token.ok_or_else(forbidden)?;
+    let token = token.ok_or_else(not_yours)?;
     let expires: u64 = token
         .split_once('.')
         .and_then(|(e, _)| e.parse().ok())
-        .ok_or_else(forbidden)?;
+        .ok_or_else(not_yours)?;
     let genuine: bool = edit_token(state, &comment, expires)
         .as_bytes()
         .ct_eq(token.as_bytes())
         .into();
-    if !genuine || expires < now_unix() {
-        return Err(forbidden());
+    if !genuine {
+        return Err(not_yours());
+    }
+    if expires < now_unix() {
+        return Err(WebError::Forbidden(
+            "Not authorized to change this comment: its edit window is over".into(),
+        ));
     }
     Ok(comment)
+}
+
+/// Edit times and votes of `comments` by id, one query per thread they are in (Isso shows them
+/// on every comment it answers with; only published comments have any, see `thread_extras`).
+async fn extras_of(
+    state: &AppState,
+    site: i64,
+    comments: &[StoredComment],
+) -> Result<HashMap<i64, CommentExtras>, WebError> {
+    let threads: HashSet<&str> = comments.iter().map(|c| c.article.as_str()).collect();
+    let mut extras = HashMap::new();
+    for uri in threads {
+        for e in state.site_store.thread_extras(site, uri).await? {
+            extras.insert(e.id, e);
+        }
+    }
+    Ok(extras)
 }
 
 #[derive(Debug, Deserialize)]
@@ -581,7 +605,8 @@ async fn view(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let comment = own_comment(&state, &site, id, &headers).await?;
-    let mut shown = show(&state, &comment, None);
+    let extras = extras_of(&state, site.id, std::slice::from_ref(&comment)).await?;
+    let mut shown = show(&state, &comment, extras.get(&comment.id));
     if q.plain.as_deref() == Some("1") {
         shown.text = comment.content.clone();
     }
@@ -815,10 +840,12 @@ async fn latest(
         )
         .await?;
     comments.reverse();
+    let extras = extras_of(&state, site.id, &comments).await?;
     let shown: Vec<Value> = comments
         .iter()
         .map(|c| {
-            let mut v = serde_json::to_value(show(&state, c, None)).unwrap_or(Value::Null);
+            let mut v =
+                serde_json::to_value(show(&state, c, extras.get(&c.id))).unwrap_or(Value::Null);
             v["uri"] = Value::String(c.article.clone());
             v
         })
