@@ -607,3 +607,202 @@ fn exports_parse_whatever_characters_visitors_typed() {
         assert_eq!(text(&parsed.stdout).trim(), "1", "{format}");
     }
 }
+
+/// Rows of a table, for the tests that look into the database.
+fn count(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// What `replyguard export` wrote, imported into the same database, changes nothing (the
+/// comments are known by their text, not by the ids of the database they came from; the articles
+/// by remote id, link or slug), and the dry run says so too; into a fresh database it keeps
+/// everything, and a second time nothing more.
+#[test]
+fn an_export_imported_into_its_own_database_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    import(&db, &[fixture("wordpress.wxr"), fixture("disqus.xml")], &[]);
+    // A comment typed here (plain text) is exported escaped into HTML: still the same comment.
+    let server = Server::start(&db, &model(), &[]);
+    let resp = agent()
+        .post(&server.url("/api/v1/articles/sourdough-at-altitude/comments"))
+        .send_json(serde_json::json!({
+            "comment_content": "Typed here: 5 < 6 & \"quotes\"\n\nSecond paragraph.",
+            "comment_author": "Local Reader",
+            "comment_author_email": "local@example.org",
+        }))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    server.stop();
+    let before = contents(&db);
+    let learned = "SELECT COUNT(*) FROM learning_log";
+    let examples = count(&db, learned);
+    let file = dir.path().join("export.xml");
+    let out = run(
+        &[
+            "export",
+            "--format",
+            "wxr",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let n = before.1.len();
+
+    let (code, dry, err) = import(&db, std::slice::from_ref(&file), &["--dry-run"]);
+    assert_eq!(code, 0, "{dry}{err}");
+    assert!(
+        dry.contains("articles: would import 0 (0 not public)"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains(&format!(
+            "comments: would import 0 (none), {n} already there"
+        )),
+        "{dry}"
+    );
+    for _ in 0..2 {
+        let (code, out, err) = import(&db, std::slice::from_ref(&file), &[]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("articles: imported 0 (0 not public)"), "{out}");
+        assert!(
+            out.contains(&format!("comments: imported 0 (none), {n} already there")),
+            "{out}"
+        );
+        assert!(out.contains("0 spam and 0 ham"), "{out}");
+    }
+    assert_eq!(contents(&db), before, "the import changed the database");
+    assert_eq!(count(&db, learned), examples, "examples learned again");
+
+    // Into a fresh database: everything, once.
+    let fresh = dir.path().join("fresh.db");
+    let (_, out, _) = import(&fresh, std::slice::from_ref(&file), &[]);
+    assert!(out.contains(&format!("comments: imported {n} (")), "{out}");
+    let (_, again, _) = import(&fresh, std::slice::from_ref(&file), &[]);
+    assert!(
+        again.contains(&format!("comments: imported 0 (none), {n} already there")),
+        "{again}"
+    );
+    assert_eq!(contents(&fresh).1.len(), n);
+}
+
+/// An Isso database as Isso leaves it (Isso's own schema): a deleted comment that has a reply is
+/// kept blanked (mode 4, no text, no author), and likes and dislikes are counts.
+fn isso_database(path: &Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+             CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY,
+                 parent INTEGER, created FLOAT NOT NULL, modified FLOAT, mode INTEGER,
+                 remote_addr VARCHAR, text VARCHAR, author VARCHAR, email VARCHAR,
+                 website VARCHAR, likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0,
+                 voters BLOB NOT NULL, notification INTEGER DEFAULT 0);
+             INSERT INTO threads VALUES (1, '/a/', 'Post A');
+             INSERT INTO comments VALUES (1, 1, NULL, 1700000000.5, NULL, 1, '192.0.2.0',
+                 'The *second* section helped.', 'Ana', 'ana@example.org', NULL, 3, 1, x'00', 0);
+             INSERT INTO comments VALUES (1, 4, NULL, 1700000100.0, NULL, 4, '192.0.2.0', '',
+                 NULL, 'bo@example.org', NULL, 2, 0, x'00', 0);
+             INSERT INTO comments VALUES (1, 5, 4, 1700000200.0, NULL, 1, '192.0.2.0',
+                 'A reply to a comment since deleted.', 'Cy', NULL, NULL, 1, 0, x'00', 0);",
+        )
+        .unwrap();
+}
+
+#[test]
+fn an_isso_comment_deleted_under_its_replies_keeps_them_and_likes_come_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let isso = dir.path().join("comments.db");
+    isso_database(&isso);
+    let db = dir.path().join("rg.db");
+    let origin = "http://blog.test";
+    let out = run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            origin,
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let args = ["--format", "isso", "--site", "blog"];
+    let (code, out, err) = import(&db, std::slice::from_ref(&isso), &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("comments: imported 3 (2 published, 1 trash)"),
+        "{out}"
+    );
+    let (_, again, _) = import(&db, std::slice::from_ref(&isso), &args);
+    assert!(
+        again.contains("comments: imported 0 (none), 3 already there"),
+        "{again}"
+    );
+
+    // The deleted comment is in the trash, its reply under it; votes stored once.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (status, parent, parent_status): (String, Option<String>, Option<String>) = conn
+        .query_row(
+            "SELECT c.status, p.remote_id, p.status FROM comments c \
+             LEFT JOIN comments p ON p.id = c.parent_id WHERE c.remote_id = 'isso:5'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), parent.as_deref(), parent_status.as_deref()),
+        ("published", Some("isso:4"), Some("trash"))
+    );
+    let votes = |remote: &str| -> (i64, i64) {
+        conn.query_row(
+            "SELECT COALESCE(SUM(v.value > 0), 0), COALESCE(SUM(v.value < 0), 0) \
+             FROM comment_votes v JOIN comments c ON c.id = v.comment_id WHERE c.remote_id = ?1",
+            [remote],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(votes("isso:1"), (3, 1));
+    assert_eq!(votes("isso:4"), (2, 0));
+    assert_eq!(votes("isso:5"), (1, 0));
+
+    // Isso's widget gets the thread as Isso had it: the deleted comment blank (mode 4) with the
+    // reply under it, and the likes.
+    let server = Server::start(&db, &model(), &[]);
+    let mut resp = agent()
+        .get(&server.url("/isso/?uri=/a/&nested_limit=5"))
+        .header("Origin", origin)
+        .call()
+        .unwrap();
+    let body = resp.body_mut().read_to_string().unwrap();
+    let thread: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let top = thread["replies"].as_array().expect("replies");
+    assert_eq!(top.len(), 2, "{body}");
+    assert_eq!(
+        (top[0]["likes"].as_u64(), top[0]["dislikes"].as_u64()),
+        (Some(3), Some(1)),
+        "{body}"
+    );
+    assert_eq!(top[1]["mode"], 4, "{body}");
+    let reply = &top[1]["replies"][0];
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("since deleted"),
+        "{body}"
+    );
+    assert_eq!(reply["likes"], 1, "{body}");
+}

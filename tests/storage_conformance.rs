@@ -504,6 +504,8 @@ fn imported(remote: &str, article: &str, parent: Option<&str>, learn: bool) -> I
         created_at: "2017-03-02T10:00:00Z".into(),
         comment_type: "comment".into(),
         learn: learn.then_some(Label::Ham),
+        likes: 0,
+        dislikes: 0,
     }
 }
 
@@ -645,6 +647,72 @@ async fn imports(store: &dyn Store) {
             .iter()
             .any(|e| e.comment.comment_content.contains("wordpress:2"))
     );
+
+    // The same comment under another id (a `replyguard export` of it) is known, and the dry run
+    // finds what the import finds: articles by remote id or link, comments by id or by text.
+    let copy = |remote: &str, content: &str| {
+        let mut c = imported(remote, "wordpress-post:12", None, true);
+        c.comment.content = content.into();
+        c
+    };
+    let same = copy("wordpress:901", "<p>wordpress:1</p>");
+    let new = copy("wordpress:902", "<p>something else</p>");
+    let elsewhere = article(
+        "wordpress-post:55",
+        "x",
+        "https://blog.example.com/2017/03/01/hello",
+    );
+    let joined = [("wordpress-post:55".to_string(), "hello".to_string())];
+    assert_eq!(
+        store
+            .known_comments(&[same.clone(), new.clone()], &joined)
+            .await
+            .unwrap(),
+        vec![true, false]
+    );
+    let moved = ImportedComment {
+        article: "wordpress-post:55".into(),
+        ..same.clone()
+    };
+    assert_eq!(
+        store.known_comments(&[moved], &joined).await.unwrap(),
+        vec![true]
+    );
+    assert_eq!(
+        store.known_article(&first, &[]).await.unwrap().as_deref(),
+        Some("hello")
+    );
+    assert_eq!(
+        store
+            .known_article(&elsewhere, &[])
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hello")
+    );
+    let unknown = article("wordpress-post:56", "new", "https://blog.example.com/new/");
+    assert_eq!(store.known_article(&unknown, &[]).await.unwrap(), None);
+    assert_eq!(
+        store
+            .known_article(&unknown, &["new".into()])
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("new")
+    );
+    // Votes come along, one stored vote each.
+    let voted = ImportedComment {
+        likes: 2,
+        dislikes: 1,
+        ..new
+    };
+    let outcomes = store.import_comments(vec![same, voted]).await.unwrap();
+    assert_eq!(outcomes[0], CommentOutcome::Existing);
+    let CommentOutcome::Created(id) = outcomes[1] else {
+        panic!("{outcomes:?}")
+    };
+    let votes = store.vote(id, "reader", true).await.unwrap();
+    assert_eq!((votes.likes, votes.dislikes), (3, 1));
 }
 
 /// Comments that stayed published are learned as ham once, with the arrival verdict; a

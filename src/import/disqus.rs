@@ -124,6 +124,8 @@ impl Post {
             content: sanitize::comment_html(&self.message),
             kind: "comment".into(),
             status,
+            likes: 0,
+            dislikes: 0,
         })
     }
 }

@@ -2,12 +2,18 @@
 //! with their replies, dates and moderation states. Isso stores a comment's text as Markdown; it
 //! is rendered and sanitized like every imported comment. Isso's `mode` is its moderation state:
 //! 1 accepted (published, a label of ham), 2 waiting (held, no label: nobody decided), 4 deleted
-//! (trash).
+//! (trash). Isso keeps a deleted comment that has replies as a row with mode 4 and no text (and
+//! no author): it is imported as a trashed comment, so its replies stay under it. Its `likes` and
+//! `dislikes` are counts (the voters are only a Bloom filter), carried as that many votes.
 
 use super::{CommentRecord, ImportError, Item, Record, Refused, sanitize};
 use crate::domain::Status;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
+
+/// The most likes (and dislikes) one comment brings along: a count read from the file becomes
+/// that many stored votes, so a corrupt count cannot make the import write without bound.
+pub const MAX_VOTES: u64 = 10_000;
 
 /// The first bytes of every SQLite database file.
 pub const MAGIC: &[u8] = b"SQLite format 3\0";
@@ -48,7 +54,8 @@ pub fn read(
     let mut comments = db
         .prepare(
             "SELECT id, parent, created, mode, COALESCE(remote_addr, ''), COALESCE(text, ''), \
-             COALESCE(author, ''), COALESCE(email, ''), COALESCE(website, '') \
+             COALESCE(author, ''), COALESCE(email, ''), COALESCE(website, ''), \
+             COALESCE(likes, 0), COALESCE(dislikes, 0) \
              FROM comments WHERE tid = ?1 ORDER BY id",
         )
         .map_err(|e| malformed(path, e))?;
@@ -76,6 +83,8 @@ pub fn read(
                     author: r.get(6)?,
                     email: r.get(7)?,
                     website: r.get(8)?,
+                    likes: r.get(9)?,
+                    dislikes: r.get(10)?,
                 })
             })
             .and_then(|rows| rows.collect())
@@ -102,6 +111,13 @@ struct IssoRow {
     author: String,
     email: String,
     website: String,
+    likes: i64,
+    dislikes: i64,
+}
+
+/// A vote count as stored votes: none for a negative count, at most [`MAX_VOTES`].
+fn votes(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0).min(MAX_VOTES)
 }
 
 impl IssoRow {
@@ -135,6 +151,8 @@ impl IssoRow {
             content: sanitize::comment_html(&html),
             kind: "comment".into(),
             status,
+            likes: votes(self.likes),
+            dislikes: votes(self.dislikes),
         })
     }
 }
@@ -154,6 +172,8 @@ mod tests {
             author: " Ana ".into(),
             email: "ana@example.org".into(),
             website: String::new(),
+            likes: 3,
+            dislikes: -2,
         }
     }
 
@@ -175,5 +195,14 @@ mod tests {
             Status::Trash
         );
         assert!(row(3, "x").into_record("/a/").is_err());
+        // Votes come along; a count that cannot be one is none.
+        assert_eq!((r.likes, r.dislikes), (3, 0));
+        assert_eq!(votes(i64::MAX), MAX_VOTES);
+        // A deleted comment with replies: Isso blanked it, it is still a record (trashed).
+        let deleted = row(4, "").into_record("/a/").unwrap();
+        assert_eq!(
+            (deleted.status, deleted.content.as_str()),
+            (Status::Trash, "")
+        );
     }
 }

@@ -117,6 +117,9 @@ pub struct CommentRecord {
     /// `comment`, `pingback` or `trackback`.
     pub kind: String,
     pub status: Status,
+    /// Readers' likes and dislikes (Isso counts them; the other formats carry none).
+    pub likes: u64,
+    pub dislikes: u64,
 }
 
 /// One thing read from an export.
@@ -303,6 +306,8 @@ impl WpComment {
             content: sanitize::comment_html(&content),
             kind: kind.to_string(),
             status,
+            likes: 0,
+            dislikes: 0,
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::storage::{
     ArticleOutcome, CommentOutcome, ImportStore, ImportedComment, NewComment, SiteStore,
     StorageError,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Comments committed together: large enough that 100,000 comments take a few hundred commits,
 /// small enough that an interrupted import loses little work and memory stays flat.
@@ -73,6 +73,9 @@ pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     batch: Vec<ImportedComment>,
     /// Status of each comment of the batch, for the report.
     statuses: Vec<Status>,
+    /// In a dry run, the articles found here (remote id, slug): nothing records that they
+    /// joined, so their comments are looked for under these slugs.
+    dry_joined: BTreeMap<String, String>,
     pub report: Report,
 }
 
@@ -85,6 +88,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             scratch: Scratch::default(),
             batch: Vec::with_capacity(BATCH),
             statuses: Vec::with_capacity(BATCH),
+            dry_joined: BTreeMap::new(),
             report: Report::default(),
         }
     }
@@ -108,15 +112,20 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                     .notes
                     .extend(a.notes.iter().map(|n| format!("{}: {n}", a.slug)));
                 if self.options.dry_run {
-                    let known = self.rt.block_on(
-                        self.store
-                            .known_remote_ids(std::slice::from_ref(&a.remote_id)),
-                    )?;
-                    if known.is_empty() {
-                        self.report.articles_created += 1;
-                        self.report.articles_hidden += u64::from(!a.public);
-                    } else {
-                        self.report.articles_existing += 1;
+                    // Found as the real import finds it: by remote id, or joining an article
+                    // here by link or slug (whose comments are then looked for under it).
+                    let known = self
+                        .rt
+                        .block_on(self.store.known_article(&a, self.options.taken_slugs))?;
+                    match known {
+                        Some(slug) => {
+                            self.report.articles_existing += 1;
+                            self.dry_joined.insert(a.remote_id, slug);
+                        }
+                        None => {
+                            self.report.articles_created += 1;
+                            self.report.articles_hidden += u64::from(!a.public);
+                        }
                     }
                     return Ok(());
                 }
@@ -170,11 +179,18 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
         let labels: Vec<Option<Label>> = rows.iter().map(|r| r.learn).collect();
         let remote: Vec<String> = rows.iter().map(|r| r.remote_id.clone()).collect();
         let outcomes = if self.options.dry_run {
-            let known = self.rt.block_on(self.store.known_remote_ids(&remote))?;
-            remote
-                .iter()
-                .map(|r| {
-                    if known.contains(r) {
+            let articles: BTreeSet<&String> = rows.iter().map(|r| &r.article).collect();
+            let joined: Vec<(String, String)> = articles
+                .into_iter()
+                .filter_map(|a| Some((a.clone(), self.dry_joined.get(a)?.clone())))
+                .collect();
+            let known = self
+                .rt
+                .block_on(self.store.known_comments(&rows, &joined))?;
+            known
+                .into_iter()
+                .map(|known| {
+                    if known {
                         CommentOutcome::Existing
                     } else {
                         CommentOutcome::Created(0)
@@ -241,7 +257,9 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                     .map_err(|errors| errors.values().cloned().collect::<Vec<_>>().join(" "))?
             }
         };
-        if draft.content().is_empty() {
+        // A deleted comment may have lost its text (Isso blanks a deleted comment that has
+        // replies): kept in the trash, it still holds its replies in their thread.
+        if draft.content().is_empty() && c.status != Status::Trash {
             return Err("the comment has no text".into());
         }
         let view = CommentView {
@@ -297,6 +315,8 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                 created_at: c.date,
                 comment_type: c.kind,
                 learn,
+                likes: c.likes,
+                dislikes: c.dislikes,
             },
             status,
         ))

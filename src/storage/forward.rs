@@ -72,6 +72,8 @@ macro_rules! storage_port {
         $crate::storage::forward::storage_port!(@impl ImportStore for $port, $run { $($own)* } [
             atomic import_article(article: &ArticleRecord, taken: &[String]) -> ArticleOutcome = import::import_article then show_created_article;
             locked+shown link_imported_parents() -> u64 = import::link_imported_parents;
+            plain known_article(article: &ArticleRecord, taken: &[String]) -> Option<String> = import::known_article;
+            plain known_comments(comments: &[ImportedComment], joined: &[(String, String)]) -> Vec<bool> = import::known_comments;
             plain public_articles() -> Vec<StoredArticle> = import::public_articles;
             plain export_articles() -> Vec<ExportArticle> = import::export_articles;
             plain export_comments(article: Option<&str>, after: i64, limit: u64) -> Vec<ExportComment> = import::export_comments;

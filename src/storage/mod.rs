@@ -592,13 +592,19 @@ pub struct ImportedComment {
     pub comment_type: String,
     /// The labeled example it teaches (appended to the learning log with it), if any.
     pub learn: Option<crate::data::Label>,
+    /// Readers' likes and dislikes on the old site. The old site's voters are not known (Isso
+    /// keeps only a Bloom filter of them): each vote is stored under a voter id of its own,
+    /// `import-like:N` / `import-dislike:N`, which no reader's keyed hash can equal.
+    pub likes: u64,
+    pub dislikes: u64,
 }
 
 /// What importing a comment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommentOutcome {
     Created(i64),
-    /// Imported before (same remote id).
+    /// Imported before (same remote id), or stored as the same comment under another id (same
+    /// site, article, author's name and e-mail, time and text: a `replyguard export` of it).
     Existing,
     /// Its article is not in the database (nor in the file): not stored.
     Orphan,
@@ -638,8 +644,23 @@ pub trait ImportStore: Send + Sync + 'static {
     /// Points imported replies at their parents (the file may list a reply before its parent);
     /// returns how many were linked.
     async fn link_imported_parents(&self) -> Result<u64, StorageError>;
-    /// Which of these remote ids are stored (for `--dry-run`).
+    /// Which of these remote ids are stored.
     async fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError>;
+    /// The slug of the article already here that [`import_article`](Self::import_article) would
+    /// find `article` as (for `--dry-run`): `None` when it would create one.
+    async fn known_article(
+        &self,
+        article: &crate::domain::ArticleRecord,
+        taken: &[String],
+    ) -> Result<Option<String>, StorageError>;
+    /// Which of these comments [`import_comments`](Self::import_comments) would find stored
+    /// already, by remote id or as the same comment under another id (for `--dry-run`); `joined`
+    /// pairs the remote ids of articles the dry run found with their slugs.
+    async fn known_comments(
+        &self,
+        comments: &[ImportedComment],
+        joined: &[(String, String)],
+    ) -> Result<Vec<bool>, StorageError>;
     /// The imported articles that are shown, newest first.
     async fn public_articles(&self) -> Result<Vec<StoredArticle>, StorageError>;
     /// Every imported article, hidden ones too.

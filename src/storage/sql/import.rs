@@ -40,6 +40,18 @@ const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM co
     WHERE remote_parent IS NOT NULL AND parent_id IS NULL \
       AND EXISTS (SELECT 1 FROM comments p WHERE p.remote_id = comments.remote_parent \
                   AND p.article = comments.article AND p.site_id = comments.site_id)";
+// The same comment stored under another id (or none): a file `replyguard export` wrote numbers
+// comments by their ids in the database they came from, which mean nothing in another one. A
+// comment is the same when its site, article, author's name and e-mail, time (to the second, as
+// the exports write it) and text are: as an HTML comment, or, for a comment typed here (stored as
+// plain text, exported escaped), as that text ($7).
+const SAME_COMMENT: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
+    AND author_email = $3 AND author = $4 \
+    AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) \
+    AND (content = $6 OR (content_format = 'text' AND content = $7)) LIMIT 1";
+const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1";
+const INSERT_VOTE: &str = "INSERT INTO comment_votes (comment_id, voter, value) VALUES ($1, $2, $3) \
+    ON CONFLICT (comment_id, voter) DO NOTHING";
 /// Whether a remote id is stored (one id; PostgreSQL asks for many at once instead).
 pub const KNOWN_REMOTE_ID: &str = "SELECT remote_id FROM comments WHERE remote_id = $1 \
     UNION ALL SELECT remote_id FROM articles WHERE remote_id = $1 AND title != '' \
@@ -69,35 +81,20 @@ pub async fn import_article<E: Exec>(
     taken: &[String],
 ) -> Result<ArticleOutcome, StorageError> {
     e.lock(Lock::Articles).await?;
-    let existing = e
-        .query_opt(
-            "SELECT slug, title FROM articles WHERE remote_id = $1",
-            &[&a.remote_id],
-            |r| Ok((r.text(0)?, r.text(1)?)),
-        )
-        .await?;
-    if let Some((slug, title)) = &existing
-        && !title.is_empty()
-    {
-        return Ok(ArticleOutcome::Existing(slug.clone()));
-    }
-    let alias = "SELECT slug FROM article_aliases WHERE remote_id = $1";
-    if let Some(slug) = e.query_opt(alias, &[&a.remote_id], |r| r.text(0)).await? {
-        return Ok(ArticleOutcome::Existing(slug));
-    }
-    // A thread of another system about an article already here (a Disqus thread of an imported
-    // WordPress post, or of a Markdown article with the same slug) joins it.
-    if existing.is_none()
-        && let Some(slug) = joined(e, a, taken).await?
-    {
-        e.execute(
-            "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2)",
-            &[&a.remote_id, &slug],
-        )
-        .await?;
-        return Ok(ArticleOutcome::Existing(slug));
-    }
-    let own = existing.as_ref().map(|(slug, _)| slug.as_str());
+    let existing = match found_article(e, a, taken).await? {
+        Found::Known(slug) => return Ok(ArticleOutcome::Existing(slug)),
+        Found::Joins(slug) => {
+            e.execute(
+                "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2)",
+                &[&a.remote_id, &slug],
+            )
+            .await?;
+            return Ok(ArticleOutcome::Existing(slug));
+        }
+        Found::Placeholder(slug) => Some(slug),
+        Found::New => None,
+    };
+    let own = existing.as_deref();
     let slug = free_slug(e, &a.slug, taken, own).await?;
     let path = a.link.as_deref().and_then(link_path);
     let fields: [&dyn super::Param; 10] = [
@@ -114,7 +111,7 @@ pub async fn import_article<E: Exec>(
     ];
     match &existing {
         // The post was known only from a comment dump: it gets its content and slug now.
-        Some((old_slug, _)) => {
+        Some(old_slug) => {
             e.execute(UPDATE_ARTICLE, &fields).await?;
             e.execute(
                 "UPDATE comments SET article = $1 WHERE article = $2",
@@ -130,6 +127,62 @@ pub async fn import_article<E: Exec>(
     }
     e.execute(BUMP_ARTICLES, &[&ARTICLES_VERSION]).await?;
     Ok(ArticleOutcome::Created(slug))
+}
+
+/// What an article of an export is in the database.
+enum Found {
+    /// Imported before (its remote id, or an alias of it): this slug.
+    Known(String),
+    /// A thread about an article already here (same link, or a Markdown article's slug).
+    Joins(String),
+    /// Known only from a comment dump, by this placeholder's slug: the article fills it in.
+    Placeholder(String),
+    /// Not here.
+    New,
+}
+
+/// Finds an article of an export in the database, without changing anything: what
+/// [`import_article`] goes by, and what a dry run reports.
+async fn found_article<E: Exec>(
+    e: &E,
+    a: &ArticleRecord,
+    taken: &[String],
+) -> Result<Found, StorageError> {
+    let existing = e
+        .query_opt(
+            "SELECT slug, title FROM articles WHERE remote_id = $1",
+            &[&a.remote_id],
+            |r| Ok((r.text(0)?, r.text(1)?)),
+        )
+        .await?;
+    if let Some((slug, title)) = &existing
+        && !title.is_empty()
+    {
+        return Ok(Found::Known(slug.clone()));
+    }
+    let alias = "SELECT slug FROM article_aliases WHERE remote_id = $1";
+    if let Some(slug) = e.query_opt(alias, &[&a.remote_id], |r| r.text(0)).await? {
+        return Ok(Found::Known(slug));
+    }
+    match existing {
+        Some((slug, _)) => Ok(Found::Placeholder(slug)),
+        // A thread of another system about an article already here (a Disqus thread of an
+        // imported WordPress post, or of a Markdown article with the same slug) joins it.
+        None => Ok(joined(e, a, taken).await?.map_or(Found::New, Found::Joins)),
+    }
+}
+
+/// The slug of the article already here that importing `a` would find (and not create), for a
+/// dry run: the same remote id, or a thread about an article here (by link or slug).
+pub async fn known_article<E: Exec>(
+    e: &E,
+    a: &ArticleRecord,
+    taken: &[String],
+) -> Result<Option<String>, StorageError> {
+    Ok(match found_article(e, a, taken).await? {
+        Found::Known(slug) | Found::Joins(slug) => Some(slug),
+        Found::Placeholder(_) | Found::New => None,
+    })
 }
 
 /// The article already here that a new one is a thread about: the same link, or a slug taken
@@ -212,6 +265,10 @@ pub async fn import_comments<E: Exec>(
             outcomes.push(CommentOutcome::Orphan);
             continue;
         };
+        if same_comment(e, &c, &slug).await? {
+            outcomes.push(CommentOutcome::Existing);
+            continue;
+        }
         let n = &c.comment;
         let params: [&dyn super::Param; 17] = [
             &slug,
@@ -237,6 +294,12 @@ pub async fn import_comments<E: Exec>(
             continue;
         };
         e.execute(INSERT_EVENT, &[&id, &n.status, &now]).await?;
+        for (count, kind, value) in [(c.likes, "like", 1_i64), (c.dislikes, "dislike", -1)] {
+            for k in 1..=count {
+                let voter = format!("import-{kind}:{k}");
+                e.execute(INSERT_VOTE, &[&id, &voter, &value]).await?;
+            }
+        }
         if let Some(label) = c.learn {
             let record = serde_json::to_string(&imported_record(&c))
                 .map_err(|e| StorageError::Encode(e.to_string()))?;
@@ -247,6 +310,68 @@ pub async fn import_comments<E: Exec>(
         outcomes.push(CommentOutcome::Created(id));
     }
     Ok(outcomes)
+}
+
+/// Whether comment `c` of article `slug` is stored already under another id (or none): see
+/// [`SAME_COMMENT`].
+async fn same_comment<E: Exec>(
+    e: &E,
+    c: &ImportedComment,
+    slug: &str,
+) -> Result<bool, StorageError> {
+    let n = &c.comment;
+    // A comment typed here is exported as its text escaped into HTML: without tags, its entities
+    // decoded, it is that text again.
+    let typed = (!n.content.contains('<'))
+        .then(|| html_escape::decode_html_entities(&n.content).into_owned());
+    let params: [&dyn super::Param; 7] = [
+        &n.site_id,
+        &slug,
+        &n.author_email,
+        &n.author,
+        &c.created_at,
+        &n.content,
+        &typed,
+    ];
+    Ok(e.query_opt(SAME_COMMENT, &params, |_| Ok(()))
+        .await?
+        .is_some())
+}
+
+/// Which of these comments an import would find stored already (for a dry run): by remote id,
+/// or as the same comment under another id ([`SAME_COMMENT`]). `joined` names the slugs of the
+/// articles the dry run found by remote id (`(remote id, slug)`) that the database does not know
+/// by that id yet.
+pub async fn known_comments<E: Exec>(
+    e: &E,
+    comments: &[ImportedComment],
+    joined: &[(String, String)],
+) -> Result<Vec<bool>, StorageError> {
+    let mut known = Vec::with_capacity(comments.len());
+    for c in comments {
+        if e.query_opt(REMOTE_ID, &[&c.remote_id], |_| Ok(()))
+            .await?
+            .is_some()
+        {
+            known.push(true);
+            continue;
+        }
+        let slug = match c.article.strip_prefix("thread:") {
+            Some(uri) => Some(uri.to_string()),
+            None => match article_slug(e, &c.article).await? {
+                Some(slug) => Some(slug),
+                None => joined
+                    .iter()
+                    .find(|(remote, _)| *remote == c.article)
+                    .map(|(_, slug)| slug.clone()),
+            },
+        };
+        known.push(match slug {
+            Some(slug) => same_comment(e, c, &slug).await?,
+            None => false,
+        });
+    }
+    Ok(known)
 }
 
 /// Points imported replies at their parents; how many were linked.
@@ -329,4 +454,7 @@ pub const STATEMENTS: &[&str] = &[
     BUMP_ARTICLES,
     KNOWN_REMOTE_ID,
     EXPORT_COMMENTS,
+    SAME_COMMENT,
+    REMOTE_ID,
+    INSERT_VOTE,
 ];
