@@ -229,6 +229,21 @@ fn replies_nest_under_their_parent() {
         "the reply is inside the parent's item"
     );
 
+    // A Reply link's form names its comment; a link to one that takes no replies (unknown,
+    // held, trashed) offers a plain comment, not a reply that posting would refuse.
+    let (_, page) = get(&server.url(&format!(
+        "/articles/{ARTICLE}?replytocom={parent_id}#respond"
+    )));
+    assert!(
+        page.contains(&format!("comment #{parent_id}")),
+        "reply form"
+    );
+    let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}?replytocom=9999")));
+    assert!(
+        !page.contains("comment #9999") && page.contains("id=\"reply-to\" hidden"),
+        "no reply form for comment 9999"
+    );
+
     let mut orphan = comment("Replying to nothing", "Cy");
     orphan["comment_parent"] = json!(9999);
     assert_eq!(post_json(&api, &orphan).0, 404);

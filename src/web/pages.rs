@@ -148,6 +148,28 @@ fn old_post_id(uri: &axum::http::Uri) -> Option<i64> {
         .ok()
 }
 
+/// The comment a `?replytocom=ID` link asks to reply to, if it can take replies: published, in
+/// this thread. Any other id (held, trashed, elsewhere, unknown) is ignored, as WordPress does,
+/// so the form offers a plain comment instead of a reply that posting would refuse.
+pub(super) async fn reply_target(
+    state: &AppState,
+    site: i64,
+    thread: &str,
+    id: Option<i64>,
+) -> Result<Option<i64>, WebError> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let found = state.store.get(id).await?;
+    Ok(found
+        .filter(|c| {
+            c.site_id == site
+                && c.article == thread
+                && c.status == crate::storage::Status::Published
+        })
+        .map(|c| c.id))
+}
+
 /// `GET /articles/{slug}`.
 pub async fn article(
     State(state): State<AppState>,
@@ -155,7 +177,7 @@ pub async fn article(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let form = FormState {
-        parent: query.replytocom,
+        parent: reply_target(&state, crate::domain::DEFAULT_SITE, &slug, query.replytocom).await?,
         ..FormState::default()
     };
     let mut response = render_article(&state, &slug, query, form, StatusCode::OK).await?;

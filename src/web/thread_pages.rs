@@ -98,7 +98,7 @@ pub async fn show(
         _ => None,
     };
     let form = FormState {
-        parent: q.replytocom,
+        parent: super::pages::reply_target(&state, site.id, &uri, q.replytocom).await?,
         ..FormState::default()
     };
     render(&state, &site, &uri, pending, form, StatusCode::OK).await
