@@ -27,11 +27,31 @@ pub struct NewCommentBody {
     comment_author_email: String,
     #[serde(default)]
     comment_author_url: Option<String>,
-    #[serde(default)]
+    /// An id, as a number or as the string a form field gives (`"12"`; `""`, `0` or `null`: none).
+    #[serde(default, deserialize_with = "id_or_numeric_string")]
     comment_parent: Option<i64>,
     /// E-mail the author when a reply to this comment is published (opt-in).
     #[serde(default)]
     notify_replies: bool,
+}
+
+/// A comment id written as a JSON number or as a string of digits: clients that copy a form
+/// field's value (WordPress's `comment_parent` is one) send the latter.
+fn id_or_numeric_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(i64),
+        Text(String),
+    }
+    match Option::<Id>::deserialize(d)? {
+        None => Ok(None),
+        Some(Id::Number(n)) => Ok(Some(n)),
+        Some(Id::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Id::Text(t)) => t.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("`{t}` is not a comment id (a whole number)"))
+        }),
+    }
 }
 
 impl NewCommentBody {
@@ -265,4 +285,25 @@ pub async fn classify(
         "clues": clues,
         "model_version": served.version,
     })))
+}
+
+#[cfg(test)]
+mod parent_id_tests {
+    use super::*;
+
+    #[test]
+    fn a_parent_id_is_a_number_or_a_string_of_digits() {
+        let parent = |json: &str| {
+            serde_json::from_str::<NewCommentBody>(json)
+                .map(|b| b.comment_parent)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parent(r#"{"comment_parent": 12}"#), Ok(Some(12)));
+        assert_eq!(parent(r#"{"comment_parent": " 12 "}"#), Ok(Some(12)));
+        assert_eq!(parent(r#"{"comment_parent": ""}"#), Ok(None));
+        assert_eq!(parent(r#"{"comment_parent": null}"#), Ok(None));
+        assert_eq!(parent(r#"{}"#), Ok(None));
+        let wrong = parent(r#"{"comment_parent": "12a"}"#).unwrap_err();
+        assert!(wrong.contains("not a comment id"), "{wrong}");
+    }
 }
