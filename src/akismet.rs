@@ -54,9 +54,38 @@ pub fn normalize_blog(url: &str) -> String {
     }
 }
 
+/// Whether two blogs in [`normalize_blog`]'s form are one site: `www.` in front of the host does
+/// not matter (a WordPress site answers under both and moves between them; the hosted service
+/// does not tie a key to either).
+pub fn same_blog(a: &str, b: &str) -> bool {
+    a.strip_prefix("www.").unwrap_or(a) == b.strip_prefix("www.").unwrap_or(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn www_does_not_make_another_blog() {
+        let same = |a: &str, b: &str| same_blog(&normalize_blog(a), &normalize_blog(b));
+        assert!(same("https://www.blog.example.com/", "blog.example.com"));
+        assert!(same(
+            "http://blog.example.com",
+            "https://www.blog.example.com"
+        ));
+        assert!(!same(
+            "https://blog.example.com",
+            "https://wwwblog.example.com"
+        ));
+        assert!(!same(
+            "https://blog.example.com",
+            "https://blog.example.com/sub"
+        ));
+        assert!(!same(
+            "https://blog.example.com",
+            "https://other.example.com"
+        ));
+    }
 
     #[test]
     fn keys_and_blogs() {

@@ -106,6 +106,18 @@ fn akismet_endpoints_answer_like_akismet() {
     );
     assert_eq!(a.body, "invalid");
     assert!(a.debug.unwrap().contains("not valid for the blog"));
+    // The same blog under www., another scheme or with a trailing slash is the key's blog.
+    let www = BLOG
+        .replacen("://", "://www.", 1)
+        .replacen("https:", "http:", 1)
+        + "/";
+    let a = post(
+        &server,
+        "/1.1/verify-key",
+        None,
+        &[("key", &key), ("blog", &www)],
+    );
+    assert_eq!((a.status, a.body.as_str()), (200, "valid"), "{www}");
     let a = post(
         &server,
         "/1.1/verify-key",

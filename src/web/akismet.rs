@@ -10,7 +10,7 @@
 use super::AppState;
 use super::form;
 use super::submit::Submission;
-use crate::akismet::{key_hash, looks_like_key, normalize_blog};
+use crate::akismet::{key_hash, looks_like_key, normalize_blog, same_blog};
 use crate::data::{Comment, Label, LabeledComment};
 use crate::domain::{Origin, RawComment};
 use crate::engine::Verdict;
@@ -202,7 +202,7 @@ async fn authorize(
     };
     let blog = normalize_blog(blog);
     // `keys add` stores blogs already normalized.
-    if !found.blogs.contains(&blog) {
+    if !found.blogs.iter().any(|known| same_blog(known, &blog)) {
         return Err(invalid(format!(
             "This API key is not valid for the blog {blog}."
         )));
