@@ -131,6 +131,19 @@ fn akismet_endpoints_answer_like_akismet() {
     let a = post(&server, "/1.1/comment-check", None, &check(&key, HAM, &[]));
     assert_eq!((a.status, a.body.as_str()), (200, "false"));
     assert!(a.guid.is_some() && a.pro_tip.is_none());
+    // Stored and published in the key's namespace, it is shown nowhere on the site: not in the
+    // Isso-compatible API's latest comments either.
+    let latest = agent()
+        .get(&server.url("/isso/latest?limit=20"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        !latest.contains("akismet:") && !latest.contains(&HAM[..20]),
+        "{latest}"
+    );
     let spam = post(&server, "/1.1/comment-check", None, &check(&key, SPAM, &[]));
     assert_eq!(spam.body, "true");
     assert_eq!(spam.pro_tip.as_deref(), Some("discard"));

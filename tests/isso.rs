@@ -604,3 +604,151 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     let (_, _, feed) = call(&server, "GET", "/isso/feed?uri=/a/", site, None, None);
     assert!(feed.contains("Post A"), "{feed}");
 }
+
+/// An admin API call with the test token; status and body.
+fn admin_call(server: &Server, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(server.url(path))
+        .header("Authorization", format!("Bearer {}", common::TOKEN))
+        .header("Content-Type", "application/json")
+        .body(body.unwrap_or_default().to_string())
+        .unwrap();
+    let mut resp = agent().run(request).unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// The edit cookie an answer sets for comment `id`, as the widget sends it back.
+fn edit_cookie(headers: &ureq::http::HeaderMap, id: i64) -> String {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("isso-edit-{id}=")))
+        .expect("the edit cookie")
+}
+
+/// An author's edit is checked as a new comment is (the site's rules and moderation mode, not
+/// the model alone), its window runs from the comment's creation however often it is edited, and
+/// what a moderator marked spam its author can neither edit nor delete.
+#[test]
+fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("db.sqlite"),
+        &model(),
+        &["--min-form-seconds", "0"],
+    );
+    let site = "http://edits.test:1313";
+    let (status, body) = admin_call(
+        &server,
+        "POST",
+        "/api/v1/admin/sites",
+        Some(&format!(
+            r#"{{"name":"edits","origins":["{site}"],"settings":{{"edit-window-seconds":4}}}}"#
+        )),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = admin_call(
+        &server,
+        "PUT",
+        "/api/v1/admin/rules?site=edits",
+        Some(r#"{"disallowed_keys":["viagra"]}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let post = |text: &str| {
+        let body = serde_json::json!({"text": text, "author": "Ana", "email": "ana@example.org", "title": "A"});
+        let (status, headers, body) = call(
+            &server,
+            "POST",
+            "/isso/new?uri=/a/",
+            site,
+            Some(&body.to_string()),
+            None,
+        );
+        assert!(status == 201 || status == 202, "{status} {body}");
+        let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        (id, edit_cookie(&headers, id))
+    };
+    let status_of = |id: i64| {
+        stored_comments(&server)
+            .iter()
+            .find(|c| c["id"] == id)
+            .and_then(|c| c["status"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+
+    // Posted harmless and published by a moderator, then edited to carry a disallowed key: off
+    // the page (the same text posted new would be rejected outright).
+    let started = Instant::now();
+    let (id, cookie) = post(HAM);
+    let (status, _) = admin_call(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/comments/{id}/approve"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let edit = format!("/isso/id/{id}");
+    let spam_edit = format!(r#"{{"text":"{HAM} viagra"}}"#);
+    let (status, headers, body) =
+        call(&server, "PUT", &edit, site, Some(&spam_edit), Some(&cookie));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        status_of(id),
+        "held",
+        "an edit into a disallowed key stays on the page"
+    );
+
+    // Each edit answers with a token that expires when the first did: edits keep it no longer.
+    let renewed = edit_cookie(&headers, id);
+    let expiry = |c: &str| {
+        c.split_once('=')
+            .unwrap()
+            .1
+            .split('.')
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(
+        expiry(&renewed),
+        expiry(&cookie),
+        "the window moved with the edit"
+    );
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(started.elapsed()));
+    let (status, _, body) = call(
+        &server,
+        "PUT",
+        &edit,
+        site,
+        Some(&format!(r#"{{"text":"{EDITED}"}}"#)),
+        Some(&renewed),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("edit window is over"), "{body}");
+
+    // A comment the moderator marked spam: its author cannot delete it (nor its spam label).
+    let (id, cookie) = post(REPLY);
+    let (status, _) = admin_call(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/comments/{id}/spam"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _, body) = call(
+        &server,
+        "DELETE",
+        &format!("/isso/id/{id}"),
+        site,
+        None,
+        Some(&cookie),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(status_of(id), "spam");
+}

@@ -17,7 +17,7 @@ pub mod post_guard;
 mod postgres;
 pub mod rules;
 mod sql;
-pub use sql::keys::{SubmitVote, key_layer};
+pub use sql::keys::{SubmitVote, is_key_namespace, key_layer};
 pub use sql::lessons::{Lesson, TakeBack};
 pub use sql::replies::Subscriber;
 mod sqlite;

@@ -317,6 +317,7 @@ pub async fn comment_check(
         // "publish" (the comment is scored like any other).
         trusted_author: false,
         recheck: param(&p, "recheck_reason").is_some(),
+        edit: false,
         origin: Origin::Akismet {
             guid: guid.clone(),
             key_id: key.id,

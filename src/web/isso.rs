@@ -492,9 +492,12 @@ fn now_unix() -> u64 {
 /// `Set-Cookie` on replyguard's own origin (sent back with the widget's credentialed calls) and
 /// as `X-Set-Cookie` (`isso-ID`), which the widget puts in the page's cookies.
 fn set_edit_cookie(state: &AppState, site: &Site, c: &StoredComment, response: &mut Response) {
-    let window = site.settings.edit_window_seconds;
-    let token = edit_token(state, c, now_unix() + window);
-    let attributes = format!("Max-Age={window}; Path=/; SameSite=Lax");
+    // The window runs from the comment's creation, however often it is edited (a token renewed
+    // by each edit would keep it open for ever).
+    let expires = unix_seconds(&c.created_at) as u64 + site.settings.edit_window_seconds;
+    let left = expires.saturating_sub(now_unix());
+    let token = edit_token(state, c, expires);
+    let attributes = format!("Max-Age={left}; Path=/; SameSite=Lax");
     let own = format!("isso-edit-{}={token}; {attributes}; HttpOnly", c.id);
     let page = format!("isso-{}={token}; {attributes}", c.id);
     let headers = response.headers_mut();
@@ -538,6 +541,13 @@ async fn own_comment(
         .await?
         .filter(|c| c.site_id == site.id && c.status != Status::Trash)
         .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
+    // What a moderator marked spam stays as they left it: its author can neither edit it back
+    // nor delete it (which would take the spam label, and the sender's spam history, with it).
+    if !matches!(comment.status, Status::Published | Status::Held) {
+        return Err(WebError::Forbidden(
+            "Not authorized to change this comment: a moderator has decided on it".into(),
+        ));
+    }
     let name = format!("isso-edit-{id}");
     let token = headers
         .get_all(header::COOKIE)
@@ -644,24 +654,20 @@ async fn edit(
     };
     let draft = crate::domain::CommentDraft::parse(&raw, crate::domain::Strictness::Embedded)
         .map_err(WebError::Validation)?;
-    let served = state.models.for_site(&site.name);
-    let layer = state.models.layer(&site.name);
-    // An edit is the same comment again: it reads the site's share of spam without teaching it.
-    let shift = state.models.site_prior_shift(&site.name, &served);
-    let verdict = submit::verdict_only(
-        &served,
-        layer.as_deref(),
-        |_| shift,
-        crate::data::CommentView {
-            content: draft.content(),
-            author: Some(draft.author()).filter(|a| !a.is_empty()),
-            author_email: Some(draft.email()).filter(|e| !e.is_empty()),
-            author_url: draft.url(),
-            user_agent: comment.user_agent.as_deref(),
-            comment_type: Some("comment"),
-        },
-    )
-    .verdict;
+    // The edited comment goes through the checks a new one does (the site's rules, its
+    // moderation mode, marked spam, the model), scored but not stored: a comment posted harmless
+    // and edited into spam must not keep its place on the page.
+    let mut submission = Submission::reader(comment.article.clone(), None, raw, Origin::Api);
+    submission.site = site.id;
+    submission.anonymous_allowed = true;
+    submission.edit = true;
+    submission.page_title = Some(comment.article.clone());
+    submission.ip = comment.user_ip.as_deref().and_then(|ip| ip.parse().ok());
+    submission.user_agent = comment.user_agent.clone();
+    let verdict = submit::submit(&state, submission, false)
+        .await?
+        .classification
+        .verdict;
     let mut edited = state
         .site_store
         .edit_comment(id, draft.content(), draft.author(), draft.url())
@@ -830,15 +836,14 @@ async fn latest(
         .ok_or_else(|| {
             WebError::BadRequest("Query parameter 'limit' is mandatory (integer, >0)".into())
         })?;
+    // An Akismet key's checks live in the default site's data but are never shown: read the
+    // most a call may ask for and leave them out.
     let mut comments = state
         .store
-        .by_status(
-            Status::Published,
-            Some(site.id),
-            None,
-            (limit as u64).min(LATEST_LIMIT),
-        )
+        .by_status(Status::Published, Some(site.id), None, LATEST_LIMIT)
         .await?;
+    comments.retain(|c| !crate::storage::is_key_namespace(&c.article));
+    comments.truncate((limit as u64).min(LATEST_LIMIT) as usize);
     comments.reverse();
     let extras = extras_of(&state, site.id, &comments).await?;
     let shown: Vec<Value> = comments

@@ -65,6 +65,10 @@ pub struct Submission {
     pub anonymous_allowed: bool,
     /// The reader asked to be e-mailed when a reply to this comment is published.
     pub notify_replies: bool,
+    /// Its author's edit of a stored comment: checked as a new comment would be (rules, the
+    /// site's moderation mode, marked spam), except that its own earlier text is not a
+    /// duplicate and its own publication does not make its author a trusted returning one.
+    pub edit: bool,
 }
 
 impl Submission {
@@ -88,6 +92,7 @@ impl Submission {
             form_age: None,
             anonymous_allowed: false,
             notify_replies: false,
+            edit: false,
         }
     }
 
@@ -165,6 +170,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             }
         }
         if !s.recheck
+            && !s.edit
             && !draft.email().is_empty()
             && !draft.content().is_empty()
             && state
@@ -228,7 +234,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // A new comment teaches the site's share of spam; a check that stores nothing (`is_test`)
     // or a recheck of one already heard only reads it.
     let site_prior = |probability: f64| {
-        if store && !s.recheck {
+        if store && !s.recheck && !s.edit {
             state
                 .models
                 .hear_site_prior(&model_site, &served, probability)
@@ -254,7 +260,12 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         }
     }
     if reader && !s.honeypot {
-        let rules = state.rules.get(state.store.as_ref(), site_name).await?;
+        let mut rules = state.rules.get(state.store.as_ref(), site_name).await?;
+        if s.edit {
+            // The comment's own earlier publication is no evidence about its new text: "post
+            // something harmless, then edit it into spam" must not pass as a returning author.
+            std::sync::Arc::make_mut(&mut rules).trust_returning_authors = false;
+        }
         let sender = reputation::Sender {
             site: s.site,
             content,

@@ -132,7 +132,16 @@ pub enum SubmitVote {
 
 /// The model layer a key's lessons teach: the same name as the thread its checks are stored in.
 pub fn key_layer(key_id: i64) -> String {
-    format!("akismet:{key_id}")
+    format!("{KEY_NAMESPACE}{key_id}")
+}
+
+/// The prefix of every key's namespace ([`key_layer`]).
+const KEY_NAMESPACE: &str = "akismet:";
+
+/// Whether a thread is an Akismet key's namespace: its checks are never shown on the site, so
+/// every public listing leaves such threads out.
+pub fn is_key_namespace(thread: &str) -> bool {
+    thread.starts_with(KEY_NAMESPACE)
 }
 
 /// A text's identity for "one text, one vote": case and runs of white space do not make a new
