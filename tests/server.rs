@@ -915,6 +915,14 @@ fn flood_limit_reads_x_forwarded_for_only_from_a_trusted_proxy() {
         429,
         "the first reader again"
     );
+    // An IPv6 reader is their /64: another address of it is the same reader, another /64 not.
+    assert_eq!(post_from(&behind, "2001:db8:1:2::1", 6), 201);
+    assert_eq!(
+        post_from(&behind, "2001:db8:1:2::99", 7),
+        429,
+        "the same /64 again"
+    );
+    assert_eq!(post_from(&behind, "2001:db8:1:3::1", 8), 201, "another /64");
     behind.stop();
 
     let direct = Server::start(&dir.path().join("b.db"), &model(), &flood);

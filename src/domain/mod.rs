@@ -18,6 +18,7 @@ pub mod article;
 pub mod draft;
 pub mod moderation;
 pub mod origin;
+pub mod sender_address;
 pub mod site;
 pub mod site_rules;
 

@@ -374,6 +374,7 @@ pub(super) fn namespace(key_id: i64) -> String {
 /// replicas, like the readers') and never consume the site's readers' budget.
 fn limit_address(key_id: i64, ip: std::net::IpAddr) -> std::net::IpAddr {
     use sha2::Digest;
+    let ip = crate::domain::sender_address::sender_address(ip);
     let digest = sha2::Sha256::digest(format!("{key_id}/{ip}").as_bytes());
     let mut octets = [0u8; 16];
     octets[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);

@@ -749,7 +749,12 @@ async fn vote(
             .map(|e| e.votes)
             .unwrap_or_default()
     } else {
-        let voter = keyed_hash(&state, "voter", &ip.to_string());
+        // One reader, one vote: an IPv6 reader is their /64 (see `sender_address`).
+        let voter = keyed_hash(
+            &state,
+            "voter",
+            &crate::domain::sender_address::sender_address(ip).to_string(),
+        );
         state.site_store.vote(id, &voter, up).await?
     };
     Ok(Json(votes).into_response())

@@ -187,9 +187,11 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         }
     }
     // A check that stores nothing (Akismet `is_test`) does not count against its sender.
+    // An IPv6 reader is counted by their /64 (`sender_address`); a key's checks by the address
+    // derived from it.
     if let Some(ip) = s
         .limit_address
-        .or(s.ip)
+        .or(s.ip.map(crate::domain::sender_address::sender_address))
         .filter(|_| store && state.limits.any())
     {
         let refused = match state.store.admit_post(ip, state.limits).await? {

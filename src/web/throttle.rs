@@ -4,6 +4,7 @@
 //! Counted in this process (each replica throttles on its own).
 
 use super::error::WebError;
+use crate::domain::sender_address::sender_address;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -30,6 +31,7 @@ pub struct AuthThrottle {
 impl AuthThrottle {
     /// `Err` (429) while `ip` must wait.
     pub fn check(&self, ip: IpAddr) -> Result<(), WebError> {
+        let ip = sender_address(ip);
         let by_ip = self
             .by_ip
             .lock()
@@ -44,6 +46,7 @@ impl AuthThrottle {
 
     /// Records a wrong token from `ip`.
     pub fn failed(&self, ip: IpAddr) {
+        let ip = sender_address(ip);
         let Ok(mut by_ip) = self.by_ip.lock() else {
             return;
         };
@@ -64,8 +67,33 @@ impl AuthThrottle {
 
     /// Forgets `ip`'s failures after a right token.
     pub fn succeeded(&self, ip: IpAddr) {
+        let ip = sender_address(ip);
         if let Ok(mut by_ip) = self.by_ip.lock() {
             by_ip.remove(&ip);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_sender_is_throttled_by_its_slash_64() {
+        let throttle = AuthThrottle::default();
+        let ip = |n: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, n]);
+        for n in 0..u16::try_from(FREE_FAILURES).unwrap_or(5) {
+            assert!(throttle.check(ip(n)).is_ok());
+            throttle.failed(ip(n));
+        }
+        assert!(
+            throttle.check(ip(999)).is_err(),
+            "a fresh address of the same /64"
+        );
+        assert!(
+            throttle
+                .check(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]))
+                .is_ok()
+        );
     }
 }
