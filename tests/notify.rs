@@ -497,6 +497,11 @@ async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
     );
     // The approve link, read from the message (quoted-printable may wrap long lines).
     let unwrapped = message.replace("=\r\n", "").replace("=\n", "");
+    // The server's lines first, the reader's text last and quoted (it cannot pose as a link).
+    let quoted_at = unwrapped
+        .find("as its author wrote it")
+        .expect("the quoted comment");
+    assert!(unwrapped.find("approve: ").is_some_and(|at| at < quoted_at));
     let start = unwrapped.find("approve: ").expect("an approve link") + "approve: ".len();
     let link = unwrapped[start..].split_whitespace().next().unwrap();
     let path = &link[link.find("/moderate/").expect("a /moderate/ link")..];
@@ -656,9 +661,17 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     let mail_now = mail_to(&smtp, "ana@example.org");
     assert_eq!(mail_now.len(), 1, "{mail_now:?}");
     assert!(
-        mail[0].contains("Europe only for now, per the annex."),
-        "{}",
+        mail[0].contains("> Europe only for now, per the annex."),
+        "the reply, quoted: {}",
         mail[0]
+    );
+    let subject = mail[0]
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .unwrap_or_default();
+    assert!(
+        subject.contains("A reply to your comment") && !subject.contains("Dee"),
+        "the replier's name is not the server's subject: {subject}"
     );
     assert!(
         !mail[0].contains("dee@example.org"),

@@ -481,6 +481,12 @@ pub async fn test(
     Ok(Json(test_channels(&state, &site).await?))
 }
 
+/// A reader's text for an e-mail body: every line after `> `, so nothing in it can pass for
+/// the server's own lines around it.
+pub(super) fn quoted(text: &str) -> String {
+    text.lines().map(|line| format!("> {line}\n")).collect()
+}
+
 async fn email(
     state: &AppState,
     to: &[String],
@@ -498,8 +504,10 @@ async fn email(
     } else {
         format!("[{}] {} (comment {})", site.title, item.event, comment.id)
     };
+    // What the server says comes first, the reader's text last and quoted: text made to look
+    // like the links below ("approve: https://…") can then never pass for them.
     let mut body = format!(
-        "{}\n\nOn: {}\nBy: {}{}\nStatus: {} (spam probability {:.2})\n\n{}\n\n",
+        "{}\n\nOn: {}\nBy: {}{}\nStatus: {} (spam probability {:.2})\n\n",
         if waiting {
             "A new comment is waiting for your approval."
         } else {
@@ -514,7 +522,6 @@ async fn email(
             .unwrap_or_default(),
         comment.status.as_str(),
         comment.spam_probability,
-        comment.content,
     );
     if waiting {
         for action in super::one_click::ACTIONS {
@@ -525,7 +532,11 @@ async fn email(
         }
         body.push_str("\n(Each link asks before it acts, works once, and expires in a week.)\n");
     }
-    body.push_str(&format!("Moderation queue: {base}/admin\n"));
+    body.push_str(&format!("Moderation queue: {base}/admin\n\n"));
+    body.push_str(&format!(
+        "The comment, as its author wrote it:\n\n{}",
+        quoted(&comment.content)
+    ));
     mailer.send(to, &subject, &body).await
 }
 

@@ -87,15 +87,18 @@ pub async fn announce(
         return Ok(false);
     }
     let base = state.mail_base_url();
-    let subject = format!("[{}] {} replied to your comment", site.title, reply.author);
+    // The replier's name and text are theirs to choose: the subject is the server's own words,
+    // and the text comes quoted, after the links.
+    let subject = format!("[{}] A reply to your comment", site.title);
     let body = format!(
-        "Hello {},\n\n{} replied to your comment:\n\n{}\n\nRead it and answer: {}\n\n\
-         You get this because you asked to hear of replies to this comment. To stop: {base}/unsubscribe/{}\n",
+        "Hello {},\n\nSomeone replied to your comment. Read it and answer: {}\n\n\
+         You get this because you asked to hear of replies to this comment. To stop: {base}/unsubscribe/{}\n\n\
+         The reply, signed \"{}\":\n\n{}",
         reader.author,
-        reply.author,
-        reply.content,
         comment_link(&base, site, reply),
         unsubscribe_token(&state.pending_key, parent),
+        reply.author,
+        super::notify::quoted(&reply.content),
     );
     mailer.send(&[reader.email], &subject, &body).await?;
     state
