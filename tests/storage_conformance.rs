@@ -329,6 +329,20 @@ async fn concurrent_inserts_are_all_kept(store: Arc<dyn Store>) {
     ids.dedup();
     assert_eq!(ids.len(), 400);
     assert_eq!(store.count_published(1, "many").await.unwrap(), 400);
+    // The per-thread counts of a site, in one query, agree with the counts one by one.
+    let counts = store.published_counts(1).await.unwrap();
+    assert!(
+        counts.iter().any(|(t, n)| t == "many" && *n == 400),
+        "{counts:?}"
+    );
+    for (thread, n) in &counts {
+        assert!(*n > 0);
+        assert_eq!(
+            store.count_published(1, thread).await.unwrap(),
+            *n,
+            "{thread}"
+        );
+    }
 }
 
 async fn settings_and_sessions(store: &dyn Store) {

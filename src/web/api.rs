@@ -230,11 +230,20 @@ pub async fn list_comments(
 
 /// `GET /api/v1/articles`.
 pub async fn list_articles(State(state): State<AppState>) -> Result<impl IntoResponse, WebError> {
-    let mut out = Vec::new();
-    for a in state.articles().iter() {
-        let comments = state.store.count_published(DEFAULT_SITE, &a.slug).await?;
-        out.push(json!({"slug": a.slug, "title": a.title, "date": a.date, "comments": comments}));
-    }
+    let by_article: std::collections::HashMap<String, u64> = state
+        .store
+        .published_counts(DEFAULT_SITE)
+        .await?
+        .into_iter()
+        .collect();
+    let out: Vec<serde_json::Value> = state
+        .articles()
+        .iter()
+        .map(|a| {
+            let comments = by_article.get(&a.slug).copied().unwrap_or(0);
+            json!({"slug": a.slug, "title": a.title, "date": a.date, "comments": comments})
+        })
+        .collect();
     Ok(Json(out))
 }
 

@@ -91,15 +91,16 @@ pub async fn home(
         )
         .await;
     }
-    let mut counts = Vec::new();
-    for article in articles.iter() {
-        counts.push(
-            state
-                .store
-                .count_published(DEFAULT_SITE, &article.slug)
-                .await?,
-        );
-    }
+    let by_article: std::collections::HashMap<String, u64> = state
+        .store
+        .published_counts(DEFAULT_SITE)
+        .await?
+        .into_iter()
+        .collect();
+    let counts: Vec<u64> = articles
+        .iter()
+        .map(|a| by_article.get(&a.slug).copied().unwrap_or(0))
+        .collect();
     Ok(
         Html(render::article_list(&articles, &counts, &state.identity()).into_string())
             .into_response(),

@@ -92,6 +92,8 @@ const LOCATE_PUBLISHED: &str = "SELECT c.id, CAST(COALESCE((SELECT SUM(b.n) FROM
     FROM comments c WHERE c.site_id = $1 AND c.article = $2 AND c.status = 'published' \
       AND (c.remote_id = $3 OR c.remote_id = $4 OR c.id = $5) \
     ORDER BY CASE WHEN c.remote_id = $3 OR c.remote_id = $4 THEN 0 ELSE 1 END LIMIT 1";
+const PUBLISHED_COUNTS: &str = "SELECT article, CAST(SUM(n) AS BIGINT) FROM comment_counts \
+    WHERE site_id = $1 AND status = 'published' GROUP BY article HAVING SUM(n) > 0";
 const COUNT_PUBLISHED: &str = "SELECT CAST(SUM(n) AS BIGINT) FROM comment_counts \
     WHERE site_id = $1 AND article = $2 AND status = 'published'";
 // Only the author's 500 latest comments on the article: enough for a repeated submission, and a
@@ -212,6 +214,17 @@ pub async fn count_published<E: Exec>(
 ) -> Result<u64, StorageError> {
     let n = super::scalar(e, COUNT_PUBLISHED, &[&site, &article]).await?;
     Ok(row::count(n.unwrap_or(0)))
+}
+
+/// Number of published comments of each thread of a site that has any.
+pub async fn published_counts<E: Exec>(
+    e: &E,
+    site: i64,
+) -> Result<Vec<(String, u64)>, StorageError> {
+    e.query(PUBLISHED_COUNTS, &[&site], |r| {
+        Ok((r.text(0)?, row::count(r.opt_int(1)?.unwrap_or(0))))
+    })
+    .await
 }
 
 /// A published comment of a thread named by an anchor's candidates (two remote ids, one own id),
@@ -760,6 +773,7 @@ pub const STATEMENTS: &[&str] = &[
     BLOCK_OF[0],
     BLOCK_OF[1],
     COUNT_PUBLISHED,
+    PUBLISHED_COUNTS,
     LOCATE_PUBLISHED,
     IS_DUPLICATE,
     KEYS_AFTER,
