@@ -133,13 +133,7 @@ fn akismet_endpoints_answer_like_akismet() {
     assert!(a.guid.is_some() && a.pro_tip.is_none());
     // Stored and published in the key's namespace, it is shown nowhere on the site: not in the
     // Isso-compatible API's latest comments either.
-    let latest = agent()
-        .get(&server.url("/isso/latest?limit=20"))
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let latest = server.get_text("/isso/latest?limit=20");
     assert!(
         !latest.contains("akismet:") && !latest.contains(&HAM[..20]),
         "{latest}"

@@ -388,13 +388,28 @@ fn contents(db: &Path) -> (Vec<String>, Vec<String>) {
     (articles, comments)
 }
 
-#[test]
-fn export_then_import_reproduces_articles_comments_threads_and_statuses() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("site.db");
-    import(&db, &all_fixtures(), &[]);
-    // Comments typed here (plain text) travel too.
-    let server = Server::start(&db, &model(), &[]);
+/// `replyguard export --format FORMAT` of `db` into `file`, which must succeed.
+fn export(db: &std::path::Path, format: &str, file: &std::path::Path) {
+    let out = run(
+        &[
+            "export",
+            "--format",
+            format,
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Posts a comment through the running server, as a reader types it (plain text, with characters
+/// HTML escapes): exports must carry it like any imported one.
+fn post_typed_here(db: &std::path::Path) {
+    let server = Server::start(db, &model(), &[]);
     let resp = agent()
         .post(&server.url("/api/v1/articles/sourdough-at-altitude/comments"))
         .send_json(serde_json::json!({
@@ -405,24 +420,20 @@ fn export_then_import_reproduces_articles_comments_threads_and_statuses() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
     server.stop();
+}
+
+#[test]
+fn export_then_import_reproduces_articles_comments_threads_and_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    import(&db, &all_fixtures(), &[]);
+    // Comments typed here (plain text) travel too.
+    post_typed_here(&db);
     let original = contents(&db);
 
     for format in ["wxr", "disqus"] {
         let file = dir.path().join(format!("export.{format}"));
-        let out = run(
-            &[
-                "export",
-                "--format",
-                format,
-                "--db",
-                db.to_str().unwrap(),
-                "--out",
-                file.to_str().unwrap(),
-            ],
-            None,
-            &repo(),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        export(&db, format, &file);
         let copy = dir.path().join(format!("copy-{format}.db"));
         let (code, report, err) = import(&copy, &[file], &[]);
         assert_eq!(code, 0, "{report}{err}");
@@ -575,20 +586,7 @@ fn exports_parse_whatever_characters_visitors_typed() {
     );
     for format in ["wxr", "disqus"] {
         let file = dir.path().join(format!("export.{format}"));
-        let out = run(
-            &[
-                "export",
-                "--format",
-                format,
-                "--db",
-                db.to_str().unwrap(),
-                "--out",
-                file.to_str().unwrap(),
-            ],
-            None,
-            &repo(),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        export(&db, format, &file);
         // A real XML parser (Python's expat) reads it, and the text is still there.
         let parsed = std::process::Command::new("python3")
             .args([
@@ -626,35 +624,12 @@ fn an_export_imported_into_its_own_database_changes_nothing() {
     let db = dir.path().join("rg.db");
     import(&db, &[fixture("wordpress.wxr"), fixture("disqus.xml")], &[]);
     // A comment typed here (plain text) is exported escaped into HTML: still the same comment.
-    let server = Server::start(&db, &model(), &[]);
-    let resp = agent()
-        .post(&server.url("/api/v1/articles/sourdough-at-altitude/comments"))
-        .send_json(serde_json::json!({
-            "comment_content": "Typed here: 5 < 6 & \"quotes\"\n\nSecond paragraph.",
-            "comment_author": "Local Reader",
-            "comment_author_email": "local@example.org",
-        }))
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
-    server.stop();
+    post_typed_here(&db);
     let before = contents(&db);
     let learned = "SELECT COUNT(*) FROM learning_log";
     let examples = count(&db, learned);
     let file = dir.path().join("export.xml");
-    let out = run(
-        &[
-            "export",
-            "--format",
-            "wxr",
-            "--db",
-            db.to_str().unwrap(),
-            "--out",
-            file.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    export(&db, "wxr", &file);
     let n = before.1.len();
 
     let (code, dry, err) = import(&db, std::slice::from_ref(&file), &["--dry-run"]);

@@ -605,20 +605,6 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     assert!(feed.contains("Post A"), "{feed}");
 }
 
-/// An admin API call with the test token; status and body.
-fn admin_call(server: &Server, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(server.url(path))
-        .header("Authorization", format!("Bearer {}", common::TOKEN))
-        .header("Content-Type", "application/json")
-        .body(body.unwrap_or_default().to_string())
-        .unwrap();
-    let mut resp = agent().run(request).unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_to_string().unwrap_or_default())
-}
-
 /// The edit cookie an answer sets for comment `id`, as the widget sends it back.
 fn edit_cookie(headers: &ureq::http::HeaderMap, id: i64) -> String {
     headers
@@ -641,8 +627,7 @@ fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
         &["--min-form-seconds", "0"],
     );
     let site = "http://edits.test:1313";
-    let (status, body) = admin_call(
-        &server,
+    let (status, body) = server.admin_api(
         "POST",
         "/api/v1/admin/sites",
         Some(&format!(
@@ -650,8 +635,7 @@ fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
         )),
     );
     assert_eq!(status, 201, "{body}");
-    let (status, body) = admin_call(
-        &server,
+    let (status, body) = server.admin_api(
         "PUT",
         "/api/v1/admin/rules?site=edits",
         Some(r#"{"disallowed_keys":["viagra"]}"#),
@@ -685,8 +669,7 @@ fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
     // the page (the same text posted new would be rejected outright).
     let started = Instant::now();
     let (id, cookie) = post(HAM);
-    let (status, _) = admin_call(
-        &server,
+    let (status, _) = server.admin_api(
         "POST",
         &format!("/api/v1/admin/comments/{id}/approve"),
         None,
@@ -734,12 +717,7 @@ fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
 
     // A comment the moderator marked spam: its author cannot delete it (nor its spam label).
     let (id, cookie) = post(REPLY);
-    let (status, _) = admin_call(
-        &server,
-        "POST",
-        &format!("/api/v1/admin/comments/{id}/spam"),
-        None,
-    );
+    let (status, _) = server.admin_api("POST", &format!("/api/v1/admin/comments/{id}/spam"), None);
     assert_eq!(status, 200);
     let (status, _, body) = call(
         &server,

@@ -61,18 +61,7 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
     assert!(!listed.contains("docs"));
 
     let server = Server::start(dir.path().join("db.sqlite").as_path(), &model(), &[]);
-    let admin = |method: &str, path: &str, body: Option<&str>| {
-        let request = ureq::http::Request::builder()
-            .method(method)
-            .uri(server.url(path))
-            .header("Authorization", format!("Bearer {TOKEN}"))
-            .header("Content-Type", "application/json")
-            .body(body.unwrap_or_default().to_string())
-            .unwrap();
-        let mut resp = agent().run(request).unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.body_mut().read_to_string().unwrap_or_default())
-    };
+    let admin = |method: &str, path: &str, body: Option<&str>| server.admin_api(method, path, body);
     let (status, body) = admin(
         "POST",
         "/api/v1/admin/sites",

@@ -230,12 +230,7 @@ pub async fn list_comments(
 
 /// `GET /api/v1/articles`.
 pub async fn list_articles(State(state): State<AppState>) -> Result<impl IntoResponse, WebError> {
-    let by_article: std::collections::HashMap<String, u64> = state
-        .store
-        .published_counts(DEFAULT_SITE)
-        .await?
-        .into_iter()
-        .collect();
+    let by_article = super::pages::article_counts(&state).await?;
     let out: Vec<serde_json::Value> = state
         .articles()
         .iter()

@@ -91,12 +91,7 @@ pub async fn home(
         )
         .await;
     }
-    let by_article: std::collections::HashMap<String, u64> = state
-        .store
-        .published_counts(DEFAULT_SITE)
-        .await?
-        .into_iter()
-        .collect();
+    let by_article = article_counts(&state).await?;
     let counts: Vec<u64> = articles
         .iter()
         .map(|a| by_article.get(&a.slug).copied().unwrap_or(0))
@@ -105,6 +100,19 @@ pub async fn home(
         Html(render::article_list(&articles, &counts, &state.identity()).into_string())
             .into_response(),
     )
+}
+
+/// The built-in articles' published comment counts, by slug (one query for them all; an article
+/// without comments is absent).
+pub(super) async fn article_counts(
+    state: &AppState,
+) -> Result<std::collections::HashMap<String, u64>, WebError> {
+    Ok(state
+        .store
+        .published_counts(DEFAULT_SITE)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Any other address: an old WordPress permalink of an imported post (`/?p=12`,

@@ -203,6 +203,31 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// An admin API call with the test token (JSON body, if any): status and body text.
+    pub fn admin_api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .body(body.unwrap_or_default().to_string())
+            .unwrap();
+        let mut resp = agent().run(request).unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// The body of a GET, whatever its status.
+    pub fn get_text(&self, path: &str) -> String {
+        agent()
+            .get(&self.url(path))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap_or_default()
+    }
+
     /// Signs in to `/admin` with the admin token and returns the session cookie (`name=value`).
     pub fn admin_session(&self) -> String {
         let resp = agent()
