@@ -236,7 +236,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // A new comment teaches the site's share of spam; a check that stores nothing (`is_test`)
     // or a recheck of one already heard only reads it.
     let site_prior = |probability: f64| {
-        if store && !s.recheck && !s.edit {
+        if store && !s.recheck {
             state
                 .models
                 .hear_site_prior(&model_site, &served, probability)

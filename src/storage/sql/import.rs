@@ -239,6 +239,15 @@ async fn article_slug<E: Exec>(e: &E, remote: &str) -> Result<Option<String>, St
     e.query_opt(ARTICLE_SLUG, &[&remote], |r| r.text(0)).await
 }
 
+/// The thread an imported comment's `article` names, if it is here: a page of an embedding site
+/// (an Isso import, `thread:PATH`) is its path; an article, its slug by remote id.
+async fn stored_thread<E: Exec>(e: &E, article: &str) -> Result<Option<String>, StorageError> {
+    match article.strip_prefix("thread:") {
+        Some(uri) => Ok(Some(uri.to_string())),
+        None => article_slug(e, article).await,
+    }
+}
+
 /// Stores comments, each with its first status event and learning-log entry; in a transaction.
 pub async fn import_comments<E: Exec>(
     e: &E,
@@ -248,11 +257,7 @@ pub async fn import_comments<E: Exec>(
     let now = now_rfc3339();
     let mut outcomes = Vec::with_capacity(comments.len());
     for c in comments {
-        // A page of an embedding site (an Isso import): its thread is its path.
-        let mut slug = match c.article.strip_prefix("thread:") {
-            Some(uri) => Some(uri.to_string()),
-            None => article_slug(e, &c.article).await?,
-        };
+        let mut slug = stored_thread(e, &c.article).await?;
         // A dump names posts by id only; until their WXR arrives they wait, unshown.
         if slug.is_none()
             && let Some((name, post_id)) = placeholder(&c.article)
@@ -356,15 +361,12 @@ pub async fn known_comments<E: Exec>(
             known.push(true);
             continue;
         }
-        let slug = match c.article.strip_prefix("thread:") {
-            Some(uri) => Some(uri.to_string()),
-            None => match article_slug(e, &c.article).await? {
-                Some(slug) => Some(slug),
-                None => joined
-                    .iter()
-                    .find(|(remote, _)| *remote == c.article)
-                    .map(|(_, slug)| slug.clone()),
-            },
+        let slug = match stored_thread(e, &c.article).await? {
+            Some(slug) => Some(slug),
+            None => joined
+                .iter()
+                .find(|(remote, _)| *remote == c.article)
+                .map(|(_, slug)| slug.clone()),
         };
         known.push(match slug {
             Some(slug) => same_comment(e, c, &slug).await?,
