@@ -977,6 +977,9 @@ async fn sites_threads_and_votes(store: &dyn Store) {
     assert_eq!(extras.len(), 1);
     assert!(extras[0].edited_at.is_some());
     assert!(store.thread_extras(1, "/p/").await.unwrap().is_empty());
+    // The same looked up by id; an unknown id has none.
+    let by_id = store.comment_extras(&[on_blog.id, 999_999]).await.unwrap();
+    assert_eq!(by_id, extras);
 
     // Removing a site frees its origins and keeps its comments; adding it again revives it.
     assert!(store.remove_site("blog", &[]).await.unwrap());

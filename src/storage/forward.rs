@@ -92,6 +92,7 @@ macro_rules! storage_port {
             plain threads(site: i64, limit: u64) -> Vec<Thread> = sites::threads;
             locked vote(id: i64, voter: &str, up: bool) -> Votes = threads::vote;
             plain thread_extras(site: i64, uri: &str) -> Vec<CommentExtras> = threads::thread_extras;
+            plain comment_extras(ids: &[i64]) -> Vec<CommentExtras> = threads::comment_extras;
             locked+shown edit_comment(id: i64, content: &str, author: &str, author_url: Option<&str>) -> StoredComment = threads::edit_comment then index_edited_text;
         ]);
     };

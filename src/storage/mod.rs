@@ -753,6 +753,8 @@ pub trait SiteStore: Send + Sync + 'static {
     /// Votes and edit times of a thread's published comments that have any.
     async fn thread_extras(&self, site: i64, uri: &str)
     -> Result<Vec<CommentExtras>, StorageError>;
+    /// Votes and edit times of these published comments that have any, looked up by id.
+    async fn comment_extras(&self, ids: &[i64]) -> Result<Vec<CommentExtras>, StorageError>;
 }
 
 /// A comment's likes and dislikes.

@@ -584,21 +584,20 @@ async fn own_comment(
     Ok(comment)
 }
 
-/// Edit times and votes of `comments` by id, one query per thread they are in (Isso shows them
-/// on every comment it answers with; only published comments have any, see `thread_extras`).
+/// Edit times and votes of `comments` by id (Isso shows them on every comment it answers with;
+/// only published comments have any): a lookup each, never a scan of the threads they are in.
 async fn extras_of(
     state: &AppState,
-    site: i64,
     comments: &[StoredComment],
 ) -> Result<HashMap<i64, CommentExtras>, WebError> {
-    let threads: HashSet<&str> = comments.iter().map(|c| c.article.as_str()).collect();
-    let mut extras = HashMap::new();
-    for uri in threads {
-        for e in state.site_store.thread_extras(site, uri).await? {
-            extras.insert(e.id, e);
-        }
-    }
-    Ok(extras)
+    let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
+    Ok(state
+        .site_store
+        .comment_extras(&ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect())
 }
 
 #[derive(Debug, Deserialize)]
@@ -615,7 +614,7 @@ async fn view(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let comment = own_comment(&state, &site, id, &headers).await?;
-    let extras = extras_of(&state, site.id, std::slice::from_ref(&comment)).await?;
+    let extras = extras_of(&state, std::slice::from_ref(&comment)).await?;
     let mut shown = show(&state, &comment, extras.get(&comment.id));
     if q.plain.as_deref() == Some("1") {
         shown.text = comment.content.clone();
@@ -850,7 +849,7 @@ async fn latest(
     comments.retain(|c| !crate::storage::is_key_namespace(&c.article));
     comments.truncate((limit as u64).min(LATEST_LIMIT) as usize);
     comments.reverse();
-    let extras = extras_of(&state, site.id, &comments).await?;
+    let extras = extras_of(&state, &comments).await?;
     let shown: Vec<Value> = comments
         .iter()
         .map(|c| {

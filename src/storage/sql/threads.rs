@@ -25,6 +25,13 @@ const EXTRAS: &str = "SELECT c.id, c.edited_at, \
     WHERE c.site_id = $1 AND c.article = $2 AND c.status = 'published' \
     AND (c.edited_at IS NOT NULL OR v.comment_id IS NOT NULL) \
     GROUP BY c.id, c.edited_at";
+const EXTRAS_OF: &str = "SELECT c.id, c.edited_at, \
+    CAST(COALESCE(SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN v.value < 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+    FROM comments c LEFT JOIN comment_votes v ON v.comment_id = c.id \
+    WHERE c.id = $1 AND c.status = 'published' \
+    AND (c.edited_at IS NOT NULL OR v.comment_id IS NOT NULL) \
+    GROUP BY c.id, c.edited_at";
 
 /// Replaces a comment's text, name and website with its author's edit; the comment after.
 pub async fn edit_comment<E: Exec>(
@@ -68,19 +75,33 @@ pub async fn thread_extras<E: Exec>(
     site: i64,
     uri: &str,
 ) -> Result<Vec<CommentExtras>, StorageError> {
-    e.query(EXTRAS, &[&site, &uri], |r| {
-        Ok(CommentExtras {
-            id: r.int(0)?,
-            edited_at: r.opt_text(1)?,
-            votes: Votes {
-                likes: row::count(r.int(2)?),
-                dislikes: row::count(r.int(3)?),
-            },
-        })
+    e.query(EXTRAS, &[&site, &uri], extras_row).await
+}
+
+/// Votes and edit times of these published comments that have any, each by its id (a few
+/// comments of large threads: an index lookup each, not a scan of their threads).
+pub async fn comment_extras<E: Exec>(
+    e: &E,
+    ids: &[i64],
+) -> Result<Vec<CommentExtras>, StorageError> {
+    let mut extras = Vec::new();
+    for id in ids {
+        extras.extend(e.query_opt(EXTRAS_OF, &[id], extras_row).await?);
+    }
+    Ok(extras)
+}
+
+fn extras_row(r: &dyn super::RowRead) -> Result<CommentExtras, StorageError> {
+    Ok(CommentExtras {
+        id: r.int(0)?,
+        edited_at: r.opt_text(1)?,
+        votes: Votes {
+            likes: row::count(r.int(2)?),
+            dislikes: row::count(r.int(3)?),
+        },
     })
-    .await
 }
 
 /// Every shared statement of this module, for the placeholder test.
 #[cfg(test)]
-pub const STATEMENTS: &[&str] = &[EDIT, GET, VOTE, VOTES, EXTRAS];
+pub const STATEMENTS: &[&str] = &[EDIT, GET, VOTE, VOTES, EXTRAS, EXTRAS_OF];
