@@ -554,8 +554,12 @@ fn mail_to(smtp: &SmtpServer, address: &str) -> Vec<String> {
         .into_iter()
         .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
         .filter(|m| {
-            m.lines()
-                .any(|l| l.starts_with("To: ") && l.contains(address))
+            m.lines().any(|l| {
+                l.strip_prefix("To: ").is_some_and(|to| {
+                    to.split(',')
+                        .any(|a| a.trim().trim_start_matches('<').trim_end_matches('>') == address)
+                })
+            })
         })
         .collect()
 }
@@ -578,7 +582,47 @@ async fn wait_for_mail(smtp: &SmtpServer, address: &str, n: usize) -> Vec<String
     }
 }
 
-/// Reply notifications: opt-in only; sent when a reply is published (a held one when it is
+/// The first path in `mail` that starts with `prefix` (a link the server sent).
+fn link_in(mail: &str, prefix: &str) -> String {
+    let start = mail.find(prefix).expect("a link");
+    mail[start..].split_whitespace().next().unwrap().to_string()
+}
+
+/// The messages to `address` whose subject contains `subject`.
+fn mail_about(smtp: &SmtpServer, address: &str, subject: &str) -> Vec<String> {
+    mail_to(smtp, address)
+        .into_iter()
+        .filter(|m| {
+            m.lines()
+                .any(|l| l.starts_with("Subject:") && l.contains(subject))
+        })
+        .collect()
+}
+
+/// Follows a confirmation link as a reader would: the GET asks and changes nothing, the POST
+/// confirms.
+fn confirm(server: &Server, mail: &str) {
+    let path = link_in(mail, "/confirm-replies/");
+    let asked = agent()
+        .get(&server.url(&path))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(asked.contains("<form method=\"post\">"), "{asked}");
+    let done = agent()
+        .post(&server.url(&path))
+        .send_empty()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(done.contains("Confirmed"), "{done}");
+}
+
+/// Reply notifications: opt-in only, and only to an address that confirmed it (double opt-in:
+/// anyone can type anyone's address); sent when a reply is published (a held one when it is
 /// approved, not before), never for the reader's own reply, never to the author of a comment that
 /// is not published; the unsubscribe link asks on GET, acts on POST, and stops them.
 #[tokio::test(flavor = "multi_thread")]
@@ -598,10 +642,10 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         page.contains(r#"name="notify_replies" type="checkbox" value="on">"#),
         "{page}"
     );
-    let top = |who: &str, notify: bool| {
+    let top = |who: &str, notify: bool, n: u32| {
         let mut resp = agent()
             .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
-            .send_json(json!({"comment_content": format!("Which markets does the deal cover, {who} wonders?"),
+            .send_json(json!({"comment_content": format!("Which markets does the deal cover, {who} wonders ({n})?"),
                 "comment_author": who, "comment_author_email": format!("{}@example.org", who.to_lowercase()),
                 "notify_replies": notify}))
             .unwrap();
@@ -609,9 +653,29 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         assert_eq!(body["status"], "published", "{body}");
         body
     };
-    let ana = top("Ana", true);
-    let bo = top("Bo", false);
-    let hana = top("Hana", true);
+    let ana = top("Ana", true, 1);
+    let bo = top("Bo", false, 1);
+    let hana = top("Hana", true, 1);
+    let uma = top("Uma", true, 1);
+
+    // Each address that asked is asked to confirm, once, with the server's words only; a second
+    // comment asking again within the day sends no second request.
+    let asking = wait_for_mail(&smtp, "ana@example.org", 1).await;
+    assert!(
+        asking[0].contains("Confirm e-mails about replies"),
+        "{}",
+        asking[0]
+    );
+    assert!(
+        !asking[0].contains("Which markets"),
+        "the comment's text was mailed to an address that did not say yes"
+    );
+    let ana_again = top("Ana", true, 2);
+    wait_for_mail(&smtp, "uma@example.org", 1).await;
+    wait_for_mail(&smtp, "hana@example.org", 1).await;
+    // Uma never confirms: a reply to her is not announced.
+    reply(&server, &uma, "Europe, Uma, as far as I know.", "Cy", false);
+    confirm(&server, &asking[0]);
 
     // Bo did not ask; Ana answering herself is not news.
     reply(
@@ -631,9 +695,11 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     // A held reply is not announced while it waits.
     let held = reply(&server, &ana, BORDERLINE, "Promo", false);
     assert_eq!(held["status"], "held", "{held}");
-    // Hana's comment is marked spam before a reply to it is approved: she hears nothing.
+    // Hana's comment is marked spam before a reply to it is approved: she hears nothing more.
     let to_hana = reply(&server, &hana, BORDERLINE, "Ivo", false);
     assert_eq!(to_hana["status"], "held", "{to_hana}");
+    let hana_asked = mail_to(&smtp, "hana@example.org");
+    confirm(&server, &hana_asked[0]);
     let (status, _) = admin(
         &server,
         "POST",
@@ -648,7 +714,7 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         None,
     );
     assert_eq!(status, 200);
-    // A published reply from someone else: the one message Ana gets so far.
+    // A published reply from someone else: the one reply Ana hears of so far.
     reply(
         &server,
         &ana,
@@ -656,10 +722,11 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         "Dee",
         false,
     );
-    let mail = wait_for_mail(&smtp, "ana@example.org", 1).await;
+    let mail = wait_for_mail(&smtp, "ana@example.org", 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mail_now = mail_to(&smtp, "ana@example.org");
-    assert_eq!(mail_now.len(), 1, "{mail_now:?}");
+    assert_eq!(mail_to(&smtp, "ana@example.org").len(), 2, "{mail:?}");
+    let mail = mail_about(&smtp, "ana@example.org", "A reply to your comment");
+    assert_eq!(mail.len(), 1, "{mail:?}");
     assert!(
         mail[0].contains("> Europe only for now, per the annex."),
         "the reply, quoted: {}",
@@ -670,7 +737,7 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         .find(|l| l.starts_with("Subject:"))
         .unwrap_or_default();
     assert!(
-        subject.contains("A reply to your comment") && !subject.contains("Dee"),
+        !subject.contains("Dee"),
         "the replier's name is not the server's subject: {subject}"
     );
     assert!(
@@ -678,7 +745,16 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         "a replier's address was sent"
     );
     assert!(mail_to(&smtp, "bo@example.org").is_empty());
-    assert!(mail_to(&smtp, "hana@example.org").is_empty());
+    assert_eq!(
+        mail_to(&smtp, "hana@example.org").len(),
+        1,
+        "only the request"
+    );
+    assert_eq!(
+        mail_to(&smtp, "uma@example.org").len(),
+        1,
+        "only the request"
+    );
 
     // The held reply, approved: now it is news.
     let (status, _) = admin(
@@ -688,16 +764,28 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         None,
     );
     assert_eq!(status, 200);
-    let mail = wait_for_mail(&smtp, "ana@example.org", 2).await;
+    wait_for_mail(&smtp, "ana@example.org", 3).await;
+    let mail = mail_about(&smtp, "ana@example.org", "A reply to your comment");
     assert!(mail.iter().any(|m| m.contains(BORDERLINE)));
+    // The address said yes once: Ana's other comment, which asked before she confirmed, is
+    // heard of too.
+    reply(
+        &server,
+        &ana_again,
+        "Asia too, from next year.",
+        "Flo",
+        false,
+    );
+    wait_for_mail(&smtp, "ana@example.org", 4).await;
 
     // Unsubscribing: the GET asks and changes nothing, the POST acts, a second POST says so.
-    let start = mail[0].find("/unsubscribe/").expect("an unsubscribe link");
-    let path = mail[0][start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let mail = mail_about(&smtp, "ana@example.org", "A reply to your comment");
+    let path = link_in(
+        mail.iter()
+            .find(|m| m.contains("per the annex"))
+            .expect("the first reply's mail"),
+        "/unsubscribe/",
+    );
     let asked = agent().get(&server.url(&path)).call().unwrap();
     assert_eq!(asked.status().as_u16(), 200);
     let done = agent()
@@ -721,7 +809,14 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         .send_empty()
         .unwrap();
     assert_eq!(forged.status().as_u16(), 403);
-    // After it, replies to Ana reach no one; a later subscriber still hears of theirs.
+    // An unsubscribe link does not confirm, nor the other way round.
+    let crossed = agent()
+        .post(&server.url(&path.replace("/unsubscribe/", "/confirm-replies/")))
+        .send_empty()
+        .unwrap();
+    assert_eq!(crossed.status().as_u16(), 403);
+    // After it, replies to Ana's first comment reach no one; a later subscriber still hears of
+    // theirs once confirmed.
     reply(
         &server,
         &ana,
@@ -736,9 +831,12 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         .unwrap();
     let jo: Value = resp.body_mut().read_json().unwrap();
     assert_eq!(jo["status"], "published", "{jo}");
+    let asking = wait_for_mail(&smtp, "jo@example.org", 1).await;
+    confirm(&server, &asking[0]);
     reply(&server, &jo, "Good question, Jo.", "Kim", false);
-    wait_for_mail(&smtp, "jo@example.org", 1).await;
-    assert_eq!(mail_to(&smtp, "ana@example.org").len(), 2);
+    wait_for_mail(&smtp, "jo@example.org", 2).await;
+    assert_eq!(mail_to(&smtp, "ana@example.org").len(), 4);
+    assert_eq!(mail_to(&smtp, "uma@example.org").len(), 1);
 }
 
 /// `/admin/notifications`: a moderator sets the webhook in a form; a wrong field is shown back

@@ -1069,6 +1069,68 @@ async fn reply_subscriptions(store: &dyn Store) {
         .expect("subscribed");
     assert_eq!(reader.email, "asker@example.org");
     assert_eq!(reader.status, Status::Published);
+    assert_eq!(reader.site_id, 1);
+    assert!(
+        !reader.confirmed,
+        "double opt-in: not before the address says yes"
+    );
+    assert_eq!(reader.asked_at, None);
+    // Asking is recorded; confirming is per address (any case) and site, once.
+    store
+        .ask_reply_address(1, "asker@example.org")
+        .await
+        .unwrap();
+    let reader = store.reply_subscriber(asked.id).await.unwrap().unwrap();
+    assert!(reader.asked_at.is_some() && !reader.confirmed);
+    assert!(
+        store
+            .confirm_reply_address(1, " Asker@Example.ORG")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_reply_address(1, "asker@example.org")
+            .await
+            .unwrap(),
+        "once"
+    );
+    store
+        .ask_reply_address(1, "asker@example.org")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .reply_subscriber(asked.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .confirmed
+    );
+    // The consent is personal data: erasing the author takes it.
+    let mut other = comment("replies", Status::Published, "someone else's consent stays");
+    other.author_email = "keeper@example.org".into();
+    let other = store.insert(other).await.unwrap();
+    store.subscribe_replies(other.id).await.unwrap();
+    store
+        .confirm_reply_address(1, "keeper@example.org")
+        .await
+        .unwrap();
+    store.erase_author("asker@example.org").await.unwrap();
+    assert!(
+        store
+            .reply_subscriber(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .confirmed
+    );
+    let mut again = comment("replies", Status::Published, "asking once more");
+    again.author_email = "asker@example.org".into();
+    let again = store.insert(again).await.unwrap();
+    store.subscribe_replies(again.id).await.unwrap();
+    let reader = store.reply_subscriber(again.id).await.unwrap().unwrap();
+    assert!(!reader.confirmed && reader.asked_at.is_none(), "{reader:?}");
     assert!(store.unsubscribe_replies(asked.id).await.unwrap());
     assert!(!store.unsubscribe_replies(asked.id).await.unwrap(), "once");
     assert_eq!(store.reply_subscriber(asked.id).await.unwrap(), None);

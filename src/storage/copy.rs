@@ -28,6 +28,7 @@ const TABLES: &[&str] = &[
     "admin_sessions",
     "reply_subscriptions",
     "reply_notices",
+    "reply_addresses",
     "outbox",
 ];
 

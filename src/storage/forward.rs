@@ -106,6 +106,8 @@ macro_rules! storage_port {
             locked subscribe_replies(id: i64) -> () = replies::subscribe;
             plain reply_subscriber(id: i64) -> Option<Subscriber> = replies::subscriber;
             locked unsubscribe_replies(id: i64) -> bool = replies::unsubscribe;
+            locked ask_reply_address(site: i64, email: &str) -> () = replies::ask_address;
+            locked confirm_reply_address(site: i64, email: &str) -> bool = replies::confirm_address;
             plain reply_announced(id: i64) -> bool = replies::announced;
             locked announce_reply(id: i64) -> () = replies::announce;
         ]);

@@ -845,6 +845,11 @@ pub trait OutboxStore: Send + Sync + 'static {
     async fn reply_subscriber(&self, id: i64) -> Result<Option<Subscriber>, StorageError>;
     /// Ends the subscription of comment `id`; whether it was on.
     async fn unsubscribe_replies(&self, id: i64) -> Result<bool, StorageError>;
+    /// Records that `email` (on `site`) was just asked to confirm it wants reply e-mails.
+    async fn ask_reply_address(&self, site: i64, email: &str) -> Result<(), StorageError>;
+    /// Records that whoever reads `email` confirmed they want reply e-mails from `site`; false
+    /// when it was confirmed already.
+    async fn confirm_reply_address(&self, site: i64, email: &str) -> Result<bool, StorageError>;
     /// Whether reply `id` was announced to its parent's author already.
     async fn reply_announced(&self, id: i64) -> Result<bool, StorageError>;
     /// Records that reply `id` was announced.

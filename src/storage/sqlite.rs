@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_published_blocks.sql"),
     include_str!("migrations/0017_learning_log_by_source.sql"),
     include_str!("migrations/0018_comments_by_edit.sql"),
+    include_str!("migrations/0019_reply_addresses.sql"),
 ];
 
 /// Most comments committed together in one transaction.

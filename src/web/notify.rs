@@ -310,6 +310,8 @@ async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize
 
 /// The channel of a reply's e-mail to the reader it answers.
 const REPLY_CHANNEL: &str = "reply";
+/// The channel of the mail asking a published comment's author to confirm reply e-mails.
+const CONFIRM_CHANNEL: &str = "confirm-replies";
 
 /// Delivers one event on every channel the site has that has not had it yet; the channels done
 /// (including earlier tries') and the first failure, if any.
@@ -343,6 +345,19 @@ async fn deliver(
             Ok(true) => done.push(REPLY_CHANNEL.into()),
             Ok(false) => {}
             Err(why) => failure = Some(why),
+        }
+    }
+    // The comment's own author, if they asked to hear of replies and their address has not
+    // said yes yet.
+    if matches!(
+        item.event.as_str(),
+        "comment.published" | "comment.moderated"
+    ) && !done.iter().any(|c| c == CONFIRM_CHANNEL)
+    {
+        match super::replies::ask_to_confirm(state, &site, &comment).await {
+            Ok(true) => done.push(CONFIRM_CHANNEL.into()),
+            Ok(false) => {}
+            Err(why) => failure = failure.or(Some(why)),
         }
     }
     let settings = match NotifySettings::load(state, &site.name).await {

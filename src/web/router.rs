@@ -120,6 +120,10 @@ fn pages_and_apis(state: &AppState) -> Router<AppState> {
             get(replies::show).post(replies::act),
         )
         .route(
+            "/confirm-replies/{token}",
+            get(replies::show_confirm).post(replies::confirm),
+        )
+        .route(
             "/moderate/{token}",
             get(one_click::show).post(one_click::act),
         )

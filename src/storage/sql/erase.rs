@@ -14,6 +14,8 @@ pub const ERASED_NAME: &str = "Anonymous";
 const ERASE_COMMENTS: &str = "UPDATE comments SET author = $1, author_email = '', \
     author_url = NULL, user_ip = NULL, user_agent = NULL, referrer = NULL \
     WHERE LOWER(author_email) = $2";
+// The address's reply-mail consent goes with it (kept as `replies::address_key` writes it).
+const ERASE_ADDRESS: &str = "DELETE FROM reply_addresses WHERE email = $1";
 // A record names the address in its JSON; LIKE finds the candidates, the JSON decides.
 const LOG_CANDIDATES: &str =
     "SELECT id, record FROM learning_log WHERE LOWER(record) LIKE $1 ESCAPE '!'";
@@ -30,6 +32,8 @@ pub async fn erase_author<E: Exec>(e: &E, email: &str) -> Result<Erased, Storage
     }
     e.lock(Lock::LearningLog).await?;
     let comments = e.execute(ERASE_COMMENTS, &[&ERASED_NAME, &email]).await?;
+    e.execute(ERASE_ADDRESS, &[&super::replies::address_key(&email)])
+        .await?;
     let pattern = format!(
         "%{}%",
         email
@@ -87,6 +91,7 @@ async fn scrub<E: Exec>(
 #[cfg(test)]
 pub const STATEMENTS: &[&str] = &[
     ERASE_COMMENTS,
+    ERASE_ADDRESS,
     LOG_CANDIDATES,
     LOG_UPDATE,
     EXAMPLE_CANDIDATES,
