@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 const ARTICLE: &str = "alibaba-olympic-partner";
 use common::TOKEN;
 const HAM: &str = "Interesting deal, I wonder how big the cloud contract with the IOC really is.";
+const HAM_TWO: &str = "Does anyone know when the contract with the IOC runs out?";
 const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
 
 fn get(url: &str) -> (u16, String) {
@@ -21,6 +22,21 @@ fn get(url: &str) -> (u16, String) {
 
 fn post_json(url: &str, body: &Value) -> (u16, Value) {
     let mut resp = agent().post(url).send_json(body).unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// `post_json` with the admin secret: what a moderator's tool sees (scores and clues).
+fn post_json_admin(url: &str, body: &Value) -> (u16, Value) {
+    let mut resp = agent()
+        .post(url)
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send_json(body)
+        .unwrap();
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string().unwrap();
     (
@@ -56,7 +72,12 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     let (status, ham) = post_json(&api, &comment(HAM, "Ana"));
     assert_eq!(status, 201, "{ham}");
     assert_eq!(ham["status"], "published");
-    assert!(ham["clues"].as_array().is_some_and(|c| !c.is_empty()));
+    // A reader learns the outcome, not the score or its clues (a free oracle for spammers); the
+    // moderator's tools, with the secret, get both, and `/api/v1/classify` answers only them.
+    assert!(
+        ham.get("clues").is_none() && ham.get("spam_probability").is_none(),
+        "{ham}"
+    );
     let (status, spam) = post_json(&api, &comment(SPAM, "Promo King"));
     assert_eq!(status, 201, "{spam}");
     assert_eq!(spam["status"], "spam", "{spam}");
@@ -113,6 +134,27 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     assert!(
         metrics.contains("replyguard_stored_comments{status=\"spam\"} 1"),
         "{metrics}"
+    );
+    let (status, mine) = post_json_admin(&api, &comment(HAM_TWO, "Ana"));
+    assert_eq!(status, 201, "{mine}");
+    assert!(
+        mine["clues"].as_array().is_some_and(|c| !c.is_empty()),
+        "{mine}"
+    );
+    assert!(mine["spam_probability"].is_number(), "{mine}");
+    let classify = server.url("/api/v1/classify");
+    assert_eq!(post_json(&classify, &comment(HAM, "Ana")).0, 401);
+    assert_eq!(post_json_admin(&classify, &comment(HAM, "Ana")).0, 200);
+    let mut wrong = agent()
+        .post(&api)
+        .header("Authorization", "Bearer not-the-secret")
+        .send_json(comment("A wrong secret stores nothing.", "Ana"))
+        .unwrap();
+    assert_eq!(
+        wrong.status().as_u16(),
+        401,
+        "{}",
+        wrong.body_mut().read_to_string().unwrap()
     );
 }
 
@@ -482,7 +524,7 @@ fn restart_keeps_comments_and_reload_refuses_a_corrupt_model() {
     );
     let (_, health_after) = get(&server.url("/healthz"));
     assert_eq!(health, health_after, "the old model keeps serving");
-    let (status, _) = post_json(
+    let (status, _) = post_json_admin(
         &server.url("/api/v1/classify"),
         &json!({"comment_content": HAM}),
     );
@@ -650,6 +692,7 @@ fn hostile_bodies_get_clear_answers_and_the_server_keeps_serving() {
     let send = |url: &str, content_type: &str, body: Vec<u8>| {
         let mut resp = agent()
             .post(url)
+            .header("Authorization", &format!("Bearer {TOKEN}"))
             .header("Content-Type", content_type)
             .send(&body[..])
             .unwrap();
@@ -728,7 +771,8 @@ fn hostile_bodies_get_clear_answers_and_the_server_keeps_serving() {
     };
     assert!(status_line.contains(" 413 "), "{status_line}");
     // Under the limit, a 60,000-byte single token is scored normally by /api/v1/classify.
-    let (status, body) = post_json(&classify, &json!({"comment_content": "x".repeat(60_000)}));
+    let (status, body) =
+        post_json_admin(&classify, &json!({"comment_content": "x".repeat(60_000)}));
     assert_eq!(status, 200, "{body}");
     assert!(body["spam_probability"].as_f64().is_some());
 

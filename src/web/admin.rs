@@ -5,8 +5,8 @@ use super::error::WebError;
 use crate::storage::{Status, StoredComment};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
@@ -24,22 +24,39 @@ impl FromRequestParts<AppState> for Admin {
     ) -> Result<Self, Self::Rejection> {
         let ip = state.client_ip_of(parts);
         state.auth_throttle.check(ip)?;
-        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` too.
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
-            .ok_or(WebError::Unauthorized)?;
-        if state.admin.verify(token.trim()) {
-            state.auth_throttle.succeeded(ip);
+        if bearer(state, &parts.headers, ip)? {
             Ok(Admin)
         } else {
-            state.auth_throttle.failed(ip);
             Err(WebError::Unauthorized)
         }
+    }
+}
+
+/// Whether `headers` carry the admin secret as a bearer token: `Ok(false)` when they carry none,
+/// `Err` when the token is wrong (a failure the sign-in throttle counts against `ip`) or the
+/// address is throttled.
+pub(super) fn bearer(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+) -> Result<bool, WebError> {
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` too.
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
+    else {
+        return Ok(false);
+    };
+    state.auth_throttle.check(ip)?;
+    if state.admin.verify(token.trim()) {
+        state.auth_throttle.succeeded(ip);
+        Ok(true)
+    } else {
+        state.auth_throttle.failed(ip);
+        Err(WebError::Unauthorized)
     }
 }
 

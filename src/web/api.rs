@@ -74,13 +74,17 @@ impl NewCommentBody {
     }
 }
 
+/// What a poster learns of their comment. The score and its clues only with the admin secret:
+/// to anyone else they would be a free oracle for wording that passes.
 #[derive(Serialize)]
 struct Created {
     id: i64,
     status: crate::storage::Status,
-    spam_probability: f64,
     verdict: Verdict,
-    clues: Vec<Clue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spam_probability: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clues: Option<Vec<Clue>>,
 }
 
 /// `POST /api/v1/articles/{slug}/comments` → 201.
@@ -92,6 +96,9 @@ pub async fn create_comment(
     body: Result<Json<NewCommentBody>, JsonRejection>,
 ) -> Result<impl IntoResponse, WebError> {
     let Json(body) = body?;
+    let ip = state.proxies.client_ip(peer.ip(), &headers);
+    // Checked before anything is stored: a wrong secret is an error, not an anonymous post.
+    let moderator = super::admin::bearer(&state, &headers, ip)?;
     let text = |name| {
         headers
             .get(name)
@@ -99,7 +106,7 @@ pub async fn create_comment(
             .map(|v| v.chars().take(512).collect())
     };
     let mut submission = body.into_submission(slug);
-    submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
+    submission.ip = Some(ip);
     submission.user_agent = text(header::USER_AGENT);
     submission.referrer = text(header::REFERER);
     let accepted = submit::submit(&state, submission, true).await?;
@@ -108,9 +115,9 @@ pub async fn create_comment(
     let body = Created {
         id,
         status,
-        spam_probability: accepted.classification.spam_probability,
         verdict: accepted.classification.verdict,
-        clues: accepted.clues,
+        spam_probability: moderator.then_some(accepted.classification.spam_probability),
+        clues: moderator.then_some(accepted.clues),
     };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -258,8 +265,9 @@ pub struct ClassifyBody {
     comment_type: Option<String>,
 }
 
-/// `POST /api/v1/classify`.
+/// `POST /api/v1/classify` (admin secret: a public scorer is a spammer's test bench).
 pub async fn classify(
+    _: super::admin::Admin,
     State(state): State<AppState>,
     body: Result<Json<ClassifyBody>, JsonRejection>,
 ) -> Result<impl IntoResponse, WebError> {
