@@ -662,8 +662,8 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     // comment asking again within the day sends no second request.
     let asking = wait_for_mail(&smtp, "ana@example.org", 1).await;
     assert!(
-        asking[0].contains("Confirm e-mails about replies"),
-        "{}",
+        asking[0].contains("Subject: [My blog] Confirm e-mails about replies"),
+        "the site's title as its pages show it: {}",
         asking[0]
     );
     assert!(

@@ -281,7 +281,7 @@ pub async fn queue(
                 label { "Site " select name="site" {
                     option value="" { "all" }
                     @for s in &sites {
-                        option value=(s.name) selected[site_name.as_deref() == Some(s.name.as_str())] { (s.title) " (" (s.name) ")" }
+                        option value=(s.name) selected[site_name.as_deref() == Some(s.name.as_str())] { (state.site_title(s)) " (" (s.name) ")" }
                     }
                 } }
                 " "

@@ -515,9 +515,17 @@ async fn email(
     let base = state.mail_base_url();
     let waiting = comment.status == Status::Held;
     let subject = if waiting {
-        format!("[{}] A comment is waiting for your approval", site.title)
+        format!(
+            "[{}] A comment is waiting for your approval",
+            state.site_title(site)
+        )
     } else {
-        format!("[{}] {} (comment {})", site.title, item.event, comment.id)
+        format!(
+            "[{}] {} (comment {})",
+            state.site_title(site),
+            item.event,
+            comment.id
+        )
     };
     // What the server says comes first, the reader's text last and quoted: text made to look
     // like the links below ("approve: https://…") can then never pass for them.

@@ -119,7 +119,7 @@ pub async fn announce(
     let base = state.mail_base_url();
     // The replier's name and text are theirs to choose: the subject is the server's own words,
     // and the text comes quoted, after the links.
-    let subject = format!("[{}] A reply to your comment", site.title);
+    let subject = format!("[{}] A reply to your comment", state.site_title(site));
     let body = format!(
         "Hello {},\n\nSomeone replied to your comment. Read it and answer: {}\n\n\
          You get this because you asked to hear of replies to this comment. To stop: {base}/unsubscribe/{}\n\n\
@@ -178,7 +178,7 @@ pub async fn ask_to_confirm(
     let base = state.mail_base_url();
     // Whoever typed the address chose the comment's name and text, and the address has not said
     // yes: the mail carries the server's words and links only.
-    let subject = format!("[{}] Confirm e-mails about replies", site.title);
+    let subject = format!("[{}] Confirm e-mails about replies", state.site_title(site));
     let body = format!(
         "Hello,\n\nA comment signed with this address asked to be e-mailed when someone replies: {}\n\n\
          To get these e-mails, confirm: {base}/confirm-replies/{}\n\n\
@@ -186,7 +186,7 @@ pub async fn ask_to_confirm(
          unless someone follows that link, and {} asks it at most once a day.",
         comment_link(&base, site, comment),
         token(&state.pending_key, Purpose::Confirm, comment.id),
-        site.title,
+        state.site_title(site),
     );
     mailer
         .send(std::slice::from_ref(&reader.email), &subject, &body)

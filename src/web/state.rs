@@ -297,6 +297,16 @@ impl AppState {
         self.identity.load_full()
     }
 
+    /// The name a site goes by in mail and lists: for the default site, the title its pages
+    /// show (`--site-title`, `/admin` → Settings), not the stored placeholder.
+    pub fn site_title(&self, site: &crate::domain::Site) -> String {
+        if site.id == crate::domain::DEFAULT_SITE {
+            self.identity().title.clone()
+        } else {
+            site.title.clone()
+        }
+    }
+
     /// The model in service as shown in page footers: version and training date.
     pub fn model_label(&self) -> String {
         let served = self.models.current();
