@@ -56,8 +56,7 @@ def score(base, rows):
     for r in rows:
         body = json.dumps({"comment_content": r["CONTENT"], "comment_author": r["AUTHOR"]}).encode()
         req = urllib.request.Request(base + "/api/v1/classify", data=body,
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": "Bearer import-learning-bench-token"})
+                                     headers={"Content-Type": "application/json"})
         answer = json.load(urllib.request.urlopen(req))
         out.append((answer["spam_probability"], answer["verdict"]))
     return out

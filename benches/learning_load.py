@@ -53,7 +53,6 @@ def wrk(base, workdir, secs):
     lua = os.path.join(workdir, "classify.lua")
     with open(lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\n'
                 'wrk.body = \'{"comment_content":"Thanks for the write-up, the part about the data '
                 'centres was new to me.","comment_author":"Reader"}\'\n')
     out = subprocess.run(["wrk", "-t2", "-c64", f"-d{int(secs)}s", "-s", lua, base + "/api/v1/classify"],

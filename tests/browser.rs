@@ -798,7 +798,6 @@ async fn moderator_edits_the_rules_in_admin() {
 
     let mut posted = agent()
         .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
-        .header("Authorization", &format!("Bearer {TOKEN}"))
         .send_json(
             json!({"comment_content": "Where do the Stadium Tickets for the final go on sale?",
                           "comment_author": "Ana", "comment_author_email": "ana@example.org"}),

@@ -14,14 +14,8 @@ const ARTICLE: &str = "alibaba-olympic-partner";
 /// blog spam), which is what a moderator is there to correct.
 const PRAISE: &str = "Really useful post. Bookmarked!";
 
-/// Posts with the admin secret, so comment answers carry the score and its clues and
-/// `/api/v1/classify` answers (a moderator's tool's view: readers get neither).
 fn post(url: &str, body: &Value) -> Value {
-    let mut resp = agent()
-        .post(url)
-        .header("Authorization", &format!("Bearer {TOKEN}"))
-        .send_json(body)
-        .unwrap();
+    let mut resp = agent().post(url).send_json(body).unwrap();
     let text = resp.body_mut().read_to_string().unwrap();
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }

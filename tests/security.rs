@@ -616,7 +616,6 @@ fn a_keys_lessons_teach_only_that_key() {
 fn site_score(server: &Server, text: &str) -> f64 {
     let mut resp = common::agent()
         .post(&server.url("/api/v1/classify"))
-        .header("Authorization", &format!("Bearer {TOKEN}"))
         .send_json(serde_json::json!({"comment_content": text, "comment_author": "Ana"}))
         .unwrap();
     let body: serde_json::Value =

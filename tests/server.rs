@@ -72,12 +72,8 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     let (status, ham) = post_json(&api, &comment(HAM, "Ana"));
     assert_eq!(status, 201, "{ham}");
     assert_eq!(ham["status"], "published");
-    // A reader learns the outcome, not the score or its clues (a free oracle for spammers); the
-    // moderator's tools, with the secret, get both, and `/api/v1/classify` answers only them.
-    assert!(
-        ham.get("clues").is_none() && ham.get("spam_probability").is_none(),
-        "{ham}"
-    );
+    assert!(ham["clues"].as_array().is_some_and(|c| !c.is_empty()));
+    assert!(ham["spam_probability"].is_number(), "{ham}");
     let (status, spam) = post_json(&api, &comment(SPAM, "Promo King"));
     assert_eq!(status, 201, "{spam}");
     assert_eq!(spam["status"], "spam", "{spam}");
@@ -135,6 +131,23 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
         metrics.contains("replyguard_stored_comments{status=\"spam\"} 1"),
         "{metrics}"
     );
+}
+
+/// `--private-scores`: a reader learns the outcome, not the score or its clues (an oracle for
+/// wording that passes); the moderator's tools, with the secret, get both, and
+/// `/api/v1/classify` answers only them.
+#[test]
+fn private_scores_are_told_only_to_the_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &["--private-scores"]);
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let (status, ham) = post_json(&api, &comment(HAM, "Ana"));
+    assert_eq!(status, 201, "{ham}");
+    assert_eq!(ham["status"], "published", "{ham}");
+    assert!(
+        ham.get("clues").is_none() && ham.get("spam_probability").is_none(),
+        "{ham}"
+    );
     let (status, mine) = post_json_admin(&api, &comment(HAM_TWO, "Ana"));
     assert_eq!(status, 201, "{mine}");
     assert!(
@@ -144,18 +157,23 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     assert!(mine["spam_probability"].is_number(), "{mine}");
     let classify = server.url("/api/v1/classify");
     assert_eq!(post_json(&classify, &comment(HAM, "Ana")).0, 401);
-    assert_eq!(post_json_admin(&classify, &comment(HAM, "Ana")).0, 200);
-    let mut wrong = agent()
+    let (status, scored) = post_json_admin(&classify, &comment(HAM, "Ana"));
+    assert_eq!(status, 200, "{scored}");
+    assert!(scored["spam_probability"].is_number(), "{scored}");
+    // A front end's own bearer token (not the secret) posts as a reader: no scores.
+    let mut other = agent()
         .post(&api)
-        .header("Authorization", "Bearer not-the-secret")
-        .send_json(comment("A wrong secret stores nothing.", "Ana"))
+        .header("Authorization", "Bearer a-jwt-of-the-site")
+        .send_json(comment("Which stadiums are covered by the deal?", "Bo"))
         .unwrap();
-    assert_eq!(
-        wrong.status().as_u16(),
-        401,
-        "{}",
-        wrong.body_mut().read_to_string().unwrap()
-    );
+    assert_eq!(other.status().as_u16(), 201);
+    let other: Value = other.body_mut().read_json().unwrap();
+    assert!(other.get("clues").is_none(), "{other}");
+    let (status, _) = post_json(&classify, &comment(HAM, "Ana"));
+    assert_eq!(status, 401);
+    let (_, list) = get(&api);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["total"], 3, "{list}");
 }
 
 #[test]
@@ -524,7 +542,7 @@ fn restart_keeps_comments_and_reload_refuses_a_corrupt_model() {
     );
     let (_, health_after) = get(&server.url("/healthz"));
     assert_eq!(health, health_after, "the old model keeps serving");
-    let (status, _) = post_json_admin(
+    let (status, _) = post_json(
         &server.url("/api/v1/classify"),
         &json!({"comment_content": HAM}),
     );
@@ -692,7 +710,6 @@ fn hostile_bodies_get_clear_answers_and_the_server_keeps_serving() {
     let send = |url: &str, content_type: &str, body: Vec<u8>| {
         let mut resp = agent()
             .post(url)
-            .header("Authorization", &format!("Bearer {TOKEN}"))
             .header("Content-Type", content_type)
             .send(&body[..])
             .unwrap();
@@ -771,8 +788,7 @@ fn hostile_bodies_get_clear_answers_and_the_server_keeps_serving() {
     };
     assert!(status_line.contains(" 413 "), "{status_line}");
     // Under the limit, a 60,000-byte single token is scored normally by /api/v1/classify.
-    let (status, body) =
-        post_json_admin(&classify, &json!({"comment_content": "x".repeat(60_000)}));
+    let (status, body) = post_json(&classify, &json!({"comment_content": "x".repeat(60_000)}));
     assert_eq!(status, 200, "{body}");
     assert!(body["spam_probability"].as_f64().is_some());
 

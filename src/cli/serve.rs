@@ -109,6 +109,12 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub min_form_seconds: u32,
+    /// Tell a comment's score and clues only to callers with the admin secret: the JSON API's
+    /// answers to readers then carry neither, and `/api/v1/classify` answers only the admin
+    /// (a public scorer lets a spammer tune wording offline; Akismet and Isso answers never
+    /// carry them). Off by default: the answers carry them, as the API reference shows.
+    #[arg(long, env = "REPLYGUARD_PRIVATE_SCORES")]
+    pub private_scores: bool,
     #[command(flatten)]
     pub thresholds: ThresholdFlags,
     /// The site's title, shown in every page's header (stored; also editable in /admin → Settings).
@@ -200,6 +206,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         identity: site,
         mailer,
+        private_scores: args.private_scores,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -48,6 +48,8 @@ pub struct ServeConfig {
     pub identity: Vec<(&'static str, String)>,
     /// Outgoing mail (`--smtp-url`, `--smtp-from`), for notifications.
     pub mailer: Option<Arc<super::mail::Mailer>>,
+    /// Scores and clues only for the admin secret (`--private-scores`).
+    pub private_scores: bool,
 }
 
 /// Shared state of every handler: one `Arc`, so the clone axum makes for each request (and each
@@ -86,6 +88,8 @@ pub struct Shared {
     pub outbox: Arc<dyn crate::storage::OutboxStore>,
     /// Outgoing mail, when the operator configured SMTP.
     pub mailer: Option<Arc<super::mail::Mailer>>,
+    /// Scores and clues only for the admin secret (`--private-scores`).
+    pub private_scores: bool,
     /// Damage the database check after start found (`/healthz` says `degraded`).
     pub(super) damage: std::sync::OnceLock<String>,
     /// The sites, as requests look them up.
@@ -224,6 +228,7 @@ impl AppState {
             site_store: store.clone(),
             outbox: store.clone(),
             mailer: config.mailer.clone(),
+            private_scores: config.private_scores,
             damage: std::sync::OnceLock::new(),
             sites: Arc::new(sites),
             public_origin: config
