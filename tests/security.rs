@@ -251,6 +251,80 @@ fn a_new_admin_token_signs_everyone_out() {
     assert!(answer.contains("Admin token"), "{answer}");
 }
 
+/// The admin secret is kept as a salted Argon2id hash only: the database holds neither the token
+/// nor a fast hash of it. A database from an earlier version (an unsalted SHA-256) still signs
+/// in, and loses that hash once the server starts with the token.
+#[test]
+fn the_admin_secret_is_kept_as_a_salted_slow_hash() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let settings = || -> Vec<(String, String)> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut statement = conn.prepare("SELECT key, value FROM settings").unwrap();
+        statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let fast_hash = |token: &str| hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let server = Server::start(&db, &model(), &[]);
+    assert!(
+        bearer(&server, "127.0.0.1", &format!("Bearer {}", common::TOKEN))
+            .starts_with("HTTP/1.1 200")
+    );
+    server.stop();
+    let stored = settings();
+    let kept = stored
+        .iter()
+        .find(|(k, _)| k == "admin_token_argon2")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    assert!(kept.starts_with("$argon2id$"), "{stored:?}");
+    assert!(
+        !stored
+            .iter()
+            .any(|(_, v)| v.contains(common::TOKEN) || v.contains(&fast_hash(common::TOKEN))),
+        "{stored:?}"
+    );
+
+    // An earlier version's database: only the token's SHA-256.
+    let old = "an-earlier-versions-token-0123";
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("DELETE FROM settings WHERE key = 'admin_token_argon2'", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('admin_token_sha256', ?1)",
+            [fast_hash(old)],
+        )
+        .unwrap();
+    }
+    // No token given (an empty flag outweighs the test's environment): the stored hash decides.
+    let server = Server::start(&db, &model(), &["--admin-token", ""]);
+    assert!(bearer(&server, "127.0.0.1", &format!("Bearer {old}")).starts_with("HTTP/1.1 200"));
+    assert!(
+        bearer(&server, "127.0.0.2", &format!("Bearer {}", common::TOKEN))
+            .starts_with("HTTP/1.1 401")
+    );
+    server.stop();
+    let server = Server::start(&db, &model(), &["--admin-token", old]);
+    assert!(bearer(&server, "127.0.0.1", &format!("Bearer {old}")).starts_with("HTTP/1.1 200"));
+    server.stop();
+    let stored = settings();
+    assert!(
+        !stored.iter().any(|(_, v)| v.contains(&fast_hash(old))),
+        "{stored:?}"
+    );
+    assert!(
+        stored
+            .iter()
+            .any(|(k, v)| k == "admin_token_argon2" && v.starts_with("$argon2id$")),
+        "{stored:?}"
+    );
+}
+
 /// Wrong tokens from one address are throttled with a growing wait (the right token too, while
 /// it lasts); another address is not; the scheme is case-insensitive.
 #[test]

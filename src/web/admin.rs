@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::WebError;
+use super::secret::Check;
 use crate::storage::{Status, StoredComment};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -24,7 +25,7 @@ impl FromRequestParts<AppState> for Admin {
     ) -> Result<Self, Self::Rejection> {
         let ip = state.client_ip_of(parts);
         state.auth_throttle.check(ip)?;
-        if bearer(state, &parts.headers, ip)? {
+        if bearer(state, &parts.headers, ip).await? {
             Ok(Admin)
         } else {
             Err(WebError::Unauthorized)
@@ -35,7 +36,7 @@ impl FromRequestParts<AppState> for Admin {
 /// Whether `headers` carry the admin secret as a bearer token: `Ok(false)` when they carry none,
 /// `Err` when the token is wrong (a failure the sign-in throttle counts against `ip`) or the
 /// address is throttled.
-pub(super) fn bearer(
+pub(super) async fn bearer(
     state: &AppState,
     headers: &HeaderMap,
     ip: std::net::IpAddr,
@@ -51,12 +52,16 @@ pub(super) fn bearer(
         return Ok(false);
     };
     state.auth_throttle.check(ip)?;
-    if state.admin.verify(token.trim()) {
-        state.auth_throttle.succeeded(ip);
-        Ok(true)
-    } else {
-        state.auth_throttle.failed(ip);
-        Err(WebError::Unauthorized)
+    match state.admin.check(token.trim()).await {
+        Check::Right => {
+            state.auth_throttle.succeeded(ip);
+            Ok(true)
+        }
+        Check::Wrong => {
+            state.auth_throttle.failed(ip);
+            Err(WebError::Unauthorized)
+        }
+        Check::Busy => Err(WebError::TooManyAttempts(1)),
     }
 }
 

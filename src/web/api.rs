@@ -100,8 +100,10 @@ pub async fn create_comment(
     // A site's own front end may send its readers' bearer tokens anywhere: a token that is not
     // the secret (or a throttled address) posts as a reader, the failure counted by the
     // sign-in throttle so the answer is no way to guess the secret.
-    let shows_scores =
-        !state.private_scores || super::admin::bearer(&state, &headers, ip).unwrap_or(false);
+    let shows_scores = !state.private_scores
+        || super::admin::bearer(&state, &headers, ip)
+            .await
+            .unwrap_or(false);
     let text = |name| {
         headers
             .get(name)
@@ -278,7 +280,7 @@ pub async fn classify(
 ) -> Result<impl IntoResponse, WebError> {
     if state.private_scores {
         let ip = state.proxies.client_ip(peer.ip(), &headers);
-        if !super::admin::bearer(&state, &headers, ip)? {
+        if !super::admin::bearer(&state, &headers, ip).await? {
             return Err(WebError::Unauthorized);
         }
     }

@@ -1,7 +1,7 @@
 //! What every handler shares ([`AppState`]) and how `serve` opens it from its configuration.
 
 use super::model_holder::{self, ModelHolder};
-use super::secret::{AdminSecret, random_hex};
+use super::secret::{self, AdminSecret, random_hex};
 use super::{Metrics, admin_pages, akismet, client_ip, learner, page_cache};
 use crate::articles::{self, Article};
 use crate::storage::{AkismetStore, CommentStore, Store};
@@ -174,33 +174,69 @@ impl AppState {
         let mut generated_token = None;
         let admin = match &config.admin_token {
             Some(token) if !token.trim().is_empty() => {
-                if token.trim().chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                let token = token.trim();
+                if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
                     anyhow::bail!(
                         "the admin token (--admin-token / REPLYGUARD_ADMIN_TOKEN) is {} characters; \
                          it must be at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 24`)",
-                        token.trim().chars().count()
+                        token.chars().count()
                     );
                 }
-                let hash = AdminSecret::hash_of(token.trim());
-                remember(&*store, "admin_token_sha256", &hex::encode(hash)).await?;
-                AdminSecret { hash }
-            }
-            _ => match store
-                .setting("admin_token_sha256")
-                .await?
-                .as_deref()
-                .and_then(AdminSecret::from_hex)
-            {
-                Some(secret) => secret,
-                None => {
-                    let token = random_hex(24);
-                    let hash = AdminSecret::hash_of(&token);
-                    remember(&*store, "admin_token_sha256", &hex::encode(hash)).await?;
-                    generated_token = Some(token);
-                    AdminSecret { hash }
+                // The stored hash is kept when it is this token's (replicas starting together
+                // need not race to rewrite it); otherwise this token's replaces it.
+                let kept = store
+                    .setting(secret::SETTING)
+                    .await?
+                    .as_deref()
+                    .and_then(AdminSecret::from_phc)
+                    .filter(|stored| stored.matches_blocking(token));
+                match kept {
+                    Some(secret) => secret,
+                    None => {
+                        let (secret, phc) =
+                            AdminSecret::from_token(token).map_err(anyhow::Error::msg)?;
+                        remember(&*store, secret::SETTING, &phc).await?;
+                        // A replica starting at the same moment may have stored its own hash of
+                        // the same token: use the one kept, so admin sessions hold on both.
+                        store
+                            .setting(secret::SETTING)
+                            .await?
+                            .as_deref()
+                            .and_then(AdminSecret::from_phc)
+                            .filter(|stored| stored.matches_blocking(token))
+                            .unwrap_or(secret)
+                    }
                 }
-            },
+            }
+            _ => {
+                let stored = store.setting(secret::SETTING).await?;
+                let legacy = store.setting(secret::LEGACY_SETTING).await?;
+                match (
+                    stored.as_deref().and_then(AdminSecret::from_phc),
+                    legacy.as_deref().and_then(AdminSecret::from_sha256_hex),
+                ) {
+                    (Some(secret), _) | (None, Some(secret)) => secret,
+                    (None, None) => {
+                        let token = random_hex(24);
+                        let (secret, phc) =
+                            AdminSecret::from_token(&token).map_err(anyhow::Error::msg)?;
+                        remember(&*store, secret::SETTING, &phc).await?;
+                        generated_token = Some(token);
+                        secret
+                    }
+                }
+            }
         };
+        if !admin.is_legacy() {
+            // The old unsalted hash goes once a salted one is stored.
+            if store
+                .setting(secret::LEGACY_SETTING)
+                .await?
+                .is_some_and(|v| !v.is_empty())
+            {
+                remember(&*store, secret::LEGACY_SETTING, "").await?;
+            }
+        }
         let pending_key = match store.setting("pending_link_key").await? {
             Some(key) => key,
             None => {
@@ -221,7 +257,7 @@ impl AppState {
             remember(&*store, key, &value).await?;
         }
         let site = super::identity::Identity::load(&*store).await?;
-        let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.hash));
+        let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.binding()));
         let imported = store.public_articles().await?;
         let sites = super::sites::Sites::load(&*store, config.site_origins.clone()).await?;
         let state = AppState(Arc::new(Shared {
