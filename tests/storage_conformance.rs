@@ -62,6 +62,14 @@ async fn comments_and_moderation(store: &dyn Store) {
     assert!(store.get(999_999).await.unwrap().is_none());
     assert_eq!(store.count_published(1, "a").await.unwrap(), 1);
     assert_eq!(store.count_published(1, "nowhere").await.unwrap(), 0);
+    assert_eq!(
+        store
+            .count_published_each(1, &["nowhere".into(), "a".into(), "a".into()])
+            .await
+            .unwrap(),
+        vec![0, 1, 1],
+        "in the order asked"
+    );
     let public = store
         .published(1, "a", Window::Offset(0), 10)
         .await

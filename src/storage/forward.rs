@@ -35,6 +35,7 @@ macro_rules! storage_port {
             plain published(site: i64, article: &str, window: Window, limit: u64) -> Vec<StoredComment> = comments::published;
             plain count_published(site: i64, article: &str) -> u64 = comments::count_published;
             plain published_counts(site: i64) -> Vec<(String, u64)> = comments::published_counts;
+            plain count_published_each(site: i64, articles: &[String]) -> Vec<u64> = comments::count_published_each;
             plain locate_published(site: i64, article: &str, remote_ids: [&str; 2], own_id: i64) -> Option<(i64, u64)> = comments::locate_published;
             plain reputation(query: &ReputationQuery) -> Reputation = comments::reputation unless unknown_sender;
             plain is_duplicate(site: i64, article: &str, author_email: &str, content: &str) -> bool = comments::is_duplicate unless ruled_out_by_index;

@@ -284,6 +284,13 @@ pub trait CommentStore: Send + Sync + 'static {
     async fn count_published(&self, site: i64, article: &str) -> Result<u64, StorageError>;
     /// Number of published comments of each thread of a site that has any, in one query (a
     /// list of articles must not cost a query per article).
+    /// Number of published comments of each of `articles` of a site, in their order, in one
+    /// trip to the database.
+    async fn count_published_each(
+        &self,
+        site: i64,
+        articles: &[String],
+    ) -> Result<Vec<u64>, StorageError>;
     async fn published_counts(&self, site: i64) -> Result<Vec<(String, u64)>, StorageError>;
     /// The published comment of a thread an anchor names — by its old site's id (`remote_ids`,
     /// which win) or by its own (`own_id`) — and how many published comments of the thread come

@@ -770,14 +770,18 @@ async fn counts(
             "ask for at most {COUNT_LIMIT} threads at a time"
         )));
     }
-    let mut counts = Vec::with_capacity(uris.len());
-    for raw in &uris {
-        let n = match thread_uri(raw) {
-            Ok(uri) => state.store.count_published(site.id, &uri).await?,
-            Err(_) => 0,
-        };
-        counts.push(n);
-    }
+    // A malformed uri counts 0 (Isso's answer for a thread it does not know).
+    let parsed: Vec<Option<String>> = uris.iter().map(|raw| thread_uri(raw).ok()).collect();
+    let known: Vec<String> = parsed.iter().flatten().cloned().collect();
+    let mut found = state
+        .store
+        .count_published_each(site.id, &known)
+        .await?
+        .into_iter();
+    let counts: Vec<u64> = parsed
+        .iter()
+        .map(|uri| uri.as_ref().and_then(|_| found.next()).unwrap_or(0))
+        .collect();
     Ok(Json(counts).into_response())
 }
 

@@ -216,6 +216,20 @@ pub async fn count_published<E: Exec>(
     Ok(row::count(n.unwrap_or(0)))
 }
 
+/// Number of published comments of each of `articles` (a widget's count request), on one
+/// connection: one trip to the database for the lot, not one per thread.
+pub async fn count_published_each<E: Exec>(
+    e: &E,
+    site: i64,
+    articles: &[String],
+) -> Result<Vec<u64>, StorageError> {
+    let mut counts = Vec::with_capacity(articles.len());
+    for article in articles {
+        counts.push(count_published(e, site, article).await?);
+    }
+    Ok(counts)
+}
+
 /// Number of published comments of each thread of a site that has any.
 pub async fn published_counts<E: Exec>(
     e: &E,
