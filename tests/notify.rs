@@ -599,25 +599,24 @@ fn mail_about(smtp: &SmtpServer, address: &str, subject: &str) -> Vec<String> {
         .collect()
 }
 
-/// Follows a confirmation link as a reader would: the GET asks and changes nothing, the POST
-/// confirms.
-fn confirm(server: &Server, mail: &str) {
-    let path = link_in(mail, "/confirm-replies/");
-    let asked = agent()
-        .get(&server.url(&path))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    assert!(asked.contains("<form method=\"post\">"), "{asked}");
-    let done = agent()
-        .post(&server.url(&path))
+/// The page a POST to `path` answers (a button of a page a link opened).
+fn press(server: &Server, path: &str) -> String {
+    agent()
+        .post(&server.url(path))
         .send_empty()
         .unwrap()
         .body_mut()
         .read_to_string()
-        .unwrap();
+        .unwrap()
+}
+
+/// Follows a confirmation link as a reader would: the GET asks and changes nothing, the POST
+/// confirms.
+fn confirm(server: &Server, mail: &str) {
+    let path = link_in(mail, "/confirm-replies/");
+    let asked = server.get_text(&path);
+    assert!(asked.contains("<form method=\"post\">"), "{asked}");
+    let done = press(server, &path);
     assert!(done.contains("Confirmed"), "{done}");
 }
 
@@ -788,21 +787,9 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     );
     let asked = agent().get(&server.url(&path)).call().unwrap();
     assert_eq!(asked.status().as_u16(), 200);
-    let done = agent()
-        .post(&server.url(&path))
-        .send_empty()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let done = press(&server, &path);
     assert!(done.contains("no more e-mails"), "{done}");
-    let again = agent()
-        .post(&server.url(&path))
-        .send_empty()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let again = press(&server, &path);
     assert!(again.contains("unsubscribed already"), "{again}");
     let forged = agent()
         .post(&server.url(&path.replace(&ana["id"].to_string(), &bo["id"].to_string())))

@@ -207,18 +207,40 @@ fn refused() -> Response {
     )
 }
 
-/// `GET /confirm-replies/{token}`: asks, with the button that confirms.
-pub async fn show_confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    if verify(&state.pending_key, Purpose::Confirm, &token).is_none() {
+/// The page a signed link opens: what its button will do. Mail scanners open links, so the GET
+/// changes nothing; the button's POST acts.
+fn ask(
+    state: &AppState,
+    purpose: Purpose,
+    token: &str,
+    title: &str,
+    text: &str,
+    button: &str,
+) -> Response {
+    if verify(&state.pending_key, purpose, token).is_none() {
         return refused();
     }
     page(
         StatusCode::OK,
-        "E-mails about replies?",
+        title,
         html! {
-            p { "A comment signed with your address asked to be e-mailed when someone replies. The button says yes: you will hear of replies to your comments on this site that ask for it, each e-mail with a link that stops it." }
-            form method="post" { button type="submit" { "Yes, e-mail me about replies" } }
+            p { (text) }
+            form method="post" { button type="submit" { (button) } }
         },
+    )
+}
+
+/// `GET /confirm-replies/{token}`: asks, with the button that confirms.
+pub async fn show_confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    ask(
+        &state,
+        Purpose::Confirm,
+        &token,
+        "E-mails about replies?",
+        "A comment signed with your address asked to be e-mailed when someone replies. The button \
+         says yes: you will hear of replies to your comments on this site that ask for it, each \
+         e-mail with a link that stops it.",
+        "Yes, e-mail me about replies",
     )
 }
 
@@ -251,16 +273,14 @@ pub async fn confirm(
 
 /// `GET /unsubscribe/{token}`: asks, with the button that unsubscribes.
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    if verify(&state.pending_key, Purpose::Unsubscribe, &token).is_none() {
-        return refused();
-    }
-    page(
-        StatusCode::OK,
+    ask(
+        &state,
+        Purpose::Unsubscribe,
+        &token,
         "Stop e-mails about replies?",
-        html! {
-            p { "You asked to hear of replies to one of your comments. The button stops these e-mails for that comment." }
-            form method="post" { button type="submit" { "Unsubscribe" } }
-        },
+        "You asked to hear of replies to one of your comments. The button stops these e-mails \
+         for that comment.",
+        "Unsubscribe",
     )
 }
 
