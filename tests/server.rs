@@ -133,6 +133,39 @@ fn ham_is_published_spam_is_rejected_and_never_shown() {
     );
 }
 
+/// A JSON body that starts with a UTF-8 byte order mark (Windows tools write one; RFC 8259 lets a
+/// parser ignore it) is read like any other, on the JSON API and the Isso API alike.
+#[test]
+fn a_json_body_with_a_byte_order_mark_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--site-origin", "https://blog.example"],
+    );
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend_from_slice(comment(HAM, "Ana").to_string().as_bytes());
+    let mut resp = agent()
+        .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .header("Content-Type", "application/json; charset=utf-8")
+        .send(&body[..])
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    assert_eq!(status, 201, "{text}");
+    assert!(text.contains("\"published\""), "{text}");
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend_from_slice(br#"["/posts/a/", "/posts/b/"]"#);
+    let mut resp = agent()
+        .post(&server.url("/isso/count"))
+        .header("Origin", "https://blog.example")
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    assert_eq!(text, "[0,0]");
+}
+
 /// `--private-scores`: a reader learns the outcome, not the score or its clues (an oracle for
 /// wording that passes); the moderator's tools, with the secret, get both, and
 /// `/api/v1/classify` answers only them.

@@ -205,7 +205,8 @@ async fn edge(
 
 /// Refuses a page or JSON API request whose announced body exceeds [`BODY_LIMIT`] before any of
 /// it is read (the limit on reading catches chunked bodies that grow past it); inside the browser
-/// error pages, so a reader's browser gets a page that says so.
+/// error pages, so a reader's browser gets a page that says so. A JSON body's leading byte order
+/// mark is dropped on the way ([`without_json_bom`]).
 async fn refuse_large_bodies(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -213,7 +214,35 @@ async fn refuse_large_bodies(
     if announces_too_much(&request) {
         return super::error::WebError::TooLarge.into_response();
     }
-    next.run(request).await
+    next.run(without_json_bom(request).await).await
+}
+
+/// The request with a UTF-8 byte order mark removed from the start of a JSON body: Windows tools
+/// (PowerShell 5's `Out-File -Encoding utf8`, Notepad) write one, and RFC 8259 §8.1 lets a parser
+/// ignore it, which serde_json does not. Only the first chunk is looked at; the rest streams on,
+/// under the same limits.
+async fn without_json_bom(request: axum::extract::Request) -> axum::extract::Request {
+    use futures_util::StreamExt;
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json {
+        return request;
+    }
+    let (mut parts, body) = request.into_parts();
+    let mut chunks = body.into_data_stream();
+    let first = match chunks.next().await {
+        Some(Ok(chunk)) if chunk.starts_with(BOM) => {
+            // The body is shorter than announced now.
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Some(Ok(chunk.slice(BOM.len()..)))
+        }
+        other => other,
+    };
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(first).chain(chunks));
+    axum::extract::Request::from_parts(parts, body)
 }
 
 /// Whether the request's `Content-Length` exceeds [`BODY_LIMIT`].
