@@ -301,8 +301,20 @@ fn the_admin_secret_is_kept_as_a_salted_slow_hash() {
         )
         .unwrap();
     }
-    // No token given (an empty flag outweighs the test's environment): the stored hash decides.
+    // No token given (an empty flag outweighs the test's environment): the stored hash decides,
+    // and once its token is proven, a salted hash replaces it (a deployment on a generated token
+    // never passes it at start).
     let server = Server::start(&db, &model(), &["--admin-token", ""]);
+    assert!(bearer(&server, "127.0.0.1", &format!("Bearer {old}")).starts_with("HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    while settings().iter().any(|(_, v)| v.contains(&fast_hash(old))) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            settings()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(bearer(&server, "127.0.0.1", &format!("Bearer {old}")).starts_with("HTTP/1.1 200"));
     assert!(
         bearer(&server, "127.0.0.2", &format!("Bearer {}", common::TOKEN))
@@ -323,6 +335,34 @@ fn the_admin_secret_is_kept_as_a_salted_slow_hash() {
             .any(|(k, v)| k == "admin_token_argon2" && v.starts_with("$argon2id$")),
         "{stored:?}"
     );
+}
+
+/// Two servers started at the same moment on a new SQLite file (a restart overlapping the old
+/// process, a second process beside it): both start, each migration applies once, and they agree
+/// on what each would make its own — the salted hash of the admin token (a session signed in on
+/// one holds on the other) and the key of signed links.
+#[test]
+fn two_servers_starting_together_agree_on_one_database() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("rg.db");
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| Server::start(&db, &model(), &[]));
+            let b = s.spawn(|| Server::start(&db, &model(), &[]));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let cookie = a.admin_session();
+        let page = raw_request(
+            &b,
+            "127.0.0.1",
+            &format!(
+                "GET /admin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert!(page.contains("Moderation"), "{page}");
+        a.stop();
+        b.stop();
+    }
 }
 
 /// Wrong tokens from one address are throttled with a growing wait (the right token too, while

@@ -93,7 +93,9 @@ pub fn check_sqlite_file(path: &Path) -> Result<(), StorageError> {
         .filter(|p| p.exists())
         .map(|p| p.display().to_string())
         .collect();
-    if !leftovers.is_empty() {
+    // A live replyguard holds every file it has open (a shared lock): then the log is the one it
+    // is writing its first tables to (two processes creating one database at once), no orphan.
+    if !leftovers.is_empty() && !in_use(path) {
         return Err(failed(
             path,
             format!(
@@ -105,6 +107,12 @@ pub fn check_sqlite_file(path: &Path) -> Result<(), StorageError> {
         ));
     }
     Ok(())
+}
+
+/// Whether a running replyguard holds the file `path` (its shared lock; see `SqliteStore`).
+fn in_use(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .is_ok_and(|file| matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 /// Checks that `path` is a sound replyguard database and says what it holds.

@@ -49,6 +49,7 @@ macro_rules! storage_port {
             plain daily_activity(since: &str) -> Vec<DayActivity> = comments::daily_activity;
             plain setting(key: &str) -> Option<String> = comments::setting;
             plain set_setting(key: &str, value: &str) -> () = comments::set_setting;
+            plain replace_setting(key: &str, expected: Option<&str>, value: &str) -> bool = comments::replace_setting;
             atomic create_session(id_sha256: &str, csrf: &str, expires_at: i64, now: i64) -> () = comments::create_session;
             plain session_csrf(id_sha256: &str, now: i64) -> Option<String> = comments::session_csrf;
             plain delete_session(id_sha256: &str) -> () = comments::delete_session;

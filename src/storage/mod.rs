@@ -371,6 +371,14 @@ pub trait CommentStore: Send + Sync + 'static {
     async fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.
     async fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError>;
+    /// Sets a server setting only if it still holds `expected` (`None`: only while unset);
+    /// whether it was set (compare-and-set, for values processes starting together must share).
+    async fn replace_setting(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, StorageError>;
     /// Stores a moderator's session (by the hash of its id) until `expires_at` (Unix seconds),
     /// dropping expired ones.
     async fn create_session(

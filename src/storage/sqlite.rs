@@ -139,11 +139,31 @@ fn read_only(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Runs `step` again while SQLite answers "busy" without waiting (for up to 10 s): two processes
+/// opening a new file at once both hold a read lock when each asks to switch it to WAL, and SQLite
+/// refuses one at once rather than let them wait on each other.
+fn retry_while_busy(mut step: impl FnMut() -> rusqlite::Result<()>) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match step() {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // First: another process opening the same file at the same moment (a second replica, a CLI
+    // import) holds its lock for a moment, and every statement below waits for it.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
+    conn.pragma_update(None, "foreign_keys", "ON")
 }
 
 /// The writer thread: waits for a comment, takes every other one already queued, commits them all.
@@ -231,7 +251,10 @@ impl SqliteStore {
             }
             Err(e) => return Err(open_err(e)),
         };
-        if let Err(e) = configure(&conn).and_then(|()| migrate(&mut conn)) {
+        // Held from now on, before the first table is written: another process opening the file
+        // meanwhile then knows its write-ahead log is live ([`super::backup::check_sqlite_file`]).
+        let in_use = mark_in_use(path);
+        if let Err(e) = retry_while_busy(|| configure(&conn).and_then(|()| migrate(&mut conn))) {
             if cannot_write(&e) {
                 drop(conn);
                 return Self::open_read_only(path).map_err(|_| open_err(e));
@@ -239,7 +262,7 @@ impl SqliteStore {
             return Err(open_err(e));
         }
         let writer_conn = Connection::open(path).map_err(open_err)?;
-        configure(&writer_conn).map_err(open_err)?;
+        retry_while_busy(|| configure(&writer_conn)).map_err(open_err)?;
         let (writer, queue) = mpsc::channel();
         let generation = Arc::new(AtomicU64::new(0));
         let writer_thread = std::thread::Builder::new()
@@ -249,8 +272,7 @@ impl SqliteStore {
                 move || group_commit(writer_conn, queue, generation)
             })
             .map_err(StorageError::WriterStart)?;
-        let watch = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(open_err)?;
+        let watch = read_only(path).map_err(open_err)?;
         let scan = read_only(path).map_err(open_err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -259,7 +281,7 @@ impl SqliteStore {
             writer_thread: Some(writer_thread),
             generation,
             watch: Some(Watch::new(watch)),
-            _in_use: mark_in_use(path),
+            _in_use: in_use,
         })
     }
 
@@ -364,16 +386,20 @@ fn cannot_write(e: &rusqlite::Error) -> bool {
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+    loop {
         // IMMEDIATE: take the write lock up front; a deferred read-then-write transaction fails
-        // at once with SQLITE_BUSY when the group-commit writer committed in between.
+        // at once with SQLITE_BUSY when the group-commit writer committed in between. The
+        // version is read under that lock: a process opening the file at the same moment may
+        // have applied the step since, and a step is applied once.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let Some(sql) = MIGRATIONS.get(applied.max(0) as usize) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.pragma_update(None, "user_version", applied + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::secret::Check;
+use super::secret::{self, AdminSecret, Check};
 use crate::storage::{Status, StoredComment};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -33,6 +33,31 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// Once an old (unsalted SHA-256) secret's token is proven, stores its salted Argon2id hash in the
+/// background and blanks the old one — a deployment on its generated token never passes it at
+/// start, where the other upgrade happens. Once per process.
+pub(super) fn upgrade_old_secret(state: &AppState, token: &str) {
+    if !state.admin.claim_upgrade() {
+        return;
+    }
+    let store = state.store.clone();
+    let token = token.to_string();
+    tokio::spawn(async move {
+        let hashed = tokio::task::spawn_blocking(move || AdminSecret::from_token(&token)).await;
+        let Ok(Ok((_, phc))) = hashed else {
+            return;
+        };
+        let stored = async {
+            // Only where no salted hash is stored yet (another replica may have done it).
+            store.replace_setting(secret::SETTING, None, &phc).await?;
+            store.set_setting(secret::LEGACY_SETTING, "").await
+        };
+        if let Err(e) = stored.await {
+            tracing::warn!(error = %e, "cannot store the admin secret's salted hash yet");
+        }
+    });
+}
+
 /// Whether `headers` carry the admin secret as a bearer token: `Ok(false)` when they carry none,
 /// `Err` when the token is wrong (a failure the sign-in throttle counts against `ip`) or the
 /// address is throttled.
@@ -55,6 +80,7 @@ pub(super) async fn bearer(
     match state.admin.check(token.trim()).await {
         Check::Right => {
             state.auth_throttle.succeeded(ip);
+            upgrade_old_secret(state, token.trim());
             Ok(true)
         }
         Check::Wrong => {

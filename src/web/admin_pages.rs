@@ -516,6 +516,7 @@ pub async fn login(
         return Ok(response);
     }
     state.auth_throttle.succeeded(ip);
+    super::admin::upgrade_old_secret(&state, token.trim());
     let id = state.sessions.create().await?;
     let cookie = Cookie::build((COOKIE, id))
         .path("/admin")

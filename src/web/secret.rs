@@ -59,6 +59,8 @@ pub struct AdminSecret {
     /// The digest of the token last proven right.
     known: Mutex<Option<[u8; 32]>>,
     slow: Arc<tokio::sync::Semaphore>,
+    /// Whether this process already replaced an old hash (once is enough).
+    upgrading: std::sync::atomic::AtomicBool,
 }
 
 impl AdminSecret {
@@ -70,6 +72,7 @@ impl AdminSecret {
             key,
             known: Mutex::new(None),
             slow: Arc::new(tokio::sync::Semaphore::new(1)),
+            upgrading: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -107,6 +110,15 @@ impl AdminSecret {
     /// Whether it is kept the old way (SHA-256), to be hashed anew once proven.
     pub(super) fn is_legacy(&self) -> bool {
         matches!(self.stored, Stored::Sha256(_))
+    }
+
+    /// True once per process for an old (SHA-256) secret: the caller that gets it stores a salted
+    /// hash of the token it just proved.
+    pub(super) fn claim_upgrade(&self) -> bool {
+        self.is_legacy()
+            && !self
+                .upgrading
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
     }
 
     /// Whether `token` is the secret, checked on the blocking pool (for start-up).

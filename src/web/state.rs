@@ -142,6 +142,39 @@ pub struct Opened {
     pub generated_token: Option<String>,
 }
 
+/// The value of setting `key` every process on this database agrees on: the stored one when
+/// `keep` accepts it; otherwise `make`'s (the value and its stored form), written only if the
+/// setting did not change meanwhile (compare-and-set), else the stored one is read again. `true`
+/// when this process's value was stored. On a database that cannot be written now, `make`'s value
+/// serves this run.
+async fn agreed_setting<T>(
+    store: &dyn Store,
+    key: &str,
+    keep: impl Fn(&str) -> Option<T>,
+    make: impl Fn() -> Result<(T, String), String>,
+) -> anyhow::Result<(T, bool)> {
+    for _ in 0..5 {
+        let current = store.setting(key).await?;
+        if let Some(kept) = current.as_deref().and_then(&keep) {
+            return Ok((kept, false));
+        }
+        let (made, stored) = make().map_err(anyhow::Error::msg)?;
+        match store
+            .replace_setting(key, current.as_deref(), &stored)
+            .await
+        {
+            Ok(true) => return Ok((made, true)),
+            Ok(false) => continue,
+            Err(e) if e.unavailable_reason().is_some() => {
+                tracing::warn!(setting = key, error = %e, "setting kept for this run only");
+                return Ok((made, true));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("the setting `{key}` kept changing while this server started; start it again")
+}
+
 /// Stores a setting; on a database that cannot be written now (read-only, full) the value still
 /// serves this run, and the server starts to show what is stored.
 async fn remember(
@@ -182,31 +215,17 @@ impl AppState {
                         token.chars().count()
                     );
                 }
-                // The stored hash is kept when it is this token's (replicas starting together
-                // need not race to rewrite it); otherwise this token's replaces it.
-                let kept = store
-                    .setting(secret::SETTING)
-                    .await?
-                    .as_deref()
-                    .and_then(AdminSecret::from_phc)
-                    .filter(|stored| stored.matches_blocking(token));
-                match kept {
-                    Some(secret) => secret,
-                    None => {
-                        let (secret, phc) =
-                            AdminSecret::from_token(token).map_err(anyhow::Error::msg)?;
-                        remember(&*store, secret::SETTING, &phc).await?;
-                        // A replica starting at the same moment may have stored its own hash of
-                        // the same token: use the one kept, so admin sessions hold on both.
-                        store
-                            .setting(secret::SETTING)
-                            .await?
-                            .as_deref()
-                            .and_then(AdminSecret::from_phc)
-                            .filter(|stored| stored.matches_blocking(token))
-                            .unwrap_or(secret)
-                    }
-                }
+                // The stored hash is kept when it is this token's; otherwise this token's
+                // replaces it — once, whichever replica starting at the same moment writes first,
+                // so admin sessions (bound to the hash) hold on all of them.
+                agreed_setting(
+                    &*store,
+                    secret::SETTING,
+                    |stored| AdminSecret::from_phc(stored).filter(|s| s.matches_blocking(token)),
+                    || AdminSecret::from_token(token),
+                )
+                .await?
+                .0
             }
             _ => {
                 let stored = store.setting(secret::SETTING).await?;
@@ -218,10 +237,15 @@ impl AppState {
                     (Some(secret), _) | (None, Some(secret)) => secret,
                     (None, None) => {
                         let token = random_hex(24);
-                        let (secret, phc) =
-                            AdminSecret::from_token(&token).map_err(anyhow::Error::msg)?;
-                        remember(&*store, secret::SETTING, &phc).await?;
-                        generated_token = Some(token);
+                        let (secret, made) =
+                            agreed_setting(&*store, secret::SETTING, AdminSecret::from_phc, || {
+                                AdminSecret::from_token(&token)
+                            })
+                            .await?;
+                        // Another process's token won: it printed its own.
+                        if made {
+                            generated_token = Some(token);
+                        }
                         secret
                     }
                 }
@@ -237,14 +261,17 @@ impl AppState {
                 remember(&*store, secret::LEGACY_SETTING, "").await?;
             }
         }
-        let pending_key = match store.setting("pending_link_key").await? {
-            Some(key) => key,
-            None => {
+        // Signed links must verify on every replica: one key, whoever made it first.
+        let (pending_key, _) = agreed_setting(
+            &*store,
+            "pending_link_key",
+            |stored| Some(stored.to_string()),
+            || {
                 let key = random_hex(32);
-                remember(&*store, "pending_link_key", &key).await?;
-                key
-            }
-        };
+                Ok((key.clone(), key))
+            },
+        )
+        .await?;
         // The model learns every decision already logged before it serves a verdict.
         let models = Arc::new(models);
         learner::remember_marks_in_file(&*store, &models).await?;

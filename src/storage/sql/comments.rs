@@ -714,6 +714,34 @@ pub async fn set_setting<E: Exec>(e: &E, key: &str, value: &str) -> Result<(), S
     Ok(())
 }
 
+/// Sets a server setting only if it still holds `expected` (`None`: only if it is unset); whether
+/// it was set. Processes starting together agree this way on a value each would make its own
+/// (a salted hash, a random key): the first to write wins, the others read the winner's.
+pub async fn replace_setting<E: Exec>(
+    e: &E,
+    key: &str,
+    expected: Option<&str>,
+    value: &str,
+) -> Result<bool, StorageError> {
+    let changed = match expected {
+        None => {
+            e.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                &[&key, &value],
+            )
+            .await?
+        }
+        Some(old) => {
+            e.execute(
+                "UPDATE settings SET value = $1 WHERE key = $2 AND value = $3",
+                &[&value, &key, &old],
+            )
+            .await?
+        }
+    };
+    Ok(changed > 0)
+}
+
 /// Stores a session, dropping expired ones; in a transaction.
 pub async fn create_session<E: Exec>(
     e: &E,
