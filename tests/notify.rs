@@ -670,6 +670,21 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         "the comment's text was mailed to an address that did not say yes"
     );
     let ana_again = top("Ana", true, 2);
+    // An address written so that mail would go to another spelling of a mailbox (quoted) gets
+    // no mail at all: it would be a way past the once-a-day request.
+    let mut resp = agent()
+        .post(&server.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .send_json(
+            json!({"comment_content": "Which markets, asks Zed?", "comment_author": "Zed",
+            "comment_author_email": "\"zed\"@example.org", "notify_replies": true}),
+        )
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "{}",
+        resp.body_mut().read_to_string().unwrap()
+    );
     wait_for_mail(&smtp, "uma@example.org", 1).await;
     wait_for_mail(&smtp, "hana@example.org", 1).await;
     // Uma never confirms: a reply to her is not announced.
@@ -824,6 +839,8 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     wait_for_mail(&smtp, "jo@example.org", 2).await;
     assert_eq!(mail_to(&smtp, "ana@example.org").len(), 4);
     assert_eq!(mail_to(&smtp, "uma@example.org").len(), 1);
+    assert!(mail_to(&smtp, "zed@example.org").is_empty());
+    assert!(mail_to(&smtp, "\"zed\"@example.org").is_empty());
 }
 
 /// `/admin/notifications`: a moderator sets the webhook in a form; a wrong field is shown back

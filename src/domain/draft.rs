@@ -214,6 +214,34 @@ fn has_control_chars(text: &str) -> bool {
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
+/// Whether `email` is a plain mailbox mail can be sent to as it is written: a local part of
+/// letters, digits and `!#$%&'*+/=?^_`{|}~.-` (no quotes, no comments, no second address), and
+/// a domain of at least two labels of letters (any script), digits and inner hyphens. Addresses
+/// the comment form accepts beyond this are kept with the comment but get no mail.
+pub fn is_plain_mailbox(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.chars().count() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
+}
+
 fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
@@ -368,6 +396,29 @@ mod tests {
         assert!(archived.is_ok());
         let too_long = "x".repeat(MAX_ARCHIVED_COMMENT_CHARS + 1);
         assert!(CommentDraft::parse(&sub(&too_long, "", "", ""), Strictness::Archived).is_err());
+    }
+
+    #[test]
+    fn only_plain_mailboxes_get_mail() {
+        for good in [
+            "ana@example.org",
+            "a.b+tag@mail.example.co",
+            "idn@bücher.example",
+        ] {
+            assert!(is_plain_mailbox(good), "{good}");
+        }
+        for bad in [
+            "\"new\"@example.org",
+            "new@example.org,evil@example.com",
+            "n\\ew@example.org",
+            "a..b@example.org",
+            "a@localhost",
+            "a@-x.example",
+            "a@example..org",
+            "no-at-sign",
+        ] {
+            assert!(!is_plain_mailbox(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -342,7 +342,10 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         akismet_guid,
         api_key_id,
     };
-    let notify_replies = s.notify_replies && !new.author_email.is_empty();
+    // Only an address mail can go to as written: a quoted or listed one would be a second way to
+    // name one mailbox past the once-a-day confirmation request, or retried for hours.
+    let notify_replies =
+        s.notify_replies && crate::domain::draft::is_plain_mailbox(&new.author_email);
     let comment = state.store.insert(new).await?;
     if notify_replies {
         // The comment is stored either way; a failed subscription is logged, not the reader's

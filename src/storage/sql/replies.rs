@@ -20,9 +20,17 @@ pub struct Subscriber {
     pub asked_at: Option<String>,
 }
 
-/// The form an address is kept in for its confirmation: trimmed, lower-cased.
+/// The form an address is kept in for its confirmation: trimmed, lower-cased, an international
+/// domain in its ASCII form (`bücher.example` and `xn--bcher-kva.example` are one mailbox).
 pub fn address_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim().to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email;
+    };
+    match url::Host::parse(domain) {
+        Ok(url::Host::Domain(ascii)) => format!("{local}@{ascii}"),
+        _ => email,
+    }
 }
 
 const SUBSCRIBE: &str = "INSERT INTO reply_subscriptions (comment_id, created_at) VALUES ($1, $2) \
@@ -123,3 +131,15 @@ pub const STATEMENTS: &[&str] = &[
     ANNOUNCED,
     ANNOUNCE,
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_mailbox_is_one_key() {
+        assert_eq!(
+            super::address_key(" IDN@Bücher.Example "),
+            super::address_key("idn@xn--bcher-kva.example")
+        );
+        assert_eq!(super::address_key("Ana@Example.org"), "ana@example.org");
+    }
+}
