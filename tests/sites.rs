@@ -59,6 +59,25 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
     let listed = ok(&["sites", "list", "--db", db], dir.path());
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(!listed.contains("docs"));
+    // The default site has one title, its pages': lists show it, and giving the default site a
+    // title gives it to the pages.
+    assert!(listed.contains("\"title\":\"My blog\""), "{listed}");
+    let retitled = ok(
+        &[
+            "sites",
+            "add",
+            "default",
+            "--title",
+            "Anna's Slow Blog",
+            "--db",
+            db,
+        ],
+        dir.path(),
+    );
+    assert!(
+        retitled.contains("\"title\":\"Anna's Slow Blog\""),
+        "{retitled}"
+    );
 
     let server = Server::start(dir.path().join("db.sqlite").as_path(), &model(), &[]);
     let admin = |method: &str, path: &str, body: Option<&str>| server.admin_api(method, path, body);
@@ -88,6 +107,20 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
         body.contains("\"docs\"") && body.contains("\"blog\""),
         "{body}"
     );
+    assert!(body.contains("\"title\":\"Anna's Slow Blog\""), "{body}");
+    assert!(
+        server.get_text("/").contains("Anna&#39;s Slow Blog")
+            || server.get_text("/").contains("Anna's Slow Blog"),
+        "the pages show the site's title"
+    );
+    let (status, body) = admin(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"default","title":"Anna Writes"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"title\":\"Anna Writes\""), "{body}");
+    assert!(server.get_text("/").contains("Anna Writes"));
     // The server sees the new site's origin at once.
     let preflight = agent()
         .run(

@@ -78,7 +78,11 @@ pub fn run(args: SitesArgs) -> anyhow::Result<()> {
                 origins,
                 settings,
             };
-            let site = rt.block_on(store.add_site(&change))?;
+            let site = rt.block_on(async {
+                let site = store.add_site(&change).await?;
+                crate::web::identity::retitle_default(&*store, &change).await?;
+                crate::web::identity::titled(&*store, site).await
+            })?;
             let verb = if existing.is_some() {
                 "changed"
             } else {
@@ -89,6 +93,7 @@ pub fn run(args: SitesArgs) -> anyhow::Result<()> {
         }
         SitesCommand::List => {
             for site in rt.block_on(store.sites())? {
+                let site = rt.block_on(crate::web::identity::titled(&*store, site))?;
                 println!("{}", serde_json::to_string(&site)?);
             }
         }

@@ -16,7 +16,15 @@ use serde_json::json;
 
 /// `GET /api/v1/admin/sites`: every site with the origins in effect (`--site-origin` included).
 pub async fn list(_: Admin, State(state): State<AppState>) -> impl IntoResponse {
-    let sites: Vec<Site> = state.sites.all().iter().map(|s| (**s).clone()).collect();
+    let sites: Vec<Site> = state
+        .sites
+        .all()
+        .iter()
+        .map(|s| Site {
+            title: state.site_title(s),
+            ..(**s).clone()
+        })
+        .collect();
     Json(json!({ "sites": sites }))
 }
 
@@ -71,6 +79,11 @@ pub async fn add(
     let change = body.into_change()?;
     let existed = state.sites.by_name(change.name.as_str()).is_some();
     let site = state.site_store.add_site(&change).await?;
+    super::identity::retitle_default(&*state.store, &change).await?;
+    state.identity.store(std::sync::Arc::new(
+        super::identity::Identity::load(&*state.store).await?,
+    ));
+    let site = super::identity::titled(&*state.store, site).await?;
     state.sites.reload(&*state.site_store).await?;
     let status = if existed {
         StatusCode::OK

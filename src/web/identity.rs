@@ -2,7 +2,8 @@
 //! links, accent colour and logo. Kept in the settings table (`site.*` keys); `serve` flags
 //! store theirs at start, and `/admin` → Settings edits them while serving.
 
-use crate::storage::{CommentStore, StorageError};
+use crate::domain::{DEFAULT_SITE, DEFAULT_SITE_NAME, Site};
+use crate::storage::{CommentStore, SiteChange, StorageError};
 
 /// Settings keys, in the order the Settings form shows them.
 pub const KEYS: [&str; 6] = [
@@ -39,6 +40,29 @@ impl Default for Identity {
             accent: String::new(),
             logo: String::new(),
         }
+    }
+}
+
+/// The site as lists show it: the default site by the title its pages show (`site.title`), not
+/// the placeholder its row keeps; another site by its own.
+pub async fn titled(store: &dyn CommentStore, mut site: Site) -> Result<Site, StorageError> {
+    if site.id == DEFAULT_SITE {
+        site.title = Identity::load(store).await?.title;
+    }
+    Ok(site)
+}
+
+/// A title given to the default site (`sites add default --title`, the admin API) is its pages'
+/// title: one title for the default site, wherever it is set.
+pub async fn retitle_default(
+    store: &dyn CommentStore,
+    change: &SiteChange,
+) -> Result<(), StorageError> {
+    match &change.title {
+        Some(title) if change.name.as_str() == DEFAULT_SITE_NAME => {
+            store.set_setting("site.title", title).await
+        }
+        _ => Ok(()),
     }
 }
 
