@@ -36,7 +36,7 @@ impl FromRequestParts<AppState> for Admin {
 /// Once an old (unsalted SHA-256) secret's token is proven, stores its salted Argon2id hash in the
 /// background and blanks the old one — a deployment on its generated token never passes it at
 /// start, where the other upgrade happens. Once per process.
-pub(super) fn upgrade_old_secret(state: &AppState, token: &str) {
+fn upgrade_old_secret(state: &AppState, token: &str) {
     if !state.admin.claim_upgrade() {
         return;
     }
@@ -76,16 +76,33 @@ pub(super) async fn bearer(
     else {
         return Ok(false);
     };
+    if prove(state, token, ip).await? {
+        Ok(true)
+    } else {
+        Err(WebError::Unauthorized)
+    }
+}
+
+/// Checks a presented admin token from `ip` (a bearer header or the sign-in form): `Ok(true)`
+/// when it is the secret (the address's failures forgotten, an old hash upgraded), `Ok(false)`
+/// when it is not (a failure the throttle counts), `Err` (429) while `ip` must wait or other
+/// checks fill the slow queue.
+pub(super) async fn prove(
+    state: &AppState,
+    token: &str,
+    ip: std::net::IpAddr,
+) -> Result<bool, WebError> {
     state.auth_throttle.check(ip)?;
-    match state.admin.check(token.trim()).await {
+    let token = token.trim();
+    match state.admin.check(token).await {
         Check::Right => {
             state.auth_throttle.succeeded(ip);
-            upgrade_old_secret(state, token.trim());
+            upgrade_old_secret(state, token);
             Ok(true)
         }
         Check::Wrong => {
             state.auth_throttle.failed(ip);
-            Err(WebError::Unauthorized)
+            Ok(false)
         }
         Check::Busy => Err(WebError::TooManyAttempts(1)),
     }

@@ -505,18 +505,11 @@ pub async fn login(
     let ip = state.proxies.client_ip(peer.ip(), &headers);
     state.auth_throttle.check(ip)?;
     let token = form_field(&body, "token")?.unwrap_or_default();
-    let check = state.admin.check(token.trim()).await;
-    if check == super::secret::Check::Busy {
-        return Err(WebError::TooManyAttempts(1));
-    }
-    if check == super::secret::Check::Wrong {
-        state.auth_throttle.failed(ip);
+    if !super::admin::prove(&state, &token, ip).await? {
         let mut response = login_page(Some("That token is not right.")).into_response();
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(response);
     }
-    state.auth_throttle.succeeded(ip);
-    super::admin::upgrade_old_secret(&state, token.trim());
     let id = state.sessions.create().await?;
     let cookie = Cookie::build((COOKIE, id))
         .path("/admin")

@@ -114,7 +114,6 @@ pub async fn save(
     for (key, value) in &values {
         state.store.set_setting(key, value).await?;
     }
-    let site = Identity::load(&*state.store).await?;
-    state.identity.store(std::sync::Arc::new(site));
+    state.reload_identity().await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }

@@ -79,11 +79,13 @@ pub async fn add(
     let change = body.into_change()?;
     let existed = state.sites.by_name(change.name.as_str()).is_some();
     let site = state.site_store.add_site(&change).await?;
-    super::identity::retitle_default(&*state.store, &change).await?;
-    state.identity.store(std::sync::Arc::new(
-        super::identity::Identity::load(&*state.store).await?,
-    ));
-    let site = super::identity::titled(&*state.store, site).await?;
+    if super::identity::retitle_default(&*state.store, &change).await? {
+        state.reload_identity().await?;
+    }
+    let site = Site {
+        title: state.site_title(&site),
+        ..site
+    };
     state.sites.reload(&*state.site_store).await?;
     let status = if existed {
         StatusCode::OK

@@ -30,6 +30,18 @@ pub struct Identity {
     pub logo: String,
 }
 
+impl Identity {
+    /// The name `site` goes by in mail and lists: the default site by these pages' title, not
+    /// the placeholder its row keeps; another site by its own.
+    pub fn title_of(&self, site: &Site) -> String {
+        if site.id == DEFAULT_SITE {
+            self.title.clone()
+        } else {
+            site.title.clone()
+        }
+    }
+}
+
 impl Default for Identity {
     fn default() -> Self {
         Identity {
@@ -47,22 +59,23 @@ impl Default for Identity {
 /// the placeholder its row keeps; another site by its own.
 pub async fn titled(store: &dyn CommentStore, mut site: Site) -> Result<Site, StorageError> {
     if site.id == DEFAULT_SITE {
-        site.title = Identity::load(store).await?.title;
+        site.title = Identity::load(store).await?.title_of(&site);
     }
     Ok(site)
 }
 
 /// A title given to the default site (`sites add default --title`, the admin API) is its pages'
-/// title: one title for the default site, wherever it is set.
+/// title: one title for the default site, wherever it is set. Whether the pages' title changed.
 pub async fn retitle_default(
     store: &dyn CommentStore,
     change: &SiteChange,
-) -> Result<(), StorageError> {
+) -> Result<bool, StorageError> {
     match &change.title {
         Some(title) if change.name.as_str() == DEFAULT_SITE_NAME => {
-            store.set_setting("site.title", title).await
+            store.set_setting("site.title", title).await?;
+            Ok(true)
         }
-        _ => Ok(()),
+        _ => Ok(false),
     }
 }
 

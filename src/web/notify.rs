@@ -335,25 +335,20 @@ async fn deliver(
         Err(e) => return (done, Some(e.to_string())),
     };
     let mut failure = None;
-    // The reader the comment replies to, whatever the moderators chose to hear of.
-    if matches!(
+    // Readers' mail, whatever the moderators chose to hear of: when a comment may have been
+    // published, the reader it replies to, and its own author's confirmation request.
+    let readers_news = matches!(
         item.event.as_str(),
         "comment.published" | "comment.moderated"
-    ) && !done.iter().any(|c| c == REPLY_CHANNEL)
-    {
+    );
+    if readers_news && !done.iter().any(|c| c == REPLY_CHANNEL) {
         match super::replies::announce(state, &site, &comment).await {
             Ok(true) => done.push(REPLY_CHANNEL.into()),
             Ok(false) => {}
             Err(why) => failure = Some(why),
         }
     }
-    // The comment's own author, if they asked to hear of replies and their address has not
-    // said yes yet.
-    if matches!(
-        item.event.as_str(),
-        "comment.published" | "comment.moderated"
-    ) && !done.iter().any(|c| c == CONFIRM_CHANNEL)
-    {
+    if readers_news && !done.iter().any(|c| c == CONFIRM_CHANNEL) {
         match super::replies::ask_to_confirm(state, &site, &comment).await {
             Ok(true) => done.push(CONFIRM_CHANNEL.into()),
             Ok(false) => {}

@@ -368,11 +368,15 @@ impl AppState {
     /// The name a site goes by in mail and lists: for the default site, the title its pages
     /// show (`--site-title`, `/admin` → Settings), not the stored placeholder.
     pub fn site_title(&self, site: &crate::domain::Site) -> String {
-        if site.id == crate::domain::DEFAULT_SITE {
-            self.identity().title.clone()
-        } else {
-            site.title.clone()
-        }
+        self.identity().title_of(site)
+    }
+
+    /// Reads the site's identity again after its settings changed (`/admin` → Settings, a title
+    /// given to the default site), for the pages this process serves.
+    pub(super) async fn reload_identity(&self) -> Result<(), crate::storage::StorageError> {
+        let site = super::identity::Identity::load(&*self.store).await?;
+        self.identity.store(Arc::new(site));
+        Ok(())
     }
 
     /// The model in service as shown in page footers: version and training date.
