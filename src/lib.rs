@@ -13,9 +13,11 @@
 pub mod akismet;
 pub mod articles;
 pub mod cli;
-pub mod data;
+/// The labeled comment record and training-file loaders (crate `replyguard-engine`).
+pub use replyguard_engine::data;
 pub mod domain;
-pub mod engine;
+/// The classification engine: its own crate, `replyguard-engine` (in `src/engine/`).
+pub use replyguard_engine as engine;
 pub mod eval;
 pub mod export;
 pub mod import;

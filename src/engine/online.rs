@@ -9,8 +9,8 @@ use super::site_counts::SiteCounts;
 use super::site_layer::{self, SiteLayer};
 use super::site_prior;
 use super::train::Corpus;
+use crate::Verdict;
 use crate::data::{Comment, CommentView, Label};
-use crate::engine::Verdict;
 
 /// How a site's own examples are learned.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -397,8 +397,8 @@ mod tests {
     #[test]
     fn a_lesson_taken_back_leaves_the_model_as_it_was() {
         let bytes = include_bytes!("../../models/default.rgm");
-        let model = crate::engine::model_file::decode(bytes, std::path::Path::new("default.rgm"))
-            .expect("model");
+        let model =
+            crate::model_file::decode(bytes, std::path::Path::new("default.rgm")).expect("model");
         let comment = Comment {
             comment_content: "Zorblax tonic from the stadium gates. Bookmarked!".into(),
             comment_author: Some("maria.k".into()),
@@ -435,8 +435,8 @@ mod tests {
     #[test]
     fn a_round_from_the_site_sums_equals_relearning_every_lesson() {
         let bytes = include_bytes!("../../models/default.rgm");
-        let model = crate::engine::model_file::decode(bytes, std::path::Path::new("default.rgm"))
-            .expect("model");
+        let model =
+            crate::model_file::decode(bytes, std::path::Path::new("default.rgm")).expect("model");
         let texts = [
             (
                 "Great video, the chorus at 2:10 gives me chills",
@@ -550,8 +550,8 @@ mod tests {
         // Saved to a file (as `train --feedback` saves it), it reads back as the same model.
         let mut folded = round.model.clone();
         folded.meta.vocabulary_size = folded.core.vocab.len();
-        let saved = crate::engine::model_file::encode(&folded);
-        let loaded = crate::engine::model_file::decode(&saved, std::path::Path::new("site.rgm"))
+        let saved = crate::model_file::encode(&folded);
+        let loaded = crate::model_file::decode(&saved, std::path::Path::new("site.rgm"))
             .expect("learned model");
         for comment in &comments {
             let a = round.model.core.score(comment.view(), &mut scratch);

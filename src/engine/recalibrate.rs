@@ -185,7 +185,7 @@ fn tokens_key(tokens: &[(u64, u32)]) -> u64 {
 mod tests {
     use super::*;
     use crate::data::{Comment, Label};
-    use crate::engine::train::{Corpus, TrainParams, fit_core};
+    use crate::train::{Corpus, TrainParams, fit_core};
 
     fn site_example(corpus: &Corpus, r: usize, label: Label, weight: f64) -> Example {
         Example {
@@ -287,10 +287,10 @@ mod tests {
     fn thresholds_reject(
         r: &Recalibrated,
         calibration: Calibration,
-        score: crate::engine::model::Score,
+        score: crate::model::Score,
     ) -> bool {
         r.thresholds
             .verdict(calibration.probability(score.log_odds), score.sender)
-            == crate::engine::Verdict::Rejected
+            == crate::Verdict::Rejected
     }
 }

@@ -42,7 +42,7 @@ pub const WEIGHT: f64 = 0.5;
 impl SiteLayer {
     /// Learns one example of the site's (or takes it back): it counts once, whatever weight it
     /// carries in the model file's counts (an example of weight 0 teaches nothing).
-    pub fn learn(&mut self, example: &crate::engine::model::Example) {
+    pub fn learn(&mut self, example: &crate::model::Example) {
         let tokens = example.tokens.iter().map(|&(h, _)| h);
         self.add(tokens, example.label, example.weight.signum());
     }

@@ -1,4 +1,12 @@
-//! The classification engine: normalize → tokenize → features → naive Bayes → calibrated verdict.
+//! The classification engine: normalize → tokenize → features → naive Bayes → calibrated verdict;
+//! and [`data`], the labeled comment record with the loaders of training files.
+//!
+//! The `replyguard` crate re-exports it as `replyguard::engine` (and `replyguard::data`).
+
+// No unsafe code of our own, as in the server crate.
+#![forbid(unsafe_code)]
+
+pub mod data;
 
 mod column_stats;
 pub mod decision;
