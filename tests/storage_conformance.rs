@@ -1423,7 +1423,6 @@ async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
     windows_read_pages_by_cursor_or_offset(&*store).await;
-    numbered_pages_match_offset_after_a_random_history(&*store).await;
     learning_log_follows_decisions(&*store).await;
     unchallenged_comments_are_learned_once(&*store).await;
     concurrent_inserts_are_all_kept(store.clone()).await;
@@ -1455,6 +1454,26 @@ async fn postgres_conforms() {
     let mut cluster = PgCluster::start();
     let url = cluster.database();
     conformance(&Database::Postgres(url)).await;
+}
+
+// The numbered-page invariant is the longest part of the suite (10k operations): a test of its
+// own per backend, on a store of its own, runs beside the rest instead of after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_numbers_pages_like_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage::open(&Database::Sqlite(dir.path().join("db.sqlite")))
+        .await
+        .unwrap();
+    numbered_pages_match_offset_after_a_random_history(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_numbers_pages_like_offset() {
+    let mut cluster = PgCluster::start();
+    let store = storage::open(&Database::Postgres(cluster.database()))
+        .await
+        .unwrap();
+    numbered_pages_match_offset_after_a_random_history(&*store).await;
 }
 
 /// The tables and columns of both backends, as `table.column` lines, after every migration.
