@@ -218,14 +218,16 @@ impl AppState {
                 // The stored hash is kept when it is this token's; otherwise this token's
                 // replaces it — once, whichever replica starting at the same moment writes first,
                 // so admin sessions (bound to the hash) hold on all of them.
-                agreed_setting(
+                let (secret, _) = agreed_setting(
                     &*store,
                     secret::SETTING,
                     |stored| AdminSecret::from_phc(stored).filter(|s| s.matches_blocking(token)),
                     || AdminSecret::from_token(token),
                 )
-                .await?
-                .0
+                .await?;
+                // Kept or made, the secret is this token's.
+                secret.trust(token);
+                secret
             }
             _ => {
                 let stored = store.setting(secret::SETTING).await?;
@@ -244,6 +246,7 @@ impl AppState {
                             .await?;
                         // Another process's token won: it printed its own.
                         if made {
+                            secret.trust(&token);
                             generated_token = Some(token);
                         }
                         secret
