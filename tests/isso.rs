@@ -605,6 +605,193 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     assert!(feed.contains("Post A"), "{feed}");
 }
 
+/// A site's history goes back to Isso: `export --format isso` writes a database the real Isso
+/// server opens and serves, with the thread's title, replies under their top-level comment, a
+/// removed comment kept as Isso's placeholder for its reply, the likes counted here, and a voter
+/// filter that keeps an author from liking their own comment.
+#[test]
+fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let db_arg = db.to_str().unwrap();
+    let site = "http://blog.test";
+    let ok = |args: &[&str]| {
+        let out = common::run(args, None, dir.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["sites", "add", "blog", "--origin", site, "--db", db_arg]);
+    // Behind a proxy, so a reader other than the authors (X-Forwarded-For) can like.
+    let server = Server::start(
+        &db,
+        &model(),
+        &["--min-form-seconds", "0", "--trusted-proxy", "127.0.0.1"],
+    );
+    let post = |uri: &str, body: Value| -> i64 {
+        let (status, _, text) = call(
+            &server,
+            "POST",
+            &format!("/isso/new?uri={uri}"),
+            site,
+            Some(&body.to_string()),
+            None,
+        );
+        assert_eq!(status, 201, "published: {text}");
+        serde_json::from_str::<Value>(&text).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let first = post(
+        "/a/",
+        serde_json::json!({"text": "The second section made it click for me, thanks.",
+            "author": "Ana", "email": "ana@example.org", "title": "Post A"}),
+    );
+    let reply = post(
+        "/a/",
+        serde_json::json!({"text": "Same here, the diagrams helped a lot.", "author": "Bo",
+            "parent": first}),
+    );
+    let deeper = post(
+        "/a/",
+        serde_json::json!({"text": "Agreed with both of you on the diagrams.", "author": "Cy",
+            "parent": reply}),
+    );
+    let removed = post(
+        "/b/",
+        serde_json::json!({"text": "Is there a follow-up planned?", "author": "Di",
+            "title": "Post B"}),
+    );
+    let answer = post(
+        "/b/",
+        serde_json::json!({"text": "Yes, next month, on the same topic.", "author": "Ed",
+            "parent": removed}),
+    );
+    let like = agent()
+        .post(&server.url(&format!("/isso/id/{first}/like")))
+        .header("Origin", site)
+        .header("X-Forwarded-For", "198.51.100.7")
+        .send_empty()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(like.contains("\"likes\":1"), "{like}");
+    let (status, _) = server.admin_api(
+        "POST",
+        &format!("/api/v1/admin/comments/{removed}/spam"),
+        None,
+    );
+    assert_eq!(status, 200);
+
+    let exported = dir.path().join("isso.db");
+    // A database needs a file.
+    let out = common::run(
+        &[
+            "export", "--format", "isso", "--site", "blog", "--db", db_arg,
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+    let out = common::run(
+        &[
+            "export",
+            "--format",
+            "isso",
+            "--site",
+            "nosuch",
+            "--db",
+            db_arg,
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no site `nosuch`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!exported.exists(), "a failed export leaves no file");
+    ok(&[
+        "export",
+        "--format",
+        "isso",
+        "--site",
+        "blog",
+        "--db",
+        db_arg,
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+
+    let isso = IssoServer::start(dir.path(), &exported, false);
+    let get = |path: &str| -> Value {
+        agent()
+            .get(&format!("{}{path}", isso.url))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let a = get("/?uri=/a/&nested_limit=5");
+    let top = &a["replies"].as_array().unwrap()[0];
+    assert_eq!(top["id"].as_i64(), Some(first), "{a}");
+    assert_eq!(top["author"], "Ana", "{a}");
+    assert!(
+        top["text"].as_str().unwrap().contains("made it click"),
+        "{a}"
+    );
+    assert_eq!(top["likes"], 1, "{a}");
+    assert!(top["created"].as_f64().unwrap() > 1.6e9, "{a}");
+    // Isso nests one level: the reply to the reply hangs under the top-level comment.
+    let under: Vec<i64> = top["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(under, vec![reply, deeper], "{a}");
+    // The comment marked spam stays only as the placeholder its reply hangs under.
+    let b = get("/?uri=/b/&nested_limit=5");
+    let placeholder = &b["replies"].as_array().unwrap()[0];
+    assert_eq!(placeholder["id"].as_i64(), Some(removed), "{b}");
+    assert_eq!(placeholder["mode"], 4, "{b}");
+    assert!(!b.to_string().contains("follow-up planned"), "{b}");
+    assert_eq!(
+        placeholder["replies"][0]["id"].as_i64(),
+        Some(answer),
+        "{b}"
+    );
+    // Isso's own counter and titles read the threads.
+    let counts: Value = agent()
+        .post(&format!("{}/count", isso.url))
+        .send_json(serde_json::json!(["/a/", "/b/"]))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(counts, serde_json::json!([3, 1]));
+    // The author's address is in the voter filter: their own like does not count.
+    let liked: Value = agent()
+        .post(&format!("{}/id/{first}/like", isso.url))
+        .send_empty()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(liked["likes"], 1, "{liked}");
+    // No e-mail address is in what Isso serves.
+    assert!(!a.to_string().contains("ana@example.org"));
+}
+
 /// The edit cookie an answer sets for comment `id`, as the widget sends it back.
 fn edit_cookie(headers: &ureq::http::HeaderMap, id: i64) -> String {
     headers

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// `wxr` (WordPress's importer and `replyguard import` read it), `disqus`, or `jsonl` (training
-    /// records labeled by the moderation: published = ham, spam = spam).
+    /// `wxr` (WordPress's importer and `replyguard import` read it), `disqus`, `isso` (an Isso
+    /// database of one site, written to --out), or `jsonl` (training records labeled by the
+    /// moderation: published = ham, spam = spam).
     #[arg(long, value_enum)]
     pub format: Format,
     /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
@@ -25,6 +26,9 @@ pub struct ExportArgs {
     /// Address the site is served under, for article links.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub site_url: String,
+    /// With --format isso: the site whose threads to export (`replyguard sites list`).
+    #[arg(long, default_value = "default")]
+    pub site: String,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
@@ -38,8 +42,30 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         store: &*store,
         rt: rt.handle(),
     };
-    let counts = match &args.out {
-        Some(path) => {
+    let counts = match (&args.out, args.format) {
+        (None, Format::Isso) => return Err(export::ExportError::NeedsFile.into()),
+        (Some(path), Format::Isso) => {
+            // Built beside the target and renamed over it, as below.
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            let counts = export::isso::write(
+                &source,
+                &*store,
+                &files,
+                &args.site,
+                &args.site_url,
+                tmp.path(),
+            )?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            counts
+        }
+        (Some(path), _) => {
             // Written beside the target and renamed over it: a failed export leaves no half file.
             let dir = path
                 .parent()
@@ -56,7 +82,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             counts
         }
-        None => {
+        (None, _) => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;

@@ -1,6 +1,6 @@
 //! Writing a site's comments out again: WordPress WXR (which WordPress's importer and
-//! `replyguard import` read), Disqus XML, and JSONL in the training format with the labels the
-//! moderation gave. Comments are read from the store in pages, so memory stays flat however many
+//! `replyguard import` read), Disqus XML, an Isso database ([`isso`]), and JSONL in the training
+//! format with the labels the moderation gave. Comments are read from the store in pages, so memory stays flat however many
 //! there are.
 
 use crate::articles::Article;
@@ -9,6 +9,8 @@ use crate::storage::{ExportComment, ImportStore, StorageError, StoredArticle};
 use quick_xml::escape::escape;
 use std::io::Write;
 
+pub mod isso;
+
 /// Errors of an export.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -16,6 +18,12 @@ pub enum ExportError {
     Storage(#[from] StorageError),
     #[error("cannot write the export: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot write the Isso database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("there is no site `{0}` (see `replyguard sites list`)")]
+    UnknownSite(String),
+    #[error("--format isso writes an SQLite database: give the file with --out")]
+    NeedsFile,
 }
 
 /// The export formats.
@@ -24,6 +32,7 @@ pub enum Format {
     Wxr,
     Disqus,
     Jsonl,
+    Isso,
 }
 
 /// What was written.
@@ -169,6 +178,8 @@ pub fn write(
         Format::Wxr => wxr(store, files, site, out),
         Format::Disqus => disqus(store, files, site, out),
         Format::Jsonl => jsonl(store, out),
+        // A database, not a stream: `isso::write` with the file's path.
+        Format::Isso => Err(ExportError::NeedsFile),
     }
 }
 
