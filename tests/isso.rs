@@ -510,15 +510,7 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     let db = dir.path().join("db.sqlite");
     let db_arg = db.to_str().unwrap();
     let site = "http://blog.test";
-    let ok = |args: &[&str]| {
-        let out = common::run(args, None, dir.path());
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let ok = |args: &[&str]| succeeds(dir.path(), args);
     ok(&["sites", "add", "blog", "--origin", site, "--db", db_arg]);
     let model = model();
     let import = [
@@ -543,7 +535,8 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     // --format names what the file must be.
     let json = dir.path().join("comments.json");
     std::fs::write(&json, "[]").unwrap();
-    let out = common::run(
+    refused(
+        dir.path(),
         &[
             "import",
             "--format",
@@ -554,14 +547,7 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
             "--model",
             model.to_str().unwrap(),
         ],
-        None,
-        dir.path(),
-    );
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("is not a Isso database file"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "is not a Isso database file",
     );
     assert!(again.contains("already"), "{again}");
 
@@ -616,12 +602,7 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
     let db_arg = db.to_str().unwrap();
     let site = "http://blog.test";
     let ok = |args: &[&str]| {
-        let out = common::run(args, None, dir.path());
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeds(dir.path(), args);
     };
     ok(&["sites", "add", "blog", "--origin", site, "--db", db_arg]);
     // Behind a proxy, so a reader other than the authors (X-Forwarded-For) can like.
@@ -688,16 +669,15 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
 
     let exported = dir.path().join("isso.db");
     // A database needs a file.
-    let out = common::run(
+    refused(
+        dir.path(),
         &[
             "export", "--format", "isso", "--site", "blog", "--db", db_arg,
         ],
-        None,
-        dir.path(),
+        "--out",
     );
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
-    let out = common::run(
+    refused(
+        dir.path(),
         &[
             "export",
             "--format",
@@ -709,14 +689,7 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
             "--out",
             exported.to_str().unwrap(),
         ],
-        None,
-        dir.path(),
-    );
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no site `nosuch`"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "no site `nosuch`",
     );
     assert!(!exported.exists(), "a failed export leaves no file");
     ok(&[
@@ -790,6 +763,22 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
     assert_eq!(liked["likes"], 1, "{liked}");
     // No e-mail address is in what Isso serves.
     assert!(!a.to_string().contains("ana@example.org"));
+}
+
+/// Runs the CLI with `args` and checks that it succeeds; its standard output.
+fn succeeds(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = common::run(args, None, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the CLI with `args` and checks that it fails saying `message`.
+fn refused(dir: &std::path::Path, args: &[&str], message: &str) {
+    let out = common::run(args, None, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(stderr.contains(message), "{args:?}: {stderr}");
 }
 
 /// The edit cookie an answer sets for comment `id`, as the widget sends it back.
