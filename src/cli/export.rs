@@ -17,8 +17,9 @@ pub struct ExportArgs {
     /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
     #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
     pub db: Database,
-    /// Write here (replaced only once the export is complete) instead of stdout.
-    #[arg(long, short)]
+    /// Write here (replaced only once the export is complete) instead of stdout; required by
+    /// `isso`, which writes a database.
+    #[arg(long, short, required_if_eq("format", "isso"))]
     pub out: Option<PathBuf>,
     /// The Markdown articles `serve` shows (default: the built-in one).
     #[arg(long, env = "REPLYGUARD_ARTICLES")]
