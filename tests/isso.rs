@@ -605,6 +605,25 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         succeeds(dir.path(), args);
     };
     ok(&["sites", "add", "blog", "--origin", site, "--db", db_arg]);
+    // A WordPress blog's history, HTML comments included, brought to the site (the fixture
+    // holds one record the import refuses on purpose).
+    let wxr = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import/wordpress.wxr");
+    let model_path = model();
+    refused(
+        dir.path(),
+        &[
+            "import",
+            wxr.to_str().unwrap(),
+            "--site",
+            "blog",
+            "--db",
+            db_arg,
+            "--model",
+            model_path.to_str().unwrap(),
+        ],
+        "everything else was imported",
+    );
     // Behind a proxy, so a reader other than the authors (X-Forwarded-For) can like.
     let server = Server::start(
         &db,
@@ -627,7 +646,7 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
     };
     let first = post(
         "/a/",
-        serde_json::json!({"text": "The second section made it click for me, thanks.",
+        serde_json::json!({"text": "The second section made it click for me, thanks: 5*3*2 = 30.",
             "author": "Ana", "email": "ana@example.org", "title": "Post A"}),
     );
     let reply = post(
@@ -704,6 +723,27 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         exported.to_str().unwrap(),
     ]);
 
+    // Replacing a file keeps its mode (and owner): Isso, as its own user, must still read it.
+    std::fs::set_permissions(
+        &exported,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    ok(&[
+        "export",
+        "--format",
+        "isso",
+        "--site",
+        "blog",
+        "--db",
+        db_arg,
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&exported).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o644);
     let isso = IssoServer::start(dir.path(), &exported, false);
     let get = |path: &str| -> Value {
         agent()
@@ -718,8 +758,12 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
     let top = &a["replies"].as_array().unwrap()[0];
     assert_eq!(top["id"].as_i64(), Some(first), "{a}");
     assert_eq!(top["author"], "Ana", "{a}");
+    // Plain text reads as typed (Isso renders Markdown: the export escapes it).
     assert!(
-        top["text"].as_str().unwrap().contains("made it click"),
+        top["text"]
+            .as_str()
+            .unwrap()
+            .contains("made it click for me, thanks: 5*3*2 = 30."),
         "{a}"
     );
     assert_eq!(top["likes"], 1, "{a}");
@@ -763,6 +807,13 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
     assert_eq!(liked["likes"], 1, "{liked}");
     // No e-mail address is in what Isso serves.
     assert!(!a.to_string().contains("ana@example.org"));
+    // The imported post's comments, under the path of its address: their HTML as formatting.
+    let post = get("/?uri=/2019/04/12/sourdough-at-altitude/&nested_limit=5").to_string();
+    assert!(post.contains("<strong>gummy</strong>"), "{post}");
+    assert!(
+        !post.contains("&lt;strong") && !post.contains("<script"),
+        "{post}"
+    );
 }
 
 /// Runs the CLI with `args` and checks that it succeeds; its standard output.

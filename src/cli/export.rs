@@ -62,6 +62,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 tmp.path(),
             )?;
             tmp.as_file().sync_all()?;
+            keep_owner_and_mode(tmp.path(), path);
             tmp.persist(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             counts
@@ -79,6 +80,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             out.flush()?;
             drop(out);
             tmp.as_file().sync_all()?;
+            keep_owner_and_mode(tmp.path(), path);
             tmp.persist(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             counts
@@ -96,4 +98,17 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         counts.articles, counts.comments
     );
     Ok(())
+}
+
+/// Gives the export about to replace `target` the replaced file's mode and owner: a file a
+/// service reads (Isso's database, as its own user) stays readable by it. A new file keeps the
+/// temporary file's owner-only mode: exports hold e-mail and IP addresses. Best effort: changing
+/// the owner needs the right to.
+fn keep_owner_and_mode(tmp: &std::path::Path, target: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(old) = std::fs::metadata(target) else {
+        return;
+    };
+    let _ = std::os::unix::fs::chown(tmp, Some(old.uid()), Some(old.gid()));
+    let _ = std::fs::set_permissions(tmp, old.permissions());
 }

@@ -37,11 +37,12 @@ const SCHEMA: &str = "
     CREATE TABLE preferences (key VARCHAR PRIMARY KEY, value VARCHAR);
 ";
 
-/// One page of the site to export: its Isso uri, title, and the key its comments are stored under.
+/// One page of the site to export: its Isso uri, title, and the keys its comments are stored
+/// under (an article's slug, a thread's path; both when an article's address is a thread's).
 struct Page {
     uri: String,
     title: String,
-    key: String,
+    keys: Vec<String>,
 }
 
 /// Writes site `site_name`'s threads (and, for the default site, its articles, at the path of
@@ -60,29 +61,30 @@ pub fn write(
         .iter()
         .find(|s| s.name.as_str() == site_name)
         .ok_or_else(|| ExportError::UnknownSite(site_name.to_string()))?;
+    // Articles (built-in or imported: an import can bring a blog's posts to any site) and the
+    // site's threads; a page without a comment of this site is left out below.
     let mut pages: Vec<Page> = Vec::new();
-    if site.id == crate::domain::DEFAULT_SITE {
-        for item in super::items(source, files)? {
-            let link = super::link(site_url, &item.article);
-            let uri = url::Url::parse(&link)
-                .map(|u| u.path().to_string())
-                .unwrap_or_else(|_| format!("/articles/{}", item.article.slug));
+    let mut by_uri: HashMap<String, usize> = HashMap::new();
+    let mut add = |uri: String, title: String, key: String| match by_uri.get(&uri) {
+        Some(&at) => pages[at].keys.push(key),
+        None => {
+            by_uri.insert(uri.clone(), pages.len());
             pages.push(Page {
                 uri,
-                title: item.article.title,
-                key: item.article.slug,
+                title,
+                keys: vec![key],
             });
         }
+    };
+    for item in super::items(source, files)? {
+        let link = super::link(site_url, &item.article);
+        let uri = url::Url::parse(&link)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| format!("/articles/{}", item.article.slug));
+        add(uri, item.article.title, item.article.slug);
     }
     for thread in rt.block_on(store.threads(site.id, MAX_THREADS))? {
-        if pages.iter().any(|p| p.uri == thread.uri) {
-            continue;
-        }
-        pages.push(Page {
-            key: thread.uri.clone(),
-            uri: thread.uri,
-            title: thread.title,
-        });
+        add(thread.uri.clone(), thread.title, thread.uri);
     }
 
     let mut db = Connection::open(path)?;
@@ -92,12 +94,15 @@ pub fn write(
     let mut counts = Counts::default();
     for page in &pages {
         let mut comments: Vec<ExportComment> = Vec::new();
-        super::each_comment(source, Some(&page.key), |c| {
-            if c.comment.site_id == site.id {
-                comments.push(c.clone());
-            }
-            Ok(())
-        })?;
+        for key in &page.keys {
+            super::each_comment(source, Some(key), |c| {
+                if c.comment.site_id == site.id {
+                    comments.push(c.clone());
+                }
+                Ok(())
+            })?;
+        }
+        comments.sort_by_key(|c| c.comment.id);
         let rows = isso_rows(&comments);
         if rows.is_empty() {
             continue;
@@ -135,7 +140,11 @@ pub fn write(
                     extra.and_then(|e| e.edited_at.as_deref()).map(unix_seconds),
                     row.mode,
                     address,
-                    if placeholder { "" } else { c.content.as_str() },
+                    if placeholder {
+                        String::new()
+                    } else {
+                        isso_text(c)
+                    },
                     (!placeholder).then_some(c.author.as_str()),
                     (!placeholder && !c.author_email.is_empty()).then_some(c.author_email.as_str()),
                     if placeholder {
@@ -174,19 +183,6 @@ fn isso_rows(comments: &[ExportComment]) -> Vec<IssoRow<'_>> {
         .map(|c| (c.comment.id, &c.comment))
         .collect();
     let shown = |s: Status| matches!(s, Status::Published | Status::Held);
-    // Every comment that is exported, and every ancestor of one.
-    let mut kept: HashSet<i64> = HashSet::new();
-    for c in comments.iter().filter(|c| shown(c.comment.status)) {
-        let mut at = Some(c.comment.id);
-        // Bounded by the page's size, whatever the parent links say.
-        for _ in 0..=comments.len() {
-            let Some(id) = at else { break };
-            if !kept.insert(id) {
-                break;
-            }
-            at = by_id.get(&id).and_then(|c| c.parent_id);
-        }
-    }
     let top_of = |id: i64| {
         let mut top = id;
         for _ in 0..=comments.len() {
@@ -197,23 +193,131 @@ fn isso_rows(comments: &[ExportComment]) -> Vec<IssoRow<'_>> {
         }
         top
     };
+    let mode = |s: Status| match s {
+        Status::Published => 1,
+        Status::Held => 2,
+        Status::Spam | Status::Trash => 4,
+    };
+    // Every comment that is exported, and the top-level comment each hangs under: a removed one
+    // stays as a placeholder only there (Isso deletes childless placeholders itself).
+    let mut kept: HashSet<i64> = HashSet::new();
+    for c in comments.iter().filter(|c| shown(c.comment.status)) {
+        kept.insert(c.comment.id);
+        kept.insert(top_of(c.comment.id));
+    }
     comments
         .iter()
         .filter(|c| kept.contains(&c.comment.id))
         .map(|c| {
             let c = &c.comment;
             let top = top_of(c.id);
+            let top_mode = by_id.get(&top).map_or(1, |t| mode(t.status));
             IssoRow {
                 comment: c,
-                mode: match c.status {
-                    Status::Published => 1,
-                    Status::Held => 2,
-                    Status::Spam | Status::Trash => 4,
-                },
-                parent: (top != c.id).then_some(top),
+                mode: mode(c.status),
+                // Isso shows no reply of a comment that waits for a moderator (mode 2): a reply
+                // published here under one is a top-level comment there, seen as it is here.
+                parent: (top != c.id && !(top_mode == 2 && c.status == Status::Published))
+                    .then_some(top),
             }
         })
         .collect()
+}
+
+/// A comment's text as Isso's Markdown source that renders what replyguard shows: plain text
+/// with every character Markdown would read as formatting escaped (Isso renders the `text`
+/// column as Markdown, escaping raw HTML); an imported comment's HTML (already sanitized on
+/// import to WordPress's comment tags) in the Markdown of its paragraphs, line breaks, emphasis,
+/// code and links.
+fn isso_text(c: &crate::storage::StoredComment) -> String {
+    if c.html {
+        html_to_markdown(&c.content)
+    } else {
+        markdown_literal(&c.content)
+    }
+}
+
+/// Plain text that Markdown renders as itself: `\ ` * _ [ ] ~ |` escaped anywhere, and what
+/// starts a heading, quote, list or rule at the start of a line.
+fn markdown_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let indent = line.len() - line.trim_start().len();
+        let (lead, rest) = line.split_at(indent);
+        out.push_str(lead);
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        for (i, ch) in rest.char_indices() {
+            let starts_block = i == 0 && matches!(ch, '#' | '>' | '-' | '+' | '=');
+            let ends_number = digits > 0 && i == digits && matches!(ch, '.' | ')');
+            if starts_block
+                || ends_number
+                || matches!(ch, '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '|')
+            {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Sanitized comment HTML (ammonia's output: text escaped, WordPress's comment tags) as
+/// Markdown. Tags without a Markdown form keep only their text.
+fn html_to_markdown(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut links: Vec<String> = Vec::new();
+    let mut rest = html;
+    while !rest.is_empty() {
+        let Some(open) = rest.find('<') else {
+            out.push_str(&markdown_literal(&html_escape::decode_html_entities(rest)));
+            break;
+        };
+        out.push_str(&markdown_literal(&html_escape::decode_html_entities(
+            &rest[..open],
+        )));
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match (name.as_str(), closing) {
+            ("p" | "blockquote" | "pre", true) => out.push_str("\n\n"),
+            ("br", _) => out.push('\n'),
+            ("strong" | "b", _) => out.push_str("**"),
+            ("em" | "i", _) => out.push('*'),
+            ("code", _) => out.push('`'),
+            ("del" | "s" | "strike", _) => out.push_str("~~"),
+            ("a", false) => {
+                links.push(href_of(tag).unwrap_or_default());
+                out.push('[');
+            }
+            ("a", true) => {
+                let href = links.pop().unwrap_or_default();
+                out.push_str("](");
+                out.push_str(&href.replace(')', "%29").replace(' ', "%20"));
+                out.push(')');
+            }
+            _ => {}
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// The `href` of an `<a …>` tag as ammonia writes it (double-quoted, entities escaped).
+fn href_of(tag: &str) -> Option<String> {
+    let start = tag.find("href=\"")? + "href=\"".len();
+    let end = tag[start..].find('"')? + start;
+    Some(html_escape::decode_html_entities(&tag[start..end]).into_owned())
 }
 
 /// Seconds since 1970 of an RFC 3339 time (0 when it cannot be read).
@@ -273,6 +377,100 @@ mod tests {
         );
         assert_eq!(anonymize("::ffff:198.51.100.9"), "198.51.100.0");
         assert_eq!(anonymize(""), "0.0.0.0");
+    }
+
+    fn comment(id: i64, parent: Option<i64>, status: Status) -> ExportComment {
+        ExportComment {
+            comment: crate::storage::StoredComment {
+                id,
+                article: "/a/".into(),
+                parent_id: parent,
+                author: format!("reader {id}"),
+                author_email: String::new(),
+                author_url: None,
+                content: format!("comment {id}"),
+                user_ip: None,
+                user_agent: None,
+                status,
+                verdict: "published".into(),
+                spam_probability: 0.0,
+                clues: serde_json::Value::Null,
+                model_version: String::new(),
+                source: "api".into(),
+                created_at: "2026-12-07T00:00:00Z".into(),
+                html: false,
+                site_id: 2,
+                remote_id: None,
+            },
+            comment_type: "comment".into(),
+        }
+    }
+
+    /// (id, mode, parent) of each row.
+    fn shape(comments: &[ExportComment]) -> Vec<(i64, i64, Option<i64>)> {
+        isso_rows(comments)
+            .iter()
+            .map(|r| (r.comment.id, r.mode, r.parent))
+            .collect()
+    }
+
+    #[test]
+    fn replies_hang_under_their_top_level_comment_as_isso_shows_them() {
+        use Status::*;
+        // 1 ← 2 ← 3: the deeper reply under 1. 4 (spam) ← 5 (spam) ← 6: 4 a placeholder,
+        // 5 left out. 7 (held) ← 8: a published reply under a waiting comment is top-level
+        // (Isso shows no replies of a comment in its queue); 9 (held) ← 10 (held) stays under it.
+        let comments = [
+            comment(1, None, Published),
+            comment(2, Some(1), Published),
+            comment(3, Some(2), Published),
+            comment(4, None, Spam),
+            comment(5, Some(4), Trash),
+            comment(6, Some(5), Published),
+            comment(7, None, Held),
+            comment(8, Some(7), Published),
+            comment(9, None, Held),
+            comment(10, Some(9), Held),
+            comment(11, None, Spam),
+        ];
+        assert_eq!(
+            shape(&comments),
+            vec![
+                (1, 1, None),
+                (2, 1, Some(1)),
+                (3, 1, Some(1)),
+                (4, 4, None),
+                (6, 1, Some(4)),
+                (7, 2, None),
+                (8, 1, None),
+                (9, 2, None),
+                (10, 2, Some(9)),
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_text_renders_as_itself_in_markdown() {
+        assert_eq!(markdown_literal("5*3*2 and _x_"), "5\\*3\\*2 and \\_x\\_");
+        assert_eq!(
+            markdown_literal("# not a title\n> not a quote\n1. not a list"),
+            "\\# not a title\n\\> not a quote\n1\\. not a list"
+        );
+        assert_eq!(
+            markdown_literal("plain words, 3.5 km"),
+            "plain words, 3.5 km"
+        );
+    }
+
+    #[test]
+    fn imported_html_becomes_markdown() {
+        assert_eq!(
+            html_to_markdown(
+                "<p>A <strong>bold</strong> &amp; <em>kind</em> word &lt;3</p>\
+                 <p>See <a href=\"https://ex.example/a?b=1&amp;c=2\" rel=\"nofollow\">this</a><br>ok</p>"
+            ),
+            "A **bold** & *kind* word <3\n\nSee [this](https://ex.example/a?b=1&c=2)\nok"
+        );
     }
 
     #[test]
