@@ -711,17 +711,20 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         "no site `nosuch`",
     );
     assert!(!exported.exists(), "a failed export leaves no file");
-    ok(&[
-        "export",
-        "--format",
-        "isso",
-        "--site",
-        "blog",
-        "--db",
-        db_arg,
-        "--out",
-        exported.to_str().unwrap(),
-    ]);
+    let export = || {
+        ok(&[
+            "export",
+            "--format",
+            "isso",
+            "--site",
+            "blog",
+            "--db",
+            db_arg,
+            "--out",
+            exported.to_str().unwrap(),
+        ])
+    };
+    export();
 
     // Replacing a file keeps its mode (and owner): Isso, as its own user, must still read it.
     std::fs::set_permissions(
@@ -729,17 +732,7 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .unwrap();
-    ok(&[
-        "export",
-        "--format",
-        "isso",
-        "--site",
-        "blog",
-        "--db",
-        db_arg,
-        "--out",
-        exported.to_str().unwrap(),
-    ]);
+    export();
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&exported).unwrap().permissions(),
     );
