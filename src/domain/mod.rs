@@ -12,10 +12,12 @@
 //! - [`article`]: an imported article ([`ArticleRecord`]), as the import reads it and storage keeps it.
 //! - [`site`]: the sites one server hosts, their origins and settings, and thread keys.
 //! - [`anchor`]: the fragment old links name an imported comment by.
+//! - [`isso`]: Isso's moderation modes and times, for its API, import and export.
 
 pub mod anchor;
 pub mod article;
 pub mod draft;
+pub mod isso;
 pub mod moderation;
 pub mod origin;
 pub mod sender_address;

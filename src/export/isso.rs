@@ -1,19 +1,20 @@
 //! `export --format isso`: one site's threads and comments as an Isso database, the SQLite file
 //! Isso's `[general] dbpath` names, for a site that moves (back) to Isso with its history.
 //!
-//! The schema is Isso's own at its version 5 (`PRAGMA user_version`), what Isso 0.13 and 0.14
-//! open without migrating; Isso adds its preferences (session key) and its trigger itself on
-//! first start. Published comments are mode 1, comments waiting for a moderator mode 2; spam
-//! and trash are not exported, except as Isso's own "deleted" placeholder (mode 4, no text, no
-//! author) where a comment that is exported replies to them, so every reply keeps its place.
-//! Isso nests one level: a reply to a reply hangs under the top-level comment, as Isso's own
-//! migration to version 3 does. Addresses are kept as Isso keeps them (IPv4 to /24, IPv6 to /48),
+//! The schema is Isso's own at its version 5 (`PRAGMA user_version`), what Isso 0.14 (the
+//! version the tests serve it with) opens without migrating; Isso adds its preferences (session
+//! key) and its trigger itself on first start. Published comments are accepted, comments waiting
+//! for a moderator pending; spam and trash are not exported, except as Isso's own "deleted"
+//! placeholder (no text, no author) when exported replies hang under them, so every reply keeps
+//! its place. Isso nests one level: a reply to a reply hangs under the top-level comment, as
+//! Isso's own migration to version 3 does. Addresses are kept as Isso keeps them (IPv4 to /24, IPv6 to /48),
 //! and each comment's voter filter holds its author's address, as Isso sets it, so the author
 //! cannot like their own comment; likes and dislikes are the totals counted here.
 
 use super::{Counts, ExportError, Source};
 use crate::articles::Article;
 use crate::domain::Status;
+use crate::domain::isso::{IssoMode, unix_seconds};
 use crate::storage::{ExportComment, Store};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
@@ -45,8 +46,8 @@ struct Page {
     keys: Vec<String>,
 }
 
-/// Writes site `site_name`'s threads (and, for the default site, its articles, at the path of
-/// their address under `site_url`) into a new Isso database at `path` (an empty or new file).
+/// Writes site `site_name`'s threads and the articles its comments are on (at the path of their
+/// address under `site_url`) into a new Isso database at `path` (an empty or new file).
 pub fn write(
     source: &Source<'_>,
     store: &dyn Store,
@@ -91,6 +92,12 @@ pub fn write(
     db.execute_batch(SCHEMA)?;
     db.pragma_update(None, "user_version", ISSO_VERSION)?;
     let tx = db.transaction()?;
+    let mut insert_thread = tx.prepare("INSERT INTO threads (uri, title) VALUES (?1, ?2)")?;
+    let mut insert_comment = tx.prepare(
+        "INSERT INTO comments (tid, id, parent, created, modified, mode, remote_addr, text, \
+         author, email, website, likes, dislikes, voters, notification) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)",
+    )?;
     let mut counts = Counts::default();
     for page in &pages {
         let mut comments: Vec<ExportComment> = Vec::new();
@@ -109,7 +116,7 @@ pub fn write(
         }
         let published: Vec<i64> = rows
             .iter()
-            .filter(|r| r.mode == 1)
+            .filter(|r| r.mode == IssoMode::Accepted)
             .map(|r| r.comment.id)
             .collect();
         let extras: HashMap<i64, _> = rt
@@ -117,51 +124,43 @@ pub fn write(
             .into_iter()
             .map(|e| (e.id, e))
             .collect();
-        tx.execute(
-            "INSERT INTO threads (uri, title) VALUES (?1, ?2)",
-            params![page.uri, page.title],
-        )?;
-        let tid = tx.last_insert_rowid();
+        let tid = insert_thread.insert(params![page.uri, page.title])?;
         counts.articles += 1;
         for row in rows {
             let c = row.comment;
             let address = anonymize(c.user_ip.as_deref().unwrap_or_default());
             let extra = extras.get(&c.id);
-            let placeholder = row.mode == 4;
-            tx.execute(
-                "INSERT INTO comments (tid, id, parent, created, modified, mode, remote_addr, \
-                 text, author, email, website, likes, dislikes, voters, notification) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)",
-                params![
-                    tid,
-                    c.id,
-                    row.parent,
-                    unix_seconds(&c.created_at),
-                    extra.and_then(|e| e.edited_at.as_deref()).map(unix_seconds),
-                    row.mode,
-                    address,
-                    if placeholder {
-                        String::new()
-                    } else {
-                        isso_text(c)
-                    },
-                    (!placeholder).then_some(c.author.as_str()),
-                    (!placeholder && !c.author_email.is_empty()).then_some(c.author_email.as_str()),
-                    if placeholder {
-                        None
-                    } else {
-                        c.author_url.as_deref()
-                    },
-                    extra.map_or(0, |e| e.votes.likes as i64),
-                    extra.map_or(0, |e| e.votes.dislikes as i64),
-                    voters_of(&address).to_vec(),
-                ],
-            )?;
+            let placeholder = row.mode == IssoMode::Deleted;
+            insert_comment.execute(params![
+                tid,
+                c.id,
+                row.parent,
+                unix_seconds(&c.created_at),
+                extra.and_then(|e| e.edited_at.as_deref()).map(unix_seconds),
+                row.mode.number(),
+                address,
+                if placeholder {
+                    String::new()
+                } else {
+                    isso_text(c)
+                },
+                (!placeholder).then_some(c.author.as_str()),
+                (!placeholder && !c.author_email.is_empty()).then_some(c.author_email.as_str()),
+                if placeholder {
+                    None
+                } else {
+                    c.author_url.as_deref()
+                },
+                extra.map_or(0, |e| e.votes.likes as i64),
+                extra.map_or(0, |e| e.votes.dislikes as i64),
+                voters_of(&address).to_vec(),
+            ])?;
             if !placeholder {
                 counts.comments += 1;
             }
         }
     }
+    drop((insert_thread, insert_comment));
     tx.commit()?;
     Ok(counts)
 }
@@ -169,8 +168,7 @@ pub fn write(
 /// A comment as Isso will hold it.
 struct IssoRow<'a> {
     comment: &'a crate::storage::StoredComment,
-    /// 1 published, 2 waiting for a moderator, 4 deleted (kept for its replies).
-    mode: i64,
+    mode: IssoMode,
     /// Its top-level ancestor (Isso nests one level).
     parent: Option<i64>,
 }
@@ -182,7 +180,6 @@ fn isso_rows(comments: &[ExportComment]) -> Vec<IssoRow<'_>> {
         .iter()
         .map(|c| (c.comment.id, &c.comment))
         .collect();
-    let shown = |s: Status| matches!(s, Status::Published | Status::Held);
     let top_of = |id: i64| {
         let mut top = id;
         for _ in 0..=comments.len() {
@@ -193,31 +190,30 @@ fn isso_rows(comments: &[ExportComment]) -> Vec<IssoRow<'_>> {
         }
         top
     };
-    let mode = |s: Status| match s {
-        Status::Published => 1,
-        Status::Held => 2,
-        Status::Spam | Status::Trash => 4,
-    };
+    let tops: Vec<i64> = comments.iter().map(|c| top_of(c.comment.id)).collect();
     // Every comment that is exported, and the top-level comment each hangs under: a removed one
     // stays as a placeholder only there (Isso deletes childless placeholders itself).
     let mut kept: HashSet<i64> = HashSet::new();
-    for c in comments.iter().filter(|c| shown(c.comment.status)) {
-        kept.insert(c.comment.id);
-        kept.insert(top_of(c.comment.id));
+    for (c, &top) in comments.iter().zip(&tops) {
+        if IssoMode::of(c.comment.status) != IssoMode::Deleted {
+            kept.insert(c.comment.id);
+            kept.insert(top);
+        }
     }
     comments
         .iter()
-        .filter(|c| kept.contains(&c.comment.id))
-        .map(|c| {
+        .zip(tops)
+        .filter(|(c, _)| kept.contains(&c.comment.id))
+        .map(|(c, top)| {
             let c = &c.comment;
-            let top = top_of(c.id);
-            let top_mode = by_id.get(&top).map_or(1, |t| mode(t.status));
+            let top_mode = by_id.get(&top).map(|t| IssoMode::of(t.status));
             IssoRow {
                 comment: c,
-                mode: mode(c.status),
-                // Isso shows no reply of a comment that waits for a moderator (mode 2): a reply
-                // published here under one is a top-level comment there, seen as it is here.
-                parent: (top != c.id && !(top_mode == 2 && c.status == Status::Published))
+                mode: IssoMode::of(c.status),
+                // Isso shows no reply of a comment that waits for a moderator: a reply published
+                // here under one is a top-level comment there, seen as it is here.
+                parent: (top != c.id
+                    && !(top_mode == Some(IssoMode::Pending) && c.status == Status::Published))
                     .then_some(top),
             }
         })
@@ -320,13 +316,6 @@ fn href_of(tag: &str) -> Option<String> {
     Some(html_escape::decode_html_entities(&tag[start..end]).into_owned())
 }
 
-/// Seconds since 1970 of an RFC 3339 time (0 when it cannot be read).
-fn unix_seconds(rfc3339: &str) -> f64 {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
-        .unwrap_or(0.0)
-}
-
 /// An address as Isso stores it (`isso.utils.anonymize`): IPv4 to its /24, IPv6 to its /48
 /// (an IPv4-mapped one as IPv4), anything else `0.0.0.0`.
 fn anonymize(address: &str) -> String {
@@ -410,7 +399,7 @@ mod tests {
     fn shape(comments: &[ExportComment]) -> Vec<(i64, i64, Option<i64>)> {
         isso_rows(comments)
             .iter()
-            .map(|r| (r.comment.id, r.mode, r.parent))
+            .map(|r| (r.comment.id, r.mode.number(), r.parent))
             .collect()
     }
 

@@ -7,7 +7,7 @@
 //! `dislikes` are counts (the voters are only a Bloom filter), carried as that many votes.
 
 use super::{CommentRecord, ImportError, Item, Record, Refused, sanitize};
-use crate::domain::Status;
+use crate::domain::isso::IssoMode;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
@@ -122,12 +122,9 @@ fn votes(count: i64) -> u64 {
 
 impl IssoRow {
     fn into_record(self, uri: &str) -> Result<CommentRecord, String> {
-        let status = match self.mode {
-            1 => Status::Published,
-            2 => Status::Held,
-            4 => Status::Trash,
-            other => return Err(format!("unknown mode {other}")),
-        };
+        let status = IssoMode::from_number(self.mode)
+            .ok_or_else(|| format!("unknown mode {}", self.mode))?
+            .status();
         let date = std::time::UNIX_EPOCH
             .checked_add(
                 std::time::Duration::try_from_secs_f64(self.created)
@@ -160,6 +157,7 @@ impl IssoRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Status;
 
     fn row(mode: i64, text: &str) -> IssoRow {
         IssoRow {

@@ -23,6 +23,7 @@ use super::cors::SiteOf;
 use super::error::WebError;
 use super::pages::header_text;
 use super::submit::{self, Submission};
+use crate::domain::isso::{IssoMode, unix_seconds};
 use crate::domain::site::{thread_title, thread_uri};
 use crate::domain::{Origin, RawComment, Site};
 use crate::engine::Verdict;
@@ -124,7 +125,7 @@ struct IssoComment {
     /// HTML-escaped, or null.
     website: Option<String>,
     /// 1 published, 2 waiting for a moderator, 4 deleted but replied to.
-    mode: u8,
+    mode: i64,
     created: f64,
     modified: Option<f64>,
     likes: u64,
@@ -137,13 +138,6 @@ struct IssoComment {
     hidden_replies: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     replies: Option<Vec<IssoComment>>,
-}
-
-fn unix_seconds(rfc3339: &str) -> f64 {
-    humantime::parse_rfc3339_weak(rfc3339)
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// `text` escaped for HTML, quotes included: Isso's widget puts `author` in an element and
@@ -159,13 +153,6 @@ fn keyed_hash(state: &AppState, purpose: &str, value: &str) -> String {
     hex::encode(&digest[..6])
 }
 
-fn mode_of(status: Status) -> u8 {
-    match status {
-        Status::Published => 1,
-        _ => 2,
-    }
-}
-
 fn show(state: &AppState, c: &StoredComment, extras: Option<&CommentExtras>) -> IssoComment {
     let votes = extras.map(|e| e.votes).unwrap_or_default();
     let who = if c.author_email.is_empty() {
@@ -179,7 +166,7 @@ fn show(state: &AppState, c: &StoredComment, extras: Option<&CommentExtras>) -> 
         text: super::render::comment_body(c).into_string(),
         author: escaped(&c.author),
         website: c.author_url.as_deref().and_then(escaped),
-        mode: mode_of(c.status),
+        mode: IssoMode::of(c.status).number(),
         created: unix_seconds(&c.created_at),
         modified: extras
             .and_then(|e| e.edited_at.as_deref())
@@ -201,7 +188,7 @@ fn placeholder(id: i64) -> IssoComment {
         text: String::new(),
         author: None,
         website: None,
-        mode: 4,
+        mode: IssoMode::Deleted.number(),
         created: 0.0,
         modified: None,
         likes: 0,
