@@ -45,46 +45,22 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     let counts = match (&args.out, args.format) {
         (None, Format::Isso) => return Err(export::ExportError::NeedsFile.into()),
-        (Some(path), Format::Isso) => {
-            // Built beside the target and renamed over it, as below.
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot write in {}", dir.display()))?;
-            let counts = export::isso::write(
+        (Some(path), Format::Isso) => replace_file(path, |tmp| {
+            export::isso::write(
                 &source,
                 &*store,
                 &files,
                 &args.site,
                 &args.site_url,
                 tmp.path(),
-            )?;
-            tmp.as_file().sync_all()?;
-            keep_owner_and_mode(tmp.path(), path);
-            tmp.persist(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            counts
-        }
-        (Some(path), _) => {
-            // Written beside the target and renamed over it: a failed export leaves no half file.
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            )
+        })?,
+        (Some(path), _) => replace_file(path, |tmp| {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
             let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;
             out.flush()?;
-            drop(out);
-            tmp.as_file().sync_all()?;
-            keep_owner_and_mode(tmp.path(), path);
-            tmp.persist(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            counts
-        }
+            Ok(counts)
+        })?,
         (None, _) => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
@@ -98,6 +74,26 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         counts.articles, counts.comments
     );
     Ok(())
+}
+
+/// Writes `path` through `write` into a temporary file beside it, then renames that over it: a
+/// failed export leaves no half file, and a replaced one keeps its owner and mode.
+fn replace_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut tempfile::NamedTempFile) -> Result<export::Counts, export::ExportError>,
+) -> anyhow::Result<export::Counts> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let counts = write(&mut tmp)?;
+    tmp.as_file().sync_all()?;
+    keep_owner_and_mode(tmp.path(), path);
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(counts)
 }
 
 /// Gives the export about to replace `target` the replaced file's mode and owner: a file a
