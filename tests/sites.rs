@@ -264,3 +264,138 @@ fn the_thread_page_works_without_javascript() {
         400
     );
 }
+
+/// One site's history goes out on its own: `export --site` writes the site's threads (pages that
+/// embed the comments) as posts at their own addresses, with that site's comments only, and
+/// WordPress's importer format reads back into a new database.
+#[test]
+fn a_sites_threads_export_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let db_arg = db.to_str().unwrap();
+    ok(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://blog.example",
+            "--db",
+            db_arg,
+        ],
+        dir.path(),
+    );
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
+    let post = |text: &str, parent: &str| {
+        let resp = agent()
+            .post(&page)
+            .send_form([
+                ("comment", text),
+                ("author", "Ana"),
+                ("email", "ana@example.org"),
+                ("url", ""),
+                ("comment_parent", parent),
+            ])
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 303);
+        let location = resp.headers()["location"].to_str().unwrap().to_string();
+        let id = location.rsplit("comment-").next().unwrap().to_string();
+        assert!(id.parse::<i64>().is_ok(), "{location}");
+        id
+    };
+    let first = post(HAM, "0");
+    const REPLY: &str = "Same here, and the cache key trick works for the CI runners as well.";
+    post(REPLY, &first);
+    const ELSEWHERE: &str = "A reader of the built-in article, on the default site.";
+    let resp = agent()
+        .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+        .send_json(serde_json::json!({
+            "comment_content": ELSEWHERE,
+            "comment_author": "Bo",
+            "comment_author_email": "bo@example.org",
+        }))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    server.stop();
+
+    let export = |format: &str, site: Option<&str>| {
+        let file = dir
+            .path()
+            .join(format!("{format}-{}", site.unwrap_or("all")));
+        let mut args = vec!["export", "--format", format, "--db", db_arg];
+        args.extend(site.map(|s| ["--site", s]).into_iter().flatten());
+        args.extend(["--out", file.to_str().unwrap()]);
+        let out = run(&args, None, dir.path());
+        assert!(out.status.success(), "{}", common::text(&out.stderr));
+        (
+            std::fs::read_to_string(&file).unwrap(),
+            common::text(&out.stderr),
+        )
+    };
+    let (wxr, _) = export("wxr", Some("blog"));
+    assert!(
+        wxr.contains("<link>https://blog.example/posts/caches/</link>"),
+        "{wxr}"
+    );
+    assert!(wxr.contains("<wp:post_name>posts-caches</wp:post_name>"));
+    assert!(wxr.contains("<wp:base_site_url>https://blog.example</wp:base_site_url>"));
+    assert!(wxr.contains(HAM) && wxr.contains(REPLY), "{wxr}");
+    assert!(wxr.contains(&format!("<wp:comment_parent>{first}</wp:comment_parent>")));
+    assert!(
+        !wxr.contains(ELSEWHERE) && !wxr.contains("alibaba-olympic-partner"),
+        "another site's article and comments stay out: {wxr}"
+    );
+    // WordPress's format reads back: the thread is a post with both comments, threaded.
+    let wxr_file = dir.path().join("wxr-blog");
+    let copy = dir.path().join("copy.sqlite");
+    let model = model();
+    let out = run(
+        &[
+            "import",
+            "--db",
+            copy.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            wxr_file.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    let report = common::text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        common::text(&out.stderr)
+    );
+    assert!(report.contains("comments: imported 2"), "{report}");
+
+    let (disqus, _) = export("disqus", Some("blog"));
+    assert!(disqus.contains("<id>/posts/caches/</id>"), "{disqus}");
+    assert!(disqus.contains(&format!("<parent dsq:id=\"{first}\"/>")));
+    assert!(!disqus.contains(ELSEWHERE));
+
+    let (jsonl, _) = export("jsonl", Some("blog"));
+    assert_eq!(jsonl.lines().count(), 2, "{jsonl}");
+    let (jsonl, _) = export("jsonl", None);
+    assert_eq!(jsonl.lines().count(), 3, "{jsonl}");
+
+    // Without --site: the articles, as before, and a word on what is not in it.
+    let (wxr, said) = export("wxr", None);
+    assert!(wxr.contains(ELSEWHERE) && !wxr.contains(HAM), "{wxr}");
+    assert!(said.contains("--site blog"), "{said}");
+
+    let out = run(
+        &[
+            "export", "--format", "wxr", "--site", "nowhere", "--db", db_arg,
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        common::text(&out.stderr).contains("there is no site `nowhere`"),
+        "{}",
+        common::text(&out.stderr)
+    );
+}

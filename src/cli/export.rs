@@ -1,5 +1,7 @@
-//! `replyguard export`: the site's articles and comments as WXR, Disqus XML or training JSONL.
+//! `replyguard export`: articles and comments as WXR, Disqus XML, an Isso database or training
+//! JSONL; of one site, or every site's comments on the articles.
 
+use crate::domain::{DEFAULT_SITE, DEFAULT_SITE_NAME};
 use crate::export::{self, Format};
 use crate::storage::{self, Database};
 use anyhow::Context;
@@ -27,9 +29,10 @@ pub struct ExportArgs {
     /// Address the site is served under, for article links.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub site_url: String,
-    /// With --format isso: the site whose threads to export (`replyguard sites list`).
-    #[arg(long, default_value = "default")]
-    pub site: String,
+    /// Only this site's comments, with its threads (`replyguard sites list`); without it, every
+    /// site's comments on the articles (`isso`: the default site's).
+    #[arg(long)]
+    pub site: Option<String>,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
@@ -39,21 +42,17 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     let rt = super::runtime()?;
     let store = rt.block_on(storage::open(&args.db))?;
-    let source = export::Source {
-        store: &*store,
-        rt: rt.handle(),
+    // Isso's database is one site's; the other formats cover every site's comments on the
+    // articles unless a site is named.
+    let site = match args.format {
+        Format::Isso => Some(args.site.as_deref().unwrap_or(DEFAULT_SITE_NAME)),
+        _ => args.site.as_deref(),
     };
+    let source = export::Source::new(&*store, rt.handle(), site)?;
     let counts = match (&args.out, args.format) {
         (None, Format::Isso) => return Err(export::ExportError::NeedsFile.into()),
         (Some(path), Format::Isso) => replace_file(path, |tmp| {
-            export::isso::write(
-                &source,
-                &*store,
-                &files,
-                &args.site,
-                &args.site_url,
-                tmp.path(),
-            )
+            export::isso::write(&source, &files, &args.site_url, tmp.path())
         })?,
         (Some(path), _) => replace_file(path, |tmp| {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
@@ -73,7 +72,32 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         "exported {} article(s) and {} comment(s)",
         counts.articles, counts.comments
     );
+    if site.is_none() && args.format != Format::Jsonl {
+        let left_out = sites_with_threads(&*store, rt.handle())?;
+        if !left_out.is_empty() {
+            eprintln!(
+                "the comments embedding sites took on their own pages are exported per site: \
+                 add --site {}",
+                left_out.join(" / --site ")
+            );
+        }
+    }
     Ok(())
+}
+
+/// The sites other than the default one that have threads of their own (pages that embed the
+/// comments), which an export without `--site` does not cover.
+fn sites_with_threads(
+    store: &dyn storage::Store,
+    rt: &tokio::runtime::Handle,
+) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for site in rt.block_on(store.sites())? {
+        if site.id != DEFAULT_SITE && !rt.block_on(store.threads(site.id, 1))?.is_empty() {
+            names.push(site.name);
+        }
+    }
+    Ok(names)
 }
 
 /// Writes `path` through `write` into a temporary file beside it, then renames that over it: a

@@ -15,7 +15,7 @@ use super::{Counts, ExportError, Source};
 use crate::articles::Article;
 use crate::domain::Status;
 use crate::domain::isso::{IssoMode, unix_seconds};
-use crate::storage::{ExportComment, Store};
+use crate::storage::ExportComment;
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -23,9 +23,6 @@ use std::path::Path;
 
 /// Isso's database version this schema is.
 const ISSO_VERSION: i64 = 5;
-
-/// Threads of a site read at most (Isso sites have hundreds; the bound keeps memory flat).
-const MAX_THREADS: u64 = 1_000_000;
 
 const SCHEMA: &str = "
     CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
@@ -46,46 +43,32 @@ struct Page {
     keys: Vec<String>,
 }
 
-/// Writes site `site_name`'s threads and the articles its comments are on (at the path of their
-/// address under `site_url`) into a new Isso database at `path` (an empty or new file).
+/// Writes the source's site's threads and the articles its comments are on (at the path of
+/// their address under `site_url`) into a new Isso database at `path` (an empty or new file).
+/// A page without a comment of the site is left out.
 pub fn write(
     source: &Source<'_>,
-    store: &dyn Store,
     files: &[Article],
-    site_name: &str,
     site_url: &str,
     path: &Path,
 ) -> Result<Counts, ExportError> {
     let rt = source.rt;
-    let sites = rt.block_on(store.sites())?;
-    let site = sites
-        .iter()
-        .find(|s| s.name.as_str() == site_name)
-        .ok_or_else(|| ExportError::UnknownSite(site_name.to_string()))?;
-    // Articles (built-in or imported: an import can bring a blog's posts to any site) and the
-    // site's threads; a page without a comment of this site is left out below.
+    // An article at a thread's address (an imported post the site now embeds comments on) is
+    // one Isso page with both's comments.
     let mut pages: Vec<Page> = Vec::new();
     let mut by_uri: HashMap<String, usize> = HashMap::new();
-    let mut add = |uri: String, title: String, key: String| match by_uri.get(&uri) {
-        Some(&at) => pages[at].keys.push(key),
-        None => {
-            by_uri.insert(uri.clone(), pages.len());
-            pages.push(Page {
-                uri,
-                title,
-                keys: vec![key],
-            });
+    for item in super::items(source, files, site_url)? {
+        match by_uri.get(&item.path) {
+            Some(&at) => pages[at].keys.push(item.key),
+            None => {
+                by_uri.insert(item.path.clone(), pages.len());
+                pages.push(Page {
+                    uri: item.path,
+                    title: item.article.title,
+                    keys: vec![item.key],
+                });
+            }
         }
-    };
-    for item in super::items(source, files)? {
-        let link = super::link(site_url, &item.article);
-        let uri = url::Url::parse(&link)
-            .map(|u| u.path().to_string())
-            .unwrap_or_else(|_| format!("/articles/{}", item.article.slug));
-        add(uri, item.article.title, item.article.slug);
-    }
-    for thread in rt.block_on(store.threads(site.id, MAX_THREADS))? {
-        add(thread.uri.clone(), thread.title, thread.uri);
     }
 
     let mut db = Connection::open(path)?;
@@ -103,9 +86,7 @@ pub fn write(
         let mut comments: Vec<ExportComment> = Vec::new();
         for key in &page.keys {
             super::each_comment(source, Some(key), |c| {
-                if c.comment.site_id == site.id {
-                    comments.push(c.clone());
-                }
+                comments.push(c.clone());
                 Ok(())
             })?;
         }
@@ -120,7 +101,7 @@ pub fn write(
             .map(|r| r.comment.id)
             .collect();
         let extras: HashMap<i64, _> = rt
-            .block_on(store.comment_extras(&published))?
+            .block_on(source.store.comment_extras(&published))?
             .into_iter()
             .map(|e| (e.id, e))
             .collect();

@@ -4,9 +4,11 @@
 //! there are.
 
 use crate::articles::Article;
+use crate::domain::Site;
 use crate::domain::Status;
-use crate::storage::{ExportComment, ImportStore, StorageError, StoredArticle};
+use crate::storage::{ExportComment, StorageError, Store, StoredArticle};
 use quick_xml::escape::escape;
+use std::collections::HashSet;
 use std::io::Write;
 
 pub mod isso;
@@ -44,46 +46,87 @@ pub struct Counts {
 
 const PAGE: u64 = 1_000;
 
-/// One article to export, with a numeric id for formats that need one.
+/// Threads of a site read at most (sites have hundreds; the bound keeps memory flat).
+const MAX_THREADS: u64 = 1_000_000;
+
+/// One page to export (an article, or a thread of an embedding site), with a numeric id for
+/// formats that need one.
 struct Item {
     post_id: i64,
     article: StoredArticle,
+    /// What its comments are stored under: the article's slug, the thread's uri.
+    key: String,
+    /// Its path on the site: `/articles/slug` (or the path of an imported post's address), the
+    /// thread's uri as the embedding page gave it.
+    path: String,
 }
 
-/// The articles to export: the database's (imported) and the Markdown ones, each once.
-/// Where an export reads from: the store, and the runtime its calls are awaited on (the writers
-/// are synchronous; the runtime must not be the calling thread's own).
+/// Where an export reads from: the store, the runtime its calls are awaited on (the writers
+/// are synchronous; the runtime must not be the calling thread's own), and the site it covers.
 pub struct Source<'a> {
-    pub store: &'a dyn ImportStore,
+    pub store: &'a dyn Store,
     pub rt: &'a tokio::runtime::Handle,
+    /// Only this site's comments, and its threads among the pages; `None`: every site's
+    /// comments on the articles.
+    pub site: Option<Site>,
 }
 
-fn items(store: &Source<'_>, files: &[Article]) -> Result<Vec<Item>, StorageError> {
-    let stored = store.rt.block_on(store.store.export_articles())?;
+impl<'a> Source<'a> {
+    /// Reads `store` on `rt`; `site` names the site to export (`replyguard sites list`).
+    pub fn new(
+        store: &'a dyn Store,
+        rt: &'a tokio::runtime::Handle,
+        site: Option<&str>,
+    ) -> Result<Self, ExportError> {
+        let site = match site {
+            None => None,
+            Some(name) => Some(
+                rt.block_on(store.sites())?
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| ExportError::UnknownSite(name.to_string()))?,
+            ),
+        };
+        Ok(Source { store, rt, site })
+    }
+}
+
+/// The pages to export: the database's articles (imported) and the Markdown ones, each once;
+/// with a site, its threads too, and of the articles only those it has comments on (every
+/// article for the default site, whose pages they are).
+fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<Item>, ExportError> {
+    let commented = match &source.site {
+        Some(_) => Some(commented_keys(source)?),
+        None => None,
+    };
+    let wanted = |key: &str, is_article: bool| match (&source.site, &commented) {
+        (Some(site), Some(keys)) => {
+            keys.contains(key) || (is_article && site.id == crate::domain::DEFAULT_SITE)
+        }
+        _ => true,
+    };
+    let stored = source.rt.block_on(source.store.export_articles())?;
     let mut next = stored
         .iter()
         .filter_map(|a| a.wp_post_id)
         .max()
         .unwrap_or(0)
         + 1;
-    let mut items = Vec::new();
+    let mut articles = Vec::new();
     for a in stored {
         let post_id = a.wp_post_id.unwrap_or_else(|| {
             next += 1;
             next - 1
         });
-        items.push(Item {
-            post_id,
-            article: a.article,
-        });
+        articles.push((post_id, a.article));
     }
     for f in files {
-        if items.iter().any(|i| i.article.slug == f.slug) {
+        if articles.iter().any(|(_, a)| a.slug == f.slug) {
             continue;
         }
-        items.push(Item {
-            post_id: next,
-            article: StoredArticle {
+        articles.push((
+            next,
+            StoredArticle {
                 slug: f.slug.clone(),
                 title: f.title.clone(),
                 date: crate::import::rfc3339(&f.date).unwrap_or_default(),
@@ -93,25 +136,101 @@ fn items(store: &Source<'_>, files: &[Article]) -> Result<Vec<Item>, StorageErro
                 public: true,
                 comments_open: true,
             },
-        });
+        ));
         next += 1;
+    }
+    let mut items = Vec::new();
+    for (post_id, article) in articles {
+        if !wanted(&article.slug, true) {
+            continue;
+        }
+        let address = link(site_url, &article);
+        let path = url::Url::parse(&address)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| format!("/articles/{}", article.slug));
+        items.push(Item {
+            post_id,
+            key: article.slug.clone(),
+            article,
+            path,
+        });
+    }
+    if let Some(site) = &source.site {
+        let origin = site
+            .public_origin()
+            .unwrap_or(site_url)
+            .trim_end_matches('/');
+        for thread in source
+            .rt
+            .block_on(source.store.threads(site.id, MAX_THREADS))?
+        {
+            if !wanted(&thread.uri, false) {
+                continue;
+            }
+            items.push(Item {
+                post_id: next,
+                article: StoredArticle {
+                    slug: thread_slug(&thread.uri, thread.id),
+                    title: thread.title,
+                    date: thread.created_at,
+                    author: site.title.clone(),
+                    html: String::new(),
+                    link: Some(format!("{origin}{}", thread.uri)),
+                    public: true,
+                    comments_open: true,
+                },
+                key: thread.uri.clone(),
+                path: thread.uri,
+            });
+            next += 1;
+        }
     }
     Ok(items)
 }
 
-/// Every comment of one article (or all), page by page.
+/// The keys (article slugs, thread uris) the export's site has comments under.
+fn commented_keys(source: &Source<'_>) -> Result<HashSet<String>, ExportError> {
+    let mut keys = HashSet::new();
+    each_comment(source, None, |c| {
+        if !keys.contains(&c.comment.article) {
+            keys.insert(c.comment.article.clone());
+        }
+        Ok(())
+    })?;
+    Ok(keys)
+}
+
+/// A post name for a thread: its path's segments joined by `-` (`/posts/caches/` →
+/// `posts-caches`), `thread-ID` for the site's root.
+fn thread_slug(uri: &str, id: i64) -> String {
+    let slug = uri
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if slug.is_empty() {
+        format!("thread-{id}")
+    } else {
+        slug
+    }
+}
+
+/// Every comment of one article or thread (or all), page by page; of the export's site only.
 fn each_comment(
-    store: &Source<'_>,
-    article: Option<&str>,
+    source: &Source<'_>,
+    key: Option<&str>,
     mut f: impl FnMut(&ExportComment) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
+    let site = source.site.as_ref().map(|s| s.id);
     let mut after = 0;
     loop {
-        let page = store
+        let page = source
             .rt
-            .block_on(store.store.export_comments(article, after, PAGE))?;
+            .block_on(source.store.export_comments(key, after, PAGE))?;
         for c in &page {
-            f(c)?;
+            if site.is_none_or(|id| c.comment.site_id == id) {
+                f(c)?;
+            }
         }
         match page.last() {
             Some(last) if page.len() as u64 == PAGE => after = last.comment.id,
@@ -197,13 +316,18 @@ fn wxr(
          xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\" \
          xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:wp=\"http://wordpress.org/export/1.2/\">\n<channel>"
     )?;
-    element(out, "title", "replyguard export")?;
-    element(out, "link", site)?;
+    // A site's export is of the site: its title and the address its pages are published at.
+    let (title, base) = match &store.site {
+        Some(s) => (s.title.as_str(), s.public_origin().unwrap_or(site)),
+        None => ("replyguard export", site),
+    };
+    element(out, "title", title)?;
+    element(out, "link", base)?;
     element(out, "wp:wxr_version", "1.2")?;
-    element(out, "wp:base_site_url", site)?;
-    element(out, "wp:base_blog_url", site)?;
+    element(out, "wp:base_site_url", base)?;
+    element(out, "wp:base_blog_url", base)?;
     writeln!(out)?;
-    for item in items(store, files)? {
+    for item in items(store, files, site)? {
         let a = &item.article;
         counts.articles += 1;
         write!(out, "<item>")?;
@@ -227,7 +351,7 @@ fn wxr(
             if a.comments_open { "open" } else { "closed" },
         )?;
         writeln!(out)?;
-        each_comment(store, Some(&a.slug), |c| {
+        each_comment(store, Some(&item.key), |c| {
             counts.comments += 1;
             let s = &c.comment;
             write!(out, "<wp:comment>")?;
@@ -289,12 +413,12 @@ fn disqus(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<disqus xmlns=\"http://disqus.com\" \
          xmlns:dsq=\"http://disqus.com/disqus-internals\">"
     )?;
-    let items = items(store, files)?;
+    let items = items(store, files, site)?;
     for item in &items {
         let a = &item.article;
         counts.articles += 1;
         write!(out, "<thread dsq:id=\"{}\">", item.post_id)?;
-        element(out, "id", &a.slug)?;
+        element(out, "id", &item.key)?;
         element(out, "link", &link(site, a))?;
         element(out, "title", &a.title)?;
         element(out, "createdAt", &a.date)?;
@@ -305,7 +429,7 @@ fn disqus(
         writeln!(out, "</thread>")?;
     }
     for item in &items {
-        each_comment(store, Some(&item.article.slug), |c| {
+        each_comment(store, Some(&item.key), |c| {
             counts.comments += 1;
             let s = &c.comment;
             write!(out, "<post dsq:id=\"{}\">", s.id)?;
@@ -388,6 +512,13 @@ mod tests {
             xml_chars("plain\n"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn threads_are_named_by_their_path() {
+        assert_eq!(thread_slug("/posts/caches/", 7), "posts-caches");
+        assert_eq!(thread_slug("/2024/café", 7), "2024-café");
+        assert_eq!(thread_slug("/", 7), "thread-7");
     }
 
     #[test]
