@@ -481,7 +481,7 @@ fn jsonl_stream_keeps_input_order_across_chunks() {
 /// `--db` takes a path, `sqlite://PATH` or `postgres://…`; a URL is never taken for a file name
 /// (it once created a directory named `postgres:`), and an unknown scheme is refused.
 #[test]
-fn db_urls_are_parsed_not_created_as_files() {
+fn db_urls_are_parsed_and_missing_files_not_created() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
         &["keys", "--db", "postgres://rg@127.0.0.1:1/rg", "list"],
@@ -497,9 +497,41 @@ fn db_urls_are_parsed_not_created_as_files() {
     assert!(text(&out.stderr).contains("unknown database scheme"));
     let db = dir.path().join("rg.db");
     let url = format!("sqlite://{}", db.display());
-    let out = run(&["keys", "--db", &url, "list"], None, dir.path());
+    // A command that only reads or changes what is stored says a missing file is missing (a
+    // mistyped --db), and creates nothing.
+    for args in [
+        &["keys", "--db", &url, "list"][..],
+        &["sites", "list", "--db", &url],
+        &["rules", "--db", &url, "show"],
+        &["export", "--format", "wxr", "--db", &url],
+        &["erase", "--email", "a@example.org", "--db", &url],
+    ] {
+        let out = run(args, None, dir.path());
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("rg.db: does not exist (check --db"),
+            "{args:?}: {err}"
+        );
+        assert!(!db.exists(), "{args:?} created the database");
+    }
+    // Those that set a database up create it.
+    let out = run(
+        &[
+            "keys",
+            "--db",
+            &url,
+            "add",
+            "--blog",
+            "https://blog.example",
+        ],
+        None,
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(db.is_file());
+    let out = run(&["keys", "--db", &url, "list"], None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 /// `eval --prequential --feedback corrections`: the moderator's workload, static against

@@ -23,7 +23,7 @@ pub fn run(args: EraseArgs) -> anyhow::Result<()> {
         );
     }
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&args.db.db))?;
+    let store = rt.block_on(crate::storage::open_existing(&args.db.db))?;
     let erased = rt.block_on(store.erase_author(email))?;
     println!("{}", serde_json::to_string(&erased)?);
     eprintln!(

@@ -41,7 +41,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         None => vec![crate::articles::default_article()],
     };
     let rt = super::runtime()?;
-    let store = rt.block_on(storage::open(&args.db))?;
+    let store = rt.block_on(storage::open_existing(&args.db))?;
     // Isso's database is one site's; the other formats cover every site's comments on the
     // articles unless a site is named.
     let site = match args.format {

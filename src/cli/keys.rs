@@ -36,7 +36,11 @@ pub enum KeysCommand {
 
 pub fn run(args: KeysArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&args.db.db))?;
+    // Adding a key may create the database; listing or revoking reads one that is there.
+    let store = match args.command {
+        KeysCommand::Add { .. } => rt.block_on(crate::storage::open(&args.db.db))?,
+        _ => rt.block_on(crate::storage::open_existing(&args.db.db))?,
+    };
     match args.command {
         KeysCommand::Add { blog, note, quota } => {
             let blogs: Vec<String> = blog.iter().map(|b| normalize_blog(b)).collect();

@@ -50,7 +50,11 @@ pub enum RulesCommand {
 
 pub fn run(args: RulesArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&args.db.db))?;
+    // Setting rules may create the database (before its first `serve`); showing reads one.
+    let store = match args.command {
+        RulesCommand::Set { .. } => rt.block_on(crate::storage::open(&args.db.db))?,
+        RulesCommand::Show => rt.block_on(crate::storage::open_existing(&args.db.db))?,
+    };
     let key = setting_key(&args.site);
     let stored = match rt.block_on(store.setting(&key))? {
         None => SiteRules::default(),

@@ -44,7 +44,11 @@ pub enum SitesCommand {
 
 pub fn run(args: SitesArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&args.db.db))?;
+    // Adding a site may create the database; listing or removing reads one that is there.
+    let store = match args.command {
+        SitesCommand::Add { .. } => rt.block_on(crate::storage::open(&args.db.db))?,
+        _ => rt.block_on(crate::storage::open_existing(&args.db.db))?,
+    };
     match args.command {
         SitesCommand::Add {
             name,

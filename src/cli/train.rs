@@ -212,15 +212,10 @@ fn load_feedback(
         .unwrap_or_default()
         .parse()
         .map_err(anyhow::Error::msg)?;
-    if let crate::storage::Database::Sqlite(path) = &database {
-        anyhow::ensure!(
-            path.is_file(),
-            "feedback database {} does not exist",
-            path.display()
-        );
-    }
     let rt = super::runtime()?;
-    let store = rt.block_on(crate::storage::open(&database))?;
+    let store = rt
+        .block_on(crate::storage::open_existing(&database))
+        .context("--feedback")?;
     let mut entries = Vec::new();
     loop {
         let after = entries

@@ -111,6 +111,23 @@ pub async fn open(database: &Database) -> Result<std::sync::Arc<dyn Store>, Stor
     }
 }
 
+/// [`open`] for a command that reads or changes what is stored (`export`, `sites list`, `rules
+/// show`, `erase`, …): a SQLite file that is not there is an error, not a new empty database, so
+/// a mistyped `--db` is said rather than answered from a database just created for it.
+pub async fn open_existing(database: &Database) -> Result<std::sync::Arc<dyn Store>, StorageError> {
+    if let Database::Sqlite(path) = database
+        && !path.exists()
+    {
+        return Err(StorageError::Unusable {
+            path: path.clone(),
+            reason: "does not exist (check --db; `serve`, `import`, `sites add` and `keys add` \
+                     create one)"
+                .into(),
+        });
+    }
+    open(database).await
+}
+
 impl StorageError {
     /// Why the database cannot take writes at the moment, when that is the problem: the disk is
     /// full, the file or its filesystem is read-only, or the disk fails. Such errors are the
