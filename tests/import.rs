@@ -692,6 +692,60 @@ fn isso_database(path: &Path) {
         .unwrap();
 }
 
+/// Two comments deleted in the same second, each under its own reply, are blank alike (Isso
+/// keeps no text or name of them, and `export --format isso` writes them so): each reply keeps
+/// its own parent, and a second import still finds every one stored.
+#[test]
+fn blank_isso_placeholders_of_the_same_second_stay_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let isso = dir.path().join("comments.db");
+    rusqlite::Connection::open(&isso)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+             CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY,
+                 parent INTEGER, created FLOAT NOT NULL, modified FLOAT, mode INTEGER,
+                 remote_addr VARCHAR, text VARCHAR, author VARCHAR, email VARCHAR,
+                 website VARCHAR, likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0,
+                 voters BLOB NOT NULL, notification INTEGER DEFAULT 0);
+             INSERT INTO threads VALUES (1, '/a/', 'Post A');
+             INSERT INTO comments VALUES (1, 1, NULL, 1700000100.0, NULL, 4, '', '', NULL,
+                 NULL, NULL, 0, 0, x'00', 0);
+             INSERT INTO comments VALUES (1, 2, NULL, 1700000100.0, NULL, 4, '', '', NULL,
+                 NULL, NULL, 0, 0, x'00', 0);
+             INSERT INTO comments VALUES (1, 3, 1, 1700000200.0, NULL, 1, '192.0.2.0',
+                 'Under the first.', 'Ana', NULL, NULL, 0, 0, x'00', 0);
+             INSERT INTO comments VALUES (1, 4, 2, 1700000300.0, NULL, 1, '192.0.2.0',
+                 'Under the second.', 'Bo', NULL, NULL, 0, 0, x'00', 0);",
+        )
+        .unwrap();
+    let db = dir.path().join("rg.db");
+    let args = ["--format", "isso"];
+    let (code, out, err) = import(&db, std::slice::from_ref(&isso), &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("comments: imported 4 (2 published, 2 trash)"),
+        "{out}"
+    );
+    let (_, again, _) = import(&db, std::slice::from_ref(&isso), &args);
+    assert!(
+        again.contains("comments: imported 0 (none), 4 already there"),
+        "{again}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let parent_of = |remote: &str| -> Option<String> {
+        conn.query_row(
+            "SELECT p.remote_id FROM comments c LEFT JOIN comments p ON p.id = c.parent_id \
+             WHERE c.remote_id = ?1",
+            [remote],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(parent_of("isso:3").as_deref(), Some("isso:1"));
+    assert_eq!(parent_of("isso:4").as_deref(), Some("isso:2"));
+}
+
 #[test]
 fn an_isso_comment_deleted_under_its_replies_keeps_them_and_likes_come_along() {
     let dir = tempfile::tempdir().unwrap();

@@ -318,13 +318,18 @@ pub async fn import_comments<E: Exec>(
 }
 
 /// Whether comment `c` of article `slug` is stored already under another id (or none): see
-/// [`SAME_COMMENT`].
+/// [`SAME_COMMENT`]. A blank comment (no text, no name: what Isso leaves of a deleted comment
+/// that has replies) has nothing to be recognised by; two at the same second are two comments,
+/// each holding its own replies, so only its remote id can say it is stored.
 async fn same_comment<E: Exec>(
     e: &E,
     c: &ImportedComment,
     slug: &str,
 ) -> Result<bool, StorageError> {
     let n = &c.comment;
+    if n.content.trim().is_empty() && n.author.trim().is_empty() {
+        return Ok(false);
+    }
     // A comment typed here is exported as its text escaped into HTML: without tags, its entities
     // decoded, it is that text again.
     let typed = (!n.content.contains('<'))
