@@ -988,6 +988,19 @@ async fn sites_threads_and_votes(store: &dyn Store) {
     // The same looked up by id; an unknown id has none.
     let by_id = store.comment_extras(&[on_blog.id, 999_999]).await.unwrap();
     assert_eq!(by_id, extras);
+    // A held comment's author may edit it too (Isso shows the author when): its edit time is
+    // there by id; the thread's published extras leave it out.
+    let mut held = comment("/p/", Status::Held, "waiting for a moderator");
+    held.site_id = blog.id;
+    let held = store.insert(held).await.unwrap();
+    store
+        .edit_comment(held.id, "still waiting", "Ana", None)
+        .await
+        .unwrap();
+    let held_extras = store.comment_extras(&[held.id]).await.unwrap();
+    assert_eq!(held_extras.len(), 1);
+    assert!(held_extras[0].edited_at.is_some());
+    assert_eq!(store.thread_extras(blog.id, "/p/").await.unwrap(), extras);
 
     // Removing a site frees its origins and keeps its comments; adding it again revives it.
     assert!(store.remove_site("blog", &[]).await.unwrap());

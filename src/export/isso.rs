@@ -95,13 +95,14 @@ pub fn write(
         if rows.is_empty() {
             continue;
         }
-        let published: Vec<i64> = rows
+        // Edit times of published and waiting comments, votes of published ones.
+        let shown: Vec<i64> = rows
             .iter()
-            .filter(|r| r.mode == IssoMode::Accepted)
+            .filter(|r| r.mode != IssoMode::Deleted)
             .map(|r| r.comment.id)
             .collect();
         let extras: HashMap<i64, _> = rt
-            .block_on(source.store.comment_extras(&published))?
+            .block_on(source.store.comment_extras(&shown))?
             .into_iter()
             .map(|e| (e.id, e))
             .collect();

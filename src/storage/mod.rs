@@ -785,7 +785,8 @@ pub trait SiteStore: Send + Sync + 'static {
     /// Votes and edit times of a thread's published comments that have any.
     async fn thread_extras(&self, site: i64, uri: &str)
     -> Result<Vec<CommentExtras>, StorageError>;
-    /// Votes and edit times of these published comments that have any, looked up by id.
+    /// Votes and edit times of these published or held comments that have any, looked up by id
+    /// (a held comment's author may have edited it).
     async fn comment_extras(&self, ids: &[i64]) -> Result<Vec<CommentExtras>, StorageError>;
 }
 

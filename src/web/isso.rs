@@ -572,7 +572,8 @@ async fn own_comment(
 }
 
 /// Edit times and votes of `comments` by id (Isso shows them on every comment it answers with;
-/// only published comments have any): a lookup each, never a scan of the threads they are in.
+/// only published and held comments have any): a lookup each, never a scan of the threads they
+/// are in.
 async fn extras_of(
     state: &AppState,
     comments: &[StoredComment],

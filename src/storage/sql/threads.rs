@@ -29,7 +29,7 @@ const EXTRAS_OF: &str = "SELECT c.id, c.edited_at, \
     CAST(COALESCE(SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
     CAST(COALESCE(SUM(CASE WHEN v.value < 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
     FROM comments c LEFT JOIN comment_votes v ON v.comment_id = c.id \
-    WHERE c.id = $1 AND c.status = 'published' \
+    WHERE c.id = $1 AND c.status IN ('published', 'held') \
     AND (c.edited_at IS NOT NULL OR v.comment_id IS NOT NULL) \
     GROUP BY c.id, c.edited_at";
 
