@@ -669,26 +669,30 @@ fn an_export_imported_into_its_own_database_changes_nothing() {
     assert_eq!(contents(&fresh).1.len(), n);
 }
 
+/// Isso's own schema, and one thread `/a/`.
+const ISSO_SCHEMA: &str =
+    "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+     CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY,
+         parent INTEGER, created FLOAT NOT NULL, modified FLOAT, mode INTEGER,
+         remote_addr VARCHAR, text VARCHAR, author VARCHAR, email VARCHAR,
+         website VARCHAR, likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0,
+         voters BLOB NOT NULL, notification INTEGER DEFAULT 0);
+     INSERT INTO threads VALUES (1, '/a/', 'Post A');";
+
 /// An Isso database as Isso leaves it (Isso's own schema): a deleted comment that has a reply is
 /// kept blanked (mode 4, no text, no author), and likes and dislikes are counts.
 fn isso_database(path: &Path) {
     rusqlite::Connection::open(path)
         .unwrap()
-        .execute_batch(
-            "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
-             CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY,
-                 parent INTEGER, created FLOAT NOT NULL, modified FLOAT, mode INTEGER,
-                 remote_addr VARCHAR, text VARCHAR, author VARCHAR, email VARCHAR,
-                 website VARCHAR, likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0,
-                 voters BLOB NOT NULL, notification INTEGER DEFAULT 0);
-             INSERT INTO threads VALUES (1, '/a/', 'Post A');
+        .execute_batch(&format!(
+            "{ISSO_SCHEMA}
              INSERT INTO comments VALUES (1, 1, NULL, 1700000000.5, NULL, 1, '192.0.2.0',
                  'The *second* section helped.', 'Ana', 'ana@example.org', NULL, 3, 1, x'00', 0);
              INSERT INTO comments VALUES (1, 4, NULL, 1700000100.0, NULL, 4, '192.0.2.0', '',
                  NULL, 'bo@example.org', NULL, 2, 0, x'00', 0);
              INSERT INTO comments VALUES (1, 5, 4, 1700000200.0, NULL, 1, '192.0.2.0',
-                 'A reply to a comment since deleted.', 'Cy', NULL, NULL, 1, 0, x'00', 0);",
-        )
+                 'A reply to a comment since deleted.', 'Cy', NULL, NULL, 1, 0, x'00', 0);"
+        ))
         .unwrap();
 }
 
@@ -701,14 +705,8 @@ fn blank_isso_placeholders_of_the_same_second_stay_two() {
     let isso = dir.path().join("comments.db");
     rusqlite::Connection::open(&isso)
         .unwrap()
-        .execute_batch(
-            "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
-             CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY,
-                 parent INTEGER, created FLOAT NOT NULL, modified FLOAT, mode INTEGER,
-                 remote_addr VARCHAR, text VARCHAR, author VARCHAR, email VARCHAR,
-                 website VARCHAR, likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0,
-                 voters BLOB NOT NULL, notification INTEGER DEFAULT 0);
-             INSERT INTO threads VALUES (1, '/a/', 'Post A');
+        .execute_batch(&format!(
+            "{ISSO_SCHEMA}
              INSERT INTO comments VALUES (1, 1, NULL, 1700000100.0, NULL, 4, '', '', NULL,
                  NULL, NULL, 0, 0, x'00', 0);
              INSERT INTO comments VALUES (1, 2, NULL, 1700000100.0, NULL, 4, '', '', NULL,
@@ -716,8 +714,8 @@ fn blank_isso_placeholders_of_the_same_second_stay_two() {
              INSERT INTO comments VALUES (1, 3, 1, 1700000200.0, NULL, 1, '192.0.2.0',
                  'Under the first.', 'Ana', NULL, NULL, 0, 0, x'00', 0);
              INSERT INTO comments VALUES (1, 4, 2, 1700000300.0, NULL, 1, '192.0.2.0',
-                 'Under the second.', 'Bo', NULL, NULL, 0, 0, x'00', 0);",
-        )
+                 'Under the second.', 'Bo', NULL, NULL, 0, 0, x'00', 0);"
+        ))
         .unwrap();
     let db = dir.path().join("rg.db");
     let args = ["--format", "isso"];

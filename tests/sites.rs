@@ -20,6 +20,24 @@ fn ok(args: &[&str], dir: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Adds site `blog` at https://blog.example to the database `db` (created).
+fn add_blog(db: &std::path::Path) {
+    let db = db.to_str().unwrap();
+    let dir = std::path::Path::new(db).parent().unwrap();
+    ok(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://blog.example",
+            "--db",
+            db,
+        ],
+        dir,
+    );
+}
+
 #[test]
 fn sites_are_managed_from_the_cli_and_the_admin_api() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,18 +170,7 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
 fn the_thread_page_works_without_javascript() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
-    ok(
-        &[
-            "sites",
-            "add",
-            "blog",
-            "--origin",
-            "https://blog.example",
-            "--db",
-            db.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    add_blog(&db);
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
     let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
     let resp = agent().get(&page).call().unwrap();
@@ -273,18 +280,7 @@ fn a_sites_threads_export_on_their_own() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
     let db_arg = db.to_str().unwrap();
-    ok(
-        &[
-            "sites",
-            "add",
-            "blog",
-            "--origin",
-            "https://blog.example",
-            "--db",
-            db_arg,
-        ],
-        dir.path(),
-    );
+    add_blog(&db);
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
     let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
     let post = |text: &str, parent: &str| {
