@@ -841,6 +841,40 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     assert_eq!(mail_to(&smtp, "uma@example.org").len(), 1);
     assert!(mail_to(&smtp, "zed@example.org").is_empty());
     assert!(mail_to(&smtp, "\"zed\"@example.org").is_empty());
+
+    // A move to Isso carries the consent as Isso's `notification`: confirmed and still
+    // subscribed only (Isso asks no confirmation of its own).
+    let isso = dir.path().join("isso.db");
+    let db = dir.path().join("db.sqlite");
+    let out = common::run(
+        &[
+            "export",
+            "--format",
+            "isso",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            isso.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let exported = rusqlite::Connection::open(&isso).unwrap();
+    let notification = |comment: &Value| -> i64 {
+        exported
+            .query_row(
+                "SELECT notification FROM comments WHERE id = ?1",
+                [comment["id"].as_i64().unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(notification(&ana_again), 1, "confirmed, subscribed");
+    assert_eq!(notification(&jo), 1, "confirmed, subscribed");
+    assert_eq!(notification(&ana), 0, "unsubscribed");
+    assert_eq!(notification(&bo), 0, "never asked");
+    assert_eq!(notification(&uma), 0, "never confirmed");
 }
 
 /// `/admin/notifications`: a moderator sets the webhook in a form; a wrong field is shown back

@@ -79,7 +79,7 @@ pub fn write(
     let mut insert_comment = tx.prepare(
         "INSERT INTO comments (tid, id, parent, created, modified, mode, remote_addr, text, \
          author, email, website, likes, dislikes, voters, notification) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let mut counts = Counts::default();
     for page in &pages {
@@ -113,6 +113,9 @@ pub fn write(
             let address = anonymize(c.user_ip.as_deref().unwrap_or_default());
             let extra = extras.get(&c.id);
             let placeholder = row.mode == IssoMode::Deleted;
+            let notification = !placeholder
+                && !c.author_email.is_empty()
+                && wants_replies(source, c.id, c.site_id)?;
             insert_comment.execute(params![
                 tid,
                 c.id,
@@ -136,6 +139,7 @@ pub fn write(
                 extra.map_or(0, |e| e.votes.likes as i64),
                 extra.map_or(0, |e| e.votes.dislikes as i64),
                 voters_of(&address).to_vec(),
+                i64::from(notification),
             ])?;
             if !placeholder {
                 counts.comments += 1;
@@ -145,6 +149,16 @@ pub fn write(
     drop((insert_thread, insert_comment));
     tx.commit()?;
     Ok(counts)
+}
+
+/// Whether comment `id`'s author hears of replies to it: they asked, have not unsubscribed, and
+/// their address confirmed it wants these e-mails from the site. Isso's `notification` then
+/// carries the consent over; Isso asks no confirmation, so an unconfirmed request is not one.
+fn wants_replies(source: &Source<'_>, id: i64, site: i64) -> Result<bool, ExportError> {
+    Ok(source
+        .rt
+        .block_on(source.store.reply_subscriber(id))?
+        .is_some_and(|s| s.confirmed && s.site_id == site))
 }
 
 /// A comment as Isso will hold it.
