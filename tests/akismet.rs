@@ -308,6 +308,22 @@ fn akismet_endpoints_answer_like_akismet() {
         &[("api_key", "wrong"), ("blog", BLOG)],
     );
     assert_eq!(a.body, "invalid");
+    // A moderator's decision on the site's own page: the site's model learns it.
+    let mut resp = agent()
+        .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+        .send_json(serde_json::json!({
+            "comment_content": "Visit my page for the best replica handbags and watches, cheap!",
+            "comment_author": "Seller",
+            "comment_author_email": "seller@example.net",
+        }))
+        .unwrap();
+    let posted: Value = resp.body_mut().read_json().unwrap();
+    let (status, _) = server.admin_api(
+        "POST",
+        &format!("/api/v1/admin/comments/{}/spam", posted["id"]),
+        None,
+    );
+    assert_eq!(status, 200);
     server.stop();
 
     let export = dir.path().join("fb.jsonl");
@@ -332,16 +348,19 @@ fn akismet_endpoints_answer_like_akismet() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(
-        rows.iter()
-            .any(|r| r["label"] == "ham" && r["comment_content"] == SPAM),
-        "the corrected check: {rows:?}"
+    // What the model file learned from the database, as training records: the site's own
+    // moderation, never a key's corrections or votes (a partner teaches its own model only).
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["label"], "spam");
+    assert_eq!(
+        rows[0]["comment_content"],
+        "Visit my page for the best replica handbags and watches, cheap!"
     );
     assert!(
-        rows.iter().any(|r| r["label"] == "spam"
-            && r["comment_content"] == "Cheap watches at www.replica.example")
+        !rows.iter().any(|r| r["comment_content"] == SPAM
+            || r["comment_content"] == "Cheap watches at www.replica.example"),
+        "{rows:?}"
     );
-    assert!(rows.iter().all(|r| r["user_ip"] == "203.0.113.7"));
 
     // keys list / revoke
     let out = run(

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,10 +22,12 @@ pub struct TrainArgs {
     /// Where to write the model.
     #[arg(long, short, default_value_os_t = default_model())]
     pub out: PathBuf,
-    /// Also learn from the moderator decisions stored in this replyguard database.
+    /// Also learn what the default site's model learned in this replyguard database (moderator
+    /// decisions, imported labels, comments that stayed published), as a server folds it.
     #[arg(long, value_name = "DB")]
     pub feedback: Option<PathBuf>,
-    /// With --feedback: also write those decisions to this JSONL file (e.g. into training-data/).
+    /// With --feedback: also write the examples folded in to this JSONL file, as training records
+    /// (never an Akismet key's: a partner's votes teach its own model only).
     #[arg(long, value_name = "FILE", requires = "feedback")]
     pub feedback_export: Option<PathBuf>,
     #[command(flatten)]
@@ -237,20 +240,46 @@ fn load_feedback(
         eprintln!("lessons of other sites (Akismet keys) are not folded into the model file");
     }
     if let Some(path) = export {
-        let rows = rt.block_on(store.feedback())?;
+        let rows = net_examples(&entries)?;
         let mut out = String::new();
         for row in &rows {
-            out.push_str(&serde_json::to_string(row)?);
+            out.push_str(row);
             out.push('\n');
         }
         std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
         eprintln!(
-            "wrote {} moderator decisions to {}",
+            "wrote the {} examples folded in (the default site's lessons, taken-back ones \
+             left out) to {}",
             rows.len(),
             path.display()
         );
     }
     Ok(entries)
+}
+
+/// The lessons as training records (JSONL lines), each as often as it is learned net of its
+/// taking-back (a decision changed from spam to ham is one ham record), in the order first
+/// learned: what `--feedback` folds, so training on the file teaches what folding does.
+fn net_examples(entries: &[crate::storage::LearnedExample]) -> anyhow::Result<Vec<String>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut net: HashMap<String, f64> = HashMap::new();
+    for e in entries {
+        let line = serde_json::to_string(&crate::data::LabeledComment {
+            label: e.label,
+            comment: e.comment.clone(),
+        })?;
+        let count = net.entry(line.clone()).or_insert_with(|| {
+            order.push(line);
+            0.0
+        });
+        *count += e.sign;
+    }
+    let mut rows = Vec::new();
+    for line in order {
+        let times = net.get(&line).copied().unwrap_or_default().round().max(0.0) as usize;
+        rows.extend(std::iter::repeat_n(line, times));
+    }
+    Ok(rows)
 }
 
 /// Creation time in RFC 3339; honours `SOURCE_DATE_EPOCH` so builds can be byte-for-byte reproducible.

@@ -42,7 +42,6 @@ macro_rules! storage_port {
             plain by_status(status: Status, site: Option<i64>, article: Option<&str>, limit: u64) -> Vec<StoredComment> = comments::by_status;
             atomic+shown set_status(id: i64, to: Status, actor: &str) -> StoredComment = comments::set_status;
             plain history(id: i64) -> Vec<StatusEvent> = comments::history;
-            plain feedback() -> Vec<LabeledComment> = comments::feedback;
             plain learning_log(after: i64, limit: u64) -> Vec<LearnedExample> = comments::learning_log;
             plain lessons(teaches: &str, before: i64, limit: u64) -> Vec<Lesson> = lessons::lessons;
             atomic take_back(id: i64) -> TakeBack = lessons::take_back;

@@ -346,9 +346,6 @@ pub trait CommentStore: Send + Sync + 'static {
     ) -> Result<StoredComment, StorageError>;
     /// A comment's status history, oldest first.
     async fn history(&self, id: i64) -> Result<Vec<StatusEvent>, StorageError>;
-    /// Moderator decisions usable as training rows: every comment a moderator published or marked
-    /// as spam against the classifier's verdict, or after it was held. Oldest first.
-    async fn feedback(&self) -> Result<Vec<crate::data::LabeledComment>, StorageError>;
     /// The learning log after entry `after`, oldest first, at most `limit` entries: what the
     /// serving model must learn, in order (see `migrations/0005_learning_log.sql`).
     async fn learning_log(

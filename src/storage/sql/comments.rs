@@ -5,7 +5,6 @@
 
 use super::row::{self, comment_columns, public_comment_columns};
 use super::{Exec, Lock, Param, Spellings, spelled};
-use crate::data::LabeledComment;
 use crate::storage::key_index::{KeyRead, KeyedComment, KeyedRow};
 use crate::storage::rules::decision_entries;
 use crate::storage::{
@@ -129,14 +128,6 @@ pub const INSERT_LEARNED: &str = "INSERT INTO learning_log (comment_id, label, s
     source, at) VALUES ($1, $2, $3, $4, $5, $6)";
 const HISTORY: &str = "SELECT from_status, to_status, actor, at FROM comment_events \
     WHERE comment_id = $1 ORDER BY id";
-const FEEDBACK: &str = "SELECT c.content, c.author, c.author_email, c.author_url, c.user_ip, \
-    c.user_agent, c.referrer, e.to_status FROM comments c \
-    JOIN comment_events e ON e.id = (SELECT MAX(id) FROM comment_events \
-      WHERE comment_id = c.id AND actor != 'classifier') \
-    WHERE e.to_status = c.status AND e.to_status IN ('published', 'spam') \
-      AND NOT (c.verdict = 'published' AND e.to_status = 'published') \
-      AND NOT (c.verdict = 'rejected' AND e.to_status = 'spam') \
-    ORDER BY c.id";
 const LEARNING_LOG: &str = "SELECT l.id, l.label, CAST(l.sign AS BIGINT), l.record, l.source, \
     CASE WHEN c.source = 'import' THEN NULL ELSE c.verdict END, COALESCE(c.article, l.layer), \
     COALESCE((SELECT s.name FROM sites s WHERE s.id = c.site_id), 'default') \
@@ -625,24 +616,6 @@ pub async fn history<E: Exec>(e: &E, id: i64) -> Result<Vec<StatusEvent>, Storag
     e.query(HISTORY, &[&id], row::status_event).await
 }
 
-/// Moderator decisions as training rows, then what Akismet clients reported.
-pub async fn feedback<E: Exec>(e: &E) -> Result<Vec<LabeledComment>, StorageError> {
-    let mut examples = e.query(FEEDBACK, &[], row::decision).await?;
-    let reported = e
-        .query(
-            "SELECT record FROM training_examples ORDER BY id",
-            &[],
-            |r| r.text(0),
-        )
-        .await?;
-    examples.extend(
-        reported
-            .iter()
-            .filter_map(|record| serde_json::from_str(record).ok()),
-    );
-    Ok(examples)
-}
-
 /// The learning log after entry `after`, oldest first.
 pub async fn learning_log<E: Exec>(
     e: &E,
@@ -829,7 +802,6 @@ pub const STATEMENTS: &[&str] = &[
     INSERT_EVENT,
     INSERT_LEARNED,
     HISTORY,
-    FEEDBACK,
     LEARNING_LOG,
     DAILY_VERDICTS,
     DAILY_CORRECTIONS,

@@ -2,7 +2,7 @@
 //! order, next to the function that reads them.
 
 use super::RowRead;
-use crate::data::{Comment, LabeledComment};
+use crate::data::Comment;
 use crate::storage::rules::label_of;
 use crate::storage::{
     ApiKey, LearnedExample, Status, StatusEvent, StorageError, StoredArticle, StoredComment,
@@ -94,26 +94,6 @@ pub fn status_event(r: &dyn RowRead) -> Result<StatusEvent, StorageError> {
         to_status: Status::parse(&r.text(1)?).unwrap_or(Status::Held),
         actor: r.text(2)?,
         at: r.text(3)?,
-    })
-}
-
-/// A moderator's decision as a training row, from the columns `content, author, author_email,
-/// author_url, user_ip, user_agent, referrer, to_status`.
-pub fn decision(r: &dyn RowRead) -> Result<LabeledComment, StorageError> {
-    Ok(LabeledComment {
-        label: label_of(&r.text(7)?),
-        comment: Comment {
-            comment_content: r.text(0)?,
-            comment_author: Some(r.text(1)?),
-            comment_author_email: Some(r.text(2)?),
-            comment_author_url: r.opt_text(3)?,
-            user_ip: r.opt_text(4)?,
-            user_agent: r.opt_text(5)?,
-            referrer: r.opt_text(6)?,
-            permalink: None,
-            comment_type: Some("comment".into()),
-            comment_date_gmt: None,
-        },
     })
 }
 
