@@ -429,6 +429,46 @@ fn wordpress_key_lists_set_from_the_cli() {
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["disallowed_keys"], json!([]), "{shown}");
 
+    // A mistyped site is said, from the CLI and the API, and no rules are stored for it.
+    for args in [
+        &["rules", "--db", db_arg, "--site", "blgo", "show"][..],
+        &[
+            "rules",
+            "--db",
+            db_arg,
+            "--site",
+            "blgo",
+            "set",
+            "--hold-links-at",
+            "1",
+        ],
+    ] {
+        let out = common::run(args, None, dir.path());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            common::text(&out.stderr).contains("there is no site `blgo`"),
+            "{}",
+            common::text(&out.stderr)
+        );
+    }
+    let (status, body) = server.admin_api("GET", "/api/v1/admin/rules?site=blgo", None);
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = server.admin_api(
+        "PUT",
+        "/api/v1/admin/rules?site=blgo",
+        Some(r#"{"hold_links_at": 1}"#),
+    );
+    assert_eq!(status, 404, "{body}");
+    let stored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM settings WHERE key = 'rules:blgo'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0);
+
     std::thread::sleep(std::time::Duration::from_millis(2_100));
     let posted = post(
         &server,

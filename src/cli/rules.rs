@@ -55,6 +55,13 @@ pub fn run(args: RulesArgs) -> anyhow::Result<()> {
         RulesCommand::Set { .. } => rt.block_on(crate::storage::open(&args.db.db))?,
         RulesCommand::Show => rt.block_on(crate::storage::open_existing(&args.db.db))?,
     };
+    anyhow::ensure!(
+        rt.block_on(store.sites())?
+            .iter()
+            .any(|s| s.name == args.site),
+        "there is no site `{}` (see `replyguard sites list`)",
+        args.site
+    );
     let key = setting_key(&args.site);
     let stored = match rt.block_on(store.setting(&key))? {
         None => SiteRules::default(),

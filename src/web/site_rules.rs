@@ -91,8 +91,16 @@ pub struct SiteQuery {
 }
 
 impl SiteQuery {
-    fn site(&self) -> &str {
-        self.site.as_deref().unwrap_or(DEFAULT_SITE)
+    /// The site named, which must exist (404 otherwise: a mistyped name must not read or write
+    /// the rules of a site no comment is posted to); the default site when none is named.
+    fn site(&self, state: &AppState) -> Result<&str, WebError> {
+        super::admin::site_filter(state, self.site.as_deref())?;
+        Ok(self
+            .site
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_SITE))
     }
 }
 
@@ -102,7 +110,10 @@ pub async fn show(
     State(state): State<AppState>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Json<SiteRules>, WebError> {
-    let rules = state.rules.get(state.store.as_ref(), q.site()).await?;
+    let rules = state
+        .rules
+        .get(state.store.as_ref(), q.site(&state)?)
+        .await?;
     Ok(Json(rules.as_ref().clone()))
 }
 
@@ -117,7 +128,7 @@ pub async fn replace(
     let Json(rules) = body.map_err(|e| WebError::Unprocessable(e.body_text()))?;
     let saved = state
         .rules
-        .save(state.store.as_ref(), q.site(), rules)
+        .save(state.store.as_ref(), q.site(&state)?, rules)
         .await?;
     Ok(Json(saved.as_ref().clone()))
 }
