@@ -964,6 +964,12 @@ fn a_keys_votes_count_once_teach_only_it_and_can_be_taken_back() {
     assert_eq!(status, 200);
     let lessons = admin_get(&server, "/api/v1/admin/lessons?limit=1");
     let newest = &lessons["lessons"][0];
+    // Paging: a full page points at the next; the last, shorter one at none.
+    assert_eq!(lessons["next_before"], newest["id"]);
+    let all = admin_get(&server, "/api/v1/admin/lessons?limit=1000");
+    let count = all["lessons"].as_array().unwrap().len();
+    assert!((1..1000).contains(&count), "{all}");
+    assert_eq!(all["next_before"], serde_json::Value::Null, "{all}");
     let comment = newest["comment_id"]
         .as_i64()
         .expect("the correction names its comment");

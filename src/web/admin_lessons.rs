@@ -37,11 +37,16 @@ impl LessonsQuery {
     }
 }
 
+impl LessonsQuery {
+    fn limit(&self) -> u64 {
+        self.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 1_000)
+    }
+}
+
 async fn listing(state: &AppState, q: &LessonsQuery) -> Result<Vec<Lesson>, WebError> {
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 1_000);
     Ok(state
         .store
-        .lessons(q.teaches(), q.before.unwrap_or(i64::MAX), limit)
+        .lessons(q.teaches(), q.before.unwrap_or(i64::MAX), q.limit())
         .await?)
 }
 
@@ -52,7 +57,11 @@ pub async fn list(
     Query(q): Query<LessonsQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     let lessons = listing(&state, &q).await?;
-    let next_before = lessons.last().map(|l| l.id);
+    // A page shorter than asked for is the last: no cursor to a page that would be empty.
+    let next_before = lessons
+        .last()
+        .filter(|_| lessons.len() as u64 == q.limit())
+        .map(|l| l.id);
     Ok(Json(
         json!({ "lessons": lessons, "next_before": next_before }),
     ))
