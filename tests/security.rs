@@ -201,7 +201,8 @@ fn login(server: &Server, token: &str, extra_headers: &str) -> String {
     )
 }
 
-/// A token shorter than 16 characters is refused at start with a clear error.
+/// A token shorter than 16 characters is refused at start with a clear error, before anything
+/// is created.
 #[test]
 fn a_short_admin_token_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
@@ -215,6 +216,7 @@ fn a_short_admin_token_is_refused_at_start() {
     assert!(!out.status.success());
     let stderr = common::text(&out.stderr);
     assert!(stderr.contains("at least 16"), "{stderr}");
+    assert!(!db.exists(), "a refused start leaves no database behind");
 }
 
 /// A new admin token signs every session out, across a restart.

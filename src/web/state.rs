@@ -198,23 +198,31 @@ impl AppState {
             hold: config.hold_threshold,
             reject: config.reject_threshold,
         };
+        // Everything the flags can get wrong is checked before the database is opened, which
+        // creates it: a refused start leaves no new file behind.
         let models = ModelHolder::open(config.model.clone(), overrides, config.learning)?;
-        let store = crate::storage::open(&config.db).await?;
         let articles = match &config.articles {
             Some(dir) => articles::load_dir(dir)?,
             None => vec![articles::default_article()],
         };
+        let given_token = config
+            .admin_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if let Some(token) = given_token
+            && token.chars().count() < MIN_ADMIN_TOKEN_CHARS
+        {
+            anyhow::bail!(
+                "the admin token (--admin-token / REPLYGUARD_ADMIN_TOKEN) is {} characters; \
+                 it must be at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 24`)",
+                token.chars().count()
+            );
+        }
+        let store = crate::storage::open(&config.db).await?;
         let mut generated_token = None;
-        let admin = match &config.admin_token {
-            Some(token) if !token.trim().is_empty() => {
-                let token = token.trim();
-                if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
-                    anyhow::bail!(
-                        "the admin token (--admin-token / REPLYGUARD_ADMIN_TOKEN) is {} characters; \
-                         it must be at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 24`)",
-                        token.chars().count()
-                    );
-                }
+        let admin = match given_token {
+            Some(token) => {
                 // The stored hash is kept when it is this token's; otherwise this token's
                 // replaces it — once, whichever replica starting at the same moment writes first,
                 // so admin sessions (bound to the hash) hold on all of them.
