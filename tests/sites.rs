@@ -184,6 +184,14 @@ fn the_thread_page_works_without_javascript() {
         html.contains("https://blog.example/posts/caches/"),
         "a link back to the page"
     );
+    // The blog's page, not the default site's: its title and home, no feed of the default site.
+    assert!(html.contains("· blog</title>"), "{html}");
+    assert!(!html.contains("My blog"), "{html}");
+    assert!(
+        html.contains(r#"class="site-title" href="https://blog.example""#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"href="/feed""#), "{html}");
 
     let post = |text: &str, parent: &str| {
         agent()

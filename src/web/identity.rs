@@ -42,6 +42,18 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// What a page of another site (a thread of one that embeds the comments) shows of it: its
+    /// own title, none of this server's tagline, links, colour or logo.
+    pub fn for_site(&self, site: &Site) -> Identity {
+        Identity {
+            title: self.title_of(site),
+            url: site.public_origin().unwrap_or_default().to_string(),
+            ..Identity::default()
+        }
+    }
+}
+
 impl Default for Identity {
     fn default() -> Self {
         Identity {

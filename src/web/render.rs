@@ -40,21 +40,45 @@ pub(super) fn document(head: Markup, body: Markup) -> Markup {
     }
 }
 
+/// Where a page's header and feed link lead: this server's own pages, or (for a thread of a
+/// site that embeds the comments) that site's home and no feed of this server's.
+#[derive(Debug, Clone, Copy)]
+pub struct Home<'a> {
+    pub href: Option<&'a str>,
+    pub feed: Option<&'a str>,
+}
+
+impl Home<'static> {
+    /// The default site's pages, served here.
+    pub const OWN: Home<'static> = Home {
+        href: Some("/"),
+        feed: Some("/feed"),
+    };
+}
+
 fn layout(title: &str, site: &Identity, body: Markup) -> Markup {
+    layout_at(title, site, Home::OWN, body)
+}
+
+fn layout_at(title: &str, site: &Identity, home: Home<'_>, body: Markup) -> Markup {
     document(
         html! {
             title { (title) " · " (site.title) }
             @if !site.tagline.is_empty() { meta name="description" content=(site.tagline); }
             link rel="stylesheet" href=(super::assets::SITE_CSS_PATH);
-            link rel="alternate" type="application/atom+xml" title="Recent comments" href="/feed";
+            @if let Some(feed) = home.feed {
+                link rel="alternate" type="application/atom+xml" title="Recent comments" href=(feed);
+            }
             @if !site.accent.is_empty() { link rel="stylesheet" href={ "/static/theme.css?v=" (site.revision()) }; }
             script src=(super::assets::COMMENTS_JS_PATH) defer {}
         },
         html! {
             header.site {
-                a.site-title href="/" {
-                    @if !site.logo.is_empty() { img.logo src=(site.logo) alt=""; " " }
-                    (site.title)
+                @let logo = html! { @if !site.logo.is_empty() { img.logo src=(site.logo) alt=""; " " } };
+                @if let Some(href) = home.href {
+                    a.site-title href=(href) { (logo) (site.title) }
+                } @else {
+                    span.site-title { (logo) (site.title) }
                 }
                 @if !site.tagline.is_empty() { " " span.tagline { (site.tagline) } }
                 @if !site.nav.is_empty() {
@@ -231,7 +255,8 @@ fn replies_by_parent<'a>(
 
 /// The page of a thread of an embedding site, for readers without JavaScript (the embed's
 /// `<noscript>` link): its published comments, threaded, and the reply form. `page` is the
-/// thread's own address here (with its `?uri=`), `origin_page` the site's page it belongs to.
+/// thread's own address here (with its `?uri=`), `origin_page` the site's page it belongs to;
+/// the header is the site's identity, leading home as `Home` says.
 pub fn thread_page(
     title: &str,
     origin_page: Option<&str>,
@@ -239,13 +264,14 @@ pub fn thread_page(
     comments: &[StoredComment],
     pending: Option<&StoredComment>,
     form: &FormState,
-    site: &Identity,
+    (site, home): (&Identity, Home<'_>),
 ) -> Markup {
     let threaded = replies_by_parent(comments, pending, false);
     let count = comments.len();
-    layout(
+    layout_at(
         title,
         site,
+        home,
         html! {
             article {
                 h1 { "Comments on “" (title) "”" }

@@ -66,6 +66,17 @@ async fn render(
         .await?
         .map_or_else(|| uri.to_string(), |t| t.title);
     let origin_page = site.public_origin().map(|o| format!("{o}{uri}"));
+    // Another site's thread is that site's page: its title and home, not this server's.
+    let own = state.identity();
+    let (identity, home) = if site.id == crate::domain::DEFAULT_SITE {
+        (own, render::Home::OWN)
+    } else {
+        let home = render::Home {
+            href: site.public_origin(),
+            feed: None,
+        };
+        (std::sync::Arc::new(own.for_site(site)), home)
+    };
     let page = render::thread_page(
         &title,
         origin_page.as_deref(),
@@ -76,7 +87,7 @@ async fn render(
             offer_reply_notices: state.mailer.is_some(),
             ..form
         },
-        &state.identity(),
+        (&identity, home),
     );
     Ok((status, Html(page.into_string())).into_response())
 }
