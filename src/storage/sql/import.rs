@@ -165,6 +165,11 @@ async fn found_article<E: Exec>(
         return Ok(Found::Known(slug));
     }
     match existing {
+        // An article as empty as the placeholder (what an export writes of one: no title, no
+        // text) has nothing to fill it in with; it is the one already here.
+        Some((slug, _)) if a.title.trim().is_empty() && a.html.trim().is_empty() => {
+            Ok(Found::Known(slug))
+        }
         Some((slug, _)) => Ok(Found::Placeholder(slug)),
         // A thread of another system about an article already here (a Disqus thread of an
         // imported WordPress post, or of a Markdown article with the same slug) joins it.
