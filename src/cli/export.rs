@@ -16,7 +16,7 @@ pub struct ExportArgs {
     /// moderation: published = ham, spam = spam).
     #[arg(long, value_enum)]
     pub format: Format,
-    /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
+    /// Database (a SQLite path, sqlite://PATH or a postgres:// URL), the one `serve` uses.
     #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
     pub db: Database,
     /// Write here (replaced only once the export is complete) instead of stdout; required by

@@ -15,7 +15,7 @@ pub struct ImportArgs {
     /// database (`comments.db`; detected from its content).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Database (a SQLite path or sqlite://PATH), the one `serve` uses.
+    /// Database (a SQLite path, sqlite://PATH or a postgres:// URL), the one `serve` uses.
     #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
     pub db: Database,
     /// Model that scores imported comments for the moderation queues (their status is kept).

@@ -14,7 +14,8 @@ pub struct ServeArgs {
     /// Model file (reloaded on SIGHUP and POST /api/v1/admin/model/reload).
     #[arg(long, env = "REPLYGUARD_MODEL", default_value_os_t = default_model())]
     pub model: PathBuf,
-    /// SQLite database file (created with its directory on first start).
+    /// Database: a SQLite path or sqlite://PATH (created with its directory on first start), or
+    /// a postgres://USER[:PASSWORD]@HOST[:PORT]/DB URL (several replicas).
     #[arg(long, env = "REPLYGUARD_DB", default_value = "data/replyguard.db")]
     pub db: crate::storage::Database,
     /// Directory of Markdown articles to serve instead of the built-in one.
@@ -83,8 +84,9 @@ pub struct ServeArgs {
     /// is published unless the model would reject the comment, and then held, never rejected.
     #[arg(long, env = "REPLYGUARD_TRUST_RETURNING_AUTHORS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub trust_returning_authors: bool,
-    /// For this many days, a comment from an e-mail address a moderator marked spam is held where
-    /// the model would publish it and rejected where it would hold it (0: off).
+    /// For this many days, a comment from an e-mail address or website domain a moderator marked
+    /// spam is held where the model would publish it and rejected where it would hold it; the
+    /// same public IP address (7 days at most) or a linked domain holds at least (0: off).
     #[arg(
         long,
         env = "REPLYGUARD_SPAM_HISTORY_DAYS",

@@ -165,6 +165,15 @@ async fn guarded(
             );
         }
         Caller::Unnamed => (state.sites.default_site(), None),
+        // A page opened from a file or a sandboxed frame says `Origin: null`: no site can own
+        // that, so no command is suggested for it.
+        Caller::Foreign(origin) if origin == "null" => {
+            return refused(
+                "the page has no origin (Origin: null: a file, a sandboxed frame, a privacy \
+                 redirect); serve it from the site's own address; nothing was stored"
+                    .to_string(),
+            );
+        }
         Caller::Foreign(origin) => {
             return refused(format!(
                 "origin {origin} is not an origin of any site on this server; nothing was \
