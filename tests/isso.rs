@@ -595,6 +595,17 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     // The thread keeps the page's title (the feed names it).
     let (_, _, feed) = call(&server, "GET", "/isso/feed?uri=/a/", site, None, None);
     assert!(feed.contains("Post A"), "{feed}");
+    // Its links are absolute: the page at the site's address, itself at this server's.
+    assert!(
+        feed.contains(&format!(r#"href="{site}/a/" rel="alternate""#)),
+        "{feed}"
+    );
+    let own_feed = server.url("/isso/feed?uri=%2Fa%2F");
+    assert!(feed.contains(&format!("<id>{own_feed}</id>")), "{feed}");
+    assert!(
+        feed.contains(&format!(r#"href="{own_feed}" rel="self""#)),
+        "{feed}"
+    );
 }
 
 /// A site's history goes back to Isso: `export --format isso` writes a database the real Isso

@@ -857,11 +857,15 @@ async fn latest(
 /// `GET /isso/feed?uri=`: the thread's published comments as Atom.
 async fn feed(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     SiteOf(site): SiteOf,
     Query(q): Query<UriQuery>,
 ) -> Result<Response, WebError> {
     let uri = uri_of(&q.uri)?;
-    let page = format!("{}{uri}", site.public_origin().unwrap_or_default());
+    // Links are absolute (feed readers resolve nothing): the page at the site's own address,
+    // or at this server's for a site with none (the default site's own pages).
+    let server = state.base_url(&headers);
+    let page = format!("{}{uri}", site.public_origin().unwrap_or(&server));
     let title = state
         .site_store
         .thread(site.id, &uri)
@@ -876,7 +880,8 @@ async fn feed(
         .iter()
         .map(|c| super::feeds::comment_entry(format!("{page}#isso-{}", c.id), &title, c))
         .collect();
-    let self_url = format!("{page}#isso-feed");
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    let self_url = format!("{server}/isso/feed?uri={encoded}");
     let feed = super::feeds::feed(&format!("Comments on “{title}”"), &self_url, &page, entries);
     Ok(super::feeds::atom(feed))
 }
