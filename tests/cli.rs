@@ -505,12 +505,22 @@ fn db_urls_are_parsed_and_missing_files_not_created() {
         &["rules", "--db", &url, "show"],
         &["export", "--format", "wxr", "--db", &url],
         &["erase", "--email", "a@example.org", "--db", &url],
+        &[
+            "rules",
+            "--db",
+            &url,
+            "--site",
+            "blog",
+            "set",
+            "--hold-links-at",
+            "3",
+        ],
     ] {
         let out = run(args, None, dir.path());
         assert!(!out.status.success(), "{args:?}");
         let err = text(&out.stderr);
         assert!(
-            err.contains("rg.db: does not exist (check --db"),
+            err.contains("rg.db: does not exist (check the path"),
             "{args:?}: {err}"
         );
         assert!(!db.exists(), "{args:?} created the database");

@@ -308,6 +308,7 @@ fn dry_run_changes_nothing_and_no_learn_keeps_labels_out() {
     let (_, out, _) = import(&db, &all_fixtures(), &["--dry-run"]);
     assert!(out.contains("comments: would import"), "{out}");
     assert!(out.contains("would be learned"), "{out}");
+    assert!(!db.exists(), "a dry run created the database");
     // Nothing was stored: the real import after it imports everything.
     let (_, out, _) = import(&db, &all_fixtures(), &[]);
     assert!(

@@ -595,16 +595,32 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     // The thread keeps the page's title (the feed names it).
     let (_, _, feed) = call(&server, "GET", "/isso/feed?uri=/a/", site, None, None);
     assert!(feed.contains("Post A"), "{feed}");
-    // Its links are absolute: the page at the site's address, itself at this server's.
+    // Its links are absolute: the page at the site's address; its id is the page's, unique to
+    // the site. No self link: the feed's address names no site (a feed reader sends no Origin,
+    // and gets the default site's feed there).
     assert!(
         feed.contains(&format!(r#"href="{site}/a/" rel="alternate""#)),
         "{feed}"
     );
-    let own_feed = server.url("/isso/feed?uri=%2Fa%2F");
-    assert!(feed.contains(&format!("<id>{own_feed}</id>")), "{feed}");
     assert!(
-        feed.contains(&format!(r#"href="{own_feed}" rel="self""#)),
+        feed.contains(&format!("<id>{site}/a/#isso-feed</id>")),
         "{feed}"
+    );
+    assert!(!feed.contains(r#"rel="self""#), "{feed}");
+    // The default site's (no Origin): its page and itself at this server's address.
+    let mut resp = agent()
+        .get(&server.url("/isso/feed?uri=/a/"))
+        .call()
+        .unwrap();
+    let own = resp.body_mut().read_to_string().unwrap();
+    let own_feed = server.url("/isso/feed?uri=%2Fa%2F");
+    assert!(
+        own.contains(&format!(r#"href="{own_feed}" rel="self""#)),
+        "{own}"
+    );
+    assert!(
+        own.contains(&format!("<id>{}#isso-feed</id>", server.url("/a/"))),
+        "{own}"
     );
 }
 

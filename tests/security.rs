@@ -217,6 +217,21 @@ fn a_short_admin_token_is_refused_at_start() {
     let stderr = common::text(&out.stderr);
     assert!(stderr.contains("at least 16"), "{stderr}");
     assert!(!db.exists(), "a refused start leaves no database behind");
+    // So does any other flag refused at start.
+    let out = common::bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--site-accent",
+            "notacolor",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!db.exists(), "{}", common::text(&out.stderr));
 }
 
 /// A new admin token signs every session out, across a restart.

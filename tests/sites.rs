@@ -350,29 +350,61 @@ fn a_sites_threads_export_on_their_own() {
         !wxr.contains(ELSEWHERE) && !wxr.contains("alibaba-olympic-partner"),
         "another site's article and comments stay out: {wxr}"
     );
-    // WordPress's format reads back: the thread is a post with both comments, threaded.
+    // WordPress's format reads back onto the site: a post at one of the site's origins is its
+    // page, so the comments land in the thread the embed asks for, threaded, not in an article
+    // of this server's; into the database it came from, it changes nothing.
     let wxr_file = dir.path().join("wxr-blog");
-    let copy = dir.path().join("copy.sqlite");
     let model = model();
-    let out = run(
-        &[
-            "import",
-            "--db",
-            copy.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            wxr_file.to_str().unwrap(),
-        ],
-        None,
-        dir.path(),
-    );
-    let report = common::text(&out.stdout);
+    let import = |db: &std::path::Path| {
+        let out = run(
+            &[
+                "import",
+                "--site",
+                "blog",
+                "--db",
+                db.to_str().unwrap(),
+                "--model",
+                model.to_str().unwrap(),
+                wxr_file.to_str().unwrap(),
+            ],
+            None,
+            dir.path(),
+        );
+        let report = common::text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{report}{}",
+            common::text(&out.stderr)
+        );
+        report
+    };
+    let copy = dir.path().join("copy.sqlite");
+    add_blog(&copy);
+    let report = import(&copy);
     assert!(
-        out.status.success(),
-        "{report}{}",
-        common::text(&out.stderr)
+        report.contains("threads (pages of site `blog`): 1"),
+        "{report}"
     );
     assert!(report.contains("comments: imported 2"), "{report}");
+    assert!(report.contains("articles: imported 0"), "{report}");
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let placed: Vec<(String, String, bool)> = conn
+        .prepare(
+            "SELECT c.article, s.name, c.parent_id IS NOT NULL FROM comments c \
+             JOIN sites s ON s.id = c.site_id ORDER BY c.id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let thread = |reply: bool| ("/posts/caches/".to_string(), "blog".to_string(), reply);
+    assert_eq!(placed, [thread(false), thread(true)]);
+    let again = import(&db);
+    assert!(
+        again.contains("comments: imported 0 (none), 2 already there"),
+        "{again}"
+    );
 
     let (disqus, _) = export("disqus", Some("blog"));
     assert!(disqus.contains("<id>/posts/caches/</id>"), "{disqus}");

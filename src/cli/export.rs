@@ -1,7 +1,7 @@
 //! `replyguard export`: articles and comments as WXR, Disqus XML, an Isso database or training
 //! JSONL; of one site, or every site's comments on the articles.
 
-use crate::domain::{DEFAULT_SITE, DEFAULT_SITE_NAME};
+use crate::domain::DEFAULT_SITE_NAME;
 use crate::export::{self, Format};
 use crate::storage::{self, Database};
 use anyhow::Context;
@@ -48,7 +48,11 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         Format::Isso => Some(args.site.as_deref().unwrap_or(DEFAULT_SITE_NAME)),
         _ => args.site.as_deref(),
     };
-    let source = export::Source::new(&*store, rt.handle(), site)?;
+    let mut source = export::Source::new(&*store, rt.handle(), site)?;
+    // The default site goes by its pages' title (`--site-title`), not its row's placeholder.
+    if let Some(named) = source.site.take() {
+        source.site = Some(rt.block_on(crate::web::identity::titled(&*store, named))?);
+    }
     let counts = match (&args.out, args.format) {
         (None, Format::Isso) => return Err(export::ExportError::NeedsFile.into()),
         (Some(path), Format::Isso) => replace_file(path, |tmp| {
@@ -85,15 +89,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The sites other than the default one that have threads of their own (pages that embed the
-/// comments), which an export without `--site` does not cover.
+/// The sites that have threads of their own (pages that embed the comments, the default site's
+/// thread pages included), which an export without `--site` does not cover.
 fn sites_with_threads(
     store: &dyn storage::Store,
     rt: &tokio::runtime::Handle,
 ) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     for site in rt.block_on(store.sites())? {
-        if site.id != DEFAULT_SITE && !rt.block_on(store.threads(site.id, 1))?.is_empty() {
+        if !rt.block_on(store.threads(site.id, 1))?.is_empty() {
             names.push(site.name);
         }
     }

@@ -92,7 +92,19 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         None => vec![crate::articles::default_article().slug],
     };
     let rt = super::runtime()?;
-    let store = rt.block_on(storage::open(&args.db))?;
+    // A dry run writes nothing, not even a new database: into one that is not there yet, it
+    // runs against an empty one in a temporary directory, removed after.
+    let scratch = match &args.db {
+        storage::Database::Sqlite(path) if args.dry_run && !path.exists() => {
+            Some(tempfile::tempdir().context("cannot make a temporary directory")?)
+        }
+        _ => None,
+    };
+    let db = match &scratch {
+        Some(dir) => storage::Database::Sqlite(dir.path().join("dry-run.db")),
+        None => args.db.clone(),
+    };
+    let store = rt.block_on(storage::open(&db))?;
     let site = rt
         .block_on(store.sites())?
         .into_iter()
@@ -113,6 +125,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             dry_run: args.dry_run,
             taken_slugs: &taken,
             site: site.id,
+            site_origins: &site.origins,
             media_base: args.media_base.as_deref(),
         },
     );

@@ -50,10 +50,13 @@ pub enum RulesCommand {
 
 pub fn run(args: RulesArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    // Setting rules may create the database (before its first `serve`); showing reads one.
+    // Setting the default site's rules may create the database (before its first `serve`);
+    // showing them, or another site's (added first), reads one that is there.
     let store = match args.command {
-        RulesCommand::Set { .. } => rt.block_on(crate::storage::open(&args.db.db))?,
-        RulesCommand::Show => rt.block_on(crate::storage::open_existing(&args.db.db))?,
+        RulesCommand::Set { .. } if args.site == crate::domain::DEFAULT_SITE_NAME => {
+            rt.block_on(crate::storage::open(&args.db.db))?
+        }
+        _ => rt.block_on(crate::storage::open_existing(&args.db.db))?,
     };
     anyhow::ensure!(
         rt.block_on(store.sites())?

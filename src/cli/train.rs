@@ -232,12 +232,14 @@ fn load_feedback(
     }
     // The model file is the default site's: an Akismet key's lessons teach that key's own model
     // in the server, never the file every site shares.
-    let last = entries.last().map(|e| e.id);
+    let all = entries.len();
     entries.retain(|e| e.site == crate::domain::site_rules::DEFAULT_SITE);
-    if let (Some(last), Some(kept)) = (last, entries.last())
-        && kept.id != last
-    {
-        eprintln!("lessons of other sites (Akismet keys) are not folded into the model file");
+    if entries.len() < all {
+        eprintln!(
+            "{} lesson(s) of other sites and Akismet keys are not folded into the model file \
+             (each teaches its own model)",
+            all - entries.len()
+        );
     }
     if let Some(path) = export {
         let rows = net_examples(&entries)?;
@@ -259,7 +261,8 @@ fn load_feedback(
 
 /// The lessons as training records (JSONL lines), each as often as it is learned net of its
 /// taking-back (a decision changed from spam to ham is one ham record), in the order first
-/// learned: what `--feedback` folds, so training on the file teaches what folding does.
+/// learned: what `--feedback` folds (a training file has no weights: a comment that stayed
+/// published, which folding weighs `--implicit-weight`, is one record).
 fn net_examples(entries: &[crate::storage::LearnedExample]) -> anyhow::Result<Vec<String>> {
     let mut order: Vec<String> = Vec::new();
     let mut net: HashMap<String, f64> = HashMap::new();

@@ -22,7 +22,10 @@ pub enum ExportError {
     Io(#[from] std::io::Error),
     #[error("cannot write the Isso database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("there is no site `{0}` (see `replyguard sites list`)")]
+    #[error(
+        "there is no site `{0}` (see `replyguard sites list`; a removed site comes back with its \
+         comments when added again: `replyguard sites add {0} --origin URL`)"
+    )]
     UnknownSite(String),
     #[error("--format isso writes an SQLite database: give the file with --out")]
     NeedsFile,

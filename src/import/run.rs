@@ -30,6 +30,9 @@ pub struct Options<'a> {
     pub taken_slugs: &'a [String],
     /// The site the comments are imported into.
     pub site: i64,
+    /// Its origins (`https://blog.example`): a post or thread of the export whose address is at
+    /// one of them is that site's page, and becomes its thread rather than an article here.
+    pub site_origins: &'a [String],
     /// New address of the old site's `wp-content/uploads/` (`--media-base`).
     pub media_base: Option<&'a str>,
 }
@@ -76,6 +79,9 @@ pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     /// In a dry run, the articles found here (remote id, slug): nothing records that they
     /// joined, so their comments are looked for under these slugs.
     dry_joined: BTreeMap<String, String>,
+    /// Posts of the export that are pages of the site (remote id → the thread's uri): their
+    /// comments go to that thread.
+    threads_of: BTreeMap<String, String>,
     pub report: Report,
 }
 
@@ -89,6 +95,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             batch: Vec::with_capacity(BATCH),
             statuses: Vec::with_capacity(BATCH),
             dry_joined: BTreeMap::new(),
+            threads_of: BTreeMap::new(),
             report: Report::default(),
         }
     }
@@ -97,6 +104,22 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn take(&mut self, item: Item) -> Result<(), ImportError> {
         match item {
             Err(refused) => self.report.refused.push(refused),
+            Ok(Record::Article(a)) if self.page_of_site(&a).is_some() => {
+                // A post of the site that embeds the comments (it moved from WordPress or
+                // Disqus to pages of its own at the same address): the embed on that page
+                // asks for its path, so the comments go to that thread, not to an article here.
+                self.flush()?;
+                let uri = self.page_of_site(&a).unwrap_or_default();
+                if !self.options.dry_run {
+                    self.rt.block_on(self.store.create_thread(
+                        self.options.site,
+                        &uri,
+                        &a.title,
+                    ))?;
+                }
+                self.report.threads += 1;
+                self.threads_of.insert(a.remote_id, uri);
+            }
             Ok(Record::Article(mut a)) => {
                 // Comments read before this article belong to earlier ones: store them first.
                 self.flush()?;
@@ -152,7 +175,10 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                 )?;
                 self.report.threads += 1;
             }
-            Ok(Record::Comment(c)) => {
+            Ok(Record::Comment(mut c)) => {
+                if let Some(uri) = self.threads_of.get(&c.article) {
+                    c.article = format!("thread:{uri}");
+                }
                 let position = c.remote_id.clone();
                 match self.prepare(c) {
                     Ok((row, status)) => {
@@ -167,6 +193,17 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             }
         }
         Ok(())
+    }
+
+    /// The path of the site's page `a` is, when its address is at one of the site's origins.
+    fn page_of_site(&self, a: &crate::domain::ArticleRecord) -> Option<String> {
+        let link = url::Url::parse(a.link.as_deref()?).ok()?;
+        let origin = link.origin().ascii_serialization();
+        self.options
+            .site_origins
+            .contains(&origin)
+            .then(|| crate::domain::site::thread_uri(link.path()).ok())
+            .flatten()
     }
 
     /// Stores what is waiting; call once more at the end.

@@ -120,8 +120,8 @@ pub async fn open_existing(database: &Database) -> Result<std::sync::Arc<dyn Sto
     {
         return Err(StorageError::Unusable {
             path: path.clone(),
-            reason: "does not exist (check --db; `serve`, `import`, `sites add` and `keys add` \
-                     create one)"
+            reason: "does not exist (check the path; `serve`, `import`, `sites add`, `keys add` \
+                     and `rules set` create one)"
                 .into(),
         });
     }

@@ -880,9 +880,16 @@ async fn feed(
         .iter()
         .map(|c| super::feeds::comment_entry(format!("{page}#isso-{}", c.id), &title, c))
         .collect();
+    // The feed's own address names no site (the site is the caller's Origin, which a feed
+    // reader does not send): it is this feed only for the default site, the one such a request
+    // gets. Another site's feed has no self link; its id is its page's, unique to the site.
     let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
     let self_url = format!("{server}/isso/feed?uri={encoded}");
-    let feed = super::feeds::feed(&format!("Comments on “{title}”"), &self_url, &page, entries);
+    let mut feed = super::feeds::feed(&format!("Comments on “{title}”"), &self_url, &page, entries);
+    feed.id = format!("{page}#isso-feed");
+    if site.id != crate::domain::DEFAULT_SITE {
+        feed.links.retain(|link| link.rel != "self");
+    }
     Ok(super::feeds::atom(feed))
 }
 

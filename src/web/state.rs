@@ -219,6 +219,12 @@ impl AppState {
                 token.chars().count()
             );
         }
+        let identity = config
+            .identity
+            .iter()
+            .map(|(key, value)| super::identity::validate(key, value).map(|v| (*key, v)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| anyhow::anyhow!(e))?;
         let store = crate::storage::open(&config.db).await?;
         let mut generated_token = None;
         let admin = match given_token {
@@ -290,9 +296,8 @@ impl AppState {
         if learned > 0 {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
-        for (key, value) in &config.identity {
-            let value = super::identity::validate(key, value).map_err(|e| anyhow::anyhow!(e))?;
-            remember(&*store, key, &value).await?;
+        for (key, value) in &identity {
+            remember(&*store, key, value).await?;
         }
         let site = super::identity::Identity::load(&*store).await?;
         let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.binding()));

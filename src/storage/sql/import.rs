@@ -165,9 +165,10 @@ async fn found_article<E: Exec>(
         return Ok(Found::Known(slug));
     }
     match existing {
-        // An article as empty as the placeholder (what an export writes of one: no title, no
-        // text) has nothing to fill it in with; it is the one already here.
-        Some((slug, _)) if a.title.trim().is_empty() && a.html.trim().is_empty() => {
+        // An article as empty and hidden as the placeholder (what an export writes of one: no
+        // title, no text, not public) has nothing to fill it in with; it is the one already
+        // here. An untitled post that is published still fills it in.
+        Some((slug, _)) if a.title.trim().is_empty() && a.html.trim().is_empty() && !a.public => {
             Ok(Found::Known(slug))
         }
         Some((slug, _)) => Ok(Found::Placeholder(slug)),
