@@ -709,7 +709,8 @@ fn isso_database(path: &Path) {
 
 /// Two comments deleted in the same second, each under its own reply, are blank alike (Isso
 /// keeps no text or name of them, and `export --format isso` writes them so): each reply keeps
-/// its own parent, and a second import still finds every one stored.
+/// its own parent, and a second import still finds every one stored — as does importing the
+/// site's own WXR export back (which numbers the blanks by their ids here).
 #[test]
 fn blank_isso_placeholders_of_the_same_second_stay_two() {
     let dir = tempfile::tempdir().unwrap();
@@ -729,7 +730,21 @@ fn blank_isso_placeholders_of_the_same_second_stay_two() {
         ))
         .unwrap();
     let db = dir.path().join("rg.db");
-    let args = ["--format", "isso"];
+    let out = run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "http://blog.test",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let args = ["--format", "isso", "--site", "blog"];
     let (code, out, err) = import(&db, std::slice::from_ref(&isso), &args);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -753,6 +768,32 @@ fn blank_isso_placeholders_of_the_same_second_stay_two() {
     };
     assert_eq!(parent_of("isso:3").as_deref(), Some("isso:1"));
     assert_eq!(parent_of("isso:4").as_deref(), Some("isso:2"));
+
+    let wxr = dir.path().join("blog.wxr");
+    let out = run(
+        &[
+            "export",
+            "--format",
+            "wxr",
+            "--site",
+            "blog",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            wxr.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for _ in 0..2 {
+        let (code, back, err) = import(&db, std::slice::from_ref(&wxr), &["--site", "blog"]);
+        assert_eq!(code, 0, "{back}{err}");
+        assert!(
+            back.contains("comments: imported 0 (none), 4 already there"),
+            "{back}"
+        );
+    }
 }
 
 #[test]

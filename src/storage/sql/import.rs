@@ -49,6 +49,10 @@ const SAME_COMMENT: &str = "SELECT id FROM comments WHERE site_id = $1 AND artic
     AND author_email = $3 AND author = $4 \
     AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) \
     AND (content = $6 OR (content_format = 'text' AND content = $7)) LIMIT 1";
+// A blank comment stored here under the id an export of this database gave it ($4).
+const SAME_BLANK: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
+    AND substr(created_at, 1, 19) = substr(CAST($3 AS TEXT), 1, 19) \
+    AND content = '' AND author = '' AND id = $4";
 const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1";
 const INSERT_VOTE: &str = "INSERT INTO comment_votes (comment_id, voter, value) VALUES ($1, $2, $3) \
     ON CONFLICT (comment_id, voter) DO NOTHING";
@@ -325,8 +329,9 @@ pub async fn import_comments<E: Exec>(
 
 /// Whether comment `c` of article `slug` is stored already under another id (or none): see
 /// [`SAME_COMMENT`]. A blank comment (no text, no name: what Isso leaves of a deleted comment
-/// that has replies) has nothing to be recognised by; two at the same second are two comments,
-/// each holding its own replies, so only its remote id can say it is stored.
+/// that has replies) has nothing to be recognised by: two at the same second are two comments,
+/// each holding its own replies. It is the one stored here only when its remote id's number
+/// is that comment's id — an export of this database numbers comments by their ids here.
 async fn same_comment<E: Exec>(
     e: &E,
     c: &ImportedComment,
@@ -334,7 +339,19 @@ async fn same_comment<E: Exec>(
 ) -> Result<bool, StorageError> {
     let n = &c.comment;
     if n.content.trim().is_empty() && n.author.trim().is_empty() {
-        return Ok(false);
+        let Some(number) = c
+            .remote_id
+            .rsplit(':')
+            .next()
+            .and_then(|n| n.parse::<i64>().ok())
+        else {
+            return Ok(false);
+        };
+        let params: [&dyn super::Param; 4] = [&n.site_id, &slug, &c.created_at, &number];
+        return Ok(e
+            .query_opt(SAME_BLANK, &params, |_| Ok(()))
+            .await?
+            .is_some());
     }
     // A comment typed here is exported as its text escaped into HTML: without tags, its entities
     // decoded, it is that text again.
@@ -468,6 +485,7 @@ pub const STATEMENTS: &[&str] = &[
     KNOWN_REMOTE_ID,
     EXPORT_COMMENTS,
     SAME_COMMENT,
+    SAME_BLANK,
     REMOTE_ID,
     INSERT_VOTE,
 ];
