@@ -289,6 +289,8 @@ fn a_sites_threads_export_on_their_own() {
     let db = dir.path().join("db.sqlite");
     let db_arg = db.to_str().unwrap();
     add_blog(&db);
+    // A site without an address of its own: its threads are this server's thread pages.
+    ok(&["sites", "add", "notes", "--db", db_arg], dir.path());
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
     let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
     let post = |text: &str, parent: &str| {
@@ -311,6 +313,20 @@ fn a_sites_threads_export_on_their_own() {
     let first = post(HAM, "0");
     const REPLY: &str = "Same here, and the cache key trick works for the CI runners as well.";
     post(REPLY, &first);
+    let resp = agent()
+        .post(&server.url("/sites/notes/thread?uri=%2Fn%2F"))
+        .send_form([
+            (
+                "comment",
+                "A note on the notes site, where no page of its own shows it.",
+            ),
+            ("author", "Ana"),
+            ("email", "ana@example.org"),
+            ("url", ""),
+            ("comment_parent", "0"),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
     const ELSEWHERE: &str = "A reader of the built-in article, on the default site.";
     let resp = agent()
         .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
@@ -406,6 +422,12 @@ fn a_sites_threads_export_on_their_own() {
         "{again}"
     );
 
+    let (notes, _) = export("wxr", Some("notes"));
+    assert!(
+        notes.contains("<link>http://127.0.0.1:8080/sites/notes/thread?uri=%2Fn%2F</link>"),
+        "{notes}"
+    );
+
     let (disqus, _) = export("disqus", Some("blog"));
     assert!(disqus.contains("<id>/posts/caches/</id>"), "{disqus}");
     assert!(disqus.contains(&format!("<parent dsq:id=\"{first}\"/>")));
@@ -414,7 +436,7 @@ fn a_sites_threads_export_on_their_own() {
     let (jsonl, _) = export("jsonl", Some("blog"));
     assert_eq!(jsonl.lines().count(), 2, "{jsonl}");
     let (jsonl, _) = export("jsonl", None);
-    assert_eq!(jsonl.lines().count(), 3, "{jsonl}");
+    assert_eq!(jsonl.lines().count(), 4, "every site's: {jsonl}");
 
     // Without --site: the articles, as before, and a word on what is not in it.
     let (wxr, said) = export("wxr", None);

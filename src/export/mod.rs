@@ -159,10 +159,20 @@ fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<I
         });
     }
     if let Some(site) = &source.site {
-        let origin = site
-            .public_origin()
-            .unwrap_or(site_url)
-            .trim_end_matches('/');
+        // The page at the site's address; a site without one has its threads only as this
+        // server's thread pages (`/sites/NAME/thread?uri=`).
+        let link = |uri: &str| match site.public_origin() {
+            Some(origin) => format!("{}{uri}", origin.trim_end_matches('/')),
+            None => {
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+                format!(
+                    "{}/sites/{}/thread?uri={encoded}",
+                    site_url.trim_end_matches('/'),
+                    site.name
+                )
+            }
+        };
         for thread in source
             .rt
             .block_on(source.store.threads(site.id, MAX_THREADS))?
@@ -178,7 +188,7 @@ fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<I
                     date: thread.created_at,
                     author: site.title.clone(),
                     html: String::new(),
-                    link: Some(format!("{origin}{}", thread.uri)),
+                    link: Some(link(&thread.uri)),
                     public: true,
                     comments_open: true,
                 },
@@ -206,11 +216,14 @@ fn commented_keys(source: &Source<'_>) -> Result<HashSet<String>, ExportError> {
 /// A post name for a thread: its path's segments joined by `-` (`/posts/caches/` →
 /// `posts-caches`), `thread-ID` for the site's root.
 fn thread_slug(uri: &str, id: i64) -> String {
-    let slug = uri
-        .split('/')
+    // A post name is a slug: the path's words (percent-decoded, lowercase) joined by `-`.
+    let decoded = percent_encoding::percent_decode_str(uri).decode_utf8_lossy();
+    let slug = decoded
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
-        .join("-");
+        .join("-")
+        .to_lowercase();
     if slug.is_empty() {
         format!("thread-{id}")
     } else {
@@ -521,6 +534,11 @@ mod tests {
     fn threads_are_named_by_their_path() {
         assert_eq!(thread_slug("/posts/caches/", 7), "posts-caches");
         assert_eq!(thread_slug("/2024/café", 7), "2024-café");
+        assert_eq!(
+            thread_slug("/2024/caf%C3%A9%20au%20Lait/", 7),
+            "2024-café-au-lait"
+        );
+        assert_eq!(thread_slug("/p-100% done.html", 7), "p-100-done-html");
         assert_eq!(thread_slug("/", 7), "thread-7");
     }
 
