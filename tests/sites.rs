@@ -457,3 +457,44 @@ fn a_sites_threads_export_on_their_own() {
         common::text(&out.stderr)
     );
 }
+
+/// What the site's pages show of it follows a change made elsewhere (the CLI here; another
+/// replica's `/admin` → Settings alike) within a couple of seconds, without a restart.
+#[test]
+fn a_title_set_from_the_cli_reaches_the_running_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let server = Server::start(&db, &model(), &[]);
+    let home = || {
+        agent()
+            .get(&server.url("/"))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap()
+    };
+    assert!(home().contains("My blog"));
+    ok(
+        &[
+            "sites",
+            "add",
+            "default",
+            "--title",
+            "Zed Notes",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !home().contains("Zed Notes") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let page = home();
+    assert!(
+        page.contains("Zed Notes") && !page.contains("My blog"),
+        "{page}"
+    );
+    server.stop();
+}

@@ -114,13 +114,18 @@ impl Sites {
     }
 }
 
-/// Reloads the sites whenever a process on this database changed them (checked every second).
+/// Reloads the sites whenever a process on this database changed them, and the pages' identity
+/// (`/admin` → Settings on another replica, `sites add default --title` from the CLI), checked
+/// every second.
 pub(super) async fn follow(state: super::AppState) {
     // `None` until the first reload: the sites loaded at start may predate a change made before
     // this task first read the version, so the first round always reloads.
     let mut seen: Option<Option<String>> = None;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if let Err(e) = state.reload_identity().await {
+            tracing::warn!(error = %e, "cannot reload the site's identity");
+        }
         let Ok(version) = state.store.setting(SITES_VERSION).await else {
             continue;
         };

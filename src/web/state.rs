@@ -391,7 +391,10 @@ impl AppState {
     /// given to the default site), for the pages this process serves.
     pub(super) async fn reload_identity(&self) -> Result<(), crate::storage::StorageError> {
         let site = super::identity::Identity::load(&*self.store).await?;
-        self.identity.store(Arc::new(site));
+        // Unchanged, the pages cached with it stay valid (their key holds its revision).
+        if *self.identity.load_full() != site {
+            self.identity.store(Arc::new(site));
+        }
         Ok(())
     }
 
