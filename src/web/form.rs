@@ -39,12 +39,13 @@ fn decode(raw: &[u8]) -> Result<Cow<'_, str>, String> {
         match raw[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = raw
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("malformed percent-encoding in the form")?;
-                out.push(hex);
+                let byte = match raw.get(i + 1..i + 3) {
+                    Some(&[high, low]) => hex_digit(high).zip(hex_digit(low)),
+                    _ => None,
+                }
+                .map(|(high, low)| high << 4 | low)
+                .ok_or("malformed percent-encoding in the form")?;
+                out.push(byte);
                 i += 2;
             }
             b => out.push(b),
@@ -54,6 +55,16 @@ fn decode(raw: &[u8]) -> Result<Cow<'_, str>, String> {
     String::from_utf8(out)
         .map(Cow::Owned)
         .map_err(|_| not_utf8())
+}
+
+/// The value of one hexadecimal digit.
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 fn not_utf8() -> String {
