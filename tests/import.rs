@@ -680,6 +680,32 @@ fn an_export_imported_into_its_own_database_changes_nothing() {
     assert_eq!(contents(&fresh).1.len(), n);
 }
 
+/// Imports the Isso database `isso` onto a new site `blog` (at http://blog.test) of `db`: the
+/// report says `first`, and a second import finds all `count` comments there.
+fn import_isso_onto_blog(db: &Path, isso: &Path, first: &str, count: usize) {
+    let out = run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "http://blog.test",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let args = ["--format", "isso", "--site", "blog"];
+    let (code, out, err) = import(db, &[isso.to_path_buf()], &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(first), "{out}");
+    let (_, again, _) = import(db, &[isso.to_path_buf()], &args);
+    let all = format!("comments: imported 0 (none), {count} already there");
+    assert!(again.contains(&all), "{again}");
+}
+
 /// Isso's own schema, and one thread `/a/`.
 const ISSO_SCHEMA: &str =
     "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
@@ -730,32 +756,7 @@ fn blank_isso_placeholders_of_the_same_second_stay_two() {
         ))
         .unwrap();
     let db = dir.path().join("rg.db");
-    let out = run(
-        &[
-            "sites",
-            "add",
-            "blog",
-            "--origin",
-            "http://blog.test",
-            "--db",
-            db.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let args = ["--format", "isso", "--site", "blog"];
-    let (code, out, err) = import(&db, std::slice::from_ref(&isso), &args);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("comments: imported 4 (2 published, 2 trash)"),
-        "{out}"
-    );
-    let (_, again, _) = import(&db, std::slice::from_ref(&isso), &args);
-    assert!(
-        again.contains("comments: imported 0 (none), 4 already there"),
-        "{again}"
-    );
+    import_isso_onto_blog(&db, &isso, "comments: imported 4 (2 published, 2 trash)", 4);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let parent_of = |remote: &str| -> Option<String> {
         conn.query_row(
@@ -803,32 +804,7 @@ fn an_isso_comment_deleted_under_its_replies_keeps_them_and_likes_come_along() {
     isso_database(&isso);
     let db = dir.path().join("rg.db");
     let origin = "http://blog.test";
-    let out = run(
-        &[
-            "sites",
-            "add",
-            "blog",
-            "--origin",
-            origin,
-            "--db",
-            db.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let args = ["--format", "isso", "--site", "blog"];
-    let (code, out, err) = import(&db, std::slice::from_ref(&isso), &args);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("comments: imported 3 (2 published, 1 trash)"),
-        "{out}"
-    );
-    let (_, again, _) = import(&db, std::slice::from_ref(&isso), &args);
-    assert!(
-        again.contains("comments: imported 0 (none), 3 already there"),
-        "{again}"
-    );
+    import_isso_onto_blog(&db, &isso, "comments: imported 3 (2 published, 1 trash)", 3);
 
     // The deleted comment is in the trash, its reply under it; votes stored once.
     let conn = rusqlite::Connection::open(&db).unwrap();
