@@ -427,6 +427,43 @@ fn a_sites_threads_export_on_their_own() {
         notes.contains("<link>http://127.0.0.1:8080/sites/notes/thread?uri=%2Fn%2F</link>"),
         "{notes}"
     );
+    // That link names the thread too: imported onto a site of that name, it is its thread.
+    let notes_copy = dir.path().join("notes-copy.sqlite");
+    ok(
+        &[
+            "sites",
+            "add",
+            "notes",
+            "--db",
+            notes_copy.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let out = run(
+        &[
+            "import",
+            "--site",
+            "notes",
+            "--db",
+            notes_copy.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            dir.path().join("wxr-notes").to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let article: String = rusqlite::Connection::open(&notes_copy)
+        .unwrap()
+        .query_row(
+            "SELECT c.article FROM comments c JOIN sites s ON s.id = c.site_id \
+             WHERE s.name = 'notes'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(article, "/n/");
 
     let (disqus, _) = export("disqus", Some("blog"));
     assert!(disqus.contains("<id>/posts/caches/</id>"), "{disqus}");

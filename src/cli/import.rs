@@ -125,6 +125,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             dry_run: args.dry_run,
             taken_slugs: &taken,
             site: site.id,
+            site_name: &site.name,
             site_origins: &site.origins,
             media_base: args.media_base.as_deref(),
         },

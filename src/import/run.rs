@@ -30,8 +30,10 @@ pub struct Options<'a> {
     pub taken_slugs: &'a [String],
     /// The site the comments are imported into.
     pub site: i64,
-    /// Its origins (`https://blog.example`): a post or thread of the export whose address is at
-    /// one of them is that site's page, and becomes its thread rather than an article here.
+    /// Its name and origins (`https://blog.example`): a post or thread of the export whose
+    /// address is at one of them (or is the site's thread page here) is that site's page, and
+    /// becomes its thread rather than an article here.
+    pub site_name: &'a str,
     pub site_origins: &'a [String],
     /// New address of the old site's `wp-content/uploads/` (`--media-base`).
     pub media_base: Option<&'a str>,
@@ -195,15 +197,22 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
         Ok(())
     }
 
-    /// The path of the site's page `a` is, when its address is at one of the site's origins.
+    /// The path of the site's page `a` is, when its address is at one of the site's origins —
+    /// or is the site's thread page on a replyguard server (`/sites/NAME/thread?uri=PATH`, what
+    /// an export links a thread of a site without an address to).
     fn page_of_site(&self, a: &crate::domain::ArticleRecord) -> Option<String> {
         let link = url::Url::parse(a.link.as_deref()?).ok()?;
         let origin = link.origin().ascii_serialization();
-        self.options
-            .site_origins
-            .contains(&origin)
-            .then(|| crate::domain::site::thread_uri(link.path()).ok())
-            .flatten()
+        let path = if self.options.site_origins.contains(&origin) {
+            link.path().to_string()
+        } else if link.path() == format!("/sites/{}/thread", self.options.site_name) {
+            link.query_pairs()
+                .find(|(name, _)| name == "uri")
+                .map(|(_, uri)| uri.into_owned())?
+        } else {
+            return None;
+        };
+        crate::domain::site::thread_uri(&path).ok()
     }
 
     /// Stores what is waiting; call once more at the end.
