@@ -861,3 +861,92 @@ fn an_isso_comment_deleted_under_its_replies_keeps_them_and_likes_come_along() {
     );
     assert_eq!(reply["likes"], 1, "{body}");
 }
+
+/// A blog that moved from WordPress (and Disqus) to pages of its own at the same address, which
+/// embed the comments: imported onto its site, each public post is the thread at its path —
+/// whatever order the files are named in, `http` or `https`, a trailing `/` or not — while
+/// drafts, private and password-protected posts stay hidden articles (a thread shows its
+/// comments to anyone) and a post named only by `?p=ID` names no page. Onto the default site,
+/// the same files make articles, as they always did.
+#[test]
+fn a_blogs_posts_become_its_sites_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let out = run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://fieldnotes.example.org",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The dump first: its comments name posts by id only.
+    let files = [
+        fixture("wp-comments.json"),
+        fixture("wordpress.wxr"),
+        fixture("disqus.xml"),
+    ];
+    let (_, out, err) = import(&db, &files, &["--site", "blog"]);
+    assert!(
+        out.contains("threads (pages of site `blog`): 4"),
+        "{out}{err}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let list = |sql: &str| -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let threads = list("SELECT uri FROM threads ORDER BY uri");
+    assert_eq!(
+        threads,
+        [
+            "/2019/04/12/sourdough-at-altitude/",
+            "/2019/06/01/broken/",
+            "/about/",
+            "/notes/ski-wax-in-spring/",
+        ]
+    );
+    // Every comment of the altitude post — the WXR's, the dump's (named first) and Disqus's
+    // (http, no trailing slash) — is in its one thread.
+    let on_altitude =
+        "SELECT COUNT(*) FROM comments WHERE article = '/2019/04/12/sourdough-at-altitude/'";
+    let on_post_101 = list(
+        "SELECT remote_id FROM comments WHERE remote_id IN \
+         ('wordpress:530', 'wordpress:531', 'disqus:8005') ORDER BY remote_id",
+    );
+    assert_eq!(on_post_101.len(), 3, "{on_post_101:?}");
+    assert_eq!(
+        list(
+            "SELECT DISTINCT article FROM comments WHERE remote_id IN \
+             ('wordpress:530', 'wordpress:531', 'disqus:8005')"
+        ),
+        ["/2019/04/12/sourdough-at-altitude/"]
+    );
+    assert!(count(&db, on_altitude) >= 9);
+    // The password-protected post's comment stays on its hidden article.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM comments c JOIN articles a ON a.slug = c.article \
+             WHERE c.remote_id = 'wordpress:510' AND NOT a.public"
+        ),
+        1
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM articles WHERE public"), 0);
+
+    // The same files onto the default site: articles, no threads.
+    let plain = dir.path().join("plain.db");
+    let (_, out, _) = import(&plain, &files, &[]);
+    assert!(!out.contains("threads (pages"), "{out}");
+    assert_eq!(count(&plain, "SELECT COUNT(*) FROM threads"), 0);
+}

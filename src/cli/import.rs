@@ -130,7 +130,22 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             media_base: args.media_base.as_deref(),
         },
     );
-    for path in &args.files {
+    // Files with posts before the comment dumps that name posts by id only (otherwise in the
+    // order given): a dump's comments then find their post, as an article or as a site's
+    // thread, whichever file was named first.
+    let mut files: Vec<(bool, &std::path::PathBuf)> = args
+        .files
+        .iter()
+        .map(|path| {
+            let dump = matches!(
+                import::open(path, |file| file).map(|(format, _)| format),
+                Ok(import::Format::WpJson | import::Format::WpCsv)
+            );
+            (dump, path)
+        })
+        .collect();
+    files.sort_by_key(|(dump, _)| *dump);
+    for (_, path) in files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let bar = indicatif::ProgressBar::new(size).with_style(
             indicatif::ProgressStyle::with_template(

@@ -106,25 +106,26 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn take(&mut self, item: Item) -> Result<(), ImportError> {
         match item {
             Err(refused) => self.report.refused.push(refused),
-            Ok(Record::Article(a)) if self.page_of_site(&a).is_some() => {
-                // A post of the site that embeds the comments (it moved from WordPress or
-                // Disqus to pages of its own at the same address): the embed on that page
-                // asks for its path, so the comments go to that thread, not to an article here.
-                self.flush()?;
-                let uri = self.page_of_site(&a).unwrap_or_default();
-                if !self.options.dry_run {
-                    self.rt.block_on(self.store.create_thread(
-                        self.options.site,
-                        &uri,
-                        &a.title,
-                    ))?;
-                }
-                self.report.threads += 1;
-                self.threads_of.insert(a.remote_id, uri);
-            }
             Ok(Record::Article(mut a)) => {
                 // Comments read before this article belong to earlier ones: store them first.
                 self.flush()?;
+                if let Some(uri) = self.page_of_site(&a) {
+                    // A post of the site that embeds the comments (it moved from WordPress or
+                    // Disqus to pages of its own at the same address): the embed on that page
+                    // asks for its path, so the comments go to that thread, not to an article.
+                    if !self.threads_of.values().any(|t| *t == uri) {
+                        if !self.options.dry_run {
+                            self.rt.block_on(self.store.create_thread(
+                                self.options.site,
+                                &uri,
+                                &a.title,
+                            ))?;
+                        }
+                        self.report.threads += 1;
+                    }
+                    self.threads_of.insert(a.remote_id, uri);
+                    return Ok(());
+                }
                 if let Some(base) = self.options.media_base {
                     let (html, moved) = super::sanitize::rewrite_uploads(&a.html, base);
                     if moved > 0 {
@@ -197,13 +198,28 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
         Ok(())
     }
 
-    /// The path of the site's page `a` is, when its address is at one of the site's origins —
+    /// The path of the site's page `a` is, when it is a public post of an embedding site (not
+    /// the default one, whose pages are this server's articles) and its address is a page at
+    /// the site's host (`http` or `https`, with or without `www.`) named by its path alone —
     /// or is the site's thread page on a replyguard server (`/sites/NAME/thread?uri=PATH`, what
-    /// an export links a thread of a site without an address to).
+    /// an export links a thread of a site without an address to). A post that is not public
+    /// stays a hidden article: a thread shows its comments to anyone. A link whose query names
+    /// the page (`/?p=12`, WordPress's plain permalinks) names no path a page embeds from.
     fn page_of_site(&self, a: &crate::domain::ArticleRecord) -> Option<String> {
+        if self.options.site == crate::domain::DEFAULT_SITE || !a.public {
+            return None;
+        }
         let link = url::Url::parse(a.link.as_deref()?).ok()?;
-        let origin = link.origin().ascii_serialization();
-        let path = if self.options.site_origins.contains(&origin) {
+        let bare = |host: &str| host.strip_prefix("www.").unwrap_or(host).to_string();
+        let at_site = link.host_str().map(bare).is_some_and(|host| {
+            self.options.site_origins.iter().any(|origin| {
+                url::Url::parse(origin)
+                    .ok()
+                    .and_then(|o| o.host_str().map(bare))
+                    .is_some_and(|site_host| site_host == host)
+            })
+        });
+        let path = if at_site && link.query().is_none() {
             link.path().to_string()
         } else if link.path() == format!("/sites/{}/thread", self.options.site_name) {
             link.query_pairs()
@@ -212,7 +228,26 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
         } else {
             return None;
         };
-        crate::domain::site::thread_uri(&path).ok()
+        let uri = crate::domain::site::thread_uri(&path).ok()?;
+        // One page whether its links end in `/` or not (a Disqus thread's link often does not
+        // where WordPress's does): the thread this import or an earlier one made is joined.
+        let other = match uri.strip_suffix('/') {
+            Some(stripped) if !stripped.is_empty() => stripped.to_string(),
+            Some(_) => uri.clone(),
+            None => format!("{uri}/"),
+        };
+        if other != uri
+            && (self.threads_of.values().any(|t| *t == other)
+                || self
+                    .rt
+                    .block_on(self.store.thread(self.options.site, &other))
+                    .ok()
+                    .flatten()
+                    .is_some())
+        {
+            return Some(other);
+        }
+        Some(uri)
     }
 
     /// Stores what is waiting; call once more at the end.
