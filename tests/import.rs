@@ -944,6 +944,45 @@ fn a_blogs_posts_become_its_sites_threads() {
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM articles WHERE public"), 0);
 
+    // In two runs, either way round: the dump's comments reach the thread too (a later dump
+    // finds the post's thread by its id; an earlier one's placeholder hands its comments over).
+    for (name, runs) in [
+        (
+            "wxr-then-dump.db",
+            [fixture("wordpress.wxr"), fixture("wp-comments.json")],
+        ),
+        (
+            "dump-then-wxr.db",
+            [fixture("wp-comments.json"), fixture("wordpress.wxr")],
+        ),
+    ] {
+        let split = dir.path().join(name);
+        let out = run(
+            &[
+                "sites",
+                "add",
+                "blog",
+                "--origin",
+                "https://fieldnotes.example.org",
+                "--db",
+                split.to_str().unwrap(),
+            ],
+            None,
+            &repo(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for file in &runs {
+            import(&split, std::slice::from_ref(file), &["--site", "blog"]);
+        }
+        let dumped = "SELECT COUNT(*) FROM comments WHERE remote_id IN \
+             ('wordpress:530', 'wordpress:531') \
+             AND article = '/2019/04/12/sourdough-at-altitude/'";
+        assert_eq!(count(&split, dumped), 2, "{name}");
+        let placeholders =
+            "SELECT COUNT(*) FROM articles WHERE remote_id = 'wordpress-post:101' AND title = ''";
+        assert_eq!(count(&split, placeholders), 0, "{name}");
+    }
+
     // The same files onto the default site: articles, no threads.
     let plain = dir.path().join("plain.db");
     let (_, out, _) = import(&plain, &files, &[]);

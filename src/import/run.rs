@@ -113,14 +113,15 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                     // A post of the site that embeds the comments (it moved from WordPress or
                     // Disqus to pages of its own at the same address): the embed on that page
                     // asks for its path, so the comments go to that thread, not to an article.
+                    if !self.options.dry_run {
+                        self.rt.block_on(self.store.import_page(
+                            &a.remote_id,
+                            self.options.site,
+                            &uri,
+                            &a.title,
+                        ))?;
+                    }
                     if !self.threads_of.values().any(|t| *t == uri) {
-                        if !self.options.dry_run {
-                            self.rt.block_on(self.store.create_thread(
-                                self.options.site,
-                                &uri,
-                                &a.title,
-                            ))?;
-                        }
                         self.report.threads += 1;
                     }
                     self.threads_of.insert(a.remote_id, uri);

@@ -54,6 +54,12 @@ const SAME_BLANK: &str = "SELECT id FROM comments WHERE site_id = $1 AND article
     AND substr(created_at, 1, 19) = substr(CAST($3 AS TEXT), 1, 19) \
     AND content = '' AND author = '' AND id = $4";
 const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1";
+const PAGE_ALIAS: &str = "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2) \
+    ON CONFLICT (remote_id) DO NOTHING";
+const PAGE_ADOPTS: &str = "UPDATE comments SET article = $1 WHERE site_id = $2 AND article = \
+    (SELECT slug FROM articles WHERE remote_id = $3 AND title = '')";
+const PLACEHOLDER_GONE: &str = "DELETE FROM articles WHERE remote_id = $1 AND title = '' \
+    AND NOT EXISTS (SELECT 1 FROM comments WHERE comments.article = articles.slug)";
 const INSERT_VOTE: &str = "INSERT INTO comment_votes (comment_id, voter, value) VALUES ($1, $2, $3) \
     ON CONFLICT (comment_id, voter) DO NOTHING";
 /// Whether a remote id is stored (one id; PostgreSQL asks for many at once instead).
@@ -250,12 +256,38 @@ async fn article_slug<E: Exec>(e: &E, remote: &str) -> Result<Option<String>, St
 }
 
 /// The thread an imported comment's `article` names, if it is here: a page of an embedding site
-/// (an Isso import, `thread:PATH`) is its path; an article, its slug by remote id.
+/// (an Isso import, `thread:PATH`) is its path; an article, its slug by remote id — or, for a
+/// post imported as a site's page ([`import_page`]), that page's path.
 async fn stored_thread<E: Exec>(e: &E, article: &str) -> Result<Option<String>, StorageError> {
     match article.strip_prefix("thread:") {
         Some(uri) => Ok(Some(uri.to_string())),
-        None => article_slug(e, article).await,
+        None => {
+            Ok(article_slug(e, article)
+                .await?
+                .map(|slug| match slug.strip_prefix("thread:") {
+                    Some(uri) => uri.to_string(),
+                    None => slug,
+                }))
+        }
     }
+}
+
+/// A post imported as the page `uri` of `site`: its thread, the post's remote id kept as an
+/// alias of `thread:URI` (so a comment dump imported later finds it), and the comments a dump
+/// left on the post's placeholder moved there (the placeholder then goes). How many moved.
+pub async fn import_page<E: Exec>(
+    e: &E,
+    remote_id: &str,
+    site: i64,
+    uri: &str,
+    title: &str,
+) -> Result<u64, StorageError> {
+    super::sites::create_thread(e, site, uri, title).await?;
+    let alias = format!("thread:{uri}");
+    e.execute(PAGE_ALIAS, &[&remote_id, &alias]).await?;
+    let moved = e.execute(PAGE_ADOPTS, &[&uri, &site, &remote_id]).await?;
+    e.execute(PLACEHOLDER_GONE, &[&remote_id]).await?;
+    Ok(moved)
 }
 
 /// Stores comments, each with its first status event and learning-log entry; in a transaction.
@@ -487,5 +519,8 @@ pub const STATEMENTS: &[&str] = &[
     SAME_COMMENT,
     SAME_BLANK,
     REMOTE_ID,
+    PAGE_ALIAS,
+    PAGE_ADOPTS,
+    PLACEHOLDER_GONE,
     INSERT_VOTE,
 ];
