@@ -56,7 +56,15 @@ pub fn run(args: RulesArgs) -> anyhow::Result<()> {
         RulesCommand::Set { .. } if args.site == crate::domain::DEFAULT_SITE_NAME => {
             rt.block_on(crate::storage::open(&args.db.db))?
         }
-        _ => rt.block_on(crate::storage::open_existing(&args.db.db))?,
+        RulesCommand::Set { .. } => rt
+            .block_on(crate::storage::open_existing(&args.db.db))
+            .with_context(|| {
+                format!(
+                    "site `{0}` must be added first (`replyguard sites add {0} --origin URL`)",
+                    args.site
+                )
+            })?,
+        RulesCommand::Show => rt.block_on(crate::storage::open_existing(&args.db.db))?,
     };
     anyhow::ensure!(
         rt.block_on(store.sites())?
