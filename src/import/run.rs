@@ -87,6 +87,22 @@ pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     pub report: Report,
 }
 
+/// `path` with the hexadecimal digits of its `%XX` escapes in uppercase.
+fn uppercase_escapes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut escape = 0;
+    for c in path.chars() {
+        if escape > 0 {
+            out.push(c.to_ascii_uppercase());
+            escape -= 1;
+        } else {
+            escape = if c == '%' { 2 } else { 0 };
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn new(store: &'a S, rt: &'a tokio::runtime::Handle, options: Options<'a>) -> Self {
         Importer {
@@ -221,7 +237,9 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             })
         });
         let path = if at_site && link.query().is_none() {
-            link.path().to_string()
+            // As a browser's `location.pathname` spells it, which the embed sends: WordPress
+            // writes lowercase escapes (`caf%c3%a9`), browsers uppercase ones.
+            uppercase_escapes(link.path())
         } else if link.path() == format!("/sites/{}/thread", self.options.site_name) {
             link.query_pairs()
                 .find(|(name, _)| name == "uri")
@@ -414,6 +432,16 @@ fn without_controls(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escapes_are_spelled_as_browsers_do() {
+        assert_eq!(
+            super::uppercase_escapes("/2024/caf%c3%a9/"),
+            "/2024/caf%C3%A9/"
+        );
+        assert_eq!(super::uppercase_escapes("/a%2fb/c"), "/a%2Fb/c");
+        assert_eq!(super::uppercase_escapes("/plain/path/"), "/plain/path/");
+    }
+
     #[test]
     fn control_characters_are_dropped_line_breaks_kept() {
         assert_eq!(super::without_controls("a\u{b}b\0c\nd\te"), "abc\nd\te");
