@@ -989,3 +989,60 @@ fn a_blogs_posts_become_its_sites_threads() {
     assert!(!out.contains("threads (pages"), "{out}");
     assert_eq!(count(&plain, "SELECT COUNT(*) FROM threads"), 0);
 }
+
+/// A post imported as a site's page and later no longer public (its next export says
+/// `private`) is a hidden article from then on: a new comment on it is not shown by the
+/// site's thread. And the default site importing the same blog's posts puts nothing on the
+/// other site's threads (a comment already imported stays the blog's).
+#[test]
+fn a_page_unpublished_later_hides_its_new_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let out = run(
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://fieldnotes.example.org",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        &repo(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    import(&db, &[fixture("wordpress.wxr")], &["--site", "blog"]);
+    let wxr = std::fs::read_to_string(fixture("wordpress.wxr")).unwrap();
+    let private = wxr
+        .replacen(
+            "<wp:status><![CDATA[publish]]></wp:status>",
+            "<wp:status><![CDATA[private]]></wp:status>",
+            1,
+        )
+        .replacen(
+            "<wp:comment_id>501</wp:comment_id>",
+            "<wp:comment_id>599</wp:comment_id>",
+            1,
+        )
+        .replacen(
+            "Did you keep the same flour?",
+            "Written while the post was private.",
+            1,
+        );
+    let file = dir.path().join("private.wxr");
+    std::fs::write(&file, private).unwrap();
+    import(&db, std::slice::from_ref(&file), &["--site", "blog"]);
+    let hidden = "SELECT COUNT(*) FROM comments c JOIN articles a ON a.slug = c.article \
+         WHERE c.remote_id = 'wordpress:599' AND NOT a.public";
+    assert_eq!(count(&db, hidden), 1);
+
+    // The same posts onto the default site: its own articles, the blog's threads untouched.
+    import(&db, &[fixture("wordpress.wxr")], &[]);
+    let default_on_threads = "SELECT COUNT(*) FROM comments WHERE site_id = 1 \
+         AND article IN (SELECT uri FROM threads)";
+    assert_eq!(count(&db, default_on_threads), 0);
+    let blog_threads = "SELECT COUNT(*) FROM comments WHERE site_id != 1 \
+         AND article IN (SELECT uri FROM threads)";
+    assert!(count(&db, blog_threads) > 0);
+}

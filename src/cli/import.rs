@@ -130,21 +130,23 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             media_base: args.media_base.as_deref(),
         },
     );
-    // Files with posts before the comment dumps that name posts by id only (otherwise in the
-    // order given): a dump's comments then find their post, as an article or as a site's
-    // thread, whichever file was named first.
-    let mut files: Vec<(bool, &std::path::PathBuf)> = args
+    // WordPress's posts first, then other systems' threads, then the comment dumps that name
+    // posts by id only (otherwise in the order given): a dump's comments then find their post,
+    // as an article or as a site's thread, and a site's page takes the path WordPress gave it
+    // (a Disqus link may lack its trailing `/`), whichever file was named first.
+    let mut files: Vec<(u8, &std::path::PathBuf)> = args
         .files
         .iter()
         .map(|path| {
-            let dump = matches!(
-                import::open(path, |file| file).map(|(format, _)| format),
-                Ok(import::Format::WpJson | import::Format::WpCsv)
-            );
-            (dump, path)
+            let rank = match import::open(path, |file| file).map(|(format, _)| format) {
+                Ok(import::Format::Wxr) | Err(_) => 0,
+                Ok(import::Format::Disqus | import::Format::Isso) => 1,
+                Ok(import::Format::WpJson | import::Format::WpCsv) => 2,
+            };
+            (rank, path)
         })
         .collect();
-    files.sort_by_key(|(dump, _)| *dump);
+    files.sort_by_key(|(rank, _)| *rank);
     for (_, path) in files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let bar = indicatif::ProgressBar::new(size).with_style(

@@ -49,6 +49,11 @@ pub struct Counts {
 
 const PAGE: u64 = 1_000;
 
+/// Where a thread's post id starts in an export (WXR and Disqus want numbers): far above any
+/// blog's own post ids, so an export imported where the blog's history also is cannot take a
+/// thread for a post of the blog.
+const THREAD_POST_IDS: i64 = 1_000_000_000;
+
 /// Threads of a site read at most (sites have hundreds; the bound keeps memory flat).
 const MAX_THREADS: u64 = 1_000_000;
 
@@ -181,7 +186,7 @@ fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<I
                 continue;
             }
             items.push(Item {
-                post_id: next,
+                post_id: THREAD_POST_IDS + thread.id,
                 article: StoredArticle {
                     slug: thread_slug(&thread.uri, thread.id),
                     title: thread.title,
@@ -195,7 +200,6 @@ fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<I
                 key: thread.uri.clone(),
                 path: thread.uri,
             });
-            next += 1;
         }
     }
     Ok(items)

@@ -129,6 +129,11 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                     // A post of the site that embeds the comments (it moved from WordPress or
                     // Disqus to pages of its own at the same address): the embed on that page
                     // asks for its path, so the comments go to that thread, not to an article.
+                    let known = self.threads_of.values().any(|t| *t == uri)
+                        || self
+                            .rt
+                            .block_on(self.store.thread(self.options.site, &uri))?
+                            .is_some();
                     if !self.options.dry_run {
                         self.rt.block_on(self.store.import_page(
                             &a.remote_id,
@@ -137,9 +142,8 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                             &a.title,
                         ))?;
                     }
-                    if !self.threads_of.values().any(|t| *t == uri) {
-                        self.report.threads += 1;
-                    }
+                    // Threads made, not found.
+                    self.report.threads += u64::from(!known);
                     self.threads_of.insert(a.remote_id, uri);
                     return Ok(());
                 }

@@ -171,7 +171,11 @@ async fn found_article<E: Exec>(
         return Ok(Found::Known(slug.clone()));
     }
     let alias = "SELECT slug FROM article_aliases WHERE remote_id = $1";
-    if let Some(slug) = e.query_opt(alias, &[&a.remote_id], |r| r.text(0)).await? {
+    // A post once imported as a site's page is no article: imported as one now (it is no longer
+    // public, or goes to another site), it is an article of its own.
+    if let Some(slug) = e.query_opt(alias, &[&a.remote_id], |r| r.text(0)).await?
+        && page_alias(&slug).is_none()
+    {
         return Ok(Found::Known(slug));
     }
     match existing {
@@ -257,23 +261,37 @@ async fn article_slug<E: Exec>(e: &E, remote: &str) -> Result<Option<String>, St
 
 /// The thread an imported comment's `article` names, if it is here: a page of an embedding site
 /// (an Isso import, `thread:PATH`) is its path; an article, its slug by remote id — or, for a
-/// post imported as a site's page ([`import_page`]), that page's path.
-async fn stored_thread<E: Exec>(e: &E, article: &str) -> Result<Option<String>, StorageError> {
-    match article.strip_prefix("thread:") {
-        Some(uri) => Ok(Some(uri.to_string())),
-        None => {
-            Ok(article_slug(e, article)
-                .await?
-                .map(|slug| match slug.strip_prefix("thread:") {
-                    Some(uri) => uri.to_string(),
-                    None => slug,
-                }))
-        }
+/// post imported as a page of the comment's site `site` ([`import_page`]), that page's path
+/// (another site's page of the same post id is not this comment's).
+async fn stored_thread<E: Exec>(
+    e: &E,
+    article: &str,
+    site: i64,
+) -> Result<Option<String>, StorageError> {
+    if let Some(uri) = article.strip_prefix("thread:") {
+        return Ok(Some(uri.to_string()));
     }
+    Ok(article_slug(e, article)
+        .await?
+        .and_then(|slug| match page_alias(&slug) {
+            Some((of, uri)) => (of == site).then(|| uri.to_string()),
+            None => Some(slug),
+        }))
+}
+
+/// The alias under which [`import_page`] keeps a post that is page `uri` of `site`.
+fn page_alias_of(site: i64, uri: &str) -> String {
+    format!("thread:{site}:{uri}")
+}
+
+/// A [`page_alias_of`]'s site and page; `None` for an article's slug.
+fn page_alias(slug: &str) -> Option<(i64, &str)> {
+    let (site, uri) = slug.strip_prefix("thread:")?.split_once(':')?;
+    Some((site.parse().ok()?, uri))
 }
 
 /// A post imported as the page `uri` of `site`: its thread, the post's remote id kept as an
-/// alias of `thread:URI` (so a comment dump imported later finds it), and the comments a dump
+/// alias of `thread:SITE:URI` (so a comment dump imported later onto the site finds it), and the comments a dump
 /// left on the post's placeholder moved there (the placeholder then goes). How many moved.
 pub async fn import_page<E: Exec>(
     e: &E,
@@ -283,7 +301,7 @@ pub async fn import_page<E: Exec>(
     title: &str,
 ) -> Result<u64, StorageError> {
     super::sites::create_thread(e, site, uri, title).await?;
-    let alias = format!("thread:{uri}");
+    let alias = page_alias_of(site, uri);
     e.execute(PAGE_ALIAS, &[&remote_id, &alias]).await?;
     let moved = e.execute(PAGE_ADOPTS, &[&uri, &site, &remote_id]).await?;
     e.execute(PLACEHOLDER_GONE, &[&remote_id]).await?;
@@ -299,7 +317,7 @@ pub async fn import_comments<E: Exec>(
     let now = now_rfc3339();
     let mut outcomes = Vec::with_capacity(comments.len());
     for c in comments {
-        let mut slug = stored_thread(e, &c.article).await?;
+        let mut slug = stored_thread(e, &c.article, c.comment.site_id).await?;
         // A dump names posts by id only; until their WXR arrives they wait, unshown.
         if slug.is_none()
             && let Some((name, post_id)) = placeholder(&c.article)
@@ -421,7 +439,7 @@ pub async fn known_comments<E: Exec>(
             known.push(true);
             continue;
         }
-        let slug = match stored_thread(e, &c.article).await? {
+        let slug = match stored_thread(e, &c.article, c.comment.site_id).await? {
             Some(slug) => Some(slug),
             None => joined
                 .iter()
