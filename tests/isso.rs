@@ -758,6 +758,17 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         ])
     };
     export();
+    // The password-protected post's comment (a hidden article here) is not given to Isso, which
+    // serves any thread to anyone who names it.
+    let hidden: i64 = rusqlite::Connection::open(&exported)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM threads WHERE uri LIKE '%members-only%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hidden, 0);
 
     // Replacing a file keeps its mode (and owner): Isso, as its own user, must still read it.
     std::fs::set_permissions(

@@ -58,6 +58,11 @@ pub fn write(
     let mut pages: Vec<Page> = Vec::new();
     let mut by_uri: HashMap<String, usize> = HashMap::new();
     for item in super::items(source, files, site_url)? {
+        // Isso serves any thread to anyone who names its uri: a hidden article (a draft, a
+        // private or password-protected post) has no page there, nor its comments.
+        if !item.article.public {
+            continue;
+        }
         match by_uri.get(&item.path) {
             Some(&at) => pages[at].keys.push(item.key),
             None => {
