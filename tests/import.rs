@@ -680,16 +680,15 @@ fn an_export_imported_into_its_own_database_changes_nothing() {
     assert_eq!(contents(&fresh).1.len(), n);
 }
 
-/// Imports the Isso database `isso` onto a new site `blog` (at http://blog.test) of `db`: the
-/// report says `first`, and a second import finds all `count` comments there.
-fn import_isso_onto_blog(db: &Path, isso: &Path, first: &str, count: usize) {
+/// Adds site `blog` at `origin` to the database `db` (created).
+fn add_blog(db: &Path, origin: &str) {
     let out = run(
         &[
             "sites",
             "add",
             "blog",
             "--origin",
-            "http://blog.test",
+            origin,
             "--db",
             db.to_str().unwrap(),
         ],
@@ -697,6 +696,12 @@ fn import_isso_onto_blog(db: &Path, isso: &Path, first: &str, count: usize) {
         &repo(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Imports the Isso database `isso` onto a new site `blog` (at http://blog.test) of `db`: the
+/// report says `first`, and a second import finds all `count` comments there.
+fn import_isso_onto_blog(db: &Path, isso: &Path, first: &str, count: usize) {
+    add_blog(db, "http://blog.test");
     let args = ["--format", "isso", "--site", "blog"];
     let (code, out, err) = import(db, &[isso.to_path_buf()], &args);
     assert_eq!(code, 0, "{out}{err}");
@@ -872,20 +877,7 @@ fn an_isso_comment_deleted_under_its_replies_keeps_them_and_likes_come_along() {
 fn a_blogs_posts_become_its_sites_threads() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rg.db");
-    let out = run(
-        &[
-            "sites",
-            "add",
-            "blog",
-            "--origin",
-            "https://fieldnotes.example.org",
-            "--db",
-            db.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    add_blog(&db, "https://fieldnotes.example.org");
     // The dump first: its comments name posts by id only.
     let files = [
         fixture("wp-comments.json"),
@@ -957,20 +949,7 @@ fn a_blogs_posts_become_its_sites_threads() {
         ),
     ] {
         let split = dir.path().join(name);
-        let out = run(
-            &[
-                "sites",
-                "add",
-                "blog",
-                "--origin",
-                "https://fieldnotes.example.org",
-                "--db",
-                split.to_str().unwrap(),
-            ],
-            None,
-            &repo(),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        add_blog(&split, "https://fieldnotes.example.org");
         for file in &runs {
             import(&split, std::slice::from_ref(file), &["--site", "blog"]);
         }
@@ -998,20 +977,7 @@ fn a_blogs_posts_become_its_sites_threads() {
 fn a_page_unpublished_later_hides_its_new_comments() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rg.db");
-    let out = run(
-        &[
-            "sites",
-            "add",
-            "blog",
-            "--origin",
-            "https://fieldnotes.example.org",
-            "--db",
-            db.to_str().unwrap(),
-        ],
-        None,
-        &repo(),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    add_blog(&db, "https://fieldnotes.example.org");
     import(&db, &[fixture("wordpress.wxr")], &["--site", "blog"]);
     let wxr = std::fs::read_to_string(fixture("wordpress.wxr")).unwrap();
     let private = wxr
