@@ -754,11 +754,11 @@ async fn moderator_edits_the_rules_in_admin() {
         .click()
         .await
         .unwrap();
-    wait_for(&client, "//h1[normalize-space(.)='Rules']").await;
+    wait_for(&client, "//h1[normalize-space(.)='Rules of default']").await;
     let save = async |client: &Client| {
         client
             .find(Locator::Css(
-                "form[action='/admin/rules'] button[type=submit]",
+                "form[action='/admin/rules?site=default'] button[type=submit]",
             ))
             .await
             .unwrap()

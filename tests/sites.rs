@@ -535,3 +535,66 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
     );
     server.stop();
 }
+
+/// Each site's rules are edited in `/admin/rules?site=NAME` (the moderation page's "rules" link
+/// carries the site shown): saving the blog's changes the blog's rules only; an unknown site is
+/// a 404.
+#[test]
+fn a_sites_rules_are_edited_in_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    add_blog(&db);
+    let server = Server::start(&db, &model(), &[]);
+    let cookie = server.admin_session();
+    let get = |path: &str| {
+        agent()
+            .get(&server.url(path))
+            .header("Cookie", &cookie)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap()
+    };
+    let queue = get("/admin?site=blog")
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        queue.contains(r#"href="/admin/rules?site=blog""#),
+        "{queue}"
+    );
+    let page = get("/admin/rules?site=blog")
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("Rules of blog"), "{page}");
+    let csrf = common::csrf_of(&page);
+    let saved = agent()
+        .post(&server.url("/admin/rules?site=blog"))
+        .header("Cookie", &cookie)
+        .send_form([
+            ("csrf", csrf.as_str()),
+            ("moderation_keys", "casino"),
+            ("disallowed_keys", ""),
+            ("hold_links_at", "1"),
+            ("min_form_seconds", "3"),
+            ("trusted_publish_below", "1"),
+            ("spam_history_days", "90"),
+        ])
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 303);
+    let (_, blog) = server.admin_api("GET", "/api/v1/admin/rules?site=blog", None);
+    let blog: Value = serde_json::from_str(&blog).unwrap();
+    assert_eq!(blog["moderation_keys"], serde_json::json!(["casino"]));
+    assert_eq!(blog["hold_links_at"], 1);
+    let (_, default) = server.admin_api("GET", "/api/v1/admin/rules", None);
+    let default: Value = serde_json::from_str(&default).unwrap();
+    assert_eq!(
+        default["moderation_keys"],
+        serde_json::json!([]),
+        "{default}"
+    );
+    assert_eq!(get("/admin/rules?site=nosuch").status().as_u16(), 404);
+    server.stop();
+}

@@ -266,8 +266,8 @@ pub async fn queue(
                 @let label = format!("{} ({})", tab_name(s), count_of(s));
                 @if s == status { strong aria-current="page" { (label) } " " } @else { a href={ "/admin?status=" (s.as_str()) @if let Some(n) = &site_name { "&site=" (n) } } { (label) } }
             }
-            a href="/admin/rules" { "rules" } " "
-            a href="/admin/notifications" { "notifications" } " "
+            a href={ "/admin/rules" @if let Some(n) = &site_name { "?site=" (n) } } { "rules" } " "
+            a href={ "/admin/notifications" @if let Some(n) = &site_name { "?site=" (n) } } { "notifications" } " "
             a href="/admin/lessons" { "what it learned" } " "
             a href="/admin/settings" { "Settings" } " "
             form.inline method="post" action="/admin/logout" {

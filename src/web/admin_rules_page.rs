@@ -1,11 +1,10 @@
-//! `/admin/rules`: the site's rules as a form a moderator edits (keys one per line, the link
-//! limit, the time trap, the reputation switches). A wrong field is shown back with what was
-//! typed and what to fix, and nothing is saved.
+//! `/admin/rules?site=NAME`: a site's rules as a form a moderator edits (keys one per line, the
+//! link limit, the time trap, the reputation switches; the default site without `?site=`). A
+//! wrong field is shown back with what was typed and what to fix, and nothing is saved.
 
 use super::AppState;
-use super::admin_pages::{SavedQuery, SignedIn, authorize, form_field, page};
+use super::admin_pages::{SignedIn, authorize, form_field, page};
 use super::error::WebError;
-use super::site_rules::DEFAULT_SITE;
 use crate::domain::FieldErrors;
 use crate::domain::site_rules::{SiteRules, keys_from_lines};
 use axum::body::Bytes;
@@ -15,41 +14,55 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
 
-/// `GET /admin/rules`.
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    saved: Option<String>,
+    site: Option<String>,
+}
+
+/// `GET /admin/rules?site=`.
 pub async fn show(
     State(state): State<AppState>,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<PageQuery>,
     SignedIn(csrf): SignedIn,
 ) -> Result<Response, WebError> {
-    let rules = state.rules.get(state.store.as_ref(), DEFAULT_SITE).await?;
+    let site = super::notify::named_site(&state, q.site.as_deref())?;
+    let rules = state.rules.get(state.store.as_ref(), &site).await?;
     let notice = q
         .saved
         .is_some()
         .then_some("Saved. New comments are checked with these rules.");
-    Ok(page("Rules", form(&rules, &csrf, notice, &FieldErrors::new())).into_response())
+    let body = form(&state, &site, &rules, &csrf, notice, &FieldErrors::new());
+    Ok(page("Rules", body).into_response())
 }
 
-/// `POST /admin/rules`: saves the form, or shows it back with its problems (422).
+/// `POST /admin/rules?site=`: saves the form, or shows it back with its problems (422).
 pub async fn save(
     State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
     jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, WebError> {
     authorize(&state, &jar, &body).await?;
+    let site = super::notify::named_site(&state, q.site.as_deref())?;
     let csrf = form_field(&body, "csrf")?.unwrap_or_default();
     let (typed, mut errors) = from_form(&body)?;
     if errors.is_empty() {
         match state
             .rules
-            .save(state.store.as_ref(), DEFAULT_SITE, typed.clone())
+            .save(state.store.as_ref(), &site, typed.clone())
             .await
         {
-            Ok(_) => return Ok(Redirect::to("/admin/rules?saved=1").into_response()),
+            Ok(_) => {
+                let saved = format!("/admin/rules?site={site}&saved=1");
+                return Ok(Redirect::to(&saved).into_response());
+            }
             Err(WebError::Validation(fields)) => errors = fields,
             Err(other) => return Err(other),
         }
     }
-    let mut response = page("Rules", form(&typed, &csrf, None, &errors)).into_response();
+    let body = form(&state, &site, &typed, &csrf, None, &errors);
+    let mut response = page("Rules", body).into_response();
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
@@ -88,17 +101,29 @@ fn from_form(body: &[u8]) -> Result<(SiteRules, FieldErrors), WebError> {
     Ok((rules, errors))
 }
 
-fn form(rules: &SiteRules, csrf: &str, notice: Option<&str>, errors: &FieldErrors) -> Markup {
+fn form(
+    state: &AppState,
+    site: &str,
+    rules: &SiteRules,
+    csrf: &str,
+    notice: Option<&str>,
+    errors: &FieldErrors,
+) -> Markup {
     let problem = |field: &str| -> Markup {
         html! { @if let Some(e) = errors.get(field) { span.problem role="alert" id={ (field) "-problem" } { (e) } } }
     };
     html! {
-        h1 { "Rules" }
-        nav { a href="/admin" { "← moderation" } }
+        h1 { "Rules of " (site) }
+        nav {
+            a href="/admin" { "← moderation" }
+            @for other in state.sites.all() {
+                " · " a href={ "/admin/rules?site=" (other.name) } { (other.name) }
+            }
+        }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         @if !errors.is_empty() { p role="alert" { "Nothing was saved: fix the fields marked below." } }
         p { "These rules act before the text model, strongest first: a disallowed key rejects; a moderation key, too many links or a form sent back too fast holds; a returning reader is trusted; what a moderator marked spam counts against its sender." }
-        form method="post" action="/admin/rules" {
+        form method="post" action={ "/admin/rules?site=" (site) } {
             input type="hidden" name="csrf" value=(csrf);
             p {
                 label for="moderation_keys" { "Hold comments containing any of these (one per line: words, e-mails, domains, IPs or ranges such as 203.0.113.0/24)" }
