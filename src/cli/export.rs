@@ -48,11 +48,19 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         Format::Isso => Some(args.site.as_deref().unwrap_or(DEFAULT_SITE_NAME)),
         _ => args.site.as_deref(),
     };
-    let mut source = export::Source::new(&*store, rt.handle(), site)?;
     // The default site goes by its pages' title (`--site-title`), not its row's placeholder.
-    if let Some(named) = source.site.take() {
-        source.site = Some(rt.block_on(crate::web::identity::titled(&*store, named))?);
-    }
+    let named = match site {
+        Some(name) => {
+            let found = super::site_named(&*store, &rt, name)?;
+            Some(rt.block_on(crate::web::identity::titled(&*store, found))?)
+        }
+        None => None,
+    };
+    let source = export::Source {
+        store: &*store,
+        rt: rt.handle(),
+        site: named,
+    };
     let counts = match (&args.out, args.format) {
         (None, Format::Isso) => return Err(export::ExportError::NeedsFile.into()),
         (Some(path), Format::Isso) => replace_file(path, |tmp| {

@@ -105,16 +105,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         None => args.db.clone(),
     };
     let store = rt.block_on(storage::open(&db))?;
-    let site = rt
-        .block_on(store.sites())?
-        .into_iter()
-        .find(|s| s.name == args.site)
-        .with_context(|| {
-            format!(
-                "no site `{}` (add it first with `replyguard sites add {} --origin URL`)",
-                args.site, args.site
-            )
-        })?;
+    let site = super::site_named(&*store, &rt, &args.site)?;
     let mut importer = Importer::new(
         &*store,
         rt.handle(),

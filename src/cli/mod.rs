@@ -327,6 +327,25 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
 }
 
+/// The site `--site` names, or an error that says how to add it (or bring a removed one back):
+/// the one look-up of `import`, `export` and `rules`.
+pub fn site_named(
+    store: &dyn crate::storage::Store,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+) -> anyhow::Result<crate::domain::Site> {
+    rt.block_on(store.sites())?
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "there is no site `{name}` (`replyguard sites list` shows them; add it, or bring \
+                 a removed one back with its comments, with `replyguard sites add {name} \
+                 --origin URL`)"
+            )
+        })
+}
+
 /// The server's database, for the commands that manage what it stores (`keys`, `rules`).
 #[derive(Debug, clap::Args)]
 pub struct DbArg {

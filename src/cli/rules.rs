@@ -66,13 +66,7 @@ pub fn run(args: RulesArgs) -> anyhow::Result<()> {
             })?,
         RulesCommand::Show => rt.block_on(crate::storage::open_existing(&args.db.db))?,
     };
-    anyhow::ensure!(
-        rt.block_on(store.sites())?
-            .iter()
-            .any(|s| s.name == args.site),
-        "there is no site `{}` (see `replyguard sites list`)",
-        args.site
-    );
+    super::site_named(&*store, &rt, &args.site)?;
     let key = setting_key(&args.site);
     let stored = match rt.block_on(store.setting(&key))? {
         None => SiteRules::default(),

@@ -22,11 +22,6 @@ pub enum ExportError {
     Io(#[from] std::io::Error),
     #[error("cannot write the Isso database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error(
-        "there is no site `{0}` (see `replyguard sites list`; a removed site comes back with its \
-         comments when added again: `replyguard sites add {0} --origin URL`)"
-    )]
-    UnknownSite(String),
     #[error("--format isso writes an SQLite database: give the file with --out")]
     NeedsFile,
 }
@@ -77,26 +72,6 @@ pub struct Source<'a> {
     /// Only this site's comments, and its threads among the pages; `None`: every site's
     /// comments on the articles.
     pub site: Option<Site>,
-}
-
-impl<'a> Source<'a> {
-    /// Reads `store` on `rt`; `site` names the site to export (`replyguard sites list`).
-    pub fn new(
-        store: &'a dyn Store,
-        rt: &'a tokio::runtime::Handle,
-        site: Option<&str>,
-    ) -> Result<Self, ExportError> {
-        let site = match site {
-            None => None,
-            Some(name) => Some(
-                rt.block_on(store.sites())?
-                    .into_iter()
-                    .find(|s| s.name == name)
-                    .ok_or_else(|| ExportError::UnknownSite(name.to_string()))?,
-            ),
-        };
-        Ok(Source { store, rt, site })
-    }
 }
 
 /// The pages to export: the database's articles (imported) and the Markdown ones, each once;
