@@ -233,6 +233,19 @@ pub struct Thread {
     pub created_at: String,
 }
 
+/// The path of the page this server shows a site's thread on, `/sites/NAME/thread?uri=…`: where
+/// an embed's `<noscript>` link, reply mails, the admin's links and exports of a site without an
+/// address of its own lead.
+pub fn thread_page(site: &str, uri: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    format!("{}?uri={encoded}", thread_page_route(site))
+}
+
+/// The route of [`thread_page`], `/sites/NAME/thread`.
+pub fn thread_page_route(site: &str) -> String {
+    format!("/sites/{site}/thread")
+}
+
 /// A thread's key within its site: the page's path as the browser shows it
 /// (`window.location.pathname`), without query or fragment, so `?utm_source=…` does not split a
 /// thread. Must start with `/`; at most 1,024 characters; no control characters.

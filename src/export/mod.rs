@@ -143,15 +143,11 @@ fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<I
         // server's thread pages (`/sites/NAME/thread?uri=`).
         let link = |uri: &str| match site.public_origin() {
             Some(origin) => format!("{}{uri}", origin.trim_end_matches('/')),
-            None => {
-                let encoded: String =
-                    url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
-                format!(
-                    "{}/sites/{}/thread?uri={encoded}",
-                    site_url.trim_end_matches('/'),
-                    site.name
-                )
-            }
+            None => format!(
+                "{}{}",
+                site_url.trim_end_matches('/'),
+                crate::domain::site::thread_page(&site.name, uri)
+            ),
         };
         for thread in source
             .rt

@@ -244,7 +244,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             // As a browser's `location.pathname` spells it, which the embed sends: WordPress
             // writes lowercase escapes (`caf%c3%a9`), browsers uppercase ones.
             uppercase_escapes(link.path())
-        } else if link.path() == format!("/sites/{}/thread", self.options.site_name) {
+        } else if link.path() == crate::domain::site::thread_page_route(self.options.site_name) {
             link.query_pairs()
                 .find(|(name, _)| name == "uri")
                 .map(|(_, uri)| uri.into_owned())?

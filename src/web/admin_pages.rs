@@ -424,8 +424,8 @@ fn page_link(c: &StoredComment, site: &str) -> Option<String> {
         return None;
     }
     if c.article.starts_with('/') {
-        let uri: String = url::form_urlencoded::byte_serialize(c.article.as_bytes()).collect();
-        return Some(format!("/sites/{site}/thread?uri={uri}#comment-{}", c.id));
+        let page = crate::domain::site::thread_page(site, &c.article);
+        return Some(format!("{page}#comment-{}", c.id));
     }
     (c.site_id == crate::domain::DEFAULT_SITE && !c.article.contains(':'))
         .then(|| format!("/articles/{}#comment-{}", c.article, c.id))

@@ -70,12 +70,8 @@ fn comment_link(base: &str, site: &Site, comment: &StoredComment) -> String {
     if site.id == crate::domain::DEFAULT_SITE {
         format!("{base}/articles/{}#comment-{}", comment.article, comment.id)
     } else {
-        format!(
-            "{base}/sites/{}/thread?uri={}#comment-{}",
-            site.name,
-            url::form_urlencoded::byte_serialize(comment.article.as_bytes()).collect::<String>(),
-            comment.id
-        )
+        let page = crate::domain::site::thread_page(&site.name, &comment.article);
+        format!("{base}{page}#comment-{}", comment.id)
     }
 }
 

@@ -44,8 +44,7 @@ fn site_and_uri(state: &AppState, name: &str, uri: &str) -> Result<(Arc<Site>, S
 
 /// This page's own address.
 fn page_url(site: &Site, uri: &str) -> String {
-    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
-    format!("/sites/{}/thread?uri={encoded}", site.name)
+    crate::domain::site::thread_page(&site.name, uri)
 }
 
 async fn render(
