@@ -84,7 +84,16 @@ pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     /// Posts of the export that are pages of the site (remote id → the thread's uri): their
     /// comments go to that thread.
     threads_of: BTreeMap<String, String>,
+    /// The uris of those threads.
+    pages: BTreeSet<String>,
+    /// The site's hosts without `www.`, which its pages' links are at.
+    site_hosts: Vec<String>,
     pub report: Report,
+}
+
+/// `host` without a leading `www.`.
+fn bare_host(host: &str) -> &str {
+    host.strip_prefix("www.").unwrap_or(host)
 }
 
 /// `path` with the hexadecimal digits of its `%XX` escapes in uppercase.
@@ -105,6 +114,12 @@ fn uppercase_escapes(path: &str) -> String {
 
 impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn new(store: &'a S, rt: &'a tokio::runtime::Handle, options: Options<'a>) -> Self {
+        let site_hosts = options
+            .site_origins
+            .iter()
+            .filter_map(|origin| url::Url::parse(origin).ok())
+            .filter_map(|origin| origin.host_str().map(|h| bare_host(h).to_string()))
+            .collect();
         Importer {
             store,
             rt,
@@ -114,6 +129,8 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             statuses: Vec::with_capacity(BATCH),
             dry_joined: BTreeMap::new(),
             threads_of: BTreeMap::new(),
+            pages: BTreeSet::new(),
+            site_hosts,
             report: Report::default(),
         }
     }
@@ -125,15 +142,11 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             Ok(Record::Article(mut a)) => {
                 // Comments read before this article belong to earlier ones: store them first.
                 self.flush()?;
-                if let Some(uri) = self.page_of_site(&a) {
+                if let Some(uri) = self.page_of_site(&a)? {
                     // A post of the site that embeds the comments (it moved from WordPress or
                     // Disqus to pages of its own at the same address): the embed on that page
                     // asks for its path, so the comments go to that thread, not to an article.
-                    let known = self.threads_of.values().any(|t| *t == uri)
-                        || self
-                            .rt
-                            .block_on(self.store.thread(self.options.site, &uri))?
-                            .is_some();
+                    let known = self.is_page(&uri)?;
                     if !self.options.dry_run {
                         self.rt.block_on(self.store.import_page(
                             &a.remote_id,
@@ -144,6 +157,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                     }
                     // Threads made, not found.
                     self.report.threads += u64::from(!known);
+                    self.pages.insert(uri.clone());
                     self.threads_of.insert(a.remote_id, uri);
                     return Ok(());
                 }
@@ -226,51 +240,51 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     /// an export links a thread of a site without an address to). A post that is not public
     /// stays a hidden article: a thread shows its comments to anyone. A link whose query names
     /// the page (`/?p=12`, WordPress's plain permalinks) names no path a page embeds from.
-    fn page_of_site(&self, a: &crate::domain::ArticleRecord) -> Option<String> {
+    fn page_of_site(
+        &self,
+        a: &crate::domain::ArticleRecord,
+    ) -> Result<Option<String>, ImportError> {
         if self.options.site == crate::domain::DEFAULT_SITE || !a.public {
-            return None;
+            return Ok(None);
         }
-        let link = url::Url::parse(a.link.as_deref()?).ok()?;
-        let bare = |host: &str| host.strip_prefix("www.").unwrap_or(host).to_string();
-        let at_site = link.host_str().map(bare).is_some_and(|host| {
-            self.options.site_origins.iter().any(|origin| {
-                url::Url::parse(origin)
-                    .ok()
-                    .and_then(|o| o.host_str().map(bare))
-                    .is_some_and(|site_host| site_host == host)
-            })
-        });
+        let Some(link) = a.link.as_deref().and_then(|l| url::Url::parse(l).ok()) else {
+            return Ok(None);
+        };
+        let at_site = link
+            .host_str()
+            .is_some_and(|host| self.site_hosts.iter().any(|h| h == bare_host(host)));
         let path = if at_site && link.query().is_none() {
             // As a browser's `location.pathname` spells it, which the embed sends: WordPress
             // writes lowercase escapes (`caf%c3%a9`), browsers uppercase ones.
             uppercase_escapes(link.path())
         } else if link.path() == crate::domain::site::thread_page_route(self.options.site_name) {
-            link.query_pairs()
-                .find(|(name, _)| name == "uri")
-                .map(|(_, uri)| uri.into_owned())?
+            match link.query_pairs().find(|(name, _)| name == "uri") {
+                Some((_, uri)) => uri.into_owned(),
+                None => return Ok(None),
+            }
         } else {
-            return None;
+            return Ok(None);
         };
-        let uri = crate::domain::site::thread_uri(&path).ok()?;
+        let Ok(uri) = crate::domain::site::thread_uri(&path) else {
+            return Ok(None);
+        };
         // One page whether its links end in `/` or not (a Disqus thread's link often does not
         // where WordPress's does): the thread this import or an earlier one made is joined.
         let other = match uri.strip_suffix('/') {
-            Some(stripped) if !stripped.is_empty() => stripped.to_string(),
-            Some(_) => uri.clone(),
+            Some("") => return Ok(Some(uri)),
+            Some(stripped) => stripped.to_string(),
             None => format!("{uri}/"),
         };
-        if other != uri
-            && (self.threads_of.values().any(|t| *t == other)
-                || self
-                    .rt
-                    .block_on(self.store.thread(self.options.site, &other))
-                    .ok()
-                    .flatten()
-                    .is_some())
-        {
-            return Some(other);
-        }
-        Some(uri)
+        Ok(Some(if self.is_page(&other)? { other } else { uri }))
+    }
+
+    /// Whether `uri` is a thread of the site already: made by this import, or stored.
+    fn is_page(&self, uri: &str) -> Result<bool, ImportError> {
+        Ok(self.pages.contains(uri)
+            || self
+                .rt
+                .block_on(self.store.thread(self.options.site, uri))?
+                .is_some())
     }
 
     /// Stores what is waiting; call once more at the end.

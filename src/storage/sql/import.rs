@@ -291,8 +291,9 @@ fn page_alias(slug: &str) -> Option<(i64, &str)> {
 }
 
 /// A post imported as the page `uri` of `site`: its thread, the post's remote id kept as an
-/// alias of `thread:SITE:URI` (so a comment dump imported later onto the site finds it), and the comments a dump
-/// left on the post's placeholder moved there (the placeholder then goes). How many moved.
+/// alias of `thread:SITE:URI` (so a comment dump imported later onto the site finds it), and
+/// the comments a dump left on the post's placeholder moved there (the placeholder then goes).
+/// How many moved.
 pub async fn import_page<E: Exec>(
     e: &E,
     remote_id: &str,
