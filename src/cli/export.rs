@@ -61,24 +61,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         rt: rt.handle(),
         site: named,
     };
+    // A stream format written to a file or to stdout, buffered.
+    let stream = |out: &mut dyn Write| -> Result<export::Counts, export::ExportError> {
+        let mut out = std::io::BufWriter::new(out);
+        let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;
+        out.flush()?;
+        Ok(counts)
+    };
     let counts = match (&args.out, args.format) {
         (None, Format::Isso) => return Err(export::ExportError::NeedsFile.into()),
         (Some(path), Format::Isso) => replace_file(path, |tmp| {
             export::isso::write(&source, &files, &args.site_url, tmp.path())
         })?,
-        (Some(path), _) => replace_file(path, |tmp| {
-            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-            let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;
-            out.flush()?;
-            Ok(counts)
-        })?,
-        (None, _) => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            let counts = export::write(args.format, &source, &files, &args.site_url, &mut out)?;
-            out.flush()?;
-            counts
-        }
+        (Some(path), _) => replace_file(path, |tmp| stream(tmp.as_file_mut()))?,
+        (None, _) => stream(&mut std::io::stdout().lock())?,
     };
     eprintln!(
         "exported {} article(s) and {} comment(s)",
