@@ -10,6 +10,7 @@ Each runs once per round, REPEATS rounds, and the median is printed with ratios 
 replyguard also runs pinned to one core (taskset), next to the single-threaded peers.
 
 usage: python3 benches/peers.py [N] [REPEATS]      (defaults 280000 and 5)
+       REPLYGUARD_BIN=path/to/replyguard picks another build than target/release.
 Needs: cargo build --release; pip install scikit-learn; apt-get install bogofilter (optional).
 """
 import csv, json, os, statistics, subprocess, sys, tempfile, time
@@ -21,7 +22,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "replyguard")
+BIN = os.environ.get("REPLYGUARD_BIN") or os.path.join(ROOT, "target", "release", "replyguard")
 BASE = "replyguard classify --jsonl (whole process, with clues)"
 
 

@@ -718,6 +718,32 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         None,
     );
     assert_eq!(status, 200);
+    // Typed into the no-JavaScript thread page's form: plain text, not Markdown.
+    let response = agent()
+        .post(&server.url("/sites/blog/thread?uri=/c/"))
+        .header("Origin", site)
+        .send_form([
+            ("comment", "Plain here: 5*3*2 = 30, and a_b_c stays a_b_c."),
+            ("author", "Flo"),
+            ("email", "flo@example.org"),
+        ])
+        .unwrap();
+    assert!(
+        response.status().is_success() || response.status() == 303,
+        "{}",
+        response.status()
+    );
+    let typed = stored_comments(&server)
+        .into_iter()
+        .find(|c| c["author"] == "Flo")
+        .and_then(|c| c["id"].as_i64())
+        .unwrap();
+    let (status, _) = server.admin_api(
+        "POST",
+        &format!("/api/v1/admin/comments/{typed}/approve"),
+        None,
+    );
+    assert_eq!(status, 200);
 
     let exported = dir.path().join("isso.db");
     // A database needs a file.
@@ -795,13 +821,22 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
     let top = &a["replies"].as_array().unwrap()[0];
     assert_eq!(top["id"].as_i64(), Some(first), "{a}");
     assert_eq!(top["author"], "Ana", "{a}");
-    // Plain text reads as typed (Isso renders Markdown: the export escapes it).
+    // Markdown posted through the Isso API is Isso's own text: Isso renders it as replyguard does.
     assert!(
         top["text"]
             .as_str()
             .unwrap()
-            .contains("made it click for me, thanks: 5*3*2 = 30."),
+            .contains("made it click for me, thanks: 5<em>3</em>2 = 30."),
         "{a}"
+    );
+    // Plain text reads as typed (Isso renders Markdown: the export escapes it).
+    let c = get("/?uri=/c/&nested_limit=5");
+    assert!(
+        c["replies"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Plain here: 5*3*2 = 30, and a_b_c stays a_b_c."),
+        "{c}"
     );
     assert_eq!(top["likes"], 1, "{a}");
     assert!(top["created"].as_f64().unwrap() > 1.6e9, "{a}");
@@ -870,6 +905,23 @@ fn refused(dir: &std::path::Path, args: &[&str], message: &str) {
 }
 
 /// The edit cookie an answer sets for comment `id`, as the widget sends it back.
+/// Posts a comment through the Isso API from `site`'s pages: its id and its edit cookie.
+fn isso_new(server: &Server, site: &str, uri: &str, body: &Value) -> (i64, String) {
+    let (status, headers, text) = call(
+        server,
+        "POST",
+        &format!("/isso/new?uri={uri}"),
+        site,
+        Some(&body.to_string()),
+        None,
+    );
+    assert!(status == 201 || status == 202, "{status} {text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    (id, edit_cookie(&headers, id))
+}
+
 fn edit_cookie(headers: &ureq::http::HeaderMap, id: i64) -> String {
     headers
         .get_all("set-cookie")
@@ -907,19 +959,7 @@ fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
     assert_eq!(status, 200, "{body}");
     let post = |text: &str| {
         let body = serde_json::json!({"text": text, "author": "Ana", "email": "ana@example.org", "title": "A"});
-        let (status, headers, body) = call(
-            &server,
-            "POST",
-            "/isso/new?uri=/a/",
-            site,
-            Some(&body.to_string()),
-            None,
-        );
-        assert!(status == 201 || status == 202, "{status} {body}");
-        let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
-            .as_i64()
-            .unwrap();
-        (id, edit_cookie(&headers, id))
+        isso_new(&server, site, "/a/", &body)
     };
     let status_of = |id: i64| {
         stored_comments(&server)
@@ -993,4 +1033,143 @@ fn an_authors_edit_is_checked_like_a_new_comment_within_a_fixed_window() {
     );
     assert_eq!(status, 403, "{body}");
     assert_eq!(status_of(id), "spam");
+}
+
+/// Isso's widget writes Markdown and Isso shows it rendered: a comment posted through the Isso
+/// API is shown rendered (sanitized) wherever it appears, its author's edit gets it back as
+/// typed, the preview renders it, and the Isso export hands Isso the text as written.
+#[test]
+fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let site = "http://md.test:1313";
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(&format!(r#"{{"name":"md","origins":["{site}"]}}"#)),
+    );
+    assert_eq!(status, 201, "{body}");
+    let typed = "Thanks for the *clear* write-up, the `--release` flag was it.\n\n\
+                 - first point\n- second point\n\n\
+                 See [docs](https://example.org/docs) <script>alert(1)</script> [bad](javascript:alert(1))";
+    let body = serde_json::json!({"text": typed, "author": "Ana", "email": "ana@example.org", "title": "A"});
+    let (id, cookie) = isso_new(&server, site, "/a/", &body);
+    let (status, _) = server.admin_api(
+        "POST",
+        &format!("/api/v1/admin/comments/{id}/approve"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let rendered = |html: &str| {
+        for part in [
+            "<em>clear</em>",
+            "<code>--release</code>",
+            "<li>first point</li>",
+            "href=\"https://example.org/docs\"",
+            "rel=\"nofollow ugc noopener\"",
+        ] {
+            assert!(html.contains(part), "{part} missing in {html}");
+        }
+        for hostile in ["<script", "javascript:", "*clear*"] {
+            assert!(!html.contains(hostile), "{hostile} in {html}");
+        }
+    };
+
+    // The widget's thread, the no-JavaScript thread page and the feed show it rendered.
+    let (status, _, body) = call(&server, "GET", "/isso/?uri=/a/", site, None, None);
+    assert_eq!(status, 200, "{body}");
+    let thread: Value = serde_json::from_str(&body).unwrap();
+    rendered(thread["replies"][0]["text"].as_str().unwrap());
+    let page = server.get_text("/sites/md/thread?uri=/a/");
+    let (_, body) = page.split_once("class=\"comment-html\">").unwrap();
+    rendered(body.split_once("</div>").unwrap().0);
+
+    // Its author's edit starts from the text as typed, and stays Markdown.
+    let (status, _, body) = call(
+        &server,
+        "GET",
+        &format!("/isso/id/{id}?plain=1"),
+        site,
+        None,
+        Some(&cookie),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["text"], typed);
+    let edited = serde_json::json!({"text": format!("{typed}\n\n**Edit:** works on 1.2 too.")});
+    let (status, _, body) = call(
+        &server,
+        "PUT",
+        &format!("/isso/id/{id}"),
+        site,
+        Some(&edited.to_string()),
+        Some(&cookie),
+    );
+    assert_eq!(status, 200, "{body}");
+    let text = serde_json::from_str::<Value>(&body).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rendered(&text);
+    assert!(text.contains("<strong>Edit:</strong>"), "{text}");
+
+    // The preview renders what the widget would post.
+    let (status, _, body) = call(
+        &server,
+        "POST",
+        "/isso/preview",
+        site,
+        Some(r#"{"text":"**bold** and ~~gone~~"}"#),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let preview = serde_json::from_str::<Value>(&body).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        preview.contains("<strong>bold</strong>") && preview.contains("<del>gone</del>"),
+        "{preview}"
+    );
+
+    // A comment typed into replyguard's own form or JSON API stays plain text.
+    let response = agent()
+        .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+        .send_json(serde_json::json!({
+            "comment_content": "Plain *stars* stay as typed here, thanks for the article.",
+            "comment_author": "Bo",
+            "comment_author_email": "bo@example.org",
+        }))
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let plain = stored_comments(&server)
+        .into_iter()
+        .find(|c| c["author"] == "Bo")
+        .unwrap();
+    assert_eq!(plain["markdown"], false);
+
+    // Isso gets the text as written, which it renders itself.
+    let exported = dir.path().join("isso.db");
+    succeeds(
+        dir.path(),
+        &[
+            "export",
+            "--format",
+            "isso",
+            "--site",
+            "md",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    );
+    let text: String = rusqlite::Connection::open(&exported)
+        .unwrap()
+        .query_row("SELECT text FROM comments", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        text.starts_with(typed) && text.ends_with("**Edit:** works on 1.2 too."),
+        "{text}"
+    );
 }

@@ -38,6 +38,7 @@ fn comment(article: &str, status: Status, content: &str) -> NewComment {
         source: "api".into(),
         akismet_guid: None,
         api_key_id: None,
+        markdown: false,
     }
 }
 
@@ -56,6 +57,7 @@ async fn comments_and_moderation(store: &dyn Store) {
         .unwrap();
     assert!(held.id > a.id, "ids grow");
     let got = store.get(a.id).await.unwrap().unwrap();
+    assert!(!got.markdown, "plain text stays plain");
     assert_eq!(got.content, "first");
     assert_eq!(got.clues[0]["token"], "nice", "clues round-trip as JSON");
     assert_eq!(got.created_at, a.created_at);
@@ -131,6 +133,18 @@ async fn comments_and_moderation(store: &dyn Store) {
         .find(|(s, _)| *s == Status::Published)
         .map(|(_, n)| *n);
     assert_eq!(published, Some(3));
+
+    let markdown = store
+        .insert(NewComment {
+            markdown: true,
+            ..comment("c", Status::Trash, "*as typed*")
+        })
+        .await
+        .unwrap();
+    assert!(markdown.markdown, "the insert answers with the flag");
+    let got = store.get(markdown.id).await.unwrap().unwrap();
+    assert!(got.markdown && !got.html, "Markdown is stored as Markdown");
+    assert_eq!(got.content, "*as typed*", "and as typed");
 }
 
 async fn windows_read_pages_by_cursor_or_offset(store: &dyn Store) {

@@ -13,6 +13,7 @@
 //! - [`site`]: the sites one server hosts, their origins and settings, and thread keys.
 //! - [`anchor`]: the fragment old links name an imported comment by.
 //! - [`isso`]: Isso's moderation modes and times, for its API, import and export.
+//! - [`text_format`]: how a comment's text is written (plain, HTML, Markdown).
 
 pub mod anchor;
 pub mod article;
@@ -23,6 +24,7 @@ pub mod origin;
 pub mod sender_address;
 pub mod site;
 pub mod site_rules;
+pub mod text_format;
 
 pub use anchor::{Anchor, old_anchor};
 pub use article::ArticleRecord;
@@ -32,3 +34,4 @@ pub use origin::Origin;
 pub use site::{
     DEFAULT_SITE, DEFAULT_SITE_NAME, Moderation, Site, SiteName, SiteOrigin, SiteSettings, Thread,
 };
+pub use text_format::TextFormat;

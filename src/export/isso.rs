@@ -13,8 +13,8 @@
 
 use super::{Counts, ExportError, Source};
 use crate::articles::Article;
-use crate::domain::Status;
 use crate::domain::isso::{IssoMode, unix_seconds};
+use crate::domain::{Status, TextFormat};
 use crate::storage::ExportComment;
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
@@ -221,16 +221,18 @@ fn isso_rows(comments: &[ExportComment]) -> Vec<IssoRow<'_>> {
         .collect()
 }
 
-/// A comment's text as Isso's Markdown source that renders what replyguard shows: plain text
+/// A comment's text as Isso's Markdown source that renders what replyguard shows: Markdown
+/// written in Isso's widget as it is; plain text
 /// with every character Markdown would read as formatting escaped (Isso renders the `text`
 /// column as Markdown, escaping raw HTML); an imported comment's HTML (already sanitized on
 /// import to WordPress's comment tags) in the Markdown of its paragraphs, line breaks, emphasis,
 /// code and links.
 fn isso_text(c: &crate::storage::StoredComment) -> String {
-    if c.html {
-        html_to_markdown(&c.content)
-    } else {
-        markdown_literal(&c.content)
+    match c.format() {
+        TextFormat::Html => html_to_markdown(&c.content),
+        // Isso's own kind of text: as its author wrote it.
+        TextFormat::Markdown => c.content.clone(),
+        TextFormat::Plain => markdown_literal(&c.content),
     }
 }
 
@@ -389,6 +391,7 @@ mod tests {
                 source: "api".into(),
                 created_at: "2026-12-07T00:00:00Z".into(),
                 html: false,
+                markdown: false,
                 site_id: 2,
                 remote_id: None,
             },

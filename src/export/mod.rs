@@ -4,8 +4,8 @@
 //! there are.
 
 use crate::articles::Article;
-use crate::domain::Site;
 use crate::domain::Status;
+use crate::domain::{Site, TextFormat};
 use crate::storage::{ExportComment, StorageError, Store, StoredArticle};
 use quick_xml::escape::escape;
 use std::collections::HashSet;
@@ -230,13 +230,13 @@ fn each_comment(
     }
 }
 
-/// A comment's text as HTML: imported comments are HTML already; text typed here is escaped
-/// and keeps its line breaks.
+/// A comment's text as HTML: imported comments are HTML already; Markdown (Isso's widget) is
+/// rendered as it is shown; text typed here is escaped and keeps its line breaks.
 fn comment_html(c: &ExportComment) -> String {
-    if c.comment.html {
-        c.comment.content.clone()
-    } else {
-        escape(&c.comment.content).into_owned()
+    match c.comment.format() {
+        TextFormat::Html => c.comment.content.clone(),
+        TextFormat::Markdown => crate::import::sanitize::comment_markdown(&c.comment.content),
+        TextFormat::Plain => escape(&c.comment.content).into_owned(),
     }
 }
 

@@ -132,8 +132,6 @@ impl IssoRow {
             )
             .map(|t| humantime::format_rfc3339_seconds(t).to_string())
             .ok_or_else(|| format!("bad date {}", self.created))?;
-        let mut html = String::new();
-        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(&self.text));
         Ok(CommentRecord {
             remote_id: format!("isso:{}", self.id),
             article: thread_key(uri),
@@ -145,7 +143,8 @@ impl IssoRow {
             ip: Some(self.remote_addr.trim().to_string()).filter(|a| !a.is_empty()),
             user_agent: None,
             date,
-            content: sanitize::comment_html(&html),
+            // Rendered as Isso shows it (and as a comment posted through the Isso API here is).
+            content: sanitize::comment_markdown(&self.text),
             kind: "comment".into(),
             status,
             likes: votes(self.likes),

@@ -423,6 +423,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             source: origin.name().to_string(),
             akismet_guid: None,
             api_key_id: None,
+            markdown: false,
         };
         Ok((
             ImportedComment {

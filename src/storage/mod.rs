@@ -197,10 +197,12 @@ pub struct NewComment {
     pub akismet_guid: Option<String>,
     /// The API key that sent it.
     pub api_key_id: Option<i64>,
+    /// The text is Markdown (written in Isso's widget), rendered when shown; otherwise plain.
+    pub markdown: bool,
 }
 
 impl NewComment {
-    /// The comment as stored with `id` at `created_at`: plain text, its clues parsed.
+    /// The comment as stored with `id` at `created_at`: its text as given, its clues parsed.
     pub fn stored(self, id: i64, created_at: String) -> StoredComment {
         StoredComment {
             id,
@@ -220,6 +222,7 @@ impl NewComment {
             source: self.source,
             created_at,
             html: false,
+            markdown: self.markdown,
             site_id: self.site_id,
             remote_id: None,
         }
@@ -247,6 +250,9 @@ pub struct StoredComment {
     pub created_at: String,
     /// The text is sanitized HTML (imported from WordPress or Disqus), not plain text.
     pub html: bool,
+    /// The text is Markdown as its author typed it (posted through the Isso API), shown rendered
+    /// ([`shown_html`](Self::shown_html)).
+    pub markdown: bool,
     /// The site it belongs to.
     pub site_id: i64,
     /// Its id in the system it was imported from (`wordpress:7`, `disqus:123`, `isso:7`), if
@@ -256,6 +262,16 @@ pub struct StoredComment {
 }
 
 impl StoredComment {
+    /// How its text is written.
+    pub fn format(&self) -> crate::domain::TextFormat {
+        use crate::domain::TextFormat;
+        match (self.html, self.markdown) {
+            (true, _) => TextFormat::Html,
+            (false, true) => TextFormat::Markdown,
+            (false, false) => TextFormat::Plain,
+        }
+    }
+
     /// Its keys in the index of stored comments ([`key_index::KeyedComment::keys`]).
     pub fn index_keys(&self) -> Vec<u32> {
         key_index::KeyedComment {

@@ -33,6 +33,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_learning_log_by_source.sql"),
     include_str!("migrations/0018_comments_by_edit.sql"),
     include_str!("migrations/0019_reply_addresses.sql"),
+    include_str!("migrations/0020_markdown.sql"),
 ];
 
 /// Most comments committed together in one transaction.
@@ -441,6 +442,7 @@ mod tests {
             source: "test".into(),
             akismet_guid: None,
             api_key_id: None,
+            markdown: false,
         }
     }
 

@@ -612,6 +612,7 @@ async fn reply(state: &AppState, id: i64, body: &[u8]) -> Result<Response, WebEr
             source: OWNER_SOURCE.into(),
             akismet_guid: None,
             api_key_id: None,
+            markdown: false,
         })
         .await?;
     tracing::info!(id = stored.id, parent = id, "site owner replied");

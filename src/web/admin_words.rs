@@ -247,6 +247,7 @@ pub(crate) mod tests {
             source: source.into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             html: false,
+            markdown: false,
         }
     }
 

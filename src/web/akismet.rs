@@ -318,6 +318,7 @@ pub async fn comment_check(
         trusted_author: false,
         recheck: param(&p, "recheck_reason").is_some(),
         edit: false,
+        markdown: false,
         origin: Origin::Akismet {
             guid: guid.clone(),
             key_id: key.id,

@@ -120,11 +120,9 @@ fn entry(base: &str, article_title: &str, c: &StoredComment) -> Entry {
 pub(super) fn comment_entry(permalink: String, page_title: &str, c: &StoredComment) -> Entry {
     let updated = FixedDateTime::parse_from_rfc3339(&c.created_at)
         .unwrap_or_else(|_| FixedDateTime::default());
-    let text = if c.html {
-        crate::import::sanitize::comment_html(&c.content)
-    } else {
-        c.content.clone()
-    };
+    let formatted = crate::import::sanitize::formatted_comment(&c.content, c.format());
+    let html = formatted.is_some();
+    let text = formatted.unwrap_or_else(|| c.content.clone());
     Entry {
         title: Text::plain(format!("{} on “{page_title}”", c.author)),
         id: permalink.clone(),
@@ -139,7 +137,7 @@ pub(super) fn comment_entry(permalink: String, page_title: &str, c: &StoredComme
         links: vec![link(&permalink, "alternate")],
         content: Some(Content {
             value: Some(text),
-            content_type: Some(if c.html { "html" } else { "text" }.to_string()),
+            content_type: Some(if html { "html" } else { "text" }.to_string()),
             ..Content::default()
         }),
         ..Entry::default()

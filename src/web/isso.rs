@@ -431,6 +431,8 @@ async fn new(
     let mut submission = Submission::reader(uri.clone(), body.parent, raw, Origin::Api);
     submission.site = site.id;
     submission.anonymous_allowed = true;
+    // Isso's widget writes Markdown, and Isso shows it rendered.
+    submission.markdown = true;
     submission.notify_replies = body.notification == Some(1);
     submission.page_title = Some(if title.is_empty() { uri.clone() } else { title });
     submission.ip = Some(state.proxies.client_ip(peer.ip(), &headers));
@@ -812,6 +814,8 @@ fn preview_comment() -> StoredComment {
         source: String::new(),
         created_at: String::new(),
         html: false,
+        // What Isso's widget previews is Markdown, as it will be posted.
+        markdown: true,
     }
 }
 

@@ -423,11 +423,12 @@ pub fn message_page(title: &str, message: &str, site: &Identity) -> Markup {
 }
 
 /// A comment's text as HTML: plain text in paragraphs (a blank line) and lines, escaped; a comment
-/// imported from WordPress or Disqus is sanitized HTML, cleaned again here.
+/// imported from WordPress, Disqus or Isso is sanitized HTML, cleaned again here; Markdown
+/// (written in Isso's widget) is rendered and sanitized.
 pub fn comment_body(c: &StoredComment) -> Markup {
     html! {
-        @if c.html {
-            div.comment-html { (PreEscaped(crate::import::sanitize::comment_html(&c.content))) }
+        @if let Some(formatted) = crate::import::sanitize::formatted_comment(&c.content, c.format()) {
+            div.comment-html { (PreEscaped(formatted)) }
         } @else {
             @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
                 p {
@@ -465,6 +466,7 @@ mod tests {
             source: "import".into(),
             created_at: String::new(),
             html: false,
+            markdown: false,
             site_id: 1,
             remote_id: remote_id.map(str::to_string),
         }

@@ -69,6 +69,8 @@ pub struct Submission {
     /// site's moderation mode, marked spam), except that its own earlier text is not a
     /// duplicate and its own publication does not make its author a trusted returning one.
     pub edit: bool,
+    /// Its text is Markdown (written in Isso's widget), rendered when shown.
+    pub markdown: bool,
 }
 
 impl Submission {
@@ -93,6 +95,7 @@ impl Submission {
             anonymous_allowed: false,
             notify_replies: false,
             edit: false,
+            markdown: false,
         }
     }
 
@@ -341,6 +344,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         source: s.origin.name().to_string(),
         akismet_guid,
         api_key_id,
+        markdown: s.markdown,
     };
     // Only an address mail can go to as written: a quoted or listed one would be a second way to
     // name one mailbox past the once-a-day confirmation request, or retried for hours.

@@ -36,6 +36,7 @@ pub(super) async fn insert_all(
     let parent: Vec<Option<i64>> = comments.iter().map(|c| c.parent_id).collect();
     let key: Vec<Option<i64>> = comments.iter().map(|c| c.api_key_id).collect();
     let site: Vec<i64> = comments.iter().map(|c| c.site_id).collect();
+    let markdown: Vec<bool> = comments.iter().map(|c| c.markdown).collect();
     let probability: Vec<f64> = comments.iter().map(|c| c.spam_probability).collect();
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -45,23 +46,23 @@ pub(super) async fn insert_all(
             "WITH input AS (SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                $12::float8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int8[], \
-               $19::int8[]) \
+               $19::int8[], $20::bool[]) \
                WITH ORDINALITY AS t(article, parent_id, author, author_email, author_url, content, \
                user_ip, user_agent, referrer, status, verdict, spam_probability, clues, \
-               model_version, source, akismet_guid, api_key_id, site_id, ord)), \
+               model_version, source, akismet_guid, api_key_id, site_id, markdown, ord)), \
              new AS (INSERT INTO comments (article, parent_id, author, author_email, author_url, \
                content, user_ip, user_agent, referrer, status, verdict, spam_probability, clues, \
-               model_version, source, created_at, akismet_guid, api_key_id, site_id) \
+               model_version, source, created_at, akismet_guid, api_key_id, site_id, markdown) \
                SELECT article, parent_id, author, author_email, author_url, content, user_ip, \
                user_agent, referrer, status, verdict, spam_probability, clues, model_version, \
-               source, $18, akismet_guid, api_key_id, site_id FROM input ORDER BY ord \
+               source, $18, akismet_guid, api_key_id, site_id, markdown FROM input ORDER BY ord \
                RETURNING id, status), \
              events AS (INSERT INTO comment_events (comment_id, from_status, to_status, actor, at) \
                SELECT id, NULL, status, 'classifier', $18 FROM new) \
              SELECT id FROM new ORDER BY id",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 19] = [
+    let params: [&(dyn ToSql + Sync); 20] = [
         &article,
         &parent,
         &author,
@@ -81,6 +82,7 @@ pub(super) async fn insert_all(
         &key,
         &now,
         &site,
+        &markdown,
     ];
     let rows = tx.query(&stmt, &params).await?;
     tx.commit().await?;

@@ -106,6 +106,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0011_learning_log_by_source.sql"),
     include_str!("0012_comments_by_edit.sql"),
     include_str!("0013_reply_addresses.sql"),
+    include_str!("0014_markdown.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -18,11 +18,12 @@ use crate::storage::{
 pub const INSERT_COMMENT: &str = "INSERT INTO comments (article, parent_id, author, \
     author_email, author_url, content, user_ip, user_agent, referrer, status, verdict, \
     spam_probability, clues, model_version, source, created_at, akismet_guid, api_key_id, \
-    site_id) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    site_id, markdown) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+    $20)";
 
 /// The values of [`INSERT_COMMENT`] for one comment stored at `now`.
-pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Param; 19] {
+pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Param; 20] {
     [
         &c.article,
         &c.parent_id,
@@ -43,6 +44,7 @@ pub fn new_comment_params<'a>(c: &'a NewComment, now: &'a String) -> [&'a dyn Pa
         &c.akismet_guid,
         &c.api_key_id,
         &c.site_id,
+        &c.markdown,
     ]
 }
 

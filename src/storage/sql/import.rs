@@ -487,7 +487,7 @@ pub async fn export_comments<E: Exec>(
     e.query(EXPORT_COMMENTS, &[&after, &article, &limit], |r| {
         Ok(ExportComment {
             comment: row::comment(r)?,
-            comment_type: r.text(19)?,
+            comment_type: r.text(row::COMMENT_COLUMNS)?,
         })
     })
     .await

@@ -13,7 +13,7 @@ macro_rules! comment_columns {
     () => {
         "id, article, parent_id, author, author_email, author_url, content, user_ip, user_agent, \
          status, verdict, spam_probability, clues, model_version, source, created_at, \
-         content_format, site_id, remote_id"
+         content_format, site_id, remote_id, markdown"
     };
 }
 /// [`comment_columns`] without the clues (a constant `'null'`): public listings never show them,
@@ -22,7 +22,7 @@ macro_rules! public_comment_columns {
     () => {
         "id, article, parent_id, author, author_email, author_url, content, user_ip, user_agent, \
          status, verdict, spam_probability, 'null', model_version, source, created_at, \
-         content_format, site_id, remote_id"
+         content_format, site_id, remote_id, markdown"
     };
 }
 /// The columns [`article`] reads.
@@ -32,6 +32,9 @@ macro_rules! article_columns {
     };
 }
 pub(crate) use {article_columns, comment_columns, public_comment_columns};
+
+/// How many columns [`comment`] reads: a statement's own columns after them start here.
+pub const COMMENT_COLUMNS: usize = 20;
 
 /// A comment from the columns `comment_columns!()` (or `public_comment_columns!()`).
 pub fn comment(r: &dyn RowRead) -> Result<StoredComment, StorageError> {
@@ -55,6 +58,7 @@ pub fn comment(r: &dyn RowRead) -> Result<StoredComment, StorageError> {
         html: r.text(16)? == "html",
         site_id: r.int(17)?,
         remote_id: r.opt_text(18)?,
+        markdown: r.flag(19)?,
     })
 }
 
@@ -126,4 +130,19 @@ pub fn learned(r: &dyn RowRead) -> Result<Option<LearnedExample>, StorageError> 
 /// A count that cannot be negative, as the port reports it.
 pub fn count(n: i64) -> u64 {
     n.max(0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statements read their own columns after the comment's, from [`COMMENT_COLUMNS`] on.
+    #[test]
+    fn the_comment_column_count_is_the_lists() {
+        assert_eq!(comment_columns!().split(',').count(), COMMENT_COLUMNS);
+        assert_eq!(
+            public_comment_columns!().split(',').count(),
+            COMMENT_COLUMNS
+        );
+    }
 }

@@ -160,7 +160,7 @@
       li.appendChild(el("p", "rg-note", "Your comment is awaiting moderation."));
     }
     var text = el("div", "rg-text");
-    // Sanitized by the server: escaped plain text in paragraphs, or cleaned imported HTML.
+    // Sanitized by the server: rendered Markdown, escaped plain text, or cleaned imported HTML.
     text.innerHTML = c.text;
     li.appendChild(text);
     if (!pending && c.mode !== 4) {
@@ -235,7 +235,8 @@
   form.appendChild(el("h3", "rg-form-title", "Leave a Reply"));
   form.appendChild(el("p", "rg-hint", "Your email address will not be published. Required fields are marked *"));
   form.appendChild(replyingTo);
-  var text = field(form, "text", "Comment", "textarea", true);
+  // The API renders comments as Markdown (as Isso does); Preview shows the result.
+  var text = field(form, "text", "Comment", "textarea", true, "Markdown: *emphasis*, `code`, [link](https://…)");
   var authorInput = field(form, "author", "Name", "text", false);
   var emailInput = field(form, "email", "Email", "email", false, "never published");
   var websiteInput = field(form, "website", "Website", "url", false);
