@@ -556,6 +556,23 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
         "is not a Isso database file",
     );
     assert!(again.contains("already"), "{again}");
+    // Another site moved from its own Isso has the same comment numbers (Isso counts from 1 in
+    // every database): its comments are its own, not "already there".
+    ok(&[
+        "sites",
+        "add",
+        "docs",
+        "--origin",
+        "http://docs.test",
+        "--db",
+        db_arg,
+    ]);
+    let other = import.map(|a| if a == "blog" { "docs" } else { a });
+    let report = ok(&other);
+    assert!(
+        report.contains("comments: imported 4") && report.contains("0 already there"),
+        "{report}"
+    );
 
     let server = Server::start(&db, &model, &[]);
     let (status, _, body) = call(
@@ -1172,4 +1189,62 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
         text.starts_with(typed) && text.ends_with("**Edit:** works on 1.2 too."),
         "{text}"
     );
+    // Imported back, as Isso's database or as WordPress's file, it is the comment already here.
+    let wxr = dir.path().join("md.wxr");
+    let db_arg = db.to_str().unwrap();
+    let model = model();
+    succeeds(
+        dir.path(),
+        &[
+            "export",
+            "--format",
+            "wxr",
+            "--site",
+            "md",
+            "--db",
+            db_arg,
+            "--out",
+            wxr.to_str().unwrap(),
+        ],
+    );
+    for (format, file) in [("isso", &exported), ("wxr", &wxr)] {
+        let report = succeeds(
+            dir.path(),
+            &[
+                "import",
+                "--format",
+                format,
+                "--site",
+                "md",
+                file.to_str().unwrap(),
+                "--db",
+                db_arg,
+                "--model",
+                model.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            report.contains("comments: imported 0 (none), 1 already there"),
+            "{format}: {report}"
+        );
+    }
+
+    // Links count as they are rendered: an entity or a backslash in the address still makes an
+    // http link, so two of them meet the default "hold at 2 links" rule.
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"links","origins":["http://links.test"]}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let disguised = serde_json::json!({
+        "text": "Thanks, this worked well for me. [one](http&#58;//a1.test/) [two](http:\\/\\/a2.test/)",
+        "author": "Cy", "email": "cy@example.org", "title": "L"});
+    let (id, _) = isso_new(&server, "http://links.test", "/l/", &disguised);
+    let held = stored_comments(&server)
+        .into_iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    assert_eq!(held["status"], "held", "{held}");
+    assert_eq!(held["clues"][0]["token"], "rule:links", "{held}");
 }

@@ -603,11 +603,6 @@ async fn imports(store: &dyn Store) {
         .unwrap();
     assert_eq!(again, vec![CommentOutcome::Existing]);
     assert_eq!(store.link_imported_parents().await.unwrap(), 1);
-    let known = store
-        .known_remote_ids(&["wordpress:1".into(), "wordpress:77".into()])
-        .await
-        .unwrap();
-    assert_eq!(known, vec!["wordpress:1".to_string()]);
     let public = store.public_articles().await.unwrap();
     assert_eq!(public.len(), 2);
     assert_eq!(store.export_articles().await.unwrap().len(), 2);
@@ -933,6 +928,33 @@ async fn sites_threads_and_votes(store: &dyn Store) {
         .add_site(&change("docs", &["https://blog.example"]))
         .await;
     assert!(matches!(taken, Err(StorageError::Conflict(_))), "{taken:?}");
+
+    // Remote ids are unique within a site: two sites moved from two Isso databases both have an
+    // `isso:1`, and the second is not taken for the first.
+    let from_isso = |site: i64| {
+        let mut c = imported("isso:1", "thread:/moved/", None, false);
+        c.comment.site_id = site;
+        c.comment.author_email = "moved@example.org".into();
+        c
+    };
+    for site in [1, blog.id] {
+        let outcomes = store.import_comments(vec![from_isso(site)]).await.unwrap();
+        assert!(
+            matches!(outcomes[0], CommentOutcome::Created(_)),
+            "site {site}: {outcomes:?}"
+        );
+    }
+    let again = store
+        .import_comments(vec![from_isso(blog.id)])
+        .await
+        .unwrap();
+    assert_eq!(again, vec![CommentOutcome::Existing]);
+    let docs = store.add_site(&change("docs", &[])).await.unwrap();
+    let known = store
+        .known_comments(&[from_isso(blog.id), from_isso(docs.id)], &[])
+        .await
+        .unwrap();
+    assert_eq!(known, vec![true, false], "a dry run counts per site too");
     let names: Vec<String> = store
         .sites()
         .await

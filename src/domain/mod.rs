@@ -13,10 +13,11 @@
 //! - [`site`]: the sites one server hosts, their origins and settings, and thread keys.
 //! - [`anchor`]: the fragment old links name an imported comment by.
 //! - [`isso`]: Isso's moderation modes and times, for its API, import and export.
-//! - [`text_format`]: how a comment's text is written (plain, HTML, Markdown).
+//! - [`comment_text`]: how a comment's text is written (plain, HTML, Markdown) and shown.
 
 pub mod anchor;
 pub mod article;
+pub mod comment_text;
 pub mod draft;
 pub mod isso;
 pub mod moderation;
@@ -24,14 +25,13 @@ pub mod origin;
 pub mod sender_address;
 pub mod site;
 pub mod site_rules;
-pub mod text_format;
 
 pub use anchor::{Anchor, old_anchor};
 pub use article::ArticleRecord;
+pub use comment_text::TextFormat;
 pub use draft::{CommentDraft, FieldErrors, RawComment, Strictness};
 pub use moderation::{Status, training_label};
 pub use origin::Origin;
 pub use site::{
     DEFAULT_SITE, DEFAULT_SITE_NAME, Moderation, Site, SiteName, SiteOrigin, SiteSettings, Thread,
 };
-pub use text_format::TextFormat;

@@ -235,7 +235,7 @@ fn each_comment(
 fn comment_html(c: &ExportComment) -> String {
     match c.comment.format() {
         TextFormat::Html => c.comment.content.clone(),
-        TextFormat::Markdown => crate::import::sanitize::comment_markdown(&c.comment.content),
+        TextFormat::Markdown => crate::domain::comment_text::markdown_to_html(&c.comment.content),
         TextFormat::Plain => escape(&c.comment.content).into_owned(),
     }
 }

@@ -6,7 +6,7 @@
 //! no author): it is imported as a trashed comment, so its replies stay under it. Its `likes` and
 //! `dislikes` are counts (the voters are only a Bloom filter), carried as that many votes.
 
-use super::{CommentRecord, ImportError, Item, Record, Refused, sanitize};
+use super::{CommentRecord, ImportError, Item, Record, Refused};
 use crate::domain::isso::IssoMode;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -143,8 +143,10 @@ impl IssoRow {
             ip: Some(self.remote_addr.trim().to_string()).filter(|a| !a.is_empty()),
             user_agent: None,
             date,
-            // Rendered as Isso shows it (and as a comment posted through the Isso API here is).
-            content: sanitize::comment_markdown(&self.text),
+            // Isso's Markdown as its author wrote it, shown as Isso shows it (as a comment
+            // posted through the Isso API here is).
+            content: self.text,
+            markdown: true,
             kind: "comment".into(),
             status,
             likes: votes(self.likes),
@@ -184,8 +186,9 @@ mod tests {
         assert_eq!(r.article, "thread:/a/");
         assert_eq!(r.status, Status::Published);
         assert_eq!(r.date, "2023-11-14T22:13:20Z");
-        assert!(r.content.contains("<em>there</em>"), "{}", r.content);
-        assert!(!r.content.contains("<script"), "{}", r.content);
+        // Isso's Markdown as written, shown as Isso shows it.
+        assert!(r.markdown);
+        assert_eq!(r.content, "Hello *there* <script>alert(1)</script>");
         assert_eq!(row(2, "x").into_record("/a/").unwrap().status, Status::Held);
         assert_eq!(
             row(4, "x").into_record("/a/").unwrap().status,

@@ -112,8 +112,11 @@ pub struct CommentRecord {
     pub user_agent: Option<String>,
     /// RFC 3339 (UTC).
     pub date: String,
-    /// Text as sanitized HTML ([`sanitize::comment_html`]).
+    /// Text as sanitized HTML ([`comment_html`](crate::domain::comment_text::comment_html)), or
+    /// with `markdown` the Markdown its author typed (Isso's).
     pub content: String,
+    /// `content` is Markdown, kept as written and rendered when shown.
+    pub markdown: bool,
     /// `comment`, `pingback` or `trackback`.
     pub kind: String,
     pub status: Status,
@@ -303,7 +306,8 @@ impl WpComment {
             ip: Some(self.ip.trim().to_string()).filter(|u| !u.is_empty()),
             user_agent: Some(self.agent.trim().to_string()).filter(|u| !u.is_empty()),
             date,
-            content: sanitize::comment_html(&content),
+            content: crate::domain::comment_text::comment_html(&content),
+            markdown: false,
             kind: kind.to_string(),
             status,
             likes: 0,

@@ -380,8 +380,12 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
         if draft.content().is_empty() && c.status != Status::Trash {
             return Err("the comment has no text".into());
         }
+        // Markdown is scored as it reads once rendered, links at their addresses.
+        let reading = c
+            .markdown
+            .then(|| crate::domain::comment_text::markdown_reading(draft.content()));
         let view = CommentView {
-            content: draft.content(),
+            content: reading.as_deref().unwrap_or(draft.content()),
             author: Some(draft.author()).filter(|a| !a.is_empty()),
             author_email: Some(draft.email()).filter(|e| !e.is_empty()),
             author_url: draft.url(),
@@ -423,7 +427,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             source: origin.name().to_string(),
             akismet_guid: None,
             api_key_id: None,
-            markdown: false,
+            markdown: c.markdown,
         };
         Ok((
             ImportedComment {

@@ -1,59 +1,15 @@
-//! Imported HTML is never trusted: article bodies and comment text go through an allow-list
-//! (ammonia, html5ever's parser) that keeps ordinary formatting and drops scripts, frames, styles,
-//! event handlers and any link that is not `http(s):` or `mailto:`.
+//! Imported HTML is never trusted: article bodies go through an allow-list (ammonia,
+//! html5ever's parser) that keeps ordinary formatting and drops scripts, frames, styles, event
+//! handlers and any link that is not `http(s):` or `mailto:`; comments through the comment
+//! allow-list ([`crate::domain::comment_text`]). WordPress's shortcodes and uploads are converted.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
-
-/// Tags a comment may keep: WordPress's own allow-list for comments.
-const COMMENT_TAGS: &[&str] = &[
-    "a",
-    "abbr",
-    "acronym",
-    "b",
-    "blockquote",
-    "br",
-    "cite",
-    "code",
-    "del",
-    "em",
-    "i",
-    "p",
-    "pre",
-    "q",
-    "s",
-    "strike",
-    "strong",
-];
 
 static ARTICLE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener"));
-    b
-});
-
-static COMMENT: LazyLock<ammonia::Builder<'static>> = LazyLock::new(comment_builder);
-
-/// WordPress's comment tags, links `nofollow ugc`.
-fn comment_builder() -> ammonia::Builder<'static> {
-    let mut b = ammonia::Builder::empty();
-    b.tags(COMMENT_TAGS.iter().copied().collect())
-        .add_tag_attributes("a", ["href", "title"])
-        .add_tag_attributes("abbr", ["title"])
-        .add_tag_attributes("acronym", ["title"])
-        .add_tag_attributes("blockquote", ["cite"])
-        .add_tag_attributes("q", ["cite"])
-        .url_schemes(HashSet::from(["http", "https", "mailto"]))
-        .link_rel(Some("nofollow ugc noopener"));
-    b
-}
-
-/// Markdown comments (Isso's) keep the comment tags and the lists and rules Markdown writes.
-static MARKDOWN: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
-    let mut b = comment_builder();
-    b.add_tags(["ul", "ol", "li", "hr"])
-        .add_tag_attributes("ol", ["start"]);
     b
 });
 
@@ -329,34 +285,10 @@ pub fn article_html(raw: &str) -> String {
     ARTICLE.clean(html).to_string()
 }
 
-/// An imported comment's text: the comment tags only, links marked `nofollow ugc`.
-pub fn comment_html(raw: &str) -> String {
-    COMMENT.clean(raw).to_string()
-}
-
-/// A comment's text as it is shown, as HTML: `None` for plain text (the caller escapes it).
-pub fn formatted_comment(text: &str, format: crate::domain::TextFormat) -> Option<String> {
-    use crate::domain::TextFormat;
-    match format {
-        TextFormat::Plain => None,
-        TextFormat::Html => Some(comment_html(text)),
-        TextFormat::Markdown => Some(comment_markdown(text)),
-    }
-}
-
-/// Markdown written in Isso's widget, rendered as Isso renders it (CommonMark with
-/// strikethrough; raw HTML in it goes through the allow-list like any other).
-pub fn comment_markdown(source: &str) -> String {
-    let parser =
-        pulldown_cmark::Parser::new_ext(source, pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
-    let mut html = String::with_capacity(source.len() + source.len() / 4 + 16);
-    pulldown_cmark::html::push_html(&mut html, parser);
-    MARKDOWN.clean(&html).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::comment_text::comment_html;
 
     #[test]
     fn uploads_move_to_the_new_base() {

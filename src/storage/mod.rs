@@ -702,8 +702,6 @@ pub trait ImportStore: Send + Sync + 'static {
     /// Points imported replies at their parents (the file may list a reply before its parent);
     /// returns how many were linked.
     async fn link_imported_parents(&self) -> Result<u64, StorageError>;
-    /// Which of these remote ids are stored.
-    async fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError>;
     /// The slug of the article already here that [`import_article`](Self::import_article) would
     /// find `article` as (for `--dry-run`): `None` when it would create one.
     async fn known_article(

@@ -5,7 +5,7 @@
 
 use super::forward::{Port, storage_port};
 use super::key_index::KeyIndex;
-use super::sql::{self, comments, import, ready};
+use super::sql::{comments, import, ready};
 use super::{SqliteStore, Status, StorageError, Window};
 use rusqlite::{Connection, TransactionBehavior};
 use std::sync::Arc;
@@ -339,26 +339,6 @@ storage_port!(ImportStore for SqlitePort, sqlite_runs {
     ) -> Result<Vec<CommentOutcome>, StorageError> {
         self.write(Shown::Changed, move |c| {
             ready(import::import_comments(c, comments))
-        })
-        .await
-    }
-
-    async fn known_remote_ids(&self, ids: &[String]) -> Result<Vec<String>, StorageError> {
-        let ids = ids.to_vec();
-        self.read(move |c| {
-            let mut known = Vec::new();
-            for id in ids {
-                let found = ready(sql::Exec::query_opt(
-                    c,
-                    import::KNOWN_REMOTE_ID,
-                    &[&id],
-                    |_| Ok(()),
-                ))?;
-                if found.is_some() {
-                    known.push(id);
-                }
-            }
-            Ok(known)
         })
         .await
     }

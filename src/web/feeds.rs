@@ -120,7 +120,7 @@ fn entry(base: &str, article_title: &str, c: &StoredComment) -> Entry {
 pub(super) fn comment_entry(permalink: String, page_title: &str, c: &StoredComment) -> Entry {
     let updated = FixedDateTime::parse_from_rfc3339(&c.created_at)
         .unwrap_or_else(|_| FixedDateTime::default());
-    let formatted = crate::import::sanitize::formatted_comment(&c.content, c.format());
+    let formatted = crate::domain::comment_text::formatted_comment(&c.content, c.format());
     let html = formatted.is_some();
     let text = formatted.unwrap_or_else(|| c.content.clone());
     Entry {

@@ -427,7 +427,7 @@ pub fn message_page(title: &str, message: &str, site: &Identity) -> Markup {
 /// (written in Isso's widget) is rendered and sanitized.
 pub fn comment_body(c: &StoredComment) -> Markup {
     html! {
-        @if let Some(formatted) = crate::import::sanitize::formatted_comment(&c.content, c.format()) {
+        @if let Some(formatted) = crate::domain::comment_text::formatted_comment(&c.content, c.format()) {
             div.comment-html { (PreEscaped(formatted)) }
         } @else {
             @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {

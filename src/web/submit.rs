@@ -219,8 +219,19 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     let model_site = crate::domain::site_rules::site_of_thread(Some(&s.article), Some(site_name));
     let served = state.models.for_site(&model_site);
     let layer = state.models.layer(&model_site);
+    // Markdown is read as it will be shown: its text, and its links at their rendered
+    // addresses (what the site's rules and the model count).
+    let reading = draft
+        .as_ref()
+        .filter(|_| s.markdown)
+        .map(|d| crate::domain::comment_text::markdown_reading(d.content()));
     let (content, author, email, url) = match &draft {
-        Some(d) => (d.content(), d.author(), d.email(), d.url()),
+        Some(d) => (
+            reading.as_deref().unwrap_or(d.content()),
+            d.author(),
+            d.email(),
+            d.url(),
+        ),
         None => (
             s.raw.content.as_str(),
             s.raw.author.as_str(),

@@ -107,6 +107,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0012_comments_by_edit.sql"),
     include_str!("0013_reply_addresses.sql"),
     include_str!("0014_markdown.sql"),
+    include_str!("0015_remote_ids_per_site.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

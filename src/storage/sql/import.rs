@@ -1,9 +1,9 @@
-//! The bodies of [`ImportStore`](crate::storage::ImportStore), once for both backends (only
-//! `known_remote_ids` is each backend's own: PostgreSQL asks for every id at once with an array).
+//! The bodies of [`ImportStore`](crate::storage::ImportStore), once for both backends.
 
 use super::row::{self, article_columns, comment_columns};
 use super::{Exec, Lock, scalar};
 use crate::domain::ArticleRecord;
+use crate::domain::comment_text::{self, TextFormat};
 use crate::storage::rules::{imported_record, link_path, placeholder, same_link};
 use crate::storage::{
     ARTICLES_VERSION, ArticleOutcome, CommentOutcome, ExportArticle, ExportComment,
@@ -17,10 +17,11 @@ const PLACEHOLDER: &str = "INSERT INTO articles (slug, remote_id, title, date, a
     ON CONFLICT DO NOTHING";
 const INSERT_COMMENT: &str = "INSERT INTO comments (article, author, author_email, author_url, \
     content, user_ip, user_agent, status, verdict, spam_probability, clues, model_version, \
-    source, created_at, remote_id, remote_parent, comment_type, content_format, site_id) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import', $13, $14, $15, $16, 'html', \
-    $17) \
-    ON CONFLICT (remote_id) WHERE remote_id IS NOT NULL DO NOTHING RETURNING id";
+    source, created_at, remote_id, remote_parent, comment_type, site_id, markdown, \
+    content_format) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import', $13, $14, $15, $16, \
+    $17, $18, CASE WHEN $18 THEN 'text' ELSE 'html' END) \
+    ON CONFLICT (site_id, remote_id) WHERE remote_id IS NOT NULL DO NOTHING RETURNING id";
 const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status, to_status, \
     actor, at) VALUES ($1, NULL, $2, 'import', $3)";
 const INSERT_LEARNED: &str = "INSERT INTO learning_log (comment_id, label, sign, record, source, \
@@ -40,20 +41,20 @@ const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM co
     WHERE remote_parent IS NOT NULL AND parent_id IS NULL \
       AND EXISTS (SELECT 1 FROM comments p WHERE p.remote_id = comments.remote_parent \
                   AND p.article = comments.article AND p.site_id = comments.site_id)";
-// The same comment stored under another id (or none): a file `replyguard export` wrote numbers
-// comments by their ids in the database they came from, which mean nothing in another one. A
-// comment is the same when its site, article, author's name and e-mail, time (to the second, as
-// the exports write it) and text are: as an HTML comment, or, for a comment typed here (stored as
-// plain text, exported escaped), as that text ($7).
-const SAME_COMMENT: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
-    AND author_email = $3 AND author = $4 \
-    AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) \
-    AND (content = $6 OR (content_format = 'text' AND content = $7)) LIMIT 1";
+// The comments that may be the same one stored under another id (or none): a file `replyguard
+// export` wrote numbers comments by their ids in the database they came from, which mean nothing
+// in another one. Same site, article, author's name and e-mail and time (to the second, as the
+// exports write it); [`same_text`] compares the text.
+const SAME_COMMENT: &str = "SELECT content, content_format, markdown FROM comments \
+    WHERE site_id = $1 AND article = $2 AND author_email = $3 AND author = $4 \
+    AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) LIMIT 50";
 // A blank comment stored here under the id an export of this database gave it ($4).
 const SAME_BLANK: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
     AND substr(created_at, 1, 19) = substr(CAST($3 AS TEXT), 1, 19) \
     AND content = '' AND author = '' AND id = $4";
-const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1";
+// Remote ids are the old system's, unique within one site only: two sites moved from two Isso
+// databases both have an `isso:1`.
+const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1 AND site_id = $2";
 const PAGE_ALIAS: &str = "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2) \
     ON CONFLICT (remote_id) DO NOTHING";
 const PAGE_ADOPTS: &str = "UPDATE comments SET article = $1 WHERE site_id = $2 AND article = \
@@ -62,10 +63,6 @@ const PLACEHOLDER_GONE: &str = "DELETE FROM articles WHERE remote_id = $1 AND ti
     AND NOT EXISTS (SELECT 1 FROM comments WHERE comments.article = articles.slug)";
 const INSERT_VOTE: &str = "INSERT INTO comment_votes (comment_id, voter, value) VALUES ($1, $2, $3) \
     ON CONFLICT (comment_id, voter) DO NOTHING";
-/// Whether a remote id is stored (one id; PostgreSQL asks for many at once instead).
-pub const KNOWN_REMOTE_ID: &str = "SELECT remote_id FROM comments WHERE remote_id = $1 \
-    UNION ALL SELECT remote_id FROM articles WHERE remote_id = $1 AND title != '' \
-    UNION ALL SELECT remote_id FROM article_aliases WHERE remote_id = $1";
 const PUBLIC_ARTICLES: &str = concat!(
     "SELECT ",
     article_columns!(),
@@ -336,7 +333,7 @@ pub async fn import_comments<E: Exec>(
             continue;
         }
         let n = &c.comment;
-        let params: [&dyn super::Param; 17] = [
+        let params: [&dyn super::Param; 18] = [
             &slug,
             &n.author,
             &n.author_email,
@@ -354,6 +351,7 @@ pub async fn import_comments<E: Exec>(
             &c.remote_parent,
             &c.comment_type,
             &n.site_id,
+            &n.markdown,
         ];
         let Some(id) = scalar(e, INSERT_COMMENT, &params).await? else {
             outcomes.push(CommentOutcome::Existing);
@@ -404,22 +402,43 @@ async fn same_comment<E: Exec>(
             .await?
             .is_some());
     }
-    // A comment typed here is exported as its text escaped into HTML: without tags, its entities
-    // decoded, it is that text again.
-    let typed = (!n.content.contains('<'))
-        .then(|| html_escape::decode_html_entities(&n.content).into_owned());
-    let params: [&dyn super::Param; 7] = [
-        &n.site_id,
-        &slug,
-        &n.author_email,
-        &n.author,
-        &c.created_at,
-        &n.content,
-        &typed,
-    ];
-    Ok(e.query_opt(SAME_COMMENT, &params, |_| Ok(()))
-        .await?
-        .is_some())
+    let params: [&dyn super::Param; 5] =
+        [&n.site_id, &slug, &n.author_email, &n.author, &c.created_at];
+    let stored = e
+        .query(SAME_COMMENT, &params, |r| {
+            let format = match (r.text(1)?.as_str(), r.flag(2)?) {
+                ("html", _) => TextFormat::Html,
+                (_, true) => TextFormat::Markdown,
+                _ => TextFormat::Plain,
+            };
+            Ok((r.text(0)?, format))
+        })
+        .await?;
+    Ok(stored
+        .iter()
+        .any(|(text, format)| same_text(text, *format, &n.content, n.markdown)))
+}
+
+/// Whether a stored comment's text (`stored`, written as `format`) is the text an export of it
+/// brings back (`imported`: HTML, or Markdown from Isso): the same text; a plain comment's text
+/// escaped into HTML (WordPress, Disqus) or into Markdown that reads as it (Isso); a Markdown
+/// comment rendered (WordPress, Disqus).
+fn same_text(stored: &str, format: TextFormat, imported: &str, imported_markdown: bool) -> bool {
+    if stored == imported {
+        return true;
+    }
+    match (format, imported_markdown) {
+        (TextFormat::Plain, false) => {
+            !imported.contains('<') && html_escape::decode_html_entities(imported) == stored
+        }
+        (TextFormat::Plain, true) => comment_text::markdown_reading(imported) == stored.trim(),
+        // Imported text is trimmed; a rendering ends in a line break.
+        (TextFormat::Markdown, false) => {
+            comment_text::comment_html(&comment_text::markdown_to_html(stored)).trim()
+                == imported.trim()
+        }
+        _ => false,
+    }
 }
 
 /// Which of these comments an import would find stored already (for a dry run): by remote id,
@@ -433,7 +452,7 @@ pub async fn known_comments<E: Exec>(
 ) -> Result<Vec<bool>, StorageError> {
     let mut known = Vec::with_capacity(comments.len());
     for c in comments {
-        if e.query_opt(REMOTE_ID, &[&c.remote_id], |_| Ok(()))
+        if e.query_opt(REMOTE_ID, &[&c.remote_id, &c.comment.site_id], |_| Ok(()))
             .await?
             .is_some()
         {
@@ -533,7 +552,6 @@ pub const STATEMENTS: &[&str] = &[
     UPDATE_ARTICLE,
     INSERT_ARTICLE,
     BUMP_ARTICLES,
-    KNOWN_REMOTE_ID,
     EXPORT_COMMENTS,
     SAME_COMMENT,
     SAME_BLANK,

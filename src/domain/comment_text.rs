@@ -1,0 +1,257 @@
+//! A comment's text: how it is written ([`TextFormat`]) and how each kind is shown.
+//!
+//! - HTML (imported from WordPress, Disqus, or older Isso imports) goes through the comment
+//!   allow-list ([`comment_html`], ammonia) whenever it is shown.
+//! - Markdown (Isso's widget, and replyguard's embed, which speaks Isso's API) is read the way
+//!   Isso 0.14 reads it: CommonMark with strikethrough, sub- and superscript, line breaks kept
+//!   (Isso's `hard_wrap`) and HTML typed into the text shown as typed (Isso's `escape`), then
+//!   through the same allow-list plus lists ([`markdown_to_html`]). [`markdown_reading`] is that
+//!   text as the filter and the site's rules read it: what a reader sees, and every link's
+//!   address as rendered (an entity or a backslash in a Markdown link still makes an `http://`
+//!   link, which must count as one).
+//! - Plain text is escaped by whoever shows it.
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// How a comment's text is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFormat {
+    /// Typed in a form here: shown escaped, blank lines between paragraphs, line breaks kept.
+    Plain,
+    /// Imported from WordPress, Disqus or Isso: HTML, sanitized again whenever it is shown.
+    Html,
+    /// Written in Isso's widget (posted through the Isso API): Markdown as typed, rendered and
+    /// sanitized when shown, as Isso does, so the author's edit gets the text back as written.
+    Markdown,
+}
+
+/// A comment's text as it is shown, as HTML: `None` for plain text (the caller escapes it).
+pub fn formatted_comment(text: &str, format: TextFormat) -> Option<String> {
+    match format {
+        TextFormat::Plain => None,
+        TextFormat::Html => Some(comment_html(text)),
+        TextFormat::Markdown => Some(markdown_to_html(text)),
+    }
+}
+
+/// Tags a comment may keep: WordPress's own allow-list for comments.
+const COMMENT_TAGS: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "b",
+    "blockquote",
+    "br",
+    "cite",
+    "code",
+    "del",
+    "em",
+    "i",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "strike",
+    "strong",
+];
+
+static COMMENT: LazyLock<ammonia::Builder<'static>> = LazyLock::new(comment_builder);
+
+/// WordPress's comment tags, links `nofollow ugc`. Only absolute `http(s)`/`mailto` links are
+/// kept: a relative one pointed into the old site (or, `//host/`, anywhere without looking like
+/// a link to the rules). Quotes lose `cite`, an address nobody sees that the schemes do not check.
+fn comment_builder() -> ammonia::Builder<'static> {
+    let mut b = ammonia::Builder::empty();
+    b.tags(COMMENT_TAGS.iter().copied().collect())
+        .add_tag_attributes("a", ["href", "title"])
+        .add_tag_attributes("abbr", ["title"])
+        .add_tag_attributes("acronym", ["title"])
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("nofollow ugc noopener"));
+    b
+}
+
+/// Markdown comments (Isso's) keep the comment tags and the lists, rules and sub- and
+/// superscripts Markdown writes.
+static MARKDOWN: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = comment_builder();
+    b.add_tags(["ul", "ol", "li", "hr", "sub", "sup"])
+        .add_tag_attributes("ol", ["start"]);
+    b
+});
+
+/// A comment's HTML through the comment allow-list: the comment tags only, links `nofollow ugc`.
+pub fn comment_html(raw: &str) -> String {
+    COMMENT.clean(raw).to_string()
+}
+
+/// Rendered Markdown through the comment allow-list, with the lists, rules and sub- and
+/// superscripts Markdown writes.
+fn markdown_html(html: &str) -> String {
+    MARKDOWN.clean(html).to_string()
+}
+
+/// Quotes and lists nested deeper than this are flattened into their parent: nobody writes
+/// them, and thousands of levels (`>>>>…`) cost every reader of the thread a slow render.
+const MAX_NESTING: usize = 16;
+
+fn options() -> Options {
+    Options::ENABLE_STRIKETHROUGH | Options::ENABLE_SUBSCRIPT | Options::ENABLE_SUPERSCRIPT
+}
+
+/// Whether a tag is a container that nests (and so is counted against [`MAX_NESTING`]).
+fn nests(tag: &Tag<'_>) -> bool {
+    matches!(tag, Tag::BlockQuote(_) | Tag::List(_) | Tag::Item)
+}
+
+/// The parser's events as Isso's renderer reads them: raw HTML as text, soft line breaks as
+/// hard ones, nesting capped at [`MAX_NESTING`].
+fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
+    // For each open tag: whether it was kept (an over-deep container is dropped with its end).
+    let mut open: Vec<bool> = Vec::new();
+    let mut depth = 0usize;
+    Parser::new_ext(source, options()).filter_map(move |event| match event {
+        Event::Start(tag) => {
+            let container = nests(&tag);
+            let keep = !container || depth < MAX_NESTING;
+            depth += usize::from(container && keep);
+            open.push(keep);
+            keep.then_some(match tag {
+                // A block of HTML is a paragraph of its text.
+                Tag::HtmlBlock => Event::Start(Tag::Paragraph),
+                tag => Event::Start(tag),
+            })
+        }
+        Event::End(end) => {
+            let keep = open.pop().unwrap_or(true);
+            let container = matches!(end, TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item);
+            depth -= usize::from(container && keep && depth > 0);
+            keep.then_some(match end {
+                TagEnd::HtmlBlock => Event::End(TagEnd::Paragraph),
+                end => Event::End(end),
+            })
+        }
+        Event::Html(text) | Event::InlineHtml(text) => Some(Event::Text(text)),
+        Event::SoftBreak => Some(Event::HardBreak),
+        other => Some(other),
+    })
+}
+
+/// A Markdown comment as HTML, sanitized.
+pub fn markdown_to_html(source: &str) -> String {
+    let mut html = String::with_capacity(source.len() + source.len() / 4 + 16);
+    pulldown_cmark::html::push_html(&mut html, events(source));
+    markdown_html(&html)
+}
+
+/// A Markdown comment as the filter reads it: its text, with each link's address after the
+/// link's text (unless the text is the address).
+pub fn markdown_reading(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    // The open link's address and where its text starts in `out`.
+    let mut link: Option<(pulldown_cmark::CowStr<'_>, usize)> = None;
+    for event in events(source) {
+        match event {
+            Event::Text(text) | Event::Code(text) => out.push_str(&text),
+            Event::Start(Tag::Link { dest_url, .. }) => link = Some((dest_url, out.len())),
+            Event::End(TagEnd::Link) => {
+                if let Some((address, start)) = link.take()
+                    && out.get(start..).map(str::trim) != Some(&*address)
+                {
+                    out.push_str(" (");
+                    out.push_str(&address);
+                    out.push(')');
+                }
+            }
+            Event::HardBreak | Event::End(TagEnd::Item) => out.push('\n'),
+            Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::CodeBlock) => {
+                out.push_str("\n\n");
+            }
+            _ => {}
+        }
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_renders_as_isso_shows_it() {
+        assert_eq!(
+            markdown_to_html("Some *em*, **strong**, `code`, ~~gone~~, ~sub~ and ^sup^."),
+            "<p>Some <em>em</em>, <strong>strong</strong>, <code>code</code>, <del>gone</del>, \
+             <sub>sub</sub> and <sup>sup</sup>.</p>\n"
+        );
+        // Line breaks are kept (Isso's hard_wrap).
+        assert_eq!(
+            markdown_to_html("line one\nline two"),
+            "<p>line one<br>\nline two</p>\n"
+        );
+        let list = markdown_to_html("- a\n- b\n\n1. c");
+        assert!(
+            list.contains("<ul>\n<li>a</li>") && list.contains("<ol>"),
+            "{list}"
+        );
+    }
+
+    #[test]
+    fn typed_html_shows_as_typed() {
+        for (typed, shown) in [
+            (
+                "Put the CSS in a <style> element, then reload the page.",
+                "Put the CSS in a &lt;style&gt; element, then reload the page.",
+            ),
+            (
+                "if a<b and c>d then swap them",
+                "if a&lt;b and c&gt;d then swap them",
+            ),
+            (
+                "Use <template> and <script>alert(1)</script> here",
+                "Use &lt;template&gt; and &lt;script&gt;alert(1)&lt;/script&gt; here",
+            ),
+        ] {
+            let html = markdown_to_html(typed);
+            assert!(html.contains(shown), "{typed}: {html}");
+        }
+        // A block of HTML is a paragraph of its text.
+        let block = markdown_to_html("<div onclick=\"x()\">\nhi\n</div>");
+        assert!(block.starts_with("<p>&lt;div onclick="), "{block}");
+        assert!(!block.contains("<div"), "{block}");
+    }
+
+    #[test]
+    fn links_keep_only_absolute_web_addresses_and_are_read_as_rendered() {
+        let html = markdown_to_html(
+            "[ok](https://example.org/a) [rel](//evil.test/) [js](javascript:alert(1)) \
+             [ent](http&#58;//a1.test/) [esc](http:\\/\\/f1.test/) ![img](https://x.test/i.png)",
+        );
+        assert!(
+            html.contains(r#"<a href="https://example.org/a" rel="nofollow ugc noopener">ok</a>"#),
+            "{html}"
+        );
+        for dropped in ["evil.test", "javascript", "<img", "x.test"] {
+            assert!(!html.contains(dropped), "{dropped}: {html}");
+        }
+        // What became a link is read with its address, so the rules count it.
+        assert!(html.contains("href=\"http://a1.test/\""), "{html}");
+        let read = markdown_reading("[ent](http&#58;//a1.test/) and [esc](http:\\/\\/f1.test/)");
+        assert_eq!(read, "ent (http://a1.test/) and esc (http://f1.test/)");
+        // A link written as its address is read once.
+        assert_eq!(markdown_reading("<https://x.test/>"), "https://x.test/");
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened() {
+        let deep = ">".repeat(10_000) + " deep";
+        let html = markdown_to_html(&deep);
+        assert_eq!(html.matches("<blockquote>").count(), MAX_NESTING, "{html}");
+        assert!(html.contains("deep"));
+        let list = "- a\n".to_string() + &"  ".repeat(40) + "- b";
+        assert!(markdown_to_html(&list).contains('b'));
+    }
+}
