@@ -33,7 +33,7 @@ export RUSTC_BOOTSTRAP=1
 # not the few hundred dependencies, every one of them instrumented too. Override with
 # FUZZ_TARGET_DIR; a first run on a new machine simply fills it.
 build+=(--target-dir "${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/replyguard/fuzz-target}")
-targets=(text comment_form api_json akismet_form model_file loaders)
+targets=(text comment_form api_json akismet_form model_file loaders markdown)
 corpus=target/fuzz-corpus
 mkdir -p "$corpus"
 for t in "${targets[@]}"; do mkdir -p "$corpus/$t"; done
@@ -42,6 +42,8 @@ for t in "${targets[@]}"; do mkdir -p "$corpus/$t"; done
 head -c 4000 training-data/youtube-spam-collection/Youtube01-Psy.csv > "$corpus/text/youtube"
 head -c 4000 training-data/sms-spam-collection/SMSSpamCollection > "$corpus/text/sms"
 printf 'Check <a href="http://bit.ly/x">this</a> &amp; win £1000!!! mail me@spam.example' > "$corpus/text/html"
+printf 'Thanks for the *clear* write-up, the `--release` flag was it.\n\n- first\n- second\n\n> quoted <b>bold</b> [docs](https://example.org/docs) ![i](http://x.test/i.png) ~~gone~~ ~sub~ ^sup^\n\n```\ncode\n```\n' \
+  > "$corpus/markdown/comment"
 printf 'comment=Nice+post%%21&author=Ann&email=ann%%40example.org&url=example.org&website=&comment_parent=3' \
   > "$corpus/comment_form/form"
 printf '{"comment_content":"Nice post!","comment_author":"Ann","comment_author_email":"ann@example.org","comment_author_url":"https://example.org","comment_parent":3}' \
