@@ -613,8 +613,7 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     let (_, _, feed) = call(&server, "GET", "/isso/feed?uri=/a/", site, None, None);
     assert!(feed.contains("Post A"), "{feed}");
     // Its links are absolute: the page at the site's address; its id is the page's, unique to
-    // the site. No self link: the feed's address names no site (a feed reader sends no Origin,
-    // and gets the default site's feed there).
+    // the site. Its self link names the site: a feed reader sends no Origin, and follows that.
     assert!(
         feed.contains(&format!(r#"href="{site}/a/" rel="alternate""#)),
         "{feed}"
@@ -623,7 +622,35 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
         feed.contains(&format!("<id>{site}/a/#isso-feed</id>")),
         "{feed}"
     );
-    assert!(!feed.contains(r#"rel="self""#), "{feed}");
+    let self_link = server.url("/isso/feed?uri=%2Fa%2F&site=blog");
+    assert!(
+        feed.contains(&format!(
+            r#"href="{}" rel="self""#,
+            self_link.replace('&', "&amp;")
+        )),
+        "{feed}"
+    );
+    let mut resp = agent().get(&self_link).call().unwrap();
+    let followed = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        followed.contains("Post A") && followed.contains("&lt;em&gt;second&lt;/em&gt;"),
+        "{followed}"
+    );
+    // The site's no-JavaScript thread page links it.
+    let page = server.get_text("/sites/blog/thread?uri=/a/");
+    assert!(
+        page.contains(r#"type="application/atom+xml" title="Recent comments" href="/isso/feed?uri=%2Fa%2F&amp;site=blog""#),
+        "{page}"
+    );
+    let (status, _, _) = call(
+        &server,
+        "GET",
+        "/isso/feed?uri=/a/&site=nosuch",
+        site,
+        None,
+        None,
+    );
+    assert_eq!(status, 404);
     // The default site's (no Origin): its page and itself at this server's address.
     let mut resp = agent()
         .get(&server.url("/isso/feed?uri=/a/"))
@@ -1247,4 +1274,35 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
         .unwrap();
     assert_eq!(held["status"], "held", "{held}");
     assert_eq!(held["clues"][0]["token"], "rule:links", "{held}");
+
+    // An author's edit is read the same way: a key spelled with an entity takes the comment off
+    // the page, as it would refuse a new one.
+    let (status, body) = server.admin_api(
+        "PUT",
+        "/api/v1/admin/rules?site=links",
+        Some(r#"{"disallowed_keys":["viagra"]}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let harmless = serde_json::json!({"text": HAM, "author": "Di", "email": "di@example.org"});
+    let (id, cookie) = isso_new(&server, "http://links.test", "/l/", &harmless);
+    let (status, _) = server.admin_api(
+        "POST",
+        &format!("/api/v1/admin/comments/{id}/approve"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _, body) = call(
+        &server,
+        "PUT",
+        &format!("/isso/id/{id}"),
+        "http://links.test",
+        Some(&serde_json::json!({"text": format!("{HAM} Buy v&#105;agra now.")}).to_string()),
+        Some(&cookie),
+    );
+    assert_eq!(status, 200, "{body}");
+    let edited = stored_comments(&server)
+        .into_iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    assert_eq!(edited["status"], "held", "{edited}");
 }

@@ -11,7 +11,7 @@
 //!   link, which must count as one).
 //! - Plain text is escaped by whoever shows it.
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -94,6 +94,35 @@ fn markdown_html(html: &str) -> String {
     MARKDOWN.clean(html).to_string()
 }
 
+/// A comment's text as a key that survives the trips between formats (an export to WordPress or
+/// Isso and back): what a reader sees, without markup, entities decoded, and without whitespace,
+/// which each format spells its own way (`<br>`, a blank line, a CR).
+pub fn text_key(text: &str, format: TextFormat) -> String {
+    let html;
+    let shown = match format {
+        TextFormat::Plain => return text.chars().filter(|c| !c.is_whitespace()).collect(),
+        TextFormat::Html => text,
+        TextFormat::Markdown => {
+            html = markdown_to_html(text);
+            &html
+        }
+    };
+    // Sanitized HTML escapes `<` in its text, so every `<` opens a tag.
+    let mut untagged = String::with_capacity(shown.len());
+    let mut rest = shown;
+    while let Some(open) = rest.find('<') {
+        untagged.push_str(&rest[..open]);
+        rest = rest[open..]
+            .find('>')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    untagged.push_str(rest);
+    html_escape::decode_html_entities(&untagged)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
 /// Quotes and lists nested deeper than this are flattened into their parent: nobody writes
 /// them, and thousands of levels (`>>>>…`) cost every reader of the thread a slow render.
 const MAX_NESTING: usize = 16;
@@ -102,33 +131,61 @@ fn options() -> Options {
     Options::ENABLE_STRIKETHROUGH | Options::ENABLE_SUBSCRIPT | Options::ENABLE_SUPERSCRIPT
 }
 
-/// Whether a tag is a container that nests (and so is counted against [`MAX_NESTING`]).
+/// Whether a tag is a level of nesting (counted against [`MAX_NESTING`]; a list's items are
+/// inside its level, and go with it).
 fn nests(tag: &Tag<'_>) -> bool {
-    matches!(tag, Tag::BlockQuote(_) | Tag::List(_) | Tag::Item)
+    matches!(tag, Tag::BlockQuote(_) | Tag::List(_))
+}
+
+/// A link's address as a browser reads it (WHATWG URL parsing, what the `url` crate does):
+/// `https:host/`, `http:/host/`, `http://ho%73t/` and full-width letters all lead to
+/// `https://host/`-style addresses, written so here, so that the rules count them as links and
+/// find keys in their hosts. An address that is not absolute stays as it is (the allow-list
+/// drops it).
+fn canonical_address(address: CowStr<'_>) -> CowStr<'_> {
+    match url::Url::parse(&address) {
+        Ok(url) if url.as_str() != &*address => CowStr::from(url.as_str().to_string()),
+        _ => address,
+    }
 }
 
 /// The parser's events as Isso's renderer reads them: raw HTML as text, soft line breaks as
-/// hard ones, nesting capped at [`MAX_NESTING`].
+/// hard ones, links at their canonical addresses without titles (Isso shows none, and the filter
+/// would not read them), nesting capped at [`MAX_NESTING`].
 fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
-    // For each open tag: whether it was kept (an over-deep container is dropped with its end).
+    // For each open tag: whether it was kept (an over-deep level is dropped with its end, its
+    // items become lines).
     let mut open: Vec<bool> = Vec::new();
     let mut depth = 0usize;
     Parser::new_ext(source, options()).filter_map(move |event| match event {
         Event::Start(tag) => {
-            let container = nests(&tag);
-            let keep = !container || depth < MAX_NESTING;
-            depth += usize::from(container && keep);
+            let level = nests(&tag);
+            let keep = (!level || depth < MAX_NESTING)
+                && !(matches!(tag, Tag::Item) && depth > MAX_NESTING);
+            depth += usize::from(level);
             open.push(keep);
-            keep.then_some(match tag {
+            match tag {
+                _ if !keep => matches!(tag, Tag::Item).then_some(Event::HardBreak),
                 // A block of HTML is a paragraph of its text.
-                Tag::HtmlBlock => Event::Start(Tag::Paragraph),
-                tag => Event::Start(tag),
-            })
+                Tag::HtmlBlock => Some(Event::Start(Tag::Paragraph)),
+                Tag::Link {
+                    link_type,
+                    dest_url,
+                    id,
+                    ..
+                } => Some(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: canonical_address(dest_url),
+                    title: CowStr::Borrowed(""),
+                    id,
+                })),
+                tag => Some(Event::Start(tag)),
+            }
         }
         Event::End(end) => {
             let keep = open.pop().unwrap_or(true);
-            let container = matches!(end, TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item);
-            depth -= usize::from(container && keep && depth > 0);
+            depth -=
+                usize::from(matches!(end, TagEnd::BlockQuote(_) | TagEnd::List(_)) && depth > 0);
             keep.then_some(match end {
                 TagEnd::HtmlBlock => Event::End(TagEnd::Paragraph),
                 end => Event::End(end),
@@ -152,9 +209,14 @@ pub fn markdown_to_html(source: &str) -> String {
 pub fn markdown_reading(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     // The open link's address and where its text starts in `out`.
-    let mut link: Option<(pulldown_cmark::CowStr<'_>, usize)> = None;
+    let mut link: Option<(CowStr<'_>, usize)> = None;
+    // Inside an image: its text is its alt text, which nobody sees (images are dropped).
+    let mut images = 0usize;
     for event in events(source) {
         match event {
+            Event::Start(Tag::Image { .. }) => images += 1,
+            Event::End(TagEnd::Image) => images = images.saturating_sub(1),
+            Event::Text(_) | Event::Code(_) if images > 0 => {}
             Event::Text(text) | Event::Code(text) => out.push_str(&text),
             Event::Start(Tag::Link { dest_url, .. }) => link = Some((dest_url, out.len())),
             Event::End(TagEnd::Link) => {
@@ -246,12 +308,71 @@ mod tests {
     }
 
     #[test]
+    fn a_text_key_is_the_same_in_every_format() {
+        let plain = "5*3*2 = 30, a < b & c\r\n\r\nsecond paragraph";
+        let key = text_key(plain, TextFormat::Plain);
+        assert_eq!(
+            text_key(
+                "<p>5*3*2 = 30, a &lt; b &amp; c</p>\n<p>second paragraph</p>",
+                TextFormat::Html
+            ),
+            key
+        );
+        assert_eq!(
+            text_key(
+                "5\\*3\\*2 = 30, a \\< b & c\n\nsecond paragraph",
+                TextFormat::Markdown
+            ),
+            key
+        );
+        assert_ne!(text_key("another text", TextFormat::Plain), key);
+    }
+
+    #[test]
+    fn addresses_are_read_as_browsers_read_them() {
+        // No slashes, one slash, a percent-encoded or full-width host: the same http link.
+        for (typed, read) in [
+            ("[x](https:a.example/)", "x (https://a.example/)"),
+            ("[x](http:/b.example/)", "x (http://b.example/)"),
+            (
+                "[x](http://ca%73ino.example/)",
+                "x (http://casino.example/)",
+            ),
+            (
+                "[x](http://ｃａｓｉｎｏ.example/)",
+                "x (http://casino.example/)",
+            ),
+        ] {
+            assert_eq!(markdown_reading(typed), read, "{typed}");
+            let html = markdown_to_html(typed);
+            assert!(
+                html.contains(read.split('(').nth(1).unwrap().trim_end_matches(')')),
+                "{html}"
+            );
+        }
+        // A title is neither shown nor read; an image's alt text is not read (it is not shown).
+        let titled = markdown_to_html("[x](http://a.example/ \"cheap pills\")");
+        assert!(!titled.contains("cheap"), "{titled}");
+        assert_eq!(
+            markdown_reading("see ![buy pills](http://a.example/i.png) ok"),
+            "see  ok"
+        );
+    }
+
+    #[test]
     fn deep_nesting_is_flattened() {
         let deep = ">".repeat(10_000) + " deep";
         let html = markdown_to_html(&deep);
         assert_eq!(html.matches("<blockquote>").count(), MAX_NESTING, "{html}");
         assert!(html.contains("deep"));
-        let list = "- a\n".to_string() + &"  ".repeat(40) + "- b";
-        assert!(markdown_to_html(&list).contains('b'));
+        // Lists nest as deep as quotes; items past the cap are lines of their own.
+        let mut list = String::new();
+        for level in 0..20 {
+            list += &format!("{}- item{level}\n", "  ".repeat(level));
+        }
+        let html = markdown_to_html(&list);
+        assert_eq!(html.matches("<ul>").count(), MAX_NESTING, "{html}");
+        assert!(!html.contains("item17item18"), "{html}");
+        assert!(html.contains("item19"), "{html}");
     }
 }

@@ -195,16 +195,18 @@ fn without_bidi_controls(text: &str, keep: bool) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Whether `text` shows nothing: only zero-width characters (spaces, joiners, the word joiner,
-/// BOM, soft hyphens, directional marks) and white space.
+/// Whether `text` shows nothing: only zero-width characters and white space.
 fn only_invisible(text: &str) -> bool {
-    text.chars().all(|c| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
-            )
-    })
+    text.chars().all(|c| c.is_whitespace() || is_zero_width(c))
+}
+
+/// A character that shows nothing inside a word: zero-width spaces and joiners, the word joiner
+/// and invisible operators, BOM, soft hyphen, the combining grapheme joiner, directional marks.
+pub fn is_zero_width(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}'
+    )
 }
 
 /// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a

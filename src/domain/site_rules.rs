@@ -221,12 +221,12 @@ fn first_match(keys: &[String], f: &KeyFields<'_>) -> Option<KeyMatch> {
     }
     let ip_text = f.ip.map(|ip| ip.to_string()).unwrap_or_default();
     let fields = [
-        ("content", f.content.to_lowercase()),
-        ("name", f.author.to_lowercase()),
-        ("email", f.email.to_lowercase()),
-        ("website", f.url.to_lowercase()),
+        ("content", as_seen(f.content)),
+        ("name", as_seen(f.author)),
+        ("email", as_seen(f.email)),
+        ("website", as_seen(f.url)),
         ("ip", ip_text),
-        ("user_agent", f.user_agent.to_lowercase()),
+        ("user_agent", as_seen(f.user_agent)),
     ];
     keys.iter().find_map(|key| {
         if let Some(net) = parse_network(key) {
@@ -235,7 +235,7 @@ fn first_match(keys: &[String], f: &KeyFields<'_>) -> Option<KeyMatch> {
                 field: "ip",
             });
         }
-        let needle = key.to_lowercase();
+        let needle = as_seen(key);
         fields
             .iter()
             .find(|(_, text)| text.contains(&needle))
@@ -244,6 +244,15 @@ fn first_match(keys: &[String], f: &KeyFields<'_>) -> Option<KeyMatch> {
                 field,
             })
     })
+}
+
+/// Text as a key is looked for in it: lowercase, without the characters that show nothing
+/// inside a word (`v\u{200B}iagra` reads "viagra").
+fn as_seen(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !super::draft::is_zero_width(c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Links in a comment's text: each `http://`, `https://` or `www.` start, and each `<a ` tag
@@ -374,6 +383,18 @@ mod tests {
         assert_eq!(link_domain("localhost"), None);
         let rules = SiteRules::default();
         assert!(rules.too_many_links("http://a.example http://b.example"));
+        // A key is found however the text hides it from the eye's view of it.
+        let keys = SiteRules {
+            disallowed_keys: vec!["viagra".into()],
+            ..SiteRules::default()
+        };
+        for hidden in ["v\u{200B}iagra", "via\u{00AD}gra", "VIA\u{200D}GRA"] {
+            let fields = KeyFields {
+                content: hidden,
+                ..KeyFields::default()
+            };
+            assert!(keys.disallowed(&fields).is_some(), "{hidden:?}");
+        }
         assert!(!rules.too_many_links("http://a.example"));
     }
 

@@ -236,8 +236,9 @@ fn isso_text(c: &crate::storage::StoredComment) -> String {
     }
 }
 
-/// Plain text that Markdown renders as itself: `\ ` * _ [ ] ~ |` escaped anywhere, and what
-/// starts a heading, quote, list or rule at the start of a line.
+/// Plain text that Markdown renders as itself: `\ ` * _ [ ] ~ | ^ <` escaped anywhere (`<` would
+/// start an autolink), what starts a heading, quote, list or rule at the start of a line, and
+/// indentation that would start a code block shortened to one space.
 fn markdown_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for (n, line) in text.split('\n').enumerate() {
@@ -246,14 +247,19 @@ fn markdown_literal(text: &str) -> String {
         }
         let indent = line.len() - line.trim_start().len();
         let (lead, rest) = line.split_at(indent);
-        out.push_str(lead);
+        // Four columns of indentation start a code block; HTML shows one space anyway.
+        let columns: usize = lead.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
+        out.push_str(if columns >= 4 { " " } else { lead });
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         for (i, ch) in rest.char_indices() {
             let starts_block = i == 0 && matches!(ch, '#' | '>' | '-' | '+' | '=');
             let ends_number = digits > 0 && i == digits && matches!(ch, '.' | ')');
             if starts_block
                 || ends_number
-                || matches!(ch, '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '|')
+                || matches!(
+                    ch,
+                    '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '|' | '^' | '<'
+                )
             {
                 out.push('\\');
             }
@@ -453,6 +459,25 @@ mod tests {
             markdown_literal("plain words, 3.5 km"),
             "plain words, 3.5 km"
         );
+        // Rendered as Markdown (as Isso renders it), each reads as typed: no link, code,
+        // emphasis, sub- or superscript appears.
+        use crate::domain::comment_text::{markdown_to_html, text_key};
+        for typed in [
+            "x^2^ and a ^b^ c, H~2~O",
+            "a <http://a.example/> b and <a@b.example>",
+            "line\n\n    code after blank\n\tand a tab",
+            "5*3*2 = 30, `tick`, [not](a link), | pipe |",
+        ] {
+            let html = markdown_to_html(&markdown_literal(typed));
+            for tag in ["<a", "<sup", "<sub", "<code", "<em", "<pre", "<del"] {
+                assert!(!html.contains(tag), "{typed}: {html}");
+            }
+            assert_eq!(
+                text_key(&html, TextFormat::Html),
+                text_key(typed, TextFormat::Plain),
+                "{typed}: {html}"
+            );
+        }
     }
 
     #[test]
@@ -462,7 +487,7 @@ mod tests {
                 "<p>A <strong>bold</strong> &amp; <em>kind</em> word &lt;3</p>\
                  <p>See <a href=\"https://ex.example/a?b=1&amp;c=2\" rel=\"nofollow\">this</a><br>ok</p>"
             ),
-            "A **bold** & *kind* word <3\n\nSee [this](https://ex.example/a?b=1&c=2)\nok"
+            "A **bold** & *kind* word \\<3\n\nSee [this](https://ex.example/a?b=1&c=2)\nok"
         );
     }
 

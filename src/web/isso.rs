@@ -650,6 +650,8 @@ async fn edit(
     submission.site = site.id;
     submission.anonymous_allowed = true;
     submission.edit = true;
+    // Read as it will be shown, as a new comment is.
+    submission.markdown = comment.markdown;
     submission.page_title = Some(comment.article.clone());
     submission.ip = comment.user_ip.as_deref().and_then(|ip| ip.parse().ok());
     submission.user_agent = comment.user_agent.clone();
@@ -858,14 +860,40 @@ async fn latest(
     Ok(Json(shown).into_response())
 }
 
-/// `GET /isso/feed?uri=`: the thread's published comments as Atom.
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    uri: String,
+    /// The site, for a feed reader (which names no origin): `site=NAME`.
+    site: Option<String>,
+}
+
+/// The address of a thread's feed that a feed reader can follow: `/isso/feed?uri=` names the
+/// caller's site (its Origin), which a reader does not send, so another site's feed names it.
+pub(super) fn feed_path(site: &Site, uri: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    if site.id == crate::domain::DEFAULT_SITE {
+        format!("/isso/feed?uri={encoded}")
+    } else {
+        format!("/isso/feed?uri={encoded}&site={}", site.name)
+    }
+}
+
+/// `GET /isso/feed?uri=[&site=NAME]`: the thread's published comments as Atom (of the site
+/// named, or else of the caller's).
 async fn feed(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-    SiteOf(site): SiteOf,
-    Query(q): Query<UriQuery>,
+    SiteOf(caller): SiteOf,
+    Query(q): Query<FeedQuery>,
 ) -> Result<Response, WebError> {
     let uri = uri_of(&q.uri)?;
+    let site = match q.site.as_deref() {
+        None => caller,
+        Some(name) => state
+            .sites
+            .by_name(name)
+            .ok_or_else(|| WebError::NotFound(format!("no site `{name}`")))?,
+    };
     // Links are absolute (feed readers resolve nothing): the page at the site's own address,
     // or at this server's for a site with none (the default site's own pages).
     let server = state.base_url(&headers);
@@ -884,16 +912,11 @@ async fn feed(
         .iter()
         .map(|c| super::feeds::comment_entry(format!("{page}#isso-{}", c.id), &title, c))
         .collect();
-    // The feed's own address names no site (the site is the caller's Origin, which a feed
-    // reader does not send): it is this feed only for the default site, the one such a request
-    // gets. Another site's feed has no self link; its id is its page's, unique to the site.
-    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
-    let self_url = format!("{server}/isso/feed?uri={encoded}");
+    // Its own address names its site (a feed reader sends no Origin); its id is its page's,
+    // unique to the site.
+    let self_url = format!("{server}{}", feed_path(&site, &uri));
     let mut feed = super::feeds::feed(&format!("Comments on “{title}”"), &self_url, &page, entries);
     feed.id = format!("{page}#isso-feed");
-    if site.id != crate::domain::DEFAULT_SITE {
-        feed.links.retain(|link| link.rel != "self");
-    }
     Ok(super::feeds::atom(feed))
 }
 

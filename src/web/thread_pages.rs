@@ -67,12 +67,14 @@ async fn render(
     let origin_page = site.public_origin().map(|o| format!("{o}{uri}"));
     // Another site's thread is that site's page: its title and home, not this server's.
     let own = state.identity();
+    let thread_feed = super::isso::feed_path(site, uri);
     let (identity, home) = if site.id == crate::domain::DEFAULT_SITE {
         (own, render::Home::OWN)
     } else {
+        // Its feed is this thread's (the site's own feed, if any, is the site's business).
         let home = render::Home {
             href: site.public_origin(),
-            feed: None,
+            feed: Some(&thread_feed),
         };
         (std::sync::Arc::new(own.for_site(site)), home)
     };

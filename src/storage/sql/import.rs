@@ -420,25 +420,19 @@ async fn same_comment<E: Exec>(
 }
 
 /// Whether a stored comment's text (`stored`, written as `format`) is the text an export of it
-/// brings back (`imported`: HTML, or Markdown from Isso): the same text; a plain comment's text
-/// escaped into HTML (WordPress, Disqus) or into Markdown that reads as it (Isso); a Markdown
-/// comment rendered (WordPress, Disqus).
+/// brings back (`imported`: HTML, or Markdown from Isso): the same text, or the same once each
+/// is read as shown ([`comment_text::text_key`]: a plain comment escaped into HTML or Markdown, a
+/// Markdown comment rendered, an HTML one turned into Markdown, line breaks spelled otherwise).
+/// The author, address, thread and second already matched.
 fn same_text(stored: &str, format: TextFormat, imported: &str, imported_markdown: bool) -> bool {
-    if stored == imported {
-        return true;
-    }
-    match (format, imported_markdown) {
-        (TextFormat::Plain, false) => {
-            !imported.contains('<') && html_escape::decode_html_entities(imported) == stored
-        }
-        (TextFormat::Plain, true) => comment_text::markdown_reading(imported) == stored.trim(),
-        // Imported text is trimmed; a rendering ends in a line break.
-        (TextFormat::Markdown, false) => {
-            comment_text::comment_html(&comment_text::markdown_to_html(stored)).trim()
-                == imported.trim()
-        }
-        _ => false,
-    }
+    let imported_format = if imported_markdown {
+        TextFormat::Markdown
+    } else {
+        TextFormat::Html
+    };
+    stored == imported
+        || comment_text::text_key(stored, format)
+            == comment_text::text_key(imported, imported_format)
 }
 
 /// Which of these comments an import would find stored already (for a dry run): by remote id,
