@@ -1176,6 +1176,27 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
         "{preview}"
     );
 
+    // A comment that starts with a code block keeps its indentation.
+    let code = serde_json::json!({"text": "    cargo build --release\n    ./target/release/app\n\nThat fixed it for me.",
+        "author": "Ed", "email": "ed@example.org"});
+    let (status, _, body) = call(
+        &server,
+        "POST",
+        "/isso/new?uri=/a/",
+        site,
+        Some(&code.to_string()),
+        None,
+    );
+    assert!(status == 201 || status == 202, "{status} {body}");
+    let shown = serde_json::from_str::<Value>(&body).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        shown.contains("<pre><code>cargo build --release\n./target/release/app"),
+        "{shown}"
+    );
+
     // A comment typed into replyguard's own form or JSON API stays plain text.
     let response = agent()
         .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
@@ -1251,7 +1272,7 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
             ],
         );
         assert!(
-            report.contains("comments: imported 0 (none), 1 already there"),
+            report.contains("comments: imported 0 (none), 2 already there"),
             "{format}: {report}"
         );
     }

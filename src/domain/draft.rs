@@ -75,7 +75,7 @@ impl CommentDraft {
         let archived = strictness == Strictness::Archived;
         let content = without_bidi_controls(&raw.content, archived);
         let author = without_bidi_controls(&raw.author, archived);
-        let content = content.trim();
+        let content = without_blank_edges(&content);
         let author = author.trim();
         let email = raw.email.trim();
         let url = raw.url.trim();
@@ -195,6 +195,18 @@ fn without_bidi_controls(text: &str, keep: bool) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `text` without the blank lines and white space around it, but with its first line's
+/// indentation: in Markdown (the Isso API's comments) four spaces start a code block.
+fn without_blank_edges(text: &str) -> &str {
+    let text = text.trim_end();
+    let first_visible = text
+        .find(|c: char| !c.is_whitespace())
+        .unwrap_or(text.len());
+    // From the start of the line the first visible character is on.
+    let line_start = text[..first_visible].rfind('\n').map_or(0, |n| n + 1);
+    &text[line_start..]
+}
+
 /// Whether `text` shows nothing: only zero-width characters and white space.
 fn only_invisible(text: &str) -> bool {
     text.chars().all(|c| c.is_whitespace() || is_zero_width(c))
@@ -298,6 +310,16 @@ mod tests {
 
     fn validate(raw: &RawComment) -> Result<CommentDraft, FieldErrors> {
         CommentDraft::parse(raw, Strictness::Reader)
+    }
+
+    #[test]
+    fn blank_lines_around_a_comment_go_its_first_lines_indentation_stays() {
+        assert_eq!(
+            without_blank_edges("\n \n    code\n    more\n\n "),
+            "    code\n    more"
+        );
+        assert_eq!(without_blank_edges("  text  "), "  text");
+        assert_eq!(without_blank_edges(" \n\t\n"), "");
     }
 
     fn sub(content: &str, author: &str, email: &str, url: &str) -> RawComment {
