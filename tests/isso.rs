@@ -1327,3 +1327,42 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
         .unwrap();
     assert_eq!(edited["status"], "held", "{edited}");
 }
+
+/// Over HTTPS the edit cookies are `SameSite=None; Secure`, as Isso's: the widget's requests
+/// come from the blog's pages, often another site than the comment server's, where a `Lax`
+/// cookie is not sent. Over plain HTTP (where browsers refuse `None`) they stay `Lax`.
+#[test]
+fn edit_cookies_reach_a_comment_server_on_another_site_over_https() {
+    let site = "http://blog.test:1313";
+    for (public, attributes) in [
+        (Some("https://comments.example"), "SameSite=None; Secure"),
+        (None, "SameSite=Lax"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut flags = vec!["--min-form-seconds", "0"];
+        if let Some(url) = public {
+            flags.extend(["--public-url", url]);
+        }
+        let server = Server::start(&dir.path().join("db.sqlite"), &model(), &flags);
+        let (status, body) = server.admin_api(
+            "POST",
+            "/api/v1/admin/sites",
+            Some(&format!(r#"{{"name":"blog","origins":["{site}"]}}"#)),
+        );
+        assert_eq!(status, 201, "{body}");
+        let body = serde_json::json!({"text": HAM, "author": "Ana", "email": "ana@example.org"});
+        let (status, headers, text) = call(
+            &server,
+            "POST",
+            "/isso/new?uri=/a/",
+            site,
+            Some(&body.to_string()),
+            None,
+        );
+        assert!(status == 201 || status == 202, "{status} {text}");
+        for name in ["set-cookie", "x-set-cookie"] {
+            let cookie = headers[name].to_str().unwrap();
+            assert!(cookie.contains(attributes), "{public:?} {name}: {cookie}");
+        }
+    }
+}

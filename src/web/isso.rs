@@ -451,7 +451,8 @@ async fn new(
         StatusCode::ACCEPTED
     };
     let mut response = (status, Json(shown)).into_response();
-    set_edit_cookie(&state, &site, &comment, &mut response);
+    let https = state.over_https(peer.ip(), &headers);
+    set_edit_cookie(&state, &site, &comment, https, &mut response);
     Ok(response)
 }
 
@@ -480,13 +481,31 @@ fn now_unix() -> u64 {
 /// Sets the cookie that lets the author edit or delete `c` for the site's edit window: as
 /// `Set-Cookie` on replyguard's own origin (sent back with the widget's credentialed calls) and
 /// as `X-Set-Cookie` (`isso-ID`), which the widget puts in the page's cookies.
-fn set_edit_cookie(state: &AppState, site: &Site, c: &StoredComment, response: &mut Response) {
+/// The attributes of the edit cookies. Over HTTPS they are `SameSite=None; Secure`, as Isso's:
+/// the widget's requests come from the blog's pages, often another site than this server's, and
+/// a `Lax` cookie is not sent with them (writes are still only the site's own origins', through
+/// CORS preflights, and only JSON). Over plain HTTP browsers refuse `None`: `Lax`.
+fn edit_cookie_attributes(https: bool) -> &'static str {
+    if https {
+        "Path=/; SameSite=None; Secure"
+    } else {
+        "Path=/; SameSite=Lax"
+    }
+}
+
+fn set_edit_cookie(
+    state: &AppState,
+    site: &Site,
+    c: &StoredComment,
+    https: bool,
+    response: &mut Response,
+) {
     // The window runs from the comment's creation, however often it is edited (a token renewed
     // by each edit would keep it open for ever).
     let expires = unix_seconds(&c.created_at) as u64 + site.settings.edit_window_seconds;
     let left = expires.saturating_sub(now_unix());
     let token = edit_token(state, c, expires);
-    let attributes = format!("Max-Age={left}; Path=/; SameSite=Lax");
+    let attributes = format!("Max-Age={left}; {}", edit_cookie_attributes(https));
     let own = format!("isso-edit-{}={token}; {attributes}; HttpOnly", c.id);
     let page = format!("isso-{}={token}; {attributes}", c.id);
     let headers = response.headers_mut();
@@ -498,16 +517,17 @@ fn set_edit_cookie(state: &AppState, site: &Site, c: &StoredComment, response: &
 }
 
 /// Clears both edit cookies of comment `id`.
-fn clear_edit_cookie(id: i64, response: &mut Response) {
+fn clear_edit_cookie(id: i64, https: bool, response: &mut Response) {
+    let attributes = edit_cookie_attributes(https);
     let headers = response.headers_mut();
     for (name, value) in [
         (
             header::SET_COOKIE.as_str(),
-            format!("isso-edit-{id}=; Max-Age=0; Path=/; SameSite=Lax; HttpOnly"),
+            format!("isso-edit-{id}=; Max-Age=0; {attributes}; HttpOnly"),
         ),
         (
             "x-set-cookie",
-            format!("isso-{id}=; Max-Age=0; Path=/; SameSite=Lax"),
+            format!("isso-{id}=; Max-Age=0; {attributes}"),
         ),
     ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -626,6 +646,7 @@ async fn edit(
     State(state): State<AppState>,
     SiteOf(site): SiteOf,
     Path(id): Path<i64>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     IssoJson(body): IssoJson<EditBody>,
 ) -> Result<Response, WebError> {
@@ -675,7 +696,8 @@ async fn edit(
         votes: Votes::default(),
     };
     let mut response = Json(show(&state, &edited, Some(&extras))).into_response();
-    set_edit_cookie(&state, &site, &edited, &mut response);
+    let https = state.over_https(peer.ip(), &headers);
+    set_edit_cookie(&state, &site, &edited, https, &mut response);
     Ok(response)
 }
 
@@ -686,6 +708,7 @@ async fn delete(
     State(state): State<AppState>,
     SiteOf(site): SiteOf,
     Path(id): Path<i64>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     refuse_forms(&headers)?;
@@ -703,7 +726,7 @@ async fn delete(
         Value::Null
     };
     let mut response = Json(body).into_response();
-    clear_edit_cookie(id, &mut response);
+    clear_edit_cookie(id, state.over_https(peer.ip(), &headers), &mut response);
     Ok(response)
 }
 
