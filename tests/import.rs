@@ -908,6 +908,32 @@ fn a_blogs_posts_become_its_sites_threads() {
             "/notes/ski-wax-in-spring/",
         ]
     );
+    // The page whose comments WordPress had closed stays closed: its thread page has no form,
+    // and a new comment through the embed's API is refused.
+    assert_eq!(
+        list("SELECT uri FROM threads WHERE NOT comments_open"),
+        ["/about/"]
+    );
+    {
+        let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+        let page = server.get_text("/sites/blog/thread?uri=/about/");
+        assert!(
+            page.contains("Comments are closed on this page.") && !page.contains("<form"),
+            "{page}"
+        );
+        let answer = agent()
+            .post(&server.url("/isso/new?uri=/about/"))
+            .header("Origin", "https://fieldnotes.example.org")
+            .header("Content-Type", "application/json")
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(r#"{"text":"Is the bakery still open on Sundays?","author":"Ana"}"#)
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 403);
+        let open = server.get_text("/sites/blog/thread?uri=/2019/04/12/sourdough-at-altitude/");
+        assert!(open.contains("<form"), "{open}");
+    }
     // Every comment of the altitude post — the WXR's, the dump's (named first) and Disqus's
     // (http, no trailing slash) — is in its one thread.
     let on_altitude =

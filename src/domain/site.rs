@@ -231,6 +231,9 @@ pub struct Thread {
     pub uri: String,
     pub title: String,
     pub created_at: String,
+    /// New comments are taken (a post whose comments the old site had closed is imported
+    /// closed).
+    pub comments_open: bool,
 }
 
 /// The path of the page this server shows a site's thread on, `/sites/NAME/thread?uri=…`: where

@@ -166,7 +166,7 @@ fn items(source: &Source<'_>, files: &[Article], site_url: &str) -> Result<Vec<I
                     html: String::new(),
                     link: Some(link(&thread.uri)),
                     public: true,
-                    comments_open: true,
+                    comments_open: thread.comments_open,
                 },
                 key: thread.uri.clone(),
                 path: thread.uri,
@@ -416,6 +416,7 @@ fn disqus(
         write!(out, "<author>")?;
         element(out, "name", &a.author)?;
         write!(out, "</author>")?;
+        element(out, "isClosed", xml_bool(!a.comments_open))?;
         element(out, "isDeleted", xml_bool(!a.public))?;
         writeln!(out, "</thread>")?;
     }

@@ -153,6 +153,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                             self.options.site,
                             &uri,
                             &a.title,
+                            a.comments_open,
                         ))?;
                     }
                     // Threads made, not found.

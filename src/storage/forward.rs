@@ -73,7 +73,7 @@ macro_rules! storage_port {
     (ImportStore for $port:ty, $run:ident { $($own:tt)* }) => {
         $crate::storage::forward::storage_port!(@impl ImportStore for $port, $run { $($own)* } [
             atomic import_article(article: &ArticleRecord, taken: &[String]) -> ArticleOutcome = import::import_article then show_created_article;
-            locked+shown import_page(remote_id: &str, site: i64, uri: &str, title: &str) -> u64 = import::import_page;
+            locked+shown import_page(remote_id: &str, site: i64, uri: &str, title: &str, comments_open: bool) -> u64 = import::import_page;
             locked+shown link_imported_parents() -> u64 = import::link_imported_parents;
             plain known_article(article: &ArticleRecord, taken: &[String]) -> Option<String> = import::known_article;
             plain known_comments(comments: &[ImportedComment], joined: &[(String, String)]) -> Vec<bool> = import::known_comments;

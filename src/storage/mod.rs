@@ -684,15 +684,17 @@ pub trait ImportStore: Send + Sync + 'static {
         article: &crate::domain::ArticleRecord,
         taken: &[String],
     ) -> Result<ArticleOutcome, StorageError>;
-    /// Makes the post with `remote_id` the page `uri` of `site`: its thread (created once), where
-    /// comments naming the post by that id go from now on, in this import and later ones, and
-    /// where those a comment dump left on the post's placeholder article move. How many moved.
+    /// Makes the post with `remote_id` the page `uri` of `site`: its thread (created once), open
+    /// to new comments or not as the post was, where comments naming the post by that id go
+    /// from now on, in this import and later ones, and where those a comment dump left on the
+    /// post's placeholder article move. How many moved.
     async fn import_page(
         &self,
         remote_id: &str,
         site: i64,
         uri: &str,
         title: &str,
+        comments_open: bool,
     ) -> Result<u64, StorageError>;
     /// Stores comments in one transaction, each with its learning-log entry.
     async fn import_comments(

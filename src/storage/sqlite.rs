@@ -35,6 +35,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019_reply_addresses.sql"),
     include_str!("migrations/0020_markdown.sql"),
     include_str!("migrations/0021_remote_ids_per_site.sql"),
+    include_str!("migrations/0022_threads_closed.sql"),
 ];
 
 /// Most comments committed together in one transaction.

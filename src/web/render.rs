@@ -263,7 +263,7 @@ pub fn thread_page(
     page: &str,
     comments: &[StoredComment],
     pending: Option<&StoredComment>,
-    form: &FormState,
+    form: Option<&FormState>,
     (site, home): (&Identity, Home<'_>),
 ) -> Markup {
     let threaded = replies_by_parent(comments, pending, false);
@@ -283,7 +283,11 @@ pub fn thread_page(
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
                 (thread(&threaded, None, pending.map(|p| p.id), page, 0))
             }
-            (reply_form(page, page, form))
+            @if let Some(form) = form {
+                (reply_form(page, page, form))
+            } @else {
+                section id="respond" { p.closed { (super::submit::THREAD_CLOSED) } }
+            }
         },
     )
 }

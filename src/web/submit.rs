@@ -151,6 +151,16 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             Some(_) => {}
         }
     }
+    // An embedding site's page imported with its comments closed takes none (an author may
+    // still edit theirs within the edit window).
+    if reader
+        && !s.edit
+        && s.page_title.is_some()
+        && let Some(thread) = state.site_store.thread(s.site, &s.article).await?
+        && !thread.comments_open
+    {
+        return Err(WebError::Forbidden(THREAD_CLOSED.into()));
+    }
     let draft = match CommentDraft::parse(&s.raw, s.strictness()) {
         Ok(draft) => Some(draft),
         Err(errors) if reader => return Err(WebError::Validation(errors)),
@@ -434,6 +444,8 @@ fn with_layer(
 
 /// What a reader is told when an article takes no more comments.
 pub const COMMENTS_CLOSED: &str = "Comments are closed on this article.";
+/// What a reader is told on an embedding site's page whose comments are closed.
+pub const THREAD_CLOSED: &str = "Comments are closed on this page.";
 
 /// The clue naming a site's "hold every comment" setting when it held a comment.
 pub const MODERATE_ALL_CLUE: &str = "site:moderate-all";

@@ -59,11 +59,9 @@ async fn render(
         .store
         .published(site.id, uri, Window::Offset(0), PAGE_LIMIT)
         .await?;
-    let title = state
-        .site_store
-        .thread(site.id, uri)
-        .await?
-        .map_or_else(|| uri.to_string(), |t| t.title);
+    let thread = state.site_store.thread(site.id, uri).await?;
+    let open = thread.as_ref().is_none_or(|t| t.comments_open);
+    let title = thread.map_or_else(|| uri.to_string(), |t| t.title);
     let origin_page = site.public_origin().map(|o| format!("{o}{uri}"));
     // Another site's thread is that site's page: its title and home, not this server's.
     let own = state.identity();
@@ -84,10 +82,10 @@ async fn render(
         &page_url(site, uri),
         &comments,
         pending.as_ref(),
-        &FormState {
+        open.then_some(&FormState {
             offer_reply_notices: state.mailer.is_some(),
             ..form
-        },
+        }),
         (&identity, home),
     );
     Ok((status, Html(page.into_string())).into_response())

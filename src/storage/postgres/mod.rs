@@ -108,6 +108,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0013_reply_addresses.sql"),
     include_str!("0014_markdown.sql"),
     include_str!("0015_remote_ids_per_site.sql"),
+    include_str!("0016_threads_closed.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

@@ -55,6 +55,8 @@ const SAME_BLANK: &str = "SELECT id FROM comments WHERE site_id = $1 AND article
 // Remote ids are the old system's, unique within one site only: two sites moved from two Isso
 // databases both have an `isso:1`.
 const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1 AND site_id = $2";
+// The old site's say, at each import: a later export may have reopened (or closed) the post.
+const THREAD_OPEN: &str = "UPDATE threads SET comments_open = $1 WHERE site_id = $2 AND uri = $3";
 const PAGE_ALIAS: &str = "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2) \
     ON CONFLICT (remote_id) DO NOTHING";
 const PAGE_ADOPTS: &str = "UPDATE comments SET article = $1 WHERE site_id = $2 AND article = \
@@ -297,8 +299,11 @@ pub async fn import_page<E: Exec>(
     site: i64,
     uri: &str,
     title: &str,
+    comments_open: bool,
 ) -> Result<u64, StorageError> {
     super::sites::create_thread(e, site, uri, title).await?;
+    e.execute(THREAD_OPEN, &[&comments_open, &site, &uri])
+        .await?;
     let alias = page_alias_of(site, uri);
     e.execute(PAGE_ALIAS, &[&remote_id, &alias]).await?;
     let moved = e.execute(PAGE_ADOPTS, &[&uri, &site, &remote_id]).await?;
@@ -550,6 +555,7 @@ pub const STATEMENTS: &[&str] = &[
     SAME_COMMENT,
     SAME_BLANK,
     REMOTE_ID,
+    THREAD_OPEN,
     PAGE_ALIAS,
     PAGE_ADOPTS,
     PLACEHOLDER_GONE,

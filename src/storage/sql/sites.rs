@@ -21,11 +21,11 @@ const INSERT_ORIGIN: &str = "INSERT INTO site_origins (origin, site_id) VALUES (
 const DELETE_ORIGIN: &str = "DELETE FROM site_origins WHERE origin = $1 AND site_id = $2";
 const BUMP: &str = "INSERT INTO settings (key, value) VALUES ($1, '1') \
     ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
-const THREAD: &str = "SELECT id, site_id, uri, title, created_at FROM threads \
+const THREAD: &str = "SELECT id, site_id, uri, title, created_at, comments_open FROM threads \
     WHERE site_id = $1 AND uri = $2";
 const INSERT_THREAD: &str = "INSERT INTO threads (site_id, uri, title, created_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (site_id, uri) DO NOTHING";
-const THREADS: &str = "SELECT id, site_id, uri, title, created_at FROM threads \
+const THREADS: &str = "SELECT id, site_id, uri, title, created_at, comments_open FROM threads \
     WHERE site_id = $1 ORDER BY id DESC LIMIT $2";
 
 fn thread_row(r: &dyn RowRead) -> Result<Thread, StorageError> {
@@ -35,6 +35,7 @@ fn thread_row(r: &dyn RowRead) -> Result<Thread, StorageError> {
         uri: r.text(2)?,
         title: r.text(3)?,
         created_at: r.text(4)?,
+        comments_open: r.flag(5)?,
     })
 }
 
