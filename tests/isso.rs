@@ -1326,6 +1326,24 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
         .find(|c| c["id"] == id)
         .unwrap();
     assert_eq!(edited["status"], "held", "{edited}");
+    // Nor does a link inside the word, or a zero-width space, hide the key.
+    for (author, hidden) in [
+        ("Fe", "v[](http://x.example/)iagra"),
+        ("Gu", "v\u{200B}iagra"),
+    ] {
+        let post = serde_json::json!({"text": format!("{HAM} Cheap {hidden} here."),
+            "author": author, "email": format!("{author}@example.org")});
+        let (id, _) = isso_new(&server, "http://links.test", "/l/", &post);
+        let stored = stored_comments(&server)
+            .into_iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert_eq!(stored["status"], "spam", "{hidden}: {stored}");
+        assert_eq!(
+            stored["clues"][0]["token"], "rule:disallowed-key",
+            "{hidden}: {stored}"
+        );
+    }
 }
 
 /// Over HTTPS the edit cookies are `SameSite=None; Secure`, as Isso's: the widget's requests

@@ -12,7 +12,7 @@
 //! - Plain text is escaped by whoever shows it.
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// How a comment's text is written.
@@ -36,7 +36,8 @@ pub fn formatted_comment(text: &str, format: TextFormat) -> Option<String> {
     }
 }
 
-/// Tags a comment may keep: WordPress's own allow-list for comments.
+/// Tags a comment may keep: WordPress's own allow-list for comments, and the lists, rules, sub-
+/// and superscripts and insertions Markdown, Disqus and Isso write.
 const COMMENT_TAGS: &[&str] = &[
     "a",
     "abbr",
@@ -48,38 +49,49 @@ const COMMENT_TAGS: &[&str] = &[
     "code",
     "del",
     "em",
+    "hr",
     "i",
+    "ins",
+    "li",
+    "ol",
     "p",
     "pre",
     "q",
     "s",
     "strike",
     "strong",
+    "sub",
+    "sup",
+    "ul",
 ];
 
+/// Imported HTML: its relative links (`#comment-102`, a post of the old site) are kept.
 static COMMENT: LazyLock<ammonia::Builder<'static>> = LazyLock::new(comment_builder);
 
-/// WordPress's comment tags, links `nofollow ugc`. Only absolute `http(s)`/`mailto` links are
-/// kept: a relative one pointed into the old site (or, `//host/`, anywhere without looking like
-/// a link to the rules). Quotes lose `cite`, an address nobody sees that the schemes do not check.
+/// The comment tags with only these attributes (ammonia's defaults would add `cite` on quotes,
+/// an address nobody sees that the link schemes do not check, and `lang` anywhere); links
+/// `http(s)`/`mailto` or relative, marked `nofollow ugc`.
 fn comment_builder() -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::empty();
     b.tags(COMMENT_TAGS.iter().copied().collect())
-        .add_tag_attributes("a", ["href", "title"])
-        .add_tag_attributes("abbr", ["title"])
-        .add_tag_attributes("acronym", ["title"])
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::from([
+            ("a", HashSet::from(["href", "title"])),
+            ("abbr", HashSet::from(["title"])),
+            ("acronym", HashSet::from(["title"])),
+            ("ol", HashSet::from(["start"])),
+        ]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
-        .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("nofollow ugc noopener"));
     b
 }
 
-/// Markdown comments (Isso's) keep the comment tags and the lists, rules and sub- and
-/// superscripts Markdown writes.
+/// Markdown from readers: only absolute links (`[x](//host/)` would be a link the rules do not
+/// see as one; addresses are made absolute first where a browser would, see
+/// [`canonical_address`]).
 static MARKDOWN: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = comment_builder();
-    b.add_tags(["ul", "ol", "li", "hr", "sub", "sup"])
-        .add_tag_attributes("ol", ["start"]);
+    b.url_relative(ammonia::UrlRelative::Deny);
     b
 });
 
@@ -88,39 +100,52 @@ pub fn comment_html(raw: &str) -> String {
     COMMENT.clean(raw).to_string()
 }
 
-/// Rendered Markdown through the comment allow-list, with the lists, rules and sub- and
-/// superscripts Markdown writes.
+/// Rendered Markdown through the comment allow-list, absolute links only.
 fn markdown_html(html: &str) -> String {
     MARKDOWN.clean(html).to_string()
 }
 
 /// A comment's text as a key that survives the trips between formats (an export to WordPress or
-/// Isso and back): what a reader sees, without markup, entities decoded, and without whitespace,
-/// which each format spells its own way (`<br>`, a blank line, a CR).
+/// Isso and back): what a reader sees — its words, one space between them however the format
+/// breaks lines or paragraphs (`<br>`, a blank line, a CR), markup gone, entities decoded — and
+/// where its links lead.
 pub fn text_key(text: &str, format: TextFormat) -> String {
     let html;
     let shown = match format {
-        TextFormat::Plain => return text.chars().filter(|c| !c.is_whitespace()).collect(),
+        TextFormat::Plain => return text.split_whitespace().collect::<Vec<_>>().join(" "),
         TextFormat::Html => text,
         TextFormat::Markdown => {
             html = markdown_to_html(text);
             &html
         }
     };
-    // Sanitized HTML escapes `<` in its text, so every `<` opens a tag.
-    let mut untagged = String::with_capacity(shown.len());
+    // Sanitized HTML escapes `<` in its text, so every `<` opens a tag; a tag separates words
+    // as a line break would, and a link's tag gives its address.
+    let mut words = String::with_capacity(shown.len());
     let mut rest = shown;
     while let Some(open) = rest.find('<') {
-        untagged.push_str(&rest[..open]);
-        rest = rest[open..]
+        words.push_str(&rest[..open]);
+        let tag_end = rest[open..]
             .find('>')
-            .map_or("", |close| &rest[open + close + 1..]);
+            .map_or(rest.len(), |close| open + close + 1);
+        let tag = &rest[open..tag_end];
+        words.push(' ');
+        if let Some(href) = tag
+            .split_once(" href=\"")
+            .and_then(|(_, value)| value.split_once('"'))
+            .map(|(href, _)| html_escape::decode_html_entities(href))
+        {
+            let address = canonical_address(CowStr::from(href.into_owned()));
+            words.push_str(&address);
+            words.push(' ');
+        }
+        rest = &rest[tag_end..];
     }
-    untagged.push_str(rest);
-    html_escape::decode_html_entities(&untagged)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
+    words.push_str(rest);
+    html_escape::decode_html_entities(&words)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Quotes and lists nested deeper than this are flattened into their parent: nobody writes
@@ -204,10 +229,13 @@ pub fn markdown_to_html(source: &str) -> String {
     markdown_html(&html)
 }
 
-/// A Markdown comment as the filter reads it: its text, with each link's address after the
-/// link's text (unless the text is the address).
+/// A Markdown comment as the filter reads it: its text as shown, then each link's address
+/// (unless its text is the address) — after the text, so a link inside a word (`cas[](x)ino`)
+/// does not split the word — written as browsers reach it and, where that differs, as readers
+/// see it (a Unicode host, decoded escapes), so keys are found in either.
 pub fn markdown_reading(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
+    let mut addresses: Vec<String> = Vec::new();
     // The open link's address and where its text starts in `out`.
     let mut link: Option<(CowStr<'_>, usize)> = None;
     // Inside an image: its text is its alt text, which nobody sees (images are dropped).
@@ -223,9 +251,10 @@ pub fn markdown_reading(source: &str) -> String {
                 if let Some((address, start)) = link.take()
                     && out.get(start..).map(str::trim) != Some(&*address)
                 {
-                    out.push_str(" (");
-                    out.push_str(&address);
-                    out.push(')');
+                    addresses.push(address.to_string());
+                    if let Some(seen) = address_as_seen(&address) {
+                        addresses.push(seen);
+                    }
                 }
             }
             Event::HardBreak | Event::End(TagEnd::Item) => out.push('\n'),
@@ -235,7 +264,27 @@ pub fn markdown_reading(source: &str) -> String {
             _ => {}
         }
     }
-    out.trim_end().to_string()
+    let mut out = out.trim_end().to_string();
+    for address in addresses {
+        out.push('\n');
+        out.push_str(&address);
+    }
+    out
+}
+
+/// An absolute address as a reader sees it, when that differs from how it is written: the host
+/// in Unicode rather than punycode, escapes in the path decoded (`b%61dword` reads `badword`).
+fn address_as_seen(address: &str) -> Option<String> {
+    let url = url::Url::parse(address).ok()?;
+    let mut seen = String::with_capacity(address.len());
+    seen.push_str(url.scheme());
+    seen.push_str("://");
+    if let Some(host) = url.host_str() {
+        seen.push_str(&idna::domain_to_unicode(host).0);
+    }
+    let rest = &url[url::Position::BeforePath..];
+    seen.push_str(&percent_encoding::percent_decode_str(rest).decode_utf8_lossy());
+    (seen != address).then_some(seen)
 }
 
 #[cfg(test)]
@@ -302,7 +351,7 @@ mod tests {
         // What became a link is read with its address, so the rules count it.
         assert!(html.contains("href=\"http://a1.test/\""), "{html}");
         let read = markdown_reading("[ent](http&#58;//a1.test/) and [esc](http:\\/\\/f1.test/)");
-        assert_eq!(read, "ent (http://a1.test/) and esc (http://f1.test/)");
+        assert_eq!(read, "ent and esc\nhttp://a1.test/\nhttp://f1.test/");
         // A link written as its address is read once.
         assert_eq!(markdown_reading("<https://x.test/>"), "https://x.test/");
     }
@@ -326,30 +375,50 @@ mod tests {
             key
         );
         assert_ne!(text_key("another text", TextFormat::Plain), key);
+        // Words and link targets tell comments apart.
+        assert_ne!(
+            text_key("a b", TextFormat::Plain),
+            text_key("ab", TextFormat::Plain)
+        );
+        assert_ne!(
+            text_key(r#"<a href="https://a.example/">see</a>"#, TextFormat::Html),
+            text_key(r#"<a href="https://b.example/">see</a>"#, TextFormat::Html)
+        );
+        assert_eq!(
+            text_key("[see](https://A.example)", TextFormat::Markdown),
+            text_key(
+                r#"<p><a href="https://a.example/" rel="nofollow">see</a></p>"#,
+                TextFormat::Html
+            )
+        );
     }
 
     #[test]
     fn addresses_are_read_as_browsers_read_them() {
         // No slashes, one slash, a percent-encoded or full-width host: the same http link.
         for (typed, read) in [
-            ("[x](https:a.example/)", "x (https://a.example/)"),
-            ("[x](http:/b.example/)", "x (http://b.example/)"),
-            (
-                "[x](http://ca%73ino.example/)",
-                "x (http://casino.example/)",
-            ),
+            ("[x](https:a.example/)", "x\nhttps://a.example/"),
+            ("[x](http:/b.example/)", "x\nhttp://b.example/"),
+            ("[x](http://ca%73ino.example/)", "x\nhttp://casino.example/"),
             (
                 "[x](http://ｃａｓｉｎｏ.example/)",
-                "x (http://casino.example/)",
+                "x\nhttp://casino.example/",
             ),
         ] {
             assert_eq!(markdown_reading(typed), read, "{typed}");
             let html = markdown_to_html(typed);
-            assert!(
-                html.contains(read.split('(').nth(1).unwrap().trim_end_matches(')')),
-                "{html}"
-            );
+            let address = read.split('\n').nth(1).unwrap_or_default();
+            assert!(html.contains(address), "{html}");
         }
+        // A link inside a word leaves the word whole; an address is also read as seen.
+        assert_eq!(
+            markdown_reading("cas[](http://x.example/)ino"),
+            "casino\nhttp://x.example/"
+        );
+        assert_eq!(
+            markdown_reading("[x](http://例え.jp/b%61dword)"),
+            "x\nhttp://xn--r8jz45g.jp/b%61dword\nhttp://例え.jp/badword"
+        );
         // A title is neither shown nor read; an image's alt text is not read (it is not shown).
         let titled = markdown_to_html("[x](http://a.example/ \"cheap pills\")");
         assert!(!titled.contains("cheap"), "{titled}");

@@ -212,12 +212,29 @@ fn only_invisible(text: &str) -> bool {
     text.chars().all(|c| c.is_whitespace() || is_zero_width(c))
 }
 
-/// A character that shows nothing inside a word: zero-width spaces and joiners, the word joiner
-/// and invisible operators, BOM, soft hyphen, the combining grapheme joiner, directional marks.
+/// A character that shows nothing inside a word: Unicode's default-ignorable code points (zero-
+/// width spaces and joiners, soft hyphen, directional marks, variation selectors, Hangul fillers,
+/// tags, invisible operators, BOM…), which fonts draw as nothing.
 pub fn is_zero_width(c: char) -> bool {
     matches!(
         c,
-        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}'
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
     )
 }
 

@@ -159,7 +159,8 @@ impl SiteRules {
 
 /// Parses keys typed one per line (the admin form), skipping blank lines as WordPress does.
 pub fn keys_from_lines(text: &str) -> Vec<String> {
-    text.lines()
+    text.trim_start_matches('\u{FEFF}')
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(str::to_string)
@@ -175,10 +176,18 @@ fn clean_keys(keys: Vec<String>) -> Result<Vec<String>, String> {
     }
     let mut clean: Vec<String> = Vec::with_capacity(keys.len());
     for (i, key) in keys.into_iter().enumerate() {
-        let key = key.trim().to_string();
+        // A key file saved "with BOM" starts its first key with one.
+        let key = key.trim_start_matches('\u{FEFF}').trim().to_string();
         let n = i + 1;
         if key.is_empty() {
             return Err(format!("key {n} is empty; remove it or write a word"));
+        }
+        // Matched on the text as seen (invisible characters dropped): a key of nothing visible
+        // would match every comment.
+        if as_seen(&key).trim().is_empty() {
+            return Err(format!(
+                "key {n} shows nothing (only invisible characters); remove it or write a word"
+            ));
         }
         if key.chars().count() > MAX_KEY_CHARS {
             return Err(format!("key {n} is longer than {MAX_KEY_CHARS} characters"));
@@ -236,9 +245,14 @@ fn first_match(keys: &[String], f: &KeyFields<'_>) -> Option<KeyMatch> {
             });
         }
         let needle = as_seen(key);
+        let needle = needle.trim();
+        // Rules saved before keys were read this way may hold one that shows nothing.
+        if needle.is_empty() {
+            return None;
+        }
         fields
             .iter()
-            .find(|(_, text)| text.contains(&needle))
+            .find(|(_, text)| text.contains(needle))
             .map(|(field, _)| KeyMatch {
                 key: key.clone(),
                 field,
@@ -249,8 +263,12 @@ fn first_match(keys: &[String], f: &KeyFields<'_>) -> Option<KeyMatch> {
 /// Text as a key is looked for in it: lowercase, without the characters that show nothing
 /// inside a word (`v\u{200B}iagra` reads "viagra").
 fn as_seen(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    // NFKC: full-width `ｃａｓｉｎｏ`, ligatures and other compatibility letters as the letters
+    // they show.
     text.chars()
         .filter(|&c| !super::draft::is_zero_width(c))
+        .nfkc()
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -388,13 +406,33 @@ mod tests {
             disallowed_keys: vec!["viagra".into()],
             ..SiteRules::default()
         };
-        for hidden in ["v\u{200B}iagra", "via\u{00AD}gra", "VIA\u{200D}GRA"] {
+        for hidden in [
+            "v\u{200B}iagra",
+            "via\u{00AD}gra",
+            "VIA\u{200D}GRA",
+            "via\u{FE0F}gra",
+            "via\u{E0041}gra",
+            "ｖｉａｇｒａ",
+        ] {
             let fields = KeyFields {
                 content: hidden,
                 ..KeyFields::default()
             };
             assert!(keys.disallowed(&fields).is_some(), "{hidden:?}");
         }
+        // A key of nothing visible would match everything: refused when saved, never matched
+        // if an older list holds one; a key file's BOM is not part of its first key.
+        assert!(clean_keys(vec!["\u{200B} \u{200B}".into()]).is_err());
+        assert_eq!(keys_from_lines("\u{FEFF}spam\n\neggs"), ["spam", "eggs"]);
+        let invisible = SiteRules {
+            disallowed_keys: vec!["\u{FEFF}".into()],
+            ..SiteRules::default()
+        };
+        let fields = KeyFields {
+            content: "A perfectly normal comment about bread.",
+            ..KeyFields::default()
+        };
+        assert!(invisible.disallowed(&fields).is_none());
         assert!(!rules.too_many_links("http://a.example"));
     }
 

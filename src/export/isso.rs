@@ -269,20 +269,27 @@ fn markdown_literal(text: &str) -> String {
     out
 }
 
-/// Sanitized comment HTML (ammonia's output: text escaped, WordPress's comment tags) as
-/// Markdown. Tags without a Markdown form keep only their text.
+/// Sanitized comment HTML (ammonia's output: text escaped, the comment tags) as Markdown:
+/// paragraphs, line breaks, emphasis, strikethrough, sub- and superscript, code spans and
+/// blocks (their text as it is: escapes do not work in code), quotes (`> ` before each line),
+/// lists and links. Tags without a Markdown form keep only their text.
 fn html_to_markdown(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut links: Vec<String> = Vec::new();
+    // Where each open quote starts in `out`; each open list (ordered?) and its items so far.
+    let mut quotes: Vec<usize> = Vec::new();
+    let mut lists: Vec<(bool, u32)> = Vec::new();
+    // The text of the open code span or block, and whether a `<pre>` is open.
+    let mut code: Option<String> = None;
+    let mut pre = false;
     let mut rest = html;
     while !rest.is_empty() {
-        let Some(open) = rest.find('<') else {
-            out.push_str(&markdown_literal(&html_escape::decode_html_entities(rest)));
-            break;
-        };
-        out.push_str(&markdown_literal(&html_escape::decode_html_entities(
-            &rest[..open],
-        )));
+        let open = rest.find('<').unwrap_or(rest.len());
+        let text = html_escape::decode_html_entities(&rest[..open]);
+        match code.as_mut() {
+            Some(code) => code.push_str(&text),
+            None => out.push_str(&markdown_literal(&text)),
+        }
         let Some(close) = rest[open..].find('>') else {
             break;
         };
@@ -296,12 +303,73 @@ fn html_to_markdown(html: &str) -> String {
             .collect::<String>()
             .to_ascii_lowercase();
         match (name.as_str(), closing) {
-            ("p" | "blockquote" | "pre", true) => out.push_str("\n\n"),
+            ("code", false) => code = Some(String::new()),
+            ("code", true) => {
+                let text = code.take().unwrap_or_default();
+                if pre {
+                    out.push_str("\n\n```\n");
+                    out.push_str(text.trim_end_matches('\n'));
+                    out.push_str("\n```\n\n");
+                } else {
+                    // A fence longer than any run of backticks inside.
+                    let fence = "`".repeat(longest_run(&text, '`') + 1);
+                    let pad = if text.starts_with('`') || text.ends_with('`') {
+                        " "
+                    } else {
+                        ""
+                    };
+                    out.push_str(&format!("{fence}{pad}{text}{pad}{fence}"));
+                }
+            }
+            _ if code.is_some() => {}
+            ("pre", open_or_close) => pre = !open_or_close,
+            ("p", true) => out.push_str("\n\n"),
             ("br", _) => out.push('\n'),
+            ("hr", _) => out.push_str("\n\n---\n\n"),
             ("strong" | "b", _) => out.push_str("**"),
             ("em" | "i", _) => out.push('*'),
-            ("code", _) => out.push('`'),
             ("del" | "s" | "strike", _) => out.push_str("~~"),
+            ("sub", _) => out.push('~'),
+            ("sup", _) => out.push('^'),
+            ("blockquote", false) => {
+                out.push_str("\n\n");
+                quotes.push(out.len());
+            }
+            ("blockquote", true) => {
+                let start = quotes.pop().unwrap_or(out.len()).min(out.len());
+                let quoted: String = out[start..]
+                    .trim()
+                    .lines()
+                    .map(|line| format!("> {line}\n"))
+                    .collect();
+                out.truncate(start);
+                out.push_str(&quoted);
+                out.push('\n');
+            }
+            ("ul" | "ol", false) => {
+                out.push_str("\n\n");
+                lists.push((name == "ol", 0));
+            }
+            ("ul" | "ol", true) => {
+                lists.pop();
+                out.push_str("\n\n");
+            }
+            ("li", false) => {
+                let depth = lists.len().saturating_sub(1);
+                let marker = match lists.last_mut() {
+                    Some((true, n)) => {
+                        *n += 1;
+                        format!("{n}. ")
+                    }
+                    _ => "- ".to_string(),
+                };
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&"    ".repeat(depth));
+                out.push_str(&marker);
+            }
+            ("li", true) => out.push('\n'),
             ("a", false) => {
                 links.push(href_of(tag).unwrap_or_default());
                 out.push('[');
@@ -315,7 +383,24 @@ fn html_to_markdown(html: &str) -> String {
             _ => {}
         }
     }
-    out.trim_end().to_string()
+    if let Some(text) = code {
+        out.push_str(&markdown_literal(&text));
+    }
+    // Blank lines no paragraph needs.
+    let mut tidy = String::with_capacity(out.len());
+    for line in out.trim().split('\n') {
+        if line.trim().is_empty() && (tidy.is_empty() || tidy.ends_with("\n\n")) {
+            continue;
+        }
+        tidy.push_str(line.trim_end());
+        tidy.push('\n');
+    }
+    tidy.trim_end().to_string()
+}
+
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    text.split(|x| x != c).map(str::len).max().unwrap_or(0)
 }
 
 /// The `href` of an `<a …>` tag as ammonia writes it (double-quoted, entities escaped).
@@ -478,6 +563,37 @@ mod tests {
                 "{typed}: {html}"
             );
         }
+    }
+
+    #[test]
+    fn quotes_lists_and_code_survive_the_way_to_isso() {
+        use crate::domain::comment_text::{markdown_to_html, text_key};
+        let html = "<blockquote><p>You said <em>this</em>.</p></blockquote><p>And:</p>\
+                    <ul><li>one</li><li>two <code>a &lt; b</code></li></ul>\
+                    <ol><li>first</li><li>second</li></ol>\
+                    <pre><code>let x = 1;\nlet y = x * 2;\n</code></pre>";
+        let markdown = html_to_markdown(html);
+        assert!(markdown.contains("> You said *this*."), "{markdown}");
+        assert!(markdown.contains("- one\n- two `a < b`"), "{markdown}");
+        assert!(markdown.contains("1. first\n2. second"), "{markdown}");
+        assert!(
+            markdown.contains("```\nlet x = 1;\nlet y = x * 2;\n```"),
+            "{markdown}"
+        );
+        let back = markdown_to_html(&markdown);
+        for part in [
+            "<blockquote>",
+            "<li>one</li>",
+            "<code>a &lt; b</code>",
+            "<ol>",
+            "<pre><code>let x = 1;",
+        ] {
+            assert!(back.contains(part), "{part}: {back}");
+        }
+        assert_eq!(
+            text_key(&back, TextFormat::Html),
+            text_key(html, TextFormat::Html)
+        );
     }
 
     #[test]

@@ -910,7 +910,7 @@ async fn feed(
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, WebError> {
     let uri = uri_of(&q.uri)?;
-    let site = match q.site.as_deref() {
+    let site = match q.site.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         None => caller,
         Some(name) => state
             .sites

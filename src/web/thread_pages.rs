@@ -67,9 +67,14 @@ async fn render(
     let own = state.identity();
     let thread_feed = super::isso::feed_path(site, uri);
     let (identity, home) = if site.id == crate::domain::DEFAULT_SITE {
-        (own, render::Home::OWN)
+        let home = render::Home {
+            feed: Some(&thread_feed),
+            ..render::Home::OWN
+        };
+        (own, home)
     } else {
-        // Its feed is this thread's (the site's own feed, if any, is the site's business).
+        // Its feed is this thread's (the site's own feed, if any, is the site's business), as
+        // on the default site's thread pages.
         let home = render::Home {
             href: site.public_origin(),
             feed: Some(&thread_feed),
