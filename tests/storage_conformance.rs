@@ -592,6 +592,9 @@ async fn imports(store: &dyn Store) {
     assert!(matches!(outcomes[0], CommentOutcome::Created(_)));
     assert!(matches!(outcomes[2], CommentOutcome::Created(_)));
     assert_eq!(outcomes[3], CommentOutcome::Orphan);
+    let CommentOutcome::Created(first_id) = outcomes[1] else {
+        panic!("{outcomes:?}")
+    };
     let again = store
         .import_comments(vec![imported(
             "wordpress:1",
@@ -672,15 +675,19 @@ async fn imports(store: &dyn Store) {
             .any(|e| e.comment.comment_content.contains("wordpress:2"))
     );
 
-    // The same comment under another id (a `replyguard export` of it) is known, and the dry run
-    // finds what the import finds: articles by remote id or link, comments by id or by text.
-    let copy = |remote: &str, content: &str| {
-        let mut c = imported(remote, "wordpress-post:12", None, true);
+    // The same comment under another id — a `replyguard export` of this database numbers it by
+    // its id here, whatever its text became in that format — is known, and the dry run finds
+    // what the import finds: articles by remote id or link, comments by remote id or by that.
+    let copy = |remote: String, content: &str| {
+        let mut c = imported(&remote, "wordpress-post:12", None, true);
         c.comment.content = content.into();
         c
     };
-    let same = copy("wordpress:901", "<p>wordpress:1</p>");
-    let new = copy("wordpress:902", "<p>something else</p>");
+    let same = copy(
+        format!("wordpress:{first_id}"),
+        "<p>wordpress:1 (escaped otherwise)</p>",
+    );
+    let new = copy("wordpress:902".into(), "<p>wordpress:1</p>");
     let elsewhere = article(
         "wordpress-post:55",
         "x",

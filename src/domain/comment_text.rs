@@ -31,9 +31,28 @@ pub enum TextFormat {
 pub fn formatted_comment(text: &str, format: TextFormat) -> Option<String> {
     match format {
         TextFormat::Plain => None,
-        TextFormat::Html => Some(comment_html(text)),
+        TextFormat::Html => Some(comment_html(&with_paragraphs(text))),
         TextFormat::Markdown => Some(markdown_to_html(text)),
     }
+}
+
+/// Imported HTML as WordPress shows it: WordPress stores a comment's paragraphs as blank lines
+/// and its line breaks as newlines, adding `<p>` and `<br>` when it shows it (`wpautop`); a text
+/// without block tags gets them here, so the Isso widget and the embed, which have no
+/// `white-space` rule for it, show its lines too.
+fn with_paragraphs(html: &str) -> std::borrow::Cow<'_, str> {
+    let blocks = ["<p", "<br", "<pre", "<ul", "<ol", "<blockquote"];
+    if !html.contains('\n') || blocks.iter().any(|tag| html.contains(tag)) {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let paragraphs: String = html
+        .replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
+        .collect();
+    std::borrow::Cow::Owned(paragraphs)
 }
 
 /// Tags a comment may keep: WordPress's own allow-list for comments, and the lists, rules, sub-
@@ -108,7 +127,8 @@ fn markdown_html(html: &str) -> String {
 /// A comment's text as a key that survives the trips between formats (an export to WordPress or
 /// Isso and back): what a reader sees — its words, one space between them however the format
 /// breaks lines or paragraphs (`<br>`, a blank line, a CR), markup gone, entities decoded — and
-/// where its links lead.
+/// where its links lead. The tests of the exports check with it that a conversion keeps the text.
+#[cfg(test)]
 pub fn text_key(text: &str, format: TextFormat) -> String {
     let html;
     let shown = match format {
@@ -135,8 +155,9 @@ pub fn text_key(text: &str, format: TextFormat) -> String {
             .and_then(|(_, value)| value.split_once('"'))
             .map(|(href, _)| html_escape::decode_html_entities(href))
         {
+            // Escaped or not (`%28` for `(`), the same address.
             let address = canonical_address(CowStr::from(href.into_owned()));
-            words.push_str(&address);
+            words.push_str(&percent_encoding::percent_decode_str(&address).decode_utf8_lossy());
             words.push(' ');
         }
         rest = &rest[tag_end..];
@@ -248,10 +269,12 @@ pub fn markdown_reading(source: &str) -> String {
             Event::Text(text) | Event::Code(text) => out.push_str(&text),
             Event::Start(Tag::Link { dest_url, .. }) => link = Some((dest_url, out.len())),
             Event::End(TagEnd::Link) => {
-                if let Some((address, start)) = link.take()
-                    && out.get(start..).map(str::trim) != Some(&*address)
-                {
-                    addresses.push(address.to_string());
+                if let Some((address, start)) = link.take() {
+                    // A link written as its address (an autolink) is read once.
+                    let text = out.get(start..).unwrap_or_default().trim();
+                    if text != &*address && *canonical_address(CowStr::Borrowed(text)) != *address {
+                        addresses.push(address.to_string());
+                    }
                     if let Some(seen) = address_as_seen(&address) {
                         addresses.push(seen);
                     }
@@ -274,17 +297,17 @@ pub fn markdown_reading(source: &str) -> String {
 
 /// An absolute address as a reader sees it, when that differs from how it is written: the host
 /// in Unicode rather than punycode, escapes in the path decoded (`b%61dword` reads `badword`).
+/// Without its scheme: it is the same link again, which the rules must not count twice.
 fn address_as_seen(address: &str) -> Option<String> {
     let url = url::Url::parse(address).ok()?;
-    let mut seen = String::with_capacity(address.len());
-    seen.push_str(url.scheme());
-    seen.push_str("://");
-    if let Some(host) = url.host_str() {
-        seen.push_str(&idna::domain_to_unicode(host).0);
-    }
+    let host = url.host_str().unwrap_or_default();
+    // Without `www.`, which the rules would take for another link.
+    let unicode_host = idna::domain_to_unicode(host).0;
+    let unicode_host = unicode_host.strip_prefix("www.").unwrap_or(&unicode_host);
+    let host = host.strip_prefix("www.").unwrap_or(host);
     let rest = &url[url::Position::BeforePath..];
-    seen.push_str(&percent_encoding::percent_decode_str(rest).decode_utf8_lossy());
-    (seen != address).then_some(seen)
+    let decoded = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
+    (unicode_host != host || decoded != rest).then(|| format!("{unicode_host}{decoded}"))
 }
 
 #[cfg(test)]
@@ -357,6 +380,17 @@ mod tests {
     }
 
     #[test]
+    fn imported_lines_and_paragraphs_show_as_wordpress_shows_them() {
+        assert_eq!(
+            formatted_comment("Line one\nLine <em>two</em>\n\nNew para", TextFormat::Html).unwrap(),
+            "<p>Line one<br>Line <em>two</em></p><p>New para</p>"
+        );
+        // Text that has its blocks already is left as it is.
+        let blocks = "<p>One</p>\n<p>Two</p>";
+        assert_eq!(formatted_comment(blocks, TextFormat::Html).unwrap(), blocks);
+    }
+
+    #[test]
     fn a_text_key_is_the_same_in_every_format() {
         let plain = "5*3*2 = 30, a < b & c\r\n\r\nsecond paragraph";
         let key = text_key(plain, TextFormat::Plain);
@@ -417,8 +451,21 @@ mod tests {
         );
         assert_eq!(
             markdown_reading("[x](http://例え.jp/b%61dword)"),
-            "x\nhttp://xn--r8jz45g.jp/b%61dword\nhttp://例え.jp/badword"
+            "x\nhttp://xn--r8jz45g.jp/b%61dword\n例え.jp/badword"
         );
+        // Read as seen even when the link's text is its address; and one link counts once.
+        assert_eq!(
+            markdown_reading("<http://xn--bcher-kva.example/>"),
+            "http://xn--bcher-kva.example/\nbücher.example/"
+        );
+        for one in [
+            "[東京](https://ja.wikipedia.org/wiki/東京)",
+            "<https://www.müller.de/>",
+            "[notes](https://example.org/%7Euser/)",
+        ] {
+            let read = markdown_reading(one);
+            assert_eq!(crate::domain::site_rules::link_count(&read), 1, "{read}");
+        }
         // A title is neither shown nor read; an image's alt text is not read (it is not shown).
         let titled = markdown_to_html("[x](http://a.example/ \"cheap pills\")");
         assert!(!titled.contains("cheap"), "{titled}");

@@ -239,10 +239,15 @@ fn first_match(keys: &[String], f: &KeyFields<'_>) -> Option<KeyMatch> {
     ];
     keys.iter().find_map(|key| {
         if let Some(net) = parse_network(key) {
-            return f.ip.filter(|ip| net.contains(ip)).map(|_| KeyMatch {
+            let sender = f.ip.filter(|ip| net.contains(ip)).map(|_| KeyMatch {
                 key: key.clone(),
                 field: "ip",
             });
+            // A single address is text too (WordPress looks for every key in the text: a link
+            // to `http://203.0.113.5/` names it); a range is not.
+            if sender.is_some() || key.contains('/') {
+                return sender;
+            }
         }
         let needle = as_seen(key);
         let needle = needle.trim();
@@ -433,6 +438,24 @@ mod tests {
             ..KeyFields::default()
         };
         assert!(invisible.disallowed(&fields).is_none());
+        // An address key is found in the text too; a range only matches the sender.
+        let address = SiteRules {
+            disallowed_keys: vec!["203.0.113.5".into(), "198.51.100.0/24".into()],
+            ..SiteRules::default()
+        };
+        let linked = KeyFields {
+            content: "see http://203.0.113.5/x and 198.51.100.7",
+            ..KeyFields::default()
+        };
+        assert_eq!(
+            address.disallowed(&linked).map(|m| m.field),
+            Some("content")
+        );
+        let other = KeyFields {
+            content: "see 198.51.100.7",
+            ..KeyFields::default()
+        };
+        assert!(address.disallowed(&other).is_none());
         assert!(!rules.too_many_links("http://a.example"));
     }
 

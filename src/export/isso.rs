@@ -303,13 +303,21 @@ fn html_to_markdown(html: &str) -> String {
             .collect::<String>()
             .to_ascii_lowercase();
         match (name.as_str(), closing) {
-            ("code", false) => code = Some(String::new()),
-            ("code", true) => {
+            // In a `<pre>`, the block's text is the code whether or not `<code>` wraps it.
+            ("code", false) if pre => {}
+            ("code" | "pre", false) => {
+                pre |= name == "pre";
+                code = Some(String::new());
+            }
+            ("code", true) if pre => {}
+            ("code" | "pre", true) => {
                 let text = code.take().unwrap_or_default();
-                if pre {
-                    out.push_str("\n\n```\n");
+                if std::mem::take(&mut pre) {
+                    // A fence longer than any run of backticks inside, three at least.
+                    let fence = "`".repeat(longest_run(&text, '`').max(2) + 1);
+                    out.push_str(&format!("\n\n{fence}\n"));
                     out.push_str(text.trim_end_matches('\n'));
-                    out.push_str("\n```\n\n");
+                    out.push_str(&format!("\n{fence}\n\n"));
                 } else {
                     // A fence longer than any run of backticks inside.
                     let fence = "`".repeat(longest_run(&text, '`') + 1);
@@ -322,8 +330,7 @@ fn html_to_markdown(html: &str) -> String {
                 }
             }
             _ if code.is_some() => {}
-            ("pre", open_or_close) => pre = !open_or_close,
-            ("p", true) => out.push_str("\n\n"),
+            ("p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6", _) => out.push_str("\n\n"),
             ("br", _) => out.push('\n'),
             ("hr", _) => out.push_str("\n\n---\n\n"),
             ("strong" | "b", _) => out.push_str("**"),
@@ -348,7 +355,11 @@ fn html_to_markdown(html: &str) -> String {
             }
             ("ul" | "ol", false) => {
                 out.push_str("\n\n");
-                lists.push((name == "ol", 0));
+                // An ordered list counts on from its `start`.
+                let start = attribute(tag, "start")
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .unwrap_or(1);
+                lists.push((name == "ol", start.saturating_sub(1)));
             }
             ("ul" | "ol", true) => {
                 lists.pop();
@@ -377,7 +388,13 @@ fn html_to_markdown(html: &str) -> String {
             ("a", true) => {
                 let href = links.pop().unwrap_or_default();
                 out.push_str("](");
-                out.push_str(&href.replace(')', "%29").replace(' ', "%20"));
+                // Both parentheses escaped: a lone `%29` left `(` to end the address early.
+                out.push_str(
+                    &href
+                        .replace('(', "%28")
+                        .replace(')', "%29")
+                        .replace(' ', "%20"),
+                );
                 out.push(')');
             }
             _ => {}
@@ -386,11 +403,25 @@ fn html_to_markdown(html: &str) -> String {
     if let Some(text) = code {
         out.push_str(&markdown_literal(&text));
     }
-    // Blank lines no paragraph needs.
+    // Blank lines no paragraph needs (a code block keeps its own, and its trailing spaces).
     let mut tidy = String::with_capacity(out.len());
+    let mut fence: Option<String> = None;
     for line in out.trim().split('\n') {
-        if line.trim().is_empty() && (tidy.is_empty() || tidy.ends_with("\n\n")) {
-            continue;
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match &fence {
+            Some(open) if line == open.as_str() => fence = None,
+            Some(_) => {
+                tidy.push_str(line);
+                tidy.push('\n');
+                continue;
+            }
+            None if ticks >= 3 && line.trim_start_matches('`').is_empty() => {
+                fence = Some(line.to_string());
+            }
+            None if line.trim().is_empty() && (tidy.is_empty() || tidy.ends_with("\n\n")) => {
+                continue;
+            }
+            None => {}
         }
         tidy.push_str(line.trim_end());
         tidy.push('\n');
@@ -405,7 +436,13 @@ fn longest_run(text: &str, c: char) -> usize {
 
 /// The `href` of an `<a …>` tag as ammonia writes it (double-quoted, entities escaped).
 fn href_of(tag: &str) -> Option<String> {
-    let start = tag.find("href=\"")? + "href=\"".len();
+    attribute(tag, "href")
+}
+
+/// An attribute of a tag as ammonia writes it (` name="value"`, entities escaped).
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
     let end = tag[start..].find('"')? + start;
     Some(html_escape::decode_html_entities(&tag[start..end]).into_owned())
 }
@@ -571,13 +608,21 @@ mod tests {
         let html = "<blockquote><p>You said <em>this</em>.</p></blockquote><p>And:</p>\
                     <ul><li>one</li><li>two <code>a &lt; b</code></li></ul>\
                     <ol><li>first</li><li>second</li></ol>\
-                    <pre><code>let x = 1;\nlet y = x * 2;\n</code></pre>";
+                    <pre><code>let x = 1;\nlet y = x * 2;\n</code></pre>\
+                    <ol start=\"3\"><li>third</li></ol>\
+                    <pre>def a():\n    pass\n\n\ndef b(): ```fence```</pre>\
+                    <p>See <a href=\"https://en.wikipedia.org/wiki/Rust_(programming_language)\">Rust</a>.</p>";
         let markdown = html_to_markdown(html);
         assert!(markdown.contains("> You said *this*."), "{markdown}");
         assert!(markdown.contains("- one\n- two `a < b`"), "{markdown}");
         assert!(markdown.contains("1. first\n2. second"), "{markdown}");
         assert!(
             markdown.contains("```\nlet x = 1;\nlet y = x * 2;\n```"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("3. third"), "{markdown}");
+        assert!(
+            markdown.contains("````\ndef a():\n    pass\n\n\ndef b(): ```fence```\n````"),
             "{markdown}"
         );
         let back = markdown_to_html(&markdown);
@@ -587,6 +632,9 @@ mod tests {
             "<code>a &lt; b</code>",
             "<ol>",
             "<pre><code>let x = 1;",
+            "<ol start=\"3\">",
+            "pass\n\n\ndef b(): ```fence```",
+            "href=\"https://en.wikipedia.org/wiki/Rust_%28programming_language%29\"",
         ] {
             assert!(back.contains(part), "{part}: {back}");
         }

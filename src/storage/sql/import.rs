@@ -3,7 +3,6 @@
 use super::row::{self, article_columns, comment_columns};
 use super::{Exec, Lock, scalar};
 use crate::domain::ArticleRecord;
-use crate::domain::comment_text::{self, TextFormat};
 use crate::storage::rules::{imported_record, link_path, placeholder, same_link};
 use crate::storage::{
     ARTICLES_VERSION, ArticleOutcome, CommentOutcome, ExportArticle, ExportComment,
@@ -41,17 +40,15 @@ const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM co
     WHERE remote_parent IS NOT NULL AND parent_id IS NULL \
       AND EXISTS (SELECT 1 FROM comments p WHERE p.remote_id = comments.remote_parent \
                   AND p.article = comments.article AND p.site_id = comments.site_id)";
-// The comments that may be the same one stored under another id (or none): a file `replyguard
-// export` wrote numbers comments by their ids in the database they came from, which mean nothing
-// in another one. Same site, article, author's name and e-mail and time (to the second, as the
-// exports write it); [`same_text`] compares the text.
-const SAME_COMMENT: &str = "SELECT content, content_format, markdown FROM comments \
-    WHERE site_id = $1 AND article = $2 AND author_email = $3 AND author = $4 \
-    AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) LIMIT 50";
-// A blank comment stored here under the id an export of this database gave it ($4).
-const SAME_BLANK: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
-    AND substr(created_at, 1, 19) = substr(CAST($3 AS TEXT), 1, 19) \
-    AND content = '' AND author = '' AND id = $4";
+// The same comment stored under another id (or none): a file `replyguard export` wrote numbers
+// each comment by its id in the database it came from — here, when it is imported back into that
+// database ($6) — and keeps its site, thread, author's name and e-mail and time (to the second,
+// as the exports write it). Its text is not compared: every format spells it its own way
+// (escaped, rendered, turned into Markdown), while two comments whose ids and all of these
+// agree are one. A file of another system, or of another database, numbers comments otherwise.
+const SAME_COMMENT: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
+    AND author_email = $3 AND author = $4 \
+    AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) AND id = $6";
 // Remote ids are the old system's, unique within one site only: two sites moved from two Isso
 // databases both have an `isso:1`.
 const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1 AND site_id = $2";
@@ -382,62 +379,32 @@ pub async fn import_comments<E: Exec>(
 }
 
 /// Whether comment `c` of article `slug` is stored already under another id (or none): see
-/// [`SAME_COMMENT`]. A blank comment (no text, no name: what Isso leaves of a deleted comment
-/// that has replies) has nothing to be recognised by: two at the same second are two comments,
-/// each holding its own replies. It is the one stored here only when its remote id's number
-/// is that comment's id — an export of this database numbers comments by their ids here.
+/// [`SAME_COMMENT`].
 async fn same_comment<E: Exec>(
     e: &E,
     c: &ImportedComment,
     slug: &str,
 ) -> Result<bool, StorageError> {
-    let n = &c.comment;
-    if n.content.trim().is_empty() && n.author.trim().is_empty() {
-        let Some(number) = c
-            .remote_id
-            .rsplit(':')
-            .next()
-            .and_then(|n| n.parse::<i64>().ok())
-        else {
-            return Ok(false);
-        };
-        let params: [&dyn super::Param; 4] = [&n.site_id, &slug, &c.created_at, &number];
-        return Ok(e
-            .query_opt(SAME_BLANK, &params, |_| Ok(()))
-            .await?
-            .is_some());
-    }
-    let params: [&dyn super::Param; 5] =
-        [&n.site_id, &slug, &n.author_email, &n.author, &c.created_at];
-    let stored = e
-        .query(SAME_COMMENT, &params, |r| {
-            let format = match (r.text(1)?.as_str(), r.flag(2)?) {
-                ("html", _) => TextFormat::Html,
-                (_, true) => TextFormat::Markdown,
-                _ => TextFormat::Plain,
-            };
-            Ok((r.text(0)?, format))
-        })
-        .await?;
-    Ok(stored
-        .iter()
-        .any(|(text, format)| same_text(text, *format, &n.content, n.markdown)))
-}
-
-/// Whether a stored comment's text (`stored`, written as `format`) is the text an export of it
-/// brings back (`imported`: HTML, or Markdown from Isso): the same text, or the same once each
-/// is read as shown ([`comment_text::text_key`]: a plain comment escaped into HTML or Markdown, a
-/// Markdown comment rendered, an HTML one turned into Markdown, line breaks spelled otherwise).
-/// The author, address, thread and second already matched.
-fn same_text(stored: &str, format: TextFormat, imported: &str, imported_markdown: bool) -> bool {
-    let imported_format = if imported_markdown {
-        TextFormat::Markdown
-    } else {
-        TextFormat::Html
+    let Some(number) = c
+        .remote_id
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.parse::<i64>().ok())
+    else {
+        return Ok(false);
     };
-    stored == imported
-        || comment_text::text_key(stored, format)
-            == comment_text::text_key(imported, imported_format)
+    let n = &c.comment;
+    let params: [&dyn super::Param; 6] = [
+        &n.site_id,
+        &slug,
+        &n.author_email,
+        &n.author,
+        &c.created_at,
+        &number,
+    ];
+    Ok(e.query_opt(SAME_COMMENT, &params, |_| Ok(()))
+        .await?
+        .is_some())
 }
 
 /// Which of these comments an import would find stored already (for a dry run): by remote id,
@@ -553,7 +520,6 @@ pub const STATEMENTS: &[&str] = &[
     BUMP_ARTICLES,
     EXPORT_COMMENTS,
     SAME_COMMENT,
-    SAME_BLANK,
     REMOTE_ID,
     THREAD_OPEN,
     PAGE_ALIAS,
