@@ -275,6 +275,8 @@ fn as_seen(text: &str) -> String {
         .filter(|&c| !super::draft::is_zero_width(c))
         .nfkc()
         .flat_map(char::to_lowercase)
+        // Turkish `İ` lowercases to `i` and a combining dot: `İZMİR` reads `izmir`.
+        .filter(|&c| c != '\u{0307}')
         .collect()
 }
 
@@ -418,6 +420,7 @@ mod tests {
             "via\u{FE0F}gra",
             "via\u{E0041}gra",
             "ｖｉａｇｒａ",
+            "VİAGRA",
         ] {
             let fields = KeyFields {
                 content: hidden,
