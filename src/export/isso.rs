@@ -134,12 +134,15 @@ pub fn write(
                 } else {
                     isso_text(c)
                 },
-                (!placeholder).then_some(c.author.as_str()),
-                (!placeholder && !c.author_email.is_empty()).then_some(c.author_email.as_str()),
+                // Isso stores these escaped (`html.escape`) and its widget puts them in the page
+                // as they are: raw, a reader's name would be markup on the blog.
+                (!placeholder).then(|| isso_escape(&c.author, false)),
+                (!placeholder && !c.author_email.is_empty())
+                    .then(|| isso_escape(&c.author_email, false)),
                 if placeholder {
                     None
                 } else {
-                    c.author_url.as_deref()
+                    c.author_url.as_deref().map(|url| isso_escape(url, true))
                 },
                 extra.map_or(0, |e| e.votes.likes as i64),
                 extra.map_or(0, |e| e.votes.dislikes as i64),
@@ -154,6 +157,23 @@ pub fn write(
     drop((insert_thread, insert_comment));
     tx.commit()?;
     Ok(counts)
+}
+
+/// Text as Isso stores a reader's name, address (`quote` false) or website (`quote` true):
+/// Python's `html.escape`.
+fn isso_escape(text: &str, quote: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if quote => out.push_str("&quot;"),
+            '\'' if quote => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether comment `id`'s author hears of replies to it: they asked, have not unsubscribed, and

@@ -136,9 +136,10 @@ impl IssoRow {
             remote_id: format!("isso:{}", self.id),
             article: thread_key(uri),
             parent: self.parent.map(|p| format!("isso:{p}")),
-            author: self.author.trim().to_string(),
-            email: self.email.trim().to_string(),
-            url: Some(self.website.trim().to_string()).filter(|w| !w.is_empty()),
+            // Isso stores these escaped (`html.escape`): the reader typed them unescaped.
+            author: unescape(&self.author),
+            email: unescape(&self.email),
+            url: Some(unescape(&self.website)).filter(|w| !w.is_empty()),
             // Isso keeps addresses anonymized (the last octet zeroed): still the sender's network.
             ip: Some(self.remote_addr.trim().to_string()).filter(|a| !a.is_empty()),
             user_agent: None,
@@ -153,6 +154,13 @@ impl IssoRow {
             dislikes: votes(self.dislikes),
         })
     }
+}
+
+/// A field as the reader typed it, from Isso's escaped copy.
+fn unescape(field: &str) -> String {
+    html_escape::decode_html_entities(field.trim())
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -188,6 +196,16 @@ mod tests {
         assert_eq!(r.date, "2023-11-14T22:13:20Z");
         // Isso's Markdown as written, shown as Isso shows it.
         assert!(r.markdown);
+        // Name and website come back as the reader typed them (Isso stores them escaped).
+        let escaped = IssoRow {
+            author: "Tom &amp; Jerry &lt;3".into(),
+            website: "https://x.example/?a=1&amp;b=&#x27;2&#x27;".into(),
+            ..row(1, "x")
+        }
+        .into_record("/a/")
+        .unwrap();
+        assert_eq!(escaped.author, "Tom & Jerry <3");
+        assert_eq!(escaped.url.as_deref(), Some("https://x.example/?a=1&b='2'"));
         assert_eq!(r.content, "Hello *there* <script>alert(1)</script>");
         assert_eq!(row(2, "x").into_record("/a/").unwrap().status, Status::Held);
         assert_eq!(
