@@ -653,7 +653,8 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
         None,
     );
     assert_eq!(status, 404);
-    // The default site's (no Origin): its page and itself at this server's address.
+    // Without a site or an Origin (a feed reader), a page two sites have (`blog` and `docs`
+    // both imported `/a/`) is the default site's: its page and itself at this server's address.
     let mut resp = agent()
         .get(&server.url("/isso/feed?uri=/a/"))
         .call()
@@ -1143,6 +1144,13 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
     let page = server.get_text("/sites/md/thread?uri=/a/");
     let (_, body) = page.split_once("class=\"comment-html\">").unwrap();
     rendered(body.split_once("</div>").unwrap().0);
+    // The feed link Isso's widget shows names no site, and a feed reader sends no Origin: the
+    // one site that has the page is the feed's.
+    let feed = server.get_text("/isso/feed?uri=/a/");
+    assert!(
+        feed.contains(&format!("<id>{site}/a/#isso-feed</id>")) && feed.contains("&lt;em&gt;clear"),
+        "{feed}"
+    );
 
     // Its author's edit starts from the text as typed, and stays Markdown.
     let (status, _, body) = call(

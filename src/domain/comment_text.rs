@@ -41,16 +41,24 @@ pub fn formatted_comment(text: &str, format: TextFormat) -> Option<String> {
 /// without block tags gets them here, so the Isso widget and the embed, which have no
 /// `white-space` rule for it, show its lines too.
 fn with_paragraphs(html: &str) -> std::borrow::Cow<'_, str> {
-    let blocks = ["<p", "<br", "<pre", "<ul", "<ol", "<blockquote"];
-    if !html.contains('\n') || blocks.iter().any(|tag| html.contains(tag)) {
+    // Paragraphs or breaks of its own: it was shaped already.
+    if !html.contains('\n') || html.contains("<p") || html.contains("<br") {
         return std::borrow::Cow::Borrowed(html);
     }
+    let blocks = ["<pre", "<ul", "<ol", "<blockquote", "<h"];
     let paragraphs: String = html
         .replace("\r\n", "\n")
         .split("\n\n")
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
+        .map(|p| {
+            // A block stays as it is (a list, a quote; a `<pre>` keeps its lines).
+            if blocks.iter().any(|tag| p.starts_with(tag)) || p.contains("<pre") {
+                p.to_string()
+            } else {
+                format!("<p>{}</p>", p.replace('\n', "<br>"))
+            }
+        })
         .collect();
     std::borrow::Cow::Owned(paragraphs)
 }
@@ -385,9 +393,17 @@ mod tests {
             formatted_comment("Line one\nLine <em>two</em>\n\nNew para", TextFormat::Html).unwrap(),
             "<p>Line one<br>Line <em>two</em></p><p>New para</p>"
         );
-        // Text that has its blocks already is left as it is.
+        // Text that has its paragraphs already is left as it is; blocks among paragraphs stay.
         let blocks = "<p>One</p>\n<p>Two</p>";
         assert_eq!(formatted_comment(blocks, TextFormat::Html).unwrap(), blocks);
+        assert_eq!(
+            formatted_comment(
+                "Para one.\n\nPara two.\n\n<ul><li>a</li></ul>",
+                TextFormat::Html
+            )
+            .unwrap(),
+            "<p>Para one.</p><p>Para two.</p><ul><li>a</li></ul>"
+        );
     }
 
     #[test]

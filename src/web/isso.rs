@@ -38,6 +38,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
@@ -849,8 +850,8 @@ struct LatestQuery {
     limit: Option<String>,
 }
 
-/// `GET /isso/latest?limit=N`: the site's latest published comments, oldest first, each with
-/// its thread's `uri`.
+/// `GET /isso/latest?limit=N`: the site's latest published comments by date (among its 100
+/// newest stored), oldest first, each with its thread's `uri`.
 async fn latest(
     State(state): State<AppState>,
     SiteOf(site): SiteOf,
@@ -868,6 +869,8 @@ async fn latest(
         .by_status(Status::Published, Some(site.id), None, LATEST_LIMIT)
         .await?;
     comments.retain(|c| !crate::storage::is_key_namespace(&c.article));
+    // Newest by date, as Isso's: imports store old comments under new ids.
+    comments.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     comments.truncate((limit as u64).min(LATEST_LIMIT) as usize);
     comments.reverse();
     let extras = extras_of(&state, &comments).await?;
@@ -901,6 +904,27 @@ pub(super) fn feed_path(site: &Site, uri: &str) -> String {
     }
 }
 
+/// The site of a feed asked for without `site=`: the caller's. A feed reader names no origin,
+/// which is the default site; Isso's own widget links `/isso/feed?uri=` without a site, so when
+/// the default site has no such thread and exactly one other site has, the feed is that one's.
+async fn feed_site(state: &AppState, caller: Arc<Site>, uri: &str) -> Result<Arc<Site>, WebError> {
+    if caller.id != crate::domain::DEFAULT_SITE
+        || state.site_store.thread(caller.id, uri).await?.is_some()
+    {
+        return Ok(caller);
+    }
+    let mut having = Vec::new();
+    for site in state.sites.all() {
+        if site.id != caller.id && state.site_store.thread(site.id, uri).await?.is_some() {
+            having.push(site);
+        }
+    }
+    Ok(match <[Arc<Site>; 1]>::try_from(having) {
+        Ok([only]) => only,
+        Err(_) => caller,
+    })
+}
+
 /// `GET /isso/feed?uri=[&site=NAME]`: the thread's published comments as Atom (of the site
 /// named, or else of the caller's).
 async fn feed(
@@ -911,7 +935,7 @@ async fn feed(
 ) -> Result<Response, WebError> {
     let uri = uri_of(&q.uri)?;
     let site = match q.site.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        None => caller,
+        None => feed_site(&state, caller, &uri).await?,
         Some(name) => state
             .sites
             .by_name(name)
