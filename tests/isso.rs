@@ -1407,3 +1407,58 @@ fn edit_cookies_reach_a_comment_server_on_another_site_over_https() {
         }
     }
 }
+
+/// Readers can make both `/x` and `/x/` through the Isso API (as in Isso, two pages); a site's
+/// export names each, and imported back it finds each as it is: nothing added, nothing moved.
+#[test]
+fn a_page_with_and_without_its_slash_round_trips_as_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let site = "http://slash.test";
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(&format!(r#"{{"name":"slash","origins":["{site}"]}}"#)),
+    );
+    assert_eq!(status, 201, "{body}");
+    for (uri, author) in [("/x", "Ana"), ("/x/", "Bo")] {
+        let body = serde_json::json!({"text": HAM, "author": author,
+            "email": format!("{author}@example.org"), "title": "X"});
+        isso_new(&server, site, uri, &body);
+    }
+    let wxr = dir.path().join("slash.wxr");
+    let db_arg = db.to_str().unwrap();
+    succeeds(
+        dir.path(),
+        &[
+            "export",
+            "--format",
+            "wxr",
+            "--site",
+            "slash",
+            "--db",
+            db_arg,
+            "--out",
+            wxr.to_str().unwrap(),
+        ],
+    );
+    let model = model();
+    let report = succeeds(
+        dir.path(),
+        &[
+            "import",
+            "--site",
+            "slash",
+            wxr.to_str().unwrap(),
+            "--db",
+            db_arg,
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        report.contains("comments: imported 0 (none), 2 already there"),
+        "{report}"
+    );
+}

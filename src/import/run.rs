@@ -270,13 +270,19 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             return Ok(None);
         };
         // One page whether its links end in `/` or not (a Disqus thread's link often does not
-        // where WordPress's does): the thread this import or an earlier one made is joined.
+        // where WordPress's does): the thread this import or an earlier one made is joined —
+        // unless the page is there as written (readers can make both through the Isso API,
+        // which, as Isso, keeps `/x` and `/x/` apart; an export of them names each).
         let other = match uri.strip_suffix('/') {
             Some("") => return Ok(Some(uri)),
             Some(stripped) => stripped.to_string(),
             None => format!("{uri}/"),
         };
-        Ok(Some(if self.is_page(&other)? { other } else { uri }))
+        Ok(Some(if !self.is_page(&uri)? && self.is_page(&other)? {
+            other
+        } else {
+            uri
+        }))
     }
 
     /// Whether `uri` is a thread of the site already: made by this import, or stored.
