@@ -181,8 +181,9 @@ fn show(state: &AppState, c: &StoredComment, extras: Option<&CommentExtras>) -> 
     }
 }
 
-/// A deleted comment that published replies still answer: shown empty (Isso's mode 4).
-fn placeholder(id: i64) -> IssoComment {
+/// A deleted comment that published replies still answer: shown empty (Isso's mode 4), at the
+/// time it was written (Isso's widget shows the placeholder's age).
+fn placeholder(id: i64, created: f64) -> IssoComment {
     IssoComment {
         id,
         parent: None,
@@ -190,7 +191,7 @@ fn placeholder(id: i64) -> IssoComment {
         author: None,
         website: None,
         mode: IssoMode::Deleted.number(),
-        created: 0.0,
+        created,
         modified: None,
         likes: 0,
         dislikes: 0,
@@ -274,7 +275,15 @@ async fn fetch(
         children.entry(parent).or_default().push(shown);
     }
     for id in placeholders {
-        children.entry(None).or_default().push(placeholder(id));
+        let created = state
+            .store
+            .get(id)
+            .await?
+            .map_or(0.0, |c| unix_seconds(&c.created_at));
+        children
+            .entry(None)
+            .or_default()
+            .push(placeholder(id, created));
     }
     for list in children.values_mut() {
         match sort {
@@ -722,7 +731,8 @@ async fn delete(
         .iter()
         .any(|c| c.parent_id == Some(id));
     let body = if replied {
-        serde_json::to_value(placeholder(id)).unwrap_or(Value::Null)
+        serde_json::to_value(placeholder(id, unix_seconds(&comment.created_at)))
+            .unwrap_or(Value::Null)
     } else {
         Value::Null
     };
