@@ -299,6 +299,14 @@ fn the_api_answers_only_a_sites_own_origins_and_keeps_isso_contract() {
             .contains("X-Set-Cookie")
     );
 
+    // The widget's settings from the server: the site's, and nothing that overrides the blog's
+    // own `data-isso-avatar` (Isso sends `avatar` only to turn it off for Gravatar).
+    let (status, _, body) = call(&server, "GET", "/isso/config", site, None, None);
+    assert_eq!(status, 200, "{body}");
+    let config: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(config["config"]["require-author"], false, "{body}");
+    assert!(config["config"].get("avatar").is_none(), "{body}");
+
     // An unknown thread is empty, not missing.
     let (status, _, body) = call(
         &server,

@@ -382,7 +382,8 @@ fn public_config(state: &AppState, site: &Site) -> Value {
         "require-author": site.settings.require_author,
         "reply-notifications": state_offers_reply_notices,
         "gravatar": false,
-        "avatar": true,
+        // No "avatar": as Isso (which sends it only to turn avatars off for Gravatar), so the
+        // blog's own `data-isso-avatar` stands.
         "feed": true,
     })
 }
