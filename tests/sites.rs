@@ -192,6 +192,11 @@ fn the_thread_page_works_without_javascript() {
         "{html}"
     );
     assert!(!html.contains(r#"href="/feed""#), "{html}");
+    // The fields the site's embed asks for: this site requires neither name nor e-mail.
+    assert!(
+        html.contains(r#"<label for="author">Name</label><input id="author" name="author" type="text" maxlength"#),
+        "{html}"
+    );
 
     let post = |text: &str, parent: &str| {
         agent()
@@ -221,6 +226,23 @@ fn the_thread_page_works_without_javascript() {
         .unwrap();
     assert!(html.contains(HAM), "{html}");
     assert!(html.contains("Ana &lt;b&gt;"), "names are escaped");
+    // A reader may stay anonymous here, as through the embed, and is shown as such.
+    let resp = agent()
+        .post(&page)
+        .send_form([
+            (
+                "comment",
+                "Same question as Ana: does the cache survive a restart of the runner?",
+            ),
+            ("author", ""),
+            ("email", ""),
+        ])
+        .unwrap();
+    assert!(
+        matches!(resp.status().as_u16(), 303 | 403),
+        "{}",
+        resp.status()
+    );
     assert!(
         !html.contains("ana@example.org"),
         "e-mail addresses are never shown"

@@ -124,12 +124,15 @@ pub(super) fn comment_entry(permalink: String, page_title: &str, c: &StoredComme
     let html = formatted.is_some();
     let text = formatted.unwrap_or_else(|| c.content.clone());
     Entry {
-        title: Text::plain(format!("{} on “{page_title}”", c.author)),
+        title: Text::plain(format!(
+            "{} on “{page_title}”",
+            super::render::display_name(c)
+        )),
         id: permalink.clone(),
         updated,
         published: Some(updated),
         authors: vec![Person {
-            name: c.author.clone(),
+            name: super::render::display_name(c).to_string(),
             uri: c.author_url.clone(),
             email: None,
             ..Person::default()

@@ -21,6 +21,10 @@ pub struct FormState {
     pub notice: Option<String>,
     /// The server can send e-mail, so the form offers "notify me of replies" (unticked).
     pub offer_reply_notices: bool,
+    /// A reader may leave their name out (an embedding site that does not require it).
+    pub author_optional: bool,
+    /// A reader may leave their e-mail address out.
+    pub email_optional: bool,
 }
 
 /// A whole HTML document: the doctype, `<html lang="en">`, a `<head>` with the charset and
@@ -332,9 +336,9 @@ fn thread(
                     }
                     div.meta {
                         @if let Some(url) = &c.author_url {
-                            a.who href=(url) rel="nofollow ugc noopener" { (c.author) }
+                            a.who href=(url) rel="nofollow ugc noopener" { (display_name(c)) }
                         } @else {
-                            span.who { (c.author) }
+                            span.who { (display_name(c)) }
                         }
                         @if c.source == "owner" { " " span.owner { "(site owner)" } }
                         " · " time datetime=(c.created_at) { (c.created_at.get(..10).unwrap_or(&c.created_at)) }
@@ -361,6 +365,15 @@ fn field_error(form: &FormState, name: &str) -> Markup {
     }
 }
 
+/// The name a comment is shown under: an embedding site's reader may leave theirs out.
+pub fn display_name(c: &StoredComment) -> &str {
+    if c.author.trim().is_empty() {
+        "Anonymous"
+    } else {
+        &c.author
+    }
+}
+
 /// The reply form of the page at `page` (its Cancel link), posting to `action`.
 fn reply_form(page: &str, action: &str, form: &FormState) -> Markup {
     html! {
@@ -382,13 +395,13 @@ fn reply_form(page: &str, action: &str, form: &FormState) -> Markup {
                     (field_error(form, "comment_content"))
                 }
                 p {
-                    label for="author" { "Name *" }
-                    input id="author" name="author" type="text" required maxlength="200" value=(form.author);
+                    label for="author" { "Name" @if !form.author_optional { " *" } }
+                    input id="author" name="author" type="text" required[!form.author_optional] maxlength="200" value=(form.author);
                     (field_error(form, "comment_author"))
                 }
                 p {
-                    label for="email" { "Email *" }
-                    input id="email" name="email" type="email" required maxlength="254" value=(form.email);
+                    label for="email" { "Email" @if !form.email_optional { " *" } }
+                    input id="email" name="email" type="email" required[!form.email_optional] maxlength="254" value=(form.email);
                     (field_error(form, "comment_author_email"))
                 }
                 p {

@@ -89,6 +89,9 @@ async fn render(
         pending.as_ref(),
         open.then_some(&FormState {
             offer_reply_notices: state.mailer.is_some(),
+            // As the site's embed asks: its settings say what a reader must give.
+            author_optional: !site.settings.require_author,
+            email_optional: !site.settings.require_email,
             ..form
         }),
         (&identity, home),
@@ -130,6 +133,22 @@ pub async fn post(
 ) -> Result<Response, WebError> {
     let (site, uri) = site_and_uri(&state, &name, &q.uri)?;
     let (kept, mut submission) = reader_form(&state, &uri, peer, &headers, body)?;
+    // The same fields as the site's embed asks for (its settings), not the built-in pages'.
+    submission.anonymous_allowed = true;
+    let mut missing = super::error::FieldErrors::new();
+    if site.settings.require_author && submission.raw.author.trim().is_empty() {
+        missing.insert("comment_author", "Please give your name.".into());
+    }
+    if site.settings.require_email && submission.raw.email.trim().is_empty() {
+        missing.insert(
+            "comment_author_email",
+            "Please give your e-mail address (it is never shown).".into(),
+        );
+    }
+    if !missing.is_empty() {
+        let (form, status) = fix_fields_form(kept, missing);
+        return render(&state, &site, &uri, None, form, status).await;
+    }
     let title = state
         .site_store
         .thread(site.id, &uri)
