@@ -973,8 +973,79 @@ fn refused(dir: &std::path::Path, args: &[&str], message: &str) {
 }
 
 /// The edit cookie an answer sets for comment `id`, as the widget sends it back.
-/// Posts a comment through the Isso API from `site`'s pages: its id and its edit cookie.
-fn isso_new(server: &Server, site: &str, uri: &str, body: &Value) -> (i64, String) {
+/// Exports `site`'s history from `db` in `format` to a file in `dir`; its path.
+fn export_site(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    site: &str,
+    format: &str,
+) -> std::path::PathBuf {
+    let out = dir.join(format!("{site}.{format}"));
+    succeeds(
+        dir,
+        &[
+            "export",
+            "--format",
+            format,
+            "--site",
+            site,
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    out
+}
+
+/// Imports `file` (`format`, an export of this database) onto `site` and checks it adds nothing:
+/// its `comments` are all "already there".
+fn imports_back(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    site: &str,
+    format: &str,
+    file: &std::path::Path,
+    comments: usize,
+) {
+    let model = model();
+    let report = succeeds(
+        dir,
+        &[
+            "import",
+            "--format",
+            format,
+            "--site",
+            site,
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
+    let expected = format!("comments: imported 0 (none), {comments} already there");
+    assert!(report.contains(&expected), "{format}: {report}");
+}
+
+/// Adds site `name` whose pages are at `origin` through the admin API.
+fn add_site(server: &Server, name: &str, origin: &str) {
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(&format!(r#"{{"name":"{name}","origins":["{origin}"]}}"#)),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+/// Posts a comment through the Isso API from `site`'s pages, taken (published or waiting): the
+/// answer's headers and comment.
+fn isso_post(
+    server: &Server,
+    site: &str,
+    uri: &str,
+    body: &Value,
+) -> (ureq::http::HeaderMap, Value) {
     let (status, headers, text) = call(
         server,
         "POST",
@@ -984,9 +1055,13 @@ fn isso_new(server: &Server, site: &str, uri: &str, body: &Value) -> (i64, Strin
         None,
     );
     assert!(status == 201 || status == 202, "{status} {text}");
-    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    (headers, serde_json::from_str(&text).unwrap())
+}
+
+/// Posts a comment through the Isso API from `site`'s pages: its id and its edit cookie.
+fn isso_new(server: &Server, site: &str, uri: &str, body: &Value) -> (i64, String) {
+    let (headers, comment) = isso_post(server, site, uri, body);
+    let id = comment["id"].as_i64().unwrap();
     (id, edit_cookie(&headers, id))
 }
 
@@ -1112,12 +1187,7 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
     let db = dir.path().join("db.sqlite");
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
     let site = "http://md.test:1313";
-    let (status, body) = server.admin_api(
-        "POST",
-        "/api/v1/admin/sites",
-        Some(&format!(r#"{{"name":"md","origins":["{site}"]}}"#)),
-    );
-    assert_eq!(status, 201, "{body}");
+    add_site(&server, "md", site);
     let typed = "Thanks for the *clear* write-up, the `--release` flag was it.\n\n\
                  - first point\n- second point\n\n\
                  See [docs](https://example.org/docs) <script>alert(1)</script> [bad](javascript:alert(1))";
@@ -1210,19 +1280,8 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
     // A comment that starts with a code block keeps its indentation.
     let code = serde_json::json!({"text": "    cargo build --release\n    ./target/release/app\n\nThat fixed it for me.",
         "author": "Ed", "email": "ed@example.org"});
-    let (status, _, body) = call(
-        &server,
-        "POST",
-        "/isso/new?uri=/a/",
-        site,
-        Some(&code.to_string()),
-        None,
-    );
-    assert!(status == 201 || status == 202, "{status} {body}");
-    let shown = serde_json::from_str::<Value>(&body).unwrap()["text"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, answer) = isso_post(&server, site, "/a/", &code);
+    let shown = answer["text"].as_str().unwrap().to_string();
     assert!(
         shown.contains("<pre><code>cargo build --release\n./target/release/app"),
         "{shown}"
@@ -1245,21 +1304,7 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
     assert_eq!(plain["markdown"], false);
 
     // Isso gets the text as written, which it renders itself.
-    let exported = dir.path().join("isso.db");
-    succeeds(
-        dir.path(),
-        &[
-            "export",
-            "--format",
-            "isso",
-            "--site",
-            "md",
-            "--db",
-            db.to_str().unwrap(),
-            "--out",
-            exported.to_str().unwrap(),
-        ],
-    );
+    let exported = export_site(dir.path(), &db, "md", "isso");
     let text: String = rusqlite::Connection::open(&exported)
         .unwrap()
         .query_row("SELECT text FROM comments", [], |r| r.get(0))
@@ -1269,53 +1314,14 @@ fn markdown_written_in_issos_widget_is_shown_rendered_and_edited_as_typed() {
         "{text}"
     );
     // Imported back, as Isso's database or as WordPress's file, it is the comment already here.
-    let wxr = dir.path().join("md.wxr");
-    let db_arg = db.to_str().unwrap();
-    let model = model();
-    succeeds(
-        dir.path(),
-        &[
-            "export",
-            "--format",
-            "wxr",
-            "--site",
-            "md",
-            "--db",
-            db_arg,
-            "--out",
-            wxr.to_str().unwrap(),
-        ],
-    );
+    let wxr = export_site(dir.path(), &db, "md", "wxr");
     for (format, file) in [("isso", &exported), ("wxr", &wxr)] {
-        let report = succeeds(
-            dir.path(),
-            &[
-                "import",
-                "--format",
-                format,
-                "--site",
-                "md",
-                file.to_str().unwrap(),
-                "--db",
-                db_arg,
-                "--model",
-                model.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            report.contains("comments: imported 0 (none), 2 already there"),
-            "{format}: {report}"
-        );
+        imports_back(dir.path(), &db, "md", format, file, 2);
     }
 
     // Links count as they are rendered: an entity or a backslash in the address still makes an
     // http link, so two of them meet the default "hold at 2 links" rule.
-    let (status, body) = server.admin_api(
-        "POST",
-        "/api/v1/admin/sites",
-        Some(r#"{"name":"links","origins":["http://links.test"]}"#),
-    );
-    assert_eq!(status, 201, "{body}");
+    add_site(&server, "links", "http://links.test");
     let disguised = serde_json::json!({
         "text": "Thanks, this worked well for me. [one](http&#58;//a1.test/) [two](http:\\/\\/a2.test/)",
         "author": "Cy", "email": "cy@example.org", "title": "L"});
@@ -1393,22 +1399,9 @@ fn edit_cookies_reach_a_comment_server_on_another_site_over_https() {
             flags.extend(["--public-url", url]);
         }
         let server = Server::start(&dir.path().join("db.sqlite"), &model(), &flags);
-        let (status, body) = server.admin_api(
-            "POST",
-            "/api/v1/admin/sites",
-            Some(&format!(r#"{{"name":"blog","origins":["{site}"]}}"#)),
-        );
-        assert_eq!(status, 201, "{body}");
+        add_site(&server, "blog", site);
         let body = serde_json::json!({"text": HAM, "author": "Ana", "email": "ana@example.org"});
-        let (status, headers, text) = call(
-            &server,
-            "POST",
-            "/isso/new?uri=/a/",
-            site,
-            Some(&body.to_string()),
-            None,
-        );
-        assert!(status == 201 || status == 202, "{status} {text}");
+        let (headers, _) = isso_post(&server, site, "/a/", &body);
         for name in ["set-cookie", "x-set-cookie"] {
             let cookie = headers[name].to_str().unwrap();
             assert!(cookie.contains(attributes), "{public:?} {name}: {cookie}");
@@ -1424,49 +1417,12 @@ fn a_page_with_and_without_its_slash_round_trips_as_two() {
     let db = dir.path().join("db.sqlite");
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
     let site = "http://slash.test";
-    let (status, body) = server.admin_api(
-        "POST",
-        "/api/v1/admin/sites",
-        Some(&format!(r#"{{"name":"slash","origins":["{site}"]}}"#)),
-    );
-    assert_eq!(status, 201, "{body}");
+    add_site(&server, "slash", site);
     for (uri, author) in [("/x", "Ana"), ("/x/", "Bo")] {
         let body = serde_json::json!({"text": HAM, "author": author,
             "email": format!("{author}@example.org"), "title": "X"});
         isso_new(&server, site, uri, &body);
     }
-    let wxr = dir.path().join("slash.wxr");
-    let db_arg = db.to_str().unwrap();
-    succeeds(
-        dir.path(),
-        &[
-            "export",
-            "--format",
-            "wxr",
-            "--site",
-            "slash",
-            "--db",
-            db_arg,
-            "--out",
-            wxr.to_str().unwrap(),
-        ],
-    );
-    let model = model();
-    let report = succeeds(
-        dir.path(),
-        &[
-            "import",
-            "--site",
-            "slash",
-            wxr.to_str().unwrap(),
-            "--db",
-            db_arg,
-            "--model",
-            model.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        report.contains("comments: imported 0 (none), 2 already there"),
-        "{report}"
-    );
+    let wxr = export_site(dir.path(), &db, "slash", "wxr");
+    imports_back(dir.path(), &db, "slash", "wxr", &wxr, 2);
 }
