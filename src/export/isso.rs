@@ -134,15 +134,19 @@ pub fn write(
                 } else {
                     isso_text(c)
                 },
-                // Isso stores these escaped (`html.escape`) and its widget puts them in the page
-                // as they are: raw, a reader's name would be markup on the blog.
-                (!placeholder).then(|| isso_escape(&c.author, false)),
+                // Isso stores these escaped and its widget puts them in the page as they are:
+                // raw, a reader's name would be markup on the blog. Python's `html.escape`
+                // (`quote=False` for name and address, `True` for the website) escapes exactly
+                // what `encode_text` and `encode_quoted_attribute` do.
+                (!placeholder).then(|| html_escape::encode_text(&c.author).into_owned()),
                 (!placeholder && !c.author_email.is_empty())
-                    .then(|| isso_escape(&c.author_email, false)),
+                    .then(|| html_escape::encode_text(&c.author_email).into_owned()),
                 if placeholder {
                     None
                 } else {
-                    c.author_url.as_deref().map(|url| isso_escape(url, true))
+                    c.author_url
+                        .as_deref()
+                        .map(|url| html_escape::encode_quoted_attribute(url).into_owned())
                 },
                 extra.map_or(0, |e| e.votes.likes as i64),
                 extra.map_or(0, |e| e.votes.dislikes as i64),
@@ -157,23 +161,6 @@ pub fn write(
     drop((insert_thread, insert_comment));
     tx.commit()?;
     Ok(counts)
-}
-
-/// Text as Isso stores a reader's name, address (`quote` false) or website (`quote` true):
-/// Python's `html.escape`.
-fn isso_escape(text: &str, quote: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if quote => out.push_str("&quot;"),
-            '\'' if quote => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Whether comment `id`'s author hears of replies to it: they asked, have not unsubscribed, and
