@@ -151,14 +151,13 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             Some(_) => {}
         }
     }
-    // An embedding site's page imported with its comments closed takes none (an author may
-    // still edit theirs within the edit window).
-    if reader
-        && !s.edit
-        && s.page_title.is_some()
-        && let Some(thread) = state.site_store.thread(s.site, &s.article).await?
-        && !thread.comments_open
-    {
+    // An embedding site's page: looked up once, to refuse a comment on a page imported with its
+    // comments closed (an author may still edit theirs) and to create a new page's thread.
+    let page_thread = match s.page_title {
+        Some(_) => state.site_store.thread(s.site, &s.article).await?,
+        None => None,
+    };
+    if reader && !s.edit && page_thread.as_ref().is_some_and(|t| !t.comments_open) {
         return Err(WebError::Forbidden(THREAD_CLOSED.into()));
     }
     let draft = match CommentDraft::parse(&s.raw, s.strictness()) {
@@ -338,8 +337,9 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         _ => (None, None),
     };
     let status = s.origin.status(classification.verdict);
+    // Created by another request meanwhile, it stays as it is (`create_thread` adds none).
     if let Some(title) = &s.page_title
-        && state.site_store.thread(s.site, &s.article).await?.is_none()
+        && page_thread.is_none()
     {
         state
             .site_store
