@@ -169,6 +169,28 @@ impl Default for SiteSettings {
 }
 
 impl SiteSettings {
+    /// The name and e-mail address this site requires that a reader left empty, each under
+    /// the name the calling form or API gives the field (`keys`: name's, then e-mail's), with
+    /// what to tell them. The embed's API and the site's thread page ask alike.
+    pub fn missing_fields(
+        &self,
+        author: &str,
+        email: &str,
+        keys: [&'static str; 2],
+    ) -> super::FieldErrors {
+        let mut missing = super::FieldErrors::new();
+        if self.require_author && author.trim().is_empty() {
+            missing.insert(keys[0], "Please give your name.".into());
+        }
+        if self.require_email && email.trim().is_empty() {
+            missing.insert(
+                keys[1],
+                "Please give your e-mail address (it is never shown).".into(),
+            );
+        }
+        missing
+    }
+
     /// Settings as stored; a row this build cannot read gets the defaults.
     pub fn from_json(text: &str) -> SiteSettings {
         serde_json::from_str(text).unwrap_or_default()

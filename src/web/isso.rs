@@ -425,16 +425,9 @@ async fn new(
         url: text(body.website),
         content: body.text.unwrap_or_default(),
     };
-    let mut missing = super::error::FieldErrors::new();
-    if site.settings.require_author && raw.author.is_empty() {
-        missing.insert("author", "Please give your name.".into());
-    }
-    if site.settings.require_email && raw.email.is_empty() {
-        missing.insert(
-            "email",
-            "Please give your e-mail address (it is never shown).".into(),
-        );
-    }
+    let missing = site
+        .settings
+        .missing_fields(&raw.author, &raw.email, ["author", "email"]);
     if !missing.is_empty() {
         return Err(WebError::Validation(missing));
     }
@@ -861,6 +854,14 @@ struct LatestQuery {
     limit: Option<String>,
 }
 
+/// Keeps the `limit` newest comments by date, as Isso's `latest` (imports store old comments
+/// under new ids), oldest of them first.
+fn newest_by_date(comments: &mut Vec<StoredComment>, limit: usize) {
+    comments.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    comments.truncate(limit);
+    comments.reverse();
+}
+
 /// `GET /isso/latest?limit=N`: the site's latest published comments by date (among its 100
 /// newest stored), oldest first, each with its thread's `uri`.
 async fn latest(
@@ -880,10 +881,7 @@ async fn latest(
         .by_status(Status::Published, Some(site.id), None, LATEST_LIMIT)
         .await?;
     comments.retain(|c| !crate::storage::is_key_namespace(&c.article));
-    // Newest by date, as Isso's: imports store old comments under new ids.
-    comments.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    comments.truncate((limit as u64).min(LATEST_LIMIT) as usize);
-    comments.reverse();
+    newest_by_date(&mut comments, (limit as u64).min(LATEST_LIMIT) as usize);
     let extras = extras_of(&state, &comments).await?;
     let shown: Vec<Value> = comments
         .iter()
@@ -988,6 +986,23 @@ mod tests {
             parent_id: parent,
             ..preview_comment()
         }
+    }
+
+    /// An import's old comments under new ids are not the latest.
+    #[test]
+    fn latest_is_newest_by_date() {
+        let dated = |id, at: &str| StoredComment {
+            created_at: at.into(),
+            ..comment(id, None)
+        };
+        let mut comments = vec![
+            dated(9, "2018-05-01T10:00:00Z"),
+            dated(8, "2019-01-01T10:00:00Z"),
+            dated(2, "2026-12-01T10:00:00Z"),
+            dated(1, "2026-11-30T10:00:00Z"),
+        ];
+        newest_by_date(&mut comments, 2);
+        assert_eq!(comments.iter().map(|c| c.id).collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]

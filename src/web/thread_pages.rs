@@ -135,16 +135,11 @@ pub async fn post(
     let (kept, mut submission) = reader_form(&state, &uri, peer, &headers, body)?;
     // The same fields as the site's embed asks for (its settings), not the built-in pages'.
     submission.anonymous_allowed = true;
-    let mut missing = super::error::FieldErrors::new();
-    if site.settings.require_author && submission.raw.author.trim().is_empty() {
-        missing.insert("comment_author", "Please give your name.".into());
-    }
-    if site.settings.require_email && submission.raw.email.trim().is_empty() {
-        missing.insert(
-            "comment_author_email",
-            "Please give your e-mail address (it is never shown).".into(),
-        );
-    }
+    let missing = site.settings.missing_fields(
+        &submission.raw.author,
+        &submission.raw.email,
+        ["comment_author", "comment_author_email"],
+    );
     if !missing.is_empty() {
         let (form, status) = fix_fields_form(kept, missing);
         return render(&state, &site, &uri, None, form, status).await;
