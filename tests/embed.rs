@@ -187,6 +187,42 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
     };
     wait_text(&client, &expected, true).await;
     wait_text(&client, "0 comments", true).await;
+
+    // The owner closes the page from the CLI while the server runs: its comments stay shown, the
+    // embed has no form and no Reply buttons; opened again, the form is back.
+    let db = dir.path().join("db.sqlite");
+    let sites = |verb: &str| {
+        let out = common::run(
+            &[
+                "sites",
+                verb,
+                "default",
+                "/posts/build-caches/",
+                "--db",
+                db.to_str().unwrap(),
+            ],
+            None,
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sites("close");
+    client.goto(&page).await.unwrap();
+    wait_text(&client, "Comments are closed on this page.", true).await;
+    wait_text(&client, HAM, true).await;
+    let offered = client
+        .find_all(Locator::Css(".replyguard form, .replyguard .rg-reply"))
+        .await
+        .unwrap();
+    assert!(offered.is_empty(), "a closed page offers a form or Reply");
+    sites("open");
+    client.goto(&page).await.unwrap();
+    wait_for(&client, "//section[@class='replyguard']/form").await;
+    wait_for(&client, "//button[@class='rg-reply']").await;
     client.close().await.unwrap();
 }
 

@@ -281,6 +281,86 @@ fn the_thread_page_works_without_javascript() {
     assert_eq!(mine["article"], "/posts/caches/");
     assert_ne!(mine["site_id"], 1);
 
+    // Closed by the owner (`sites close`): the comments stay, with no form and no Reply link;
+    // the Isso API says so and refuses a new comment.
+    let fetch = || -> Value {
+        agent()
+            .get(&server.url("/isso/?uri=/posts/caches/"))
+            .header("Origin", "https://blog.example")
+            .call()
+            .unwrap()
+            .into_body()
+            .read_json()
+            .unwrap()
+    };
+    assert!(
+        fetch().get("closed").is_none(),
+        "an open page's answer is Isso's"
+    );
+    assert!(html.contains("replytocom="), "{html}");
+    let cli = |args: &[&str]| run(args, None, dir.path());
+    let db_arg = db.to_str().unwrap();
+    ok(
+        &["sites", "close", "blog", "/posts/caches/", "--db", db_arg],
+        dir.path(),
+    );
+    let html = agent()
+        .get(&page)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(html.contains("Comments are closed on this page."), "{html}");
+    assert!(html.contains(HAM), "{html}");
+    assert!(
+        !html.contains("<form") && !html.contains("replytocom="),
+        "{html}"
+    );
+    assert_eq!(fetch()["closed"], true);
+    let refused = agent()
+        .post(&server.url("/isso/new?uri=/posts/caches/"))
+        .header("Origin", "https://blog.example")
+        .header("Content-Type", "application/json")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(r#"{"text":"Does this still work with the new runners?","author":"Bo"}"#)
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    // Mistakes are named, and change nothing.
+    let out = cli(&["sites", "close", "nowhere", "/a/", "--db", db_arg]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no site `nowhere`"));
+    let out = cli(&[
+        "sites",
+        "open",
+        "blog",
+        "/posts/caches/",
+        "nopath",
+        "--db",
+        db_arg,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be a path"));
+    assert_eq!(fetch()["closed"], true);
+    ok(
+        &["sites", "open", "blog", "/posts/caches/", "--db", db_arg],
+        dir.path(),
+    );
+    assert!(fetch().get("closed").is_none());
+    let html = agent()
+        .get(&page)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        html.contains("<form") && html.contains("replytocom="),
+        "{html}"
+    );
+
     // An unknown site or a thread that is not a path: clear errors.
     assert_eq!(
         agent()

@@ -33,6 +33,20 @@ pub enum SitesCommand {
     },
     /// List the sites with their origins, as JSON lines.
     List,
+    /// Close pages of a site to new comments (readers see "Comments are closed on this page.";
+    /// what is there stays shown), as WordPress's per-post switch does.
+    Close {
+        name: String,
+        /// A page's path, as the embed names it (e.g. `/2019/04/old-post/`); repeatable.
+        #[arg(required = true, value_name = "URI")]
+        uris: Vec<String>,
+    },
+    /// Open closed pages of a site to new comments again.
+    Open {
+        name: String,
+        #[arg(required = true, value_name = "URI")]
+        uris: Vec<String>,
+    },
     /// Remove a site (its comments stay), or with --origin only that origin.
     Remove {
         name: String,
@@ -101,6 +115,8 @@ pub fn run(args: SitesArgs) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&site)?);
             }
         }
+        SitesCommand::Close { name, uris } => set_open(&rt, &*store, &name, &uris, false)?,
+        SitesCommand::Open { name, uris } => set_open(&rt, &*store, &name, &uris, true)?,
         SitesCommand::Remove { name, origin } => {
             let origins = match origin {
                 Some(o) => vec![SiteOrigin::parse(&o).map_err(anyhow::Error::msg)?],
@@ -114,6 +130,35 @@ pub fn run(args: SitesArgs) -> anyhow::Result<()> {
                 None => eprintln!("removed site `{name}`; its comments stay"),
             }
         }
+    }
+    Ok(())
+}
+
+/// Opens or closes pages `uris` of site `name` to new comments; each thread is printed after.
+fn set_open(
+    rt: &tokio::runtime::Runtime,
+    store: &dyn crate::storage::Store,
+    name: &str,
+    uris: &[String],
+    open: bool,
+) -> anyhow::Result<()> {
+    let site = rt
+        .block_on(store.sites())?
+        .into_iter()
+        .find(|s| s.name == name)
+        .with_context(|| format!("no site `{name}` (see `replyguard sites list`)"))?;
+    // Every address is checked before any page changes.
+    let uris = uris
+        .iter()
+        .map(|raw| crate::domain::site::thread_uri(raw).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for uri in uris {
+        // A page with no comments yet gets its thread now, titled by its path until a comment
+        // names it.
+        let thread = rt.block_on(store.set_comments_open(site.id, &uri, &uri, open))?;
+        let state = if open { "open" } else { "closed" };
+        eprintln!("comments {state} on `{name}` {uri}");
+        println!("{}", serde_json::to_string(&thread)?);
     }
     Ok(())
 }

@@ -253,8 +253,8 @@ pub struct Thread {
     pub uri: String,
     pub title: String,
     pub created_at: String,
-    /// New comments are taken (a post whose comments the old site had closed is imported
-    /// closed).
+    /// New comments are taken: a post whose comments the old site had closed is imported
+    /// closed, and `replyguard sites close` closes a page.
     pub comments_open: bool,
 }
 

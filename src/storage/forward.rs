@@ -91,6 +91,7 @@ macro_rules! storage_port {
             atomic remove_site(name: &str, origins: &[SiteOrigin]) -> bool = sites::remove_site;
             plain thread(site: i64, uri: &str) -> Option<Thread> = sites::thread;
             locked create_thread(site: i64, uri: &str, title: &str) -> Thread = sites::create_thread;
+            locked+shown set_comments_open(site: i64, uri: &str, title: &str, open: bool) -> Thread = sites::set_comments_open;
             plain threads(site: i64, limit: u64) -> Vec<Thread> = sites::threads;
             locked vote(id: i64, voter: &str, up: bool) -> Votes = threads::vote;
             plain thread_extras(site: i64, uri: &str) -> Vec<CommentExtras> = threads::thread_extras;

@@ -789,6 +789,15 @@ pub trait SiteStore: Send + Sync + 'static {
         uri: &str,
         title: &str,
     ) -> Result<crate::domain::Thread, StorageError>;
+    /// Opens or closes a thread to readers' new comments (its authors may still edit theirs),
+    /// creating it with `title` if it is new; the thread after.
+    async fn set_comments_open(
+        &self,
+        site: i64,
+        uri: &str,
+        title: &str,
+        open: bool,
+    ) -> Result<crate::domain::Thread, StorageError>;
     /// A site's threads, newest first, at most `limit`.
     async fn threads(
         &self,

@@ -325,14 +325,24 @@ async fn fetch(
             c.replies = Some(Vec::new());
         }
     }
-    Ok(Json(json!({
+    let mut answer = json!({
         "id": root,
         "total_replies": total,
         "hidden_replies": hidden,
         "replies": level,
         "config": public_config(&state, &site),
-    }))
-    .into_response())
+    });
+    // Not Isso's: a page imported with its comments closed says so, so that replyguard's embed
+    // shows the notice instead of a form (and no Reply buttons). Isso's widget ignores it.
+    let closed = state
+        .site_store
+        .thread(site.id, &uri)
+        .await?
+        .is_some_and(|t| !t.comments_open);
+    if closed {
+        answer["closed"] = json!(true);
+    }
+    Ok(Json(answer).into_response())
 }
 
 /// Who answers whom in a thread's published comments.

@@ -151,7 +151,7 @@ pub fn article_page(
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
                 p.feed { a href={ "/articles/" (article.slug) "/feed" } type="application/atom+xml" { "Follow these comments (Atom feed)" } }
                 (page_links(&article.slug, paging))
-                (thread(&threaded, None, pending.map(|p| p.id), &format!("/articles/{}?cpage={}", article.slug, paging.page), 0))
+                (thread(&threaded, None, pending.map(|p| p.id), article.comments_open.then(|| format!("/articles/{}?cpage={}", article.slug, paging.page)).as_deref(), 0))
                 (page_links(&article.slug, paging))
             }
             @if article.comments_open {
@@ -285,7 +285,7 @@ pub fn thread_page(
             }
             section.comments id="comments" {
                 h2 { (count) @if count == 1 { " Comment" } @else { " Comments" } }
-                (thread(&threaded, None, pending.map(|p| p.id), page, 0))
+                (thread(&threaded, None, pending.map(|p| p.id), form.is_some().then_some(page), 0))
             }
             @if let Some(form) = form {
                 (reply_form(page, page, form))
@@ -316,12 +316,13 @@ fn page_links(slug: &str, paging: Paging) -> Markup {
 }
 
 /// Comments answering `parent`, nested; `reply_base` is the page's address with a query, to
-/// which `&replytocom=ID#respond` is added for each Reply link.
+/// which `&replytocom=ID#respond` is added for each Reply link (none when the page's comments
+/// are closed: a reply would be refused).
 fn thread(
     threaded: &Threaded<'_>,
     parent: Option<i64>,
     pending: Option<i64>,
-    reply_base: &str,
+    reply_base: Option<&str>,
     depth: usize,
 ) -> Markup {
     let Some(list) = threaded.children.get(&parent) else {
@@ -347,7 +348,7 @@ fn thread(
                         p.pending { "Your comment is awaiting moderation." }
                     }
                     (comment_body(c))
-                    @if Some(c.id) != pending && depth < 8 {
+                    @if let Some(reply_base) = reply_base.filter(|_| Some(c.id) != pending && depth < 8) {
                         a.reply href={ (reply_base) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
                     (thread(threaded, Some(c.id), pending, reply_base, depth + 1))

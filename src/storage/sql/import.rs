@@ -53,7 +53,6 @@ const SAME_COMMENT: &str = "SELECT id FROM comments WHERE site_id = $1 AND artic
 // databases both have an `isso:1`.
 const REMOTE_ID: &str = "SELECT id FROM comments WHERE remote_id = $1 AND site_id = $2";
 // The old site's say, at each import: a later export may have reopened (or closed) the post.
-const THREAD_OPEN: &str = "UPDATE threads SET comments_open = $1 WHERE site_id = $2 AND uri = $3";
 const PAGE_ALIAS: &str = "INSERT INTO article_aliases (remote_id, slug) VALUES ($1, $2) \
     ON CONFLICT (remote_id) DO NOTHING";
 const PAGE_ADOPTS: &str = "UPDATE comments SET article = $1 WHERE site_id = $2 AND article = \
@@ -298,9 +297,7 @@ pub async fn import_page<E: Exec>(
     title: &str,
     comments_open: bool,
 ) -> Result<u64, StorageError> {
-    super::sites::create_thread(e, site, uri, title).await?;
-    e.execute(THREAD_OPEN, &[&comments_open, &site, &uri])
-        .await?;
+    super::sites::set_comments_open(e, site, uri, title, comments_open).await?;
     let alias = page_alias_of(site, uri);
     e.execute(PAGE_ALIAS, &[&remote_id, &alias]).await?;
     let moved = e.execute(PAGE_ADOPTS, &[&uri, &site, &remote_id]).await?;
@@ -521,7 +518,6 @@ pub const STATEMENTS: &[&str] = &[
     EXPORT_COMMENTS,
     SAME_COMMENT,
     REMOTE_ID,
-    THREAD_OPEN,
     PAGE_ALIAS,
     PAGE_ADOPTS,
     PLACEHOLDER_GONE,

@@ -25,6 +25,7 @@ const THREAD: &str = "SELECT id, site_id, uri, title, created_at, comments_open 
     WHERE site_id = $1 AND uri = $2";
 const INSERT_THREAD: &str = "INSERT INTO threads (site_id, uri, title, created_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (site_id, uri) DO NOTHING";
+const THREAD_OPEN: &str = "UPDATE threads SET comments_open = $1 WHERE site_id = $2 AND uri = $3";
 const THREADS: &str = "SELECT id, site_id, uri, title, created_at, comments_open FROM threads \
     WHERE site_id = $1 ORDER BY id DESC LIMIT $2";
 
@@ -171,6 +172,22 @@ pub async fn create_thread<E: Exec>(
         .ok_or_else(|| StorageError::Task("the new thread is not found".into()))
 }
 
+/// Opens or closes a thread to new comments, creating it with `title` if it is new (an existing
+/// thread keeps its title); in a transaction.
+pub async fn set_comments_open<E: Exec>(
+    e: &E,
+    site: i64,
+    uri: &str,
+    title: &str,
+    open: bool,
+) -> Result<Thread, StorageError> {
+    create_thread(e, site, uri, title).await?;
+    e.execute(THREAD_OPEN, &[&open, &site, &uri]).await?;
+    thread(e, site, uri)
+        .await?
+        .ok_or_else(|| StorageError::Task("the thread is not found".into()))
+}
+
 /// A site's threads, newest first.
 pub async fn threads<E: Exec>(e: &E, site: i64, limit: u64) -> Result<Vec<Thread>, StorageError> {
     let limit = limit.min(i64::MAX as u64) as i64;
@@ -191,5 +208,6 @@ pub const STATEMENTS: &[&str] = &[
     BUMP,
     THREAD,
     INSERT_THREAD,
+    THREAD_OPEN,
     THREADS,
 ];

@@ -131,6 +131,8 @@
 
   var config = {};
   var total = 0;
+  // The page's comments were closed on the old site (imported so): no form, no Reply buttons.
+  var closed = false;
 
   function when(seconds) {
     var date = new Date(seconds * 1000);
@@ -163,7 +165,7 @@
     // Sanitized by the server: rendered Markdown, escaped plain text, or cleaned imported HTML.
     text.innerHTML = c.text;
     li.appendChild(text);
-    if (!pending && c.mode !== 4) {
+    if (!pending && !closed && c.mode !== 4) {
       var reply = el("button", "rg-reply", "Reply");
       reply.type = "button";
       reply.setAttribute("aria-label", "Reply to " + author);
@@ -392,6 +394,7 @@
       return;
     }
     total = r.data.total_replies || 0;
+    closed = r.data.closed === true;
     setHeading();
     var shown = {};
     (r.data.replies || []).forEach(function (c) {
@@ -407,7 +410,11 @@
       (target || list).appendChild(renderComment(c, true));
     });
     root.appendChild(list);
-    home();
+    if (closed) {
+      root.appendChild(el("p", "rg-closed", "Comments are closed on this page."));
+    } else {
+      home();
+    }
   }, function () {
     // A refused origin looks like this too: the browser hides a 403 without CORS headers.
     heading.textContent = "Comments are unavailable";
