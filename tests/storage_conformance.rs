@@ -977,6 +977,37 @@ async fn sites_threads_and_votes(store: &dyn Store) {
     let again = store.create_thread(blog.id, "/p/", "Second").await.unwrap();
     assert_eq!((thread.id, again.title.as_str()), (again.id, "First"));
     assert!(store.thread(1, "/p/").await.unwrap().is_none());
+    // Closed and opened again by the owner; a page with no thread yet gets one, closed.
+    let closed = store
+        .set_comments_open(blog.id, "/p/", "/p/", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (closed.id, closed.title.as_str(), closed.comments_open),
+        (thread.id, "First", false)
+    );
+    assert!(thread.comments_open);
+    let opened = store
+        .set_comments_open(blog.id, "/p/", "/p/", true)
+        .await
+        .unwrap();
+    assert!(
+        opened.comments_open
+            && store
+                .thread(blog.id, "/p/")
+                .await
+                .unwrap()
+                .is_some_and(|t| t.comments_open)
+    );
+    let fresh = store
+        .set_comments_open(blog.id, "/new/", "/new/", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (fresh.title.as_str(), fresh.comments_open),
+        ("/new/", false)
+    );
+    assert!(store.thread(1, "/new/").await.unwrap().is_none());
 
     // The same page path on two sites is two threads.
     let mut on_blog = comment("/p/", Status::Published, "on the blog");
