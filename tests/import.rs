@@ -335,6 +335,15 @@ fn files_that_are_not_exports_are_refused_with_a_reason() {
     let (code, _, err) = import(&db, &[dir.path().join("missing.xml")], &[]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("missing.xml"), "{err}");
+    // Onto a site of a database that is not there (a mistyped --db): said, nothing created.
+    let typo = dir.path().join("sitee.db");
+    let (code, _, err) = import(&typo, &[fixture("disqus.xml")], &["--site", "blog"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("no site `blog`") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!typo.exists(), "the import created a database");
 }
 
 #[test]

@@ -104,6 +104,20 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         Some(dir) => storage::Database::Sqlite(dir.path().join("dry-run.db")),
         None => args.db.clone(),
     };
+    // A new database holds only the default site: importing onto another one into a file that
+    // is not there (a mistyped --db, or the site not added yet) is said before anything is made.
+    if let storage::Database::Sqlite(path) = &db
+        && args.site != crate::domain::DEFAULT_SITE_NAME
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "there is no site `{}`: the database {} does not exist (check --db, or add the site \
+             first with `replyguard sites add {} --origin URL`)",
+            args.site,
+            path.display(),
+            args.site
+        );
+    }
     let store = rt.block_on(storage::open(&db))?;
     let site = super::site_named(&*store, &rt, &args.site)?;
     let mut importer = Importer::new(
