@@ -944,6 +944,16 @@ fn a_blogs_posts_become_its_sites_threads() {
         assert_eq!(answer.status().as_u16(), 403);
         let open = server.get_text("/sites/blog/thread?uri=/2019/04/12/sourdough-at-altitude/");
         assert!(open.contains("<form"), "{open}");
+        // A link in an old comment to another post of the blog (relative, as WordPress wrote
+        // it) leads to that post from the thread page here and from the thread's feed, not to
+        // this server; the embed shows it on the blog's own page, where it resolves.
+        let moved = r#"href="https://fieldnotes.example.org/2019/03/02/hydration-notes/""#;
+        assert!(open.contains(moved), "{open}");
+        let feed = server.get_text("/isso/feed?uri=/2019/04/12/sourdough-at-altitude/&site=blog");
+        assert!(
+            feed.contains("https://fieldnotes.example.org/2019/03/02/hydration-notes/"),
+            "{feed}"
+        );
     }
     // Every comment of the altitude post — the WXR's, the dump's (named first) and Disqus's
     // (http, no trailing slash) — is in its one thread.

@@ -36,6 +36,36 @@ pub fn formatted_comment(text: &str, format: TextFormat) -> Option<String> {
     }
 }
 
+/// [`formatted_comment`] shown away from the page it belongs to (a site's thread page on this
+/// server, a feed): imported HTML's relative links — to a post of the old site
+/// (`/2019/04/post/`), an upload, an anchor of the page (`#comment-102`, which names the old
+/// site's comment, not this server's) — are resolved against `page`, that page's address, where
+/// they led. Markdown has no relative links and plain text no links.
+pub fn formatted_comment_from(text: &str, format: TextFormat, page: &url::Url) -> Option<String> {
+    match format {
+        TextFormat::Html => {
+            let mut builder = comment_builder();
+            builder.url_relative(ammonia::UrlRelative::Custom(Box::new(ResolvedAgainst(
+                page.clone(),
+            ))));
+            Some(builder.clean(&with_paragraphs(text)).to_string())
+        }
+        _ => formatted_comment(text, format),
+    }
+}
+
+/// Relative links resolved against a page's address.
+struct ResolvedAgainst(url::Url);
+
+impl ammonia::UrlRelativeEvaluate<'static> for ResolvedAgainst {
+    fn evaluate<'url>(&self, link: &'url str) -> Option<std::borrow::Cow<'url, str>> {
+        let resolved = self.0.join(link).ok()?;
+        // Only where an absolute link could lead.
+        matches!(resolved.scheme(), "http" | "https")
+            .then(|| std::borrow::Cow::Owned(resolved.into()))
+    }
+}
+
 /// Imported HTML as WordPress shows it: WordPress stores a comment's paragraphs as blank lines
 /// and its line breaks as newlines, adding `<p>` and `<br>` when it shows it (`wpautop`); a text
 /// without block tags gets them here, so the Isso widget and the embed, which have no
@@ -321,6 +351,34 @@ fn address_as_seen(address: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shown away from its page, an imported comment's relative links lead where they did on it;
+    /// absolute links, Markdown and plain text are as shown anywhere.
+    #[test]
+    fn relative_links_resolve_against_the_comments_page() {
+        let page = url::Url::parse("https://blog.example/notes/ski-wax/").unwrap();
+        let html = r##"See <a href="/2019/04/post/">this</a>, <a href="#comment-102">Ana</a>, <a href="../older/">that</a>, <a href="https://other.example/">there</a> and <a href="javascript:alert(1)">x</a>."##;
+        let shown = formatted_comment_from(html, TextFormat::Html, &page).unwrap();
+        for expected in [
+            r#"href="https://blog.example/2019/04/post/""#,
+            r##"href="https://blog.example/notes/ski-wax/#comment-102""##,
+            r#"href="https://blog.example/notes/older/""#,
+            r#"href="https://other.example/""#,
+        ] {
+            assert!(shown.contains(expected), "{expected}: {shown}");
+        }
+        assert!(!shown.contains("javascript"), "{shown}");
+        assert!(shown.contains(r#"rel="nofollow ugc noopener""#), "{shown}");
+        // On its own page the links stay as written.
+        let here = formatted_comment(html, TextFormat::Html).unwrap();
+        assert!(here.contains(r#"href="/2019/04/post/""#), "{here}");
+        let markdown = "[a](https://a.example/) and [b](/b/)";
+        assert_eq!(
+            formatted_comment_from(markdown, TextFormat::Markdown, &page),
+            formatted_comment(markdown, TextFormat::Markdown)
+        );
+        assert_eq!(formatted_comment_from("a", TextFormat::Plain, &page), None);
+    }
 
     #[test]
     fn markdown_renders_as_isso_shows_it() {

@@ -120,7 +120,14 @@ fn entry(base: &str, article_title: &str, c: &StoredComment) -> Entry {
 pub(super) fn comment_entry(permalink: String, page_title: &str, c: &StoredComment) -> Entry {
     let updated = FixedDateTime::parse_from_rfc3339(&c.created_at)
         .unwrap_or_else(|_| FixedDateTime::default());
-    let formatted = crate::domain::comment_text::formatted_comment(&c.content, c.format());
+    // Feed readers resolve nothing: imported comments' relative links lead where they did on
+    // the comment's page.
+    let formatted = match url::Url::parse(&permalink) {
+        Ok(page) => {
+            crate::domain::comment_text::formatted_comment_from(&c.content, c.format(), &page)
+        }
+        Err(_) => crate::domain::comment_text::formatted_comment(&c.content, c.format()),
+    };
     let html = formatted.is_some();
     let text = formatted.unwrap_or_else(|| c.content.clone());
     Entry {

@@ -168,6 +168,9 @@ pub fn article_page(
 struct Threaded<'a> {
     children: HashMap<Option<i64>, Vec<&'a StoredComment>>,
     anchors: Anchors,
+    /// The address of the page the comments belong to, when they are shown elsewhere (a site's
+    /// thread page here): imported comments' relative links resolve against it.
+    links_from: Option<url::Url>,
 }
 
 /// The `id`s a page gives its comments: `comment-N` of their own id and, for an imported one,
@@ -254,6 +257,7 @@ fn replies_by_parent<'a>(
     Threaded {
         children,
         anchors: Anchors::of(&all, old_links),
+        links_from: None,
     }
 }
 
@@ -270,7 +274,8 @@ pub fn thread_page(
     form: Option<&FormState>,
     (site, home): (&Identity, Home<'_>),
 ) -> Markup {
-    let threaded = replies_by_parent(comments, pending, false);
+    let mut threaded = replies_by_parent(comments, pending, false);
+    threaded.links_from = origin_page.and_then(|page| url::Url::parse(page).ok());
     let count = comments.len();
     layout_at(
         title,
@@ -347,7 +352,7 @@ fn thread(
                     @if Some(c.id) == pending {
                         p.pending { "Your comment is awaiting moderation." }
                     }
-                    (comment_body(c))
+                    (comment_body_from(c, threaded.links_from.as_ref()))
                     @if let Some(reply_base) = reply_base.filter(|_| Some(c.id) != pending && depth < 8) {
                         a.reply href={ (reply_base) "&replytocom=" (c.id) "#respond" } data-comment=(c.id) data-author=(c.author) { "Reply" }
                     }
@@ -444,8 +449,20 @@ pub fn message_page(title: &str, message: &str, site: &Identity) -> Markup {
 /// imported from WordPress, Disqus or Isso is sanitized HTML, cleaned again here; Markdown
 /// (written in Isso's widget) is rendered and sanitized.
 pub fn comment_body(c: &StoredComment) -> Markup {
+    comment_body_from(c, None)
+}
+
+/// [`comment_body`] on a page other than the comment's own, at `page` when known: imported
+/// HTML's relative links lead where they did on that page
+/// ([`formatted_comment_from`](crate::domain::comment_text::formatted_comment_from)).
+fn comment_body_from(c: &StoredComment, page: Option<&url::Url>) -> Markup {
+    use crate::domain::comment_text::{formatted_comment, formatted_comment_from};
+    let formatted = match page {
+        Some(page) => formatted_comment_from(&c.content, c.format(), page),
+        None => formatted_comment(&c.content, c.format()),
+    };
     html! {
-        @if let Some(formatted) = crate::domain::comment_text::formatted_comment(&c.content, c.format()) {
+        @if let Some(formatted) = formatted {
             div.comment-html { (PreEscaped(formatted)) }
         } @else {
             @for para in c.content.split("\n\n").filter(|p| !p.trim().is_empty()) {
