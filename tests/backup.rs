@@ -198,6 +198,79 @@ fn refused_start(db: &Path) -> String {
     }
 }
 
+/// A slip of `--out` never destroys data: the live database, a directory or any other file is
+/// refused (nothing written, nothing left behind); a backup replaces an earlier backup. A restore
+/// run as root leaves the file to its owner (the service's user), as private as it was.
+#[test]
+fn a_backup_refuses_to_overwrite_and_a_restore_keeps_the_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let server = Server::start(&db, &model(), &[]);
+    assert!(post(&server.base, 1).is_some());
+    let cli = |args: &[&str]| {
+        let out = common::run(args, None, dir.path());
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let db_arg = db.to_str().unwrap();
+    let (ok, err) = cli(&["backup", "--db", db_arg, "--out", db_arg]);
+    assert!(
+        !ok && err.contains("is the database being backed up"),
+        "{err}"
+    );
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "my notes").unwrap();
+    let (ok, err) = cli(&["backup", "--db", db_arg, "--out", notes.to_str().unwrap()]);
+    assert!(!ok && err.contains("not an earlier backup"), "{err}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
+    let (ok, err) = cli(&[
+        "backup",
+        "--db",
+        db_arg,
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("is a directory"), "{err}");
+    // The server kept serving on an intact database; a backup, taken twice onto itself, is private.
+    assert!(post(&server.base, 2).is_some());
+    let out = dir.path().join("backup.db");
+    for _ in 0..2 {
+        let (ok, err) = cli(&["backup", "--db", db_arg, "--out", out.to_str().unwrap()]);
+        assert!(ok, "{err}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
+    drop(server);
+    assert_eq!(ids_in(&db).len(), 2);
+
+    // Restored by root over a file the service's user owns: still that user's, mode kept.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let is_root = std::fs::metadata(&db).unwrap().uid() == 0
+        && std::os::unix::fs::chown(&db, Some(61234), Some(61234)).is_ok();
+    let (ok, err) = cli(&[
+        "restore",
+        "--from",
+        out.to_str().unwrap(),
+        "--db",
+        db_arg,
+        "--force",
+    ]);
+    assert!(ok, "{err}");
+    let restored = std::fs::metadata(&db).unwrap();
+    assert_eq!(restored.mode() & 0o777, 0o640);
+    if is_root {
+        assert_eq!((restored.uid(), restored.gid()), (61234, 61234));
+    }
+}
+
 #[test]
 fn a_wrong_database_file_is_refused_not_replaced() {
     let dir = tempfile::tempdir().unwrap();

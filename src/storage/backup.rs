@@ -150,34 +150,100 @@ pub fn inspect_sqlite(path: &Path) -> Result<BackupSummary, StorageError> {
     })
 }
 
+/// Where a backup may be written: a file name (not a directory), not the database itself or one
+/// of its companion files, and not a file that is something else — a backup only replaces an
+/// earlier backup (`is_backup` tells one), so a slip of the argument never destroys data.
+fn check_backup_target(
+    db: Option<&Path>,
+    out: &Path,
+    is_backup: impl Fn(&Path) -> bool,
+) -> Result<(), StorageError> {
+    if out.is_dir() {
+        return Err(failed(
+            out,
+            "is a directory: give the backup a file name in it (e.g. DIR/replyguard-2026-12-07.db)",
+        ));
+    }
+    if let Some(db) = db {
+        let companions = ["", "-wal", "-shm", "-journal"].map(|suffix| sibling(db, suffix));
+        if companions.iter().any(|file| same_file(file, out)) {
+            return Err(failed(
+                out,
+                "is the database being backed up (or one of its files): write the backup \
+                 elsewhere",
+            ));
+        }
+    }
+    if out.exists() && (in_use(out) || !is_backup(out)) {
+        return Err(failed(
+            out,
+            "already exists and is not an earlier backup (a backup only replaces one): \
+             choose another file name, or remove it first if it is not needed",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name one file (by device and inode; `false` if either is missing).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// A backup holds every commenter's e-mail and IP address: readable by its owner only.
+fn owner_only(path: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| failed(path, format!("cannot be made private: {e}")))
+}
+
+/// Runs `write` to produce the temporary file `tmp`, then `check`s it and moves it to `out`;
+/// on any failure the temporary file is removed, so nothing half-written stays behind.
+fn write_then_rename<T>(
+    tmp: &Path,
+    out: &Path,
+    write: impl FnOnce() -> Result<(), StorageError>,
+    check: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let _ = std::fs::remove_file(tmp);
+    let done = write()
+        .and_then(|()| owner_only(tmp))
+        .and_then(|()| check())
+        .and_then(|value| sync_and_rename(tmp, out).map(|()| value));
+    if done.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    done
+}
+
 /// Writes a consistent snapshot of the live database at `db` to `out`, while servers keep
-/// writing to it: `VACUUM INTO` a temporary file beside `out`, checked, then renamed over it.
+/// writing to it: `VACUUM INTO` a temporary file beside `out`, checked, then renamed over it
+/// (readable by its owner only). `out` may be an earlier backup, nothing else.
 pub fn backup_sqlite(db: &Path, out: &Path) -> Result<BackupSummary, StorageError> {
     if !db.exists() {
         return Err(failed(db, "does not exist"));
     }
     check_sqlite_file(db)?;
+    // An earlier backup is a replyguard database (checked by its header and tables, not read
+    // through).
+    check_backup_target(Some(db), out, |file| check_sqlite_file(file).is_ok())?;
     let tmp = sibling(out, ".partial");
-    let _ = std::fs::remove_file(&tmp);
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| failed(db, format!("cannot be read: {e}")))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(|e| failed(db, e.to_string()))?;
     let tmp_text = tmp
         .to_str()
         .ok_or_else(|| failed(out, "the backup path is not valid UTF-8"))?;
-    conn.execute("VACUUM INTO ?1", [tmp_text])
-        .map_err(|e| failed(out, format!("cannot be written: {e}")))?;
-    drop(conn);
-    let summary = match inspect_sqlite(&tmp) {
-        Ok(summary) => summary,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
+    let write = || {
+        let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| failed(db, format!("cannot be read: {e}")))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| failed(db, e.to_string()))?;
+        conn.execute("VACUUM INTO ?1", [tmp_text])
+            .map_err(|e| failed(out, format!("cannot be written: {e}")))?;
+        Ok(())
     };
-    sync_and_rename(&tmp, out)?;
-    Ok(summary)
+    write_then_rename(&tmp, out, write, || inspect_sqlite(&tmp))
 }
 
 /// Replaces the database at `db` with the backup `from`. The backup is checked first; a database
@@ -212,6 +278,10 @@ pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSumma
     }
     let tmp = sibling(db, ".restoring");
     std::fs::copy(from, &tmp).map_err(|e| failed(db, format!("cannot be written: {e}")))?;
+    if let Err(e) = take_place_of(&tmp, db) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     // The old file's log belongs to the old file: applied to the restored one it would corrupt it.
     for leftover in ["-wal", "-shm"] {
         let path = sibling(db, leftover);
@@ -222,6 +292,41 @@ pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSumma
     }
     sync_and_rename(&tmp, db)?;
     Ok(summary)
+}
+
+/// Gives the restored copy `tmp` the owner and mode of the database file it replaces, so the
+/// service's user can still write it when `restore` runs as root (a copy would be root's,
+/// world-readable: the server would start, read, and refuse every comment). A new database is
+/// readable by its owner only, and owned as its directory is (the service's state directory).
+fn take_place_of(tmp: &Path, db: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (mode, owner) = match std::fs::metadata(db) {
+        Ok(old) => (old.mode() & 0o7777, Some((old.uid(), old.gid()))),
+        Err(_) => {
+            let dir = db.parent().filter(|d| !d.as_os_str().is_empty());
+            let owner = std::fs::metadata(dir.unwrap_or(Path::new(".")))
+                .ok()
+                .map(|d| (d.uid(), d.gid()));
+            (0o600, owner)
+        }
+    };
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| failed(tmp, format!("cannot take the database's mode: {e}")))?;
+    if let Some((uid, gid)) = owner {
+        let current = std::fs::metadata(tmp).map(|m| (m.uid(), m.gid())).ok();
+        if current != Some((uid, gid)) {
+            std::os::unix::fs::chown(tmp, Some(uid), Some(gid)).map_err(|e| {
+                failed(
+                    db,
+                    format!(
+                        "the restored copy cannot be given to the database's owner (uid {uid}, gid \
+                         {gid}): {e}; run restore as that user or as root"
+                    ),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// An exclusive advisory lock on the database file being restored over, refused while a
@@ -297,22 +402,33 @@ fn run_pg(program: &str, args: &[&str], what: &Path) -> Result<(), StorageError>
 
 /// `pg_dump --format=custom` of the database at `url` into `out` (through a temporary file).
 pub fn backup_postgres(url: &str, out: &Path) -> Result<u64, StorageError> {
+    check_backup_target(None, out, is_pg_dump)?;
     let tmp = sibling(out, ".partial");
     let tmp_text = tmp.to_string_lossy().to_string();
-    run_pg(
-        "pg_dump",
-        &[
-            "--format=custom",
-            "--no-owner",
-            "--file",
-            &tmp_text,
-            "--dbname",
-            url,
-        ],
-        out,
-    )?;
-    sync_and_rename(&tmp, out)?;
+    let write = || {
+        run_pg(
+            "pg_dump",
+            &[
+                "--format=custom",
+                "--no-owner",
+                "--file",
+                &tmp_text,
+                "--dbname",
+                url,
+            ],
+            out,
+        )
+    };
+    write_then_rename(&tmp, out, write, || Ok(()))?;
     Ok(std::fs::metadata(out).map_or(0, |m| m.len()))
+}
+
+/// Whether `path` is a `pg_dump` custom-format file (it starts with `PGDMP`).
+fn is_pg_dump(path: &Path) -> bool {
+    let mut magic = [0u8; 5];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"PGDMP")
 }
 
 /// `pg_restore --clean --if-exists` of a `pg_dump` custom-format file into the database at `url`.
@@ -336,6 +452,84 @@ pub fn restore_postgres(from: &Path, url: &str) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn database_with_comments(path: &Path) {
+        Connection::open(path)
+            .unwrap()
+            .execute_batch("CREATE TABLE comments (id INTEGER); INSERT INTO comments VALUES (1);")
+            .unwrap();
+    }
+
+    /// A backup replaces only an earlier backup: never the database itself, a directory, or a
+    /// file of anything else; nothing half-written stays behind, and it is its owner's only.
+    #[test]
+    fn a_backup_never_overwrites_what_it_must_not() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("live.db");
+        database_with_comments(&db);
+        let is_backup = |file: &Path| check_sqlite_file(file).is_ok();
+        let refused = |out: &Path| {
+            check_backup_target(Some(&db), out, is_backup)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused(&db).contains("is the database being backed up"));
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        assert!(refused(&link).contains("is the database being backed up"));
+        std::fs::write(sibling(&db, "-wal"), b"log").unwrap();
+        assert!(refused(&sibling(&db, "-wal")).contains("is the database being backed up"));
+        assert!(refused(dir.path()).contains("is a directory"));
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, b"my notes").unwrap();
+        assert!(refused(&notes).contains("not an earlier backup"));
+        let earlier = dir.path().join("earlier.db");
+        database_with_comments(&earlier);
+        assert!(check_backup_target(Some(&db), &earlier, is_backup).is_ok());
+        assert!(check_backup_target(Some(&db), &dir.path().join("new.db"), is_backup).is_ok());
+
+        // A write that fails leaves no partial file; one that succeeds is private.
+        let out = dir.path().join("out.db");
+        let tmp = sibling(&out, ".partial");
+        let failing = write_then_rename(
+            &tmp,
+            &out,
+            || std::fs::write(&tmp, b"half").map_err(|e| failed(&tmp, e.to_string())),
+            || Err::<(), _>(failed(&tmp, "check failed")),
+        );
+        assert!(failing.is_err() && !tmp.exists() && !out.exists());
+        write_then_rename(
+            &tmp,
+            &out,
+            || std::fs::write(&tmp, b"whole").map_err(|e| failed(&tmp, e.to_string())),
+            || Ok(()),
+        )
+        .unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode, tmp.exists()), (0o600, false));
+    }
+
+    /// A restored database keeps the replaced file's mode (and owner): the service's user can
+    /// still write it, and no one else can read it.
+    #[test]
+    fn a_restored_database_keeps_the_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("live.db");
+        std::fs::write(&db, b"old").unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let tmp = dir.path().join("copy");
+        std::fs::write(&tmp, b"new").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        take_place_of(&tmp, &db).unwrap();
+        let mode = std::fs::metadata(&tmp).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        // Into a new database: private.
+        take_place_of(&tmp, &dir.path().join("new.db")).unwrap();
+        let mode = std::fs::metadata(&tmp).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 
     #[test]
     fn wrong_files_are_refused_and_new_ones_accepted() {
