@@ -343,13 +343,14 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     // A stand-in model still filters comments: "degraded", but still 200 so the service stays in
     // rotation.
     let damage = state.damage.get();
-    let healthy = database && served.problem.is_none() && damage.is_none();
+    let unwritable = state.unwritable.get();
+    let healthy = database && served.problem.is_none() && damage.is_none() && unwritable.is_none();
     (
         status,
         axum::Json(json!({
             "status": if healthy { "ok" } else { "degraded" },
-            "database": if !database { "unavailable" } else if damage.is_some() { "damaged" } else { "ok" },
-            "database_problem": damage,
+            "database": if !database { "unavailable" } else if damage.is_some() { "damaged" } else if unwritable.is_some() { "read-only" } else { "ok" },
+            "database_problem": damage.or(unwritable),
             "model": {
                 "version": served.version,
                 "created_at": served.model.meta.created_at,

@@ -24,6 +24,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tokio::spawn(refresh_articles(state.clone()));
     tokio::spawn(super::sites::follow(state.clone()));
     tokio::spawn(super::notify::run(state.clone()));
+    if let crate::storage::Database::Sqlite(path) = &config.db
+        && let Some(problem) = unwritable(path)
+    {
+        tracing::error!(%problem, "the database cannot take comments");
+        let _ = state.unwritable.set(problem);
+    }
     tokio::spawn(check_integrity(state.clone()));
     tokio::spawn(learner::run(
         state.learner.clone(),
@@ -95,6 +101,30 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Why this process cannot write the SQLite database at `path` (a file left to another user, by
+/// a restore run as root say): readers would see the comments, but every comment and decision
+/// would be refused. `/healthz` says so instead of "ok".
+fn unwritable(path: &std::path::Path) -> Option<String> {
+    let files = ["", "-wal", "-shm"].map(|suffix| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    });
+    files.iter().filter(|file| file.exists()).find_map(|file| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file)
+            .err()
+            .map(|e| {
+                format!(
+                    "{} is not writable by this process ({e}): no comment can be posted or \
+                     moderated; give the database's files to the service's user (chown) and restart",
+                    file.display()
+                )
+            })
+    })
+}
+
 /// Reads the whole database once for damage, after the server is up (a pass over the file costs
 /// too much to delay the start); what it finds is logged and shown by `/healthz`.
 async fn check_integrity(state: AppState) {
@@ -105,5 +135,27 @@ async fn check_integrity(state: AppState) {
             let _ = state.damage.set(problem);
         }
         Err(e) => tracing::warn!(error = %e, "database check could not run"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwritable;
+
+    #[test]
+    fn a_database_the_process_cannot_write_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("rg.db");
+        std::fs::write(&db, b"").unwrap();
+        assert_eq!(unwritable(&db), None);
+        assert_eq!(unwritable(&dir.path().join("missing.db")), None);
+        // Not writable even by root (the tests may run as root, whom file modes do not stop): a
+        // running program's own executable ("text file busy").
+        let running = std::env::current_exe().unwrap();
+        let problem = unwritable(&running).unwrap();
+        assert!(
+            problem.contains("is not writable by this process"),
+            "{problem}"
+        );
     }
 }

@@ -92,6 +92,8 @@ pub struct Shared {
     pub private_scores: bool,
     /// Damage the database check after start found (`/healthz` says `degraded`).
     pub(super) damage: std::sync::OnceLock<String>,
+    /// Why this process cannot write the database, found at start (`/healthz` says it).
+    pub(super) unwritable: std::sync::OnceLock<String>,
     /// The sites, as requests look them up.
     pub sites: Arc<super::sites::Sites>,
     /// Posting limits per client address, counted by the store (shared by replicas).
@@ -309,6 +311,7 @@ impl AppState {
             mailer: config.mailer.clone(),
             private_scores: config.private_scores,
             damage: std::sync::OnceLock::new(),
+            unwritable: std::sync::OnceLock::new(),
             sites: Arc::new(sites),
             public_origin: config
                 .public_url
