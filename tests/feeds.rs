@@ -96,6 +96,39 @@ fn article_and_site_feeds_parse_and_show_only_published_comments() {
     assert_eq!(site["bozo"], false, "{site}");
     assert_eq!(site["entries"].as_array().unwrap().len(), 2, "{site}");
 
+    // A character XML forbids: refused where readers type it; stored anyway (an older build, an
+    // import), it never reaches a feed, which stays well-formed.
+    let mut refused = agent()
+        .post(&api)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_json(
+            json!({"comment_content": "Interesting deal \u{FFFE}, nice.",
+                          "comment_author": "Nora", "comment_author_email": "n@example.org"}),
+        )
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    assert!(
+        refused
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("control characters")
+    );
+    rusqlite::Connection::open(dir.path().join("rg.db"))
+        .unwrap()
+        .execute(
+            "UPDATE comments SET content = content || char(65535), author = author || char(65534) \
+             WHERE id = ?1",
+            [first["id"].as_i64().unwrap()],
+        )
+        .unwrap();
+    for feed in [parse(&url), parse(&server.url("/feed"))] {
+        assert_eq!(feed["bozo"], false, "{feed}");
+        assert_eq!(feed["entries"][1]["author"], "Ana & Bo", "{feed}");
+    }
+
     // The pages say where their feeds are.
     let mut page = agent()
         .get(&server.url(&format!("/articles/{ARTICLE}")))

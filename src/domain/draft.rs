@@ -187,7 +187,7 @@ impl CommentDraft {
 /// `text` without bidi embedding, override and isolate controls (U+202A–U+202E,
 /// U+2066–U+2069), unless `keep`.
 fn without_bidi_controls(text: &str, keep: bool) -> std::borrow::Cow<'_, str> {
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let bidi = super::unshowable::is_bidi_control;
     if keep || !text.contains(bidi) {
         std::borrow::Cow::Borrowed(text)
     } else {
@@ -245,8 +245,11 @@ pub fn is_zero_width(c: char) -> bool {
 /// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a
 /// comment someone typed, and NUL in particular breaks tools downstream of the database.
 fn has_control_chars(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    // Noncharacters too: never text, and U+FFFE/U+FFFF would break every feed and export.
+    text.chars().any(|c| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || super::unshowable::is_noncharacter(c)
+    })
 }
 
 /// Whether `email` is a plain mailbox mail can be sent to as it is written: a local part of

@@ -14,6 +14,7 @@
 //! - [`anchor`]: the fragment old links name an imported comment by.
 //! - [`isso`]: Isso's moderation modes and times, for its API, import and export.
 //! - [`comment_text`]: how a comment's text is written (plain, HTML, Markdown) and shown.
+//! - [`unshowable`]: characters no feed, export or title may carry.
 
 pub mod anchor;
 pub mod article;
@@ -25,6 +26,7 @@ pub mod origin;
 pub mod sender_address;
 pub mod site;
 pub mod site_rules;
+pub mod unshowable;
 
 pub use anchor::{Anchor, old_anchor};
 pub use article::ArticleRecord;

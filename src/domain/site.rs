@@ -289,15 +289,22 @@ pub fn thread_uri(raw: &str) -> Result<String, String> {
 }
 
 /// A thread's title as given by the page: trimmed, one line, at most [`MAX_TITLE_CHARS`]
-/// characters; empty when the page gave none.
+/// characters, without bidi controls or noncharacters (as names are kept; it heads the thread
+/// page and its feed); empty when the page gave none.
 pub fn thread_title(raw: &str) -> String {
-    raw.split(char::is_control)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .trim()
+    use super::unshowable::{is_bidi_control, is_noncharacter};
+    let line: String = raw
         .chars()
-        .take(MAX_TITLE_CHARS)
-        .collect()
+        .filter(|&c| !is_bidi_control(c))
+        .map(|c| {
+            if c.is_control() || is_noncharacter(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    line.trim().chars().take(MAX_TITLE_CHARS).collect()
 }
 
 #[cfg(test)]
@@ -337,6 +344,10 @@ mod tests {
         assert!(thread_uri("post").is_err());
         assert!(thread_uri("/a\u{0}b").is_err());
         assert_eq!(thread_title("  A\ntitle "), "A title");
+        assert_eq!(
+            thread_title("T\u{FFFE}itle \u{202E}reversed\u{202C}"),
+            "T itle reversed"
+        );
         let s = SiteSettings::from_json(r#"{"moderation":"all","future-key":1}"#);
         assert_eq!(s.moderation, Moderation::All);
         assert_eq!(s.edit_window_seconds, DEFAULT_EDIT_WINDOW_SECONDS);

@@ -263,17 +263,11 @@ fn xml_bool(flag: bool) -> &'static str {
 /// (control characters other than tab and line breaks, U+FFFE, U+FFFF), which a visitor may
 /// have typed: the export must parse whatever was stored.
 fn element(out: &mut impl Write, name: &str, text: &str) -> std::io::Result<()> {
-    write!(out, "<{name}>{}</{name}>", escape(xml_chars(text)))
-}
-
-/// `text` without the characters XML 1.0 does not allow.
-fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
-    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
-    if text.chars().all(allowed) {
-        std::borrow::Cow::Borrowed(text)
-    } else {
-        std::borrow::Cow::Owned(text.chars().filter(|&c| allowed(c)).collect())
-    }
+    write!(
+        out,
+        "<{name}>{}</{name}>",
+        escape(crate::domain::unshowable::xml_chars(text))
+    )
 }
 
 /// Writes the export; `site` is the address the articles are served under (for their links).
@@ -493,18 +487,6 @@ fn decided_by_a_person(verdict: &str, status: Status) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn characters_xml_forbids_are_dropped() {
-        assert_eq!(
-            xml_chars("a\u{0}b\u{1f}c\td\u{FFFE}e\u{FFFF}\u{1F600}"),
-            "abc\tde\u{1F600}"
-        );
-        assert!(matches!(
-            xml_chars("plain\n"),
-            std::borrow::Cow::Borrowed(_)
-        ));
-    }
 
     #[test]
     fn threads_are_named_by_their_path() {

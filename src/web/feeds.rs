@@ -84,7 +84,11 @@ pub async fn site(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 
 /// A feed as an HTTP answer.
 pub(super) fn atom(feed: Feed) -> Response {
-    ([(header::CONTENT_TYPE, ATOM)], feed.to_string()).into_response()
+    // Whatever was stored or imported (a U+FFFF in a comment, a name, a page's title), the feed
+    // parses: characters XML forbids cannot mean anything anywhere in it.
+    let document = feed.to_string();
+    let document = crate::domain::unshowable::xml_chars(&document).into_owned();
+    ([(header::CONTENT_TYPE, ATOM)], document).into_response()
 }
 
 /// A feed of `entries`, found at `self_url`, about the page `page`.
