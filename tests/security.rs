@@ -1110,3 +1110,90 @@ fn every_json_api_error_is_json() {
         );
     }
 }
+
+/// Comment forms take posts from this server's own pages only: a form on another site would
+/// make its visitors' browsers post comments here from real readers' addresses (past the flood
+/// and rate limits). Refused by `Sec-Fetch-Site: cross-site`, or, from a browser too old to send
+/// it, by an `Origin` of another host; nothing is stored. The server's own pages, and posts
+/// that carry neither header (scripts), are taken.
+#[test]
+fn comment_forms_refuse_posts_from_another_sites_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &[
+            "--min-form-seconds",
+            "0",
+            "--flood-seconds",
+            "0",
+            "--rate-limit",
+            "0",
+        ],
+    );
+    let own = server.base.clone();
+    let forms = [
+        "/articles/alibaba-olympic-partner/comments".to_string(),
+        "/sites/default/thread?uri=%2Fposts%2Fa%2F".to_string(),
+    ];
+    for (n, form) in forms.iter().enumerate() {
+        let post = |headers: &[(&str, &str)], text: &str| -> u16 {
+            let mut request = agent()
+                .post(&server.url(form))
+                .config()
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .build();
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request
+                .send_form([
+                    ("comment", text),
+                    ("author", "Vi"),
+                    ("email", "vi@example.org"),
+                ])
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        let text = |what: &str| format!("Form {n}, {what}: which venues does the deal cover?");
+        for (headers, what) in [
+            (vec![("Sec-Fetch-Site", "cross-site")], "cross-site"),
+            (vec![("Origin", "http://evil.example")], "evil origin"),
+            (vec![("Origin", "null")], "null origin"),
+            (
+                vec![
+                    ("Origin", "http://evil.example"),
+                    ("Sec-Fetch-Site", "cross-site"),
+                ],
+                "both",
+            ),
+        ] {
+            assert_eq!(post(&headers, &text(what)), 403, "{form} {what}");
+        }
+        for (headers, what) in [
+            (
+                vec![("Sec-Fetch-Site", "same-origin"), ("Origin", own.as_str())],
+                "own page",
+            ),
+            (vec![("Origin", own.as_str())], "own origin"),
+            (vec![], "a script"),
+        ] {
+            assert_eq!(post(&headers, &text(what)), 303, "{form} {what}");
+        }
+    }
+    let stored = common::stored_comments(&server);
+    let contents: Vec<&str> = stored
+        .iter()
+        .filter_map(|c| c["content"].as_str())
+        .collect();
+    assert_eq!(contents.len(), 6, "{contents:?}");
+    let refused = ["cross-site", "evil origin", "null origin", "both"];
+    assert!(
+        contents
+            .iter()
+            .all(|c| refused.iter().all(|r| !c.contains(r))),
+        "{contents:?}"
+    );
+}

@@ -212,6 +212,28 @@ fn the_thread_page_works_without_javascript() {
     };
     let resp = post(HAM, "0");
     assert_eq!(resp.status().as_u16(), 303);
+    // The same again: the page says so, with the text kept, not a JSON error.
+    let mut again = agent()
+        .post(&page)
+        .config()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .send_form([
+            ("comment", HAM),
+            ("author", "Ana <b>"),
+            ("email", "ana@example.org"),
+            ("url", ""),
+            ("comment_parent", "0"),
+        ])
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let again = again.body_mut().read_to_string().unwrap();
+    assert!(
+        again.contains("Duplicate comment detected")
+            && again.contains(&format!(">{HAM}</textarea>")),
+        "{again}"
+    );
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     assert!(
         location.starts_with("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F"),
@@ -328,6 +350,22 @@ fn the_thread_page_works_without_javascript() {
         .send(r#"{"text":"Does this still work with the new runners?","author":"Bo"}"#)
         .unwrap();
     assert_eq!(refused.status().as_u16(), 403);
+    // The page's own form (no JavaScript) answers with the page, not JSON.
+    let mut refused = agent()
+        .post(&page)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_form([("comment", "Still taking comments?"), ("author", "Bo")])
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let kind = refused.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = refused.body_mut().read_to_string().unwrap();
+    assert!(kind.starts_with("text/html"), "{kind}: {html}");
+    assert!(html.contains("Comments are closed on this page."), "{html}");
     // Mistakes are named, and change nothing.
     let out = cli(&["sites", "close", "nowhere", "/a/", "--db", db_arg]);
     assert!(!out.status.success());
@@ -348,7 +386,8 @@ fn the_thread_page_works_without_javascript() {
         &["sites", "open", "blog", "/posts/caches/", "--db", db_arg],
         dir.path(),
     );
-    assert!(fetch().get("closed").is_none());
+    let after = fetch();
+    assert!(after.get("closed").is_none(), "{after}");
     let html = agent()
         .get(&page)
         .call()

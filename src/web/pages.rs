@@ -405,11 +405,56 @@ pub(super) fn reader_form(
             WebError::BadRequest(e.body_text())
         }
     })?;
+    if posted_from_another_site(state, headers) {
+        return Err(WebError::Forbidden(
+            "Comments are posted from this site's own pages; a form on another site cannot post \
+             here."
+                .into(),
+        ));
+    }
     let (kept, mut submission) = form_submission(thread, &body)?;
     submission.ip = Some(state.proxies.client_ip(peer.ip(), headers));
     submission.user_agent = header_text(headers, header::USER_AGENT);
     submission.referrer = header_text(headers, header::REFERER);
     Ok((kept, submission))
+}
+
+/// Whether a reader's form post comes from a page of another site: any page on the web could
+/// otherwise make its visitors' browsers post comments here, each from a real reader's address
+/// (past the flood and rate limits, the address keys and the address's history). The browser
+/// says so in `Sec-Fetch-Site`; one too old to send it still sends `Origin` with a form post,
+/// which must then be this server's own (as requests reach it, or `--public-url`). A post with
+/// neither (a script, a very old browser) is taken, as WordPress takes it. The Isso and JSON APIs
+/// have their own rule (JSON bodies and the sites' origins).
+fn posted_from_another_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return site.eq_ignore_ascii_case("cross-site");
+    }
+    let Some(origin) = text("origin") else {
+        return false;
+    };
+    let authority = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+    };
+    let Some(from) = authority(origin) else {
+        return true; // `null` (a sandboxed or local page) or nonsense: not this site's page
+    };
+    let host = text("host").and_then(|h| authority(&format!("http://{h}")));
+    let own = state
+        .public_url
+        .as_ref()
+        .and_then(|u| authority(u.as_str()));
+    // The port of `Host` is the one the request reached; a proxy in front may listen on another
+    // (https on 443): the host alone decides when no public address is configured.
+    let host_only = |a: &str| {
+        a.rsplit_once(':')
+            .map_or(a.to_string(), |(h, _)| h.to_string())
+    };
+    let same_host = host.is_some_and(|h| host_only(&h) == host_only(&from));
+    !(same_host || own.as_deref() == Some(from.as_str()))
 }
 
 /// What the form says of a comment the filter rejected.
@@ -485,39 +530,38 @@ pub async fn post_comment(
             let (form, status) = fix_fields_form(kept, errors);
             render_article(&state, &slug, PageQuery::default(), form, status).await
         }
-        Err(
-            e @ (WebError::Flood
-            | WebError::RateLimited
-            | WebError::Duplicate
-            | WebError::NotFound(_)),
-        ) => {
-            let status = e.status();
-            if state.article(&slug).is_none() {
+        Err(e) => {
+            let Some((form, status)) = state.article(&slug).and(refused_form(kept, &e)) else {
                 return Err(e);
-            }
-            let form = FormState {
-                notice: Some(e.to_string()),
-                ..kept
             };
-            render_article(&state, &slug, PageQuery::default(), form, status).await
-        }
-        Err(e @ (WebError::Storage(_) | WebError::Internal(_)))
-            if state.article(&slug).is_some() =>
-        {
-            // The database cannot take the comment (disk full, read-only…): show the form again
-            // with everything typed, so nothing is lost, if the page itself can still be read.
-            let form = FormState {
-                notice: Some(e.user_message()),
-                ..kept
-            };
-            let status = e.status();
+            // If the page itself cannot be read now, the error as it is.
             match render_article(&state, &slug, PageQuery::default(), form, status).await {
                 Ok(page) => Ok(page),
                 Err(_) => Err(e),
             }
         }
-        Err(other) => Err(other),
     }
+}
+
+/// The reader's form shown back with what stopped their comment, everything typed kept, and the
+/// page's status: posting too fast, a duplicate, a closed page, an unknown parent, a database
+/// that cannot take comments just now (disk full, read-only). `None` for errors that are not a
+/// reader's to see on a form.
+pub(super) fn refused_form(kept: FormState, e: &WebError) -> Option<(FormState, StatusCode)> {
+    let notice = match e {
+        WebError::Flood
+        | WebError::RateLimited
+        | WebError::Duplicate
+        | WebError::NotFound(_)
+        | WebError::Forbidden(_) => e.to_string(),
+        WebError::Storage(_) | WebError::Internal(_) => e.user_message(),
+        _ => return None,
+    };
+    let form = FormState {
+        notice: Some(notice),
+        ..kept
+    };
+    Some((form, e.status()))
 }
 
 fn html_response(status: StatusCode, html: std::sync::Arc<str>) -> Response {

@@ -105,23 +105,38 @@ async fn shutdown_signal() {
 /// a restore run as root say): readers would see the comments, but every comment and decision
 /// would be refused. `/healthz` says so instead of "ok".
 fn unwritable(path: &std::path::Path) -> Option<String> {
+    // Asked with access(2), never by opening the file: closing any descriptor of a SQLite file
+    // drops every POSIX lock this process holds on it, SQLite's own included (its connection
+    // then kept reading one stale snapshot; tests/sites.rs caught it).
+    first_unwritable(path, |file| {
+        rustix::fs::accessat(
+            rustix::fs::CWD,
+            file,
+            rustix::fs::Access::WRITE_OK,
+            rustix::fs::AtFlags::EACCESS,
+        )
+        .map_err(|e| e.to_string())
+    })
+}
+
+/// The first of the database's files (itself, its `-wal` and `-shm`) that `writable` refuses,
+/// with what to do.
+fn first_unwritable(
+    path: &std::path::Path,
+    writable: impl Fn(&std::path::Path) -> Result<(), String>,
+) -> Option<String> {
     let files = ["", "-wal", "-shm"].map(|suffix| {
         let mut name = path.as_os_str().to_os_string();
         name.push(suffix);
         std::path::PathBuf::from(name)
     });
     files.iter().filter(|file| file.exists()).find_map(|file| {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(file)
-            .err()
-            .map(|e| {
-                format!(
-                    "{} is not writable by this process ({e}): no comment can be posted or \
-                     moderated; give the database's files to the service's user (chown) and restart",
-                    file.display()
-                )
-            })
+        let refused = writable(file).err()?;
+        Some(format!(
+            "{} is not writable by this process ({refused}): no comment can be posted or \
+             moderated; give the database's files to the service's user (chown) and restart",
+            file.display()
+        ))
     })
 }
 
@@ -140,7 +155,7 @@ async fn check_integrity(state: AppState) {
 
 #[cfg(test)]
 mod tests {
-    use super::unwritable;
+    use super::{first_unwritable, unwritable};
 
     #[test]
     fn a_database_the_process_cannot_write_is_named() {
@@ -149,12 +164,20 @@ mod tests {
         std::fs::write(&db, b"").unwrap();
         assert_eq!(unwritable(&db), None);
         assert_eq!(unwritable(&dir.path().join("missing.db")), None);
-        // Not writable even by root (the tests may run as root, whom file modes do not stop): a
-        // running program's own executable ("text file busy").
-        let running = std::env::current_exe().unwrap();
-        let problem = unwritable(&running).unwrap();
+        // A log left to another user is named (file modes do not stop root, who runs the tests
+        // here, so the refusal is played).
+        let wal = dir.path().join("rg.db-wal");
+        std::fs::write(&wal, b"").unwrap();
+        let problem = first_unwritable(&db, |file| {
+            if file == wal {
+                Err("Permission denied".into())
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
         assert!(
-            problem.contains("is not writable by this process"),
+            problem.contains("rg.db-wal is not writable by this process (Permission denied)"),
             "{problem}"
         );
     }

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::pages::{fix_fields_form, reader_form, rejected_form};
+use super::pages::{fix_fields_form, reader_form, refused_form, rejected_form};
 use super::render::{self, FormState};
 use super::submit;
 use crate::domain::Site;
@@ -174,6 +174,14 @@ pub async fn post(
             let (form, status) = fix_fields_form(kept, errors);
             render(&state, &site, &uri, None, form, status).await
         }
-        Err(e) => Err(e),
+        // The page again with what stopped the comment (a closed page shows why instead of the
+        // form); if the page cannot be read now, the error as it is.
+        Err(e) => match refused_form(kept, &e) {
+            Some((form, status)) => match render(&state, &site, &uri, None, form, status).await {
+                Ok(page) => Ok(page),
+                Err(_) => Err(e),
+            },
+            None => Err(e),
+        },
     }
 }
