@@ -1426,3 +1426,85 @@ fn a_page_with_and_without_its_slash_round_trips_as_two() {
     let wxr = export_site(dir.path(), &db, "slash", "wxr");
     imports_back(dir.path(), &db, "slash", "wxr", &wxr, 2);
 }
+
+/// An author's edit is a write like a new comment: refused on a page closed since (it could turn
+/// a published comment into anything for the edit window), and it keeps the fields the site
+/// requires; the edit window is capped, so no cookie outlives a week.
+#[test]
+fn edits_follow_the_rules_of_new_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let site = "https://blog.example";
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"blog","origins":["https://blog.example"],"settings":{"require-author":true,"edit-window-seconds":18446744073709551615}}"#),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("edit-window-seconds is at most 604800"),
+        "{body}"
+    );
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"blog","origins":["https://blog.example"],"settings":{"require-author":true,"edit-window-seconds":604800}}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let body = serde_json::json!({"text": HAM, "author": "Ana"});
+    let (headers, comment) = isso_post(&server, site, "/p/", &body);
+    let id = comment["id"].as_i64().unwrap();
+    let cookie = edit_cookie(&headers, id);
+    let max_age: u64 = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("isso-edit-{id}=")))
+        .and_then(|v| v.split("Max-Age=").nth(1))
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!((604_000..=604_800).contains(&max_age), "{max_age}");
+    let edit = format!("/isso/id/{id}");
+    // A name the site requires cannot be edited away.
+    let (status, _, answer) = call(
+        &server,
+        "PUT",
+        &edit,
+        site,
+        Some(r#"{"text":"Fixed a typo.","author":""}"#),
+        Some(&cookie),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.contains("Please give your name."), "{answer}");
+    // Closed since: no edit, the comment as it was.
+    let out = common::run(
+        &[
+            "sites",
+            "close",
+            "blog",
+            "/p/",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let (status, _, answer) = call(
+        &server,
+        "PUT",
+        &edit,
+        site,
+        Some(r#"{"text":"Now with a link to my shop http://shop.example/"}"#),
+        Some(&cookie),
+    );
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer.contains("Comments are closed on this page."),
+        "{answer}"
+    );
+    let stored = stored_comments(&server);
+    assert_eq!(stored[0]["content"], HAM);
+}

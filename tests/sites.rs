@@ -739,3 +739,140 @@ fn a_sites_rules_are_edited_in_admin() {
     assert_eq!(get("/admin/rules?site=nosuch").status().as_u16(), 404);
     server.stop();
 }
+
+/// `sites close` names pages as the embed does: a path with non-ASCII letters is the one the
+/// browser sent (percent-encoded); a page without comments, or with the other spelling of its
+/// trailing slash, is refused with what it has; on the default site `/articles/SLUG` closes an
+/// article, whose page then offers no form and no Reply links, and takes no comment.
+#[test]
+fn pages_are_closed_by_the_name_the_embed_gives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    add_blog(&db);
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let db_arg = db.to_str().unwrap();
+    let isso = |method: &str, path: &str, body: &str| -> (u16, String) {
+        let mut resp = agent()
+            .run(
+                ureq::http::Request::builder()
+                    .method(method)
+                    .uri(server.url(path))
+                    .header("Origin", "https://blog.example")
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string())
+                    .unwrap(),
+            )
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    };
+    let posted = isso(
+        "POST",
+        "/isso/new?uri=%2Fr%25C3%25A9sum%25C3%25A9%2F",
+        &serde_json::json!({"text": HAM, "author": "Ana"}).to_string(),
+    );
+    assert!(matches!(posted.0, 201 | 202), "{posted:?}");
+    ok(
+        &["sites", "close", "blog", "/résumé/", "--db", db_arg],
+        dir.path(),
+    );
+    let (_, listing) = isso("GET", "/isso/?uri=%2Fr%25C3%25A9sum%25C3%25A9%2F", "");
+    assert!(listing.contains(r#""closed":true"#), "{listing}");
+    for (page, said) in [
+        ("/r%C3%A9sum%C3%A9", "(it has `/r%C3%A9sum%C3%A9/`)"),
+        (
+            "/never-commented/",
+            "has no comments on `/never-commented/`",
+        ),
+    ] {
+        let out = run(
+            &["sites", "close", "blog", page, "--db", db_arg],
+            None,
+            dir.path(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(said), "{page}: {err}");
+    }
+
+    // The default site's article.
+    let article = server.url("/articles/alibaba-olympic-partner");
+    let form = server.url("/articles/alibaba-olympic-partner/comments");
+    let post_form = |text: &str| {
+        agent()
+            .post(&form)
+            .config()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .send_form([
+                ("comment", text),
+                ("author", "Lu"),
+                ("email", "lu@example.org"),
+            ])
+            .unwrap()
+    };
+    assert_eq!(post_form(HAM).status().as_u16(), 303);
+    let close = |verb: &str| {
+        ok(
+            &[
+                "sites",
+                verb,
+                "default",
+                "/articles/alibaba-olympic-partner",
+                "--db",
+                db_arg,
+            ],
+            dir.path(),
+        )
+    };
+    close("close");
+    let page = agent()
+        .get(&article)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        page.contains("Comments are closed on this article."),
+        "{page}"
+    );
+    assert!(
+        page.contains(HAM) && !page.contains("replytocom="),
+        "{page}"
+    );
+    let mut refused = post_form("Late to the party: which venues?");
+    assert_eq!(refused.status().as_u16(), 403);
+    let answer = refused.body_mut().read_to_string().unwrap();
+    assert!(
+        answer.contains("Comments are closed on this article."),
+        "{answer}"
+    );
+    let out = run(
+        &[
+            "sites",
+            "close",
+            "default",
+            "/articles/no-such-post",
+            "--db",
+            db_arg,
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no article `no-such-post`"));
+    close("open");
+    let page = agent()
+        .get(&article)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        page.contains("Leave a Reply") && page.contains("replytocom="),
+        "{page}"
+    );
+}

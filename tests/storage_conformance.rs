@@ -1008,6 +1008,26 @@ async fn sites_threads_and_votes(store: &dyn Store) {
         ("/new/", false)
     );
     assert!(store.thread(1, "/new/").await.unwrap().is_none());
+    // A closed default-site article (keyed by its slug) is no page of the site.
+    store
+        .set_comments_open(1, "some-article", "some-article", false)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .thread(1, "some-article")
+            .await
+            .unwrap()
+            .is_some_and(|t| !t.comments_open)
+    );
+    assert!(
+        store
+            .threads(1, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.uri.starts_with('/'))
+    );
 
     // The same page path on two sites is two threads.
     let mut on_blog = comment("/p/", Status::Published, "on the blog");

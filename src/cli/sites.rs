@@ -148,17 +148,66 @@ fn set_open(
         .find(|s| s.name == name)
         .with_context(|| format!("no site `{name}` (see `replyguard sites list`)"))?;
     // Every address is checked before any page changes.
-    let uris = uris
+    let keys = uris
         .iter()
-        .map(|raw| crate::domain::site::thread_uri(raw).map_err(anyhow::Error::msg))
+        .map(|raw| rt.block_on(page_key(store, &site, raw)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for uri in uris {
-        // A page with no comments yet gets its thread now, titled by its path until a comment
-        // names it.
-        let thread = rt.block_on(store.set_comments_open(site.id, &uri, &uri, open))?;
+    for key in keys {
+        let thread = rt.block_on(store.set_comments_open(site.id, &key, &key, open))?;
         let state = if open { "open" } else { "closed" };
-        eprintln!("comments {state} on `{name}` {uri}");
+        eprintln!("comments {state} on `{name}` {key}");
         println!("{}", serde_json::to_string(&thread)?);
     }
     Ok(())
+}
+
+/// The thread key of page `raw` of `site`, which must be a page with comments: its path as a
+/// browser sends it (`/résumé/` is `/r%C3%A9sum%C3%A9/`, as the embed and Isso's widget name
+/// it), or on the default site an article's `/articles/SLUG`. A page with none is refused, the
+/// other spelling of its trailing slash suggested: closing a page no comment names would close
+/// nothing readers post to.
+async fn page_key(
+    store: &dyn crate::storage::Store,
+    site: &crate::domain::Site,
+    raw: &str,
+) -> anyhow::Result<String> {
+    let uri = crate::domain::site::thread_uri(raw).map_err(anyhow::Error::msg)?;
+    if site.id == crate::domain::DEFAULT_SITE
+        && let Some(slug) = uri.strip_prefix("/articles/")
+    {
+        let slug = slug.trim_end_matches('/');
+        let known = store.count_published(site.id, slug).await? > 0
+            || slug == crate::articles::default_article().slug
+            || store
+                .public_articles()
+                .await?
+                .iter()
+                .any(|a| a.slug == slug);
+        anyhow::ensure!(
+            known,
+            "there is no article `{slug}` with comments on the default site"
+        );
+        return Ok(slug.to_string());
+    }
+    // The path as a browser's `location.pathname` spells it.
+    let uri = url::Url::parse("http://page.invalid/")
+        .and_then(|base| base.join(&uri))
+        .map(|url| url.path().to_string())
+        .unwrap_or(uri);
+    if store.thread(site.id, &uri).await?.is_some() {
+        return Ok(uri);
+    }
+    let other = match uri.strip_suffix('/') {
+        Some(bare) if !bare.is_empty() => bare.to_string(),
+        _ => format!("{uri}/"),
+    };
+    let hint = match store.thread(site.id, &other).await? {
+        Some(_) => format!(" (it has `{other}`)"),
+        None => String::new(),
+    };
+    anyhow::bail!(
+        "site `{}` has no comments on `{uri}`{hint}: a page is known by the path its embed sends, \
+         once it has a comment",
+        site.name
+    )
 }

@@ -157,6 +157,10 @@ pub struct SiteSettings {
 /// Isso's default `[general] max-age`: 15 minutes.
 pub const DEFAULT_EDIT_WINDOW_SECONDS: u64 = 900;
 
+/// The longest edit window a site may set: a week (an edit is for a typo, and a window that
+/// never closes lets a published comment become anything later).
+pub const MAX_EDIT_WINDOW_SECONDS: u64 = 7 * 24 * 3600;
+
 impl Default for SiteSettings {
     fn default() -> Self {
         SiteSettings {
@@ -189,6 +193,11 @@ impl SiteSettings {
             );
         }
         missing
+    }
+
+    /// The edit window in seconds, at most [`MAX_EDIT_WINDOW_SECONDS`] whatever was stored.
+    pub fn edit_window(&self) -> u64 {
+        self.edit_window_seconds.min(MAX_EDIT_WINDOW_SECONDS)
     }
 
     /// Settings as stored; a row this build cannot read gets the defaults.

@@ -789,7 +789,7 @@ pub trait SiteStore: Send + Sync + 'static {
         uri: &str,
         title: &str,
     ) -> Result<crate::domain::Thread, StorageError>;
-    /// Opens or closes a thread to readers' new comments (its authors may still edit theirs),
+    /// Opens or closes a thread to readers' new comments and edits,
     /// creating it with `title` if it is new; the thread after.
     async fn set_comments_open(
         &self,

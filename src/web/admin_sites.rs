@@ -52,6 +52,17 @@ impl SiteBody {
                 }
             }
         }
+        if let Some(settings) = &self.settings
+            && settings.edit_window_seconds > crate::domain::site::MAX_EDIT_WINDOW_SECONDS
+        {
+            fields.insert(
+                "settings",
+                format!(
+                    "edit-window-seconds is at most {} (7 days)",
+                    crate::domain::site::MAX_EDIT_WINDOW_SECONDS
+                ),
+            );
+        }
         let title = self
             .title
             .map(|t| crate::domain::site::thread_title(&t))

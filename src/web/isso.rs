@@ -516,7 +516,7 @@ fn set_edit_cookie(
 ) {
     // The window runs from the comment's creation, however often it is edited (a token renewed
     // by each edit would keep it open for ever).
-    let expires = unix_seconds(&c.created_at) as u64 + site.settings.edit_window_seconds;
+    let expires = (unix_seconds(&c.created_at) as u64).saturating_add(site.settings.edit_window());
     let left = expires.saturating_sub(now_unix());
     let token = edit_token(state, c, expires);
     let attributes = format!("Max-Age={left}; {}", edit_cookie_attributes(https));
@@ -678,6 +678,13 @@ async fn edit(
     };
     let draft = crate::domain::CommentDraft::parse(&raw, crate::domain::Strictness::Embedded)
         .map_err(WebError::Validation)?;
+    // What the site requires of a new comment, an edit keeps (a name cannot be edited away).
+    let missing = site
+        .settings
+        .missing_fields(&raw.author, &raw.email, ["author", "email"]);
+    if !missing.is_empty() {
+        return Err(WebError::Validation(missing));
+    }
     // The edited comment goes through the checks a new one does (the site's rules, its
     // moderation mode, marked spam, the model), scored but not stored: a comment posted harmless
     // and edited into spam must not keep its place on the page.

@@ -268,10 +268,11 @@ async fn render_article(
             first_id: comments.first().map(|c| c.id),
             last_id: comments.last().map(|c| c.id),
         };
-        Ok::<_, crate::storage::StorageError>((paging, comments, moved))
+        let closed = state.article_closed_by_owner(slug).await?;
+        Ok::<_, crate::storage::StorageError>((paging, comments, moved, closed))
     }
     .await;
-    let (paging, comments, moved) = match loaded {
+    let (paging, comments, moved, closed) = match loaded {
         Ok(loaded) => loaded,
         // The database is down or restarting: the last rendering of the page still serves.
         Err(e) if cacheable && e.unavailable_reason().is_some() => {
@@ -298,6 +299,10 @@ async fn render_article(
     let form = FormState {
         offer_reply_notices: state.mailer.is_some(),
         ..form
+    };
+    let article = crate::articles::Article {
+        comments_open: article.comments_open && !closed,
+        ..(*article).clone()
     };
     let page = render::article_page(
         &article,

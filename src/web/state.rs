@@ -365,6 +365,20 @@ impl AppState {
         Some(ArticleRef { all, index })
     }
 
+    /// Whether the owner closed article `slug` to new comments (`replyguard sites close default
+    /// /articles/SLUG`): kept as the default site's thread of that slug, beside the article's own
+    /// flag (an imported post whose comments were closed).
+    pub async fn article_closed_by_owner(
+        &self,
+        slug: &str,
+    ) -> Result<bool, crate::storage::StorageError> {
+        Ok(self
+            .site_store
+            .thread(crate::domain::DEFAULT_SITE, slug)
+            .await?
+            .is_some_and(|t| !t.comments_open))
+    }
+
     /// Every article served, newest first.
     pub fn articles(&self) -> Arc<Vec<Article>> {
         self.articles.load_full()

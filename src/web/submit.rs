@@ -148,16 +148,21 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             Some(article) if !article.comments_open => {
                 return Err(WebError::Forbidden(COMMENTS_CLOSED.into()));
             }
+            // Or its owner closed it since.
+            Some(_) if state.article_closed_by_owner(&s.article).await? => {
+                return Err(WebError::Forbidden(COMMENTS_CLOSED.into()));
+            }
             Some(_) => {}
         }
     }
-    // An embedding site's page: looked up once, to refuse a comment on a page imported with its
-    // comments closed (an author may still edit theirs) and to create a new page's thread.
+    // An embedding site's page: looked up once, to refuse a comment on a closed page (imported
+    // closed, or closed by its owner; an author's edit too, which could otherwise turn a
+    // published comment into anything for the edit window) and to create a new page's thread.
     let page_thread = match s.page_title {
         Some(_) => state.site_store.thread(s.site, &s.article).await?,
         None => None,
     };
-    if reader && !s.edit && page_thread.as_ref().is_some_and(|t| !t.comments_open) {
+    if reader && page_thread.as_ref().is_some_and(|t| !t.comments_open) {
         return Err(WebError::Forbidden(THREAD_CLOSED.into()));
     }
     let draft = match CommentDraft::parse(&s.raw, s.strictness()) {

@@ -26,8 +26,10 @@ const THREAD: &str = "SELECT id, site_id, uri, title, created_at, comments_open 
 const INSERT_THREAD: &str = "INSERT INTO threads (site_id, uri, title, created_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (site_id, uri) DO NOTHING";
 const THREAD_OPEN: &str = "UPDATE threads SET comments_open = $1 WHERE site_id = $2 AND uri = $3";
+/// Pages only: a default-site article its owner closed is kept as a thread named by its slug
+/// (no `/`), a flag beside the article rather than a page of the site.
 const THREADS: &str = "SELECT id, site_id, uri, title, created_at, comments_open FROM threads \
-    WHERE site_id = $1 ORDER BY id DESC LIMIT $2";
+    WHERE site_id = $1 AND uri LIKE '/%' ORDER BY id DESC LIMIT $2";
 
 fn thread_row(r: &dyn RowRead) -> Result<Thread, StorageError> {
     Ok(Thread {
