@@ -502,6 +502,17 @@ async fn a_held_comment_is_mailed_with_links_that_decide_it_once() {
         .find("as its author wrote it")
         .expect("the quoted comment");
     assert!(unwrapped.find("approve: ").is_some_and(|at| at < quoted_at));
+    // The reader's name is theirs to choose too: quoted after the links, never above them; the
+    // page is this server's link to it.
+    let name_at = unwrapped.find("> Name: Reader").expect("the quoted name");
+    assert!(name_at > quoted_at, "{unwrapped}");
+    let page = format!("/articles/{ARTICLE}#comment-{id}");
+    assert!(
+        unwrapped
+            .lines()
+            .any(|l| l.starts_with("On: http") && l.trim_end().ends_with(&page)),
+        "{unwrapped}"
+    );
     let start = unwrapped.find("approve: ").expect("an approve link") + "approve: ".len();
     let link = unwrapped[start..].split_whitespace().next().unwrap();
     let path = &link[link.find("/moderate/").expect("a /moderate/ link")..];

@@ -494,7 +494,12 @@ pub async fn test(
 /// A reader's text for an e-mail body: every line after `> `, so nothing in it can pass for
 /// the server's own lines around it.
 pub(super) fn quoted(text: &str) -> String {
-    text.lines().map(|line| format!("> {line}\n")).collect()
+    text.lines()
+        .map(|line| match line {
+            "" => ">\n".to_string(),
+            line => format!("> {line}\n"),
+        })
+        .collect()
 }
 
 async fn email(
@@ -522,22 +527,18 @@ async fn email(
             comment.id
         )
     };
-    // What the server says comes first, the reader's text last and quoted: text made to look
-    // like the links below ("approve: https://…") can then never pass for them.
+    // What the server says comes first, everything the reader chose last and quoted — their
+    // name, website and text, and the page only as this server's link to it (a path may hold
+    // spaces and words): text made to look like the links below ("approve: https://…") can
+    // then never pass for them.
     let mut body = format!(
-        "{}\n\nOn: {}\nBy: {}{}\nStatus: {} (spam probability {:.2})\n\n",
+        "{}\n\nOn: {}\nStatus: {} (spam probability {:.2})\n\n",
         if waiting {
             "A new comment is waiting for your approval."
         } else {
             "A comment changed."
         },
-        comment.article,
-        comment.author,
-        comment
-            .author_url
-            .as_deref()
-            .map(|u| format!(" <{u}>"))
-            .unwrap_or_default(),
+        super::replies::comment_link(&base, site, comment),
         comment.status.as_str(),
         comment.spam_probability,
     );
@@ -551,9 +552,17 @@ async fn email(
         body.push_str("\n(Each link asks before it acts, works once, and expires in a week.)\n");
     }
     body.push_str(&format!("Moderation queue: {base}/admin\n\n"));
+    let website = comment
+        .author_url
+        .as_deref()
+        .map(|u| format!("Website: {u}\n"))
+        .unwrap_or_default();
     body.push_str(&format!(
         "The comment, as its author wrote it:\n\n{}",
-        quoted(&comment.content)
+        quoted(&format!(
+            "Name: {}\n{website}\n{}",
+            comment.author, comment.content
+        ))
     ));
     mailer.send(to, &subject, &body).await
 }

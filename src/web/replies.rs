@@ -66,7 +66,7 @@ fn verify(key: &str, purpose: Purpose, token: &str) -> Option<i64> {
 }
 
 /// Where a comment is read: the article page on the default site, the thread page elsewhere.
-fn comment_link(base: &str, site: &Site, comment: &StoredComment) -> String {
+pub(super) fn comment_link(base: &str, site: &Site, comment: &StoredComment) -> String {
     if site.id == crate::domain::DEFAULT_SITE {
         format!("{base}/articles/{}#comment-{}", comment.article, comment.id)
     } else {
@@ -119,12 +119,11 @@ pub async fn announce(
     let body = format!(
         "Hello {},\n\nSomeone replied to your comment. Read it and answer: {}\n\n\
          You get this because you asked to hear of replies to this comment. To stop: {base}/unsubscribe/{}\n\n\
-         The reply, signed \"{}\":\n\n{}",
+         The reply:\n\n{}",
         reader.author,
         comment_link(&base, site, reply),
         unsubscribe_token(&state.pending_key, parent),
-        reply.author,
-        super::notify::quoted(&reply.content),
+        super::notify::quoted(&format!("From: {}\n\n{}", reply.author, reply.content)),
     );
     mailer.send(&[reader.email], &subject, &body).await?;
     state
