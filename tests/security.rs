@@ -1183,13 +1183,55 @@ fn comment_forms_refuse_posts_from_another_sites_pages() {
             assert_eq!(post(&headers, &text(what)), 303, "{form} {what}");
         }
     }
+    // A page at one of a site's own origins may post to that site's thread (a static blog's own
+    // form), even cross-site; another origin may not.
+    let (status, body) = server.admin_api(
+        "POST",
+        "/api/v1/admin/sites",
+        Some(r#"{"name":"blog","origins":["https://blog.example"]}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let blog_form = |origin: &str, text: &str| -> u16 {
+        agent()
+            .post(&server.url("/sites/blog/thread?uri=%2Fposts%2Fb%2F"))
+            .config()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .header("Origin", origin)
+            .header("Sec-Fetch-Site", "cross-site")
+            .send_form([("comment", text), ("author", "Vi")])
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        blog_form(
+            "https://blog.example",
+            "From the blog's own form: which venues?"
+        ),
+        303
+    );
+    assert_eq!(
+        blog_form(
+            "https://evil.example",
+            "From an evil page: cross-site again?"
+        ),
+        403
+    );
     let stored = common::stored_comments(&server);
     let contents: Vec<&str> = stored
         .iter()
         .filter_map(|c| c["content"].as_str())
         .collect();
-    assert_eq!(contents.len(), 6, "{contents:?}");
-    let refused = ["cross-site", "evil origin", "null origin", "both"];
+    assert_eq!(contents.len(), 7, "{contents:?}");
+    let refused = [
+        "cross-site",
+        "evil origin",
+        "null origin",
+        "both",
+        "evil page",
+    ];
     assert!(
         contents
             .iter()

@@ -33,10 +33,9 @@ pub fn clue_in_words(token: &str) -> String {
         "path" => format!("a link path {}", quoted(text)),
         "email" => format!("the e-mail address {text} in the text"),
         "author" => format!("the name {}", quoted(text)),
-        "rule" => match text {
-            "trusted-author" => "a returning author whose earlier comment is published".into(),
-            "spam-history" => "a sender a moderator marked as spam lately".into(),
-            other => format!("the site rule {}", quoted(other)),
+        "rule" => match rule_in_words(text) {
+            Some(words) => words.into(),
+            None => format!("the site rule {}", quoted(text)),
         },
         "site" => match text {
             "learned-from-moderators" => {
@@ -49,6 +48,34 @@ pub fn clue_in_words(token: &str) -> String {
         "meta" | "sender" => form_clue(text),
         _ => format!("{kind} {}", quoted(text)),
     }
+}
+
+/// A site rule that decided a verdict (`rule:NAME`), in words.
+fn rule_in_words(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "trusted-author" => "a returning author whose earlier comment is published",
+        "spam-history" => "a sender a moderator marked as spam lately",
+        "spam-history:website" => "a Website a moderator marked as spam lately",
+        "spam-history:ip" => "an address a moderator's spam came from lately",
+        "spam-history:link-domain" => "a link to a site a moderator's spam linked to lately",
+        "disallowed-key" => "a word or address on the site's disallowed list",
+        "moderation-key" => "a word or address on the site's moderation list",
+        "links" => "as many links as the site holds for",
+        "time-trap" => "sent sooner than a person could write it",
+        "honeypot" => "a field only robots fill in",
+        "flood" => "sent too soon after the sender's last comment",
+        "duplicate" => "the same comment again",
+        "copy-of-marked-spam" => "a copy of a comment marked as spam on this site",
+        _ => return None,
+    })
+}
+
+/// Whether a clue names a site rule that pushed towards holding or rejecting (every rule but a
+/// returning author's): it leads the clues with no weight of its own.
+fn is_blocking_rule(token: &str) -> bool {
+    token
+        .strip_prefix("rule:")
+        .is_some_and(|name| name != "trusted-author")
 }
 
 /// `meta:` and `sender:` tokens: the shape of the comment and of its Website field.
@@ -82,12 +109,21 @@ pub fn clues(c: &StoredComment) -> Vec<ClueWords> {
                     let weight = x["weight"].as_f64().unwrap_or(0.0);
                     Some(ClueWords {
                         text: clue_in_words(token),
-                        spammy: weight > 0.0,
+                        spammy: weight > 0.0 || is_blocking_rule(token),
                     })
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The first site rule among the clues that holds or rejects, in words.
+fn deciding_rule(c: &StoredComment) -> Option<String> {
+    let clues = c.clues.as_array()?;
+    clues.iter().find_map(|x| {
+        let token = x["token"].as_str().filter(|t| is_blocking_rule(t))?;
+        Some(clue_in_words(token))
+    })
 }
 
 fn has_clue(c: &StoredComment, token: &str) -> bool {
@@ -148,12 +184,15 @@ pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
         "rejected" if has_clue(c, "rule:spam-history") => {
             "rejected: a moderator marked this sender as spam lately.".into()
         }
+        // A site rule decided (it leads the clues): say which, not what the score says.
+        "rejected" if let Some(rule) = deciding_rule(c) => format!("rejected: {rule}."),
         "rejected" => format!(
             "rejected: reads like spam (score {p:.2}) and its links or Website point where spam does."
         ),
         _ if has_clue(c, "rule:spam-history") => {
             "held: a moderator marked this sender as spam lately — needs a look.".into()
         }
+        _ if let Some(rule) = deciding_rule(c) => format!("held: {rule} — needs a look."),
         _ if has_clue(c, "rule:trusted-author") => {
             "held: reads like spam, but a returning author — needs a look.".into()
         }
@@ -287,5 +326,32 @@ pub(crate) mod tests {
         assert!(explain(&trusted, &t).starts_with("published: trusted returning author"));
         let rejected = stored("api", Status::Spam, "rejected", 0.99, serde_json::json!([]));
         assert!(explain(&rejected, &t).starts_with("rejected: "));
+        // A site rule decided: the sentence names it, and its clue points to spam, whatever the
+        // score said.
+        let by_rule = |verdict: &str, rule: &str| {
+            stored(
+                "api",
+                Status::Held,
+                verdict,
+                0.01,
+                serde_json::json!([{"token": rule, "weight": 0.0},
+                                   {"token": "word:doctor", "weight": -1.0}]),
+            )
+        };
+        let disallowed = by_rule("rejected", "rule:disallowed-key");
+        assert_eq!(
+            explain(&disallowed, &t),
+            "rejected: a word or address on the site's disallowed list."
+        );
+        let words = clues(&disallowed);
+        assert!(words[0].spammy && !words[1].spammy);
+        assert_eq!(
+            explain(&by_rule("held", "rule:links"), &t),
+            "held: as many links as the site holds for — needs a look."
+        );
+        assert_eq!(
+            explain(&by_rule("held", "rule:time-trap"), &t),
+            "held: sent sooner than a person could write it — needs a look."
+        );
     }
 }

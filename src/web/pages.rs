@@ -398,6 +398,7 @@ pub fn form_submission(slug: &str, body: &[u8]) -> Result<(FormState, Submission
 /// what the request tells of its sender.
 pub(super) fn reader_form(
     state: &AppState,
+    site: &crate::domain::Site,
     thread: &str,
     peer: SocketAddr,
     headers: &HeaderMap,
@@ -410,7 +411,7 @@ pub(super) fn reader_form(
             WebError::BadRequest(e.body_text())
         }
     })?;
-    if posted_from_another_site(state, headers) {
+    if posted_from_another_site(state, site, headers) {
         return Err(WebError::Forbidden(
             "Comments are posted from this site's own pages; a form on another site cannot post \
              here."
@@ -424,19 +425,29 @@ pub(super) fn reader_form(
     Ok((kept, submission))
 }
 
-/// Whether a reader's form post comes from a page of another site: any page on the web could
-/// otherwise make its visitors' browsers post comments here, each from a real reader's address
-/// (past the flood and rate limits, the address keys and the address's history). The browser
-/// says so in `Sec-Fetch-Site`; one too old to send it still sends `Origin` with a form post,
-/// which must then be this server's own (as requests reach it, or `--public-url`). A post with
-/// neither (a script, a very old browser) is taken, as WordPress takes it. The Isso and JSON APIs
-/// have their own rule (JSON bodies and the sites' origins).
-fn posted_from_another_site(state: &AppState, headers: &HeaderMap) -> bool {
+/// Whether a reader's form post comes from a page of another site than `site` and this server:
+/// any page on the web could otherwise make its visitors' browsers post comments here, each
+/// from a real reader's address (past the flood and rate limits, the address keys and the
+/// address's history). A page at one of the site's own origins may post (a static blog's own
+/// form); otherwise the browser says where the post comes from in `Sec-Fetch-Site`, and one too
+/// old to send it still sends `Origin` with a form post, which must then be this server's own
+/// (as requests reach it, or `--public-url`). A post with neither (a script, a very old
+/// browser) is taken, as WordPress takes it. The Isso and JSON APIs have their own rule (JSON
+/// bodies and the sites' origins).
+fn posted_from_another_site(
+    state: &AppState,
+    site: &crate::domain::Site,
+    headers: &HeaderMap,
+) -> bool {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = text("sec-fetch-site") {
-        return site.eq_ignore_ascii_case("cross-site");
+    let origin = text("origin");
+    if origin.is_some_and(|o| site.origins.iter().any(|own| own == o)) {
+        return false;
     }
-    let Some(origin) = text("origin") else {
+    if let Some(fetch_site) = text("sec-fetch-site") {
+        return fetch_site.eq_ignore_ascii_case("cross-site");
+    }
+    let Some(origin) = origin else {
         return false;
     };
     let authority = |url: &str| {
@@ -501,7 +512,8 @@ pub async fn post_comment(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, WebError> {
-    let (kept, mut submission) = reader_form(&state, &slug, peer, &headers, body)?;
+    let default_site = state.sites.default_site();
+    let (kept, mut submission) = reader_form(&state, &default_site, &slug, peer, &headers, body)?;
     submission.form_age = form_timer::form_age(
         &state.pending_key,
         headers.get(header::COOKIE).and_then(|v| v.to_str().ok()),

@@ -132,7 +132,7 @@ pub async fn post(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, WebError> {
     let (site, uri) = site_and_uri(&state, &name, &q.uri)?;
-    let (kept, mut submission) = reader_form(&state, &uri, peer, &headers, body)?;
+    let (kept, mut submission) = reader_form(&state, &site, &uri, peer, &headers, body)?;
     // The same fields as the site's embed asks for (its settings), not the built-in pages'.
     submission.anonymous_allowed = true;
     let missing = site.settings.missing_fields(
