@@ -373,12 +373,31 @@ fn akismet_endpoints_answer_like_akismet() {
         listing.contains(&key[..6]) && !listing.contains(&key),
         "{listing}"
     );
+    // A lost key is revoked by the prefix the listing shows (as shown, with its ellipsis); a
+    // prefix no active key has is said.
+    let shown = format!("{}…", &key[..6]);
     let out = run(
-        &["keys", "--db", db.to_str().unwrap(), "revoke", &key],
+        &["keys", "--db", db.to_str().unwrap(), "revoke", &shown],
         None,
         dir.path(),
     );
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        &["keys", "--db", db.to_str().unwrap(), "revoke", &key[..6]],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no active key matches"));
+    let listing = text(
+        &run(
+            &["keys", "--db", db.to_str().unwrap(), "list"],
+            None,
+            dir.path(),
+        )
+        .stdout,
+    );
+    assert!(listing.contains("revoked"), "{listing}");
     let server = Server::start(&db, &model(), &[]);
     let a = post(
         &server,

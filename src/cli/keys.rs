@@ -27,9 +27,9 @@ pub enum KeysCommand {
     },
     /// List keys (never the keys themselves).
     List,
-    /// Revoke a key.
+    /// Revoke a key: the key, or the prefix `keys list` shows (a lost key).
     Revoke {
-        /// The key.
+        /// The key, or its listed prefix (e.g. `e1d3eb`).
         key: String,
     },
 }
@@ -84,9 +84,28 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { key } => {
+            let key = key.trim().trim_end_matches('…');
+            let revoked = if key.chars().count() == PREFIX_LEN {
+                // The prefix a listing shows: the one active key that starts so.
+                let matching: Vec<_> = rt
+                    .block_on(store.keys())?
+                    .into_iter()
+                    .filter(|k| k.revoked_at.is_none() && k.prefix == key)
+                    .collect();
+                match matching.as_slice() {
+                    [one] => rt.block_on(store.revoke_key_id(one.id))?,
+                    [] => false,
+                    _ => anyhow::bail!(
+                        "{} active keys start with `{key}`: give the whole key",
+                        matching.len()
+                    ),
+                }
+            } else {
+                rt.block_on(store.revoke_key(&key_hash(key)))?
+            };
             anyhow::ensure!(
-                rt.block_on(store.revoke_key(&key_hash(&key)))?,
-                "no active key matches"
+                revoked,
+                "no active key matches (give the key, or the prefix `keys list` shows)"
             );
             eprintln!("revoked; servers stop accepting it within 30 seconds");
         }

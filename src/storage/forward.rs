@@ -64,6 +64,7 @@ macro_rules! storage_port {
             plain keys() -> Vec<ApiKey> = keys::keys;
             plain key_by_hash(key_sha256: &str) -> Option<ApiKey> = keys::key_by_hash;
             plain revoke_key(key_sha256: &str) -> bool = keys::revoke_key;
+            plain revoke_key_id(id: i64) -> bool = keys::revoke_key_id;
             plain add_calls(key_id: i64, month: &str, calls: i64) -> i64 = keys::add_calls;
             plain usage(key_id: i64, month: &str) -> i64 = keys::usage;
             atomic record_submit(key_id: i64, example: &LabeledComment, source: &str) -> SubmitVote = keys::record_submit;

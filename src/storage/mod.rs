@@ -583,6 +583,8 @@ pub trait AkismetStore: Send + Sync + 'static {
     async fn key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKey>, StorageError>;
     /// Revokes a key; false when no live key has this hash.
     async fn revoke_key(&self, key_sha256: &str) -> Result<bool, StorageError>;
+    /// Revokes the active key with id `id` (a lost key, named by its listed prefix).
+    async fn revoke_key_id(&self, id: i64) -> Result<bool, StorageError>;
     /// Adds `calls` calls to `month` (`YYYY-MM`) and returns the month's total.
     async fn add_calls(&self, key_id: i64, month: &str, calls: i64) -> Result<i64, StorageError>;
     /// Calls made in `month`.

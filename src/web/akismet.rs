@@ -355,8 +355,9 @@ fn over_quota(quota: i64) -> Response {
             ),
             (
                 "x-akismet-debug-help",
-                "The key's monthly quota is used up; its owner can raise it (keys add --quota) \
-                 or wait for the next month. GET /1.2/usage-limit shows the usage."
+                "The key's monthly quota is used up until the next month; the server's owner can \
+                 give the blog a new key with a larger one (replyguard keys add --quota N, then \
+                 keys revoke this one). GET /1.2/usage-limit shows the usage."
                     .into(),
             ),
         ],

@@ -91,6 +91,18 @@ pub async fn revoke_key<E: Exec>(e: &E, key_sha256: &str) -> Result<bool, Storag
     Ok(n > 0)
 }
 
+/// Revokes the key with id `id`, if it is active.
+pub async fn revoke_key_id<E: Exec>(e: &E, id: i64) -> Result<bool, StorageError> {
+    let at = now_rfc3339();
+    let n = e
+        .execute(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[&at, &id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 /// Adds `calls` calls to `month` and returns the month's total.
 pub async fn add_calls<E: Exec>(
     e: &E,
