@@ -675,6 +675,40 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
         "{page}"
     );
     server.stop();
+
+    // A title flag kept in the service's environment applies once: restarted with the same
+    // flag, the title changed since stays; a changed flag applies again.
+    let title_at_start = |flag: &str| {
+        let server = Server::start(&db, &model(), &["--site-title", flag]);
+        let page = agent()
+            .get(&server.url("/"))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        server.stop();
+        page
+    };
+    assert!(title_at_start("Env Title").contains("Env Title"));
+    ok(
+        &[
+            "sites",
+            "add",
+            "default",
+            "--title",
+            "Saved Since",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let page = title_at_start("Env Title");
+    assert!(
+        page.contains("Saved Since") && !page.contains("Env Title"),
+        "{page}"
+    );
+    assert!(title_at_start("New Env Title").contains("New Env Title"));
 }
 
 /// Each site's rules are edited in `/admin/rules?site=NAME` (the moderation page's "rules" link

@@ -193,6 +193,29 @@ async fn remember(
     }
 }
 
+/// Stores a setting given by a flag (`--site-title` …) when the flag is new or changed since it
+/// was last applied: a flag kept in a service's environment must not undo, at every restart,
+/// what was changed since in `/admin/settings` (or `sites add default --title`). The value last
+/// applied is kept beside the setting, as `KEY.flag`.
+async fn apply_flag(
+    store: &dyn Store,
+    key: &str,
+    value: &str,
+) -> Result<(), crate::storage::StorageError> {
+    let applied = format!("{key}.flag");
+    if store.setting(&applied).await?.as_deref() == Some(value) {
+        if store.setting(key).await?.as_deref() != Some(value) {
+            tracing::info!(
+                setting = key,
+                "kept as changed since (in /admin/settings); its flag is the same as when it was applied"
+            );
+        }
+        return Ok(());
+    }
+    remember(store, key, value).await?;
+    remember(store, &applied, value).await
+}
+
 impl AppState {
     /// Opens the database, the model and the articles.
     pub async fn open(config: &ServeConfig) -> anyhow::Result<Opened> {
@@ -299,7 +322,7 @@ impl AppState {
             tracing::info!(learned, "learned the site's logged moderation decisions");
         }
         for (key, value) in &identity {
-            remember(&*store, key, value).await?;
+            apply_flag(&*store, key, value).await?;
         }
         let site = super::identity::Identity::load(&*store).await?;
         let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.binding()));
