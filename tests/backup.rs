@@ -251,6 +251,14 @@ fn a_backup_refuses_to_overwrite_and_a_restore_keeps_the_owner() {
     drop(server);
     assert_eq!(ids_in(&db).len(), 2);
 
+    // A file that is no backup is named as such (not with the server's start-up advice).
+    let (ok, err) = cli(&["restore", "--from", notes.to_str().unwrap(), "--db", db_arg]);
+    assert!(
+        !ok && err.contains("is not a backup made by `replyguard backup`"),
+        "{err}"
+    );
+    assert_eq!(ids_in(&db).len(), 2);
+
     // Restored by root over a file the service's user owns: still that user's, mode kept.
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
     let is_root = std::fs::metadata(&db).unwrap().uid() == 0

@@ -109,6 +109,14 @@ pub fn check_sqlite_file(path: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Whether `path` starts as every SQLite database does.
+fn has_sqlite_header(path: &Path) -> bool {
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok_and(|()| &header == SQLITE_MAGIC)
+}
+
 /// Whether a running replyguard holds the file `path` (its shared lock; see `SqliteStore`).
 fn in_use(path: &Path) -> bool {
     std::fs::File::open(path)
@@ -249,6 +257,12 @@ pub fn backup_sqlite(db: &Path, out: &Path) -> Result<BackupSummary, StorageErro
 /// Replaces the database at `db` with the backup `from`. The backup is checked first; a database
 /// that holds comments is replaced only with `force`. Stop the servers on `db` first.
 pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSummary, StorageError> {
+    if !from.is_file() || !has_sqlite_header(from) {
+        return Err(failed(
+            from,
+            "is not a backup made by `replyguard backup` (not a SQLite database file)",
+        ));
+    }
     let summary = inspect_sqlite(from)?;
     // Held until the file is replaced: a server or import that opens it meanwhile waits on
     // nothing, but one that has it open now keeps its shared lock (see `SqliteStore::open`).
