@@ -20,6 +20,17 @@ fn ok(args: &[&str], dir: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The page at `url`, as text.
+fn get_html(url: &str) -> String {
+    agent()
+        .get(url)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap()
+}
+
 /// Adds site `blog` at https://blog.example to the database `db` (created).
 fn add_blog(db: &std::path::Path) {
     let db = db.to_str().unwrap();
@@ -277,13 +288,7 @@ fn the_thread_page_works_without_javascript() {
         "{}",
         resp.status()
     );
-    let html = agent()
-        .get(&page)
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let html = get_html(&page);
     assert!(!html.contains("CHECK OUT MY CHANNEL"));
     // The comment is the blog site's, on its own thread.
     let held: Value = agent()
@@ -326,13 +331,7 @@ fn the_thread_page_works_without_javascript() {
         &["sites", "close", "blog", "/posts/caches/", "--db", db_arg],
         dir.path(),
     );
-    let html = agent()
-        .get(&page)
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let html = get_html(&page);
     assert!(html.contains("Comments are closed on this page."), "{html}");
     assert!(html.contains(HAM), "{html}");
     assert!(
@@ -388,13 +387,7 @@ fn the_thread_page_works_without_javascript() {
     );
     let after = fetch();
     assert!(after.get("closed").is_none(), "{after}");
-    let html = agent()
-        .get(&page)
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let html = get_html(&page);
     assert!(
         html.contains("<form") && html.contains("replytocom="),
         "{html}"
@@ -862,13 +855,7 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
         )
     };
     close("close");
-    let page = agent()
-        .get(&article)
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let page = get_html(&article);
     assert!(
         page.contains("Comments are closed on this article."),
         "{page}"
@@ -898,13 +885,7 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("no article `no-such-post`"));
     close("open");
-    let page = agent()
-        .get(&article)
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let page = get_html(&article);
     assert!(
         page.contains("Leave a Reply") && page.contains("replytocom="),
         "{page}"
