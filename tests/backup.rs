@@ -250,6 +250,10 @@ fn a_backup_refuses_to_overwrite_and_a_restore_keeps_the_owner() {
     assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
     drop(server);
     assert_eq!(ids_in(&db).len(), 2);
+    // With the server stopped and the arguments swapped, the live database is still no backup.
+    let (ok, err) = cli(&["backup", "--db", out.to_str().unwrap(), "--out", db_arg]);
+    assert!(!ok && err.contains("not an earlier backup"), "{err}");
+    assert_eq!(ids_in(&db).len(), 2);
 
     // A file that is no backup is named as such (not with the server's start-up advice).
     let (ok, err) = cli(&["restore", "--from", notes.to_str().unwrap(), "--db", db_arg]);

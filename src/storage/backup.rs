@@ -35,6 +35,26 @@ fn failed(path: &Path, reason: impl Into<String>) -> StorageError {
     }
 }
 
+/// `PRAGMA application_id` of a file `replyguard backup` wrote ("RGBK"): a backup replaces only
+/// a file so marked, never a database that merely has replyguard's tables (the live one, its
+/// server stopped, with the arguments swapped). `restore` clears it on the copy it puts back.
+const BACKUP_APPLICATION_ID: i32 = 0x5247_424B;
+
+/// Whether `path` is a SQLite backup written by `replyguard backup` (its mark).
+fn is_marked_backup(path: &Path) -> bool {
+    check_sqlite_file(path).is_ok()
+        && Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.pragma_query_value(None, "application_id", |r| r.get::<_, i32>(0)))
+            .is_ok_and(|id| id == BACKUP_APPLICATION_ID)
+}
+
+/// Sets the `application_id` of the SQLite file at `path` (0 clears the backup mark).
+fn set_application_id(path: &Path, id: i32) -> Result<(), StorageError> {
+    Connection::open(path)
+        .and_then(|c| c.pragma_update(None, "application_id", id))
+        .map_err(|e| failed(path, format!("cannot be marked: {e}")))
+}
+
 /// The SQLite file header every database starts with.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -182,6 +202,15 @@ fn check_backup_target(
             ));
         }
     }
+    // A database's log beside it: `out` is (or was) a live database, whatever it holds.
+    let logs = ["-wal", "-shm", "-journal"].map(|suffix| sibling(out, suffix));
+    if logs.iter().any(|log| log.exists()) {
+        return Err(failed(
+            out,
+            "has a database log beside it: it is a live database, not an earlier backup; \
+             write the backup elsewhere",
+        ));
+    }
     if out.exists() && (in_use(out) || !is_backup(out)) {
         return Err(failed(
             out,
@@ -235,23 +264,37 @@ pub fn backup_sqlite(db: &Path, out: &Path) -> Result<BackupSummary, StorageErro
         return Err(failed(db, "does not exist"));
     }
     check_sqlite_file(db)?;
-    // An earlier backup is a replyguard database (checked by its header and tables, not read
-    // through).
-    check_backup_target(Some(db), out, |file| check_sqlite_file(file).is_ok())?;
+    check_backup_target(Some(db), out, is_marked_backup)?;
     let tmp = sibling(out, ".partial");
     let tmp_text = tmp
         .to_str()
         .ok_or_else(|| failed(out, "the backup path is not valid UTF-8"))?;
     let write = || {
+        // Private from its first byte (`VACUUM INTO` fills an empty file it is given).
+        create_private(&tmp)?;
         let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| failed(db, format!("cannot be read: {e}")))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| failed(db, e.to_string()))?;
         conn.execute("VACUUM INTO ?1", [tmp_text])
             .map_err(|e| failed(out, format!("cannot be written: {e}")))?;
-        Ok(())
+        drop(conn);
+        set_application_id(&tmp, BACKUP_APPLICATION_ID)
     };
     write_then_rename(&tmp, out, write, || inspect_sqlite(&tmp))
+}
+
+/// Creates `path` empty and readable by its owner only (a backup holds every commenter's e-mail
+/// and IP address: no moment where another user could open it).
+fn create_private(path: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|e| failed(path, format!("cannot be created: {e}")))
 }
 
 /// Replaces the database at `db` with the backup `from`. The backup is checked first; a database
@@ -292,7 +335,8 @@ pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSumma
     }
     let tmp = sibling(db, ".restoring");
     std::fs::copy(from, &tmp).map_err(|e| failed(db, format!("cannot be written: {e}")))?;
-    if let Err(e) = take_place_of(&tmp, db) {
+    // The restored database is a live one again: no longer something a backup may replace.
+    if let Err(e) = set_application_id(&tmp, 0).and_then(|()| take_place_of(&tmp, db)) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
@@ -420,6 +464,7 @@ pub fn backup_postgres(url: &str, out: &Path) -> Result<u64, StorageError> {
     let tmp = sibling(out, ".partial");
     let tmp_text = tmp.to_string_lossy().to_string();
     let write = || {
+        create_private(&tmp)?;
         run_pg(
             "pg_dump",
             &[
@@ -501,6 +546,14 @@ mod tests {
         let earlier = dir.path().join("earlier.db");
         database_with_comments(&earlier);
         assert!(check_backup_target(Some(&db), &earlier, is_backup).is_ok());
+        // Only a file `backup` marked counts as one: a database with comments is not.
+        assert!(!is_marked_backup(&earlier));
+        set_application_id(&earlier, BACKUP_APPLICATION_ID).unwrap();
+        assert!(is_marked_backup(&earlier));
+        // A log beside the target: a live database.
+        std::fs::write(sibling(&earlier, "-wal"), b"log").unwrap();
+        let e = check_backup_target(Some(&db), &earlier, is_marked_backup).unwrap_err();
+        assert!(e.to_string().contains("database log beside it"), "{e}");
         assert!(check_backup_target(Some(&db), &dir.path().join("new.db"), is_backup).is_ok());
 
         // A write that fails leaves no partial file; one that succeeds is private.
