@@ -813,6 +813,7 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
             "/never-commented/",
             "has no comments on `/never-commented/`",
         ),
+        ("//r%C3%A9sum%C3%A9/", "is not a page's path"),
     ] {
         let out = run(
             &["sites", "close", "blog", page, "--db", db_arg],

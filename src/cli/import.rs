@@ -106,7 +106,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     // A new database holds only the default site: importing onto another one into a file that
     // is not there (a mistyped --db, or the site not added yet) is said before anything is made.
-    if let storage::Database::Sqlite(path) = &db
+    if let storage::Database::Sqlite(path) = &args.db
         && args.site != crate::domain::DEFAULT_SITE_NAME
         && !path.exists()
     {

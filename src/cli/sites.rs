@@ -172,6 +172,16 @@ async fn page_key(
     raw: &str,
 ) -> anyhow::Result<String> {
     let uri = crate::domain::site::thread_uri(raw).map_err(anyhow::Error::msg)?;
+    // `//host/` or `/\host/` is another host's address to a browser, never a page of this site.
+    anyhow::ensure!(
+        !uri.starts_with("//") && !uri.starts_with("/\\"),
+        "`{uri}` is not a page's path (it starts like another host's address)"
+    );
+    // A page is first looked up as written (an embed's `data-uri` or an import may have stored
+    // it so).
+    if store.thread(site.id, &uri).await?.is_some() {
+        return Ok(uri);
+    }
     if site.id == crate::domain::DEFAULT_SITE
         && let Some(slug) = uri.strip_prefix("/articles/")
     {

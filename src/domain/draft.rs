@@ -80,6 +80,13 @@ impl CommentDraft {
         let email = raw.email.trim();
         let url = raw.url.trim();
         let required = strictness == Strictness::Reader;
+        // What a reader types here has no noncharacters (never text; U+FFFE/U+FFFF would break
+        // a feed). An archived or relayed comment keeps its text: feeds and exports drop them.
+        let typed = matches!(strictness, Strictness::Reader | Strictness::Embedded);
+        let unclean = |text: &str| {
+            has_control_chars(text)
+                || (typed && text.chars().any(super::unshowable::is_noncharacter))
+        };
         if content.is_empty() {
             if required || strictness == Strictness::Embedded {
                 errors.insert("comment_content", "Please type your comment.".into());
@@ -89,7 +96,7 @@ impl CommentDraft {
                 "comment_content",
                 "Your comment contains only invisible characters; please type your comment.".into(),
             );
-        } else if has_control_chars(content) {
+        } else if unclean(content) {
             errors.insert(
                 "comment_content",
                 "Your comment contains invisible control characters (such as NUL); please remove them."
@@ -113,7 +120,7 @@ impl CommentDraft {
                 "comment_author",
                 "Your name contains only invisible characters; please enter your name.".into(),
             );
-        } else if has_control_chars(author) || author.contains(['\n', '\r', '\t']) {
+        } else if unclean(author) || author.contains(['\n', '\r', '\t']) {
             errors.insert(
                 "comment_author",
                 "Your name contains control characters or line breaks; please remove them.".into(),
@@ -245,11 +252,8 @@ pub fn is_zero_width(c: char) -> bool {
 /// Control characters other than line breaks and tabs (NUL, escape, C1 codes): never part of a
 /// comment someone typed, and NUL in particular breaks tools downstream of the database.
 fn has_control_chars(text: &str) -> bool {
-    // Noncharacters too: never text, and U+FFFE/U+FFFF would break every feed and export.
-    text.chars().any(|c| {
-        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            || super::unshowable::is_noncharacter(c)
-    })
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 /// Whether `email` is a plain mailbox mail can be sent to as it is written: a local part of
@@ -352,6 +356,23 @@ mod tests {
             author: author.into(),
             email: email.into(),
             url: url.into(),
+        }
+    }
+
+    /// Noncharacters are refused where a reader types (they would break feeds), kept in an
+    /// imported or relayed comment (feeds and exports drop them; the comment is not lost).
+    #[test]
+    fn noncharacters_are_refused_from_readers_only() {
+        let raw = sub(
+            "Interesting \u{FFFE} deal",
+            "Nora\u{FDD0}",
+            "n@example.org",
+            "",
+        );
+        let errors = validate(&raw).expect_err("a reader's noncharacters");
+        assert!(errors.contains_key("comment_content") && errors.contains_key("comment_author"));
+        for kept in [Strictness::Archived, Strictness::Relayed] {
+            assert!(CommentDraft::parse(&raw, kept).is_ok(), "{kept:?}");
         }
     }
 

@@ -117,11 +117,25 @@ pub fn clues(c: &StoredComment) -> Vec<ClueWords> {
         .unwrap_or_default()
 }
 
-/// The first site rule among the clues that holds or rejects, in words.
-fn deciding_rule(c: &StoredComment) -> Option<String> {
+/// The first site rule among the clues that could give `verdict`, in words: any blocking rule
+/// for a hold, only a rule that rejects for a rejection (a link limit or the time trap holds at
+/// least; a comment the model rejected with such a clue was rejected by its score).
+fn deciding_rule(c: &StoredComment, verdict: &str) -> Option<String> {
+    let rejects = |token: &str| {
+        matches!(
+            token,
+            "rule:disallowed-key"
+                | "rule:honeypot"
+                | "rule:spam-history"
+                | "rule:spam-history:website"
+                | "rule:copy-of-marked-spam"
+        )
+    };
     let clues = c.clues.as_array()?;
     clues.iter().find_map(|x| {
-        let token = x["token"].as_str().filter(|t| is_blocking_rule(t))?;
+        let token = x["token"]
+            .as_str()
+            .filter(|t| is_blocking_rule(t) && (verdict != "rejected" || rejects(t)))?;
         Some(clue_in_words(token))
     })
 }
@@ -185,14 +199,14 @@ pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
             "rejected: a moderator marked this sender as spam lately.".into()
         }
         // A site rule decided (it leads the clues): say which, not what the score says.
-        "rejected" if let Some(rule) = deciding_rule(c) => format!("rejected: {rule}."),
+        "rejected" if let Some(rule) = deciding_rule(c, "rejected") => format!("rejected: {rule}."),
         "rejected" => format!(
             "rejected: reads like spam (score {p:.2}) and its links or Website point where spam does."
         ),
         _ if has_clue(c, "rule:spam-history") => {
             "held: a moderator marked this sender as spam lately — needs a look.".into()
         }
-        _ if let Some(rule) = deciding_rule(c) => format!("held: {rule} — needs a look."),
+        _ if let Some(rule) = deciding_rule(c, "held") => format!("held: {rule} — needs a look."),
         _ if has_clue(c, "rule:trusted-author") => {
             "held: reads like spam, but a returning author — needs a look.".into()
         }
@@ -352,6 +366,14 @@ pub(crate) mod tests {
         assert_eq!(
             explain(&by_rule("held", "rule:time-trap"), &t),
             "held: sent sooner than a person could write it — needs a look."
+        );
+        // A hold-only rule beside a rejection by the score: the score decided.
+        let mut links = by_rule("rejected", "rule:links");
+        links.spam_probability = 0.99;
+        assert!(
+            explain(&links, &t).starts_with("rejected: reads like spam (score 0.99)"),
+            "{}",
+            explain(&links, &t)
         );
     }
 }

@@ -599,7 +599,11 @@ async fn own_comment(
     if !genuine {
         return Err(not_yours());
     }
-    if expires < now_unix() {
+    // The site's window as it is now: a cookie made under a longer one (or before the cap)
+    // ends with it.
+    let window_end =
+        (unix_seconds(&comment.created_at) as u64).saturating_add(site.settings.edit_window());
+    if expires < now_unix() || window_end < now_unix() {
         return Err(WebError::Forbidden(
             "Not authorized to change this comment: its edit window is over".into(),
         ));
@@ -665,6 +669,7 @@ async fn edit(
     IssoJson(body): IssoJson<EditBody>,
 ) -> Result<Response, WebError> {
     let comment = own_comment(&state, &site, id, &headers).await?;
+    let body_changes_author = body.author.is_some();
     let raw = RawComment {
         author: body
             .author
@@ -678,12 +683,15 @@ async fn edit(
     };
     let draft = crate::domain::CommentDraft::parse(&raw, crate::domain::Strictness::Embedded)
         .map_err(WebError::Validation)?;
-    // What the site requires of a new comment, an edit keeps (a name cannot be edited away).
-    let missing = site
-        .settings
-        .missing_fields(&raw.author, &raw.email, ["author", "email"]);
-    if !missing.is_empty() {
-        return Err(WebError::Validation(missing));
+    // A name the site requires cannot be edited away (only what the edit changes is asked: a
+    // comment posted before the site required a field can still be edited).
+    if body_changes_author {
+        let missing = site
+            .settings
+            .missing_fields(&raw.author, "kept", ["author", "email"]);
+        if !missing.is_empty() {
+            return Err(WebError::Validation(missing));
+        }
     }
     // The edited comment goes through the checks a new one does (the site's rules, its
     // moderation mode, marked spam, the model), scored but not stored: a comment posted harmless

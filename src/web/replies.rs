@@ -65,9 +65,11 @@ fn verify(key: &str, purpose: Purpose, token: &str) -> Option<i64> {
     bool::from(tag(key, purpose, id).ct_eq(&sig)).then_some(id)
 }
 
-/// Where a comment is read: the article page on the default site, the thread page elsewhere.
+/// Where a comment is read: the article page for an article of the default site, the thread
+/// page for a page of any site (a thread is keyed by its path; the default site's embedding
+/// pages too).
 pub(super) fn comment_link(base: &str, site: &Site, comment: &StoredComment) -> String {
-    if site.id == crate::domain::DEFAULT_SITE {
+    if site.id == crate::domain::DEFAULT_SITE && !comment.article.starts_with('/') {
         format!("{base}/articles/{}#comment-{}", comment.article, comment.id)
     } else {
         let page = crate::domain::site::thread_page(&site.name, &comment.article);
@@ -313,5 +315,45 @@ mod tests {
         let c = token("k", Purpose::Confirm, 42);
         assert_eq!(verify("k", Purpose::Confirm, &c), Some(42));
         assert_eq!(verify("k", u, &c), None);
+    }
+
+    /// An article's comment links its article page; a page's (any site's, the default one's
+    /// embedding pages too) its thread page, with the path encoded.
+    #[test]
+    fn comments_link_where_they_are_read() {
+        let site = |id: i64, name: &str| Site {
+            id,
+            name: name.into(),
+            title: String::new(),
+            origins: Vec::new(),
+            settings: Default::default(),
+            created_at: String::new(),
+        };
+        let comment = |article: &str| StoredComment {
+            id: 7,
+            article: article.into(),
+            ..crate::web::admin_words::tests::stored(
+                "api",
+                Status::Held,
+                "held",
+                0.5,
+                serde_json::Value::Null,
+            )
+        };
+        let default = site(crate::domain::DEFAULT_SITE, "default");
+        assert_eq!(
+            comment_link("https://c.example", &default, &comment("a-post")),
+            "https://c.example/articles/a-post#comment-7"
+        );
+        let page = comment_link("https://c.example", &default, &comment("/p q/ approve: x"));
+        assert!(
+            page.starts_with("https://c.example/sites/default/thread?uri=") && !page.contains(' '),
+            "{page}"
+        );
+        let blog = comment_link("https://c.example", &site(2, "blog"), &comment("/p/"));
+        assert!(
+            blog.starts_with("https://c.example/sites/blog/thread?uri="),
+            "{blog}"
+        );
     }
 }
