@@ -281,6 +281,26 @@ fn a_backup_refuses_to_overwrite_and_a_restore_keeps_the_owner() {
     if is_root {
         assert_eq!((restored.uid(), restored.gid()), (61234, 61234));
     }
+    // Through a link (a volume mounted elsewhere): the file it leads to is restored, the link
+    // stays a link.
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    let (ok, err) = cli(&[
+        "restore",
+        "--from",
+        out.to_str().unwrap(),
+        "--db",
+        link.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(ids_in(&db).len(), 2);
 }
 
 #[test]

@@ -192,9 +192,21 @@ fn check_backup_target(
             "is a directory: give the backup a file name in it (e.g. DIR/replyguard-2026-12-07.db)",
         ));
     }
+    // Only a regular file is ever replaced: not a device (`/dev/null`), a pipe, a socket.
+    if std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
+        return Err(failed(
+            out,
+            "is not a regular file: give the backup a file name",
+        ));
+    }
     if let Some(db) = db {
         let companions = ["", "-wal", "-shm", "-journal"].map(|suffix| sibling(db, suffix));
-        if companions.iter().any(|file| same_file(file, out)) {
+        // By file (a link to it) and by name (a log that is not there yet: SQLite would read a
+        // backup written under its name as the database's hot journal).
+        if companions
+            .iter()
+            .any(|file| same_file(file, out) || same_name(file, out))
+        {
             return Err(failed(
                 out,
                 "is the database being backed up (or one of its files): write the backup \
@@ -219,6 +231,16 @@ fn check_backup_target(
         ));
     }
     Ok(())
+}
+
+/// Whether `a` and `b` are the same name in the same directory (the directories compared as
+/// files, so `./x/../db` and `db` agree), whether or not the file exists.
+fn same_name(a: &Path, b: &Path) -> bool {
+    let dir = |p: &Path| match p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    a.file_name().is_some() && a.file_name() == b.file_name() && same_file(&dir(a), &dir(b))
 }
 
 /// Whether `a` and `b` name one file (by device and inode; `false` if either is missing).
@@ -300,6 +322,10 @@ fn create_private(path: &Path) -> Result<(), StorageError> {
 /// Replaces the database at `db` with the backup `from`. The backup is checked first; a database
 /// that holds comments is replaced only with `force`. Stop the servers on `db` first.
 pub fn restore_sqlite(from: &Path, db: &Path, force: bool) -> Result<BackupSummary, StorageError> {
+    // Through a link, the file it leads to is the database (a volume mounted elsewhere): the
+    // link itself stays.
+    let resolved = std::fs::canonicalize(db).ok();
+    let db = resolved.as_deref().unwrap_or(db);
     if !from.is_file() || !has_sqlite_header(from) {
         return Err(failed(
             from,
@@ -540,6 +566,10 @@ mod tests {
         std::fs::write(sibling(&db, "-wal"), b"log").unwrap();
         assert!(refused(&sibling(&db, "-wal")).contains("is the database being backed up"));
         assert!(refused(dir.path()).contains("is a directory"));
+        assert!(refused(Path::new("/dev/null")).contains("not a regular file"));
+        // The database's journal, not there yet: its name is refused all the same.
+        assert!(refused(&sibling(&db, "-journal")).contains("is the database being backed up"));
+        assert!(refused(&dir.path().join(".").join("live.db-shm")).contains("being backed up"));
         let notes = dir.path().join("notes.txt");
         std::fs::write(&notes, b"my notes").unwrap();
         assert!(refused(&notes).contains("not an earlier backup"));
