@@ -1164,6 +1164,13 @@ fn comment_forms_refuse_posts_from_another_sites_pages() {
             (vec![("Origin", "null")], "null origin"),
             (
                 vec![
+                    ("Origin", "https://shop.example.com"),
+                    ("Sec-Fetch-Site", "same-site"),
+                ],
+                "sibling subdomain",
+            ),
+            (
+                vec![
                     ("Origin", "http://evil.example"),
                     ("Sec-Fetch-Site", "cross-site"),
                 ],

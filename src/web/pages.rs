@@ -428,12 +428,19 @@ pub(super) fn reader_form(
 /// Whether a reader's form post comes from a page of another site than `site` and this server:
 /// any page on the web could otherwise make its visitors' browsers post comments here, each
 /// from a real reader's address (past the flood and rate limits, the address keys and the
-/// address's history). A page at one of the site's own origins may post (a static blog's own
-/// form); otherwise the browser says where the post comes from in `Sec-Fetch-Site`, and one too
-/// old to send it still sends `Origin` with a form post, which must then be this server's own
-/// (as requests reach it, or `--public-url`). A post with neither (a script, a very old
-/// browser) is taken, as WordPress takes it. The Isso and JSON APIs have their own rule (JSON
-/// bodies and the sites' origins).
+/// address's history).
+///
+/// - A page at one of the site's own origins may post (a static blog's own form).
+/// - The browser's `Sec-Fetch-Site: same-origin` (or `none`, typed by the user) is this server's
+///   own page; `same-site` (a sibling subdomain, another tenant) and `cross-site` are judged by
+///   `Origin` as a browser without fetch metadata is.
+/// - `Origin` must then be this server's: exactly `--public-url`'s origin when one is set
+///   (scheme and port too; the `Host` a request names is the client's to choose), else the host
+///   the request reached (behind a proxy the scheme and port are not known here).
+///   `Origin: null` (a sandboxed page, one served with `Referrer-Policy: no-referrer`) is not.
+/// - A post with neither header (a script, a very old browser) is taken, as WordPress takes it.
+///
+/// The Isso and JSON APIs have their own rule (JSON bodies and the sites' origins).
 fn posted_from_another_site(
     state: &AppState,
     site: &crate::domain::Site,
@@ -444,33 +451,24 @@ fn posted_from_another_site(
     if origin.is_some_and(|o| site.origins.iter().any(|own| own == o)) {
         return false;
     }
-    if let Some(fetch_site) = text("sec-fetch-site") {
-        return fetch_site.eq_ignore_ascii_case("cross-site");
+    let fetch_site = text("sec-fetch-site").map(str::to_ascii_lowercase);
+    if matches!(fetch_site.as_deref(), Some("same-origin" | "none")) {
+        return false;
     }
     let Some(origin) = origin else {
-        return false;
+        // Fetch metadata without an Origin: a browser says where it comes from.
+        return fetch_site.is_some();
     };
-    let authority = |url: &str| {
-        url::Url::parse(url)
-            .ok()
-            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+    let Ok(from) = url::Url::parse(origin) else {
+        return true; // `null` or nonsense: not this site's page
     };
-    let Some(from) = authority(origin) else {
-        return true; // `null` (a sandboxed or local page) or nonsense: not this site's page
-    };
-    let host = text("host").and_then(|h| authority(&format!("http://{h}")));
-    let own = state
-        .public_url
-        .as_ref()
-        .and_then(|u| authority(u.as_str()));
-    // The port of `Host` is the one the request reached; a proxy in front may listen on another
-    // (https on 443): the host alone decides when no public address is configured.
-    let host_only = |a: &str| {
-        a.rsplit_once(':')
-            .map_or(a.to_string(), |(h, _)| h.to_string())
-    };
-    let same_host = host.is_some_and(|h| host_only(&h) == host_only(&from));
-    !(same_host || own.as_deref() == Some(from.as_str()))
+    if let Some(public) = &state.public_url {
+        return from.origin() != public.origin();
+    }
+    let host = text("host")
+        .and_then(|h| url::Url::parse(&format!("http://{h}")).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
+    from.host_str().is_none() || host.as_deref() != from.host_str()
 }
 
 /// What the form says of a comment the filter rejected.
