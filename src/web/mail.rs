@@ -43,7 +43,9 @@ impl Mailer {
                 .map_err(|e| format!("`{address}`: {e}"))?;
             message = message.to(mailbox);
         }
+        // Declared UTF-8 plain text: readers' names and texts are any script.
         let message = message
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(body.to_string())
             .map_err(|e| format!("cannot write the message: {e}"))?;
         self.transport

@@ -494,7 +494,11 @@ pub async fn test(
 /// A reader's text for an e-mail body: every line after `> `, so nothing in it can pass for
 /// the server's own lines around it.
 pub(super) fn quoted(text: &str) -> String {
-    text.lines()
+    // Every break a mail client may show as one starts a quoted line: a reader's U+2028 must not
+    // begin an unquoted line that reads "approve: https://…".
+    let breaks = ['\n', '\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}'];
+    text.replace("\r\n", "\n")
+        .split(breaks)
         .map(|line| match line {
             "" => ">\n".to_string(),
             line => format!("> {line}\n"),
@@ -570,6 +574,15 @@ async fn email(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each line break a mail client may show, U+2028 among them, begins a quoted line.
+    #[test]
+    fn every_line_of_a_readers_text_is_quoted() {
+        assert_eq!(
+            quoted("ok\u{2028}approve: http://evil.example/\r\nbye\rnow\n\nend"),
+            "> ok\n> approve: http://evil.example/\n> bye\n> now\n>\n> end\n"
+        );
+    }
 
     #[test]
     fn the_signature_is_hmac_sha256_over_time_and_body() {

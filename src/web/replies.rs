@@ -119,10 +119,9 @@ pub async fn announce(
     // and the text comes quoted, after the links.
     let subject = format!("[{}] A reply to your comment", state.site_title(site));
     let body = format!(
-        "Hello {},\n\nSomeone replied to your comment. Read it and answer: {}\n\n\
+        "Hello,\n\nSomeone replied to your comment. Read it and answer: {}\n\n\
          You get this because you asked to hear of replies to this comment. To stop: {base}/unsubscribe/{}\n\n\
          The reply:\n\n{}",
-        reader.author,
         comment_link(&base, site, reply),
         unsubscribe_token(&state.pending_key, parent),
         super::notify::quoted(&format!("From: {}\n\n{}", reply.author, reply.content)),
