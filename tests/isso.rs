@@ -1507,4 +1507,8 @@ fn edits_follow_the_rules_of_new_comments() {
     );
     let stored = stored_comments(&server);
     assert_eq!(stored[0]["content"], HAM);
+    // Nor votes.
+    let like = format!("/isso/id/{id}/like");
+    let (status, _, answer) = call(&server, "POST", &like, site, None, None);
+    assert_eq!(status, 403, "{answer}");
 }

@@ -120,9 +120,7 @@ impl CommentDraft {
                 "comment_author",
                 "Your name contains only invisible characters; please enter your name.".into(),
             );
-        } else if unclean(author)
-            || author.contains(['\n', '\r', '\t', '\u{2028}', '\u{2029}'])
-        {
+        } else if unclean(author) || author.contains(['\n', '\r', '\t', '\u{2028}', '\u{2029}']) {
             errors.insert(
                 "comment_author",
                 "Your name contains control characters or line breaks; please remove them.".into(),
@@ -143,14 +141,30 @@ impl CommentDraft {
                     "Please enter your email address.".into(),
                 );
             }
-        } else if !looks_like_email(email) || email.len() > MAX_EMAIL_CHARS {
+        } else if !looks_like_email(email)
+            || email.len() > MAX_EMAIL_CHARS
+            || unclean(email)
+            || (typed && email.chars().any(super::unshowable::is_bidi_control))
+        {
             errors.insert(
                 "comment_author_email",
                 "Please enter a valid email address.".into(),
             );
         }
         let mut normalized_url = None;
-        if !url.is_empty() {
+        // A reader's address with a bidi override shows as another one (`a\u{202E}moc.b`).
+        if typed && url.chars().any(super::unshowable::is_bidi_control) {
+            errors.insert(
+                "comment_author_url",
+                "The web address contains invisible formatting characters; please remove them."
+                    .into(),
+            );
+        } else if !url.is_empty() && unclean(url) {
+            errors.insert(
+                "comment_author_url",
+                "The web address contains invisible control characters; please remove them.".into(),
+            );
+        } else if !url.is_empty() {
             match normalize_url(url) {
                 Ok(u) if u.len() <= MAX_URL_CHARS => normalized_url = Some(u),
                 Ok(_) => {
@@ -359,6 +373,32 @@ mod tests {
             email: email.into(),
             url: url.into(),
         }
+    }
+
+    /// A reader's website or address with a bidi override (which shows as another) or a
+    /// noncharacter is refused.
+    #[test]
+    fn addresses_with_formatting_characters_are_refused() {
+        let raw = sub(
+            "A fine post.",
+            "Ana",
+            "ana\u{202E}@example.org",
+            "https://a\u{202E}b.example/",
+        );
+        let errors = validate(&raw).expect_err("formatting characters");
+        assert!(errors.contains_key("comment_author_email"), "{errors:?}");
+        assert!(errors.contains_key("comment_author_url"), "{errors:?}");
+        let raw = sub(
+            "A fine post.",
+            "Ana",
+            "ana@example.org",
+            "https://a\u{FFFF}b.example/",
+        );
+        assert!(
+            validate(&raw)
+                .expect_err("a noncharacter")
+                .contains_key("comment_author_url")
+        );
     }
 
     /// Noncharacters are refused where a reader types (they would break feeds), kept in an

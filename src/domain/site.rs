@@ -294,6 +294,16 @@ pub fn thread_uri(raw: &str) -> Result<String, String> {
     if path.chars().any(char::is_control) {
         return Err("uri contains control characters".into());
     }
+    // A browser sends such characters percent-encoded; raw, they reorder or break what shows the
+    // path (a page's title falls back to it).
+    let unshowable = |c: char| {
+        super::unshowable::is_bidi_control(c)
+            || super::unshowable::is_noncharacter(c)
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    };
+    if path.chars().any(unshowable) {
+        return Err("uri contains invisible formatting characters".into());
+    }
     Ok(path.to_string())
 }
 
@@ -352,6 +362,8 @@ mod tests {
         assert_eq!(thread_uri("/post/?utm_source=x#c1").unwrap(), "/post/");
         assert!(thread_uri("post").is_err());
         assert!(thread_uri("/a\u{0}b").is_err());
+        assert!(thread_uri("/xu\u{202E}gnp.exe/").is_err());
+        assert!(thread_uri("/a\u{FFFE}/").is_err());
         assert_eq!(thread_title("  A\ntitle "), "A title");
         assert_eq!(
             thread_title("T\u{FFFE}itle \u{202E}reversed\u{202C}"),

@@ -781,6 +781,15 @@ async fn vote(
         .await?
         .filter(|c| c.site_id == site.id && c.status == Status::Published)
         .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
+    // A closed page takes no reader's writes, votes included.
+    let closed = state
+        .site_store
+        .thread(site.id, &comment.article)
+        .await?
+        .is_some_and(|t| !t.comments_open);
+    if closed {
+        return Err(WebError::Forbidden(super::submit::THREAD_CLOSED.into()));
+    }
     let ip = state.proxies.client_ip(peer.ip(), &headers);
     let votes = if comment.user_ip.as_deref() == Some(&ip.to_string()) {
         // Isso's rule: nobody votes on their own comment.
