@@ -133,6 +133,34 @@ fn replicas_on_one_database_behave_as_one_service() {
             "{metrics}"
         );
     }
+
+    // Closed from the CLI, a process that exits at once: both replicas' cached pages follow.
+    let close = |verb: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = common::run(
+            &[
+                "sites",
+                verb,
+                "default",
+                &format!("/articles/{ARTICLE}"),
+                "--db",
+                &url,
+            ],
+            None,
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", common::text(&out.stderr));
+    };
+    close("close");
+    for server in [&a, &b] {
+        eventually("the closed article on every replica", || {
+            page(server).contains("Comments are closed on this article.")
+        });
+    }
+    close("open");
+    eventually("the article open again", || {
+        page(&b).contains("Leave a Reply")
+    });
     a.stop();
     b.stop();
 }

@@ -204,6 +204,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         );
     }
     importer.finish()?;
+    // Servers' cached pages must not outlive what this import changed (on PostgreSQL they hear
+    // of it from an announcement this process would otherwise send after it exits).
+    if !args.dry_run {
+        rt.block_on(store.announce_changes())?;
+    }
     let report = importer.report;
     print_report(&report, &args)?;
     if report.refused.is_empty() {

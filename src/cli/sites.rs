@@ -158,6 +158,8 @@ fn set_open(
         eprintln!("comments {state} on `{name}` {key}");
         println!("{}", serde_json::to_string(&thread)?);
     }
+    // Running servers' cached pages (an article's form) must not outlive this process's news.
+    rt.block_on(store.announce_changes())?;
     Ok(())
 }
 

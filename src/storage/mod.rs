@@ -441,6 +441,13 @@ pub trait CommentStore: Send + Sync + 'static {
     /// A number that changes after every committed change to comments (new comments, status
     /// changes), so that views derived from them can be cached until it moves.
     fn generation(&self) -> u64;
+    /// Tells the other processes on this database now that what pages show has changed, for a
+    /// process about to exit (a CLI command): a server otherwise learns of it from the change
+    /// itself (SQLite's data version) or from an announcement sent in the background, which an
+    /// exiting process may never send (PostgreSQL).
+    async fn announce_changes(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// Number of stored comments per moderation status.
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
     /// Erases the personal data of the commenter with this e-mail address (any case): their

@@ -171,4 +171,12 @@ storage_port!(CommentStore for PgStore, pg_runs {
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
+
+    async fn announce_changes(&self) -> Result<(), StorageError> {
+        self.client()
+            .await?
+            .batch_execute("NOTIFY replyguard_changes")
+            .await?;
+        Ok(())
+    }
 });
