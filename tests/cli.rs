@@ -753,3 +753,41 @@ fn the_readme_classify_example_prints_what_the_readme_shows() {
         "README's classify example is stale"
     );
 }
+
+/// Arguments a command cannot use exit 2, as clap's own usage errors do (README: `2` usage
+/// error), and change nothing.
+#[test]
+fn unusable_arguments_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let db = db.to_str().unwrap();
+    for args in [
+        vec![
+            "eval",
+            "training-data/youtube-spam-collection/Youtube01-Psy.csv",
+        ],
+        vec!["sites", "add", "Bad!", "--db", db],
+        vec!["sites", "add", "blog", "--moderation", "bogus", "--db", db],
+        vec![
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "not an origin",
+            "--db",
+            db,
+        ],
+    ] {
+        let out = run(&args, None, &repo());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !std::path::Path::new(db).exists(),
+        "a refused command made the database"
+    );
+}

@@ -1512,3 +1512,40 @@ fn edits_follow_the_rules_of_new_comments() {
     let (status, _, answer) = call(&server, "POST", &like, site, None, None);
     assert_eq!(status, 403, "{answer}");
 }
+
+/// The default site's articles exported to Isso (threads `/articles/SLUG`) and imported back
+/// into the same database change nothing: their comments are found on their articles, not taken
+/// for comments of pages at those paths.
+#[test]
+fn the_default_sites_isso_export_imports_back_as_its_articles() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
+    let api = server.url("/api/v1/articles/alibaba-olympic-partner/comments");
+    for (text, who) in [
+        (HAM, "Ana"),
+        ("Which venues does the deal cover, do we know?", "Bo"),
+    ] {
+        let status = agent()
+            .post(&api)
+            .send_json(
+                serde_json::json!({"comment_content": text, "comment_author": who,
+                "comment_author_email": format!("{}@example.org", who.to_lowercase())}),
+            )
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, 201);
+    }
+    server.stop();
+    let file = export_site(dir.path(), &db, "default", "isso");
+    imports_back(dir.path(), &db, "default", "isso", &file, 2);
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM comments"), 2);
+    assert_eq!(count("SELECT COUNT(*) FROM threads"), 0);
+}

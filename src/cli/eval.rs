@@ -4,7 +4,7 @@ use super::ModelFlags;
 use crate::data::{self, LoadOptions};
 use crate::engine::model_file;
 use crate::eval::{self, EvalReport, plot};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -94,7 +94,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     };
     if !(args.base.is_empty() || args.prequential || args.leave_one_file_out) {
-        bail!("--base goes with --prequential or --leave-one-file-out");
+        return Err(super::UsageError(
+            "--base goes with --prequential or --leave-one-file-out".into(),
+        )
+        .into());
     }
     if args.prequential && args.feedback == eval::workload::Feedback::Corrections {
         let base = load_optional(&args.base, args.model.lenient)?;
@@ -204,9 +207,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eval::k_fold(&files, k, params.seed, &params, progress)?,
         )
     } else {
-        bail!(
+        return Err(super::UsageError(
             "choose a protocol: --leave-one-file-out, --folds K, --split-date DATE, or --model PATH --test"
-        );
+                .into(),
+        )
+        .into());
     };
     let (protocol, folds) = if args.learning.params().site_prior {
         let mut folds = folds;

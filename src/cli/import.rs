@@ -74,10 +74,10 @@ impl FormatArg {
     }
 }
 
-/// Some records were refused; the rest were imported.
+/// Some records were refused; the rest were imported (or, in a dry run, would be).
 #[derive(Debug, thiserror::Error)]
-#[error("{0} record(s) refused (listed above); everything else was imported")]
-pub struct RecordsRefused(pub usize);
+#[error("{0} record(s) refused (listed above); everything else {1}")]
+pub struct RecordsRefused(pub usize, &'static str);
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.model)
@@ -214,7 +214,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     if report.refused.is_empty() {
         Ok(())
     } else {
-        Err(RecordsRefused(report.refused.len()).into())
+        let rest = if args.dry_run {
+            "would be imported (a dry run: nothing was written)"
+        } else {
+            "was imported"
+        };
+        Err(RecordsRefused(report.refused.len(), rest).into())
     }
 }
 

@@ -42,6 +42,7 @@ use std::path::PathBuf;
 /// Exit codes: 0 success, 1 other failure, 2 usage error (clap), 3 bad input data, 4 model file problem.
 pub mod exit {
     pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
     pub const DATA: i32 = 3;
     pub const MODEL: i32 = 4;
 }
@@ -346,6 +347,12 @@ pub fn site_named(
         })
 }
 
+/// Arguments the command cannot use as given (exit code 2, as clap's own usage errors): a value
+/// clap's parser cannot check, such as a site's name or a page's path.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// The server's database, for the commands that manage what it stores (`keys`, `rules`).
 #[derive(Debug, clap::Args)]
 pub struct DbArg {
@@ -405,6 +412,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return exit::USAGE;
+        }
         if cause.downcast_ref::<DataError>().is_some()
             || cause.downcast_ref::<import::RecordsRefused>().is_some()
             || cause

@@ -57,6 +57,27 @@ pub enum SitesCommand {
 }
 
 pub fn run(args: SitesArgs) -> anyhow::Result<()> {
+    // What a new site is named and given is checked before the database is opened, which
+    // creates it: a refused command leaves no new file behind.
+    if let SitesCommand::Add {
+        name,
+        origins,
+        moderation,
+        ..
+    } = &args.command
+    {
+        SiteName::parse(name).map_err(super::UsageError)?;
+        for origin in origins {
+            SiteOrigin::parse(origin).map_err(super::UsageError)?;
+        }
+        if let Some(raw) = moderation.as_deref()
+            && Moderation::parse(raw).is_none()
+        {
+            return Err(
+                super::UsageError(format!("--moderation `{raw}`: use `auto` or `all`")).into(),
+            );
+        }
+    }
     let rt = super::runtime()?;
     // Adding a site may create the database; listing or removing reads one that is there.
     let store = match args.command {
@@ -70,11 +91,11 @@ pub fn run(args: SitesArgs) -> anyhow::Result<()> {
             title,
             moderation,
         } => {
-            let name = SiteName::parse(&name).map_err(anyhow::Error::msg)?;
+            let name = SiteName::parse(&name).map_err(super::UsageError)?;
             let origins = origins
                 .iter()
-                .map(|o| SiteOrigin::parse(o).map_err(anyhow::Error::msg))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+                .map(|o| SiteOrigin::parse(o).map_err(super::UsageError))
+                .collect::<Result<Vec<_>, _>>()?;
             let existing = rt
                 .block_on(store.sites())?
                 .into_iter()
@@ -82,8 +103,9 @@ pub fn run(args: SitesArgs) -> anyhow::Result<()> {
             let settings = match moderation {
                 None => None,
                 Some(raw) => {
-                    let moderation = Moderation::parse(&raw)
-                        .with_context(|| format!("--moderation `{raw}`: use `auto` or `all`"))?;
+                    let moderation = Moderation::parse(&raw).ok_or_else(|| {
+                        super::UsageError(format!("--moderation `{raw}`: use `auto` or `all`"))
+                    })?;
                     let base = existing.as_ref().map(|s| s.settings).unwrap_or_default();
                     Some(SiteSettings { moderation, ..base })
                 }
@@ -173,12 +195,14 @@ async fn page_key(
     site: &crate::domain::Site,
     raw: &str,
 ) -> anyhow::Result<String> {
-    let uri = crate::domain::site::thread_uri(raw).map_err(anyhow::Error::msg)?;
+    let uri = crate::domain::site::thread_uri(raw).map_err(super::UsageError)?;
     // `//host/` or `/\host/` is another host's address to a browser, never a page of this site.
-    anyhow::ensure!(
-        !uri.starts_with("//") && !uri.starts_with("/\\"),
-        "`{uri}` is not a page's path (it starts like another host's address)"
-    );
+    if uri.starts_with("//") || uri.starts_with("/\\") {
+        return Err(super::UsageError(format!(
+            "`{uri}` is not a page's path (it starts like another host's address)"
+        ))
+        .into());
+    }
     // A page is first looked up as written (an embed's `data-uri` or an import may have stored
     // it so).
     if store.thread(site.id, &uri).await?.is_some() {

@@ -88,6 +88,9 @@ pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     pages: BTreeSet<String>,
     /// The site's hosts without `www.`, which its pages' links are at.
     site_hosts: Vec<String>,
+    /// On the default site, the articles it serves (their slugs), looked up once: an Isso
+    /// thread at `/articles/SLUG` (what `export --format isso` writes for them) is that article.
+    served: Option<BTreeSet<String>>,
     pub report: Report,
 }
 
@@ -131,8 +134,39 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             threads_of: BTreeMap::new(),
             pages: BTreeSet::new(),
             site_hosts,
+            served: None,
             report: Report::default(),
         }
+    }
+
+    /// The article an Isso thread `uri` is, on the default site: `/articles/SLUG` for an article
+    /// this server serves (an Isso export of this database names its articles so, and imported
+    /// back their comments must join them, not a page of that path).
+    fn article_at(&mut self, uri: &str) -> Result<Option<String>, ImportError> {
+        if self.options.site != crate::domain::DEFAULT_SITE {
+            return Ok(None);
+        }
+        let Some(slug) = uri
+            .strip_prefix("/articles/")
+            .map(|s| s.trim_end_matches('/'))
+        else {
+            return Ok(None);
+        };
+        if self.served.is_none() {
+            let mut served: BTreeSet<String> = self.options.taken_slugs.iter().cloned().collect();
+            served.extend(
+                self.rt
+                    .block_on(self.store.public_articles())?
+                    .into_iter()
+                    .map(|a| a.slug),
+            );
+            self.served = Some(served);
+        }
+        Ok(self
+            .served
+            .as_ref()
+            .filter(|served| served.contains(slug))
+            .map(|_| slug.to_string()))
     }
 
     /// Takes one item read from an export.
@@ -204,6 +238,9 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             }
             Ok(Record::Thread(t)) => {
                 self.flush()?;
+                if self.article_at(&t.uri)?.is_some() {
+                    return Ok(()); // an article here, not a page
+                }
                 if self.options.dry_run {
                     self.report.threads += 1;
                     return Ok(());
@@ -217,6 +254,11 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             Ok(Record::Comment(mut c)) => {
                 if let Some(uri) = self.threads_of.get(&c.article) {
                     c.article = format!("thread:{uri}");
+                }
+                if let Some(uri) = c.article.strip_prefix("thread:")
+                    && let Some(slug) = self.article_at(uri)?
+                {
+                    c.article = crate::storage::article_key(&slug);
                 }
                 let position = c.remote_id.clone();
                 match self.prepare(c) {

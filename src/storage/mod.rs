@@ -170,6 +170,15 @@ pub enum Window {
     Before(i64),
 }
 
+/// How an imported comment names an article of this server by its slug (instead of the old
+/// site's post id): [`article_key`].
+pub const ARTICLE_KEY: &str = "article:";
+
+/// The key of an imported comment that belongs to this server's article `slug`.
+pub fn article_key(slug: &str) -> String {
+    format!("{ARTICLE_KEY}{slug}")
+}
+
 /// A comment to store, as submitted plus the classifier's decision.
 #[derive(Debug, Clone)]
 pub struct NewComment {

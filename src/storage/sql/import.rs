@@ -266,6 +266,9 @@ async fn stored_thread<E: Exec>(
     if let Some(uri) = article.strip_prefix("thread:") {
         return Ok(Some(uri.to_string()));
     }
+    if let Some(slug) = article.strip_prefix(super::super::ARTICLE_KEY) {
+        return Ok(Some(slug.to_string()));
+    }
     Ok(article_slug(e, article)
         .await?
         .and_then(|slug| match page_alias(&slug) {
