@@ -334,12 +334,7 @@ async fn fetch(
     });
     // Not Isso's: a page imported with its comments closed says so, so that replyguard's embed
     // shows the notice instead of a form (and no Reply buttons). Isso's widget ignores it.
-    let closed = state
-        .site_store
-        .thread(site.id, &uri)
-        .await?
-        .is_some_and(|t| !t.comments_open);
-    if closed {
+    if state.thread_closed(site.id, &uri).await? {
         answer["closed"] = json!(true);
     }
     Ok(Json(answer).into_response())
@@ -507,6 +502,12 @@ fn edit_cookie_attributes(https: bool) -> &'static str {
     }
 }
 
+/// When the site's edit window for comment `c` ends (Unix seconds), by the site's window as it
+/// is now.
+fn edit_window_end(site: &Site, c: &StoredComment) -> u64 {
+    (unix_seconds(&c.created_at) as u64).saturating_add(site.settings.edit_window())
+}
+
 fn set_edit_cookie(
     state: &AppState,
     site: &Site,
@@ -516,7 +517,7 @@ fn set_edit_cookie(
 ) {
     // The window runs from the comment's creation, however often it is edited (a token renewed
     // by each edit would keep it open for ever).
-    let expires = (unix_seconds(&c.created_at) as u64).saturating_add(site.settings.edit_window());
+    let expires = edit_window_end(site, c);
     let left = expires.saturating_sub(now_unix());
     let token = edit_token(state, c, expires);
     let attributes = format!("Max-Age={left}; {}", edit_cookie_attributes(https));
@@ -601,9 +602,7 @@ async fn own_comment(
     }
     // The site's window as it is now: a cookie made under a longer one (or before the cap)
     // ends with it.
-    let window_end =
-        (unix_seconds(&comment.created_at) as u64).saturating_add(site.settings.edit_window());
-    if expires < now_unix() || window_end < now_unix() {
+    if expires < now_unix() || edit_window_end(site, &comment) < now_unix() {
         return Err(WebError::Forbidden(
             "Not authorized to change this comment: its edit window is over".into(),
         ));
@@ -782,12 +781,7 @@ async fn vote(
         .filter(|c| c.site_id == site.id && c.status == Status::Published)
         .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
     // A closed page takes no reader's writes, votes included.
-    let closed = state
-        .site_store
-        .thread(site.id, &comment.article)
-        .await?
-        .is_some_and(|t| !t.comments_open);
-    if closed {
+    if state.thread_closed(site.id, &comment.article).await? {
         return Err(WebError::Forbidden(super::submit::THREAD_CLOSED.into()));
     }
     let ip = state.proxies.client_ip(peer.ip(), &headers);

@@ -268,7 +268,7 @@ async fn render_article(
             first_id: comments.first().map(|c| c.id),
             last_id: comments.last().map(|c| c.id),
         };
-        let closed = state.article_closed_by_owner(slug).await?;
+        let closed = state.thread_closed(DEFAULT_SITE, slug).await?;
         Ok::<_, crate::storage::StorageError>((paging, comments, moved, closed))
     }
     .await;

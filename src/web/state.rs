@@ -388,16 +388,18 @@ impl AppState {
         Some(ArticleRef { all, index })
     }
 
-    /// Whether the owner closed article `slug` to new comments (`replyguard sites close default
-    /// /articles/SLUG`): kept as the default site's thread of that slug, beside the article's own
-    /// flag (an imported post whose comments were closed).
-    pub async fn article_closed_by_owner(
+    /// Whether thread `key` of site `site` is closed to readers' writes (a page imported closed
+    /// or closed by its owner; on the default site an article's slug, closed with `replyguard
+    /// sites close default /articles/SLUG`, beside the article's own flag). A page with no thread
+    /// yet is open.
+    pub async fn thread_closed(
         &self,
-        slug: &str,
+        site: i64,
+        key: &str,
     ) -> Result<bool, crate::storage::StorageError> {
         Ok(self
             .site_store
-            .thread(crate::domain::DEFAULT_SITE, slug)
+            .thread(site, key)
             .await?
             .is_some_and(|t| !t.comments_open))
     }

@@ -149,7 +149,11 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
                 return Err(WebError::Forbidden(COMMENTS_CLOSED.into()));
             }
             // Or its owner closed it since.
-            Some(_) if state.article_closed_by_owner(&s.article).await? => {
+            Some(_)
+                if state
+                    .thread_closed(crate::domain::DEFAULT_SITE, &s.article)
+                    .await? =>
+            {
                 return Err(WebError::Forbidden(COMMENTS_CLOSED.into()));
             }
             Some(_) => {}
