@@ -76,10 +76,7 @@ pub fn check_sqlite_file(path: &Path) -> Result<(), StorageError> {
     if meta.len() == 0 {
         return Ok(());
     }
-    let mut header = [0u8; 16];
-    let read =
-        std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
-    if read.is_err() || &header != SQLITE_MAGIC {
+    if !has_sqlite_header(path) {
         return Err(failed(
             path,
             "is not a SQLite database; refusing to start so that nothing overwrites it (a backup \
@@ -252,15 +249,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A backup holds every commenter's e-mail and IP address: readable by its owner only.
-fn owner_only(path: &Path) -> Result<(), StorageError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| failed(path, format!("cannot be made private: {e}")))
-}
-
-/// Runs `write` to produce the temporary file `tmp`, then `check`s it and moves it to `out`;
-/// on any failure the temporary file is removed, so nothing half-written stays behind.
+/// Creates the temporary file `tmp` empty and private ([`create_private`]), runs `write` to
+/// fill it, then `check`s it and moves it to `out`; on any failure the temporary file is
+/// removed, so nothing half-written stays behind.
 fn write_then_rename<T>(
     tmp: &Path,
     out: &Path,
@@ -268,8 +259,8 @@ fn write_then_rename<T>(
     check: impl FnOnce() -> Result<T, StorageError>,
 ) -> Result<T, StorageError> {
     let _ = std::fs::remove_file(tmp);
-    let done = write()
-        .and_then(|()| owner_only(tmp))
+    let done = create_private(tmp)
+        .and_then(|()| write())
         .and_then(|()| check())
         .and_then(|value| sync_and_rename(tmp, out).map(|()| value));
     if done.is_err() {
@@ -292,8 +283,7 @@ pub fn backup_sqlite(db: &Path, out: &Path) -> Result<BackupSummary, StorageErro
         .to_str()
         .ok_or_else(|| failed(out, "the backup path is not valid UTF-8"))?;
     let write = || {
-        // Private from its first byte (`VACUUM INTO` fills an empty file it is given).
-        create_private(&tmp)?;
+        // `VACUUM INTO` fills the empty private file it is given.
         let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| failed(db, format!("cannot be read: {e}")))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
@@ -489,8 +479,8 @@ pub fn backup_postgres(url: &str, out: &Path) -> Result<u64, StorageError> {
     check_backup_target(None, out, is_pg_dump)?;
     let tmp = sibling(out, ".partial");
     let tmp_text = tmp.to_string_lossy().to_string();
+    // pg_dump truncates the empty private file it is given.
     let write = || {
-        create_private(&tmp)?;
         run_pg(
             "pg_dump",
             &[
