@@ -120,7 +120,9 @@ impl CommentDraft {
                 "comment_author",
                 "Your name contains only invisible characters; please enter your name.".into(),
             );
-        } else if unclean(author) || author.contains(['\n', '\r', '\t', '\u{2028}', '\u{2029}']) {
+        } else if unclean(author)
+            || author.contains(|c| c == '\t' || super::unshowable::is_line_break(c))
+        {
             errors.insert(
                 "comment_author",
                 "Your name contains control characters or line breaks; please remove them.".into(),

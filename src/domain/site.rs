@@ -299,7 +299,7 @@ pub fn thread_uri(raw: &str) -> Result<String, String> {
     let unshowable = |c: char| {
         super::unshowable::is_bidi_control(c)
             || super::unshowable::is_noncharacter(c)
-            || matches!(c, '\u{2028}' | '\u{2029}')
+            || super::unshowable::is_line_break(c)
     };
     if path.chars().any(unshowable) {
         return Err("uri contains invisible formatting characters".into());

@@ -21,6 +21,16 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A character some display breaks a line at: line feed, carriage return, vertical tab, form
+/// feed, next line, and Unicode's line and paragraph separators. A one-line field (a name, a
+/// page's path) has none; text quoted line by line breaks at each.
+pub fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
 /// `text` without the characters XML 1.0 does not allow: every feed and export writes through
 /// it, so whatever was stored (or imported) still makes a document that parses.
 pub fn xml_chars(text: &str) -> Cow<'_, str> {

@@ -496,11 +496,8 @@ pub async fn test(
 pub(super) fn quoted(text: &str) -> String {
     // Every break a mail client may show as one starts a quoted line: a reader's U+2028 must not
     // begin an unquoted line that reads "approve: https://…".
-    let breaks = [
-        '\n', '\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}',
-    ];
     text.replace("\r\n", "\n")
-        .split(breaks)
+        .split(crate::domain::unshowable::is_line_break)
         .map(|line| match line {
             "" => ">\n".to_string(),
             line => format!("> {line}\n"),
