@@ -87,7 +87,12 @@ pub(super) fn atom(feed: Feed) -> Response {
     // Whatever was stored or imported (a U+FFFF in a comment, a name, a page's title), the feed
     // parses: characters XML forbids cannot mean anything anywhere in it.
     let document = feed.to_string();
-    let document = crate::domain::unshowable::xml_chars(&document).into_owned();
+    // Copied only when something had to go (almost never).
+    let cleaned = match crate::domain::unshowable::xml_chars(&document) {
+        std::borrow::Cow::Owned(cleaned) => Some(cleaned),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    let document = cleaned.unwrap_or(document);
     ([(header::CONTENT_TYPE, ATOM)], document).into_response()
 }
 
