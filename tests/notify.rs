@@ -757,6 +757,12 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
         "the reply, quoted: {}",
         mail[0]
     );
+    // The replier's name is quoted with the reply, never in the server's own lines.
+    assert!(
+        mail[0].contains("> From: Dee") && !mail[0].contains("signed"),
+        "the replier's name, quoted: {}",
+        mail[0]
+    );
     let subject = mail[0]
         .lines()
         .find(|l| l.starts_with("Subject:"))
