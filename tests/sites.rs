@@ -807,6 +807,25 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     );
     let (_, listing) = isso("GET", "/isso/?uri=%2Fr%25C3%25A9sum%25C3%25A9%2F", "");
     assert!(listing.contains(r#""closed":true"#), "{listing}");
+    // Every spelling of the path is that page: its comments, and closed.
+    for spelling in [
+        "%2Fr%25c3%25a9sum%25c3%25a9%2F",
+        "%2Fr%C3%A9sum%C3%A9%2F",
+        "%2Fold%2F..%2Fr%25C3%25A9sum%25C3%25A9%2F",
+    ] {
+        let (_, listing) = isso("GET", &format!("/isso/?uri={spelling}"), "");
+        assert!(
+            listing.contains(r#""closed":true"#) && listing.contains("total_replies\":1"),
+            "{spelling}: {listing}"
+        );
+        let (status, answer) = isso(
+            "POST",
+            &format!("/isso/new?uri={spelling}"),
+            &serde_json::json!({"text": "Another spelling, same page?", "author": "Bo"})
+                .to_string(),
+        );
+        assert_eq!(status, 403, "{spelling}: {answer}");
+    }
     for (page, said) in [
         ("/r%C3%A9sum%C3%A9", "(it has `/r%C3%A9sum%C3%A9/`)"),
         (

@@ -1519,6 +1519,56 @@ async fn implicit_ham_per_site_is_bounded(store: &dyn Store) {
     assert_eq!((learned, through), (0, fresh.id), "looked at, not learned");
 }
 
+/// A page's comments and thread stored under several spellings of its path (as versions that kept
+/// keys as sent stored them) are one page, in its canonical spelling, once the database is opened
+/// again: its comments counted together, closed if any spelling was, its title kept.
+async fn spellings_of_a_page_become_one(db: &Database) {
+    let canonical = "/r%C3%A9sum%C3%A9/";
+    {
+        let store = storage::open(db).await.unwrap();
+        for (key, status) in [
+            ("/r%c3%a9sum%c3%a9/", Status::Published),
+            ("/résumé/", Status::Published),
+            ("/x/../r%C3%A9sum%C3%A9/", Status::Held),
+        ] {
+            store.insert(comment(key, status, key)).await.unwrap();
+        }
+        store
+            .create_thread(1, "/r%c3%a9sum%c3%a9/", "Résumé")
+            .await
+            .unwrap();
+        store
+            .set_comments_open(1, "/résumé/", "", false)
+            .await
+            .unwrap();
+        store
+            .insert(comment("a-slug", Status::Published, "an article's"))
+            .await
+            .unwrap();
+    }
+    let store = storage::open(db).await.unwrap();
+    assert_eq!(store.count_published(1, canonical).await.unwrap(), 2);
+    assert_eq!(store.count_published(1, "/résumé/").await.unwrap(), 0);
+    let page = store
+        .published(1, canonical, Window::Offset(0), 10)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2, "the comments moved with the count");
+    let thread = store.thread(1, canonical).await.unwrap().unwrap();
+    assert!(!thread.comments_open, "closed under one spelling is closed");
+    assert_eq!(thread.title, "Résumé");
+    for gone in ["/r%c3%a9sum%c3%a9/", "/résumé/"] {
+        assert!(store.thread(1, gone).await.unwrap().is_none(), "{gone}");
+    }
+    let listed = store.threads(1, 1_000).await.unwrap();
+    assert_eq!(listed.iter().filter(|t| t.uri.contains("sum")).count(), 1);
+    assert_eq!(
+        store.count_published(1, "a-slug").await.unwrap(),
+        1,
+        "article keys are not paths"
+    );
+}
+
 async fn conformance(db: &Database) {
     let store = storage::open(db).await.unwrap();
     comments_and_moderation(&*store).await;
@@ -1537,6 +1587,7 @@ async fn conformance(db: &Database) {
     duplicates_are_seen_by_every_replica(db).await;
     reputation_is_shared_by_every_replica(db).await;
     implicit_ham_per_site_is_bounded(&*store).await;
+    spellings_of_a_page_become_one(db).await;
     drop(store);
     // Opening again finds everything, with no migration to redo.
     let store = storage::open(db).await.unwrap();

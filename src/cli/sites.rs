@@ -196,15 +196,14 @@ async fn page_key(
     raw: &str,
 ) -> anyhow::Result<String> {
     let uri = crate::domain::site::thread_uri(raw).map_err(super::UsageError)?;
-    // `//host/` or `/\host/` is another host's address to a browser, never a page of this site.
-    if uri.starts_with("//") || uri.starts_with("/\\") {
+    // `//host/` (or `/\host/`, which reads the same) is another host's address to a browser,
+    // never a page of this site.
+    if uri.starts_with("//") {
         return Err(super::UsageError(format!(
             "`{uri}` is not a page's path (it starts like another host's address)"
         ))
         .into());
     }
-    // A page is first looked up as written (an embed's `data-uri` or an import may have stored
-    // it so).
     if store.thread(site.id, &uri).await?.is_some() {
         return Ok(uri);
     }
@@ -224,14 +223,6 @@ async fn page_key(
             "there is no article `{slug}` with comments on the default site"
         );
         return Ok(slug.to_string());
-    }
-    // The path as a browser's `location.pathname` spells it.
-    let uri = url::Url::parse("http://page.invalid/")
-        .and_then(|base| base.join(&uri))
-        .map(|url| url.path().to_string())
-        .unwrap_or(uri);
-    if store.thread(site.id, &uri).await?.is_some() {
-        return Ok(uri);
     }
     let other = match uri.strip_suffix('/') {
         Some(bare) if !bare.is_empty() => bare.to_string(),

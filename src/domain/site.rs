@@ -282,7 +282,10 @@ pub fn thread_page_route(site: &str) -> String {
 
 /// A thread's key within its site: the page's path as the browser shows it
 /// (`window.location.pathname`), without query or fragment, so `?utm_source=…` does not split a
-/// thread. Must start with `/`; at most 1,024 characters; no control characters.
+/// thread, and in one spelling ([`canonical_path`]), so `/résumé/`, `/r%c3%a9sum%c3%a9/` and
+/// `/a/../r%C3%A9sum%C3%A9/` are one thread: a page closed, counted or moderated under one
+/// spelling is so under every other a link or a script may send. Must start with `/`; at most
+/// 1,024 characters; no control characters.
 pub fn thread_uri(raw: &str) -> Result<String, String> {
     let path = raw.split(['?', '#']).next().unwrap_or_default().trim();
     if !path.starts_with('/') {
@@ -304,7 +307,85 @@ pub fn thread_uri(raw: &str) -> Result<String, String> {
     if path.chars().any(unshowable) {
         return Err("uri contains invisible formatting characters".into());
     }
-    Ok(path.to_string())
+    let canonical = canonical_path(path);
+    if canonical.len() > MAX_URI_CHARS * 3 {
+        return Err(format!("uri is longer than {MAX_URI_CHARS} characters"));
+    }
+    Ok(canonical)
+}
+
+/// `path` in the one spelling a browser's `location.pathname` gives it, normalized as RFC 3986
+/// (6.2.2) says equivalent paths are: every byte a browser would percent-encode in a path
+/// (non-ASCII, space, `"`, `<`, `>`, `` ` ``, `{`, `}`) is encoded, `\` is `/`, escapes are
+/// upper-case, an escaped unreserved character (`%7E`, `%2D`, `%6F`) is written plainly, and `.`
+/// and `..` segments are resolved as a browser resolves them. What makes paths different
+/// resources — case, `//`, a trailing slash, `index.html` — stays as it is: the site's server may
+/// answer them differently. Idempotent; used for new keys and to merge the spellings stored
+/// before.
+pub fn canonical_path(path: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    fn escape(out: &mut String, b: u8) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        out.push('%');
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let escaped = (b == b'%')
+            .then(|| Some(hex(*bytes.get(i + 1)?)? << 4 | hex(*bytes.get(i + 2)?)?))
+            .flatten();
+        if let Some(value) = escaped {
+            if value.is_ascii_alphanumeric() || matches!(value, b'-' | b'.' | b'_' | b'~') {
+                out.push(value as char);
+            } else {
+                escape(&mut out, value);
+            }
+            i += 3;
+        } else {
+            if b >= 0x80 || b.is_ascii_control() || b" \"<>`{}#?".contains(&b) {
+                escape(&mut out, b);
+            } else if b == b'\\' {
+                // A browser reads `\` in an http(s) path as `/`.
+                out.push('/');
+            } else {
+                out.push(b as char);
+            }
+            i += 1;
+        }
+    }
+    without_dot_segments(&out)
+}
+
+/// `path` (starting with `/`) with its `.` and `..` segments resolved (RFC 3986 5.2.4), as
+/// browsers resolve them before a page's script sees its path.
+fn without_dot_segments(path: &str) -> String {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    if !rest.split('/').any(|s| s == "." || s == "..") {
+        return path.to_string();
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(parts.len());
+    for (i, segment) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        match *segment {
+            "." => {}
+            ".." => {
+                kept.pop();
+            }
+            other => kept.push(other),
+        }
+        // A path ending in a dot segment names the folder it resolves to: `/a/b/..` is `/a/`.
+        if last && matches!(*segment, "." | "..") {
+            kept.push("");
+        }
+    }
+    format!("/{}", kept.join("/"))
 }
 
 /// A thread's title as given by the page: trimmed, one line, at most [`MAX_TITLE_CHARS`]
@@ -364,6 +445,36 @@ mod tests {
         assert!(thread_uri("/a\u{0}b").is_err());
         assert!(thread_uri("/xu\u{202E}gnp.exe/").is_err());
         assert!(thread_uri("/a\u{FFFE}/").is_err());
+        // One spelling whatever the link or script wrote.
+        for spelling in [
+            "/r%C3%A9sum%C3%A9/",
+            "/r%c3%a9sum%c3%a9/",
+            "/résumé/",
+            "/x/../r%C3%A9sum%C3%A9/",
+            "/./r%c3%A9sum%C3%a9/.",
+            "/%72%C3%A9sum%C3%A9/",
+        ] {
+            assert_eq!(
+                thread_uri(spelling).unwrap(),
+                "/r%C3%A9sum%C3%A9/",
+                "{spelling}"
+            );
+        }
+        assert_eq!(thread_uri("/a b/\"{x}").unwrap(), "/a%20b/%22%7Bx%7D");
+        assert_eq!(thread_uri("/%7euser/%2fslash").unwrap(), "/~user/%2Fslash");
+        assert_eq!(thread_uri("/100%/").unwrap(), "/100%/");
+        assert_eq!(thread_uri("/a/b/..").unwrap(), "/a/");
+        assert_eq!(thread_uri("/..").unwrap(), "/");
+        assert_eq!(thread_uri("/a\\b").unwrap(), "/a/b");
+        assert_eq!(thread_uri("/%2E%2E/x").unwrap(), "/x");
+        // What can be another page stays another page.
+        assert_eq!(thread_uri("/old//post/").unwrap(), "/old//post/");
+        assert_eq!(thread_uri("/Post/index.html").unwrap(), "/Post/index.html");
+        assert_eq!(thread_uri("/post").unwrap(), "/post");
+        for raw in ["/résumé/", "/a%zz", "/%", "/a/./b/../c", "/\u{1F600}"] {
+            let once = canonical_path(raw);
+            assert_eq!(canonical_path(&once), once, "{raw}");
+        }
         assert_eq!(thread_title("  A\ntitle "), "A title");
         assert_eq!(
             thread_title("T\u{FFFE}itle \u{202E}reversed\u{202C}"),

@@ -264,6 +264,12 @@ impl SqliteStore {
             }
             return Err(open_err(e));
         }
+        // Keys stored by a version that kept them as sent get their one spelling.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(open_err)?;
+        super::sql::ready(super::sql::sites::canonical_thread_keys(&*tx))?;
+        tx.commit().map_err(open_err)?;
         let writer_conn = Connection::open(path).map_err(open_err)?;
         retry_while_busy(|| configure(&writer_conn)).map_err(open_err)?;
         let (writer, queue) = mpsc::channel();

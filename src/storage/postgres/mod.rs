@@ -249,6 +249,9 @@ impl PgStore {
             migrate(&mut client)
                 .await
                 .map_err(|e| open_err(format!("cannot create the schema: {}", chain(&e))))?;
+            canonical_thread_keys(&mut client)
+                .await
+                .map_err(|e| open_err(format!("cannot update the thread keys: {e}")))?;
         }
         let generation = Arc::new(AtomicU64::new(1));
         let announce = Arc::new(tokio::sync::Notify::new());
@@ -309,6 +312,16 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_pos
         .await?;
     }
     tx.commit().await
+}
+
+/// Gives stored thread keys their one spelling ([`super::sql::sites::canonical_thread_keys`]),
+/// under the migrations' lock so that replicas starting together take turns.
+async fn canonical_thread_keys(client: &mut deadpool_postgres::Client) -> Result<(), StorageError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    super::sql::sites::canonical_thread_keys(&super::sql::Pg(&tx)).await?;
+    Ok(tx.commit().await?)
 }
 
 /// A writer task: waits for a comment, takes every other one already queued, commits them all.

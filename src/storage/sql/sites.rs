@@ -3,6 +3,7 @@
 //! database reloads its sites.
 
 use super::{Exec, Lock, Param, RowRead};
+use crate::domain::site::canonical_path;
 use crate::domain::{DEFAULT_SITE, Site, SiteOrigin, SiteSettings, Thread};
 use crate::storage::{SITES_VERSION, SiteChange, StorageError, now_rfc3339};
 
@@ -30,6 +31,19 @@ const THREAD_OPEN: &str = "UPDATE threads SET comments_open = $1 WHERE site_id =
 /// (no `/`), a flag beside the article rather than a page of the site.
 const THREADS: &str = "SELECT id, site_id, uri, title, created_at, comments_open FROM threads \
     WHERE site_id = $1 AND uri LIKE '/%' ORDER BY id DESC LIMIT $2";
+
+// The spellings of thread keys stored before keys were canonical ([`canonical_thread_keys`]).
+const PAGE_KEYS: &str = "SELECT DISTINCT site_id, article FROM comment_counts \
+    WHERE article LIKE '/%'";
+const RENAME_COMMENTS: &str =
+    "UPDATE comments SET article = $1 WHERE site_id = $2 AND article = $3";
+const PAGE_THREADS: &str = "SELECT site_id, uri, title, comments_open FROM threads \
+    WHERE uri LIKE '/%'";
+const RENAME_THREAD: &str = "UPDATE threads SET uri = $1 WHERE site_id = $2 AND uri = $3";
+// Closed under either spelling stays closed; the title the canonical thread lacks is taken.
+const MERGE_THREAD: &str = "UPDATE threads SET comments_open = (comments_open AND $1), \
+    title = CASE WHEN title = '' THEN $2 ELSE title END WHERE site_id = $3 AND uri = $4";
+const DELETE_THREAD: &str = "DELETE FROM threads WHERE site_id = $1 AND uri = $2";
 
 fn thread_row(r: &dyn RowRead) -> Result<Thread, StorageError> {
     Ok(Thread {
@@ -196,6 +210,40 @@ pub async fn threads<E: Exec>(e: &E, site: i64, limit: u64) -> Result<Vec<Thread
     e.query(THREADS, &[&site, &limit], thread_row).await
 }
 
+/// Gives every page's thread key its one spelling ([`canonical_path`]): the comments and the
+/// thread (title, closed) stored under `/r%c3%a9sum%c3%a9/` or `/résumé/` by an earlier version,
+/// which kept keys as sent, join `/r%C3%A9sum%C3%A9/`'s. Run at every start, in the transaction
+/// that applies migrations; a database whose keys are all canonical costs two index reads.
+/// Counts and published blocks follow through their triggers. How many keys changed.
+pub async fn canonical_thread_keys<E: Exec>(e: &E) -> Result<u64, StorageError> {
+    let text_pair = |r: &dyn RowRead| Ok((r.int(0)?, r.text(1)?));
+    let mut changed = 0;
+    for (site, key) in e.query(PAGE_KEYS, &[], text_pair).await? {
+        let canonical = canonical_path(&key);
+        if canonical != key {
+            e.execute(RENAME_COMMENTS, &[&canonical, &site, &key])
+                .await?;
+            changed += 1;
+        }
+    }
+    let page_thread = |r: &dyn RowRead| Ok((r.int(0)?, r.text(1)?, r.text(2)?, r.flag(3)?));
+    for (site, uri, title, open) in e.query(PAGE_THREADS, &[], page_thread).await? {
+        let canonical = canonical_path(&uri);
+        if canonical == uri {
+            continue;
+        }
+        if thread(e, site, &canonical).await?.is_some() {
+            e.execute(MERGE_THREAD, &[&open, &title, &site, &canonical])
+                .await?;
+            e.execute(DELETE_THREAD, &[&site, &uri]).await?;
+        } else {
+            e.execute(RENAME_THREAD, &[&canonical, &site, &uri]).await?;
+        }
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 /// Every shared statement of this module, for the placeholder test.
 #[cfg(test)]
 pub const STATEMENTS: &[&str] = &[
@@ -212,4 +260,10 @@ pub const STATEMENTS: &[&str] = &[
     INSERT_THREAD,
     THREAD_OPEN,
     THREADS,
+    PAGE_KEYS,
+    RENAME_COMMENTS,
+    PAGE_THREADS,
+    RENAME_THREAD,
+    MERGE_THREAD,
+    DELETE_THREAD,
 ];
