@@ -523,6 +523,15 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
             serde_json::json!({"text": "A late question about the second section.", "author": "Cy"}),
         );
     }
+    // Ana edited hers ten minutes later (what Isso's `PUT /id/N` writes: the time, in Unix
+    // seconds).
+    rusqlite::Connection::open(&isso_db)
+        .unwrap()
+        .execute(
+            "UPDATE comments SET modified = created + 600 WHERE author = 'Ana'",
+            [],
+        )
+        .unwrap();
     let db = dir.path().join("db.sqlite");
     let db_arg = db.to_str().unwrap();
     let site = "http://blog.test";
@@ -609,6 +618,15 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
         replies[0]["created"].as_f64().unwrap() > 1.6e9,
         "the original date is kept"
     );
+    let created = replies[0]["created"].as_f64().unwrap();
+    assert_eq!(
+        replies[0]["modified"]
+            .as_f64()
+            .map(|m| (m - created).round()),
+        Some(600.0),
+        "so is the edit's: {body}"
+    );
+    assert_eq!(replies[0]["replies"][0]["modified"], Value::Null);
     // Isso's waiting comment waits here too.
     assert!(!body.contains("late question"));
     let all = stored_comments(&server);

@@ -535,6 +535,7 @@ fn imported(remote: &str, article: &str, parent: Option<&str>, learn: bool) -> I
         learn: learn.then_some(Label::Ham),
         likes: 0,
         dislikes: 0,
+        edited_at: None,
     }
 }
 
@@ -731,10 +732,11 @@ async fn imports(store: &dyn Store) {
             .as_deref(),
         Some("new")
     );
-    // Votes come along, one stored vote each.
+    // Votes come along, one stored vote each; so does the old site's edit time.
     let voted = ImportedComment {
         likes: 2,
         dislikes: 1,
+        edited_at: Some("2017-03-03T09:00:00Z".into()),
         ..new
     };
     let outcomes = store.import_comments(vec![same, voted]).await.unwrap();
@@ -744,6 +746,8 @@ async fn imports(store: &dyn Store) {
     };
     let votes = store.vote(id, "reader", true).await.unwrap();
     assert_eq!((votes.likes, votes.dislikes), (3, 1));
+    let extras = store.comment_extras(&[id]).await.unwrap();
+    assert_eq!(extras[0].edited_at.as_deref(), Some("2017-03-03T09:00:00Z"));
 }
 
 /// Comments that stayed published are learned as ham once, with the arrival verdict; a

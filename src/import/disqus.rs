@@ -127,6 +127,7 @@ impl Post {
             status,
             likes: 0,
             dislikes: 0,
+            edited: None,
         })
     }
 }

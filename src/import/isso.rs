@@ -55,7 +55,7 @@ pub fn read(
         .prepare(
             "SELECT id, parent, created, mode, COALESCE(remote_addr, ''), COALESCE(text, ''), \
              COALESCE(author, ''), COALESCE(email, ''), COALESCE(website, ''), \
-             COALESCE(likes, 0), COALESCE(dislikes, 0) \
+             COALESCE(likes, 0), COALESCE(dislikes, 0), modified \
              FROM comments WHERE tid = ?1 ORDER BY id",
         )
         .map_err(|e| malformed(path, e))?;
@@ -85,6 +85,7 @@ pub fn read(
                     website: r.get(8)?,
                     likes: r.get(9)?,
                     dislikes: r.get(10)?,
+                    modified: r.get(11)?,
                 })
             })
             .and_then(|rows| rows.collect())
@@ -113,6 +114,8 @@ struct IssoRow {
     website: String,
     likes: i64,
     dislikes: i64,
+    /// When its author last edited it (Unix seconds), if ever.
+    modified: Option<f64>,
 }
 
 /// A vote count as stored votes: none for a negative count, at most [`MAX_VOTES`].
@@ -125,13 +128,13 @@ impl IssoRow {
         let status = IssoMode::from_number(self.mode)
             .ok_or_else(|| format!("unknown mode {}", self.mode))?
             .status();
-        let date = std::time::UNIX_EPOCH
-            .checked_add(
-                std::time::Duration::try_from_secs_f64(self.created)
-                    .map_err(|_| format!("bad date {}", self.created))?,
-            )
-            .map(|t| humantime::format_rfc3339_seconds(t).to_string())
-            .ok_or_else(|| format!("bad date {}", self.created))?;
+        let date = rfc3339_of(self.created)?;
+        // An edit time Isso could not have written (before the comment, unreadable) is dropped,
+        // not the comment.
+        let edited = self
+            .modified
+            .and_then(|m| rfc3339_of(m).ok())
+            .filter(|m| *m >= date);
         Ok(CommentRecord {
             remote_id: format!("isso:{}", self.id),
             article: thread_key(uri),
@@ -152,8 +155,18 @@ impl IssoRow {
             status,
             likes: votes(self.likes),
             dislikes: votes(self.dislikes),
+            edited,
         })
     }
+}
+
+/// Isso's Unix seconds as RFC 3339.
+fn rfc3339_of(seconds: f64) -> Result<String, String> {
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .and_then(|since| std::time::UNIX_EPOCH.checked_add(since))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .ok_or_else(|| format!("bad date {seconds}"))
 }
 
 /// A field as the reader typed it, from Isso's escaped copy.
@@ -181,6 +194,7 @@ mod tests {
             website: String::new(),
             likes: 3,
             dislikes: -2,
+            modified: None,
         }
     }
 
@@ -194,6 +208,20 @@ mod tests {
         assert_eq!(r.article, "thread:/a/");
         assert_eq!(r.status, Status::Published);
         assert_eq!(r.date, "2023-11-14T22:13:20Z");
+        assert_eq!(r.edited, None);
+        // An edit keeps its time; one Isso could not have written is dropped, not the comment.
+        for (modified, edited) in [
+            (1_700_000_600.9, Some("2023-11-14T22:23:20Z")),
+            (1_600_000_000.0, None),
+            (f64::NAN, None),
+            (-1.0, None),
+        ] {
+            let r = IssoRow {
+                modified: Some(modified),
+                ..row(1, "x")
+            };
+            assert_eq!(r.into_record("/a/").unwrap().edited.as_deref(), edited);
+        }
         // Isso's Markdown as written, shown as Isso shows it.
         assert!(r.markdown);
         // Name and website come back as the reader typed them (Isso stores them escaped).

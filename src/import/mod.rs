@@ -123,6 +123,9 @@ pub struct CommentRecord {
     /// Readers' likes and dislikes (Isso counts them; the other formats carry none).
     pub likes: u64,
     pub dislikes: u64,
+    /// When its author last edited it, RFC 3339 (Isso's `modified`; the other formats carry
+    /// none): shown as Isso shows it, and written back by `export --format isso`.
+    pub edited: Option<String>,
 }
 
 /// One thing read from an export.
@@ -312,6 +315,7 @@ impl WpComment {
             status,
             likes: 0,
             dislikes: 0,
+            edited: None,
         })
     }
 }

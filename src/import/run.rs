@@ -99,22 +99,6 @@ fn bare_host(host: &str) -> &str {
     host.strip_prefix("www.").unwrap_or(host)
 }
 
-/// `path` with the hexadecimal digits of its `%XX` escapes in uppercase.
-fn uppercase_escapes(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut escape = 0;
-    for c in path.chars() {
-        if escape > 0 {
-            out.push(c.to_ascii_uppercase());
-            escape -= 1;
-        } else {
-            escape = if c == '%' { 2 } else { 0 };
-            out.push(c);
-        }
-    }
-    out
-}
-
 impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
     pub fn new(store: &'a S, rt: &'a tokio::runtime::Handle, options: Options<'a>) -> Self {
         let site_hosts = options
@@ -297,9 +281,9 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
             .host_str()
             .is_some_and(|host| self.site_hosts.iter().any(|h| h == bare_host(host)));
         let path = if at_site && link.query().is_none() {
-            // As a browser's `location.pathname` spells it, which the embed sends: WordPress
-            // writes lowercase escapes (`caf%c3%a9`), browsers uppercase ones.
-            uppercase_escapes(link.path())
+            // `thread_uri` spells it as a browser's `location.pathname` does, which the embed
+            // sends: WordPress writes lowercase escapes (`caf%c3%a9`), browsers uppercase ones.
+            link.path().to_string()
         } else if link.path() == crate::domain::site::thread_page_route(self.options.site_name) {
             match link.query_pairs().find(|(name, _)| name == "uri") {
                 Some((_, uri)) => uri.into_owned(),
@@ -489,6 +473,7 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
                 learn,
                 likes: c.likes,
                 dislikes: c.dislikes,
+                edited_at: c.edited,
             },
             status,
         ))
@@ -504,16 +489,6 @@ fn without_controls(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn escapes_are_spelled_as_browsers_do() {
-        assert_eq!(
-            super::uppercase_escapes("/2024/caf%c3%a9/"),
-            "/2024/caf%C3%A9/"
-        );
-        assert_eq!(super::uppercase_escapes("/a%2fb/c"), "/a%2Fb/c");
-        assert_eq!(super::uppercase_escapes("/plain/path/"), "/plain/path/");
-    }
-
     #[test]
     fn control_characters_are_dropped_line_breaks_kept() {
         assert_eq!(super::without_controls("a\u{b}b\0c\nd\te"), "abc\nd\te");

@@ -663,6 +663,8 @@ pub struct ImportedComment {
     /// `import-like:N` / `import-dislike:N`, which no reader's keyed hash can equal.
     pub likes: u64,
     pub dislikes: u64,
+    /// When its author last edited it on the old site (RFC 3339), if known.
+    pub edited_at: Option<String>,
 }
 
 /// What importing a comment did.

@@ -17,9 +17,9 @@ const PLACEHOLDER: &str = "INSERT INTO articles (slug, remote_id, title, date, a
 const INSERT_COMMENT: &str = "INSERT INTO comments (article, author, author_email, author_url, \
     content, user_ip, user_agent, status, verdict, spam_probability, clues, model_version, \
     source, created_at, remote_id, remote_parent, comment_type, site_id, markdown, \
-    content_format) \
+    content_format, edited_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'import', $13, $14, $15, $16, \
-    $17, $18, CASE WHEN $18 THEN 'text' ELSE 'html' END) \
+    $17, $18, CASE WHEN $18 THEN 'text' ELSE 'html' END, $19) \
     ON CONFLICT (site_id, remote_id) WHERE remote_id IS NOT NULL DO NOTHING RETURNING id";
 const INSERT_EVENT: &str = "INSERT INTO comment_events (comment_id, from_status, to_status, \
     actor, at) VALUES ($1, NULL, $2, 'import', $3)";
@@ -335,7 +335,7 @@ pub async fn import_comments<E: Exec>(
             continue;
         }
         let n = &c.comment;
-        let params: [&dyn super::Param; 18] = [
+        let params: [&dyn super::Param; 19] = [
             &slug,
             &n.author,
             &n.author_email,
@@ -354,6 +354,7 @@ pub async fn import_comments<E: Exec>(
             &c.comment_type,
             &n.site_id,
             &n.markdown,
+            &c.edited_at,
         ];
         let Some(id) = scalar(e, INSERT_COMMENT, &params).await? else {
             outcomes.push(CommentOutcome::Existing);
