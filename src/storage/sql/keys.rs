@@ -1,6 +1,6 @@
 //! The bodies of [`AkismetStore`](crate::storage::AkismetStore), once for both backends.
 
-use super::{Exec, Lock, Spellings, row, spelled};
+use super::{Exec, Lock, Param, Spellings, row, spelled};
 use crate::data::LabeledComment;
 use crate::storage::{ApiKey, StorageError, now_rfc3339};
 
@@ -79,28 +79,25 @@ pub async fn key_by_hash<E: Exec>(e: &E, key_sha256: &str) -> Result<Option<ApiK
         .await
 }
 
+const REVOKE_BY_HASH: &str =
+    "UPDATE api_keys SET revoked_at = $1 WHERE key_sha256 = $2 AND revoked_at IS NULL";
+const REVOKE_BY_ID: &str =
+    "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+
 /// Revokes a live key; false when there is none with this hash.
 pub async fn revoke_key<E: Exec>(e: &E, key_sha256: &str) -> Result<bool, StorageError> {
-    let at = now_rfc3339();
-    let n = e
-        .execute(
-            "UPDATE api_keys SET revoked_at = $1 WHERE key_sha256 = $2 AND revoked_at IS NULL",
-            &[&at, &key_sha256],
-        )
-        .await?;
-    Ok(n > 0)
+    revoke(e, REVOKE_BY_HASH, &key_sha256).await
 }
 
 /// Revokes the key with id `id`, if it is active.
 pub async fn revoke_key_id<E: Exec>(e: &E, id: i64) -> Result<bool, StorageError> {
+    revoke(e, REVOKE_BY_ID, &id).await
+}
+
+/// Runs one of the two revocations (`$1` the time, `$2` which key); whether a key was live.
+async fn revoke<E: Exec>(e: &E, sql: &str, which: &dyn Param) -> Result<bool, StorageError> {
     let at = now_rfc3339();
-    let n = e
-        .execute(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            &[&at, &id],
-        )
-        .await?;
-    Ok(n > 0)
+    Ok(e.execute(sql, &[&at, which]).await? > 0)
 }
 
 /// Adds `calls` calls to `month` and returns the month's total.
@@ -263,4 +260,6 @@ pub const STATEMENTS: &[&str] = &[
     INSERT_VOTE,
     CHANGE_VOTE,
     LEARN_VOTE,
+    REVOKE_BY_HASH,
+    REVOKE_BY_ID,
 ];
