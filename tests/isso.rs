@@ -10,7 +10,7 @@ use crate::common;
 
 use common::browser::{Driver, WAIT, browser, click, type_into, wait_for, wait_text};
 use common::static_site::{Page, StaticSite};
-use common::{Server, agent, model, stored_comments};
+use common::{Server, agent, model, refused, stored_comments, succeeds};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -972,22 +972,6 @@ fn a_sites_comments_export_to_a_database_the_real_isso_serves() {
         !post.contains("&lt;strong") && !post.contains("<script"),
         "{post}"
     );
-}
-
-/// Runs the CLI with `args` and checks that it succeeds; its standard output.
-fn succeeds(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = common::run(args, None, dir);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{args:?}: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs the CLI with `args` and checks that it fails saying `message`.
-fn refused(dir: &std::path::Path, args: &[&str], message: &str) {
-    let out = common::run(args, None, dir);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert!(stderr.contains(message), "{args:?}: {stderr}");
 }
 
 /// The edit cookie an answer sets for comment `id`, as the widget sends it back.

@@ -4,21 +4,11 @@
 
 use crate::common;
 
-use common::{Server, TOKEN, agent, model, run};
+use common::{Server, TOKEN, agent, model, run, succeeds};
 use serde_json::Value;
 
 const HAM: &str = "Thanks for the write-up, the part about the build cache saved me an afternoon.";
 const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
-
-fn ok(args: &[&str], dir: &std::path::Path) -> String {
-    let out = run(args, None, dir);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The page at `url`, as text.
 fn get_html(url: &str) -> String {
@@ -35,7 +25,8 @@ fn get_html(url: &str) -> String {
 fn add_blog(db: &std::path::Path) {
     let db = db.to_str().unwrap();
     let dir = std::path::Path::new(db).parent().unwrap();
-    ok(
+    succeeds(
+        dir,
         &[
             "sites",
             "add",
@@ -45,7 +36,6 @@ fn add_blog(db: &std::path::Path) {
             "--db",
             db,
         ],
-        dir,
     );
 }
 
@@ -54,7 +44,8 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
     let db = db.to_str().unwrap();
-    let added = ok(
+    let added = succeeds(
+        dir.path(),
         &[
             "sites",
             "add",
@@ -64,7 +55,6 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
             "--db",
             db,
         ],
-        dir.path(),
     );
     let site: Value = serde_json::from_str(&added).unwrap();
     // Origins are kept as browsers send them: lowercase, default port left out.
@@ -85,13 +75,14 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("scheme://host[:port]"));
-    let listed = ok(&["sites", "list", "--db", db], dir.path());
+    let listed = succeeds(dir.path(), &["sites", "list", "--db", db]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(!listed.contains("docs"));
     // The default site has one title, its pages': lists show it, and giving the default site a
     // title gives it to the pages.
     assert!(listed.contains("\"title\":\"My blog\""), "{listed}");
-    let retitled = ok(
+    let retitled = succeeds(
+        dir.path(),
         &[
             "sites",
             "add",
@@ -101,7 +92,6 @@ fn sites_are_managed_from_the_cli_and_the_admin_api() {
             "--db",
             db,
         ],
-        dir.path(),
     );
     assert!(
         retitled.contains("\"title\":\"Anna's Slow Blog\""),
@@ -327,9 +317,9 @@ fn the_thread_page_works_without_javascript() {
     assert!(html.contains("replytocom="), "{html}");
     let cli = |args: &[&str]| run(args, None, dir.path());
     let db_arg = db.to_str().unwrap();
-    ok(
-        &["sites", "close", "blog", "/posts/caches/", "--db", db_arg],
+    succeeds(
         dir.path(),
+        &["sites", "close", "blog", "/posts/caches/", "--db", db_arg],
     );
     let html = get_html(&page);
     assert!(html.contains("Comments are closed on this page."), "{html}");
@@ -381,9 +371,9 @@ fn the_thread_page_works_without_javascript() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be a path"));
     assert_eq!(fetch()["closed"], true);
-    ok(
-        &["sites", "open", "blog", "/posts/caches/", "--db", db_arg],
+    succeeds(
         dir.path(),
+        &["sites", "open", "blog", "/posts/caches/", "--db", db_arg],
     );
     let after = fetch();
     assert!(after.get("closed").is_none(), "{after}");
@@ -424,7 +414,7 @@ fn a_sites_threads_export_on_their_own() {
     let db_arg = db.to_str().unwrap();
     add_blog(&db);
     // A site without an address of its own: its threads are this server's thread pages.
-    ok(&["sites", "add", "notes", "--db", db_arg], dir.path());
+    succeeds(dir.path(), &["sites", "add", "notes", "--db", db_arg]);
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
     let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
     let post = |text: &str, parent: &str| {
@@ -563,7 +553,8 @@ fn a_sites_threads_export_on_their_own() {
     );
     // That link names the thread too: imported onto a site of that name, it is its thread.
     let notes_copy = dir.path().join("notes-copy.sqlite");
-    ok(
+    succeeds(
+        dir.path(),
         &[
             "sites",
             "add",
@@ -571,7 +562,6 @@ fn a_sites_threads_export_on_their_own() {
             "--db",
             notes_copy.to_str().unwrap(),
         ],
-        dir.path(),
     );
     let out = run(
         &[
@@ -646,7 +636,8 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
             .unwrap()
     };
     assert!(home().contains("My blog"));
-    ok(
+    succeeds(
+        dir.path(),
         &[
             "sites",
             "add",
@@ -656,7 +647,6 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
             "--db",
             db.to_str().unwrap(),
         ],
-        dir.path(),
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !home().contains("Zed Notes") && std::time::Instant::now() < deadline {
@@ -684,7 +674,8 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
         page
     };
     assert!(title_at_start("Env Title").contains("Env Title"));
-    ok(
+    succeeds(
+        dir.path(),
         &[
             "sites",
             "add",
@@ -694,7 +685,6 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
             "--db",
             db.to_str().unwrap(),
         ],
-        dir.path(),
     );
     let page = title_at_start("Env Title");
     assert!(
@@ -801,9 +791,9 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
         &serde_json::json!({"text": HAM, "author": "Ana"}).to_string(),
     );
     assert!(matches!(posted.0, 201 | 202), "{posted:?}");
-    ok(
-        &["sites", "close", "blog", "/résumé/", "--db", db_arg],
+    succeeds(
         dir.path(),
+        &["sites", "close", "blog", "/résumé/", "--db", db_arg],
     );
     let (_, listing) = isso("GET", "/isso/?uri=%2Fr%25C3%25A9sum%25C3%25A9%2F", "");
     assert!(listing.contains(r#""closed":true"#), "{listing}");
@@ -862,7 +852,8 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     };
     assert_eq!(post_form(HAM).status().as_u16(), 303);
     let close = |verb: &str| {
-        ok(
+        succeeds(
+            dir.path(),
             &[
                 "sites",
                 verb,
@@ -871,7 +862,6 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
                 "--db",
                 db_arg,
             ],
-            dir.path(),
         )
     };
     close("close");

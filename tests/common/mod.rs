@@ -119,6 +119,22 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Output {
     output
 }
 
+/// Runs the CLI with `args` and checks that it succeeds; its standard output.
+pub fn succeeds(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = run(args, None, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the CLI with `args` and checks that it fails saying `message`.
+pub fn refused(dir: &std::path::Path, args: &[&str], message: &str) {
+    let out = run(args, None, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(stderr.contains(message), "{args:?}: {stderr}");
+}
+
 /// The CSRF token of the first form of an `/admin` page.
 pub fn csrf_of(page: &str) -> String {
     page.split("name=\"csrf\" value=\"")
