@@ -186,7 +186,11 @@ impl CommentDraft {
         Ok(CommentDraft {
             content: content.to_string(),
             author: author.to_string(),
-            email: email.to_string(),
+            // One spelling per address: the rules that know a reader by it (a returning author,
+            // an address a moderator marked spam) compare it as it is stored, and `Ana@X.org`
+            // is `ana@x.org` to every mail system readers use (as to WordPress, whose MySQL
+            // compares it without case).
+            email: email.to_ascii_lowercase(),
             url: normalized_url,
         })
     }

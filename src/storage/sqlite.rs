@@ -36,6 +36,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020_markdown.sql"),
     include_str!("migrations/0021_remote_ids_per_site.sql"),
     include_str!("migrations/0022_threads_closed.sql"),
+    include_str!("migrations/0023_email_case.sql"),
 ];
 
 /// Most comments committed together in one transaction.

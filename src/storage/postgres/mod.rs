@@ -109,6 +109,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0014_markdown.sql"),
     include_str!("0015_remote_ids_per_site.sql"),
     include_str!("0016_threads_closed.sql"),
+    include_str!("0017_email_case.sql"),
 ];
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.

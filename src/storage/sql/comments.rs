@@ -297,7 +297,7 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
 /// An empty parameter turns its part off.
 const REPUTATION: &str = "SELECT \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
-     AND status = 'published' AND author = $3 AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
+     AND status = 'published' AND LOWER(author) = LOWER(CAST($3 AS TEXT)) AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
      AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $4) \
      THEN 1 ELSE 0 END AS BIGINT), \
