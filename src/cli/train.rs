@@ -25,7 +25,7 @@ pub struct TrainArgs {
     /// Also learn what the default site's model learned in this replyguard database (moderator
     /// decisions, imported labels, comments that stayed published), as a server folds it.
     #[arg(long, value_name = "DB")]
-    pub feedback: Option<PathBuf>,
+    pub feedback: Option<crate::storage::Database>,
     /// With --feedback: also write the examples folded in to this JSONL file, as training records
     /// (never an Akismet key's: a partner's votes teach its own model only).
     #[arg(long, value_name = "FILE", requires = "feedback")]
@@ -160,7 +160,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         outln!(
             "folded {} learning-log entries from {} (site weight {})",
             lessons.len(),
-            db.display(),
+            db,
             learning.site_weight
         );
     }
@@ -207,17 +207,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 /// Reads the learning log (moderator decisions, Akismet submits) from a replyguard database,
 /// optionally exporting the labeled comments it adds up to as JSONL.
 fn load_feedback(
-    db: &std::path::Path,
+    database: &crate::storage::Database,
     export: Option<&std::path::Path>,
 ) -> anyhow::Result<Vec<crate::storage::LearnedExample>> {
-    let database: crate::storage::Database = db
-        .to_str()
-        .unwrap_or_default()
-        .parse()
-        .map_err(anyhow::Error::msg)?;
     let rt = super::runtime()?;
     let store = rt
-        .block_on(crate::storage::open_existing(&database))
+        .block_on(crate::storage::open_existing(database))
         .context("--feedback")?;
     let mut entries = Vec::new();
     loop {
