@@ -334,7 +334,6 @@ fn postgres_backs_up_with_pg_dump_and_restores() {
     let server = Server::start(Path::new(&url), &model(), &[]);
     let ids: Vec<i64> = (0..5).filter_map(|n| post(&server.base, n)).collect();
     assert_eq!(ids.len(), 5);
-    server.stop();
     let dir = tempfile::tempdir().unwrap();
     let out = common::run(
         &["backup", "--db", &url, "--out", "pg.dump"],
@@ -342,6 +341,40 @@ fn postgres_backs_up_with_pg_dump_and_restores() {
         dir.path(),
     );
     assert!(out.status.success(), "{}", common::text(&out.stderr));
+    // Not under a running server, even with --force: what it acknowledged after the swap would
+    // be lost; not over comments without --force.
+    let restore = |force: bool| {
+        let mut args = vec!["restore", "--db", &url, "--from", "pg.dump"];
+        if force {
+            args.push("--force");
+        }
+        common::run(&args, None, dir.path())
+    };
+    let out = restore(true);
+    let said = common::text(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("in use by"),
+        "{said}"
+    );
+    assert!(
+        post(&server.base, 6).is_some(),
+        "the server kept its database"
+    );
+    server.stop();
+    let out = restore(false);
+    let said = common::text(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("already holds 6 comments"),
+        "{said}"
+    );
+    let out = restore(true);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let count = cluster.psql(&url, "SELECT count(*) FROM comments");
+    assert_eq!(
+        count.trim(),
+        "5",
+        "the backup's five, the later one replaced"
+    );
     let fresh = cluster.database();
     let out = common::run(
         &["restore", "--db", &fresh, "--from", "pg.dump"],

@@ -64,6 +64,9 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
             );
         }
         Database::Postgres(url) => {
+            super::runtime()?.block_on(crate::storage::check_postgres_restore_target(
+                url, args.force,
+            ))?;
             backup::restore_postgres(&args.from, url)?;
             eprintln!(
                 "restored {} into the PostgreSQL database",

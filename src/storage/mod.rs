@@ -15,6 +15,7 @@ pub mod key_index;
 mod locator;
 pub mod post_guard;
 mod postgres;
+pub use postgres::check_restore_target as check_postgres_restore_target;
 pub mod rules;
 mod sql;
 pub use sql::keys::{SubmitVote, is_key_namespace, key_layer};

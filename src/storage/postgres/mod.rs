@@ -112,6 +112,60 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0017_email_case.sql"),
 ];
 
+/// The `application_name` replyguard's connections carry (unless the URL names another).
+pub const APPLICATION_NAME: &str = "replyguard";
+
+/// Refuses a restore into the database at `url` while a replyguard process (a server, an import)
+/// is connected to it — what it wrote after the swap would be lost, and its cached pages and
+/// learned model would no longer match the data — and, without `force`, when the database holds
+/// comments. The same two refusals a SQLite restore makes.
+pub async fn check_restore_target(url: &str, force: bool) -> Result<(), StorageError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let connected: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND application_name = $1",
+            &[&APPLICATION_NAME],
+        )
+        .await?
+        .try_get(0)?;
+    let has_comments: bool = client
+        .query_one("SELECT to_regclass('comments') IS NOT NULL", &[])
+        .await?
+        .try_get(0)?;
+    let comments: i64 = if has_comments {
+        client
+            .query_one("SELECT count(*) FROM comments", &[])
+            .await?
+            .try_get(0)?
+    } else {
+        0
+    };
+    drop(client);
+    let _ = connection.await;
+    let shown = super::Database::Postgres(url.to_string()).to_string();
+    if connected > 0 {
+        return Err(StorageError::Unusable {
+            path: shown.into(),
+            reason: format!(
+                "it is in use by {connected} replyguard connection(s) (a server or an import): \
+                 stop every replica first; what they wrote after the restore would be lost"
+            ),
+        });
+    }
+    if comments > 0 && !force {
+        return Err(StorageError::Unusable {
+            path: shown.into(),
+            reason: format!(
+                "it already holds {comments} comments; restoring would replace them. Stop the \
+                 servers, back it up if you may need it, and run again with --force"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Key of the advisory lock that serializes schema migrations across starting replicas.
 const MIGRATION_LOCK: i64 = 0x7265_706c_7967_0001;
 
@@ -221,6 +275,10 @@ impl PgStore {
             .map_err(|e: tokio_postgres::Error| open_err(format!("invalid URL: {e}")))?;
         // Acknowledge nothing that is not on disk, whatever the server's default.
         config.options("-c synchronous_commit=on");
+        // How `replyguard restore` tells a running server or import on the database.
+        if config.get_application_name().is_none() {
+            config.application_name(APPLICATION_NAME);
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(5));
         }
