@@ -187,6 +187,18 @@ fn a_flood_from_one_address_is_refused_on_every_replica() {
 fn postgres_restart_answers_503_and_loses_nothing() {
     let mut cluster = PgCluster::start();
     let url = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    let key = common::succeeds(
+        dir.path(),
+        &[
+            "keys",
+            "--db",
+            &url,
+            "add",
+            "--blog",
+            "https://blog.example.com",
+        ],
+    );
     let a = Server::start(Path::new(&url), &model(), &[]);
     let api = a.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
     let (status, _, _) = post_json(&api, &comment(HAM, "Ana"));
@@ -201,6 +213,50 @@ fn postgres_restart_answers_503_and_loses_nothing() {
     assert!(retry.is_some(), "503 says when to retry");
     let (status, health) = get(&a.url("/healthz"));
     assert_eq!(status, 503, "{health}");
+    // A reader's form post gets a page with why and what they typed, never the API's JSON.
+    let typed = "Typed while the database was down, please keep it";
+    let mut resp = agent()
+        .post(&a.url(&format!("/articles/{ARTICLE}/comments")))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_form([
+            ("comment", typed),
+            ("author", "Eve"),
+            ("email", "eve@example.org"),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let shown = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        shown.contains(typed) && shown.contains("Nothing was stored"),
+        "{shown}"
+    );
+    // Akismet's clients too are told to hold the comment and try again, not that the key is
+    // bad (`invalid`).
+    for path in ["/1.1/comment-check", "/1.1/verify-key"] {
+        let resp = agent()
+            .post(&a.url(path))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_form([
+                ("api_key", key.trim()),
+                ("blog", "https://blog.example.com"),
+                ("user_ip", "203.0.113.9"),
+                ("comment_content", "Checked while the database is down."),
+            ])
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 503, "{path}");
+        assert!(resp.headers().get("retry-after").is_some(), "{path}");
+    }
     // The page it had cached is still served.
     let (status, still) = get(&a.url(&format!("/articles/{ARTICLE}")));
     assert_eq!(status, 200);

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::AppState;
+use super::error::WebError;
 use super::form;
 use super::submit::Submission;
 use crate::akismet::{key_hash, looks_like_key, normalize_blog, same_blog};
@@ -157,7 +158,7 @@ async fn lookup(state: &AppState, key: &str) -> Result<Option<Arc<ApiKey>>, Resp
         .keys
         .key_by_hash(&hash)
         .await
-        .map_err(|e| internal(&e.to_string()))?
+        .map_err(internal)?
         .map(Arc::new);
     if let (Some(found), Ok(mut cache)) = (&found, state.akismet_keys.by_hash.lock()) {
         cache.insert(hash, (found.clone(), Instant::now()));
@@ -165,8 +166,24 @@ async fn lookup(state: &AppState, key: &str) -> Result<Option<Arc<ApiKey>>, Resp
     Ok(found)
 }
 
-fn internal(reason: &str) -> Response {
-    tracing::error!(error = reason, "akismet request failed");
+/// The answer to a request that could not be completed. While the database is unavailable (a
+/// PostgreSQL outage, a full disk): `503` with `Retry-After`, as every other write answers, so
+/// the blog's client holds the comment for its moderators and checks it again later; `invalid`
+/// there would read as a bad key. Otherwise Akismet's `invalid` with its debug headers.
+fn internal(error: impl Into<WebError>) -> Response {
+    let error: WebError = error.into();
+    if error.status() == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(error = %error, "akismet request refused: the database is unavailable");
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &[
+                ("retry-after", "60".into()),
+                ("x-akismet-error", error.user_message()),
+            ],
+        );
+    }
+    tracing::error!(error = %error, "akismet request failed");
     text(
         StatusCode::OK,
         "invalid",
@@ -284,7 +301,7 @@ pub async fn comment_check(
                     return over_quota(quota);
                 }
             }
-            Err(e) => return internal(&e.to_string()),
+            Err(e) => return internal(e),
         }
     }
     let ip: Option<std::net::IpAddr> = comment
@@ -326,7 +343,7 @@ pub async fn comment_check(
     };
     let classification = match super::submit::submit(&state, submission, !is_test).await {
         Ok(accepted) => accepted.classification,
-        Err(e) => return internal(&e.to_string()),
+        Err(e) => return internal(e),
     };
     let mut extra = vec![("x-akismet-guid", guid)];
     let body = match classification.verdict {
@@ -483,7 +500,7 @@ async fn submit(
                 Status::Published
             };
             if let Err(e) = state.store.set_status(id, to, "akismet-client").await {
-                return internal(&e.to_string());
+                return internal(e);
             }
         }
         None => match state
@@ -493,7 +510,7 @@ async fn submit(
         {
             Ok(SubmitVote::Repeated) => return text(StatusCode::OK, THANKS, &[]),
             Ok(_) => {}
-            Err(e) => return internal(&e.to_string()),
+            Err(e) => return internal(e),
         },
     }
     state.learner.nudge();
@@ -543,7 +560,7 @@ pub async fn usage_limit(
         .await
     {
         Ok(n) => n,
-        Err(e) => return internal(&e.to_string()),
+        Err(e) => return internal(e),
     };
     let (limit, percentage, throttled) = match found.quota {
         Some(q) if q > 0 => (

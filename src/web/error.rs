@@ -70,10 +70,11 @@ impl WebError {
     /// What a person posting a comment is told; internal details stay in the log.
     pub fn user_message(&self) -> String {
         match self {
+            // Said of every request the database refuses, reads and admin pages included.
             WebError::Storage(e) => match e.unavailable_reason() {
                 Some(reason) => format!(
-                    "Your comment could not be saved just now: {reason}. Nothing was stored; \
-                     please try again in a few minutes."
+                    "This could not be done just now: {reason}. Nothing was stored; please try \
+                     again in a few minutes."
                 ),
                 None => "Your comment could not be saved because of an internal error. \
                          Nothing was stored; please try again later."

@@ -549,11 +549,14 @@ pub async fn post_comment(
             let Some((form, status)) = state.article(&slug).and(refused_form(kept, &e)) else {
                 return Err(e);
             };
-            // If the page itself cannot be read now, the error as it is.
-            match render_article(&state, &slug, PageQuery::default(), form, status).await {
-                Ok(page) => Ok(page),
-                Err(_) => Err(e),
-            }
+            let fallback = bare_refusal(&form, status);
+            // If the page itself cannot be read now, the reason and the text on a page of
+            // their own.
+            Ok(
+                render_article(&state, &slug, PageQuery::default(), form, status)
+                    .await
+                    .unwrap_or(fallback),
+            )
         }
     }
 }
@@ -577,6 +580,23 @@ pub(super) fn refused_form(kept: FormState, e: &WebError) -> Option<(FormState, 
         ..kept
     };
     Some((form, e.status()))
+}
+
+/// What a reader sees of a refused form post when the page it came from cannot be read either
+/// (the database is down): why, and what they typed, to copy and send again later — never the
+/// JSON an API client gets.
+pub(super) fn bare_refusal(form: &FormState, status: StatusCode) -> Response {
+    super::one_click::page(
+        status,
+        "Your comment was not posted",
+        maud::html! {
+            @if let Some(notice) = &form.notice { p { (notice) } }
+            @if !form.content.is_empty() {
+                p { "What you wrote, to send again later:" }
+                textarea readonly rows="8" cols="60" { (form.content) }
+            }
+        },
+    )
 }
 
 fn html_response(status: StatusCode, html: std::sync::Arc<str>) -> Response {

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::WebError;
-use super::pages::{fix_fields_form, reader_form, refused_form, rejected_form};
+use super::pages::{bare_refusal, fix_fields_form, reader_form, refused_form, rejected_form};
 use super::render::{self, FormState};
 use super::submit;
 use crate::domain::Site;
@@ -175,12 +175,14 @@ pub async fn post(
             render(&state, &site, &uri, None, form, status).await
         }
         // The page again with what stopped the comment (a closed page shows why instead of the
-        // form); if the page cannot be read now, the error as it is.
+        // form); if the page cannot be read now, the reason and the text on a page of their own.
         Err(e) => match refused_form(kept, &e) {
-            Some((form, status)) => match render(&state, &site, &uri, None, form, status).await {
-                Ok(page) => Ok(page),
-                Err(_) => Err(e),
-            },
+            Some((form, status)) => {
+                let fallback = bare_refusal(&form, status);
+                Ok(render(&state, &site, &uri, None, form, status)
+                    .await
+                    .unwrap_or(fallback))
+            }
             None => Err(e),
         },
     }
