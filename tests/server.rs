@@ -1098,6 +1098,157 @@ fn admin_get(server: &Server, cookie: &str, path: &str) -> String {
     resp.body_mut().read_to_string().unwrap()
 }
 
+/// A queue longer than one page: the moderator pages through every comment (the page says how
+/// many the tab has, of the site chosen), an action on a later page of one site's list returns to
+/// that page of that list, and the admin API pages by cursor with a total.
+#[test]
+fn long_queues_page_through_and_actions_keep_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    common::succeeds(
+        dir.path(),
+        &[
+            "sites",
+            "add",
+            "blog",
+            "--origin",
+            "https://blog.example",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    );
+    let server = Server::start(
+        &db,
+        &model(),
+        &[
+            "--hold-threshold",
+            "0",
+            "--reject-threshold",
+            "1",
+            "--flood-seconds",
+            "0",
+            "--rate-limit",
+            "0",
+        ],
+    );
+    let api = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    for i in 0..205 {
+        let (status, body) = post_json(
+            &api,
+            &comment(
+                &format!("Question number {i} about the deal."),
+                &format!("Reader {i}"),
+            ),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let (cookie, csrf) = admin_session(&server);
+    let first = admin_get(&server, &cookie, "/admin?status=held&site=default");
+    assert!(first.contains("200 comment(s) Waiting of 205"), "{first}");
+    let at =
+        first.find("rel=\"next\" href=\"").expect("an older page") + "rel=\"next\" href=\"".len();
+    let older = first[at..].split('"').next().unwrap().replace("&amp;", "&");
+    assert!(
+        older.contains("site=default") && older.contains("before="),
+        "{older}"
+    );
+    let second = admin_get(&server, &cookie, &older);
+    assert!(
+        second.contains("5 comment(s) Waiting (older ones) of 205"),
+        "{second}"
+    );
+    assert!(
+        second.contains("Question number 0 about") && !second.contains("Question number 5 about")
+    );
+    // Another site's tab counts its own comments.
+    let blog = admin_get(&server, &cookie, "/admin?status=held&site=blog");
+    assert!(blog.contains("Waiting (0)"), "{blog}");
+    // Trash one on the second page: back to that page of the default site's list.
+    let at = second.find("name=\"back\" value=\"").unwrap() + "name=\"back\" value=\"".len();
+    let back = second[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let id = second
+        .split("id=\"c")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let resp = agent()
+        .post(&server.url(&format!("/admin/comments/{id}/trash")))
+        .header("Cookie", &cookie)
+        .config()
+        .max_redirects(0)
+        .build()
+        .send_form([("csrf", csrf.as_str()), ("back", back.as_str())])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp.headers().get("location").unwrap().to_str().unwrap();
+    assert!(
+        location.starts_with("/admin?status=held&site=default&before=")
+            && location.ends_with("&done=trash&n=1"),
+        "{location}"
+    );
+    // A `back` naming anything but the list is not followed.
+    let resp = agent()
+        .post(&server.url(&format!("/admin/comments/{id}/restore")))
+        .header("Cookie", &cookie)
+        .config()
+        .max_redirects(0)
+        .build()
+        .send_form([
+            ("csrf", csrf.as_str()),
+            ("back", "x=1&status=held&next=//evil.example/"),
+        ])
+        .unwrap();
+    let location = resp.headers().get("location").unwrap().to_str().unwrap();
+    assert_eq!(location, "/admin?status=held&done=restore&n=1");
+    // The admin API: pages by cursor, with the tab's total.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut before = String::new();
+    loop {
+        let mut resp = agent()
+            .get(&server.url(&format!(
+                "/api/v1/admin/comments?status=held&limit=100{before}"
+            )))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .call()
+            .unwrap();
+        let page: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(page["total"], 205);
+        for c in page["comments"].as_array().unwrap() {
+            assert!(seen.insert(c["id"].as_i64().unwrap()), "each comment once");
+        }
+        match page["next_before"].as_i64() {
+            Some(id) => before = format!("&before={id}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 205);
+    // An unknown site is a page that says so, not the API's JSON.
+    let resp = agent()
+        .get(&server.url("/admin?site=nope"))
+        .header("Cookie", &cookie)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(
+        resp.headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
 #[test]
 fn admin_page_explains_counts_searches_and_acts_in_bulk() {
     let dir = tempfile::tempdir().unwrap();

@@ -90,14 +90,17 @@ async fn comments_and_moderation(store: &dyn Store) {
             .await
             .unwrap()
     );
-    let queue = store.by_status(Status::Held, None, None, 10).await.unwrap();
+    let queue = store
+        .by_status(Status::Held, None, None, None, 10)
+        .await
+        .unwrap();
     assert_eq!(
         queue.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![held.id]
     );
     assert!(
         store
-            .by_status(Status::Held, None, Some("b"), 10)
+            .by_status(Status::Held, None, Some("b"), None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -127,12 +130,38 @@ async fn comments_and_moderation(store: &dyn Store) {
     assert_eq!(history[1].from_status, Some(Status::Held));
     assert_eq!(history[1].to_status, Status::Published);
 
-    let counts = store.count_by_status().await.unwrap();
+    let counts = store.count_by_status(None).await.unwrap();
     let published = counts
         .iter()
         .find(|(s, _)| *s == Status::Published)
         .map(|(_, n)| *n);
     assert_eq!(published, Some(3));
+    // Per site: these are all the default site's; another site has none.
+    assert_eq!(store.count_by_status(Some(1)).await.unwrap(), counts);
+    assert!(
+        store
+            .count_by_status(Some(9_999))
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, n)| *n == 0)
+    );
+    // Pages of a status list, newest first, each from the last id of the one before.
+    let all = store
+        .by_status(Status::Published, Some(1), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    let first = store
+        .by_status(Status::Published, Some(1), None, None, 2)
+        .await
+        .unwrap();
+    let rest = store
+        .by_status(Status::Published, Some(1), None, Some(first[1].id), 2)
+        .await
+        .unwrap();
+    let paged: Vec<i64> = first.iter().chain(&rest).map(|c| c.id).collect();
+    assert_eq!(paged, all.iter().map(|c| c.id).collect::<Vec<_>>());
 
     let markdown = store
         .insert(NewComment {

@@ -39,7 +39,7 @@ macro_rules! storage_port {
             plain locate_published(site: i64, article: &str, remote_ids: [&str; 2], own_id: i64) -> Option<(i64, u64)> = comments::locate_published;
             plain reputation(query: &ReputationQuery) -> Reputation = comments::reputation unless unknown_sender;
             plain is_duplicate(site: i64, article: &str, author_email: &str, content: &str) -> bool = comments::is_duplicate unless ruled_out_by_index;
-            plain by_status(status: Status, site: Option<i64>, article: Option<&str>, limit: u64) -> Vec<StoredComment> = comments::by_status;
+            plain by_status(status: Status, site: Option<i64>, article: Option<&str>, before: Option<i64>, limit: u64) -> Vec<StoredComment> = comments::by_status;
             atomic+shown set_status(id: i64, to: Status, actor: &str) -> StoredComment = comments::set_status;
             plain history(id: i64) -> Vec<StatusEvent> = comments::history;
             plain learning_log(after: i64, limit: u64) -> Vec<LearnedExample> = comments::learning_log;
@@ -53,7 +53,7 @@ macro_rules! storage_port {
             plain session_csrf(id_sha256: &str, now: i64) -> Option<String> = comments::session_csrf;
             plain delete_session(id_sha256: &str) -> () = comments::delete_session;
             plain ping() -> () = comments::ping;
-            plain count_by_status() -> Vec<(Status, u64)> = comments::count_by_status;
+            plain count_by_status(site: Option<i64>) -> Vec<(Status, u64)> = comments::count_by_status;
             atomic learn_unchallenged(before: &str, newer: u64, after_id: i64, limit: u64) -> (usize, i64) = comments::learn_unchallenged;
             atomic+shown erase_author(email: &str) -> Erased = erase::erase_author;
         ]);

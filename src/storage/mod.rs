@@ -355,12 +355,14 @@ pub trait CommentStore: Send + Sync + 'static {
         author_email: &str,
         content: &str,
     ) -> Result<bool, StorageError>;
-    /// Comments by status (newest first), optionally of one site, and of one thread of it.
+    /// Comments by status (newest first), optionally of one site, and of one thread of it; with
+    /// `before`, only those with a smaller id (the next page after one ending at `before`).
     async fn by_status(
         &self,
         status: Status,
         site: Option<i64>,
         article: Option<&str>,
+        before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<StoredComment>, StorageError>;
     /// Changes a comment's status and records who did it.
@@ -458,8 +460,8 @@ pub trait CommentStore: Send + Sync + 'static {
     async fn announce_changes(&self) -> Result<(), StorageError> {
         Ok(())
     }
-    /// Number of stored comments per moderation status.
-    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StorageError>;
+    /// Number of stored comments per moderation status, of one site or (`None`) of all.
+    async fn count_by_status(&self, site: Option<i64>) -> Result<Vec<(Status, u64)>, StorageError>;
     /// Erases the personal data of the commenter with this e-mail address (any case): their
     /// comments keep text and place but lose name, address, website, IP and user agent, and so
     /// do the copies in the learning log and the Akismet examples. In one transaction.

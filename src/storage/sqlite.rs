@@ -480,7 +480,7 @@ mod tests {
             assert_eq!(store_count(&conn, article), counted, "article {article}");
         }
         drop(conn);
-        let total: u64 = op!(store, count_by_status)
+        let total: u64 = op!(store, count_by_status, None)
             .unwrap()
             .iter()
             .map(|(_, n)| n)

@@ -113,6 +113,8 @@ pub struct QueueQuery {
     status: Option<String>,
     site: Option<String>,
     article: Option<String>,
+    /// The previous page's `next_before`: comments with a smaller id.
+    before: Option<i64>,
     limit: Option<u64>,
 }
 
@@ -128,7 +130,9 @@ pub(super) fn site_filter(state: &AppState, name: Option<&str>) -> Result<Option
     }
 }
 
-/// `GET /api/v1/admin/comments?status=held|spam|published|trash&site=NAME&article=slug`.
+/// `GET /api/v1/admin/comments?status=held|spam|published|trash&site=NAME&article=slug&before=ID&limit=N`:
+/// newest first, `limit` (default 100, at most 1,000) a page; `next_before` is the next page's
+/// `before` (null once a page comes back short), `total` how many the status has (of the site).
 pub async fn queue(
     _: Admin,
     State(state): State<AppState>,
@@ -144,9 +148,24 @@ pub async fn queue(
     let site = site_filter(&state, q.site.as_deref())?;
     let comments = state
         .store
-        .by_status(status, site, q.article.as_deref(), limit)
+        .by_status(status, site, q.article.as_deref(), q.before, limit)
         .await?;
-    Ok(Json(json!({"status": status, "comments": comments})))
+    let next_before = (comments.len() as u64 == limit)
+        .then(|| comments.last().map(|c| c.id))
+        .flatten();
+    let total = state
+        .store
+        .count_by_status(site)
+        .await?
+        .into_iter()
+        .find(|(s, _)| *s == status)
+        .map_or(0, |(_, n)| n);
+    Ok(Json(json!({
+        "status": status,
+        "comments": comments,
+        "next_before": next_before,
+        "total": total,
+    })))
 }
 
 /// `POST /api/v1/admin/comments/{id}/{approve|spam|trash|restore}`.

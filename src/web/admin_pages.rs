@@ -156,6 +156,64 @@ pub struct QueueQuery {
     done: Option<String>,
     /// How many comments the last action moved.
     n: Option<u64>,
+    /// The next page: comments older than this id (the last one of the page before).
+    before: Option<i64>,
+}
+
+/// The moderation list's own query (`status=…&site=…&article=…&q=…&before=…`): what its links
+/// and forms carry (`back`), so that an action returns to the list the moderator was working
+/// through — the same site, thread, search and page — and never to another site's queue.
+fn list_query(
+    status: Status,
+    site: Option<&str>,
+    article: Option<&str>,
+    search: Option<&str>,
+    before: Option<i64>,
+) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("status", status.as_str());
+    for (name, value) in [("site", site), ("article", article), ("q", search)] {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    if let Some(before) = before {
+        query.append_pair("before", &before.to_string());
+    }
+    query.finish()
+}
+
+/// The list a form's `back` names, `/admin?…`: only the list's own parameters are taken from it,
+/// so it can lead nowhere else; a bare status, as older forms sent, is that tab.
+fn back_list(back: Option<&str>, fallback: Status) -> String {
+    let back = back.unwrap_or_default();
+    let mut status = Status::parse(back);
+    let mut kept = Vec::new();
+    if status.is_none() {
+        for (name, value) in url::form_urlencoded::parse(back.as_bytes()) {
+            match name.as_ref() {
+                "status" => status = status.or_else(|| Status::parse(&value)),
+                "site" | "article" | "q" => kept.push((name, value)),
+                "before" if value.parse::<i64>().is_ok() => kept.push((name, value)),
+                _ => {}
+            }
+        }
+    }
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("status", status.unwrap_or(fallback).as_str());
+    for (name, value) in &kept {
+        query.append_pair(name, value);
+    }
+    format!("/admin?{}", query.finish())
+}
+
+/// Where an action returns: [`back_list`], with what was done for the banner.
+fn back_to(back: Option<&str>, fallback: Status, done: &str, n: u64) -> String {
+    let banner = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("done", done)
+        .append_pair("n", &n.to_string())
+        .finish();
+    format!("{}&{banner}", back_list(back, fallback))
 }
 
 /// Comments loaded for one tab; a search looks through this many.
@@ -201,7 +259,18 @@ pub async fn queue(
         .and_then(Status::parse)
         .unwrap_or(Status::Held);
     let article = q.article.clone().filter(|a| !a.is_empty());
-    let site = super::admin::site_filter(&state, q.site.as_deref())?;
+    let site = match super::admin::site_filter(&state, q.site.as_deref()) {
+        Ok(site) => site,
+        Err(WebError::NotFound(message)) => {
+            let body = html! { h1 { "Moderation" } p.alert role="alert" { "There is " (message) "." } p { a href="/admin" { "Every site's comments" } } };
+            return Ok((
+                axum::http::StatusCode::NOT_FOUND,
+                page("No such site", body),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let site_name = q.site.clone().filter(|s| !s.trim().is_empty());
     let sites = state.sites.all();
     // The threads to filter by: the default site's articles, another site's pages.
@@ -238,14 +307,45 @@ pub async fn queue(
     };
     let mut comments = state
         .store
-        .by_status(status, site, article.as_deref(), limit)
+        .by_status(status, site, article.as_deref(), q.before, limit)
         .await?;
+    // Older comments remain when the page (or the search's window) came back full.
+    let mut more = comments.len() as u64 == limit;
+    let scanned_to = comments.last().map(|c| c.id);
     if let Some(needle) = &search {
         let needle = needle.to_lowercase();
         comments.retain(|c| matches(c, &needle));
-        comments.truncate(TAB_LIMIT as usize);
+        if comments.len() > TAB_LIMIT as usize {
+            comments.truncate(TAB_LIMIT as usize);
+            more = true;
+        }
     }
-    let counts = state.store.count_by_status().await?;
+    let older = more
+        .then(|| {
+            let last = if comments.len() == TAB_LIMIT as usize {
+                comments.last().map(|c| c.id)
+            } else {
+                scanned_to
+            };
+            last.map(|id| {
+                list_query(
+                    status,
+                    site_name.as_deref(),
+                    article.as_deref(),
+                    search.as_deref(),
+                    Some(id),
+                )
+            })
+        })
+        .flatten();
+    let this_list = list_query(
+        status,
+        site_name.as_deref(),
+        article.as_deref(),
+        search.as_deref(),
+        q.before,
+    );
+    let counts = state.store.count_by_status(site).await?;
     let count_of = |s: Status| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
     let banner = done_banner(q.done.as_deref(), q.n.unwrap_or(1));
     let site_of = |id: i64| {
@@ -297,11 +397,15 @@ pub async fn queue(
         }
         p.keys { "Keys: j / k next / previous, a approve, s spam, t trash." }
         p { (comments.len()) " comment(s) " (tab_name(status))
-            @if let Some(s) = &search { " matching “" (s) "”" } }
+            @if let Some(s) = &search { " matching “" (s) "”" }
+            @if q.before.is_some() { " (older ones)" }
+            " of " (count_of(status))
+            @if q.before.is_some() { " · " a href={ "/admin?" (list_query(status, site_name.as_deref(), article.as_deref(), search.as_deref(), None)) } { "newest" } }
+            @if let Some(older) = &older { " · " a rel="next" href={ "/admin?" (older) } { "older →" } } }
         @if !comments.is_empty() && !actions(status).is_empty() {
             form id="bulk" method="post" action="/admin/bulk" {
                 input type="hidden" name="csrf" value=(csrf);
-                input type="hidden" name="back" value=(status.as_str());
+                input type="hidden" name="back" value=(this_list);
                 "With the ticked comments: "
                 @for (action, label) in actions(status) {
                     button type="submit" name="action" value=(action) { (label) } " "
@@ -310,7 +414,7 @@ pub async fn queue(
         }
         table.queue {
             tr { th { "" } th { "Comment" } th { "Author" } th { "Why" } th { "Actions" } }
-            @for c in &comments { (row(c, &site_of(c.site_id), &csrf, &served.model.meta.thresholds)) }
+            @for c in &comments { (row(c, &site_of(c.site_id), &csrf, &served.model.meta.thresholds, &this_list)) }
         }
     };
     Ok(page("Moderation", body).into_response())
@@ -431,7 +535,14 @@ fn page_link(c: &StoredComment, site: &str) -> Option<String> {
         .then(|| format!("/articles/{}#comment-{}", c.article, c.id))
 }
 
-fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds) -> Markup {
+/// One comment of the list; its forms return to `back` ([`list_query`]).
+fn row(
+    c: &StoredComment,
+    site: &str,
+    csrf: &str,
+    t: &crate::engine::Thresholds,
+    back: &str,
+) -> Markup {
     let clues = super::admin_words::clues(c);
     html! {
         tr.comment-row id={ "c" (c.id) } {
@@ -457,7 +568,7 @@ fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds)
                     form.inline method="post" action={ "/admin/comments/" (c.id) "/" (action) } {
                         input type="hidden" name="csrf" value=(csrf);
                         // Back to the list the moderator is working through, not the comment's new one.
-                        input type="hidden" name="back" value=(c.status.as_str());
+                        input type="hidden" name="back" value=(back);
                         button type="submit" data-action=(action) { (label) }
                     }
                 }
@@ -466,6 +577,7 @@ fn row(c: &StoredComment, site: &str, csrf: &str, t: &crate::engine::Thresholds)
                         summary { "Reply" }
                         form method="post" action={ "/admin/comments/" (c.id) "/reply" } {
                             input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="back" value=(back);
                             label { "Your reply (published at once"
                                 @if c.status == Status::Held { "; approves this comment" } ")"
                                 textarea name="text" required maxlength="10000" rows="3" {} }
@@ -554,14 +666,8 @@ pub async fn act(
         return reply(&state, id, &body).await;
     }
     let comment = super::admin::apply(&state, id, &action).await?;
-    let back = form_field(&body, "back")?
-        .and_then(|s| Status::parse(&s))
-        .unwrap_or(comment.status);
-    Ok(Redirect::to(&format!(
-        "/admin?status={}&done={action}&n=1",
-        back.as_str()
-    ))
-    .into_response())
+    let back = form_field(&body, "back")?;
+    Ok(Redirect::to(&back_to(back.as_deref(), comment.status, &action, 1)).into_response())
 }
 
 /// The name the site owner's replies are signed with.
@@ -586,7 +692,8 @@ async fn reply(state: &AppState, id: i64, body: &[u8]) -> Result<Response, WebEr
         .get(id)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
-    let back = parent.status;
+    let back = form_field(body, "back")?;
+    let back = back_to(back.as_deref(), parent.status, "reply", 1);
     if parent.status != Status::Published {
         super::admin::apply(state, id, "approve").await?;
     }
@@ -616,7 +723,7 @@ async fn reply(state: &AppState, id: i64, body: &[u8]) -> Result<Response, WebEr
         })
         .await?;
     tracing::info!(id = stored.id, parent = id, "site owner replied");
-    Ok(Redirect::to(&format!("/admin?status={}&done=reply", back.as_str())).into_response())
+    Ok(Redirect::to(&back).into_response())
 }
 
 /// `POST /admin/bulk`: one action (`action=approve|spam|trash|restore`) on every ticked `id`;
@@ -666,16 +773,7 @@ pub async fn bulk(
         super::admin::apply(&state, id, &action).await?;
         done += 1;
     }
-    let back = fields
-        .iter()
-        .find(|(k, _)| k == "back")
-        .and_then(|(_, v)| Status::parse(v))
-        .unwrap_or(Status::Held);
-    Ok(Redirect::to(&format!(
-        "/admin?status={}&done={action}&n={done}",
-        back.as_str()
-    ))
-    .into_response())
+    Ok(Redirect::to(&back_to(field("back"), Status::Held, &action, done)).into_response())
 }
 
 /// The page that asks before a bulk action: what it will do to which comments, with the button
@@ -702,7 +800,7 @@ fn confirm_bulk(action: &str, comments: &[StoredComment], csrf: &str, back: &str
                 input type="hidden" name="confirmed" value="1";
                 @for c in comments { input type="hidden" name="id" value=(c.id); }
                 button type="submit" id="confirm-bulk" { "Yes, " (verb.to_lowercase()) " " (comments.len()) " comment(s)" }
-                " " a href={ "/admin?status=" (back) } { "Cancel" }
+                " " a href=(back_list(Some(back), Status::Held)) { "Cancel" }
             }
         }
     }

@@ -61,6 +61,7 @@ pub async fn site(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             Status::Published,
             Some(crate::domain::DEFAULT_SITE),
             None,
+            None,
             ENTRIES * 2,
         )
         .await?;

@@ -906,7 +906,7 @@ async fn latest(
     // most a call may ask for and leave them out.
     let mut comments = state
         .store
-        .by_status(Status::Published, Some(site.id), None, LATEST_LIMIT)
+        .by_status(Status::Published, Some(site.id), None, None, LATEST_LIMIT)
         .await?;
     comments.retain(|c| !crate::storage::is_key_namespace(&c.article));
     newest_by_date(&mut comments, (limit as u64).min(LATEST_LIMIT) as usize);

@@ -141,7 +141,7 @@ impl Metrics {
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut body = state.metrics.render(&state.models.current().version);
-    if let Ok(counts) = state.store.count_by_status().await {
+    if let Ok(counts) = state.store.count_by_status(None).await {
         body.push_str("# HELP replyguard_stored_comments Stored comments by moderation status.\n");
         body.push_str("# TYPE replyguard_stored_comments gauge\n");
         for status in [Status::Published, Status::Held, Status::Spam, Status::Trash] {

@@ -115,7 +115,8 @@ const BY_STATUS: &str = concat!(
     "SELECT ",
     comment_columns!(),
     " FROM comments WHERE status = $1 AND (CAST($2 AS BIGINT) IS NULL OR site_id = $2) \
-     AND (CAST($3 AS TEXT) IS NULL OR article = $3) ORDER BY id DESC LIMIT $4"
+     AND (CAST($3 AS TEXT) IS NULL OR article = $3) AND (CAST($4 AS BIGINT) IS NULL OR id < $4) \
+     ORDER BY id DESC LIMIT $5"
 );
 const STATUS_OF: Spellings = [
     "SELECT status, verdict FROM comments WHERE id = $1",
@@ -406,17 +407,23 @@ pub async fn keyed_rows<E: Exec>(
     }
 }
 
-/// Comments by status, newest first, optionally of one site and thread.
+/// Comments by status, newest first, optionally of one site and thread, and older than
+/// `before` (the last id of the previous page).
 pub async fn by_status<E: Exec>(
     e: &E,
     status: Status,
     site: Option<i64>,
     article: Option<&str>,
+    before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<StoredComment>, StorageError> {
     let limit = limit.min(i64::MAX as u64) as i64;
-    e.query(BY_STATUS, &[&status, &site, &article, &limit], row::comment)
-        .await
+    e.query(
+        BY_STATUS,
+        &[&status, &site, &article, &before, &limit],
+        row::comment,
+    )
+    .await
 }
 
 /// Changes a comment's status, logs what the decision teaches and who made it; in a
@@ -765,12 +772,16 @@ pub async fn ping<E: Exec>(e: &E) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Stored comments per status.
-pub async fn count_by_status<E: Exec>(e: &E) -> Result<Vec<(Status, u64)>, StorageError> {
+/// Stored comments per status, of one site or of all.
+pub async fn count_by_status<E: Exec>(
+    e: &E,
+    site: Option<i64>,
+) -> Result<Vec<(Status, u64)>, StorageError> {
     let rows = e
         .query(
-            "SELECT status, CAST(SUM(n) AS BIGINT) FROM comment_counts GROUP BY status",
-            &[],
+            "SELECT status, CAST(SUM(n) AS BIGINT) FROM comment_counts \
+             WHERE CAST($1 AS BIGINT) IS NULL OR site_id = $1 GROUP BY status ORDER BY status",
+            &[&site],
             |r| Ok((r.text(0)?, row::count(r.opt_int(1)?.unwrap_or(0)))),
         )
         .await?;
