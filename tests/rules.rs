@@ -505,3 +505,60 @@ fn a_returning_author_is_trusted_up_to_the_sites_limit() {
     assert_eq!(held["status"], "held", "{held}");
     assert_eq!(first_clue(&held), "rule:trusted-author", "{held}");
 }
+
+/// Readers who give a profile page as their Website (their name in its path, a page deep inside
+/// a platform) are never rejected for it: held at worst, with the rule named. A moderator's spam
+/// mark on one profile of a shared host counts against that profile, not every reader's there.
+#[test]
+fn a_readers_profile_link_is_not_a_reason_to_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--flood-seconds", "0"],
+    );
+    let text = "I enjoyed this, the part about longer proofs matches what I see at 1,800 m.";
+    let alice = |url: &str, n: u32| {
+        post(
+            &server,
+            &json!({"comment_content": format!("{text} ({n})"), "comment_author": "Alice Martin",
+                    "comment_author_email": format!("alice{n}@mail.example"),
+                    "comment_author_url": url}),
+        )
+    };
+    for (n, url) in [
+        "https://github.com/alice-martin",
+        "https://www.linkedin.com/in/alice-martin-12345",
+        "https://medium.com/@alice.martin",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let posted = alice(url, n as u32);
+        assert_ne!(posted["status"], "rejected", "{url}: {posted}");
+    }
+    assert!(metric(&server, "website-path") >= 1, "the rule is counted");
+    // One spammer's profile on a platform, marked spam, stands for that profile only.
+    let promo = post(
+        &server,
+        &json!({"comment_content": "Which venues will host the sailing events next year?",
+                "comment_author": "Trina", "comment_author_email": "trina@mail.example",
+                "comment_author_url": "https://vimeo.com/trinapromo"}),
+    );
+    moderate(&server, &promo["id"], "spam");
+    let rosa = post(
+        &server,
+        &json!({"comment_content": "Does the contract also cover the winter games this time?",
+                "comment_author": "Rosa", "comment_author_email": "rosa@mail.example",
+                "comment_author_url": "https://vimeo.com/rosabakes"}),
+    );
+    assert_ne!(rosa["status"], "rejected", "{rosa}");
+    assert_ne!(first_clue(&rosa), "rule:spam-history:website", "{rosa}");
+    let again = post(
+        &server,
+        &json!({"comment_content": "Is the sailing schedule out yet, does anyone know?",
+                "comment_author": "Trina P", "comment_author_email": "trina2@mail.example",
+                "comment_author_url": "https://vimeo.com/TrinaPromo/videos"}),
+    );
+    assert_eq!(first_clue(&again), "rule:spam-history:website", "{again}");
+}

@@ -66,16 +66,20 @@ fn rule_in_words(name: &str) -> Option<&'static str> {
         "flood" => "sent too soon after the sender's last comment",
         "duplicate" => "the same comment again",
         "copy-of-marked-spam" => "a copy of a comment marked as spam on this site",
+        "website-path" => {
+            "only its Website's path looks like spam's (a reader's profile link often does)"
+        }
         _ => return None,
     })
 }
 
 /// Whether a clue names a site rule that pushed towards holding or rejecting (every rule but a
-/// returning author's): it leads the clues with no weight of its own.
+/// returning author's and the Website's, which keep a comment from being rejected): it leads
+/// the clues with no weight of its own.
 fn is_blocking_rule(token: &str) -> bool {
     token
         .strip_prefix("rule:")
-        .is_some_and(|name| name != "trusted-author")
+        .is_some_and(|name| !matches!(name, "trusted-author" | "website-path"))
 }
 
 /// `meta:` and `sender:` tokens: the shape of the comment and of its Website field.
@@ -210,6 +214,10 @@ pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
         _ if has_clue(c, "rule:trusted-author") => {
             "held: reads like spam, but a returning author — needs a look.".into()
         }
+        _ if has_clue(c, "rule:website-path") => format!(
+            "held, not rejected: scores like spam ({p:.2}) only because of its Website's path, \
+             which a reader's profile link can look like — needs a look."
+        ),
         _ if p >= t.reject && !has_spammy_sender(c) => {
             "held: reads like spam but sends readers nowhere — needs a look.".into()
         }

@@ -45,11 +45,14 @@ pub enum Rule {
     /// A near-copy of a text this site's moderators marked spam
     /// ([`online::with_marked_spam`](crate::engine::online::with_marked_spam)).
     MarkedSpamCopy,
+    /// Held, not rejected: only its Website's path made the model reject it (see
+    /// `submit::submit`).
+    WebsitePath,
 }
 
 impl Rule {
     /// Every rule, in the order `/metrics` lists them.
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 14] = [
         Rule::DisallowedKey,
         Rule::ModerationKey,
         Rule::Links,
@@ -63,6 +66,7 @@ impl Rule {
         Rule::Flood,
         Rule::Duplicate,
         Rule::MarkedSpamCopy,
+        Rule::WebsitePath,
     ];
 
     /// The clue that names the rule in a verdict.
@@ -81,6 +85,7 @@ impl Rule {
             Rule::Flood => "rule:flood",
             Rule::Duplicate => "rule:duplicate",
             Rule::MarkedSpamCopy => "rule:copy-of-marked-spam",
+            Rule::WebsitePath => "rule:website-path",
         }
     }
 
@@ -191,6 +196,11 @@ async fn decide(
             .website
             .and_then(link_domain)
             .filter(|_| history)
+            .unwrap_or_default(),
+        website_page: sender
+            .website
+            .filter(|_| history)
+            .map(crate::domain::site_rules::website_page)
             .unwrap_or_default(),
         ip: sender
             .ip

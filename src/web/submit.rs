@@ -285,12 +285,41 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             Vec::new(),
         )
     };
-    if let Some(marked) = state.models.marked_spam(&model_site) {
-        let (marked, copy) = online::with_marked_spam(classification, marked.resemblance(content));
+    let marked = state.models.marked_spam(&model_site);
+    let resemblance = marked.as_ref().map_or(0.0, |m| m.resemblance(content));
+    if marked.is_some() {
+        let (marked, copy) = online::with_marked_spam(classification, resemblance);
         classification = marked;
         if let Some(resemblance) = copy {
             reputation::lead(&mut clues, Rule::MarkedSpamCopy.clue(), resemblance);
             state.metrics.rule(Rule::MarkedSpamCopy);
+        }
+    }
+    // The path of a Website alone never rejects: when the same comment with its Website cut to
+    // the site's root would not be rejected, it is held. The corpora the model learned from have
+    // spam with Websites of every shape and ham with none, so a reader's profile link (their name
+    // in the path, a deep link on a platform) scored like spam's and lost them; held, it costs
+    // the moderator one click. The Website's site itself still counts. Only on this rare path is
+    // the comment scored again (read-only: nothing is heard twice).
+    let root = view
+        .author_url
+        .and_then(crate::domain::site_rules::website_root);
+    if classification.verdict == Verdict::Rejected
+        && let Some(root) = &root
+    {
+        let without = CommentView {
+            author_url: Some(root),
+            ..view
+        };
+        let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
+        let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
+        if marked.is_some() {
+            rescored = online::with_marked_spam(rescored, resemblance).0;
+        }
+        if rescored.verdict != Verdict::Rejected {
+            classification.verdict = Verdict::Held;
+            reputation::lead(&mut clues, Rule::WebsitePath.clue(), 0.0);
+            state.metrics.rule(Rule::WebsitePath);
         }
     }
     if reader && !s.honeypot {
