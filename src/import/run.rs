@@ -88,9 +88,10 @@ pub struct Importer<'a, S: ImportStore + SiteStore + ?Sized> {
     pages: BTreeSet<String>,
     /// The site's hosts without `www.`, which its pages' links are at.
     site_hosts: Vec<String>,
-    /// On the default site, the articles it serves (their slugs), looked up once: an Isso
-    /// thread at `/articles/SLUG` (what `export --format isso` writes for them) is that article.
-    served: Option<BTreeSet<String>>,
+    /// On the default site, the articles it serves by the paths an Isso export names them
+    /// (`/articles/SLUG`, or an imported post's own address), looked up once: an Isso thread at
+    /// such a path is that article.
+    served: Option<BTreeMap<String, String>>,
     pub report: Report,
 }
 
@@ -123,34 +124,44 @@ impl<'a, S: ImportStore + SiteStore + ?Sized> Importer<'a, S> {
         }
     }
 
-    /// The article an Isso thread `uri` is, on the default site: `/articles/SLUG` for an article
-    /// this server serves (an Isso export of this database names its articles so, and imported
-    /// back their comments must join them, not a page of that path).
+    /// The article an Isso thread `uri` is, on the default site: one this server serves at
+    /// `/articles/SLUG`, or an imported post at the path of its old address (an Isso export of
+    /// this database names its articles so, and imported back their comments must join them, not
+    /// a page of that path).
     fn article_at(&mut self, uri: &str) -> Result<Option<String>, ImportError> {
         if self.options.site != crate::domain::DEFAULT_SITE {
             return Ok(None);
         }
-        let Some(slug) = uri
-            .strip_prefix("/articles/")
-            .map(|s| s.trim_end_matches('/'))
-        else {
-            return Ok(None);
-        };
         if self.served.is_none() {
-            let mut served: BTreeSet<String> = self.options.taken_slugs.iter().cloned().collect();
-            served.extend(
-                self.rt
-                    .block_on(self.store.public_articles())?
-                    .into_iter()
-                    .map(|a| a.slug),
-            );
+            let at = |slug: &str| format!("/articles/{slug}");
+            let mut served: BTreeMap<String, String> = self
+                .options
+                .taken_slugs
+                .iter()
+                .map(|slug| (at(slug), slug.clone()))
+                .collect();
+            for article in self.rt.block_on(self.store.public_articles())? {
+                let address = article
+                    .link
+                    .as_deref()
+                    .and_then(|link| url::Url::parse(link).ok())
+                    .and_then(|link| crate::domain::site::thread_uri(link.path()).ok());
+                if let Some(path) = address {
+                    served.entry(path).or_insert_with(|| article.slug.clone());
+                }
+                served.insert(at(&article.slug), article.slug);
+            }
             self.served = Some(served);
         }
-        Ok(self
-            .served
-            .as_ref()
-            .filter(|served| served.contains(slug))
-            .map(|_| slug.to_string()))
+        let served = self.served.as_ref();
+        let found = served.and_then(|s| s.get(uri)).or_else(|| {
+            // `/articles/SLUG/` names the article as well.
+            let bare = uri.strip_suffix('/')?;
+            bare.starts_with("/articles/")
+                .then(|| served.and_then(|s| s.get(bare)))
+                .flatten()
+        });
+        Ok(found.cloned())
     }
 
     /// Takes one item read from an export.

@@ -46,8 +46,10 @@ const LINK_PARENTS: &str = "UPDATE comments SET parent_id = (SELECT p.id FROM co
 // as the exports write it). Its text is not compared: every format spells it its own way
 // (escaped, rendered, turned into Markdown), while two comments whose ids and all of these
 // agree are one. A file of another system, or of another database, numbers comments otherwise.
+// A comment a file shows without name and address (Isso's placeholder for a deleted comment
+// that has replies) is matched by the rest.
 const SAME_COMMENT: &str = "SELECT id FROM comments WHERE site_id = $1 AND article = $2 \
-    AND author_email = $3 AND author = $4 \
+    AND (author_email = $3 OR $3 = '') AND (author = $4 OR $4 = '') \
     AND substr(created_at, 1, 19) = substr(CAST($5 AS TEXT), 1, 19) AND id = $6";
 // Remote ids are the old system's, unique within one site only: two sites moved from two Isso
 // databases both have an `isso:1`.
