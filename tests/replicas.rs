@@ -356,6 +356,9 @@ fn migrate_copies_a_sqlite_site_into_postgres() {
 
     let mut cluster = PgCluster::start();
     let url = cluster.database();
+    // A replica started on the new database before the copy (it keeps its own admin token's
+    // hash there): the copy still goes in, the site's settings replacing the start-up ones.
+    Server::start(Path::new(&url), &model(), &[]).stop();
     let out = common::run(
         &["migrate", "--from", sqlite.to_str().unwrap(), "--to", &url],
         None,

@@ -45,11 +45,15 @@ const SEQUENCES: &[&str] = &[
 ];
 
 /// What the target holds of a table before its rows are copied and the copy replaces: the
-/// default site its migrations seed, and the outbox events its triggers wrote for the copied
-/// comments (old comments are not news: a copy must not notify anyone).
+/// default site its migrations seed, what a server started on it once keeps (its admin token's
+/// hash and other settings, a sign-in), and the outbox events its triggers wrote for the copied
+/// comments (old comments are not news: a copy must not notify anyone). The target holds no
+/// comment, key or article (checked first), so none of this is anyone's data.
 fn replaced_by_copy(table: &str) -> Option<&'static str> {
     match table {
         "sites" => Some("DELETE FROM sites"),
+        "settings" => Some("DELETE FROM settings"),
+        "admin_sessions" => Some("DELETE FROM admin_sessions"),
         "outbox" => Some("DELETE FROM outbox"),
         _ => None,
     }
