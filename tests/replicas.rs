@@ -605,3 +605,44 @@ fn replicas_share_sites_and_their_threads() {
         "replica a does not see the comment posted through b: {listed} {published}"
     );
 }
+
+/// A model reload asked of one replica (what a load balancer does with the API call) reaches
+/// every replica on the database: each loads its own model file again within a second or two.
+#[test]
+fn a_model_reload_reaches_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("served.rgm");
+    std::fs::copy(model(), &served).unwrap();
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let a = Server::start(Path::new(&url), &served, &[]);
+    let b = Server::start(Path::new(&url), &served, &[]);
+    let version = |s: &Server| -> String {
+        let (_, health) = get(&s.url("/healthz"));
+        let health: Value = serde_json::from_str(&health).unwrap();
+        health["model"]["version"].as_str().unwrap().to_string()
+    };
+    let before = version(&b);
+    // A newly trained model takes the file's place (as `train --out` on each machine would).
+    let files = common::write_fixtures(dir.path());
+    let fresh = dir.path().join("fresh.rgm");
+    let mut args = vec![
+        "train",
+        "--out",
+        fresh.to_str().unwrap(),
+        "--calibration-folds",
+        "3",
+    ];
+    let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    common::succeeds(dir.path(), &args);
+    std::fs::rename(&fresh, &served).unwrap();
+    let (status, reloaded) = admin(&a.url("/api/v1/admin/model/reload"));
+    assert_eq!(status, 200, "{reloaded}");
+    let now = reloaded["model_version"].as_str().unwrap().to_string();
+    assert_ne!(now, before);
+    assert_eq!(version(&a), now);
+    within(Duration::from_secs(5), "the other replica's reload", || {
+        version(&b) == now
+    });
+}

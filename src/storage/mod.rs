@@ -774,6 +774,10 @@ pub const ARTICLES_VERSION: &str = "articles_version";
 /// The setting every change of the sites moves, so servers reload them.
 pub const SITES_VERSION: &str = "sites_version";
 
+/// The setting `POST /api/v1/admin/model/reload` moves, so every server on the database loads
+/// its model file again, not only the one a load balancer sent the request to.
+pub const MODEL_RELOAD: &str = "model_reload";
+
 /// A site to create, or the changes to make to one that exists ([`SiteStore::add_site`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteChange {

@@ -218,6 +218,12 @@ pub async fn reload(
     match result {
         Ok(version) => {
             tracing::info!(%version, "model reloaded");
+            // The other replicas load their file too (within a second, `sites::follow`).
+            let asked = format!("{version} {}", crate::storage::now_rfc3339());
+            state
+                .store
+                .set_setting(crate::storage::MODEL_RELOAD, &asked)
+                .await?;
             Ok(Json(json!({"model_version": version})))
         }
         Err(e) => {

@@ -115,14 +115,41 @@ impl Sites {
 }
 
 /// Reloads the sites whenever a process on this database changed them, and the pages' identity
-/// (`/admin` → Settings on another replica, `sites add default --title` from the CLI), checked
-/// every second.
+/// (`/admin` → Settings on another replica, `sites add default --title` from the CLI), and the
+/// model file when a replica was asked to reload it, checked every second.
 pub(super) async fn follow(state: super::AppState) {
     // `None` until the first reload: the sites loaded at start may predate a change made before
     // this task first read the version, so the first round always reloads.
     let mut seen: Option<Option<String>> = None;
+    // The model file was loaded at start: only a later request counts.
+    let mut reload_seen: Option<Option<String>> = None;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if let Ok(asked) = state.store.setting(crate::storage::MODEL_RELOAD).await {
+            // A request made before this replica first looked counts when it asked for another
+            // model than the one loaded at start.
+            let requested = match &reload_seen {
+                Some(seen) => *seen != asked,
+                None => asked.as_deref().is_some_and(|asked| {
+                    let version = asked.split(' ').next().unwrap_or_default();
+                    version != state.models.current().version
+                }),
+            };
+            if requested {
+                let models = state.models.clone();
+                match tokio::task::spawn_blocking(move || models.reload()).await {
+                    Ok(Ok(version)) => {
+                        tracing::info!(%version, "model reloaded (asked on a replica)");
+                    }
+                    Ok(Err(e)) => tracing::warn!(
+                        error = %e,
+                        "model reload asked on a replica refused; the previous model keeps serving"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "model reload failed"),
+                }
+            }
+            reload_seen = Some(asked);
+        }
         if let Err(e) = state.reload_identity().await {
             tracing::warn!(error = %e, "cannot reload the site's identity");
         }
