@@ -86,6 +86,11 @@ struct NetLesson {
     position: usize,
     /// The last example with these tokens, if it is ham that arrived rejected.
     rescued: Option<Example>,
+    /// Ham a moderator published (it arrived held or rejected, or came another way), not a
+    /// comment that merely stayed published: only the comments moderators looked at are the
+    /// site's ham here, and thousands of unremarkable ones must not dilute the 0.5% allowance
+    /// back to the file's threshold.
+    looked_at: bool,
 }
 
 impl SiteLessons {
@@ -100,6 +105,7 @@ impl SiteLessons {
                 weight: 0.0,
                 position,
                 rescued: None,
+                looked_at: false,
             });
         entry.weight += example.weight;
         entry.position = position;
@@ -108,6 +114,7 @@ impl SiteLessons {
         // only one with sender evidence (a link, an address, a website) can be rejected at any
         // threshold: without, its held-out sender part is 0 whatever the model learns.
         let has_sender = example.website || example.tokens.iter().any(|&(h, _)| is_sender_hash(h));
+        entry.looked_at = example.arrival != Some(Verdict::Published);
         entry.rescued = (example.label == crate::data::Label::Ham
             && example.arrival == Some(Verdict::Rejected)
             && has_sender)
@@ -126,7 +133,7 @@ impl SiteLessons {
         let mut ham: Vec<(usize, f64, Option<&Example>)> = self
             .net
             .iter()
-            .filter(|&(&(label, _), _)| label == 0)
+            .filter(|&(&(label, _), lesson)| label == 0 && lesson.looked_at)
             .map(|(_, lesson)| {
                 (
                     lesson.position,
@@ -259,6 +266,23 @@ mod tests {
         assert!(r.thresholds.reject <= ceiling, "{r:?}");
         let p = calibration.probability(held_out.log_odds);
         assert_eq!(thresholds_reject(&r, calibration, held_out), p >= ceiling);
+
+        // Comments that merely stayed published are not ham a moderator looked at: hundreds of
+        // them do not dilute the allowance back to the file's threshold.
+        let stayed: Vec<Example> = (0..400u64)
+            .map(|i| Example {
+                tokens: vec![(1_000_003 + i, 1)],
+                label: Label::Ham,
+                weight: 1.0,
+                website: false,
+                arrival: Some(Verdict::Published),
+            })
+            .collect();
+        let mut site: Vec<&Example> = stayed.iter().collect();
+        site.push(&reader);
+        let r = recalibrate(&learned, calibration, thresholds, &site);
+        assert_eq!(r.site_ham, 1, "{r:?}");
+        assert!(r.raised(thresholds));
 
         // The same reader, held on arrival (not rejected): no evidence that rejecting is too eager.
         let held = Example {
