@@ -646,3 +646,73 @@ fn a_model_reload_reaches_every_replica() {
         version(&b) == now
     });
 }
+
+/// An Akismet key's monthly quota counts every replica's checks: a replica that has been idle
+/// since its own last check reads the others' calls again (it had kept its old total for good),
+/// so its `usage-limit` is right and it refuses the check past the quota.
+#[test]
+fn an_akismet_quota_counts_every_replicas_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = PgCluster::start();
+    let url = cluster.database();
+    let key = common::succeeds(
+        dir.path(),
+        &[
+            "keys",
+            "--db",
+            &url,
+            "add",
+            "--blog",
+            "https://blog.example.com",
+            "--quota",
+            "3",
+        ],
+    );
+    let key = key.trim().to_string();
+    let a = Server::start(
+        Path::new(&url),
+        &model(),
+        &["--flood-seconds", "0", "--rate-limit", "0"],
+    );
+    let b = Server::start(
+        Path::new(&url),
+        &model(),
+        &["--flood-seconds", "0", "--rate-limit", "0"],
+    );
+    let check = |s: &Server, n: u32| -> u16 {
+        agent()
+            .post(&s.url("/1.1/comment-check"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_form([
+                ("api_key", key.as_str()),
+                ("blog", "https://blog.example.com"),
+                ("user_ip", "203.0.113.9"),
+                ("comment_author", "Reader"),
+                (
+                    "comment_content",
+                    &format!("Question {n} about the winter schedule, anyone?"),
+                ),
+            ])
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let usage = |s: &Server| -> i64 {
+        let mut resp = agent()
+            .get(&s.url(&format!("/1.2/usage-limit?api_key={key}")))
+            .call()
+            .unwrap();
+        let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        body["usage"].as_i64().unwrap()
+    };
+    assert_eq!(check(&b, 1), 200);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(check(&a, 2), 200);
+    assert_eq!(check(&a, 3), 200);
+    within(Duration::from_secs(5), "b seeing a's calls", || {
+        usage(&b) == 3
+    });
+    assert_eq!(check(&b, 4), 429, "the fourth check of a quota of 3");
+}

@@ -5,8 +5,10 @@
 //! 2.3 k/s where durable comment posts reach 7.6 k/s on the same machine. Here a check adds to a
 //! tally; a flusher adds what accumulated to the database once a second (while there is
 //! anything to add) and takes back the database's total, which includes the other replicas'
-//! calls. The first call of a key's month on a replica reads that total first, so a quota
-//! counts every replica's calls, each replica seeing the others' up to a second late. At
+//! calls. The first call of a key's month on a replica reads that total first, and so does
+//! any call or usage question once the replica's total is more than a second old (a replica
+//! with no calls of its own to flush would otherwise never see the others'), so a quota counts
+//! every replica's calls, each replica seeing the others' up to a second or two late. At
 //! shutdown the server flushes what is pending ([`UsageMeter::flush_all`]); a crash loses at
 //! most the last second's counts, which only meter usage.
 
@@ -26,8 +28,11 @@ pub struct UsageMeter {
 
 #[derive(Default)]
 struct Tally {
-    /// The database's total at the last flush (every replica's calls then).
+    /// The database's total at the last flush or read (every replica's calls then).
     stored: i64,
+    /// When `stored` was last read or written: a replica with no calls of its own to flush
+    /// reads the total again once it is older than [`FLUSH_EVERY`], so it sees the others'.
+    stored_at: Option<std::time::Instant>,
     /// Calls counted here since, not yet in the database.
     pending: i64,
     /// A flusher is running for this tally.
@@ -49,19 +54,22 @@ impl UsageMeter {
         month: &str,
     ) -> Result<i64, StorageError> {
         let id = (key_id, month.to_string());
-        // The first call of a key's month on this replica starts from the database's total.
-        let known = self.tallies().contains_key(&id);
-        let stored = if known {
-            0
+        // The first call of a key's month on this replica starts from the database's total, and
+        // an idle tally reads it again (the other replicas' calls since).
+        let stored = if self.is_current(&id) {
+            None
         } else {
-            store.usage(key_id, month).await?
+            Some(store.usage(key_id, month).await?)
         };
         let (total, start_flusher) = {
             let mut tallies = self.tallies();
-            let tally = tallies.entry(id.clone()).or_insert(Tally {
-                stored,
-                ..Tally::default()
-            });
+            let tally = tallies.entry(id.clone()).or_default();
+            if let Some(stored) = stored
+                && !tally.flushing
+            {
+                tally.stored = stored;
+                tally.stored_at = Some(std::time::Instant::now());
+            }
             tally.pending += 1;
             let start = !tally.flushing;
             tally.flushing = true;
@@ -81,14 +89,31 @@ impl UsageMeter {
         key_id: i64,
         month: &str,
     ) -> Result<i64, StorageError> {
-        let known = self
-            .tallies()
-            .get(&(key_id, month.to_string()))
-            .map(|t| t.stored + t.pending);
-        match known {
-            Some(total) => Ok(total),
-            None => store.usage(key_id, month).await,
+        let id = (key_id, month.to_string());
+        if self.is_current(&id) {
+            let known = self.tallies().get(&id).map(|t| t.stored + t.pending);
+            if let Some(total) = known {
+                return Ok(total);
+            }
         }
+        let stored = store.usage(key_id, month).await?;
+        let mut tallies = self.tallies();
+        let Some(tally) = tallies.get_mut(&id) else {
+            return Ok(stored);
+        };
+        if !tally.flushing {
+            tally.stored = stored;
+            tally.stored_at = Some(std::time::Instant::now());
+        }
+        Ok(tally.stored + tally.pending)
+    }
+
+    /// Whether this replica's tally of `id` is fresh enough to answer from: its own flusher
+    /// keeps it so while it has calls to add; an idle one is at most [`FLUSH_EVERY`] old.
+    fn is_current(&self, id: &(i64, String)) -> bool {
+        self.tallies()
+            .get(id)
+            .is_some_and(|t| t.flushing || t.stored_at.is_some_and(|at| at.elapsed() < FLUSH_EVERY))
     }
 
     async fn flush_while_pending(&self, store: &dyn AkismetStore, id: (i64, String)) {
@@ -118,6 +143,7 @@ impl UsageMeter {
             Ok(total) => {
                 if let Some(tally) = self.tallies().get_mut(id) {
                     tally.stored = total;
+                    tally.stored_at = Some(std::time::Instant::now());
                     tally.pending -= pending;
                 }
             }
