@@ -184,8 +184,21 @@ pub fn label(c: &StoredComment) -> &'static str {
     }
 }
 
-/// Why the comment got its verdict, in one sentence.
+/// Why the comment got its verdict, in one sentence; once a moderator has decided it (it is no
+/// longer waiting), without the "needs a look" a waiting one has.
 pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
+    let why = arrival_reason(c, t);
+    if c.status == crate::domain::Status::Held {
+        return why;
+    }
+    match why.strip_suffix(" — needs a look.") {
+        Some(reason) => format!("{reason}."),
+        None => why,
+    }
+}
+
+/// Why the filter gave the comment its verdict on arrival.
+fn arrival_reason(c: &StoredComment, t: &Thresholds) -> String {
     if c.source == "import" {
         return format!(
             "{}: brought over from the old site with that status; the filter did not decide it.",
@@ -221,6 +234,9 @@ pub fn explain(c: &StoredComment, t: &Thresholds) -> String {
         _ if p >= t.reject && !has_spammy_sender(c) => {
             "held: reads like spam but sends readers nowhere — needs a look.".into()
         }
+        _ if p >= t.reject => format!(
+            "held: reads like spam (score {p:.2}), held rather than rejected — needs a look."
+        ),
         _ => format!("held: somewhat like spam (score {p:.2}) — needs a look."),
     }
 }
@@ -338,6 +354,24 @@ pub(crate) mod tests {
             explain(&wording, &t),
             "held: reads like spam but sends readers nowhere — needs a look."
         );
+        // Once a moderator decided it, it needs no look.
+        let decided = StoredComment {
+            status: Status::Spam,
+            ..wording.clone()
+        };
+        assert_eq!(
+            explain(&decided, &t),
+            "held: reads like spam but sends readers nowhere."
+        );
+        // Held at a rejecting score for another reason: not "somewhat" like spam.
+        let sure = stored(
+            "api",
+            Status::Held,
+            "held",
+            0.96,
+            serde_json::json!([{"token": "sender:links:1", "weight": 2.0}]),
+        );
+        assert!(explain(&sure, &t).starts_with("held: reads like spam (score 0.96)"));
         let trusted = stored(
             "api",
             Status::Published,
