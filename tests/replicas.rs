@@ -48,6 +48,38 @@ fn admin(url: &str) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A new Akismet key for https://blog.example.com in the database at `url` (`extra`: more
+/// `keys add` flags).
+fn add_key(dir: &Path, url: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "keys",
+        "--db",
+        url,
+        "add",
+        "--blog",
+        "https://blog.example.com",
+    ];
+    args.extend_from_slice(extra);
+    common::succeeds(dir, &args).trim().to_string()
+}
+
+/// An Akismet call (`path`) with `key`, a reader's address and `text`, whatever its status.
+fn akismet(server: &Server, path: &str, key: &str, text: &str) -> ureq::http::Response<ureq::Body> {
+    agent()
+        .post(&server.url(path))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_form([
+            ("api_key", key),
+            ("blog", "https://blog.example.com"),
+            ("user_ip", "203.0.113.9"),
+            ("comment_author", "Reader"),
+            ("comment_content", text),
+        ])
+        .unwrap()
+}
+
 fn comment(content: &str, author: &str) -> Value {
     json!({"comment_content": content, "comment_author": author,
            "comment_author_email": format!("{}@example.org", author.to_lowercase())})
@@ -188,17 +220,7 @@ fn postgres_restart_answers_503_and_loses_nothing() {
     let mut cluster = PgCluster::start();
     let url = cluster.database();
     let dir = tempfile::tempdir().unwrap();
-    let key = common::succeeds(
-        dir.path(),
-        &[
-            "keys",
-            "--db",
-            &url,
-            "add",
-            "--blog",
-            "https://blog.example.com",
-        ],
-    );
+    let key = add_key(dir.path(), &url, &[]);
     let a = Server::start(Path::new(&url), &model(), &[]);
     let api = a.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
     let (status, _, _) = post_json(&api, &comment(HAM, "Ana"));
@@ -242,18 +264,7 @@ fn postgres_restart_answers_503_and_loses_nothing() {
     // Akismet's clients too are told to hold the comment and try again, not that the key is
     // bad (`invalid`).
     for path in ["/1.1/comment-check", "/1.1/verify-key"] {
-        let resp = agent()
-            .post(&a.url(path))
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send_form([
-                ("api_key", key.trim()),
-                ("blog", "https://blog.example.com"),
-                ("user_ip", "203.0.113.9"),
-                ("comment_content", "Checked while the database is down."),
-            ])
-            .unwrap();
+        let resp = akismet(&a, path, &key, "Checked while the database is down.");
         assert_eq!(resp.status().as_u16(), 503, "{path}");
         assert!(resp.headers().get("retry-after").is_some(), "{path}");
     }
@@ -655,20 +666,7 @@ fn an_akismet_quota_counts_every_replicas_checks() {
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = PgCluster::start();
     let url = cluster.database();
-    let key = common::succeeds(
-        dir.path(),
-        &[
-            "keys",
-            "--db",
-            &url,
-            "add",
-            "--blog",
-            "https://blog.example.com",
-            "--quota",
-            "3",
-        ],
-    );
-    let key = key.trim().to_string();
+    let key = add_key(dir.path(), &url, &["--quota", "3"]);
     let a = Server::start(
         Path::new(&url),
         &model(),
@@ -680,22 +678,8 @@ fn an_akismet_quota_counts_every_replicas_checks() {
         &["--flood-seconds", "0", "--rate-limit", "0"],
     );
     let check = |s: &Server, n: u32| -> u16 {
-        agent()
-            .post(&s.url("/1.1/comment-check"))
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send_form([
-                ("api_key", key.as_str()),
-                ("blog", "https://blog.example.com"),
-                ("user_ip", "203.0.113.9"),
-                ("comment_author", "Reader"),
-                (
-                    "comment_content",
-                    &format!("Question {n} about the winter schedule, anyone?"),
-                ),
-            ])
-            .unwrap()
+        let text = format!("Question {n} about the winter schedule, anyone?");
+        akismet(s, "/1.1/comment-check", &key, &text)
             .status()
             .as_u16()
     };
