@@ -235,6 +235,14 @@ fn postgres_restart_answers_503_and_loses_nothing() {
     assert!(retry.is_some(), "503 says when to retry");
     let (status, health) = get(&a.url("/healthz"));
     assert_eq!(status, 503, "{health}");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["database"], "unavailable");
+    assert!(
+        health["database_problem"]
+            .as_str()
+            .is_some_and(|p| !p.is_empty()),
+        "says why: {health}"
+    );
     // A reader's form post gets a page with why and what they typed, never the API's JSON.
     let typed = "Typed while the database was down, please keep it";
     let mut resp = agent()

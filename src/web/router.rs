@@ -334,7 +334,10 @@ fn site_prior_json(state: &AppState, served: &super::model_holder::ServedModel) 
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let served = state.models.current();
-    let database = state.store.ping().await.is_ok();
+    // Why the database cannot be reached, for the operator (the error's text: no secrets, the
+    // URL's password is never in it).
+    let unreachable = state.store.ping().await.err().map(|e| e.to_string());
+    let database = unreachable.is_none();
     let status = if database {
         StatusCode::OK
     } else {
@@ -350,7 +353,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         axum::Json(json!({
             "status": if healthy { "ok" } else { "degraded" },
             "database": if !database { "unavailable" } else if damage.is_some() { "damaged" } else if unwritable.is_some() { "read-only" } else { "ok" },
-            "database_problem": damage.or(unwritable),
+            "database_problem": unreachable.as_ref().or(damage).or(unwritable),
             "model": {
                 "version": served.version,
                 "created_at": served.model.meta.created_at,
