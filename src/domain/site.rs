@@ -307,21 +307,22 @@ pub fn thread_uri(raw: &str) -> Result<String, String> {
     if path.chars().any(unshowable) {
         return Err("uri contains invisible formatting characters".into());
     }
-    let canonical = canonical_path(path);
-    if canonical.len() > MAX_URI_CHARS * 3 {
-        return Err(format!("uri is longer than {MAX_URI_CHARS} characters"));
-    }
-    Ok(canonical)
+    // The limit is on the path as given: its canonical spelling may be longer (a non-ASCII
+    // letter is six or nine characters escaped), and a key merged at start from an older
+    // database must stay reachable by the path its readers' browsers send.
+    Ok(canonical_path(path))
 }
 
-/// `path` in the one spelling a browser's `location.pathname` gives it, normalized as RFC 3986
-/// (6.2.2) says equivalent paths are: every byte a browser would percent-encode in a path
-/// (non-ASCII, space, `"`, `<`, `>`, `` ` ``, `{`, `}`) is encoded, `\` is `/`, escapes are
-/// upper-case, an escaped unreserved character (`%7E`, `%2D`, `%6F`) is written plainly, and `.`
-/// and `..` segments are resolved as a browser resolves them. What makes paths different
-/// resources — case, `//`, a trailing slash, `index.html` — stays as it is: the site's server may
-/// answer them differently. Idempotent; used for new keys and to merge the spellings stored
-/// before.
+/// `path` in one spelling, so that the spellings a link, a browser or a script may give one page
+/// are one key: every byte a browser would percent-encode in a path (non-ASCII, space, `"`, `<`,
+/// `>`, `` ` ``, `{`, `}`) is encoded, `\` is `/`, escapes are upper-case, an escaped printable
+/// character that needs no escape in a path (`%7E`, `%2D`, `%6F`, `%2B`, `%27`) is written plainly
+/// (RFC 3986 6.2.2 for the unreserved ones; web servers serve the sub-delimiters alike too), a `%`
+/// that starts no escape is `%25`, and `.` and `..` segments are resolved as a browser resolves
+/// them. What makes paths different resources — case, `//`, a trailing slash, `index.html`, an
+/// escaped `/`, `?`, `#` or `%` — stays as it is. Idempotent (a key is its own canonical
+/// spelling: no escape is ever formed from decoded characters); used for new keys and to merge
+/// the spellings stored before.
 pub fn canonical_path(path: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
@@ -332,6 +333,12 @@ pub fn canonical_path(path: &str) -> String {
         out.push(HEX[usize::from(b >> 4)] as char);
         out.push(HEX[usize::from(b & 15)] as char);
     }
+    /// Bytes a path spells escaped: what a browser encodes, and what would change the path's
+    /// meaning if written plainly (`%` starts an escape, `/` a segment, `?` and `#` end it, `\`
+    /// reads as `/`).
+    fn stays_escaped(b: u8) -> bool {
+        b >= 0x80 || b.is_ascii_control() || b" \"<>`{}#?%/\\".contains(&b)
+    }
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(bytes.len());
     let mut i = 0;
@@ -341,18 +348,19 @@ pub fn canonical_path(path: &str) -> String {
             .then(|| Some(hex(*bytes.get(i + 1)?)? << 4 | hex(*bytes.get(i + 2)?)?))
             .flatten();
         if let Some(value) = escaped {
-            if value.is_ascii_alphanumeric() || matches!(value, b'-' | b'.' | b'_' | b'~') {
-                out.push(value as char);
-            } else {
+            if stays_escaped(value) {
                 escape(&mut out, value);
+            } else {
+                out.push(value as char);
             }
             i += 3;
         } else {
-            if b >= 0x80 || b.is_ascii_control() || b" \"<>`{}#?".contains(&b) {
-                escape(&mut out, b);
-            } else if b == b'\\' {
+            if b == b'\\' {
                 // A browser reads `\` in an http(s) path as `/`.
                 out.push('/');
+            } else if stays_escaped(b) && b != b'/' {
+                // Also a lone `%`: written `%25`, it can never pair with decoded digits after it.
+                escape(&mut out, b);
             } else {
                 out.push(b as char);
             }
@@ -461,8 +469,22 @@ mod tests {
             );
         }
         assert_eq!(thread_uri("/a b/\"{x}").unwrap(), "/a%20b/%22%7Bx%7D");
-        assert_eq!(thread_uri("/%7euser/%2fslash").unwrap(), "/~user/%2Fslash");
-        assert_eq!(thread_uri("/100%/").unwrap(), "/100%/");
+        assert_eq!(
+            thread_uri("/%7euser/%2fslash%3f%23").unwrap(),
+            "/~user/%2Fslash%3F%23"
+        );
+        assert_eq!(thread_uri("/100%/").unwrap(), "/100%25/");
+        assert_eq!(
+            thread_uri("/c++-tips/").unwrap(),
+            thread_uri("/c%2B%2b-tips/").unwrap()
+        );
+        assert_eq!(thread_uri("/it%27s/").unwrap(), "/it's/");
+        // A `%` before decoded digits never forms an escape: `%%32%65` is not `%2e`.
+        assert_eq!(thread_uri("/post/%%32%65").unwrap(), "/post/%252e");
+        assert_ne!(
+            thread_uri("/post/%%32%65").unwrap(),
+            thread_uri("/post/").unwrap()
+        );
         assert_eq!(thread_uri("/a/b/..").unwrap(), "/a/");
         assert_eq!(thread_uri("/..").unwrap(), "/");
         assert_eq!(thread_uri("/a\\b").unwrap(), "/a/b");
@@ -471,7 +493,19 @@ mod tests {
         assert_eq!(thread_uri("/old//post/").unwrap(), "/old//post/");
         assert_eq!(thread_uri("/Post/index.html").unwrap(), "/Post/index.html");
         assert_eq!(thread_uri("/post").unwrap(), "/post");
-        for raw in ["/résumé/", "/a%zz", "/%", "/a/./b/../c", "/\u{1F600}"] {
+        for raw in [
+            "/résumé/",
+            "/a%zz",
+            "/%",
+            "/a/./b/../c",
+            "/\u{1F600}",
+            "/post/%%32%65",
+            "/x/%%32%65%%32%65/",
+            "/%252e%252e/",
+            "/%25%32%65",
+            "/a%5Cb/%2f/%3F",
+            "/%%%41",
+        ] {
             let once = canonical_path(raw);
             assert_eq!(canonical_path(&once), once, "{raw}");
         }
