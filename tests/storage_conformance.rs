@@ -936,40 +936,6 @@ async fn reputation_by_address(store: &dyn Store) {
     lookalike.ip = "203.0.113.50".into();
     let known = store.reputation(&lookalike).await.unwrap();
     assert_eq!(known, storage::Reputation::default(), "{known:?}");
-    // A spammer's profile on a shared host marks that page of it, not every reader's there.
-    let mut c = comment("reputation", Status::Held, "promo reel");
-    c.author_email = "promo@example.org".into();
-    c.author_url = Some("https://vimeo.example/TrinaPromo/videos".into());
-    let promo = store.insert(c).await.unwrap();
-    store
-        .set_status(promo.id, Status::Spam, "admin")
-        .await
-        .unwrap();
-    let on_page = |page: &str| {
-        let mut q = who("reader@example.org", "Rosa", "2000-01-01T00:00:00Z");
-        q.website_domain = "vimeo.example".into();
-        q.website_page = page.into();
-        q
-    };
-    assert!(
-        store
-            .reputation(&on_page("/trinapromo"))
-            .await
-            .unwrap()
-            .website_marked_spam
-    );
-    assert!(
-        !store
-            .reputation(&on_page("/rosabakes"))
-            .await
-            .unwrap()
-            .website_marked_spam
-    );
-    // A page of a domain whose root a moderator marked spam is that spammer's.
-    let mut deeper = who("new@example.org", "Bo", "2000-01-01T00:00:00Z");
-    deeper.website_domain = "cheap-pills.example".into();
-    deeper.website_page = "/buy-now".into();
-    assert!(store.reputation(&deeper).await.unwrap().website_marked_spam);
 }
 
 /// Sites with their origins, threads keyed by (site, uri), and readers' edits and votes; a

@@ -311,30 +311,6 @@ pub fn link_domain(link: &str) -> Option<String> {
     host.contains('.').then_some(host)
 }
 
-/// Which page of its host a Website names: `/` and its first path segment, lowercased
-/// (`https://vimeo.com/RosaBakes/videos` → `/rosabakes`), or empty for a Website at the root of
-/// its host. A Website at the root is a site of its own, known by its domain; one deeper is a
-/// page on a host that may be shared by many (a video or social platform, a blog host), known by
-/// that page, so that one spammer's profile there does not stand for every reader's.
-pub fn website_page(link: &str) -> String {
-    let link = link.trim();
-    let with_scheme = if link.contains("://") {
-        link.to_string()
-    } else {
-        format!("http://{link}")
-    };
-    let Ok(url) = url::Url::parse(&with_scheme) else {
-        return String::new();
-    };
-    match url
-        .path_segments()
-        .and_then(|mut s| s.find(|s| !s.is_empty()))
-    {
-        Some(first) => format!("/{}", first.to_lowercase()),
-        None => String::new(),
-    }
-}
-
 /// A Website cut to its site's root (`https://github.com/alice-martin` →
 /// `https://github.com/`); `None` when it is at the root already or is not an address.
 pub fn website_root(link: &str) -> Option<String> {

@@ -518,10 +518,6 @@ pub struct ReputationQuery {
     pub name: String,
     /// The sender's website domain (`shop.example`), empty when none.
     pub website_domain: String,
-    /// The page of that domain the Website names (`/rosabakes`), empty for the domain's root
-    /// ([`crate::domain::site_rules::website_page`]): a Website with a path matches only Websites
-    /// under the same page.
-    pub website_page: String,
     /// The sender's address as text, empty when unknown.
     pub ip: String,
     /// Domains the comment links to; only the first [`REPUTATION_LINK_DOMAINS`] are looked up.

@@ -117,7 +117,8 @@ pub struct Sender<'a> {
     pub form_age: Option<std::time::Duration>,
 }
 
-/// Applies the site's rules to a reader's comment, strongest first (WordPress's order):
+/// Applies the site's rules to a reader's comment, strongest first (WordPress's order), and says
+/// which fired:
 /// - a **disallowed key** rejects;
 /// - a **moderation key**, **as many links** as the site's limit, or a form posted **sooner**
 ///   than a person could write one (the time trap) hold at least;
@@ -135,15 +136,15 @@ pub async fn apply(
     sender: &Sender<'_>,
     classification: &mut Classification,
     clues: &mut Vec<Clue>,
-) -> Result<(), WebError> {
+) -> Result<Vec<Rule>, WebError> {
     let fired = decide(state, rules, sender, classification).await?;
     for rule in fired.iter().rev() {
         lead(clues, rule.clue(), 0.0);
     }
-    for rule in fired {
+    for &rule in &fired {
         state.metrics.rule(rule);
     }
-    Ok(())
+    Ok(fired)
 }
 
 async fn decide(
@@ -197,11 +198,6 @@ async fn decide(
             .and_then(link_domain)
             .filter(|_| history)
             .unwrap_or_default(),
-        website_page: sender
-            .website
-            .filter(|_| history)
-            .map(crate::domain::site_rules::website_page)
-            .unwrap_or_default(),
         ip: sender
             .ip
             .filter(|ip| history && names_one_sender(ip))
@@ -229,8 +225,18 @@ async fn decide(
         };
         fired.push(Rule::TrustedAuthor);
     } else if history && (known.marked_spam || known.website_marked_spam) {
+        // A Website with a path may be one profile among thousands on a shared host (a video or
+        // social platform, a blog host) whose domain a moderator's spam also used: there the
+        // domain's history holds, it never rejects. Known by its address, or on a Website at the
+        // root of its own site, the sender is a step nearer rejection.
+        let shared_host = !known.marked_spam
+            && sender
+                .website
+                .and_then(crate::domain::site_rules::website_root)
+                .is_some();
         *verdict = match *verdict {
             Verdict::Published => Verdict::Held,
+            Verdict::Held if shared_host => Verdict::Held,
             _ => Verdict::Rejected,
         };
         fired.push(if known.marked_spam {

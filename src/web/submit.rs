@@ -295,33 +295,33 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             state.metrics.rule(Rule::MarkedSpamCopy);
         }
     }
-    // The path of a Website alone never rejects: when the same comment with its Website cut to
-    // the site's root would not be rejected, it is held. The corpora the model learned from have
+    // The path of a Website alone never rejects: when the comment's words (with its Website cut
+    // to the site's root) would not reach the reject threshold, the model's rejection stands on
+    // the path alone, and the comment is held instead. The corpora the model learned from have
     // spam with Websites of every shape and ham with none, so a reader's profile link (their name
     // in the path, a deep link on a platform) scored like spam's and lost them; held, it costs
-    // the moderator one click. The Website's site itself still counts. Only on this rare path is
-    // the comment scored again (read-only: nothing is heard twice).
+    // the moderator one click. Spam whose words read as spam is still rejected, whatever its path.
+    // Decided here, applied after the site's rules (below): a returning author's comment the model
+    // rejected is held by the trust rule, never published through this one. Only on this rare
+    // path is the comment scored again (read-only: nothing is heard twice).
     let root = view
         .author_url
         .and_then(crate::domain::site_rules::website_root);
-    if classification.verdict == Verdict::Rejected
-        && let Some(root) = &root
-    {
-        let without = CommentView {
-            author_url: Some(root),
-            ..view
-        };
-        let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
-        let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
-        if marked.is_some() {
-            rescored = online::with_marked_spam(rescored, resemblance).0;
-        }
-        if rescored.verdict != Verdict::Rejected {
-            classification.verdict = Verdict::Held;
-            reputation::lead(&mut clues, Rule::WebsitePath.clue(), 0.0);
-            state.metrics.rule(Rule::WebsitePath);
-        }
-    }
+    let path_only = classification.verdict == Verdict::Rejected
+        && root.as_deref().is_some_and(|root| {
+            let without = CommentView {
+                author_url: Some(root),
+                ..view
+            };
+            let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
+            let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
+            if marked.is_some() {
+                rescored = online::with_marked_spam(rescored, resemblance).0;
+            }
+            rescored.verdict != Verdict::Rejected
+                && rescored.spam_probability < served.model.meta.thresholds.reject
+        });
+    let mut fired = Vec::new();
     if reader && !s.honeypot {
         let mut rules = state.rules.get(state.store.as_ref(), site_name).await?;
         if s.edit {
@@ -339,7 +339,17 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             user_agent: s.user_agent.as_deref().unwrap_or_default(),
             form_age: s.form_age,
         };
-        reputation::apply(state, &rules, &sender, &mut classification, &mut clues).await?;
+        fired = reputation::apply(state, &rules, &sender, &mut classification, &mut clues).await?;
+    }
+    // The model's rejection, still standing after the site's rules with none of those that
+    // reject on their own account firing (a disallowed key, the sender's address a moderator
+    // marked spam), rested on the Website's path alone.
+    let rejects_alone = |rule: &Rule| matches!(rule, Rule::DisallowedKey | Rule::SpamHistoryEmail);
+    if path_only && !fired.iter().any(rejects_alone) && classification.verdict == Verdict::Rejected
+    {
+        classification.verdict = Verdict::Held;
+        reputation::lead(&mut clues, Rule::WebsitePath.clue(), 0.0);
+        state.metrics.rule(Rule::WebsitePath);
     }
     if s.trusted_author {
         classification.verdict = Verdict::Published;

@@ -255,23 +255,8 @@ pub async fn locate_published<E: Exec>(
 /// What the site knows of a reader's e-mail address ([`crate::storage::Reputation`]), in one
 /// statement: both facts are read on every reader's post.
 pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputation, StorageError> {
-    // A Website at the root of its domain matches every Website on it; one with a path only
-    // those under the same page.
-    let website = format!("{}{}", q.website_domain, q.website_page);
-    let (website, website_sub) = if q.website_domain.is_empty() {
-        (String::new(), String::new())
-    } else {
-        (like_domain(&website), like_subdomain(&website))
-    };
-    // ... and, for a Website with a path, a marked Website at its domain's root (the site of its
-    // own the spammer used before): `%://domain` and `%.domain` against URLs without their
-    // trailing `/`. Never matched (empty) when the Website is itself at the root.
-    let (root, root_sub) = if q.website_page.is_empty() || q.website_domain.is_empty() {
-        (String::new(), String::new())
-    } else {
-        let domain = like_escaped(&q.website_domain);
-        (format!("%://{domain}"), format!("%.{domain}"))
-    };
+    let website = like_domain(&q.website_domain);
+    let website_sub = like_subdomain(&q.website_domain);
     let links: Vec<String> = (0..REPUTATION_LINK_DOMAINS)
         .map(|i| {
             q.link_domains
@@ -288,8 +273,6 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
             &q.spam_since,
             &website,
             &website_sub,
-            &root,
-            &root_sub,
             &q.ip,
             &q.ip_spam_since,
             &links[0],
@@ -321,17 +304,15 @@ const REPUTATION: &str = "SELECT \
      THEN 1 ELSE 0 END AS BIGINT), \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $5 <> '' AND status = 'spam' \
      AND verdict IN ('published', 'held') AND created_at >= $4 \
-     AND (LOWER(author_url) LIKE $5 ESCAPE '!' OR LOWER(author_url) LIKE $6 ESCAPE '!' \
-     OR ($7 <> '' AND RTRIM(LOWER(author_url), '/') LIKE $7 ESCAPE '!') \
-     OR ($8 <> '' AND RTRIM(LOWER(author_url), '/') LIKE $8 ESCAPE '!'))) \
+     AND (LOWER(author_url) LIKE $5 ESCAPE '!' OR LOWER(author_url) LIKE $6 ESCAPE '!')) \
+     THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $7 <> '' AND status = 'spam' \
+     AND verdict IN ('published', 'held') AND created_at >= $8 AND user_ip = $7) \
      THEN 1 ELSE 0 END AS BIGINT), \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $9 <> '' AND status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $10 AND user_ip = $9) \
-     THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $11 <> '' AND status = 'spam' \
      AND verdict IN ('published', 'held') AND created_at >= $4 \
-     AND (LOWER(content) LIKE $11 ESCAPE '!' OR ($12 <> '' AND LOWER(content) LIKE $12 ESCAPE '!') \
-     OR ($13 <> '' AND LOWER(content) LIKE $13 ESCAPE '!'))) \
+     AND (LOWER(content) LIKE $9 ESCAPE '!' OR ($10 <> '' AND LOWER(content) LIKE $10 ESCAPE '!') \
+     OR ($11 <> '' AND LOWER(content) LIKE $11 ESCAPE '!'))) \
      THEN 1 ELSE 0 END AS BIGINT)";
 
 /// `domain` made safe inside a LIKE pattern (`!` is the escape character).
