@@ -797,6 +797,27 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     );
     let (_, listing) = isso("GET", "/isso/?uri=%2Fr%25C3%25A9sum%25C3%25A9%2F", "");
     assert!(listing.contains(r#""closed":true"#), "{listing}");
+    // The admin API's thread filter takes any spelling too.
+    let mut resp = agent()
+        .get(&server.url("/api/v1/admin/comments?status=published&site=blog&article=%2Fx%2F..%2Fr%C3%A9sum%C3%A9%2F"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let listed: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let held: Value = {
+        let mut resp =
+            agent()
+                .get(&server.url(
+                    "/api/v1/admin/comments?status=held&site=blog&article=%2Fr%C3%A9sum%C3%A9%2F",
+                ))
+                .header("Authorization", &format!("Bearer {TOKEN}"))
+                .call()
+                .unwrap();
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    let found =
+        listed["comments"].as_array().unwrap().len() + held["comments"].as_array().unwrap().len();
+    assert_eq!(found, 1, "{listed} {held}");
     // Every spelling of the path is that page: its comments, and closed.
     for spelling in [
         "%2Fr%25c3%25a9sum%25c3%25a9%2F",

@@ -1171,6 +1171,14 @@ async fn erasing_a_commenter(store: &dyn Store) {
         store.erase_author("").await.unwrap(),
         storage::Erased::default()
     );
+    // An address with non-ASCII capitals, as comments store it (ASCII letters lowercased), is
+    // found however it is typed.
+    let mut jose = comment("erase", Status::Published, "hola");
+    jose.author_email = "josÉ@example.org".into();
+    let jose = store.insert(jose).await.unwrap();
+    let erased = store.erase_author("JOSÉ@Example.org").await.unwrap();
+    assert_eq!(erased.comments, 1);
+    assert_eq!(store.get(jose.id).await.unwrap().unwrap().author_email, "");
 }
 
 fn outcome(

@@ -118,6 +118,16 @@ pub struct QueueQuery {
     limit: Option<u64>,
 }
 
+/// The thread an `?article=` filter names: an article's slug as given, a page's path in the
+/// spelling its comments are stored under (`/p/.` is `/p/`).
+pub(super) fn thread_filter(article: &str) -> String {
+    if article.starts_with('/') {
+        crate::domain::site::thread_uri(article).unwrap_or_else(|_| article.to_string())
+    } else {
+        article.to_string()
+    }
+}
+
 /// The site a `?site=NAME` filter names (none: every site).
 pub(super) fn site_filter(state: &AppState, name: Option<&str>) -> Result<Option<i64>, WebError> {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
@@ -146,9 +156,10 @@ pub async fn queue(
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let site = site_filter(&state, q.site.as_deref())?;
+    let article = q.article.as_deref().map(thread_filter);
     let comments = state
         .store
-        .by_status(status, site, q.article.as_deref(), q.before, limit)
+        .by_status(status, site, article.as_deref(), q.before, limit)
         .await?;
     let next_before = (comments.len() as u64 == limit)
         .then(|| comments.last().map(|c| c.id))
@@ -218,12 +229,16 @@ pub async fn reload(
     match result {
         Ok(version) => {
             tracing::info!(%version, "model reloaded");
-            // The other replicas load their file too (within a second, `sites::follow`).
+            // The other replicas load their file too (within a second, `sites::follow`). This
+            // one has: a failed write is logged, not answered as a failed reload.
             let asked = format!("{version} {}", crate::storage::now_rfc3339());
-            state
+            if let Err(e) = state
                 .store
                 .set_setting(crate::storage::MODEL_RELOAD, &asked)
-                .await?;
+                .await
+            {
+                tracing::warn!(error = %e, "the other replicas were not told to reload the model");
+            }
             Ok(Json(json!({"model_version": version})))
         }
         Err(e) => {

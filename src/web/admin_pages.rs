@@ -258,7 +258,11 @@ pub async fn queue(
         .as_deref()
         .and_then(Status::parse)
         .unwrap_or(Status::Held);
-    let article = q.article.clone().filter(|a| !a.is_empty());
+    let article = q
+        .article
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(super::admin::thread_filter);
     let site = match super::admin::site_filter(&state, q.site.as_deref()) {
         Ok(site) => site,
         Err(WebError::NotFound(message)) => {

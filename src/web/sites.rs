@@ -128,13 +128,13 @@ pub(super) async fn follow(state: super::AppState) {
         if let Ok(asked) = state.store.setting(crate::storage::MODEL_RELOAD).await {
             // A request made before this replica first looked counts when it asked for another
             // model than the one loaded at start.
-            let requested = match &reload_seen {
-                Some(seen) => *seen != asked,
-                None => asked.as_deref().is_some_and(|asked| {
-                    let version = asked.split(' ').next().unwrap_or_default();
-                    version != state.models.current().version
-                }),
-            };
+            // Only a request for another version than the one served: the replica that was
+            // asked has loaded it already, and so has one that loaded the file since.
+            let other_version = asked.as_deref().is_some_and(|asked| {
+                let version = asked.split(' ').next().unwrap_or_default();
+                version != state.models.current().version
+            });
+            let requested = other_version && reload_seen.as_ref().is_none_or(|seen| *seen != asked);
             if requested {
                 let models = state.models.clone();
                 match tokio::task::spawn_blocking(move || models.reload()).await {

@@ -11,9 +11,11 @@ use crate::storage::{Erased, StorageError};
 /// The name an erased comment is shown under.
 pub const ERASED_NAME: &str = "Anonymous";
 
+// `$3`: the address as comments store it (ASCII letters lowercased, `CommentDraft::parse`), which
+// finds an address with non-ASCII capitals that SQLite's ASCII-only LOWER cannot fold to `$2`.
 const ERASE_COMMENTS: &str = "UPDATE comments SET author = $1, author_email = '', \
     author_url = NULL, user_ip = NULL, user_agent = NULL, referrer = NULL \
-    WHERE LOWER(author_email) = $2";
+    WHERE LOWER(author_email) = $2 OR author_email = $3";
 // The address's reply-mail consent goes with it (kept as `replies::address_key` writes it).
 const ERASE_ADDRESS: &str = "DELETE FROM reply_addresses WHERE email = $1";
 // A record names the address in its JSON; LIKE finds the candidates, the JSON decides.
@@ -26,23 +28,33 @@ const EXAMPLE_UPDATE: &str = "UPDATE training_examples SET record = $1 WHERE id 
 
 /// Erases what is stored of the commenter with e-mail address `email` (any case).
 pub async fn erase_author<E: Exec>(e: &E, email: &str) -> Result<Erased, StorageError> {
+    let stored = email.trim().to_ascii_lowercase();
     let email = email.trim().to_lowercase();
     if email.is_empty() {
         return Ok(Erased::default());
     }
     e.lock(Lock::LearningLog).await?;
-    let comments = e.execute(ERASE_COMMENTS, &[&ERASED_NAME, &email]).await?;
+    let comments = e
+        .execute(ERASE_COMMENTS, &[&ERASED_NAME, &email, &stored])
+        .await?;
     e.execute(ERASE_ADDRESS, &[&super::replies::address_key(&email)])
         .await?;
-    let pattern = format!(
-        "%{}%",
-        email
-            .replace('!', "!!")
-            .replace('%', "!%")
-            .replace('_', "!_")
-    );
-    let learning_records = scrub(e, LOG_CANDIDATES, LOG_UPDATE, &pattern, &email).await?;
-    let examples = scrub(e, EXAMPLE_CANDIDATES, EXAMPLE_UPDATE, &pattern, &email).await?;
+    // Records keep the address as it was stored (any case of non-ASCII letters), and the two
+    // backends' LOWER fold those differently: both spellings are looked for.
+    let (mut learning_records, mut examples) = (0, 0);
+    let mut spellings = vec![email.clone(), stored];
+    spellings.dedup();
+    for spelling in &spellings {
+        let pattern = format!(
+            "%{}%",
+            spelling
+                .replace('!', "!!")
+                .replace('%', "!%")
+                .replace('_', "!_")
+        );
+        learning_records += scrub(e, LOG_CANDIDATES, LOG_UPDATE, &pattern, &email).await?;
+        examples += scrub(e, EXAMPLE_CANDIDATES, EXAMPLE_UPDATE, &pattern, &email).await?;
+    }
     Ok(Erased {
         comments,
         learning_records,
