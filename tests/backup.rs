@@ -331,7 +331,9 @@ fn a_wrong_database_file_is_refused_not_replaced() {
 fn postgres_backs_up_with_pg_dump_and_restores() {
     let mut cluster = PgCluster::start();
     let url = cluster.database();
-    let server = Server::start(Path::new(&url), &model(), &[]);
+    // The server's URL names its own `application_name`: still seen as using the database.
+    let served_url = format!("{url}?application_name=blog-replica");
+    let server = Server::start(Path::new(&served_url), &model(), &[]);
     let ids: Vec<i64> = (0..5).filter_map(|n| post(&server.base, n)).collect();
     assert_eq!(ids.len(), 5);
     let dir = tempfile::tempdir().unwrap();

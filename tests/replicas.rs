@@ -376,8 +376,17 @@ fn migrate_copies_a_sqlite_site_into_postgres() {
     let mut cluster = PgCluster::start();
     let url = cluster.database();
     // A replica started on the new database before the copy (it keeps its own admin token's
-    // hash there): the copy still goes in, the site's settings replacing the start-up ones.
-    Server::start(Path::new(&url), &model(), &[]).stop();
+    // hash there): while it runs the copy is refused; stopped, the copy goes in, the site's
+    // settings replacing the start-up ones.
+    let early = Server::start(Path::new(&url), &model(), &[]);
+    let refused = common::run(
+        &["migrate", "--from", sqlite.to_str().unwrap(), "--to", &url],
+        None,
+        dir.path(),
+    );
+    assert!(!refused.status.success());
+    assert!(common::text(&refused.stderr).contains("in use by a replyguard replica"));
+    early.stop();
     let out = common::run(
         &["migrate", "--from", sqlite.to_str().unwrap(), "--to", &url],
         None,

@@ -64,9 +64,9 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
             );
         }
         Database::Postgres(url) => {
-            super::runtime()?.block_on(crate::storage::check_postgres_restore_target(
-                url, args.force,
-            ))?;
+            let rt = super::runtime()?;
+            // Held until the restore is done: no replica counts the database as its own meanwhile.
+            let _alone = rt.block_on(crate::storage::postgres_exclusive_use(url, args.force))?;
             backup::restore_postgres(&args.from, url)?;
             eprintln!(
                 "restored {} into the PostgreSQL database",

@@ -93,6 +93,9 @@ pub async fn sqlite_to_postgres(
         .map_err(|e| StorageError::Task(e.to_string()))??;
     let source =
         rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    // Nothing else of replyguard may be on the target while it is filled (a replica started on
+    // it would keep settings and sites the copy replaces); held until the copy is committed.
+    let _alone = super::postgres_exclusive_use(to, true).await?;
     let target = PgStore::connect(to).await?;
     let mut client = target.client().await?;
     let tx = client.transaction().await?;

@@ -15,7 +15,7 @@ pub mod key_index;
 mod locator;
 pub mod post_guard;
 mod postgres;
-pub use postgres::check_restore_target as check_postgres_restore_target;
+pub use postgres::{ExclusiveUse, exclusive_use as postgres_exclusive_use};
 pub mod rules;
 mod sql;
 pub use sql::keys::{SubmitVote, is_key_namespace, key_layer};

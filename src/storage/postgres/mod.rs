@@ -112,24 +112,42 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0017_email_case.sql"),
 ];
 
-/// The `application_name` replyguard's connections carry (unless the URL names another).
+/// The `application_name` replyguard's connections carry (unless the URL names another), so an
+/// operator sees them in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "replyguard";
 
-/// Refuses a restore into the database at `url` while a replyguard process (a server, an import)
-/// is connected to it — what it wrote after the swap would be lost, and its cached pages and
-/// learned model would no longer match the data — and, without `force`, when the database holds
-/// comments. The same two refusals a SQLite restore makes.
-pub async fn check_restore_target(url: &str, force: bool) -> Result<(), StorageError> {
+/// Key of the advisory lock every replyguard process on a database holds shared for as long as it
+/// runs (its change listener's session takes it), and that `restore` and `migrate` take
+/// exclusively: they refuse while anything else of replyguard is on the database, whatever
+/// `application_name` its URL gives, and keep starting processes from counting as idle.
+pub const IN_USE_LOCK: i64 = 0x7265_706c_7967_0003;
+
+/// The database at `url` held exclusively for a `restore` or a `migrate`: no replyguard process
+/// is on it, and none can take it as in use until this is dropped (its session ends).
+pub struct ExclusiveUse {
+    _client: tokio_postgres::Client,
+}
+
+/// Takes the database at `url` for a `restore`/`migrate`: refused while a replyguard process (a
+/// server, an import) is connected to it — what it wrote after the swap would be lost, and its
+/// cached pages and learned model would no longer match the data — and, without `force`, when
+/// the database holds comments. The same two refusals a SQLite restore makes.
+pub async fn exclusive_use(url: &str, force: bool) -> Result<ExclusiveUse, StorageError> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    let connection = tokio::spawn(connection);
-    let connected: i64 = client
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND pid <> pg_backend_pid() AND application_name = $1",
-            &[&APPLICATION_NAME],
-        )
+    tokio::spawn(connection);
+    let shown = super::Database::Postgres(url.to_string()).to_string();
+    let alone: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&IN_USE_LOCK])
         .await?
         .try_get(0)?;
+    if !alone {
+        return Err(StorageError::Unusable {
+            path: shown.into(),
+            reason: "it is in use by a replyguard replica or import: stop every replica first; \
+                     what they wrote after the restore would be lost"
+                .into(),
+        });
+    }
     let has_comments: bool = client
         .query_one("SELECT to_regclass('comments') IS NOT NULL", &[])
         .await?
@@ -142,18 +160,6 @@ pub async fn check_restore_target(url: &str, force: bool) -> Result<(), StorageE
     } else {
         0
     };
-    drop(client);
-    let _ = connection.await;
-    let shown = super::Database::Postgres(url.to_string()).to_string();
-    if connected > 0 {
-        return Err(StorageError::Unusable {
-            path: shown.into(),
-            reason: format!(
-                "it is in use by {connected} replyguard connection(s) (a server or an import): \
-                 stop every replica first; what they wrote after the restore would be lost"
-            ),
-        });
-    }
     if comments > 0 && !force {
         return Err(StorageError::Unusable {
             path: shown.into(),
@@ -163,7 +169,7 @@ pub async fn check_restore_target(url: &str, force: bool) -> Result<(), StorageE
             ),
         });
     }
-    Ok(())
+    Ok(ExclusiveUse { _client: client })
 }
 
 /// Key of the advisory lock that serializes schema migrations across starting replicas.
@@ -275,7 +281,6 @@ impl PgStore {
             .map_err(|e: tokio_postgres::Error| open_err(format!("invalid URL: {e}")))?;
         // Acknowledge nothing that is not on disk, whatever the server's default.
         config.options("-c synchronous_commit=on");
-        // How `replyguard restore` tells a running server or import on the database.
         if config.get_application_name().is_none() {
             config.application_name(APPLICATION_NAME);
         }
@@ -486,6 +491,18 @@ async fn listen(config: tokio_postgres::Config, generation: Arc<AtomicU64>) {
                         }
                     }
                 });
+                // The session also says the database is in use ([`IN_USE_LOCK`]); not while a
+                // restore holds it (then this process is writing into what is being replaced,
+                // which `restore` told its operator not to do).
+                let in_use = client
+                    .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
+                    .await;
+                if !matches!(
+                    in_use.as_ref().map(|r| r.try_get::<_, bool>(0)),
+                    Ok(Ok(true))
+                ) {
+                    tracing::debug!("the database is held by a restore or a migrate");
+                }
                 if let Err(e) = client.batch_execute("LISTEN replyguard_changes").await {
                     tracing::warn!(error = %e, "cannot LISTEN for changes");
                 } else {
