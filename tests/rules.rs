@@ -235,7 +235,7 @@ fn rules_act_before_the_model(db: &Path, second_replica: bool) {
     // ordinary comment sharing a few of its words is not touched.
     let campaign = "Hey everyone, come and see my new music channel and subscribe for daily covers";
     let first = post(&server, &reader(campaign, "Jo Lee"));
-    assert_ne!(first["status"], "rejected", "{first}");
+    assert_ne!(first["verdict"], "rejected", "{first}");
     moderate(&server, &first["id"], "spam");
     std::thread::sleep(std::time::Duration::from_millis(600));
     let copy = "hey everyone, come and see my new music channel and subscribe for weekly covers!";
@@ -535,7 +535,7 @@ fn a_readers_profile_link_is_not_a_reason_to_reject() {
     .enumerate()
     {
         let posted = alice(url, n as u32);
-        assert_ne!(posted["status"], "rejected", "{url}: {posted}");
+        assert_ne!(posted["verdict"], "rejected", "{url}: {posted}");
     }
     assert!(metric(&server, "website-path") >= 1, "the rule is counted");
     // One spammer's profile on a platform, marked spam, stands for that profile only.
@@ -552,7 +552,7 @@ fn a_readers_profile_link_is_not_a_reason_to_reject() {
                 "comment_author": "Rosa", "comment_author_email": "rosa@mail.example",
                 "comment_author_url": "https://vimeo.com/rosabakes"}),
     );
-    assert_ne!(rosa["status"], "rejected", "{rosa}");
+    assert_ne!(rosa["verdict"], "rejected", "{rosa}");
     // A returning author whose spam reads as spam is not published through the path rule: the
     // model's rejection is held by the trust rule, at most.
     let first = post(
@@ -568,6 +568,29 @@ fn a_readers_profile_link_is_not_a_reason_to_reject() {
                 "comment_author_url": "https://example.net/buy-cheap-viagra-online-pharmacy"}),
     );
     assert_ne!(spam["status"], "published", "{spam}");
+    // A moderator's spam mark on a returning author's address outweighs their trust.
+    moderate(&server, &first["id"], "spam");
+    let after_mark = post(
+        &server,
+        &json!({"comment_content": "Thanks again for the venue list, very useful.",
+                "comment_author": "Max Power", "comment_author_email": "max@mail.example"}),
+    );
+    assert_ne!(after_mark["status"], "published", "{after_mark}");
+    // A sender a moderator marked spam is rejected even behind a profile link.
+    let marta = post(
+        &server,
+        &json!({"comment_content": "Which venues will host the rowing events?",
+                "comment_author": "Marta", "comment_author_email": "marta@mail.example"}),
+    );
+    moderate(&server, &marta["id"], "spam");
+    let back = post(
+        &server,
+        &json!({"comment_content": "I enjoyed this, the part about longer proofs matches what I see at 1,800 m.",
+                "comment_author": "Marta Lopez", "comment_author_email": "Marta@Mail.Example",
+                "comment_author_url": "https://www.linkedin.com/in/marta-lopez-4b2a1"}),
+    );
+    assert_eq!(back["verdict"], "rejected", "{back}");
+    assert_eq!(first_clue(&back), "rule:spam-history", "{back}");
     // A stranger's spam whose words alone do not reach the reject threshold, its path full of
     // spam words: held for one click, never shown.
     let stranger = post(

@@ -1179,6 +1179,13 @@ async fn erasing_a_commenter(store: &dyn Store) {
     let erased = store.erase_author("JOSÉ@Example.org").await.unwrap();
     assert_eq!(erased.comments, 1);
     assert_eq!(store.get(jose.id).await.unwrap().unwrap().author_email, "");
+    // As comments store an address now (lowercased), whatever case is typed.
+    let mut lower = comment("erase", Status::Published, "adiós");
+    lower.author_email = "josé@example.org".into();
+    let lower = store.insert(lower).await.unwrap();
+    let erased = store.erase_author("JOSÉ@EXAMPLE.ORG").await.unwrap();
+    assert_eq!(erased.comments, 1);
+    assert_eq!(store.get(lower.id).await.unwrap().unwrap().author_email, "");
 }
 
 fn outcome(

@@ -190,7 +190,7 @@ impl CommentDraft {
             // an address a moderator marked spam) compare it as it is stored, and `Ana@X.org`
             // is `ana@x.org` to every mail system readers use (as to WordPress, whose MySQL
             // compares it without case).
-            email: email.to_ascii_lowercase(),
+            email: email.to_lowercase(),
             url: normalized_url,
         })
     }

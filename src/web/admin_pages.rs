@@ -403,7 +403,8 @@ pub async fn queue(
         p { (comments.len()) " comment(s) " (tab_name(status))
             @if let Some(s) = &search { " matching “" (s) "”" }
             @if q.before.is_some() { " (older ones)" }
-            " of " (count_of(status))
+            // The tab's count is the site's (or every site's), not a thread's.
+            @if article.is_none() { " of " (count_of(status)) }
             @if q.before.is_some() { " · " a href={ "/admin?" (list_query(status, site_name.as_deref(), article.as_deref(), search.as_deref(), None)) } { "newest" } }
             @if let Some(older) = &older { " · " a rel="next" href={ "/admin?" (older) } { "older →" } } }
         @if !comments.is_empty() && !actions(status).is_empty() {

@@ -55,7 +55,7 @@ fn rule_in_words(name: &str) -> Option<&'static str> {
     Some(match name {
         "trusted-author" => "a returning author whose earlier comment is published",
         "spam-history" => "a sender a moderator marked as spam lately",
-        "spam-history:website" => "a Website a moderator marked as spam lately",
+        "spam-history:website" => "a Website on a site a moderator's spam used lately",
         "spam-history:ip" => "an address a moderator's spam came from lately",
         "spam-history:link-domain" => "a link to a site a moderator's spam linked to lately",
         "disallowed-key" => "a word or address on the site's disallowed list",

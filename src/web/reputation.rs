@@ -136,8 +136,9 @@ pub async fn apply(
     sender: &Sender<'_>,
     classification: &mut Classification,
     clues: &mut Vec<Clue>,
+    model_rejected: bool,
 ) -> Result<Vec<Rule>, WebError> {
-    let fired = decide(state, rules, sender, classification).await?;
+    let fired = decide(state, rules, sender, classification, model_rejected).await?;
     for rule in fired.iter().rev() {
         lead(clues, rule.clue(), 0.0);
     }
@@ -147,11 +148,14 @@ pub async fn apply(
     Ok(fired)
 }
 
+/// `model_rejected`: the model rejected the comment and a rule before the site's (the Website
+/// path's) made it a hold: a returning author's comment stays held, as one the model rejected.
 async fn decide(
     state: &AppState,
     rules: &SiteRules,
     sender: &Sender<'_>,
     classification: &mut Classification,
+    model_rejected: bool,
 ) -> Result<Vec<Rule>, WebError> {
     let spam_probability = classification.spam_probability;
     let verdict = &mut classification.verdict;
@@ -216,9 +220,11 @@ async fn decide(
         )),
     };
     let known = state.store.reputation(&query).await?;
-    if trust && known.returning_author {
+    // A moderator's spam mark on the address outweighs the trust its earlier comment earned.
+    if trust && known.returning_author && !known.marked_spam {
         *verdict = match *verdict {
             Verdict::Rejected => Verdict::Held,
+            _ if model_rejected => Verdict::Held,
             // The model is very sure: a returning author's account may have been taken over.
             _ if spam_probability >= rules.trusted_publish_below => Verdict::Held,
             _ => Verdict::Published,

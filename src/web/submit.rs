@@ -301,9 +301,10 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // spam with Websites of every shape and ham with none, so a reader's profile link (their name
     // in the path, a deep link on a platform) scored like spam's and lost them; held, it costs
     // the moderator one click. Spam whose words read as spam is still rejected, whatever its path.
-    // Decided here, applied after the site's rules (below): a returning author's comment the model
-    // rejected is held by the trust rule, never published through this one. Only on this rare
-    // path is the comment scored again (read-only: nothing is heard twice).
+    // The site's rules then see a hold (a moderator's spam mark on the sender rejects it again),
+    // told that the model rejected it (a returning author's comment stays held, never published
+    // through this rule). Only on this rare path is the comment scored again (read-only: nothing
+    // is heard twice).
     let root = view
         .author_url
         .and_then(crate::domain::site_rules::website_root);
@@ -321,7 +322,9 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             rescored.verdict != Verdict::Rejected
                 && rescored.spam_probability < served.model.meta.thresholds.reject
         });
-    let mut fired = Vec::new();
+    if path_only {
+        classification.verdict = Verdict::Held;
+    }
     if reader && !s.honeypot {
         let mut rules = state.rules.get(state.store.as_ref(), site_name).await?;
         if s.edit {
@@ -339,15 +342,18 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             user_agent: s.user_agent.as_deref().unwrap_or_default(),
             form_age: s.form_age,
         };
-        fired = reputation::apply(state, &rules, &sender, &mut classification, &mut clues).await?;
+        reputation::apply(
+            state,
+            &rules,
+            &sender,
+            &mut classification,
+            &mut clues,
+            path_only,
+        )
+        .await?;
     }
-    // The model's rejection, still standing after the site's rules with none of those that
-    // reject on their own account firing (a disallowed key, the sender's address a moderator
-    // marked spam), rested on the Website's path alone.
-    let rejects_alone = |rule: &Rule| matches!(rule, Rule::DisallowedKey | Rule::SpamHistoryEmail);
-    if path_only && !fired.iter().any(rejects_alone) && classification.verdict == Verdict::Rejected
-    {
-        classification.verdict = Verdict::Held;
+    // Named where it decided: a hold no rule of the site's turned back into a rejection.
+    if path_only && classification.verdict == Verdict::Held {
         reputation::lead(&mut clues, Rule::WebsitePath.clue(), 0.0);
         state.metrics.rule(Rule::WebsitePath);
     }

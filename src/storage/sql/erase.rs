@@ -11,8 +11,9 @@ use crate::storage::{Erased, StorageError};
 /// The name an erased comment is shown under.
 pub const ERASED_NAME: &str = "Anonymous";
 
-// `$3`: the address as comments store it (ASCII letters lowercased, `CommentDraft::parse`), which
-// finds an address with non-ASCII capitals that SQLite's ASCII-only LOWER cannot fold to `$2`.
+// `$2`: the address lowercased, as `CommentDraft::parse` stores it; `$3`: with its ASCII letters
+// lowercased only, as the migration that lowercased older comments wrote it (SQLite's LOWER folds
+// ASCII only), so an address with non-ASCII capitals is found either way.
 const ERASE_COMMENTS: &str = "UPDATE comments SET author = $1, author_email = '', \
     author_url = NULL, user_ip = NULL, user_agent = NULL, referrer = NULL \
     WHERE LOWER(author_email) = $2 OR author_email = $3";
@@ -28,21 +29,22 @@ const EXAMPLE_UPDATE: &str = "UPDATE training_examples SET record = $1 WHERE id 
 
 /// Erases what is stored of the commenter with e-mail address `email` (any case).
 pub async fn erase_author<E: Exec>(e: &E, email: &str) -> Result<Erased, StorageError> {
-    let stored = email.trim().to_ascii_lowercase();
+    // As the migration left older comments' addresses (ASCII letters lowercased only).
+    let older = email.trim().to_ascii_lowercase();
     let email = email.trim().to_lowercase();
     if email.is_empty() {
         return Ok(Erased::default());
     }
     e.lock(Lock::LearningLog).await?;
     let comments = e
-        .execute(ERASE_COMMENTS, &[&ERASED_NAME, &email, &stored])
+        .execute(ERASE_COMMENTS, &[&ERASED_NAME, &email, &older])
         .await?;
     e.execute(ERASE_ADDRESS, &[&super::replies::address_key(&email)])
         .await?;
     // Records keep the address as it was stored (any case of non-ASCII letters), and the two
     // backends' LOWER fold those differently: both spellings are looked for.
     let (mut learning_records, mut examples) = (0, 0);
-    let mut spellings = vec![email.clone(), stored];
+    let mut spellings = vec![email.clone(), older];
     spellings.dedup();
     for spelling in &spellings {
         let pattern = format!(
@@ -81,7 +83,7 @@ async fn scrub<E: Exec>(
         let theirs = comment
             .comment_author_email
             .as_deref()
-            .is_some_and(|a| a.trim().eq_ignore_ascii_case(email));
+            .is_some_and(|a| a.trim().to_lowercase() == email);
         if !theirs {
             continue;
         }
