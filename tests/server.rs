@@ -1229,6 +1229,31 @@ fn long_queues_page_through_and_actions_keep_the_list() {
         }
     }
     assert_eq!(seen.len(), 205);
+    // A session that expired: the sign-in leads back to the list the moderator was on.
+    let mut resp = agent().get(&server.url(&older)).call().unwrap();
+    let signin = resp.body_mut().read_to_string().unwrap();
+    assert!(signin.contains("Sign in to moderate"), "{signin}");
+    let at = signin
+        .find("name=\"next\" value=\"")
+        .expect("where to go back")
+        + "name=\"next\" value=\"".len();
+    let next = signin[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    assert_eq!(next, older);
+    let resp = agent()
+        .post(&server.url("/admin/login"))
+        .config()
+        .max_redirects(0)
+        .build()
+        .send_form([("token", TOKEN), ("next", next.as_str())])
+        .unwrap();
+    assert_eq!(
+        resp.headers().get("location").unwrap().to_str().unwrap(),
+        older
+    );
     // An unknown site is a page that says so, not the API's JSON.
     let resp = agent()
         .get(&server.url("/admin?site=nope"))

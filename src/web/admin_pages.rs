@@ -104,7 +104,10 @@ impl FromRequestParts<AppState> for SignedIn {
         let jar = CookieJar::from_headers(&parts.headers);
         match signed_in(state, &jar).await {
             Ok(Some(csrf)) => Ok(SignedIn(csrf)),
-            Ok(None) => Err(login_page(None).into_response()),
+            Ok(None) => {
+                let asked = parts.uri.path_and_query().map(|p| p.as_str());
+                Err(login_page(None, asked).into_response())
+            }
             Err(e) => Err(e.into_response()),
         }
     }
@@ -126,7 +129,10 @@ pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     Html(super::render::document(head, body).into_string())
 }
 
-pub(super) fn login_page(message: Option<&str>) -> Html<String> {
+/// The sign-in page; after signing in, the moderator lands on `next` (the admin page they asked
+/// for: the list, site and page they were on when the session expired), else on `/admin`.
+pub(super) fn login_page(message: Option<&str>, next: Option<&str>) -> Html<String> {
+    let next = next.map(after_sign_in).filter(|n| n != "/admin");
     page(
         "Sign in",
         html! {
@@ -138,11 +144,27 @@ pub(super) fn login_page(message: Option<&str>) -> Html<String> {
                 form method="post" action="/admin/login" {
                     label for="token" { "Admin token" }
                     input id="token" name="token" type="password" required autocomplete="current-password";
+                    @if let Some(next) = &next { input type="hidden" name="next" value=(next); }
                     button type="submit" { "Sign in" }
                 }
             }
         },
     )
+}
+
+/// Where a sign-in may lead: an admin page of this server, as asked (`/admin`, `/admin?…`,
+/// `/admin/…`), never anywhere else (`//host`, `/administer`, a backslash or a control character).
+fn after_sign_in(next: &str) -> String {
+    let rest = next.strip_prefix("/admin").unwrap_or("x");
+    let admin_page = (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+        && !rest.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    if admin_page {
+        next.to_string()
+    } else {
+        "/admin".into()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -623,7 +645,9 @@ pub async fn login(
     state.auth_throttle.check(ip)?;
     let token = form_field(&body, "token")?.unwrap_or_default();
     if !super::admin::prove(&state, &token, ip).await? {
-        let mut response = login_page(Some("That token is not right.")).into_response();
+        let next = form_field(&body, "next")?;
+        let mut response =
+            login_page(Some("That token is not right."), next.as_deref()).into_response();
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(response);
     }
@@ -634,7 +658,11 @@ pub async fn login(
         .secure(state.over_https(peer.ip(), &headers))
         .same_site(SameSite::Strict)
         .max_age(time::Duration::seconds(SESSION_TTL.as_secs() as i64));
-    Ok((CookieJar::new().add(cookie), Redirect::to("/admin")).into_response())
+    let next = form_field(&body, "next")?;
+    let next = next
+        .as_deref()
+        .map_or_else(|| "/admin".into(), after_sign_in);
+    Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
 }
 
 /// Checks the session cookie and the form's CSRF token.
@@ -826,6 +854,28 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_in_leads_back_to_admin_pages_only() {
+        for kept in [
+            "/admin",
+            "/admin?status=spam&site=blog&before=230",
+            "/admin/rules?site=blog",
+        ] {
+            assert_eq!(after_sign_in(kept), kept);
+        }
+        for refused in [
+            "//evil.example/admin",
+            "/admin//evil.example",
+            "/administer",
+            "https://evil.example/admin",
+            "/admin\\@evil.example",
+            "/admin?x=\u{0}",
+            "",
+        ] {
+            assert_eq!(after_sign_in(refused), "/admin", "{refused:?}");
+        }
+    }
 
     #[test]
     fn a_published_comment_links_to_where_it_is_shown_and_a_check_nowhere() {
