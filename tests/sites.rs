@@ -10,17 +10,6 @@ use serde_json::Value;
 const HAM: &str = "Thanks for the write-up, the part about the build cache saved me an afternoon.";
 const SPAM: &str = "CHECK OUT MY CHANNEL!!! subscribe for free gift cards http://bit.ly/xyz";
 
-/// The page at `url`, as text.
-fn get_html(url: &str) -> String {
-    agent()
-        .get(url)
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap()
-}
-
 /// Adds site `blog` at https://blog.example to the database `db` (created).
 fn add_blog(db: &std::path::Path) {
     let db = db.to_str().unwrap();
@@ -173,7 +162,8 @@ fn the_thread_page_works_without_javascript() {
     let db = dir.path().join("db.sqlite");
     add_blog(&db);
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
-    let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
+    let thread = "/sites/blog/thread?uri=%2Fposts%2Fcaches%2F";
+    let page = server.url(thread);
     let resp = agent().get(&page).call().unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let html = resp.into_body().read_to_string().unwrap();
@@ -278,7 +268,7 @@ fn the_thread_page_works_without_javascript() {
         "{}",
         resp.status()
     );
-    let html = get_html(&page);
+    let html = server.get_text(thread);
     assert!(!html.contains("CHECK OUT MY CHANNEL"));
     // The comment is the blog site's, on its own thread.
     let held: Value = agent()
@@ -321,7 +311,7 @@ fn the_thread_page_works_without_javascript() {
         dir.path(),
         &["sites", "close", "blog", "/posts/caches/", "--db", db_arg],
     );
-    let html = get_html(&page);
+    let html = server.get_text(thread);
     assert!(html.contains("Comments are closed on this page."), "{html}");
     assert!(html.contains(HAM), "{html}");
     assert!(
@@ -377,7 +367,7 @@ fn the_thread_page_works_without_javascript() {
     );
     let after = fetch();
     assert!(after.get("closed").is_none(), "{after}");
-    let html = get_html(&page);
+    let html = server.get_text(thread);
     assert!(
         html.contains("<form") && html.contains("replytocom="),
         "{html}"
@@ -416,7 +406,8 @@ fn a_sites_threads_export_on_their_own() {
     // A site without an address of its own: its threads are this server's thread pages.
     succeeds(dir.path(), &["sites", "add", "notes", "--db", db_arg]);
     let server = Server::start(&db, &model(), &["--min-form-seconds", "0"]);
-    let page = server.url("/sites/blog/thread?uri=%2Fposts%2Fcaches%2F");
+    let thread = "/sites/blog/thread?uri=%2Fposts%2Fcaches%2F";
+    let page = server.url(thread);
     let post = |text: &str, parent: &str| {
         let resp = agent()
             .post(&page)
@@ -626,15 +617,7 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
     let server = Server::start(&db, &model(), &[]);
-    let home = || {
-        agent()
-            .get(&server.url("/"))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap()
-    };
+    let home = || server.get_text("/");
     assert!(home().contains("My blog"));
     succeeds(
         dir.path(),
@@ -663,13 +646,7 @@ fn a_title_set_from_the_cli_reaches_the_running_pages() {
     // flag, the title changed since stays; a changed flag applies again.
     let title_at_start = |flag: &str| {
         let server = Server::start(&db, &model(), &["--site-title", flag]);
-        let page = agent()
-            .get(&server.url("/"))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap();
+        let page = server.get_text("/");
         server.stop();
         page
     };
@@ -855,7 +832,7 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     }
 
     // The default site's article.
-    let article = server.url("/articles/alibaba-olympic-partner");
+    let article = "/articles/alibaba-olympic-partner";
     let form = server.url("/articles/alibaba-olympic-partner/comments");
     let post_form = |text: &str| {
         agent()
@@ -891,7 +868,7 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     let page_once = |wanted: &str| {
         let started = std::time::Instant::now();
         loop {
-            let page = get_html(&article);
+            let page = server.get_text(article);
             if page.contains(wanted) || started.elapsed() > std::time::Duration::from_secs(2) {
                 return page;
             }
