@@ -305,23 +305,23 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // told that the model rejected it (a returning author's comment stays held, never published
     // through this rule). Only on this rare path is the comment scored again (read-only: nothing
     // is heard twice).
-    let root = view
-        .author_url
-        .and_then(crate::domain::site_rules::website_root);
     let path_only = classification.verdict == Verdict::Rejected
-        && root.as_deref().is_some_and(|root| {
-            let without = CommentView {
-                author_url: Some(root),
-                ..view
-            };
-            let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
-            let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
-            if marked.is_some() {
-                rescored = online::with_marked_spam(rescored, resemblance).0;
-            }
-            rescored.verdict != Verdict::Rejected
-                && rescored.spam_probability < served.model.meta.thresholds.reject
-        });
+        && view
+            .author_url
+            .and_then(crate::domain::site_rules::website_root)
+            .is_some_and(|root| {
+                let without = CommentView {
+                    author_url: Some(&root),
+                    ..view
+                };
+                let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
+                let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
+                if marked.is_some() {
+                    rescored = online::with_marked_spam(rescored, resemblance).0;
+                }
+                rescored.verdict != Verdict::Rejected
+                    && rescored.spam_probability < served.model.meta.thresholds.reject
+            });
     if path_only {
         classification.verdict = Verdict::Held;
     }
