@@ -335,35 +335,29 @@ pub async fn queue(
         .store
         .by_status(status, site, article.as_deref(), q.before, limit)
         .await?;
-    // Older comments remain when the page (or the search's window) came back full.
-    let mut more = comments.len() as u64 == limit;
+    // The next page starts after the last comment shown when the matches fill a page, else after
+    // the last one looked through when the page (or the search's window) came back full.
+    let window_full = comments.len() as u64 == limit;
     let scanned_to = comments.last().map(|c| c.id);
     if let Some(needle) = &search {
         let needle = needle.to_lowercase();
         comments.retain(|c| matches(c, &needle));
-        if comments.len() > TAB_LIMIT as usize {
-            comments.truncate(TAB_LIMIT as usize);
-            more = true;
-        }
     }
-    let older = more
-        .then(|| {
-            let last = if comments.len() == TAB_LIMIT as usize {
-                comments.last().map(|c| c.id)
-            } else {
-                scanned_to
-            };
-            last.map(|id| {
-                list_query(
-                    status,
-                    site_name.as_deref(),
-                    article.as_deref(),
-                    search.as_deref(),
-                    Some(id),
-                )
-            })
-        })
-        .flatten();
+    let next_before = if comments.len() > TAB_LIMIT as usize {
+        comments.truncate(TAB_LIMIT as usize);
+        comments.last().map(|c| c.id)
+    } else {
+        scanned_to.filter(|_| window_full)
+    };
+    let older = next_before.map(|id| {
+        list_query(
+            status,
+            site_name.as_deref(),
+            article.as_deref(),
+            search.as_deref(),
+            Some(id),
+        )
+    });
     let this_list = list_query(
         status,
         site_name.as_deref(),
