@@ -121,35 +121,11 @@ pub(super) async fn follow(state: super::AppState) {
     // `None` until the first reload: the sites loaded at start may predate a change made before
     // this task first read the version, so the first round always reloads.
     let mut seen: Option<Option<String>> = None;
-    // The model file was loaded at start: only a later request counts.
+    // The last reload request seen (`None` before the first look).
     let mut reload_seen: Option<Option<String>> = None;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        if let Ok(asked) = state.store.setting(crate::storage::MODEL_RELOAD).await {
-            // A request made before this replica first looked counts when it asked for another
-            // model than the one loaded at start.
-            // Only a request for another version than the one served: the replica that was
-            // asked has loaded it already, and so has one that loaded the file since.
-            let other_version = asked.as_deref().is_some_and(|asked| {
-                let version = asked.split(' ').next().unwrap_or_default();
-                version != state.models.current().version
-            });
-            let requested = other_version && reload_seen.as_ref().is_none_or(|seen| *seen != asked);
-            if requested {
-                let models = state.models.clone();
-                match tokio::task::spawn_blocking(move || models.reload()).await {
-                    Ok(Ok(version)) => {
-                        tracing::info!(%version, "model reloaded (asked on a replica)");
-                    }
-                    Ok(Err(e)) => tracing::warn!(
-                        error = %e,
-                        "model reload asked on a replica refused; the previous model keeps serving"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "model reload failed"),
-                }
-            }
-            reload_seen = Some(asked);
-        }
+        reload_model_if_asked(&state, &mut reload_seen).await;
         if let Err(e) = state.reload_identity().await {
             tracing::warn!(error = %e, "cannot reload the site's identity");
         }
@@ -166,6 +142,32 @@ pub(super) async fn follow(state: super::AppState) {
             }
         }
     }
+}
+
+/// Loads the model file again when a replica was asked to (the `model_reload` setting moved, or
+/// on the first look names another version than the one served): only for another version than
+/// this replica serves — the replica that was asked has loaded it already — and once per
+/// request, so a file that is refused is not tried every second.
+async fn reload_model_if_asked(state: &super::AppState, seen: &mut Option<Option<String>>) {
+    let Ok(asked) = state.store.setting(crate::storage::MODEL_RELOAD).await else {
+        return;
+    };
+    let other_version = asked.as_deref().is_some_and(|asked| {
+        let version = asked.split(' ').next().unwrap_or_default();
+        version != state.models.current().version
+    });
+    if other_version && seen.as_ref().is_none_or(|seen| *seen != asked) {
+        let models = state.models.clone();
+        match tokio::task::spawn_blocking(move || models.reload()).await {
+            Ok(Ok(version)) => tracing::info!(%version, "model reloaded (asked on a replica)"),
+            Ok(Err(e)) => tracing::warn!(
+                error = %e,
+                "model reload asked on a replica refused; the previous model keeps serving"
+            ),
+            Err(e) => tracing::warn!(error = %e, "model reload failed"),
+        }
+    }
+    *seen = Some(asked);
 }
 
 #[cfg(test)]
