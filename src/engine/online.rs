@@ -8,6 +8,7 @@ use super::recalibrate::{Recalibrated, SiteLessons};
 use super::site_counts::SiteCounts;
 use super::site_layer::{self, SiteLayer};
 use super::site_prior;
+use super::tokenize::{is_website_host_token, website_has_path};
 use super::train::Corpus;
 use crate::Verdict;
 use crate::data::{Comment, CommentView, Label};
@@ -66,25 +67,9 @@ pub struct Lesson<'a> {
     pub implicit: bool,
 }
 
-/// The examples `lessons` stand for, tokenized the way `model` tokenizes, without the sender's
-/// e-mail address: a reader's mailbox provider says nothing about what they wrote, every site's
-/// readers share a few providers, and learned from a moderator's corrections (mostly spam) each
-/// provider became spam evidence against all its readers — in a stream through the server, +1.4
-/// log-odds for `gmail.com` after a few dozen corrections, holding one ham in seven. Who sent a
-/// comment is the reputation rules' evidence (the exact address a moderator marked spam), never
-/// the text model's.
+/// The examples `lessons` stand for, tokenized as the site learns them ([`lesson_corpus`]).
 pub fn examples(model: &Model, lessons: &[Lesson<'_>], params: LearningParams) -> Vec<Example> {
-    let corpus = Corpus::build(
-        lessons.iter().map(|l| {
-            let view = CommentView {
-                author_email: None,
-                ..l.comment.view()
-            };
-            (view, l.label)
-        }),
-        &model.core.tokenizer,
-        |_| {},
-    );
+    let corpus = lesson_corpus(model, lessons.iter().map(|l| (l.comment.view(), l.label)));
     corpus
         .docs
         .into_iter()
@@ -280,18 +265,44 @@ pub fn with_site_prior(
     classification
 }
 
-/// A comment's token hashes as the site layer learns them ([`examples`]: without the sender's
-/// e-mail address), distinct.
-pub fn layer_tokens(model: &Model, comment: CommentView<'_>) -> Vec<u64> {
-    let view = CommentView {
-        author_email: None,
-        ..comment
-    };
-    let corpus = Corpus::build(
-        std::iter::once((view, Label::Ham)),
+/// Comments tokenized the way `model` tokenizes, as a site learns them: without who sent them.
+/// Who sent a comment is the reputation rules' evidence (the exact address a moderator marked
+/// spam, a Website's own site), never the text model's, for two kinds of sender token:
+///
+/// * the e-mail address: a reader's mailbox provider says nothing about what they wrote, every
+///   site's readers share a few providers, and learned from a moderator's corrections (mostly
+///   spam) each provider became spam evidence against all its readers — in a stream through the
+///   server, +1.4 log-odds for `gmail.com` after a few dozen corrections, holding one ham in seven;
+/// * the host of a Website below its front page (`vimeo.com/trinapromo`, `github.com/alice`): a
+///   profile among thousands on a shared platform. One spam mark on one profile gave the host
+///   +2.0 log-odds, and the next reader linking their own profile there was rejected for it.
+///   A Website at its site's root (the sender's own site) keeps its host.
+pub fn lesson_corpus<'a>(
+    model: &Model,
+    comments: impl Iterator<Item = (CommentView<'a>, Label)>,
+) -> Corpus {
+    let without_address = comments.map(|(view, label)| {
+        (
+            CommentView {
+                author_email: None,
+                ..view
+            },
+            label,
+        )
+    });
+    Corpus::build_keeping(
+        without_address,
         &model.core.tokenizer,
         |_| {},
-    );
+        |comment, kind, text| {
+            !(is_website_host_token(kind, text) && comment.author_url.is_some_and(website_has_path))
+        },
+    )
+}
+
+/// A comment's token hashes as the site layer learns them ([`lesson_corpus`]), distinct.
+pub fn layer_tokens(model: &Model, comment: CommentView<'_>) -> Vec<u64> {
+    let corpus = lesson_corpus(model, std::iter::once((comment, Label::Ham)));
     corpus
         .docs
         .into_iter()
@@ -390,6 +401,35 @@ pub fn with_marked_spam(
 mod tests {
     use super::*;
     use crate::data::Comment;
+
+    /// A site learns who a comment's Website names only when it is the sender's own site: the
+    /// host of a profile on a platform (a path below its front page) is left out of the lesson,
+    /// as the sender's e-mail address always is.
+    #[test]
+    fn lessons_leave_out_a_shared_hosts_name() {
+        use crate::features::token_hash;
+        use crate::tokenize::TokenKind;
+        let bytes = include_bytes!("../../models/default.rgm");
+        let model =
+            crate::model_file::decode(bytes, std::path::Path::new("default.rgm")).expect("model");
+        let host = |h: &str| token_hash(TokenKind::Sender, &format!("author_url_host:{h}"));
+        let tokens = |url: &str| {
+            let comment = Comment {
+                comment_content: "Which venues will host the sailing events?".into(),
+                comment_author_url: Some(url.into()),
+                comment_author_email: Some("trina@mail.example".into()),
+                ..Comment::default()
+            };
+            layer_tokens(&model, comment.view())
+        };
+        let profile = tokens("https://vimeo.com/trinapromo");
+        assert!(!profile.contains(&host("vimeo.com")));
+        assert!(!tokens("https://vimeo.com/?u=trina").contains(&host("vimeo.com")));
+        assert!(tokens("https://trinapromo.example/").contains(&host("trinapromo.example")));
+        assert!(tokens("https://trinapromo.example").contains(&host("trinapromo.example")));
+        let address = token_hash(TokenKind::Sender, "author_email_domain:mail.example");
+        assert!(!profile.contains(&address));
+    }
 
     /// A lesson learned and then taken back leaves the model as it was: the tokens it brought are
     /// unknown again (a known token, even one weighing nothing, would count in a comment's norm

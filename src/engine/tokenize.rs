@@ -457,6 +457,26 @@ fn is_known_domain(host: &str) -> bool {
         && psl::domain_str(host).is_some()
 }
 
+/// Prefix of the Website field's host token (`author_url_host:vimeo.com`, a [`TokenKind::Sender`]).
+pub const WEBSITE_HOST: &str = "author_url_host:";
+/// Prefix of the Website field's registrable-domain token (`author_url_domain:example.co.uk`).
+pub const WEBSITE_DOMAIN: &str = "author_url_domain:";
+
+/// Whether a token names the host or domain of the comment's Website field.
+pub fn is_website_host_token(kind: TokenKind, text: &str) -> bool {
+    kind == TokenKind::Sender
+        && (text.starts_with(WEBSITE_HOST) || text.starts_with(WEBSITE_DOMAIN))
+}
+
+/// Whether a Website names a page below its host's front page (a path or a query): one profile
+/// or page among possibly thousands on a shared host (`vimeo.com/rosabakes`,
+/// `github.com/alice-martin`), so the host says nothing about who wrote the comment.
+pub fn website_has_path(url: &str) -> bool {
+    let (_, rest) = split_url(url.trim());
+    let rest = rest.split('#').next().unwrap_or("");
+    !rest.trim_start_matches('/').is_empty()
+}
+
 /// A web address without its `http(s)://` split into its authority (`user@host:port`) and the
 /// rest (path, query, fragment; empty or starting with `/`, `?` or `#`).
 pub fn split_url(url: &str) -> (&str, &str) {
@@ -763,8 +783,8 @@ fn emit_meta<F: FnMut(TokenKind, &str)>(
         let mut meta_url = |kind: TokenKind, part: &str| {
             scratch.clear();
             scratch.push_str(match kind {
-                TokenKind::Host => "author_url_host:",
-                TokenKind::Domain => "author_url_domain:",
+                TokenKind::Host => WEBSITE_HOST,
+                TokenKind::Domain => WEBSITE_DOMAIN,
                 _ => "author_url_path:",
             });
             scratch.push_str(part);

@@ -8,7 +8,7 @@ use super::features::{Vocabulary, Weighting, count_hashes, token_hash};
 use super::folds::stratified_folds;
 use super::metrics::{Confusion, auc};
 use super::model::{Hyperparameters, NaiveBayesCore, Score, TrainingFigures, has_website};
-use super::tokenize::{Tokenizer, TokenizerConfig};
+use super::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use crate::data::{CommentView, Label, LoadedFile};
 
 /// Training hyper-parameters.
@@ -106,7 +106,18 @@ impl Corpus {
     pub fn build<'a>(
         comments: impl Iterator<Item = (CommentView<'a>, Label)>,
         config: &TokenizerConfig,
+        progress: impl FnMut(usize),
+    ) -> Corpus {
+        Corpus::build_keeping(comments, config, progress, |_, _, _| true)
+    }
+
+    /// [`build`](Self::build) keeping only the tokens `keep` accepts, asked with the comment
+    /// each comes from.
+    pub fn build_keeping<'a>(
+        comments: impl Iterator<Item = (CommentView<'a>, Label)>,
+        config: &TokenizerConfig,
         mut progress: impl FnMut(usize),
+        mut keep: impl FnMut(&CommentView<'a>, TokenKind, &str) -> bool,
     ) -> Corpus {
         let mut tokenizer = Tokenizer::default();
         let mut hashes = Vec::new();
@@ -114,7 +125,9 @@ impl Corpus {
         for (i, (comment, label)) in comments.enumerate() {
             hashes.clear();
             tokenizer.tokenize(config, comment, |kind, text| {
-                hashes.push(token_hash(kind, text))
+                if keep(&comment, kind, text) {
+                    hashes.push(token_hash(kind, text))
+                }
             });
             let mut counts = Vec::new();
             count_hashes(&mut hashes, &mut counts);
