@@ -612,3 +612,87 @@ fn a_site_learns_its_share_of_spam_from_its_traffic() {
         server.stop();
     }
 }
+
+/// A long reader's comment, of a kind none of the training corpora holds.
+const LONG_READER: &str = "I ran into the same migration problem last spring when we moved \
+our inventory service from a single Postgres box to two replicas behind pgbouncer. The part \
+about advisory locks matches what we saw: the lock is held per session, so with transaction \
+pooling the second statement ran on another backend and the lock silently did nothing. We \
+ended up pinning the migration runner to session pooling and adding a canary row that each \
+replica reads before it starts serving. Two more things bit us. First, the default statement \
+timeout on the managed instance was thirty seconds, and the index build on the orders table \
+took eleven minutes, so it failed halfway and left an invalid index behind that the planner \
+still considered. Second, our rollback script assumed the enum type could be altered inside a \
+transaction, which is only true on newer versions. My advice for anyone reading this: run the \
+whole sequence against a restored copy of production first, time every step, and write down \
+which steps are reversible. Thanks for writing this up so carefully, the diagrams of the lock \
+order were the clearest explanation I have found.";
+
+/// A site whose readers' comments mostly stay published (learned as its ham) and whose
+/// moderators marked a few spam: what its ham carries is never turned into spam evidence for
+/// want of spam lessons. The long comment a moderator approved, and others like it, stay
+/// published however many ordinary comments follow (a review saw the approved one rejected).
+#[test]
+fn many_published_comments_do_not_teach_a_site_to_reject_long_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--learn-published-after", "0s"],
+    );
+    let url = server.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    let praise = [
+        "Great article, very informative. Keep it up!",
+        "Thanks for sharing this valuable information, I will come back for more.",
+        "Very well written post. I learned a lot from it. Looking forward to more.",
+        "Nice post, extremely useful info, I'm impressed!",
+        "I appreciate the effort you put into this. Very helpful for beginners.",
+        "Really useful content. I have shared it with my friends.",
+    ];
+    for (i, text) in praise.iter().enumerate() {
+        let posted = post(
+            &url,
+            &json!({"comment_content": text, "comment_author": format!("Shop {i}"),
+                    "comment_author_email": format!("seo{i}@shop{i}.example"),
+                    "comment_author_url": format!("https://shop{i}.example/")}),
+        );
+        if posted["verdict"] != "rejected" {
+            moderate(&server, posted["id"].as_i64().unwrap(), "spam");
+        }
+    }
+    let long = post(
+        &url,
+        &json!({"comment_content": LONG_READER, "comment_author": "Daniel Okafor",
+                "comment_author_email": "daniel@example.org"}),
+    );
+    if long["status"] != "published" {
+        moderate(&server, long["id"].as_i64().unwrap(), "approve");
+    }
+    let topics = [
+        "the venues",
+        "the contract",
+        "the cloud deal",
+        "the press release",
+    ];
+    for n in 0..48 {
+        let posted = post(
+            &url,
+            &json!({"comment_content": format!("Reader {n} here: what does {} say about year {}?", topics[n % 4], 2000 + n),
+                    "comment_author": format!("Reader {n}"),
+                    "comment_author_email": format!("reader{n}@example.org")}),
+        );
+        assert_ne!(posted["verdict"], "rejected", "{posted}");
+    }
+    let health = wait_for_learned(&server, 40);
+    assert!(
+        health["model"]["learned"]["examples"].as_i64() >= Some(40),
+        "{health}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let again = post(
+        &server.url("/api/v1/classify"),
+        &json!({"comment_content": LONG_READER, "comment_author": "Zed",
+                "comment_author_email": "zed@example.org"}),
+    );
+    assert_eq!(again["verdict"], "published", "{again}");
+}
