@@ -553,6 +553,18 @@ fn a_readers_profile_link_is_not_a_reason_to_reject() {
                 "comment_author_url": "https://vimeo.com/rosabakes"}),
     );
     assert_ne!(rosa["verdict"], "rejected", "{rosa}");
+    // The mark taught nothing about the platform itself: no clue names its host.
+    assert!(!rosa.to_string().contains("author_url_host"), "{rosa}");
+    // Once a moderator approves a reader there, the platform's history holds no one else.
+    assert_eq!(first_clue(&rosa), "rule:spam-history:website", "{rosa}");
+    moderate(&server, &rosa["id"], "approve");
+    let ben = post(
+        &server,
+        &json!({"comment_content": "Lovely footage of the regatta, which harbour was it filmed in?",
+                "comment_author": "Ben", "comment_author_email": "ben@mail.example",
+                "comment_author_url": "https://vimeo.com/benfilms"}),
+    );
+    assert_eq!(ben["status"], "published", "{ben}");
     // A returning author whose spam reads as spam is not published through the path rule: the
     // model's rejection is held by the trust rule, at most.
     let first = post(

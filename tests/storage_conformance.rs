@@ -936,6 +936,32 @@ async fn reputation_by_address(store: &dyn Store) {
     lookalike.ip = "203.0.113.50".into();
     let known = store.reputation(&lookalike).await.unwrap();
     assert_eq!(known, storage::Reputation::default(), "{known:?}");
+    // A moderator's approval of a later comment on that Website's domain, or linking that
+    // domain, shows readers use it too: its spam history then counts against no one else.
+    let mut reader = comment(
+        "reputation",
+        Status::Held,
+        "my photos of the market: https://watch_deals.example/album",
+    );
+    reader.author_email = "cy@example.org".into();
+    reader.author_url = Some("https://cheap-pills.example/cy".into());
+    let reader = store.insert(reader).await.unwrap();
+    assert!(
+        store
+            .reputation(&stranger)
+            .await
+            .unwrap()
+            .website_marked_spam
+    );
+    store
+        .set_status(reader.id, Status::Published, "admin")
+        .await
+        .unwrap();
+    let known = store.reputation(&stranger).await.unwrap();
+    assert!(
+        !known.website_marked_spam && !known.link_domain_marked_spam && known.ip_marked_spam,
+        "{known:?}"
+    );
 }
 
 /// Sites with their origins, threads keyed by (site, uri), and readers' edits and votes; a

@@ -293,27 +293,52 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
     .map(Option::unwrap_or_default)
 }
 
+/// SQL: whether this site has spam a moderator marked lately (`$4` on; status spam on a comment
+/// that arrived published or held) whose `column` matches one of the LIKE `patterns`, and no
+/// comment posted after that spam, matching it, that a moderator approved. A domain that
+/// readers use too — a video or social platform, a blog host, a site readers link to — is shown
+/// so by the moderator's approval of one of them: its history then holds no one else, where
+/// otherwise one spam mark there would hold every later reader on that platform, however many
+/// the moderator let through.
+macro_rules! marked_since_approved {
+    ($column:literal, $($pattern:literal),+) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM comments s WHERE s.site_id = $1 AND s.status = 'spam' \
+             AND s.verdict IN ('published', 'held') AND s.created_at >= $4 AND (",
+            $("LOWER(s.", $column, ") LIKE ", $pattern, " ESCAPE '!' OR ",)+
+            "1 = 0) AND NOT EXISTS (SELECT 1 FROM learning_log l JOIN comments a ON a.id = l.comment_id \
+             WHERE l.source = 'admin' AND l.label = 'ham' AND l.sign = 1 AND l.comment_id > s.id \
+             AND a.site_id = $1 AND a.status = 'published' AND (",
+            $("LOWER(a.", $column, ") LIKE ", $pattern, " ESCAPE '!' OR ",)+
+            "1 = 0)))"
+        )
+    };
+}
+
 /// The reputation lookup. "Marked spam" means a moderator's decision: status spam on a comment
 /// that arrived published or held (the filter's own rejections are not evidence about anyone).
 /// An empty parameter turns its part off.
-const REPUTATION: &str = "SELECT \
+const REPUTATION: &str = concat!(
+    "SELECT \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
      AND status = 'published' AND LOWER(author) = LOWER(CAST($3 AS TEXT)) AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
      AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $4) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $5 <> '' AND status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $4 \
-     AND (LOWER(author_url) LIKE $5 ESCAPE '!' OR LOWER(author_url) LIKE $6 ESCAPE '!')) \
-     THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $5 <> '' AND ",
+    marked_since_approved!("author_url", "$5", "$6"),
+    " THEN 1 ELSE 0 END AS BIGINT), \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $7 <> '' AND status = 'spam' \
      AND verdict IN ('published', 'held') AND created_at >= $8 AND user_ip = $7) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $9 <> '' AND status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $4 \
-     AND (LOWER(content) LIKE $9 ESCAPE '!' OR ($10 <> '' AND LOWER(content) LIKE $10 ESCAPE '!') \
-     OR ($11 <> '' AND LOWER(content) LIKE $11 ESCAPE '!'))) \
-     THEN 1 ELSE 0 END AS BIGINT)";
+     CAST(CASE WHEN ($9 <> '' AND ",
+    marked_since_approved!("content", "$9"),
+    ") OR ($10 <> '' AND ",
+    marked_since_approved!("content", "$10"),
+    ") OR ($11 <> '' AND ",
+    marked_since_approved!("content", "$11"),
+    ") THEN 1 ELSE 0 END AS BIGINT)"
+);
 
 /// `domain` made safe inside a LIKE pattern (`!` is the escape character).
 fn like_escaped(domain: &str) -> String {
