@@ -612,4 +612,13 @@ fn a_readers_profile_link_is_not_a_reason_to_reject() {
                 "comment_author_url": "https://pharma-deals.example/buy-cheap-viagra-online"}),
     );
     assert_eq!(stranger["status"], "held", "{stranger}");
+    // A platform spammers also used (Pinterest weighs +4.2 in the shipped model) is no reason
+    // to reject its readers either.
+    let pinned = post(
+        &server,
+        &json!({"comment_content": "I pinned this!! Going to try it this weekend",
+                "comment_author": "Lindsay", "comment_author_email": "lindsay.p@mail.example",
+                "comment_author_url": "https://www.pinterest.com/lindsaypins/"}),
+    );
+    assert_ne!(pinned["verdict"], "rejected", "{pinned}");
 }

@@ -67,7 +67,7 @@ fn rule_in_words(name: &str) -> Option<&'static str> {
         "duplicate" => "the same comment again",
         "copy-of-marked-spam" => "a copy of a comment marked as spam on this site",
         "website-path" => {
-            "only its Website's path looks like spam's (a reader's profile link often does)"
+            "only its Website looks like spam's (a page on a platform, as a reader's profile is)"
         }
         _ => return None,
     })
@@ -228,8 +228,8 @@ fn arrival_reason(c: &StoredComment, t: &Thresholds) -> String {
             "held: reads like spam, but a returning author — needs a look.".into()
         }
         _ if has_clue(c, "rule:website-path") => format!(
-            "held, not rejected: scores like spam ({p:.2}) only because of its Website's path, \
-             which a reader's profile link can look like — needs a look."
+            "held, not rejected: scores like spam ({p:.2}) only because of its Website, a page \
+             on a site that may be a reader's profile — needs a look."
         ),
         _ if p >= t.reject && !has_spammy_sender(c) => {
             "held: reads like spam but sends readers nowhere — needs a look.".into()

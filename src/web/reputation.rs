@@ -45,8 +45,8 @@ pub enum Rule {
     /// A near-copy of a text this site's moderators marked spam
     /// ([`online::with_marked_spam`](crate::engine::online::with_marked_spam)).
     MarkedSpamCopy,
-    /// Held, not rejected: only its Website's path made the model reject it (see
-    /// `submit::submit`).
+    /// Held, not rejected: only its Website, a page below a site's front page, made the model
+    /// reject it (see `submit::submit`).
     WebsitePath,
 }
 

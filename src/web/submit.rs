@@ -295,33 +295,37 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             state.metrics.rule(Rule::MarkedSpamCopy);
         }
     }
-    // The path of a Website alone never rejects: when the comment's words (with its Website cut
-    // to the site's root) would not reach the reject threshold, the model's rejection stands on
-    // the path alone, and the comment is held instead. The corpora the model learned from have
-    // spam with Websites of every shape and ham with none, so a reader's profile link (their name
-    // in the path, a deep link on a platform) scored like spam's and lost them; held, it costs
-    // the moderator one click. Spam whose words read as spam is still rejected, whatever its path.
-    // The site's rules then see a hold (a moderator's spam mark on the sender rejects it again),
-    // told that the model rejected it (a returning author's comment stays held, never published
-    // through this rule). Only on this rare path is the comment scored again (read-only: nothing
-    // is heard twice).
+    // A Website below a site's front page never rejects alone: when the comment scored without
+    // its Website would not reach the reject threshold, the model's rejection stands on the
+    // Website, and the comment is held instead. Such a Website may be a reader's profile on a
+    // platform (`github.com/name`, `pinterest.com/name/`, `stackoverflow.com/users/1/name`), and
+    // the corpora the model learned from have spam with Websites of every shape and host, ham with
+    // none: profile shapes, the reader's name in the path and platform hosts spammers also used
+    // all scored like spam and lost readers (cut to the platform's root, Pinterest's host alone
+    // still weighed +4.2). Held, it costs the moderator one click. Spam whose words read as spam
+    // is still rejected, whatever its Website; a Website at its own site's root is the sender's
+    // own and counts in full. The site's rules then see a hold (a moderator's spam mark on the
+    // sender rejects it again), told that the model rejected it (a returning author's comment
+    // stays held, never published through this rule). Only on this rare path is the comment
+    // scored again (read-only: nothing is heard twice).
     let path_only = classification.verdict == Verdict::Rejected
         && view
             .author_url
             .and_then(crate::domain::site_rules::website_root)
-            .is_some_and(|root| {
-                let without = CommentView {
-                    author_url: Some(&root),
-                    ..view
-                };
-                let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
-                let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
-                if marked.is_some() {
-                    rescored = online::with_marked_spam(rescored, resemblance).0;
-                }
-                rescored.verdict != Verdict::Rejected
-                    && rescored.spam_probability < served.model.meta.thresholds.reject
-            });
+            .is_some()
+        && {
+            let without = CommentView {
+                author_url: None,
+                ..view
+            };
+            let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
+            let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
+            if marked.is_some() {
+                rescored = online::with_marked_spam(rescored, resemblance).0;
+            }
+            rescored.verdict != Verdict::Rejected
+                && rescored.spam_probability < served.model.meta.thresholds.reject
+        };
     if path_only {
         classification.verdict = Verdict::Held;
     }
