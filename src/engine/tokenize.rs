@@ -228,7 +228,9 @@ fn scan_text<F: FnMut(TokenKind, &str)>(
                 continue;
             }
             if compound.len() != compound_word_len(compound) {
-                links += emit_compound(compound, emit);
+                // `datetime.now(`, `path.join(`: a call in code, not an address.
+                let call = rest[end..].starts_with('(');
+                links += emit_compound(compound, call, emit);
             }
             // Pieces are separated by one joiner byte each, so their offsets follow.
             let mut piece_at = i;
@@ -431,20 +433,43 @@ fn compound_word_len(s: &str) -> usize {
 }
 
 /// Emits e-mail or bare-domain tokens for a compound such as `me@mail.com` or `murdev.com/x`.
-/// Returns 1 when the compound is a link.
-fn emit_compound<F: FnMut(TokenKind, &str)>(compound: &str, emit: &mut F) -> u32 {
+/// Returns 1 when the compound is a link. A name followed by a parenthesis (`call` — a method
+/// call in code) is none, nor is a bare file name (below).
+fn emit_compound<F: FnMut(TokenKind, &str)>(compound: &str, call: bool, emit: &mut F) -> u32 {
     if let Some((_, domain)) = compound.split_once('@') {
         if domain.contains('.') {
             emit(TokenKind::Email, domain);
         }
         return 0;
     }
-    let host = compound.split('/').next().unwrap_or(compound);
+    let (host, path) = compound.split_once('/').unwrap_or((compound, ""));
+    if call || is_file_name(host, path) {
+        return 0;
+    }
     if host.contains('.') && is_known_domain(host) {
         emit_host(host, emit);
         return 1;
     }
     0
+}
+
+/// Top-level domains that are also common file extensions: Python, Rust, shell, Perl, Markdown,
+/// C++, shared objects, PostScript, archives, videos.
+const FILE_EXTENSION_TLDS: [&str; 10] =
+    ["py", "rs", "sh", "pl", "md", "cc", "so", "ps", "zip", "mov"];
+
+/// Whether a bare name with no path is more likely a file than an address: `utils.py`,
+/// `main.rs`, `setup.sh`, `README.md` — what developers write in comments, which counted as
+/// links (sender evidence) and rejected a reader's stack trace. With a path, `www.` or a scheme
+/// (`https://allegro.pl`, handled before this), such a name is still a link.
+fn is_file_name(host: &str, path: &str) -> bool {
+    path.is_empty()
+        && !host.starts_with("www.")
+        && host.rsplit_once('.').is_some_and(|(_, tld)| {
+            FILE_EXTENSION_TLDS
+                .iter()
+                .any(|e| tld.eq_ignore_ascii_case(e))
+        })
 }
 
 /// True when `host` ends in a known public suffix and has a name before it (`murdev.com`, not
@@ -944,6 +969,30 @@ mod tests {
         assert!(!t.iter().any(|x| x.starts_with("word:watch")), "{t:?}");
         // the link breaks the bigram chain
         assert!(!t.contains(&"bigram:see now".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn file_names_and_calls_are_not_links() {
+        let links = |text: &str| {
+            tokens(text)
+                .into_iter()
+                .filter(|t| t.starts_with("host:"))
+                .collect::<Vec<_>>()
+        };
+        for code in [
+            "Renaming utils.py to helpers.py fixed the circular import",
+            "Edit setup.py and main.rs then run config.sh, see README.md",
+            "call datetime.now() and os.path.join(a, b)",
+        ] {
+            assert!(links(code).is_empty(), "{code}: {:?}", links(code));
+        }
+        for link in [
+            "see allegro.pl/oferta for it",
+            "see https://allegro.pl",
+            "visit murdev.com today",
+        ] {
+            assert_eq!(links(link).len(), 1, "{link}: {:?}", links(link));
+        }
     }
 
     #[test]
