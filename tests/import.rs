@@ -865,6 +865,10 @@ fn an_isso_comment_deleted_under_its_replies_keeps_them_and_likes_come_along() {
         "{body}"
     );
     assert_eq!(top[1]["mode"], 4, "{body}");
+    // Never the empty hash Isso's widget takes for the page author's ("Author" on a deleted
+    // comment), and not the hash of who wrote it.
+    let hash = top[1]["hash"].as_str().unwrap_or_default();
+    assert!(!hash.is_empty() && hash != top[0]["hash"], "{body}");
     // At the time it was written (Isso's widget shows its age), not 1970.
     assert!(top[1]["created"].as_f64().unwrap_or(0.0) > 1.6e9, "{body}");
     let reply = &top[1]["replies"][0];

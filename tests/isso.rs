@@ -527,9 +527,9 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     // seconds).
     rusqlite::Connection::open(&isso_db)
         .unwrap()
-        .execute(
-            "UPDATE comments SET modified = created + 600 WHERE author = 'Ana'",
-            [],
+        .execute_batch(
+            "UPDATE comments SET created = created - 31536000; \
+             UPDATE comments SET modified = created + 600 WHERE author = 'Ana';",
         )
         .unwrap();
     let db = dir.path().join("db.sqlite");
@@ -538,6 +538,19 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
     let ok = |args: &[&str]| succeeds(dir.path(), args);
     ok(&["sites", "add", "blog", "--origin", site, "--db", db_arg]);
     let model = model();
+    // A reader's comment posted through the new widget before the import (the order README's
+    // move gives: the widget first, then the history).
+    let today = {
+        let server = Server::start(&db, &model, &[]);
+        isso_new(
+            &server,
+            site,
+            "/b/",
+            &serde_json::json!({"text": "Posted on the first day of the move, thanks for the post.",
+                    "author": "Dee", "email": "dee@example.org"}),
+        )
+        .0
+    };
     let import = [
         "import",
         "--format",
@@ -627,6 +640,19 @@ fn a_real_isso_database_is_imported_with_threads_replies_dates_and_states() {
         "so is the edit's: {body}"
     );
     assert_eq!(replies[0]["replies"][0]["modified"], Value::Null);
+    // The year-old history comes before what was posted today, whatever their ids: threads
+    // are in the order the comments were written, as in Isso.
+    let order = |sort: &str| -> Vec<i64> {
+        let path = format!("/isso/?uri=/b/&sort={sort}");
+        let (_, _, body) = call(&server, "GET", &path, site, None, None);
+        let thread: Value = serde_json::from_str(&body).unwrap();
+        let replies = thread["replies"].as_array().cloned().unwrap_or_default();
+        replies.iter().filter_map(|c| c["id"].as_i64()).collect()
+    };
+    let oldest = order("oldest");
+    assert_eq!(oldest.len(), 2, "{oldest:?}");
+    assert_eq!(oldest[1], today, "{oldest:?}");
+    assert_eq!(order("newest")[0], today);
     // Isso's waiting comment waits here too.
     assert!(!body.contains("late question"));
     let all = stored_comments(&server);

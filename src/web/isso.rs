@@ -182,8 +182,10 @@ fn show(state: &AppState, c: &StoredComment, extras: Option<&CommentExtras>) -> 
 }
 
 /// A deleted comment that published replies still answer: shown empty (Isso's mode 4), at the
-/// time it was written (Isso's widget shows the placeholder's age).
-fn placeholder(id: i64, created: f64) -> IssoComment {
+/// time it was written (Isso's widget shows the placeholder's age). Its `hash` is a keyed hash
+/// of its id: never empty, which Isso's widget takes for the page author's (an empty
+/// `page-author-hashes` setting) and labels "Author".
+fn placeholder(state: &AppState, id: i64, created: f64) -> IssoComment {
     IssoComment {
         id,
         parent: None,
@@ -195,7 +197,7 @@ fn placeholder(id: i64, created: f64) -> IssoComment {
         modified: None,
         likes: 0,
         dislikes: 0,
-        hash: String::new(),
+        hash: keyed_hash(state, "deleted", &id.to_string()),
         total_replies: None,
         hidden_replies: None,
         replies: None,
@@ -283,17 +285,21 @@ async fn fetch(
         children
             .entry(None)
             .or_default()
-            .push(placeholder(id, created));
+            .push(placeholder(&state, id, created));
     }
+    // By the time each was written, as Isso orders them, not by id: imported history has
+    // later ids than what readers posted before the import.
+    let oldest_first =
+        |a: &IssoComment, b: &IssoComment| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id));
     for list in children.values_mut() {
         match sort {
-            "newest" => list.sort_by_key(|c| std::cmp::Reverse(c.id)),
+            "newest" => list.sort_by(|a, b| oldest_first(b, a)),
             "upvotes" => list.sort_by(|a, b| {
                 (b.likes as i64 - b.dislikes as i64)
                     .cmp(&(a.likes as i64 - a.dislikes as i64))
-                    .then(a.id.cmp(&b.id))
+                    .then_with(|| oldest_first(a, b))
             }),
-            _ => list.sort_by_key(|c| c.id),
+            _ => list.sort_by(oldest_first),
         }
     }
     let total: usize = if root.is_none() {
@@ -749,7 +755,7 @@ async fn delete(
         .iter()
         .any(|c| c.parent_id == Some(id));
     let body = if replied {
-        serde_json::to_value(placeholder(id, unix_seconds(&comment.created_at)))
+        serde_json::to_value(placeholder(&state, id, unix_seconds(&comment.created_at)))
             .unwrap_or(Value::Null)
     } else {
         Value::Null
