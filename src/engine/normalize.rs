@@ -2,6 +2,8 @@
 //! cp1252 punctuation mis-decoded as C1 controls repaired, and Unicode-aware lowercasing. Writes
 //! into caller-owned buffers so scoring a comment allocates nothing once the buffers are warm.
 
+use unicode_normalization::UnicodeNormalization;
+
 /// Shape statistics gathered while normalizing (before lowercasing erases them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TextStats {
@@ -71,6 +73,19 @@ impl Normalizer {
                 continue;
             }
             at += c.len_utf8();
+            if let Some(letter) = negative_letter(c) {
+                push_char(letter, out, &mut stats);
+                continue;
+            }
+            if is_styled_letter(c) {
+                // Full-width `Ｆｒｅｅ ｃａｓｉｎｏ`, mathematical `𝐟𝐫𝐞𝐞`, circled `ⓕⓡⓔⓔ`: the
+                // letters they stand for (compatibility decomposition), so spam written in them
+                // reads as its words and links — as it does to the reader and to the site's rules.
+                for folded in std::iter::once(c).nfkc() {
+                    push_char(folded, out, &mut stats);
+                }
+                continue;
+            }
             let c = match c {
                 // Invisible characters: BOM / zero-width no-break space (all over the YouTube data),
                 // zero-width space/joiners, word joiner, soft hyphen. Spammers use them to split words.
@@ -87,21 +102,49 @@ impl Normalizer {
                 c if c.is_control() => ' ',
                 c => c,
             };
-            if c.is_alphabetic() {
-                stats.letters += 1;
-                if c.is_uppercase() {
-                    stats.uppercase += 1;
-                }
-            }
-            if c.is_uppercase() {
-                out.extend(c.to_lowercase());
-            } else {
-                out.push(c);
-            }
-            stats.chars += 1;
+            push_char(c, out, &mut stats);
         }
         stats
     }
+}
+
+/// Appends one character lowercased, counting it.
+fn push_char(c: char, out: &mut String, stats: &mut TextStats) {
+    if c.is_alphabetic() {
+        stats.letters += 1;
+        if c.is_uppercase() {
+            stats.uppercase += 1;
+        }
+    }
+    if c.is_uppercase() {
+        out.extend(c.to_lowercase());
+    } else {
+        out.push(c);
+    }
+    stats.chars += 1;
+}
+
+/// The capital letter a negative circled or squared letter (`🅑`, `🅱`) shows; Unicode gives
+/// these no compatibility decomposition.
+fn negative_letter(c: char) -> Option<char> {
+    let base = match c {
+        '\u{1F150}'..='\u{1F169}' => 0x1F150,
+        '\u{1F170}'..='\u{1F189}' => 0x1F170,
+        _ => return None,
+    };
+    char::from_u32(u32::from('A') + (u32::from(c) - base))
+}
+
+/// Whether `c` is a styled form of an ASCII letter, digit or sign: the full-width forms, the
+/// mathematical alphanumeric symbols, enclosed (circled) alphanumerics and squared letters.
+fn is_styled_letter(c: char) -> bool {
+    matches!(
+        c,
+        '\u{FF01}'..='\u{FF5E}'
+            | '\u{1D400}'..='\u{1D7FF}'
+            | '\u{2460}'..='\u{24FF}'
+            | '\u{1F130}'..='\u{1F14F}'
+    )
 }
 
 /// Appends an all-ASCII run lowercased, counting its letters and capitals.
@@ -165,6 +208,16 @@ mod tests {
         let mut out = String::new();
         let stats = n.normalize(s, &mut out);
         (out, stats)
+    }
+
+    #[test]
+    fn styled_letters_read_as_the_letters_they_show() {
+        let (text, stats) = norm("Ｆｒｅｅ ｃａｓｉｎｏ ｈｔｔｐｓ://ｗｉｎｂｉｇ.ｃｌｕｂ");
+        assert_eq!(text, "free casino https://winbig.club");
+        assert_eq!(stats.uppercase, 1);
+        assert_eq!(norm("𝐟𝐫𝐞𝐞 ⓜⓞⓝⓔⓨ 🅱🆄🆈").0, "free money buy");
+        // Other scripts and accents are left as they are.
+        assert_eq!(norm("Ünïcödé ПРИВЕТ 東京").0, "ünïcödé привет 東京");
     }
 
     #[test]
