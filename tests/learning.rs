@@ -126,7 +126,10 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
         page.contains("<td>0</td><td>1</td><td>0</td><td>0</td><td>2</td></tr>"),
         "{page}"
     );
-    assert!(page.contains("Learned from this site: <strong>"), "{page}");
+    assert!(
+        page.contains("Learned from site default: <strong>"),
+        "{page}"
+    );
 
     // kill -9 and restart: the learned state is still there.
     server.stop();

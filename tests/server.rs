@@ -1160,9 +1160,15 @@ fn long_queues_page_through_and_actions_keep_the_list() {
     assert!(
         second.contains("Question number 0 about") && !second.contains("Question number 5 about")
     );
-    // Another site's tab counts its own comments.
+    // Another site's tab counts its own comments, and its dashboard its own days and model.
     let blog = admin_get(&server, &cookie, "/admin?status=held&site=blog");
     assert!(blog.contains("Waiting (0)"), "{blog}");
+    let held_today = "<td>0</td><td>205</td><td>0</td>";
+    assert!(first.contains(held_today), "{first}");
+    assert!(
+        !blog.contains(held_today) && blog.contains("Learned from site blog: "),
+        "{blog}"
+    );
     // Trash one on the second page: back to that page of the default site's list.
     let at = second.find("name=\"back\" value=\"").unwrap() + "name=\"back\" value=\"".len();
     let back = second[at..]

@@ -334,9 +334,16 @@ async fn learning_log_follows_decisions(store: &dyn Store) {
     assert_eq!(paged[0].id, log[1].id);
 
     let today = &held.created_at[..10];
-    let days = store.daily_activity(today).await.unwrap();
+    let days = store.daily_activity(today, None).await.unwrap();
     let day = days.iter().find(|d| d.day == today).unwrap();
     assert!(day.held >= 1);
+    let own = store
+        .daily_activity(today, Some(held.site_id))
+        .await
+        .unwrap();
+    assert!(own.iter().any(|d| d.day == today && d.held >= 1), "{own:?}");
+    let none = store.daily_activity(today, Some(999)).await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
 }
 
 async fn concurrent_inserts_are_all_kept(store: Arc<dyn Store>) {

@@ -45,7 +45,7 @@ macro_rules! storage_port {
             plain learning_log(after: i64, limit: u64) -> Vec<LearnedExample> = comments::learning_log;
             plain lessons(teaches: &str, before: i64, limit: u64) -> Vec<Lesson> = lessons::lessons;
             atomic take_back(id: i64) -> TakeBack = lessons::take_back;
-            plain daily_activity(since: &str) -> Vec<DayActivity> = comments::daily_activity;
+            plain daily_activity(since: &str, site: Option<i64>) -> Vec<DayActivity> = comments::daily_activity;
             plain setting(key: &str) -> Option<String> = comments::setting;
             plain set_setting(key: &str, value: &str) -> () = comments::set_setting;
             plain replace_setting(key: &str, expected: Option<&str>, value: &str) -> bool = comments::replace_setting;

@@ -407,8 +407,12 @@ pub trait CommentStore: Send + Sync + 'static {
         limit: u64,
     ) -> Result<(usize, i64), StorageError>;
     /// Per day (UTC, oldest first) from `since` (`YYYY-MM-DD`): comments by the classifier's
-    /// verdict, and the moderators' corrections of it.
-    async fn daily_activity(&self, since: &str) -> Result<Vec<DayActivity>, StorageError>;
+    /// verdict, and the moderators' corrections of it; one site's, or every site's (`None`).
+    async fn daily_activity(
+        &self,
+        since: &str,
+        site: Option<i64>,
+    ) -> Result<Vec<DayActivity>, StorageError>;
     /// A server setting.
     async fn setting(&self, key: &str) -> Result<Option<String>, StorageError>;
     /// Sets a server setting.

@@ -375,12 +375,16 @@ pub async fn queue(
             .map_or_else(|| format!("site {id}"), |s| s.name.clone())
     };
     let since = days_ago(ACTIVITY_DAYS - 1);
-    let activity = state.store.daily_activity(&since).await?;
-    let served = state.models.current();
+    let activity = state.store.daily_activity(&since, site).await?;
+    // The chosen site's model; with every site listed, the default site's.
+    let model_site = site_name
+        .as_deref()
+        .unwrap_or(crate::domain::site_rules::DEFAULT_SITE);
+    let served = state.models.for_site(model_site);
     let body = html! {
         h1 { "Moderation" }
         @if let Some(b) = &banner { p.banner role="status" { (b) } }
-        (activity_panel(&activity, &served))
+        (activity_panel(&activity, &served, model_site, site_name.is_none()))
         nav.tabs {
             @for s in [Status::Held, Status::Spam, Status::Published, Status::Trash] {
                 @let label = format!("{} ({})", tab_name(s), count_of(s));
@@ -454,7 +458,12 @@ fn days_ago(n: u64) -> String {
 
 /// What the filter is doing: verdicts and moderators' corrections per day as a server-rendered
 /// SVG bar chart (no script), the same figures as a table, and what the model has learned.
-fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
+fn activity_panel(
+    days: &[DayActivity],
+    served: &ServedModel,
+    site: &str,
+    every_site: bool,
+) -> Markup {
     let all: Vec<DayActivity> = (0..ACTIVITY_DAYS)
         .rev()
         .map(|n| {
@@ -480,7 +489,7 @@ fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
     let top = max as u64;
     html! {
         section.activity {
-            h2 { "What the filter is doing (last " (ACTIVITY_DAYS) " days)" }
+            h2 { "What the filter is doing (last " (ACTIVITY_DAYS) " days" @if !every_site { ", site " (site) } ")" }
             svg role="img" aria-label="Comments per day by verdict, with moderator corrections" width=(width) height=(height + 34.0) viewBox={ "0 0 " (width) " " (height + 34.0) } xmlns="http://www.w3.org/2000/svg" {
                 // Axes: comments per day up the side (0, half, most), days along the bottom.
                 line x1=(left) y1="0" x2=(left) y2=(height) stroke="#444" {}
@@ -514,7 +523,7 @@ fn activity_panel(days: &[DayActivity], served: &ServedModel) -> Markup {
                 }
             }
             p {
-                "Learned from this site: " strong { (served.learned) } " example(s) since start, through log entry "
+                "Learned from site " (site) ": " strong { (served.learned) } " example(s) since start, through log entry "
                 (served.learned_through) "; last update "
                 (served.learned_at.as_deref().unwrap_or("none since start")) "; vocabulary "
                 (served.model.core.vocab.len()) " tokens."

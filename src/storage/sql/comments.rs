@@ -137,12 +137,14 @@ const LEARNING_LOG: &str = "SELECT l.id, l.label, CAST(l.sign AS BIGINT), l.reco
     FROM learning_log l LEFT JOIN comments c ON c.id = l.comment_id \
     WHERE l.id > $1 ORDER BY l.id LIMIT $2";
 const DAILY_VERDICTS: &str = "SELECT substr(created_at, 1, 10) AS d, verdict, count(*) \
-    FROM comments WHERE created_at >= $1 AND source != 'import' GROUP BY d, verdict";
+    FROM comments WHERE created_at >= $1 AND source != 'import' \
+    AND (CAST($2 AS BIGINT) IS NULL OR site_id = $2) GROUP BY d, verdict";
 const DAILY_CORRECTIONS: &str = "SELECT substr(l.at, 1, 10) AS d, \
     count(*) FILTER (WHERE l.label = 'spam' AND c.verdict = 'published'), \
     count(*) FILTER (WHERE l.label = 'ham' AND c.verdict IN ('held', 'rejected')) \
     FROM learning_log l JOIN comments c ON c.id = l.comment_id \
-    WHERE l.sign = 1 AND l.at >= $1 AND l.source != 'import' GROUP BY d";
+    WHERE l.sign = 1 AND l.at >= $1 AND l.source != 'import' \
+    AND (CAST($2 AS BIGINT) IS NULL OR c.site_id = $2) GROUP BY d";
 
 /// One comment by id.
 pub async fn get<E: Exec>(e: &E, id: i64) -> Result<Option<StoredComment>, StorageError> {
@@ -664,14 +666,18 @@ pub async fn learning_log<E: Exec>(
 }
 
 /// Per day from `since`: comments by verdict, and the moderators' corrections.
-pub async fn daily_activity<E: Exec>(e: &E, since: &str) -> Result<Vec<DayActivity>, StorageError> {
+pub async fn daily_activity<E: Exec>(
+    e: &E,
+    since: &str,
+    site: Option<i64>,
+) -> Result<Vec<DayActivity>, StorageError> {
     let verdicts = e
-        .query(DAILY_VERDICTS, &[&since], |r| {
+        .query(DAILY_VERDICTS, &[&since, &site], |r| {
             Ok((r.text(0)?, r.text(1)?, row::count(r.int(2)?)))
         })
         .await?;
     let corrections = e
-        .query(DAILY_CORRECTIONS, &[&since], |r| {
+        .query(DAILY_CORRECTIONS, &[&since, &site], |r| {
             Ok((r.text(0)?, row::count(r.int(1)?), row::count(r.int(2)?)))
         })
         .await?;
