@@ -223,6 +223,26 @@ async fn a_static_page_embeds_a_thread_with_two_lines() {
     client.goto(&page).await.unwrap();
     wait_for(&client, "//section[@class='replyguard']/form").await;
     wait_for(&client, "//button[@class='rg-reply']").await;
+
+    // A moderator removes Ana's comment: its reply stays, under a line that says what is gone.
+    let ana = stored_comments(&server)
+        .into_iter()
+        .find(|c| c["content"] == HAM)
+        .and_then(|c| c["id"].as_i64())
+        .expect("Ana's comment");
+    let resp = agent()
+        .post(&server.url(&format!("/api/v1/admin/comments/{ana}/trash")))
+        .header("Authorization", &format!("Bearer {}", common::TOKEN))
+        .send_empty()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    client.goto(&page).await.unwrap();
+    wait_for(
+        &client,
+        &format!("//ol[@class='rg-replies']//div[@class='rg-text'][contains(., '{REPLY}')]"),
+    )
+    .await;
+    wait_text(&client, "This comment was deleted.", true).await;
     client.close().await.unwrap();
 }
 

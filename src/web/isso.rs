@@ -590,7 +590,8 @@ async fn own_comment(
     let not_yours = || {
         WebError::Forbidden(
             "Not authorized to change this comment: only its author may, from the browser it \
-             was posted from"
+             was posted from, within the site's edit window (the browser forgets the comment \
+             when the window ends)"
                 .into(),
         )
     };

@@ -161,10 +161,16 @@
       li.classList.add("rg-pending");
       li.appendChild(el("p", "rg-note", "Your comment is awaiting moderation."));
     }
-    var text = el("div", "rg-text");
-    // Sanitized by the server: rendered Markdown, escaped plain text, or cleaned imported HTML.
-    text.innerHTML = c.text;
-    li.appendChild(text);
+    if (c.mode === 4) {
+      // A deleted comment that replies still answer: say so, rather than show an empty one.
+      li.classList.add("rg-deleted");
+      li.appendChild(el("p", "rg-note", "This comment was deleted."));
+    } else {
+      var text = el("div", "rg-text");
+      // Sanitized by the server: rendered Markdown, escaped plain text, or cleaned imported HTML.
+      text.innerHTML = c.text;
+      li.appendChild(text);
+    }
     if (!pending && !closed && c.mode !== 4) {
       var reply = el("button", "rg-reply", "Reply");
       reply.type = "button";
