@@ -311,15 +311,6 @@ pub fn link_domain(link: &str) -> Option<String> {
     host.contains('.').then_some(host)
 }
 
-/// A Website cut to its site's root (`https://github.com/alice-martin` →
-/// `https://github.com/`); `None` when it is at the root already or is not an address.
-pub fn website_root(link: &str) -> Option<String> {
-    let url = url::Url::parse(link.trim()).ok()?;
-    let host = url.host_str()?;
-    let at_root = matches!(url.path(), "" | "/") && url.query().is_none();
-    (!at_root).then(|| format!("{}://{host}/", url.scheme()))
-}
-
 /// The domains a comment's text links to, each once, in order.
 pub fn linked_domains(content: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -460,11 +460,10 @@ const FILE_EXTENSION_TLDS: [&str; 10] =
 
 /// Whether a bare name with no path is more likely a file than an address: `utils.py`,
 /// `main.rs`, `setup.sh`, `README.md` — what developers write in comments, which counted as
-/// links (sender evidence) and rejected a reader's stack trace. With a path, `www.` or a scheme
-/// (`https://allegro.pl`, handled before this), such a name is still a link.
+/// links (sender evidence) and rejected a reader's stack trace. With a path, such a name is still
+/// a link; with `www.` or a scheme (`https://allegro.pl`) it is a URL and never comes here.
 fn is_file_name(host: &str, path: &str) -> bool {
     path.is_empty()
-        && !host.starts_with("www.")
         && host.rsplit_once('.').is_some_and(|(_, tld)| {
             FILE_EXTENSION_TLDS
                 .iter()
@@ -495,7 +494,9 @@ pub fn is_website_host_token(kind: TokenKind, text: &str) -> bool {
 
 /// Whether a Website names a page below its host's front page (a path or a query): one profile
 /// or page among possibly thousands on a shared host (`vimeo.com/rosabakes`,
-/// `github.com/alice-martin`), so the host says nothing about who wrote the comment.
+/// `github.com/alice-martin`), so the host says nothing about who wrote the comment. The one
+/// test of it: the site's lessons (which leave such a host out), the server's website-path rule
+/// and the reputation rules' shared-host case all ask here.
 pub fn website_has_path(url: &str) -> bool {
     let (_, rest) = split_url(url.trim());
     let rest = rest.split('#').next().unwrap_or("");

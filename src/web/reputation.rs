@@ -6,6 +6,7 @@
 use super::AppState;
 use super::error::WebError;
 use crate::domain::site_rules::{KeyFields, SiteRules, link_domain, linked_domains};
+use crate::engine::tokenize::website_has_path;
 use crate::engine::{Classification, Clue, Verdict};
 use crate::storage::ReputationQuery;
 
@@ -117,8 +118,7 @@ pub struct Sender<'a> {
     pub form_age: Option<std::time::Duration>,
 }
 
-/// Applies the site's rules to a reader's comment, strongest first (WordPress's order), and says
-/// which fired:
+/// Applies the site's rules to a reader's comment, strongest first (WordPress's order):
 /// - a **disallowed key** rejects;
 /// - a **moderation key**, **as many links** as the site's limit, or a form posted **sooner**
 ///   than a person could write one (the time trap) hold at least;
@@ -137,15 +137,15 @@ pub async fn apply(
     classification: &mut Classification,
     clues: &mut Vec<Clue>,
     model_rejected: bool,
-) -> Result<Vec<Rule>, WebError> {
+) -> Result<(), WebError> {
     let fired = decide(state, rules, sender, classification, model_rejected).await?;
     for rule in fired.iter().rev() {
         lead(clues, rule.clue(), 0.0);
     }
-    for &rule in &fired {
+    for rule in fired {
         state.metrics.rule(rule);
     }
-    Ok(fired)
+    Ok(())
 }
 
 /// `model_rejected`: the model rejected the comment and a rule before the site's (the Website
@@ -235,11 +235,7 @@ async fn decide(
         // social platform, a blog host) whose domain a moderator's spam also used: there the
         // domain's history holds, it never rejects. Known by its address, or on a Website at the
         // root of its own site, the sender is a step nearer rejection.
-        let shared_host = !known.marked_spam
-            && sender
-                .website
-                .and_then(crate::domain::site_rules::website_root)
-                .is_some();
+        let shared_host = !known.marked_spam && sender.website.is_some_and(website_has_path);
         *verdict = match *verdict {
             Verdict::Published => Verdict::Held,
             Verdict::Held if shared_host => Verdict::Held,

@@ -17,6 +17,7 @@ use crate::domain::site::Moderation;
 use crate::domain::{CommentDraft, Origin, RawComment, Status, Strictness};
 use crate::engine::online;
 use crate::engine::site_layer::SiteLayer;
+use crate::engine::tokenize::website_has_path;
 use crate::engine::{Classification, Clue, Scratch, Verdict};
 use crate::storage::{Admission, NewComment, StoredComment};
 use std::cell::RefCell;
@@ -309,10 +310,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // stays held, never published through this rule). Only on this rare path is the comment
     // scored again (read-only: nothing is heard twice).
     let path_only = classification.verdict == Verdict::Rejected
-        && view
-            .author_url
-            .and_then(crate::domain::site_rules::website_root)
-            .is_some()
+        && view.author_url.is_some_and(website_has_path)
         && {
             let without = CommentView {
                 author_url: None,
