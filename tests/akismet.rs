@@ -428,3 +428,188 @@ fn held_comments_are_spam_without_the_discard_tip() {
     let usage: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(usage["limit"], "none");
 }
+
+/// A blog on a key meets what replyguard knows of its senders from that key's own checks, as the
+/// site's readers do: a returning reader of the blog is published where a stranger with the same
+/// words is held (`true`), and a sender the blog reported with `submit-spam` is held however
+/// harmless the next words. Neither history crosses over: the key's report does not hold the
+/// site's own reader with that address. Before, no sender rule ran on a check.
+#[test]
+fn a_keys_own_history_decides_before_the_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = add_key(&db, &[]);
+    let server = Server::start(&db, &model(), &[]);
+    let from = |who: &'static str, ip: &'static str, text: &'static str| {
+        let email: &'static str = Box::leak(format!("{who}@mail.example").into_boxed_str());
+        check(
+            &key,
+            text,
+            &[
+                ("comment_author", who),
+                ("comment_author_email", email),
+                ("user_ip", ip),
+            ],
+        )
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<Vec<_>>()
+    };
+    let ask = |form: &[(String, String)]| {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        post(&server, "/1.1/comment-check", None, &form)
+    };
+    // A wording the model holds from a stranger (the generic praise of link spam).
+    let praise = "Great post, I will check back again.";
+    assert_eq!(ask(&from("Stranger", "198.51.100.20", praise)).body, "true");
+    assert_eq!(ask(&from("Ana", "198.51.100.21", HAM)).body, "false");
+    assert_eq!(
+        ask(&from("Ana", "198.51.100.22", praise)).body,
+        "false",
+        "a returning reader of the blog"
+    );
+
+    // The blog reports a check as spam, quoting its guid: the sender's next check is held,
+    // though its words are harmless.
+    let first = ask(&from(
+        "Seller",
+        "198.51.100.30",
+        "The part about the data centres was new to me, thanks.",
+    ));
+    assert_eq!(first.body, "false");
+    let guid = first.guid.unwrap();
+    let report = post(
+        &server,
+        "/1.1/submit-spam",
+        None,
+        &check(
+            &key,
+            "The part about the data centres was new to me, thanks.",
+            &[("guid", &guid)],
+        ),
+    );
+    assert_eq!(report.status, 200);
+    let next = ask(&from(
+        "Seller",
+        "198.51.100.31",
+        "I read it twice; the section on the contract was clear.",
+    ));
+    assert_eq!(next.body, "true", "a sender the blog marked spam");
+
+    // The key's report is no evidence about the site's own reader with that address.
+    let mut resp = agent()
+        .post(&server.url("/api/v1/articles/alibaba-olympic-partner/comments"))
+        .send_json(serde_json::json!({
+            "comment_content": "I read it twice; the section on the contract was clear.",
+            "comment_author": "Seller",
+            "comment_author_email": "Seller@mail.example",
+        }))
+        .unwrap();
+    let site: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(site["verdict"], "published", "{site}");
+}
+
+/// What WordPress sends besides ordinary comments is taken as it is: a pingback's "author" is the
+/// linking post's title and its Website that post's deep address (scored on its excerpt, not on
+/// those spam-like shapes); a recheck (`recheck_reason`) is not a flood; a long comment the blog
+/// accepted is kept, so its later correction lands; and a bulk correction by guid is not cut by
+/// the submit budget, which is for votes without one.
+#[test]
+fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = add_key(&db, &[]);
+    let server = Server::start(&db, &model(), &["--flood-seconds", "60"]);
+    let pingback = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(
+            &key,
+            "[&#8230;] Maria's weekend sourdough roundup links the crumb shots from this post [&#8230;]",
+            &[
+                ("comment_type", "pingback"),
+                (
+                    "comment_author",
+                    "Weekend sourdough roundup | Maria's Kitchen",
+                ),
+                ("comment_author_email", ""),
+                (
+                    "comment_author_url",
+                    "https://mariaskitchen.example/2017/02/14/weekend-sourdough-roundup/",
+                ),
+                ("user_ip", "198.51.100.40"),
+            ],
+        ),
+    );
+    assert_eq!(pingback.body, "false");
+
+    // Two comments from one address inside the flood window: the second is held; the blog's
+    // recheck of it is not a new post.
+    let reader = |text: &'static str, extra: &[(&'static str, &'static str)]| {
+        let mut form = check(
+            &key,
+            text,
+            &[
+                ("user_ip", "198.51.100.41"),
+                ("comment_author", "Lena"),
+                ("comment_author_email", "lena@mail.example"),
+            ],
+        );
+        form.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        form.extend_from_slice(extra);
+        post(&server, "/1.1/comment-check", None, &form)
+    };
+    assert_eq!(reader(HAM, &[]).body, "false");
+    let second = "I tried the overnight proof you describe and the crumb came out open.";
+    assert_eq!(reader(second, &[]).body, "true");
+    let recheck = reader(second, &[("recheck_reason", "recheck_queue")]);
+    assert_eq!(recheck.body, "false", "a recheck is not a flood");
+
+    // A 12,000-character comment the blog accepted is kept: its guid corrects it.
+    let long = format!("{} ", HAM).repeat(12_000 / (HAM.len() + 1) + 1);
+    let checked = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(&key, &long, &[("user_ip", "198.51.100.42")]),
+    );
+    let guid = checked.guid.unwrap();
+    post(
+        &server,
+        "/1.1/submit-spam",
+        None,
+        &check(&key, &long, &[("guid", &guid)]),
+    );
+    let stored = common::stored_comments(&server);
+    assert!(
+        stored
+            .iter()
+            .any(|c| c["content"].as_str().is_some_and(|t| t.len() > 12_000)
+                && c["status"] == "spam"),
+        "the long comment was kept and corrected"
+    );
+
+    // 70 corrections by guid in a row (a bulk "Not spam"): every one accepted.
+    let mut guids = Vec::new();
+    for i in 0..70 {
+        let ip = format!("198.51.{}.{}", 101 + i / 200, 1 + i % 200);
+        let text = format!("Comment number {i} of the bulk: a reader's thought on the recipe.");
+        let a = post(
+            &server,
+            "/1.1/comment-check",
+            None,
+            &check(&key, &text, &[("user_ip", &ip), ("is_test", "0")]),
+        );
+        guids.push((a.guid.unwrap(), text));
+    }
+    for (guid, text) in &guids {
+        let a = post(
+            &server,
+            "/1.1/submit-ham",
+            None,
+            &check(&key, text, &[("guid", guid)]),
+        );
+        assert_eq!(a.status, 200, "{:?}", a.debug);
+    }
+}

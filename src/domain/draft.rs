@@ -24,9 +24,10 @@ pub struct RawComment {
 
 /// How much a comment must carry. A reader writing in the form or the API gives a name and an
 /// e-mail address; a comment relayed by another blog's software (Akismet `comment-check`) is
-/// taken with whatever that software collected, under the same limits. A comment from a site's
-/// archive (an import) was accepted long ago under the old site's limits: WordPress's (65,525
-/// characters of text, 255 of name), not ours.
+/// taken with whatever that software collected. A comment from a site's archive (an import) was
+/// accepted long ago under the old site's limits, and a relayed one has just been accepted under
+/// the relaying blog's: WordPress's (65,525 characters of text), not ours — refused, it could not
+/// be kept, and the blog's later correction of it would change nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strictness {
     Reader,
@@ -40,7 +41,7 @@ pub enum Strictness {
 impl Strictness {
     fn max_comment_chars(self) -> usize {
         match self {
-            Strictness::Archived => MAX_ARCHIVED_COMMENT_CHARS,
+            Strictness::Archived | Strictness::Relayed => MAX_ARCHIVED_COMMENT_CHARS,
             _ => MAX_COMMENT_CHARS,
         }
     }
@@ -507,12 +508,14 @@ mod tests {
     }
 
     #[test]
-    fn archived_comments_keep_the_old_sites_limits() {
+    fn archived_and_relayed_comments_keep_the_old_sites_limits() {
         let long = "x".repeat(MAX_COMMENT_CHARS + 1);
-        let archived = CommentDraft::parse(&sub(&long, "", "", ""), Strictness::Archived);
-        assert!(archived.is_ok());
         let too_long = "x".repeat(MAX_ARCHIVED_COMMENT_CHARS + 1);
-        assert!(CommentDraft::parse(&sub(&too_long, "", "", ""), Strictness::Archived).is_err());
+        for kept in [Strictness::Archived, Strictness::Relayed] {
+            assert!(CommentDraft::parse(&sub(&long, "", "", ""), kept).is_ok());
+            assert!(CommentDraft::parse(&sub(&too_long, "", "", ""), kept).is_err());
+        }
+        assert!(CommentDraft::parse(&sub(&long, "", "", ""), Strictness::Embedded).is_err());
     }
 
     #[test]
@@ -539,7 +542,7 @@ mod tests {
     }
 
     #[test]
-    fn relayed_comments_need_no_name_or_email_but_keep_the_limits() {
+    fn relayed_comments_need_no_name_or_email_but_keep_the_checks() {
         let relayed = |raw: &RawComment| CommentDraft::parse(raw, Strictness::Relayed);
         assert!(relayed(&sub("", "", "", "")).is_ok());
         assert!(relayed(&sub("nul\0", "", "", "")).is_err());

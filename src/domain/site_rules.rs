@@ -155,6 +155,21 @@ impl SiteRules {
     pub fn too_many_links(&self, content: &str) -> bool {
         self.hold_links_at > 0 && link_count(content) >= self.hold_links_at as usize
     }
+
+    /// These rules as they apply to a comment another blog relays (an Akismet check): only what
+    /// is known of the sender (returning authors, spam history). The relaying blog keeps its own
+    /// key lists and link limit and applies them itself (WordPress's "Comment Moderation" and
+    /// "Disallowed Comment Keys", its "2 or more links"), and a hold here is its spam folder,
+    /// not its pending queue: applied twice, they would send its readers there.
+    pub fn sender_history_only(&self) -> SiteRules {
+        SiteRules {
+            moderation_keys: Vec::new(),
+            disallowed_keys: Vec::new(),
+            hold_links_at: 0,
+            min_form_seconds: 0,
+            ..self.clone()
+        }
+    }
 }
 
 /// Parses keys typed one per line (the admin form), skipping blank lines as WordPress does.

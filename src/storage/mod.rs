@@ -530,6 +530,9 @@ pub struct ReputationQuery {
     pub spam_since: String,
     /// Same, for the address: addresses change hands sooner than e-mail addresses.
     pub ip_spam_since: String,
+    /// Whose history: `None` for the site's own readers, or the Akismet key whose checks are
+    /// asked about (its own checks only: a partner blog's senders are strangers to the site).
+    pub api_key: Option<i64>,
 }
 
 /// How many of a comment's linked domains the spam-history lookup checks.
@@ -539,7 +542,8 @@ pub const REPUTATION_LINK_DOMAINS: usize = 3;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reputation {
     /// A comment with this address and the same name is published (approved by a moderator,
-    /// published on arrival, or imported as approved; relayed Akismet checks do not count).
+    /// published on arrival, or imported as approved; in a key's scope, a check of that key
+    /// answered or corrected as ham).
     pub returning_author: bool,
     /// A comment with this address that was published or held on arrival was marked spam by a
     /// moderator since the date asked about.

@@ -457,19 +457,6 @@ async fn submit(
     if truthy(&p, "is_test") {
         return text(StatusCode::OK, THANKS, &[]);
     }
-    if !state.akismet_submits.take(key.id) {
-        return text(
-            StatusCode::TOO_MANY_REQUESTS,
-            "invalid",
-            &[(
-                "x-akismet-debug-help",
-                format!(
-                    "Too many submits for this API key: at most {SUBMITS_PER_MINUTE} a minute. \
-                     Try again in a minute."
-                ),
-            )],
-        );
-    }
     let example = LabeledComment {
         label,
         comment: comment_of(&p),
@@ -492,6 +479,22 @@ async fn submit(
         },
         None => None,
     };
+    // A correction of the key's own check is bounded by its checks (and their quota): a blog's
+    // bulk "Not spam" on a page of 100 must not lose 40 of them. Votes on free text are what a
+    // key could flood the learning log with, so only they are budgeted.
+    if stored.is_none() && !state.akismet_submits.take(key.id) {
+        return text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid",
+            &[(
+                "x-akismet-debug-help",
+                format!(
+                    "Too many submits for this API key without the guid of one of its checks: \
+                     at most {SUBMITS_PER_MINUTE} a minute. Try again in a minute."
+                ),
+            )],
+        );
+    }
     match stored {
         Some(id) => {
             let to = if label.is_spam() {

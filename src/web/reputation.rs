@@ -107,6 +107,8 @@ impl Rule {
 pub struct Sender<'a> {
     /// The site the comment was posted to: only its own history counts.
     pub site: i64,
+    /// The Akismet key that relayed it: then only that key's own checks are its history.
+    pub api_key: Option<i64>,
     pub content: &'a str,
     pub name: &'a str,
     pub email: &'a str,
@@ -188,7 +190,12 @@ async fn decide(
         *verdict = at_least_held(*verdict);
         return Ok(fired);
     }
-    let trust = rules.trust_returning_authors && *verdict != Verdict::Published;
+    // A relayed check the model rejects stays rejected (`discard`), returning author or not: the
+    // blog's own moderation queue holds its regulars, and Akismet's clients expect blatant spam
+    // to be called so whoever sends it.
+    let trust = rules.trust_returning_authors
+        && *verdict != Verdict::Published
+        && !(sender.api_key.is_some() && *verdict == Verdict::Rejected);
     let history = rules.spam_history_days > 0 && *verdict != Verdict::Rejected;
     if !(trust || history) {
         return Ok(fired);
@@ -218,6 +225,7 @@ async fn decide(
         ip_spam_since: crate::storage::rfc3339_ago(std::time::Duration::from_secs(
             86_400 * u64::from(rules.spam_history_days.min(IP_HISTORY_DAYS)),
         )),
+        api_key: sender.api_key,
     };
     let known = state.store.reputation(&query).await?;
     // A moderator's spam mark on the address outweighs the trust its earlier comment earned.

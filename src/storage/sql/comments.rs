@@ -270,6 +270,7 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
         REPUTATION,
         &[
             &q.site,
+            &q.api_key.unwrap_or(0),
             &q.email,
             &q.name,
             &q.spam_since,
@@ -305,12 +306,12 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
 macro_rules! marked_since_approved {
     ($column:literal, $($pattern:literal),+) => {
         concat!(
-            "EXISTS (SELECT 1 FROM comments s WHERE s.site_id = $1 AND s.status = 'spam' \
-             AND s.verdict IN ('published', 'held') AND s.created_at >= $4 AND (",
+            "EXISTS (SELECT 1 FROM comments s WHERE s.site_id = $1 AND COALESCE(s.api_key_id, 0) = $2 \
+             AND s.status = 'spam' AND s.verdict IN ('published', 'held') AND s.created_at >= $5 AND (",
             $("LOWER(s.", $column, ") LIKE ", $pattern, " ESCAPE '!' OR ",)+
             "1 = 0) AND NOT EXISTS (SELECT 1 FROM learning_log l JOIN comments a ON a.id = l.comment_id \
              WHERE l.source = 'admin' AND l.label = 'ham' AND l.sign = 1 AND l.comment_id > s.id \
-             AND a.site_id = $1 AND a.status = 'published' AND (",
+             AND a.site_id = $1 AND COALESCE(a.api_key_id, 0) = $2 AND a.status = 'published' AND (",
             $("LOWER(a.", $column, ") LIKE ", $pattern, " ESCAPE '!' OR ",)+
             "1 = 0)))"
         )
@@ -319,26 +320,29 @@ macro_rules! marked_since_approved {
 
 /// The reputation lookup. "Marked spam" means a moderator's decision: status spam on a comment
 /// that arrived published or held (the filter's own rejections are not evidence about anyone).
-/// An empty parameter turns its part off.
+/// An empty parameter turns its part off. `$2` is the scope: 0 for the site's own readers, an
+/// Akismet key's id for that key's checks; neither sees the other's history (a partner blog's
+/// reports never hold the site's readers, nor the reverse).
 const REPUTATION: &str = concat!(
     "SELECT \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
-     AND status = 'published' AND LOWER(author) = LOWER(CAST($3 AS TEXT)) AND source != 'akismet') THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $2 <> '' AND author_email = $2 \
-     AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $4) \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND COALESCE(api_key_id, 0) = $2 \
+     AND $3 <> '' AND author_email = $3 AND status = 'published' AND LOWER(author) = LOWER(CAST($4 AS TEXT))) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN $5 <> '' AND ",
-    marked_since_approved!("author_url", "$5", "$6"),
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND COALESCE(api_key_id, 0) = $2 \
+     AND $3 <> '' AND author_email = $3 AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $5) \
+     THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $6 <> '' AND ",
+    marked_since_approved!("author_url", "$6", "$7"),
     " THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND $7 <> '' AND status = 'spam' \
-     AND verdict IN ('published', 'held') AND created_at >= $8 AND user_ip = $7) \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND COALESCE(api_key_id, 0) = $2 \
+     AND $8 <> '' AND status = 'spam' AND verdict IN ('published', 'held') AND created_at >= $9 AND user_ip = $8) \
      THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN ($9 <> '' AND ",
-    marked_since_approved!("content", "$9"),
-    ") OR ($10 <> '' AND ",
+     CAST(CASE WHEN ($10 <> '' AND ",
     marked_since_approved!("content", "$10"),
     ") OR ($11 <> '' AND ",
     marked_since_approved!("content", "$11"),
+    ") OR ($12 <> '' AND ",
+    marked_since_approved!("content", "$12"),
     ") THEN 1 ELSE 0 END AS BIGINT)"
 );
 
