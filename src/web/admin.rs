@@ -94,16 +94,19 @@ pub(super) async fn prove(
 ) -> Result<bool, WebError> {
     state.auth_throttle.check(ip)?;
     let token = token.trim();
+    if !state.admin.is_known(token) {
+        // Counted as a failure before the slow check, which a success then forgets: a burst of
+        // guesses sent at once would otherwise all pass `check` before the first failure is
+        // recorded (60 evaluated where 5 are free).
+        state.auth_throttle.attempt(ip)?;
+    }
     match state.admin.check(token).await {
         Check::Right => {
             state.auth_throttle.succeeded(ip);
             upgrade_old_secret(state, token);
             Ok(true)
         }
-        Check::Wrong => {
-            state.auth_throttle.failed(ip);
-            Ok(false)
-        }
+        Check::Wrong => Ok(false),
         Check::Busy => Err(WebError::TooManyAttempts(1)),
     }
 }

@@ -117,7 +117,10 @@ impl Tracker {
         if counts.total >= self.limits.max_total {
             return Err(Refusal::Full);
         }
-        let per_ip = (self.limits.max_per_ip > 0 && !self.proxies.trusts(ip)).then_some(ip);
+        // An IPv6 client is counted by its /64, as every other per-client limit counts it: one
+        // host is handed a whole /64, so counted by address it could hold every connection.
+        let per_ip = (self.limits.max_per_ip > 0 && !self.proxies.trusts(ip))
+            .then(|| crate::domain::sender_address::sender_address(ip));
         if let Some(ip) = per_ip {
             let n = counts.per_ip.entry(ip).or_default();
             if *n >= self.limits.max_per_ip {
@@ -238,5 +241,36 @@ pub async fn serve(
         () = tokio::time::sleep(DRAIN_TIME) => {
             tracing::warn!("requests still in flight after {DRAIN_TIME:?}; stopping anyway");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_slash_64() {
+        let tracker = Arc::new(Tracker {
+            counts: Mutex::default(),
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(10),
+                max_total: 100,
+                max_per_ip: 2,
+            },
+            proxies: Arc::new(TrustedProxies::new(Vec::new())),
+        });
+        let host = |n: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, n]);
+        let held: Vec<Slot> = (1..=2)
+            .filter_map(|n| tracker.admit(host(n)).ok())
+            .collect();
+        assert_eq!(held.len(), 2);
+        assert!(
+            matches!(tracker.admit(host(3)), Err(Refusal::PerAddress)),
+            "a third address of the same /64"
+        );
+        let other = tracker.admit(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        assert!(other.is_ok(), "another /64");
+        drop(held);
+        assert!(tracker.admit(host(3)).is_ok(), "slots given back");
     }
 }
