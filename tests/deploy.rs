@@ -448,6 +448,17 @@ fn the_systemd_unit_verifies_and_runs_the_server_as_systemd_would() {
         format!("the server stopped answering after SIGHUP: {answer}")
     });
 
+    // A reader views the article (its comment count asks the database's change counter on a
+    // connection of its own, which then kept the write-ahead log from being merged at stop).
+    let page = common::agent()
+        .get(&format!("{base}/articles/alibaba-olympic-partner"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("How long does the partnership run?"));
+
     // KillSignal: SIGTERM stops it cleanly, well within TimeoutStopSec.
     assert!(
         Command::new("kill")

@@ -390,3 +390,61 @@ fn a_damaged_page_in_the_middle_of_the_database_is_reported() {
     let page = agent().get(&server.url("/")).call().unwrap();
     assert_eq!(page.status().as_u16(), 200);
 }
+
+/// The database file deleted while the server runs (an `rm` in the wrong directory, a cleanup
+/// script): SQLite would go on writing to the open, unlinked file, acknowledging comments no one
+/// could open again, and the next start would make a fresh database over the orphaned log. Now
+/// writes are refused with 503, `/healthz` names the problem, and the next start refuses.
+#[test]
+fn a_database_deleted_while_serving_refuses_writes_and_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let server = Server::start(&db, &model(), &["--flood-seconds", "0"]);
+    let (status, _, _) = post_json(&server, &ham(1, 0));
+    assert_eq!(status, 201);
+    std::fs::remove_file(&db).unwrap();
+
+    let (status, body, _) = post_json(&server, &ham(2, 0));
+    assert_eq!(status, 503, "{body}");
+    let (status, health) = get(&server, "/healthz");
+    assert_eq!(status, 503, "{health}");
+    assert!(health.contains("was deleted"), "{health}");
+    // Reads still come from the file as it was opened.
+    let (status, page) = get(&server, &format!("/articles/{ARTICLE}"));
+    assert_eq!(status, 200);
+    assert!(page.contains(&ham(1, 0)[..30]));
+    server.stop();
+
+    // Killed, it left the log the deleted file's comments were last written to.
+    let wal = dir.path().join("rg.db-wal");
+    assert!(std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0));
+    let mut start = common::bin()
+        .args([
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = start.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = start.kill();
+            panic!("serve started a fresh database over the orphaned log");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut start.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("write-ahead log"), "{stderr}");
+    assert!(!db.exists(), "nothing was created over the log");
+}

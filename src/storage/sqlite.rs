@@ -64,7 +64,8 @@ pub struct SqliteStore {
     writer_thread: Option<std::thread::JoinHandle<()>>,
     /// Bumped after every committed change to comments; see [`CommentStore::generation`].
     pub(super) generation: Arc<AtomicU64>,
-    /// A connection that only asks `PRAGMA data_version`, which moves whenever another
+    /// A connection that only asks `PRAGMA data_version` (closed before `conn`: see `Drop`),
+    /// which moves whenever another
     /// connection — this process's writer, or another process (`replyguard import`, a second
     /// server on the same file) — commits: cached pages follow changes made elsewhere too,
     /// within [`WATCH_INTERVAL_MS`].
@@ -74,6 +75,58 @@ pub struct SqliteStore {
     /// it exclusively, so it refuses to swap the file from under a running server or import,
     /// whose later writes would go to the replaced file and be lost.
     _in_use: Option<std::fs::File>,
+    /// The file this store opened, to notice it deleted or replaced while open.
+    file: OpenedFile,
+}
+
+/// The database file as opened: its path and identity (device, inode). SQLite keeps writing to
+/// the file it opened whatever happens to the path: deleted, every acknowledged comment would go
+/// to a file no one can open again (and its log be overwritten by the next start); replaced (a
+/// copy moved over it), to the old one. Writes check the path first, and refuse.
+#[derive(Clone)]
+struct OpenedFile {
+    path: std::path::PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+impl OpenedFile {
+    fn of(path: &Path) -> Self {
+        OpenedFile {
+            path: path.to_path_buf(),
+            identity: identity(path),
+        }
+    }
+
+    /// `Err` (unavailable) when the path no longer names the file opened.
+    fn check(&self) -> Result<(), StorageError> {
+        let Some(opened) = self.identity else {
+            return Ok(());
+        };
+        let now = match std::fs::metadata(&self.path) {
+            Ok(_) => identity(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            // Not knowable now (a permission change, say): the write itself will tell.
+            Err(_) => return Ok(()),
+        };
+        let what = match now {
+            Some(now) if now == opened => return Ok(()),
+            Some(_) => "was replaced by another file",
+            None => "was deleted",
+        };
+        Err(StorageError::Unavailable {
+            message: format!(
+                "the database file {} {what} while this server ran: nothing more is written, so \
+                 that no comment is acknowledged into a file no one can open again. Stop the \
+                 server, put the database back (`replyguard restore` from a backup) and start it",
+                self.path.display()
+            ),
+        })
+    }
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// How stale a view of commits made by other processes may be.
@@ -119,11 +172,27 @@ impl Watch {
 }
 
 impl Drop for SqliteStore {
-    /// Lets the writer finish every queued comment before the database closes.
+    /// Lets the writer finish every queued comment before the database closes, then closes the
+    /// change watcher's connection: the fields close in declaration order after this, `conn`
+    /// last, and the last connection to close is the one that merges the write-ahead log into
+    /// the file and removes it. The watcher (declared after `conn`) closing last, once a page
+    /// view had used it, left every comment since the last checkpoint in `-wal` only, so a copy
+    /// of the stopped database file lacked them.
     fn drop(&mut self) {
         drop(self.writer.take());
         if let Some(handle) = self.writer_thread.take() {
             let _ = handle.join();
+        }
+        drop(self.watch.take());
+        // And should another connection to the file still be open in this process, the file
+        // is made complete anyway (the log's frames copied in, the log emptied).
+        if let Ok(conn) = self.conn.lock() {
+            let merged = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            if let Err(e) = merged {
+                tracing::debug!(error = %e, "no checkpoint at close");
+            }
         }
     }
 }
@@ -175,6 +244,7 @@ fn group_commit(
     mut conn: Connection,
     queue: mpsc::Receiver<InsertRequest>,
     generation: Arc<AtomicU64>,
+    file: OpenedFile,
 ) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -186,7 +256,17 @@ fn group_commit(
         }
         let (comments, replies): (Vec<NewComment>, Vec<_>) =
             batch.into_iter().map(|r| (r.comment, r.reply)).unzip();
-        match insert_all(&mut conn, comments) {
+        let committed = match file.check() {
+            Ok(()) => insert_all(&mut conn, comments).map_err(|e| {
+                let kind = failure_kind(&e);
+                StorageError::Write {
+                    kind,
+                    message: e.to_string(),
+                }
+            }),
+            Err(gone) => Err(gone),
+        };
+        match committed {
             Ok(stored) => {
                 generation.fetch_add(1, Ordering::Release);
                 for (reply, comment) in replies.into_iter().zip(stored) {
@@ -195,12 +275,17 @@ fn group_commit(
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed; no comment of the group was acknowledged");
-                let (kind, message) = (failure_kind(&e), e.to_string());
                 for reply in replies {
-                    let _ = reply.send(Err(StorageError::Write {
-                        kind,
-                        message: message.clone(),
-                    }));
+                    let again = match &e {
+                        StorageError::Write { kind, message } => StorageError::Write {
+                            kind: *kind,
+                            message: message.clone(),
+                        },
+                        other => StorageError::Unavailable {
+                            message: other.to_string(),
+                        },
+                    };
+                    let _ = reply.send(Err(again));
                 }
             }
         }
@@ -275,11 +360,13 @@ impl SqliteStore {
         retry_while_busy(|| configure(&writer_conn)).map_err(open_err)?;
         let (writer, queue) = mpsc::channel();
         let generation = Arc::new(AtomicU64::new(0));
+        let file = OpenedFile::of(path);
         let writer_thread = std::thread::Builder::new()
             .name("replyguard-db-writer".into())
             .spawn({
                 let generation = generation.clone();
-                move || group_commit(writer_conn, queue, generation)
+                let file = file.clone();
+                move || group_commit(writer_conn, queue, generation, file)
             })
             .map_err(StorageError::WriterStart)?;
         let watch = read_only(path).map_err(open_err)?;
@@ -292,6 +379,7 @@ impl SqliteStore {
             generation,
             watch: Some(Watch::new(watch)),
             _in_use: in_use,
+            file,
         })
     }
 
@@ -322,7 +410,13 @@ impl SqliteStore {
             generation: Arc::new(AtomicU64::new(0)),
             watch: None,
             _in_use: mark_in_use(path),
+            file: OpenedFile::of(path),
         })
+    }
+
+    /// `Err` (unavailable) when the database file was deleted or replaced since it was opened.
+    pub(super) fn check_file(&self) -> Result<(), StorageError> {
+        self.file.check()
     }
 
     pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StorageError> {

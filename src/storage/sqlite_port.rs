@@ -80,6 +80,7 @@ impl SqlitePort {
     ) -> Result<T, StorageError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
+            store.check_file()?;
             let mut conn = store.conn()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let outcome = body(&tx)?;
@@ -292,6 +293,12 @@ impl Port for SqlitePort {
 }
 
 storage_port!(CommentStore for SqlitePort, sqlite_runs {
+    /// The database answers, and its file is still the one opened (not deleted or replaced).
+    async fn ping(&self) -> Result<(), StorageError> {
+        self.store.check_file()?;
+        self.read(|c| ready(comments::ping(c))).await
+    }
+
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError> {
         let stored = self
             .store

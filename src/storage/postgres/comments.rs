@@ -93,6 +93,11 @@ pub(super) async fn insert_all(
 }
 
 storage_port!(CommentStore for PgStore, pg_runs {
+    async fn ping(&self) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        crate::storage::sql::comments::ping(&crate::storage::sql::Pg(&client)).await
+    }
+
     async fn insert(&self, comment: NewComment) -> Result<StoredComment, StorageError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
         self.writer
