@@ -791,3 +791,26 @@ fn unusable_arguments_exit_2() {
         "a refused command made the database"
     );
 }
+
+/// `serve` on an address another program holds says which address and what to change, and
+/// creates nothing: before, the database and a one-time admin token (printed, then lost) were
+/// made first, and the next start printed none.
+#[test]
+fn serve_on_a_busy_port_names_it_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let db = dir.path().join("data").join("rg.db");
+    let out = run(
+        &["serve", "--listen", &addr, "--db", db.to_str().unwrap()],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(
+        said.contains(&addr) && said.contains("--listen") && !said.contains("admin token"),
+        "{said}"
+    );
+    assert!(!db.exists(), "no database was created");
+}

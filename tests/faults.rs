@@ -448,3 +448,23 @@ fn a_database_deleted_while_serving_refuses_writes_and_the_next_start() {
     assert!(stderr.contains("write-ahead log"), "{stderr}");
     assert!(!db.exists(), "nothing was created over the log");
 }
+
+/// A new database and its log are readable by their owner only (they hold commenters' e-mail
+/// and network addresses), whatever the umask of the shell that started the server: the quick
+/// start made them `-rw-r--r--`.
+#[test]
+fn a_new_database_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data").join("rg.db");
+    let server = Server::start(&db, &model(), &[]);
+    let (status, _, _) = post_json(&server, &ham(3, 0));
+    assert_eq!(status, 201);
+    for file in ["rg.db", "rg.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join("data").join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
+    }
+}

@@ -328,6 +328,17 @@ impl SqliteStore {
                 source,
             })?;
         }
+        // A new database is its owner's alone (commenters' addresses are in it), whatever the
+        // umask: SQLite gives its `-wal` and `-shm` the database file's mode. An existing file
+        // keeps the mode its owner gave it; one created meanwhile by another process is left.
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+        }
         let open_err = |source: rusqlite::Error| StorageError::Open {
             path: path.to_path_buf(),
             kind: failure_kind(&source),

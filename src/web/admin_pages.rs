@@ -140,6 +140,8 @@ pub(super) fn login_page(message: Option<&str>, next: Option<&str>) -> Html<Stri
                 h1 { "Sign in to moderate" }
                 p { "Paste the admin token the server printed when it first started (or the one you set with "
                     code { "--admin-token" } ")." }
+                p { "Lost it? Restart the server once with " code { "REPLYGUARD_ADMIN_TOKEN" }
+                    " (or " code { "--admin-token" } ") set to a new token of 16 characters or more: it                     replaces the old one, which then no longer signs in." }
                 @if let Some(m) = message { p.alert role="alert" { (m) } }
                 form method="post" action="/admin/login" {
                     label for="token" { "Admin token" }

@@ -5,6 +5,27 @@ use super::{AppState, ServeConfig, conn, learner, router};
 
 /// Runs the server until SIGTERM or Ctrl-C; SIGHUP reloads the model.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    // The address first: a start that cannot listen must not create the database and its
+    // one-time admin token (printed, then lost with the failed start).
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "another program (or another replyguard) listens there"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "ports below 1024 need root or CAP_NET_BIND_SERVICE"
+                }
+                std::io::ErrorKind::AddrNotAvailable => "the address is not one of this machine's",
+                _ => "the system refused it",
+            };
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} ({why}); choose another with --listen or \
+                 REPLYGUARD_LISTEN, e.g. --listen 127.0.0.1:8081",
+                config.listen
+            )
+        })?;
     let Opened {
         state,
         generated_token,
@@ -15,7 +36,6 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
              set REPLYGUARD_ADMIN_TOKEN to choose your own"
         );
     }
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     // One line on stdout for people and scripts; the rest of the log goes to stderr.
     println!("replyguard listening on http://{addr}/");
