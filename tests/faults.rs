@@ -184,11 +184,17 @@ fn full_disk_refuses_new_comments_clearly_and_recovers() {
     let (status, page) = get(&server, &format!("/articles/{ARTICLE}"));
     assert_eq!(status, 200);
     assert!(page.contains("Interesting deal number 0"));
-    let (status, _) = get(&server, "/healthz");
+    let (status, health) = get(&server, "/healthz");
     assert_eq!(status, 200, "reads are healthy");
+    assert!(
+        health.contains("\"degraded\"") && health.contains("disk-full"),
+        "monitoring is told: {health}"
+    );
 
     // Space comes back: comments are taken again, without a restart.
     std::fs::remove_file(&filler).unwrap();
+    let (_, health) = get(&server, "/healthz");
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
     let content = ham(1000, 1);
     let (status, body, _) = post_json(&server, &content);
     assert_eq!(status, 201, "{body}");

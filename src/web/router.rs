@@ -332,6 +332,29 @@ fn site_prior_json(state: &AppState, served: &super::model_holder::ServedModel) 
     }
 }
 
+/// Free space under which the database's disk counts as full: a comment with its index entries,
+/// status event and learning-log line takes a few KiB, and SQLite needs room for its log.
+const LOW_DISK_BYTES: u64 = 1 << 20;
+
+/// Why new comments will be refused for want of space on the SQLite database's disk, if so:
+/// each one is answered 503 as it comes, and monitoring reads `/healthz`.
+fn disk_full(db: &std::path::Path) -> Option<String> {
+    let dir = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    (free < LOW_DISK_BYTES).then(|| {
+        format!(
+            "the disk holding {} has {} KiB free: new comments and moderation are refused until \
+             there is room",
+            db.display(),
+            free / 1024
+        )
+    })
+}
+
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let served = state.models.current();
     // Why the database cannot be reached, for the operator (the error's text: no secrets, the
@@ -347,13 +370,18 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     // rotation.
     let damage = state.damage.get();
     let unwritable = state.unwritable.get();
-    let healthy = database && served.problem.is_none() && damage.is_none() && unwritable.is_none();
+    let disk_full = state.sqlite_path.as_deref().and_then(disk_full);
+    let healthy = database
+        && served.problem.is_none()
+        && damage.is_none()
+        && unwritable.is_none()
+        && disk_full.is_none();
     (
         status,
         axum::Json(json!({
             "status": if healthy { "ok" } else { "degraded" },
-            "database": if !database { "unavailable" } else if damage.is_some() { "damaged" } else if unwritable.is_some() { "read-only" } else { "ok" },
-            "database_problem": unreachable.as_ref().or(damage).or(unwritable),
+            "database": if !database { "unavailable" } else if damage.is_some() { "damaged" } else if unwritable.is_some() { "read-only" } else if disk_full.is_some() { "disk-full" } else { "ok" },
+            "database_problem": unreachable.as_ref().or(damage).or(unwritable).or(disk_full.as_ref()),
             "model": {
                 "version": served.version,
                 "created_at": served.model.meta.created_at,

@@ -94,6 +94,8 @@ pub struct Shared {
     pub(super) damage: std::sync::OnceLock<String>,
     /// Why this process cannot write the database, found at start (`/healthz` says it).
     pub(super) unwritable: std::sync::OnceLock<String>,
+    /// The SQLite database's file, whose disk `/healthz` watches (`None` on PostgreSQL).
+    pub(super) sqlite_path: Option<std::path::PathBuf>,
     /// The sites, as requests look them up.
     pub sites: Arc<super::sites::Sites>,
     /// Posting limits per client address, counted by the store (shared by replicas).
@@ -335,6 +337,10 @@ impl AppState {
             private_scores: config.private_scores,
             damage: std::sync::OnceLock::new(),
             unwritable: std::sync::OnceLock::new(),
+            sqlite_path: match &config.db {
+                crate::storage::Database::Sqlite(path) => Some(path.clone()),
+                _ => None,
+            },
             sites: Arc::new(sites),
             public_origin: config
                 .public_url
