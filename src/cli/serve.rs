@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "REPLYGUARD_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on, ADDRESS:PORT (port 0 picks a free port); `localhost:PORT` and a
+    /// bare PORT mean 127.0.0.1.
+    #[arg(long, env = "REPLYGUARD_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Model file (reloaded on SIGHUP and POST /api/v1/admin/model/reload).
     #[arg(long, env = "REPLYGUARD_MODEL", default_value_os_t = default_model())]
@@ -51,7 +52,7 @@ pub struct ServeArgs {
     pub max_connections_per_ip: usize,
     /// The site's public address (e.g. https://blog.example.com); when https, cookies are marked
     /// Secure.
-    #[arg(long, env = "REPLYGUARD_PUBLIC_URL")]
+    #[arg(long, env = "REPLYGUARD_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<url::Url>,
     /// An origin (scheme://host[:port]) whose pages may call the JSON and Isso APIs for the
     /// default site, for this run (repeat, or comma-separate in the variable); sites are managed
@@ -222,6 +223,71 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(web::serve(config))
 }
 
+/// `--listen`: a socket address, or what people type for one on this machine (`localhost:8080`,
+/// `:8080`, `8080`), each said back with an example when it is neither.
+fn parse_listen(raw: &str) -> Result<SocketAddr, String> {
+    let raw = raw.trim();
+    if let Ok(addr) = raw.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let port = raw
+        .strip_prefix("localhost:")
+        .or_else(|| raw.strip_prefix(':'))
+        .unwrap_or(raw);
+    port.parse::<u16>()
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .map_err(|_| {
+            format!(
+                "`{raw}` is not an address to listen on: write ADDRESS:PORT, e.g. \
+                 127.0.0.1:8080 (this machine only), 0.0.0.0:8080 (every interface) or [::1]:8080"
+            )
+        })
+}
+
+/// `--public-url`: an absolute http(s) address; `blog.example.com` is told to add its scheme.
+fn parse_public_url(raw: &str) -> Result<url::Url, String> {
+    let hint = |why: &str| {
+        format!(
+            "`{raw}` is not the site's public address ({why}): write it in full, e.g. https://blog.example.com"
+        )
+    };
+    let url = url::Url::parse(raw.trim()).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => hint("it lacks https:// or http://"),
+        other => hint(&other.to_string()),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(hint("only http:// and https:// addresses with a host"));
+    }
+    Ok(url)
+}
+
 fn parse_origin(raw: &str) -> Result<crate::domain::SiteOrigin, String> {
     crate::domain::SiteOrigin::parse(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_what_people_type_and_says_what_to_write() {
+        let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(parse_listen("localhost:8099"), Ok(local(8099)));
+        assert_eq!(parse_listen(":8099"), Ok(local(8099)));
+        assert_eq!(parse_listen("8099"), Ok(local(8099)));
+        assert_eq!(
+            parse_listen("0.0.0.0:80"),
+            Ok(SocketAddr::from(([0, 0, 0, 0], 80)))
+        );
+        let why = parse_listen("example.org:80").unwrap_err();
+        assert!(why.contains("127.0.0.1:8080"), "{why}");
+    }
+
+    #[test]
+    fn a_public_address_without_its_scheme_is_told_to_add_it() {
+        let why = parse_public_url("blog.example.com").unwrap_err();
+        assert!(why.contains("https://"), "{why}");
+        assert!(parse_public_url("ftp://blog.example.com").is_err());
+        assert!(parse_public_url("https://blog.example.com/").is_ok());
+    }
 }

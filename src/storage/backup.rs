@@ -203,6 +203,18 @@ fn check_backup_target(
             "is a directory: give the backup a file name in it (e.g. DIR/replyguard-2026-12-07.db)",
         ));
     }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(failed(
+            out,
+            format!(
+                "cannot be written: its directory {} does not exist (create it first: mkdir -p {})",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
     // Only a regular file is ever replaced: not a device (`/dev/null`), a pipe, a socket.
     if std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
         return Err(failed(
@@ -630,6 +642,19 @@ mod tests {
         take_place_of(&tmp, &dir.path().join("new.db")).unwrap();
         let mode = std::fs::metadata(&tmp).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn a_backup_into_a_missing_directory_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nowhere").join("b.db");
+        let why = check_backup_target(None, &out, |_| false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("does not exist") && why.contains("mkdir -p"),
+            "{why}"
+        );
     }
 
     #[test]
