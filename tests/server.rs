@@ -1475,7 +1475,7 @@ fn site_identity_comes_from_flags_and_admin_settings() {
                 ("csrf", csrf.as_str()),
                 ("site.title", "Renamed blog"),
                 ("site.tagline", ""),
-                ("site.url", ""),
+                ("site.url", "https://blog.example.com"),
                 ("site.nav", "Home=/"),
                 ("site.accent", accent),
                 ("site.logo", ""),
@@ -1493,4 +1493,14 @@ fn site_identity_comes_from_flags_and_admin_settings() {
     let (_, page) = get(&server.url(&format!("/articles/{ARTICLE}")));
     assert!(page.contains("Renamed blog") && !page.contains("On cloud deals"));
     assert!(!page.contains("/static/theme.css"));
+
+    // The public address saved there is the server's from its next start (without
+    // `--public-url`): the feed's links use it.
+    server.stop();
+    let server = Server::start(&dir.path().join("rg.db"), &model(), &[]);
+    let (_, feed) = get(&server.url("/feed"));
+    assert!(
+        feed.contains("<id>https://blog.example.com/feed</id>"),
+        "{feed}"
+    );
 }

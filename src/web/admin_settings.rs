@@ -16,7 +16,10 @@ fn label(key: &str) -> (&'static str, &'static str) {
     match key {
         "site.title" => ("Site title", "shown in every page's header"),
         "site.tagline" => ("Tagline", "a line beside the title"),
-        "site.url" => ("Public address", "e.g. https://blog.example.com"),
+        "site.url" => (
+            "Public address",
+            "e.g. https://blog.example.com — feed and e-mail links and secure cookies use it from the next start (--public-url, when given, wins)",
+        ),
         "site.nav" => (
             "Navigation links",
             "one per line, Label=URL (e.g. About=/articles/about)",

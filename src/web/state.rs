@@ -327,6 +327,12 @@ impl AppState {
             apply_flag(&*store, key, value).await?;
         }
         let site = super::identity::Identity::load(&*store).await?;
+        // `--public-url`, else the public address saved in /admin → Settings (read at start).
+        let public_url = config.public_url.clone().or_else(|| {
+            url::Url::parse(&site.url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+        });
         let sessions = Arc::new(admin_pages::Sessions::new(store.clone(), &admin.binding()));
         let imported = store.public_articles().await?;
         let sites = super::sites::Sites::load(&*store, config.site_origins.clone()).await?;
@@ -342,8 +348,7 @@ impl AppState {
                 _ => None,
             },
             sites: Arc::new(sites),
-            public_origin: config
-                .public_url
+            public_origin: public_url
                 .as_ref()
                 .and_then(|u| crate::domain::SiteOrigin::of_header(u.as_str())),
             articles: Arc::new(arc_swap::ArcSwap::from_pointee(with_imported(
@@ -375,11 +380,8 @@ impl AppState {
             )),
             auth_throttle: super::throttle::AuthThrottle::default(),
             identity: Arc::new(arc_swap::ArcSwap::from_pointee(site)),
-            public_https: config
-                .public_url
-                .as_ref()
-                .is_some_and(|u| u.scheme() == "https"),
-            public_url: config.public_url.clone(),
+            public_https: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
+            public_url,
         }));
         Ok(Opened {
             state,
