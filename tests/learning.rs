@@ -127,7 +127,7 @@ fn decisions_teach_the_serving_model_durably_and_reproducibly() {
         "{page}"
     );
     assert!(
-        page.contains("Learned from site default: <strong>"),
+        page.contains("Learned by the model of site default (the default site"),
         "{page}"
     );
 

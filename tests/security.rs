@@ -934,6 +934,10 @@ fn a_keys_votes_count_once_teach_only_it_and_can_be_taken_back() {
         page.contains("zorblax tonic number 7") && page.contains("Akismet client"),
         "{page}"
     );
+    assert!(
+        !page.contains("Older →"),
+        "a page shorter than the limit links to no older one"
+    );
     let csrf = common::csrf_of(&page);
     for (n, vote) in votes.iter().filter(|v| v["label"] == "spam").enumerate() {
         let id = vote["id"].as_i64().unwrap();

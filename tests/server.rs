@@ -1166,7 +1166,7 @@ fn long_queues_page_through_and_actions_keep_the_list() {
     let held_today = "<td>0</td><td>205</td><td>0</td>";
     assert!(first.contains(held_today), "{first}");
     assert!(
-        !blog.contains(held_today) && blog.contains("Learned from site blog: "),
+        !blog.contains(held_today) && blog.contains("Learned by the model of site blog: "),
         "{blog}"
     );
     // Trash one on the second page: back to that page of the default site's list.

@@ -171,7 +171,8 @@ fn table(lessons: &[Lesson], q: &LessonsQuery, csrf: &str) -> Markup {
                     }
                 }
             }
-            @if let Some(last) = lessons.last() {
+            // A page shorter than asked for is the last: no link to an empty one.
+            @if let Some(last) = lessons.last().filter(|_| lessons.len() as u64 == q.limit()) {
                 p { a href={ "/admin/lessons?teaches=" (teaches) "&before=" (last.id) } { "Older →" } }
             }
         }

@@ -458,6 +458,13 @@ fn days_ago(n: u64) -> String {
     humantime::format_rfc3339_seconds(when).to_string()[..10].to_string()
 }
 
+/// The scale's labels for a chart whose tallest day is `top`: 0, half and `top`, each once.
+fn ticks(top: u64) -> Vec<u64> {
+    let mut ticks = vec![0, top / 2, top];
+    ticks.dedup();
+    ticks
+}
+
 /// What the filter is doing: verdicts and moderators' corrections per day as a server-rendered
 /// SVG bar chart (no script), the same figures as a table, and what the model has learned.
 fn activity_panel(
@@ -496,8 +503,10 @@ fn activity_panel(
                 // Axes: comments per day up the side (0, half, most), days along the bottom.
                 line x1=(left) y1="0" x2=(left) y2=(height) stroke="#444" {}
                 line x1=(left) y1=(height) x2=(width) y2=(height) stroke="#444" {}
-                @for n in [0, top / 2, top] {
-                    text.tick x=(left - 4.0) y=(height - y(n) + 4.0) text-anchor="end" font-size="10" fill="#222" { (n) }
+                // Each tick once (with a top of 1, half of it is 0 again), and the top one below
+                // the drawing's edge (at its place it was cut in half).
+                @for n in ticks(top) {
+                    text.tick x=(left - 4.0) y=((height - y(n) + 4.0).max(10.0)) text-anchor="end" font-size="10" fill="#222" { (n) }
                 }
                 @for (i, d) in all.iter().enumerate() {
                     @let x = left + 40.0 * i as f64 + 6.0;
@@ -525,7 +534,9 @@ fn activity_panel(
                 }
             }
             p {
-                "Learned from site " (site) ": " strong { (served.learned) } " example(s) since start, through log entry "
+                "Learned by the model of site " (site)
+                @if every_site { " (the default site's; choose a site above for another's)" }
+                ": " strong { (served.learned) } " example(s) since start, through log entry "
                 (served.learned_through) "; last update "
                 (served.learned_at.as_deref().unwrap_or("none since start")) "; vocabulary "
                 (served.model.core.vocab.len()) " tokens."
@@ -859,6 +870,12 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_charts_scale_names_each_tick_once() {
+        assert_eq!(ticks(1), [0, 1]);
+        assert_eq!(ticks(10), [0, 5, 10]);
+    }
 
     #[test]
     fn a_sign_in_leads_back_to_admin_pages_only() {
