@@ -612,4 +612,37 @@ fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
         );
         assert_eq!(a.status, 200, "{:?}", a.debug);
     }
+    // One check corrected back and forth: three corrections count, later ones change nothing
+    // (each was a copy of its text in the learning log).
+    let text = "The crumb shots convinced me to try a longer cold proof this weekend.";
+    let fresh = post(
+        &server,
+        "/1.1/comment-check",
+        None,
+        &check(
+            &key,
+            text,
+            &[
+                ("user_ip", "198.51.100.77"),
+                ("comment_author", "Noor"),
+                ("comment_author_email", "noor@mail.example"),
+            ],
+        ),
+    );
+    assert_eq!(fresh.body, "false");
+    let guid = fresh.guid.unwrap();
+    for path in [
+        "/1.1/submit-spam",
+        "/1.1/submit-ham",
+        "/1.1/submit-spam",
+        "/1.1/submit-ham",
+    ] {
+        let a = post(&server, path, None, &check(&key, text, &[("guid", &guid)]));
+        assert_eq!(a.status, 200);
+    }
+    let flipped = common::stored_comments(&server)
+        .into_iter()
+        .find(|c| c["content"] == text)
+        .unwrap();
+    assert_eq!(flipped["status"], "spam", "the fourth flip changed nothing");
 }

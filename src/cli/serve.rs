@@ -251,6 +251,10 @@ fn parse_public_url(raw: &str) -> Result<url::Url, String> {
             "`{raw}` is not the site's public address ({why}): write it in full, e.g. https://blog.example.com"
         )
     };
+    // `http:///blog` parses (WHATWG reads `blog` as the host); nobody means that.
+    if raw.contains(":///") {
+        return Err(hint("there is no host between // and /"));
+    }
     let url = url::Url::parse(raw.trim()).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => hint("it lacks https:// or http://"),
         other => hint(&other.to_string()),
@@ -288,6 +292,7 @@ mod tests {
         let why = parse_public_url("blog.example.com").unwrap_err();
         assert!(why.contains("https://"), "{why}");
         assert!(parse_public_url("ftp://blog.example.com").is_err());
+        assert!(parse_public_url("http:///blog").is_err());
         assert!(parse_public_url("https://blog.example.com/").is_ok());
     }
 }

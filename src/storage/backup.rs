@@ -74,12 +74,12 @@ pub fn check_sqlite_file(path: &Path) -> Result<(), StorageError> {
         // A log without its database: the file was deleted or moved while a server wrote to it.
         // A fresh database started here would overwrite the log, and what the log still holds.
         let log = sibling(path, "-wal");
-        if std::fs::metadata(&log).is_ok_and(|m| m.len() > 0) {
+        if std::fs::metadata(&log).is_ok_and(|m| m.len() > 0) || sibling(path, "-shm").exists() {
             return Err(failed(
                 path,
                 format!(
-                    "is missing, but its write-ahead log {} is there: the database was deleted or \
-                     moved while a server used it. Put it back (or `replyguard restore` a backup), \
+                    "is missing, but its write-ahead log {} (or its index, -shm) is there: the \
+                     database was deleted or moved while a server used it. Put it back (or `replyguard restore` a backup), \
                      or move the log away to start an empty database; refusing to start over it",
                     log.display()
                 ),

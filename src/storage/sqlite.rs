@@ -184,6 +184,21 @@ impl Drop for SqliteStore {
             let _ = handle.join();
         }
         drop(self.watch.take());
+        if self.file.check().is_err() {
+            // The file was deleted or replaced: merging the log into the file this process still
+            // holds would empty the log into a file no one can open, and the next start would see
+            // a missing database with an empty log, and begin anew. The log is left as it is,
+            // so that start refuses.
+            for conn in [&self.scan, &self.conn] {
+                if let Ok(conn) = conn.lock() {
+                    let _ = conn.set_db_config(
+                        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                        true,
+                    );
+                }
+            }
+            return;
+        }
         // And should another connection to the file still be open in this process, the file
         // is made complete anyway (the log's frames copied in, the log emptied).
         if let Ok(conn) = self.conn.lock() {

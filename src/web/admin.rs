@@ -94,13 +94,17 @@ pub(super) async fn prove(
 ) -> Result<bool, WebError> {
     state.auth_throttle.check(ip)?;
     let token = token.trim();
-    if !state.admin.is_known(token) {
-        // Counted as a failure before the slow check, which a success then forgets: a burst of
-        // guesses sent at once would otherwise all pass `check` before the first failure is
-        // recorded (60 evaluated where 5 are free).
-        state.auth_throttle.attempt(ip)?;
-    }
-    match state.admin.check(token).await {
+    // The throttle is asked again inside the slow check's turn, and a failure recorded before
+    // the turn passes on: guesses sent at once see each other's failures.
+    let outcome = state
+        .admin
+        .check(
+            token,
+            || state.auth_throttle.check(ip).is_ok(),
+            || state.auth_throttle.failed(ip),
+        )
+        .await;
+    match outcome {
         Check::Right => {
             state.auth_throttle.succeeded(ip);
             upgrade_old_secret(state, token);
@@ -108,6 +112,11 @@ pub(super) async fn prove(
         }
         Check::Wrong => Ok(false),
         Check::Busy => Err(WebError::TooManyAttempts(1)),
+        Check::Refused => Err(state
+            .auth_throttle
+            .check(ip)
+            .err()
+            .unwrap_or(WebError::TooManyAttempts(1))),
     }
 }
 

@@ -404,8 +404,15 @@ fn limit_address(key_id: i64, ip: std::net::IpAddr) -> std::net::IpAddr {
 /// The learning-log source of a key's submit without a stored check.
 pub const SUBMIT_SOURCE: &str = "akismet-submit";
 
-/// Submits without a guid per key and minute.
+/// Submits per key and minute, other than a check's first correction.
 const SUBMITS_PER_MINUTE: u32 = 60;
+
+/// Corrections by guid one check takes at most (a blog's moderator may change their mind, and
+/// back); later ones are acknowledged and change nothing.
+const MAX_CLIENT_CORRECTIONS: usize = 3;
+
+/// The actor a key's correction of its own check is recorded under.
+const CLIENT_ACTOR: &str = "akismet-client";
 
 /// Submits per key in the current minute (this process).
 #[derive(Default)]
@@ -473,36 +480,51 @@ async fn submit(
                 .await
                 .ok()
                 .flatten()
-                .filter(|c| c.article == namespace(key.id))
-                .map(|c| c.id),
+                .filter(|c| c.article == namespace(key.id)),
             None => None,
         },
         None => None,
     };
-    // A correction of the key's own check is bounded by its checks (and their quota): a blog's
-    // bulk "Not spam" on a page of 100 must not lose 40 of them. Votes on free text are what a
-    // key could flood the learning log with, so only they are budgeted.
-    if stored.is_none() && !state.akismet_submits.take(key.id) {
+    let to = if label.is_spam() {
+        Status::Spam
+    } else {
+        Status::Published
+    };
+    // A correction to the status the check has already changes nothing, and writes nothing.
+    if stored.as_ref().is_some_and(|c| c.status == to) {
+        return text(StatusCode::OK, THANKS, &[]);
+    }
+    // A check's first correction is free: a blog's bulk "Not spam" on a page of 100 must not
+    // lose 40 of them. Votes on free text, and a check corrected back and forth (each time a
+    // copy of its text in the learning log), are budgeted, and a check takes at most
+    // `MAX_CLIENT_CORRECTIONS` from its key.
+    let corrections = match &stored {
+        Some(c) => match state.store.history(c.id).await {
+            Ok(events) => events.iter().filter(|e| e.actor == CLIENT_ACTOR).count(),
+            Err(e) => return internal(e),
+        },
+        None => 0,
+    };
+    if corrections >= MAX_CLIENT_CORRECTIONS {
+        return text(StatusCode::OK, THANKS, &[]);
+    }
+    let stored = stored.map(|c| c.id);
+    if (stored.is_none() || corrections > 0) && !state.akismet_submits.take(key.id) {
         return text(
             StatusCode::TOO_MANY_REQUESTS,
             "invalid",
             &[(
                 "x-akismet-debug-help",
                 format!(
-                    "Too many submits for this API key without the guid of one of its checks: \
-                     at most {SUBMITS_PER_MINUTE} a minute. Try again in a minute."
+                    "Too many submits for this API key (other than a check's first correction by \
+                     its guid): at most {SUBMITS_PER_MINUTE} a minute. Try again in a minute."
                 ),
             )],
         );
     }
     match stored {
         Some(id) => {
-            let to = if label.is_spam() {
-                Status::Spam
-            } else {
-                Status::Published
-            };
-            if let Err(e) = state.store.set_status(id, to, "akismet-client").await {
+            if let Err(e) = state.store.set_status(id, to, CLIENT_ACTOR).await {
                 return internal(e);
             }
         }

@@ -336,8 +336,9 @@ fn site_prior_json(state: &AppState, served: &super::model_holder::ServedModel) 
 /// status event and learning-log line takes a few KiB, and SQLite needs room for its log.
 const LOW_DISK_BYTES: u64 = 1 << 20;
 
-/// Why new comments will be refused for want of space on the SQLite database's disk, if so:
-/// each one is answered 503 as it comes, and monitoring reads `/healthz`.
+/// Why comments are about to be refused for want of space on the SQLite database's disk, if so:
+/// each write is answered 503 once it fails for want of room, and monitoring reads `/healthz`
+/// before that.
 fn disk_full(db: &std::path::Path) -> Option<String> {
     let dir = db
         .parent()
@@ -347,8 +348,8 @@ fn disk_full(db: &std::path::Path) -> Option<String> {
     let free = stat.f_bavail.saturating_mul(stat.f_frsize);
     (free < LOW_DISK_BYTES).then(|| {
         format!(
-            "the disk holding {} has {} KiB free: new comments and moderation are refused until \
-             there is room",
+            "the disk holding {} has only {} KiB free: comments and moderation are refused \
+             (503) once it is full",
             db.display(),
             free / 1024
         )

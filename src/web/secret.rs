@@ -47,6 +47,8 @@ pub enum Check {
     Wrong,
     /// Other checks are running (many wrong tokens at once): try again shortly.
     Busy,
+    /// The caller's gate refused the slow check (its address must wait).
+    Refused,
 }
 
 /// The admin secret, as its hash. A token once proven right is recognised afterwards by a keyed
@@ -151,26 +153,40 @@ impl AdminSecret {
         known.is_some_and(|k| bool::from(k.ct_eq(&digest)))
     }
 
-    /// Checks `token` against the secret.
-    pub async fn check(&self, token: &str) -> Check {
+    /// Checks `token` against the secret. Slow checks take turns; within its turn, a check asks
+    /// `gate` whether it may run (after a token proven meanwhile is recognised) and, when the
+    /// token is wrong, calls `wrong` before the turn passes on. So a burst of guesses sent at
+    /// once meets the failures recorded by the ones before it (where checking the gate before
+    /// the queue let 60 be evaluated with 5 free), and right tokens sent at once after a start
+    /// wait for the first to be proven, not on each other's failures.
+    pub async fn check(
+        &self,
+        token: &str,
+        gate: impl FnOnce() -> bool,
+        wrong: impl FnOnce(),
+    ) -> Check {
         if self.is_known(token) {
             return Check::Right;
         }
-        let digest = self.digest(token);
-        let Ok(Ok(permit)) =
+        let Ok(Ok(_turn)) =
             tokio::time::timeout(SLOW_CHECK_WAIT, self.slow.clone().acquire_owned()).await
         else {
             return Check::Busy;
         };
+        if self.is_known(token) {
+            return Check::Right;
+        }
+        if !gate() {
+            return Check::Refused;
+        }
+        let digest = self.digest(token);
         let stored = self.stored.clone();
         let presented = token.to_string();
-        let right = tokio::task::spawn_blocking(move || {
-            let _one_at_a_time = permit;
-            stored.matches(&presented)
-        })
-        .await
-        .unwrap_or(false);
+        let right = tokio::task::spawn_blocking(move || stored.matches(&presented))
+            .await
+            .unwrap_or(false);
         if !right {
+            wrong();
             return Check::Wrong;
         }
         if let Ok(mut known) = self.known.lock() {
@@ -196,13 +212,67 @@ mod tests {
         assert!(phc.starts_with("$argon2id$"), "{phc}");
         let (_, again) = AdminSecret::from_token("correct horse battery").unwrap();
         assert_ne!(phc, again, "salted: the same token hashes differently");
-        assert_eq!(secret.check("correct horse battery").await, Check::Right);
+        assert_eq!(
+            secret.check("correct horse battery", || true, || {}).await,
+            Check::Right
+        );
         // Proven once, it is known; others are still checked in full.
-        assert_eq!(secret.check("correct horse battery").await, Check::Right);
-        assert_eq!(secret.check("correct horse batter").await, Check::Wrong);
+        assert_eq!(
+            secret.check("correct horse battery", || true, || {}).await,
+            Check::Right
+        );
+        assert_eq!(
+            secret.check("correct horse batter", || true, || {}).await,
+            Check::Wrong
+        );
         let reread = AdminSecret::from_phc(&phc).unwrap();
-        assert_eq!(reread.check("correct horse battery").await, Check::Right);
+        assert_eq!(
+            reread.check("correct horse battery", || true, || {}).await,
+            Check::Right
+        );
         assert!(AdminSecret::from_phc("not a hash").is_none());
+    }
+
+    #[tokio::test]
+    async fn guesses_sent_at_once_meet_each_others_failures_and_right_tokens_pass() {
+        use crate::web::throttle::AuthThrottle;
+        let (secret, _) = AdminSecret::from_token("the right admin token").unwrap();
+        let secret = std::sync::Arc::new(secret);
+        let throttle = std::sync::Arc::new(AuthThrottle::default());
+        let ip = std::net::IpAddr::from([203, 0, 113, 9]);
+        let ask = |token: &'static str| {
+            let (secret, throttle) = (secret.clone(), throttle.clone());
+            tokio::spawn(async move {
+                secret
+                    .check(token, || throttle.check(ip).is_ok(), || throttle.failed(ip))
+                    .await
+            })
+        };
+        let guesses: Vec<_> = (0..20).map(|_| ask("a wrong guess")).collect();
+        let mut evaluated = 0;
+        for guess in guesses {
+            if guess.await.unwrap() == Check::Wrong {
+                evaluated += 1;
+            }
+        }
+        assert_eq!(
+            evaluated, 5,
+            "the free failures, then every other guess refused"
+        );
+        // Right tokens sent at once on a fresh process: one slow check, the others recognised.
+        let (secret, _) = AdminSecret::from_token("the right admin token").unwrap();
+        let secret = std::sync::Arc::new(secret);
+        let rights: Vec<_> = (0..10)
+            .map(|_| {
+                let secret = secret.clone();
+                tokio::spawn(
+                    async move { secret.check("the right admin token", || true, || {}).await },
+                )
+            })
+            .collect();
+        for right in rights {
+            assert_eq!(right.await.unwrap(), Check::Right);
+        }
     }
 
     #[tokio::test]
@@ -212,13 +282,15 @@ mod tests {
         // Every slow check busy, as under a flood of wrong tokens.
         let _flood = secret.slow.clone().acquire_owned().await.unwrap();
         assert_eq!(
-            secret.check("the token it was started with").await,
+            secret
+                .check("the token it was started with", || true, || {})
+                .await,
             Check::Right
         );
         // A token not yet proven still waits its turn (here: for ever, so Busy).
         let started = tokio::time::Instant::now();
         tokio::time::pause();
-        assert_eq!(secret.check("a guess").await, Check::Busy);
+        assert_eq!(secret.check("a guess", || true, || {}).await, Check::Busy);
         assert!(started.elapsed() >= SLOW_CHECK_WAIT);
     }
 
@@ -227,8 +299,14 @@ mod tests {
         let hex = hex::encode(Sha256::digest(b"an old admin token"));
         let secret = AdminSecret::from_sha256_hex(&hex).unwrap();
         assert!(secret.is_legacy());
-        assert_eq!(secret.check("an old admin token").await, Check::Right);
-        assert_eq!(secret.check("another token").await, Check::Wrong);
+        assert_eq!(
+            secret.check("an old admin token", || true, || {}).await,
+            Check::Right
+        );
+        assert_eq!(
+            secret.check("another token", || true, || {}).await,
+            Check::Wrong
+        );
         assert!(AdminSecret::from_sha256_hex("").is_none());
     }
 }

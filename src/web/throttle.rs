@@ -44,21 +44,13 @@ impl AuthThrottle {
         }
     }
 
-    /// Counts an attempt from `ip` as a failure before its token is checked (a right token then
-    /// calls [`succeeded`](Self::succeeded)); `Err` (429) when `ip` must wait, checked and
-    /// counted under one lock so that attempts sent at once see each other.
-    pub fn attempt(&self, ip: IpAddr) -> Result<(), WebError> {
+    /// Records a wrong token from `ip`.
+    pub fn failed(&self, ip: IpAddr) {
         let ip = sender_address(ip);
-        let mut by_ip = self
-            .by_ip
-            .lock()
-            .map_err(|_| WebError::Internal("throttle lock poisoned".into()))?;
+        let Ok(mut by_ip) = self.by_ip.lock() else {
+            return;
+        };
         let now = Instant::now();
-        if let Some(until) = by_ip.get(&ip).and_then(|f| f.blocked_until)
-            && until > now
-        {
-            return Err(WebError::TooManyAttempts((until - now).as_secs() + 1));
-        }
         if by_ip.len() >= MAX_ADDRESSES {
             by_ip.retain(|_, f| f.blocked_until.is_some_and(|u| u > now));
         }
@@ -71,7 +63,6 @@ impl AuthThrottle {
             let wait = Duration::from_secs(1u64 << (f.count - FREE_FAILURES).min(20)).min(MAX_WAIT);
             f.blocked_until = Some(now + wait);
         }
-        Ok(())
     }
 
     /// Forgets `ip`'s failures after a right token.
@@ -88,21 +79,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attempts_sent_at_once_are_counted_before_their_answer() {
-        let throttle = AuthThrottle::default();
-        let ip = IpAddr::from([203, 0, 113, 9]);
-        // None of them has been answered yet: the free ones pass, every later one waits.
-        let passed = (0..60).filter(|_| throttle.attempt(ip).is_ok()).count();
-        assert_eq!(passed, FREE_FAILURES as usize);
-        assert!(throttle.check(ip).is_err());
-    }
-
-    #[test]
     fn an_ipv6_sender_is_throttled_by_its_slash_64() {
         let throttle = AuthThrottle::default();
         let ip = |n: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, n]);
         for n in 0..u16::try_from(FREE_FAILURES).unwrap_or(5) {
-            assert!(throttle.attempt(ip(n)).is_ok());
+            assert!(throttle.check(ip(n)).is_ok());
+            throttle.failed(ip(n));
         }
         assert!(
             throttle.check(ip(999)).is_err(),
