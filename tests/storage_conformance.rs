@@ -969,6 +969,74 @@ async fn reputation_by_address(store: &dyn Store) {
         !known.website_marked_spam && !known.link_domain_marked_spam && known.ip_marked_spam,
         "{known:?}"
     );
+
+    // An Akismet key's checks are that key's history only: the blog's report (its client's
+    // correction by guid) counts in the key's scope, never against the site's readers; the
+    // blog's own approval of a later check on that domain lifts the domain's history there.
+    let key = store
+        .add_key(
+            "hash-rep",
+            "rg_rep",
+            &["rep.example".to_string()],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let in_key = |mut c: storage::NewComment, email: &str, url: &str| {
+        c.api_key_id = Some(key.id);
+        c.source = "akismet".into();
+        c.author_email = email.into();
+        c.author_url = Some(url.into());
+        c
+    };
+    let check = store
+        .insert(in_key(
+            comment(
+                &format!("akismet:{}", key.id),
+                Status::Published,
+                "deals today",
+            ),
+            "k@example.org",
+            "https://keyshop.example/deal",
+        ))
+        .await
+        .unwrap();
+    store
+        .set_status(check.id, Status::Spam, "akismet-client")
+        .await
+        .unwrap();
+    let mut asked = who("k@example.org", "Ana", "2000-01-01T00:00:00Z");
+    asked.website_domain = "keyshop.example".into();
+    let site_reader = store.reputation(&asked).await.unwrap();
+    assert!(
+        !site_reader.marked_spam && !site_reader.website_marked_spam,
+        "{site_reader:?}"
+    );
+    asked.api_key = Some(key.id);
+    let known = store.reputation(&asked).await.unwrap();
+    assert!(known.marked_spam && known.website_marked_spam, "{known:?}");
+    let approved = store
+        .insert(in_key(
+            comment(
+                &format!("akismet:{}", key.id),
+                Status::Held,
+                "my shop's photos",
+            ),
+            "m@example.org",
+            "https://keyshop.example/m",
+        ))
+        .await
+        .unwrap();
+    store
+        .set_status(approved.id, Status::Published, "akismet-client")
+        .await
+        .unwrap();
+    let mut stranger = who("z@example.org", "Zed", "2000-01-01T00:00:00Z");
+    stranger.website_domain = "keyshop.example".into();
+    stranger.api_key = Some(key.id);
+    let known = store.reputation(&stranger).await.unwrap();
+    assert!(!known.website_marked_spam, "{known:?}");
 }
 
 /// Sites with their origins, threads keyed by (site, uri), and readers' edits and votes; a

@@ -296,9 +296,10 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
     .map(Option::unwrap_or_default)
 }
 
-/// SQL: whether this site has spam a moderator marked lately (`$4` on; status spam on a comment
+/// SQL: whether this site has spam a moderator marked lately (`$5` on; status spam on a comment
 /// that arrived published or held) whose `column` matches one of the LIKE `patterns`, and no
-/// comment posted after that spam, matching it, that a moderator approved. A domain that
+/// comment posted after that spam, matching it, that a moderator approved (in a key's scope,
+/// the blog's own correction by guid, `akismet-client`, is its moderator's). A domain that
 /// readers use too — a video or social platform, a blog host, a site readers link to — is shown
 /// so by the moderator's approval of one of them: its history then holds no one else, where
 /// otherwise one spam mark there would hold every later reader on that platform, however many
@@ -310,7 +311,7 @@ macro_rules! marked_since_approved {
              AND s.status = 'spam' AND s.verdict IN ('published', 'held') AND s.created_at >= $5 AND (",
             $("LOWER(s.", $column, ") LIKE ", $pattern, " ESCAPE '!' OR ",)+
             "1 = 0) AND NOT EXISTS (SELECT 1 FROM learning_log l JOIN comments a ON a.id = l.comment_id \
-             WHERE l.source = 'admin' AND l.label = 'ham' AND l.sign = 1 AND l.comment_id > s.id \
+             WHERE l.source IN ('admin', 'akismet-client') AND l.label = 'ham' AND l.sign = 1 AND l.comment_id > s.id \
              AND a.site_id = $1 AND COALESCE(a.api_key_id, 0) = $2 AND a.status = 'published' AND (",
             $("LOWER(a.", $column, ") LIKE ", $pattern, " ESCAPE '!' OR ",)+
             "1 = 0)))"
