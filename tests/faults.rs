@@ -421,24 +421,7 @@ fn a_database_deleted_while_serving_refuses_writes_and_the_next_start() {
     assert!(page.contains(&ham(1, 0)[..30]));
     // Stopped cleanly (SIGTERM), it leaves the log as it is: merged into the deleted file, it
     // would be empty, and the next start would begin anew.
-    let pid = server.pid().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let stat = format!("/proc/{pid}/stat");
-    let started = std::time::Instant::now();
-    while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z ")) {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "not stopped"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    server.stop();
+    server.terminate();
     let wal = dir.path().join("rg.db-wal");
     assert!(std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0));
     let mut start = common::bin()

@@ -162,12 +162,16 @@ impl SiteRules {
     /// "Disallowed Comment Keys", its "2 or more links"), and a hold here is its spam folder,
     /// not its pending queue: applied twice, they would send its readers there.
     pub fn sender_history_only(&self) -> SiteRules {
+        // Field by field, not `..self.clone()`: this runs on every relayed check, and the key
+        // lists it would copy are dropped at once.
         SiteRules {
             moderation_keys: Vec::new(),
             disallowed_keys: Vec::new(),
             hold_links_at: 0,
             min_form_seconds: 0,
-            ..self.clone()
+            trust_returning_authors: self.trust_returning_authors,
+            trusted_publish_below: self.trusted_publish_below,
+            spam_history_days: self.spam_history_days,
         }
     }
 }

@@ -103,7 +103,7 @@ impl OpenedFile {
             return Ok(());
         };
         let now = match std::fs::metadata(&self.path) {
-            Ok(_) => identity(&self.path),
+            Ok(meta) => Some(file_id(&meta)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             // Not knowable now (a permission change, say): the write itself will tell.
             Err(_) => return Ok(()),
@@ -125,8 +125,13 @@ impl OpenedFile {
 }
 
 fn identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| file_id(&m))
+}
+
+/// A file's (device, inode).
+fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    (meta.dev(), meta.ino())
 }
 
 /// How stale a view of commits made by other processes may be.
@@ -291,9 +296,13 @@ fn group_commit(
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed; no comment of the group was acknowledged");
                 for reply in replies {
+                    // The same error for each (it is not `Clone`: other variants hold sources).
                     let again = match &e {
                         StorageError::Write { kind, message } => StorageError::Write {
                             kind: *kind,
+                            message: message.clone(),
+                        },
+                        StorageError::Unavailable { message } => StorageError::Unavailable {
                             message: message.clone(),
                         },
                         other => StorageError::Unavailable {

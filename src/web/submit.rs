@@ -411,9 +411,9 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             clues,
         });
     };
-    let (akismet_guid, api_key_id) = match &s.origin {
-        Origin::Akismet { guid, key_id } => (Some(guid.clone()), Some(*key_id)),
-        _ => (None, None),
+    let akismet_guid = match &s.origin {
+        Origin::Akismet { guid, .. } => Some(guid.clone()),
+        _ => None,
     };
     let status = s.origin.status(classification.verdict);
     // Created by another request meanwhile, it stays as it is (`create_thread` adds none).
@@ -443,7 +443,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         model_version: served.version.clone(),
         source: s.origin.name().to_string(),
         akismet_guid,
-        api_key_id,
+        api_key_id: relayed_by,
         markdown: s.markdown,
     };
     // Only an address mail can go to as written: a quoted or listed one would be a second way to
