@@ -622,3 +622,44 @@ fn a_readers_profile_link_is_not_a_reason_to_reject() {
     );
     assert_ne!(pinned["verdict"], "rejected", "{pinned}");
 }
+
+/// A reader whose Website is their profile on a platform is held once (the model reads such
+/// Websites like spam), not for ever: once a moderator has published them with it, their next
+/// ordinary comment with the same Website is published. Another Website of theirs, never
+/// published, is held again.
+#[test]
+fn a_profile_link_a_moderator_published_is_held_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("rg.db"),
+        &model(),
+        &["--flood-seconds", "0"],
+    );
+    let jakob = |text: &str, url: &str| {
+        post(
+            &server,
+            &json!({"comment_content": text, "comment_author": "Jakob Weber",
+                    "comment_author_email": "jakob@mail.example", "comment_author_url": url}),
+        )
+    };
+    let profile = "https://github.com/jakob7";
+    let first = jakob(
+        "Nice write-up. I hit the same borrow checker error last week, the fix with an owned copy worked for me too.",
+        profile,
+    );
+    assert_eq!(first["status"], "held", "{first}");
+    assert_eq!(first_clue(&first), "rule:website-path", "{first}");
+    moderate(&server, &first["id"], "approve");
+    let again = jakob(
+        "Thanks for the follow-up post, the benchmark numbers are interesting.",
+        profile,
+    );
+    assert_eq!(again["status"], "published", "{again}");
+    assert_eq!(first_clue(&again), "rule:trusted-author", "{again}");
+    let elsewhere = jakob(
+        "Nice write-up again. I hit the same borrow checker error with async closures, the owned copy worked there too.",
+        "https://github.com/jakob-weber-dev",
+    );
+    assert_eq!(elsewhere["status"], "held", "{elsewhere}");
+    assert_eq!(first_clue(&elsewhere), "rule:website-path", "{elsewhere}");
+}

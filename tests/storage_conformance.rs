@@ -901,6 +901,22 @@ async fn reputation_by_address(store: &dyn Store) {
         .await
         .unwrap();
     assert!(!other_name.returning_author, "{other_name:?}");
+    // The Website a returning author was published with: exactly it, not another on its host.
+    let mut c = comment("reputation", Status::Published, "with my profile");
+    c.author_email = "rep@example.org".into();
+    c.author_url = Some("https://github.com/ana-dev".into());
+    store.insert(c).await.unwrap();
+    for (website, published) in [
+        ("https://github.com/ana-dev", true),
+        ("https://github.com/ana-dev-2", false),
+        ("", false),
+    ] {
+        let mut asked = who("rep@example.org", "Ana", "2000-01-01T00:00:00Z");
+        asked.website = website.into();
+        let known = store.reputation(&asked).await.unwrap();
+        assert_eq!(known.website_published, published, "{website}: {known:?}");
+        assert!(known.returning_author, "{known:?}");
+    }
     let mut c = comment(
         "reputation",
         Status::Held,
@@ -1587,6 +1603,7 @@ async fn reputation_is_shared_by_every_replica(db: &Database) {
         .unwrap();
     let everything = storage::Reputation {
         returning_author: false,
+        website_published: false,
         marked_spam: true,
         website_marked_spam: true,
         ip_marked_spam: true,

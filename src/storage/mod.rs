@@ -522,6 +522,9 @@ pub struct ReputationQuery {
     pub name: String,
     /// The sender's website domain (`shop.example`), empty when none.
     pub website_domain: String,
+    /// The sender's Website as given (`https://github.com/name`), empty when none: whether a
+    /// comment of theirs with this very Website is published.
+    pub website: String,
     /// The sender's address as text, empty when unknown.
     pub ip: String,
     /// Domains the comment links to; only the first [`REPUTATION_LINK_DOMAINS`] are looked up.
@@ -545,6 +548,9 @@ pub struct Reputation {
     /// published on arrival, or imported as approved; in a key's scope, a check of that key
     /// answered or corrected as ham).
     pub returning_author: bool,
+    /// Same, and with exactly the Website asked about: the site has published this reader with
+    /// it (a profile link a moderator has seen and approved).
+    pub website_published: bool,
     /// A comment with this address that was published or held on arrival was marked spam by a
     /// moderator since the date asked about.
     pub marked_spam: bool,

@@ -138,9 +138,9 @@ pub async fn apply(
     sender: &Sender<'_>,
     classification: &mut Classification,
     clues: &mut Vec<Clue>,
-    model_rejected: bool,
+    path_only: Option<f64>,
 ) -> Result<(), WebError> {
-    let fired = decide(state, rules, sender, classification, model_rejected).await?;
+    let fired = decide(state, rules, sender, classification, path_only).await?;
     for rule in fired.iter().rev() {
         lead(clues, rule.clue(), 0.0);
     }
@@ -150,14 +150,17 @@ pub async fn apply(
     Ok(())
 }
 
-/// `model_rejected`: the model rejected the comment and a rule before the site's (the Website
-/// path's) made it a hold: a returning author's comment stays held, as one the model rejected.
+/// `path_only`: the model rejected the comment on its Website's path alone and a rule before the
+/// site's made it a hold (see `submit::submit`); the spam probability of its words without the
+/// Website. A returning author's comment then stays held, as one the model rejected, unless the
+/// site has published them with this very Website and the words alone are ordinary: a reader
+/// whose Website is their profile on a platform (`github.com/name`) is held once, not for ever.
 async fn decide(
     state: &AppState,
     rules: &SiteRules,
     sender: &Sender<'_>,
     classification: &mut Classification,
-    model_rejected: bool,
+    path_only: Option<f64>,
 ) -> Result<Vec<Rule>, WebError> {
     let spam_probability = classification.spam_probability;
     let verdict = &mut classification.verdict;
@@ -209,6 +212,11 @@ async fn decide(
             .and_then(link_domain)
             .filter(|_| history)
             .unwrap_or_default(),
+        website: sender
+            .website
+            .filter(|_| trust && path_only.is_some())
+            .unwrap_or_default()
+            .to_string(),
         ip: sender
             .ip
             .filter(|ip| history && names_one_sender(ip))
@@ -232,7 +240,14 @@ async fn decide(
     if trust && known.returning_author && !known.marked_spam {
         *verdict = match *verdict {
             Verdict::Rejected => Verdict::Held,
-            _ if model_rejected => Verdict::Held,
+            _ if path_only.is_some() => match path_only {
+                Some(words_alone)
+                    if known.website_published && words_alone < rules.trusted_publish_below =>
+                {
+                    Verdict::Published
+                }
+                _ => Verdict::Held,
+            },
             // The model is very sure: a returning author's account may have been taken over.
             _ if spam_probability >= rules.trusted_publish_below => Verdict::Held,
             _ => Verdict::Published,

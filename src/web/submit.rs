@@ -317,25 +317,31 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // still weighed +4.2). Held, it costs the moderator one click. Spam whose words read as spam
     // is still rejected, whatever its Website; a Website at its own site's root is the sender's
     // own and counts in full. The site's rules then see a hold (a moderator's spam mark on the
-    // sender rejects it again), told that the model rejected it (a returning author's comment
-    // stays held, never published through this rule). Only on this rare path is the comment
-    // scored again (read-only: nothing is heard twice).
-    let path_only = classification.verdict == Verdict::Rejected
+    // sender rejects it again), told that the model rejected it: a returning author's comment
+    // stays held, unless the site already published them with this very Website and the words
+    // alone are ordinary (one click for a reader's profile link, not one a comment). Only on this
+    // rare path is the comment
+    // scored again (read-only: nothing is heard twice). `path_only` is then the spam probability
+    // of the words without the Website.
+    let path_only = if classification.verdict == Verdict::Rejected
         && view.author_url.is_some_and(website_has_path)
-        && {
-            let without = CommentView {
-                author_url: None,
-                ..view
-            };
-            let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
-            let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
-            if marked.is_some() {
-                rescored = online::with_marked_spam(rescored, resemblance).0;
-            }
-            rescored.verdict != Verdict::Rejected
-                && rescored.spam_probability < served.model.meta.thresholds.reject
+    {
+        let without = CommentView {
+            author_url: None,
+            ..view
         };
-    if path_only {
+        let shift = |_: f64| state.models.site_prior_shift(&model_site, &served);
+        let mut rescored = verdict_only(&served, layer.as_deref(), shift, without);
+        if marked.is_some() {
+            rescored = online::with_marked_spam(rescored, resemblance).0;
+        }
+        (rescored.verdict != Verdict::Rejected
+            && rescored.spam_probability < served.model.meta.thresholds.reject)
+            .then_some(rescored.spam_probability)
+    } else {
+        None
+    };
+    if path_only.is_some() {
         classification.verdict = Verdict::Held;
     }
 
@@ -378,7 +384,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         .await?;
     }
     // Named where it decided: a hold no rule of the site's turned back into a rejection.
-    if path_only && classification.verdict == Verdict::Held {
+    if path_only.is_some() && classification.verdict == Verdict::Held {
         reputation::lead(&mut clues, Rule::WebsitePath.clue(), 0.0);
         state.metrics.rule(Rule::WebsitePath);
     }

@@ -281,10 +281,12 @@ pub async fn reputation<E: Exec>(e: &E, q: &ReputationQuery) -> Result<Reputatio
             &links[0],
             &links[1],
             &links[2],
+            &q.website,
         ],
         |r| {
             Ok(Reputation {
                 returning_author: r.int(0)? == 1,
+                website_published: r.int(5)? == 1,
                 marked_spam: r.int(1)? == 1,
                 website_marked_spam: r.int(2)? == 1,
                 ip_marked_spam: r.int(3)? == 1,
@@ -344,7 +346,10 @@ const REPUTATION: &str = concat!(
     marked_since_approved!("content", "$11"),
     ") OR ($12 <> '' AND ",
     marked_since_approved!("content", "$12"),
-    ") THEN 1 ELSE 0 END AS BIGINT)"
+    ") THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN $13 <> '' AND EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND COALESCE(api_key_id, 0) = $2 \
+     AND $3 <> '' AND author_email = $3 AND status = 'published' AND LOWER(author) = LOWER(CAST($4 AS TEXT)) \
+     AND author_url = $13) THEN 1 ELSE 0 END AS BIGINT)"
 );
 
 /// `domain` made safe inside a LIKE pattern (`!` is the escape character).
