@@ -17,7 +17,8 @@ Then the same protocol for everyone, second half of the stream:
 
 usage: python3 benches/blog_workload.py [SEEDS]   (default 1: seed 0; N runs seeds 0..N-1 and
        prints each and the mean)    env: PEERS=dir of cv.py (default ../shared/tools/peers),
-       REPLYGUARD_BIN (default target/release/replyguard)
+       REPLYGUARD_BIN (default target/release/replyguard), SPAM_SHARE (default 0.18),
+       RG_FLAGS (more flags for `replyguard eval`)
 Needs: cargo build --release; pip install scikit-learn scipy numpy.
 """
 import json, os, random, re, subprocess, sys, tempfile, time
@@ -25,7 +26,11 @@ import json, os, random, re, subprocess, sys, tempfile, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = os.environ.get("PEERS", os.path.join(ROOT, "..", "shared", "tools", "peers"))
 BIN = os.environ.get("REPLYGUARD_BIN", os.path.join(ROOT, "target", "release", "replyguard"))
-STREAM, SPAM_SHARE = 600, 0.18
+STREAM = 600
+# A blog's share of spam (env SPAM_SHARE; most real blogs get more spam than ham) and extra flags
+# for `replyguard eval` (env RG_FLAGS, e.g. `--no-site-prior`).
+SPAM_SHARE = float(os.environ.get("SPAM_SHARE", "0.18"))
+RG_FLAGS = os.environ.get("RG_FLAGS", "").split()
 sys.path.insert(0, PEERS)
 import numpy as np  # noqa: E402
 import cv, datasets, peers  # noqa: E402
@@ -56,7 +61,7 @@ def replyguard(base, stream, tmp):
     write_jsonl(os.path.join(tmp, "base.jsonl"), base)
     write_jsonl(os.path.join(tmp, "blog.jsonl"), stream)
     out = subprocess.run([BIN, "eval", "--prequential", "--feedback", "corrections", "--json",
-                          os.path.join(tmp, "blog.jsonl"), "--base", os.path.join(tmp, "base.jsonl")],
+                          os.path.join(tmp, "blog.jsonl"), "--base", os.path.join(tmp, "base.jsonl"), *RG_FLAGS],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 

@@ -646,3 +646,41 @@ fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
         .unwrap();
     assert_eq!(flipped["status"], "spam", "the fourth flip changed nothing");
 }
+
+/// A blog's traffic is mostly spam; its key's share of spam must not push its readers into the
+/// blog's spam folder (a relayed check's hold), which few owners read: a reader's comment the
+/// key answered `false` before forty spam checks is still `false` after them (`true` on the
+/// build before, where the key's share of spam moved every check towards spam).
+#[test]
+fn a_spam_heavy_blog_does_not_send_its_readers_to_the_spam_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = add_key(&db, &[]);
+    let server = Server::start(&db, &model(), &["--flood-seconds", "0"]);
+    let reader = "Wonderful work on Tommy Flanagan. Amazing accompanist, respected player in his own right, what a great man. Thank you.";
+    let ask = |content: &str, n: usize, test: bool| {
+        let (ip, email) = (
+            format!("198.51.100.{}", n % 250 + 1),
+            format!("r{n}@mail.example"),
+        );
+        let mut extra = vec![
+            ("user_ip", ip.as_str()),
+            ("comment_author_email", email.as_str()),
+        ];
+        if test {
+            extra.push(("is_test", "1"));
+        }
+        post(
+            &server,
+            "/1.1/comment-check",
+            None,
+            &check(&key, content, &extra),
+        )
+        .body
+    };
+    assert_eq!(ask(reader, 1000, true), "false");
+    for n in 0..40 {
+        assert_eq!(ask(&format!("{SPAM} {n}"), n, false), "true");
+    }
+    assert_eq!(ask(reader, 1000, true), "false");
+}
