@@ -394,9 +394,9 @@ pub trait CommentStore: Send + Sync + 'static {
     /// Learns, as the site's ham, the comments that were published on arrival and that nobody
     /// challenged: among the comments after id `after_id` created before `before` (RFC 3339) or
     /// followed by at least `newer` readers' comments (0: by time only), oldest first, at most
-    /// `limit`, each one still published, not imported or relayed by the
-    /// Akismet API, and with no learning-log entry yet gets one implicit ham entry (source
-    /// [`IMPLICIT_SOURCE`]), once, while its site holds fewer than [`IMPLICIT_PER_SITE`] of them
+    /// `limit`, each one still published, not imported, and with no learning-log entry yet gets
+    /// one implicit ham entry (source [`IMPLICIT_SOURCE`]), once, while its site (an Akismet
+    /// key's check: that key) holds fewer than [`IMPLICIT_PER_SITE`] of them
     /// (the comments after are looked at and passed). A moderator's later label takes it back. Returns how many
     /// were learned and the last id looked at (the caller's next `after_id`).
     async fn learn_unchallenged(

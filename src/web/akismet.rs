@@ -119,9 +119,22 @@ async fn authorized<'b>(
     Ok((p, key))
 }
 
-/// Decodes a form body into parameters.
+/// Decodes a form body into parameters: UTF-8, or, when that fails, the charset the blog
+/// declares in `blog_charset` (WordPress sends its checks in the blog's charset; a Latin-1 or
+/// windows-1252 blog's accented letters are single bytes). UTF-8 is tried first because many
+/// blogs that declare Latin-1 store and send UTF-8.
 pub(super) fn parse_params(body: &[u8]) -> Result<Params<'_>, String> {
-    form::parse_borrowed(body).map(Params)
+    form::parse_borrowed(body).map(Params).or_else(|not_utf8| {
+        let declared = form::raw_field(body, "blog_charset")
+            .and_then(|label| encoding_rs::Encoding::for_label(label.trim_ascii()))
+            .filter(|&encoding| encoding != encoding_rs::UTF_8);
+        match declared {
+            Some(encoding) => form::parse_in(body, encoding).map(Params),
+            None => Err(format!(
+                "{not_utf8} (or name its charset in blog_charset, e.g. ISO-8859-1)"
+            )),
+        }
+    })
 }
 
 fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {

@@ -27,12 +27,54 @@ pub fn parse_borrowed(body: &[u8]) -> Result<Vec<Field<'_>>, String> {
     Ok(pairs)
 }
 
+/// [`parse`] for a form whose text is in `encoding` (a charset its sender declared): every name
+/// and value decoded from that charset's bytes, which cannot fail (a byte the charset leaves
+/// undefined becomes U+FFFD, as browsers show it).
+pub fn parse_in(
+    body: &[u8],
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<Vec<Field<'static>>, String> {
+    let text = |raw: &[u8]| -> Result<Cow<'static, str>, String> {
+        let bytes = unescape(raw)?;
+        Ok(Cow::Owned(
+            encoding.decode_without_bom_handling(&bytes).0.into_owned(),
+        ))
+    };
+    let mut pairs = Vec::with_capacity(16);
+    for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let mut kv = part.splitn(2, |&b| b == b'=');
+        let name = text(kv.next().unwrap_or_default())?;
+        let value = text(kv.next().unwrap_or_default())?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+/// The raw bytes of the first field named `name` (percent-decoded), without decoding them as
+/// text: what a form says of its own charset can be read before the charset is known.
+pub fn raw_field(body: &[u8], name: &str) -> Option<Vec<u8>> {
+    body.split(|&b| b == b'&').find_map(|part| {
+        let mut kv = part.splitn(2, |&b| b == b'=');
+        let found = unescape(kv.next().unwrap_or_default()).ok()?;
+        (found == name.as_bytes())
+            .then(|| unescape(kv.next().unwrap_or_default()).ok())
+            .flatten()
+    })
+}
+
 fn decode(raw: &[u8]) -> Result<Cow<'_, str>, String> {
     if !raw.iter().any(|&b| b == b'+' || b == b'%') {
         return std::str::from_utf8(raw)
             .map(Cow::Borrowed)
             .map_err(|_| not_utf8());
     }
+    String::from_utf8(unescape(raw)?)
+        .map(Cow::Owned)
+        .map_err(|_| not_utf8())
+}
+
+/// `+` and `%XX` decoded to bytes.
+fn unescape(raw: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -52,9 +94,7 @@ fn decode(raw: &[u8]) -> Result<Cow<'_, str>, String> {
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|_| not_utf8())
+    Ok(out)
 }
 
 /// The value of one hexadecimal digit.
@@ -74,6 +114,20 @@ fn not_utf8() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_a_form_in_its_declared_charset() {
+        let body = b"blog_charset=ISO-8859-1&comment_author=Ren%E9e&comment_content=d%E9j%E0+vu";
+        assert!(parse_borrowed(body).is_err());
+        assert_eq!(raw_field(body, "blog_charset").unwrap(), b"ISO-8859-1");
+        assert_eq!(raw_field(body, "missing"), None);
+        let latin1 = encoding_rs::Encoding::for_label(b"ISO-8859-1").unwrap();
+        let fields = parse_in(body, latin1).unwrap();
+        assert_eq!(fields[1].1, "Renée");
+        assert_eq!(fields[2].1, "déjà vu");
+        // A malformed escape is still an error, whatever the charset.
+        assert!(parse_in(b"a=%E", latin1).is_err());
+    }
 
     #[test]
     fn decodes_and_refuses_invalid_utf8() {

@@ -382,11 +382,13 @@ fn like_anywhere(domain: &str) -> String {
 
 /// Candidates for implicit ham: comments after `$1` created before `$2`, or with at least `$3`
 /// readers' comments after them (the id of the `$3`-th newest reader comment back bounds them),
-/// each with whether it is still published as it arrived and was never learned.
+/// each with whether it is still published as it arrived and was never learned, and whose
+/// lessons it would be ([`ImplicitScope`]). An Akismet key's check answered `false` counts as
+/// its blog's reader: the blog's `submit-spam` by guid takes it back as a moderator's mark does.
 const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
-     AND source NOT IN ('import', 'akismet') \
+     AND source <> 'import' \
      AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
-     THEN 1 ELSE 0 END AS BIGINT), site_id \
+     THEN 1 ELSE 0 END AS BIGINT), site_id, COALESCE(api_key_id, 0) \
      FROM comments WHERE id > $1 AND (created_at < $2 OR id <= COALESCE((SELECT r.id FROM comments r \
      WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
      ORDER BY id LIMIT $4";
@@ -394,11 +396,12 @@ const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND v
 const STILL_UNCHALLENGED: &str = "SELECT 1 FROM comments c WHERE c.id = $1 \
     AND c.status = 'published' \
     AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = c.id)";
-/// A site's implicit-ham entries, net of take-backs, read through `learning_log_by_source`; the
-/// site is looked up per entry, so the count reads a few thousand entries however many comments
-/// the site has, whatever either planner thinks of a join.
+/// A site's (`$3` = 0) or an Akismet key's implicit-ham entries, net of take-backs, read through
+/// `learning_log_by_source`; each entry's comment is looked up by its id, so the count reads a few
+/// thousand entries however many comments the site has, whatever either planner thinks of a join.
 const IMPLICIT_LEARNED: &str = "SELECT CAST(COALESCE(SUM(l.sign), 0) AS BIGINT) FROM learning_log l \
-    WHERE l.source = $1 AND (SELECT c.site_id FROM comments c WHERE c.id = l.comment_id) = $2";
+    WHERE l.source = $1 AND EXISTS (SELECT 1 FROM comments c WHERE c.id = l.comment_id \
+    AND c.site_id = $2 AND COALESCE(c.api_key_id, 0) = $3)";
 
 /// Whether the same text was already posted to the thread by the same address.
 pub async fn is_duplicate<E: Exec>(
@@ -580,8 +583,13 @@ pub async fn learn_unchallenged<E: Exec>(
     Ok((learn_implicit(e, &candidates).await?, through))
 }
 
+/// Whose lessons an implicit-ham entry is: a site's readers' (key 0), or one Akismet key's
+/// checks (its id; the checks are stored on the default site). Each has its own
+/// [`IMPLICIT_PER_SITE`].
+pub type ImplicitScope = (i64, i64);
+
 /// The read half of [`learn_unchallenged`]: the comments after `after_id` that qualify as
-/// implicit ham, as (id, site), those of sites already at [`IMPLICIT_PER_SITE`] left out, and
+/// implicit ham, as (id, scope), those of scopes already at [`IMPLICIT_PER_SITE`] left out, and
 /// the last id looked at. Reads only, so SQLite runs it on its background connection: on a
 /// first start over a large database the backlog is a long scan.
 pub async fn unchallenged<E: Exec>(
@@ -590,43 +598,44 @@ pub async fn unchallenged<E: Exec>(
     newer: u64,
     after_id: i64,
     limit: u64,
-) -> Result<(Vec<(i64, i64)>, i64), StorageError> {
+) -> Result<(Vec<(i64, ImplicitScope)>, i64), StorageError> {
     let limit = limit as i64;
     // No reader comment sits this far back: counting is off.
     let offset = if newer == 0 { i64::MAX } else { newer as i64 };
     let rows = e
         .query(UNCHALLENGED, &[&after_id, &before, &offset, &limit], |r| {
-            Ok((r.int(0)?, r.int(1)? == 1, r.int(2)?))
+            Ok((r.int(0)?, r.int(1)? == 1, (r.int(2)?, r.int(3)?)))
         })
         .await?;
     let through = rows.last().map_or(after_id, |&(id, _, _)| id);
     let mut room = ImplicitRoom::default();
     let mut candidates = Vec::new();
-    for (id, unchallenged, site) in rows {
-        if unchallenged && room.take(e, site).await? {
-            candidates.push((id, site));
+    for (id, unchallenged, scope) in rows {
+        if unchallenged && room.take(e, scope).await? {
+            candidates.push((id, scope));
         }
     }
     Ok((candidates, through))
 }
 
-/// How many more implicit-ham entries each site may take ([`IMPLICIT_PER_SITE`] less what its
-/// log holds, net of take-backs), each site's count read once.
+/// How many more implicit-ham entries each scope may take ([`IMPLICIT_PER_SITE`] less what its
+/// log holds, net of take-backs), each scope's count read once.
 #[derive(Default)]
-struct ImplicitRoom(std::collections::HashMap<i64, i64>);
+struct ImplicitRoom(std::collections::HashMap<ImplicitScope, i64>);
 
 impl ImplicitRoom {
-    /// Takes one place for `site`; `false` when it has none left.
-    async fn take<E: Exec>(&mut self, e: &E, site: i64) -> Result<bool, StorageError> {
-        let left = match self.0.get(&site) {
+    /// Takes one place for `scope`; `false` when it has none left.
+    async fn take<E: Exec>(&mut self, e: &E, scope: ImplicitScope) -> Result<bool, StorageError> {
+        let left = match self.0.get(&scope) {
             Some(&left) => left,
             None => {
                 let source = IMPLICIT_SOURCE;
-                let held = super::scalar(e, IMPLICIT_LEARNED, &[&source, &site]).await?;
+                let (site, key) = scope;
+                let held = super::scalar(e, IMPLICIT_LEARNED, &[&source, &site, &key]).await?;
                 IMPLICIT_PER_SITE - held.unwrap_or(0)
             }
         };
-        self.0.insert(site, left - 1);
+        self.0.insert(scope, left - 1);
         Ok(left > 0)
     }
 }
@@ -636,7 +645,7 @@ impl ImplicitRoom {
 /// while its site has room; run in a transaction. Returns how many were learned.
 pub async fn learn_implicit<E: Exec>(
     e: &E,
-    candidates: &[(i64, i64)],
+    candidates: &[(i64, ImplicitScope)],
 ) -> Result<usize, StorageError> {
     e.lock(Lock::LearningLog).await?;
     let at = now_rfc3339();
@@ -644,9 +653,9 @@ pub async fn learn_implicit<E: Exec>(
     let (label, sign) = ("ham", 1_i16);
     let mut room = ImplicitRoom::default();
     let mut learned = 0;
-    for &(id, site) in candidates {
+    for &(id, scope) in candidates {
         let still = e.query_opt(STILL_UNCHALLENGED, &[&id], |_| Ok(())).await?;
-        if still.is_none() || !room.take(e, site).await? {
+        if still.is_none() || !room.take(e, scope).await? {
             continue;
         }
         let record = learning_record(e, id).await?;
