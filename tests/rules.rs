@@ -662,4 +662,38 @@ fn a_profile_link_a_moderator_published_is_held_once() {
     );
     assert_eq!(elsewhere["status"], "held", "{elsewhere}");
     assert_eq!(first_clue(&elsewhere), "rule:website-path", "{elsewhere}");
+    // Only a moderator's approval vouches for a Website: a comment the returning-author rule
+    // published on arrival with it does not.
+    let pins = "https://www.pinterest.com/janedoe/";
+    let jane = |text: &str, url: Option<&str>| {
+        post(
+            &server,
+            &json!({"comment_content": text, "comment_author": "Jane Doe",
+                    "comment_author_email": "jane@mail.example", "comment_author_url": url}),
+        )
+    };
+    let plain = jane("Good points about the venue contracts.", None);
+    assert_eq!(plain["status"], "published", "{plain}");
+    let unvouched = jane(
+        "Thanks. Please see the talk page, I reverted the edit because the source does not support it.",
+        Some(pins),
+    );
+    assert_eq!(unvouched["status"], "published", "{unvouched}");
+    assert_ne!(first_clue(&unvouched), "rule:website-path", "{unvouched}");
+    let after = jane("Nice article, I agree with most of it!", Some(pins));
+    assert_eq!(after["status"], "held", "{after}");
+    assert_eq!(first_clue(&after), "rule:website-path", "{after}");
+    // A moderator's spam mark on a comment with that very Website withdraws the approval.
+    let copycat = post(
+        &server,
+        &json!({"comment_content": "Nice write-up. I hit the same borrow checker error, the owned copy worked for me.",
+                "comment_author": "Bob", "comment_author_email": "bob@spam.example",
+                "comment_author_url": profile}),
+    );
+    moderate(&server, &copycat["id"], "spam");
+    let marked = jakob(
+        "Thanks for the follow-up post, the benchmark numbers are interesting again.",
+        profile,
+    );
+    assert_eq!(marked["status"], "held", "{marked}");
 }

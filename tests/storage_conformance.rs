@@ -901,22 +901,55 @@ async fn reputation_by_address(store: &dyn Store) {
         .await
         .unwrap();
     assert!(!other_name.returning_author, "{other_name:?}");
-    // The Website a returning author was published with: exactly it, not another on its host.
-    let mut c = comment("reputation", Status::Published, "with my profile");
-    c.author_email = "rep@example.org".into();
-    c.author_url = Some("https://github.com/ana-dev".into());
-    store.insert(c).await.unwrap();
-    for (website, published) in [
-        ("https://github.com/ana-dev", true),
-        ("https://github.com/ana-dev-2", false),
-        ("", false),
-    ] {
+    // The Website a moderator approved a returning author with: exactly it, not another on its
+    // host; published on arrival, it vouches for nothing.
+    let with_website = |url: &str, status: Status| {
+        let mut c = comment("reputation", status, "with my profile");
+        c.author_email = "rep@example.org".into();
+        c.author_url = Some(url.into());
+        c
+    };
+    store
+        .insert(with_website(
+            "https://github.com/ana-arrived",
+            Status::Published,
+        ))
+        .await
+        .unwrap();
+    let held = store
+        .insert(with_website("https://github.com/ana-dev", Status::Held))
+        .await
+        .unwrap();
+    store
+        .set_status(held.id, Status::Published, "admin")
+        .await
+        .unwrap();
+    let website_published = |website: &'static str| {
         let mut asked = who("rep@example.org", "Ana", "2000-01-01T00:00:00Z");
         asked.website = website.into();
-        let known = store.reputation(&asked).await.unwrap();
-        assert_eq!(known.website_published, published, "{website}: {known:?}");
-        assert!(known.returning_author, "{known:?}");
+        async move {
+            let known = store.reputation(&asked).await.unwrap();
+            assert!(known.returning_author, "{known:?}");
+            known.website_published
+        }
+    };
+    assert!(website_published("https://github.com/ana-dev").await);
+    for website in [
+        "https://github.com/ana-dev-2",
+        "https://github.com/ana-arrived",
+        "",
+    ] {
+        assert!(!website_published(website).await, "{website}");
     }
+    // Someone else's comment with that Website, marked spam by a moderator, withdraws it.
+    let mut copy = with_website("https://github.com/ana-dev", Status::Held);
+    copy.author_email = "copy@example.net".into();
+    let copy = store.insert(copy).await.unwrap();
+    store
+        .set_status(copy.id, Status::Spam, "admin")
+        .await
+        .unwrap();
+    assert!(!website_published("https://github.com/ana-dev").await);
     let mut c = comment(
         "reputation",
         Status::Held,

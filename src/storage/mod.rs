@@ -548,8 +548,9 @@ pub struct Reputation {
     /// published on arrival, or imported as approved; in a key's scope, a check of that key
     /// answered or corrected as ham).
     pub returning_author: bool,
-    /// Same, and with exactly the Website asked about: the site has published this reader with
-    /// it (a profile link a moderator has seen and approved).
+    /// Same, and with exactly the Website asked about, on a comment a moderator approved (in a
+    /// key's scope, the blog's own correction by guid) or the old site published (an import);
+    /// and no comment with this Website was marked spam since the date asked about.
     pub website_published: bool,
     /// A comment with this address that was published or held on arrival was marked spam by a
     /// moderator since the date asked about.

@@ -122,16 +122,23 @@ async fn authorized<'b>(
 /// Decodes a form body into parameters: UTF-8, or, when that fails, the charset the blog
 /// declares in `blog_charset` (WordPress sends its checks in the blog's charset; a Latin-1 or
 /// windows-1252 blog's accented letters are single bytes). UTF-8 is tried first because many
-/// blogs that declare Latin-1 store and send UTF-8.
+/// blogs that declare Latin-1 store and send UTF-8. Only a charset that keeps ASCII as ASCII
+/// (Latin-1, windows-1252, the other ISO-8859 and windows code pages, KOI8, Shift_JIS, EUC-JP,
+/// EUC-KR, GBK, Big5, …): in UTF-16 or ISO-2022-JP the field names and e-mail addresses would not
+/// read as sent, and a 7-bit ISO-2022 body is valid UTF-8 anyway.
 pub(super) fn parse_params(body: &[u8]) -> Result<Params<'_>, String> {
-    form::parse_borrowed(body).map(Params).or_else(|not_utf8| {
+    form::parse_borrowed(body).map(Params).or_else(|problem| {
+        if problem != form::not_utf8() {
+            return Err(problem);
+        }
         let declared = form::raw_field(body, "blog_charset")
             .and_then(|label| encoding_rs::Encoding::for_label(label.trim_ascii()))
-            .filter(|&encoding| encoding != encoding_rs::UTF_8);
+            .filter(|&encoding| encoding != encoding_rs::UTF_8 && encoding.is_ascii_compatible());
         match declared {
             Some(encoding) => form::parse_in(body, encoding).map(Params),
             None => Err(format!(
-                "{not_utf8} (or name its charset in blog_charset, e.g. ISO-8859-1)"
+                "{problem} (or name its charset in blog_charset, e.g. ISO-8859-1; one that \
+                 writes ASCII as ASCII)"
             )),
         }
     })

@@ -107,7 +107,8 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-fn not_utf8() -> String {
+/// The error [`parse`] gives for a form that is not UTF-8 (and only for that).
+pub fn not_utf8() -> String {
     "the form is not valid UTF-8; send it as UTF-8".to_string()
 }
 

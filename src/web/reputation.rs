@@ -153,7 +153,8 @@ pub async fn apply(
 /// `path_only`: the model rejected the comment on its Website's path alone and a rule before the
 /// site's made it a hold (see `submit::submit`); the spam probability of its words without the
 /// Website. A returning author's comment then stays held, as one the model rejected, unless the
-/// site has published them with this very Website and the words alone are ordinary: a reader
+/// site's moderator approved them with this very Website (none marked spam since) and the words
+/// alone are ordinary: a reader
 /// whose Website is their profile on a platform (`github.com/name`) is held once, not for ever.
 async fn decide(
     state: &AppState,

@@ -347,9 +347,13 @@ const REPUTATION: &str = concat!(
     ") OR ($12 <> '' AND ",
     marked_since_approved!("content", "$12"),
     ") THEN 1 ELSE 0 END AS BIGINT), \
-     CAST(CASE WHEN $13 <> '' AND EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND COALESCE(api_key_id, 0) = $2 \
-     AND $3 <> '' AND author_email = $3 AND status = 'published' AND LOWER(author) = LOWER(CAST($4 AS TEXT)) \
-     AND author_url = $13) THEN 1 ELSE 0 END AS BIGINT)"
+     CAST(CASE WHEN $13 <> '' AND EXISTS (SELECT 1 FROM comments a WHERE a.site_id = $1 AND COALESCE(a.api_key_id, 0) = $2 \
+     AND $3 <> '' AND a.author_email = $3 AND a.status = 'published' AND LOWER(a.author) = LOWER(CAST($4 AS TEXT)) \
+     AND a.author_url = $13 AND (a.source = 'import' OR EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = a.id \
+     AND l.source IN ('admin', 'akismet-client') AND l.label = 'ham' AND l.sign = 1))) \
+     AND NOT EXISTS (SELECT 1 FROM comments s WHERE s.site_id = $1 AND COALESCE(s.api_key_id, 0) = $2 \
+     AND s.author_url = $13 AND s.status = 'spam' AND s.verdict IN ('published', 'held') AND s.created_at >= $5) \
+     THEN 1 ELSE 0 END AS BIGINT)"
 );
 
 /// `domain` made safe inside a LIKE pattern (`!` is the escape character).
@@ -384,21 +388,37 @@ fn like_anywhere(domain: &str) -> String {
 /// readers' comments after them (the id of the `$3`-th newest reader comment back bounds them),
 /// each with whether it is still published as it arrived and was never learned, and whose
 /// lessons it would be ([`ImplicitScope`]). An Akismet key's check answered `false` counts as
-/// its blog's reader: the blog's `submit-spam` by guid takes it back as a moderator's mark does.
+/// its blog's reader (the blog's `submit-spam` by guid takes it back as a moderator's mark does),
+/// by time only: the readers' comments counted are the site's own, not the blog's. A key's
+/// check also carries its e-mail address and text, for [`KEY_CHECK_SPOKEN_FOR`] and
+/// [`KEY_VOTED`].
 const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
      AND source <> 'import' \
      AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
-     THEN 1 ELSE 0 END AS BIGINT), site_id, COALESCE(api_key_id, 0) \
-     FROM comments WHERE id > $1 AND (created_at < $2 OR id <= COALESCE((SELECT r.id FROM comments r \
-     WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
+     THEN 1 ELSE 0 END AS BIGINT), site_id, COALESCE(api_key_id, 0), \
+     CASE WHEN api_key_id IS NULL THEN '' ELSE author_email END, \
+     CASE WHEN api_key_id IS NULL THEN '' ELSE content END \
+     FROM comments WHERE id > $1 AND (created_at < $2 OR (api_key_id IS NULL AND id <= COALESCE((SELECT r.id FROM comments r \
+     WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0))) \
      ORDER BY id LIMIT $4";
+/// Whether another stored check of the key with the same address and text speaks for check
+/// `$4`: an earlier one (a recheck stores the comment again, and it is learned once, as the
+/// first), or one the blog reported or that waits (a report of the recheck is a report of the
+/// comment).
+const KEY_CHECK_SPOKEN_FOR: &str = "SELECT 1 FROM comments d WHERE d.author_email = $1 \
+    AND d.api_key_id = $2 AND d.content = $3 AND d.id <> $4 AND (d.id < $4 OR d.status <> 'published') \
+    LIMIT 1";
+/// Whether the key voted on the text (a `submit-spam` or `submit-ham` without a guid: its
+/// blog's report of a comment it could not name).
+const KEY_VOTED: &str = "SELECT 1 FROM training_examples WHERE key_id = $1 AND text_sha256 = $2";
 /// Whether a comment is still published with no learning-log entry.
 const STILL_UNCHALLENGED: &str = "SELECT 1 FROM comments c WHERE c.id = $1 \
     AND c.status = 'published' \
     AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = c.id)";
 /// A site's (`$3` = 0) or an Akismet key's implicit-ham entries, net of take-backs, read through
-/// `learning_log_by_source`; each entry's comment is looked up by its id, so the count reads a few
-/// thousand entries however many comments the site has, whatever either planner thinks of a join.
+/// `learning_log_by_source`; each entry's comment is looked up by its id, so the count reads the
+/// implicit entries of every site and key (at most 5,000 each) however many comments they have,
+/// whatever either planner thinks of a join. Read once per scope a pass meets.
 const IMPLICIT_LEARNED: &str = "SELECT CAST(COALESCE(SUM(l.sign), 0) AS BIGINT) FROM learning_log l \
     WHERE l.source = $1 AND EXISTS (SELECT 1 FROM comments c WHERE c.id = l.comment_id \
     AND c.site_id = $2 AND COALESCE(c.api_key_id, 0) = $3)";
@@ -604,14 +624,39 @@ pub async fn unchallenged<E: Exec>(
     let offset = if newer == 0 { i64::MAX } else { newer as i64 };
     let rows = e
         .query(UNCHALLENGED, &[&after_id, &before, &offset, &limit], |r| {
-            Ok((r.int(0)?, r.int(1)? == 1, (r.int(2)?, r.int(3)?)))
+            Ok((
+                r.int(0)?,
+                r.int(1)? == 1,
+                (r.int(2)?, r.int(3)?),
+                r.text(4)?,
+                r.text(5)?,
+            ))
         })
         .await?;
-    let through = rows.last().map_or(after_id, |&(id, _, _)| id);
+    let through = rows.last().map_or(after_id, |(id, ..)| *id);
     let mut room = ImplicitRoom::default();
     let mut candidates = Vec::new();
-    for (id, unchallenged, scope) in rows {
-        if unchallenged && room.take(e, scope).await? {
+    for (id, unchallenged, scope, email, content) in rows {
+        if !unchallenged {
+            continue;
+        }
+        let (_, key) = scope;
+        if key != 0 {
+            let spoken_for = e
+                .query_opt(KEY_CHECK_SPOKEN_FOR, &[&email, &key, &content, &id], |_| {
+                    Ok(())
+                })
+                .await?;
+            let text = super::keys::text_sha256(&content);
+            if spoken_for.is_some()
+                || e.query_opt(KEY_VOTED, &[&key, &text], |_| Ok(()))
+                    .await?
+                    .is_some()
+            {
+                continue;
+            }
+        }
+        if room.take(e, scope).await? {
             candidates.push((id, scope));
         }
     }
@@ -858,6 +903,8 @@ pub const STATEMENTS: &[&str] = &[
     KEYS_EDITED,
     REPUTATION,
     UNCHALLENGED,
+    KEY_CHECK_SPOKEN_FOR,
+    KEY_VOTED,
     IMPLICIT_LEARNED,
     STILL_UNCHALLENGED,
     BY_STATUS,
