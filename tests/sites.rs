@@ -795,6 +795,20 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     let found =
         listed["comments"].as_array().unwrap().len() + held["comments"].as_array().unwrap().len();
     assert_eq!(found, 1, "{listed} {held}");
+    // With every site shown, the moderation list's Thread filter offers the other sites' pages
+    // too, named with their site.
+    let page = agent()
+        .get(&server.url("/admin?status=published"))
+        .header("Cookie", &server.admin_session())
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        page.contains(r#"<option value="/r%C3%A9sum%C3%A9/">blog · "#),
+        "{page}"
+    );
     // Every spelling of the path is that page: its comments, and closed.
     for spelling in [
         "%2Fr%25c3%25a9sum%25c3%25a9%2F",

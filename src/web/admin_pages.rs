@@ -184,6 +184,9 @@ pub struct QueueQuery {
     before: Option<i64>,
 }
 
+/// Most threads the moderation list's Thread filter offers.
+const THREADS_LISTED: u64 = 500;
+
 /// The moderation list's own query (`status=…&site=…&article=…&q=…&before=…`): what its links
 /// and forms carry (`back`), so that an action returns to the list the moderator was working
 /// through — the same site, thread, search and page — and never to another site's queue.
@@ -301,28 +304,43 @@ pub async fn queue(
     };
     let site_name = q.site.clone().filter(|s| !s.trim().is_empty());
     let sites = state.sites.all();
-    // The threads to filter by: the default site's articles, another site's pages.
-    let threads: Vec<(String, String)> = match site {
-        Some(id) if id != crate::domain::DEFAULT_SITE => state
-            .site_store
-            .threads(id, 500)
-            .await?
-            .into_iter()
-            .map(|t| {
+    // The threads to filter by: the default site's articles, another site's pages; with every
+    // site shown, all of them, each other site's named (a page's path says nothing of its site).
+    let site_threads = |id: i64, prefix: Option<String>| {
+        let store = state.site_store.clone();
+        async move {
+            let threads = store.threads(id, THREADS_LISTED).await?;
+            Ok::<_, WebError>(threads.into_iter().map(move |t| {
                 let title = if t.title.is_empty() {
                     t.uri.clone()
                 } else {
                     t.title
                 };
+                let title = match &prefix {
+                    Some(site) => format!("{site} · {title}"),
+                    None => title,
+                };
                 (t.uri, title)
-            })
-            .collect(),
+            }))
+        }
+    };
+    let mut threads: Vec<(String, String)> = match site {
+        Some(id) if id != crate::domain::DEFAULT_SITE => site_threads(id, None).await?.collect(),
         _ => state
             .articles()
             .iter()
             .map(|a| (a.slug.clone(), a.title.clone()))
             .collect(),
     };
+    if site.is_none() {
+        for other in sites.iter().filter(|s| s.id != crate::domain::DEFAULT_SITE) {
+            if threads.len() >= THREADS_LISTED as usize {
+                break;
+            }
+            threads.extend(site_threads(other.id, Some(other.name.clone())).await?);
+        }
+        threads.truncate(THREADS_LISTED as usize);
+    }
     let search =
         q.q.as_deref()
             .map(str::trim)
