@@ -817,25 +817,25 @@ async fn unchallenged_comments_are_learned_once(store: &dyn Store) {
         .unwrap();
     // Nothing is old enough yet, or followed by three readers' comments.
     let (learned, _) = store
-        .learn_unchallenged("2000-01-01T00:00:00Z", 3, kept.id - 1, 10_000)
+        .learn_unchallenged("2000-01-01T00:00:00Z", 3, kept.id - 1, 10_000, false)
         .await
         .unwrap();
     assert_eq!(learned, 0);
     // Two readers' comments followed the first: counting two, it is learned, the second not.
     let (learned, _) = store
-        .learn_unchallenged("2000-01-01T00:00:00Z", 2, kept.id - 1, 10_000)
+        .learn_unchallenged("2000-01-01T00:00:00Z", 2, kept.id - 1, 10_000, false)
         .await
         .unwrap();
     assert_eq!(learned, 1, "the first published comment");
     let (learned, through) = store
-        .learn_unchallenged("2999-01-01T00:00:00Z", 0, kept.id - 1, 10_000)
+        .learn_unchallenged("2999-01-01T00:00:00Z", 0, kept.id - 1, 10_000, false)
         .await
         .unwrap();
     assert_eq!(learned, 1, "the second published comment, not the held one");
     assert_eq!(through, held.id);
     // Once: a second pass from the start learns nothing more of these.
     let (again, _) = store
-        .learn_unchallenged("2999-01-01T00:00:00Z", 0, kept.id - 1, 10_000)
+        .learn_unchallenged("2999-01-01T00:00:00Z", 0, kept.id - 1, 10_000, false)
         .await
         .unwrap();
     assert_eq!(again, 0);
@@ -1687,7 +1687,7 @@ async fn implicit_ham_per_site_is_bounded(store: &dyn Store) {
     let mut after_id = 0;
     loop {
         let (_, through) = store
-            .learn_unchallenged("2999-01-01T00:00:00Z", 0, after_id, 1_000)
+            .learn_unchallenged("2999-01-01T00:00:00Z", 0, after_id, 1_000, false)
             .await
             .unwrap();
         if through == after_id {
@@ -1712,7 +1712,7 @@ async fn implicit_ham_per_site_is_bounded(store: &dyn Store) {
         .await
         .unwrap();
     let (learned, through) = store
-        .learn_unchallenged("2999-01-01T00:00:00Z", 0, fresh.id - 1, 1_000)
+        .learn_unchallenged("2999-01-01T00:00:00Z", 0, fresh.id - 1, 1_000, false)
         .await
         .unwrap();
     assert_eq!((learned, through), (0, fresh.id), "looked at, not learned");

@@ -53,7 +53,7 @@ macro_rules! storage_port {
             plain session_csrf(id_sha256: &str, now: i64) -> Option<String> = comments::session_csrf;
             plain delete_session(id_sha256: &str) -> () = comments::delete_session;
             plain count_by_status(site: Option<i64>) -> Vec<(Status, u64)> = comments::count_by_status;
-            atomic learn_unchallenged(before: &str, newer: u64, after_id: i64, limit: u64) -> (usize, i64) = comments::learn_unchallenged;
+            atomic learn_unchallenged(before: &str, newer: u64, after_id: i64, limit: u64, relayed: bool) -> (usize, i64) = comments::learn_unchallenged;
             atomic+shown erase_author(email: &str) -> Erased = erase::erase_author;
         ]);
     };

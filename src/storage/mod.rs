@@ -398,13 +398,16 @@ pub trait CommentStore: Send + Sync + 'static {
     /// one implicit ham entry (source [`IMPLICIT_SOURCE`]), once, while its site (an Akismet
     /// key's check: that key) holds fewer than [`IMPLICIT_PER_SITE`] of them
     /// (the comments after are looked at and passed). A moderator's later label takes it back. Returns how many
-    /// were learned and the last id looked at (the caller's next `after_id`).
+    /// were learned and the last id looked at (the caller's next `after_id`). `relayed`: the
+    /// Akismet keys' checks instead of the site's readers' comments, by time only, each pass
+    /// with its own cursor (a check the blog spoke for without its guid is left out).
     async fn learn_unchallenged(
         &self,
         before: &str,
         newer: u64,
         after_id: i64,
         limit: u64,
+        relayed: bool,
     ) -> Result<(usize, i64), StorageError>;
     /// Per day (UTC, oldest first) from `since` (`YYYY-MM-DD`): comments by the classifier's
     /// verdict, and the moderators' corrections of it; one site's, or every site's (`None`).
@@ -550,7 +553,9 @@ pub struct Reputation {
     pub returning_author: bool,
     /// Same, and with exactly the Website asked about, on a comment a moderator approved (in a
     /// key's scope, the blog's own correction by guid) or the old site published (an import);
-    /// and no comment with this Website was marked spam since the date asked about.
+    /// and no moderator (or, in a key's scope, the blog by guid) has marked a comment with this
+    /// Website spam since the date asked about — whatever became of that comment since, and
+    /// the Website compared without case or a trailing `/`.
     pub website_published: bool,
     /// A comment with this address that was published or held on arrival was marked spam by a
     /// moderator since the date asked about.

@@ -37,6 +37,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021_remote_ids_per_site.sql"),
     include_str!("migrations/0022_threads_closed.sql"),
     include_str!("migrations/0023_email_case.sql"),
+    include_str!("migrations/0024_checks_by_id.sql"),
 ];
 
 /// Most comments committed together in one transaction.

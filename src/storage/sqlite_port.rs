@@ -102,11 +102,16 @@ impl SqlitePort {
         newer: u64,
         after_id: i64,
         limit: u64,
+        relayed: bool,
     ) -> Result<(usize, i64), StorageError> {
         // The scan on the background connection; the shared one only for what is learned.
         let before = before.to_owned();
         let (candidates, through) = self
-            .scan(move |c| ready(comments::unchallenged(c, &before, newer, after_id, limit)))
+            .scan(move |c| {
+                ready(comments::unchallenged(
+                    c, &before, newer, after_id, limit, relayed,
+                ))
+            })
             .await?;
         if candidates.is_empty() {
             return Ok((0, through));

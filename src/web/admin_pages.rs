@@ -333,13 +333,16 @@ pub async fn queue(
             .collect(),
     };
     if site.is_none() {
+        // Every article of the default site, as with that site chosen; the other sites' pages
+        // up to the same limit as one site's.
+        let most = threads.len() + THREADS_LISTED as usize;
         for other in sites.iter().filter(|s| s.id != crate::domain::DEFAULT_SITE) {
-            if threads.len() >= THREADS_LISTED as usize {
+            if threads.len() >= most {
                 break;
             }
             threads.extend(site_threads(other.id, Some(other.name.clone())).await?);
         }
-        threads.truncate(THREADS_LISTED as usize);
+        threads.truncate(most);
     }
     let search =
         q.q.as_deref()

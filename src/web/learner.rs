@@ -153,27 +153,34 @@ pub async fn learn_unchallenged(
     } else {
         (delay / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
     };
-    let mut after_id = 0;
+    // The site's readers' comments and the Akismet keys' checks, each pass with its own cursor
+    // (their rules differ, so one cursor could pass a check not yet old enough).
+    let mut after_ids = [0_i64, 0_i64];
     loop {
         let cutoff = crate::storage::rfc3339_ago(delay);
-        match store
-            .learn_unchallenged(&cutoff, newer, after_id, UNCHALLENGED_BATCH)
-            .await
-        {
-            Ok((learned, through)) => {
-                let more = through > after_id;
-                after_id = through;
-                if learned > 0 {
-                    tracing::debug!(learned, "learned comments that stayed published");
-                    learner.nudge();
+        let mut more = false;
+        for (after_id, relayed) in after_ids.iter_mut().zip([false, true]) {
+            match store
+                .learn_unchallenged(&cutoff, newer, *after_id, UNCHALLENGED_BATCH, relayed)
+                .await
+            {
+                Ok((learned, through)) => {
+                    more |= through > *after_id;
+                    *after_id = through;
+                    if learned > 0 {
+                        tracing::debug!(learned, relayed, "learned comments that stayed published");
+                        learner.nudge();
+                    }
                 }
-                if more {
-                    // A backlog (a first start on an old database): keep going.
-                    tokio::task::yield_now().await;
-                    continue;
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot learn the comments that stayed published")
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot learn the comments that stayed published"),
+        }
+        if more {
+            // A backlog (a first start on an old database): keep going.
+            tokio::task::yield_now().await;
+            continue;
         }
         tokio::time::sleep(every).await;
     }

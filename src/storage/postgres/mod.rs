@@ -110,6 +110,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0015_remote_ids_per_site.sql"),
     include_str!("0016_threads_closed.sql"),
     include_str!("0017_email_case.sql"),
+    include_str!("0018_checks_by_id.sql"),
 ];
 
 /// The `application_name` replyguard's connections carry (unless the URL names another), so an

@@ -351,8 +351,10 @@ const REPUTATION: &str = concat!(
      AND $3 <> '' AND a.author_email = $3 AND a.status = 'published' AND LOWER(a.author) = LOWER(CAST($4 AS TEXT)) \
      AND a.author_url = $13 AND (a.source = 'import' OR EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = a.id \
      AND l.source IN ('admin', 'akismet-client') AND l.label = 'ham' AND l.sign = 1))) \
-     AND NOT EXISTS (SELECT 1 FROM comments s WHERE s.site_id = $1 AND COALESCE(s.api_key_id, 0) = $2 \
-     AND s.author_url = $13 AND s.status = 'spam' AND s.verdict IN ('published', 'held') AND s.created_at >= $5) \
+     AND NOT EXISTS (SELECT 1 FROM learning_log m JOIN comments s ON s.id = m.comment_id \
+     WHERE m.source IN ('admin', 'akismet-client') AND m.label = 'spam' AND m.sign = 1 AND m.at >= $5 \
+     AND s.site_id = $1 AND COALESCE(s.api_key_id, 0) = $2 \
+     AND RTRIM(LOWER(s.author_url), '/') = RTRIM(LOWER(CAST($13 AS TEXT)), '/')) \
      THEN 1 ELSE 0 END AS BIGINT)"
 );
 
@@ -384,30 +386,34 @@ fn like_anywhere(domain: &str) -> String {
     format!("%{}%", like_escaped(domain))
 }
 
-/// Candidates for implicit ham: comments after `$1` created before `$2`, or with at least `$3`
-/// readers' comments after them (the id of the `$3`-th newest reader comment back bounds them),
-/// each with whether it is still published as it arrived and was never learned, and whose
-/// lessons it would be ([`ImplicitScope`]). An Akismet key's check answered `false` counts as
-/// its blog's reader (the blog's `submit-spam` by guid takes it back as a moderator's mark does),
-/// by time only: the readers' comments counted are the site's own, not the blog's. A key's
-/// check also carries its e-mail address and text, for [`KEY_CHECK_SPOKEN_FOR`] and
-/// [`KEY_VOTED`].
+/// Candidates for implicit ham among the site's readers' comments: comments after `$1` created
+/// before `$2`, or with at least `$3` readers' comments after them (the id of the `$3`-th newest
+/// reader comment back bounds them), each with whether it is still published as it arrived and
+/// was never learned, and whose lessons it would be ([`ImplicitScope`]). Both conditions hold
+/// for every id up to the last one returned, so the caller's cursor passes nothing unseen.
 const UNCHALLENGED: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
      AND source <> 'import' \
      AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
-     THEN 1 ELSE 0 END AS BIGINT), site_id, COALESCE(api_key_id, 0), \
-     CASE WHEN api_key_id IS NULL THEN '' ELSE author_email END, \
-     CASE WHEN api_key_id IS NULL THEN '' ELSE content END \
-     FROM comments WHERE id > $1 AND (created_at < $2 OR (api_key_id IS NULL AND id <= COALESCE((SELECT r.id FROM comments r \
-     WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0))) \
+     THEN 1 ELSE 0 END AS BIGINT), site_id, CAST(0 AS BIGINT), '', '', '' \
+     FROM comments WHERE id > $1 AND api_key_id IS NULL AND (created_at < $2 OR id <= COALESCE((SELECT r.id FROM comments r \
+     WHERE r.source IN ('form', 'api') ORDER BY r.id DESC LIMIT 1 OFFSET $3), 0)) \
      ORDER BY id LIMIT $4";
-/// Whether another stored check of the key with the same address and text speaks for check
-/// `$4`: an earlier one (a recheck stores the comment again, and it is learned once, as the
-/// first), or one the blog reported or that waits (a report of the recheck is a report of the
-/// comment).
-const KEY_CHECK_SPOKEN_FOR: &str = "SELECT 1 FROM comments d WHERE d.author_email = $1 \
-    AND d.api_key_id = $2 AND d.content = $3 AND d.id <> $4 AND (d.id < $4 OR d.status <> 'published') \
-    LIMIT 1";
+/// The same among Akismet keys' checks, by time only (`$3` unused: the readers' comments counted
+/// are the site's own, not the blog's), with each check's thread, address and text for
+/// [`spoken_for`]: a check answered `false` counts as its blog's reader (the blog's
+/// `submit-spam` by guid takes it back as a moderator's mark does). A separate pass with its own
+/// cursor: a check not yet old enough must not be passed by site comments the count rule
+/// already lets through.
+const UNCHALLENGED_CHECKS: &str = "SELECT id, CAST(CASE WHEN status = 'published' AND verdict = 'published' \
+     AND source <> 'import' \
+     AND NOT EXISTS (SELECT 1 FROM learning_log l WHERE l.comment_id = comments.id) \
+     THEN 1 ELSE 0 END AS BIGINT), site_id, api_key_id, article, author_email, content \
+     FROM comments WHERE id > $1 AND api_key_id IS NOT NULL AND created_at < $2 \
+     AND CAST($3 AS BIGINT) >= 0 ORDER BY id LIMIT $4";
+/// The key's latest stored checks from the same address in the same thread (the index of the
+/// duplicate check): among them, a check's other copies.
+const KEY_CHECK_COPIES: &str = "SELECT id, status, content FROM comments \
+    WHERE site_id = $1 AND article = $2 AND author_email = $3 AND id <> $4 ORDER BY id DESC LIMIT 50";
 /// Whether the key voted on the text (a `submit-spam` or `submit-ham` without a guid: its
 /// blog's report of a comment it could not name).
 const KEY_VOTED: &str = "SELECT 1 FROM training_examples WHERE key_id = $1 AND text_sha256 = $2";
@@ -595,12 +601,64 @@ pub async fn learn_unchallenged<E: Exec>(
     newer: u64,
     after_id: i64,
     limit: u64,
+    relayed: bool,
 ) -> Result<(usize, i64), StorageError> {
-    let (candidates, through) = unchallenged(e, before, newer, after_id, limit).await?;
+    let (candidates, through) = unchallenged(e, before, newer, after_id, limit, relayed).await?;
     if candidates.is_empty() {
         return Ok((0, through));
     }
     Ok((learn_implicit(e, &candidates).await?, through))
+}
+
+/// The read half of [`learn_unchallenged`]: the site's readers' comments (`relayed`: the
+/// Akismet keys' checks) after `after_id` that qualify as implicit ham, as (id, scope), those of
+/// scopes already at [`IMPLICIT_PER_SITE`] left out, and the last id looked at. Reads only, so
+/// SQLite runs it on its background connection: on a first start over a large database the
+/// backlog is a long scan.
+pub async fn unchallenged<E: Exec>(
+    e: &E,
+    before: &str,
+    newer: u64,
+    after_id: i64,
+    limit: u64,
+    relayed: bool,
+) -> Result<(Vec<(i64, ImplicitScope)>, i64), StorageError> {
+    let limit = limit as i64;
+    // No reader comment sits this far back: counting is off.
+    let offset = if newer == 0 { i64::MAX } else { newer as i64 };
+    let query = if relayed {
+        UNCHALLENGED_CHECKS
+    } else {
+        UNCHALLENGED
+    };
+    let rows = e
+        .query(query, &[&after_id, &before, &offset, &limit], |r| {
+            Ok(Candidate {
+                id: r.int(0)?,
+                unchallenged: r.int(1)? == 1,
+                scope: (r.int(2)?, r.int(3)?),
+                article: r.text(4)?,
+                email: r.text(5)?,
+                content: r.text(6)?,
+            })
+        })
+        .await?;
+    let through = rows.last().map_or(after_id, |c| c.id);
+    let mut room = ImplicitRoom::default();
+    let mut candidates = Vec::new();
+    for c in rows {
+        // A scope with no room left pays for nothing more.
+        if !c.unchallenged || room.left(e, c.scope).await? <= 0 {
+            continue;
+        }
+        if relayed && spoken_for(e, &c).await? {
+            continue;
+        }
+        if room.take(e, c.scope).await? {
+            candidates.push((c.id, c.scope));
+        }
+    }
+    Ok((candidates, through))
 }
 
 /// Whose lessons an implicit-ham entry is: a site's readers' (key 0), or one Akismet key's
@@ -608,59 +666,42 @@ pub async fn learn_unchallenged<E: Exec>(
 /// [`IMPLICIT_PER_SITE`].
 pub type ImplicitScope = (i64, i64);
 
-/// The read half of [`learn_unchallenged`]: the comments after `after_id` that qualify as
-/// implicit ham, as (id, scope), those of scopes already at [`IMPLICIT_PER_SITE`] left out, and
-/// the last id looked at. Reads only, so SQLite runs it on its background connection: on a
-/// first start over a large database the backlog is a long scan.
-pub async fn unchallenged<E: Exec>(
-    e: &E,
-    before: &str,
-    newer: u64,
-    after_id: i64,
-    limit: u64,
-) -> Result<(Vec<(i64, ImplicitScope)>, i64), StorageError> {
-    let limit = limit as i64;
-    // No reader comment sits this far back: counting is off.
-    let offset = if newer == 0 { i64::MAX } else { newer as i64 };
-    let rows = e
-        .query(UNCHALLENGED, &[&after_id, &before, &offset, &limit], |r| {
-            Ok((
-                r.int(0)?,
-                r.int(1)? == 1,
-                (r.int(2)?, r.int(3)?),
-                r.text(4)?,
-                r.text(5)?,
-            ))
-        })
-        .await?;
-    let through = rows.last().map_or(after_id, |(id, ..)| *id);
-    let mut room = ImplicitRoom::default();
-    let mut candidates = Vec::new();
-    for (id, unchallenged, scope, email, content) in rows {
-        if !unchallenged {
-            continue;
-        }
-        let (_, key) = scope;
-        if key != 0 {
-            let spoken_for = e
-                .query_opt(KEY_CHECK_SPOKEN_FOR, &[&email, &key, &content, &id], |_| {
-                    Ok(())
-                })
-                .await?;
-            let text = super::keys::text_sha256(&content);
-            if spoken_for.is_some()
-                || e.query_opt(KEY_VOTED, &[&key, &text], |_| Ok(()))
-                    .await?
-                    .is_some()
-            {
-                continue;
-            }
-        }
-        if room.take(e, scope).await? {
-            candidates.push((id, scope));
-        }
+/// A comment [`unchallenged`] looked at.
+struct Candidate {
+    id: i64,
+    unchallenged: bool,
+    scope: ImplicitScope,
+    /// For a key's check: its thread, address and text.
+    article: String,
+    email: String,
+    content: String,
+}
+
+/// Whether the blog has spoken for a key's check some other way than by its guid: it voted on
+/// the text without a guid, or another stored check of the key from the same address with the
+/// same text (case and runs of white space aside, as votes count texts) came earlier — a
+/// recheck stores the comment again, and it is learned once, as the first — or is not published
+/// (the blog reported a recheck, or it waits).
+async fn spoken_for<E: Exec>(e: &E, c: &Candidate) -> Result<bool, StorageError> {
+    let text = super::keys::text_sha256(&c.content);
+    let (site, key) = c.scope;
+    if e.query_opt(KEY_VOTED, &[&key, &text], |_| Ok(()))
+        .await?
+        .is_some()
+    {
+        return Ok(true);
     }
-    Ok((candidates, through))
+    let copies = e
+        .query(
+            KEY_CHECK_COPIES,
+            &[&site, &c.article, &c.email, &c.id],
+            |r| Ok((r.int(0)?, r.text(1)?, r.text(2)?)),
+        )
+        .await?;
+    Ok(copies.iter().any(|(id, status, content)| {
+        (*id < c.id || status != Status::Published.as_str())
+            && super::keys::text_sha256(content) == text
+    }))
 }
 
 /// How many more implicit-ham entries each scope may take ([`IMPLICIT_PER_SITE`] less what its
@@ -669,17 +710,22 @@ pub async fn unchallenged<E: Exec>(
 struct ImplicitRoom(std::collections::HashMap<ImplicitScope, i64>);
 
 impl ImplicitRoom {
+    /// The places `scope` has left.
+    async fn left<E: Exec>(&mut self, e: &E, scope: ImplicitScope) -> Result<i64, StorageError> {
+        if let Some(&left) = self.0.get(&scope) {
+            return Ok(left);
+        }
+        let source = IMPLICIT_SOURCE;
+        let (site, key) = scope;
+        let held = super::scalar(e, IMPLICIT_LEARNED, &[&source, &site, &key]).await?;
+        let left = IMPLICIT_PER_SITE - held.unwrap_or(0);
+        self.0.insert(scope, left);
+        Ok(left)
+    }
+
     /// Takes one place for `scope`; `false` when it has none left.
     async fn take<E: Exec>(&mut self, e: &E, scope: ImplicitScope) -> Result<bool, StorageError> {
-        let left = match self.0.get(&scope) {
-            Some(&left) => left,
-            None => {
-                let source = IMPLICIT_SOURCE;
-                let (site, key) = scope;
-                let held = super::scalar(e, IMPLICIT_LEARNED, &[&source, &site, &key]).await?;
-                IMPLICIT_PER_SITE - held.unwrap_or(0)
-            }
-        };
+        let left = self.left(e, scope).await?;
         self.0.insert(scope, left - 1);
         Ok(left > 0)
     }
@@ -903,7 +949,8 @@ pub const STATEMENTS: &[&str] = &[
     KEYS_EDITED,
     REPUTATION,
     UNCHALLENGED,
-    KEY_CHECK_SPOKEN_FOR,
+    UNCHALLENGED_CHECKS,
+    KEY_CHECK_COPIES,
     KEY_VOTED,
     IMPLICIT_LEARNED,
     STILL_UNCHALLENGED,
