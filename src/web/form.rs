@@ -17,14 +17,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 /// [`parse`], borrowing from `body` every name and value that needs no decoding (on a hot path,
 /// most of them).
 pub fn parse_borrowed(body: &[u8]) -> Result<Vec<Field<'_>>, String> {
-    let mut pairs = Vec::with_capacity(16);
-    for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        let mut kv = part.splitn(2, |&b| b == b'=');
-        let name = decode(kv.next().unwrap_or_default())?;
-        let value = decode(kv.next().unwrap_or_default())?;
-        pairs.push((name, value));
-    }
-    Ok(pairs)
+    fields(body, decode)
 }
 
 /// [`parse`] for a form whose text is in `encoding` (a charset its sender declared): every name
@@ -34,12 +27,19 @@ pub fn parse_in(
     body: &[u8],
     encoding: &'static encoding_rs::Encoding,
 ) -> Result<Vec<Field<'static>>, String> {
-    let text = |raw: &[u8]| -> Result<Cow<'static, str>, String> {
+    fields(body, |raw| {
         let bytes = unescape(raw)?;
         Ok(Cow::Owned(
             encoding.decode_without_bom_handling(&bytes).0.into_owned(),
         ))
-    };
+    })
+}
+
+/// Splits `body` into `name=value` pairs, each side decoded by `text`.
+fn fields<'a, 'b>(
+    body: &'a [u8],
+    text: impl Fn(&'a [u8]) -> Result<Cow<'b, str>, String>,
+) -> Result<Vec<Field<'b>>, String> {
     let mut pairs = Vec::with_capacity(16);
     for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let mut kv = part.splitn(2, |&b| b == b'=');
