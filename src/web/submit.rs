@@ -282,8 +282,18 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // folder, which few owners read, not a moderator's queue: a key's share of spam may speak
     // for its checks, never against them (on a blog stream half spam, the share's push moved
     // ham held 1.3% → 4.3% and kept no more spam off the page; README, "How it learns").
-    let relayed = matches!(s.origin, Origin::Akismet { .. });
-    let towards = |shift: f64| if relayed { shift.min(0.0) } else { shift };
+    // The key that relayed the comment (Akismet), if any.
+    let relayed_by = match s.origin {
+        Origin::Akismet { key_id, .. } => Some(key_id),
+        _ => None,
+    };
+    let towards = |shift: f64| {
+        if relayed_by.is_some() {
+            shift.min(0.0)
+        } else {
+            shift
+        }
+    };
     let site_prior = |probability: f64| {
         towards(if store && !s.recheck {
             state
@@ -353,10 +363,6 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
     // A relayed check (Akismet) meets what is known of its sender in its key's own checks, as a
     // reader's comment meets the site's history: a returning author of that blog, a sender a
     // moderator (or the blog, through `submit-spam`) marked spam.
-    let relayed_by = match s.origin {
-        Origin::Akismet { key_id, .. } => Some(key_id),
-        _ => None,
-    };
     if (reader || relayed_by.is_some()) && !s.honeypot {
         let mut rules = state.rules.get(state.store.as_ref(), site_name).await?;
         if relayed_by.is_some() {
