@@ -23,6 +23,15 @@ fn add_key(db: &Path, extra: &[&str]) -> String {
     lines[0].to_string()
 }
 
+/// A fresh database with one key for `BLOG`, and a server on it started with `extra`.
+fn server_with_key(extra: &[&str]) -> (tempfile::TempDir, String, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rg.db");
+    let key = add_key(&db, &[]);
+    let server = Server::start(&db, &model(), extra);
+    (dir, key, server)
+}
+
 struct Answer {
     status: u16,
     body: String,
@@ -455,14 +464,8 @@ fn akismet_endpoints_answer_like_akismet() {
 
 #[test]
 fn held_comments_are_spam_without_the_discard_tip() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rg.db");
-    let key = add_key(&db, &[]);
-    let server = Server::start(
-        &db,
-        &model(),
-        &["--hold-threshold", "0", "--reject-threshold", "1"],
-    );
+    let (_dir, key, server) =
+        server_with_key(&["--hold-threshold", "0", "--reject-threshold", "1"]);
     let a = post(&server, "/1.1/comment-check", None, &check(&key, HAM, &[]));
     assert_eq!(a.body, "true");
     assert!(a.pro_tip.is_none());
@@ -481,10 +484,7 @@ fn held_comments_are_spam_without_the_discard_tip() {
 /// site's own reader with that address. Before, no sender rule ran on a check.
 #[test]
 fn a_keys_own_history_decides_before_the_words() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rg.db");
-    let key = add_key(&db, &[]);
-    let server = Server::start(&db, &model(), &[]);
+    let (_dir, key, server) = server_with_key(&[]);
     let from = |who: &'static str, ip: &'static str, text: &'static str| {
         let email: &'static str = Box::leak(format!("{who}@mail.example").into_boxed_str());
         check(
@@ -561,10 +561,7 @@ fn a_keys_own_history_decides_before_the_words() {
 /// the submit budget, which is for votes without one.
 #[test]
 fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rg.db");
-    let key = add_key(&db, &[]);
-    let server = Server::start(&db, &model(), &["--flood-seconds", "60"]);
+    let (_dir, key, server) = server_with_key(&["--flood-seconds", "60"]);
     let pingback = post(
         &server,
         "/1.1/comment-check",
@@ -698,10 +695,7 @@ fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
 /// build before, where the key's share of spam moved every check towards spam).
 #[test]
 fn a_spam_heavy_blog_does_not_send_its_readers_to_the_spam_folder() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rg.db");
-    let key = add_key(&db, &[]);
-    let server = Server::start(&db, &model(), &["--flood-seconds", "0"]);
+    let (_dir, key, server) = server_with_key(&["--flood-seconds", "0"]);
     let reader = "Wonderful work on Tommy Flanagan. Amazing accompanist, respected player in his own right, what a great man. Thank you.";
     let ask = |content: &str, n: usize, test: bool| {
         let (ip, email) = (
@@ -736,14 +730,8 @@ fn a_spam_heavy_blog_does_not_send_its_readers_to_the_spam_folder() {
 /// only says nothing). The blog's `submit-spam` quoting a check's guid takes its ham back.
 #[test]
 fn a_keys_checks_that_stay_ham_are_its_readers() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rg.db");
-    let key = add_key(&db, &[]);
-    let server = Server::start(
-        &db,
-        &model(),
-        &["--flood-seconds", "0", "--learn-published-after", "2s"],
-    );
+    let (_dir, key, server) =
+        server_with_key(&["--flood-seconds", "0", "--learn-published-after", "2s"]);
     let ask = |path: &str, text: &str, n: usize, extra: &[(&str, &str)]| {
         let (ip, email) = (format!("198.51.100.{n}"), format!("r{n}@mail.example"));
         let mut fields = vec![
@@ -878,21 +866,14 @@ fn a_keys_checks_that_stay_ham_are_its_readers() {
 /// site's comments learned sooner do not make the learner pass a check not yet old enough.
 #[test]
 fn a_keys_checks_wait_for_the_delay_not_for_the_sites_readers() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rg.db");
-    let key = add_key(&db, &[]);
-    let server = Server::start(
-        &db,
-        &model(),
-        &[
-            "--flood-seconds",
-            "0",
-            "--learn-published-after",
-            "8s",
-            "--learn-published-after-comments",
-            "2",
-        ],
-    );
+    let (_dir, key, server) = server_with_key(&[
+        "--flood-seconds",
+        "0",
+        "--learn-published-after",
+        "8s",
+        "--learn-published-after-comments",
+        "2",
+    ]);
     let a = post(&server, "/1.1/comment-check", None, &check(&key, HAM, &[]));
     assert_eq!(a.body, "false");
     for n in 0..4 {

@@ -435,14 +435,7 @@ fn the_systemd_unit_verifies_and_runs_the_server_as_systemd_would() {
     assert_eq!(stored_addresses(&base), ["203.0.113.9"]);
 
     // ExecReload: SIGHUP reloads the model; the server keeps serving.
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::signal(child.0.id(), "HUP");
     std::thread::sleep(Duration::from_millis(300));
     healthy(&base, |answer| {
         format!("the server stopped answering after SIGHUP: {answer}")
@@ -460,13 +453,7 @@ fn the_systemd_unit_verifies_and_runs_the_server_as_systemd_would() {
     assert!(page.contains("How long does the partnership run?"));
 
     // KillSignal: SIGTERM stops it cleanly, well within TimeoutStopSec.
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::signal(child.0.id(), "TERM");
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.0.try_wait().unwrap() {

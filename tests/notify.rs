@@ -641,13 +641,7 @@ async fn a_reader_who_asked_hears_of_published_replies_until_unsubscribing() {
     let smtp = SmtpServer::start(dir.path());
     let server = mailing_server(dir.path(), &smtp);
     // The form offers the box, unticked.
-    let page = agent()
-        .get(&server.url(&format!("/articles/{ARTICLE}")))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let page = server.get_text(&format!("/articles/{ARTICLE}"));
     assert!(
         page.contains(r#"name="notify_replies" type="checkbox" value="on">"#),
         "{page}"

@@ -797,14 +797,7 @@ fn pages_are_closed_by_the_name_the_embed_gives_them() {
     assert_eq!(found, 1, "{listed} {held}");
     // With every site shown, the moderation list's Thread filter offers the other sites' pages
     // too, named with their site.
-    let page = agent()
-        .get(&server.url("/admin?status=published"))
-        .header("Cookie", &server.admin_session())
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let page = server.admin_page("/admin?status=published");
     assert!(
         page.contains(r#"<option value="/r%C3%A9sum%C3%A9/">blog · "#),
         "{page}"

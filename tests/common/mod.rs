@@ -272,14 +272,7 @@ impl Server {
 
     /// Stops the server as systemd and Ctrl-C do (SIGTERM) and waits until it has exited.
     pub fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        signal(self.child.id(), "TERM");
         let started = std::time::Instant::now();
         while self.child.try_wait().unwrap().is_none() {
             assert!(
@@ -289,6 +282,15 @@ impl Server {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
+}
+
+/// Sends process `pid` the signal `name` (`TERM`, `HUP`, …) as systemd or an operator would.
+pub fn signal(pid: u32, name: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{name}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{name} {pid}");
 }
 
 impl Drop for Server {
