@@ -151,15 +151,16 @@ fn akismet_endpoints_answer_like_akismet() {
     assert_eq!(spam.body, "true");
     assert_eq!(spam.pro_tip.as_deref(), Some("discard"));
 
-    // an API key's `user_role=administrator` is not taken as "publish" (#27); a filled honeypot
-    // is always spam
+    // `user_role=administrator` is never spam, as Akismet answers (the blog's own staff; the
+    // check is neither kept nor learned, so a key's role reaches nothing of the site); a filled
+    // honeypot is always spam
     let a = post(
         &server,
         "/1.1/comment-check",
         None,
         &check(&key, SPAM, &[("user_role", "administrator")]),
     );
-    assert_eq!(a.body, "true");
+    assert_eq!(a.body, "false");
     let a = post(
         &server,
         "/1.1/comment-check",
@@ -272,15 +273,69 @@ fn akismet_endpoints_answer_like_akismet() {
         .to_string();
     assert!(help.contains("blog_charset"), "{help}");
     assert_eq!(resp.body_mut().read_to_string().unwrap(), "invalid");
-    let huge = "x".repeat(100 * 1024);
-    let a = post(
-        &server,
-        "/1.1/comment-check",
-        None,
-        &check(&key, &huge, &[]),
+    // A body that is no form is named as what it is, not as a form missing its key.
+    for (kind, encoding, says) in [
+        ("application/json", None, "application/json"),
+        (
+            "multipart/form-data; boundary=x",
+            None,
+            "multipart/form-data",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            Some("gzip"),
+            "Content-Encoding: gzip",
+        ),
+    ] {
+        let mut req = agent()
+            .post(&server.url("/1.1/comment-check"))
+            .header("content-type", kind);
+        if let Some(encoding) = encoding {
+            req = req.header("content-encoding", encoding);
+        }
+        let mut resp = req
+            .send(format!("{{\"api_key\":\"{key}\",\"blog\":\"{BLOG}\"}}").as_bytes())
+            .unwrap();
+        let help = resp.headers()["x-akismet-debug-help"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(help.contains(says), "{kind}: {help}");
+        assert_eq!(resp.body_mut().read_to_string().unwrap(), "invalid");
+    }
+    // WordPress sends a comment's text three times, percent-encoded: a long comment in Cyrillic
+    // (5,000 characters, about 90 KB on the wire) is answered, not refused.
+    let long = "Спасибо за подробный разбор, очень полезно для новичков. ".repeat(90);
+    let wordpress = check(
+        &key,
+        &long,
+        &[
+            ("comment_as_submitted_comment_content", &long),
+            ("POST_comment", &long),
+        ],
     );
-    assert_eq!(a.status, 413);
-    assert!(a.debug.is_some());
+    let a = post(&server, "/1.1/comment-check", None, &wordpress);
+    assert_eq!(a.status, 200, "{:?}", a.debug);
+    assert!(
+        a.body == "false" || a.body == "true",
+        "{} {:?}",
+        a.body,
+        a.debug
+    );
+    // Past the limit (1 MiB) it is refused from its announced length, before the body is read.
+    let answer = {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(server.addr()).unwrap();
+        tcp.write_all(
+            b"POST /1.1/comment-check HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1048577\r\nConnection: close\r\n\r\napi_key=",
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = tcp.read_to_string(&mut answer);
+        answer
+    };
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 1048576 bytes"), "{answer}");
 
     // is_test: scored, not stored or counted
     let mut resp = agent()
@@ -302,7 +357,7 @@ fn akismet_endpoints_answer_like_akismet() {
     let after: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(before["usage"], after["usage"]);
     assert_eq!(after["limit"], 1000);
-    assert_eq!(after["usage"], 8, "eight stored checks so far");
+    assert_eq!(after["usage"], 9, "nine stored checks so far");
     assert_eq!(after["throttled"], false);
     assert!(after["percentage"].is_string());
 
@@ -316,10 +371,10 @@ fn akismet_endpoints_answer_like_akismet() {
         .unwrap()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while in_database() != 8 && std::time::Instant::now() < deadline {
+    while in_database() != 9 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(in_database(), 8);
+    assert_eq!(in_database(), 9);
 
     // stored checks appear in the moderation queue with their source
     let mut resp = agent()
@@ -556,12 +611,13 @@ fn a_keys_own_history_decides_before_the_words() {
 
 /// What WordPress sends besides ordinary comments is taken as it is: a pingback's "author" is the
 /// linking post's title and its Website that post's deep address (scored on its excerpt, not on
-/// those spam-like shapes); a recheck (`recheck_reason`) is not a flood; a long comment the blog
+/// those spam-like shapes); two readers behind one address are not a flood; an administrator is
+/// never spam and Akismet's test sender always is; a long comment the blog
 /// accepted is kept, so its later correction lands; and a bulk correction by guid is not cut by
 /// the submit budget, which is for votes without one.
 #[test]
 fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
-    let (_dir, key, server) = server_with_key(&["--flood-seconds", "60"]);
+    let (dir, key, server) = server_with_key(&["--flood-seconds", "60"]);
     let pingback = post(
         &server,
         "/1.1/comment-check",
@@ -586,8 +642,9 @@ fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
     );
     assert_eq!(pingback.body, "false");
 
-    // Two comments from one address inside the flood window: the second is held; the blog's
-    // recheck of it is not a new post.
+    // Two comments from one address inside the flood window, from two readers (a blog behind a
+    // proxy, an office's contact form): both answered `false` — the blog applied its own flood
+    // check before asking, so the site's is not applied again.
     let reader = |text: &'static str, extra: &[(&'static str, &'static str)]| {
         let mut form = check(
             &key,
@@ -604,9 +661,47 @@ fn wordpress_linkbacks_rechecks_long_comments_and_bulk_corrections() {
     };
     assert_eq!(reader(HAM, &[]).body, "false");
     let second = "I tried the overnight proof you describe and the crumb came out open.";
-    assert_eq!(reader(second, &[]).body, "true");
+    let other_reader = [
+        ("comment_author", "Raj"),
+        ("comment_author_email", "raj@mail.example"),
+    ];
+    assert_eq!(reader(second, &other_reader).body, "false");
     let recheck = reader(second, &[("recheck_reason", "recheck_queue")]);
-    assert_eq!(recheck.body, "false", "a recheck is not a flood");
+    assert_eq!(recheck.body, "false", "a recheck");
+
+    // Akismet's fixed answers: the blog's administrator is never spam, whatever the words (and
+    // the check is not kept: it is no reader's comment to learn from); its test sender always is.
+    let shop = "Reminder: the shop is open, buy now and get 20% off cheap at https://blog.example.com/shop click here!!!";
+    let admin = reader(shop, &[("user_role", "administrator")]);
+    assert_eq!((admin.body.as_str(), admin.pro_tip), ("false", None));
+    assert_eq!(
+        reader(shop, &[]).body,
+        "true",
+        "the same words from a reader"
+    );
+    let test_sender = reader(HAM, &[("comment_author", "viagra-test-123")]);
+    assert_eq!(test_sender.body, "true");
+    let test_address = reader(
+        HAM,
+        &[(
+            "comment_author_email",
+            "akismet-guaranteed-spam@example.com",
+        )],
+    );
+    assert_eq!(test_address.body, "true");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let stored = |like: &str| -> i64 {
+        rusqlite::Connection::open(dir.path().join("rg.db"))
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM comments WHERE content LIKE ?1 OR author LIKE ?1",
+                [like],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(stored("%the shop is open%"), 1, "the reader's check only");
+    assert_eq!(stored("viagra-test-123"), 0);
 
     // A 12,000-character comment the blog accepted is kept: its guid corrects it.
     let long = format!("{} ", HAM).repeat(12_000 / (HAM.len() + 1) + 1);

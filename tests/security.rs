@@ -603,7 +603,6 @@ fn akismet_keys_cannot_publish_retrain_or_lock_readers_out() {
             ("comment_content", text),
             ("comment_author", "Partner"),
             ("permalink", permalink.as_str()),
-            ("user_role", "administrator"),
         ];
         form.extend_from_slice(extra);
         let mut resp = common::agent()
@@ -619,6 +618,14 @@ fn akismet_keys_cannot_publish_retrain_or_lock_readers_out() {
             .to_string();
         (resp.body_mut().read_to_string().unwrap(), guid)
     };
+    // The administrator role answers `false` (Akismet's rule: the blog's own staff) and keeps
+    // nothing: the page below stays without it.
+    let (answer, _) = check(
+        &mine,
+        "https://partner.example",
+        &[("user_role", "administrator")],
+    );
+    assert_eq!(answer, "false");
     let (_, guid) = check(&other, "https://other.example", &[]);
     // Another key's guid: nothing happens to that check.
     let (status, body, _) = akismet(
@@ -1009,8 +1016,8 @@ fn a_keys_votes_count_once_teach_only_it_and_can_be_taken_back() {
 }
 
 /// A key with a monthly quota is refused beyond it (429 with Akismet's alert headers, so the
-/// blog's client holds the comment), and `usage-limit` says it is throttled; test checks do not
-/// count.
+/// blog's client holds the comment), and `usage-limit` says it is throttled; test checks and
+/// refused checks do not count.
 #[test]
 fn a_key_beyond_its_quota_is_refused_with_akismets_headers() {
     let dir = tempfile::tempdir().unwrap();
@@ -1070,6 +1077,15 @@ fn a_key_beyond_its_quota_is_refused_with_akismets_headers() {
         serde_json::from_str(&usage.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(usage["limit"], 3);
     assert_eq!(usage["throttled"], true, "{usage}");
+    // A refused call did nothing, so it is not usage (the blog's retries do not inflate it).
+    assert_eq!(check(4, false).status().as_u16(), 429);
+    let mut usage = common::agent()
+        .get(&server.url(&format!("/1.2/usage-limit?api_key={key}")))
+        .call()
+        .unwrap();
+    let usage: serde_json::Value =
+        serde_json::from_str(&usage.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(usage["usage"], 3, "{usage}");
 }
 
 /// Every error of the JSON APIs is JSON, whoever made it: a handler, or the framework refusing a

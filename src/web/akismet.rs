@@ -61,7 +61,7 @@ pub(super) fn too_large() -> Response {
             "x-akismet-debug-help",
             format!(
                 "The request body is larger than {} bytes.",
-                super::BODY_LIMIT
+                super::AKISMET_BODY_LIMIT
             ),
         )],
     )
@@ -108,12 +108,47 @@ fn form(body: &[u8]) -> Result<Params<'_>, Response> {
     parse_params(body).map_err(|e| invalid(format!("The request body is not a valid form: {e}.")))
 }
 
+/// The answer to a body Akismet's API does not take, named as what it is: JSON or multipart
+/// (PHP's curl sends an array as multipart) would otherwise read as a form without `api_key`,
+/// and a compressed one as text that is not UTF-8 — each a misleading reason.
+fn not_a_plain_form(headers: &HeaderMap) -> Option<Response> {
+    let value = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(encoding) = value(header::CONTENT_ENCODING)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"))
+    {
+        return Some(invalid(format!(
+            "The request body is compressed (Content-Encoding: {encoding}); send the form uncompressed."
+        )));
+    }
+    let kind = value(header::CONTENT_TYPE)?;
+    let essence = kind
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    (essence == "application/json" || essence.starts_with("multipart/")).then(|| {
+        invalid(format!(
+            "The request body is {essence}; Akismet's API takes a form \
+             (Content-Type: application/x-www-form-urlencoded)."
+        ))
+    })
+}
+
 /// The request's form and the key it authenticates with, valid for its `blog`; or the answer.
 async fn authorized<'b>(
     state: &AppState,
     headers: &HeaderMap,
     body: &'b Result<Bytes, BytesRejection>,
 ) -> Result<(Params<'b>, Arc<ApiKey>), Response> {
+    if let Some(refusal) = not_a_plain_form(headers) {
+        return Err(refusal);
+    }
     let p = params(body)?;
     let key = authorize(state, &p, headers).await?;
     Ok((p, key))
@@ -311,16 +346,21 @@ pub async fn comment_check(
     let honeypot = param(&p, "honeypot_field_name")
         .and_then(|field| param(&p, field))
         .is_some();
+    // Akismet's fixed answers: the blog's administrator is never spam, and its documented test
+    // sender always is (form plugins tell their users to try it). Scored like any check, but
+    // neither kept nor learned from: the owner's own announcement is not a reader's comment,
+    // and a test value is no lesson.
+    let fixed = fixed_answer(&p);
     if !is_test {
         let month = month_now();
-        match state.akismet_usage.count(&state.keys, key.id, &month).await {
-            Ok(calls) => {
-                if let Some(quota) = key.quota.filter(|&q| q > 0)
-                    && calls > quota
-                {
-                    return over_quota(quota);
-                }
-            }
+        let quota = key.quota.filter(|&q| q > 0);
+        match state
+            .akismet_usage
+            .count(&state.keys, key.id, &month, quota)
+            .await
+        {
+            Ok(Some(_)) => {}
+            Ok(None) => return over_quota(quota.unwrap_or_default()),
             Err(e) => return internal(e),
         }
     }
@@ -343,15 +383,12 @@ pub async fn comment_check(
         },
         honeypot,
         ip,
-        limit_address: ip.map(|ip| limit_address(key.id, ip)),
         form_age: None,
         anonymous_allowed: false,
         notify_replies: false,
         user_agent: comment.user_agent,
         referrer: comment.referrer,
         comment_type: comment.comment_type,
-        // An API key is a partner, not the site: its `user_role=administrator` is not taken as
-        // "publish" (the comment is scored like any other).
         trusted_author: false,
         recheck: param(&p, "recheck_reason").is_some(),
         edit: false,
@@ -361,12 +398,18 @@ pub async fn comment_check(
             key_id: key.id,
         },
     };
-    let classification = match super::submit::submit(&state, submission, !is_test).await {
+    let keep = !is_test && fixed.is_none();
+    let classification = match super::submit::submit(&state, submission, keep).await {
         Ok(accepted) => accepted.classification,
         Err(e) => return internal(e),
     };
     let mut extra = vec![("x-akismet-guid", guid)];
-    let body = match classification.verdict {
+    let verdict = match fixed {
+        Some(FixedAnswer::Administrator) => Verdict::Published,
+        Some(FixedAnswer::TestSpam) => Verdict::Held,
+        None => classification.verdict,
+    };
+    let body = match verdict {
         Verdict::Published => "false",
         Verdict::Held => "true",
         Verdict::Rejected => {
@@ -375,6 +418,33 @@ pub async fn comment_check(
         }
     };
     text(StatusCode::OK, body, &extra)
+}
+
+/// A check Akismet answers the same whatever it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FixedAnswer {
+    /// `user_role=administrator`: the blog's owner or one of its administrators wrote it.
+    Administrator,
+    /// Akismet's test sender (`comment_author=viagra-test-123`, or the address
+    /// `akismet-guaranteed-spam@example.com`): always spam.
+    TestSpam,
+}
+
+fn fixed_answer(p: &Params<'_>) -> Option<FixedAnswer> {
+    let is =
+        |name: &str, value: &str| param(p, name).is_some_and(|v| v.eq_ignore_ascii_case(value));
+    if is("user_role", "administrator") {
+        Some(FixedAnswer::Administrator)
+    } else if is("comment_author", "viagra-test-123")
+        || is(
+            "comment_author_email",
+            "akismet-guaranteed-spam@example.com",
+        )
+    {
+        Some(FixedAnswer::TestSpam)
+    } else {
+        None
+    }
 }
 
 /// The answer to a check beyond the key's monthly quota (`keys add --quota`): 429, so the blog's
@@ -405,20 +475,6 @@ fn over_quota(quota: i64) -> Response {
 /// site (slugs have no `:`), so a check is never shown on the site's pages.
 pub(super) fn namespace(key_id: i64) -> String {
     crate::storage::key_layer(key_id)
-}
-
-/// The address a key's checks from `ip` are counted under by the flood and rate limits: an
-/// address of the IPv6 documentation range (2001:db8::/32, never a real client) derived from the
-/// key and the address, so a key's checks have a budget of their own per address (shared by
-/// replicas, like the readers') and never consume the site's readers' budget.
-fn limit_address(key_id: i64, ip: std::net::IpAddr) -> std::net::IpAddr {
-    use sha2::Digest;
-    let ip = crate::domain::sender_address::sender_address(ip);
-    let digest = sha2::Sha256::digest(format!("{key_id}/{ip}").as_bytes());
-    let mut octets = [0u8; 16];
-    octets[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-    octets[4..].copy_from_slice(&digest[..12]);
-    std::net::IpAddr::from(octets)
 }
 
 /// The learning-log source of a key's submit without a stored check.

@@ -66,3 +66,9 @@ pub use state::{AppState, Opened, ServeConfig};
 
 /// Largest request body accepted (the form, the JSON API).
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Largest Akismet request body accepted. WordPress sends a comment's text three times
+/// (`comment_content`, `comment_as_submitted_comment_content`, `POST_comment`), percent-encoded:
+/// its longest comment (65,535 bytes of UTF-8, three bytes a character encoded) takes about
+/// 590 KiB, which a check must take whole, or the blog retries it for ever.
+pub const AKISMET_BODY_LIMIT: usize = 1024 * 1024;

@@ -51,6 +51,7 @@ fn akismet_api() -> Router<AppState> {
         .route("/1.1/submit-spam", post(akismet::submit_spam))
         .route("/1.1/submit-ham", post(akismet::submit_ham))
         .route("/1.2/usage-limit", get(akismet::usage_limit))
+        .layer(DefaultBodyLimit::max(super::AKISMET_BODY_LIMIT))
 }
 
 /// All routes: the pages, their APIs and the Akismet API, under the layers every answer passes
@@ -185,7 +186,8 @@ fn pages_and_apis(state: &AppState) -> Router<AppState> {
 }
 
 /// What every request passes first: its status class and latency are counted for `/metrics`
-/// (timeouts included), and an Akismet request whose announced body exceeds [`BODY_LIMIT`] is
+/// (timeouts included), and an Akismet request whose announced body exceeds
+/// [`AKISMET_BODY_LIMIT`](super::AKISMET_BODY_LIMIT) is
 /// refused here, as the page routes' are by [`refuse_large_bodies`]. One pass for both, since
 /// each `from_fn` layer costs a boxed future per request.
 async fn edge(
@@ -194,7 +196,9 @@ async fn edge(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
-    let response = if request.uri().path().starts_with("/1.1/") && announces_too_much(&request) {
+    let response = if request.uri().path().starts_with("/1.1/")
+        && announces_more_than(&request, super::AKISMET_BODY_LIMIT)
+    {
         akismet::too_large()
     } else {
         next.run(request).await
@@ -211,7 +215,7 @@ async fn refuse_large_bodies(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    if announces_too_much(&request) {
+    if announces_more_than(&request, BODY_LIMIT) {
         return super::error::WebError::TooLarge.into_response();
     }
     next.run(without_json_bom(request).await).await
@@ -245,14 +249,14 @@ async fn without_json_bom(request: axum::extract::Request) -> axum::extract::Req
     axum::extract::Request::from_parts(parts, body)
 }
 
-/// Whether the request's `Content-Length` exceeds [`BODY_LIMIT`].
-fn announces_too_much(request: &axum::extract::Request) -> bool {
+/// Whether the request's `Content-Length` exceeds `limit`.
+fn announces_more_than(request: &axum::extract::Request, limit: usize) -> bool {
     request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > BODY_LIMIT as u64)
+        .is_some_and(|n| n > limit as u64)
 }
 
 /// Whether a path is a JSON API's (its errors are JSON too).

@@ -4,9 +4,10 @@
 //!
 //! What differs by origin is only what a check may do about a problem. A reader's own comment is
 //! refused with a reason they can act on (422, 404, 409, 429). An Akismet check always gets an
-//! answer, since the blog that relays it has already accepted the comment: a duplicate or a flood
-//! from one address is held for a moderator instead of refused, and a relayed comment that is not
-//! a valid draft (a NUL in its text, a `javascript:` website) is scored but not stored.
+//! answer, since the blog that relays it has already accepted the comment: a duplicate is held
+//! for a moderator instead of refused, the flood and rate limits (the blog applied its own) are
+//! not applied, and a relayed comment that is not a valid draft (a NUL in its text, a
+//! `javascript:` website) is scored but not stored.
 
 use super::AppState;
 use super::error::WebError;
@@ -54,10 +55,6 @@ pub struct Submission {
     /// A second look at a comment already checked (Akismet `recheck_reason`): not a duplicate.
     pub recheck: bool,
     pub origin: Origin,
-    /// What the flood and rate limits count this comment under, when not its sender's address:
-    /// an Akismet check counts under its key (see `akismet::limit_address`), never against the
-    /// site's own readers.
-    pub limit_address: Option<IpAddr>,
     /// How long after its page was served the reply form came back (the time trap); `None`
     /// when not known.
     pub form_age: Option<std::time::Duration>,
@@ -91,7 +88,6 @@ impl Submission {
             trusted_author: false,
             recheck: false,
             origin,
-            limit_address: None,
             form_age: None,
             anonymous_allowed: false,
             notify_replies: false,
@@ -208,15 +204,15 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
             hold_reason = Some(Rule::Duplicate);
         }
     }
-    // A check that stores nothing (Akismet `is_test`) does not count against its sender.
-    // An IPv6 reader is counted by their /64 (`sender_address`); a key's checks by the address
-    // derived from it.
-    if let Some(ip) = s
-        .limit_address
-        .or(s.ip.map(crate::domain::sender_address::sender_address))
-        // A recheck (Akismet `recheck_reason`: the blog's "Check for spam", or its retry after
-        // an outage) is a comment already counted when it was posted, not a new post.
-        .filter(|_| store && !s.recheck && state.limits.any())
+    // The flood and rate limits are the site's own readers': a relayed check has passed its
+    // blog's (WordPress refuses a second comment within 15 s before it asks, and exempts its
+    // administrators and moderators on purpose), and what reaches here from one `user_ip` is
+    // then a blog behind a proxy, an office's contact form or the blog's own staff — held, it
+    // would go to the blog's spam folder. An IPv6 reader is counted by their /64
+    // (`sender_address`); a comment that stores nothing is not counted.
+    if let Some(ip) =
+        s.ip.map(crate::domain::sender_address::sender_address)
+            .filter(|_| reader && store && state.limits.any())
     {
         let refused = match state.store.admit_post(ip, state.limits).await? {
             Admission::Admitted => None,
@@ -225,10 +221,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         };
         if let Some(e) = refused {
             state.metrics.rule(Rule::Flood);
-            if reader {
-                return Err(e);
-            }
-            hold_reason = Some(Rule::Flood);
+            return Err(e);
         }
     }
 

@@ -46,13 +46,16 @@ impl UsageMeter {
     }
 
     /// Counts one call of `key_id` in `month` and returns the month's total as far as this
-    /// replica knows it.
+    /// replica knows it; with a `quota`, a call beyond it is not counted and `None` is returned
+    /// (a refused call did nothing, so it is not usage: Akismet's usage-limit counts answered
+    /// calls).
     pub async fn count(
         self: &Arc<Self>,
         store: &Arc<dyn AkismetStore>,
         key_id: i64,
         month: &str,
-    ) -> Result<i64, StorageError> {
+        quota: Option<i64>,
+    ) -> Result<Option<i64>, StorageError> {
         let id = (key_id, month.to_string());
         // The first call of a key's month on this replica starts from the database's total, and
         // an idle tally reads it again (the other replicas' calls since).
@@ -70,6 +73,9 @@ impl UsageMeter {
                 tally.stored = stored;
                 tally.stored_at = Some(std::time::Instant::now());
             }
+            if quota.is_some_and(|quota| tally.stored + tally.pending >= quota) {
+                return Ok(None);
+            }
             tally.pending += 1;
             let start = !tally.flushing;
             tally.flushing = true;
@@ -79,7 +85,7 @@ impl UsageMeter {
             let (meter, store) = (self.clone(), store.clone());
             tokio::spawn(async move { meter.flush_while_pending(&*store, id).await });
         }
-        Ok(total)
+        Ok(Some(total))
     }
 
     /// The month's total as far as this replica knows it, without counting a call.
