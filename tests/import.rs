@@ -1063,3 +1063,80 @@ fn a_page_unpublished_later_hides_its_new_comments() {
          AND article IN (SELECT uri FROM threads)";
     assert!(count(&db, blog_threads) > 0);
 }
+
+/// Files as other exporters write them: a WordPress export in the blog's Latin-1 charset (as its
+/// declaration says) keeps its accented names, and a Disqus file that names a thread after its
+/// posts, with a numeric UTC offset on a date, loses no comment — the dry run says the same.
+#[test]
+fn a_latin1_export_and_a_disqus_file_out_of_order_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wxr = dir.path().join("latin1.xml");
+    let mut bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n\
+<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" \
+xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:wp=\"http://wordpress.org/export/1.2/\">\n\
+<channel><title>Blog</title><link>https://old.example</link><wp:wxr_version>1.2</wp:wxr_version>\n\
+<item><title>Caf\xE9 notes</title><link>https://old.example/cafe-notes/</link><dc:creator>admin</dc:creator>\
+<content:encoded><![CDATA[<p>Notes</p>]]></content:encoded><wp:post_id>7</wp:post_id>\
+<wp:post_date_gmt>2012-01-02 10:00:00</wp:post_date_gmt><wp:post_name>cafe-notes</wp:post_name>\
+<wp:status>publish</wp:status><wp:post_type>post</wp:post_type>\n"
+        .to_vec();
+    for (id, author) in [(1, &b"Car\xF3l"[..]), (2, &b"Ren\xE9e"[..])] {
+        let field = |name: &str, value: &[u8]| {
+            [
+                format!("<wp:{name}>").as_bytes(),
+                value,
+                format!("</wp:{name}>").as_bytes(),
+            ]
+            .concat()
+        };
+        bytes.extend_from_slice(b"<wp:comment>");
+        bytes.extend(field("comment_id", id.to_string().as_bytes()));
+        bytes.extend(field("comment_author", author));
+        bytes.extend(field(
+            "comment_author_email",
+            format!("r{id}@example.org").as_bytes(),
+        ));
+        bytes.extend(field(
+            "comment_date_gmt",
+            format!("2012-01-03 10:0{id}:00").as_bytes(),
+        ));
+        bytes.extend(field("comment_content", b"Tr\xE8s bien, merci"));
+        bytes.extend(field("comment_approved", b"1"));
+        bytes.extend_from_slice(b"</wp:comment>\n");
+    }
+    bytes.extend_from_slice(b"</item></channel></rss>\n");
+    std::fs::write(&wxr, bytes).unwrap();
+    let disqus = dir.path().join("disqus.xml");
+    std::fs::write(
+        &disqus,
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+<post dsq:id="1"><id/><message><![CDATA[<p>hello from before the thread</p>]]></message><createdAt>2015-06-01T10:20:30+02:00</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam><author><email>a@x.example</email><name>A</name><isAnonymous>false</isAnonymous></author><thread dsq:id="9"/></post>
+<thread dsq:id="9"><id>t9</id><link>https://old.example/t9/</link><title>T9</title><createdAt>2015-05-30T08:00:00Z</createdAt><isClosed>false</isClosed><isDeleted>false</isDeleted></thread>
+</disqus>
+"#,
+    )
+    .unwrap();
+    let db = dir.path().join("rg.db");
+    let (code, dry, err) = import(&db, &[wxr.clone(), disqus.clone()], &["--dry-run"]);
+    assert_eq!(code, 0, "{dry}{err}");
+    assert!(!dry.contains("1 orphaned"), "{dry}");
+    let (code, out, err) = import(&db, &[wxr, disqus], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM comments WHERE author IN ('Caról', 'Renée') AND content LIKE 'Très bien%'"
+        ),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM comments WHERE content LIKE '%before the thread%' AND created_at LIKE '2015-06-01T08:20:30%'"
+        ),
+        1,
+        "{out}"
+    );
+}

@@ -4,6 +4,7 @@
 use super::xml::{Node, XmlStream};
 use super::{ArticleRecord, CommentRecord, ImportError, Item, Record, Refused, rfc3339, sanitize};
 use crate::domain::Status;
+use std::collections::HashSet;
 use std::io::BufRead;
 
 #[derive(Default)]
@@ -139,9 +140,23 @@ pub fn read(
     let mut xml = XmlStream::new(input);
     let mut thread: Option<(u64, Thread)> = None;
     let mut post: Option<(u64, Post)> = None;
+    // Disqus writes its threads first, but a file merged or edited by hand may name a thread
+    // further down: a post whose thread has not been read yet waits for the end of the file
+    // (only those; the others stream through), instead of being reported as an orphan.
+    let mut threads_read: HashSet<String> = HashSet::new();
+    let mut waiting: Vec<(u64, Post)> = Vec::new();
+    let emit_post = |emit: &mut dyn FnMut(Item) -> Result<(), ImportError>, at: u64, p: Post| {
+        emit(p.record().map(Record::Comment).map_err(|reason| Refused {
+            position: format!("byte {at}"),
+            reason,
+        }))
+    };
     loop {
         let position = xml.position();
         let Some(node) = xml.next_node()? else {
+            for (at, p) in waiting {
+                emit_post(emit, at, p)?;
+            }
             return Ok(());
         };
         match node {
@@ -181,6 +196,9 @@ pub fn read(
                 match (name.as_str(), depth) {
                     ("thread", 2) => {
                         if let Some((at, t)) = thread.take() {
+                            if let Some(id) = &t.id {
+                                threads_read.insert(id.trim().to_string());
+                            }
                             emit(t.record().map(Record::Article).map_err(|reason| Refused {
                                 position: format!("byte {at}"),
                                 reason,
@@ -189,10 +207,15 @@ pub fn read(
                     }
                     ("post", 2) => {
                         if let Some((at, p)) = post.take() {
-                            emit(p.record().map(Record::Comment).map_err(|reason| Refused {
-                                position: format!("byte {at}"),
-                                reason,
-                            }))?;
+                            let unread = p
+                                .thread
+                                .as_deref()
+                                .is_some_and(|t| !threads_read.contains(t.trim()));
+                            if unread {
+                                waiting.push((at, p));
+                            } else {
+                                emit_post(emit, at, p)?;
+                            }
                         }
                     }
                     (field, 3) => {
@@ -281,5 +304,38 @@ mod tests {
         );
         assert_eq!(c.content, "<p>Great read</p>");
         assert_eq!(out.len(), 2);
+    }
+
+    /// A post written before its thread (a merged or hand-edited file) waits for it, so the
+    /// importer meets the thread first; a post of a thread already read streams through.
+    #[test]
+    fn a_post_before_its_thread_waits_for_it() {
+        let xml = r#"<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+<post dsq:id="1"><message>early</message><createdAt>2015-06-01T10:20:30+02:00</createdAt><thread dsq:id="9"/></post>
+<thread dsq:id="9"><link>https://blog.example.com/t9/</link><title>T9</title><createdAt>2015-05-30T08:00:00Z</createdAt></thread>
+<post dsq:id="2"><message>late</message><createdAt>2015-06-02T10:00:00Z</createdAt><thread dsq:id="9"/></post>
+</disqus>"#;
+        let mut out = Vec::new();
+        read(xml.as_bytes(), &mut |i| {
+            out.push(i.map_err(|r| r.reason).unwrap());
+            Ok(())
+        })
+        .unwrap();
+        let order: Vec<String> = out
+            .iter()
+            .map(|r| match r {
+                Record::Article(a) => a.remote_id.clone(),
+                Record::Comment(c) => format!("{} {}", c.remote_id, c.date),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "disqus-thread:9",
+                "disqus:2 2015-06-02T10:00:00Z",
+                "disqus:1 2015-06-01T08:20:30Z"
+            ]
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! What becomes of the records (stored, threaded, learned) is [`crate::cli`]'s `import` command
 //! on the storage port; this module only reads.
 
+mod charset;
 mod disqus;
 pub mod isso;
 pub mod run;
@@ -324,10 +325,54 @@ impl WpComment {
 /// (`2017-03-01T12:00:00Z`); `None` when it is not a date.
 pub fn rfc3339(date: &str) -> Option<String> {
     let date = date.trim();
-    let parsed = humantime::parse_rfc3339_weak(date)
-        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{date} 00:00:00")))
+    let (local, offset) = split_utc_offset(date);
+    let parsed = humantime::parse_rfc3339_weak(local)
+        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{local} 00:00:00")))
         .ok()?;
-    Some(humantime::format_rfc3339_seconds(parsed).to_string())
+    // The local time less its offset is the UTC instant (`10:00+02:00` is 08:00Z).
+    let magnitude = std::time::Duration::from_secs(offset.unsigned_abs());
+    let utc = if offset >= 0 {
+        parsed.checked_sub(magnitude)?
+    } else {
+        parsed.checked_add(magnitude)?
+    };
+    Some(humantime::format_rfc3339_seconds(utc).to_string())
+}
+
+/// A timestamp's numeric UTC offset (`+02:00`, `-0530`) split off, in seconds; `Z` or none is 0.
+/// Only after a time of day, so a bare date's `-03` is not taken for one.
+fn split_utc_offset(date: &str) -> (&str, i64) {
+    let parse = |sign: u8, digits: &str| -> Option<i64> {
+        let digits = digits.replace(':', "");
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let hours: i64 = digits[..2].parse().ok()?;
+        let minutes: i64 = digits[2..].parse().ok()?;
+        let seconds = hours * 3600 + minutes * 60;
+        Some(if sign == b'-' { -seconds } else { seconds })
+    };
+    for width in [6, 5] {
+        let Some(at) = date.len().checked_sub(width) else {
+            continue;
+        };
+        let (Some(head), Some(tail)) = (date.get(..at), date.get(at..)) else {
+            continue;
+        };
+        let has_time = head
+            .rsplit(['T', 't', ' '])
+            .next()
+            .is_some_and(|time| time.contains(':'))
+            && head.contains(['T', 't', ' ']);
+        let sign = tail.as_bytes()[0];
+        if has_time
+            && (sign == b'+' || sign == b'-')
+            && let Some(offset) = parse(sign, &tail[1..])
+        {
+            return (head, offset);
+        }
+    }
+    (date, 0)
 }
 
 /// A name or title as plain text: WordPress stores them with HTML entities (`&raquo;`, `&#8217;`),
@@ -388,6 +433,24 @@ mod tests {
             Some("2012-11-04T17:16:33Z")
         );
         assert_eq!(rfc3339("yesterday"), None);
+        // A numeric offset (Disqus, other exporters) is turned into UTC; a bare date keeps its day.
+        assert_eq!(
+            rfc3339("2016-01-03T10:00:00+02:00").as_deref(),
+            Some("2016-01-03T08:00:00Z")
+        );
+        assert_eq!(
+            rfc3339("2016-01-03T23:30:00-0530").as_deref(),
+            Some("2016-01-04T05:00:00Z")
+        );
+        assert_eq!(
+            rfc3339("2016-01-03T10:00:00.250+00:00").as_deref(),
+            Some("2016-01-03T10:00:00Z")
+        );
+        assert_eq!(
+            rfc3339("2016-01-03").as_deref(),
+            Some("2016-01-03T00:00:00Z")
+        );
+        assert_eq!(rfc3339("2016-01-03T10:00:00+2:00"), None);
         assert_eq!(slugify("Héllo, World! 2"), "h-llo-world-2");
         assert_eq!(slugify("--"), "");
     }

@@ -5,6 +5,7 @@
 //! prefix the file bound it to, so `http://` and `https://wordpress.org/export/1.x/` read alike.
 
 use super::ImportError;
+use super::charset::Utf8Input;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
@@ -31,7 +32,7 @@ pub enum Node {
 
 /// The walk over one file.
 pub struct XmlStream<R: BufRead> {
-    reader: NsReader<R>,
+    reader: NsReader<Utf8Input<R>>,
     buf: Vec<u8>,
     text: String,
     queued: VecDeque<Node>,
@@ -40,8 +41,9 @@ pub struct XmlStream<R: BufRead> {
 }
 
 impl<R: BufRead> XmlStream<R> {
+    /// The walk over `input`, read in the charset its XML declaration names ([`Utf8Input`]).
     pub fn new(input: R) -> Self {
-        let mut reader = NsReader::from_reader(input);
+        let mut reader = NsReader::from_reader(Utf8Input::new(input));
         reader.config_mut().check_end_names = true;
         XmlStream {
             reader,
