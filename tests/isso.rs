@@ -1620,3 +1620,146 @@ fn the_default_sites_isso_export_imports_back_as_its_articles() {
     );
     assert_eq!(count("SELECT COUNT(*) FROM threads"), 0);
 }
+
+/// Threads as Isso keeps them, and a rejection its author cannot tell from a hold: a reply to a
+/// reply hangs under the conversation's top-level comment (so deleting the middle one leaves no
+/// stub); a reply to a comment that is not shown is a comment of its own, not an error; the
+/// filter's rejection answers its author as a waiting comment they may read and delete, while
+/// anyone else gets the same refusal whatever became of a comment; newest-first keeps replies
+/// in the order written; an e-mail that is no address does not lose the comment; `/count` takes
+/// an archive page's links at once.
+#[test]
+fn replies_thread_as_issos_and_a_rejection_looks_like_a_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("db.sqlite"),
+        &model(),
+        &["--min-form-seconds", "0", "--flood-seconds", "0"],
+    );
+    let site = "http://threads.test:1313";
+    add_site(&server, "threads", site);
+    let (status, body) = server.admin_api(
+        "PUT",
+        "/api/v1/admin/rules?site=threads",
+        Some(r#"{"disallowed_keys":["viagra"]}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let new = |text: &str, parent: Option<i64>, email: &str| {
+        let body =
+            serde_json::json!({"text": text, "author": "Ana", "email": email, "parent": parent});
+        isso_post(&server, site, "/t/", &body)
+    };
+    let (_, top) = new(HAM, None, "ana@example.org");
+    let top_id = top["id"].as_i64().unwrap();
+    let (reply_headers, reply) = new(REPLY, Some(top_id), "bo@example.org");
+    let reply_id = reply["id"].as_i64().unwrap();
+    let (_, nested) = new(EDITED, Some(reply_id), "cy@example.org");
+    let nested_id = nested["id"].as_i64().unwrap();
+    assert_eq!(nested["parent"], top_id, "{nested}");
+    let thread = |sort: &str| -> Value {
+        let (status, _, body) = call(
+            &server,
+            "GET",
+            &format!("/isso/?uri=/t/&sort={sort}"),
+            site,
+            None,
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let replies = |t: &Value| -> Vec<i64> {
+        t["replies"][0]["replies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        replies(&thread("newest")),
+        [reply_id, nested_id],
+        "replies in the order written"
+    );
+    // Deleting the middle reply (its author's cookie) removes it outright: no stub, and the
+    // later reply stays in its conversation.
+    let cookie = edit_cookie(&reply_headers, reply_id);
+    let (status, _, body) = call(
+        &server,
+        "DELETE",
+        &format!("/isso/id/{reply_id}"),
+        site,
+        None,
+        Some(&cookie),
+    );
+    assert_eq!((status, body.as_str()), (200, "null"));
+    let after = thread("oldest");
+    assert_eq!(after["replies"].as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(replies(&after), [nested_id], "{after}");
+
+    // The filter rejects this one (the site's disallowed key): its author sees it waiting, and
+    // may read it and delete it.
+    let (headers, rejected) = new("Cheap viagra here", None, "dee@example.org");
+    assert_eq!(rejected["mode"], 2, "{rejected}");
+    let rejected_id = rejected["id"].as_i64().unwrap();
+    let cookie = edit_cookie(&headers, rejected_id);
+    let path = format!("/isso/id/{rejected_id}");
+    let (status, _, body) = call(
+        &server,
+        "GET",
+        &format!("{path}?plain=1"),
+        site,
+        None,
+        Some(&cookie),
+    );
+    assert_eq!(status, 200, "{body}");
+    let viewed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (viewed["mode"].as_i64(), viewed["text"].as_str()),
+        (Some(2), Some("Cheap viagra here"))
+    );
+    // Anyone else: the same refusal as for a published comment.
+    let (status_rejected, _, refused_rejected) = call(&server, "GET", &path, site, None, None);
+    let (status_published, _, refused_published) = call(
+        &server,
+        "GET",
+        &format!("/isso/id/{top_id}"),
+        site,
+        None,
+        None,
+    );
+    assert_eq!(
+        (status_rejected, &refused_rejected),
+        (status_published, &refused_published)
+    );
+    // A reply to it is taken, as a comment of its own (it is not shown to hang under).
+    let (_, orphan) = new(
+        "Is this still on sale somewhere?",
+        Some(rejected_id),
+        "eve@example.org",
+    );
+    assert!(orphan["parent"].is_null(), "{orphan}");
+    let (status, _, body) = call(&server, "DELETE", &path, site, None, Some(&cookie));
+    assert_eq!((status, body.as_str()), (200, "null"));
+
+    // An e-mail that is no address is left out, as Isso takes it, rather than losing the comment.
+    let (_, odd) = new("Which release changed the cache settings?", None, "not-an-email");
+    assert!(odd["id"].as_i64().is_some(), "{odd}");
+
+    // /count with an archive page's 300 links.
+    let uris: Vec<String> = (0..300)
+        .map(|i| format!("/post/{i}/"))
+        .chain(["/t/".to_string()])
+        .collect();
+    let (status, _, body) = call(
+        &server,
+        "POST",
+        "/isso/count",
+        site,
+        Some(&serde_json::to_string(&uris).unwrap()),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let counts: Vec<u64> = serde_json::from_str(&body).unwrap();
+    assert_eq!((counts.len(), counts[300]), (301, 4), "{body}");
+}

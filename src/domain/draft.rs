@@ -307,7 +307,9 @@ pub fn is_plain_mailbox(email: &str) -> bool {
     local_ok && domain_ok
 }
 
-fn looks_like_email(email: &str) -> bool {
+/// Whether `email` has the shape of an address (`local@domain.tld`, no spaces or brackets): the
+/// check a reader's form applies.
+pub fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
     };

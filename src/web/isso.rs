@@ -44,8 +44,9 @@ use subtle::ConstantTimeEq;
 
 /// Most comments one thread listing returns.
 const THREAD_LIMIT: u64 = 2_000;
-/// Most threads one `/count` call may ask about.
-const COUNT_LIMIT: usize = 200;
+/// Most threads one `/count` call may ask about: Isso's `count.js` asks for every
+/// `#isso-thread` link of a page at once, and an archive page lists hundreds.
+const COUNT_LIMIT: usize = 1_000;
 /// Most comments `/latest` returns.
 const LATEST_LIMIT: u64 = 100;
 /// The widget's stylesheet.
@@ -291,9 +292,11 @@ async fn fetch(
     // later ids than what readers posted before the import.
     let oldest_first =
         |a: &IssoComment, b: &IssoComment| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id));
-    for list in children.values_mut() {
+    for (parent, list) in children.iter_mut() {
         match sort {
-            "newest" => list.sort_by(|a, b| oldest_first(b, a)),
+            // Newest conversations first; within one, replies still read in the order they
+            // were written, as Isso lists them.
+            "newest" if parent.is_none() => list.sort_by(|a, b| oldest_first(b, a)),
             "upvotes" => list.sort_by(|a, b| {
                 (b.likes as i64 - b.dislikes as i64)
                     .cmp(&(a.likes as i64 - a.dislikes as i64))
@@ -430,9 +433,15 @@ async fn new(
 ) -> Result<Response, WebError> {
     let uri = uri_of(&q.uri)?;
     let text = |v: Option<String>| v.unwrap_or_default().trim().to_string();
+    // Isso takes any e-mail text, and its widget shows nothing when a post fails: an address that
+    // is no address is left out (it could be mailed nothing anyway) rather than losing the
+    // comment, unless the site requires one (then it is refused, naming the field).
+    let email = Some(text(body.email)).filter(|email| {
+        site.settings.require_email || crate::domain::draft::looks_like_email(email)
+    });
     let raw = RawComment {
         author: text(body.author),
-        email: text(body.email),
+        email: email.unwrap_or_default(),
         url: text(body.website),
         content: body.text.unwrap_or_default(),
     };
@@ -443,7 +452,11 @@ async fn new(
         return Err(WebError::Validation(missing));
     }
     let title = thread_title(body.title.as_deref().unwrap_or_default());
-    let mut submission = Submission::reader(uri.clone(), body.parent, raw, Origin::Api);
+    let parent = match body.parent {
+        Some(parent) => thread_root(&state, &site, &uri, parent).await?,
+        None => None,
+    };
+    let mut submission = Submission::reader(uri.clone(), parent, raw, Origin::Api);
     submission.site = site.id;
     submission.anonymous_allowed = true;
     // Isso's widget writes Markdown, and Isso shows it rendered.
@@ -454,12 +467,8 @@ async fn new(
     submission.user_agent = header_text(&headers, header::USER_AGENT);
     submission.referrer = header_text(&headers, header::REFERER);
     let accepted = submit::submit(&state, submission, true).await?;
-    let rejected = accepted.classification.verdict == Verdict::Rejected;
     let comment = accepted.into_stored()?;
-    let mut shown = show(&state, &comment, None);
-    if rejected {
-        shown.mode = 2;
-    }
+    let shown = shown_to_author(&state, &comment, None);
     let status = if shown.mode == 1 {
         StatusCode::CREATED
     } else {
@@ -469,6 +478,35 @@ async fn new(
     let https = state.over_https(peer.ip(), &headers);
     set_edit_cookie(&state, &site, &comment, https, &mut response);
     Ok(response)
+}
+
+/// The comment a reply to `parent` hangs under, as Isso threads it: one level deep, under the
+/// top-level comment of `parent`'s conversation (so deleting a reply never strands another
+/// reply under a placeholder, and the widget files the new one where a reload shows it). Only
+/// published comments of this thread are climbed; a parent that is not one (held, rejected,
+/// gone, another page's) makes the reply a comment of its own, as Isso does with a parent it
+/// does not know, rather than losing it.
+async fn thread_root(
+    state: &AppState,
+    site: &Site,
+    uri: &str,
+    parent: i64,
+) -> Result<Option<i64>, WebError> {
+    let shown = |c: &StoredComment| {
+        c.site_id == site.id && c.article == uri && c.status == Status::Published
+    };
+    let Some(mut root) = state.store.get(parent).await?.filter(|c| shown(c)) else {
+        return Ok(None);
+    };
+    // Bounded: an imported thread may be deep, but never circular by more than this.
+    for _ in 0..64 {
+        let Some(up) = root.parent_id else { break };
+        match state.store.get(up).await?.filter(|c| shown(c)) {
+            Some(above) => root = above,
+            None => break,
+        }
+    }
+    Ok(Some(root.id))
 }
 
 /// The edit token of a comment: `EXPIRES.SIGNATURE`, signed over the id, the expiry and the
@@ -569,15 +607,8 @@ async fn own_comment(
         .store
         .get(id)
         .await?
-        .filter(|c| c.site_id == site.id && c.status != Status::Trash)
+        .filter(|c| c.site_id == site.id)
         .ok_or_else(|| WebError::NotFound(format!("no comment {id}")))?;
-    // What a moderator marked spam stays as they left it: its author can neither edit it back
-    // nor delete it (which would take the spam label, and the sender's spam history, with it).
-    if !matches!(comment.status, Status::Published | Status::Held) {
-        return Err(WebError::Forbidden(
-            "Not authorized to change this comment: a moderator has decided on it".into(),
-        ));
-    }
     let name = format!("isso-edit-{id}");
     let token = headers
         .get_all(header::COOKIE)
@@ -614,7 +645,47 @@ async fn own_comment(
             "Not authorized to change this comment: its edit window is over".into(),
         ));
     }
-    Ok(comment)
+    // Only its author gets this far: what happened to the comment is told to no one else (an
+    // id's fate is no probe for a spammer, and a rejection looks to its author like a hold).
+    match comment.status {
+        Status::Published | Status::Held => Ok(comment),
+        Status::Trash => Err(WebError::NotFound(format!("no comment {id}"))),
+        Status::Spam if filter_rejected(state, &comment).await? => Ok(comment),
+        // What a moderator marked spam stays as they left it: its author can neither edit it
+        // back nor delete it (which would take the spam label, and the sender's spam history,
+        // with it).
+        Status::Spam => Err(WebError::Forbidden(
+            "Not authorized to change this comment: a moderator has decided on it".into(),
+        )),
+    }
+}
+
+/// Whether `c` is spam only by the filter's verdict on arrival: no moderator has touched it (its
+/// author's own edits aside). Its author sees it as waiting, and may edit or delete it as they
+/// may a held one.
+async fn filter_rejected(state: &AppState, c: &StoredComment) -> Result<bool, WebError> {
+    if c.status != Status::Spam || c.verdict != Verdict::Rejected.as_str() {
+        return Ok(false);
+    }
+    let history = state.store.history(c.id).await?;
+    // The first event is the classifier's verdict on arrival (the schema's record of it).
+    Ok(history
+        .iter()
+        .all(|event| event.actor == "classifier" || event.actor.starts_with("author")))
+}
+
+/// `c` as its author sees it: a comment the filter rejected is waiting (mode 2), as Isso shows
+/// a comment its moderators have not seen, so a spammer learns nothing from the answer.
+fn shown_to_author(
+    state: &AppState,
+    c: &StoredComment,
+    extras: Option<&CommentExtras>,
+) -> IssoComment {
+    let mut shown = show(state, c, extras);
+    if c.status == Status::Spam {
+        shown.mode = IssoMode::Pending.number();
+    }
+    shown
 }
 
 /// Edit times and votes of `comments` by id (Isso shows them on every comment it answers with;
@@ -649,7 +720,7 @@ async fn view(
 ) -> Result<Response, WebError> {
     let comment = own_comment(&state, &site, id, &headers).await?;
     let extras = extras_of(&state, std::slice::from_ref(&comment)).await?;
-    let mut shown = show(&state, &comment, extras.get(&comment.id));
+    let mut shown = shown_to_author(&state, &comment, extras.get(&comment.id));
     if q.plain.as_deref() == Some("1") {
         shown.text = comment.content.clone();
     }
@@ -730,7 +801,7 @@ async fn edit(
         edited_at: Some(crate::storage::now_rfc3339()),
         votes: Votes::default(),
     };
-    let mut response = Json(show(&state, &edited, Some(&extras))).into_response();
+    let mut response = Json(shown_to_author(&state, &edited, Some(&extras))).into_response();
     let https = state.over_https(peer.ip(), &headers);
     set_edit_cookie(&state, &site, &edited, https, &mut response);
     Ok(response)
