@@ -1140,3 +1140,41 @@ xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:wp=\"http://wordpress.org/ex
         "{out}"
     );
 }
+
+/// A draft WordPress names only by `?p=ID` (it has no address of its own yet): what `export`
+/// wrote of it, in either format, imported back into the same database is the same post, not a
+/// new `draft-post-2` with a copy of each comment.
+#[test]
+fn a_post_known_by_its_id_alone_round_trips_as_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let wxr = dir.path().join("draft.xml");
+    std::fs::write(
+        &wxr,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">
+<channel><title>Blog</title><link>https://blog.example.com</link><wp:wxr_version>1.2</wp:wxr_version>
+<item><title>Draft post</title><link>https://blog.example.com/?p=7</link><dc:creator>admin</dc:creator>
+<content:encoded><![CDATA[Body]]></content:encoded><wp:post_id>7</wp:post_id>
+<wp:post_date>2024-02-01 00:00:00</wp:post_date><wp:post_date_gmt>0000-00-00 00:00:00</wp:post_date_gmt>
+<wp:post_name></wp:post_name><wp:status>draft</wp:status><wp:post_type>post</wp:post_type>
+<wp:comment><wp:comment_id>3</wp:comment_id><wp:comment_author>Ana</wp:comment_author>
+<wp:comment_author_email>ana@example.org</wp:comment_author_email><wp:comment_date_gmt>2024-02-02 10:00:00</wp:comment_date_gmt>
+<wp:comment_content><![CDATA[An early note on the draft.]]></wp:comment_content><wp:comment_approved>1</wp:comment_approved></wp:comment>
+</item></channel></rss>
+"#,
+    )
+    .unwrap();
+    let db = dir.path().join("rg.db");
+    let (code, out, err) = import(&db, &[wxr], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let articles = || count(&db, "SELECT COUNT(*) FROM articles");
+    let comments = || count(&db, "SELECT COUNT(*) FROM comments");
+    let before = (articles(), comments());
+    for format in ["disqus", "wxr"] {
+        let file = dir.path().join(format!("export.{format}"));
+        export(&db, format, &file);
+        let (code, out, err) = import(&db, &[file], &[]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!((articles(), comments()), before, "{format}: {out}");
+    }
+}

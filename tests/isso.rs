@@ -1743,7 +1743,11 @@ fn replies_thread_as_issos_and_a_rejection_looks_like_a_hold() {
     assert_eq!((status, body.as_str()), (200, "null"));
 
     // An e-mail that is no address is left out, as Isso takes it, rather than losing the comment.
-    let (_, odd) = new("Which release changed the cache settings?", None, "not-an-email");
+    let (_, odd) = new(
+        "Which release changed the cache settings?",
+        None,
+        "not-an-email",
+    );
     assert!(odd["id"].as_i64().is_some(), "{odd}");
 
     // /count with an archive page's 300 links.

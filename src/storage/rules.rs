@@ -27,6 +27,27 @@ pub fn link_path(link: &str) -> Option<String> {
     Some(url.path().trim_end_matches('/').to_string()).filter(|p| !p.is_empty())
 }
 
+/// The WordPress post id an old `?p=ID` / `?page_id=ID` query names (a blog on "Plain"
+/// permalinks, or a draft, addresses its posts so).
+pub fn wordpress_post_id(query: &str) -> Option<i64> {
+    query
+        .split('&')
+        .find_map(|kv| {
+            kv.strip_prefix("p=")
+                .or_else(|| kv.strip_prefix("page_id="))
+        })?
+        .parse()
+        .ok()
+}
+
+/// [`wordpress_post_id`] of a whole link (`https://blog.example/?p=7`).
+pub fn link_post_id(link: &str) -> Option<i64> {
+    url::Url::parse(link.trim())
+        .ok()?
+        .query()
+        .and_then(wordpress_post_id)
+}
+
 /// Same address, whatever the scheme, case of the host, `www.` or trailing slash: the key match
 /// of Akismet blogs ([`crate::akismet::normalize_blog`]), less `www.`.
 pub fn same_link(a: &str, b: &str) -> bool {

@@ -147,14 +147,8 @@ fn moved_to(slug: &str) -> Response {
 
 /// The WordPress post id of an old `?p=ID` / `?page_id=ID` link.
 fn old_post_id(uri: &axum::http::Uri) -> Option<i64> {
-    uri.query()?
-        .split('&')
-        .find_map(|kv| {
-            kv.strip_prefix("p=")
-                .or_else(|| kv.strip_prefix("page_id="))
-        })?
-        .parse()
-        .ok()
+    uri.query()
+        .and_then(crate::storage::rules::wordpress_post_id)
 }
 
 /// The comment a `?replytocom=ID` link asks to reply to, if it can take replies: published, in

@@ -3,7 +3,7 @@
 use super::row::{self, article_columns, comment_columns};
 use super::{Exec, Lock, scalar};
 use crate::domain::ArticleRecord;
-use crate::storage::rules::{imported_record, link_path, placeholder, same_link};
+use crate::storage::rules::{imported_record, link_path, link_post_id, placeholder, same_link};
 use crate::storage::{
     ARTICLES_VERSION, ArticleOutcome, CommentOutcome, ExportArticle, ExportComment,
     ImportedComment, StorageError, StoredArticle, now_rfc3339,
@@ -220,6 +220,21 @@ async fn joined<E: Exec>(
             .await?;
         if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_link(l, link)) {
             return Ok(Some(slug));
+        }
+        // A post known by `?p=ID` (a draft, a blog on plain permalinks) has no path: the same
+        // post id at the same address is the same post.
+        if let Some(id) = link_post_id(link) {
+            let found = e
+                .query(
+                    "SELECT slug, link FROM articles WHERE wp_post_id = $1 AND link IS NOT NULL",
+                    &[&id],
+                    |r| Ok((r.text(0)?, r.text(1)?)),
+                )
+                .await?;
+            let same_post = |l: &str| same_link(l, link) && link_post_id(l) == Some(id);
+            if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_post(l)) {
+                return Ok(Some(slug));
+            }
         }
     }
     Ok(taken.contains(&a.slug).then(|| a.slug.clone()))
