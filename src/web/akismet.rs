@@ -389,7 +389,6 @@ pub async fn comment_check(
         user_agent: comment.user_agent,
         referrer: comment.referrer,
         comment_type: comment.comment_type,
-        trusted_author: false,
         recheck: param(&p, "recheck_reason").is_some(),
         edit: false,
         markdown: false,

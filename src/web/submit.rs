@@ -50,8 +50,6 @@ pub struct Submission {
     pub referrer: Option<String>,
     /// The comment's type for the classifier (`comment`, `pingback`, …).
     pub comment_type: Option<String>,
-    /// Set by the relaying blog: an administrator's comment is never spam.
-    pub trusted_author: bool,
     /// A second look at a comment already checked (Akismet `recheck_reason`): not a duplicate.
     pub recheck: bool,
     pub origin: Origin,
@@ -85,7 +83,6 @@ impl Submission {
             user_agent: None,
             referrer: None,
             comment_type: Some("comment".into()),
-            trusted_author: false,
             recheck: false,
             origin,
             form_age: None,
@@ -392,9 +389,7 @@ pub async fn submit(state: &AppState, s: Submission, store: bool) -> Result<Acce
         reputation::lead(&mut clues, Rule::WebsitePath.clue(), 0.0);
         state.metrics.rule(Rule::WebsitePath);
     }
-    if s.trusted_author {
-        classification.verdict = Verdict::Published;
-    } else if s.honeypot {
+    if s.honeypot {
         // A filled invisible field is a bot, whatever the text says.
         classification.verdict = Verdict::Rejected;
         reputation::lead(&mut clues, Rule::Honeypot.clue(), 0.0);
