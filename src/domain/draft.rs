@@ -55,7 +55,8 @@ impl Strictness {
 }
 
 /// WordPress's own limit on a comment's text.
-const MAX_ARCHIVED_COMMENT_CHARS: usize = 65_525;
+/// Longest text an archived or relayed comment may have: WordPress's longest comment.
+pub const MAX_ARCHIVED_COMMENT_CHARS: usize = 65_525;
 
 /// A valid comment: text, author and e-mail trimmed, the website normalized to `http(s)://`.
 #[derive(Debug, Clone, PartialEq)]
@@ -307,9 +308,19 @@ pub fn is_plain_mailbox(email: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// Whether `email` has the shape of an address (`local@domain.tld`, no spaces or brackets): the
-/// check a reader's form applies.
-pub fn looks_like_email(email: &str) -> bool {
+/// Whether a reader's form would take `email` as typed: an address's shape, at most 254
+/// characters, no control, noncharacter or bidi-control characters (the draft's own check).
+pub fn typed_email_ok(email: &str) -> bool {
+    looks_like_email(email)
+        && email.len() <= MAX_EMAIL_CHARS
+        && !has_control_chars(email)
+        && !email
+            .chars()
+            .any(|c| super::unshowable::is_noncharacter(c) || super::unshowable::is_bidi_control(c))
+}
+
+/// Whether `email` has the shape of an address (`local@domain.tld`, no spaces or brackets).
+fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
     };

@@ -38,7 +38,11 @@ impl<R: BufRead> Utf8Input<R> {
 
 /// The encoding an XML declaration (`<?xml … encoding="…"?>`) at the start of `head` names.
 fn declared_encoding(head: &[u8]) -> Option<&'static Encoding> {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    // A UTF-8 byte order mark outranks the declaration (XML 1.0 F.1, the WHATWG decode rule):
+    // such a file is UTF-8 whatever it says.
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return Some(UTF_8);
+    }
     let head = head.strip_prefix(b"<?xml")?;
     let end = head.windows(2).take(512).position(|w| w == b"?>")?;
     let declaration = std::str::from_utf8(&head[..end]).ok()?;
@@ -153,8 +157,14 @@ mod tests {
         );
         assert_eq!(declared_encoding(b"<?xml version=\"1.0\"?>"), None);
         assert_eq!(
-            declared_encoding(b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding = \"latin1\" ?>"),
+            declared_encoding(b"<?xml version=\"1.0\" encoding = \"latin1\" ?>"),
             Some(encoding_rs::WINDOWS_1252)
+        );
+        let bom = "\u{FEFF}<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>José</a>";
+        assert_eq!(
+            read_text(bom.as_bytes()),
+            bom,
+            "a byte order mark says UTF-8"
         );
     }
 }

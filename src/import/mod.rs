@@ -336,6 +336,13 @@ pub fn rfc3339(date: &str) -> Option<String> {
     } else {
         parsed.checked_add(magnitude)?
     };
+    // Only what RFC 3339 can write (1970 to 9999 for humantime, which panics outside it): an
+    // offset that moves a date out of that range makes it a bad date, refused like any other.
+    const LAST_SECOND: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let since_epoch = utc.duration_since(std::time::UNIX_EPOCH).ok()?;
+    if since_epoch.as_secs() > LAST_SECOND {
+        return None;
+    }
     Some(humantime::format_rfc3339_seconds(utc).to_string())
 }
 
@@ -349,6 +356,10 @@ fn split_utc_offset(date: &str) -> (&str, i64) {
         }
         let hours: i64 = digits[..2].parse().ok()?;
         let minutes: i64 = digits[2..].parse().ok()?;
+        // Real offsets run from -12:00 to +14:00.
+        if hours > 14 || minutes >= 60 {
+            return None;
+        }
         let seconds = hours * 3600 + minutes * 60;
         Some(if sign == b'-' { -seconds } else { seconds })
     };
@@ -451,6 +462,10 @@ mod tests {
             Some("2016-01-03T00:00:00Z")
         );
         assert_eq!(rfc3339("2016-01-03T10:00:00+2:00"), None);
+        // Out of what RFC 3339 writes, or no real offset: a bad date, never a panic.
+        assert_eq!(rfc3339("1970-01-01T00:30:00+01:00"), None);
+        assert_eq!(rfc3339("9999-12-31T23:00:00-12:00"), None);
+        assert_eq!(rfc3339("2016-01-02T07:21:00+25:99"), None);
         assert_eq!(slugify("Héllo, World! 2"), "h-llo-world-2");
         assert_eq!(slugify("--"), "");
     }

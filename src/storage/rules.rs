@@ -48,6 +48,28 @@ pub fn link_post_id(link: &str) -> Option<i64> {
         .and_then(wordpress_post_id)
 }
 
+/// Whether `post_link` (a post's address) is on the blog `id_link` (a `?p=ID` link) names: the
+/// same host (case, `www.` and scheme aside) and, for a blog in a subdirectory, below its path.
+pub fn same_blog(post_link: &str, id_link: &str) -> bool {
+    let (Ok(post), Ok(blog)) = (
+        url::Url::parse(post_link.trim()),
+        url::Url::parse(id_link.trim()),
+    ) else {
+        return false;
+    };
+    let host = |u: &url::Url| {
+        let h = u.host_str().unwrap_or_default().to_ascii_lowercase();
+        h.strip_prefix("www.").map(str::to_string).unwrap_or(h)
+    };
+    let base = blog.path().trim_end_matches('/');
+    let path = post.path();
+    host(&post) == host(&blog)
+        && !host(&blog).is_empty()
+        && path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Same address, whatever the scheme, case of the host, `www.` or trailing slash: the key match
 /// of Akismet blogs ([`crate::akismet::normalize_blog`]), less `www.`.
 pub fn same_link(a: &str, b: &str) -> bool {
@@ -102,6 +124,25 @@ pub fn imported_record(c: &super::ImportedComment) -> Comment {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_post_id_link_names_posts_of_its_blog_only() {
+        let root = "https://blog.example.com/?p=9";
+        assert_eq!(link_post_id(root), Some(9));
+        assert_eq!(
+            link_post_id("https://blog.example.com/?page_id=4&x=1"),
+            Some(4)
+        );
+        assert!(same_blog("https://blog.example.com/hello/", root));
+        assert!(same_blog("http://www.Blog.example.com/?p=9", root));
+        assert!(!same_blog("https://other.example.com/hello/", root));
+        let sub = "https://example.com/blog/?p=8";
+        assert!(same_blog("https://example.com/blog/?p=8", sub));
+        assert!(same_blog("https://example.com/blog/2019/hello/", sub));
+        assert!(!same_blog("https://example.com/blog2/hello/", sub));
+        assert!(!same_blog("https://example.com/hello/", sub));
+    }
+
     use super::*;
 
     #[test]

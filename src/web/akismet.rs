@@ -539,6 +539,16 @@ async fn submit(
     if truthy(&p, "is_test") {
         return text(StatusCode::OK, THANKS, &[]);
     }
+    // A check's body may be large (WordPress sends the text three times), a lesson's text may
+    // not: it is kept in the learning log and learned for as long as the key lives.
+    let longest = crate::domain::draft::MAX_ARCHIVED_COMMENT_CHARS;
+    if p.get("comment_content")
+        .is_some_and(|t| t.chars().count() > longest)
+    {
+        return invalid(format!(
+            "comment_content is longer than {longest} characters (WordPress's longest comment)."
+        ));
+    }
     let example = LabeledComment {
         label,
         comment: comment_of(&p),

@@ -436,9 +436,8 @@ async fn new(
     // Isso takes any e-mail text, and its widget shows nothing when a post fails: an address that
     // is no address is left out (it could be mailed nothing anyway) rather than losing the
     // comment, unless the site requires one (then it is refused, naming the field).
-    let email = Some(text(body.email)).filter(|email| {
-        site.settings.require_email || crate::domain::draft::looks_like_email(email)
-    });
+    let email = Some(text(body.email))
+        .filter(|email| site.settings.require_email || crate::domain::draft::typed_email_ok(email));
     let raw = RawComment {
         author: text(body.author),
         email: email.unwrap_or_default(),

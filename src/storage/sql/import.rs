@@ -3,7 +3,9 @@
 use super::row::{self, article_columns, comment_columns};
 use super::{Exec, Lock, scalar};
 use crate::domain::ArticleRecord;
-use crate::storage::rules::{imported_record, link_path, link_post_id, placeholder, same_link};
+use crate::storage::rules::{
+    imported_record, link_path, link_post_id, placeholder, same_blog, same_link,
+};
 use crate::storage::{
     ARTICLES_VERSION, ArticleOutcome, CommentOutcome, ExportArticle, ExportComment,
     ImportedComment, StorageError, StoredArticle, now_rfc3339,
@@ -210,6 +212,25 @@ async fn joined<E: Exec>(
     taken: &[String],
 ) -> Result<Option<String>, StorageError> {
     if let Some(link) = &a.link {
+        // A link that names a WordPress post id (`?p=7`: a draft, or a blog on "Plain"
+        // permalinks) is that post of the blog at that address, whatever the post's own
+        // address here (a published post has one); its path is only the blog's own
+        // (`/blog/` for a blog in a subdirectory), which every post shares.
+        let post_id = link_post_id(link);
+        if let Some(id) = post_id {
+            let found = e
+                .query(
+                    "SELECT slug, link FROM articles WHERE wp_post_id = $1 AND link IS NOT NULL",
+                    &[&id],
+                    |r| Ok((r.text(0)?, r.text(1)?)),
+                )
+                .await?;
+            if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_blog(l, link)) {
+                return Ok(Some(slug));
+            }
+        }
+        // The same address (a post id in it must be the same post's too: `/blog/?p=7` and
+        // `/blog/?p=8` share a path).
         let path = link_path(link);
         let found = e
             .query(
@@ -218,23 +239,9 @@ async fn joined<E: Exec>(
                 |r| Ok((r.text(0)?, r.text(1)?)),
             )
             .await?;
-        if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_link(l, link)) {
+        let same = |l: &str| same_link(l, link) && link_post_id(l) == post_id;
+        if let Some((slug, _)) = found.into_iter().find(|(_, l)| same(l)) {
             return Ok(Some(slug));
-        }
-        // A post known by `?p=ID` (a draft, a blog on plain permalinks) has no path: the same
-        // post id at the same address is the same post.
-        if let Some(id) = link_post_id(link) {
-            let found = e
-                .query(
-                    "SELECT slug, link FROM articles WHERE wp_post_id = $1 AND link IS NOT NULL",
-                    &[&id],
-                    |r| Ok((r.text(0)?, r.text(1)?)),
-                )
-                .await?;
-            let same_post = |l: &str| same_link(l, link) && link_post_id(l) == Some(id);
-            if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_post(l)) {
-                return Ok(Some(slug));
-            }
         }
     }
     Ok(taken.contains(&a.slug).then(|| a.slug.clone()))
