@@ -341,16 +341,7 @@ pub async fn comment_check(
         rand::thread_rng().fill_bytes(&mut bytes);
         format_guid(&hex::encode(bytes))
     };
-    let comment = comment_of(&p);
     let is_test = truthy(&p, "is_test");
-    let honeypot = param(&p, "honeypot_field_name")
-        .and_then(|field| param(&p, field))
-        .is_some();
-    // Akismet's fixed answers: the blog's administrator is never spam, and its documented test
-    // sender always is (form plugins tell their users to try it). Scored like any check, but
-    // neither kept nor learned from: the owner's own announcement is not a reader's comment,
-    // and a test value is no lesson.
-    let fixed = fixed_answer(&p);
     if !is_test {
         let month = month_now();
         let quota = key.quota.filter(|&q| q > 0);
@@ -364,6 +355,41 @@ pub async fn comment_check(
             Err(e) => return internal(e),
         }
     }
+    // Akismet's fixed answers: the blog's administrator is never spam, and its documented test
+    // sender always is (form plugins tell their users to try it). Counted as calls, but neither
+    // scored, kept nor learned from: the owner's own announcement is not a reader's comment, and
+    // a test value is no lesson.
+    let verdict = match fixed_answer(&p) {
+        Some(fixed) => fixed.verdict(),
+        None => match check_verdict(&state, &p, &key, &guid, is_test).await {
+            Ok(verdict) => verdict,
+            Err(e) => return internal(e),
+        },
+    };
+    let mut extra = vec![("x-akismet-guid", guid)];
+    let body = match verdict {
+        Verdict::Published => "false",
+        Verdict::Held => "true",
+        Verdict::Rejected => {
+            extra.push(("x-akismet-pro-tip", "discard".to_string()));
+            "true"
+        }
+    };
+    text(StatusCode::OK, body, &extra)
+}
+
+/// The verdict on a check through the path of a reader's comment, stored unless `is_test`.
+async fn check_verdict(
+    state: &AppState,
+    p: &Params<'_>,
+    key: &ApiKey,
+    guid: &str,
+    is_test: bool,
+) -> Result<Verdict, WebError> {
+    let comment = comment_of(p);
+    let honeypot = param(p, "honeypot_field_name")
+        .and_then(|field| param(p, field))
+        .is_some();
     let ip: Option<std::net::IpAddr> = comment
         .user_ip
         .as_deref()
@@ -389,34 +415,16 @@ pub async fn comment_check(
         user_agent: comment.user_agent,
         referrer: comment.referrer,
         comment_type: comment.comment_type,
-        recheck: param(&p, "recheck_reason").is_some(),
+        recheck: param(p, "recheck_reason").is_some(),
         edit: false,
         markdown: false,
         origin: Origin::Akismet {
-            guid: guid.clone(),
+            guid: guid.to_string(),
             key_id: key.id,
         },
     };
-    let keep = !is_test && fixed.is_none();
-    let classification = match super::submit::submit(&state, submission, keep).await {
-        Ok(accepted) => accepted.classification,
-        Err(e) => return internal(e),
-    };
-    let mut extra = vec![("x-akismet-guid", guid)];
-    let verdict = match fixed {
-        Some(FixedAnswer::Administrator) => Verdict::Published,
-        Some(FixedAnswer::TestSpam) => Verdict::Held,
-        None => classification.verdict,
-    };
-    let body = match verdict {
-        Verdict::Published => "false",
-        Verdict::Held => "true",
-        Verdict::Rejected => {
-            extra.push(("x-akismet-pro-tip", "discard".to_string()));
-            "true"
-        }
-    };
-    text(StatusCode::OK, body, &extra)
+    let accepted = super::submit::submit(state, submission, !is_test).await?;
+    Ok(accepted.classification.verdict)
 }
 
 /// A check Akismet answers the same whatever it says.
@@ -427,6 +435,16 @@ enum FixedAnswer {
     /// Akismet's test sender (`comment_author=viagra-test-123`, or the address
     /// `akismet-guaranteed-spam@example.com`): always spam.
     TestSpam,
+}
+
+impl FixedAnswer {
+    fn verdict(self) -> Verdict {
+        match self {
+            FixedAnswer::Administrator => Verdict::Published,
+            // `true` without the discard tip, as Akismet answers its test sender.
+            FixedAnswer::TestSpam => Verdict::Held,
+        }
+    }
 }
 
 fn fixed_answer(p: &Params<'_>) -> Option<FixedAnswer> {
