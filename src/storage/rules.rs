@@ -51,33 +51,22 @@ pub fn link_post_id(link: &str) -> Option<i64> {
 /// Whether `post_link` (a post's address) is on the blog `id_link` (a `?p=ID` link) names: the
 /// same host (case, `www.` and scheme aside) and, for a blog in a subdirectory, below its path.
 pub fn same_blog(post_link: &str, id_link: &str) -> bool {
-    let (Ok(post), Ok(blog)) = (
-        url::Url::parse(post_link.trim()),
-        url::Url::parse(id_link.trim()),
-    ) else {
-        return false;
-    };
-    let host = |u: &url::Url| {
-        let h = u.host_str().unwrap_or_default().to_ascii_lowercase();
-        h.strip_prefix("www.").map(str::to_string).unwrap_or(h)
-    };
-    let base = blog.path().trim_end_matches('/');
-    let path = post.path();
-    host(&post) == host(&blog)
-        && !host(&blog).is_empty()
-        && path
-            .strip_prefix(base)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    let (post, blog) = (link_key(post_link), link_key(id_link));
+    post.strip_prefix(&blog)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Same address, whatever the scheme, case of the host, `www.` or trailing slash: the key match
 /// of Akismet blogs ([`crate::akismet::normalize_blog`]), less `www.`.
 pub fn same_link(a: &str, b: &str) -> bool {
-    let key = |l: &str| {
-        let key = crate::akismet::normalize_blog(l);
-        key.strip_prefix("www.").map(str::to_string).unwrap_or(key)
-    };
-    key(a) == key(b)
+    link_key(a) == link_key(b)
+}
+
+/// A link as [`same_link`] compares it: host and path, without scheme, query, `www.` or
+/// trailing `/`.
+fn link_key(link: &str) -> String {
+    let key = crate::akismet::normalize_blog(link);
+    key.strip_prefix("www.").map(str::to_string).unwrap_or(key)
 }
 
 /// What a status change does to the labeled example a comment stands for (see
@@ -124,6 +113,7 @@ pub fn imported_record(c: &super::ImportedComment) -> Comment {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_post_id_link_names_posts_of_its_blog_only() {
@@ -142,8 +132,6 @@ mod tests {
         assert!(!same_blog("https://example.com/blog2/hello/", sub));
         assert!(!same_blog("https://example.com/hello/", sub));
     }
-
-    use super::*;
 
     #[test]
     fn links_compare_by_host_and_path() {
