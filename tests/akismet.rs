@@ -322,6 +322,17 @@ fn akismet_endpoints_answer_like_akismet() {
         a.body,
         a.debug
     );
+    // A lesson's text may not be that large: a submit beyond WordPress's longest comment is
+    // refused with the reason, and nothing is learned.
+    let too_long = "word ".repeat(14_000);
+    let a = post(
+        &server,
+        "/1.1/submit-spam",
+        None,
+        &check(&key, &too_long, &[]),
+    );
+    assert_eq!(a.body, "invalid");
+    assert!(a.debug.unwrap().contains("longer than 65525"));
     // Past the limit (1 MiB) it is refused from its announced length, before the body is read.
     let answer = {
         use std::io::{Read, Write};
