@@ -218,33 +218,31 @@ async fn joined<E: Exec>(
         // (`/blog/` for a blog in a subdirectory), which every post shares.
         let post_id = link_post_id(link);
         if let Some(id) = post_id {
-            let found = e
-                .query(
-                    "SELECT slug, link FROM articles WHERE wp_post_id = $1 AND link IS NOT NULL",
-                    &[&id],
-                    |r| Ok((r.text(0)?, r.text(1)?)),
-                )
-                .await?;
+            let found = slugs_and_links(e, "wp_post_id = $1", &id).await?;
             if let Some((slug, _)) = found.into_iter().find(|(_, l)| same_blog(l, link)) {
                 return Ok(Some(slug));
             }
         }
         // The same address (a post id in it must be the same post's too: `/blog/?p=7` and
         // `/blog/?p=8` share a path).
-        let path = link_path(link);
-        let found = e
-            .query(
-                "SELECT slug, link FROM articles WHERE link_path = $1 AND link IS NOT NULL",
-                &[&path],
-                |r| Ok((r.text(0)?, r.text(1)?)),
-            )
-            .await?;
+        let found = slugs_and_links(e, "link_path = $1", &link_path(link)).await?;
         let same = |l: &str| same_link(l, link) && link_post_id(l) == post_id;
         if let Some((slug, _)) = found.into_iter().find(|(_, l)| same(l)) {
             return Ok(Some(slug));
         }
     }
     Ok(taken.contains(&a.slug).then(|| a.slug.clone()))
+}
+
+/// The slug and link of every article with a link that `condition` (on `$1`) picks.
+async fn slugs_and_links<E: Exec>(
+    e: &E,
+    condition: &str,
+    value: &dyn super::Param,
+) -> Result<Vec<(String, String)>, StorageError> {
+    let sql = format!("SELECT slug, link FROM articles WHERE {condition} AND link IS NOT NULL");
+    e.query(&sql, &[value], |r| Ok((r.text(0)?, r.text(1)?)))
+        .await
 }
 
 /// `wanted`, or `wanted-2`, `wanted-3`… if another article has it.
